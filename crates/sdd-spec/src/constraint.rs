@@ -1,0 +1,898 @@
+//! The constraint language: the sentences people write, parsed into structured checks.
+//!
+//! "p95 latency < 100ms for all read operations" becomes
+//! `latency { percentile: 95, max_ms: 100, scope: reads }`. A sentence we do not understand is
+//! never dropped: it comes back as [`NotCheckable`] with the reason and the structured `check:`
+//! block that would make it checkable. A `check:` block in the YAML overrides the text.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// A machine check. Written under a constraint's `check:` key, or produced by parsing its text.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum CheckSpec {
+    /// A latency percentile must stay below a bound.
+    Latency {
+        /// Percentile, e.g. 95 or 99.9.
+        percentile: f64,
+        /// Upper bound in milliseconds.
+        max_ms: f64,
+        /// Which operations: `all`, `reads`, `writes`, or a name such as `search`.
+        #[serde(default = "scope_all")]
+        scope: String,
+    },
+    /// Offered load: a sustained request (or business event) rate.
+    Throughput {
+        /// Rate normalised to events per second.
+        per_second: f64,
+        /// What is counted (`requests`, `orders`, …).
+        #[serde(default = "noun_requests")]
+        unit: String,
+    },
+    /// Simultaneous users or connections.
+    Concurrency { users: u64 },
+    /// Maximum share of failed requests, in percent.
+    ErrorRate { max_percent: f64 },
+    /// Minimum availability (share of successful probes or time up), in percent.
+    Availability { min_percent: f64 },
+    /// Minimum share of successful business operations, in percent.
+    SuccessRate {
+        min_percent: f64,
+        #[serde(default = "noun_requests")]
+        of: String,
+    },
+    /// Requests beyond `max_requests` per `window_seconds` per `per` must be refused.
+    RateLimit {
+        max_requests: u64,
+        window_seconds: f64,
+        /// Who the limit is counted for: `user`, `ip`, `tenant`, `api_key`, or `global`.
+        #[serde(default = "per_user")]
+        per: String,
+    },
+    /// Requests without valid credentials must be refused.
+    Authentication {
+        /// `jwt`, `api_key`, `session`, or `any`.
+        scheme: String,
+        /// Endpoints exempt from the rule, as written (`Health check endpoint`, `/health`).
+        #[serde(default)]
+        exceptions: Vec<String>,
+    },
+    /// User input must never be interpreted as code (SQL, shell, …): injection probes apply.
+    InjectionSafe {
+        #[serde(default)]
+        classes: Vec<String>,
+    },
+    /// Something must complete within a time bound.
+    TimeBound {
+        max_seconds: f64,
+        /// What must complete, as written.
+        subject: String,
+    },
+    /// A size bound on input.
+    MaxSize {
+        max: f64,
+        /// `bytes`, `characters` or `items`.
+        unit: String,
+        subject: String,
+    },
+    /// Data volume or population the system must handle without degradation.
+    Capacity { quantity: f64, of: String },
+    /// Data written before the event must still be there after it.
+    NoDataLoss { event: String },
+}
+
+fn scope_all() -> String {
+    "all".into()
+}
+fn noun_requests() -> String {
+    "requests".into()
+}
+fn per_user() -> String {
+    "user".into()
+}
+
+impl CheckSpec {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            CheckSpec::Latency { .. } => "latency",
+            CheckSpec::Throughput { .. } => "throughput",
+            CheckSpec::Concurrency { .. } => "concurrency",
+            CheckSpec::ErrorRate { .. } => "error_rate",
+            CheckSpec::Availability { .. } => "availability",
+            CheckSpec::SuccessRate { .. } => "success_rate",
+            CheckSpec::RateLimit { .. } => "rate_limit",
+            CheckSpec::Authentication { .. } => "authentication",
+            CheckSpec::InjectionSafe { .. } => "injection_safe",
+            CheckSpec::TimeBound { .. } => "time_bound",
+            CheckSpec::MaxSize { .. } => "max_size",
+            CheckSpec::Capacity { .. } => "capacity",
+            CheckSpec::NoDataLoss { .. } => "no_data_loss",
+        }
+    }
+
+    /// A load condition (throughput, concurrency, capacity) describes *when* other checks are
+    /// measured rather than a pass/fail bound of its own.
+    pub fn is_load_condition(&self) -> bool {
+        matches!(
+            self,
+            CheckSpec::Throughput { .. } | CheckSpec::Concurrency { .. } | CheckSpec::Capacity { .. }
+        )
+    }
+}
+
+/// Why a constraint could not be turned into a check, and what would make it checkable.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct NotCheckable {
+    pub reason: String,
+    /// A `check:` block (YAML) that would make the constraint checkable.
+    pub suggestion: String,
+}
+
+/// Where a constraint's checks came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckSource {
+    /// Parsed from `requirement` / `measurement` text.
+    Text,
+    /// Written as a structured `check:` block.
+    Structured,
+}
+
+/// The machine reading of one constraint.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ParsedConstraint {
+    pub checks: Vec<CheckSpec>,
+    pub source: CheckSource,
+    /// Set when no pass/fail check could be derived.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_checkable: Option<NotCheckable>,
+}
+
+impl ParsedConstraint {
+    pub fn is_checkable(&self) -> bool {
+        self.not_checkable.is_none()
+    }
+}
+
+/// Parse a constraint's sentences. `requirement` carries the bound; `measurement` the load it is
+/// measured under; `exceptions` feed authentication checks.
+pub fn parse_constraint(
+    name: &str,
+    requirement: Option<&str>,
+    measurement: Option<&str>,
+    exceptions: &[String],
+) -> ParsedConstraint {
+    let requirement_text = requirement.unwrap_or("");
+    let mut checks = parse_sentence(requirement_text, exceptions);
+    if let Some(measurement) = measurement {
+        for check in parse_sentence(measurement, exceptions) {
+            if !checks.contains(&check) {
+                checks.push(check);
+            }
+        }
+    }
+    let has_bound = checks.iter().any(|c| !c.is_load_condition());
+    let not_checkable = if requirement_text.trim().is_empty() {
+        Some(NotCheckable {
+            reason: "the constraint has no `requirement` sentence".into(),
+            suggestion: suggestion_for(name, ""),
+        })
+    } else if !has_bound && checks.is_empty() {
+        Some(NotCheckable {
+            reason: unparsed_reason(requirement_text),
+            suggestion: suggestion_for(name, requirement_text),
+        })
+    } else if !has_bound && (!is_capacity_requirement(requirement_text) || needs_many_nodes(requirement_text)) {
+        Some(NotCheckable {
+            reason: if needs_many_nodes(requirement_text) { unparsed_reason(requirement_text) } else { format!(
+                "only a load condition was found ({}); there is no bound to check under it",
+                checks.iter().map(CheckSpec::kind).collect::<Vec<_>>().join(", ")
+            ) },
+            suggestion: suggestion_for(name, requirement_text),
+        })
+    } else {
+        None
+    };
+    ParsedConstraint {
+        checks,
+        source: CheckSource::Text,
+        not_checkable,
+    }
+}
+
+/// "Support 10,000 active tenants" is itself the requirement: capacity is the bound.
+fn is_capacity_requirement(text: &str) -> bool {
+    let lower = text.to_lowercase();
+    ["support", "maintain", "handle", "without degradation", "per tenant", "peak"]
+        .iter()
+        .any(|w| lower.contains(w))
+}
+
+fn needs_many_nodes(text: &str) -> bool {
+    let lower = text.to_lowercase();
+    (lower.contains("scale") || lower.contains("replica")) && lower.contains("node")
+}
+
+fn unparsed_reason(text: &str) -> String {
+    let lower = text.to_lowercase();
+    if let Some(word) = vague_word(&lower) {
+        if !has_digit(&lower) {
+            return format!("`{word}` is not measurable: the sentence has no number or unit");
+        }
+    }
+    if lower.contains("latency") || lower.contains("response time") {
+        return "a latency bound needs a percentile and a limit, e.g. `p95 < 100ms`".into();
+    }
+    if lower.contains("scale") && lower.contains("node") {
+        return "horizontal scaling across nodes needs a multi-node deployment; a single-machine \
+                run cannot measure it"
+            .into();
+    }
+    if lower.contains("complian") || lower.contains("gdpr") || lower.contains("pci") || lower.contains("soc 2") {
+        return "a compliance regime is a process and an audit, not a property a test run can measure".into();
+    }
+    if lower.contains("tenant") && (lower.contains("access") || lower.contains("isolat") || lower.contains("impact")) {
+        return "tenant isolation needs a cross-tenant probe that names the tenants and the data; \
+                no such probe is described"
+            .into();
+    }
+    "no known check pattern (latency percentile, rate, error rate, availability, rate limit, \
+     authentication, injection, time bound, size, capacity, data loss) matches the sentence"
+        .into()
+}
+
+fn suggestion_for(name: &str, text: &str) -> String {
+    let lower = format!("{} {}", name.to_lowercase(), text.to_lowercase());
+    let example = if lower.contains("latency") || lower.contains("response") || lower.contains("fast") {
+        "check:\n  kind: latency\n  percentile: 95\n  max_ms: 100\n  scope: all"
+    } else if lower.contains("avail") || lower.contains("uptime") {
+        "check:\n  kind: availability\n  min_percent: 99.9"
+    } else if lower.contains("error") || lower.contains("fail") {
+        "check:\n  kind: error_rate\n  max_percent: 0.1"
+    } else if lower.contains("rate") || lower.contains("limit") {
+        "check:\n  kind: rate_limit\n  max_requests: 100\n  window_seconds: 60\n  per: user"
+    } else if lower.contains("auth") || lower.contains("token") {
+        "check:\n  kind: authentication\n  scheme: jwt\n  exceptions: [/health]"
+    } else if lower.contains("loss") || lower.contains("durab") || lower.contains("restart") {
+        "check:\n  kind: no_data_loss\n  event: restart"
+    } else if lower.contains("within") || lower.contains("time") || lower.contains("second") {
+        "check:\n  kind: time_bound\n  max_seconds: 30\n  subject: the whole flow"
+    } else {
+        "check:\n  kind: latency | throughput | error_rate | availability | rate_limit | authentication | injection_safe | time_bound | max_size | capacity | no_data_loss\n  # plus the fields of that kind (see specs/sdd-spec.schema.json)"
+    };
+    example.to_string()
+}
+
+/// Words that sound like requirements but measure nothing.
+pub const VAGUE_WORDS: &[&str] = &[
+    "fast",
+    "quickly",
+    "quick",
+    "slow",
+    "efficient",
+    "efficiently",
+    "responsive",
+    "scalable",
+    "user-friendly",
+    "intuitive",
+    "robust",
+    "reasonable",
+    "appropriate",
+    "soon",
+    "seamless",
+    "seamlessly",
+    "performant",
+    "high performance",
+    "as needed",
+    "etc",
+];
+
+/// The first vague word in `lower` (already lowercased), matched on word boundaries.
+pub fn vague_word(lower: &str) -> Option<&'static str> {
+    VAGUE_WORDS.iter().copied().find(|word| contains_word(lower, word))
+}
+
+pub fn has_digit(text: &str) -> bool {
+    text.chars().any(|c| c.is_ascii_digit())
+}
+
+fn contains_word(haystack: &str, word: &str) -> bool {
+    let bytes = haystack.as_bytes();
+    let mut start = 0;
+    while let Some(found) = haystack[start..].find(word) {
+        let begin = start + found;
+        let end = begin + word.len();
+        let before_ok = begin == 0 || !bytes[begin - 1].is_ascii_alphanumeric();
+        let after_ok = end == bytes.len() || !bytes[end].is_ascii_alphanumeric();
+        if before_ok && after_ok {
+            return true;
+        }
+        start = begin + 1;
+    }
+    false
+}
+
+/// Parse one sentence into every check it states.
+pub fn parse_sentence(text: &str, exceptions: &[String]) -> Vec<CheckSpec> {
+    let lower = text.to_lowercase().replace('≤', "<=").replace('≥', ">=");
+    let tokens = tokenize(&lower);
+    let mut checks = Vec::new();
+
+    if let Some(check) = latency(&tokens, &lower) {
+        checks.push(check);
+    }
+    let rate_limit = rate_limit(&tokens, &lower);
+    let has_rate_limit = rate_limit.is_some();
+    checks.extend(rate_limit);
+    if !has_rate_limit {
+        checks.extend(throughput(&tokens));
+    }
+    checks.extend(concurrency(&tokens));
+    checks.extend(percent_checks(&tokens, &lower));
+    checks.extend(authentication(&lower, exceptions));
+    checks.extend(injection(&lower));
+    checks.extend(no_data_loss(&lower));
+    checks.extend(time_bound(&tokens, &lower));
+    checks.extend(max_size(&tokens, &lower));
+    if checks.is_empty() {
+        checks.extend(capacity(&tokens));
+    }
+    checks
+}
+
+/// Tokens: numbers (with `,` grouping and `k`/`m` suffixes kept for the number reader), words,
+/// and single punctuation characters.
+#[derive(Debug, Clone, PartialEq)]
+enum Token {
+    Number(f64),
+    Word(String),
+    Punct(char),
+}
+
+fn tokenize(text: &str) -> Vec<Token> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut tokens = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c.is_ascii_digit() || (c == '.' && chars.get(i + 1).is_some_and(|d| d.is_ascii_digit())) {
+            let mut digits = String::new();
+            while i < chars.len() {
+                let d = chars[i];
+                let grouping = d == ','
+                    && chars.get(i + 1).is_some_and(|n| n.is_ascii_digit())
+                    && chars.get(i + 2).is_some_and(|n| n.is_ascii_digit())
+                    && chars.get(i + 3).is_some_and(|n| n.is_ascii_digit());
+                if d.is_ascii_digit() || d == '.' && chars.get(i + 1).is_some_and(|n| n.is_ascii_digit()) {
+                    digits.push(d);
+                } else if !grouping {
+                    break;
+                }
+                i += 1;
+            }
+            let mut value: f64 = digits.parse().unwrap_or(0.0);
+            // Attached multiplier suffixes: 100k, 1M (but not "ms", "min", "mb").
+            if let Some(&s) = chars.get(i) {
+                let next = chars.get(i + 1).copied().unwrap_or(' ');
+                if (s == 'k' || s == 'm') && !next.is_alphanumeric() {
+                    value *= if s == 'k' { 1e3 } else { 1e6 };
+                    i += 1;
+                }
+            }
+            tokens.push(Token::Number(value));
+        } else if c.is_alphabetic() || c == '_' {
+            let mut word = String::new();
+            while i < chars.len() && (chars[i].is_alphanumeric() || chars[i] == '_' || chars[i] == '-') {
+                word.push(chars[i]);
+                i += 1;
+            }
+            // "p95", "p99.9": percentile words keep their decimals.
+            if word.starts_with('p') && word.len() > 1 && word[1..].chars().all(|d| d.is_ascii_digit()) {
+                if chars.get(i) == Some(&'.') && chars.get(i + 1).is_some_and(|d| d.is_ascii_digit()) {
+                    word.push('.');
+                    i += 1;
+                    while i < chars.len() && chars[i].is_ascii_digit() {
+                        word.push(chars[i]);
+                        i += 1;
+                    }
+                }
+            }
+            // Spelled multipliers: "10 million", "5 thousand".
+            let multiplier = match word.as_str() {
+                "thousand" => Some(1e3),
+                "million" => Some(1e6),
+                "billion" => Some(1e9),
+                _ => None,
+            };
+            match (multiplier, tokens.last_mut()) {
+                (Some(m), Some(Token::Number(n))) => *n *= m,
+                _ => tokens.push(Token::Word(word)),
+            }
+        } else if !c.is_whitespace() {
+            tokens.push(Token::Punct(c));
+            i += 1;
+        } else {
+            i += 1;
+        }
+    }
+    tokens
+}
+
+fn word(tokens: &[Token], i: usize) -> Option<&str> {
+    match tokens.get(i) {
+        Some(Token::Word(w)) => Some(w.as_str()),
+        _ => None,
+    }
+}
+
+fn number(tokens: &[Token], i: usize) -> Option<f64> {
+    match tokens.get(i) {
+        Some(Token::Number(n)) => Some(*n),
+        _ => None,
+    }
+}
+
+/// Seconds per duration unit word.
+fn duration_unit(word: &str) -> Option<f64> {
+    Some(match word {
+        "ms" | "msec" | "millisecond" | "milliseconds" => 1e-3,
+        "us" | "µs" | "microsecond" | "microseconds" => 1e-6,
+        "s" | "sec" | "secs" | "second" | "seconds" => 1.0,
+        "min" | "mins" | "minute" | "minutes" => 60.0,
+        "h" | "hr" | "hrs" | "hour" | "hours" => 3600.0,
+        "day" | "days" => 86400.0,
+        "week" | "weeks" => 604800.0,
+        _ => return None,
+    })
+}
+
+/// Seconds per rate denominator ("second", "minute", "hour", "s").
+fn rate_unit(word: &str) -> Option<f64> {
+    match word {
+        "s" | "sec" | "second" => Some(1.0),
+        "min" | "minute" => Some(60.0),
+        "h" | "hr" | "hour" => Some(3600.0),
+        "day" => Some(86400.0),
+        _ => None,
+    }
+}
+
+/// A duration at `i` (number then unit, or number glued to `ms`), in seconds, and the index after.
+fn duration_at(tokens: &[Token], i: usize) -> Option<(f64, usize)> {
+    let n = number(tokens, i)?;
+    let unit = duration_unit(word(tokens, i + 1)?)?;
+    Some((n * unit, i + 2))
+}
+
+/// The first duration after index `from`, in seconds.
+fn first_duration(tokens: &[Token], from: usize) -> Option<(f64, usize)> {
+    (from..tokens.len()).find_map(|i| duration_at(tokens, i).map(|(d, _)| (d, i)))
+}
+
+fn latency(tokens: &[Token], lower: &str) -> Option<CheckSpec> {
+    let (index, percentile) = tokens.iter().enumerate().find_map(|(i, t)| match t {
+        Token::Word(w) if w.starts_with('p') && w.len() > 1 => w[1..].parse::<f64>().ok().map(|p| (i, p)),
+        Token::Word(w) if w == "median" => Some((i, 50.0)),
+        _ => None,
+    })?;
+    if !(0.0..=100.0).contains(&percentile) {
+        return None;
+    }
+    let (seconds, _) = first_duration(tokens, index + 1)?;
+    let scope = if lower.contains("read") || lower.contains(" get ") || lower.contains("list") {
+        "reads"
+    } else if ["write", "create", "update", "delete", "post"].iter().any(|w| lower.contains(w)) {
+        "writes"
+    } else if lower.contains("search") {
+        "search"
+    } else {
+        "all"
+    };
+    Some(CheckSpec::Latency {
+        percentile,
+        max_ms: round3(seconds * 1e3),
+        scope: scope.into(),
+    })
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+/// "1000 requests/second", "100k orders/hour", "500 rps", "200 req/s", "50 requests per second".
+fn throughput(tokens: &[Token]) -> Option<CheckSpec> {
+    for i in 0..tokens.len() {
+        let Some(n) = number(tokens, i) else { continue };
+        let Some(noun) = word(tokens, i + 1) else { continue };
+        if noun == "rps" || noun == "qps" {
+            return Some(CheckSpec::Throughput {
+                per_second: n,
+                unit: "requests".into(),
+            });
+        }
+        if duration_unit(noun).is_some() || noun == "concurrent" || noun == "per" {
+            continue;
+        }
+        let denominator = match (tokens.get(i + 2), word(tokens, i + 3)) {
+            (Some(Token::Punct('/')), Some(unit)) => rate_unit(unit),
+            (Some(Token::Word(per)), Some(unit)) if per == "per" => rate_unit(unit),
+            _ => None,
+        };
+        if let Some(seconds) = denominator {
+            let unit = match noun {
+                "req" | "request" | "requests" | "calls" | "call" => "requests",
+                other => other,
+            };
+            return Some(CheckSpec::Throughput {
+                per_second: round3(n / seconds),
+                unit: unit.to_string(),
+            });
+        }
+    }
+    None
+}
+
+/// "Max 100 requests per minute per user", "at most 10 requests/second per IP".
+fn rate_limit(tokens: &[Token], lower: &str) -> Option<CheckSpec> {
+    let limiting = ["max", "maximum", "most", "limit", "limited", "exceed", "more"]
+        .iter()
+        .any(|w| contains_word(lower, w));
+    if !limiting {
+        return None;
+    }
+    for i in 0..tokens.len() {
+        let Some(n) = number(tokens, i) else { continue };
+        let Some(noun) = word(tokens, i + 1) else { continue };
+        if !matches!(noun, "requests" | "request" | "req" | "calls" | "call" | "attempts" | "login") {
+            continue;
+        }
+        let (window, next) = match (tokens.get(i + 2), word(tokens, i + 3)) {
+            (Some(Token::Punct('/')), Some(unit)) => (rate_unit(unit), i + 4),
+            (Some(Token::Word(per)), Some(unit)) if per == "per" => (rate_unit(unit), i + 4),
+            _ => (None, i),
+        };
+        let Some(window_seconds) = window else { continue };
+        let per = match (word(tokens, next), word(tokens, next + 1)) {
+            (Some("per"), Some(who)) => match who {
+                "user" | "users" | "account" | "client" => "user",
+                "ip" | "address" => "ip",
+                "tenant" => "tenant",
+                "api" | "key" | "token" => "api_key",
+                _ => "user",
+            },
+            _ => "global",
+        };
+        return Some(CheckSpec::RateLimit {
+            max_requests: n as u64,
+            window_seconds,
+            per: per.into(),
+        });
+    }
+    None
+}
+
+/// "Support 10,000 concurrent users".
+fn concurrency(tokens: &[Token]) -> Option<CheckSpec> {
+    (0..tokens.len()).find_map(|i| {
+        let n = number(tokens, i)?;
+        (word(tokens, i + 1)? == "concurrent").then_some(CheckSpec::Concurrency { users: n as u64 })
+    })
+}
+
+/// Percentages: availability, error rate, success rate.
+fn percent_checks(tokens: &[Token], lower: &str) -> Option<CheckSpec> {
+    let percent = (0..tokens.len())
+        .find_map(|i| (tokens.get(i + 1) == Some(&Token::Punct('%'))).then(|| number(tokens, i)).flatten())?;
+    if lower.contains("error") {
+        return Some(CheckSpec::ErrorRate { max_percent: percent });
+    }
+    if lower.contains("availab") || lower.contains("uptime") {
+        return Some(CheckSpec::Availability { min_percent: percent });
+    }
+    if lower.contains("success") || lower.contains("completion") {
+        let of = if lower.contains("order") { "orders" } else { "requests" };
+        return Some(CheckSpec::SuccessRate {
+            min_percent: percent,
+            of: of.into(),
+        });
+    }
+    None
+}
+
+fn authentication(lower: &str, exceptions: &[String]) -> Option<CheckSpec> {
+    let credential = ["jwt", "token", "authenticat", "api key", "credential", "logged in", "login"]
+        .iter()
+        .any(|w| lower.contains(w));
+    let mandatory = ["require", "must", "only", "all ", "every"].iter().any(|w| lower.contains(w));
+    if !(credential && mandatory) || lower.contains("rate") {
+        return None;
+    }
+    let scheme = if lower.contains("jwt") {
+        "jwt"
+    } else if lower.contains("api key") {
+        "api_key"
+    } else if lower.contains("session") {
+        "session"
+    } else {
+        "any"
+    };
+    Some(CheckSpec::Authentication {
+        scheme: scheme.into(),
+        exceptions: exceptions.to_vec(),
+    })
+}
+
+fn injection(lower: &str) -> Option<CheckSpec> {
+    if !(lower.contains("injection") || lower.contains("parameterized") || lower.contains("parametrized")) {
+        return None;
+    }
+    let mut classes = Vec::new();
+    for (needle, class) in [
+        ("sql", "sql"),
+        ("parameteri", "sql"),
+        ("parametri", "sql"),
+        ("nosql", "nosql"),
+        ("shell", "shell"),
+        ("command", "shell"),
+        ("path", "path_traversal"),
+        ("script", "script"),
+        ("xss", "script"),
+    ] {
+        if lower.contains(needle) && !classes.contains(&class.to_string()) {
+            classes.push(class.to_string());
+        }
+    }
+    Some(CheckSpec::InjectionSafe { classes })
+}
+
+fn no_data_loss(lower: &str) -> Option<CheckSpec> {
+    if !(lower.contains("no data loss") || lower.contains("without data loss") || lower.contains("not lose")) {
+        return None;
+    }
+    let event = lower
+        .split_once(" on ")
+        .or_else(|| lower.split_once(" during "))
+        .or_else(|| lower.split_once(" after "))
+        .map(|(_, rest)| rest.trim().trim_end_matches('.').to_string())
+        .unwrap_or_else(|| "restart".into());
+    Some(CheckSpec::NoDataLoss { event })
+}
+
+/// "within 30 seconds", "less than 5 seconds of errors", "completes … within 2 minutes".
+fn time_bound(tokens: &[Token], lower: &str) -> Option<CheckSpec> {
+    for i in 0..tokens.len() {
+        let lead = match word(tokens, i) {
+            Some("within") => 1,
+            Some("less") if word(tokens, i + 1) == Some("than") => 2,
+            Some("under") | Some("before") => 1,
+            _ => continue,
+        };
+        let Some((seconds, _)) = duration_at(tokens, i + lead) else { continue };
+        // A latency sentence already carries its bound; don't count it twice.
+        if tokens.iter().any(|t| matches!(t, Token::Word(w) if w.starts_with('p') && w[1..].parse::<f64>().is_ok())) {
+            return None;
+        }
+        let subject = lower
+            .split(" within ")
+            .next()
+            .unwrap_or(lower)
+            .trim()
+            .trim_end_matches(['.', ','])
+            .to_string();
+        return Some(CheckSpec::TimeBound {
+            max_seconds: seconds,
+            subject,
+        });
+    }
+    None
+}
+
+fn size_unit(word: &str) -> Option<(f64, &'static str)> {
+    Some(match word {
+        "b" | "byte" | "bytes" => (1.0, "bytes"),
+        "kb" => (1e3, "bytes"),
+        "kib" => (1024.0, "bytes"),
+        "mb" => (1e6, "bytes"),
+        "mib" => (1_048_576.0, "bytes"),
+        "gb" => (1e9, "bytes"),
+        "gib" => (1_073_741_824.0, "bytes"),
+        "char" | "chars" | "character" | "characters" => (1.0, "characters"),
+        "item" | "items" | "entries" | "elements" => (1.0, "items"),
+        _ => return None,
+    })
+}
+
+/// "files up to 50MB", "max 255", "at most 1000 items", "(max 255)".
+fn max_size(tokens: &[Token], lower: &str) -> Option<CheckSpec> {
+    for i in 0..tokens.len() {
+        let lead = match (word(tokens, i), word(tokens, i + 1)) {
+            (Some("max" | "maximum"), _) => 1,
+            (Some("up" | "at"), Some("to" | "most")) => 2,
+            _ => continue,
+        };
+        let Some(n) = number(tokens, i + lead) else { continue };
+        let next = word(tokens, i + lead + 1);
+        // "max 100 requests per minute" is a rate limit, not a size.
+        if next.is_some_and(|w| matches!(w, "requests" | "request" | "req" | "calls")) {
+            continue;
+        }
+        // "up to 10 nodes", "max 5 minutes": a count of something else, not an input size.
+        if next.is_some_and(|w| size_unit(w).is_none()) {
+            continue;
+        }
+        let (scale, unit) = next.and_then(size_unit).unwrap_or_else(|| {
+            if ["title", "name", "length", "long", "text", "string"].iter().any(|w| lower.contains(w)) {
+                (1.0, "characters")
+            } else {
+                (1.0, "items")
+            }
+        });
+        let subject = lower
+            .split(" up to ")
+            .next()
+            .map(|s| s.split(" max").next().unwrap_or(s))
+            .unwrap_or(lower)
+            .trim()
+            .trim_end_matches(['(', ',', '.'])
+            .trim()
+            .to_string();
+        return Some(CheckSpec::MaxSize {
+            max: n * scale,
+            unit: unit.into(),
+            subject,
+        });
+    }
+    None
+}
+
+/// "Support 10,000 active tenants", "Maintain performance with 10 million tasks".
+fn capacity(tokens: &[Token]) -> Option<CheckSpec> {
+    (0..tokens.len()).find_map(|i| {
+        let n = number(tokens, i)?;
+        let mut j = i + 1;
+        // Skip adjectives ("active", "concurrent" is handled elsewhere).
+        while word(tokens, j).is_some_and(|w| matches!(w, "active" | "total" | "registered" | "live")) {
+            j += 1;
+        }
+        let noun = word(tokens, j)?;
+        if duration_unit(noun).is_some() || size_unit(noun).is_some() {
+            return None;
+        }
+        Some(CheckSpec::Capacity {
+            quantity: n,
+            of: noun.to_string(),
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one(text: &str) -> Vec<CheckSpec> {
+        parse_sentence(text, &[])
+    }
+
+    #[test]
+    fn latency_percentiles_with_scope() {
+        assert_eq!(
+            one("p95 latency < 100ms for all read operations"),
+            vec![CheckSpec::Latency { percentile: 95.0, max_ms: 100.0, scope: "reads".into() }]
+        );
+        assert_eq!(
+            one("p99 latency < 200ms for create/update operations"),
+            vec![CheckSpec::Latency { percentile: 99.0, max_ms: 200.0, scope: "writes".into() }]
+        );
+        assert_eq!(
+            one("p99 < 50ms including all variant data"),
+            vec![CheckSpec::Latency { percentile: 99.0, max_ms: 50.0, scope: "all".into() }]
+        );
+        assert_eq!(
+            one("p99.9 under 1.5 s"),
+            vec![CheckSpec::Latency { percentile: 99.9, max_ms: 1500.0, scope: "all".into() }]
+        );
+        assert!(matches!(
+            one("p95 < 100ms for searches across 1M products")[0],
+            CheckSpec::Latency { max_ms, ref scope, .. } if max_ms == 100.0 && scope == "search"
+        ));
+    }
+
+    #[test]
+    fn throughput_and_load() {
+        assert_eq!(
+            one("Under load of 1000 requests/second"),
+            vec![CheckSpec::Throughput { per_second: 1000.0, unit: "requests".into() }]
+        );
+        assert_eq!(
+            one("100k orders/hour peak across all tenants"),
+            vec![CheckSpec::Throughput { per_second: 27.778, unit: "orders".into() }]
+        );
+        assert_eq!(one("Support 10,000 concurrent users"), vec![CheckSpec::Concurrency { users: 10_000 }]);
+        assert_eq!(one("250 rps"), vec![CheckSpec::Throughput { per_second: 250.0, unit: "requests".into() }]);
+    }
+
+    #[test]
+    fn rates_and_percentages() {
+        assert_eq!(
+            one("Max 100 requests per minute per user"),
+            vec![CheckSpec::RateLimit { max_requests: 100, window_seconds: 60.0, per: "user".into() }]
+        );
+        assert_eq!(one("99.9% availability"), vec![CheckSpec::Availability { min_percent: 99.9 }]);
+        assert_eq!(one("Error rate < 0.1%"), vec![CheckSpec::ErrorRate { max_percent: 0.1 }]);
+    }
+
+    #[test]
+    fn security_and_reliability() {
+        let exceptions = vec!["Health check endpoint".to_string()];
+        assert_eq!(
+            parse_sentence("All endpoints require valid JWT token", &exceptions),
+            vec![CheckSpec::Authentication { scheme: "jwt".into(), exceptions }]
+        );
+        assert_eq!(
+            one("All user inputs must be parameterized"),
+            vec![CheckSpec::InjectionSafe { classes: vec!["sql".into()] }]
+        );
+        assert_eq!(
+            one("No data loss on single node failure"),
+            vec![CheckSpec::NoDataLoss { event: "single node failure".into() }]
+        );
+    }
+
+    #[test]
+    fn time_bounds_and_sizes() {
+        assert_eq!(
+            one("Entire flow completes or fails within 30 seconds"),
+            vec![CheckSpec::TimeBound { max_seconds: 30.0, subject: "entire flow completes or fails".into() }]
+        );
+        assert_eq!(
+            one("Product should be searchable within 5 seconds"),
+            vec![CheckSpec::TimeBound { max_seconds: 5.0, subject: "product should be searchable".into() }]
+        );
+        assert_eq!(
+            one("Accept files up to 50MB"),
+            vec![CheckSpec::MaxSize { max: 5e7, unit: "bytes".into(), subject: "accept files".into() }]
+        );
+        assert!(matches!(
+            &one("Title too long (max 255)")[0],
+            CheckSpec::MaxSize { max, unit, .. } if *max == 255.0 && unit == "characters"
+        ));
+    }
+
+    #[test]
+    fn capacity_only_when_nothing_else() {
+        assert_eq!(
+            one("Maintain performance with 10 million tasks"),
+            vec![CheckSpec::Capacity { quantity: 1e7, of: "tasks".into() }]
+        );
+        assert_eq!(
+            one("Support 10,000 active tenants"),
+            vec![CheckSpec::Capacity { quantity: 1e4, of: "tenants".into() }]
+        );
+    }
+
+    #[test]
+    fn not_checkable_says_why_and_how() {
+        let parsed = parse_constraint("Horizontal scaling", Some("System must scale linearly up to 10 nodes"), None, &[]);
+        let why = parsed.not_checkable.expect("must not be checkable");
+        assert!(why.reason.contains("multi-node"), "{}", why.reason);
+        let vague = parse_constraint("Speed", Some("The API should be fast"), None, &[]);
+        let why = vague.not_checkable.expect("vague is not checkable");
+        assert!(why.reason.contains("`fast`"), "{}", why.reason);
+        assert!(why.suggestion.contains("kind: latency"), "{}", why.suggestion);
+        let combined = parse_constraint(
+            "API response time",
+            Some("p95 latency < 100ms for all read operations"),
+            Some("Under load of 1000 requests/second"),
+            &[],
+        );
+        assert!(combined.is_checkable());
+        assert_eq!(combined.checks.len(), 2);
+    }
+
+    #[test]
+    fn concurrency_alone_is_a_load_condition_but_support_makes_it_a_requirement() {
+        let parsed = parse_constraint("Concurrent user support", Some("Support 10,000 concurrent users"), None, &[]);
+        assert!(parsed.is_checkable());
+    }
+}

@@ -1,0 +1,128 @@
+//! Stable IDs and the test-name convention every generated test and every runner report shares.
+//!
+//! Derived IDs: scenario `domain.name_slug`, constraint `domain.category.name_slug`, where a slug
+//! is lowercase ASCII letters, digits and single underscores. Explicit `id:` values may use
+//! letters, digits, `_`, `-` and `.`.
+//!
+//! Test-name convention (the implementation server relies on it): a test for scenario `ID`
+//! carries `sdd_<test_key(ID)>` in its name (`test_sdd_…` for pytest, `sdd_…` for cargo,
+//! `Test_sdd_…` for go) and, where a runner allows free text (jest/vitest), the exact ID in square
+//! brackets: `[ID]`. `test_key` lowercases and turns every run of other characters into one `_`;
+//! mapping back is a lookup of the keys of all known IDs (validation reports key collisions), so
+//! no runner's name mangling can lose the ID.
+
+/// `Create a simple task!` → `create_a_simple_task`.
+pub fn slug(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut pending_sep = false;
+    for c in text.chars() {
+        if c.is_ascii_alphanumeric() {
+            if pending_sep && !out.is_empty() {
+                out.push('_');
+            }
+            pending_sep = false;
+            out.push(c.to_ascii_lowercase());
+        } else {
+            pending_sep = true;
+        }
+    }
+    out
+}
+
+/// The identifier-safe form of an ID used inside test names.
+pub fn test_key(id: &str) -> String {
+    slug(id)
+}
+
+pub fn derived_scenario_id(domain: &str, name: &str) -> String {
+    format!("{}.{}", slug(domain), slug(name))
+}
+
+pub fn derived_constraint_id(domain: &str, category: &str, name: &str) -> String {
+    format!("{}.{}.{}", slug(domain), slug(category), slug(name))
+}
+
+/// Why an explicit ID is not acceptable, if it is not.
+pub fn check_explicit_id(id: &str) -> Option<String> {
+    if id.is_empty() {
+        return Some("the ID is empty".into());
+    }
+    if let Some(bad) = id
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')))
+    {
+        return Some(format!(
+            "the ID contains `{bad}`; use only letters, digits, `_`, `-` and `.`"
+        ));
+    }
+    if slug(id).is_empty() {
+        return Some("the ID needs at least one letter or digit".into());
+    }
+    None
+}
+
+/// Find the scenario a test name refers to: an exact `[ID]` wins, then the longest
+/// `sdd_<key>` match. `keys` maps test keys to IDs.
+pub fn scenario_for_test_name<'a>(
+    test_name: &str,
+    ids: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
+    let ids: Vec<&str> = ids.into_iter().collect();
+    for id in &ids {
+        if test_name.contains(&format!("[{id}]")) {
+            return Some(id);
+        }
+    }
+    let normalised = slug(test_name);
+    let mut best: Option<&str> = None;
+    for id in &ids {
+        let marker = format!("sdd_{}", test_key(id));
+        let found = normalised.match_indices(&marker).any(|(at, m)| {
+            let end = at + m.len();
+            let before_ok = at == 0 || normalised.as_bytes()[at - 1] == b'_';
+            let after_ok = end == normalised.len() || normalised.as_bytes()[end] == b'_';
+            before_ok && after_ok
+        });
+        if found && best.is_none_or(|b| test_key(b).len() < test_key(id).len()) {
+            best = Some(id);
+        }
+    }
+    best
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs_are_stable() {
+        assert_eq!(slug("Create a simple task"), "create_a_simple_task");
+        assert_eq!(slug("  Cannot complete -- already completed task! "), "cannot_complete_already_completed_task");
+        assert_eq!(derived_scenario_id("Task Management System", "List tasks filtered by status"),
+            "task_management_system.list_tasks_filtered_by_status");
+    }
+
+    #[test]
+    fn test_names_map_back_in_every_runner_style() {
+        let ids = ["tasks.create_a_task", "tasks.create_a_task_twice", "TM-7"];
+        let cases = [
+            ("tests/test_tasks.py::TestScenarios::test_sdd_tasks_create_a_task", Some("tasks.create_a_task")),
+            ("sdd_tasks_create_a_task_twice", Some("tasks.create_a_task_twice")),
+            ("Test_sdd_tasks_create_a_task", Some("tasks.create_a_task")),
+            ("scenarios > [TM-7] Cancel a task", Some("TM-7")),
+            ("test_sdd_tm_7", Some("TM-7")),
+            ("test_unrelated", None),
+            ("test_sdd_tasks_create_a_taskforce", None),
+        ];
+        for (name, expected) in cases {
+            assert_eq!(scenario_for_test_name(name, ids), expected, "{name}");
+        }
+    }
+
+    #[test]
+    fn explicit_ids_are_checked() {
+        assert!(check_explicit_id("TM-001").is_none());
+        assert!(check_explicit_id("tm 001").is_some());
+        assert!(check_explicit_id("--").is_some());
+    }
+}

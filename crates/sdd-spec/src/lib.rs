@@ -1,0 +1,18 @@
+//! The SDD specification core: the spec model, loading with located diagnostics, the constraint
+//! language, analyses, test-suite generation and the review workflow.
+//!
+//! Plain Rust: this crate knows nothing of MCP, tokio or the network. Servers and the `sdd`
+//! command line call it; its tests call it directly.
+
+pub mod constraint;
+pub mod diagnostic;
+pub mod document;
+pub mod ids;
+pub mod load;
+pub mod model;
+pub mod positions;
+pub mod schema;
+
+pub use diagnostic::{Diagnostic, Location, Severity};
+pub use load::{load_dir, load_sources, LoadError, Loaded};
+pub use model::Spec;

@@ -1,0 +1,760 @@
+//! Loading a spec tree: every `*.yaml` / `*.yml` under a root, into a [`Spec`] plus diagnostics.
+//!
+//! Each file is parsed once into a `serde_yaml::Value` and once into a [`PositionIndex`]; then
+//! every section and list item is deserialized on its own, so one broken scenario costs exactly
+//! one diagnostic and the rest of the file still loads.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use serde::de::DeserializeOwned;
+use serde_yaml::Value;
+
+use crate::constraint::{parse_constraint, CheckSource, ParsedConstraint};
+use crate::diagnostic::{Diagnostic, Location};
+use crate::document::*;
+use crate::ids;
+use crate::model::*;
+use crate::positions::{join, PositionIndex};
+
+/// The result of loading: the model built from everything that could be read, and every problem.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    pub spec: Spec,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Errors that prevent loading at all (the root itself is unusable). Problems inside files are
+/// diagnostics, not errors.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("spec root `{0}` does not exist; pass the directory that holds your spec YAML files")]
+    MissingRoot(PathBuf),
+    #[error("spec root `{0}` is not a directory")]
+    NotADirectory(PathBuf),
+    #[error("cannot read `{path}`: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// Load every spec file under `root`.
+pub fn load_dir(root: &Path) -> Result<Loaded, LoadError> {
+    if !root.exists() {
+        return Err(LoadError::MissingRoot(root.to_path_buf()));
+    }
+    if !root.is_dir() {
+        return Err(LoadError::NotADirectory(root.to_path_buf()));
+    }
+    let mut files = Vec::new();
+    collect_yaml_files(root, &mut files)?;
+    files.sort();
+    let mut sources = Vec::with_capacity(files.len());
+    for path in files {
+        let text = std::fs::read_to_string(&path).map_err(|source| LoadError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        sources.push((relative(root, &path), text));
+    }
+    Ok(load_sources(&sources))
+}
+
+/// Load from in-memory `(relative path, text)` pairs (used by impact analysis on git revisions).
+pub fn load_sources(sources: &[(String, String)]) -> Loaded {
+    let mut builder = Builder::default();
+    for (path, text) in sources {
+        builder.file(path, text);
+    }
+    builder.finish()
+}
+
+pub fn is_spec_file(path: &Path) -> bool {
+    matches!(
+        path.extension().and_then(|e| e.to_str()),
+        Some("yaml") | Some("yml")
+    )
+}
+
+fn collect_yaml_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), LoadError> {
+    let entries = std::fs::read_dir(dir).map_err(|source| LoadError::Io {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let hidden = entry.file_name().to_string_lossy().starts_with('.');
+        if hidden {
+            continue;
+        }
+        if path.is_dir() {
+            collect_yaml_files(&path, out)?;
+        } else if is_spec_file(&path) {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+fn relative(root: &Path, path: &Path) -> String {
+    path.strip_prefix(root)
+        .unwrap_or(path)
+        .to_string_lossy()
+        .replace('\\', "/")
+}
+
+#[derive(Default)]
+struct Builder {
+    spec: Spec,
+    diagnostics: Vec<Diagnostic>,
+    domains: BTreeMap<String, Domain>,
+    scenario_ids: HashMap<String, Location>,
+    constraint_ids: HashMap<String, Location>,
+}
+
+/// Per-file context: where we are, for locating diagnostics.
+struct FileCtx<'a> {
+    file: &'a str,
+    index: PositionIndex,
+}
+
+impl FileCtx<'_> {
+    fn location(&self, path: &str) -> Location {
+        let (line, column) = self.index.locate(path);
+        Location {
+            file: self.file.to_string(),
+            line,
+            column,
+            path: path.to_string(),
+        }
+    }
+}
+
+impl Builder {
+    fn file(&mut self, file: &str, text: &str) {
+        let value: Value = match serde_yaml::from_str(text) {
+            Ok(v) => v,
+            Err(err) => {
+                self.diagnostics.push(syntax_diagnostic(file, text, &err));
+                return;
+            }
+        };
+        let ctx = FileCtx {
+            file,
+            index: PositionIndex::build(text),
+        };
+        let Value::Mapping(map) = &value else {
+            if !value.is_null() {
+                self.diagnostics.push(
+                    Diagnostic::error("not-a-mapping", "a spec file must be a YAML mapping")
+                        .at(&ctx.location(""))
+                        .with_help(kind_help()),
+                );
+            }
+            return;
+        };
+        let mut fields: BTreeMap<String, &Value> = BTreeMap::new();
+        for (key, v) in map {
+            let Some(key) = key.as_str() else {
+                self.diagnostics.push(
+                    Diagnostic::error("bad-key", "top-level keys must be strings")
+                        .at(&ctx.location("")),
+                );
+                continue;
+            };
+            if !DOCUMENT_KEYS.contains(&key) {
+                let mut d = Diagnostic::warning(
+                    "unknown-key",
+                    format!("unknown top-level key `{key}` is ignored"),
+                )
+                .at(&ctx.location(key));
+                if let Some(close) = closest(key, DOCUMENT_KEYS) {
+                    d = d.with_help(format!("did you mean `{close}`?"));
+                }
+                self.diagnostics.push(d);
+                continue;
+            }
+            fields.insert(key.to_string(), v);
+        }
+        self.document(&ctx, &fields);
+    }
+
+    fn document(&mut self, ctx: &FileCtx, fields: &BTreeMap<String, &Value>) {
+        let string = |this: &mut Self, key: &str| -> Option<String> {
+            fields.get(key).and_then(|v| this.item::<String>(ctx, v, key))
+        };
+        let feature = string(self, "feature");
+        let system = string(self, "system");
+        let domain_name = string(self, "domain");
+        let interaction = string(self, "interaction");
+        let description = string(self, "description");
+        let has = |k: &str| fields.contains_key(k);
+
+        let mut kinds = Vec::new();
+        if has("feature") {
+            kinds.push(DocumentKind::Feature);
+        }
+        if has("system") {
+            kinds.push(DocumentKind::System);
+        }
+        if has("domain") && !has("feature") {
+            kinds.push(DocumentKind::Domain);
+        }
+        if has("interaction") {
+            kinds.push(DocumentKind::Interaction);
+        }
+        // A file with only observability / degradation / chaos sections is of that kind; a
+        // system file may carry them too.
+        if kinds.is_empty() {
+            for (key, kind) in [
+                ("observability", DocumentKind::Observability),
+                ("degradation_detection", DocumentKind::DegradationDetection),
+                ("chaos_scenarios", DocumentKind::ChaosScenarios),
+            ] {
+                if has(key) {
+                    kinds.push(kind);
+                }
+            }
+        }
+        let kind = match kinds.as_slice() {
+            [] => {
+                if !fields.is_empty() {
+                    self.diagnostics.push(
+                        Diagnostic::error(
+                            "unknown-kind",
+                            "cannot tell what this file specifies",
+                        )
+                        .at(&ctx.location(""))
+                        .with_help(kind_help()),
+                    );
+                }
+                return;
+            }
+            [one] => *one,
+            [first, ..] => {
+                let names: Vec<String> = kinds.iter().map(|k| format!("{k:?}").to_lowercase()).collect();
+                self.diagnostics.push(
+                    Diagnostic::error(
+                        "mixed-kinds",
+                        format!("this file mixes {}; a file specifies one thing", names.join(" and ")),
+                    )
+                    .at(&ctx.location(""))
+                    .with_help("split it into one file per feature, system, domain or interaction"),
+                );
+                *first
+            }
+        };
+        let name = match kind {
+            DocumentKind::Feature => feature.clone().unwrap_or_default(),
+            DocumentKind::System => system.clone().unwrap_or_default(),
+            DocumentKind::Domain => domain_name.clone().unwrap_or_default(),
+            DocumentKind::Interaction => interaction.clone().unwrap_or_default(),
+            _ => String::new(),
+        };
+        self.spec.files.push(SpecFile {
+            path: ctx.file.to_string(),
+            kind,
+            name: name.clone(),
+            description: description.clone(),
+        });
+
+        // The domain that owns this file's scenarios and constraints.
+        let owner = match kind {
+            DocumentKind::Feature => domain_name.clone().unwrap_or_else(|| ids::slug(&name)),
+            DocumentKind::Domain | DocumentKind::Interaction => name.clone(),
+            DocumentKind::System => ids::slug(&name),
+            _ => String::new(),
+        };
+        let dependencies: Vec<String> = fields
+            .get("dependencies")
+            .and_then(|v| self.item(ctx, v, "dependencies"))
+            .unwrap_or_default();
+        if matches!(kind, DocumentKind::Feature | DocumentKind::Domain) && !owner.is_empty() {
+            let key = if kind == DocumentKind::Feature && domain_name.is_none() { "feature" } else { "domain" };
+            let description = if kind == DocumentKind::Domain { description.clone() } else { None };
+            self.declare_domain(&owner, description, &dependencies, ctx.location(key));
+        } else if !dependencies.is_empty() {
+            self.diagnostics.push(
+                Diagnostic::warning("misplaced-key", "`dependencies` only means something in a domain file")
+                    .at(&ctx.location("dependencies"))
+                    .with_help("list a domain's dependencies in its domain file or in the system file's `domains:`"),
+            );
+        }
+
+        let feature_name = (kind == DocumentKind::Feature).then(|| name.clone());
+        for key in ["scenarios", "new_scenarios"] {
+            if let Some(list) = fields.get(key) {
+                self.scenarios(ctx, list, key, &owner, feature_name.as_deref());
+            }
+        }
+
+        let scope = match kind {
+            DocumentKind::Interaction => ConstraintScope::Interaction(owner.clone()),
+            DocumentKind::System => ConstraintScope::Global(owner.clone()),
+            _ => ConstraintScope::Domain(owner.clone()),
+        };
+        if let Some(constraints) = fields.get("constraints") {
+            self.constraint_section(ctx, constraints, "constraints", &scope);
+        }
+        if let Some(global) = fields.get("global_constraints") {
+            let scope = ConstraintScope::Global(owner.clone());
+            if matches!(global, Value::Sequence(_)) {
+                self.diagnostics.push(
+                    Diagnostic::error("expected-mapping", "`global_constraints` must group constraints by category")
+                        .at(&ctx.location("global_constraints"))
+                        .with_help("write `global_constraints:` then a category such as `performance:` and the list under it"),
+                );
+            } else {
+                self.constraint_section(ctx, global, "global_constraints", &scope);
+            }
+        }
+        if let Some(data_model) = fields.get("data_model") {
+            if let Some(doc) = self.item::<DataModelDoc>(ctx, data_model, "data_model") {
+                for (i, c) in doc.consistency_requirements.into_iter().enumerate() {
+                    let path = format!("data_model.consistency_requirements[{i}]");
+                    self.constraint(ctx, c, &path, &scope, "consistency");
+                }
+            }
+        }
+        if let Some(domains) = fields.get("domains") {
+            for (i, path, value) in items(domains, "domains") {
+                let _ = i;
+                if let Some(decl) = self.item::<DomainDecl>(ctx, value, &path) {
+                    self.declare_domain(&decl.name, decl.description, &decl.dependencies, ctx.location(&path));
+                }
+            }
+            if !matches!(domains, Value::Sequence(_)) {
+                self.expected_list(ctx, "domains");
+            }
+        }
+        if kind == DocumentKind::Interaction {
+            self.interaction(ctx, fields, &name, description);
+        }
+        if let Some(v) = fields.get("observability") {
+            if let Some(doc) = self.item::<ObservabilityDoc>(ctx, v, "observability") {
+                self.spec.observability.push((ctx.file.to_string(), doc));
+            }
+        }
+        if let Some(v) = fields.get("degradation_detection") {
+            if let Some(doc) = self.item::<DegradationDoc>(ctx, v, "degradation_detection") {
+                self.spec.degradation_detection.push((ctx.file.to_string(), doc));
+            }
+        }
+        if let Some(list) = fields.get("chaos_scenarios") {
+            for (_, path, value) in items(list, "chaos_scenarios") {
+                if let Some(doc) = self.item::<ChaosScenarioDoc>(ctx, value, &path) {
+                    let id = doc.id.clone().unwrap_or_else(|| format!("chaos.{}", ids::slug(&doc.name)));
+                    self.spec.chaos_scenarios.push(ChaosScenario {
+                        id,
+                        name: doc.name,
+                        verify: doc.verify,
+                        location: ctx.location(&path),
+                    });
+                }
+            }
+        }
+    }
+
+    fn expected_list(&mut self, ctx: &FileCtx, key: &str) {
+        self.diagnostics.push(
+            Diagnostic::error("expected-list", format!("`{key}` must be a list (items starting with `- `)"))
+                .at(&ctx.location(key)),
+        );
+    }
+
+    fn interaction(
+        &mut self,
+        ctx: &FileCtx,
+        fields: &BTreeMap<String, &Value>,
+        name: &str,
+        description: Option<String>,
+    ) {
+        let participants: Vec<String> = fields
+            .get("participants")
+            .and_then(|v| self.item(ctx, v, "participants"))
+            .unwrap_or_default();
+        let mut flows = Vec::new();
+        if let Some(list) = fields.get("flow") {
+            for (_, path, value) in items(list, "flow") {
+                if let Some(flow) = self.item::<FlowDoc>(ctx, value, &path) {
+                    flows.push(Flow {
+                        name: flow.name,
+                        steps: flow.steps.map(|s| s.ordered()).unwrap_or_default(),
+                        failure_handling: flow
+                            .failure_handling
+                            .into_iter()
+                            .map(|f| FailureHandling {
+                                name: f.name,
+                                rollback: f.rollback,
+                                compensation: f.compensation,
+                            })
+                            .collect(),
+                    });
+                }
+            }
+        }
+        self.spec.interactions.push(Interaction {
+            name: name.to_string(),
+            description,
+            participants,
+            flows,
+            location: ctx.location("interaction"),
+        });
+    }
+
+    fn declare_domain(
+        &mut self,
+        name: &str,
+        description: Option<String>,
+        dependencies: &[String],
+        at: Location,
+    ) {
+        let domain = self.domains.entry(name.to_string()).or_insert_with(|| Domain {
+            name: name.to_string(),
+            description: None,
+            dependencies: Vec::new(),
+            declared_at: Vec::new(),
+        });
+        if domain.description.is_none() {
+            domain.description = description;
+        }
+        for dep in dependencies {
+            if !domain.dependencies.contains(dep) {
+                domain.dependencies.push(dep.clone());
+            }
+        }
+        domain.declared_at.push(at);
+    }
+
+    fn scenarios(&mut self, ctx: &FileCtx, list: &Value, key: &str, domain: &str, feature: Option<&str>) {
+        if !matches!(list, Value::Sequence(_)) {
+            self.expected_list(ctx, key);
+            return;
+        }
+        for (_, path, value) in items(list, key) {
+            let Some(doc) = self.item::<ScenarioDoc>(ctx, value, &path) else { continue };
+            let location = ctx.location(&path);
+            let (id, explicit_id) = match &doc.id {
+                Some(id) => {
+                    if let Some(problem) = ids::check_explicit_id(id) {
+                        self.diagnostics.push(
+                            Diagnostic::error("bad-id", format!("scenario ID `{id}` is not usable: {problem}"))
+                                .at(&ctx.location(&format!("{path}.id"))),
+                        );
+                    }
+                    (id.clone(), true)
+                }
+                None => (ids::derived_scenario_id(domain, &doc.name), false),
+            };
+            if let Some(first) = self.scenario_ids.get(&id) {
+                self.diagnostics.push(
+                    Diagnostic::error("duplicate-id", format!("scenario ID `{id}` is already used at {first}"))
+                        .at(&location)
+                        .with_help(if explicit_id {
+                            "give one of them a different `id:`".to_string()
+                        } else {
+                            "rename one of the scenarios, or give it an explicit `id:`".to_string()
+                        }),
+                );
+                continue;
+            }
+            self.scenario_ids.insert(id.clone(), location.clone());
+            self.spec.scenarios.push(Scenario {
+                id,
+                explicit_id,
+                name: doc.name,
+                domain: domain.to_string(),
+                feature: feature.map(str::to_string),
+                given: doc.given.map(OneOrMany::into_vec).unwrap_or_default(),
+                when: doc.when,
+                then: doc.then.map(OneOrMany::into_vec).unwrap_or_default(),
+                status: doc.status.unwrap_or(ReviewStatus::Approved),
+                rationale: doc.rationale,
+                proposed_by: doc.proposed_by,
+                reviewed_by: doc.reviewed_by,
+                reviewed_at: doc.reviewed_at,
+                tags: doc.tags,
+                location,
+            });
+        }
+    }
+
+    fn constraint_section(&mut self, ctx: &FileCtx, section: &Value, key: &str, scope: &ConstraintScope) {
+        match section {
+            Value::Mapping(map) => {
+                for (category, list) in map {
+                    let Some(category) = category.as_str() else { continue };
+                    let path = join(key, category);
+                    if !matches!(list, Value::Sequence(_)) {
+                        self.expected_list(ctx, &path);
+                        continue;
+                    }
+                    for (_, item_path, value) in items(list, &path) {
+                        if let Some(doc) = self.item::<ConstraintDoc>(ctx, value, &item_path) {
+                            self.constraint(ctx, doc, &item_path, scope, category);
+                        }
+                    }
+                }
+            }
+            Value::Sequence(_) => {
+                for (_, item_path, value) in items(section, key) {
+                    if let Some(doc) = self.item::<ConstraintDoc>(ctx, value, &item_path) {
+                        let category = category_of(&doc);
+                        self.constraint(ctx, doc, &item_path, scope, category);
+                    }
+                }
+            }
+            _ => self.diagnostics.push(
+                Diagnostic::error(
+                    "expected-constraints",
+                    format!("`{key}` must be a list of constraints or a mapping from category to list"),
+                )
+                .at(&ctx.location(key)),
+            ),
+        }
+    }
+
+    fn constraint(&mut self, ctx: &FileCtx, doc: ConstraintDoc, path: &str, scope: &ConstraintScope, category: &str) {
+        let location = ctx.location(path);
+        let exceptions = doc.exception.clone().map(OneOrMany::into_vec).unwrap_or_default();
+        let parsed = match &doc.check {
+            Some(check) => ParsedConstraint {
+                checks: vec![check.clone()],
+                source: CheckSource::Structured,
+                not_checkable: None,
+            },
+            None => parse_constraint(&doc.name, doc.requirement.as_deref(), doc.measurement.as_deref(), &exceptions),
+        };
+        let (id, explicit_id) = match &doc.id {
+            Some(id) => (id.clone(), true),
+            None => (ids::derived_constraint_id(scope.name(), category, &doc.name), false),
+        };
+        if let Some(first) = self.constraint_ids.get(&id) {
+            self.diagnostics.push(
+                Diagnostic::error("duplicate-id", format!("constraint ID `{id}` is already used at {first}"))
+                    .at(&location)
+                    .with_help("rename one of the constraints, or give it an explicit `id:`"),
+            );
+            return;
+        }
+        self.constraint_ids.insert(id.clone(), location.clone());
+        self.spec.constraints.push(Constraint {
+            id,
+            explicit_id,
+            name: doc.name,
+            scope: scope.clone(),
+            category: category.to_string(),
+            requirement: doc.requirement,
+            measurement: doc.measurement,
+            exceptions,
+            verification: doc.verification,
+            rationale: doc.rationale,
+            notes: doc.notes,
+            parsed,
+            location,
+        });
+    }
+
+    /// Deserialize one value; on failure record a located diagnostic and return `None`.
+    fn item<T: DeserializeOwned>(&mut self, ctx: &FileCtx, value: &Value, path: &str) -> Option<T> {
+        match serde_path_to_error::deserialize::<_, T>(value) {
+            Ok(v) => Some(v),
+            Err(err) => {
+                let inner = err.path().to_string();
+                let full = if inner == "." || inner.is_empty() {
+                    path.to_string()
+                } else if inner.starts_with('[') {
+                    format!("{path}{inner}")
+                } else {
+                    join(path, &inner)
+                };
+                self.diagnostics.push(field_diagnostic(ctx, &full, &err.into_inner()));
+                None
+            }
+        }
+    }
+
+    fn finish(mut self) -> Loaded {
+        self.spec.domains = self.domains.into_values().collect();
+        // Test keys must map back to exactly one scenario (see `ids`).
+        let mut keys: HashMap<String, &Scenario> = HashMap::new();
+        for scenario in &self.spec.scenarios {
+            let key = ids::test_key(&scenario.id);
+            if let Some(other) = keys.get(&key) {
+                self.diagnostics.push(
+                    Diagnostic::error(
+                        "test-key-collision",
+                        format!(
+                            "scenario IDs `{}` and `{}` give the same test name key `{key}`",
+                            other.id, scenario.id
+                        ),
+                    )
+                    .at(&scenario.location)
+                    .with_help("tests could not tell them apart; give one an explicit, different `id:`"),
+                );
+            } else {
+                keys.insert(key, scenario);
+            }
+        }
+        Loaded {
+            spec: self.spec,
+            diagnostics: self.diagnostics,
+        }
+    }
+}
+
+/// Interaction constraints come as a plain list; they are filed under the category `interaction`.
+fn category_of(_doc: &ConstraintDoc) -> &'static str {
+    "interaction"
+}
+
+/// `(index, path, value)` of every item of a YAML sequence (nothing for other values).
+fn items<'v>(list: &'v Value, key: &str) -> Vec<(usize, String, &'v Value)> {
+    match list {
+        Value::Sequence(seq) => seq
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (i, format!("{key}[{i}]"), v))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn kind_help() -> String {
+    "start the file with one of `feature:`, `system:`, `domain:`, `interaction:`, `observability:`, \
+     `degradation_detection:` or `chaos_scenarios:`"
+        .to_string()
+}
+
+fn field_diagnostic(ctx: &FileCtx, path: &str, err: &serde_yaml::Error) -> Diagnostic {
+    let message = strip_location(&err.to_string());
+    let (code, help) = if let Some(field) = between(&message, "missing field `", "`") {
+        (
+            "missing-field",
+            Some(format!("add `{field}:` to this entry")),
+        )
+    } else if let Some(field) = between(&message, "unknown field `", "`") {
+        let expected: Vec<&str> = message
+            .split("expected one of ")
+            .nth(1)
+            .map(|s| s.split(", ").map(|x| x.trim_matches(|c| c == '`' || c == ' ')).collect())
+            .unwrap_or_default();
+        let help = closest(field, &expected)
+            .map(|c| format!("did you mean `{c}`?"))
+            .unwrap_or_else(|| format!("remove `{field}` or use one of: {}", expected.join(", ")));
+        ("unknown-field", Some(help))
+    } else if message.contains("invalid type") {
+        ("wrong-type", None)
+    } else if message.contains("unknown variant") {
+        ("unknown-variant", None)
+    } else if message.contains("did not match any variant") {
+        ("wrong-shape", Some(shape_help(path)))
+    } else {
+        ("invalid-field", None)
+    };
+    let mut d = Diagnostic::error(code, message).at(&ctx.location(path));
+    if let Some(help) = help {
+        d = d.with_help(help);
+    }
+    d
+}
+
+fn shape_help(path: &str) -> String {
+    if path.ends_with(".given") || path.ends_with(".then") || path.ends_with(".exception") {
+        "write a single sentence or a list of sentences".into()
+    } else if path.ends_with(".steps") {
+        "write the steps as a list, or as `1: …`, `2: …` numbered lines".into()
+    } else {
+        "compare the entry with specs/sdd-spec.schema.json".into()
+    }
+}
+
+fn between<'a>(text: &'a str, start: &str, end: &str) -> Option<&'a str> {
+    let rest = &text[text.find(start)? + start.len()..];
+    Some(&rest[..rest.find(end)?])
+}
+
+/// serde_yaml appends " at line X column Y"; we report positions separately.
+fn strip_location(message: &str) -> String {
+    match message.find(" at line ") {
+        Some(at) => message[..at].to_string(),
+        None => message.to_string(),
+    }
+}
+
+fn syntax_diagnostic(file: &str, text: &str, err: &serde_yaml::Error) -> Diagnostic {
+    let message = strip_location(&err.to_string());
+    let (line, column) = err
+        .location()
+        .map(|l| (l.line(), l.column()))
+        .unwrap_or((1, 1));
+    let mut d = Diagnostic::error("yaml-syntax", format!("invalid YAML: {message}"));
+    d.file = Some(file.to_string());
+    d.line = Some(line);
+    d.column = Some(column);
+    if let Some(help) = syntax_help(text, line, &message) {
+        d = d.with_help(help);
+    } else {
+        d = d.with_help("fix the YAML at this position; indentation and `key: value` pairs must line up");
+    }
+    d
+}
+
+/// Recognise the seed's malformed shape: `feature: Name` followed by indented keys. YAML reads the
+/// indented line as a continuation of the name, which may not contain `key: value`.
+fn syntax_help(text: &str, line: usize, message: &str) -> Option<String> {
+    if message.contains("multiple documents") || message.contains("more than one document") {
+        return Some("put each document (`---`) in its own file".into());
+    }
+    if !message.contains("mapping values are not allowed") {
+        if message.contains("found character that cannot start any token") && text.contains('\t') {
+            return Some("YAML indentation must use spaces, not tabs".into());
+        }
+        return None;
+    }
+    let lines: Vec<&str> = text.lines().collect();
+    let here = lines.get(line.checked_sub(1)?)?;
+    let indent = here.len() - here.trim_start().len();
+    // Walk up to the line this one was taken to continue: the nearest less-indented, non-blank.
+    let parent = lines[..line - 1]
+        .iter()
+        .rev()
+        .find(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#') && (l.len() - l.trim_start().len()) < indent)?;
+    let (key, value) = parent.trim().split_once(':')?;
+    let value = value.trim();
+    if value.is_empty() || value.starts_with('|') || value.starts_with('>') {
+        return None;
+    }
+    let child_key = here.trim().split(':').next().unwrap_or("").trim();
+    Some(format!(
+        "`{key}:` already has the value `{value}`, so the indented `{child_key}:` below it cannot \
+         be nested under it. Move `{child_key}:` (and the keys indented with it) to column {} so \
+         they sit beside `{key}:`, or nest them under a key with no value",
+        parent.len() - parent.trim_start().len() + 1
+    ))
+}
+
+/// The candidate closest to `word` by edit distance, if close enough to be a likely typo.
+pub fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    candidates
+        .iter()
+        .map(|c| (edit_distance(word, c), *c))
+        .filter(|(d, c)| *d <= 2.max(c.len() / 4))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur[j + 1] = (prev[j] + usize::from(ca != cb)).min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}

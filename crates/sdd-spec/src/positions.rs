@@ -1,0 +1,161 @@
+//! A map from field paths (`scenarios[2].then[0]`) to line/column, built from YAML parse events.
+//!
+//! serde_yaml's `Value` forgets positions; the event parser keeps them. We walk the events once
+//! per file and remember where every node starts and where every mapping key sits, so a
+//! diagnostic about any field can point at the exact line.
+
+use std::collections::HashMap;
+
+use saphyr_parser::{Event, Parser};
+
+#[derive(Debug, Default)]
+pub struct PositionIndex {
+    /// Start of the node at the path (1-based line and column).
+    nodes: HashMap<String, (usize, usize)>,
+    /// Position of the key whose value is the node at the path.
+    keys: HashMap<String, (usize, usize)>,
+}
+
+enum Frame {
+    Map {
+        path: String,
+        pending_key: Option<(String, (usize, usize))>,
+    },
+    Seq {
+        path: String,
+        next: usize,
+    },
+}
+
+impl PositionIndex {
+    /// Index the first document of `text`. On a syntax error the index holds what came before it.
+    pub fn build(text: &str) -> Self {
+        let mut index = PositionIndex::default();
+        let mut stack: Vec<Frame> = Vec::new();
+        let mut parser = Parser::new_from_str(text);
+        let mut documents = 0;
+        while let Some(Ok((event, span))) = parser.next_event() {
+            let at = (span.start.line(), span.start.col() + 1);
+            match event {
+                Event::DocumentStart(_) => {
+                    documents += 1;
+                    if documents > 1 {
+                        break;
+                    }
+                }
+                Event::Scalar(value, ..) => {
+                    if let Some(Frame::Map { pending_key, .. }) = stack.last_mut() {
+                        if pending_key.is_none() {
+                            *pending_key = Some((value.into_owned(), at));
+                            continue;
+                        }
+                    }
+                    let path = index.child_path(&mut stack);
+                    index.record(path, at, &mut stack);
+                }
+                Event::Alias(_) => {
+                    let path = index.child_path(&mut stack);
+                    index.record(path, at, &mut stack);
+                }
+                Event::MappingStart(..) | Event::SequenceStart(..) => {
+                    let is_map = matches!(event, Event::MappingStart(..));
+                    let path = index.child_path(&mut stack);
+                    index.record(path.clone(), at, &mut stack);
+                    stack.push(if is_map {
+                        Frame::Map {
+                            path,
+                            pending_key: None,
+                        }
+                    } else {
+                        Frame::Seq { path, next: 0 }
+                    });
+                }
+                Event::MappingEnd | Event::SequenceEnd => {
+                    stack.pop();
+                }
+                _ => {}
+            }
+        }
+        index
+    }
+
+    /// The path of the node that is about to start, advancing the parent's cursor.
+    fn child_path(&self, stack: &mut [Frame]) -> String {
+        match stack.last_mut() {
+            None => String::new(),
+            Some(Frame::Seq { path, next }) => {
+                let child = format!("{path}[{next}]");
+                *next += 1;
+                child
+            }
+            Some(Frame::Map { path, pending_key }) => match pending_key {
+                Some((key, _)) => join(path, key),
+                // A complex (non-scalar) key: we do not index inside it.
+                None => format!("{path}.?"),
+            },
+        }
+    }
+
+    fn record(&mut self, path: String, at: (usize, usize), stack: &mut [Frame]) {
+        if let Some(Frame::Map { pending_key, .. }) = stack.last_mut() {
+            if let Some((_, key_at)) = pending_key.take() {
+                self.keys.insert(path.clone(), key_at);
+            }
+        }
+        self.nodes.entry(path).or_insert(at);
+    }
+
+    /// Where the field at `path` is: its key if it is a mapping entry, else the node. Falls back to
+    /// the nearest indexed ancestor (a missing field is reported at its parent), then to 1:1.
+    pub fn locate(&self, path: &str) -> (usize, usize) {
+        let mut current = path.to_string();
+        loop {
+            if let Some(at) = self.keys.get(&current).or_else(|| self.nodes.get(&current)) {
+                return *at;
+            }
+            match parent(&current) {
+                Some(p) => current = p,
+                None => return (1, 1),
+            }
+        }
+    }
+
+    /// Where the value of the node at `path` starts (not its key).
+    pub fn value_start(&self, path: &str) -> Option<(usize, usize)> {
+        self.nodes.get(path).copied()
+    }
+}
+
+pub fn join(parent: &str, key: &str) -> String {
+    if parent.is_empty() {
+        key.to_string()
+    } else {
+        format!("{parent}.{key}")
+    }
+}
+
+fn parent(path: &str) -> Option<String> {
+    if path.is_empty() {
+        return None;
+    }
+    let cut = path.rfind(['.', '[']).unwrap_or(0);
+    Some(path[..cut].to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locates_keys_items_and_missing_fields() {
+        let text = "feature: Tasks\nscenarios:\n  - name: A\n    then:\n      - one\n      - two\n  - name: B\n";
+        let index = PositionIndex::build(text);
+        assert_eq!(index.locate("feature"), (1, 1));
+        assert_eq!(index.locate("scenarios[0].then"), (4, 5));
+        assert_eq!(index.locate("scenarios[0].then[1]"), (6, 9));
+        assert_eq!(index.locate("scenarios[1]"), (7, 5));
+        // Missing field: reported at the scenario that lacks it.
+        assert_eq!(index.locate("scenarios[1].when"), (7, 5));
+        assert_eq!(index.value_start("scenarios[0].then"), Some((5, 7)));
+    }
+}

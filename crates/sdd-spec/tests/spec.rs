@@ -1,0 +1,123 @@
+//! Integration tests of the spec core at its library boundary: the bundled examples, the seed's
+//! malformed shapes, diagnostics, and the committed schema.
+
+use std::path::{Path, PathBuf};
+
+use sdd_spec::{load_dir, Severity};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+#[test]
+fn task_manager_example_loads_without_errors() {
+    let loaded = load_dir(&repo().join("examples/task_manager/specs")).unwrap();
+    let errors: Vec<_> = loaded.diagnostics.iter().filter(|d| d.severity == Severity::Error).collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    let spec = &loaded.spec;
+    assert_eq!(spec.scenarios.len(), 7);
+    assert_eq!(spec.constraints.len(), 11);
+    let create = spec.scenario("task_management_system.create_a_simple_task").expect("derived ID");
+    assert_eq!(create.then.len(), 4);
+    assert_eq!(create.location.file, "task_management.yaml");
+    let latency = spec.constraint("task_management_system.performance.api_response_time").unwrap();
+    assert!(latency.parsed.is_checkable());
+    let scaling = spec.constraint("task_management_system.scalability.horizontal_scaling").unwrap();
+    assert!(!scaling.parsed.is_checkable(), "scaling across nodes cannot be run on one machine");
+}
+
+#[test]
+fn ecommerce_example_loads_every_seed_shape() {
+    let loaded = load_dir(&repo().join("examples/ecommerce_platform/specs")).unwrap();
+    let errors: Vec<_> = loaded.diagnostics.iter().filter(|d| d.severity == Severity::Error).collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    let spec = &loaded.spec;
+    assert_eq!(spec.interactions.len(), 1);
+    assert_eq!(spec.interactions[0].flows[0].steps.len(), 7);
+    assert_eq!(spec.interactions[0].flows[0].failure_handling.len(), 2);
+    assert_eq!(spec.chaos_scenarios.len(), 4);
+    assert_eq!(spec.observability.len(), 1);
+    assert_eq!(spec.degradation_detection.len(), 1);
+    assert!(spec.domain("product_catalog").unwrap().dependencies.contains(&"search".to_string()));
+    assert_eq!(spec.scenarios_in("product_catalog").count(), 3);
+    assert_eq!(spec.scenarios_in("subscription_products").count(), 3);
+}
+
+#[test]
+fn seed_malformed_feature_names_line_column_and_fix() {
+    let loaded = load_dir(&repo().join("crates/sdd-spec/tests/data/malformed")).unwrap();
+    let d = loaded
+        .diagnostics
+        .iter()
+        .find(|d| d.file.as_deref() == Some("seed_feature.yaml"))
+        .expect("a diagnostic for the malformed file");
+    assert_eq!(d.code, "yaml-syntax");
+    assert_eq!((d.line, d.column), (Some(2), Some(14)), "{d}");
+    let help = d.help.as_deref().unwrap();
+    assert!(help.contains("`feature:` already has the value `Task Management System`"), "{help}");
+    assert!(help.contains("Move `description:`"), "{help}");
+}
+
+#[test]
+fn one_bad_scenario_costs_one_diagnostic() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("f.yaml"),
+        "feature: Tasks\nscenarios:\n  - name: Good\n    when: I do it\n    then: it is done\n  - name: Typo\n    when: x\n    thne: y\n  - when: no name\n    then: z\n",
+    )
+    .unwrap();
+    let loaded = load_dir(dir.path()).unwrap();
+    assert_eq!(loaded.spec.scenarios.len(), 1);
+    let typo = loaded.diagnostics.iter().find(|d| d.code == "unknown-field").unwrap();
+    assert_eq!((typo.line, typo.column), (Some(8), Some(5)), "{typo}");
+    assert_eq!(typo.path.as_deref(), Some("scenarios[1].thne"));
+    assert_eq!(typo.help.as_deref(), Some("did you mean `then`?"));
+    let missing = loaded.diagnostics.iter().find(|d| d.code == "missing-field").unwrap();
+    assert_eq!((missing.line, missing.column), (Some(9), Some(5)), "{missing}");
+    assert!(missing.message.contains("name"));
+}
+
+#[test]
+fn duplicate_ids_are_errors_that_point_at_both() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("a.yaml"),
+        "feature: Tasks\nscenarios:\n  - name: Same\n    when: a\n    then: b\n  - name: Same\n    when: c\n    then: d\n",
+    )
+    .unwrap();
+    let loaded = load_dir(dir.path()).unwrap();
+    let dup = loaded.diagnostics.iter().find(|d| d.code == "duplicate-id").unwrap();
+    assert_eq!(dup.line, Some(6));
+    assert!(dup.message.contains("a.yaml:3:5"), "{}", dup.message);
+}
+
+#[test]
+fn missing_root_is_a_clear_error() {
+    let err = load_dir(Path::new("/definitely/not/here")).unwrap_err();
+    assert!(err.to_string().contains("does not exist"));
+}
+
+/// The committed schema must match the Rust types. Refresh with `UPDATE_SCHEMA=1 cargo test`.
+#[test]
+fn committed_schema_is_fresh() {
+    let path = repo().join("specs/sdd-spec.schema.json");
+    let fresh = sdd_spec::schema::spec_schema_json();
+    if std::env::var_os("UPDATE_SCHEMA").is_some() {
+        std::fs::write(&path, &fresh).unwrap();
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == fresh,
+        "specs/sdd-spec.schema.json is stale: run `UPDATE_SCHEMA=1 cargo test -p sdd-spec --test spec`"
+    );
+}
+
+#[test]
+fn schema_lists_exactly_the_keys_the_loader_accepts() {
+    let schema: serde_json::Value = serde_json::from_str(&sdd_spec::schema::spec_schema_json()).unwrap();
+    let mut properties: Vec<&str> = schema["properties"].as_object().unwrap().keys().map(String::as_str).collect();
+    properties.sort();
+    let mut accepted = sdd_spec::document::DOCUMENT_KEYS.to_vec();
+    accepted.sort();
+    assert_eq!(properties, accepted);
+}
