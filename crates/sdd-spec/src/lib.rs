@@ -16,3 +16,5 @@ pub mod schema;
 pub use diagnostic::{Diagnostic, Location, Severity};
 pub use load::{load_dir, load_sources, LoadError, Loaded};
 pub use model::Spec;
+pub mod analysis;
+pub mod text;

@@ -1,0 +1,340 @@
+//! Conflicts: duplicate names, scenarios with the same Given+When and contradicting outcomes, and
+//! scenarios that contradict a size limit stated by a constraint or another scenario.
+//!
+//! Scenarios are indexed by normalised (Given, When) so only scenarios that share a situation are
+//! compared: 10,000 scenarios are never compared pairwise.
+
+use std::collections::HashMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::constraint::{parse_sentence, CheckSpec};
+use crate::diagnostic::{Diagnostic, Severity};
+use crate::model::{Scenario, Spec};
+use crate::text::{normalise, overall_polarity, polarity, quoted_values, shape, Polarity};
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct Conflict {
+    /// `duplicate-name`, `duplicate-behaviour`, `contradicting-outcomes`, `contradicts-limit`.
+    pub kind: String,
+    pub message: String,
+    /// The scenario IDs involved.
+    pub scenarios: Vec<String>,
+    /// The constraint involved, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub constraint: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+pub struct ConflictReport {
+    pub conflicts: Vec<Conflict>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Find conflicts among all scenarios of the spec (rejected scenarios are ignored).
+pub fn find_conflicts(spec: &Spec) -> ConflictReport {
+    let live: Vec<&Scenario> = spec
+        .scenarios
+        .iter()
+        .filter(|s| s.status != crate::document::ReviewStatus::Rejected)
+        .collect();
+    let mut report = ConflictReport::default();
+    duplicate_names(&live, &mut report);
+    same_situation(&live, &mut report);
+    size_limits(spec, &live, &mut report);
+    report
+}
+
+/// Check one candidate scenario (not yet in the spec) against the spec.
+pub fn conflicts_with(spec: &Spec, candidate: &Scenario) -> ConflictReport {
+    let mut scenarios: Vec<&Scenario> = spec
+        .scenarios
+        .iter()
+        .filter(|s| s.status != crate::document::ReviewStatus::Rejected && s.id != candidate.id)
+        .collect();
+    scenarios.push(candidate);
+    let mut report = ConflictReport::default();
+    duplicate_names(&scenarios, &mut report);
+    same_situation(&scenarios, &mut report);
+    size_limits(spec, &scenarios, &mut report);
+    report.conflicts.retain(|c| c.scenarios.contains(&candidate.id));
+    report.diagnostics.retain(|d| d.message.contains(&format!("`{}`", candidate.id)));
+    report
+}
+
+fn duplicate_names(scenarios: &[&Scenario], report: &mut ConflictReport) {
+    let mut seen: HashMap<(String, String), &Scenario> = HashMap::new();
+    for s in scenarios {
+        let key = (s.domain.clone(), normalise(&s.name));
+        if let Some(first) = seen.get(&key) {
+            let message = format!(
+                "scenario `{}` has the same name as `{}` ({}) in domain `{}`",
+                s.id, first.id, first.location, s.domain
+            );
+            report.diagnostics.push(
+                Diagnostic::error("duplicate-name", &message)
+                    .at(&s.location)
+                    .with_help("give each scenario a name that says how it differs"),
+            );
+            report.conflicts.push(Conflict {
+                kind: "duplicate-name".into(),
+                message,
+                scenarios: vec![first.id.clone(), s.id.clone()],
+                constraint: None,
+            });
+        } else {
+            seen.insert(key, s);
+        }
+    }
+}
+
+fn situation_key(s: &Scenario) -> String {
+    let mut given: Vec<String> = s.given.iter().map(|g| normalise(g)).collect();
+    given.sort();
+    format!("{}|{}|{}", s.domain, given.join(";"), normalise(s.when.as_deref().unwrap_or("")))
+}
+
+fn same_situation(scenarios: &[&Scenario], report: &mut ConflictReport) {
+    let mut groups: HashMap<String, Vec<&Scenario>> = HashMap::new();
+    for s in scenarios.iter().filter(|s| s.when.is_some()) {
+        groups.entry(situation_key(s)).or_default().push(s);
+    }
+    let mut keys: Vec<&String> = groups.keys().filter(|k| groups[*k].len() > 1).collect();
+    keys.sort();
+    for key in keys {
+        let group = &groups[key];
+        for (i, a) in group.iter().enumerate() {
+            for b in &group[i + 1..] {
+                compare_outcomes(a, b, report);
+            }
+        }
+    }
+}
+
+fn compare_outcomes(a: &Scenario, b: &Scenario, report: &mut ConflictReport) {
+    let mut then_a: Vec<String> = a.then.iter().map(|t| normalise(t)).collect();
+    let mut then_b: Vec<String> = b.then.iter().map(|t| normalise(t)).collect();
+    then_a.sort();
+    then_b.sort();
+    if then_a == then_b {
+        let message = format!(
+            "scenarios `{}` and `{}` describe the same behaviour (same Given, When and Then)",
+            a.id, b.id
+        );
+        report.diagnostics.push(
+            Diagnostic::warning("duplicate-behaviour", &message)
+                .at(&b.location)
+                .with_help("remove one, or make them differ in what they set up or expect"),
+        );
+        report.conflicts.push(Conflict {
+            kind: "duplicate-behaviour".into(),
+            message,
+            scenarios: vec![a.id.clone(), b.id.clone()],
+            constraint: None,
+        });
+        return;
+    }
+    let mut reasons = Vec::new();
+    let (pa, pb) = (overall_polarity(&a.then), overall_polarity(&b.then));
+    if pa != Polarity::Neutral && pb != Polarity::Neutral && pa != pb {
+        reasons.push(format!(
+            "one expects the action to {} and the other to {}",
+            if pa == Polarity::Success { "succeed" } else { "fail" },
+            if pb == Polarity::Success { "succeed" } else { "fail" },
+        ));
+    }
+    for ta in &a.then {
+        for tb in &b.then {
+            let (qa, qb) = (quoted_values(ta), quoted_values(tb));
+            if !qa.is_empty() && !qb.is_empty() && qa != qb && shape(ta) == shape(tb) {
+                reasons.push(format!("\"{ta}\" vs \"{tb}\""));
+            }
+        }
+    }
+    if reasons.is_empty() {
+        return;
+    }
+    let message = format!(
+        "scenarios `{}` and `{}` start from the same Given and When but expect contradicting outcomes: {}",
+        a.id,
+        b.id,
+        reasons.join("; ")
+    );
+    report.diagnostics.push(
+        Diagnostic::error("contradicting-outcomes", &message)
+            .at(&b.location)
+            .with_help(format!("decide which is right, or make the Given of one differ (first one at {})", a.location)),
+    );
+    report.conflicts.push(Conflict {
+        kind: "contradicting-outcomes".into(),
+        message,
+        scenarios: vec![a.id.clone(), b.id.clone()],
+        constraint: None,
+    });
+}
+
+/// A limit on some field's size, from a constraint or from a scenario's outcome ("max 255").
+struct SizeLimit {
+    max: f64,
+    unit: String,
+    subjects: Vec<&'static str>,
+    source: String,
+    constraint: Option<String>,
+    scenario: Option<String>,
+}
+
+const FIELD_WORDS: &[&str] = &[
+    "title", "name", "description", "comment", "body", "text", "password", "email", "file", "upload",
+    "message", "content", "username", "note", "tag", "label",
+];
+
+fn subjects(text: &str) -> Vec<&'static str> {
+    let lower = text.to_lowercase();
+    FIELD_WORDS.iter().copied().filter(|w| lower.contains(w)).collect()
+}
+
+fn size_limits(spec: &Spec, scenarios: &[&Scenario], report: &mut ConflictReport) {
+    let mut limits: HashMap<String, Vec<SizeLimit>> = HashMap::new();
+    for c in &spec.constraints {
+        for check in &c.parsed.checks {
+            if let CheckSpec::MaxSize { max, unit, subject } = check {
+                let text = format!("{} {} {}", c.name, subject, c.requirement.as_deref().unwrap_or(""));
+                limits.entry(c.scope.name().to_string()).or_default().push(SizeLimit {
+                    max: *max,
+                    unit: unit.clone(),
+                    subjects: subjects(&text),
+                    source: format!("constraint `{}`", c.id),
+                    constraint: Some(c.id.clone()),
+                    scenario: None,
+                });
+            }
+        }
+    }
+    for s in scenarios {
+        for outcome in &s.then {
+            if polarity(outcome) != Polarity::Failure {
+                continue;
+            }
+            for check in parse_sentence(outcome, &[]) {
+                if let CheckSpec::MaxSize { max, unit, .. } = check {
+                    let text = format!("{outcome} {}", s.when.as_deref().unwrap_or(""));
+                    limits.entry(s.domain.clone()).or_default().push(SizeLimit {
+                        max,
+                        unit,
+                        subjects: subjects(&text),
+                        source: format!("scenario `{}` (\"{outcome}\")", s.id),
+                        constraint: None,
+                        scenario: Some(s.id.clone()),
+                    });
+                }
+            }
+        }
+    }
+    if limits.is_empty() {
+        return;
+    }
+    for s in scenarios {
+        let Some(when) = &s.when else { continue };
+        let Some(domain_limits) = limits.get(&s.domain) else { continue };
+        let Some((size, unit)) = stated_size(when) else { continue };
+        if overall_polarity(&s.then) != Polarity::Success {
+            continue;
+        }
+        let scenario_subjects = subjects(when);
+        for limit in domain_limits {
+            let same_field = limit.subjects.iter().any(|w| scenario_subjects.contains(w));
+            if limit.unit != unit || !same_field || size <= limit.max || limit.scenario.as_ref() == Some(&s.id) {
+                continue;
+            }
+            let message = format!(
+                "scenario `{}` expects success with {size} {unit}, but {} allows at most {} {unit}",
+                s.id, limit.source, limit.max
+            );
+            report.diagnostics.push(
+                Diagnostic::new(Severity::Error, "contradicts-limit", &message)
+                    .at(&s.location)
+                    .with_help("either the scenario should expect a refusal, or the limit is wrong"),
+            );
+            let mut ids = vec![s.id.clone()];
+            ids.extend(limit.scenario.clone());
+            report.conflicts.push(Conflict {
+                kind: "contradicts-limit".into(),
+                message,
+                scenarios: ids,
+                constraint: limit.constraint.clone(),
+            });
+        }
+    }
+}
+
+/// "a title of 10,000 characters" → (10000, "characters").
+fn stated_size(text: &str) -> Option<(f64, String)> {
+    let lower = text.to_lowercase().replace(',', "");
+    let words: Vec<&str> = lower.split_whitespace().collect();
+    for pair in words.windows(2) {
+        let Ok(n) = pair[0].parse::<f64>() else { continue };
+        let unit = pair[1].trim_end_matches(['.', ',', ')']);
+        let unit = match unit {
+            "characters" | "chars" | "character" => "characters",
+            "bytes" => "bytes",
+            "items" | "entries" => "items",
+            _ => continue,
+        };
+        return Some((n, unit.to_string()));
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::load_sources;
+
+    fn conflicts(yaml: &str) -> ConflictReport {
+        find_conflicts(&load_sources(&[("f.yaml".into(), yaml.into())]).spec)
+    }
+
+    #[test]
+    fn contradicting_outcomes_for_the_same_situation() {
+        let r = conflicts(
+            "feature: T\nscenarios:\n  - name: A\n    given: A task exists\n    when: I complete the task\n    then: The task should have status \"completed\"\n  - name: B\n    given: a task exists\n    when: I complete the task.\n    then: The task should have status \"archived\"\n  - name: C\n    when: something else\n    then: x\n",
+        );
+        assert_eq!(r.conflicts.len(), 1, "{:#?}", r.conflicts);
+        assert_eq!(r.conflicts[0].kind, "contradicting-outcomes");
+        assert_eq!(r.conflicts[0].scenarios, vec!["t.a".to_string(), "t.b".into()]);
+    }
+
+    #[test]
+    fn success_versus_failure_is_a_contradiction() {
+        let r = conflicts(
+            "feature: T\nscenarios:\n  - name: A\n    when: I create a task with no title\n    then: A task should be created\n  - name: B\n    when: I create a task with no title\n    then: I should receive an error \"Title required\"\n",
+        );
+        assert_eq!(r.conflicts[0].kind, "contradicting-outcomes");
+    }
+
+    #[test]
+    fn scenario_contradicting_a_size_limit() {
+        let r = conflicts(
+            "feature: T\nscenarios:\n  - name: Long titles work\n    when: I create a task with a title of 10,000 characters\n    then: A task should be created\n  - name: Too long\n    when: I create a task with a title of 300 characters\n    then: I should receive an error \"Title too long (max 255)\"\n",
+        );
+        let c = r.conflicts.iter().find(|c| c.kind == "contradicts-limit").expect("limit conflict");
+        assert_eq!(c.scenarios, vec!["t.long_titles_work".to_string(), "t.too_long".into()]);
+        assert!(c.message.contains("10000 characters"), "{}", c.message);
+    }
+
+    #[test]
+    fn constraint_limit_conflicts_too_and_refusal_is_fine() {
+        let r = conflicts(
+            "feature: T\nconstraints:\n  input:\n    - name: Title length\n      requirement: Title max 255 characters\nscenarios:\n  - name: Long\n    when: I create a task with a title of 1000 characters\n    then: A task should be created\n  - name: Refused\n    when: I create a task with a title of 2000 characters\n    then: I should receive an error\n",
+        );
+        assert_eq!(r.conflicts.len(), 1, "{:#?}", r.conflicts);
+        assert_eq!(r.conflicts[0].constraint.as_deref(), Some("t.input.title_length"));
+    }
+
+    #[test]
+    fn duplicate_names_with_explicit_ids() {
+        let r = conflicts("feature: T\nscenarios:\n  - id: X1\n    name: Same\n    when: a\n    then: b\n  - id: X2\n    name: same\n    when: c\n    then: d\n");
+        assert_eq!(r.conflicts[0].kind, "duplicate-name");
+    }
+}

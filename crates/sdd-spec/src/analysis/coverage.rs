@@ -1,0 +1,366 @@
+//! Coverage: per domain, which classes of edge case have scenarios and which are missing, with a
+//! drafted scenario for each missing class that the agent can propose as is.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::constraint::CheckSpec;
+use crate::document::{OneOrMany, ReviewStatus, ScenarioDoc};
+use crate::model::Spec;
+
+/// The classes of edge case every domain is checked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EdgeCaseClass {
+    ErrorPaths,
+    Auth,
+    InputBounds,
+    Concurrency,
+    Idempotency,
+    Injection,
+    NotFound,
+    RateLimits,
+}
+
+pub const ALL_CLASSES: [EdgeCaseClass; 8] = [
+    EdgeCaseClass::ErrorPaths,
+    EdgeCaseClass::Auth,
+    EdgeCaseClass::InputBounds,
+    EdgeCaseClass::Concurrency,
+    EdgeCaseClass::Idempotency,
+    EdgeCaseClass::Injection,
+    EdgeCaseClass::NotFound,
+    EdgeCaseClass::RateLimits,
+];
+
+impl EdgeCaseClass {
+    pub fn name(self) -> &'static str {
+        match self {
+            EdgeCaseClass::ErrorPaths => "error_paths",
+            EdgeCaseClass::Auth => "auth",
+            EdgeCaseClass::InputBounds => "input_bounds",
+            EdgeCaseClass::Concurrency => "concurrency",
+            EdgeCaseClass::Idempotency => "idempotency",
+            EdgeCaseClass::Injection => "injection",
+            EdgeCaseClass::NotFound => "not_found",
+            EdgeCaseClass::RateLimits => "rate_limits",
+        }
+    }
+
+    /// Phrases that show a scenario exercises this class (matched on lowercased text).
+    fn markers(self) -> &'static [&'static str] {
+        match self {
+            EdgeCaseClass::ErrorPaths => &[
+                "error", "fail", "invalid", "reject", "cannot", "can't", "refuse", "not allowed", "insufficient",
+            ],
+            EdgeCaseClass::Auth => &[
+                "unauthenticated", "unauthorized", "unauthorised", "forbidden", "permission", "without a token",
+                "without token", "no token", "expired token", "invalid token", "not logged in", "access denied",
+                "401", "403", "another user", "another tenant",
+            ],
+            EdgeCaseClass::InputBounds => &[
+                "too long", "too large", "too big", "max", "maximum", "minimum", "exceed", "oversize",
+                "empty", "negative", "zero", "characters", "boundary", "limit of",
+            ],
+            EdgeCaseClass::Concurrency => &[
+                "concurrent", "simultaneous", "at the same time", "race", "parallel",
+            ],
+            EdgeCaseClass::Idempotency => &[
+                "idempot", "twice", "again", "duplicate", "retry", "retried", "same request", "resubmit",
+            ],
+            EdgeCaseClass::Injection => &[
+                "injection", "drop table", "<script", "' or ", "../", "xss", "sanitiz", "escape", "$where",
+            ],
+            EdgeCaseClass::NotFound => &[
+                "not found", "does not exist", "doesn't exist", "nonexistent", "non-existent", "unknown id",
+                "missing", "404", "deleted",
+            ],
+            EdgeCaseClass::RateLimits => &[
+                "rate limit", "too many requests", "throttl", "429", "per minute", "requests per",
+            ],
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct ClassCoverage {
+    pub class: EdgeCaseClass,
+    /// IDs of the scenarios that exercise this class.
+    pub scenarios: Vec<String>,
+    /// IDs of constraints of the domain that state a rule for this class (a rule is not a
+    /// scenario: it still needs one that shows the behaviour).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub constraints: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct DomainCoverage {
+    pub domain: String,
+    pub scenario_count: usize,
+    pub covered: Vec<ClassCoverage>,
+    pub missing: Vec<EdgeCaseClass>,
+    /// One drafted scenario per missing class, ready for `propose_scenarios`.
+    pub suggestions: Vec<ScenarioDoc>,
+}
+
+/// Coverage of one domain, or of every domain with scenarios when `domain` is `None`.
+pub fn analyze_coverage(spec: &Spec, domain: Option<&str>) -> Vec<DomainCoverage> {
+    let mut domains: Vec<&str> = match domain {
+        Some(d) => vec![d],
+        None => {
+            let mut names: Vec<&str> = spec.scenarios.iter().map(|s| s.domain.as_str()).collect();
+            names.sort();
+            names.dedup();
+            names
+        }
+    };
+    domains.dedup();
+    domains.into_iter().map(|d| domain_coverage(spec, d)).collect()
+}
+
+fn domain_coverage(spec: &Spec, domain: &str) -> DomainCoverage {
+    let scenarios: Vec<_> = spec
+        .scenarios_in(domain)
+        .filter(|s| s.status != ReviewStatus::Rejected)
+        .collect();
+    let texts: Vec<(String, String)> = scenarios
+        .iter()
+        .map(|s| {
+            let mut text = s.name.clone();
+            for part in s.given.iter().chain(s.when.iter()).chain(s.then.iter()) {
+                text.push(' ');
+                text.push_str(part);
+            }
+            (s.id.clone(), text.to_lowercase())
+        })
+        .collect();
+    let entity = entity_of(spec, domain);
+    let limits = DomainLimits::of(spec, domain);
+    let mut covered = Vec::new();
+    let mut missing = Vec::new();
+    let mut suggestions = Vec::new();
+    for class in ALL_CLASSES {
+        let ids: Vec<String> = texts
+            .iter()
+            .filter(|(_, t)| class.markers().iter().any(|m| t.contains(m)))
+            .map(|(id, _)| id.clone())
+            .collect();
+        if ids.is_empty() {
+            missing.push(class);
+            suggestions.push(draft(class, domain, &entity, &limits));
+        } else {
+            covered.push(ClassCoverage {
+                class,
+                scenarios: ids,
+                constraints: limits.constraints_for(class),
+            });
+        }
+    }
+    DomainCoverage {
+        domain: domain.to_string(),
+        scenario_count: scenarios.len(),
+        covered,
+        missing,
+        suggestions,
+    }
+}
+
+/// The main thing a domain's scenarios act on: the most frequent noun after "create a" / "a",
+/// else the domain name in singular.
+fn entity_of(spec: &Spec, domain: &str) -> String {
+    let mut counts: std::collections::BTreeMap<String, usize> = Default::default();
+    for s in spec.scenarios_in(domain) {
+        let text = format!("{} {}", s.when.as_deref().unwrap_or(""), s.given.join(" ")).to_lowercase();
+        let words: Vec<&str> = text.split(|c: char| !c.is_alphanumeric() && c != '_').filter(|w| !w.is_empty()).collect();
+        for pair in words.windows(2) {
+            if matches!(pair[0], "a" | "an" | "the") && pair[1].len() > 2 && !STOP.contains(&pair[1]) {
+                *counts.entry(pair[1].to_string()).or_default() += 1;
+            }
+        }
+    }
+    counts
+        .into_iter()
+        .max_by_key(|(_, n)| *n)
+        .map(|(w, _)| w)
+        .unwrap_or_else(|| {
+            let last = domain.rsplit('_').next().unwrap_or(domain);
+            last.strip_suffix('s').unwrap_or(last).to_string()
+        })
+}
+
+const STOP: &[&str] = &["title", "list", "user", "users", "csv", "new", "same", "valid", "subscription"];
+
+struct DomainLimits {
+    rate: Option<(u64, f64, String)>,
+    size: Option<(f64, String)>,
+    auth: Vec<String>,
+    rate_ids: Vec<String>,
+    size_ids: Vec<String>,
+    injection_ids: Vec<String>,
+}
+
+impl DomainLimits {
+    fn of(spec: &Spec, domain: &str) -> Self {
+        let mut limits = DomainLimits { rate: None, size: None, auth: Vec::new(), rate_ids: Vec::new(), size_ids: Vec::new(), injection_ids: Vec::new() };
+        for c in spec.constraints_for(domain) {
+            for check in &c.parsed.checks {
+                match check {
+                    CheckSpec::RateLimit { max_requests, window_seconds, per } => {
+                        limits.rate.get_or_insert((*max_requests, *window_seconds, per.clone()));
+                        limits.rate_ids.push(c.id.clone());
+                    }
+                    CheckSpec::MaxSize { max, unit, .. } => {
+                        limits.size.get_or_insert((*max, unit.clone()));
+                        limits.size_ids.push(c.id.clone());
+                    }
+                    CheckSpec::Authentication { .. } => limits.auth.push(c.id.clone()),
+                    CheckSpec::InjectionSafe { .. } => limits.injection_ids.push(c.id.clone()),
+                    _ => {}
+                }
+            }
+        }
+        limits
+    }
+
+    fn constraints_for(&self, class: EdgeCaseClass) -> Vec<String> {
+        match class {
+            EdgeCaseClass::Auth => self.auth.clone(),
+            EdgeCaseClass::RateLimits => self.rate_ids.clone(),
+            EdgeCaseClass::InputBounds => self.size_ids.clone(),
+            EdgeCaseClass::Injection => self.injection_ids.clone(),
+            _ => Vec::new(),
+        }
+    }
+}
+
+fn draft(class: EdgeCaseClass, domain: &str, entity: &str, limits: &DomainLimits) -> ScenarioDoc {
+    let e = entity;
+    let (name, given, when, then, rationale): (String, Vec<String>, String, Vec<String>, String) = match class {
+        EdgeCaseClass::ErrorPaths => (
+            format!("Reject a {e} with a missing required field"),
+            vec![],
+            format!("I create a {e} without its required fields"),
+            vec![
+                "I should receive a validation error that names the missing field".into(),
+                format!("No {e} should be created"),
+            ],
+            format!("No scenario in `{domain}` shows what happens on invalid input."),
+        ),
+        EdgeCaseClass::Auth => (
+            format!("Refuse {e} access without valid credentials"),
+            vec![],
+            format!("I request a {e} without an authentication token"),
+            vec!["I should receive an error \"401 Unauthorized\"".into(), format!("No {e} data should be returned")],
+            if limits.auth.is_empty() {
+                format!("No scenario in `{domain}` shows an unauthenticated request being refused.")
+            } else {
+                format!("Constraint `{}` requires authentication, but no scenario shows a refusal.", limits.auth[0])
+            },
+        ),
+        EdgeCaseClass::InputBounds => {
+            let (max, unit) = limits.size.clone().unwrap_or((255.0, "characters".into()));
+            (
+                format!("Refuse an oversized {e} field"),
+                vec![],
+                format!("I create a {e} with a field of {} {unit}", (max as u64).saturating_add(1)),
+                vec![format!("I should receive an error \"Too long (max {})\"", max as u64), format!("No {e} should be created")],
+                format!("No scenario in `{domain}` tests the boundary of an input size."),
+            )
+        }
+        EdgeCaseClass::Concurrency => (
+            format!("Concurrent updates to one {e}"),
+            vec![format!("A {e} exists"), "Two users update it simultaneously".into()],
+            format!("Both users change the same {e} at the same time"),
+            vec!["Exactly one update should succeed".into(), "The other should receive an error \"Conflict\"".into()],
+            format!("No scenario in `{domain}` says what happens when two requests race."),
+        ),
+        EdgeCaseClass::Idempotency => (
+            format!("Submitting the same {e} request twice"),
+            vec![],
+            format!("I send the same create {e} request twice with one idempotency key"),
+            vec![format!("Exactly one {e} should exist"), "Both responses should carry the same ID".into()],
+            format!("No scenario in `{domain}` covers retries or duplicate submissions."),
+        ),
+        EdgeCaseClass::Injection => (
+            format!("Store injection payloads in {e} fields verbatim"),
+            vec![],
+            format!("I create a {e} with the text \"'; DROP TABLE {domain}; --\" in a field"),
+            vec![
+                format!("A {e} should be created with that exact text"),
+                "The system should remain functional".into(),
+            ],
+            format!("No scenario in `{domain}` shows hostile input handled safely."),
+        ),
+        EdgeCaseClass::NotFound => (
+            format!("Access a {e} that does not exist"),
+            vec![],
+            format!("I request a {e} with an ID that does not exist"),
+            vec![format!("I should receive an error \"{} not found\"", capitalise(e))],
+            format!("No scenario in `{domain}` covers a missing {e}."),
+        ),
+        EdgeCaseClass::RateLimits => {
+            let (n, window, per) = limits.rate.clone().unwrap_or((100, 60.0, "user".into()));
+            (
+                format!("Refuse requests over the rate limit"),
+                vec![format!("A {per} has made {n} requests in the last {} seconds", window as u64)],
+                format!("The {per} makes one more request"),
+                vec!["I should receive an error \"429 Too Many Requests\"".into()],
+                if limits.rate_ids.is_empty() {
+                    format!("No scenario in `{domain}` shows a rate limit being enforced.")
+                } else {
+                    format!("Constraint `{}` sets a rate limit, but no scenario shows it enforced.", limits.rate_ids[0])
+                },
+            )
+        }
+    };
+    ScenarioDoc {
+        id: None,
+        name,
+        given: match given.len() {
+            0 => None,
+            1 => Some(OneOrMany::One(given.into_iter().next().unwrap_or_default())),
+            _ => Some(OneOrMany::Many(given)),
+        },
+        when: Some(when),
+        then: Some(OneOrMany::Many(then)),
+        status: Some(ReviewStatus::Proposed),
+        rationale: Some(rationale),
+        proposed_by: Some("agent".into()),
+        reviewed_by: None,
+        reviewed_at: None,
+        tags: vec![format!("edge-case:{}", class.name())],
+    }
+}
+
+fn capitalise(word: &str) -> String {
+    let mut chars = word.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().collect::<String>() + chars.as_str(),
+        None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::load_sources;
+
+    #[test]
+    fn seed_task_spec_lacks_auth_and_not_found_but_has_error_paths() {
+        let yaml = "feature: Tasks\nconstraints:\n  security:\n    - name: Rate limiting\n      requirement: Max 100 requests per minute per user\nscenarios:\n  - name: Create a simple task\n    when: I create a task with title \"Buy groceries\"\n    then: A task should exist\n  - name: Cannot complete already completed task\n    given: A task exists with status \"completed\"\n    when: I try to mark the task as complete again\n    then: I should receive an error \"Task is already completed\"\n";
+        let spec = load_sources(&[("t.yaml".into(), yaml.into())]).spec;
+        let report = &analyze_coverage(&spec, None)[0];
+        assert_eq!(report.domain, "tasks");
+        let covered: Vec<_> = report.covered.iter().map(|c| c.class).collect();
+        assert!(covered.contains(&EdgeCaseClass::ErrorPaths));
+        assert!(covered.contains(&EdgeCaseClass::Idempotency));
+        assert!(report.missing.contains(&EdgeCaseClass::Auth));
+        assert!(report.missing.contains(&EdgeCaseClass::NotFound));
+        assert_eq!(report.missing.len(), report.suggestions.len());
+        let rate = report.suggestions.iter().find(|s| s.tags[0] == "edge-case:rate_limits").unwrap();
+        assert!(rate.given.as_ref().map(|g| g.clone().into_vec().join(" ")).unwrap().contains("100 requests in the last 60 seconds"));
+        assert!(rate.rationale.as_deref().unwrap().contains("tasks.security.rate_limiting"));
+        let not_found = report.suggestions.iter().find(|s| s.tags[0] == "edge-case:not_found").unwrap();
+        assert_eq!(not_found.name, "Access a task that does not exist");
+    }
+}

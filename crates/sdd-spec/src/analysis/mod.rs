@@ -1,0 +1,19 @@
+//! Analyses over a loaded [`crate::Spec`]. Each is a plain function returning data (and
+//! diagnostics where it finds problems); none reads files, starts processes or touches the network.
+
+pub mod budget;
+pub mod conflicts;
+pub mod coverage;
+pub mod graph;
+pub mod impact;
+pub mod validate;
+
+/// A request that cannot be answered as asked (unknown ID, wrong constraint kind, …). The message
+/// says what to do instead.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum AnalysisError {
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Invalid(String),
+}
