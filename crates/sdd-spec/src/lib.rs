@@ -11,7 +11,9 @@ pub mod ids;
 pub mod load;
 pub mod model;
 pub mod positions;
+pub mod review;
 pub mod schema;
+pub mod testgen;
 
 pub use diagnostic::{Diagnostic, Location, Severity};
 pub use load::{load_dir, load_sources, LoadError, Loaded};
