@@ -116,7 +116,9 @@ impl CheckSpec {
     pub fn is_load_condition(&self) -> bool {
         matches!(
             self,
-            CheckSpec::Throughput { .. } | CheckSpec::Concurrency { .. } | CheckSpec::Capacity { .. }
+            CheckSpec::Throughput { .. }
+                | CheckSpec::Concurrency { .. }
+                | CheckSpec::Capacity { .. }
         )
     }
 }
@@ -183,12 +185,22 @@ pub fn parse_constraint(
             reason: unparsed_reason(requirement_text),
             suggestion: suggestion_for(name, requirement_text),
         })
-    } else if !has_bound && (!is_capacity_requirement(requirement_text) || needs_many_nodes(requirement_text)) {
+    } else if !has_bound
+        && (!is_capacity_requirement(requirement_text) || needs_many_nodes(requirement_text))
+    {
         Some(NotCheckable {
-            reason: if needs_many_nodes(requirement_text) { unparsed_reason(requirement_text) } else { format!(
-                "only a load condition was found ({}); there is no bound to check under it",
-                checks.iter().map(CheckSpec::kind).collect::<Vec<_>>().join(", ")
-            ) },
+            reason: if needs_many_nodes(requirement_text) {
+                unparsed_reason(requirement_text)
+            } else {
+                format!(
+                    "only a load condition was found ({}); there is no bound to check under it",
+                    checks
+                        .iter()
+                        .map(CheckSpec::kind)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            },
             suggestion: suggestion_for(name, requirement_text),
         })
     } else {
@@ -204,9 +216,16 @@ pub fn parse_constraint(
 /// "Support 10,000 active tenants" is itself the requirement: capacity is the bound.
 fn is_capacity_requirement(text: &str) -> bool {
     let lower = text.to_lowercase();
-    ["support", "maintain", "handle", "without degradation", "per tenant", "peak"]
-        .iter()
-        .any(|w| lower.contains(w))
+    [
+        "support",
+        "maintain",
+        "handle",
+        "without degradation",
+        "per tenant",
+        "peak",
+    ]
+    .iter()
+    .any(|w| lower.contains(w))
 }
 
 fn needs_many_nodes(text: &str) -> bool {
@@ -229,10 +248,16 @@ fn unparsed_reason(text: &str) -> String {
                 run cannot measure it"
             .into();
     }
-    if lower.contains("complian") || lower.contains("gdpr") || lower.contains("pci") || lower.contains("soc 2") {
+    if lower.contains("complian")
+        || lower.contains("gdpr")
+        || lower.contains("pci")
+        || lower.contains("soc 2")
+    {
         return "a compliance regime is a process and an audit, not a property a test run can measure".into();
     }
-    if lower.contains("tenant") && (lower.contains("access") || lower.contains("isolat") || lower.contains("impact")) {
+    if lower.contains("tenant")
+        && (lower.contains("access") || lower.contains("isolat") || lower.contains("impact"))
+    {
         return "tenant isolation needs a cross-tenant probe that names the tenants and the data; \
                 no such probe is described"
             .into();
@@ -244,7 +269,10 @@ fn unparsed_reason(text: &str) -> String {
 
 fn suggestion_for(name: &str, text: &str) -> String {
     let lower = format!("{} {}", name.to_lowercase(), text.to_lowercase());
-    let example = if lower.contains("latency") || lower.contains("response") || lower.contains("fast") {
+    let example = if lower.contains("latency")
+        || lower.contains("response")
+        || lower.contains("fast")
+    {
         "check:\n  kind: latency\n  percentile: 95\n  max_ms: 100\n  scope: all"
     } else if lower.contains("avail") || lower.contains("uptime") {
         "check:\n  kind: availability\n  min_percent: 99.9"
@@ -290,7 +318,10 @@ pub const VAGUE_WORDS: &[&str] = &[
 
 /// The first vague word in `lower` (already lowercased), matched on word boundaries.
 pub fn vague_word(lower: &str) -> Option<&'static str> {
-    VAGUE_WORDS.iter().copied().find(|word| contains_word(lower, word))
+    VAGUE_WORDS
+        .iter()
+        .copied()
+        .find(|word| contains_word(lower, word))
 }
 
 pub fn has_digit(text: &str) -> bool {
@@ -356,7 +387,8 @@ fn tokenize(text: &str) -> Vec<Token> {
     let mut i = 0;
     while i < chars.len() {
         let c = chars[i];
-        if c.is_ascii_digit() || (c == '.' && chars.get(i + 1).is_some_and(|d| d.is_ascii_digit())) {
+        if c.is_ascii_digit() || (c == '.' && chars.get(i + 1).is_some_and(|d| d.is_ascii_digit()))
+        {
             let mut digits = String::new();
             while i < chars.len() {
                 let d = chars[i];
@@ -364,7 +396,9 @@ fn tokenize(text: &str) -> Vec<Token> {
                     && chars.get(i + 1).is_some_and(|n| n.is_ascii_digit())
                     && chars.get(i + 2).is_some_and(|n| n.is_ascii_digit())
                     && chars.get(i + 3).is_some_and(|n| n.is_ascii_digit());
-                if d.is_ascii_digit() || d == '.' && chars.get(i + 1).is_some_and(|n| n.is_ascii_digit()) {
+                if d.is_ascii_digit()
+                    || d == '.' && chars.get(i + 1).is_some_and(|n| n.is_ascii_digit())
+                {
                     digits.push(d);
                 } else if !grouping {
                     break;
@@ -383,13 +417,20 @@ fn tokenize(text: &str) -> Vec<Token> {
             tokens.push(Token::Number(value));
         } else if c.is_alphabetic() || c == '_' {
             let mut word = String::new();
-            while i < chars.len() && (chars[i].is_alphanumeric() || chars[i] == '_' || chars[i] == '-') {
+            while i < chars.len()
+                && (chars[i].is_alphanumeric() || chars[i] == '_' || chars[i] == '-')
+            {
                 word.push(chars[i]);
                 i += 1;
             }
             // "p95", "p99.9": percentile words keep their decimals.
-            if word.starts_with('p') && word.len() > 1 && word[1..].chars().all(|d| d.is_ascii_digit()) {
-                if chars.get(i) == Some(&'.') && chars.get(i + 1).is_some_and(|d| d.is_ascii_digit()) {
+            if word.starts_with('p')
+                && word.len() > 1
+                && word[1..].chars().all(|d| d.is_ascii_digit())
+                && chars.get(i) == Some(&'.')
+                && chars.get(i + 1).is_some_and(|d| d.is_ascii_digit())
+            {
+                {
                     word.push('.');
                     i += 1;
                     while i < chars.len() && chars[i].is_ascii_digit() {
@@ -472,7 +513,9 @@ fn first_duration(tokens: &[Token], from: usize) -> Option<(f64, usize)> {
 
 fn latency(tokens: &[Token], lower: &str) -> Option<CheckSpec> {
     let (index, percentile) = tokens.iter().enumerate().find_map(|(i, t)| match t {
-        Token::Word(w) if w.starts_with('p') && w.len() > 1 => w[1..].parse::<f64>().ok().map(|p| (i, p)),
+        Token::Word(w) if w.starts_with('p') && w.len() > 1 => {
+            w[1..].parse::<f64>().ok().map(|p| (i, p))
+        }
         Token::Word(w) if w == "median" => Some((i, 50.0)),
         _ => None,
     })?;
@@ -482,7 +525,10 @@ fn latency(tokens: &[Token], lower: &str) -> Option<CheckSpec> {
     let (seconds, _) = first_duration(tokens, index + 1)?;
     let scope = if lower.contains("read") || lower.contains(" get ") || lower.contains("list") {
         "reads"
-    } else if ["write", "create", "update", "delete", "post"].iter().any(|w| lower.contains(w)) {
+    } else if ["write", "create", "update", "delete", "post"]
+        .iter()
+        .any(|w| lower.contains(w))
+    {
         "writes"
     } else if lower.contains("search") {
         "search"
@@ -504,7 +550,9 @@ fn round3(x: f64) -> f64 {
 fn throughput(tokens: &[Token]) -> Option<CheckSpec> {
     for i in 0..tokens.len() {
         let Some(n) = number(tokens, i) else { continue };
-        let Some(noun) = word(tokens, i + 1) else { continue };
+        let Some(noun) = word(tokens, i + 1) else {
+            continue;
+        };
         if noun == "rps" || noun == "qps" {
             return Some(CheckSpec::Throughput {
                 per_second: n,
@@ -535,16 +583,23 @@ fn throughput(tokens: &[Token]) -> Option<CheckSpec> {
 
 /// "Max 100 requests per minute per user", "at most 10 requests/second per IP".
 fn rate_limit(tokens: &[Token], lower: &str) -> Option<CheckSpec> {
-    let limiting = ["max", "maximum", "most", "limit", "limited", "exceed", "more"]
-        .iter()
-        .any(|w| contains_word(lower, w));
+    let limiting = [
+        "max", "maximum", "most", "limit", "limited", "exceed", "more",
+    ]
+    .iter()
+    .any(|w| contains_word(lower, w));
     if !limiting {
         return None;
     }
     for i in 0..tokens.len() {
         let Some(n) = number(tokens, i) else { continue };
-        let Some(noun) = word(tokens, i + 1) else { continue };
-        if !matches!(noun, "requests" | "request" | "req" | "calls" | "call" | "attempts" | "login") {
+        let Some(noun) = word(tokens, i + 1) else {
+            continue;
+        };
+        if !matches!(
+            noun,
+            "requests" | "request" | "req" | "calls" | "call" | "attempts" | "login"
+        ) {
             continue;
         }
         let (window, next) = match (tokens.get(i + 2), word(tokens, i + 3)) {
@@ -552,7 +607,9 @@ fn rate_limit(tokens: &[Token], lower: &str) -> Option<CheckSpec> {
             (Some(Token::Word(per)), Some(unit)) if per == "per" => (rate_unit(unit), i + 4),
             _ => (None, i),
         };
-        let Some(window_seconds) = window else { continue };
+        let Some(window_seconds) = window else {
+            continue;
+        };
         let per = match (word(tokens, next), word(tokens, next + 1)) {
             (Some("per"), Some(who)) => match who {
                 "user" | "users" | "account" | "client" => "user",
@@ -582,16 +639,27 @@ fn concurrency(tokens: &[Token]) -> Option<CheckSpec> {
 
 /// Percentages: availability, error rate, success rate.
 fn percent_checks(tokens: &[Token], lower: &str) -> Option<CheckSpec> {
-    let percent = (0..tokens.len())
-        .find_map(|i| (tokens.get(i + 1) == Some(&Token::Punct('%'))).then(|| number(tokens, i)).flatten())?;
+    let percent = (0..tokens.len()).find_map(|i| {
+        (tokens.get(i + 1) == Some(&Token::Punct('%')))
+            .then(|| number(tokens, i))
+            .flatten()
+    })?;
     if lower.contains("error") {
-        return Some(CheckSpec::ErrorRate { max_percent: percent });
+        return Some(CheckSpec::ErrorRate {
+            max_percent: percent,
+        });
     }
     if lower.contains("availab") || lower.contains("uptime") {
-        return Some(CheckSpec::Availability { min_percent: percent });
+        return Some(CheckSpec::Availability {
+            min_percent: percent,
+        });
     }
     if lower.contains("success") || lower.contains("completion") {
-        let of = if lower.contains("order") { "orders" } else { "requests" };
+        let of = if lower.contains("order") {
+            "orders"
+        } else {
+            "requests"
+        };
         return Some(CheckSpec::SuccessRate {
             min_percent: percent,
             of: of.into(),
@@ -601,10 +669,20 @@ fn percent_checks(tokens: &[Token], lower: &str) -> Option<CheckSpec> {
 }
 
 fn authentication(lower: &str, exceptions: &[String]) -> Option<CheckSpec> {
-    let credential = ["jwt", "token", "authenticat", "api key", "credential", "logged in", "login"]
+    let credential = [
+        "jwt",
+        "token",
+        "authenticat",
+        "api key",
+        "credential",
+        "logged in",
+        "login",
+    ]
+    .iter()
+    .any(|w| lower.contains(w));
+    let mandatory = ["require", "must", "only", "all ", "every"]
         .iter()
         .any(|w| lower.contains(w));
-    let mandatory = ["require", "must", "only", "all ", "every"].iter().any(|w| lower.contains(w));
     if !(credential && mandatory) || lower.contains("rate") {
         return None;
     }
@@ -624,7 +702,10 @@ fn authentication(lower: &str, exceptions: &[String]) -> Option<CheckSpec> {
 }
 
 fn injection(lower: &str) -> Option<CheckSpec> {
-    if !(lower.contains("injection") || lower.contains("parameterized") || lower.contains("parametrized")) {
+    if !(lower.contains("injection")
+        || lower.contains("parameterized")
+        || lower.contains("parametrized"))
+    {
         return None;
     }
     let mut classes = Vec::new();
@@ -647,7 +728,10 @@ fn injection(lower: &str) -> Option<CheckSpec> {
 }
 
 fn no_data_loss(lower: &str) -> Option<CheckSpec> {
-    if !(lower.contains("no data loss") || lower.contains("without data loss") || lower.contains("not lose")) {
+    if !(lower.contains("no data loss")
+        || lower.contains("without data loss")
+        || lower.contains("not lose"))
+    {
         return None;
     }
     let event = lower
@@ -668,9 +752,13 @@ fn time_bound(tokens: &[Token], lower: &str) -> Option<CheckSpec> {
             Some("under") | Some("before") => 1,
             _ => continue,
         };
-        let Some((seconds, _)) = duration_at(tokens, i + lead) else { continue };
+        let Some((seconds, _)) = duration_at(tokens, i + lead) else {
+            continue;
+        };
         // A latency sentence already carries its bound; don't count it twice.
-        if tokens.iter().any(|t| matches!(t, Token::Word(w) if w.starts_with('p') && w[1..].parse::<f64>().is_ok())) {
+        if tokens.iter().any(
+            |t| matches!(t, Token::Word(w) if w.starts_with('p') && w[1..].parse::<f64>().is_ok()),
+        ) {
             return None;
         }
         let subject = lower
@@ -711,7 +799,9 @@ fn max_size(tokens: &[Token], lower: &str) -> Option<CheckSpec> {
             (Some("up" | "at"), Some("to" | "most")) => 2,
             _ => continue,
         };
-        let Some(n) = number(tokens, i + lead) else { continue };
+        let Some(n) = number(tokens, i + lead) else {
+            continue;
+        };
         let next = word(tokens, i + lead + 1);
         // "max 100 requests per minute" is a rate limit, not a size.
         if next.is_some_and(|w| matches!(w, "requests" | "request" | "req" | "calls")) {
@@ -722,7 +812,10 @@ fn max_size(tokens: &[Token], lower: &str) -> Option<CheckSpec> {
             continue;
         }
         let (scale, unit) = next.and_then(size_unit).unwrap_or_else(|| {
-            if ["title", "name", "length", "long", "text", "string"].iter().any(|w| lower.contains(w)) {
+            if ["title", "name", "length", "long", "text", "string"]
+                .iter()
+                .any(|w| lower.contains(w))
+            {
                 (1.0, "characters")
             } else {
                 (1.0, "items")
@@ -752,7 +845,9 @@ fn capacity(tokens: &[Token]) -> Option<CheckSpec> {
         let n = number(tokens, i)?;
         let mut j = i + 1;
         // Skip adjectives ("active", "concurrent" is handled elsewhere).
-        while word(tokens, j).is_some_and(|w| matches!(w, "active" | "total" | "registered" | "live")) {
+        while word(tokens, j)
+            .is_some_and(|w| matches!(w, "active" | "total" | "registered" | "live"))
+        {
             j += 1;
         }
         let noun = word(tokens, j)?;
@@ -778,19 +873,35 @@ mod tests {
     fn latency_percentiles_with_scope() {
         assert_eq!(
             one("p95 latency < 100ms for all read operations"),
-            vec![CheckSpec::Latency { percentile: 95.0, max_ms: 100.0, scope: "reads".into() }]
+            vec![CheckSpec::Latency {
+                percentile: 95.0,
+                max_ms: 100.0,
+                scope: "reads".into()
+            }]
         );
         assert_eq!(
             one("p99 latency < 200ms for create/update operations"),
-            vec![CheckSpec::Latency { percentile: 99.0, max_ms: 200.0, scope: "writes".into() }]
+            vec![CheckSpec::Latency {
+                percentile: 99.0,
+                max_ms: 200.0,
+                scope: "writes".into()
+            }]
         );
         assert_eq!(
             one("p99 < 50ms including all variant data"),
-            vec![CheckSpec::Latency { percentile: 99.0, max_ms: 50.0, scope: "all".into() }]
+            vec![CheckSpec::Latency {
+                percentile: 99.0,
+                max_ms: 50.0,
+                scope: "all".into()
+            }]
         );
         assert_eq!(
             one("p99.9 under 1.5 s"),
-            vec![CheckSpec::Latency { percentile: 99.9, max_ms: 1500.0, scope: "all".into() }]
+            vec![CheckSpec::Latency {
+                percentile: 99.9,
+                max_ms: 1500.0,
+                scope: "all".into()
+            }]
         );
         assert!(matches!(
             one("p95 < 100ms for searches across 1M products")[0],
@@ -802,24 +913,49 @@ mod tests {
     fn throughput_and_load() {
         assert_eq!(
             one("Under load of 1000 requests/second"),
-            vec![CheckSpec::Throughput { per_second: 1000.0, unit: "requests".into() }]
+            vec![CheckSpec::Throughput {
+                per_second: 1000.0,
+                unit: "requests".into()
+            }]
         );
         assert_eq!(
             one("100k orders/hour peak across all tenants"),
-            vec![CheckSpec::Throughput { per_second: 27.778, unit: "orders".into() }]
+            vec![CheckSpec::Throughput {
+                per_second: 27.778,
+                unit: "orders".into()
+            }]
         );
-        assert_eq!(one("Support 10,000 concurrent users"), vec![CheckSpec::Concurrency { users: 10_000 }]);
-        assert_eq!(one("250 rps"), vec![CheckSpec::Throughput { per_second: 250.0, unit: "requests".into() }]);
+        assert_eq!(
+            one("Support 10,000 concurrent users"),
+            vec![CheckSpec::Concurrency { users: 10_000 }]
+        );
+        assert_eq!(
+            one("250 rps"),
+            vec![CheckSpec::Throughput {
+                per_second: 250.0,
+                unit: "requests".into()
+            }]
+        );
     }
 
     #[test]
     fn rates_and_percentages() {
         assert_eq!(
             one("Max 100 requests per minute per user"),
-            vec![CheckSpec::RateLimit { max_requests: 100, window_seconds: 60.0, per: "user".into() }]
+            vec![CheckSpec::RateLimit {
+                max_requests: 100,
+                window_seconds: 60.0,
+                per: "user".into()
+            }]
         );
-        assert_eq!(one("99.9% availability"), vec![CheckSpec::Availability { min_percent: 99.9 }]);
-        assert_eq!(one("Error rate < 0.1%"), vec![CheckSpec::ErrorRate { max_percent: 0.1 }]);
+        assert_eq!(
+            one("99.9% availability"),
+            vec![CheckSpec::Availability { min_percent: 99.9 }]
+        );
+        assert_eq!(
+            one("Error rate < 0.1%"),
+            vec![CheckSpec::ErrorRate { max_percent: 0.1 }]
+        );
     }
 
     #[test]
@@ -827,15 +963,22 @@ mod tests {
         let exceptions = vec!["Health check endpoint".to_string()];
         assert_eq!(
             parse_sentence("All endpoints require valid JWT token", &exceptions),
-            vec![CheckSpec::Authentication { scheme: "jwt".into(), exceptions }]
+            vec![CheckSpec::Authentication {
+                scheme: "jwt".into(),
+                exceptions
+            }]
         );
         assert_eq!(
             one("All user inputs must be parameterized"),
-            vec![CheckSpec::InjectionSafe { classes: vec!["sql".into()] }]
+            vec![CheckSpec::InjectionSafe {
+                classes: vec!["sql".into()]
+            }]
         );
         assert_eq!(
             one("No data loss on single node failure"),
-            vec![CheckSpec::NoDataLoss { event: "single node failure".into() }]
+            vec![CheckSpec::NoDataLoss {
+                event: "single node failure".into()
+            }]
         );
     }
 
@@ -843,15 +986,25 @@ mod tests {
     fn time_bounds_and_sizes() {
         assert_eq!(
             one("Entire flow completes or fails within 30 seconds"),
-            vec![CheckSpec::TimeBound { max_seconds: 30.0, subject: "entire flow completes or fails".into() }]
+            vec![CheckSpec::TimeBound {
+                max_seconds: 30.0,
+                subject: "entire flow completes or fails".into()
+            }]
         );
         assert_eq!(
             one("Product should be searchable within 5 seconds"),
-            vec![CheckSpec::TimeBound { max_seconds: 5.0, subject: "product should be searchable".into() }]
+            vec![CheckSpec::TimeBound {
+                max_seconds: 5.0,
+                subject: "product should be searchable".into()
+            }]
         );
         assert_eq!(
             one("Accept files up to 50MB"),
-            vec![CheckSpec::MaxSize { max: 5e7, unit: "bytes".into(), subject: "accept files".into() }]
+            vec![CheckSpec::MaxSize {
+                max: 5e7,
+                unit: "bytes".into(),
+                subject: "accept files".into()
+            }]
         );
         assert!(matches!(
             &one("Title too long (max 255)")[0],
@@ -863,23 +1016,38 @@ mod tests {
     fn capacity_only_when_nothing_else() {
         assert_eq!(
             one("Maintain performance with 10 million tasks"),
-            vec![CheckSpec::Capacity { quantity: 1e7, of: "tasks".into() }]
+            vec![CheckSpec::Capacity {
+                quantity: 1e7,
+                of: "tasks".into()
+            }]
         );
         assert_eq!(
             one("Support 10,000 active tenants"),
-            vec![CheckSpec::Capacity { quantity: 1e4, of: "tenants".into() }]
+            vec![CheckSpec::Capacity {
+                quantity: 1e4,
+                of: "tenants".into()
+            }]
         );
     }
 
     #[test]
     fn not_checkable_says_why_and_how() {
-        let parsed = parse_constraint("Horizontal scaling", Some("System must scale linearly up to 10 nodes"), None, &[]);
+        let parsed = parse_constraint(
+            "Horizontal scaling",
+            Some("System must scale linearly up to 10 nodes"),
+            None,
+            &[],
+        );
         let why = parsed.not_checkable.expect("must not be checkable");
         assert!(why.reason.contains("multi-node"), "{}", why.reason);
         let vague = parse_constraint("Speed", Some("The API should be fast"), None, &[]);
         let why = vague.not_checkable.expect("vague is not checkable");
         assert!(why.reason.contains("`fast`"), "{}", why.reason);
-        assert!(why.suggestion.contains("kind: latency"), "{}", why.suggestion);
+        assert!(
+            why.suggestion.contains("kind: latency"),
+            "{}",
+            why.suggestion
+        );
         let combined = parse_constraint(
             "API response time",
             Some("p95 latency < 100ms for all read operations"),
@@ -892,7 +1060,12 @@ mod tests {
 
     #[test]
     fn concurrency_alone_is_a_load_condition_but_support_makes_it_a_requirement() {
-        let parsed = parse_constraint("Concurrent user support", Some("Support 10,000 concurrent users"), None, &[]);
+        let parsed = parse_constraint(
+            "Concurrent user support",
+            Some("Support 10,000 concurrent users"),
+            None,
+            &[],
+        );
         assert!(parsed.is_checkable());
     }
 }

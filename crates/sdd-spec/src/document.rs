@@ -107,7 +107,9 @@ impl OneOrMany {
 
 /// Review status of a scenario. Only people approve or reject (through `sdd review`); the agent
 /// can only propose.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum ReviewStatus {
     /// Written by the agent, waiting for a person.

@@ -97,17 +97,28 @@ mod tests {
     #[test]
     fn slugs_are_stable() {
         assert_eq!(slug("Create a simple task"), "create_a_simple_task");
-        assert_eq!(slug("  Cannot complete -- already completed task! "), "cannot_complete_already_completed_task");
-        assert_eq!(derived_scenario_id("Task Management System", "List tasks filtered by status"),
-            "task_management_system.list_tasks_filtered_by_status");
+        assert_eq!(
+            slug("  Cannot complete -- already completed task! "),
+            "cannot_complete_already_completed_task"
+        );
+        assert_eq!(
+            derived_scenario_id("Task Management System", "List tasks filtered by status"),
+            "task_management_system.list_tasks_filtered_by_status"
+        );
     }
 
     #[test]
     fn test_names_map_back_in_every_runner_style() {
         let ids = ["tasks.create_a_task", "tasks.create_a_task_twice", "TM-7"];
         let cases = [
-            ("tests/test_tasks.py::TestScenarios::test_sdd_tasks_create_a_task", Some("tasks.create_a_task")),
-            ("sdd_tasks_create_a_task_twice", Some("tasks.create_a_task_twice")),
+            (
+                "tests/test_tasks.py::TestScenarios::test_sdd_tasks_create_a_task",
+                Some("tasks.create_a_task"),
+            ),
+            (
+                "sdd_tasks_create_a_task_twice",
+                Some("tasks.create_a_task_twice"),
+            ),
             ("Test_sdd_tasks_create_a_task", Some("tasks.create_a_task")),
             ("scenarios > [TM-7] Cancel a task", Some("TM-7")),
             ("test_sdd_tm_7", Some("TM-7")),

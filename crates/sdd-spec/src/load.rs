@@ -182,7 +182,9 @@ impl Builder {
 
     fn document(&mut self, ctx: &FileCtx, fields: &BTreeMap<String, &Value>) {
         let string = |this: &mut Self, key: &str| -> Option<String> {
-            fields.get(key).and_then(|v| this.item::<String>(ctx, v, key))
+            fields
+                .get(key)
+                .and_then(|v| this.item::<String>(ctx, v, key))
         };
         let feature = string(self, "feature");
         let system = string(self, "system");
@@ -221,23 +223,26 @@ impl Builder {
             [] => {
                 if !fields.is_empty() {
                     self.diagnostics.push(
-                        Diagnostic::error(
-                            "unknown-kind",
-                            "cannot tell what this file specifies",
-                        )
-                        .at(&ctx.location(""))
-                        .with_help(kind_help()),
+                        Diagnostic::error("unknown-kind", "cannot tell what this file specifies")
+                            .at(&ctx.location(""))
+                            .with_help(kind_help()),
                     );
                 }
                 return;
             }
             [one] => *one,
             [first, ..] => {
-                let names: Vec<String> = kinds.iter().map(|k| format!("{k:?}").to_lowercase()).collect();
+                let names: Vec<String> = kinds
+                    .iter()
+                    .map(|k| format!("{k:?}").to_lowercase())
+                    .collect();
                 self.diagnostics.push(
                     Diagnostic::error(
                         "mixed-kinds",
-                        format!("this file mixes {}; a file specifies one thing", names.join(" and ")),
+                        format!(
+                            "this file mixes {}; a file specifies one thing",
+                            names.join(" and ")
+                        ),
                     )
                     .at(&ctx.location(""))
                     .with_help("split it into one file per feature, system, domain or interaction"),
@@ -271,8 +276,16 @@ impl Builder {
             .and_then(|v| self.item(ctx, v, "dependencies"))
             .unwrap_or_default();
         if matches!(kind, DocumentKind::Feature | DocumentKind::Domain) && !owner.is_empty() {
-            let key = if kind == DocumentKind::Feature && domain_name.is_none() { "feature" } else { "domain" };
-            let description = if kind == DocumentKind::Domain { description.clone() } else { None };
+            let key = if kind == DocumentKind::Feature && domain_name.is_none() {
+                "feature"
+            } else {
+                "domain"
+            };
+            let description = if kind == DocumentKind::Domain {
+                description.clone()
+            } else {
+                None
+            };
             self.declare_domain(&owner, description, &dependencies, ctx.location(key));
         } else if !dependencies.is_empty() {
             self.diagnostics.push(
@@ -321,7 +334,12 @@ impl Builder {
             for (i, path, value) in items(domains, "domains") {
                 let _ = i;
                 if let Some(decl) = self.item::<DomainDecl>(ctx, value, &path) {
-                    self.declare_domain(&decl.name, decl.description, &decl.dependencies, ctx.location(&path));
+                    self.declare_domain(
+                        &decl.name,
+                        decl.description,
+                        &decl.dependencies,
+                        ctx.location(&path),
+                    );
                 }
             }
             if !matches!(domains, Value::Sequence(_)) {
@@ -338,13 +356,18 @@ impl Builder {
         }
         if let Some(v) = fields.get("degradation_detection") {
             if let Some(doc) = self.item::<DegradationDoc>(ctx, v, "degradation_detection") {
-                self.spec.degradation_detection.push((ctx.file.to_string(), doc));
+                self.spec
+                    .degradation_detection
+                    .push((ctx.file.to_string(), doc));
             }
         }
         if let Some(list) = fields.get("chaos_scenarios") {
             for (_, path, value) in items(list, "chaos_scenarios") {
                 if let Some(doc) = self.item::<ChaosScenarioDoc>(ctx, value, &path) {
-                    let id = doc.id.clone().unwrap_or_else(|| format!("chaos.{}", ids::slug(&doc.name)));
+                    let id = doc
+                        .id
+                        .clone()
+                        .unwrap_or_else(|| format!("chaos.{}", ids::slug(&doc.name)));
                     self.spec.chaos_scenarios.push(ChaosScenario {
                         id,
                         name: doc.name,
@@ -358,8 +381,11 @@ impl Builder {
 
     fn expected_list(&mut self, ctx: &FileCtx, key: &str) {
         self.diagnostics.push(
-            Diagnostic::error("expected-list", format!("`{key}` must be a list (items starting with `- `)"))
-                .at(&ctx.location(key)),
+            Diagnostic::error(
+                "expected-list",
+                format!("`{key}` must be a list (items starting with `- `)"),
+            )
+            .at(&ctx.location(key)),
         );
     }
 
@@ -410,12 +436,15 @@ impl Builder {
         dependencies: &[String],
         at: Location,
     ) {
-        let domain = self.domains.entry(name.to_string()).or_insert_with(|| Domain {
-            name: name.to_string(),
-            description: None,
-            dependencies: Vec::new(),
-            declared_at: Vec::new(),
-        });
+        let domain = self
+            .domains
+            .entry(name.to_string())
+            .or_insert_with(|| Domain {
+                name: name.to_string(),
+                description: None,
+                dependencies: Vec::new(),
+                declared_at: Vec::new(),
+            });
         if domain.description.is_none() {
             domain.description = description;
         }
@@ -427,20 +456,32 @@ impl Builder {
         domain.declared_at.push(at);
     }
 
-    fn scenarios(&mut self, ctx: &FileCtx, list: &Value, key: &str, domain: &str, feature: Option<&str>) {
+    fn scenarios(
+        &mut self,
+        ctx: &FileCtx,
+        list: &Value,
+        key: &str,
+        domain: &str,
+        feature: Option<&str>,
+    ) {
         if !matches!(list, Value::Sequence(_)) {
             self.expected_list(ctx, key);
             return;
         }
         for (_, path, value) in items(list, key) {
-            let Some(doc) = self.item::<ScenarioDoc>(ctx, value, &path) else { continue };
+            let Some(doc) = self.item::<ScenarioDoc>(ctx, value, &path) else {
+                continue;
+            };
             let location = ctx.location(&path);
             let (id, explicit_id) = match &doc.id {
                 Some(id) => {
                     if let Some(problem) = ids::check_explicit_id(id) {
                         self.diagnostics.push(
-                            Diagnostic::error("bad-id", format!("scenario ID `{id}` is not usable: {problem}"))
-                                .at(&ctx.location(&format!("{path}.id"))),
+                            Diagnostic::error(
+                                "bad-id",
+                                format!("scenario ID `{id}` is not usable: {problem}"),
+                            )
+                            .at(&ctx.location(&format!("{path}.id"))),
                         );
                     }
                     (id.clone(), true)
@@ -449,13 +490,16 @@ impl Builder {
             };
             if let Some(first) = self.scenario_ids.get(&id) {
                 self.diagnostics.push(
-                    Diagnostic::error("duplicate-id", format!("scenario ID `{id}` is already used at {first}"))
-                        .at(&location)
-                        .with_help(if explicit_id {
-                            "give one of them a different `id:`".to_string()
-                        } else {
-                            "rename one of the scenarios, or give it an explicit `id:`".to_string()
-                        }),
+                    Diagnostic::error(
+                        "duplicate-id",
+                        format!("scenario ID `{id}` is already used at {first}"),
+                    )
+                    .at(&location)
+                    .with_help(if explicit_id {
+                        "give one of them a different `id:`".to_string()
+                    } else {
+                        "rename one of the scenarios, or give it an explicit `id:`".to_string()
+                    }),
                 );
                 continue;
             }
@@ -480,11 +524,19 @@ impl Builder {
         }
     }
 
-    fn constraint_section(&mut self, ctx: &FileCtx, section: &Value, key: &str, scope: &ConstraintScope) {
+    fn constraint_section(
+        &mut self,
+        ctx: &FileCtx,
+        section: &Value,
+        key: &str,
+        scope: &ConstraintScope,
+    ) {
         match section {
             Value::Mapping(map) => {
                 for (category, list) in map {
-                    let Some(category) = category.as_str() else { continue };
+                    let Some(category) = category.as_str() else {
+                        continue;
+                    };
                     let path = join(key, category);
                     if !matches!(list, Value::Sequence(_)) {
                         self.expected_list(ctx, &path);
@@ -508,33 +560,57 @@ impl Builder {
             _ => self.diagnostics.push(
                 Diagnostic::error(
                     "expected-constraints",
-                    format!("`{key}` must be a list of constraints or a mapping from category to list"),
+                    format!(
+                        "`{key}` must be a list of constraints or a mapping from category to list"
+                    ),
                 )
                 .at(&ctx.location(key)),
             ),
         }
     }
 
-    fn constraint(&mut self, ctx: &FileCtx, doc: ConstraintDoc, path: &str, scope: &ConstraintScope, category: &str) {
+    fn constraint(
+        &mut self,
+        ctx: &FileCtx,
+        doc: ConstraintDoc,
+        path: &str,
+        scope: &ConstraintScope,
+        category: &str,
+    ) {
         let location = ctx.location(path);
-        let exceptions = doc.exception.clone().map(OneOrMany::into_vec).unwrap_or_default();
+        let exceptions = doc
+            .exception
+            .clone()
+            .map(OneOrMany::into_vec)
+            .unwrap_or_default();
         let parsed = match &doc.check {
             Some(check) => ParsedConstraint {
                 checks: vec![check.clone()],
                 source: CheckSource::Structured,
                 not_checkable: None,
             },
-            None => parse_constraint(&doc.name, doc.requirement.as_deref(), doc.measurement.as_deref(), &exceptions),
+            None => parse_constraint(
+                &doc.name,
+                doc.requirement.as_deref(),
+                doc.measurement.as_deref(),
+                &exceptions,
+            ),
         };
         let (id, explicit_id) = match &doc.id {
             Some(id) => (id.clone(), true),
-            None => (ids::derived_constraint_id(scope.name(), category, &doc.name), false),
+            None => (
+                ids::derived_constraint_id(scope.name(), category, &doc.name),
+                false,
+            ),
         };
         if let Some(first) = self.constraint_ids.get(&id) {
             self.diagnostics.push(
-                Diagnostic::error("duplicate-id", format!("constraint ID `{id}` is already used at {first}"))
-                    .at(&location)
-                    .with_help("rename one of the constraints, or give it an explicit `id:`"),
+                Diagnostic::error(
+                    "duplicate-id",
+                    format!("constraint ID `{id}` is already used at {first}"),
+                )
+                .at(&location)
+                .with_help("rename one of the constraints, or give it an explicit `id:`"),
             );
             return;
         }
@@ -569,7 +645,8 @@ impl Builder {
                 } else {
                     join(path, &inner)
                 };
-                self.diagnostics.push(field_diagnostic(ctx, &full, &err.into_inner()));
+                self.diagnostics
+                    .push(field_diagnostic(ctx, &full, &err.into_inner()));
                 None
             }
         }
@@ -591,7 +668,9 @@ impl Builder {
                         ),
                     )
                     .at(&scenario.location)
-                    .with_help("tests could not tell them apart; give one an explicit, different `id:`"),
+                    .with_help(
+                        "tests could not tell them apart; give one an explicit, different `id:`",
+                    ),
                 );
             } else {
                 keys.insert(key, scenario);
@@ -638,7 +717,11 @@ fn field_diagnostic(ctx: &FileCtx, path: &str, err: &serde_yaml::Error) -> Diagn
         let expected: Vec<&str> = message
             .split("expected one of ")
             .nth(1)
-            .map(|s| s.split(", ").map(|x| x.trim_matches(|c| c == '`' || c == ' ')).collect())
+            .map(|s| {
+                s.split(", ")
+                    .map(|x| x.trim_matches(|c| c == '`' || c == ' '))
+                    .collect()
+            })
             .unwrap_or_default();
         let help = closest(field, &expected)
             .map(|c| format!("did you mean `{c}`?"))
@@ -696,7 +779,9 @@ fn syntax_diagnostic(file: &str, text: &str, err: &serde_yaml::Error) -> Diagnos
     if let Some(help) = syntax_help(text, line, &message) {
         d = d.with_help(help);
     } else {
-        d = d.with_help("fix the YAML at this position; indentation and `key: value` pairs must line up");
+        d = d.with_help(
+            "fix the YAML at this position; indentation and `key: value` pairs must line up",
+        );
     }
     d
 }
@@ -717,10 +802,11 @@ fn syntax_help(text: &str, line: usize, message: &str) -> Option<String> {
     let here = lines.get(line.checked_sub(1)?)?;
     let indent = here.len() - here.trim_start().len();
     // Walk up to the line this one was taken to continue: the nearest less-indented, non-blank.
-    let parent = lines[..line - 1]
-        .iter()
-        .rev()
-        .find(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#') && (l.len() - l.trim_start().len()) < indent)?;
+    let parent = lines[..line - 1].iter().rev().find(|l| {
+        !l.trim().is_empty()
+            && !l.trim_start().starts_with('#')
+            && (l.len() - l.trim_start().len()) < indent
+    })?;
     let (key, value) = parent.trim().split_once(':')?;
     let value = value.trim();
     if value.is_empty() || value.starts_with('|') || value.starts_with('>') {
@@ -752,7 +838,9 @@ fn edit_distance(a: &str, b: &str) -> usize {
     for (i, ca) in a.iter().enumerate() {
         let mut cur = vec![i + 1; b.len() + 1];
         for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != cb)).min(prev[j + 1] + 1).min(cur[j] + 1);
+            cur[j + 1] = (prev[j] + usize::from(ca != cb))
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
         }
         prev = cur;
     }

@@ -88,7 +88,9 @@ pub enum ConstraintScope {
 impl ConstraintScope {
     pub fn name(&self) -> &str {
         match self {
-            ConstraintScope::Global(n) | ConstraintScope::Domain(n) | ConstraintScope::Interaction(n) => n,
+            ConstraintScope::Global(n)
+            | ConstraintScope::Domain(n)
+            | ConstraintScope::Interaction(n) => n,
         }
     }
 }
@@ -187,7 +189,10 @@ impl Spec {
 
     /// Constraints that apply to a domain: its own, the global ones, and those of interactions
     /// it takes part in.
-    pub fn constraints_for<'a>(&'a self, domain: &'a str) -> impl Iterator<Item = &'a Constraint> + 'a {
+    pub fn constraints_for<'a>(
+        &'a self,
+        domain: &'a str,
+    ) -> impl Iterator<Item = &'a Constraint> + 'a {
         self.constraints.iter().filter(move |c| match &c.scope {
             ConstraintScope::Global(_) => true,
             ConstraintScope::Domain(d) => d == domain,

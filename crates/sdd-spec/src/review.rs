@@ -26,7 +26,10 @@ pub enum ReviewError {
     #[error("no scenario `{0}`; list proposals with list_proposals or `sdd review --list`")]
     UnknownScenario(String),
     #[error("cannot write `{path}`: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("the edit of `{file}` would not load cleanly ({reason}); nothing was written")]
     EditRejected { file: String, reason: String },
 }
@@ -71,10 +74,19 @@ pub fn propose(
         doc.reviewed_by = None;
         doc.reviewed_at = None;
         if doc.name.trim().is_empty() {
-            return Err(ReviewError::Invalid("every proposed scenario needs a `name`".into()));
+            return Err(ReviewError::Invalid(
+                "every proposed scenario needs a `name`".into(),
+            ));
         }
-        if doc.then.as_ref().is_none_or(|t| t.clone().into_vec().is_empty()) {
-            return Err(ReviewError::Invalid(format!("proposed scenario `{}` needs `then`", doc.name)));
+        if doc
+            .then
+            .as_ref()
+            .is_none_or(|t| t.clone().into_vec().is_empty())
+        {
+            return Err(ReviewError::Invalid(format!(
+                "proposed scenario `{}` needs `then`",
+                doc.name
+            )));
         }
         if doc.rationale.as_deref().is_none_or(|r| r.trim().is_empty()) {
             return Err(ReviewError::Invalid(format!(
@@ -82,7 +94,10 @@ pub fn propose(
                 doc.name
             )));
         }
-        let id = doc.id.clone().unwrap_or_else(|| ids::derived_scenario_id(domain, &doc.name));
+        let id = doc
+            .id
+            .clone()
+            .unwrap_or_else(|| ids::derived_scenario_id(domain, &doc.name));
         if let Some(problem) = ids::check_explicit_id(&id) {
             return Err(ReviewError::Invalid(format!("ID `{id}`: {problem}")));
         }
@@ -93,7 +108,9 @@ pub fn propose(
             )));
         }
         if new_ids.contains(&id) {
-            return Err(ReviewError::Invalid(format!("`{id}` is proposed twice in this call")));
+            return Err(ReviewError::Invalid(format!(
+                "`{id}` is proposed twice in this call"
+            )));
         }
         // Pin the ID so later renames by a reviewer don't change it.
         doc.id = Some(id.clone());
@@ -107,7 +124,10 @@ pub fn propose(
             .files
             .iter()
             .filter(|f| {
-                let owner = spec.scenarios.iter().any(|s| s.location.file == f.path && s.domain == domain);
+                let owner = spec
+                    .scenarios
+                    .iter()
+                    .any(|s| s.location.file == f.path && s.domain == domain);
                 owner
             })
             .map(|f| f.path.clone())
@@ -116,7 +136,10 @@ pub fn propose(
     let (relative, existing_text) = match target {
         Some(rel) => {
             let path = root.join(&rel);
-            let text = std::fs::read_to_string(&path).map_err(|source| ReviewError::Io { path: path.clone(), source })?;
+            let text = std::fs::read_to_string(&path).map_err(|source| ReviewError::Io {
+                path: path.clone(),
+                source,
+            })?;
             (rel, Some(text))
         }
         None => (format!("proposals/{domain}.yaml"), None),
@@ -127,7 +150,10 @@ pub fn propose(
         None => {
             let path = root.join(&relative);
             if path.exists() {
-                let text = std::fs::read_to_string(&path).map_err(|source| ReviewError::Io { path: path.clone(), source })?;
+                let text = std::fs::read_to_string(&path).map_err(|source| ReviewError::Io {
+                    path: path.clone(),
+                    source,
+                })?;
                 append_scenarios(&text, &proposals)?
             } else {
                 let mut text = format!(
@@ -139,7 +165,11 @@ pub fn propose(
         }
     };
     check_and_write(root, spec, &relative, &new_text, &new_ids)?;
-    Ok(ProposalOutcome { file: relative, created, ids: new_ids })
+    Ok(ProposalOutcome {
+        file: relative,
+        created,
+        ids: new_ids,
+    })
 }
 
 /// A person's decision on a proposed scenario.
@@ -152,10 +182,18 @@ pub enum Decision {
 
 /// Record a person's decision: sets `status`, `reviewed_by` and `reviewed_at` on that scenario
 /// only. `reviewer` must name a person.
-pub fn decide(root: &Path, scenario_id: &str, decision: Decision, reviewer: &str, at: &str) -> Result<(), ReviewError> {
+pub fn decide(
+    root: &Path,
+    scenario_id: &str,
+    decision: Decision,
+    reviewer: &str,
+    at: &str,
+) -> Result<(), ReviewError> {
     let reviewer = reviewer.trim();
     if reviewer.is_empty() || reviewer.eq_ignore_ascii_case("agent") {
-        return Err(ReviewError::Invalid("a decision must name the person who made it".into()));
+        return Err(ReviewError::Invalid(
+            "a decision must name the person who made it".into(),
+        ));
     }
     let loaded = load_dir(root).map_err(|e| ReviewError::Invalid(e.to_string()))?;
     let scenario = loaded
@@ -164,23 +202,33 @@ pub fn decide(root: &Path, scenario_id: &str, decision: Decision, reviewer: &str
         .ok_or_else(|| ReviewError::UnknownScenario(scenario_id.to_string()))?;
     let relative = scenario.location.file.clone();
     let path = root.join(&relative);
-    let text = std::fs::read_to_string(&path).map_err(|source| ReviewError::Io { path: path.clone(), source })?;
+    let text = std::fs::read_to_string(&path).map_err(|source| ReviewError::Io {
+        path: path.clone(),
+        source,
+    })?;
     let status = match decision {
         Decision::Approve => "approved",
         Decision::Reject => "rejected",
     };
-    let new_text = set_review_fields(&text, scenario.location.line, &[
-        ("status", status.to_string()),
-        ("reviewed_by", yaml_scalar(reviewer)),
-        ("reviewed_at", at.to_string()),
-    ])?;
+    let new_text = set_review_fields(
+        &text,
+        scenario.location.line,
+        &[
+            ("status", status.to_string()),
+            ("reviewed_by", yaml_scalar(reviewer)),
+            ("reviewed_at", at.to_string()),
+        ],
+    )?;
     let reloaded = load_sources(&[(relative.clone(), new_text.clone())]);
     let expected = match decision {
         Decision::Approve => ReviewStatus::Approved,
         Decision::Reject => ReviewStatus::Rejected,
     };
     if reloaded.spec.scenario(scenario_id).map(|s| s.status) != Some(expected) {
-        return Err(ReviewError::EditRejected { file: relative, reason: "the scenario's status did not change as intended".into() });
+        return Err(ReviewError::EditRejected {
+            file: relative,
+            reason: "the scenario's status did not change as intended".into(),
+        });
     }
     write_atomically(&path, &new_text)
 }
@@ -243,7 +291,9 @@ impl Serialize for ItemOrder<'_> {
 /// Insert items at the end of the top-level `scenarios:` block (or add the block at the end).
 fn append_scenarios(text: &str, docs: &[ScenarioDoc]) -> Result<String, ReviewError> {
     let lines: Vec<&str> = text.lines().collect();
-    let block_start = lines.iter().position(|l| l.starts_with("scenarios:") || l.starts_with("new_scenarios:"));
+    let block_start = lines
+        .iter()
+        .position(|l| l.starts_with("scenarios:") || l.starts_with("new_scenarios:"));
     let Some(start) = block_start else {
         let mut out = text.to_string();
         if !out.ends_with('\n') && !out.is_empty() {
@@ -254,13 +304,17 @@ fn append_scenarios(text: &str, docs: &[ScenarioDoc]) -> Result<String, ReviewEr
         return Ok(out);
     };
     if lines[start].trim_end().ends_with("[]") {
-        return Err(ReviewError::Invalid("`scenarios: []` is a flow list; write it as a block list to add proposals".into()));
+        return Err(ReviewError::Invalid(
+            "`scenarios: []` is a flow list; write it as a block list to add proposals".into(),
+        ));
     }
     // The block ends before the next top-level key (a line starting at column 1 that is not a
     // comment); trailing blank and comment lines stay after the insertion.
     let next_key = lines[start + 1..]
         .iter()
-        .position(|l| !l.is_empty() && !l.starts_with(' ') && !l.starts_with('#') && !l.starts_with('-'))
+        .position(|l| {
+            !l.is_empty() && !l.starts_with(' ') && !l.starts_with('#') && !l.starts_with('-')
+        })
         .map(|p| p + start + 1)
         .unwrap_or(lines.len());
     let mut insert_at = next_key;
@@ -287,7 +341,10 @@ fn append_scenarios(text: &str, docs: &[ScenarioDoc]) -> Result<String, ReviewEr
     // Separate proposals from each other the way the seed separates scenarios: a blank line.
     let mut first = true;
     for item in rendered.split_inclusive('\n') {
-        if item.trim_start().starts_with("- ") && item.len() - item.trim_start().len() == indent && !first {
+        if item.trim_start().starts_with("- ")
+            && item.len() - item.trim_start().len() == indent
+            && !first
+        {
             out.push('\n');
         }
         first = false;
@@ -301,14 +358,25 @@ fn append_scenarios(text: &str, docs: &[ScenarioDoc]) -> Result<String, ReviewEr
 }
 
 /// Set `key: value` lines inside the list item that starts at 1-based `line`.
-fn set_review_fields(text: &str, line: usize, fields: &[(&str, String)]) -> Result<String, ReviewError> {
+fn set_review_fields(
+    text: &str,
+    line: usize,
+    fields: &[(&str, String)],
+) -> Result<String, ReviewError> {
     let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
-    let start = line.checked_sub(1).filter(|i| *i < lines.len()).ok_or_else(|| {
-        ReviewError::Invalid("the scenario's location is outside its file; reload the spec".into())
-    })?;
+    let start = line
+        .checked_sub(1)
+        .filter(|i| *i < lines.len())
+        .ok_or_else(|| {
+            ReviewError::Invalid(
+                "the scenario's location is outside its file; reload the spec".into(),
+            )
+        })?;
     // The item line may be `  - name: …` (location points at the mapping after `- `).
     let item_line = &lines[start];
-    let dash = item_line.find("- ").filter(|d| item_line[..*d].trim().is_empty());
+    let dash = item_line
+        .find("- ")
+        .filter(|d| item_line[..*d].trim().is_empty());
     let key_indent = match dash {
         Some(d) => d + 2,
         None => item_line.len() - item_line.trim_start().len(),
@@ -318,7 +386,10 @@ fn set_review_fields(text: &str, line: usize, fields: &[(&str, String)]) -> Resu
     while end < lines.len() {
         let l = &lines[end];
         let indent = l.len() - l.trim_start().len();
-        if !l.trim().is_empty() && !l.trim_start().starts_with('#') && (indent < key_indent || (indent == item_indent && l.trim_start().starts_with("- "))) {
+        if !l.trim().is_empty()
+            && !l.trim_start().starts_with('#')
+            && (indent < key_indent || (indent == item_indent && l.trim_start().starts_with("- ")))
+        {
             break;
         }
         end += 1;
@@ -334,8 +405,14 @@ fn set_review_fields(text: &str, line: usize, fields: &[(&str, String)]) -> Resu
         let prefix = format!("{key}:");
         let existing = (start..end).find(|&i| {
             let l = lines[i].trim_start();
-            let l = if i == start && dash.is_some() { l.trim_start_matches("- ") } else { l };
-            l.starts_with(&prefix) && (lines[i].len() - lines[i].trim_start().len() == key_indent || (i == start && dash.is_some()))
+            let l = if i == start && dash.is_some() {
+                l.trim_start_matches("- ")
+            } else {
+                l
+            };
+            l.starts_with(&prefix)
+                && (lines[i].len() - lines[i].trim_start().len() == key_indent
+                    || (i == start && dash.is_some()))
         });
         match existing {
             Some(i) if i == start && dash.is_some() => {
@@ -356,26 +433,44 @@ fn set_review_fields(text: &str, line: usize, fields: &[(&str, String)]) -> Resu
 }
 
 fn yaml_scalar(text: &str) -> String {
-    serde_yaml::to_string(text).unwrap_or_default().trim_end().to_string()
+    serde_yaml::to_string(text)
+        .unwrap_or_default()
+        .trim_end()
+        .to_string()
 }
 
 /// Resolve `relative` under `root`, refusing anything that escapes it or is not a YAML file.
 fn confined(relative: &str) -> Result<String, ReviewError> {
     let path = Path::new(relative);
     let escapes = path.is_absolute()
-        || path.components().any(|c| matches!(c, std::path::Component::ParentDir | std::path::Component::Prefix(_)));
+        || path.components().any(|c| {
+            matches!(
+                c,
+                std::path::Component::ParentDir | std::path::Component::Prefix(_)
+            )
+        });
     if escapes {
-        return Err(ReviewError::Invalid(format!("`{relative}` is outside the spec root; give a path relative to it")));
+        return Err(ReviewError::Invalid(format!(
+            "`{relative}` is outside the spec root; give a path relative to it"
+        )));
     }
     if !crate::load::is_spec_file(path) {
-        return Err(ReviewError::Invalid(format!("`{relative}` is not a .yaml/.yml file")));
+        return Err(ReviewError::Invalid(format!(
+            "`{relative}` is not a .yaml/.yml file"
+        )));
     }
     Ok(relative.replace('\\', "/"))
 }
 
 /// Re-load the whole tree with the edited file and insist that the new IDs appear and that no new
 /// error appears.
-fn check_and_write(root: &Path, spec: &Spec, relative: &str, new_text: &str, new_ids: &[String]) -> Result<(), ReviewError> {
+fn check_and_write(
+    root: &Path,
+    spec: &Spec,
+    relative: &str,
+    new_text: &str,
+    new_ids: &[String],
+) -> Result<(), ReviewError> {
     let before = load_dir(root).map_err(|e| ReviewError::Invalid(e.to_string()))?;
     let mut sources = Vec::new();
     let mut replaced = false;
@@ -391,7 +486,11 @@ fn check_and_write(root: &Path, spec: &Spec, relative: &str, new_text: &str, new
         sources.push((relative.to_string(), new_text.to_string()));
     }
     let after = load_sources(&sources);
-    let error_count = |d: &[crate::Diagnostic]| d.iter().filter(|d| d.severity == crate::Severity::Error).count();
+    let error_count = |d: &[crate::Diagnostic]| {
+        d.iter()
+            .filter(|d| d.severity == crate::Severity::Error)
+            .count()
+    };
     if error_count(&after.diagnostics) > error_count(&before.diagnostics) {
         let first = after
             .diagnostics
@@ -399,21 +498,42 @@ fn check_and_write(root: &Path, spec: &Spec, relative: &str, new_text: &str, new
             .find(|d| d.severity == crate::Severity::Error && !before.diagnostics.contains(d))
             .map(|d| d.headline())
             .unwrap_or_default();
-        return Err(ReviewError::EditRejected { file: relative.to_string(), reason: first });
+        return Err(ReviewError::EditRejected {
+            file: relative.to_string(),
+            reason: first,
+        });
     }
     for id in new_ids {
-        if after.spec.scenario(id).is_none_or(|s| s.status != ReviewStatus::Proposed) {
-            return Err(ReviewError::EditRejected { file: relative.to_string(), reason: format!("`{id}` did not load as a proposal") });
+        if after
+            .spec
+            .scenario(id)
+            .is_none_or(|s| s.status != ReviewStatus::Proposed)
+        {
+            return Err(ReviewError::EditRejected {
+                file: relative.to_string(),
+                reason: format!("`{id}` did not load as a proposal"),
+            });
         }
     }
     let path = root.join(relative);
     if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(|source| ReviewError::Io { path: parent.to_path_buf(), source })?;
+        std::fs::create_dir_all(parent).map_err(|source| ReviewError::Io {
+            path: parent.to_path_buf(),
+            source,
+        })?;
         // A symlinked directory could lead outside the spec root: resolve and compare.
-        let real_root = root.canonicalize().map_err(|source| ReviewError::Io { path: root.to_path_buf(), source })?;
-        let real_parent = parent.canonicalize().map_err(|source| ReviewError::Io { path: parent.to_path_buf(), source })?;
+        let real_root = root.canonicalize().map_err(|source| ReviewError::Io {
+            path: root.to_path_buf(),
+            source,
+        })?;
+        let real_parent = parent.canonicalize().map_err(|source| ReviewError::Io {
+            path: parent.to_path_buf(),
+            source,
+        })?;
         if !real_parent.starts_with(&real_root) {
-            return Err(ReviewError::Invalid(format!("`{relative}` resolves outside the spec root; nothing was written")));
+            return Err(ReviewError::Invalid(format!(
+                "`{relative}` resolves outside the spec root; nothing was written"
+            )));
         }
     }
     write_atomically(&path, new_text)
@@ -423,16 +543,25 @@ fn check_and_write(root: &Path, spec: &Spec, relative: &str, new_text: &str, new
 pub fn write_atomically(path: &Path, text: &str) -> Result<(), ReviewError> {
     use std::io::Write;
     let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
     let temp = dir.join(format!(".{name}.sdd-tmp-{}", std::process::id()));
-    let io = |source| ReviewError::Io { path: path.to_path_buf(), source };
+    let io = |source| ReviewError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
     let mut file = std::fs::File::create(&temp).map_err(io)?;
     file.write_all(text.as_bytes()).map_err(io)?;
     file.sync_all().map_err(io)?;
     drop(file);
     std::fs::rename(&temp, path).map_err(|source| {
         let _ = std::fs::remove_file(&temp);
-        ReviewError::Io { path: path.to_path_buf(), source }
+        ReviewError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
     })
 }
 
@@ -455,7 +584,12 @@ pub fn now_rfc3339() -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = if m <= 2 { y + 1 } else { y };
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }
 
 #[cfg(test)]
@@ -473,34 +607,80 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("tasks.yaml"), FILE).unwrap();
         let spec = load_dir(dir.path()).unwrap().spec;
-        let outcome = propose(dir.path(), &spec, "tasks", &[doc("Delete"), doc("Archive")], None, "agent").unwrap();
+        let outcome = propose(
+            dir.path(),
+            &spec,
+            "tasks",
+            &[doc("Delete"), doc("Archive")],
+            None,
+            "agent",
+        )
+        .unwrap();
         assert_eq!(outcome.ids, vec!["tasks.delete", "tasks.archive"]);
         assert_eq!(outcome.file, "tasks.yaml");
         let text = std::fs::read_to_string(dir.path().join("tasks.yaml")).unwrap();
         // Every original line is still there, in order.
         let mut rest = text.as_str();
         for line in FILE.lines() {
-            let at = rest.find(line).unwrap_or_else(|| panic!("lost line {line:?} in\n{text}"));
+            let at = rest
+                .find(line)
+                .unwrap_or_else(|| panic!("lost line {line:?} in\n{text}"));
             rest = &rest[at + line.len()..];
         }
-        assert!(text.contains("    - id: tasks.delete\n      name: Delete\n      status: proposed\n"), "{text}");
+        assert!(
+            text.contains("    - id: tasks.delete\n      name: Delete\n      status: proposed\n"),
+            "{text}"
+        );
         let loaded = load_dir(dir.path()).unwrap();
-        assert!(loaded.diagnostics.iter().all(|d| d.severity != crate::Severity::Error), "{:#?}", loaded.diagnostics);
+        assert!(
+            loaded
+                .diagnostics
+                .iter()
+                .all(|d| d.severity != crate::Severity::Error),
+            "{:#?}",
+            loaded.diagnostics
+        );
         // The caller asked for `approved`; a proposal is a proposal.
-        assert_eq!(loaded.spec.scenario("tasks.delete").unwrap().status, ReviewStatus::Proposed);
+        assert_eq!(
+            loaded.spec.scenario("tasks.delete").unwrap().status,
+            ReviewStatus::Proposed
+        );
         assert_eq!(loaded.spec.constraints.len(), 1);
 
-        decide(dir.path(), "tasks.delete", Decision::Approve, "Ada Lovelace", "2026-11-22T12:00:00Z").unwrap();
-        decide(dir.path(), "tasks.archive", Decision::Reject, "Ada Lovelace", "2026-11-22T12:01:00Z").unwrap();
+        decide(
+            dir.path(),
+            "tasks.delete",
+            Decision::Approve,
+            "Ada Lovelace",
+            "2026-11-22T12:00:00Z",
+        )
+        .unwrap();
+        decide(
+            dir.path(),
+            "tasks.archive",
+            Decision::Reject,
+            "Ada Lovelace",
+            "2026-11-22T12:01:00Z",
+        )
+        .unwrap();
         let spec = load_dir(dir.path()).unwrap().spec;
         let approved = spec.scenario("tasks.delete").unwrap();
         assert_eq!(approved.status, ReviewStatus::Approved);
         assert_eq!(approved.reviewed_by.as_deref(), Some("Ada Lovelace"));
-        assert_eq!(spec.scenario("tasks.archive").unwrap().status, ReviewStatus::Rejected);
-        assert_eq!(spec.scenario("tasks.create").unwrap().status, ReviewStatus::Approved);
+        assert_eq!(
+            spec.scenario("tasks.archive").unwrap().status,
+            ReviewStatus::Rejected
+        );
+        assert_eq!(
+            spec.scenario("tasks.create").unwrap().status,
+            ReviewStatus::Approved
+        );
         let text = std::fs::read_to_string(dir.path().join("tasks.yaml")).unwrap();
         assert!(text.contains("feature: Tasks   # trailing comment\n"));
-        assert!(text.contains("# a comment between blocks\nconstraints:"), "{text}");
+        assert!(
+            text.contains("# a comment between blocks\nconstraints:"),
+            "{text}"
+        );
     }
 
     #[test]
@@ -511,9 +691,25 @@ mod tests {
         let mut no_rationale = doc("X");
         no_rationale.rationale = None;
         assert!(propose(dir.path(), &spec, "tasks", &[no_rationale], None, "agent").is_err());
-        assert!(propose(dir.path(), &spec, "tasks", &[doc("Create")], None, "agent").unwrap_err().to_string().contains("already exists"));
-        assert!(propose(dir.path(), &spec, "tasks", &[doc("Y")], Some("../outside.yaml"), "agent").is_err());
-        assert_eq!(std::fs::read_to_string(dir.path().join("tasks.yaml")).unwrap(), FILE);
+        assert!(
+            propose(dir.path(), &spec, "tasks", &[doc("Create")], None, "agent")
+                .unwrap_err()
+                .to_string()
+                .contains("already exists")
+        );
+        assert!(propose(
+            dir.path(),
+            &spec,
+            "tasks",
+            &[doc("Y")],
+            Some("../outside.yaml"),
+            "agent"
+        )
+        .is_err());
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("tasks.yaml")).unwrap(),
+            FILE
+        );
         assert!(decide(dir.path(), "tasks.create", Decision::Approve, "agent", "t").is_err());
     }
 
@@ -521,11 +717,22 @@ mod tests {
     fn new_domain_gets_a_proposals_file() {
         let dir = tempfile::tempdir().unwrap();
         let spec = Spec::default();
-        let outcome = propose(dir.path(), &spec, "billing", &[doc("Charge")], None, "agent").unwrap();
+        let outcome = propose(
+            dir.path(),
+            &spec,
+            "billing",
+            &[doc("Charge")],
+            None,
+            "agent",
+        )
+        .unwrap();
         assert!(outcome.created);
         assert_eq!(outcome.file, "proposals/billing.yaml");
         let loaded = load_dir(dir.path()).unwrap();
-        assert_eq!(loaded.spec.scenario("billing.charge").unwrap().status, ReviewStatus::Proposed);
+        assert_eq!(
+            loaded.spec.scenario("billing.charge").unwrap().status,
+            ReviewStatus::Proposed
+        );
     }
 
     #[test]

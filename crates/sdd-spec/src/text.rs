@@ -45,13 +45,42 @@ pub enum Polarity {
 pub fn polarity(outcome: &str) -> Polarity {
     let lower = outcome.to_lowercase();
     const FAILURE: &[&str] = &[
-        "error", "fail", "reject", "refuse", "denied", "forbidden", "unauthorized", "not be created",
-        "not be allowed", "should not", "must not", "cannot", "can't", "invalid", "400", "401", "403",
-        "404", "409", "422", "429",
+        "error",
+        "fail",
+        "reject",
+        "refuse",
+        "denied",
+        "forbidden",
+        "unauthorized",
+        "not be created",
+        "not be allowed",
+        "should not",
+        "must not",
+        "cannot",
+        "can't",
+        "invalid",
+        "400",
+        "401",
+        "403",
+        "404",
+        "409",
+        "422",
+        "429",
     ];
     const SUCCESS: &[&str] = &[
-        "should be created", "should exist", "succeed", "is created", "are created", "should be returned",
-        "should receive the", "should see", "200", "201", "is stored", "should be stored", "accepted",
+        "should be created",
+        "should exist",
+        "succeed",
+        "is created",
+        "are created",
+        "should be returned",
+        "should receive the",
+        "should see",
+        "200",
+        "201",
+        "is stored",
+        "should be stored",
+        "accepted",
     ];
     if FAILURE.iter().any(|w| lower.contains(w)) {
         Polarity::Failure
@@ -81,17 +110,32 @@ mod tests {
 
     #[test]
     fn normalises_and_shapes() {
-        assert_eq!(normalise("The task should have status \"Pending\"."), "task should have status pending");
-        assert_eq!(shape("The task should have status \"pending\""), shape("the task should have status \"done\""));
+        assert_eq!(
+            normalise("The task should have status \"Pending\"."),
+            "task should have status pending"
+        );
+        assert_eq!(
+            shape("The task should have status \"pending\""),
+            shape("the task should have status \"done\"")
+        );
         assert_eq!(quoted_values("title \"a\" and \"b\""), vec!["a", "b"]);
     }
 
     #[test]
     fn polarity_of_outcomes() {
-        assert_eq!(polarity("I should receive an error \"Title too long (max 255)\""), Polarity::Failure);
-        assert_eq!(polarity("A task should be created with that exact title"), Polarity::Success);
         assert_eq!(
-            overall_polarity(&["Only one completion should succeed".into(), "The other should receive an error".into()]),
+            polarity("I should receive an error \"Title too long (max 255)\""),
+            Polarity::Failure
+        );
+        assert_eq!(
+            polarity("A task should be created with that exact title"),
+            Polarity::Success
+        );
+        assert_eq!(
+            overall_polarity(&[
+                "Only one completion should succeed".into(),
+                "The other should receive an error".into()
+            ]),
             Polarity::Neutral
         );
     }

@@ -12,24 +12,41 @@ fn repo() -> PathBuf {
 #[test]
 fn task_manager_example_loads_without_errors() {
     let loaded = load_dir(&repo().join("examples/task_manager/specs")).unwrap();
-    let errors: Vec<_> = loaded.diagnostics.iter().filter(|d| d.severity == Severity::Error).collect();
+    let errors: Vec<_> = loaded
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .collect();
     assert!(errors.is_empty(), "{errors:#?}");
     let spec = &loaded.spec;
     assert_eq!(spec.scenarios.len(), 7);
     assert_eq!(spec.constraints.len(), 11);
-    let create = spec.scenario("task_management_system.create_a_simple_task").expect("derived ID");
+    let create = spec
+        .scenario("task_management_system.create_a_simple_task")
+        .expect("derived ID");
     assert_eq!(create.then.len(), 4);
     assert_eq!(create.location.file, "task_management.yaml");
-    let latency = spec.constraint("task_management_system.performance.api_response_time").unwrap();
+    let latency = spec
+        .constraint("task_management_system.performance.api_response_time")
+        .unwrap();
     assert!(latency.parsed.is_checkable());
-    let scaling = spec.constraint("task_management_system.scalability.horizontal_scaling").unwrap();
-    assert!(!scaling.parsed.is_checkable(), "scaling across nodes cannot be run on one machine");
+    let scaling = spec
+        .constraint("task_management_system.scalability.horizontal_scaling")
+        .unwrap();
+    assert!(
+        !scaling.parsed.is_checkable(),
+        "scaling across nodes cannot be run on one machine"
+    );
 }
 
 #[test]
 fn ecommerce_example_loads_every_seed_shape() {
     let loaded = load_dir(&repo().join("examples/ecommerce_platform/specs")).unwrap();
-    let errors: Vec<_> = loaded.diagnostics.iter().filter(|d| d.severity == Severity::Error).collect();
+    let errors: Vec<_> = loaded
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .collect();
     assert!(errors.is_empty(), "{errors:#?}");
     let spec = &loaded.spec;
     assert_eq!(spec.interactions.len(), 1);
@@ -38,7 +55,11 @@ fn ecommerce_example_loads_every_seed_shape() {
     assert_eq!(spec.chaos_scenarios.len(), 4);
     assert_eq!(spec.observability.len(), 1);
     assert_eq!(spec.degradation_detection.len(), 1);
-    assert!(spec.domain("product_catalog").unwrap().dependencies.contains(&"search".to_string()));
+    assert!(spec
+        .domain("product_catalog")
+        .unwrap()
+        .dependencies
+        .contains(&"search".to_string()));
     assert_eq!(spec.scenarios_in("product_catalog").count(), 3);
     assert_eq!(spec.scenarios_in("subscription_products").count(), 3);
 }
@@ -54,7 +75,10 @@ fn seed_malformed_feature_names_line_column_and_fix() {
     assert_eq!(d.code, "yaml-syntax");
     assert_eq!((d.line, d.column), (Some(2), Some(14)), "{d}");
     let help = d.help.as_deref().unwrap();
-    assert!(help.contains("`feature:` already has the value `Task Management System`"), "{help}");
+    assert!(
+        help.contains("`feature:` already has the value `Task Management System`"),
+        "{help}"
+    );
     assert!(help.contains("Move `description:`"), "{help}");
 }
 
@@ -68,12 +92,24 @@ fn one_bad_scenario_costs_one_diagnostic() {
     .unwrap();
     let loaded = load_dir(dir.path()).unwrap();
     assert_eq!(loaded.spec.scenarios.len(), 1);
-    let typo = loaded.diagnostics.iter().find(|d| d.code == "unknown-field").unwrap();
+    let typo = loaded
+        .diagnostics
+        .iter()
+        .find(|d| d.code == "unknown-field")
+        .unwrap();
     assert_eq!((typo.line, typo.column), (Some(8), Some(5)), "{typo}");
     assert_eq!(typo.path.as_deref(), Some("scenarios[1].thne"));
     assert_eq!(typo.help.as_deref(), Some("did you mean `then`?"));
-    let missing = loaded.diagnostics.iter().find(|d| d.code == "missing-field").unwrap();
-    assert_eq!((missing.line, missing.column), (Some(9), Some(5)), "{missing}");
+    let missing = loaded
+        .diagnostics
+        .iter()
+        .find(|d| d.code == "missing-field")
+        .unwrap();
+    assert_eq!(
+        (missing.line, missing.column),
+        (Some(9), Some(5)),
+        "{missing}"
+    );
     assert!(missing.message.contains("name"));
 }
 
@@ -86,7 +122,11 @@ fn duplicate_ids_are_errors_that_point_at_both() {
     )
     .unwrap();
     let loaded = load_dir(dir.path()).unwrap();
-    let dup = loaded.diagnostics.iter().find(|d| d.code == "duplicate-id").unwrap();
+    let dup = loaded
+        .diagnostics
+        .iter()
+        .find(|d| d.code == "duplicate-id")
+        .unwrap();
     assert_eq!(dup.line, Some(6));
     assert!(dup.message.contains("a.yaml:3:5"), "{}", dup.message);
 }
@@ -114,8 +154,14 @@ fn committed_schema_is_fresh() {
 
 #[test]
 fn schema_lists_exactly_the_keys_the_loader_accepts() {
-    let schema: serde_json::Value = serde_json::from_str(&sdd_spec::schema::spec_schema_json()).unwrap();
-    let mut properties: Vec<&str> = schema["properties"].as_object().unwrap().keys().map(String::as_str).collect();
+    let schema: serde_json::Value =
+        serde_json::from_str(&sdd_spec::schema::spec_schema_json()).unwrap();
+    let mut properties: Vec<&str> = schema["properties"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
     properties.sort();
     let mut accepted = sdd_spec::document::DOCUMENT_KEYS.to_vec();
     accepted.sort();

@@ -67,7 +67,9 @@ pub fn propagate_budget(spec: &Spec, request: &BudgetRequest) -> Result<BudgetPl
         .checks
         .iter()
         .find_map(|c| match c {
-            CheckSpec::Latency { percentile, max_ms, .. } => Some((*max_ms, Some(*percentile))),
+            CheckSpec::Latency {
+                percentile, max_ms, ..
+            } => Some((*max_ms, Some(*percentile))),
             CheckSpec::TimeBound { max_seconds, .. } => Some((max_seconds * 1e3, None)),
             _ => None,
         })
@@ -100,8 +102,14 @@ pub fn propagate_budget(spec: &Spec, request: &BudgetRequest) -> Result<BudgetPl
             "reserve_ms must be at least 0 and below the whole budget ({total_ms} ms)"
         )));
     }
-    if let Some((name, w)) = request.weights.iter().find(|(_, w)| !(w.is_finite() && **w > 0.0)) {
-        return Err(AnalysisError::Invalid(format!("weight of `{name}` is {w}; weights must be positive numbers")));
+    if let Some((name, w)) = request
+        .weights
+        .iter()
+        .find(|(_, w)| !(w.is_finite() && **w > 0.0))
+    {
+        return Err(AnalysisError::Invalid(format!(
+            "weight of `{name}` is {w}; weights must be positive numbers"
+        )));
     }
     let weight = |p: &str| request.weights.get(p).copied().unwrap_or(1.0);
     let total_weight: f64 = participants.iter().map(|p| weight(p)).sum();
@@ -113,13 +121,28 @@ pub fn propagate_budget(spec: &Spec, request: &BudgetRequest) -> Result<BudgetPl
         .map(|p| {
             let budget_ms = round_down(splittable * weight(p) / total_weight, 10.0);
             let check = match part_percentile {
-                Some(percentile) => CheckSpec::Latency { percentile, max_ms: budget_ms, scope: "all".into() },
-                None => CheckSpec::TimeBound { max_seconds: budget_ms / 1e3, subject: format!("{p} step") },
+                Some(percentile) => CheckSpec::Latency {
+                    percentile,
+                    max_ms: budget_ms,
+                    scope: "all".into(),
+                },
+                None => CheckSpec::TimeBound {
+                    max_seconds: budget_ms / 1e3,
+                    subject: format!("{p} step"),
+                },
             };
-            Allocation { participant: p.clone(), budget_ms, percentile: part_percentile, check }
+            Allocation {
+                participant: p.clone(),
+                budget_ms,
+                percentile: part_percentile,
+                check,
+            }
         })
         .collect();
-    let allocated_ms = round_down(allocations.iter().map(|a| a.budget_ms).sum::<f64>() + request.reserve_ms, 10.0);
+    let allocated_ms = round_down(
+        allocations.iter().map(|a| a.budget_ms).sum::<f64>() + request.reserve_ms,
+        10.0,
+    );
     let rule = match percentile {
         Some(p) => format!(
             "Sequential calls: end-to-end latency ≤ sum of parts. {total_ms} ms minus {} ms reserve is split by weight; \
@@ -148,7 +171,11 @@ fn kinds(checks: &[CheckSpec]) -> String {
     if checks.is_empty() {
         return "none".into();
     }
-    checks.iter().map(CheckSpec::kind).collect::<Vec<_>>().join(", ")
+    checks
+        .iter()
+        .map(CheckSpec::kind)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn round_down(x: f64, scale: f64) -> f64 {
@@ -180,7 +207,13 @@ mod tests {
             },
         )
         .unwrap();
-        assert_eq!(plan.allocations.iter().map(|a| a.budget_ms).collect::<Vec<_>>(), vec![22.5, 45.0, 22.5]);
+        assert_eq!(
+            plan.allocations
+                .iter()
+                .map(|a| a.budget_ms)
+                .collect::<Vec<_>>(),
+            vec![22.5, 45.0, 22.5]
+        );
         assert_eq!(plan.allocations[0].percentile, Some(99.6666));
         assert!(plan.allocated_ms <= plan.total_ms);
         assert!(plan.rule.contains("union bound"));
@@ -188,7 +221,14 @@ mod tests {
 
     #[test]
     fn interaction_time_bound_uses_its_participants() {
-        let plan = propagate_budget(&spec(), &BudgetRequest { constraint_id: "checkout.interaction.distributed_timeout".into(), ..Default::default() }).unwrap();
+        let plan = propagate_budget(
+            &spec(),
+            &BudgetRequest {
+                constraint_id: "checkout.interaction.distributed_timeout".into(),
+                ..Default::default()
+            },
+        )
+        .unwrap();
         assert_eq!(plan.allocations.len(), 3);
         assert_eq!(plan.allocations[0].budget_ms, 10000.0);
         assert!(plan.allocations.iter().map(|a| a.budget_ms).sum::<f64>() <= 30000.0);
@@ -198,7 +238,11 @@ mod tests {
     fn thirds_round_down() {
         let plan = propagate_budget(
             &spec(),
-            &BudgetRequest { constraint_id: "shop.performance.checkout_latency".into(), participants: vec!["a".into(), "b".into(), "c".into()], ..Default::default() },
+            &BudgetRequest {
+                constraint_id: "shop.performance.checkout_latency".into(),
+                participants: vec!["a".into(), "b".into(), "c".into()],
+                ..Default::default()
+            },
         )
         .unwrap();
         assert_eq!(plan.allocations[0].budget_ms, 33.3);
@@ -208,9 +252,23 @@ mod tests {
     #[test]
     fn clear_errors() {
         let s = spec();
-        let missing = propagate_budget(&s, &BudgetRequest { constraint_id: "nope".into(), ..Default::default() }).unwrap_err();
+        let missing = propagate_budget(
+            &s,
+            &BudgetRequest {
+                constraint_id: "nope".into(),
+                ..Default::default()
+            },
+        )
+        .unwrap_err();
         assert!(missing.to_string().contains("get_constraints"));
-        let global = propagate_budget(&s, &BudgetRequest { constraint_id: "shop.performance.checkout_latency".into(), ..Default::default() }).unwrap_err();
+        let global = propagate_budget(
+            &s,
+            &BudgetRequest {
+                constraint_id: "shop.performance.checkout_latency".into(),
+                ..Default::default()
+            },
+        )
+        .unwrap_err();
         assert!(global.to_string().contains("pass `participants`"));
     }
 }

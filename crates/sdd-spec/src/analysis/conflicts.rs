@@ -58,8 +58,12 @@ pub fn conflicts_with(spec: &Spec, candidate: &Scenario) -> ConflictReport {
     duplicate_names(&scenarios, &mut report);
     same_situation(&scenarios, &mut report);
     size_limits(spec, &scenarios, &mut report);
-    report.conflicts.retain(|c| c.scenarios.contains(&candidate.id));
-    report.diagnostics.retain(|d| d.message.contains(&format!("`{}`", candidate.id)));
+    report
+        .conflicts
+        .retain(|c| c.scenarios.contains(&candidate.id));
+    report
+        .diagnostics
+        .retain(|d| d.message.contains(&format!("`{}`", candidate.id)));
     report
 }
 
@@ -92,7 +96,12 @@ fn duplicate_names(scenarios: &[&Scenario], report: &mut ConflictReport) {
 fn situation_key(s: &Scenario) -> String {
     let mut given: Vec<String> = s.given.iter().map(|g| normalise(g)).collect();
     given.sort();
-    format!("{}|{}|{}", s.domain, given.join(";"), normalise(s.when.as_deref().unwrap_or("")))
+    format!(
+        "{}|{}|{}",
+        s.domain,
+        given.join(";"),
+        normalise(s.when.as_deref().unwrap_or(""))
+    )
 }
 
 fn same_situation(scenarios: &[&Scenario], report: &mut ConflictReport) {
@@ -140,8 +149,16 @@ fn compare_outcomes(a: &Scenario, b: &Scenario, report: &mut ConflictReport) {
     if pa != Polarity::Neutral && pb != Polarity::Neutral && pa != pb {
         reasons.push(format!(
             "one expects the action to {} and the other to {}",
-            if pa == Polarity::Success { "succeed" } else { "fail" },
-            if pb == Polarity::Success { "succeed" } else { "fail" },
+            if pa == Polarity::Success {
+                "succeed"
+            } else {
+                "fail"
+            },
+            if pb == Polarity::Success {
+                "succeed"
+            } else {
+                "fail"
+            },
         ));
     }
     for ta in &a.then {
@@ -164,7 +181,10 @@ fn compare_outcomes(a: &Scenario, b: &Scenario, report: &mut ConflictReport) {
     report.diagnostics.push(
         Diagnostic::error("contradicting-outcomes", &message)
             .at(&b.location)
-            .with_help(format!("decide which is right, or make the Given of one differ (first one at {})", a.location)),
+            .with_help(format!(
+                "decide which is right, or make the Given of one differ (first one at {})",
+                a.location
+            )),
     );
     report.conflicts.push(Conflict {
         kind: "contradicting-outcomes".into(),
@@ -185,13 +205,31 @@ struct SizeLimit {
 }
 
 const FIELD_WORDS: &[&str] = &[
-    "title", "name", "description", "comment", "body", "text", "password", "email", "file", "upload",
-    "message", "content", "username", "note", "tag", "label",
+    "title",
+    "name",
+    "description",
+    "comment",
+    "body",
+    "text",
+    "password",
+    "email",
+    "file",
+    "upload",
+    "message",
+    "content",
+    "username",
+    "note",
+    "tag",
+    "label",
 ];
 
 fn subjects(text: &str) -> Vec<&'static str> {
     let lower = text.to_lowercase();
-    FIELD_WORDS.iter().copied().filter(|w| lower.contains(w)).collect()
+    FIELD_WORDS
+        .iter()
+        .copied()
+        .filter(|w| lower.contains(w))
+        .collect()
 }
 
 fn size_limits(spec: &Spec, scenarios: &[&Scenario], report: &mut ConflictReport) {
@@ -199,15 +237,23 @@ fn size_limits(spec: &Spec, scenarios: &[&Scenario], report: &mut ConflictReport
     for c in &spec.constraints {
         for check in &c.parsed.checks {
             if let CheckSpec::MaxSize { max, unit, subject } = check {
-                let text = format!("{} {} {}", c.name, subject, c.requirement.as_deref().unwrap_or(""));
-                limits.entry(c.scope.name().to_string()).or_default().push(SizeLimit {
-                    max: *max,
-                    unit: unit.clone(),
-                    subjects: subjects(&text),
-                    source: format!("constraint `{}`", c.id),
-                    constraint: Some(c.id.clone()),
-                    scenario: None,
-                });
+                let text = format!(
+                    "{} {} {}",
+                    c.name,
+                    subject,
+                    c.requirement.as_deref().unwrap_or("")
+                );
+                limits
+                    .entry(c.scope.name().to_string())
+                    .or_default()
+                    .push(SizeLimit {
+                        max: *max,
+                        unit: unit.clone(),
+                        subjects: subjects(&text),
+                        source: format!("constraint `{}`", c.id),
+                        constraint: Some(c.id.clone()),
+                        scenario: None,
+                    });
             }
         }
     }
@@ -236,15 +282,23 @@ fn size_limits(spec: &Spec, scenarios: &[&Scenario], report: &mut ConflictReport
     }
     for s in scenarios {
         let Some(when) = &s.when else { continue };
-        let Some(domain_limits) = limits.get(&s.domain) else { continue };
-        let Some((size, unit)) = stated_size(when) else { continue };
+        let Some(domain_limits) = limits.get(&s.domain) else {
+            continue;
+        };
+        let Some((size, unit)) = stated_size(when) else {
+            continue;
+        };
         if overall_polarity(&s.then) != Polarity::Success {
             continue;
         }
         let scenario_subjects = subjects(when);
         for limit in domain_limits {
             let same_field = limit.subjects.iter().any(|w| scenario_subjects.contains(w));
-            if limit.unit != unit || !same_field || size <= limit.max || limit.scenario.as_ref() == Some(&s.id) {
+            if limit.unit != unit
+                || !same_field
+                || size <= limit.max
+                || limit.scenario.as_ref() == Some(&s.id)
+            {
                 continue;
             }
             let message = format!(
@@ -254,7 +308,9 @@ fn size_limits(spec: &Spec, scenarios: &[&Scenario], report: &mut ConflictReport
             report.diagnostics.push(
                 Diagnostic::new(Severity::Error, "contradicts-limit", &message)
                     .at(&s.location)
-                    .with_help("either the scenario should expect a refusal, or the limit is wrong"),
+                    .with_help(
+                        "either the scenario should expect a refusal, or the limit is wrong",
+                    ),
             );
             let mut ids = vec![s.id.clone()];
             ids.extend(limit.scenario.clone());
@@ -273,7 +329,9 @@ fn stated_size(text: &str) -> Option<(f64, String)> {
     let lower = text.to_lowercase().replace(',', "");
     let words: Vec<&str> = lower.split_whitespace().collect();
     for pair in words.windows(2) {
-        let Ok(n) = pair[0].parse::<f64>() else { continue };
+        let Ok(n) = pair[0].parse::<f64>() else {
+            continue;
+        };
         let unit = pair[1].trim_end_matches(['.', ',', ')']);
         let unit = match unit {
             "characters" | "chars" | "character" => "characters",
@@ -302,7 +360,10 @@ mod tests {
         );
         assert_eq!(r.conflicts.len(), 1, "{:#?}", r.conflicts);
         assert_eq!(r.conflicts[0].kind, "contradicting-outcomes");
-        assert_eq!(r.conflicts[0].scenarios, vec!["t.a".to_string(), "t.b".into()]);
+        assert_eq!(
+            r.conflicts[0].scenarios,
+            vec!["t.a".to_string(), "t.b".into()]
+        );
     }
 
     #[test]
@@ -318,8 +379,15 @@ mod tests {
         let r = conflicts(
             "feature: T\nscenarios:\n  - name: Long titles work\n    when: I create a task with a title of 10,000 characters\n    then: A task should be created\n  - name: Too long\n    when: I create a task with a title of 300 characters\n    then: I should receive an error \"Title too long (max 255)\"\n",
         );
-        let c = r.conflicts.iter().find(|c| c.kind == "contradicts-limit").expect("limit conflict");
-        assert_eq!(c.scenarios, vec!["t.long_titles_work".to_string(), "t.too_long".into()]);
+        let c = r
+            .conflicts
+            .iter()
+            .find(|c| c.kind == "contradicts-limit")
+            .expect("limit conflict");
+        assert_eq!(
+            c.scenarios,
+            vec!["t.long_titles_work".to_string(), "t.too_long".into()]
+        );
         assert!(c.message.contains("10000 characters"), "{}", c.message);
     }
 
@@ -329,7 +397,10 @@ mod tests {
             "feature: T\nconstraints:\n  input:\n    - name: Title length\n      requirement: Title max 255 characters\nscenarios:\n  - name: Long\n    when: I create a task with a title of 1000 characters\n    then: A task should be created\n  - name: Refused\n    when: I create a task with a title of 2000 characters\n    then: I should receive an error\n",
         );
         assert_eq!(r.conflicts.len(), 1, "{:#?}", r.conflicts);
-        assert_eq!(r.conflicts[0].constraint.as_deref(), Some("t.input.title_length"));
+        assert_eq!(
+            r.conflicts[0].constraint.as_deref(),
+            Some("t.input.title_length")
+        );
     }
 
     #[test]

@@ -51,32 +51,96 @@ impl EdgeCaseClass {
     fn markers(self) -> &'static [&'static str] {
         match self {
             EdgeCaseClass::ErrorPaths => &[
-                "error", "fail", "invalid", "reject", "cannot", "can't", "refuse", "not allowed", "insufficient",
+                "error",
+                "fail",
+                "invalid",
+                "reject",
+                "cannot",
+                "can't",
+                "refuse",
+                "not allowed",
+                "insufficient",
             ],
             EdgeCaseClass::Auth => &[
-                "unauthenticated", "unauthorized", "unauthorised", "forbidden", "permission", "without a token",
-                "without token", "no token", "expired token", "invalid token", "not logged in", "access denied",
-                "401", "403", "another user", "another tenant",
+                "unauthenticated",
+                "unauthorized",
+                "unauthorised",
+                "forbidden",
+                "permission",
+                "without a token",
+                "without token",
+                "no token",
+                "expired token",
+                "invalid token",
+                "not logged in",
+                "access denied",
+                "401",
+                "403",
+                "another user",
+                "another tenant",
             ],
             EdgeCaseClass::InputBounds => &[
-                "too long", "too large", "too big", "max", "maximum", "minimum", "exceed", "oversize",
-                "empty", "negative", "zero", "characters", "boundary", "limit of",
+                "too long",
+                "too large",
+                "too big",
+                "max",
+                "maximum",
+                "minimum",
+                "exceed",
+                "oversize",
+                "empty",
+                "negative",
+                "zero",
+                "characters",
+                "boundary",
+                "limit of",
             ],
             EdgeCaseClass::Concurrency => &[
-                "concurrent", "simultaneous", "at the same time", "race", "parallel",
+                "concurrent",
+                "simultaneous",
+                "at the same time",
+                "race",
+                "parallel",
             ],
             EdgeCaseClass::Idempotency => &[
-                "idempot", "twice", "again", "duplicate", "retry", "retried", "same request", "resubmit",
+                "idempot",
+                "twice",
+                "again",
+                "duplicate",
+                "retry",
+                "retried",
+                "same request",
+                "resubmit",
             ],
             EdgeCaseClass::Injection => &[
-                "injection", "drop table", "<script", "' or ", "../", "xss", "sanitiz", "escape", "$where",
+                "injection",
+                "drop table",
+                "<script",
+                "' or ",
+                "../",
+                "xss",
+                "sanitiz",
+                "escape",
+                "$where",
             ],
             EdgeCaseClass::NotFound => &[
-                "not found", "does not exist", "doesn't exist", "nonexistent", "non-existent", "unknown id",
-                "missing", "404", "deleted",
+                "not found",
+                "does not exist",
+                "doesn't exist",
+                "nonexistent",
+                "non-existent",
+                "unknown id",
+                "missing",
+                "404",
+                "deleted",
             ],
             EdgeCaseClass::RateLimits => &[
-                "rate limit", "too many requests", "throttl", "429", "per minute", "requests per",
+                "rate limit",
+                "too many requests",
+                "throttl",
+                "429",
+                "per minute",
+                "requests per",
             ],
         }
     }
@@ -115,7 +179,10 @@ pub fn analyze_coverage(spec: &Spec, domain: Option<&str>) -> Vec<DomainCoverage
         }
     };
     domains.dedup();
-    domains.into_iter().map(|d| domain_coverage(spec, d)).collect()
+    domains
+        .into_iter()
+        .map(|d| domain_coverage(spec, d))
+        .collect()
 }
 
 fn domain_coverage(spec: &Spec, domain: &str) -> DomainCoverage {
@@ -170,10 +237,17 @@ fn domain_coverage(spec: &Spec, domain: &str) -> DomainCoverage {
 fn entity_of(spec: &Spec, domain: &str) -> String {
     let mut counts: std::collections::BTreeMap<String, usize> = Default::default();
     for s in spec.scenarios_in(domain) {
-        let text = format!("{} {}", s.when.as_deref().unwrap_or(""), s.given.join(" ")).to_lowercase();
-        let words: Vec<&str> = text.split(|c: char| !c.is_alphanumeric() && c != '_').filter(|w| !w.is_empty()).collect();
+        let text =
+            format!("{} {}", s.when.as_deref().unwrap_or(""), s.given.join(" ")).to_lowercase();
+        let words: Vec<&str> = text
+            .split(|c: char| !c.is_alphanumeric() && c != '_')
+            .filter(|w| !w.is_empty())
+            .collect();
         for pair in words.windows(2) {
-            if matches!(pair[0], "a" | "an" | "the") && pair[1].len() > 2 && !STOP.contains(&pair[1]) {
+            if matches!(pair[0], "a" | "an" | "the")
+                && pair[1].len() > 2
+                && !STOP.contains(&pair[1])
+            {
                 *counts.entry(pair[1].to_string()).or_default() += 1;
             }
         }
@@ -188,7 +262,17 @@ fn entity_of(spec: &Spec, domain: &str) -> String {
         })
 }
 
-const STOP: &[&str] = &["title", "list", "user", "users", "csv", "new", "same", "valid", "subscription"];
+const STOP: &[&str] = &[
+    "title",
+    "list",
+    "user",
+    "users",
+    "csv",
+    "new",
+    "same",
+    "valid",
+    "subscription",
+];
 
 struct DomainLimits {
     rate: Option<(u64, f64, String)>,
@@ -201,12 +285,25 @@ struct DomainLimits {
 
 impl DomainLimits {
     fn of(spec: &Spec, domain: &str) -> Self {
-        let mut limits = DomainLimits { rate: None, size: None, auth: Vec::new(), rate_ids: Vec::new(), size_ids: Vec::new(), injection_ids: Vec::new() };
+        let mut limits = DomainLimits {
+            rate: None,
+            size: None,
+            auth: Vec::new(),
+            rate_ids: Vec::new(),
+            size_ids: Vec::new(),
+            injection_ids: Vec::new(),
+        };
         for c in spec.constraints_for(domain) {
             for check in &c.parsed.checks {
                 match check {
-                    CheckSpec::RateLimit { max_requests, window_seconds, per } => {
-                        limits.rate.get_or_insert((*max_requests, *window_seconds, per.clone()));
+                    CheckSpec::RateLimit {
+                        max_requests,
+                        window_seconds,
+                        per,
+                    } => {
+                        limits
+                            .rate
+                            .get_or_insert((*max_requests, *window_seconds, per.clone()));
                         limits.rate_ids.push(c.id.clone());
                     }
                     CheckSpec::MaxSize { max, unit, .. } => {
@@ -235,84 +332,117 @@ impl DomainLimits {
 
 fn draft(class: EdgeCaseClass, domain: &str, entity: &str, limits: &DomainLimits) -> ScenarioDoc {
     let e = entity;
-    let (name, given, when, then, rationale): (String, Vec<String>, String, Vec<String>, String) = match class {
-        EdgeCaseClass::ErrorPaths => (
-            format!("Reject a {e} with a missing required field"),
-            vec![],
-            format!("I create a {e} without its required fields"),
-            vec![
-                "I should receive a validation error that names the missing field".into(),
-                format!("No {e} should be created"),
-            ],
-            format!("No scenario in `{domain}` shows what happens on invalid input."),
-        ),
-        EdgeCaseClass::Auth => (
-            format!("Refuse {e} access without valid credentials"),
-            vec![],
-            format!("I request a {e} without an authentication token"),
-            vec!["I should receive an error \"401 Unauthorized\"".into(), format!("No {e} data should be returned")],
-            if limits.auth.is_empty() {
-                format!("No scenario in `{domain}` shows an unauthenticated request being refused.")
-            } else {
-                format!("Constraint `{}` requires authentication, but no scenario shows a refusal.", limits.auth[0])
-            },
-        ),
-        EdgeCaseClass::InputBounds => {
-            let (max, unit) = limits.size.clone().unwrap_or((255.0, "characters".into()));
-            (
-                format!("Refuse an oversized {e} field"),
+    let (name, given, when, then, rationale): (String, Vec<String>, String, Vec<String>, String) =
+        match class {
+            EdgeCaseClass::ErrorPaths => (
+                format!("Reject a {e} with a missing required field"),
                 vec![],
-                format!("I create a {e} with a field of {} {unit}", (max as u64).saturating_add(1)),
-                vec![format!("I should receive an error \"Too long (max {})\"", max as u64), format!("No {e} should be created")],
-                format!("No scenario in `{domain}` tests the boundary of an input size."),
-            )
-        }
-        EdgeCaseClass::Concurrency => (
-            format!("Concurrent updates to one {e}"),
-            vec![format!("A {e} exists"), "Two users update it simultaneously".into()],
-            format!("Both users change the same {e} at the same time"),
-            vec!["Exactly one update should succeed".into(), "The other should receive an error \"Conflict\"".into()],
-            format!("No scenario in `{domain}` says what happens when two requests race."),
-        ),
-        EdgeCaseClass::Idempotency => (
-            format!("Submitting the same {e} request twice"),
-            vec![],
-            format!("I send the same create {e} request twice with one idempotency key"),
-            vec![format!("Exactly one {e} should exist"), "Both responses should carry the same ID".into()],
-            format!("No scenario in `{domain}` covers retries or duplicate submissions."),
-        ),
-        EdgeCaseClass::Injection => (
-            format!("Store injection payloads in {e} fields verbatim"),
-            vec![],
-            format!("I create a {e} with the text \"'; DROP TABLE {domain}; --\" in a field"),
-            vec![
-                format!("A {e} should be created with that exact text"),
-                "The system should remain functional".into(),
-            ],
-            format!("No scenario in `{domain}` shows hostile input handled safely."),
-        ),
-        EdgeCaseClass::NotFound => (
-            format!("Access a {e} that does not exist"),
-            vec![],
-            format!("I request a {e} with an ID that does not exist"),
-            vec![format!("I should receive an error \"{} not found\"", capitalise(e))],
-            format!("No scenario in `{domain}` covers a missing {e}."),
-        ),
-        EdgeCaseClass::RateLimits => {
-            let (n, window, per) = limits.rate.clone().unwrap_or((100, 60.0, "user".into()));
-            (
-                format!("Refuse requests over the rate limit"),
-                vec![format!("A {per} has made {n} requests in the last {} seconds", window as u64)],
-                format!("The {per} makes one more request"),
-                vec!["I should receive an error \"429 Too Many Requests\"".into()],
-                if limits.rate_ids.is_empty() {
-                    format!("No scenario in `{domain}` shows a rate limit being enforced.")
-                } else {
-                    format!("Constraint `{}` sets a rate limit, but no scenario shows it enforced.", limits.rate_ids[0])
-                },
-            )
-        }
-    };
+                format!("I create a {e} without its required fields"),
+                vec![
+                    "I should receive a validation error that names the missing field".into(),
+                    format!("No {e} should be created"),
+                ],
+                format!("No scenario in `{domain}` shows what happens on invalid input."),
+            ),
+            EdgeCaseClass::Auth => {
+                (
+                    format!("Refuse {e} access without valid credentials"),
+                    vec![],
+                    format!("I request a {e} without an authentication token"),
+                    vec![
+                        "I should receive an error \"401 Unauthorized\"".into(),
+                        format!("No {e} data should be returned"),
+                    ],
+                    if limits.auth.is_empty() {
+                        format!("No scenario in `{domain}` shows an unauthenticated request being refused.")
+                    } else {
+                        format!("Constraint `{}` requires authentication, but no scenario shows a refusal.", limits.auth[0])
+                    },
+                )
+            }
+            EdgeCaseClass::InputBounds => {
+                let (max, unit) = limits.size.clone().unwrap_or((255.0, "characters".into()));
+                (
+                    format!("Refuse an oversized {e} field"),
+                    vec![],
+                    format!(
+                        "I create a {e} with a field of {} {unit}",
+                        (max as u64).saturating_add(1)
+                    ),
+                    vec![
+                        format!(
+                            "I should receive an error \"Too long (max {})\"",
+                            max as u64
+                        ),
+                        format!("No {e} should be created"),
+                    ],
+                    format!("No scenario in `{domain}` tests the boundary of an input size."),
+                )
+            }
+            EdgeCaseClass::Concurrency => (
+                format!("Concurrent updates to one {e}"),
+                vec![
+                    format!("A {e} exists"),
+                    "Two users update it simultaneously".into(),
+                ],
+                format!("Both users change the same {e} at the same time"),
+                vec![
+                    "Exactly one update should succeed".into(),
+                    "The other should receive an error \"Conflict\"".into(),
+                ],
+                format!("No scenario in `{domain}` says what happens when two requests race."),
+            ),
+            EdgeCaseClass::Idempotency => (
+                format!("Submitting the same {e} request twice"),
+                vec![],
+                format!("I send the same create {e} request twice with one idempotency key"),
+                vec![
+                    format!("Exactly one {e} should exist"),
+                    "Both responses should carry the same ID".into(),
+                ],
+                format!("No scenario in `{domain}` covers retries or duplicate submissions."),
+            ),
+            EdgeCaseClass::Injection => (
+                format!("Store injection payloads in {e} fields verbatim"),
+                vec![],
+                format!("I create a {e} with the text \"'; DROP TABLE {domain}; --\" in a field"),
+                vec![
+                    format!("A {e} should be created with that exact text"),
+                    "The system should remain functional".into(),
+                ],
+                format!("No scenario in `{domain}` shows hostile input handled safely."),
+            ),
+            EdgeCaseClass::NotFound => (
+                format!("Access a {e} that does not exist"),
+                vec![],
+                format!("I request a {e} with an ID that does not exist"),
+                vec![format!(
+                    "I should receive an error \"{} not found\"",
+                    capitalise(e)
+                )],
+                format!("No scenario in `{domain}` covers a missing {e}."),
+            ),
+            EdgeCaseClass::RateLimits => {
+                let (n, window, per) = limits.rate.clone().unwrap_or((100, 60.0, "user".into()));
+                (
+                    "Refuse requests over the rate limit".to_string(),
+                    vec![format!(
+                        "A {per} has made {n} requests in the last {} seconds",
+                        window as u64
+                    )],
+                    format!("The {per} makes one more request"),
+                    vec!["I should receive an error \"429 Too Many Requests\"".into()],
+                    if limits.rate_ids.is_empty() {
+                        format!("No scenario in `{domain}` shows a rate limit being enforced.")
+                    } else {
+                        format!(
+                            "Constraint `{}` sets a rate limit, but no scenario shows it enforced.",
+                            limits.rate_ids[0]
+                        )
+                    },
+                )
+            }
+        };
     ScenarioDoc {
         id: None,
         name,
@@ -357,10 +487,27 @@ mod tests {
         assert!(report.missing.contains(&EdgeCaseClass::Auth));
         assert!(report.missing.contains(&EdgeCaseClass::NotFound));
         assert_eq!(report.missing.len(), report.suggestions.len());
-        let rate = report.suggestions.iter().find(|s| s.tags[0] == "edge-case:rate_limits").unwrap();
-        assert!(rate.given.as_ref().map(|g| g.clone().into_vec().join(" ")).unwrap().contains("100 requests in the last 60 seconds"));
-        assert!(rate.rationale.as_deref().unwrap().contains("tasks.security.rate_limiting"));
-        let not_found = report.suggestions.iter().find(|s| s.tags[0] == "edge-case:not_found").unwrap();
+        let rate = report
+            .suggestions
+            .iter()
+            .find(|s| s.tags[0] == "edge-case:rate_limits")
+            .unwrap();
+        assert!(rate
+            .given
+            .as_ref()
+            .map(|g| g.clone().into_vec().join(" "))
+            .unwrap()
+            .contains("100 requests in the last 60 seconds"));
+        assert!(rate
+            .rationale
+            .as_deref()
+            .unwrap()
+            .contains("tasks.security.rate_limiting"));
+        let not_found = report
+            .suggestions
+            .iter()
+            .find(|s| s.tags[0] == "edge-case:not_found")
+            .unwrap();
         assert_eq!(not_found.name, "Access a task that does not exist");
     }
 }

@@ -48,9 +48,16 @@ pub fn dependency_graph(spec: &Spec) -> DependencyGraph {
         let at = domain.declared_at.first().cloned().unwrap_or_default();
         for dep in &domain.dependencies {
             if declared.contains(dep.as_str()) {
-                edges.push(Edge { from: domain.name.clone(), to: dep.clone() });
+                edges.push(Edge {
+                    from: domain.name.clone(),
+                    to: dep.clone(),
+                });
             } else {
-                unknown.push(UnknownReference { from: domain.name.clone(), missing: dep.clone(), at: at.to_string() });
+                unknown.push(UnknownReference {
+                    from: domain.name.clone(),
+                    missing: dep.clone(),
+                    at: at.to_string(),
+                });
                 diagnostics.push(
                     Diagnostic::warning(
                         "unknown-domain",
@@ -85,7 +92,11 @@ pub fn dependency_graph(spec: &Spec) -> DependencyGraph {
     edges.dedup();
 
     let names: Vec<String> = declared.iter().map(|s| s.to_string()).collect();
-    let index: HashMap<&str, usize> = names.iter().enumerate().map(|(i, n)| (n.as_str(), i)).collect();
+    let index: HashMap<&str, usize> = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.as_str(), i))
+        .collect();
     let mut adjacency = vec![Vec::new(); names.len()];
     for edge in &edges {
         adjacency[index[edge.from.as_str()]].push(index[edge.to.as_str()]);
@@ -95,8 +106,14 @@ pub fn dependency_graph(spec: &Spec) -> DependencyGraph {
     for component in &components {
         let is_cycle = component.len() > 1 || adjacency[component[0]].contains(&component[0]);
         if is_cycle {
-            let path: Vec<String> = cycle_path(&adjacency, component).into_iter().map(|i| names[i].clone()).collect();
-            let at = spec.domain(&path[0]).and_then(|d| d.declared_at.first().cloned()).unwrap_or_default();
+            let path: Vec<String> = cycle_path(&adjacency, component)
+                .into_iter()
+                .map(|i| names[i].clone())
+                .collect();
+            let at = spec
+                .domain(&path[0])
+                .and_then(|d| d.declared_at.first().cloned())
+                .unwrap_or_default();
             diagnostics.push(
                 Diagnostic::warning("dependency-cycle", format!("dependency cycle: {}", path.join(" → ")))
                     .at(&at)
@@ -129,7 +146,10 @@ pub fn dependency_graph(spec: &Spec) -> DependencyGraph {
     }
     let mut stages: BTreeMap<usize, Vec<String>> = BTreeMap::new();
     for (c, members) in components.iter().enumerate() {
-        stages.entry(stage_of[c]).or_default().extend(members.iter().map(|&m| names[m].clone()));
+        stages
+            .entry(stage_of[c])
+            .or_default()
+            .extend(members.iter().map(|&m| names[m].clone()));
     }
     let build_order = stages
         .into_values()
@@ -244,7 +264,10 @@ pub fn dependents(spec: &Spec, touched: &BTreeSet<String>) -> BTreeSet<String> {
     let mut frontier: Vec<String> = touched.iter().cloned().collect();
     while let Some(current) = frontier.pop() {
         for domain in &spec.domains {
-            if domain.dependencies.contains(&current) && !touched.contains(&domain.name) && result.insert(domain.name.clone()) {
+            if domain.dependencies.contains(&current)
+                && !touched.contains(&domain.name)
+                && result.insert(domain.name.clone())
+            {
                 frontier.push(domain.name.clone());
             }
         }
@@ -267,11 +290,24 @@ mod tests {
             "system: S\ndomains:\n  - name: a\n    dependencies: [b]\n  - name: b\n    dependencies: [c]\n  - name: c\n    dependencies: [b, ext]\n  - name: d\n    dependencies: [a]\n",
         );
         let g = dependency_graph(&s);
-        assert_eq!(g.cycles, vec![vec!["b".to_string(), "c".into(), "b".into()]]);
-        assert_eq!(g.build_order, vec![vec!["b".to_string(), "c".into()], vec!["a".into()], vec!["d".into()]]);
+        assert_eq!(
+            g.cycles,
+            vec![vec!["b".to_string(), "c".into(), "b".into()]]
+        );
+        assert_eq!(
+            g.build_order,
+            vec![
+                vec!["b".to_string(), "c".into()],
+                vec!["a".into()],
+                vec!["d".into()]
+            ]
+        );
         assert_eq!(g.unknown_references.len(), 1);
         assert_eq!(g.unknown_references[0].missing, "ext");
-        assert!(g.diagnostics.iter().any(|d| d.message == "dependency cycle: b → c → b"));
+        assert!(g
+            .diagnostics
+            .iter()
+            .any(|d| d.message == "dependency cycle: b → c → b"));
     }
 
     #[test]
@@ -279,15 +315,28 @@ mod tests {
         let s = spec("system: S\ndomains:\n  - name: x\n  - name: y\n    dependencies: [x]\n  - name: z\n    dependencies: [x]\n");
         let g = dependency_graph(&s);
         assert!(g.cycles.is_empty());
-        assert_eq!(g.build_order, vec![vec!["x".to_string()], vec!["y".into(), "z".into()]]);
+        assert_eq!(
+            g.build_order,
+            vec![vec!["x".to_string()], vec!["y".into(), "z".into()]]
+        );
         let touched: BTreeSet<String> = ["x".to_string()].into();
-        assert_eq!(dependents(&s, &touched), ["y".to_string(), "z".into()].into());
+        assert_eq!(
+            dependents(&s, &touched),
+            ["y".to_string(), "z".into()].into()
+        );
     }
 
     #[test]
     fn seed_ecommerce_cycle_is_found() {
         let s = spec("system: S\ndomains:\n  - name: product_catalog\n    dependencies: [search]\n  - name: search\n    dependencies: [product_catalog]\n");
         let g = dependency_graph(&s);
-        assert_eq!(g.cycles, vec![vec!["product_catalog".to_string(), "search".into(), "product_catalog".into()]]);
+        assert_eq!(
+            g.cycles,
+            vec![vec![
+                "product_catalog".to_string(),
+                "search".into(),
+                "product_catalog".into()
+            ]]
+        );
     }
 }

@@ -46,16 +46,24 @@ pub struct Impact {
 }
 
 pub fn compare(old: &Spec, new: &Spec) -> Impact {
-    let old_scenarios: BTreeMap<&str, &Scenario> = old.scenarios.iter().map(|s| (s.id.as_str(), s)).collect();
-    let new_scenarios: BTreeMap<&str, &Scenario> = new.scenarios.iter().map(|s| (s.id.as_str(), s)).collect();
-    let old_constraints: BTreeMap<&str, &Constraint> = old.constraints.iter().map(|c| (c.id.as_str(), c)).collect();
-    let new_constraints: BTreeMap<&str, &Constraint> = new.constraints.iter().map(|c| (c.id.as_str(), c)).collect();
+    let old_scenarios: BTreeMap<&str, &Scenario> =
+        old.scenarios.iter().map(|s| (s.id.as_str(), s)).collect();
+    let new_scenarios: BTreeMap<&str, &Scenario> =
+        new.scenarios.iter().map(|s| (s.id.as_str(), s)).collect();
+    let old_constraints: BTreeMap<&str, &Constraint> =
+        old.constraints.iter().map(|c| (c.id.as_str(), c)).collect();
+    let new_constraints: BTreeMap<&str, &Constraint> =
+        new.constraints.iter().map(|c| (c.id.as_str(), c)).collect();
 
     let scenarios = diff(&old_scenarios, &new_scenarios, scenario_fields);
     let constraints = diff(&old_constraints, &new_constraints, constraint_fields);
 
     let mut touched: BTreeSet<String> = BTreeSet::new();
-    for id in scenarios.added.iter().chain(scenarios.changed.iter().map(|c| &c.id)) {
+    for id in scenarios
+        .added
+        .iter()
+        .chain(scenarios.changed.iter().map(|c| &c.id))
+    {
         touched.insert(new_scenarios[id.as_str()].domain.clone());
     }
     for id in &scenarios.removed {
@@ -75,7 +83,11 @@ pub fn compare(old: &Spec, new: &Spec) -> Impact {
             ConstraintScope::Global(_) => Vec::new(),
         }
     };
-    for id in constraints.added.iter().chain(constraints.changed.iter().map(|c| &c.id)) {
+    for id in constraints
+        .added
+        .iter()
+        .chain(constraints.changed.iter().map(|c| &c.id))
+    {
         touched.extend(scope_domains(new, &new_constraints[id.as_str()].scope));
     }
     for id in &constraints.removed {
@@ -125,7 +137,11 @@ pub fn compare(old: &Spec, new: &Spec) -> Impact {
     }
 }
 
-fn diff<T>(old: &BTreeMap<&str, &T>, new: &BTreeMap<&str, &T>, fields: fn(&T) -> Vec<(&'static str, String)>) -> ChangeSet {
+fn diff<T>(
+    old: &BTreeMap<&str, &T>,
+    new: &BTreeMap<&str, &T>,
+    fields: fn(&T) -> Vec<(&'static str, String)>,
+) -> ChangeSet {
     let mut set = ChangeSet::default();
     for (id, item) in new {
         match old.get(id) {
@@ -138,12 +154,19 @@ fn diff<T>(old: &BTreeMap<&str, &T>, new: &BTreeMap<&str, &T>, fields: fn(&T) ->
                     .map(|(a, _)| a.0.to_string())
                     .collect();
                 if !changed.is_empty() {
-                    set.changed.push(ChangedItem { id: id.to_string(), fields: changed });
+                    set.changed.push(ChangedItem {
+                        id: id.to_string(),
+                        fields: changed,
+                    });
                 }
             }
         }
     }
-    set.removed = old.keys().filter(|id| !new.contains_key(*id)).map(|id| id.to_string()).collect();
+    set.removed = old
+        .keys()
+        .filter(|id| !new.contains_key(*id))
+        .map(|id| id.to_string())
+        .collect();
     set
 }
 
@@ -165,7 +188,10 @@ fn constraint_fields(c: &Constraint) -> Vec<(&'static str, String)> {
         ("requirement", c.requirement.clone().unwrap_or_default()),
         ("measurement", c.measurement.clone().unwrap_or_default()),
         ("exception", c.exceptions.join("\n")),
-        ("check", serde_json::to_string(&c.parsed.checks).unwrap_or_default()),
+        (
+            "check",
+            serde_json::to_string(&c.parsed.checks).unwrap_or_default(),
+        ),
     ]
 }
 
@@ -174,7 +200,8 @@ mod tests {
     use super::*;
     use crate::load_sources;
 
-    const SYSTEM: &str = "system: S\ndomains:\n  - name: tasks\n  - name: reports\n    dependencies: [tasks]\n";
+    const SYSTEM: &str =
+        "system: S\ndomains:\n  - name: tasks\n  - name: reports\n    dependencies: [tasks]\n";
 
     fn spec(tasks: &str) -> Spec {
         load_sources(&[
@@ -194,11 +221,18 @@ mod tests {
         assert_eq!(impact.scenarios.removed, vec!["tasks.delete"]);
         assert_eq!(impact.scenarios.changed[0].id, "tasks.create");
         assert_eq!(impact.scenarios.changed[0].fields, vec!["then"]);
-        assert_eq!(impact.constraints.changed[0].fields, vec!["requirement", "check"]);
+        assert_eq!(
+            impact.constraints.changed[0].fields,
+            vec!["requirement", "check"]
+        );
         assert_eq!(impact.touched_directly, vec!["tasks"]);
         assert_eq!(impact.touched_through_dependencies, vec!["reports"]);
-        assert!(impact.rerun_scenarios.contains(&"reports.weekly_report".to_string()));
-        assert!(impact.rerun_test_keys.contains(&"tasks_archive".to_string()));
+        assert!(impact
+            .rerun_scenarios
+            .contains(&"reports.weekly_report".to_string()));
+        assert!(impact
+            .rerun_test_keys
+            .contains(&"tasks_archive".to_string()));
         assert_eq!(impact.rerun_constraints, vec!["tasks.performance.reads"]);
     }
 

@@ -42,18 +42,28 @@ pub fn validate(spec: &Spec, load_diagnostics: &[Diagnostic]) -> ValidationRepor
             diagnostics.push(
                 Diagnostic::warning(
                     "not-checkable",
-                    format!("constraint `{}` is not machine-checkable: {}", constraint.id, why.reason),
+                    format!(
+                        "constraint `{}` is not machine-checkable: {}",
+                        constraint.id, why.reason
+                    ),
                 )
                 .at(&constraint.location)
                 .with_help(format!("add a structured check, e.g.\n{}", why.suggestion)),
             );
         }
-        let text = constraint.requirement.as_deref().unwrap_or("").to_lowercase();
+        let text = constraint
+            .requirement
+            .as_deref()
+            .unwrap_or("")
+            .to_lowercase();
         if let Some(word) = vague_word(&text) {
             if !has_digit(&text) && constraint.parsed.not_checkable.is_none() {
                 diagnostics.push(
-                    Diagnostic::warning("vague-wording", format!("`{word}` in constraint `{}` has no number", constraint.id))
-                        .at(&constraint.location),
+                    Diagnostic::warning(
+                        "vague-wording",
+                        format!("`{word}` in constraint `{}` has no number", constraint.id),
+                    )
+                    .at(&constraint.location),
                 );
             }
         }
@@ -73,8 +83,14 @@ fn finish(spec: &Spec, mut diagnostics: Vec<Diagnostic>) -> ValidationReport {
     diagnostics.sort_by(|a, b| {
         (a.severity, &a.file, a.line, a.column).cmp(&(b.severity, &b.file, b.line, b.column))
     });
-    let errors = diagnostics.iter().filter(|d| d.severity == Severity::Error).count();
-    let warnings = diagnostics.iter().filter(|d| d.severity == Severity::Warning).count();
+    let errors = diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .count();
+    let warnings = diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Warning)
+        .count();
     ValidationReport {
         valid: errors == 0,
         summary: ValidationSummary {
@@ -82,7 +98,11 @@ fn finish(spec: &Spec, mut diagnostics: Vec<Diagnostic>) -> ValidationReport {
             domains: spec.domains.len(),
             scenarios: spec.scenarios.len(),
             constraints: spec.constraints.len(),
-            checkable_constraints: spec.constraints.iter().filter(|c| c.parsed.is_checkable()).count(),
+            checkable_constraints: spec
+                .constraints
+                .iter()
+                .filter(|c| c.parsed.is_checkable())
+                .count(),
             errors,
             warnings,
         },
@@ -109,19 +129,31 @@ const UNOBSERVABLE: &[&str] = &[
 ];
 
 fn lint_scenario(s: &Scenario, out: &mut Vec<Diagnostic>) {
-    let at = |field: &str| Location { path: format!("{}.{field}", s.location.path), ..s.location.clone() };
+    let at = |field: &str| Location {
+        path: format!("{}.{field}", s.location.path),
+        ..s.location.clone()
+    };
     if s.then.is_empty() {
         out.push(
-            Diagnostic::error("missing-then", format!("scenario `{}` has no `then`: nothing says what must be true afterwards", s.id))
-                .at(&s.location)
-                .with_help("add `then:` with at least one observable outcome"),
+            Diagnostic::error(
+                "missing-then",
+                format!(
+                    "scenario `{}` has no `then`: nothing says what must be true afterwards",
+                    s.id
+                ),
+            )
+            .at(&s.location)
+            .with_help("add `then:` with at least one observable outcome"),
         );
     }
     if s.when.as_deref().is_none_or(|w| w.trim().is_empty()) {
         out.push(
-            Diagnostic::warning("missing-when", format!("scenario `{}` has no `when`: no action is described", s.id))
-                .at(&s.location)
-                .with_help("add `when:` with the action a user or system takes"),
+            Diagnostic::warning(
+                "missing-when",
+                format!("scenario `{}` has no `when`: no action is described", s.id),
+            )
+            .at(&s.location)
+            .with_help("add `when:` with the action a user or system takes"),
         );
     }
     let clauses = s
@@ -137,10 +169,15 @@ fn lint_scenario(s: &Scenario, out: &mut Vec<Diagnostic>) {
                 out.push(
                     Diagnostic::warning(
                         "vague-wording",
-                        format!("`{word}` in scenario `{}` ({field}: \"{text}\") is not measurable", s.id),
+                        format!(
+                            "`{word}` in scenario `{}` ({field}: \"{text}\") is not measurable",
+                            s.id
+                        ),
                     )
                     .at(&at(field))
-                    .with_help("state a number and unit (e.g. \"within 200 ms\") or an observable value"),
+                    .with_help(
+                        "state a number and unit (e.g. \"within 200 ms\") or an observable value",
+                    ),
                 );
             }
         }
@@ -187,45 +224,78 @@ pub struct ScenarioCheck {
 
 /// Check a candidate scenario for `domain` against the spec: lints and conflicts.
 pub fn validate_scenario(spec: &Spec, doc: &ScenarioDoc, domain: &str) -> ScenarioCheck {
-    let id = doc.id.clone().unwrap_or_else(|| ids::derived_scenario_id(domain, &doc.name));
+    let id = doc
+        .id
+        .clone()
+        .unwrap_or_else(|| ids::derived_scenario_id(domain, &doc.name));
     let candidate = Scenario {
         id: id.clone(),
         explicit_id: doc.id.is_some(),
         name: doc.name.clone(),
         domain: domain.to_string(),
         feature: None,
-        given: doc.given.clone().map(OneOrMany::into_vec).unwrap_or_default(),
+        given: doc
+            .given
+            .clone()
+            .map(OneOrMany::into_vec)
+            .unwrap_or_default(),
         when: doc.when.clone(),
-        then: doc.then.clone().map(OneOrMany::into_vec).unwrap_or_default(),
+        then: doc
+            .then
+            .clone()
+            .map(OneOrMany::into_vec)
+            .unwrap_or_default(),
         status: doc.status.unwrap_or(ReviewStatus::Proposed),
         rationale: doc.rationale.clone(),
         proposed_by: doc.proposed_by.clone(),
         reviewed_by: None,
         reviewed_at: None,
         tags: doc.tags.clone(),
-        location: Location { file: "(candidate)".into(), line: 1, column: 1, path: String::new() },
+        location: Location {
+            file: "(candidate)".into(),
+            line: 1,
+            column: 1,
+            path: String::new(),
+        },
     };
     let mut diagnostics = Vec::new();
     if let Some(problem) = doc.id.as_deref().and_then(ids::check_explicit_id) {
-        diagnostics.push(Diagnostic::error("bad-id", format!("scenario ID `{id}` is not usable: {problem}")));
+        diagnostics.push(Diagnostic::error(
+            "bad-id",
+            format!("scenario ID `{id}` is not usable: {problem}"),
+        ));
     }
     if let Some(existing) = spec.scenario(&id) {
         diagnostics.push(
-            Diagnostic::error("duplicate-id", format!("scenario ID `{id}` is already used at {}", existing.location))
-                .with_help("choose a different name or an explicit `id:`"),
+            Diagnostic::error(
+                "duplicate-id",
+                format!(
+                    "scenario ID `{id}` is already used at {}",
+                    existing.location
+                ),
+            )
+            .with_help("choose a different name or an explicit `id:`"),
         );
     }
     if spec.domain(domain).is_none() {
         diagnostics.push(
-            Diagnostic::warning("unknown-domain", format!("domain `{domain}` is not declared by any spec file"))
-                .with_help("check the domain name with list_domains; a new domain gets its own file"),
+            Diagnostic::warning(
+                "unknown-domain",
+                format!("domain `{domain}` is not declared by any spec file"),
+            )
+            .with_help("check the domain name with list_domains; a new domain gets its own file"),
         );
     }
     lint_scenario(&candidate, &mut diagnostics);
     let report = conflicts::conflicts_with(spec, &candidate);
     diagnostics.extend(report.diagnostics);
     let valid = !diagnostics.iter().any(|d| d.severity == Severity::Error);
-    ScenarioCheck { valid, id, diagnostics, conflicts: report.conflicts }
+    ScenarioCheck {
+        valid,
+        id,
+        diagnostics,
+        conflicts: report.conflicts,
+    }
 }
 
 #[cfg(test)]
@@ -252,8 +322,16 @@ mod tests {
         assert!(codes.contains(&"missing-then"));
         assert!(codes.contains(&"unobservable-then"));
         assert!(!r.valid);
-        assert_eq!(r.diagnostics[0].severity, Severity::Error, "errors come first");
-        let vague = r.diagnostics.iter().find(|d| d.code == "vague-wording").unwrap();
+        assert_eq!(
+            r.diagnostics[0].severity,
+            Severity::Error,
+            "errors come first"
+        );
+        let vague = r
+            .diagnostics
+            .iter()
+            .find(|d| d.code == "vague-wording")
+            .unwrap();
         assert_eq!(vague.path.as_deref(), Some("scenarios[0].then"));
         assert_eq!(vague.line, Some(3));
     }
@@ -261,7 +339,11 @@ mod tests {
     #[test]
     fn unparseable_constraint_shows_structured_form() {
         let r = report("feature: T\nconstraints:\n  performance:\n    - name: Speed\n      requirement: The API should be fast\n");
-        let d = r.diagnostics.iter().find(|d| d.code == "not-checkable").unwrap();
+        let d = r
+            .diagnostics
+            .iter()
+            .find(|d| d.code == "not-checkable")
+            .unwrap();
         assert!(d.help.as_deref().unwrap().contains("kind: latency"));
         assert_eq!(d.line, Some(4));
     }

@@ -1,0 +1,199 @@
+//! Start-up shared by every server binary: flags, tracing to stderr, then either serve MCP over
+//! stdio or run one tool call and print its JSON result.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use rmcp::{ServerHandler, ServiceExt};
+
+use crate::project::Project;
+
+/// Who a server is, for `initialize` and `--help`.
+#[derive(Debug, Clone, Copy)]
+pub struct ServerIdentity {
+    /// Binary and server name, e.g. `sdd-specification`.
+    pub name: &'static str,
+    pub title: &'static str,
+    pub version: &'static str,
+    /// What the server is for and how an agent should use it (sent as `instructions`).
+    pub instructions: &'static str,
+}
+
+enum Mode {
+    Serve,
+    Call { tool: String, arguments: String },
+    ListTools,
+}
+
+struct Args {
+    project: Option<PathBuf>,
+    specs: Option<PathBuf>,
+    mode: Mode,
+}
+
+fn usage(identity: &ServerIdentity) -> String {
+    format!(
+        "{name} {version} — {title}\n\n\
+         USAGE:\n  {name} [--project DIR] [--specs DIR]                 serve MCP over stdio\n  \
+         {name} [--project DIR] [--specs DIR] call TOOL [JSON]  run one tool, print its JSON result\n  \
+         {name} [--project DIR] [--specs DIR] tools             print the tool list (names, schemas) as JSON\n\n\
+         --project DIR  the project root (default: current directory); nothing outside it is written\n\
+         --specs DIR    the spec root (default: PROJECT/specs; relative paths are from the current directory)\n\n\
+         Exit status of `call`: 0 success, 1 tool error (the result explains it), 2 usage or protocol error.\n\
+         Logs go to stderr; set RUST_LOG=debug for more.",
+        name = identity.name,
+        version = identity.version,
+        title = identity.title,
+    )
+}
+
+fn parse(mut raw: impl Iterator<Item = String>) -> Result<Option<Args>, String> {
+    let mut args = Args {
+        project: None,
+        specs: None,
+        mode: Mode::Serve,
+    };
+    while let Some(arg) = raw.next() {
+        match arg.as_str() {
+            "-h" | "--help" => return Ok(None),
+            "--project" => {
+                args.project = Some(raw.next().ok_or("--project needs a directory")?.into())
+            }
+            "--specs" => args.specs = Some(raw.next().ok_or("--specs needs a directory")?.into()),
+            "call" => {
+                let tool = raw
+                    .next()
+                    .ok_or("`call` needs a tool name (list them with `tools`)")?;
+                let arguments = raw.next().unwrap_or_else(|| "{}".into());
+                if let Some(extra) = raw.next() {
+                    return Err(format!("unexpected argument `{extra}` after the JSON arguments; quote the JSON as one argument"));
+                }
+                args.mode = Mode::Call { tool, arguments };
+            }
+            "tools" => args.mode = Mode::ListTools,
+            other => return Err(format!("unknown argument `{other}`; see --help")),
+        }
+    }
+    Ok(Some(args))
+}
+
+/// Log to stderr only: stdout is the MCP channel.
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .try_init();
+}
+
+/// The whole `main` of a server binary.
+#[allow(clippy::print_stdout)] // `call` and `tools` print their JSON to stdout by design.
+pub async fn run<S, F>(identity: ServerIdentity, make_server: F) -> ExitCode
+where
+    S: ServerHandler,
+    F: FnOnce(Project) -> anyhow::Result<S>,
+{
+    init_tracing();
+    let args = match parse(std::env::args().skip(1)) {
+        Ok(Some(args)) => args,
+        Ok(None) => {
+            eprintln!("{}", usage(&identity));
+            return ExitCode::SUCCESS;
+        }
+        Err(message) => {
+            eprintln!("error: {message}\n\n{}", usage(&identity));
+            return ExitCode::from(2);
+        }
+    };
+    let project = match Project::new(args.project.as_deref(), args.specs.as_deref()) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: project root: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    tracing::info!(server = identity.name, root = %project.root.display(), specs = %project.specs.display(), "starting");
+    let server = match make_server(project) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return ExitCode::from(2);
+        }
+    };
+    match args.mode {
+        Mode::Serve => match server.serve(rmcp::transport::stdio()).await {
+            Ok(running) => match running.waiting().await {
+                Ok(reason) => {
+                    tracing::info!(?reason, "stopped");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    tracing::error!("server task failed: {e}");
+                    ExitCode::FAILURE
+                }
+            },
+            Err(e) => {
+                tracing::error!("could not start the MCP session: {e}");
+                ExitCode::FAILURE
+            }
+        },
+        Mode::Call { tool, arguments } => {
+            let arguments: serde_json::Value = match serde_json::from_str(&arguments) {
+                Ok(v) => v,
+                Err(e) => {
+                    eprintln!("error: the tool arguments are not valid JSON: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            match crate::call_once(server, &tool, arguments).await {
+                Ok(result) => {
+                    let is_error = result.is_error == Some(true);
+                    let output = match &result.structured_content {
+                        Some(structured) => {
+                            serde_json::to_string_pretty(structured).unwrap_or_default()
+                        }
+                        None => {
+                            let texts: Vec<String> = result
+                                .content
+                                .iter()
+                                .filter_map(|c| c.as_text().map(|t| t.text.clone()))
+                                .collect();
+                            let text = texts.join("\n");
+                            if is_error {
+                                serde_json::to_string_pretty(&serde_json::json!({ "error": text }))
+                                    .unwrap_or_default()
+                            } else {
+                                text
+                            }
+                        }
+                    };
+                    println!("{output}");
+                    if is_error {
+                        ExitCode::from(1)
+                    } else {
+                        ExitCode::SUCCESS
+                    }
+                }
+                Err(e) => {
+                    eprintln!("error: {e:#}");
+                    ExitCode::from(2)
+                }
+            }
+        }
+        Mode::ListTools => match crate::list_tools(server).await {
+            Ok(tools) => {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&tools).unwrap_or_default()
+                );
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::from(2)
+            }
+        },
+    }
+}

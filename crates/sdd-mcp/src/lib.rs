@@ -1,0 +1,41 @@
+//! Plumbing shared by the SDD MCP servers, so the four binaries are thin and alike:
+//! command-line start-up ([`run`]), project root and path confinement ([`Project`]), bounded
+//! output ([`paginate`]), error mapping ([`ToolError`]) and scripted one-shot calls
+//! ([`call_once`]), which go through the real protocol in-process so a shell sees exactly what an
+//! MCP client sees.
+#![deny(clippy::print_stdout)]
+
+mod cli;
+mod oneshot;
+mod output;
+mod project;
+mod schema;
+
+pub use cli::{run, ServerIdentity};
+pub use oneshot::{call_once, list_tools};
+pub use output::{paginate, Page, DEFAULT_PAGE, MAX_PAGE};
+pub use project::{Project, ProjectError};
+pub use schema::tidy_input_schemas;
+
+/// A mistake the agent can fix: returned as an error *tool result* (`isError: true`) whose text
+/// says what to do. Protocol errors are reserved for bugs and protocol misuse.
+pub type ToolError = String;
+
+/// Make a tool error from anything printable.
+pub fn tool_error(message: impl std::fmt::Display) -> ToolError {
+    message.to_string()
+}
+
+/// Server identity and capabilities for `initialize`: our own name and version, never "rmcp".
+pub fn server_config(
+    identity: &ServerIdentity,
+    capabilities: rmcp::model::ServerCapabilities,
+) -> rmcp::model::ServerConfig {
+    rmcp::model::ServerConfig::new(capabilities)
+        .with_server_info(
+            rmcp::model::Implementation::new(identity.name, identity.version)
+                .with_title(identity.title)
+                .with_description(identity.instructions),
+        )
+        .with_instructions(identity.instructions)
+}

@@ -1,0 +1,44 @@
+//! Scripted calls: one tool call through the real MCP protocol, in-process over a pipe, so the
+//! command line prints exactly the result an MCP client would get.
+
+use rmcp::model::{CallToolRequestParams, CallToolResult, Tool};
+use rmcp::{ServerHandler, ServiceExt};
+
+async fn connect<S: ServerHandler>(
+    server: S,
+) -> anyhow::Result<rmcp::service::RunningService<rmcp::RoleClient, ()>> {
+    let (server_side, client_side) = tokio::io::duplex(1 << 20);
+    tokio::spawn(async move {
+        if let Ok(running) = server.serve(server_side).await {
+            let _ = running.waiting().await;
+        }
+    });
+    Ok(().serve(client_side).await?)
+}
+
+/// Call `tool` with `arguments` (a JSON object) on `server`.
+pub async fn call_once<S: ServerHandler>(
+    server: S,
+    tool: &str,
+    arguments: serde_json::Value,
+) -> anyhow::Result<CallToolResult> {
+    let arguments = match arguments {
+        serde_json::Value::Object(map) => map,
+        serde_json::Value::Null => Default::default(),
+        other => anyhow::bail!("tool arguments must be a JSON object, not {other}"),
+    };
+    let client = connect(server).await?;
+    let result = client
+        .call_tool(CallToolRequestParams::new(tool.to_string()).with_arguments(arguments))
+        .await;
+    let _ = client.cancel().await;
+    Ok(result?)
+}
+
+/// Every tool the server offers, as a client lists them.
+pub async fn list_tools<S: ServerHandler>(server: S) -> anyhow::Result<Vec<Tool>> {
+    let client = connect(server).await?;
+    let tools = client.list_all_tools().await;
+    let _ = client.cancel().await;
+    Ok(tools?)
+}

@@ -1,0 +1,104 @@
+//! The specification server: the spec tree as the source of truth for a coding agent.
+//!
+//! Tool handlers only translate arguments and results; the work is done by `sdd_spec`. Every call
+//! reads the spec tree afresh, so people's edits are seen at once and nothing is cached stale.
+#![deny(clippy::print_stdout)]
+
+mod git;
+mod prompts;
+mod resources;
+mod tools;
+
+use rmcp::handler::server::router::{prompt::PromptRouter, tool::ToolRouter};
+use rmcp::model::ServerCapabilities;
+use rmcp::{prompt_handler, tool_handler, ServerHandler};
+use sdd_mcp::{Project, ServerIdentity, ToolError};
+use sdd_spec::Loaded;
+
+pub const IDENTITY: ServerIdentity = ServerIdentity {
+    name: "sdd-specification",
+    title: "SDD specification server",
+    version: env!("CARGO_PKG_VERSION"),
+    instructions: "The source of truth for what the software must do: scenarios (Given/When/Then) and \
+        constraints (latency, security, reliability) that people wrote and approved. Start with \
+        list_domains, read with get_scenarios / get_constraints, check the spec with validate_spec, find \
+        missing edge cases with analyze_coverage, and propose new scenarios with propose_scenarios — a \
+        person approves them; you cannot. generate_test_suite writes failing tests named after scenario \
+        IDs; impact_analysis says what a spec change touches. Every result is computed from the spec \
+        files; nothing is guessed.",
+};
+
+#[derive(Clone)]
+pub struct SpecServer {
+    project: Project,
+    tool_router: ToolRouter<Self>,
+    prompt_router: PromptRouter<Self>,
+}
+
+impl SpecServer {
+    pub fn new(project: Project) -> Self {
+        let mut tool_router = Self::query_tools()
+            + Self::analysis_tools()
+            + Self::authoring_tools()
+            + Self::planning_tools();
+        sdd_mcp::tidy_input_schemas(&mut tool_router);
+        SpecServer {
+            project,
+            tool_router,
+            prompt_router: Self::prompt_router(),
+        }
+    }
+
+    /// Load the spec tree now. A missing or unreadable root is an error the agent can act on.
+    fn load(&self) -> Result<Loaded, ToolError> {
+        sdd_spec::load_dir(&self.project.specs).map_err(|e| {
+            format!(
+                "{e} (the server was started with --specs {})",
+                self.project.specs.display()
+            )
+        })
+    }
+}
+
+#[tool_handler(router = self.tool_router)]
+#[prompt_handler(router = self.prompt_router)]
+impl ServerHandler for SpecServer {
+    fn get_info(&self) -> rmcp::model::ServerConfig {
+        sdd_mcp::server_config(
+            &IDENTITY,
+            ServerCapabilities::builder()
+                .enable_tools()
+                .enable_prompts()
+                .enable_resources()
+                .build(),
+        )
+    }
+
+    async fn list_resources(
+        &self,
+        _request: Option<rmcp::model::PaginatedRequestParams>,
+        _context: rmcp::service::RequestContext<rmcp::RoleServer>,
+    ) -> Result<rmcp::model::ListResourcesResult, rmcp::ErrorData> {
+        Ok(rmcp::model::ListResourcesResult::with_all_items(
+            self.resource_list(),
+        ))
+    }
+
+    async fn list_resource_templates(
+        &self,
+        _request: Option<rmcp::model::PaginatedRequestParams>,
+        _context: rmcp::service::RequestContext<rmcp::RoleServer>,
+    ) -> Result<rmcp::model::ListResourceTemplatesResult, rmcp::ErrorData> {
+        Ok(rmcp::model::ListResourceTemplatesResult::with_all_items(
+            resources::templates(),
+        ))
+    }
+
+    async fn read_resource(
+        &self,
+        request: rmcp::model::ReadResourceRequestParams,
+        _context: rmcp::service::RequestContext<rmcp::RoleServer>,
+    ) -> Result<rmcp::model::ReadResourceResponse, rmcp::ErrorData> {
+        self.read(&request.uri).map(Into::into)
+    }
+}

@@ -1,0 +1,112 @@
+//! Prompts: the workflows a person starts by name. They tell the agent which tools to call in
+//! which order; the agent does the writing, the tools do the checking.
+
+use rmcp::handler::server::wrapper::Parameters;
+use rmcp::model::{PromptMessage, Role};
+use rmcp::{prompt, prompt_router};
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+use crate::SpecServer;
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct AddFeatureArgs {
+    /// What the feature should do, in the user's words.
+    pub feature: String,
+    /// The domain it belongs to, if known.
+    #[serde(default)]
+    pub domain: Option<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct ReviewArgs {
+    /// Only proposals of this domain.
+    #[serde(default)]
+    pub domain: Option<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct EdgeCaseArgs {
+    /// The domain to look for missing edge cases in.
+    pub domain: String,
+}
+
+#[prompt_router(vis = "pub(crate)")]
+impl SpecServer {
+    /// Add a feature the specification-driven way: analyse, propose scenarios, wait for a
+    /// person's approval, implement, verify.
+    #[prompt(name = "add_feature")]
+    pub async fn add_feature(
+        &self,
+        Parameters(args): Parameters<AddFeatureArgs>,
+    ) -> Vec<PromptMessage> {
+        let domain = args
+            .domain
+            .as_deref()
+            .map(|d| format!(" in domain `{d}`"))
+            .unwrap_or_default();
+        vec![PromptMessage::new_text(
+            Role::User,
+            format!(
+                "Add this feature{domain}: {feature}\n\n\
+                 Work specification-first, with the sdd-specification tools:\n\
+                 1. Analyse: list_domains, then get_scenarios and get_constraints for the domains it touches; \
+                    dependency_graph if it crosses domains.\n\
+                 2. Propose: write Given/When/Then scenarios for the feature, including its error paths and the \
+                    edge cases analyze_coverage reports missing. Check each with validate_scenario, then call \
+                    propose_scenarios with a rationale per scenario.\n\
+                 3. Human review: stop and ask the user to review the proposals (`sdd review`). Do not implement \
+                    anything that is not approved, and never change a scenario's status yourself.\n\
+                 4. Implement: when approved, generate_test_suite for the project's test framework, keep the test \
+                    names (they carry scenario IDs), write the test bodies, then the code.\n\
+                 5. Verify: run the tests, map each result to its scenario, and check the constraints that apply \
+                    (get_constraints); impact_analysis tells which existing scenarios to re-run. Report per \
+                    scenario: passing, failing, or untested.",
+                feature = args.feature
+            ),
+        )]
+    }
+
+    /// Prepare proposals for a person's review: what each adds, conflicts, and what is unclear.
+    #[prompt(name = "review_scenarios")]
+    pub async fn review_scenarios(
+        &self,
+        Parameters(args): Parameters<ReviewArgs>,
+    ) -> Vec<PromptMessage> {
+        let scope = args
+            .domain
+            .as_deref()
+            .map(|d| format!(" for domain `{d}`"))
+            .unwrap_or_default();
+        vec![PromptMessage::new_text(
+            Role::User,
+            format!(
+                "Help me review the proposed scenarios{scope}.\n\
+                 Call list_proposals. For each proposal show its ID, Given/When/Then and rationale in plain \
+                 words, and run validate_scenario to surface conflicts or vague wording. Group them by what \
+                 they protect (errors, security, data integrity, limits). Recommend approve, reject or edit, \
+                 with one sentence why — then stop: I decide, with `sdd review`. Do not change any status."
+            ),
+        )]
+    }
+
+    /// Find and draft the edge cases a domain's scenarios miss.
+    #[prompt(name = "edge_cases")]
+    pub async fn edge_cases(
+        &self,
+        Parameters(args): Parameters<EdgeCaseArgs>,
+    ) -> Vec<PromptMessage> {
+        vec![PromptMessage::new_text(
+            Role::User,
+            format!(
+                "Find the edge cases missing from domain `{domain}`.\n\
+                 Call analyze_coverage with domain `{domain}`. For each missing class (error paths, auth, input \
+                 bounds, concurrency, idempotency, injection, not-found, rate limits) adapt the drafted scenario \
+                 to this domain using get_scenarios and get_constraints (use the real limits and messages), \
+                 check it with validate_scenario, and propose the set with propose_scenarios, each with a \
+                 rationale. Then list what you proposed and ask me to review.",
+                domain = args.domain
+            ),
+        )]
+    }
+}

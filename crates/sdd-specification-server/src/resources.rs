@@ -1,0 +1,117 @@
+//! Resources: each spec file, each scenario by ID (a template), the spec summary, and the JSON
+//! Schema of the spec format.
+
+use rmcp::model::{ReadResourceResult, Resource, ResourceContents, ResourceTemplate};
+use rmcp::ErrorData;
+use sdd_mcp::Project;
+
+use crate::SpecServer;
+
+const SCHEMA_URI: &str = "sdd://schema/spec";
+const SUMMARY_URI: &str = "sdd://spec/summary";
+const FILE_PREFIX: &str = "sdd://spec/file/";
+const SCENARIO_PREFIX: &str = "sdd://scenario/";
+
+pub fn templates() -> Vec<ResourceTemplate> {
+    vec![
+        ResourceTemplate::new(format!("{SCENARIO_PREFIX}{{id}}"), "scenario")
+            .with_description(
+                "One scenario by ID, as JSON: Given/When/Then, status, domain, file:line.",
+            )
+            .with_mime_type("application/json"),
+        ResourceTemplate::new(format!("{FILE_PREFIX}{{path}}"), "spec-file")
+            .with_description("A spec file's YAML, by path relative to the spec root.")
+            .with_mime_type("application/yaml"),
+    ]
+}
+
+impl SpecServer {
+    pub(crate) fn resource_list(&self) -> Vec<Resource> {
+        let mut list = vec![
+            Resource::new(SUMMARY_URI, "spec-summary")
+                .with_description("Counts of files, domains, scenarios (by status) and constraints, and load errors.")
+                .with_mime_type("application/json"),
+            Resource::new(SCHEMA_URI, "spec-schema")
+                .with_description("JSON Schema of the spec file format (for editors: `# yaml-language-server: $schema=…`).")
+                .with_mime_type("application/schema+json"),
+        ];
+        if let Ok(loaded) = sdd_spec::load_dir(&self.project.specs) {
+            for file in &loaded.spec.files {
+                list.push(
+                    Resource::new(format!("{FILE_PREFIX}{}", file.path), file.path.clone())
+                        .with_description(format!("{:?} spec `{}`", file.kind, file.name))
+                        .with_mime_type("application/yaml"),
+                );
+            }
+        }
+        list
+    }
+
+    pub(crate) fn read(&self, uri: &str) -> Result<ReadResourceResult, ErrorData> {
+        let text = |body: String, mime: &str| {
+            ReadResourceResult::new(vec![ResourceContents::text(body, uri).with_mime_type(mime)])
+        };
+        if uri == SCHEMA_URI {
+            return Ok(text(
+                sdd_spec::schema::spec_schema_json(),
+                "application/schema+json",
+            ));
+        }
+        let loaded = sdd_spec::load_dir(&self.project.specs)
+            .map_err(|e| ErrorData::resource_not_found(e.to_string(), None))?;
+        if uri == SUMMARY_URI {
+            let spec = &loaded.spec;
+            let by_status = |st| spec.scenarios.iter().filter(|s| s.status == st).count();
+            let summary = serde_json::json!({
+                "files": spec.files.len(),
+                "domains": spec.domains.len(),
+                "scenarios": spec.scenarios.len(),
+                "approved": by_status(sdd_spec::document::ReviewStatus::Approved),
+                "proposed": by_status(sdd_spec::document::ReviewStatus::Proposed),
+                "rejected": by_status(sdd_spec::document::ReviewStatus::Rejected),
+                "constraints": spec.constraints.len(),
+                "load_errors": sdd_spec::diagnostic::count_errors(&loaded.diagnostics),
+                "summary": format!("{} scenarios in {} domains, {} constraints", spec.scenarios.len(), spec.domains.len(), spec.constraints.len()),
+            });
+            return Ok(text(
+                serde_json::to_string_pretty(&summary).unwrap_or_default(),
+                "application/json",
+            ));
+        }
+        if let Some(id) = uri.strip_prefix(SCENARIO_PREFIX) {
+            let scenario = loaded.spec.scenario(id).ok_or_else(|| {
+                ErrorData::resource_not_found(
+                    format!("no scenario `{id}`; list IDs with get_scenarios"),
+                    None,
+                )
+            })?;
+            return Ok(text(
+                serde_json::to_string_pretty(scenario).unwrap_or_default(),
+                "application/json",
+            ));
+        }
+        if let Some(path) = uri.strip_prefix(FILE_PREFIX) {
+            let known = loaded.spec.files.iter().any(|f| f.path == path)
+                || loaded
+                    .diagnostics
+                    .iter()
+                    .any(|d| d.file.as_deref() == Some(path));
+            let full = Project::confine(&self.project.specs, path)
+                .map_err(|e| ErrorData::invalid_params(e.to_string(), None))?;
+            if !known {
+                return Err(ErrorData::resource_not_found(
+                    format!("no spec file `{path}`; see resources/list"),
+                    None,
+                ));
+            }
+            let body = std::fs::read_to_string(&full).map_err(|e| {
+                ErrorData::resource_not_found(format!("cannot read `{path}`: {e}"), None)
+            })?;
+            return Ok(text(body, "application/yaml"));
+        }
+        Err(ErrorData::resource_not_found(
+            format!("unknown resource `{uri}`; this server has {SUMMARY_URI}, {SCHEMA_URI}, {FILE_PREFIX}{{path}} and {SCENARIO_PREFIX}{{id}}"),
+            None,
+        ))
+    }
+}

@@ -1,0 +1,190 @@
+//! Writing: proposing scenarios (never approving them), listing proposals, generating test
+//! suites.
+
+use rmcp::handler::server::wrapper::Parameters;
+use rmcp::{tool, tool_router, Json};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use sdd_mcp::{paginate, Page, ToolError};
+use sdd_spec::analysis::validate::{validate_scenario, ScenarioCheck};
+use sdd_spec::document::{ReviewStatus, ScenarioDoc};
+use sdd_spec::model::Scenario;
+use sdd_spec::review::{propose, ProposalOutcome};
+use sdd_spec::testgen::{generate_suite, Framework, GenerateOptions, GeneratedSuite};
+
+use crate::SpecServer;
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct ProposeArgs {
+    /// The domain the scenarios belong to (see list_domains); a new snake_case name starts a
+    /// new domain in `proposals/<domain>.yaml`.
+    pub domain: String,
+    /// The scenarios. Each needs `name`, `when`, `then` and a `rationale` the reviewer will
+    /// read; `status` is always set to `proposed`.
+    pub scenarios: Vec<ScenarioDoc>,
+    /// Spec file to append to, relative to the spec root. Default: the domain's first file
+    /// with scenarios.
+    #[serde(default)]
+    pub file: Option<String>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ProposeResult {
+    pub written: ProposalOutcome,
+    /// Warnings found while checking each proposal (errors stop the write).
+    pub checks: Vec<ScenarioCheck>,
+    pub next_step: String,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct ListProposalsArgs {
+    #[serde(default)]
+    pub domain: Option<String>,
+    #[serde(default)]
+    pub offset: Option<usize>,
+    #[serde(default)]
+    pub limit: Option<usize>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ProposalList {
+    pub page: Page,
+    pub proposals: Vec<Scenario>,
+    /// How a person approves or rejects them.
+    pub how_to_review: String,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct GenerateArgs {
+    /// `pytest`, `cargo`, `jest`, `vitest` or `go`.
+    pub framework: Framework,
+    /// Only this domain's approved scenarios (recommended for large specs).
+    #[serde(default)]
+    pub domain: Option<String>,
+    /// Go package name for `go` (default `scenarios`).
+    #[serde(default)]
+    pub go_package: Option<String>,
+}
+
+/// Generated code larger than this is refused with a request to filter by domain.
+const MAX_CODE_CHARS: usize = 60_000;
+
+#[tool_router(router = authoring_tools, vis = "pub(crate)")]
+impl SpecServer {
+    /// Propose new scenarios (edge cases, missing behaviour). They are appended to the spec
+    /// with status `proposed` — without touching people's comments or formatting — and wait for
+    /// a person to approve or reject them. You cannot approve. Each scenario is validated first;
+    /// any error (duplicate, contradiction, missing `then` or `rationale`) writes nothing.
+    #[tool(annotations(
+        read_only_hint = false,
+        destructive_hint = false,
+        idempotent_hint = false,
+        open_world_hint = false
+    ))]
+    pub async fn propose_scenarios(
+        &self,
+        Parameters(args): Parameters<ProposeArgs>,
+    ) -> Result<Json<ProposeResult>, ToolError> {
+        if args.scenarios.is_empty() {
+            return Err("`scenarios` is empty; pass at least one scenario".into());
+        }
+        let loaded = self.load()?;
+        let checks: Vec<ScenarioCheck> = args
+            .scenarios
+            .iter()
+            .map(|s| validate_scenario(&loaded.spec, s, &args.domain))
+            .collect();
+        let errors: Vec<String> = checks
+            .iter()
+            .flat_map(|c| {
+                c.diagnostics
+                    .iter()
+                    .filter(|d| d.severity == sdd_spec::Severity::Error)
+                    .map(move |d| format!("{}: {}", c.id, d.message))
+            })
+            .collect();
+        if !errors.is_empty() {
+            return Err(format!(
+                "nothing was written; fix these first:\n- {}",
+                errors.join("\n- ")
+            ));
+        }
+        let outcome = propose(
+            &self.project.specs,
+            &loaded.spec,
+            &args.domain,
+            &args.scenarios,
+            args.file.as_deref(),
+            "agent",
+        )
+        .map_err(|e| e.to_string())?;
+        Ok(Json(ProposeResult {
+            next_step: format!(
+                "Wrote {} proposal(s) to {}. Ask the user to review them (a person runs `sdd review`, or edits `status:` in the file); implement only after they are approved.",
+                outcome.ids.len(),
+                outcome.file
+            ),
+            written: outcome,
+            checks,
+        }))
+    }
+
+    /// List scenarios waiting for a person's review (status `proposed`), with their rationale.
+    #[tool(annotations(read_only_hint = true, idempotent_hint = true, open_world_hint = false))]
+    pub async fn list_proposals(
+        &self,
+        Parameters(args): Parameters<ListProposalsArgs>,
+    ) -> Result<Json<ProposalList>, ToolError> {
+        let loaded = self.load()?;
+        let proposals: Vec<Scenario> = loaded
+            .spec
+            .scenarios
+            .iter()
+            .filter(|s| s.status == ReviewStatus::Proposed)
+            .filter(|s| args.domain.as_deref().is_none_or(|d| s.domain == d))
+            .cloned()
+            .collect();
+        let (proposals, page) = paginate(proposals, args.offset, args.limit);
+        Ok(Json(ProposalList {
+            page,
+            proposals,
+            how_to_review: "Only a person approves or rejects: `sdd review` in a terminal records who and when \
+                            (status, reviewed_by, reviewed_at in the spec file). No tool of this server can approve."
+                .into(),
+        }))
+    }
+
+    /// Generate a test file with one test per approved scenario for pytest, cargo, jest, vitest
+    /// or go. Each test's name carries its scenario ID (`test_sdd_<key>`, `sdd_<key>`,
+    /// `Test_sdd_<key>`, or `[ID]` in jest/vitest titles) so results map back to scenarios;
+    /// Given/When/Then are comments and every body fails until you implement it.
+    #[tool(annotations(read_only_hint = true, idempotent_hint = true, open_world_hint = false))]
+    pub async fn generate_test_suite(
+        &self,
+        Parameters(args): Parameters<GenerateArgs>,
+    ) -> Result<Json<GeneratedSuite>, ToolError> {
+        let loaded = self.load()?;
+        if let Some(domain) = &args.domain {
+            if loaded.spec.scenarios_in(domain).next().is_none() {
+                return Err(super::query::unknown_domain(&loaded.spec, domain));
+            }
+        }
+        let suite = generate_suite(
+            &loaded.spec,
+            args.framework,
+            &GenerateOptions {
+                domain: args.domain.clone(),
+                go_package: args.go_package,
+            },
+        );
+        if suite.code.len() > MAX_CODE_CHARS {
+            return Err(format!(
+                "the suite is {} characters ({} tests), too large for one response; pass `domain` to generate one domain at a time",
+                suite.code.len(),
+                suite.tests.len()
+            ));
+        }
+        Ok(Json(suite))
+    }
+}

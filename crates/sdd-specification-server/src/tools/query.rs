@@ -1,0 +1,318 @@
+//! Reading the spec: domains, scenarios, constraints, and the constraint language itself.
+
+use rmcp::handler::server::wrapper::Parameters;
+use rmcp::{tool, tool_router, Json};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use sdd_mcp::{paginate, Page, ToolError};
+use sdd_spec::constraint::{parse_constraint, ParsedConstraint};
+use sdd_spec::document::ReviewStatus;
+use sdd_spec::model::{Constraint, Scenario};
+
+use crate::SpecServer;
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct NoArguments {}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct DomainSummary {
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    pub dependencies: Vec<String>,
+    pub scenarios: usize,
+    pub approved: usize,
+    pub proposed: usize,
+    /// Constraints that apply to the domain (its own, global, and its interactions').
+    pub constraints: usize,
+    /// Spec files that declare the domain.
+    pub files: Vec<String>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct DomainList {
+    pub domains: Vec<DomainSummary>,
+    /// Interactions (cross-domain flows) and their participants.
+    pub interactions: Vec<InteractionSummary>,
+    /// Problems met while loading; run validate_spec for details.
+    pub load_errors: usize,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct InteractionSummary {
+    pub name: String,
+    pub participants: Vec<String>,
+    pub flows: Vec<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct GetScenariosArgs {
+    /// Only scenarios of this domain (see list_domains).
+    #[serde(default)]
+    pub domain: Option<String>,
+    /// Only scenarios written under this feature name.
+    #[serde(default)]
+    pub feature: Option<String>,
+    /// Only scenarios with this review status: `approved` (what you implement), `proposed`
+    /// (waiting for a person) or `rejected`.
+    #[serde(default)]
+    pub status: Option<ReviewStatus>,
+    /// Only these scenario IDs.
+    #[serde(default)]
+    pub ids: Vec<String>,
+    /// Only scenarios whose name, given, when or then contains this text (case-insensitive).
+    #[serde(default)]
+    pub text: Option<String>,
+    /// Also return the constraints that apply to the returned scenarios' domains.
+    #[serde(default)]
+    pub include_constraints: bool,
+    /// Skip this many matching scenarios (from `page.next_offset` of the previous call).
+    #[serde(default)]
+    pub offset: Option<usize>,
+    /// At most this many scenarios (default 50, max 200).
+    #[serde(default)]
+    pub limit: Option<usize>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ScenarioList {
+    pub page: Page,
+    pub scenarios: Vec<Scenario>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub constraints: Option<Vec<Constraint>>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct GetConstraintsArgs {
+    /// Constraints that apply to this domain (its own, global ones, and its interactions').
+    #[serde(default)]
+    pub domain: Option<String>,
+    /// Only this category (`performance`, `security`, `reliability`, `scalability`, …).
+    #[serde(default)]
+    pub category: Option<String>,
+    /// Only these constraint IDs.
+    #[serde(default)]
+    pub ids: Vec<String>,
+    /// `true`: only constraints with a machine check; `false`: only those without one.
+    #[serde(default)]
+    pub checkable: Option<bool>,
+    #[serde(default)]
+    pub offset: Option<usize>,
+    /// At most this many constraints (default 50, max 200).
+    #[serde(default)]
+    pub limit: Option<usize>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ConstraintList {
+    pub page: Page,
+    pub constraints: Vec<Constraint>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct ParseConstraintArgs {
+    /// The requirement sentence, e.g. `p95 latency < 100ms for all read operations`.
+    pub requirement: String,
+    /// The load it is measured under, e.g. `Under load of 1000 requests/second`.
+    #[serde(default)]
+    pub measurement: Option<String>,
+    /// Exceptions, e.g. `Health check endpoint`.
+    #[serde(default)]
+    pub exceptions: Vec<String>,
+}
+
+#[tool_router(router = query_tools, vis = "pub(crate)")]
+impl SpecServer {
+    /// List the domains of the spec with their dependencies and how many scenarios (approved,
+    /// proposed) and constraints each has, plus the cross-domain interactions. Call this first;
+    /// then get_scenarios / get_constraints for one domain.
+    #[tool(annotations(read_only_hint = true, idempotent_hint = true, open_world_hint = false))]
+    pub async fn list_domains(
+        &self,
+        _args: Parameters<NoArguments>,
+    ) -> Result<Json<DomainList>, ToolError> {
+        let loaded = self.load()?;
+        let spec = &loaded.spec;
+        let domains = spec
+            .domains
+            .iter()
+            .map(|d| {
+                let scenarios: Vec<&Scenario> = spec.scenarios_in(&d.name).collect();
+                let mut files: Vec<String> = d.declared_at.iter().map(|l| l.file.clone()).collect();
+                files.dedup();
+                DomainSummary {
+                    name: d.name.clone(),
+                    description: d.description.clone(),
+                    dependencies: d.dependencies.clone(),
+                    scenarios: scenarios.len(),
+                    approved: scenarios
+                        .iter()
+                        .filter(|s| s.status == ReviewStatus::Approved)
+                        .count(),
+                    proposed: scenarios
+                        .iter()
+                        .filter(|s| s.status == ReviewStatus::Proposed)
+                        .count(),
+                    constraints: spec.constraints_for(&d.name).count(),
+                    files,
+                }
+            })
+            .collect();
+        let interactions = spec
+            .interactions
+            .iter()
+            .map(|i| InteractionSummary {
+                name: i.name.clone(),
+                participants: i.participants.clone(),
+                flows: i.flows.iter().map(|f| f.name.clone()).collect(),
+            })
+            .collect();
+        Ok(Json(DomainList {
+            domains,
+            interactions,
+            load_errors: sdd_spec::diagnostic::count_errors(&loaded.diagnostics),
+        }))
+    }
+
+    /// Get scenarios (Given/When/Then with ID, status and file:line), filtered by domain,
+    /// feature, status, IDs or text, one page at a time. Implement the `approved` ones; each test
+    /// you write must carry the scenario ID in its name (see generate_test_suite).
+    #[tool(annotations(read_only_hint = true, idempotent_hint = true, open_world_hint = false))]
+    pub async fn get_scenarios(
+        &self,
+        Parameters(args): Parameters<GetScenariosArgs>,
+    ) -> Result<Json<ScenarioList>, ToolError> {
+        let loaded = self.load()?;
+        let spec = &loaded.spec;
+        if let Some(domain) = &args.domain {
+            if spec.domain(domain).is_none() && spec.scenarios_in(domain).next().is_none() {
+                return Err(unknown_domain(spec, domain));
+            }
+        }
+        let needle = args.text.as_deref().map(str::to_lowercase);
+        let matching: Vec<Scenario> = spec
+            .scenarios
+            .iter()
+            .filter(|s| args.domain.as_deref().is_none_or(|d| s.domain == d))
+            .filter(|s| {
+                args.feature
+                    .as_deref()
+                    .is_none_or(|f| s.feature.as_deref() == Some(f))
+            })
+            .filter(|s| args.status.is_none_or(|st| s.status == st))
+            .filter(|s| args.ids.is_empty() || args.ids.contains(&s.id))
+            .filter(|s| {
+                needle.as_deref().is_none_or(|n| {
+                    std::iter::once(&s.name)
+                        .chain(&s.given)
+                        .chain(s.when.iter())
+                        .chain(&s.then)
+                        .any(|t| t.to_lowercase().contains(n))
+                })
+            })
+            .cloned()
+            .collect();
+        let unknown: Vec<&String> = args
+            .ids
+            .iter()
+            .filter(|id| spec.scenario(id).is_none())
+            .collect();
+        if !unknown.is_empty() && matching.is_empty() {
+            return Err(format!(
+                "no scenario with ID {}; find IDs with get_scenarios filtered by domain",
+                quote_list(&unknown)
+            ));
+        }
+        let (scenarios, page) = paginate(matching, args.offset, args.limit);
+        let constraints = args.include_constraints.then(|| {
+            let mut domains: Vec<&str> = scenarios.iter().map(|s| s.domain.as_str()).collect();
+            domains.sort();
+            domains.dedup();
+            let mut list: Vec<Constraint> = Vec::new();
+            for d in domains {
+                for c in spec.constraints_for(d) {
+                    if !list.iter().any(|x| x.id == c.id) {
+                        list.push(c.clone());
+                    }
+                }
+            }
+            list
+        });
+        Ok(Json(ScenarioList {
+            page,
+            scenarios,
+            constraints,
+        }))
+    }
+
+    /// Get constraints (performance, security, reliability, …) with their machine reading:
+    /// `parsed.checks` (e.g. latency p95 ≤ 100 ms for reads) or `parsed.not_checkable` with the
+    /// reason and the structured `check:` that would make it checkable.
+    #[tool(annotations(read_only_hint = true, idempotent_hint = true, open_world_hint = false))]
+    pub async fn get_constraints(
+        &self,
+        Parameters(args): Parameters<GetConstraintsArgs>,
+    ) -> Result<Json<ConstraintList>, ToolError> {
+        let loaded = self.load()?;
+        let spec = &loaded.spec;
+        let pool: Vec<&Constraint> = match &args.domain {
+            Some(domain) => {
+                if spec.domain(domain).is_none() {
+                    return Err(unknown_domain(spec, domain));
+                }
+                spec.constraints_for(domain).collect()
+            }
+            None => spec.constraints.iter().collect(),
+        };
+        let matching: Vec<Constraint> = pool
+            .into_iter()
+            .filter(|c| args.category.as_deref().is_none_or(|cat| c.category == cat))
+            .filter(|c| args.ids.is_empty() || args.ids.contains(&c.id))
+            .filter(|c| {
+                args.checkable
+                    .is_none_or(|want| c.parsed.is_checkable() == want)
+            })
+            .cloned()
+            .collect();
+        let (constraints, page) = paginate(matching, args.offset, args.limit);
+        Ok(Json(ConstraintList { page, constraints }))
+    }
+
+    /// Parse a constraint sentence the way the spec loader would, without writing anything: use it
+    /// to check that a constraint you are about to suggest is machine-checkable.
+    #[tool(annotations(read_only_hint = true, idempotent_hint = true, open_world_hint = false))]
+    pub async fn parse_constraint(
+        &self,
+        Parameters(args): Parameters<ParseConstraintArgs>,
+    ) -> Result<Json<ParsedConstraint>, ToolError> {
+        if args.requirement.trim().is_empty() {
+            return Err("`requirement` is empty; pass the sentence to parse".into());
+        }
+        Ok(Json(parse_constraint(
+            "constraint",
+            Some(&args.requirement),
+            args.measurement.as_deref(),
+            &args.exceptions,
+        )))
+    }
+}
+
+pub(crate) fn unknown_domain(spec: &sdd_spec::Spec, domain: &str) -> ToolError {
+    let names: Vec<&str> = spec.domains.iter().map(|d| d.name.as_str()).collect();
+    let hint = sdd_spec::load::closest(domain, &names)
+        .map(|c| format!(" Did you mean `{c}`?"))
+        .unwrap_or_default();
+    format!(
+        "no domain `{domain}`.{hint} Known domains: {}",
+        names.join(", ")
+    )
+}
+
+fn quote_list(items: &[&String]) -> String {
+    items
+        .iter()
+        .map(|s| format!("`{s}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
