@@ -20,6 +20,10 @@ pub fn tidy_input_schemas<S>(router: &mut ToolRouter<S>) {
 }
 
 fn strip_null_types(object: &mut Map<String, Value>) {
+    // `"default": null` next to a non-null type would contradict it.
+    if object.get("default") == Some(&Value::Null) {
+        object.remove("default");
+    }
     if let Some(Value::Array(types)) = object.get_mut("type") {
         if types.len() == 2 && types.iter().any(|t| t == "null") {
             types.retain(|t| t != "null");

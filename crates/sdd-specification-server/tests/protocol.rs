@@ -1,0 +1,455 @@
+//! Protocol tests: the built `sdd-specification` binary spawned as a child process and driven by
+//! rmcp's client, as an MCP client would. Every tool is called with good and bad arguments, and
+//! the server must still answer afterwards.
+
+use std::path::{Path, PathBuf};
+
+use rmcp::model::{
+    CallToolRequestParams, CallToolResult, GetPromptRequestParams, ReadResourceRequestParams,
+};
+use rmcp::service::RunningService;
+use rmcp::transport::{ConfigureCommandExt, TokioChildProcess};
+use rmcp::{RoleClient, ServiceExt};
+use serde_json::{json, Value};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+async fn start(specs: &Path, project: &Path) -> RunningService<RoleClient, ()> {
+    let transport = TokioChildProcess::new(
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_sdd-specification")).configure(|cmd| {
+            cmd.arg("--project")
+                .arg(project)
+                .arg("--specs")
+                .arg(specs)
+                .env("RUST_LOG", "warn");
+        }),
+    )
+    .expect("spawn server");
+    ().serve(transport).await.expect("initialize")
+}
+
+async fn call(client: &RunningService<RoleClient, ()>, tool: &str, args: Value) -> CallToolResult {
+    let args = args.as_object().cloned().unwrap_or_default();
+    client
+        .call_tool(CallToolRequestParams::new(tool.to_string()).with_arguments(args))
+        .await
+        .unwrap_or_else(|e| panic!("{tool}: protocol error {e}"))
+}
+
+fn structured(result: &CallToolResult) -> &Value {
+    assert_ne!(
+        result.is_error,
+        Some(true),
+        "unexpected tool error: {:?}",
+        result.content
+    );
+    result
+        .structured_content
+        .as_ref()
+        .expect("structured content")
+}
+
+fn error_text(result: &CallToolResult) -> String {
+    assert_eq!(
+        result.is_error,
+        Some(true),
+        "expected a tool error, got {:?}",
+        result.structured_content
+    );
+    result
+        .content
+        .iter()
+        .filter_map(|c| c.as_text().map(|t| t.text.clone()))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[tokio::test]
+async fn every_read_tool_answers_on_the_bundled_examples_and_survives_bad_arguments() {
+    let specs = repo().join("examples/ecommerce_platform/specs");
+    let client = start(&specs, &repo()).await;
+
+    let info = client.peer_info().expect("server info");
+    assert_eq!(
+        info.server_info.as_ref().map(|i| i.name.as_str()),
+        Some("sdd-specification")
+    );
+
+    let domains = call(&client, "list_domains", json!({})).await;
+    let names: Vec<&str> = structured(&domains)["domains"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"product_catalog") && names.contains(&"search"),
+        "{names:?}"
+    );
+
+    let scenarios = call(
+        &client,
+        "get_scenarios",
+        json!({"domain": "product_catalog", "limit": 2, "include_constraints": true}),
+    )
+    .await;
+    let s = structured(&scenarios);
+    assert_eq!(s["page"]["total"], 3);
+    assert_eq!(s["page"]["next_offset"], 2);
+    assert_eq!(
+        s["scenarios"][0]["id"],
+        "product_catalog.create_product_with_variants"
+    );
+    assert!(s["constraints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["id"] == "product_catalog.performance.search_latency"));
+
+    let bad_domain = call(
+        &client,
+        "get_scenarios",
+        json!({"domain": "product_catalg"}),
+    )
+    .await;
+    assert!(error_text(&bad_domain).contains("Did you mean `product_catalog`?"));
+
+    let wrong_type = call(&client, "get_scenarios", json!({"limit": "many"})).await;
+    assert_eq!(
+        wrong_type.is_error,
+        Some(true),
+        "wrong argument types are tool errors"
+    );
+
+    let constraints = call(&client, "get_constraints", json!({"checkable": false})).await;
+    let c = structured(&constraints);
+    assert!(c["constraints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|c| c["parsed"]["not_checkable"].is_object()));
+
+    let parsed = call(&client, "parse_constraint", json!({"requirement": "p99 latency < 200ms for create/update operations", "measurement": "Under load of 100 requests/second"})).await;
+    let p = structured(&parsed);
+    assert_eq!(
+        p["checks"][0],
+        json!({"kind": "latency", "percentile": 99.0, "max_ms": 200.0, "scope": "writes"})
+    );
+    assert_eq!(p["checks"][1]["per_second"], 100.0);
+    assert!(
+        error_text(&call(&client, "parse_constraint", json!({"requirement": " "})).await)
+            .contains("empty")
+    );
+
+    let validation = call(
+        &client,
+        "validate_spec",
+        json!({"min_severity": "warning", "limit": 100}),
+    )
+    .await;
+    let v = structured(&validation);
+    assert_eq!(v["valid"], true);
+    assert!(v["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|d| d["code"] == "dependency-cycle"));
+
+    let graph = call(&client, "dependency_graph", json!({})).await;
+    let g = structured(&graph);
+    assert_eq!(
+        g["cycles"][0],
+        json!(["product_catalog", "search", "product_catalog"])
+    );
+    assert!(g["build_order"].as_array().unwrap().len() >= 3);
+
+    let budget = call(&client, "propagate_constraints", json!({"constraint_id": "checkout_flow.interaction.distributed_timeout", "reserve_ms": 600})).await;
+    let b = structured(&budget);
+    assert_eq!(b["allocations"].as_array().unwrap().len(), 6);
+    assert!(b["allocated_ms"].as_f64().unwrap() <= 30000.0);
+    let not_a_bound = call(
+        &client,
+        "propagate_constraints",
+        json!({"constraint_id": "checkout_flow.interaction.atomicity"}),
+    )
+    .await;
+    assert!(error_text(&not_a_bound).contains("no latency or time bound"));
+
+    let coverage = call(
+        &client,
+        "analyze_coverage",
+        json!({"domain": "product_catalog"}),
+    )
+    .await;
+    let cov = structured(&coverage);
+    let missing = cov["domains"][0]["missing"].as_array().unwrap();
+    assert!(missing.contains(&json!("auth")), "{missing:?}");
+    assert_eq!(
+        cov["domains"][0]["suggestions"].as_array().unwrap().len(),
+        missing.len()
+    );
+
+    let candidate = call(
+        &client,
+        "validate_scenario",
+        json!({"domain": "product_catalog", "scenario": {"name": "Concurrent inventory updates", "when": "x", "then": "y"}}),
+    )
+    .await;
+    assert_eq!(structured(&candidate)["valid"], false);
+    let missing_field = call(
+        &client,
+        "validate_scenario",
+        json!({"domain": "product_catalog", "scenario": {"when": "x"}}),
+    )
+    .await;
+    assert!(error_text(&missing_field).contains("name"));
+
+    let suite = call(
+        &client,
+        "generate_test_suite",
+        json!({"framework": "pytest", "domain": "product_catalog"}),
+    )
+    .await;
+    let code = structured(&suite)["code"].as_str().unwrap().to_string();
+    assert!(code.contains("def test_sdd_product_catalog_concurrent_inventory_updates():"));
+    let bad_framework = call(
+        &client,
+        "generate_test_suite",
+        json!({"framework": "cobol"}),
+    )
+    .await;
+    assert!(error_text(&bad_framework).contains("unknown variant"));
+
+    let unknown_tool = client
+        .call_tool(CallToolRequestParams::new("no_such_tool"))
+        .await;
+    assert!(unknown_tool.is_err(), "an unknown tool is a protocol error");
+
+    // Still alive after all of that.
+    let again = call(&client, "list_domains", json!({})).await;
+    assert!(structured(&again)["domains"].is_array());
+    client.cancel().await.unwrap();
+}
+
+#[tokio::test]
+async fn resources_and_prompts() {
+    let specs = repo().join("examples/task_manager/specs");
+    let client = start(&specs, &repo()).await;
+    let resources = client.list_all_resources().await.unwrap();
+    let uris: Vec<&str> = resources.iter().map(|r| r.uri.as_str()).collect();
+    assert!(
+        uris.contains(&"sdd://spec/file/task_management.yaml"),
+        "{uris:?}"
+    );
+    let templates = client.list_all_resource_templates().await.unwrap();
+    assert!(templates
+        .iter()
+        .any(|t| t.uri_template == "sdd://scenario/{id}"));
+
+    let read = |uri: &str| client.read_resource(ReadResourceRequestParams::new(uri.to_string()));
+    let scenario = read("sdd://scenario/task_management_system.complete_a_task")
+        .await
+        .unwrap();
+    assert!(format!("{scenario:?}").contains("completed_at"));
+    let schema = read("sdd://schema/spec").await.unwrap();
+    assert!(format!("{schema:?}").contains("SDD specification file"));
+    assert!(read("sdd://scenario/nope").await.is_err());
+    assert!(read("sdd://spec/file/../../Cargo.toml").await.is_err());
+
+    let prompts = client.list_all_prompts().await.unwrap();
+    let names: Vec<&str> = prompts.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(names.len(), 3, "{names:?}");
+    let prompt = client
+        .get_prompt(
+            GetPromptRequestParams::new("edge_cases").with_arguments(
+                json!({"domain": "task_management_system"})
+                    .as_object()
+                    .unwrap()
+                    .clone(),
+            ),
+        )
+        .await
+        .unwrap();
+    assert!(format!("{prompt:?}").contains("analyze_coverage"));
+    assert!(
+        client
+            .get_prompt(GetPromptRequestParams::new("edge_cases"))
+            .await
+            .is_err(),
+        "a missing required argument is refused"
+    );
+    client.cancel().await.unwrap();
+}
+
+fn git(dir: &Path, args: &[&str]) {
+    let status = std::process::Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["-c", "user.name=t", "-c", "user.email=t@example.invalid"])
+        .args(args)
+        .output()
+        .expect("git");
+    assert!(
+        status.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+}
+
+#[tokio::test]
+async fn propose_writes_proposals_that_impact_analysis_sees_and_nothing_can_approve() {
+    let project = tempfile::tempdir().unwrap();
+    let specs = project.path().join("specs");
+    std::fs::create_dir_all(&specs).unwrap();
+    for file in ["task_management.yaml", "edge_cases.yaml"] {
+        std::fs::copy(
+            repo().join("examples/task_manager/specs").join(file),
+            specs.join(file),
+        )
+        .unwrap();
+    }
+    git(project.path(), &["init", "-q"]);
+    git(project.path(), &["add", "."]);
+    git(project.path(), &["commit", "-q", "-m", "spec"]);
+    let before = std::fs::read_to_string(specs.join("task_management.yaml")).unwrap();
+
+    let client = start(&specs, project.path()).await;
+    let tools = client.list_all_tools().await.unwrap();
+    assert!(
+        !tools
+            .iter()
+            .any(|t| t.name.contains("approve") || t.name.contains("reject")),
+        "no tool may approve or reject"
+    );
+
+    let proposal = json!({
+        "domain": "task_management_system",
+        "scenarios": [{
+            "name": "Access a task that does not exist",
+            "when": "I request a task with an ID that does not exist",
+            "then": ["I should receive an error \"Task not found\""],
+            "rationale": "No scenario covers a missing task.",
+            "status": "approved"
+        }]
+    });
+    let written = call(&client, "propose_scenarios", proposal.clone()).await;
+    let w = structured(&written);
+    assert_eq!(
+        w["written"]["ids"][0],
+        "task_management_system.access_a_task_that_does_not_exist"
+    );
+    let file = w["written"]["file"].as_str().unwrap().to_string();
+    let after = std::fs::read_to_string(specs.join(&file)).unwrap();
+    assert!(
+        after.contains("status: proposed"),
+        "the agent's `approved` is ignored"
+    );
+    if file == "task_management.yaml" {
+        for line in before.lines() {
+            assert!(after.contains(line), "lost line {line:?}");
+        }
+    }
+
+    let again = call(&client, "propose_scenarios", proposal).await;
+    assert!(error_text(&again).contains("already"));
+    let outside = call(
+        &client,
+        "propose_scenarios",
+        json!({"domain": "task_management_system", "file": "../escape.yaml", "scenarios": [{"name": "X", "when": "a", "then": "b", "rationale": "r"}]}),
+    )
+    .await;
+    assert!(error_text(&outside).contains("outside"));
+    assert!(!project.path().join("escape.yaml").exists());
+
+    let proposals = call(&client, "list_proposals", json!({})).await;
+    assert_eq!(structured(&proposals)["page"]["total"], 4);
+
+    let impact = call(&client, "impact_analysis", json!({"base": "HEAD"})).await;
+    let i = structured(&impact);
+    assert_eq!(
+        i["impact"]["scenarios"]["added"],
+        json!(["task_management_system.access_a_task_that_does_not_exist"])
+    );
+    assert_eq!(
+        i["impact"]["touched_directly"],
+        json!(["task_management_system"])
+    );
+    let bad_rev = call(
+        &client,
+        "impact_analysis",
+        json!({"base": "--upload-pack=evil"}),
+    )
+    .await;
+    assert!(error_text(&bad_rev).contains("not a git revision"));
+    let unknown_rev = call(
+        &client,
+        "impact_analysis",
+        json!({"base": "no-such-branch"}),
+    )
+    .await;
+    assert!(error_text(&unknown_rev).contains("unknown revision"));
+    client.cancel().await.unwrap();
+}
+
+#[tokio::test]
+async fn malformed_spec_and_missing_root_are_tool_errors_not_crashes() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        repo().join("crates/sdd-spec/tests/data/malformed/seed_feature.yaml"),
+        dir.path().join("seed.yaml"),
+    )
+    .unwrap();
+    let client = start(dir.path(), dir.path()).await;
+    let validation = call(&client, "validate_spec", json!({})).await;
+    let v = structured(&validation);
+    assert_eq!(v["valid"], false);
+    assert_eq!(v["diagnostics"][0]["line"], 2);
+    assert_eq!(v["diagnostics"][0]["column"], 14);
+    client.cancel().await.unwrap();
+
+    let missing = dir.path().join("not-here");
+    let client = start(&missing, dir.path()).await;
+    let result = call(&client, "list_domains", json!({})).await;
+    assert!(error_text(&result).contains("does not exist"));
+    client.cancel().await.unwrap();
+}
+
+/// The tool list is the contract with agents: names, descriptions, input and output schemas and
+/// annotations. Refresh with `UPDATE_SNAPSHOTS=1 cargo test -p sdd-specification-server`.
+#[tokio::test]
+async fn tool_schemas_match_the_snapshot() {
+    let client = start(&repo().join("examples/task_manager/specs"), &repo()).await;
+    let mut tools = client.list_all_tools().await.unwrap();
+    client.cancel().await.unwrap();
+    tools.sort_by(|a, b| a.name.cmp(&b.name));
+    for tool in &tools {
+        assert!(
+            tool.output_schema.is_some(),
+            "{} has no output schema",
+            tool.name
+        );
+        let schema = serde_json::to_value(&tool.output_schema).unwrap();
+        assert_eq!(
+            schema["type"], "object",
+            "{}: output must be an object",
+            tool.name
+        );
+        assert!(
+            tool.annotations.is_some(),
+            "{} has no annotations",
+            tool.name
+        );
+    }
+    let fresh = serde_json::to_string_pretty(&tools).unwrap() + "\n";
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots/tools.json");
+    if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
+        std::fs::write(&path, &fresh).unwrap();
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == fresh,
+        "tool schemas changed: review and run with UPDATE_SNAPSHOTS=1"
+    );
+}
