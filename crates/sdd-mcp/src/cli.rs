@@ -78,9 +78,9 @@ fn parse(mut raw: impl Iterator<Item = String>) -> Result<Option<Args>, String> 
 }
 
 /// Log to stderr only: stdout is the MCP channel.
-fn init_tracing() {
+fn init_tracing(default_level: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -95,7 +95,6 @@ where
     S: ServerHandler,
     F: FnOnce(Project) -> anyhow::Result<S>,
 {
-    init_tracing();
     let args = match parse(std::env::args().skip(1)) {
         Ok(Some(args)) => args,
         Ok(None) => {
@@ -107,6 +106,12 @@ where
             return ExitCode::from(2);
         }
     };
+    // A served session logs its life cycle; a scripted call only what went wrong.
+    init_tracing(if matches!(args.mode, Mode::Serve) {
+        "info"
+    } else {
+        "warn"
+    });
     let project = match Project::new(args.project.as_deref(), args.specs.as_deref()) {
         Ok(p) => p,
         Err(e) => {

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# The test command: exactly what CI runs after installing prerequisites (.ci/run).
+# Formatting, lints, every crate's unit/integration/protocol tests, then the independent MCP
+# client (official Python SDK) against the built specification server.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets -- -D warnings
+cargo test --workspace
+.ci/probe-specification.sh
