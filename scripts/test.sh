@@ -4,6 +4,10 @@
 # client (official Python SDK) against the built specification server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# A python with pytest for the generated-suite tests (.ci/run makes .venv-test).
+if [ -z "${SDD_PYTHON:-}" ] && [ -x .venv-test/bin/python ]; then
+  export SDD_PYTHON="$PWD/.venv-test/bin/python"
+fi
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
 cargo test --workspace
