@@ -51,14 +51,21 @@ pub fn load_dir(root: &Path) -> Result<Loaded, LoadError> {
     collect_yaml_files(root, &mut files)?;
     files.sort();
     let mut sources = Vec::with_capacity(files.len());
+    let mut unreadable = Vec::new();
     for path in files {
-        let text = std::fs::read_to_string(&path).map_err(|source| LoadError::Io {
-            path: path.clone(),
-            source,
-        })?;
-        sources.push((relative(root, &path), text));
+        // One unreadable file (permissions, not UTF-8) is a diagnostic, not the end of loading.
+        match std::fs::read_to_string(&path) {
+            Ok(text) => sources.push((relative(root, &path), text)),
+            Err(err) => unreadable.push(
+                Diagnostic::error("unreadable-file", format!("cannot read the file: {err}"))
+                    .in_file(&relative(root, &path))
+                    .with_help("spec files must be readable UTF-8 text"),
+            ),
+        }
     }
-    Ok(load_sources(&sources))
+    let mut loaded = load_sources(&sources);
+    loaded.diagnostics.extend(unreadable);
+    Ok(loaded)
 }
 
 /// Load from in-memory `(relative path, text)` pairs (used by impact analysis on git revisions).
@@ -728,11 +735,35 @@ fn field_diagnostic(ctx: &FileCtx, path: &str, err: &serde_yaml::Error) -> Diagn
             .unwrap_or_else(|| format!("remove `{field}` or use one of: {}", expected.join(", ")));
         ("unknown-field", Some(help))
     } else if message.contains("invalid type") {
-        ("wrong-type", None)
-    } else if message.contains("unknown variant") {
-        ("unknown-variant", None)
+        let help = if message.contains("expected a sequence") {
+            Some("write a list: `[a, b]` or one `- item` per line".to_string())
+        } else if message.contains("expected a string") {
+            Some(
+                "write text; quote it if it starts with a special character or looks like a number"
+                    .to_string(),
+            )
+        } else {
+            None
+        };
+        ("wrong-type", help)
+    } else if let Some(variant) = between(&message, "unknown variant `", "`") {
+        let expected: Vec<&str> = message
+            .split("expected one of ")
+            .nth(1)
+            .or_else(|| message.split("expected ").nth(1))
+            .map(|s| {
+                s.split(", ")
+                    .map(|x| x.trim_matches(|c| c == '`' || c == ' '))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let help = closest(variant, &expected)
+            .map(|c| format!("did you mean `{c}`?"))
+            .unwrap_or_else(|| format!("use one of: {}", expected.join(", ")));
+        ("unknown-variant", Some(help))
     } else if message.contains("did not match any variant") {
-        ("wrong-shape", Some(shape_help(path)))
+        let d = Diagnostic::error("wrong-shape", shape_message(path)).at(&ctx.location(path));
+        return d.with_help(shape_help(path));
     } else {
         ("invalid-field", None)
     };
@@ -741,6 +772,20 @@ fn field_diagnostic(ctx: &FileCtx, path: &str, err: &serde_yaml::Error) -> Diagn
         d = d.with_help(help);
     }
     d
+}
+
+fn shape_message(path: &str) -> String {
+    let field = path.rsplit('.').next().unwrap_or(path);
+    match field {
+        "given" | "then" | "exception" => {
+            format!("`{field}` must be a sentence or a list of sentences")
+        }
+        "steps" => "`steps` must be a list or numbered lines".to_string(),
+        "constraints" => {
+            "`constraints` must be a list or a mapping from category to list".to_string()
+        }
+        _ => format!("`{field}` does not have any of the accepted shapes"),
+    }
 }
 
 fn shape_help(path: &str) -> String {
@@ -776,6 +821,26 @@ fn syntax_diagnostic(file: &str, text: &str, err: &serde_yaml::Error) -> Diagnos
     d.file = Some(file.to_string());
     d.line = Some(line);
     d.column = Some(column);
+    if let Some(key) = between(&message, "duplicate entry with key \"", "\"") {
+        // serde_yaml points at the mapping; point at the repeated key instead.
+        let repeated = text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| {
+                l.trim_start()
+                    .trim_start_matches("- ")
+                    .starts_with(&format!("{key}:"))
+            })
+            .nth(1);
+        if let Some((index, l)) = repeated {
+            d.line = Some(index + 1);
+            d.column = Some(l.len() - l.trim_start().len() + 1);
+        }
+        d.code = "duplicate-key".into();
+        return d.with_help(format!(
+            "`{key}` appears twice in the same mapping; keep one"
+        ));
+    }
     if let Some(help) = syntax_help(text, line, &message) {
         d = d.with_help(help);
     } else {

@@ -206,3 +206,38 @@ fn truncated_and_mangled_files_never_panic() {
         }
     }
 }
+
+/// Data-driven: each file in tests/data/defects has one defect; the loader must name the file,
+/// line and a specific code for it, and keep going.
+#[test]
+fn each_defect_is_located_with_a_specific_code() {
+    let loaded = load_dir(&repo().join("crates/sdd-spec/tests/data/defects")).unwrap();
+    let report = sdd_spec::analysis::validate::validate(&loaded.spec, &loaded.diagnostics);
+    let mut found: Vec<(String, Option<usize>, String)> = report
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .map(|d| (d.file.clone().unwrap_or_default(), d.line, d.code.clone()))
+        .collect();
+    found.sort();
+    let expected = [
+        ("binary.yaml", None, "unreadable-file"),
+        ("cons_str.yaml", Some(3), "expected-list"),
+        ("depstr.yaml", Some(4), "wrong-type"),
+        ("dupkey.yaml", Some(2), "duplicate-key"),
+        ("list.yaml", Some(1), "not-a-mapping"),
+        ("scen_map.yaml", Some(2), "expected-list"),
+        ("shapes.yaml", Some(4), "wrong-shape"),
+        ("shapes.yaml", Some(8), "unknown-variant"),
+        ("tabs.yaml", Some(3), "yaml-syntax"),
+        ("then_number.yaml", Some(5), "wrong-shape"),
+    ];
+    let expected: Vec<(String, Option<usize>, String)> = expected
+        .iter()
+        .map(|(f, l, c)| (f.to_string(), *l, c.to_string()))
+        .collect();
+    assert_eq!(found, expected);
+    // The good scenario of shapes.yaml is loaded despite its broken neighbours.
+    assert!(loaded.spec.scenario("g.good").is_some());
+    assert!(loaded.spec.scenario("g.z2").is_none());
+}
