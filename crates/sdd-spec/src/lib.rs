@@ -11,6 +11,7 @@ pub mod ids;
 pub mod load;
 pub mod model;
 pub mod positions;
+pub mod project;
 pub mod review;
 pub mod schema;
 pub mod testgen;

@@ -241,3 +241,17 @@ fn each_defect_is_located_with_a_specific_code() {
     assert!(loaded.spec.scenario("g.good").is_some());
     assert!(loaded.spec.scenario("g.z2").is_none());
 }
+
+/// The committed `sdd.yaml` schema must match the Rust types (`UPDATE_SCHEMA=1` refreshes).
+#[test]
+fn committed_project_schema_is_fresh() {
+    let path = repo().join("specs/sdd-project.schema.json");
+    let fresh = sdd_spec::project::project_schema_json();
+    if std::env::var_os("UPDATE_SCHEMA").is_some() {
+        std::fs::write(&path, &fresh).unwrap();
+    }
+    assert!(
+        std::fs::read_to_string(&path).unwrap_or_default() == fresh,
+        "specs/sdd-project.schema.json is stale: run `UPDATE_SCHEMA=1 cargo test -p sdd-spec --test spec`"
+    );
+}

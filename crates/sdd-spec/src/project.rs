@@ -1,0 +1,260 @@
+//! The project file `sdd.yaml`: how to run the project under specification — where the specs
+//! are, named test profiles, the service and its readiness probe, and which hosts load and probe
+//! traffic may target.
+//!
+//! Commands come only from this file, never from tool arguments: tools choose a profile by name.
+//! Published as `specs/sdd-project.schema.json`.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::diagnostic::Diagnostic;
+
+/// `sdd.yaml` at the project root.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "SDD project file (sdd.yaml)")]
+pub struct ProjectFile {
+    /// The spec root, relative to the project root (default `specs`).
+    #[serde(default = "default_specs")]
+    pub specs: String,
+    /// Named test profiles, e.g. `unit`, `api`. Tools run them by name.
+    #[serde(default)]
+    pub tests: BTreeMap<String, TestProfile>,
+    /// How to start, probe and stop the service under specification.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<ServiceConfig>,
+    /// Where load and probe traffic may go. Loopback only unless hosts are listed here.
+    #[serde(default)]
+    pub targets: Targets,
+}
+
+fn default_specs() -> String {
+    "specs".into()
+}
+
+/// One way of running tests.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TestProfile {
+    /// Shell command (`sh -c`), e.g. `pytest -q --junitxml=.sdd/pytest.xml`.
+    pub command: String,
+    /// Working directory, relative to the project root (default `.`).
+    #[serde(default = "default_workdir")]
+    pub workdir: String,
+    /// Extra environment variables.
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    /// The whole run is killed (its process group) after this many seconds (default 600).
+    #[serde(default = "default_test_timeout")]
+    pub timeout_seconds: u64,
+    /// A filter appended to the command when a tool passes one, e.g. `-k {filter}` for pytest.
+    /// `{filter}` is replaced by the (shell-quoted) filter.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filter_arg: Option<String>,
+    pub results: ResultsSource,
+}
+
+fn default_workdir() -> String {
+    ".".into()
+}
+fn default_test_timeout() -> u64 {
+    600
+}
+
+/// Where a profile's results land and in which format.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResultsSource {
+    pub format: ResultsFormat,
+    /// Results file (or directory of `*.xml` for JUnit), relative to the working directory.
+    /// Absent: the command's standard output is parsed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ResultsFormat {
+    /// JUnit XML, written by most runners (pytest `--junitxml`, nextest, jest-junit, go-junit-report, …).
+    Junit,
+    /// `cargo test` (libtest) human output.
+    Libtest,
+    /// `cargo nextest run` human output.
+    Nextest,
+    /// pytest terminal output with `-rA` (short summary) or `-v`.
+    Pytest,
+    /// `go test -json` event stream.
+    GoJson,
+    /// Jest or Vitest `--json` report.
+    JestJson,
+}
+
+/// The service under specification.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceConfig {
+    /// Shell command that runs the service in the foreground.
+    pub command: String,
+    #[serde(default = "default_workdir")]
+    pub workdir: String,
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    /// Where the service answers, e.g. `http://127.0.0.1:8080`.
+    pub base_url: String,
+    pub ready: ReadinessProbe,
+    #[serde(default)]
+    pub stop: StopConfig,
+}
+
+/// How to tell the service is ready: an HTTP path answering 2xx, or a TCP port accepting.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReadinessProbe {
+    /// HTTP path on `base_url`, e.g. `/health`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http: Option<String>,
+    /// TCP port on the `base_url` host.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tcp: Option<u16>,
+    /// Give up (and stop the service) after this many seconds (default 30).
+    #[serde(default = "default_ready_timeout")]
+    pub timeout_seconds: u64,
+}
+
+fn default_ready_timeout() -> u64 {
+    30
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StopConfig {
+    /// Signal for a graceful stop: `TERM` (default), `INT` or `QUIT`.
+    #[serde(default = "default_signal")]
+    pub signal: String,
+    /// Seconds to wait after the signal before the process group is killed (default 10).
+    #[serde(default = "default_grace")]
+    pub grace_seconds: u64,
+}
+
+impl Default for StopConfig {
+    fn default() -> Self {
+        StopConfig { signal: default_signal(), grace_seconds: default_grace() }
+    }
+}
+
+fn default_signal() -> String {
+    "TERM".into()
+}
+fn default_grace() -> u64 {
+    10
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Targets {
+    /// Hosts beyond loopback that load and probe traffic may target (names or addresses).
+    #[serde(default)]
+    pub allowed_hosts: Vec<String>,
+}
+
+impl Targets {
+    /// Loopback is always allowed; anything else only when listed.
+    pub fn allows(&self, host: &str) -> bool {
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        let loopback = host == "localhost"
+            || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
+        loopback || self.allowed_hosts.iter().any(|h| h.eq_ignore_ascii_case(host))
+    }
+}
+
+pub const PROJECT_FILE: &str = "sdd.yaml";
+
+/// Read and check `sdd.yaml` in `root`. Errors are located diagnostics.
+pub fn load_project_file(root: &Path) -> Result<ProjectFile, Diagnostic> {
+    let path = root.join(PROJECT_FILE);
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        Diagnostic::error("missing-project-file", format!("cannot read {PROJECT_FILE}: {e}"))
+            .in_file(PROJECT_FILE)
+            .with_help("create sdd.yaml at the project root with `tests:` profiles (see specs/sdd-project.schema.json)")
+    })?;
+    parse_project_file(&text)
+}
+
+pub fn parse_project_file(text: &str) -> Result<ProjectFile, Diagnostic> {
+    let deserializer = serde_yaml::Deserializer::from_str(text);
+    let file: ProjectFile = serde_path_to_error::deserialize(deserializer).map_err(|err| {
+        let path = err.path().to_string();
+        let inner = err.into_inner();
+        let mut d = Diagnostic::error("invalid-project-file", strip_location(&inner.to_string())).in_file(PROJECT_FILE);
+        if let Some(location) = inner.location() {
+            d.line = Some(location.line());
+            d.column = Some(location.column());
+        }
+        if path != "." {
+            d.path = Some(path);
+        }
+        d.with_help("compare with specs/sdd-project.schema.json")
+    })?;
+    for (name, profile) in &file.tests {
+        if profile.command.trim().is_empty() {
+            return Err(Diagnostic::error("invalid-project-file", format!("test profile `{name}` has an empty command")).in_file(PROJECT_FILE));
+        }
+    }
+    if let Some(service) = &file.service {
+        if service.ready.http.is_none() && service.ready.tcp.is_none() {
+            return Err(Diagnostic::error("invalid-project-file", "service.ready needs `http: /path` or `tcp: port`").in_file(PROJECT_FILE));
+        }
+        if !["TERM", "INT", "QUIT", "HUP"].contains(&service.stop.signal.as_str()) {
+            return Err(Diagnostic::error("invalid-project-file", format!("service.stop.signal `{}` is not one of TERM, INT, QUIT, HUP", service.stop.signal)).in_file(PROJECT_FILE));
+        }
+    }
+    Ok(file)
+}
+
+fn strip_location(message: &str) -> String {
+    match message.find(" at line ") {
+        Some(at) => message[..at].to_string(),
+        None => message.to_string(),
+    }
+}
+
+/// The JSON Schema of `sdd.yaml`, exactly as committed.
+pub fn project_schema_json() -> String {
+    let schema = schemars::schema_for!(ProjectFile);
+    let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_profiles_service_and_targets() {
+        let file = parse_project_file(
+            "tests:\n  unit:\n    command: cargo test\n    results: {format: libtest}\n  api:\n    command: pytest -rA\n    workdir: api\n    timeout_seconds: 60\n    results: {format: junit, path: report.xml}\nservice:\n  command: ./serve\n  base_url: http://127.0.0.1:8080\n  ready: {http: /health}\ntargets:\n  allowed_hosts: [staging.internal]\n",
+        )
+        .unwrap();
+        assert_eq!(file.specs, "specs");
+        assert_eq!(file.tests["api"].timeout_seconds, 60);
+        assert_eq!(file.tests["unit"].results.format, ResultsFormat::Libtest);
+        assert_eq!(file.service.unwrap().stop.grace_seconds, 10);
+        assert!(file.targets.allows("127.0.0.1") && file.targets.allows("[::1]") && file.targets.allows("localhost"));
+        assert!(file.targets.allows("staging.internal"));
+        assert!(!file.targets.allows("10.0.0.5"));
+    }
+
+    #[test]
+    fn errors_are_located() {
+        let err = parse_project_file("tests:\n  unit:\n    comand: cargo test\n").unwrap_err();
+        assert!(err.message.contains("unknown field `comand`"), "{}", err.message);
+        assert_eq!(err.line, Some(3));
+        let err = parse_project_file("service:\n  command: x\n  base_url: http://127.0.0.1:1\n  ready: {timeout_seconds: 3}\n").unwrap_err();
+        assert!(err.message.contains("needs `http"));
+    }
+}
