@@ -142,7 +142,10 @@ pub struct StopConfig {
 
 impl Default for StopConfig {
     fn default() -> Self {
-        StopConfig { signal: default_signal(), grace_seconds: default_grace() }
+        StopConfig {
+            signal: default_signal(),
+            grace_seconds: default_grace(),
+        }
     }
 }
 
@@ -166,8 +169,14 @@ impl Targets {
     pub fn allows(&self, host: &str) -> bool {
         let host = host.trim_start_matches('[').trim_end_matches(']');
         let loopback = host == "localhost"
-            || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
-        loopback || self.allowed_hosts.iter().any(|h| h.eq_ignore_ascii_case(host))
+            || host
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback());
+        loopback
+            || self
+                .allowed_hosts
+                .iter()
+                .any(|h| h.eq_ignore_ascii_case(host))
     }
 }
 
@@ -189,7 +198,8 @@ pub fn parse_project_file(text: &str) -> Result<ProjectFile, Diagnostic> {
     let file: ProjectFile = serde_path_to_error::deserialize(deserializer).map_err(|err| {
         let path = err.path().to_string();
         let inner = err.into_inner();
-        let mut d = Diagnostic::error("invalid-project-file", strip_location(&inner.to_string())).in_file(PROJECT_FILE);
+        let mut d = Diagnostic::error("invalid-project-file", strip_location(&inner.to_string()))
+            .in_file(PROJECT_FILE);
         if let Some(location) = inner.location() {
             d.line = Some(location.line());
             d.column = Some(location.column());
@@ -201,15 +211,30 @@ pub fn parse_project_file(text: &str) -> Result<ProjectFile, Diagnostic> {
     })?;
     for (name, profile) in &file.tests {
         if profile.command.trim().is_empty() {
-            return Err(Diagnostic::error("invalid-project-file", format!("test profile `{name}` has an empty command")).in_file(PROJECT_FILE));
+            return Err(Diagnostic::error(
+                "invalid-project-file",
+                format!("test profile `{name}` has an empty command"),
+            )
+            .in_file(PROJECT_FILE));
         }
     }
     if let Some(service) = &file.service {
         if service.ready.http.is_none() && service.ready.tcp.is_none() {
-            return Err(Diagnostic::error("invalid-project-file", "service.ready needs `http: /path` or `tcp: port`").in_file(PROJECT_FILE));
+            return Err(Diagnostic::error(
+                "invalid-project-file",
+                "service.ready needs `http: /path` or `tcp: port`",
+            )
+            .in_file(PROJECT_FILE));
         }
         if !["TERM", "INT", "QUIT", "HUP"].contains(&service.stop.signal.as_str()) {
-            return Err(Diagnostic::error("invalid-project-file", format!("service.stop.signal `{}` is not one of TERM, INT, QUIT, HUP", service.stop.signal)).in_file(PROJECT_FILE));
+            return Err(Diagnostic::error(
+                "invalid-project-file",
+                format!(
+                    "service.stop.signal `{}` is not one of TERM, INT, QUIT, HUP",
+                    service.stop.signal
+                ),
+            )
+            .in_file(PROJECT_FILE));
         }
     }
     Ok(file)
@@ -244,7 +269,11 @@ mod tests {
         assert_eq!(file.tests["api"].timeout_seconds, 60);
         assert_eq!(file.tests["unit"].results.format, ResultsFormat::Libtest);
         assert_eq!(file.service.unwrap().stop.grace_seconds, 10);
-        assert!(file.targets.allows("127.0.0.1") && file.targets.allows("[::1]") && file.targets.allows("localhost"));
+        assert!(
+            file.targets.allows("127.0.0.1")
+                && file.targets.allows("[::1]")
+                && file.targets.allows("localhost")
+        );
         assert!(file.targets.allows("staging.internal"));
         assert!(!file.targets.allows("10.0.0.5"));
     }
@@ -252,7 +281,11 @@ mod tests {
     #[test]
     fn errors_are_located() {
         let err = parse_project_file("tests:\n  unit:\n    comand: cargo test\n").unwrap_err();
-        assert!(err.message.contains("unknown field `comand`"), "{}", err.message);
+        assert!(
+            err.message.contains("unknown field `comand`"),
+            "{}",
+            err.message
+        );
         assert_eq!(err.line, Some(3));
         let err = parse_project_file("service:\n  command: x\n  base_url: http://127.0.0.1:1\n  ready: {timeout_seconds: 3}\n").unwrap_err();
         assert!(err.message.contains("needs `http"));
