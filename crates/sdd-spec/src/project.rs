@@ -183,7 +183,7 @@ impl Targets {
 pub const PROJECT_FILE: &str = "sdd.yaml";
 
 /// Read and check `sdd.yaml` in `root`. Errors are located diagnostics.
-pub fn load_project_file(root: &Path) -> Result<ProjectFile, Diagnostic> {
+pub fn load_project_file(root: &Path) -> Result<ProjectFile, Box<Diagnostic>> {
     let path = root.join(PROJECT_FILE);
     let text = std::fs::read_to_string(&path).map_err(|e| {
         Diagnostic::error("missing-project-file", format!("cannot read {PROJECT_FILE}: {e}"))
@@ -193,7 +193,7 @@ pub fn load_project_file(root: &Path) -> Result<ProjectFile, Diagnostic> {
     parse_project_file(&text)
 }
 
-pub fn parse_project_file(text: &str) -> Result<ProjectFile, Diagnostic> {
+pub fn parse_project_file(text: &str) -> Result<ProjectFile, Box<Diagnostic>> {
     let deserializer = serde_yaml::Deserializer::from_str(text);
     let file: ProjectFile = serde_path_to_error::deserialize(deserializer).map_err(|err| {
         let path = err.path().to_string();
@@ -215,7 +215,8 @@ pub fn parse_project_file(text: &str) -> Result<ProjectFile, Diagnostic> {
                 "invalid-project-file",
                 format!("test profile `{name}` has an empty command"),
             )
-            .in_file(PROJECT_FILE));
+            .in_file(PROJECT_FILE)
+            .into());
         }
     }
     if let Some(service) = &file.service {
@@ -224,7 +225,8 @@ pub fn parse_project_file(text: &str) -> Result<ProjectFile, Diagnostic> {
                 "invalid-project-file",
                 "service.ready needs `http: /path` or `tcp: port`",
             )
-            .in_file(PROJECT_FILE));
+            .in_file(PROJECT_FILE)
+            .into());
         }
         if !["TERM", "INT", "QUIT", "HUP"].contains(&service.stop.signal.as_str()) {
             return Err(Diagnostic::error(
@@ -234,7 +236,8 @@ pub fn parse_project_file(text: &str) -> Result<ProjectFile, Diagnostic> {
                     service.stop.signal
                 ),
             )
-            .in_file(PROJECT_FILE));
+            .in_file(PROJECT_FILE)
+            .into());
         }
     }
     Ok(file)
