@@ -1,0 +1,5 @@
+//! Verification for SDD, without MCP types: running the project's commands safely, reading what
+//! test runners report, mapping results to scenarios, and remembering every run.
+
+pub mod process;
+pub mod supervisor;
