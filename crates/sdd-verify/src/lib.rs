@@ -2,4 +2,5 @@
 //! test runners report, mapping results to scenarios, and remembering every run.
 
 pub mod process;
+pub mod results;
 pub mod supervisor;
