@@ -62,32 +62,65 @@ pub fn check_explicit_id(id: &str) -> Option<String> {
 }
 
 /// Find the scenario a test name refers to: an exact `[ID]` wins, then the longest
-/// `sdd_<key>` match. `keys` maps test keys to IDs.
+/// `sdd_<key>` match. For many names, build a [`TestNameIndex`] once instead.
 pub fn scenario_for_test_name<'a>(
     test_name: &str,
     ids: impl IntoIterator<Item = &'a str>,
 ) -> Option<&'a str> {
-    let ids: Vec<&str> = ids.into_iter().collect();
-    for id in &ids {
-        if test_name.contains(&format!("[{id}]")) {
-            return Some(id);
+    TestNameIndex::new(ids).scenario_for(test_name)
+}
+
+/// Maps runner test names to scenario IDs in time linear in the name, whatever the number of
+/// scenarios: a set of IDs for `[ID]` markers and a table from test key to ID for `sdd_<key>`.
+#[derive(Debug, Default)]
+pub struct TestNameIndex<'a> {
+    ids: std::collections::HashSet<&'a str>,
+    by_key: std::collections::HashMap<String, &'a str>,
+    /// The most `_`-separated words any key has.
+    longest_key: usize,
+}
+
+impl<'a> TestNameIndex<'a> {
+    pub fn new(ids: impl IntoIterator<Item = &'a str>) -> Self {
+        let mut index = TestNameIndex::default();
+        for id in ids {
+            index.ids.insert(id);
+            let key = test_key(id);
+            index.longest_key = index.longest_key.max(key.split('_').count());
+            index.by_key.entry(key).or_insert(id);
         }
+        index
     }
-    let normalised = slug(test_name);
-    let mut best: Option<&str> = None;
-    for id in &ids {
-        let marker = format!("sdd_{}", test_key(id));
-        let found = normalised.match_indices(&marker).any(|(at, m)| {
-            let end = at + m.len();
-            let before_ok = at == 0 || normalised.as_bytes()[at - 1] == b'_';
-            let after_ok = end == normalised.len() || normalised.as_bytes()[end] == b'_';
-            before_ok && after_ok
-        });
-        if found && best.is_none_or(|b| test_key(b).len() < test_key(id).len()) {
-            best = Some(id);
+
+    pub fn scenario_for(&self, test_name: &str) -> Option<&'a str> {
+        let mut rest = test_name;
+        while let Some(open) = rest.find('[') {
+            let after = &rest[open + 1..];
+            let Some(close) = after.find(']') else { break };
+            if let Some(id) = self.ids.get(&after[..close]) {
+                return Some(id);
+            }
+            rest = &after[close + 1..];
         }
+        let normalised = slug(test_name);
+        let words: Vec<&str> = normalised.split('_').collect();
+        let mut best: Option<&'a str> = None;
+        for (at, word) in words.iter().enumerate() {
+            if *word != "sdd" {
+                continue;
+            }
+            let last = words.len().min(at + 1 + self.longest_key);
+            for end in (at + 2..=last).rev() {
+                if let Some(id) = self.by_key.get(&words[at + 1..end].join("_")) {
+                    if best.is_none_or(|b| test_key(b).len() < test_key(id).len()) {
+                        best = Some(id);
+                    }
+                    break;
+                }
+            }
+        }
+        best
     }
-    best
 }
 
 #[cfg(test)]

@@ -1,10 +1,7 @@
-//! Reading the spec tree as it was at a git revision, for impact analysis. Runs `git` with a
-//! timeout; the child is killed if it does not finish.
+//! Reading the spec tree as it was at a git revision, for impact analysis (git runs through
+//! `sdd_verify::git`, with its timeout).
 
 use std::path::Path;
-use std::time::Duration;
-
-use tokio::process::Command;
 
 pub struct SpecAtRevision {
     pub commit: String,
@@ -12,34 +9,14 @@ pub struct SpecAtRevision {
     pub sources: Vec<(String, String)>,
 }
 
-const GIT_TIMEOUT: Duration = Duration::from_secs(20);
-
 async fn git(dir: &Path, args: &[&str]) -> Result<String, String> {
-    let mut command = Command::new("git");
-    command
-        .arg("-C")
-        .arg(dir)
-        .args(args)
-        .kill_on_drop(true)
-        .stdin(std::process::Stdio::null());
-    let output = tokio::time::timeout(GIT_TIMEOUT, command.output())
-        .await
-        .map_err(|_| {
-            format!(
-                "`git {}` did not finish within {} s",
-                args.join(" "),
-                GIT_TIMEOUT.as_secs()
-            )
-        })?
-        .map_err(|e| format!("cannot run git: {e}; impact analysis needs git installed"))?;
-    if !output.status.success() {
-        return Err(format!(
-            "`git {}` failed: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&output.stderr).trim()
-        ));
-    }
-    Ok(String::from_utf8_lossy(&output.stdout).to_string())
+    sdd_verify::git::git(dir, args).await.map_err(|e| {
+        if e.starts_with("cannot run git") {
+            format!("{e}; impact analysis needs git installed")
+        } else {
+            e
+        }
+    })
 }
 
 pub async fn spec_at_revision(specs: &Path, revision: &str) -> Result<SpecAtRevision, String> {

@@ -1,6 +1,10 @@
 //! Verification for SDD, without MCP types: running the project's commands safely, reading what
 //! test runners report, mapping results to scenarios, and remembering every run.
 
+pub mod git;
+pub mod history;
 pub mod process;
 pub mod results;
 pub mod supervisor;
+pub mod testrun;
+pub mod trace;

@@ -1,0 +1,451 @@
+//! One test run from start to verdict: the profile's command (from `sdd.yaml`, never from a
+//! caller) under the supervisor, its results parsed, mapped to scenarios, and recorded in the
+//! history with the regressions against the previous run of the same profile.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime};
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use sdd_spec::ids::TestNameIndex;
+use sdd_spec::model::Spec;
+use sdd_spec::project::{ResultsFormat, TestProfile};
+
+use crate::git::{tree_state, TreeState};
+use crate::history::{History, NewRun, RunKind, SubjectResult, TestRow};
+use crate::process::{run, Exit, RunSpec, Supervisor};
+use crate::results::{parse_output, parse_path, Outcome, TestCase};
+use crate::trace::{trace, ScenarioVerdict, Traceability};
+
+/// Standard output kept for parsing: large enough for tens of thousands of result lines.
+const PARSE_CAP: usize = 32 * 1024 * 1024;
+/// Failures listed in full in a report; the rest are counted.
+const MAX_LISTED_FAILURES: usize = 20;
+/// Characters of output shown when a run produced no readable results.
+const OUTPUT_TAIL: usize = 3000;
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+pub struct TestCounts {
+    pub total: usize,
+    pub passed: usize,
+    pub failed: usize,
+    pub skipped: usize,
+}
+
+/// A failing test, with what a reader needs to fix it.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct Failure {
+    pub test: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scenario_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub excerpt: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct TestRunReport {
+    /// The run's ID in the history (absent when it could not be recorded; see `problems`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_id: Option<i64>,
+    pub profile: String,
+    /// The command as run (with the filter applied).
+    pub command: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filter: Option<String>,
+    pub exit: Exit,
+    pub duration_seconds: f64,
+    pub tree: TreeState,
+    /// Exit code 0, no failing test, and results that could be read.
+    pub ok: bool,
+    pub tests: TestCounts,
+    pub failures: Vec<Failure>,
+    /// Failures beyond the ones listed.
+    pub more_failures: usize,
+    /// Scenarios that passed in the previous run of this profile and fail now.
+    pub regressions: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_run_id: Option<i64>,
+    pub traceability: Traceability,
+    /// Results that could not be read, stale results files, truncated output.
+    pub problems: Vec<String>,
+    /// The end of the output when the run gave no readable results (a build error, say).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_tail: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TestRunError {
+    #[error("test profile `{profile}` has no `filter_arg`, so it cannot run a subset; add e.g. `filter_arg: \"-k {{filter}}\"` to it in sdd.yaml, or run it without a filter")]
+    NoFilterArg { profile: String },
+    #[error("{what} `{path}` of profile `{profile}` is outside the project; paths in sdd.yaml are relative to the project root")]
+    OutsideProject {
+        profile: String,
+        what: &'static str,
+        path: String,
+    },
+    #[error("working directory `{path}` of profile `{profile}` does not exist")]
+    MissingWorkdir { profile: String, path: PathBuf },
+    #[error(transparent)]
+    Start(#[from] crate::process::RunError),
+}
+
+pub struct TestRunRequest<'a> {
+    pub root: &'a Path,
+    pub profile_name: &'a str,
+    pub profile: &'a TestProfile,
+    pub filter: Option<&'a str>,
+    pub spec: &'a Spec,
+    pub supervisor: &'a Supervisor,
+    /// Where to record the run; `None` to leave the history alone.
+    pub history: Option<&'a std::sync::Mutex<Option<History>>>,
+}
+
+/// `'…'` quoting for `sh`.
+pub fn shell_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', r"'\''"))
+}
+
+/// The command with the filter appended through the profile's `filter_arg`.
+pub fn command_with_filter(
+    profile_name: &str,
+    profile: &TestProfile,
+    filter: Option<&str>,
+) -> Result<String, TestRunError> {
+    let Some(filter) = filter.filter(|f| !f.trim().is_empty()) else {
+        return Ok(profile.command.clone());
+    };
+    let Some(arg) = &profile.filter_arg else {
+        return Err(TestRunError::NoFilterArg {
+            profile: profile_name.into(),
+        });
+    };
+    let arg = if arg.contains("{filter}") {
+        arg.replace("{filter}", &shell_quote(filter))
+    } else {
+        format!("{arg} {}", shell_quote(filter))
+    };
+    Ok(format!("{} {arg}", profile.command))
+}
+
+/// `root/relative`, refusing anything that leaves the project (`..`, absolute paths, symlinks
+/// out of it).
+pub fn inside(root: &Path, relative: &str) -> Option<PathBuf> {
+    let candidate = Path::new(relative);
+    if candidate.is_absolute()
+        || candidate
+            .components()
+            .any(|c| matches!(c, std::path::Component::ParentDir))
+    {
+        return None;
+    }
+    let joined = root.join(candidate);
+    // Resolve what exists; a path not created yet is checked lexically above.
+    match (joined.canonicalize(), root.canonicalize()) {
+        (Ok(real), Ok(root)) if !real.starts_with(&root) => None,
+        _ => Some(joined),
+    }
+}
+
+pub async fn run_tests(request: TestRunRequest<'_>) -> Result<TestRunReport, TestRunError> {
+    let TestRunRequest {
+        root,
+        profile_name,
+        profile,
+        filter,
+        spec,
+        supervisor,
+        history,
+    } = request;
+    let outside = |what, path: &str| TestRunError::OutsideProject {
+        profile: profile_name.into(),
+        what,
+        path: path.into(),
+    };
+    let workdir =
+        inside(root, &profile.workdir).ok_or_else(|| outside("workdir", &profile.workdir))?;
+    if !workdir.is_dir() {
+        return Err(TestRunError::MissingWorkdir {
+            profile: profile_name.into(),
+            path: workdir,
+        });
+    }
+    let results_path = match &profile.results.path {
+        Some(p) => {
+            let rel = Path::new(&profile.workdir).join(p);
+            Some(inside(root, &rel.to_string_lossy()).ok_or_else(|| outside("results.path", p))?)
+        }
+        None => None,
+    };
+    let command = command_with_filter(profile_name, profile, filter)?;
+    let filter = filter.filter(|f| !f.trim().is_empty()).map(str::to_string);
+
+    let tree = tree_state(root).await;
+    let started_at = sdd_spec::review::now_rfc3339();
+    let started = SystemTime::now();
+    let clock = Instant::now();
+    let mut spec_run = RunSpec::new(
+        command.clone(),
+        workdir,
+        Duration::from_secs(profile.timeout_seconds.max(1)),
+    );
+    spec_run.env = profile.env.clone();
+    spec_run.output_cap = PARSE_CAP;
+    let outcome = run(supervisor, &spec_run).await?;
+    let duration_seconds = clock.elapsed().as_secs_f64();
+
+    let mut problems = Vec::new();
+    let format = profile.results.format;
+    let parsed = match &results_path {
+        Some(path) => {
+            if let Some(stale) = stale_results(path, started) {
+                problems.push(stale);
+            }
+            parse_path(format, path)
+        }
+        None => {
+            let mut text = outcome.stdout.text.clone();
+            if format == ResultsFormat::Nextest {
+                // nextest reports on stderr.
+                text.push('\n');
+                text.push_str(&outcome.stderr.text);
+            }
+            if outcome.stdout.truncated {
+                problems.push(format!(
+                    "the output exceeded {} MiB, so results in its middle were not read; have the runner write a results file (e.g. JUnit) and set `results.path`",
+                    PARSE_CAP / (1024 * 1024)
+                ));
+            }
+            parse_output(format, &text)
+        }
+    };
+    problems.extend(parsed.problems);
+    if let Exit::TimedOut { after_seconds } = outcome.exit {
+        problems.insert(
+            0,
+            format!(
+                "the run was stopped after its timeout of {after_seconds} s (timeout_seconds in sdd.yaml); its whole process group was killed, so results are partial"
+            ),
+        );
+    }
+
+    let cases = parsed.cases;
+    let traceability = trace(spec, &cases, filter.is_some());
+    let index = TestNameIndex::new(spec.scenarios.iter().map(|s| s.id.as_str()));
+    let counts = TestCounts {
+        total: cases.len(),
+        passed: cases
+            .iter()
+            .filter(|c| c.outcome == Outcome::Passed)
+            .count(),
+        failed: cases
+            .iter()
+            .filter(|c| c.outcome == Outcome::Failed)
+            .count(),
+        skipped: cases
+            .iter()
+            .filter(|c| c.outcome == Outcome::Skipped)
+            .count(),
+    };
+    let mut failures: Vec<Failure> = cases
+        .iter()
+        .filter(|c| c.outcome == Outcome::Failed)
+        .map(|c| Failure {
+            test: c.name.clone(),
+            scenario_id: index.scenario_for(&c.name).map(str::to_string),
+            message: c.message.clone(),
+            excerpt: c.excerpt.clone(),
+        })
+        .collect();
+    let more_failures = failures.len().saturating_sub(MAX_LISTED_FAILURES);
+    failures.truncate(MAX_LISTED_FAILURES);
+    let exit_ok = outcome.exit == Exit::Code { code: 0 };
+    let ok = exit_ok && counts.failed == 0 && problems.is_empty() && counts.total > 0;
+    let output_tail = (cases.is_empty() || (!exit_ok && counts.failed == 0)).then(|| {
+        let mut text = outcome.stdout.text.clone();
+        if !outcome.stderr.text.is_empty() {
+            text.push_str("\n--- stderr ---\n");
+            text.push_str(&outcome.stderr.text);
+        }
+        tail(&text, OUTPUT_TAIL)
+    });
+    if !exit_ok
+        && counts.failed == 0
+        && !cases.is_empty()
+        && !matches!(outcome.exit, Exit::TimedOut { .. })
+    {
+        problems.push(format!(
+            "the command exited with {:?} although no test failed; see output_tail",
+            outcome.exit
+        ));
+    }
+
+    let mut report = TestRunReport {
+        run_id: None,
+        profile: profile_name.into(),
+        command,
+        filter,
+        exit: outcome.exit,
+        duration_seconds,
+        tree,
+        ok,
+        tests: counts,
+        failures,
+        more_failures,
+        regressions: Vec::new(),
+        previous_run_id: None,
+        traceability,
+        problems,
+        output_tail,
+    };
+    if let Some(history) = history {
+        record(history, &report, &cases, &index, started_at)
+            .map(|record| {
+                report.run_id = Some(record.id);
+                report.regressions = record.regressions;
+                report.previous_run_id = record.previous_run;
+            })
+            .unwrap_or_else(|e| {
+                report
+                    .problems
+                    .push(format!("the run was not recorded: {e}"))
+            });
+    }
+    Ok(report)
+}
+
+fn record(
+    history: &std::sync::Mutex<Option<History>>,
+    report: &TestRunReport,
+    cases: &[TestCase],
+    index: &TestNameIndex,
+    started_at: String,
+) -> Result<crate::history::RunRecord, String> {
+    let mut guard = history
+        .lock()
+        .map_err(|_| "the history lock is poisoned".to_string())?;
+    let history = guard
+        .as_mut()
+        .ok_or_else(|| "the history database is not open".to_string())?;
+    let results = report
+        .traceability
+        .scenarios
+        .iter()
+        .map(|s| SubjectResult {
+            subject: s.scenario_id.clone(),
+            status: s.verdict.as_str().into(),
+            detail: (s.verdict == ScenarioVerdict::Failing)
+                .then(|| {
+                    s.tests
+                        .iter()
+                        .find(|t| t.outcome == Outcome::Failed)
+                        .and_then(|t| t.message.as_deref())
+                        .map(|m| m.lines().next().unwrap_or_default().to_string())
+                })
+                .flatten(),
+        })
+        .collect();
+    let tests = cases
+        .iter()
+        .map(|c| TestRow {
+            name: c.name.clone(),
+            outcome: match c.outcome {
+                Outcome::Passed => "passed",
+                Outcome::Failed => "failed",
+                Outcome::Skipped => "skipped",
+            }
+            .into(),
+            scenario_id: index.scenario_for(&c.name).map(str::to_string),
+        })
+        .collect();
+    let summary = serde_json::json!({
+        "tests": report.tests,
+        "scenarios": report.traceability.summary,
+        "exit": report.exit,
+    });
+    history
+        .record(&NewRun {
+            kind: RunKind::Tests,
+            label: report.profile.clone(),
+            started_at,
+            duration_seconds: report.duration_seconds,
+            tree: report.tree.clone(),
+            filter: report.filter.clone(),
+            ok: report.ok,
+            summary,
+            results,
+            tests,
+        })
+        .map_err(|e| e.to_string())
+}
+
+/// A results file (or every file of a results directory) not written since the run started.
+fn stale_results(path: &Path, started: SystemTime) -> Option<String> {
+    let newest = if path.is_dir() {
+        std::fs::read_dir(path)
+            .ok()?
+            .filter_map(|e| e.ok()?.metadata().ok()?.modified().ok())
+            .max()
+    } else {
+        std::fs::metadata(path).ok()?.modified().ok()
+    }?;
+    // Allow for coarse file-system clocks.
+    (newest + Duration::from_secs(2) < started).then(|| {
+        format!(
+            "results at {} were not written by this run (they are older than it); the results shown are stale",
+            path.display()
+        )
+    })
+}
+
+fn tail(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.trim_end().to_string();
+    }
+    let mut start = text.len() - max;
+    while !text.is_char_boundary(start) {
+        start += 1;
+    }
+    format!("…{}", text[start..].trim_end())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn profile(filter_arg: Option<&str>) -> TestProfile {
+        serde_yaml::from_str(&format!(
+            "command: pytest -v\nresults: {{format: pytest}}\n{}",
+            filter_arg
+                .map(|f| format!("filter_arg: \"{f}\"\n"))
+                .unwrap_or_default()
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn filters_are_quoted_into_the_command() {
+        let p = profile(Some("-k {filter}"));
+        assert_eq!(
+            command_with_filter("py", &p, Some("it's; rm -rf /")).unwrap(),
+            r"pytest -v -k 'it'\''s; rm -rf /'"
+        );
+        assert_eq!(command_with_filter("py", &p, None).unwrap(), "pytest -v");
+        assert!(matches!(
+            command_with_filter("py", &profile(None), Some("x")),
+            Err(TestRunError::NoFilterArg { .. })
+        ));
+    }
+
+    #[test]
+    fn paths_stay_inside_the_project() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(inside(dir.path(), "sub/dir").is_some());
+        assert!(inside(dir.path(), "../elsewhere").is_none());
+        assert!(inside(dir.path(), "/etc").is_none());
+        std::os::unix::fs::symlink("/tmp", dir.path().join("out")).unwrap();
+        assert!(inside(dir.path(), "out").is_none());
+    }
+}
