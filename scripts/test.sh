@@ -11,4 +11,5 @@ fi
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
 cargo test --workspace
-.ci/probe-specification.sh
+.ci/probe.sh specification
+.ci/probe.sh implementation

@@ -8,12 +8,14 @@
 mod cli;
 mod oneshot;
 mod output;
+mod progress;
 mod project;
 mod schema;
 
 pub use cli::{run, ServerIdentity};
 pub use oneshot::{call_once, list_tools};
 pub use output::{paginate, Page, DEFAULT_PAGE, MAX_PAGE};
+pub use progress::with_progress;
 pub use project::{Project, ProjectError};
 pub use schema::tidy_input_schemas;
 

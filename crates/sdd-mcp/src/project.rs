@@ -9,6 +9,8 @@ pub struct Project {
     pub root: PathBuf,
     /// The spec root (absolute), inside or equal to `root`.
     pub specs: PathBuf,
+    /// `--specs` was given; otherwise a server may take the spec root from `sdd.yaml`.
+    pub specs_explicit: bool,
 }
 
 #[derive(Debug)]
@@ -45,6 +47,7 @@ impl Project {
         let root = root
             .canonicalize()
             .map_err(|_| ProjectError::Missing(root.clone()))?;
+        let specs_explicit = specs.is_some();
         let specs = match specs {
             Some(s) if s.is_absolute() => s.to_path_buf(),
             // A relative --specs is taken from the current directory, as a shell user expects.
@@ -53,7 +56,11 @@ impl Project {
         };
         // The spec root may not exist yet (a new project): tools report it when they load.
         let specs = specs.canonicalize().unwrap_or(specs);
-        Ok(Project { root, specs })
+        Ok(Project {
+            root,
+            specs,
+            specs_explicit,
+        })
     }
 
     /// Resolve `relative` under `base`, refusing absolute paths, `..` and symlinks that lead out.

@@ -406,6 +406,26 @@ impl History {
             .map_err(|e| self.db(e))
     }
 
+    /// Every test of a run with its outcome and scenario.
+    pub fn test_rows(&self, run_id: i64) -> Result<Vec<TestRow>, HistoryError> {
+        let mut statement = self
+            .conn
+            .prepare(
+                "SELECT name, outcome, scenario_id FROM tests WHERE run_id = ?1 ORDER BY rowid",
+            )
+            .map_err(|e| self.db(e))?;
+        let rows = statement
+            .query_map([run_id], |r| {
+                Ok(TestRow {
+                    name: r.get(0)?,
+                    outcome: r.get(1)?,
+                    scenario_id: r.get(2)?,
+                })
+            })
+            .map_err(|e| self.db(e))?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.db(e))
+    }
+
     fn tests(&self, run_id: i64) -> Result<BTreeMap<String, String>, HistoryError> {
         let mut statement = self
             .conn

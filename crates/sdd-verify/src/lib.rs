@@ -6,5 +6,7 @@ pub mod history;
 pub mod process;
 pub mod results;
 pub mod supervisor;
+#[doc(hidden)]
+pub mod testing;
 pub mod testrun;
 pub mod trace;

@@ -10,40 +10,8 @@ use sdd_verify::process::{Exit, Supervisor};
 use sdd_verify::testrun::{run_tests, TestRunReport, TestRunRequest};
 use sdd_verify::trace::ScenarioVerdict;
 
-fn fixture() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/inventory")
-}
-
-/// A private copy of the fixture, with `python3` replaced by the interpreter that has pytest.
 fn project() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    copy_dir(&fixture(), dir.path());
-    if let Ok(python) = std::env::var("SDD_PYTHON") {
-        let file = dir.path().join("sdd.yaml");
-        let text = std::fs::read_to_string(&file).unwrap();
-        std::fs::write(
-            &file,
-            text.replace("python3 -m pytest", &format!("{python} -m pytest")),
-        )
-        .unwrap();
-    }
-    dir
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let name = entry.file_name();
-        if name == "target" || name == "__pycache__" || name == "results" {
-            continue;
-        }
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &to.join(&name));
-        } else {
-            std::fs::copy(entry.path(), to.join(&name)).unwrap();
-        }
-    }
+    sdd_verify::testing::inventory_project().unwrap()
 }
 
 fn supervisor() -> Supervisor {
@@ -101,15 +69,7 @@ fn expected() -> Vec<(String, ScenarioVerdict)> {
 }
 
 fn python_available() -> bool {
-    let python = std::env::var("SDD_PYTHON").unwrap_or_else(|_| "python3".into());
-    let ok = std::process::Command::new(python)
-        .args(["-c", "import pytest"])
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok && std::env::var_os("CI").is_some() {
-        panic!("CI must provide pytest (set SDD_PYTHON)");
-    }
-    ok
+    sdd_verify::testing::pytest_available()
 }
 
 #[tokio::test]
@@ -200,9 +160,10 @@ async fn a_hanging_run_is_killed_with_its_children() {
     );
     let pids = std::fs::read_to_string(dir.path().join("hang/pids")).unwrap();
     for pid in pids.split_whitespace() {
-        let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        let alive = !state.is_empty() && !state.split(") ").nth(1).unwrap_or("").starts_with('Z');
-        assert!(!alive, "process {pid} survived the timeout: {state}");
+        assert!(
+            !sdd_verify::testing::process_alive(pid),
+            "process {pid} survived the timeout"
+        );
     }
 }
 

@@ -1,0 +1,140 @@
+//! The implementation server: tells a coding agent, per scenario, what passes, what fails and
+//! what has no test — from real runs of the project's own tests — drives the service, and keeps
+//! the history so the agent sees whether its last change made things better or worse.
+//!
+//! Tool handlers translate arguments and results; the work is done by `sdd_verify`. Commands
+//! come only from `sdd.yaml`, read afresh on every call (people's edits are seen at once).
+#![deny(clippy::print_stdout)]
+
+mod tools;
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use rmcp::handler::server::router::tool::ToolRouter;
+use rmcp::model::ServerCapabilities;
+use rmcp::{tool_handler, ServerHandler};
+use sdd_mcp::{Project, ServerIdentity, ToolError};
+use sdd_spec::project::ProjectFile;
+use sdd_spec::Loaded;
+use sdd_verify::history::History;
+use sdd_verify::process::Supervisor;
+
+pub const IDENTITY: ServerIdentity = ServerIdentity {
+    name: "sdd-implementation",
+    title: "SDD implementation server",
+    version: env!("CARGO_PKG_VERSION"),
+    instructions: "Tells you whether the code does what the approved scenarios say, from real runs. \
+        Start with project_status (where the project stands and what to do next). run_tests runs a \
+        test profile from sdd.yaml and maps every result to its scenario: passing, failing (with the \
+        assertion and a short excerpt), skipped, or no test — tests carry the scenario ID in their \
+        name (sdd_<id> / [ID]). Every run is recorded: a regression (passed last time, fails now) is \
+        flagged in the result; history and compare_runs show what changed between runs. \
+        start_service / service_status / service_logs / stop_service drive the service from sdd.yaml; \
+        check_scenarios runs the spec's executable examples against it. Commands come only from \
+        sdd.yaml; you choose a profile by name.",
+};
+
+/// What every tool call shares: the project, the supervisor, the history and the service.
+pub(crate) struct State {
+    pub project: Project,
+    pub supervisor: Supervisor,
+    /// Opened on first use; `None` until then.
+    pub history: Mutex<Option<History>>,
+}
+
+#[derive(Clone)]
+pub struct ImplServer {
+    state: Arc<State>,
+    tool_router: ToolRouter<Self>,
+}
+
+impl ImplServer {
+    pub fn new(project: Project) -> anyhow::Result<Self> {
+        let supervisor = Supervisor::current_exe()
+            .map_err(|e| anyhow::anyhow!("cannot locate the server executable: {e}"))?;
+        let mut tool_router = Self::test_tools() + Self::history_tools() + Self::status_tools();
+        sdd_mcp::tidy_input_schemas(&mut tool_router);
+        Ok(ImplServer {
+            state: Arc::new(State {
+                project,
+                supervisor,
+                history: Mutex::new(None),
+            }),
+            tool_router,
+        })
+    }
+
+    /// `sdd.yaml`, read now.
+    fn project_file(&self) -> Result<ProjectFile, ToolError> {
+        sdd_spec::project::load_project_file(&self.state.project.root).map_err(|d| {
+            let location = match (d.line, d.column) {
+                (Some(l), Some(c)) => format!(" at line {l}, column {c}"),
+                _ => String::new(),
+            };
+            let field = d
+                .path
+                .as_deref()
+                .map(|p| format!(" (field `{p}`)"))
+                .unwrap_or_default();
+            let help = d
+                .help
+                .as_deref()
+                .map(|h| format!("; {h}"))
+                .unwrap_or_default();
+            format!(
+                "sdd.yaml in {}{location}{field}: {}{help}",
+                self.state.project.root.display(),
+                d.message
+            )
+        })
+    }
+
+    /// The spec root: `--specs` if given, else `specs:` of `sdd.yaml`, else `specs/`.
+    fn specs_dir(&self, file: Option<&ProjectFile>) -> Result<PathBuf, ToolError> {
+        let project = &self.state.project;
+        match file {
+            Some(file) if !project.specs_explicit => Project::confine(&project.root, &file.specs)
+                .map_err(|e| format!("`specs` in sdd.yaml: {e}")),
+            _ => Ok(project.specs.clone()),
+        }
+    }
+
+    fn load_spec(&self, file: Option<&ProjectFile>) -> Result<Loaded, ToolError> {
+        let specs = self.specs_dir(file)?;
+        sdd_spec::load_dir(&specs).map_err(|e| format!("{e}"))
+    }
+
+    /// Run `f` with the history, opening it on first use.
+    fn with_history<T>(
+        &self,
+        f: impl FnOnce(&mut History) -> Result<T, sdd_verify::history::HistoryError>,
+    ) -> Result<T, ToolError> {
+        let mut guard = self
+            .state
+            .history
+            .lock()
+            .map_err(|_| "the history lock is poisoned; restart the server".to_string())?;
+        if guard.is_none() {
+            *guard = Some(History::open(&self.state.project.root).map_err(|e| e.to_string())?);
+        }
+        let history = guard.as_mut().ok_or("the history is not open")?;
+        f(history).map_err(|e| e.to_string())
+    }
+
+    /// Make sure the history is open (runs record into it through the shared lock).
+    fn open_history(&self) -> Result<&Mutex<Option<History>>, ToolError> {
+        self.with_history(|_| Ok(()))?;
+        Ok(&self.state.history)
+    }
+}
+
+#[tool_handler(router = self.tool_router)]
+impl ServerHandler for ImplServer {
+    fn get_info(&self) -> rmcp::model::ServerConfig {
+        sdd_mcp::server_config(
+            &IDENTITY,
+            ServerCapabilities::builder().enable_tools().build(),
+        )
+    }
+}

@@ -1,0 +1,22 @@
+//! The implementation server's tools, one module per group; `ImplServer::new` composes their
+//! routers. Tools that run commands are annotated open-world and non-idempotent (a run changes
+//! the history); readers of the history are read-only and idempotent.
+
+mod history;
+mod status;
+mod tests;
+
+use sdd_spec::project::ProjectFile;
+
+/// The profile names of `sdd.yaml`, for error messages.
+pub(crate) fn profile_names(file: &ProjectFile) -> String {
+    if file.tests.is_empty() {
+        "none are defined; add a `tests:` profile to sdd.yaml".into()
+    } else {
+        file.tests
+            .keys()
+            .map(|k| format!("`{k}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}

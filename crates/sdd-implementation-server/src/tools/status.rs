@@ -1,0 +1,272 @@
+//! `project_status`: where the project stands, in one call, and what to do next.
+
+use std::collections::BTreeSet;
+
+use rmcp::handler::server::wrapper::Parameters;
+use rmcp::{tool, tool_router, Json};
+use schemars::JsonSchema;
+use serde::Serialize;
+
+use sdd_mcp::ToolError;
+use sdd_spec::document::ReviewStatus;
+use sdd_verify::history::{HistoryQuery, RunKind, RunRecord};
+
+use super::tests::NoArguments;
+use crate::ImplServer;
+
+const LISTED: usize = 10;
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ProjectFileStatus {
+    pub found: bool,
+    /// Why sdd.yaml cannot be used, if it cannot.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
+    pub test_profiles: Vec<String>,
+    pub service_configured: bool,
+}
+
+#[derive(Debug, Default, Serialize, JsonSchema)]
+pub struct SpecCounts {
+    pub scenarios: usize,
+    pub approved: usize,
+    pub proposed: usize,
+    pub rejected: usize,
+    pub constraints: usize,
+    pub load_errors: usize,
+}
+
+/// Approved scenarios by what the latest run of each test profile (and of the examples)
+/// says about them.
+#[derive(Debug, Default, Serialize, JsonSchema)]
+pub struct ScenarioCounts {
+    pub approved: usize,
+    /// With at least one test in the latest runs.
+    pub implemented: usize,
+    pub passing: usize,
+    pub failing: usize,
+    pub skipped: usize,
+    pub no_test: usize,
+    /// In no recorded run at all.
+    pub unchecked: usize,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct FailingScenario {
+    pub scenario_id: String,
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// The run that saw it fail.
+    pub run_id: i64,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ProjectStatus {
+    pub project_root: String,
+    pub spec_root: String,
+    pub project_file: ProjectFileStatus,
+    pub spec: SpecCounts,
+    pub scenarios: ScenarioCounts,
+    pub failing: Vec<FailingScenario>,
+    /// Scenarios without a test (first ones).
+    pub without_tests: Vec<String>,
+    /// Regressions flagged by the latest runs.
+    pub regressions: Vec<String>,
+    pub last_runs: Vec<RunRecord>,
+    /// What to do next, most important first.
+    pub next_steps: Vec<String>,
+}
+
+#[tool_router(router = status_tools, vis = "pub(crate)")]
+impl ImplServer {
+    /// Where the project stands: the spec (approved / proposed scenarios), scenarios implemented
+    /// / passing / failing / without a test / never checked according to the latest run of each
+    /// test profile and of the executable examples, regressions, the last runs, and what to do
+    /// next. Call this first, and after every change.
+    #[tool(annotations(read_only_hint = true, idempotent_hint = true, open_world_hint = false))]
+    pub async fn project_status(
+        &self,
+        _args: Parameters<NoArguments>,
+    ) -> Result<Json<ProjectStatus>, ToolError> {
+        let project = &self.state.project;
+        let file = self.project_file();
+        let project_file = match &file {
+            Ok(f) => ProjectFileStatus {
+                found: true,
+                problem: None,
+                test_profiles: f.tests.keys().cloned().collect(),
+                service_configured: f.service.is_some(),
+            },
+            Err(e) => ProjectFileStatus {
+                found: project.root.join(sdd_spec::project::PROJECT_FILE).exists(),
+                problem: Some(e.clone()),
+                test_profiles: Vec::new(),
+                service_configured: false,
+            },
+        };
+        let spec_root = self.specs_dir(file.as_ref().ok())?;
+        let mut next_steps = Vec::new();
+        if let Err(e) = &file {
+            next_steps.push(format!("Fix sdd.yaml: {e}"));
+        }
+        let loaded = self.load_spec(file.as_ref().ok());
+        let mut spec_counts = SpecCounts::default();
+        let mut approved: Vec<(String, String)> = Vec::new();
+        match &loaded {
+            Ok(loaded) => {
+                let spec = &loaded.spec;
+                spec_counts.scenarios = spec.scenarios.len();
+                for s in &spec.scenarios {
+                    match s.status {
+                        ReviewStatus::Approved => {
+                            spec_counts.approved += 1;
+                            approved.push((s.id.clone(), s.name.clone()));
+                        }
+                        ReviewStatus::Proposed => spec_counts.proposed += 1,
+                        ReviewStatus::Rejected => spec_counts.rejected += 1,
+                    }
+                }
+                spec_counts.constraints = spec.constraints.len();
+                spec_counts.load_errors = sdd_spec::diagnostic::count_errors(&loaded.diagnostics);
+            }
+            Err(e) => next_steps.push(format!("Fix the spec root: {e}")),
+        }
+
+        // The latest run of each test profile, and the latest check run.
+        let (latest, last_runs, results) = self.with_history(|h| {
+            let recent = h.runs(&HistoryQuery {
+                kind: None,
+                subject: None,
+                limit: 200,
+            })?;
+            let mut seen = BTreeSet::new();
+            let latest: Vec<RunRecord> = recent
+                .iter()
+                .filter(|r| r.kind != RunKind::Constraints)
+                .filter(|r| seen.insert((r.kind.as_str(), r.label.clone())))
+                .cloned()
+                .collect();
+            let mut results = Vec::new();
+            for run in &latest {
+                results.push((run.id, h.results(run.id)?));
+            }
+            let last_runs = recent.into_iter().take(5).collect::<Vec<_>>();
+            Ok((latest, last_runs, results))
+        })?;
+
+        let mut counts = ScenarioCounts {
+            approved: approved.len(),
+            ..ScenarioCounts::default()
+        };
+        let mut failing = Vec::new();
+        let mut without_tests = Vec::new();
+        for (id, name) in &approved {
+            let statuses: Vec<(i64, &sdd_verify::history::SubjectResult)> = results
+                .iter()
+                .filter_map(|(run, r)| r.get(id).map(|r| (*run, r)))
+                .collect();
+            let has = |s: &str| statuses.iter().find(|(_, r)| r.status == s);
+            if statuses
+                .iter()
+                .any(|(_, r)| matches!(r.status.as_str(), "passing" | "failing" | "skipped"))
+            {
+                counts.implemented += 1;
+            }
+            if let Some((run_id, r)) = has("failing") {
+                counts.failing += 1;
+                failing.push(FailingScenario {
+                    scenario_id: id.clone(),
+                    name: name.clone(),
+                    detail: r.detail.clone(),
+                    run_id: *run_id,
+                });
+            } else if has("passing").is_some() {
+                counts.passing += 1;
+            } else if has("skipped").is_some() {
+                counts.skipped += 1;
+            } else if has("no_test").is_some() {
+                counts.no_test += 1;
+                without_tests.push(id.clone());
+            } else {
+                counts.unchecked += 1;
+            }
+        }
+        let regressions: Vec<String> = latest
+            .iter()
+            .flat_map(|r| r.regressions.iter().cloned())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+
+        // What to do next.
+        if file.is_ok() && project_file.test_profiles.is_empty() {
+            next_steps.push("Add a test profile to sdd.yaml (`tests:` with a command and a results format) so run_tests can run your tests".into());
+        }
+        if spec_counts.load_errors > 0 {
+            next_steps.push(format!(
+                "The spec has {} error(s); run validate_spec on the specification server",
+                spec_counts.load_errors
+            ));
+        }
+        if spec_counts.proposed > 0 {
+            next_steps.push(format!(
+                "{} proposed scenario(s) wait for a person to review them (`sdd review`); do not implement them before they are approved",
+                spec_counts.proposed
+            ));
+        }
+        if !regressions.is_empty() {
+            next_steps.push(format!(
+                "Regressions — passed before, fail now: {}; compare_runs shows what changed",
+                regressions.join(", ")
+            ));
+        }
+        if !failing.is_empty() {
+            next_steps.push(format!(
+                "Make the failing scenarios pass: {}",
+                failing
+                    .iter()
+                    .take(5)
+                    .map(|f| f.scenario_id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        if counts.no_test > 0 {
+            next_steps.push(format!(
+                "Write tests for {} approved scenario(s) without one (generate_test_suite on the specification server names them correctly): {}",
+                counts.no_test,
+                without_tests.iter().take(5).cloned().collect::<Vec<_>>().join(", ")
+            ));
+        }
+        if latest.iter().all(|r| r.kind != RunKind::Tests) && !project_file.test_profiles.is_empty()
+        {
+            next_steps.push(format!(
+                "No test run recorded yet: call run_tests with profile `{}`",
+                project_file.test_profiles[0]
+            ));
+        } else if counts.unchecked > 0 {
+            next_steps.push(format!(
+                "{} approved scenario(s) appear in no run; run all test profiles",
+                counts.unchecked
+            ));
+        }
+        if next_steps.is_empty() {
+            next_steps.push("Every approved scenario passes. Propose edge cases (analyze_coverage on the specification server) or verify the constraints.".into());
+        }
+        failing.truncate(LISTED);
+        without_tests.truncate(LISTED);
+        Ok(Json(ProjectStatus {
+            project_root: project.root.display().to_string(),
+            spec_root: spec_root.display().to_string(),
+            project_file,
+            spec: spec_counts,
+            scenarios: counts,
+            failing,
+            without_tests,
+            regressions,
+            last_runs,
+            next_steps,
+        }))
+    }
+}

@@ -1,0 +1,275 @@
+//! Running the project's tests and reading the traceability table.
+
+use rmcp::handler::server::wrapper::Parameters;
+use rmcp::service::RequestContext;
+use rmcp::{tool, tool_router, Json, RoleServer};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use sdd_mcp::{paginate, Page, ToolError};
+use sdd_spec::project::ResultsFormat;
+use sdd_verify::history::{HistoryQuery, RunKind, RunRecord};
+use sdd_verify::testrun::{run_tests, TestRunReport, TestRunRequest};
+use sdd_verify::trace::ScenarioVerdict;
+
+use super::profile_names;
+use crate::ImplServer;
+
+/// Scenarios listed in a run result; the full table is one `traceability` call away.
+const LISTED_SCENARIOS: usize = 100;
+const LISTED_UNMAPPED: usize = 50;
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct NoArguments {}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ProfileInfo {
+    pub name: String,
+    pub command: String,
+    pub workdir: String,
+    pub timeout_seconds: u64,
+    pub results_format: ResultsFormat,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub results_path: Option<String>,
+    /// Whether `run_tests` accepts a `filter` for this profile.
+    pub accepts_filter: bool,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ProfileList {
+    pub profiles: Vec<ProfileInfo>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct RunTestsArgs {
+    /// The test profile of sdd.yaml to run (see list_test_profiles). Its command, directory,
+    /// environment and timeout come from sdd.yaml.
+    pub profile: String,
+    /// Run only tests matching this (passed to the runner through the profile's `filter_arg`,
+    /// e.g. a pytest `-k` expression or a cargo test name filter). Scenarios without a test in
+    /// a filtered run are `not_run`, not `no_test`.
+    #[serde(default)]
+    pub filter: Option<String>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct RunTestsResult {
+    #[serde(flatten)]
+    pub report: TestRunReport,
+    /// Scenarios left out of `traceability.scenarios` (passing ones first); call traceability
+    /// with this run_id for the full table.
+    pub scenarios_omitted: usize,
+    pub unmapped_tests_omitted: usize,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct TraceabilityArgs {
+    /// A run from the history (see history); default: the latest test run.
+    #[serde(default)]
+    pub run_id: Option<i64>,
+    /// Only scenarios with this verdict: `passing`, `failing`, `skipped`, `no_test`, `not_run`.
+    #[serde(default)]
+    pub verdict: Option<String>,
+    #[serde(default)]
+    pub offset: Option<usize>,
+    /// At most this many scenarios (default 50, max 200).
+    #[serde(default)]
+    pub limit: Option<usize>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct TraceRow {
+    pub scenario_id: String,
+    /// The scenario's name in the current spec (absent if it was removed since the run).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    pub verdict: String,
+    /// The first failure's message.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    pub tests: Vec<String>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct TraceabilityResult {
+    pub run: RunRecord,
+    pub page: Page,
+    pub scenarios: Vec<TraceRow>,
+    /// Tests of this run that map to no scenario.
+    pub unmapped_tests: Vec<String>,
+}
+
+#[tool_router(router = test_tools, vis = "pub(crate)")]
+impl ImplServer {
+    /// List the test profiles of sdd.yaml: name, command, working directory, timeout, results
+    /// format, and whether a filter is accepted. run_tests takes one of these names.
+    #[tool(annotations(read_only_hint = true, idempotent_hint = true, open_world_hint = false))]
+    pub async fn list_test_profiles(
+        &self,
+        _args: Parameters<NoArguments>,
+    ) -> Result<Json<ProfileList>, ToolError> {
+        let file = self.project_file()?;
+        let profiles = file
+            .tests
+            .iter()
+            .map(|(name, p)| ProfileInfo {
+                name: name.clone(),
+                command: p.command.clone(),
+                workdir: p.workdir.clone(),
+                timeout_seconds: p.timeout_seconds,
+                results_format: p.results.format,
+                results_path: p.results.path.clone(),
+                accepts_filter: p.filter_arg.is_some(),
+            })
+            .collect();
+        Ok(Json(ProfileList { profiles }))
+    }
+
+    /// Run a test profile from sdd.yaml and map every result to its scenario: per approved
+    /// scenario passing / failing / skipped / no test, failures with their assertion message and
+    /// a short output excerpt, tests that map to no scenario, and `regressions` — scenarios that
+    /// passed in the previous run of this profile and fail now. The run is killed (its whole
+    /// process group) at the profile's timeout, and recorded in the history. Sends progress
+    /// notifications while it runs.
+    #[tool(annotations(
+        read_only_hint = false,
+        destructive_hint = false,
+        idempotent_hint = false,
+        open_world_hint = true
+    ))]
+    pub async fn run_tests(
+        &self,
+        Parameters(args): Parameters<RunTestsArgs>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<Json<RunTestsResult>, ToolError> {
+        let file = self.project_file()?;
+        let Some(profile) = file.tests.get(&args.profile) else {
+            return Err(format!(
+                "no test profile `{}` in sdd.yaml; profiles: {}",
+                args.profile,
+                profile_names(&file)
+            ));
+        };
+        let loaded = self.load_spec(Some(&file))?;
+        let history = self.open_history()?;
+        let request = TestRunRequest {
+            root: &self.state.project.root,
+            profile_name: &args.profile,
+            profile,
+            filter: args.filter.as_deref(),
+            spec: &loaded.spec,
+            supervisor: &self.state.supervisor,
+            history: Some(history),
+        };
+        let what = format!("running test profile `{}`", args.profile);
+        let mut report = sdd_mcp::with_progress(&context, &what, run_tests(request))
+            .await?
+            .map_err(|e| e.to_string())?;
+        let (scenarios_omitted, unmapped_tests_omitted) = bound(&mut report);
+        Ok(Json(RunTestsResult {
+            report,
+            scenarios_omitted,
+            unmapped_tests_omitted,
+        }))
+    }
+
+    /// The traceability table of a recorded test run (default: the latest): per scenario its
+    /// verdict, first failure message and test names, filtered by verdict, one page at a time.
+    #[tool(annotations(read_only_hint = true, idempotent_hint = true, open_world_hint = false))]
+    pub async fn traceability(
+        &self,
+        Parameters(args): Parameters<TraceabilityArgs>,
+    ) -> Result<Json<TraceabilityResult>, ToolError> {
+        if let Some(v) = &args.verdict {
+            if ScenarioVerdict::parse(v).is_none() {
+                return Err(format!(
+                    "unknown verdict `{v}`; use passing, failing, skipped, no_test or not_run"
+                ));
+            }
+        }
+        let spec = self.project_file().ok();
+        let names: std::collections::HashMap<String, String> = self
+            .load_spec(spec.as_ref())
+            .map(|l| {
+                l.spec
+                    .scenarios
+                    .into_iter()
+                    .map(|s| (s.id, s.name))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let (run, results, tests) = self
+            .with_history(|h| {
+                let run = match args.run_id {
+                    Some(id) => h.run(id)?,
+                    None => match h
+                        .runs(&HistoryQuery {
+                            kind: Some(RunKind::Tests),
+                            subject: None,
+                            limit: 1,
+                        })?
+                        .into_iter()
+                        .next()
+                    {
+                        Some(run) => run,
+                        None => return Ok(None),
+                    },
+                };
+                let results = h.results(run.id)?;
+                let tests = h.test_rows(run.id)?;
+                Ok(Some((run, results, tests)))
+            })?
+            .ok_or("no test run recorded yet; call run_tests first")?;
+        let mut by_scenario: std::collections::HashMap<String, Vec<String>> = Default::default();
+        let mut unmapped = Vec::new();
+        for t in tests {
+            match t.scenario_id {
+                Some(id) => by_scenario.entry(id).or_default().push(t.name),
+                None => unmapped.push(t.name),
+            }
+        }
+        let rows: Vec<TraceRow> = results
+            .into_values()
+            .filter(|r| args.verdict.as_deref().is_none_or(|v| r.status == v))
+            .map(|r| TraceRow {
+                name: names.get(&r.subject).cloned(),
+                tests: by_scenario.remove(&r.subject).unwrap_or_default(),
+                scenario_id: r.subject,
+                verdict: r.status,
+                detail: r.detail,
+            })
+            .collect();
+        let (scenarios, page) = paginate(rows, args.offset, args.limit);
+        unmapped.truncate(LISTED_UNMAPPED);
+        Ok(Json(TraceabilityResult {
+            run,
+            page,
+            scenarios,
+            unmapped_tests: unmapped,
+        }))
+    }
+}
+
+/// Keep a run result within an agent's context: the scenarios that need attention first, at
+/// most [`LISTED_SCENARIOS`]; output excerpts only once, in `failures`.
+fn bound(report: &mut TestRunReport) -> (usize, usize) {
+    let trace = &mut report.traceability;
+    let rank = |v: ScenarioVerdict| match v {
+        ScenarioVerdict::Failing => 0,
+        ScenarioVerdict::NoTest => 1,
+        ScenarioVerdict::Skipped => 2,
+        ScenarioVerdict::NotRun => 3,
+        ScenarioVerdict::Passing => 4,
+    };
+    trace.scenarios.sort_by_key(|s| rank(s.verdict));
+    let omitted = trace.scenarios.len().saturating_sub(LISTED_SCENARIOS);
+    trace.scenarios.truncate(LISTED_SCENARIOS);
+    for scenario in &mut trace.scenarios {
+        for test in &mut scenario.tests {
+            test.excerpt = None;
+        }
+    }
+    let unmapped_omitted = trace.unmapped_tests.len().saturating_sub(LISTED_UNMAPPED);
+    trace.unmapped_tests.truncate(LISTED_UNMAPPED);
+    (omitted, unmapped_omitted)
+}

@@ -1,0 +1,361 @@
+//! Protocol tests: the built `sdd-implementation` binary spawned as a child process and driven
+//! by rmcp's client, as an MCP client would, on private copies of the inventory fixture project
+//! (a spec with tests in Rust and Python that pass, fail, are skipped and are missing).
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rmcp::model::{CallToolRequestParams, CallToolResult};
+use rmcp::service::RunningService;
+use rmcp::transport::{ConfigureCommandExt, TokioChildProcess};
+use rmcp::{RoleClient, ServiceExt};
+use serde_json::{json, Value};
+
+use sdd_verify::testing::{inventory_project, process_alive, pytest_available};
+
+const SERVER: &str = env!("CARGO_BIN_EXE_sdd-implementation");
+
+async fn start(project: &Path) -> RunningService<RoleClient, ()> {
+    let transport = TokioChildProcess::new(tokio::process::Command::new(SERVER).configure(|cmd| {
+        cmd.arg("--project").arg(project).env("RUST_LOG", "warn");
+    }))
+    .expect("spawn server");
+    ().serve(transport).await.expect("initialize")
+}
+
+async fn call(client: &RunningService<RoleClient, ()>, tool: &str, args: Value) -> CallToolResult {
+    let args = args.as_object().cloned().unwrap_or_default();
+    client
+        .call_tool(CallToolRequestParams::new(tool.to_string()).with_arguments(args))
+        .await
+        .unwrap_or_else(|e| panic!("{tool}: protocol error {e}"))
+}
+
+fn structured(result: &CallToolResult) -> Value {
+    assert_ne!(
+        result.is_error,
+        Some(true),
+        "unexpected tool error: {:?}",
+        result.content
+    );
+    result
+        .structured_content
+        .clone()
+        .expect("structured content")
+}
+
+fn error_text(result: &CallToolResult) -> String {
+    assert_eq!(
+        result.is_error,
+        Some(true),
+        "expected a tool error, got {:?}",
+        result.structured_content
+    );
+    result
+        .content
+        .iter()
+        .filter_map(|c| c.as_text().map(|t| t.text.clone()))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn verdicts(run: &Value) -> Vec<(String, String)> {
+    let mut v: Vec<(String, String)> = run["traceability"]["scenarios"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["scenario_id"].as_str().unwrap().to_string(),
+                s["verdict"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+fn expected_verdicts() -> Vec<(String, String)> {
+    [
+        ("inventory.add_an_item", "passing"),
+        ("inventory.bulk_import", "skipped"),
+        ("inventory.remove_more_than_in_stock", "failing"),
+        ("inventory.reserve_stock", "no_test"),
+    ]
+    .iter()
+    .map(|(a, b)| (a.to_string(), b.to_string()))
+    .collect()
+}
+
+#[tokio::test]
+async fn tests_in_two_languages_map_to_the_same_scenarios() {
+    let project = inventory_project().unwrap();
+    let client = start(project.path()).await;
+    let info = client.peer_info().expect("server info");
+    assert_eq!(
+        info.server_info.as_ref().map(|i| i.name.as_str()),
+        Some("sdd-implementation")
+    );
+
+    let profiles = structured(&call(&client, "list_test_profiles", json!({})).await);
+    assert!(profiles["profiles"].as_array().unwrap().len() >= 6);
+
+    let mut profiles = vec!["rust", "rust-nextest", "python-junit"];
+    if pytest_available() {
+        profiles.push("python");
+    }
+    for profile in profiles {
+        let run = structured(&call(&client, "run_tests", json!({"profile": profile})).await);
+        assert_eq!(verdicts(&run), expected_verdicts(), "{profile}: {run:#}");
+        assert_eq!(run["ok"], false);
+        let failure = &run["failures"][0];
+        assert_eq!(
+            failure["scenario_id"],
+            "inventory.remove_more_than_in_stock"
+        );
+        assert!(failure["message"].as_str().unwrap().len() > 5, "{failure}");
+        assert_eq!(
+            run["traceability"]["unmapped_tests"]
+                .as_array()
+                .unwrap()
+                .len(),
+            1
+        );
+        assert_eq!(run["problems"], json!([]), "{profile}");
+        assert!(run["run_id"].as_i64().is_some());
+    }
+
+    let table = structured(&call(&client, "traceability", json!({"verdict": "failing"})).await);
+    assert_eq!(table["scenarios"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        table["scenarios"][0]["scenario_id"],
+        "inventory.remove_more_than_in_stock"
+    );
+
+    let status = structured(&call(&client, "project_status", json!({})).await);
+    assert_eq!(status["scenarios"]["approved"], 4);
+    assert_eq!(status["scenarios"]["failing"], 1);
+    assert_eq!(status["scenarios"]["no_test"], 1);
+    assert_eq!(status["spec"]["proposed"], 1);
+    assert!(status["next_steps"].as_array().unwrap().len() >= 2);
+
+    // Bad arguments: clear tool errors, and the server keeps answering.
+    let err = error_text(&call(&client, "run_tests", json!({"profile": "nope"})).await);
+    assert!(
+        err.contains("no test profile `nope`") && err.contains("`rust`"),
+        "{err}"
+    );
+    let err = error_text(
+        &call(
+            &client,
+            "run_tests",
+            json!({"profile": "rust-nextest", "filter": "x"}),
+        )
+        .await,
+    );
+    assert!(err.contains("filter_arg"), "{err}");
+    let err = error_text(&call(&client, "traceability", json!({"verdict": "green"})).await);
+    assert!(err.contains("unknown verdict"), "{err}");
+    let err = error_text(&call(&client, "compare_runs", json!({"before": 999, "after": 1})).await);
+    assert!(err.contains("no run with id 999"), "{err}");
+    let wrong_type = client
+        .call_tool(
+            CallToolRequestParams::new("run_tests")
+                .with_arguments(json!({"profile": 7}).as_object().cloned().unwrap()),
+        )
+        .await;
+    assert!(wrong_type.is_err() || wrong_type.unwrap().is_error == Some(true));
+    structured(&call(&client, "history", json!({"limit": 2})).await);
+    client.cancel().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_regression_is_flagged_and_compare_runs_explains_it() {
+    let project = inventory_project().unwrap();
+    let lib = project.path().join("rust/src/lib.rs");
+    let buggy = std::fs::read_to_string(&lib).unwrap();
+    let fixed = buggy.replace(
+        "*have = have.saturating_sub(units);\n        Ok(())",
+        "if *have < units {\n            return Err(\"insufficient stock\".into());\n        }\n        *have -= units;\n        Ok(())",
+    );
+    assert_ne!(buggy, fixed);
+    std::fs::write(&lib, &fixed).unwrap();
+    let client = start(project.path()).await;
+    let first = structured(&call(&client, "run_tests", json!({"profile": "rust"})).await);
+    assert_eq!(first["tests"]["failed"], 0, "{first:#}");
+    assert_eq!(first["regressions"], json!([]));
+
+    // The agent's next change brings the bug back.
+    std::fs::write(&lib, &buggy).unwrap();
+    let second = structured(&call(&client, "run_tests", json!({"profile": "rust"})).await);
+    assert_eq!(
+        second["regressions"],
+        json!(["inventory.remove_more_than_in_stock"])
+    );
+    assert_eq!(second["previous_run_id"], first["run_id"]);
+
+    let cmp = structured(&call(&client, "compare_runs", json!({})).await);
+    assert_eq!(
+        cmp["newly_failing"][0]["subject"],
+        "inventory.remove_more_than_in_stock"
+    );
+    assert_eq!(cmp["newly_failing"][0]["before"], "passing");
+    assert!(cmp["newly_failing"][0]["detail"]
+        .as_str()
+        .unwrap()
+        .contains("removing 5 of 2 must fail"));
+    assert_eq!(cmp["newly_failing_tests"].as_array().unwrap().len(), 1);
+
+    let history = structured(
+        &call(
+            &client,
+            "history",
+            json!({"scenario": "inventory.remove_more_than_in_stock"}),
+        )
+        .await,
+    );
+    let statuses: Vec<&str> = history["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["scenario_result"]["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["failing", "passing"]);
+    client.cancel().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_hanging_run_is_killed_at_its_timeout_and_broken_results_are_reported() {
+    let project = inventory_project().unwrap();
+    let client = start(project.path()).await;
+    if pytest_available() {
+        let run = structured(&call(&client, "run_tests", json!({"profile": "hang"})).await);
+        assert_eq!(run["exit"]["kind"], "timed_out", "{run:#}");
+        assert!(run["problems"][0].as_str().unwrap().contains("timeout"));
+        let pids = std::fs::read_to_string(project.path().join("hang/pids")).unwrap();
+        for pid in pids.split_whitespace() {
+            assert!(!process_alive(pid), "process {pid} survived the timeout");
+        }
+    }
+    let run = structured(&call(&client, "run_tests", json!({"profile": "broken-results"})).await);
+    assert_eq!(run["ok"], false);
+    let problems = run["problems"].to_string();
+    assert!(problems.contains("JUnit"), "{problems}");
+    client.cancel().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_missing_or_malformed_project_file_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let client = start(dir.path()).await;
+    let err = error_text(&call(&client, "run_tests", json!({"profile": "unit"})).await);
+    assert!(err.contains("cannot read sdd.yaml"), "{err}");
+    std::fs::write(
+        dir.path().join("sdd.yaml"),
+        "tests:\n  unit:\n    comand: pytest\n",
+    )
+    .unwrap();
+    let err = error_text(&call(&client, "list_test_profiles", json!({})).await);
+    assert!(err.contains("line 3") && err.contains("comand"), "{err}");
+    let status = structured(&call(&client, "project_status", json!({})).await);
+    assert!(
+        status["next_steps"][0]
+            .as_str()
+            .unwrap()
+            .contains("sdd.yaml"),
+        "{status:#}"
+    );
+    client.cancel().await.unwrap();
+}
+
+/// The server is killed with SIGKILL in the middle of a run: the test process and its child
+/// must not survive it (the supervisor sees its pipe close and kills their group).
+#[tokio::test]
+async fn killing_the_server_leaves_no_test_process_behind() {
+    if !pytest_available() {
+        return;
+    }
+    let project = inventory_project().unwrap();
+    let mut server = tokio::process::Command::new(SERVER)
+        .arg("--project")
+        .arg(project.path())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    use tokio::io::AsyncWriteExt;
+    let stdin = server.stdin.as_mut().unwrap();
+    for message in [
+        json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}),
+        json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+        json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "run_tests", "arguments": {"profile": "hang-long"}}}),
+    ] {
+        stdin
+            .write_all(format!("{message}\n").as_bytes())
+            .await
+            .unwrap();
+    }
+    stdin.flush().await.unwrap();
+    let pidfile = project.path().join("hang/pids");
+    let mut pids = String::new();
+    for _ in 0..300 {
+        pids = std::fs::read_to_string(&pidfile).unwrap_or_default();
+        if pids.split_whitespace().count() == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        pids.split_whitespace().count(),
+        2,
+        "the hanging test never started"
+    );
+    server.start_kill().unwrap();
+    server.wait().await.unwrap();
+    for pid in pids.split_whitespace() {
+        let mut gone = false;
+        for _ in 0..200 {
+            if !process_alive(pid) {
+                gone = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        assert!(gone, "process {pid} outlived the killed server");
+    }
+}
+
+/// Every tool's schema, description and annotations, as a client sees them. Refresh with
+/// `UPDATE_SNAPSHOTS=1 cargo test -p sdd-implementation-server`.
+#[tokio::test]
+async fn tool_schemas_match_the_snapshot() {
+    let project = inventory_project().unwrap();
+    let client = start(project.path()).await;
+    let mut tools = client.list_all_tools().await.unwrap();
+    client.cancel().await.unwrap();
+    tools.sort_by(|a, b| a.name.cmp(&b.name));
+    for tool in &tools {
+        let schema = serde_json::to_value(&tool.output_schema).unwrap();
+        assert_eq!(
+            schema["type"], "object",
+            "{}: output must be an object",
+            tool.name
+        );
+        assert!(
+            tool.annotations.is_some(),
+            "{} has no annotations",
+            tool.name
+        );
+    }
+    let fresh = serde_json::to_string_pretty(&tools).unwrap() + "\n";
+    let path: PathBuf = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots/tools.json");
+    if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
+        std::fs::write(&path, &fresh).unwrap();
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == fresh,
+        "tool schemas changed: review and run with UPDATE_SNAPSHOTS=1"
+    );
+}

@@ -1,0 +1,72 @@
+//! Helpers for tests of this crate and of the servers built on it: a private copy of the
+//! bundled inventory fixture project. Not part of the API.
+
+use std::path::{Path, PathBuf};
+
+/// `tests/fixtures/inventory` of this crate: one spec, tests in Rust, Python, Go and JS.
+pub fn inventory_fixture() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/inventory")
+}
+
+/// A private copy of the inventory fixture in a temporary directory, with `python3` in its
+/// sdd.yaml replaced by `$SDD_PYTHON` (the interpreter that has pytest) when that is set.
+pub fn inventory_project() -> std::io::Result<tempfile::TempDir> {
+    let dir = tempfile::tempdir()?;
+    copy_dir(&inventory_fixture(), dir.path())?;
+    if let Ok(python) = std::env::var("SDD_PYTHON") {
+        let file = dir.path().join("sdd.yaml");
+        let text = std::fs::read_to_string(&file)?;
+        std::fs::write(
+            &file,
+            text.replace("python3 -m pytest", &format!("{python} -m pytest")),
+        )?;
+    }
+    Ok(dir)
+}
+
+/// Whether pytest can run here; in CI (`CI` set) it must.
+pub fn pytest_available() -> bool {
+    let python = std::env::var("SDD_PYTHON").unwrap_or_else(|_| "python3".into());
+    let ok = std::process::Command::new(python)
+        .args(["-c", "import pytest"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(
+        ok || std::env::var_os("CI").is_none(),
+        "CI must provide pytest (set SDD_PYTHON)"
+    );
+    ok
+}
+
+/// Whether a process exists and is not a zombie.
+pub fn process_alive(pid: &str) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| {
+            !s.split(") ")
+                .nth(1)
+                .is_some_and(|rest| rest.starts_with('Z'))
+        })
+        .unwrap_or(false)
+}
+
+fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        if ["target", "__pycache__", "results", "pids", "Cargo.lock"]
+            .iter()
+            .any(|skip| name == *skip)
+        {
+            continue;
+        }
+        if entry.file_type()?.is_dir() {
+            copy_dir(&entry.path(), &to.join(&name))?;
+        } else {
+            std::fs::copy(entry.path(), to.join(&name))?;
+        }
+    }
+    Ok(())
+}
