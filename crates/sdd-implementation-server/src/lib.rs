@@ -6,6 +6,7 @@
 //! come only from `sdd.yaml`, read afresh on every call (people's edits are seen at once).
 #![deny(clippy::print_stdout)]
 
+mod service;
 mod tools;
 
 use std::path::PathBuf;
@@ -41,6 +42,7 @@ pub(crate) struct State {
     pub supervisor: Supervisor,
     /// Opened on first use; `None` until then.
     pub history: Mutex<Option<History>>,
+    pub service: tokio::sync::Mutex<service::ServiceSlot>,
 }
 
 #[derive(Clone)]
@@ -53,13 +55,18 @@ impl ImplServer {
     pub fn new(project: Project) -> anyhow::Result<Self> {
         let supervisor = Supervisor::current_exe()
             .map_err(|e| anyhow::anyhow!("cannot locate the server executable: {e}"))?;
-        let mut tool_router = Self::test_tools() + Self::history_tools() + Self::status_tools();
+        let mut tool_router = Self::test_tools()
+            + Self::history_tools()
+            + Self::status_tools()
+            + Self::service_tools()
+            + Self::check_tools();
         sdd_mcp::tidy_input_schemas(&mut tool_router);
         Ok(ImplServer {
             state: Arc::new(State {
                 project,
                 supervisor,
                 history: Mutex::new(None),
+                service: tokio::sync::Mutex::new(service::ServiceSlot::default()),
             }),
             tool_router,
         })

@@ -268,52 +268,51 @@ async fn a_missing_or_malformed_project_file_is_a_clear_error() {
     client.cancel().await.unwrap();
 }
 
-/// The server is killed with SIGKILL in the middle of a run: the test process and its child
-/// must not survive it (the supervisor sees its pipe close and kills their group).
-#[tokio::test]
-async fn killing_the_server_leaves_no_test_process_behind() {
-    if !pytest_available() {
-        return;
-    }
-    let project = inventory_project().unwrap();
+/// The server binary spoken to directly over its stdin, for tests that must kill it.
+async fn raw_server(project: &Path, calls: &[Value]) -> tokio::process::Child {
+    use tokio::io::AsyncWriteExt;
     let mut server = tokio::process::Command::new(SERVER)
         .arg("--project")
-        .arg(project.path())
+        .arg(project)
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    use tokio::io::AsyncWriteExt;
     let stdin = server.stdin.as_mut().unwrap();
-    for message in [
-        json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}),
+    let mut messages = vec![
+        json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}),
         json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
-        json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "run_tests", "arguments": {"profile": "hang-long"}}}),
-    ] {
+    ];
+    for (n, call) in calls.iter().enumerate() {
+        messages
+            .push(json!({"jsonrpc": "2.0", "id": n + 1, "method": "tools/call", "params": call}));
+    }
+    for message in messages {
         stdin
             .write_all(format!("{message}\n").as_bytes())
             .await
             .unwrap();
     }
     stdin.flush().await.unwrap();
-    let pidfile = project.path().join("hang/pids");
-    let mut pids = String::new();
+    server
+}
+
+/// Wait until `file` holds `count` whitespace-separated PIDs.
+async fn wait_for_pids(file: &Path, count: usize) -> Vec<String> {
     for _ in 0..300 {
-        pids = std::fs::read_to_string(&pidfile).unwrap_or_default();
-        if pids.split_whitespace().count() == 2 {
-            break;
+        let text = std::fs::read_to_string(file).unwrap_or_default();
+        let pids: Vec<String> = text.split_whitespace().map(str::to_string).collect();
+        if pids.len() == count {
+            return pids;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert_eq!(
-        pids.split_whitespace().count(),
-        2,
-        "the hanging test never started"
-    );
-    server.start_kill().unwrap();
-    server.wait().await.unwrap();
-    for pid in pids.split_whitespace() {
+    panic!("{} never got {count} pid(s)", file.display());
+}
+
+async fn assert_gone(pids: &[String], what: &str) {
+    for pid in pids {
         let mut gone = false;
         for _ in 0..200 {
             if !process_alive(pid) {
@@ -322,8 +321,169 @@ async fn killing_the_server_leaves_no_test_process_behind() {
             }
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
-        assert!(gone, "process {pid} outlived the killed server");
+        assert!(gone, "process {pid} outlived {what}");
     }
+}
+
+/// The server is killed with SIGKILL in the middle of a run: the test process and its child
+/// must not survive it (the supervisor sees its pipe close and kills their group).
+#[tokio::test]
+async fn killing_the_server_leaves_no_test_process_behind() {
+    if !pytest_available() {
+        return;
+    }
+    let project = inventory_project().unwrap();
+    let mut server = raw_server(
+        project.path(),
+        &[json!({"name": "run_tests", "arguments": {"profile": "hang-long"}})],
+    )
+    .await;
+    let pids = wait_for_pids(&project.path().join("hang/pids"), 2).await;
+    server.start_kill().unwrap();
+    server.wait().await.unwrap();
+    assert_gone(&pids, "the killed server").await;
+}
+
+/// Same for a service started by the server.
+#[tokio::test]
+async fn killing_the_server_stops_its_service() {
+    let project = inventory_project().unwrap();
+    let mut server = raw_server(
+        project.path(),
+        &[json!({"name": "start_service", "arguments": {}})],
+    )
+    .await;
+    let pids = wait_for_pids(&project.path().join("service.pid"), 1).await;
+    server.start_kill().unwrap();
+    server.wait().await.unwrap();
+    assert_gone(&pids, "the killed server").await;
+}
+
+#[tokio::test]
+async fn service_lifecycle_and_executable_examples() {
+    let project = inventory_project().unwrap();
+    let client = start(project.path()).await;
+    let err = error_text(&call(&client, "check_scenarios", json!({})).await);
+    assert!(err.contains("start_service"), "{err}");
+    let err = error_text(&call(&client, "service_logs", json!({})).await);
+    assert!(err.contains("start_service"), "{err}");
+
+    let started = structured(&call(&client, "start_service", json!({})).await);
+    assert_eq!(started["state"], "running", "{started:#}");
+    let err = error_text(&call(&client, "start_service", json!({})).await);
+    assert!(err.contains("already running"), "{err}");
+    let status = structured(&call(&client, "service_status", json!({})).await);
+    assert_eq!(status["state"], "running");
+    assert_eq!(status["probe"], "answering");
+
+    let checks = structured(&call(&client, "check_scenarios", json!({})).await);
+    let verdicts: Vec<(String, String)> = checks["scenarios"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["scenario_id"].as_str().unwrap().into(),
+                s["verdict"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        verdicts,
+        [
+            ("inventory.add_an_item".to_string(), "passing".to_string()),
+            (
+                "inventory.remove_more_than_in_stock".to_string(),
+                "failing".to_string()
+            ),
+        ]
+    );
+    let failing = &checks["scenarios"][1]["examples"][0];
+    let step = &failing["steps"][1];
+    assert_eq!(step["mismatches"][0]["at"], "status", "{failing:#}");
+    assert_eq!(step["mismatches"][0]["expected"], "409");
+    assert!(step["mismatches"][0]["actual"]
+        .as_str()
+        .unwrap()
+        .starts_with("200"));
+    assert_eq!(failing["steps_not_run"], 1);
+    assert_eq!(checks["summary"]["without_examples"], 2);
+    assert!(checks["run_id"].as_i64().is_some());
+
+    let logs = structured(
+        &call(
+            &client,
+            "service_logs",
+            json!({"filter": "request", "tail": 3}),
+        )
+        .await,
+    );
+    assert_eq!(logs["lines"].as_array().unwrap().len(), 3, "{logs:#}");
+    assert!(logs["matching"].as_u64().unwrap() >= 5);
+    let logs = structured(
+        &call(
+            &client,
+            "service_logs",
+            json!({"stream": "stdout", "filter": "listening"}),
+        )
+        .await,
+    );
+    assert_eq!(logs["lines"].as_array().unwrap().len(), 1);
+
+    let stopped = structured(&call(&client, "stop_service", json!({})).await);
+    assert_eq!(stopped["graceful"], true, "{stopped:#}");
+    assert!(
+        stopped["last_lines"].to_string().contains("shutting down"),
+        "{stopped:#}"
+    );
+    let status = structured(&call(&client, "service_status", json!({})).await);
+    assert_eq!(status["state"], "not_started");
+    assert_ne!(status["probe"], "answering");
+    let err = error_text(&call(&client, "stop_service", json!({})).await);
+    assert!(err.contains("nothing to stop"), "{err}");
+    client.cancel().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_service_that_never_gets_ready_or_crashes_is_reported_with_its_output() {
+    let project = inventory_project().unwrap();
+    let client = start(project.path()).await;
+
+    sdd_verify::testing::set_service_env(project.path(), "MODE", "ok", "never_ready").unwrap();
+    let sdd_yaml = project.path().join("sdd.yaml");
+    let text = std::fs::read_to_string(&sdd_yaml).unwrap();
+    std::fs::write(
+        &sdd_yaml,
+        text.replace("timeout_seconds: 5", "timeout_seconds: 2"),
+    )
+    .unwrap();
+    let err = error_text(&call(&client, "start_service", json!({})).await);
+    assert!(err.contains("not ready after 2 s"), "{err}");
+    assert!(err.contains("answered 503"), "{err}");
+    assert!(err.contains("mode never_ready"), "{err}");
+    let pid = std::fs::read_to_string(project.path().join("service.pid")).unwrap();
+    assert_gone(&[pid], "its failed start").await;
+
+    sdd_verify::testing::set_service_env(project.path(), "MODE", "never_ready", "crash").unwrap();
+    let err = error_text(&call(&client, "start_service", json!({})).await);
+    assert!(err.contains("exited"), "{err}");
+    assert!(err.contains("fatal: cannot open database"), "{err}");
+
+    // A service config that targets a host sdd.yaml does not allow is refused before starting.
+    let text = std::fs::read_to_string(&sdd_yaml).unwrap();
+    let port_line = text
+        .lines()
+        .find(|l| l.contains("base_url"))
+        .unwrap()
+        .to_string();
+    std::fs::write(
+        &sdd_yaml,
+        text.replace(&port_line, "  base_url: http://10.9.8.7:80"),
+    )
+    .unwrap();
+    let err = error_text(&call(&client, "start_service", json!({})).await);
+    assert!(err.contains("not loopback"), "{err}");
+    client.cancel().await.unwrap();
 }
 
 /// Every tool's schema, description and annotations, as a client sees them. Refresh with

@@ -154,6 +154,80 @@ pub struct ScenarioDoc {
     pub reviewed_at: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<String>,
+    /// Executable examples: HTTP requests against the running service with the responses they
+    /// must get. `check_scenarios` on the implementation server runs them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub examples: Vec<ExampleDoc>,
+}
+
+/// One executable example: a sequence of HTTP requests; a value captured from one response can
+/// be used in the following requests as `${name}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExampleDoc {
+    /// What the example shows (default: `example N`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    pub steps: Vec<ExampleStep>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExampleStep {
+    pub request: ExampleRequest,
+    #[serde(default)]
+    pub expect: ExampleExpect,
+    /// Values kept from this response for later steps: `{task_id: id}` makes `${task_id}` the
+    /// response's JSON field `id`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub capture: BTreeMap<String, String>,
+}
+
+/// An HTTP request. `${name}` in the path, header values, body and JSON strings is replaced by a
+/// captured value; `${unique}` by a value unique to this run; `${env:NAME}` by an environment
+/// variable of the server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExampleRequest {
+    /// `GET` (default), `POST`, `PUT`, `PATCH`, `DELETE`, …
+    #[serde(default = "default_method")]
+    pub method: String,
+    /// Path and query on the service's base URL, e.g. `/tasks?status=pending`.
+    pub path: String,
+    /// Headers, added to (and overriding) `service.headers` of sdd.yaml.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, String>,
+    /// A JSON body (sent with `content-type: application/json`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub json: Option<serde_json::Value>,
+    /// A raw text body.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+}
+
+fn default_method() -> String {
+    "GET".into()
+}
+
+/// What the response must be. Everything not mentioned is not checked.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExampleExpect {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    /// Header name → text its value must contain (names are case-insensitive).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, String>,
+    /// Fields of the JSON body by path (`title`, `items[0].id`, `$` for the whole body) → the
+    /// expected value, or matchers (all must hold): `{exists: true}`, `{type: string}`,
+    /// `{contains: text}` (in a string), `{contains: {title: x}}` or a list of such (items of an
+    /// array, compared field by field), `{length: 2}`, `{not: value}`, `{each: {status: done}}`
+    /// (every item of an array). Captured values (`${name}`) may be used.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub json: BTreeMap<String, serde_json::Value>,
+    /// Text the body must contain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body_contains: Option<String>,
 }
 
 /// Constraints grouped by category, or a plain list.

@@ -526,6 +526,7 @@ impl Builder {
                 reviewed_by: doc.reviewed_by,
                 reviewed_at: doc.reviewed_at,
                 tags: doc.tags,
+                examples: doc.examples,
                 location,
             });
         }

@@ -72,6 +72,9 @@ pub struct Scenario {
     pub reviewed_at: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<String>,
+    /// Executable examples (HTTP requests and expected responses).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub examples: Vec<crate::document::ExampleDoc>,
     pub location: Location,
 }
 

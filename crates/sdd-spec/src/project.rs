@@ -105,6 +105,10 @@ pub struct ServiceConfig {
     pub env: BTreeMap<String, String>,
     /// Where the service answers, e.g. `http://127.0.0.1:8080`.
     pub base_url: String,
+    /// Headers sent with every executable example and probe request (e.g. an `Authorization`
+    /// header); `${env:NAME}` in a value is replaced by an environment variable.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, String>,
     pub ready: ReadinessProbe,
     #[serde(default)]
     pub stop: StopConfig,

@@ -1,10 +1,13 @@
 //! Verification for SDD, without MCP types: running the project's commands safely, reading what
 //! test runners report, mapping results to scenarios, and remembering every run.
 
+pub mod examples;
 pub mod git;
 pub mod history;
+pub mod http;
 pub mod process;
 pub mod results;
+pub mod service;
 pub mod supervisor;
 #[doc(hidden)]
 pub mod testing;

@@ -180,7 +180,7 @@ pub fn spawn(supervisor: &Supervisor, spec: &RunSpec, workdir: &Path) -> Result<
     })
 }
 
-fn exit_of(status: std::process::ExitStatus) -> Exit {
+pub(crate) fn exit_of(status: std::process::ExitStatus) -> Exit {
     match status.code() {
         Some(code) if code > 128 && code < 160 => Exit::Signal { code },
         Some(code) => Exit::Code { code },

@@ -8,20 +8,33 @@ pub fn inventory_fixture() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/inventory")
 }
 
-/// A private copy of the inventory fixture in a temporary directory, with `python3` in its
-/// sdd.yaml replaced by `$SDD_PYTHON` (the interpreter that has pytest) when that is set.
+/// A private copy of the inventory fixture in a temporary directory: `python3 -m pytest` in its
+/// sdd.yaml becomes `$SDD_PYTHON -m pytest` (the interpreter that has pytest) when that is set,
+/// and the service's port 18080 a free port, so copies can run side by side.
 pub fn inventory_project() -> std::io::Result<tempfile::TempDir> {
     let dir = tempfile::tempdir()?;
     copy_dir(&inventory_fixture(), dir.path())?;
+    let file = dir.path().join("sdd.yaml");
+    let mut text = std::fs::read_to_string(&file)?;
     if let Ok(python) = std::env::var("SDD_PYTHON") {
-        let file = dir.path().join("sdd.yaml");
-        let text = std::fs::read_to_string(&file)?;
-        std::fs::write(
-            &file,
-            text.replace("python3 -m pytest", &format!("{python} -m pytest")),
-        )?;
+        text = text.replace("python3 -m pytest", &format!("{python} -m pytest"));
     }
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    text = text.replace("18080", &port.to_string());
+    std::fs::write(&file, text)?;
     Ok(dir)
+}
+
+/// Change one `KEY: value` of the fixture's service environment (e.g. `MODE`).
+pub fn set_service_env(project: &Path, key: &str, from: &str, to: &str) -> std::io::Result<()> {
+    let file = project.join("sdd.yaml");
+    let text = std::fs::read_to_string(&file)?;
+    std::fs::write(
+        &file,
+        text.replace(&format!("{key}: {from}"), &format!("{key}: {to}")),
+    )
 }
 
 /// Whether pytest can run here; in CI (`CI` set) it must.

@@ -2,7 +2,9 @@
 //! routers. Tools that run commands are annotated open-world and non-idempotent (a run changes
 //! the history); readers of the history are read-only and idempotent.
 
+mod checks;
 mod history;
+mod service;
 mod status;
 mod tests;
 

@@ -459,6 +459,7 @@ fn draft(class: EdgeCaseClass, domain: &str, entity: &str, limits: &DomainLimits
         reviewed_by: None,
         reviewed_at: None,
         tags: vec![format!("edge-case:{}", class.name())],
+        examples: Vec::new(),
     }
 }
 

@@ -194,6 +194,7 @@ fn lint_scenario(s: &Scenario, out: &mut Vec<Diagnostic>) {
             }
         }
     }
+    lint_examples(s, out);
     match s.status {
         ReviewStatus::Proposed if s.rationale.is_none() => out.push(
             Diagnostic::warning("proposal-without-rationale", format!("proposed scenario `{}` has no `rationale`", s.id))
@@ -210,6 +211,66 @@ fn lint_scenario(s: &Scenario, out: &mut Vec<Diagnostic>) {
         ),
         _ => {}
     }
+}
+
+/// Executable examples: paths that cannot be requested, and `${name}` values no earlier step
+/// captures (the example would fail before reaching the service).
+fn lint_examples(s: &Scenario, out: &mut Vec<Diagnostic>) {
+    for (e, example) in s.examples.iter().enumerate() {
+        let mut captured: Vec<&str> = vec!["unique"];
+        for (n, step) in example.steps.iter().enumerate() {
+            let at = Location {
+                path: format!("{}.examples[{e}].steps[{n}]", s.location.path),
+                ..s.location.clone()
+            };
+            let path = &step.request.path;
+            if !(path.starts_with('/') || path.starts_with("${")) {
+                out.push(
+                    Diagnostic::error(
+                        "example-path",
+                        format!(
+                            "example step path `{path}` of scenario `{}` does not start with `/`",
+                            s.id
+                        ),
+                    )
+                    .at(&at)
+                    .with_help("write the path on the service's base URL, e.g. `/tasks/${id}`"),
+                );
+            }
+            let mut texts: Vec<String> = vec![path.clone()];
+            texts.extend(step.request.headers.values().cloned());
+            texts.extend(step.request.body.iter().cloned());
+            texts.extend(step.request.json.iter().map(|j| j.to_string()));
+            texts.extend(step.expect.json.values().map(|j| j.to_string()));
+            for text in &texts {
+                for name in placeholders(text) {
+                    if !name.starts_with("env:") && !captured.contains(&name) {
+                        out.push(
+                            Diagnostic::error(
+                                "example-unknown-value",
+                                format!("`${{{name}}}` in an example of scenario `{}` is not captured by an earlier step", s.id),
+                            )
+                            .at(&at)
+                            .with_help("capture it first (`capture: {name: json.path}`), or use `${unique}` / `${env:NAME}`"),
+                        );
+                    }
+                }
+            }
+            captured.extend(step.capture.keys().map(String::as_str));
+        }
+    }
+}
+
+fn placeholders(text: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("${") {
+        let after = &rest[start + 2..];
+        let Some(end) = after.find('}') else { break };
+        out.push(&after[..end]);
+        rest = &after[end + 1..];
+    }
+    out
 }
 
 /// The result of checking one scenario before it is proposed.
@@ -251,6 +312,7 @@ pub fn validate_scenario(spec: &Spec, doc: &ScenarioDoc, domain: &str) -> Scenar
         reviewed_by: None,
         reviewed_at: None,
         tags: doc.tags.clone(),
+        examples: doc.examples.clone(),
         location: Location {
             file: "(candidate)".into(),
             line: 1,
@@ -310,6 +372,22 @@ mod tests {
 
     fn codes(r: &ValidationReport) -> Vec<&str> {
         r.diagnostics.iter().map(|d| d.code.as_str()).collect()
+    }
+
+    #[test]
+    fn example_lints() {
+        let r = report(
+            "feature: T\nscenarios:\n  - name: A\n    when: I post\n    then: I get \"201\"\n    examples:\n      - steps:\n          - request: {method: POST, path: tasks, json: {t: \"${unique}\"}}\n            capture: {id: id}\n          - request: {path: \"/tasks/${id}/${nope}\"}\n",
+        );
+        let codes = codes(&r);
+        assert!(codes.contains(&"example-path"), "{codes:?}");
+        let unknown: Vec<_> = r
+            .diagnostics
+            .iter()
+            .filter(|d| d.code == "example-unknown-value")
+            .collect();
+        assert_eq!(unknown.len(), 1, "{unknown:?}");
+        assert!(unknown[0].message.contains("${nope}"));
     }
 
     #[test]

@@ -1,0 +1,156 @@
+//! `check_scenarios`: the spec's executable examples against the running service.
+
+use rmcp::handler::server::wrapper::Parameters;
+use rmcp::service::RequestContext;
+use rmcp::{tool, tool_router, Json, RoleServer};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use sdd_mcp::ToolError;
+use sdd_verify::examples::{check_examples, CheckReport, CheckVerdict, Target};
+use sdd_verify::git::tree_state;
+use sdd_verify::history::{NewRun, RunKind, SubjectResult};
+use sdd_verify::service::{probe, ServiceState};
+
+use super::service::service_config;
+use crate::ImplServer;
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct CheckArgs {
+    /// Only these scenario IDs (default: every approved scenario with examples).
+    #[serde(default)]
+    pub ids: Vec<String>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct CheckResult {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub run_id: Option<i64>,
+    #[serde(flatten)]
+    pub report: CheckReport,
+    /// Scenarios whose examples passed in the previous check run and fail now.
+    pub regressions: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<String>,
+}
+
+#[tool_router(router = check_tools, vis = "pub(crate)")]
+impl ImplServer {
+    /// Run the executable examples of approved scenarios (HTTP requests with expected status,
+    /// headers and JSON fields, from the spec) against the running service; per scenario pass /
+    /// fail with a compact expected-vs-actual list for each failed step. Verification that does
+    /// not depend on tests you wrote. Recorded in the history (kind `checks`), with regressions.
+    #[tool(annotations(
+        read_only_hint = false,
+        destructive_hint = false,
+        idempotent_hint = false,
+        open_world_hint = true
+    ))]
+    pub async fn check_scenarios(
+        &self,
+        Parameters(args): Parameters<CheckArgs>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<Json<CheckResult>, ToolError> {
+        let file = self.project_file()?;
+        let config = service_config(&file)?;
+        let loaded = self.load_spec(Some(&file))?;
+        let mut problems = Vec::new();
+        {
+            let mut slot = self.state.service.lock().await;
+            match slot.current.as_mut().map(|s| s.status()) {
+                Some(status) => {
+                    if let ServiceState::Exited { exit } = status.state {
+                        let logs = slot
+                            .current
+                            .as_ref()
+                            .map(|s| s.logs(20, None, None, None).lines)
+                            .unwrap_or_default();
+                        let last: Vec<String> = logs.into_iter().map(|l| l.text).collect();
+                        return Err(format!(
+                            "the service exited ({exit:?}); start it again with start_service. Its last output:\n{}",
+                            last.join("\n")
+                        ));
+                    }
+                }
+                None => {
+                    if probe(config, &file.targets).await.is_err() {
+                        return Err("the service is not running: call start_service first".into());
+                    }
+                    problems.push(format!(
+                        "the service at {} was not started by this server; checked it anyway",
+                        config.base_url
+                    ));
+                }
+            }
+        }
+        let started_at = sdd_spec::review::now_rfc3339();
+        let clock = std::time::Instant::now();
+        let tree = tree_state(&self.state.project.root).await;
+        let target = Target {
+            base_url: &config.base_url,
+            headers: &config.headers,
+            targets: &file.targets,
+        };
+        let report = sdd_mcp::with_progress(
+            &context,
+            "running executable examples",
+            check_examples(&loaded.spec, &args.ids, &target),
+        )
+        .await?;
+        if report.summary.scenarios_checked == 0 {
+            problems.push(
+                "no approved scenario (of those asked for) has executable examples; add `examples:` to scenarios in the spec".into(),
+            );
+        }
+        let results = report
+            .scenarios
+            .iter()
+            .map(|s| SubjectResult {
+                subject: s.scenario_id.clone(),
+                status: match s.verdict {
+                    CheckVerdict::Passing => "passing",
+                    CheckVerdict::Failing => "failing",
+                }
+                .into(),
+                detail: s
+                    .examples
+                    .iter()
+                    .flat_map(|e| &e.steps)
+                    .find(|st| !st.ok)
+                    .map(|st| match (&st.error, st.mismatches.first()) {
+                        (Some(e), _) => format!("{}: {e}", st.request),
+                        (None, Some(m)) => format!(
+                            "{}: {} expected {}, got {}",
+                            st.request, m.at, m.expected, m.actual
+                        ),
+                        (None, None) => st.request.clone(),
+                    }),
+            })
+            .collect();
+        let run = NewRun {
+            kind: RunKind::Checks,
+            label: "examples".into(),
+            started_at,
+            duration_seconds: clock.elapsed().as_secs_f64(),
+            tree,
+            filter: (!args.ids.is_empty()).then(|| args.ids.join(",")),
+            ok: report.summary.failing == 0 && report.summary.scenarios_checked > 0,
+            summary: serde_json::to_value(&report.summary).unwrap_or_default(),
+            results,
+            tests: Vec::new(),
+        };
+        let (run_id, regressions) = match self.with_history(|h| h.record(&run)) {
+            Ok(record) => (Some(record.id), record.regressions),
+            Err(e) => {
+                problems.push(format!("the run was not recorded: {e}"));
+                (None, Vec::new())
+            }
+        };
+        Ok(Json(CheckResult {
+            run_id,
+            report,
+            regressions,
+            problems,
+        }))
+    }
+}

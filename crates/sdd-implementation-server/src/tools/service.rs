@@ -1,0 +1,178 @@
+//! The service lifecycle: start (waiting for readiness), status, logs, stop.
+
+use rmcp::handler::server::wrapper::Parameters;
+use rmcp::service::RequestContext;
+use rmcp::{tool, tool_router, Json, RoleServer};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use sdd_mcp::ToolError;
+use sdd_spec::project::{ProjectFile, ServiceConfig};
+use sdd_verify::service::{
+    probe, LogsView, Service, ServiceState, ServiceStatus, StopReport, Stream,
+};
+
+use super::tests::NoArguments;
+use crate::ImplServer;
+
+const DEFAULT_TAIL: usize = 100;
+const MAX_TAIL: usize = 1000;
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct StartResult {
+    #[serde(flatten)]
+    pub status: ServiceStatus,
+    /// The first lines the service wrote.
+    pub first_lines: Vec<sdd_verify::service::LogLine>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct StatusResult {
+    /// `not_started`, `running` or `exited`.
+    pub state: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service: Option<ServiceStatus>,
+    /// The readiness probe right now: `answering`, or why not.
+    pub probe: String,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct LogsArgs {
+    /// The last this many matching lines (default 100, max 1000).
+    #[serde(default)]
+    pub tail: Option<usize>,
+    /// Only lines containing this text (case-insensitive).
+    #[serde(default)]
+    pub filter: Option<String>,
+    /// Only `stdout` or `stderr`.
+    #[serde(default)]
+    pub stream: Option<Stream>,
+    /// Only lines after this sequence number (from a previous call), to follow the log.
+    #[serde(default)]
+    pub after_seq: Option<u64>,
+}
+
+pub(crate) fn service_config(file: &ProjectFile) -> Result<&ServiceConfig, ToolError> {
+    file.service.as_ref().ok_or_else(|| {
+        "sdd.yaml has no `service:` section; add one with `command`, `base_url` and `ready` (an HTTP path or a TCP port)".to_string()
+    })
+}
+
+#[tool_router(router = service_tools, vis = "pub(crate)")]
+impl ImplServer {
+    /// Start the service from sdd.yaml (its command, environment, base URL) and wait until its
+    /// readiness probe answers. If it exits first or is not ready in time, it is stopped and the
+    /// error carries its last output lines. Only one service runs per server; it is stopped when
+    /// the server stops.
+    #[tool(annotations(
+        read_only_hint = false,
+        destructive_hint = false,
+        idempotent_hint = false,
+        open_world_hint = true
+    ))]
+    pub async fn start_service(
+        &self,
+        _args: Parameters<NoArguments>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<Json<StartResult>, ToolError> {
+        let file = self.project_file()?;
+        let config = service_config(&file)?;
+        let mut slot = self.state.service.lock().await;
+        if let Some(current) = slot.current.as_mut() {
+            let status = current.status();
+            if matches!(status.state, ServiceState::Running) {
+                return Err(format!(
+                    "the service is already running (pid {}, up {:.0} s at {}); call stop_service first to restart it",
+                    status.pid.map(|p| p.to_string()).unwrap_or_default(),
+                    status.uptime_seconds,
+                    status.base_url
+                ));
+            }
+        }
+        slot.current = None;
+        let start = Service::start(
+            &self.state.project.root,
+            config,
+            &file.targets,
+            &self.state.supervisor,
+        );
+        let mut service = sdd_mcp::with_progress(&context, "starting the service", start)
+            .await?
+            .map_err(|e| e.to_string())?;
+        let status = service.status();
+        let first_lines = service.logs(usize::MAX, None, None, None).lines;
+        let first_lines = first_lines.into_iter().take(20).collect();
+        slot.current = Some(service);
+        Ok(Json(StartResult {
+            status,
+            first_lines,
+        }))
+    }
+
+    /// Whether the service is running (pid, uptime, how long it took to get ready) or exited
+    /// (with its exit status), and what its readiness probe says right now.
+    #[tool(annotations(read_only_hint = true, idempotent_hint = true, open_world_hint = true))]
+    pub async fn service_status(
+        &self,
+        _args: Parameters<NoArguments>,
+    ) -> Result<Json<StatusResult>, ToolError> {
+        let file = self.project_file()?;
+        let config = service_config(&file)?;
+        let probe = match probe(config, &file.targets).await {
+            Ok(()) => "answering".to_string(),
+            Err(e) => e,
+        };
+        let mut slot = self.state.service.lock().await;
+        let service = slot.current.as_mut().map(|s| s.status());
+        let state = match &service {
+            None => "not_started",
+            Some(s) if matches!(s.state, ServiceState::Running) => "running",
+            Some(_) => "exited",
+        };
+        Ok(Json(StatusResult {
+            state: state.into(),
+            service,
+            probe,
+        }))
+    }
+
+    /// The service's output: the last lines (default 100, max 1000), filtered by text and
+    /// stream, or only lines after a sequence number to follow it. Kept even after it exits.
+    #[tool(annotations(read_only_hint = true, idempotent_hint = true, open_world_hint = false))]
+    pub async fn service_logs(
+        &self,
+        Parameters(args): Parameters<LogsArgs>,
+    ) -> Result<Json<LogsView>, ToolError> {
+        let slot = self.state.service.lock().await;
+        let service = slot
+            .current
+            .as_ref()
+            .ok_or("the service has not been started by this server; call start_service")?;
+        let tail = args.tail.unwrap_or(DEFAULT_TAIL).clamp(1, MAX_TAIL);
+        Ok(Json(service.logs(
+            tail,
+            args.filter.as_deref(),
+            args.stream,
+            args.after_seq,
+        )))
+    }
+
+    /// Stop the service: the stop signal from sdd.yaml (default TERM) to its whole process
+    /// group, the grace period, then SIGKILL to the group. Says whether it stopped gracefully.
+    #[tool(annotations(
+        read_only_hint = false,
+        destructive_hint = true,
+        idempotent_hint = false,
+        open_world_hint = true
+    ))]
+    pub async fn stop_service(
+        &self,
+        _args: Parameters<NoArguments>,
+    ) -> Result<Json<StopReport>, ToolError> {
+        let mut slot = self.state.service.lock().await;
+        let Some(service) = slot.current.take() else {
+            return Err("no service was started by this server; nothing to stop".into());
+        };
+        Ok(Json(service.stop().await))
+    }
+}

@@ -1,0 +1,176 @@
+//! A small HTTP/1.1 client on hyper for readiness probes and executable examples: one request,
+//! a timeout over the whole exchange, a cap on the body read, and only hosts `sdd.yaml` allows.
+
+use std::time::{Duration, Instant};
+
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Bytes;
+use hyper::Uri;
+use hyper_util::rt::TokioIo;
+use sdd_spec::project::Targets;
+
+/// Bodies larger than this are cut (and the response says so).
+pub const MAX_BODY: usize = 4 * 1024 * 1024;
+
+#[derive(Debug, Clone)]
+pub struct HttpRequest {
+    pub method: String,
+    /// Absolute `http://host:port/path?query` URL.
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Option<Vec<u8>>,
+    pub timeout: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct HttpResponse {
+    pub status: u16,
+    /// Header names lowercased, in the order received.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    pub elapsed: Duration,
+}
+
+impl HttpResponse {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum HttpError {
+    #[error("`{0}` is not an http:// URL (https is not supported for probes and examples)")]
+    BadUrl(String),
+    #[error("host `{0}` is not allowed: load and probe traffic goes to loopback only unless sdd.yaml lists the host under `targets.allowed_hosts`")]
+    HostNotAllowed(String),
+    #[error("cannot connect to {0}: {1}")]
+    Connect(String, std::io::Error),
+    #[error("no complete response within {0:?}")]
+    Timeout(Duration),
+    #[error("HTTP error: {0}")]
+    Protocol(String),
+}
+
+/// Host, port and path-and-query of an `http://` URL.
+pub fn split_url(url: &str) -> Result<(String, u16, String), HttpError> {
+    let uri: Uri = url.parse().map_err(|_| HttpError::BadUrl(url.into()))?;
+    if uri.scheme_str() != Some("http") {
+        return Err(HttpError::BadUrl(url.into()));
+    }
+    let host = uri
+        .host()
+        .ok_or_else(|| HttpError::BadUrl(url.into()))?
+        .to_string();
+    let port = uri.port_u16().unwrap_or(80);
+    let path = uri
+        .path_and_query()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "/".into());
+    Ok((host, port, path))
+}
+
+pub async fn send(request: &HttpRequest, targets: &Targets) -> Result<HttpResponse, HttpError> {
+    let (host, port, path) = split_url(&request.url)?;
+    if !targets.allows(&host) {
+        return Err(HttpError::HostNotAllowed(host));
+    }
+    let started = Instant::now();
+    tokio::time::timeout(request.timeout, exchange(request, &host, port, &path))
+        .await
+        .map_err(|_| HttpError::Timeout(request.timeout))?
+        .map(|(status, headers, body)| HttpResponse {
+            status,
+            headers,
+            body,
+            elapsed: started.elapsed(),
+        })
+}
+
+type Exchange = (u16, Vec<(String, String)>, Vec<u8>);
+
+async fn exchange(
+    request: &HttpRequest,
+    host: &str,
+    port: u16,
+    path: &str,
+) -> Result<Exchange, HttpError> {
+    let address = format!(
+        "{}:{port}",
+        host.trim_start_matches('[').trim_end_matches(']')
+    );
+    let stream = tokio::net::TcpStream::connect(&address)
+        .await
+        .map_err(|e| HttpError::Connect(address.clone(), e))?;
+    let _ = stream.set_nodelay(true);
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .map_err(|e| HttpError::Protocol(e.to_string()))?;
+    let driver = tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    let mut builder = hyper::Request::builder()
+        .method(request.method.as_str())
+        .uri(path)
+        .header(hyper::header::HOST, format!("{host}:{port}"));
+    for (name, value) in &request.headers {
+        builder = builder.header(name.as_str(), value.as_str());
+    }
+    let body = Full::new(Bytes::from(request.body.clone().unwrap_or_default()));
+    let outgoing = builder
+        .body(body)
+        .map_err(|e| HttpError::Protocol(format!("invalid request: {e}")))?;
+    let response = sender
+        .send_request(outgoing)
+        .await
+        .map_err(|e| HttpError::Protocol(e.to_string()))?;
+    let status = response.status().as_u16();
+    let headers = response
+        .headers()
+        .iter()
+        .map(|(n, v)| {
+            (
+                n.as_str().to_ascii_lowercase(),
+                String::from_utf8_lossy(v.as_bytes()).to_string(),
+            )
+        })
+        .collect();
+    let body = Limited::new(response.into_body(), MAX_BODY)
+        .collect()
+        .await
+        .map(|b| b.to_bytes().to_vec())
+        .map_err(|e| HttpError::Protocol(format!("reading the body: {e}")))?;
+    driver.abort();
+    Ok((status, headers, body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls() {
+        assert_eq!(
+            split_url("http://127.0.0.1:8080/tasks?x=1").unwrap(),
+            ("127.0.0.1".into(), 8080, "/tasks?x=1".into())
+        );
+        assert_eq!(split_url("http://localhost").unwrap().1, 80);
+        assert!(split_url("https://example.com/").is_err());
+        assert!(split_url("not a url").is_err());
+    }
+
+    #[tokio::test]
+    async fn only_allowed_hosts() {
+        let request = HttpRequest {
+            method: "GET".into(),
+            url: "http://10.1.2.3:80/".into(),
+            headers: vec![],
+            body: None,
+            timeout: Duration::from_secs(1),
+        };
+        let err = send(&request, &Targets::default()).await.unwrap_err();
+        assert!(matches!(err, HttpError::HostNotAllowed(_)), "{err}");
+    }
+}

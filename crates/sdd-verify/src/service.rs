@@ -1,0 +1,391 @@
+//! The service under specification: started from `sdd.yaml` under the supervisor, watched until
+//! its readiness probe answers, its output kept in a bounded log, stopped gracefully and then
+//! killed with its whole process group.
+
+use std::collections::VecDeque;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+use tokio::process::{Child, ChildStdin};
+
+use sdd_spec::project::{ServiceConfig, Targets};
+
+use crate::http::{self, HttpRequest};
+use crate::process::{spawn, Exit, RunSpec, Supervisor};
+use crate::testrun::inside;
+
+/// Lines of output kept per service (older ones are dropped and counted).
+const LOG_LINES: usize = 5000;
+/// Longest line kept (longer ones are cut).
+const LOG_LINE_CHARS: usize = 2000;
+/// Lines of output that come back with a failed start.
+const START_FAILURE_LINES: usize = 30;
+const PROBE_INTERVAL: Duration = Duration::from_millis(100);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Stream {
+    Stdout,
+    Stderr,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct LogLine {
+    /// Position in the service's whole output (1-based), stable across calls.
+    pub seq: u64,
+    pub stream: Stream,
+    /// Seconds since the service started.
+    pub at_seconds: f64,
+    pub text: String,
+}
+
+#[derive(Default)]
+struct LogBuffer {
+    lines: VecDeque<LogLine>,
+    next_seq: u64,
+    dropped: u64,
+}
+
+type SharedLog = Arc<Mutex<LogBuffer>>;
+
+fn push_line(log: &SharedLog, stream: Stream, started: Instant, mut text: String) {
+    if text.len() > LOG_LINE_CHARS {
+        let mut cut = LOG_LINE_CHARS;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        text.truncate(cut);
+        text.push('…');
+    }
+    let Ok(mut log) = log.lock() else { return };
+    log.next_seq += 1;
+    let seq = log.next_seq;
+    log.lines.push_back(LogLine {
+        seq,
+        stream,
+        at_seconds: started.elapsed().as_secs_f64(),
+        text,
+    });
+    if log.lines.len() > LOG_LINES {
+        log.lines.pop_front();
+        log.dropped += 1;
+    }
+}
+
+async fn pump(stream: impl AsyncRead + Unpin, kind: Stream, log: SharedLog, started: Instant) {
+    let mut lines = BufReader::new(stream).lines();
+    while let Ok(Some(line)) = lines.next_line().await {
+        push_line(&log, kind, started, line);
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case", tag = "state")]
+pub enum ServiceState {
+    /// Running and its readiness probe answered.
+    Running,
+    /// The process ended by itself.
+    Exited { exit: Exit },
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct ServiceStatus {
+    #[serde(flatten)]
+    pub state: ServiceState,
+    pub pid: Option<u32>,
+    pub command: String,
+    pub base_url: String,
+    pub started_at: String,
+    pub uptime_seconds: f64,
+    /// Seconds it took to become ready.
+    pub ready_after_seconds: f64,
+    pub log_lines: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct LogsView {
+    pub lines: Vec<LogLine>,
+    /// Lines matching the request before `tail` was applied.
+    pub matching: usize,
+    /// Lines dropped from the start of the log because it is bounded.
+    pub dropped_from_log: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct StopReport {
+    pub exit: Exit,
+    /// It ended within the grace period after the stop signal (not killed).
+    pub graceful: bool,
+    pub stop_signal: String,
+    pub stopped_in_seconds: f64,
+    pub uptime_seconds: f64,
+    /// The last lines it wrote.
+    pub last_lines: Vec<LogLine>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("{0}")]
+    Config(String),
+    #[error("something already answers at {0}; stop it first (a service left running outside SDD?), or change base_url in sdd.yaml")]
+    AlreadyAnswering(String),
+    #[error(transparent)]
+    Spawn(#[from] crate::process::RunError),
+    #[error("the service exited with {exit:?} after {after_seconds:.1} s, before it was ready. Its last output:\n{last_lines}")]
+    Exited {
+        exit: Exit,
+        after_seconds: f64,
+        last_lines: String,
+    },
+    #[error("the service was not ready after {waited_seconds} s (ready.timeout_seconds in sdd.yaml); it was stopped. Last probe: {last_probe}. Its last output:\n{last_lines}")]
+    NeverReady {
+        waited_seconds: u64,
+        last_probe: String,
+        last_lines: String,
+    },
+}
+
+/// A running service. Dropping it stops the service (the supervisor sees its pipe close).
+pub struct Service {
+    child: Child,
+    stop_pipe: Option<ChildStdin>,
+    log: SharedLog,
+    started: Instant,
+    started_at: String,
+    ready_after: Duration,
+    config: ServiceConfig,
+    exit: Option<Exit>,
+}
+
+impl Service {
+    /// Start the service and wait until its readiness probe answers.
+    pub async fn start(
+        root: &Path,
+        config: &ServiceConfig,
+        targets: &Targets,
+        supervisor: &Supervisor,
+    ) -> Result<Service, StartError> {
+        let workdir = inside(root, &config.workdir).ok_or_else(|| {
+            StartError::Config(format!(
+                "service.workdir `{}` is outside the project",
+                config.workdir
+            ))
+        })?;
+        let (host, _, _) = http::split_url(&config.base_url)
+            .map_err(|e| StartError::Config(format!("service.base_url: {e}")))?;
+        if !targets.allows(&host) {
+            return Err(StartError::Config(format!(
+                "service.base_url host `{host}` is not loopback and not in targets.allowed_hosts"
+            )));
+        }
+        if probe(config, targets).await.is_ok() {
+            return Err(StartError::AlreadyAnswering(config.base_url.clone()));
+        }
+        let mut spec = RunSpec::new(config.command.clone(), workdir.clone(), Duration::MAX);
+        spec.env = config.env.clone();
+        spec.stop_signal = config.stop.signal.clone();
+        spec.grace = Duration::from_secs(config.stop.grace_seconds);
+        let mut child = spawn(supervisor, &spec, &workdir)?;
+        let started = Instant::now();
+        let log: SharedLog = Arc::default();
+        if let Some(out) = child.stdout.take() {
+            tokio::spawn(pump(out, Stream::Stdout, log.clone(), started));
+        }
+        if let Some(err) = child.stderr.take() {
+            tokio::spawn(pump(err, Stream::Stderr, log.clone(), started));
+        }
+        let stop_pipe = child.stdin.take();
+        let mut service = Service {
+            child,
+            stop_pipe,
+            log,
+            started,
+            started_at: sdd_spec::review::now_rfc3339(),
+            ready_after: Duration::ZERO,
+            config: config.clone(),
+            exit: None,
+        };
+        let deadline = started + Duration::from_secs(config.ready.timeout_seconds.max(1));
+        loop {
+            if let Some(exit) = service.poll_exit() {
+                // Let the log readers catch the last lines.
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                return Err(StartError::Exited {
+                    exit,
+                    after_seconds: started.elapsed().as_secs_f64(),
+                    last_lines: service.last_lines_text(START_FAILURE_LINES),
+                });
+            }
+            let last_probe = match probe(config, targets).await {
+                Ok(()) => {
+                    service.ready_after = started.elapsed();
+                    return Ok(service);
+                }
+                Err(e) => e,
+            };
+            if Instant::now() >= deadline {
+                let last_lines = service.last_lines_text(START_FAILURE_LINES);
+                service.stop().await;
+                return Err(StartError::NeverReady {
+                    waited_seconds: config.ready.timeout_seconds,
+                    last_probe,
+                    last_lines,
+                });
+            }
+            tokio::time::sleep(PROBE_INTERVAL).await;
+        }
+    }
+
+    fn poll_exit(&mut self) -> Option<Exit> {
+        if self.exit.is_none() {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                self.exit = Some(crate::process::exit_of(status));
+            }
+        }
+        self.exit.clone()
+    }
+
+    pub fn status(&mut self) -> ServiceStatus {
+        let state = match self.poll_exit() {
+            Some(exit) => ServiceState::Exited { exit },
+            None => ServiceState::Running,
+        };
+        let log_lines = self.log.lock().map(|l| l.next_seq).unwrap_or(0);
+        ServiceStatus {
+            pid: self.exit.is_none().then(|| self.child.id()).flatten(),
+            state,
+            command: self.config.command.clone(),
+            base_url: self.config.base_url.clone(),
+            started_at: self.started_at.clone(),
+            uptime_seconds: self.started.elapsed().as_secs_f64(),
+            ready_after_seconds: self.ready_after.as_secs_f64(),
+            log_lines,
+        }
+    }
+
+    /// The last `tail` lines that contain `filter` (case-insensitive), of one stream or both,
+    /// optionally only those after sequence number `after`.
+    pub fn logs(
+        &self,
+        tail: usize,
+        filter: Option<&str>,
+        stream: Option<Stream>,
+        after: Option<u64>,
+    ) -> LogsView {
+        let Ok(log) = self.log.lock() else {
+            return LogsView {
+                lines: Vec::new(),
+                matching: 0,
+                dropped_from_log: 0,
+            };
+        };
+        let needle = filter.map(str::to_lowercase);
+        let matching: Vec<&LogLine> = log
+            .lines
+            .iter()
+            .filter(|l| stream.is_none_or(|s| l.stream == s))
+            .filter(|l| after.is_none_or(|a| l.seq > a))
+            .filter(|l| {
+                needle
+                    .as_deref()
+                    .is_none_or(|n| l.text.to_lowercase().contains(n))
+            })
+            .collect();
+        let start = matching.len().saturating_sub(tail);
+        LogsView {
+            matching: matching.len(),
+            lines: matching[start..].iter().map(|l| (*l).clone()).collect(),
+            dropped_from_log: log.dropped,
+        }
+    }
+
+    fn last_lines_text(&self, n: usize) -> String {
+        let lines = self.logs(n, None, None, None).lines;
+        if lines.is_empty() {
+            return "(no output)".into();
+        }
+        lines
+            .iter()
+            .map(|l| {
+                let stream = match l.stream {
+                    Stream::Stdout => "out",
+                    Stream::Stderr => "err",
+                };
+                format!("[{stream}] {}", l.text)
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// Stop: the stop signal to the whole group, the grace period, then SIGKILL to the group
+    /// (the supervisor does this when its pipe closes).
+    pub async fn stop(mut self) -> StopReport {
+        let asked = Instant::now();
+        drop(self.stop_pipe.take());
+        let grace = Duration::from_secs(self.config.stop.grace_seconds);
+        let exit = match self.poll_exit() {
+            Some(exit) => exit,
+            None => match tokio::time::timeout(grace + Duration::from_secs(5), self.child.wait())
+                .await
+            {
+                Ok(Ok(status)) => crate::process::exit_of(status),
+                _ => {
+                    let _ = self.child.start_kill();
+                    let _ = self.child.wait().await;
+                    Exit::Signal { code: 137 }
+                }
+            },
+        };
+        let stopped_in = asked.elapsed();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        StopReport {
+            graceful: exit != (Exit::Signal { code: 137 }),
+            exit,
+            stop_signal: self.config.stop.signal.clone(),
+            stopped_in_seconds: stopped_in.as_secs_f64(),
+            uptime_seconds: self.started.elapsed().as_secs_f64(),
+            last_lines: self.logs(20, None, None, None).lines,
+        }
+    }
+}
+
+/// One readiness probe: `Ok` when the service answers as configured.
+pub async fn probe(config: &ServiceConfig, targets: &Targets) -> Result<(), String> {
+    let (host, port, _) = http::split_url(&config.base_url).map_err(|e| e.to_string())?;
+    if let Some(path) = &config.ready.http {
+        let url = format!("{}{}", config.base_url.trim_end_matches('/'), path);
+        let request = HttpRequest {
+            method: "GET".into(),
+            url: url.clone(),
+            headers: Vec::new(),
+            body: None,
+            timeout: Duration::from_secs(2),
+        };
+        let response = http::send(&request, targets)
+            .await
+            .map_err(|e| format!("GET {url}: {e}"))?;
+        if (200..300).contains(&response.status) {
+            Ok(())
+        } else {
+            Err(format!("GET {url} answered {}", response.status))
+        }
+    } else {
+        let port = config.ready.tcp.unwrap_or(port);
+        let address = format!(
+            "{}:{port}",
+            host.trim_start_matches('[').trim_end_matches(']')
+        );
+        tokio::time::timeout(
+            Duration::from_secs(2),
+            tokio::net::TcpStream::connect(&address),
+        )
+        .await
+        .map_err(|_| format!("connect to {address}: timed out"))?
+        .map(|_| ())
+        .map_err(|e| format!("connect to {address}: {e}"))
+    }
+}
