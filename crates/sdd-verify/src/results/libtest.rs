@@ -24,17 +24,27 @@ pub fn parse(text: &str) -> ParsedResults {
             }
         }
         if let Some(case) = result_line(line) {
-            parsed.push(case);
+            // Not `push`: two test binaries of a workspace may both have `tests::it_works`.
+            parsed.cases.push(case);
+        }
+        if line.starts_with("running ") {
+            // A new test binary: attach the previous one's failure sections to its results.
+            attach(&mut parsed, std::mem::take(&mut sections));
         }
     }
     sections.extend(open_section.take());
+    attach(&mut parsed, sections);
+    parsed
+}
+
+/// Give each `---- NAME stdout ----` section to the latest result of that name.
+fn attach(parsed: &mut ParsedResults, sections: Vec<(String, String)>) {
     for (name, body) in sections {
-        if let Some(case) = parsed.cases.iter_mut().find(|c| c.name == name) {
+        if let Some(case) = parsed.cases.iter_mut().rev().find(|c| c.name == name) {
             case.message = panic_message(&body);
             case.excerpt = relevant_excerpt(&body);
         }
     }
-    parsed
 }
 
 /// `---- tests::name stdout ----`
@@ -124,6 +134,15 @@ mod tests {
                 ("d", Outcome::Skipped, None),
             ]
         );
+    }
+
+    #[test]
+    fn same_name_in_two_binaries() {
+        let text = "running 1 test\ntest tests::it_works ... FAILED\n\nfailures:\n\n---- tests::it_works stdout ----\nthread 'tests::it_works' panicked at src/lib.rs:1:1:\nfirst\n\nfailures:\n    tests::it_works\n\ntest result: FAILED.\n\nrunning 1 test\ntest tests::it_works ... ok\n";
+        let parsed = parse(text);
+        assert_eq!(parsed.cases.len(), 2);
+        assert_eq!(parsed.cases[0].message.as_deref(), Some("first"));
+        assert_eq!(parsed.cases[1].outcome, Outcome::Passed);
     }
 
     #[test]

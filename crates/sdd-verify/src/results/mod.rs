@@ -100,6 +100,11 @@ pub fn parse_output(format: ResultsFormat, text: &str) -> ParsedResults {
         ResultsFormat::GoJson => go_json::parse(text),
         ResultsFormat::JestJson => jest_json::parse(text),
     };
+    for case in &mut parsed.cases {
+        if let Some(message) = case.message.as_mut() {
+            bound_message(message);
+        }
+    }
     if parsed.cases.is_empty() && parsed.problems.is_empty() {
         parsed.problems.push(format!(
             "no test results found in the {} output{}",
@@ -108,6 +113,25 @@ pub fn parse_output(format: ResultsFormat, text: &str) -> ParsedResults {
         ));
     }
     parsed
+}
+
+/// Messages are for reading at a glance: at most 8 lines and 800 bytes (the excerpt has more).
+fn bound_message(message: &mut String) {
+    const LINES: usize = 8;
+    const BYTES: usize = 800;
+    let trimmed = message.trim();
+    let mut out: String = trimmed.lines().take(LINES).collect::<Vec<_>>().join("\n");
+    if out.len() > BYTES {
+        let mut cut = BYTES;
+        while !out.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        out.truncate(cut);
+    }
+    if out.len() < trimmed.len() {
+        out.push('…');
+    }
+    *message = out;
 }
 
 /// Parse a results file, or every `*.xml` file of a directory for JUnit.

@@ -68,13 +68,13 @@ fn status_line(line: &str) -> Option<TestCase> {
         _ => return None,
     };
     let (duration, rest) = rest.split_once(']')?;
-    let mut words: Vec<&str> = rest.split_whitespace().collect();
-    if words
-        .first()
-        .is_some_and(|w| w.starts_with('(') && w.ends_with(')'))
-    {
-        words.remove(0);
-    }
+    // The counter is padded: `(1/3)`, `( 1/68)`, `(───)`.
+    let rest = rest.trim_start();
+    let rest = match rest.strip_prefix('(') {
+        Some(counter) => counter.split_once(')')?.1,
+        None => rest,
+    };
+    let words: Vec<&str> = rest.split_whitespace().collect();
     let [binary, test] = words.as_slice() else {
         return None;
     };
@@ -90,7 +90,7 @@ mod tests {
 
     #[test]
     fn statuses() {
-        let text = "        SKIP [         ] (───) c tests::s\n        PASS [   0.005s] (1/3) c tests::p\n   TRY 2 PASS [   0.1s] c tests::r\n     TIMEOUT [  60.0s] (2/3) c tests::t\n     SIGSEGV [   0.1s] c tests::k\n    Starting 3 tests across 1 binary\n";
+        let text = "        PASS [   0.004s] (  7/168) c tests::padded\n        SKIP [         ] (───) c tests::s\n        PASS [   0.005s] (1/3) c tests::p\n   TRY 2 PASS [   0.1s] c tests::r\n     TIMEOUT [  60.0s] (2/3) c tests::t\n     SIGSEGV [   0.1s] c tests::k\n    Starting 3 tests across 1 binary\n";
         let parsed = parse(text);
         let got: Vec<_> = parsed
             .cases
@@ -100,6 +100,7 @@ mod tests {
         assert_eq!(
             got,
             [
+                ("c::tests::padded", Outcome::Passed),
                 ("c::tests::s", Outcome::Skipped),
                 ("c::tests::p", Outcome::Passed),
                 ("c::tests::r", Outcome::Passed),
@@ -107,6 +108,6 @@ mod tests {
                 ("c::tests::k", Outcome::Failed),
             ]
         );
-        assert_eq!(parsed.cases[1].duration_seconds, Some(0.005));
+        assert_eq!(parsed.cases[2].duration_seconds, Some(0.005));
     }
 }

@@ -29,6 +29,13 @@ pub fn parse(text: &str) -> ParsedResults {
         }
         if let Some(case) = summary_line(line).or_else(|| verbose_line(line)) {
             parsed.push(case);
+        } else if let Some(rest) = line.strip_prefix("ERROR ") {
+            // `ERROR tests/test_x.py - ImportError: …`: a file that could not be collected.
+            if !rest.contains("::") {
+                parsed
+                    .problems
+                    .push(format!("pytest could not collect {}", rest.trim()));
+            }
         }
     }
     sections.extend(open.take());
@@ -82,7 +89,7 @@ fn summary_line(line: &str) -> Option<TestCase> {
         None => (rest, None),
     };
     let node = node.trim();
-    if !node.contains("::") || node.contains(' ') {
+    if !node.contains("::") || node.starts_with('[') {
         return None;
     }
     let mut case = TestCase::new(node, outcome);
@@ -90,24 +97,41 @@ fn summary_line(line: &str) -> Option<TestCase> {
     Some(case)
 }
 
-/// `-v`: `file.py::test_x PASSED [ 50%]`, `file.py::test_y SKIPPED (reason) [ 75%]`, or with
-/// xdist `[gw0] [ 50%] PASSED file.py::test_x`.
+/// `-v`: `file.py::test_x PASSED [ 50%]`, `file.py::test_y[a b] SKIPPED (reason) [ 75%]`, or
+/// with xdist `[gw0] [ 50%] PASSED file.py::test_x`. Node IDs may contain spaces (parameters).
 fn verbose_line(line: &str) -> Option<TestCase> {
-    let words: Vec<&str> = line.split_whitespace().collect();
-    let status_at = words.iter().position(|w| STATUSES.contains(w))?;
-    let node_at = words.iter().position(|w| w.contains("::"))?;
-    let outcome = outcome_of(words[status_at])?;
-    let mut case = TestCase::new(words[node_at], outcome);
-    if status_at > node_at {
-        // A reason in parentheses may follow the status.
-        let after = words[status_at + 1..].join(" ");
-        if let Some(reason) = after
-            .strip_prefix('(')
-            .and_then(|r| r.split_once(')'))
-            .map(|(r, _)| r.to_string())
-        {
-            case.message = Some(reason);
-        }
+    let line = line.trim_end();
+    if line.starts_with("[gw") {
+        // xdist: the status comes first, the node ID is the rest.
+        let (status, node) = STATUSES.iter().find_map(|status| {
+            let at = line.find(&format!(" {status} "))?;
+            Some((*status, line[at + status.len() + 2..].trim()))
+        })?;
+        return node
+            .contains("::")
+            .then(|| TestCase::new(node, outcome_of(status).unwrap_or(Outcome::Failed)));
+    }
+    // The status is the last status word followed by the end, a space or a reason.
+    let (at, status) = STATUSES
+        .iter()
+        .filter_map(|status| {
+            line.match_indices(&format!(" {status}"))
+                .filter(|(i, m)| {
+                    let after = &line[i + m.len()..];
+                    after.is_empty() || after.starts_with(' ')
+                })
+                .map(|(i, _)| (i, *status))
+                .last()
+        })
+        .max_by_key(|(i, _)| *i)?;
+    let node = line[..at].trim();
+    if !node.contains("::") || STATUSES.iter().any(|s| node.starts_with(s)) {
+        return None;
+    }
+    let mut case = TestCase::new(node, outcome_of(status)?);
+    let after = line[at + status.len() + 1..].trim_start();
+    if let Some(reason) = after.strip_prefix('(').and_then(|r| r.rsplit_once(')')) {
+        case.message = Some(reason.0.to_string());
     }
     Some(case)
 }
@@ -132,6 +156,7 @@ t.py::TestA::test_one PASSED                                [ 33%]
 t.py::test_two[1-2] FAILED                                  [ 66%]
 t.py::test_three SKIPPED (no db)                            [100%]
 [gw1] [100%] PASSED t.py::test_four
+t.py::test_five[a b-PASSED] PASSED                          [100%]
 =================================== FAILURES ===================================
 ________________________________ test_two[1-2] _________________________________
 
@@ -161,6 +186,7 @@ SKIPPED [1] t.py:12: no db
                 ),
                 ("t.py::test_three", Outcome::Skipped, Some("no db")),
                 ("t.py::test_four", Outcome::Passed, None),
+                ("t.py::test_five[a b-PASSED]", Outcome::Passed, None),
             ]
         );
         assert!(parsed.cases[1]
@@ -168,6 +194,12 @@ SKIPPED [1] t.py:12: no db
             .as_deref()
             .unwrap()
             .contains(">       assert a == b"));
+    }
+
+    #[test]
+    fn collection_errors_are_problems() {
+        let parsed = parse("ERROR tests/test_x.py - ModuleNotFoundError: No module named 'foo'\n");
+        assert!(parsed.problems[0].contains("could not collect tests/test_x.py"));
     }
 
     #[test]
