@@ -25,7 +25,7 @@ pub fn parse(text: &str) -> ParsedResults {
         }
         if let Some(case) = result_line(line) {
             // Not `push`: two test binaries of a workspace may both have `tests::it_works`.
-            parsed.cases.push(case);
+            parsed.push_repeated(case);
         }
         if line.starts_with("running ") {
             // A new test binary: attach the previous one's failure sections to its results.
@@ -40,7 +40,7 @@ pub fn parse(text: &str) -> ParsedResults {
 /// Give each `---- NAME stdout ----` section to the latest result of that name.
 fn attach(parsed: &mut ParsedResults, sections: Vec<(String, String)>) {
     for (name, body) in sections {
-        if let Some(case) = parsed.cases.iter_mut().rev().find(|c| c.name == name) {
+        if let Some(case) = parsed.latest_mut(&name) {
             case.message = panic_message(&body);
             case.excerpt = relevant_excerpt(&body);
         }

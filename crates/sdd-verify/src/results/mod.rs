@@ -62,13 +62,21 @@ pub struct ParsedResults {
     pub cases: Vec<TestCase>,
     /// What could not be read, in words (malformed lines or files, no tests found).
     pub problems: Vec<String>,
+    /// Test name → position of its latest entry in `cases`.
+    #[serde(skip)]
+    #[schemars(skip)]
+    by_name: std::collections::HashMap<String, usize>,
 }
 
 impl ParsedResults {
     /// Keep one entry per test name: a later report of the same test (a retry, a final
     /// summary line) replaces the earlier one but keeps details the later one lacks.
     pub(crate) fn push(&mut self, case: TestCase) {
-        if let Some(existing) = self.cases.iter_mut().find(|c| c.name == case.name) {
+        if let Some(existing) = self
+            .by_name
+            .get(&case.name)
+            .and_then(|at| self.cases.get_mut(*at))
+        {
             let TestCase {
                 outcome,
                 duration_seconds,
@@ -81,8 +89,20 @@ impl ParsedResults {
             existing.message = message.or(existing.message.take());
             existing.excerpt = excerpt.or(existing.excerpt.take());
         } else {
-            self.cases.push(case);
+            self.push_repeated(case);
         }
+    }
+
+    /// Append even if a test of that name was seen (two binaries with the same test name).
+    pub(crate) fn push_repeated(&mut self, case: TestCase) {
+        self.by_name.insert(case.name.clone(), self.cases.len());
+        self.cases.push(case);
+    }
+
+    /// The latest entry for a test name.
+    pub(crate) fn latest_mut(&mut self, name: &str) -> Option<&mut TestCase> {
+        let at = *self.by_name.get(name)?;
+        self.cases.get_mut(at)
     }
 
     pub fn count(&self, outcome: Outcome) -> usize {
@@ -190,8 +210,8 @@ pub fn parse_path(format: ResultsFormat, path: &Path) -> ParsedResults {
 
 fn problem(message: String) -> ParsedResults {
     ParsedResults {
-        cases: Vec::new(),
         problems: vec![message],
+        ..ParsedResults::default()
     }
 }
 

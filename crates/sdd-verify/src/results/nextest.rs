@@ -39,7 +39,7 @@ pub fn parse(text: &str) -> ParsedResults {
 
 fn finish(parsed: &mut ParsedResults, capture: Option<(String, String)>) {
     let Some((name, body)) = capture else { return };
-    if let Some(case) = parsed.cases.iter_mut().find(|c| c.name == name) {
+    if let Some(case) = parsed.latest_mut(&name) {
         if case.message.is_none() {
             case.message = panic_message(&body);
         }

@@ -39,14 +39,20 @@ pub fn parse(text: &str) -> ParsedResults {
         }
     }
     sections.extend(open.take());
+    let failed_by_section: std::collections::HashMap<String, usize> = parsed
+        .cases
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.outcome == Outcome::Failed)
+        .map(|(i, c)| (section_name(&c.name), i))
+        .collect();
     for (title, body) in sections {
         let test = title
             .trim_start_matches("ERROR at setup of ")
             .trim_start_matches("ERROR at teardown of ");
-        let Some(case) = parsed
-            .cases
-            .iter_mut()
-            .find(|c| c.outcome == Outcome::Failed && section_name(&c.name) == test)
+        let Some(case) = failed_by_section
+            .get(test)
+            .and_then(|i| parsed.cases.get_mut(*i))
         else {
             continue;
         };
@@ -111,28 +117,33 @@ fn verbose_line(line: &str) -> Option<TestCase> {
             .contains("::")
             .then(|| TestCase::new(node, outcome_of(status).unwrap_or(Outcome::Failed)));
     }
-    // The status is the last status word followed by the end, a space or a reason.
-    let (at, status) = STATUSES
-        .iter()
-        .filter_map(|status| {
-            line.match_indices(&format!(" {status}"))
-                .filter(|(i, m)| {
-                    let after = &line[i + m.len()..];
-                    after.is_empty() || after.starts_with(' ')
-                })
-                .map(|(i, _)| (i, *status))
-                .last()
-        })
-        .max_by_key(|(i, _)| *i)?;
-    let node = line[..at].trim();
+    // Without the progress marker `[ 50%]`, the line ends with the status, or with the status
+    // and a reason in parentheses.
+    let mut body = line;
+    if body.ends_with("%]") {
+        if let Some(at) = body.rfind('[') {
+            body = body[..at].trim_end();
+        }
+    }
+    let (node, status, reason) = match body.rsplit_once(' ') {
+        Some((node, last)) if STATUSES.contains(&last) => (node, last, None),
+        _ if body.ends_with(')') => {
+            // `node SKIPPED (reason)`: the reason may itself hold spaces and parentheses.
+            let (at, status) = STATUSES.iter().find_map(|status| {
+                let marker = format!(" {status} (");
+                body.find(&marker).map(|at| (at, *status))
+            })?;
+            let reason = &body[at + status.len() + 3..body.len() - 1];
+            (&body[..at], status, Some(reason.to_string()))
+        }
+        _ => return None,
+    };
+    let node = node.trim();
     if !node.contains("::") || STATUSES.iter().any(|s| node.starts_with(s)) {
         return None;
     }
     let mut case = TestCase::new(node, outcome_of(status)?);
-    let after = line[at + status.len() + 1..].trim_start();
-    if let Some(reason) = after.strip_prefix('(').and_then(|r| r.rsplit_once(')')) {
-        case.message = Some(reason.0.to_string());
-    }
+    case.message = reason;
     Some(case)
 }
 
