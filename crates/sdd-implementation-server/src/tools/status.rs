@@ -74,6 +74,10 @@ pub struct ProjectStatus {
     /// Regressions flagged by the latest runs.
     pub regressions: Vec<String>,
     pub last_runs: Vec<RunRecord>,
+    /// The service this server started: `not_started`, `running` or `exited`; absent when
+    /// sdd.yaml has no service.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
     /// What to do next, most important first.
     pub next_steps: Vec<String>,
 }
@@ -254,6 +258,25 @@ impl ImplServer {
         if next_steps.is_empty() {
             next_steps.push("Every approved scenario passes. Propose edge cases (analyze_coverage on the specification server) or verify the constraints.".into());
         }
+        let service = if project_file.service_configured {
+            let mut slot = self.state.service.lock().await;
+            Some(
+                match slot.current.as_mut().map(|s| s.status().state) {
+                    None => "not_started",
+                    Some(sdd_verify::service::ServiceState::Running) => "running",
+                    Some(_) => "exited",
+                }
+                .to_string(),
+            )
+        } else {
+            None
+        };
+        if service.as_deref() == Some("exited") {
+            next_steps.insert(
+                0,
+                "The service exited: read service_logs, fix it, start_service again".into(),
+            );
+        }
         failing.truncate(LISTED);
         without_tests.truncate(LISTED);
         Ok(Json(ProjectStatus {
@@ -266,6 +289,7 @@ impl ImplServer {
             without_tests,
             regressions,
             last_runs,
+            service,
             next_steps,
         }))
     }
