@@ -5,58 +5,16 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use rmcp::model::{CallToolRequestParams, CallToolResult};
-use rmcp::service::RunningService;
-use rmcp::transport::{ConfigureCommandExt, TokioChildProcess};
-use rmcp::{RoleClient, ServiceExt};
+use rmcp::model::CallToolRequestParams;
+use sdd_mcp::test_client::{call, error_text, structured, Client};
 use serde_json::{json, Value};
 
 use sdd_verify::testing::{inventory_project, process_alive, pytest_available};
 
 const SERVER: &str = env!("CARGO_BIN_EXE_sdd-implementation");
 
-async fn start(project: &Path) -> RunningService<RoleClient, ()> {
-    let transport = TokioChildProcess::new(tokio::process::Command::new(SERVER).configure(|cmd| {
-        cmd.arg("--project").arg(project).env("RUST_LOG", "warn");
-    }))
-    .expect("spawn server");
-    ().serve(transport).await.expect("initialize")
-}
-
-async fn call(client: &RunningService<RoleClient, ()>, tool: &str, args: Value) -> CallToolResult {
-    let args = args.as_object().cloned().unwrap_or_default();
-    client
-        .call_tool(CallToolRequestParams::new(tool.to_string()).with_arguments(args))
-        .await
-        .unwrap_or_else(|e| panic!("{tool}: protocol error {e}"))
-}
-
-fn structured(result: &CallToolResult) -> Value {
-    assert_ne!(
-        result.is_error,
-        Some(true),
-        "unexpected tool error: {:?}",
-        result.content
-    );
-    result
-        .structured_content
-        .clone()
-        .expect("structured content")
-}
-
-fn error_text(result: &CallToolResult) -> String {
-    assert_eq!(
-        result.is_error,
-        Some(true),
-        "expected a tool error, got {:?}",
-        result.structured_content
-    );
-    result
-        .content
-        .iter()
-        .filter_map(|c| c.as_text().map(|t| t.text.clone()))
-        .collect::<Vec<_>>()
-        .join("\n")
+async fn start(project: &Path) -> Client {
+    sdd_mcp::test_client::start(SERVER, &["--project".as_ref(), project.as_os_str()]).await
 }
 
 fn verdicts(run: &Value) -> Vec<(String, String)> {

@@ -11,6 +11,8 @@ mod output;
 mod progress;
 mod project;
 mod schema;
+#[cfg(feature = "test-client")]
+pub mod test_client;
 
 pub use cli::{run, ServerIdentity};
 pub use oneshot::{call_once, list_tools};

@@ -4,66 +4,25 @@
 
 use std::path::{Path, PathBuf};
 
-use rmcp::model::{
-    CallToolRequestParams, CallToolResult, GetPromptRequestParams, ReadResourceRequestParams,
-};
-use rmcp::service::RunningService;
-use rmcp::transport::{ConfigureCommandExt, TokioChildProcess};
-use rmcp::{RoleClient, ServiceExt};
-use serde_json::{json, Value};
+use rmcp::model::{CallToolRequestParams, GetPromptRequestParams, ReadResourceRequestParams};
+use sdd_mcp::test_client::{call, error_text, structured, Client};
+use serde_json::json;
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-async fn start(specs: &Path, project: &Path) -> RunningService<RoleClient, ()> {
-    let transport = TokioChildProcess::new(
-        tokio::process::Command::new(env!("CARGO_BIN_EXE_sdd-specification")).configure(|cmd| {
-            cmd.arg("--project")
-                .arg(project)
-                .arg("--specs")
-                .arg(specs)
-                .env("RUST_LOG", "warn");
-        }),
+async fn start(specs: &Path, project: &Path) -> Client {
+    sdd_mcp::test_client::start(
+        env!("CARGO_BIN_EXE_sdd-specification"),
+        &[
+            "--project".as_ref(),
+            project.as_os_str(),
+            "--specs".as_ref(),
+            specs.as_os_str(),
+        ],
     )
-    .expect("spawn server");
-    ().serve(transport).await.expect("initialize")
-}
-
-async fn call(client: &RunningService<RoleClient, ()>, tool: &str, args: Value) -> CallToolResult {
-    let args = args.as_object().cloned().unwrap_or_default();
-    client
-        .call_tool(CallToolRequestParams::new(tool.to_string()).with_arguments(args))
-        .await
-        .unwrap_or_else(|e| panic!("{tool}: protocol error {e}"))
-}
-
-fn structured(result: &CallToolResult) -> &Value {
-    assert_ne!(
-        result.is_error,
-        Some(true),
-        "unexpected tool error: {:?}",
-        result.content
-    );
-    result
-        .structured_content
-        .as_ref()
-        .expect("structured content")
-}
-
-fn error_text(result: &CallToolResult) -> String {
-    assert_eq!(
-        result.is_error,
-        Some(true),
-        "expected a tool error, got {:?}",
-        result.structured_content
-    );
-    result
-        .content
-        .iter()
-        .filter_map(|c| c.as_text().map(|t| t.text.clone()))
-        .collect::<Vec<_>>()
-        .join("\n")
+    .await
 }
 
 #[tokio::test]
@@ -77,8 +36,8 @@ async fn every_read_tool_answers_on_the_bundled_examples_and_survives_bad_argume
         Some("sdd-specification")
     );
 
-    let domains = call(&client, "list_domains", json!({})).await;
-    let names: Vec<&str> = structured(&domains)["domains"]
+    let domains = structured(&call(&client, "list_domains", json!({})).await);
+    let names: Vec<&str> = domains["domains"]
         .as_array()
         .unwrap()
         .iter()

@@ -159,6 +159,8 @@ pub struct Service {
     ready_after: Duration,
     config: ServiceConfig,
     exit: Option<Exit>,
+    /// The tasks copying stdout and stderr into the log; they end at end-of-file.
+    pumps: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Service {
@@ -192,11 +194,12 @@ impl Service {
         let mut child = spawn(supervisor, &spec, &workdir)?;
         let started = Instant::now();
         let log: SharedLog = Arc::default();
+        let mut pumps = Vec::new();
         if let Some(out) = child.stdout.take() {
-            tokio::spawn(pump(out, Stream::Stdout, log.clone(), started));
+            pumps.push(tokio::spawn(pump(out, Stream::Stdout, log.clone(), started)));
         }
         if let Some(err) = child.stderr.take() {
-            tokio::spawn(pump(err, Stream::Stderr, log.clone(), started));
+            pumps.push(tokio::spawn(pump(err, Stream::Stderr, log.clone(), started)));
         }
         let stop_pipe = child.stdin.take();
         let mut service = Service {
@@ -208,12 +211,12 @@ impl Service {
             ready_after: Duration::ZERO,
             config: config.clone(),
             exit: None,
+            pumps,
         };
         let deadline = started + Duration::from_secs(config.ready.timeout_seconds.max(1));
         loop {
             if let Some(exit) = service.poll_exit() {
-                // Let the log readers catch the last lines.
-                tokio::time::sleep(Duration::from_millis(100)).await;
+                service.drain_output().await;
                 return Err(StartError::Exited {
                     exit,
                     after_seconds: started.elapsed().as_secs_f64(),
@@ -237,6 +240,13 @@ impl Service {
                 });
             }
             tokio::time::sleep(PROBE_INTERVAL).await;
+        }
+    }
+
+    /// Wait (briefly) until the log has everything the exited service wrote.
+    async fn drain_output(&mut self) {
+        for pump in self.pumps.drain(..) {
+            let _ = tokio::time::timeout(Duration::from_secs(2), pump).await;
         }
     }
 
@@ -341,7 +351,7 @@ impl Service {
             },
         };
         let stopped_in = asked.elapsed();
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        self.drain_output().await;
         StopReport {
             graceful: exit != (Exit::Signal { code: 137 }),
             exit,

@@ -171,13 +171,7 @@ mod tests {
     }
 
     fn case(name: &str, outcome: Outcome) -> TestCase {
-        TestCase {
-            name: name.into(),
-            outcome,
-            duration_seconds: None,
-            message: None,
-            excerpt: None,
-        }
+        TestCase::new(name, outcome)
     }
 
     #[test]

@@ -15,14 +15,7 @@ fn supervisor() -> Supervisor {
 }
 
 fn alive(pid: i32) -> bool {
-    // A zombie still has a /proc entry; look at its state.
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .map(|s| {
-            !s.split(") ")
-                .nth(1)
-                .is_some_and(|rest| rest.starts_with('Z'))
-        })
-        .unwrap_or(false)
+    sdd_verify::testing::process_alive(&pid.to_string())
 }
 
 fn wait_gone(pid: i32) -> bool {

@@ -45,7 +45,7 @@ pub struct TestCase {
 }
 
 impl TestCase {
-    pub(crate) fn new(name: impl Into<String>, outcome: Outcome) -> TestCase {
+    pub fn new(name: impl Into<String>, outcome: Outcome) -> TestCase {
         TestCase {
             name: name.into(),
             outcome,

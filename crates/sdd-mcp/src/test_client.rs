@@ -1,0 +1,61 @@
+//! For the servers' protocol tests (feature `test-client`): spawn a built server binary as a
+//! child process and call it with rmcp's client, as an MCP client would.
+
+use std::ffi::OsStr;
+
+use rmcp::model::{CallToolRequestParams, CallToolResult};
+use rmcp::service::RunningService;
+use rmcp::transport::{ConfigureCommandExt, TokioChildProcess};
+use rmcp::{RoleClient, ServiceExt};
+use serde_json::Value;
+
+pub type Client = RunningService<RoleClient, ()>;
+
+/// Start `program args…` (with `RUST_LOG=warn`) and complete the MCP handshake.
+pub async fn start<S: AsRef<OsStr>>(program: &str, args: &[S]) -> Client {
+    let transport =
+        TokioChildProcess::new(tokio::process::Command::new(program).configure(|cmd| {
+            cmd.args(args).env("RUST_LOG", "warn");
+        }))
+        .expect("spawn server");
+    ().serve(transport).await.expect("initialize")
+}
+
+/// Call a tool; a protocol error fails the test.
+pub async fn call(client: &Client, tool: &str, args: Value) -> CallToolResult {
+    let args = args.as_object().cloned().unwrap_or_default();
+    client
+        .call_tool(CallToolRequestParams::new(tool.to_string()).with_arguments(args))
+        .await
+        .unwrap_or_else(|e| panic!("{tool}: protocol error {e}"))
+}
+
+/// The structured result of a successful call.
+pub fn structured(result: &CallToolResult) -> Value {
+    assert_ne!(
+        result.is_error,
+        Some(true),
+        "unexpected tool error: {:?}",
+        result.content
+    );
+    result
+        .structured_content
+        .clone()
+        .expect("structured content")
+}
+
+/// The text of a tool error (the call must have failed as a tool error).
+pub fn error_text(result: &CallToolResult) -> String {
+    assert_eq!(
+        result.is_error,
+        Some(true),
+        "expected a tool error, got {:?}",
+        result.structured_content
+    );
+    result
+        .content
+        .iter()
+        .filter_map(|c| c.as_text().map(|t| t.text.clone()))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
