@@ -196,10 +196,20 @@ impl Service {
         let log: SharedLog = Arc::default();
         let mut pumps = Vec::new();
         if let Some(out) = child.stdout.take() {
-            pumps.push(tokio::spawn(pump(out, Stream::Stdout, log.clone(), started)));
+            pumps.push(tokio::spawn(pump(
+                out,
+                Stream::Stdout,
+                log.clone(),
+                started,
+            )));
         }
         if let Some(err) = child.stderr.take() {
-            pumps.push(tokio::spawn(pump(err, Stream::Stderr, log.clone(), started)));
+            pumps.push(tokio::spawn(pump(
+                err,
+                Stream::Stderr,
+                log.clone(),
+                started,
+            )));
         }
         let stop_pipe = child.stdin.take();
         let mut service = Service {
