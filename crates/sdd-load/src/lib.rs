@@ -1,0 +1,15 @@
+//! Load generation for SDD, without MCP types: an open model (constant or ramping arrival rate,
+//! latency from each request's intended send time, so a stalling service cannot hide its tail)
+//! and a closed model (N connections as fast as possible), warm-up, duration and count bounds,
+//! weighted request mixes with per-request templating, HDR histograms, errors by class, and a
+//! flag when the generator rather than the service was the limit.
+
+mod http1;
+pub mod plan;
+pub mod report;
+mod run;
+pub mod target;
+
+pub use plan::{Endpoint, LoadPlan, Model, Stage};
+pub use report::{ErrorCounts, GeneratorHealth, LoadReport, Percentiles};
+pub use run::{run, run_blocking, split_base_url, LoadError};

@@ -1,0 +1,139 @@
+//! The result of a load run: latency percentiles, rates, errors by class, and how the
+//! generator itself fared.
+
+use std::collections::BTreeMap;
+
+use hdrhistogram::Histogram;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+pub struct Percentiles {
+    pub p50: f64,
+    pub p90: f64,
+    pub p95: f64,
+    pub p99: f64,
+    pub p999: f64,
+    pub max: f64,
+    pub mean: f64,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+pub struct ErrorCounts {
+    /// The connection could not be opened.
+    pub connect: u64,
+    /// No complete response within the timeout.
+    pub timeout: u64,
+    /// The connection broke or the response was malformed.
+    pub connection: u64,
+    pub status_4xx: u64,
+    pub status_5xx: u64,
+}
+
+impl ErrorCounts {
+    pub(crate) fn add(&mut self, other: &ErrorCounts) {
+        self.connect += other.connect;
+        self.timeout += other.timeout;
+        self.connection += other.connection;
+        self.status_4xx += other.status_4xx;
+        self.status_5xx += other.status_5xx;
+    }
+
+    /// Requests that did not get a response at all.
+    pub fn transport(&self) -> u64 {
+        self.connect + self.timeout + self.connection
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+pub struct GeneratorHealth {
+    /// The generator, not the service, limited the run: its numbers understate the service.
+    pub limited: bool,
+    /// Why it was limited, or (when not) why fewer requests than asked were sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// How late (99th percentile) idle connections woke for their next scheduled request.
+    pub wake_lag_p99_ms: f64,
+    /// Open model: requests that found every connection busy when due (their wait is in
+    /// their latency, as it would be for a user).
+    pub queued_requests: u64,
+    pub connections: usize,
+    pub threads: usize,
+    /// CPU time of the generator threads.
+    pub cpu_seconds: f64,
+    pub cpu_us_per_request: f64,
+    /// CPU time of the generator threads over their wall time (1.0: always busy).
+    pub busy_share: f64,
+    /// Open model: due requests not sent because the run ended first (they are in the
+    /// latency with the time they had waited).
+    pub unsent_requests: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct LoadReport {
+    /// `open` or `closed`.
+    pub model: String,
+    /// The open model's constant rate (absent for ramps and the closed model).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_rate: Option<f64>,
+    /// Measured requests per second actually sent.
+    pub achieved_rate: f64,
+    /// The measured window (after the warm-up), seconds.
+    pub duration_seconds: f64,
+    pub warmup_requests: u64,
+    /// Measured requests (answered, timed out or failed).
+    pub requests: u64,
+    /// Answered with 1xx–3xx.
+    pub ok: u64,
+    /// Latency in milliseconds of answered (and timed-out) requests; in the open model measured
+    /// from each request's intended send time.
+    pub latency_ms: Percentiles,
+    pub errors: ErrorCounts,
+    pub status_counts: BTreeMap<String, u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_error: Option<String>,
+    pub generator: GeneratorHealth,
+    /// (percentile, latency ms) points of the latency distribution, for plots.
+    pub curve: Vec<(f64, f64)>,
+}
+
+impl LoadReport {
+    /// Share of measured requests that failed (transport errors and 5xx).
+    pub fn error_rate(&self) -> f64 {
+        if self.requests == 0 {
+            return 0.0;
+        }
+        (self.errors.transport() + self.errors.status_5xx) as f64 / self.requests as f64
+    }
+}
+
+pub(crate) fn percentiles(h: &Histogram<u64>) -> Percentiles {
+    if h.is_empty() {
+        return Percentiles::default();
+    }
+    let ms = |q: f64| h.value_at_quantile(q) as f64 / 1000.0;
+    Percentiles {
+        p50: ms(0.50),
+        p90: ms(0.90),
+        p95: ms(0.95),
+        p99: ms(0.99),
+        p999: ms(0.999),
+        max: h.max() as f64 / 1000.0,
+        mean: h.mean() / 1000.0,
+    }
+}
+
+/// Points for a percentile curve: dense towards the tail.
+pub(crate) fn curve(h: &Histogram<u64>) -> Vec<(f64, f64)> {
+    if h.is_empty() {
+        return Vec::new();
+    }
+    const POINTS: &[f64] = &[
+        0.0, 10.0, 20.0, 30.0, 40.0, 50.0, 60.0, 70.0, 75.0, 80.0, 85.0, 90.0, 92.5, 95.0, 96.0,
+        97.0, 98.0, 99.0, 99.5, 99.9, 99.95, 99.99, 100.0,
+    ];
+    POINTS
+        .iter()
+        .map(|p| (*p, h.value_at_quantile(p / 100.0) as f64 / 1000.0))
+        .collect()
+}

@@ -1,0 +1,158 @@
+//! The generator against the in-process target service: request counts, warm-up, count bounds,
+//! the request mix, error classes, refused hosts, and coordinated-omission-correct latency on a
+//! stalling target. Latency is only ever bounded from below (noise can only add to it).
+
+use std::time::Duration;
+
+use sdd_load::target::{serve, TargetConfig};
+use sdd_load::{run, Endpoint, LoadError, LoadPlan, Model};
+use sdd_spec::project::Targets;
+
+async fn target(config: TargetConfig) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(serve(listener, config));
+    format!("http://{address}")
+}
+
+fn quick() -> TargetConfig {
+    TargetConfig {
+        delay: Duration::ZERO,
+        stall: Duration::ZERO,
+        stall_every: Duration::ZERO,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn open_model_sends_the_schedule_and_skips_the_warmup() {
+    let url = target(quick()).await;
+    let mut plan = LoadPlan::new(
+        &url,
+        vec![Endpoint::get("/")],
+        Model::Open {
+            rate: 200.0,
+            stages: vec![],
+        },
+        Duration::from_secs(1),
+    );
+    plan.warmup = Duration::from_millis(500);
+    let report = run(plan, Targets::default()).await.unwrap();
+    assert_eq!(report.warmup_requests, 100, "{report:#?}");
+    assert_eq!(report.requests, 200, "{report:#?}");
+    assert_eq!(report.ok, 200);
+    assert_eq!(report.target_rate, Some(200.0));
+    assert_eq!(report.status_counts.get("200"), Some(&200));
+    assert_eq!(report.errors.transport(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stall_shows_in_the_open_models_tail() {
+    // 10 ms answers, stalled 300 ms out of every second: a user arriving during a stall waits
+    // up to 300 ms, so the true p99 is above 250 ms.
+    let url = target(TargetConfig {
+        delay: Duration::from_millis(10),
+        stall: Duration::from_millis(300),
+        stall_every: Duration::from_millis(1000),
+    })
+    .await;
+    let plan = LoadPlan::new(
+        &url,
+        vec![Endpoint::get("/")],
+        Model::Open {
+            rate: 200.0,
+            stages: vec![],
+        },
+        Duration::from_secs(2),
+    );
+    let report = run(plan, Targets::default()).await.unwrap();
+    assert_eq!(report.requests, 400);
+    assert!(report.latency_ms.p99 >= 250.0, "{:?}", report.latency_ms);
+    assert!(report.latency_ms.p50 >= 10.0, "{:?}", report.latency_ms);
+    assert!(
+        report.generator.queued_requests > 0,
+        "the stall must have queued requests"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn closed_model_counts_mix_and_statuses() {
+    let url = target(quick()).await;
+    let mut ok = Endpoint::get("/status/200");
+    ok.weight = 3;
+    let mut plan = LoadPlan::new(
+        &url,
+        vec![ok, Endpoint::get("/status/404")],
+        Model::Closed { connections: 4 },
+        Duration::from_secs(30),
+    );
+    plan.max_requests = Some(400);
+    let report = run(plan, Targets::default()).await.unwrap();
+    assert_eq!(report.requests, 400, "{report:#?}");
+    let not_found = report.errors.status_4xx;
+    assert!(
+        (90..=110).contains(&not_found),
+        "{not_found} of 400 were 404"
+    );
+    assert_eq!(report.ok + not_found, 400);
+    assert!(report.generator.cpu_seconds > 0.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn new_connections_and_server_errors() {
+    let url = target(quick()).await;
+    let mut plan = LoadPlan::new(
+        &url,
+        vec![Endpoint::get("/status/503")],
+        Model::Closed { connections: 2 },
+        Duration::from_secs(30),
+    );
+    plan.max_requests = Some(50);
+    plan.reuse_connections = false;
+    let report = run(plan, Targets::default()).await.unwrap();
+    assert_eq!(report.errors.status_5xx, 50, "{report:#?}");
+    assert!((report.error_rate() - 1.0).abs() < 1e-9);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_connections_are_connect_errors() {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let mut plan = LoadPlan::new(
+        &format!("http://127.0.0.1:{port}"),
+        vec![Endpoint::get("/")],
+        Model::Closed { connections: 2 },
+        Duration::from_millis(300),
+    );
+    plan.timeout = Duration::from_secs(1);
+    let report = run(plan, Targets::default()).await.unwrap();
+    assert!(report.errors.connect > 0, "{report:#?}");
+    assert_eq!(report.ok, 0);
+    assert!(report.first_error.unwrap().starts_with("connect"));
+}
+
+#[tokio::test]
+async fn only_allowed_hosts_and_sane_plans() {
+    let plan = LoadPlan::new(
+        "http://10.1.2.3:80",
+        vec![Endpoint::get("/")],
+        Model::Closed { connections: 1 },
+        Duration::from_secs(1),
+    );
+    let err = run(plan.clone(), Targets::default()).await.unwrap_err();
+    assert!(matches!(err, LoadError::HostNotAllowed(_)), "{err}");
+    let mut https = plan.clone();
+    https.base_url = "https://127.0.0.1".into();
+    assert!(matches!(
+        run(https, Targets::default()).await,
+        Err(LoadError::BadUrl(_))
+    ));
+    let mut empty = plan;
+    empty.base_url = "http://127.0.0.1:9".into();
+    empty.endpoints.clear();
+    assert!(matches!(
+        run(empty, Targets::default()).await,
+        Err(LoadError::NoEndpoints)
+    ));
+}
