@@ -59,7 +59,8 @@ impl ImplServer {
             + Self::history_tools()
             + Self::status_tools()
             + Self::service_tools()
-            + Self::check_tools();
+            + Self::check_tools()
+            + Self::constraint_tools();
         sdd_mcp::tidy_input_schemas(&mut tool_router);
         Ok(ImplServer {
             state: Arc::new(State {

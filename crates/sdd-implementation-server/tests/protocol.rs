@@ -444,6 +444,75 @@ async fn a_service_that_never_gets_ready_or_crashes_is_reported_with_its_output(
     client.cancel().await.unwrap();
 }
 
+#[tokio::test]
+async fn constraints_become_load_runs_with_verdicts_and_history() {
+    let project = inventory_project().unwrap();
+    let client = start(project.path()).await;
+    let err = error_text(&call(&client, "verify_constraints", json!({})).await);
+    assert!(err.contains("start_service"), "{err}");
+    structured(&call(&client, "start_service", json!({})).await);
+    let err = error_text(&call(&client, "verify_constraints", json!({"ids": ["nope"]})).await);
+    assert!(err.contains("no constraint with ID nope"), "{err}");
+
+    let result = structured(&call(&client, "verify_constraints", json!({})).await);
+    let verdict = |id: &str| {
+        result["constraints"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["constraint_id"] == id)
+            .unwrap_or_else(|| panic!("no verdict for {id}: {result:#}"))
+            .clone()
+    };
+    let read = verdict("inventory.performance.read_latency");
+    assert_eq!(read["verdict"], "passing", "{read:#}");
+    let summary = read["summary"].as_str().unwrap();
+    assert!(
+        summary.starts_with("p95 = ") && summary.contains("limit 500 ms"),
+        "{summary}"
+    );
+    assert_eq!(read["run"]["rate"], 40.0);
+    assert_eq!(read["measured"]["target_rate"], 40.0);
+    let search = verdict("inventory.performance.search_latency");
+    assert_eq!(search["verdict"], "failing", "{search:#}");
+    assert!(search["measured"]["latency_ms"]["p95"].as_f64().unwrap() >= 60.0);
+    let users = verdict("inventory.performance.concurrent_users");
+    assert_eq!(users["verdict"], "inconclusive", "{users:#}");
+    assert!(users["notes"][0]
+        .as_str()
+        .unwrap()
+        .contains("ran 50 concurrent connections instead"));
+    let auth = verdict("inventory.security.authentication_required");
+    assert_eq!(auth["verdict"], "unchecked");
+    assert!(auth["summary"]
+        .as_str()
+        .unwrap()
+        .contains("no probe for authentication"));
+    assert_eq!(result["summary"]["passing"], 1);
+    assert_eq!(result["summary"]["failing"], 1);
+
+    // A second iteration of the optimisation loop: compare_runs shows how the number moved.
+    let again = structured(
+        &call(
+            &client,
+            "verify_constraints",
+            json!({"ids": ["inventory.performance.read_latency"], "duration_seconds": 1}),
+        )
+        .await,
+    );
+    assert_eq!(again["summary"]["passing"], 1, "{again:#}");
+    let cmp = structured(&call(&client, "compare_runs", json!({})).await);
+    assert_eq!(cmp["before"]["kind"], "constraints");
+    let moved = &cmp["detail_changes"][0];
+    assert_eq!(
+        moved["subject"], "inventory.performance.read_latency",
+        "{cmp:#}"
+    );
+    assert!(moved["before"].as_str().unwrap().starts_with("p95 = "));
+    structured(&call(&client, "stop_service", json!({})).await);
+    client.cancel().await.unwrap();
+}
+
 /// Every tool's schema, description and annotations, as a client sees them. Refresh with
 /// `UPDATE_SNAPSHOTS=1 cargo test -p sdd-implementation-server`.
 #[tokio::test]

@@ -30,6 +30,88 @@ pub struct ProjectFile {
     /// Where load and probe traffic may go. Loopback only unless hosts are listed here.
     #[serde(default)]
     pub targets: Targets,
+    /// The requests performance constraints are measured with, and the limits of a run.
+    #[serde(default)]
+    pub load: LoadConfig,
+}
+
+/// How performance constraints are turned into load.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoadConfig {
+    /// Requests by operation scope — `reads`, `writes`, or a name a constraint uses such as
+    /// `search`. `all` (a constraint with no scope) is every endpoint listed here. In a path or
+    /// body, `{{seq}}` becomes a number unique to the request.
+    #[serde(default)]
+    pub endpoints: BTreeMap<String, Vec<LoadEndpoint>>,
+    /// Measured seconds per constraint (default 10).
+    #[serde(default = "default_load_seconds")]
+    pub duration_seconds: u64,
+    /// Unmeasured seconds before (default 2).
+    #[serde(default = "default_warmup")]
+    pub warmup_seconds: u64,
+    /// Arrival rate for a constraint that states none (default 50 req/s).
+    #[serde(default = "default_rate")]
+    pub default_rate: f64,
+    /// The highest rate this machine is asked to generate (default 20000 req/s); a constraint
+    /// above it is run at this rate and reported as not verified as written.
+    #[serde(default = "default_max_rate")]
+    pub max_rate: f64,
+    /// The most connections opened (default 1000); concurrency above it is not verified.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
+}
+
+impl Default for LoadConfig {
+    fn default() -> Self {
+        LoadConfig {
+            endpoints: BTreeMap::new(),
+            duration_seconds: default_load_seconds(),
+            warmup_seconds: default_warmup(),
+            default_rate: default_rate(),
+            max_rate: default_max_rate(),
+            max_connections: default_max_connections(),
+        }
+    }
+}
+
+fn default_load_seconds() -> u64 {
+    10
+}
+fn default_warmup() -> u64 {
+    2
+}
+fn default_rate() -> f64 {
+    50.0
+}
+fn default_max_rate() -> f64 {
+    20000.0
+}
+fn default_max_connections() -> usize {
+    1000
+}
+
+/// One request of a load mix.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoadEndpoint {
+    #[serde(default = "default_get")]
+    pub method: String,
+    pub path: String,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+    /// Share of the mix (default 1).
+    #[serde(default = "default_weight")]
+    pub weight: u32,
+}
+
+fn default_get() -> String {
+    "GET".into()
+}
+fn default_weight() -> u32 {
+    1
 }
 
 fn default_specs() -> String {

@@ -450,6 +450,13 @@ pub fn lookup<'a>(root: &'a Value, path: &str) -> Option<&'a Value> {
     Some(current)
 }
 
+/// `${env:NAME}` in a configured value (e.g. a header in sdd.yaml) replaced by the environment
+/// variable; unknown names become empty.
+pub fn expand_env(text: &str) -> String {
+    let mut unresolved = Vec::new();
+    substitute(text, &BTreeMap::new(), &mut unresolved)
+}
+
 fn substitute(text: &str, vars: &BTreeMap<String, String>, unresolved: &mut Vec<String>) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;

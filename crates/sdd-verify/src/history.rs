@@ -147,6 +147,14 @@ pub struct StatusChange {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct DetailChange {
+    pub subject: String,
+    pub status: String,
+    pub before: String,
+    pub after: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct RunComparison {
     pub before: RunRecord,
     pub after: RunRecord,
@@ -158,6 +166,9 @@ pub struct RunComparison {
     pub still_failing: Vec<String>,
     /// Every other change (a test lost, a scenario new in the spec, skipped, …).
     pub other_changes: Vec<StatusChange>,
+    /// Same status, different detail: how a measured value moved (`p95 = 41 ms …` → `p95 =
+    /// 35 ms …`).
+    pub detail_changes: Vec<DetailChange>,
     pub unchanged: usize,
     /// Tests that passed before and fail now, by name.
     pub newly_failing_tests: Vec<String>,
@@ -452,6 +463,7 @@ impl History {
             newly_passing: Vec::new(),
             still_failing: Vec::new(),
             other_changes: Vec::new(),
+            detail_changes: Vec::new(),
             unchanged: 0,
             newly_failing_tests: Vec::new(),
             newly_passing_tests: Vec::new(),
@@ -462,6 +474,20 @@ impl History {
             let old_status = old.map(|r| r.status.as_str());
             let new_status = new.map(|r| r.status.as_str());
             if old_status == new_status {
+                let (before_detail, after_detail) = (
+                    old.and_then(|r| r.detail.clone()),
+                    new.and_then(|r| r.detail.clone()),
+                );
+                if let (Some(before), Some(after)) = (before_detail, after_detail) {
+                    if before != after {
+                        comparison.detail_changes.push(DetailChange {
+                            subject: subject.clone(),
+                            status: new_status.unwrap_or_default().to_string(),
+                            before,
+                            after,
+                        });
+                    }
+                }
                 if new_status == Some("failing") {
                     comparison.still_failing.push(subject.clone());
                 } else {

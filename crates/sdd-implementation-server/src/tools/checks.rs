@@ -10,7 +10,6 @@ use sdd_mcp::ToolError;
 use sdd_verify::examples::{check_examples, CheckReport, CheckVerdict, Target};
 use sdd_verify::git::tree_state;
 use sdd_verify::history::{NewRun, RunKind, SubjectResult};
-use sdd_verify::service::{probe, ServiceState};
 
 use super::service::service_config;
 use crate::ImplServer;
@@ -54,35 +53,7 @@ impl ImplServer {
         let file = self.project_file()?;
         let config = service_config(&file)?;
         let loaded = self.load_spec(Some(&file))?;
-        let mut problems = Vec::new();
-        {
-            let mut slot = self.state.service.lock().await;
-            match slot.current.as_mut().map(|s| s.status()) {
-                Some(status) => {
-                    if let ServiceState::Exited { exit } = status.state {
-                        let logs = slot
-                            .current
-                            .as_ref()
-                            .map(|s| s.logs(20, None, None, None).lines)
-                            .unwrap_or_default();
-                        let last: Vec<String> = logs.into_iter().map(|l| l.text).collect();
-                        return Err(format!(
-                            "the service exited ({exit:?}); start it again with start_service. Its last output:\n{}",
-                            last.join("\n")
-                        ));
-                    }
-                }
-                None => {
-                    if probe(config, &file.targets).await.is_err() {
-                        return Err("the service is not running: call start_service first".into());
-                    }
-                    problems.push(format!(
-                        "the service at {} was not started by this server; checked it anyway",
-                        config.base_url
-                    ));
-                }
-            }
-        }
+        let mut problems = self.service_ready_for_traffic(config, &file).await?;
         let started_at = sdd_spec::review::now_rfc3339();
         let clock = std::time::Instant::now();
         let tree = tree_state(&self.state.project.root).await;

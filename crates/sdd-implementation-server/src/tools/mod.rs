@@ -3,6 +3,7 @@
 //! the history); readers of the history are read-only and idempotent.
 
 mod checks;
+mod constraints;
 mod history;
 mod service;
 mod status;

@@ -58,6 +58,44 @@ pub(crate) fn service_config(file: &ProjectFile) -> Result<&ServiceConfig, ToolE
     })
 }
 
+impl ImplServer {
+    /// Before sending traffic: the service this server started must still run; if it started
+    /// none, something must answer the readiness probe (a service run by hand), which is noted.
+    pub(crate) async fn service_ready_for_traffic(
+        &self,
+        config: &ServiceConfig,
+        file: &ProjectFile,
+    ) -> Result<Vec<String>, ToolError> {
+        let mut slot = self.state.service.lock().await;
+        match slot.current.as_mut() {
+            Some(service) => {
+                if let ServiceState::Exited { exit } = service.status().state {
+                    let last: Vec<String> = service
+                        .logs(20, None, None, None)
+                        .lines
+                        .into_iter()
+                        .map(|l| l.text)
+                        .collect();
+                    return Err(format!(
+                        "the service exited ({exit:?}); start it again with start_service. Its last output:\n{}",
+                        last.join("\n")
+                    ));
+                }
+                Ok(Vec::new())
+            }
+            None => {
+                if probe(config, &file.targets).await.is_err() {
+                    return Err("the service is not running: call start_service first".into());
+                }
+                Ok(vec![format!(
+                    "the service at {} was not started by this server; used it anyway",
+                    config.base_url
+                )])
+            }
+        }
+    }
+}
+
 #[tool_router(router = service_tools, vis = "pub(crate)")]
 impl ImplServer {
     /// Start the service from sdd.yaml (its command, environment, base URL) and wait until its

@@ -1,0 +1,154 @@
+//! `verify_constraints`: the spec's constraints checked against the running service — load runs
+//! for performance constraints, verdicts with measured values and headroom, recorded in the
+//! history so `compare_runs` shows how the numbers moved.
+
+use rmcp::handler::server::wrapper::Parameters;
+use rmcp::service::RequestContext;
+use rmcp::{tool, tool_router, Json, RoleServer};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use sdd_mcp::ToolError;
+use sdd_verify::constraints::{verify, ConstraintVerdict, LoadTarget, VerificationSummary};
+use sdd_verify::git::tree_state;
+use sdd_verify::history::{NewRun, RunKind, SubjectResult};
+
+use super::service::service_config;
+use crate::ImplServer;
+
+/// The longest measured run a caller may ask for.
+const MAX_SECONDS: u64 = 120;
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct VerifyArgs {
+    /// Only these constraint IDs (see get_constraints on the specification server); default:
+    /// every constraint.
+    #[serde(default)]
+    pub ids: Vec<String>,
+    /// Measured seconds per load run (default: load.duration_seconds of sdd.yaml; max 120).
+    #[serde(default)]
+    pub duration_seconds: Option<u64>,
+    /// Include each run's full measurements (percentile curve, status counts) in the result.
+    #[serde(default)]
+    pub details: bool,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct VerifyResult {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub run_id: Option<i64>,
+    pub summary: VerificationSummary,
+    pub constraints: Vec<ConstraintVerdict>,
+    /// Constraints that passed in the previous verification and fail now.
+    pub regressions: Vec<String>,
+    /// Requested IDs that are not constraints of the spec.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unknown_ids: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<String>,
+}
+
+#[tool_router(router = constraint_tools, vis = "pub(crate)")]
+impl ImplServer {
+    /// Verify the spec's constraints against the running service. Performance constraints
+    /// become load runs (open model at the stated rate, latency measured from each request's
+    /// intended send time) on the endpoints sdd.yaml lists for their scope (`load.endpoints`);
+    /// each comes back passing / failing / inconclusive / unchecked with the measured value and
+    /// headroom (`p95 = 41.2 ms, limit 100 ms, 59 % headroom at 1000 req/s achieved`), and what
+    /// was run instead when the constraint cannot be run as written. Kinds without a probe are
+    /// `unchecked` with the reason. Recorded in the history (kind `constraints`): compare_runs
+    /// shows how the numbers moved. Sends progress notifications.
+    #[tool(annotations(
+        read_only_hint = false,
+        destructive_hint = false,
+        idempotent_hint = false,
+        open_world_hint = true
+    ))]
+    pub async fn verify_constraints(
+        &self,
+        Parameters(args): Parameters<VerifyArgs>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<Json<VerifyResult>, ToolError> {
+        let mut file = self.project_file()?;
+        let config = service_config(&file)?.clone();
+        let loaded = self.load_spec(Some(&file))?;
+        let unknown_ids: Vec<String> = args
+            .ids
+            .iter()
+            .filter(|id| loaded.spec.constraint(id).is_none())
+            .cloned()
+            .collect();
+        if !args.ids.is_empty() && unknown_ids.len() == args.ids.len() {
+            return Err(format!(
+                "no constraint with ID {}; list them with get_constraints on the specification server",
+                unknown_ids.join(", ")
+            ));
+        }
+        if let Some(seconds) = args.duration_seconds {
+            file.load.duration_seconds = seconds.clamp(1, MAX_SECONDS);
+        }
+        let mut problems = self.service_ready_for_traffic(&config, &file).await?;
+        let headers: Vec<(String, String)> = config
+            .headers
+            .iter()
+            .map(|(k, v)| (k.clone(), sdd_verify::examples::expand_env(v)))
+            .collect();
+        let target = LoadTarget {
+            base_url: &config.base_url,
+            headers: &headers,
+            targets: &file.targets,
+            load: &file.load,
+        };
+        let started_at = sdd_spec::review::now_rfc3339();
+        let clock = std::time::Instant::now();
+        let tree = tree_state(&self.state.project.root).await;
+        let (mut constraints, summary) = sdd_mcp::with_progress(
+            &context,
+            "verifying constraints",
+            verify(&loaded.spec, &args.ids, &target),
+        )
+        .await?;
+        let results = constraints
+            .iter()
+            .map(|v| SubjectResult {
+                subject: v.constraint_id.clone(),
+                status: v.verdict.as_str().into(),
+                detail: Some(v.summary.clone()),
+            })
+            .collect();
+        let run = NewRun {
+            kind: RunKind::Constraints,
+            label: "constraints".into(),
+            started_at,
+            duration_seconds: clock.elapsed().as_secs_f64(),
+            tree,
+            filter: (!args.ids.is_empty()).then(|| args.ids.join(",")),
+            ok: summary.failing == 0 && summary.inconclusive == 0,
+            summary: serde_json::to_value(&summary).unwrap_or_default(),
+            results,
+            tests: Vec::new(),
+        };
+        let (run_id, regressions) = match self.with_history(|h| h.record(&run)) {
+            Ok(record) => (Some(record.id), record.regressions),
+            Err(e) => {
+                problems.push(format!("the run was not recorded: {e}"));
+                (None, Vec::new())
+            }
+        };
+        if !args.details {
+            for v in &mut constraints {
+                if let Some(m) = v.measured.as_mut() {
+                    m.curve.clear();
+                }
+            }
+        }
+        Ok(Json(VerifyResult {
+            run_id,
+            summary,
+            constraints,
+            regressions,
+            unknown_ids,
+            problems,
+        }))
+    }
+}

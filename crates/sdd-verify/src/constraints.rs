@@ -1,0 +1,507 @@
+//! Constraint verification: performance constraints become load runs (rate, duration and the
+//! endpoints of the scope the constraint names) and come back as verdicts with the measured
+//! values and the headroom. What cannot be run as written says so, with what was run instead;
+//! kinds without a probe yet are `unchecked`, with the reason — never silently passed.
+
+use std::time::Duration;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use sdd_load::{Endpoint, LoadPlan, LoadReport, Model};
+use sdd_spec::constraint::CheckSpec;
+use sdd_spec::model::{Constraint, Spec};
+use sdd_spec::project::{LoadConfig, Targets};
+
+/// Errors above this share make a latency or throughput verdict fail: fast failures are not
+/// fast answers.
+const MAX_ERROR_SHARE: f64 = 0.01;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Passing,
+    Failing,
+    /// The run could not decide (the generator was the limit, or the load could not be run
+    /// as written).
+    Inconclusive,
+    /// Nothing was run for it; `summary` says why.
+    Unchecked,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Passing => "passing",
+            Verdict::Failing => "failing",
+            Verdict::Inconclusive => "inconclusive",
+            Verdict::Unchecked => "unchecked",
+        }
+    }
+}
+
+/// The load that was run for a constraint.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct RunDescription {
+    /// `open` (rate) or `closed` (connections).
+    pub model: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate: Option<f64>,
+    pub connections: usize,
+    pub duration_seconds: f64,
+    /// The scope's requests, as `METHOD path`.
+    pub endpoints: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct ConstraintVerdict {
+    pub constraint_id: String,
+    pub name: String,
+    pub verdict: Verdict,
+    /// One line: `p95 = 41.2 ms, limit 100 ms, 59 % headroom at 1000 req/s achieved`.
+    pub summary: String,
+    /// What differs from the constraint as written (a lower rate, fewer users, …).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run: Option<RunDescription>,
+    /// The measurements (percentiles, rates, errors, generator health).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub measured: Option<LoadReport>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+pub struct VerificationSummary {
+    pub passing: usize,
+    pub failing: usize,
+    pub inconclusive: usize,
+    pub unchecked: usize,
+}
+
+/// What verification runs against.
+pub struct LoadTarget<'a> {
+    pub base_url: &'a str,
+    /// `service.headers` (e.g. authorization), sent with every request.
+    pub headers: &'a [(String, String)],
+    pub targets: &'a Targets,
+    pub load: &'a LoadConfig,
+}
+
+/// Verify the constraints (only `ids` if not empty), in spec order.
+pub async fn verify(
+    spec: &Spec,
+    ids: &[String],
+    target: &LoadTarget<'_>,
+) -> (Vec<ConstraintVerdict>, VerificationSummary) {
+    let mut verdicts = Vec::new();
+    for constraint in &spec.constraints {
+        if !ids.is_empty() && !ids.contains(&constraint.id) {
+            continue;
+        }
+        verdicts.push(verify_one(constraint, target).await);
+    }
+    let mut summary = VerificationSummary::default();
+    for v in &verdicts {
+        match v.verdict {
+            Verdict::Passing => summary.passing += 1,
+            Verdict::Failing => summary.failing += 1,
+            Verdict::Inconclusive => summary.inconclusive += 1,
+            Verdict::Unchecked => summary.unchecked += 1,
+        }
+    }
+    (verdicts, summary)
+}
+
+fn verdict(c: &Constraint, verdict: Verdict, summary: impl Into<String>) -> ConstraintVerdict {
+    ConstraintVerdict {
+        constraint_id: c.id.clone(),
+        name: c.name.clone(),
+        verdict,
+        summary: summary.into(),
+        notes: Vec::new(),
+        run: None,
+        measured: None,
+    }
+}
+
+async fn verify_one(c: &Constraint, target: &LoadTarget<'_>) -> ConstraintVerdict {
+    if let Some(why) = &c.parsed.not_checkable {
+        return verdict(
+            c,
+            Verdict::Unchecked,
+            format!("not machine-checkable: {}", why.reason),
+        );
+    }
+    let checks = &c.parsed.checks;
+    let rate = checks.iter().find_map(|k| match k {
+        CheckSpec::Throughput { per_second, .. } => Some(*per_second),
+        _ => None,
+    });
+    let latency = checks.iter().find_map(|k| match k {
+        CheckSpec::Latency {
+            percentile,
+            max_ms,
+            scope,
+        } => Some((*percentile, *max_ms, scope.clone())),
+        _ => None,
+    });
+    let error_rate = checks.iter().find_map(|k| match k {
+        CheckSpec::ErrorRate { max_percent } => Some(*max_percent),
+        _ => None,
+    });
+    let concurrency = checks.iter().find_map(|k| match k {
+        CheckSpec::Concurrency { users } => Some(*users),
+        _ => None,
+    });
+    if let Some((percentile, max_ms, scope)) = latency {
+        return latency_verdict(c, target, percentile, max_ms, &scope, rate).await;
+    }
+    if let Some(users) = concurrency {
+        return concurrency_verdict(c, target, users).await;
+    }
+    if let Some(max_percent) = error_rate {
+        return error_rate_verdict(c, target, max_percent, rate).await;
+    }
+    if let Some(rate) = rate {
+        return throughput_verdict(c, target, rate).await;
+    }
+    let kinds: Vec<&str> = checks.iter().map(kind_name).collect();
+    verdict(
+        c,
+        Verdict::Unchecked,
+        format!(
+            "no probe for {} checks yet; verify_constraints runs latency, throughput, concurrency and error-rate checks",
+            kinds.join(", ")
+        ),
+    )
+}
+
+fn kind_name(k: &CheckSpec) -> &'static str {
+    match k {
+        CheckSpec::Latency { .. } => "latency",
+        CheckSpec::Throughput { .. } => "throughput",
+        CheckSpec::Concurrency { .. } => "concurrency",
+        CheckSpec::ErrorRate { .. } => "error_rate",
+        CheckSpec::Availability { .. } => "availability",
+        CheckSpec::SuccessRate { .. } => "success_rate",
+        CheckSpec::RateLimit { .. } => "rate_limit",
+        CheckSpec::Authentication { .. } => "authentication",
+        CheckSpec::InjectionSafe { .. } => "injection_safe",
+        CheckSpec::TimeBound { .. } => "time_bound",
+        CheckSpec::MaxSize { .. } => "max_size",
+        CheckSpec::Capacity { .. } => "capacity",
+        CheckSpec::NoDataLoss { .. } => "no_data_loss",
+    }
+}
+
+/// The endpoints of a scope: `all` is every endpoint listed; `reads`/`writes` fall back to the
+/// GET / non-GET part of everything listed when not named.
+fn endpoints(load: &LoadConfig, scope: &str) -> Result<Vec<Endpoint>, String> {
+    let convert = |e: &sdd_spec::project::LoadEndpoint| Endpoint {
+        method: e.method.to_ascii_uppercase(),
+        path: e.path.clone(),
+        headers: e
+            .headers
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+        body: e.body.clone(),
+        weight: e.weight,
+    };
+    if let Some(list) = load.endpoints.get(scope) {
+        return Ok(list.iter().map(convert).collect());
+    }
+    let all: Vec<Endpoint> = load.endpoints.values().flatten().map(convert).collect();
+    let chosen: Vec<Endpoint> = match scope {
+        "all" => all,
+        "reads" => all
+            .into_iter()
+            .filter(|e| e.method == "GET" || e.method == "HEAD")
+            .collect(),
+        "writes" => all
+            .into_iter()
+            .filter(|e| e.method != "GET" && e.method != "HEAD")
+            .collect(),
+        _ => Vec::new(),
+    };
+    if chosen.is_empty() {
+        return Err(format!(
+            "sdd.yaml lists no load endpoints for `{scope}`; add them under `load.endpoints.{scope}` (method, path, body)"
+        ));
+    }
+    Ok(chosen)
+}
+
+struct Run {
+    report: LoadReport,
+    description: RunDescription,
+    notes: Vec<String>,
+}
+
+async fn run_open(
+    target: &LoadTarget<'_>,
+    scope: &str,
+    wanted_rate: Option<f64>,
+) -> Result<Run, String> {
+    let endpoints = endpoints(target.load, scope)?;
+    let mut notes = Vec::new();
+    let rate = match wanted_rate {
+        Some(rate) if rate > target.load.max_rate => {
+            notes.push(format!(
+                "the constraint's {rate:.0} req/s is above load.max_rate ({:.0}); ran {:.0} req/s instead, so this does not verify it as written",
+                target.load.max_rate, target.load.max_rate
+            ));
+            target.load.max_rate
+        }
+        Some(rate) => rate,
+        None => {
+            notes.push(format!(
+                "the constraint states no load; ran load.default_rate ({:.0} req/s)",
+                target.load.default_rate
+            ));
+            target.load.default_rate
+        }
+    };
+    let mut plan = LoadPlan::new(
+        target.base_url,
+        endpoints,
+        Model::Open {
+            rate,
+            stages: vec![],
+        },
+        Duration::from_secs(target.load.duration_seconds.max(1)),
+    );
+    plan.warmup = Duration::from_secs(target.load.warmup_seconds);
+    plan.headers = target.headers.to_vec();
+    plan.connections =
+        Some(((rate / 4.0).ceil() as usize).clamp(16, target.load.max_connections.max(1)));
+    run_plan(plan, target, notes).await
+}
+
+async fn run_plan(
+    plan: LoadPlan,
+    target: &LoadTarget<'_>,
+    notes: Vec<String>,
+) -> Result<Run, String> {
+    let description = RunDescription {
+        model: match plan.model {
+            Model::Open { .. } => "open".into(),
+            Model::Closed { .. } => "closed".into(),
+        },
+        rate: match &plan.model {
+            Model::Open { rate, .. } => Some(*rate),
+            Model::Closed { .. } => None,
+        },
+        connections: match &plan.model {
+            Model::Closed { connections } => *connections,
+            Model::Open { .. } => plan.connections.unwrap_or(0),
+        },
+        duration_seconds: plan.duration.as_secs_f64(),
+        endpoints: plan
+            .endpoints
+            .iter()
+            .map(|e| format!("{} {}", e.method, e.path))
+            .collect(),
+    };
+    let report = sdd_load::run(plan, target.targets.clone())
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(Run {
+        report,
+        description,
+        notes,
+    })
+}
+
+fn finish(c: &Constraint, run: Run, verdict_value: Verdict, summary: String) -> ConstraintVerdict {
+    let mut notes = run.notes;
+    if let Some(reason) = &run.report.generator.reason {
+        notes.push(reason.clone());
+    }
+    if let Some(first) = &run.report.first_error {
+        notes.push(format!("first error: {first}"));
+    }
+    ConstraintVerdict {
+        constraint_id: c.id.clone(),
+        name: c.name.clone(),
+        verdict: verdict_value,
+        summary,
+        notes,
+        run: Some(run.description),
+        measured: Some(run.report),
+    }
+}
+
+/// The shared judgement of a run: generator limits and errors override the measured value.
+fn guard(run: &Run) -> Option<(Verdict, String)> {
+    let r = &run.report;
+    if r.requests == 0 {
+        return Some((Verdict::Failing, "no request got through".into()));
+    }
+    if r.generator.limited {
+        return Some((
+            Verdict::Inconclusive,
+            "the load generator could not keep up, so the measurement understates the service; see notes".into(),
+        ));
+    }
+    if r.error_rate() > MAX_ERROR_SHARE {
+        return Some((
+            Verdict::Failing,
+            format!(
+                "{:.1} % of {} requests failed ({} transport errors, {} 5xx)",
+                r.error_rate() * 100.0,
+                r.requests,
+                r.errors.transport(),
+                r.errors.status_5xx
+            ),
+        ));
+    }
+    None
+}
+
+fn percentile_of(r: &LoadReport, percentile: f64) -> f64 {
+    let l = &r.latency_ms;
+    match percentile {
+        p if p <= 50.0 => l.p50,
+        p if p <= 90.0 => l.p90,
+        p if p <= 95.0 => l.p95,
+        p if p <= 99.0 => l.p99,
+        p if p <= 99.9 => l.p999,
+        _ => l.max,
+    }
+}
+
+async fn latency_verdict(
+    c: &Constraint,
+    target: &LoadTarget<'_>,
+    percentile: f64,
+    max_ms: f64,
+    scope: &str,
+    rate: Option<f64>,
+) -> ConstraintVerdict {
+    let run = match run_open(target, scope, rate).await {
+        Ok(run) => run,
+        Err(e) => return verdict(c, Verdict::Unchecked, e),
+    };
+    let r = &run.report;
+    let measured = percentile_of(r, percentile);
+    let p = format_percentile(percentile);
+    let headroom = (max_ms - measured) / max_ms * 100.0;
+    let summary = format!(
+        "{p} = {measured:.1} ms, limit {max_ms} ms, {headroom:.0} % headroom at {:.0} req/s achieved ({scope}, {} requests)",
+        r.achieved_rate, r.requests
+    );
+    let rate_capped = rate.is_some_and(|rate| rate > target.load.max_rate);
+    let (value, summary) = match guard(&run) {
+        Some((v, why)) => (v, format!("{why}; {summary}")),
+        None if measured > max_ms => (Verdict::Failing, summary),
+        None if rate_capped => (Verdict::Inconclusive, summary),
+        None => (Verdict::Passing, summary),
+    };
+    finish(c, run, value, summary)
+}
+
+fn format_percentile(p: f64) -> String {
+    if p.fract() == 0.0 {
+        format!("p{p:.0}")
+    } else {
+        format!("p{p}")
+    }
+}
+
+async fn throughput_verdict(
+    c: &Constraint,
+    target: &LoadTarget<'_>,
+    rate: f64,
+) -> ConstraintVerdict {
+    let run = match run_open(target, "all", Some(rate)).await {
+        Ok(run) => run,
+        Err(e) => return verdict(c, Verdict::Unchecked, e),
+    };
+    let r = &run.report;
+    let summary = format!(
+        "{:.0} req/s achieved of {rate:.0} asked, p99 = {:.1} ms, {:.2} % errors",
+        r.achieved_rate,
+        r.latency_ms.p99,
+        r.error_rate() * 100.0
+    );
+    let (value, summary) = match guard(&run) {
+        Some((v, why)) => (v, format!("{why}; {summary}")),
+        None if rate > target.load.max_rate => (Verdict::Inconclusive, summary),
+        None if r.achieved_rate < 0.95 * rate => (Verdict::Failing, summary),
+        None => (Verdict::Passing, summary),
+    };
+    finish(c, run, value, summary)
+}
+
+async fn error_rate_verdict(
+    c: &Constraint,
+    target: &LoadTarget<'_>,
+    max_percent: f64,
+    rate: Option<f64>,
+) -> ConstraintVerdict {
+    let run = match run_open(target, "all", rate).await {
+        Ok(run) => run,
+        Err(e) => return verdict(c, Verdict::Unchecked, e),
+    };
+    let r = &run.report;
+    let measured = r.error_rate() * 100.0;
+    let summary = format!(
+        "{measured:.2} % of {} requests failed, limit {max_percent} % at {:.0} req/s",
+        r.requests, r.achieved_rate
+    );
+    let value = if r.generator.limited {
+        Verdict::Inconclusive
+    } else if measured > max_percent || r.requests == 0 {
+        Verdict::Failing
+    } else {
+        Verdict::Passing
+    };
+    finish(c, run, value, summary)
+}
+
+async fn concurrency_verdict(
+    c: &Constraint,
+    target: &LoadTarget<'_>,
+    users: u64,
+) -> ConstraintVerdict {
+    let max = target.load.max_connections.max(1);
+    let connections = (users as usize).min(max);
+    let endpoints = match endpoints(target.load, "all") {
+        Ok(e) => e,
+        Err(e) => return verdict(c, Verdict::Unchecked, e),
+    };
+    let mut notes = Vec::new();
+    if connections < users as usize {
+        notes.push(format!(
+            "{users} concurrent users cannot be run here (load.max_connections is {max}); ran {connections} concurrent connections instead"
+        ));
+    }
+    let mut plan = LoadPlan::new(
+        target.base_url,
+        endpoints,
+        Model::Closed { connections },
+        Duration::from_secs(target.load.duration_seconds.max(1)),
+    );
+    plan.warmup = Duration::from_secs(target.load.warmup_seconds);
+    plan.headers = target.headers.to_vec();
+    let run = match run_plan(plan, target, notes).await {
+        Ok(run) => run,
+        Err(e) => return verdict(c, Verdict::Unchecked, e),
+    };
+    let r = &run.report;
+    let summary = format!(
+        "{connections} concurrent connections: {:.0} req/s, p99 = {:.1} ms, {:.2} % errors",
+        r.achieved_rate,
+        r.latency_ms.p99,
+        r.error_rate() * 100.0
+    );
+    let scaled_down = connections < users as usize;
+    let (value, summary) = match guard(&run) {
+        Some((Verdict::Failing, why)) => (Verdict::Failing, format!("{why}; {summary}")),
+        Some((v, why)) => (v, format!("{why}; {summary}")),
+        None if scaled_down => (Verdict::Inconclusive, summary),
+        None => (Verdict::Passing, summary),
+    };
+    finish(c, run, value, summary)
+}
