@@ -482,13 +482,16 @@ async fn constraints_become_load_runs_with_verdicts_and_history() {
         .as_str()
         .unwrap()
         .contains("ran 50 concurrent connections instead"));
-    let auth = verdict("inventory.security.authentication_required");
-    assert_eq!(auth["verdict"], "unchecked");
-    assert!(auth["summary"]
-        .as_str()
-        .unwrap()
-        .contains("no probe for authentication"));
-    assert_eq!(result["summary"]["passing"], 1);
+    for id in [
+        "inventory.security.authentication_required",
+        "inventory.security.rate_limiting",
+        "inventory.security.injection_safety",
+        "inventory.input.sku_length",
+    ] {
+        let v = verdict(id);
+        assert_eq!(v["verdict"], "passing", "{v:#}");
+    }
+    assert_eq!(result["summary"]["passing"], 5, "{:#}", result["summary"]);
     assert_eq!(result["summary"]["failing"], 1);
 
     // A second iteration of the optimisation loop: compare_runs shows how the number moved.
@@ -510,6 +513,49 @@ async fn constraints_become_load_runs_with_verdicts_and_history() {
     );
     assert!(moved["before"].as_str().unwrap().starts_with("p95 = "));
     structured(&call(&client, "stop_service", json!({})).await);
+    client.cancel().await.unwrap();
+}
+
+/// Each planted fault of the fixture service is caught by the matching probe, naming the
+/// request that shows it.
+#[tokio::test]
+async fn each_planted_security_fault_is_caught() {
+    let project = inventory_project().unwrap();
+    let client = start(project.path()).await;
+    let cases = [
+        (
+            "open_search",
+            "inventory.security.authentication_required",
+            "GET /search?q=A without a token",
+        ),
+        (
+            "no_rate_limit",
+            "inventory.security.rate_limiting",
+            "in a burst",
+        ),
+        (
+            "leak",
+            "inventory.security.injection_safety",
+            "sql payload in `sku`",
+        ),
+        (
+            "no_size_limit",
+            "inventory.input.sku_length",
+            "-character `sku`",
+        ),
+    ];
+    let mut previous = "none".to_string();
+    for (fault, id, request) in cases {
+        sdd_verify::testing::set_service_env(project.path(), "FAULTS", &previous, fault).unwrap();
+        previous = fault.to_string();
+        structured(&call(&client, "start_service", json!({})).await);
+        let result = structured(&call(&client, "verify_constraints", json!({"ids": [id]})).await);
+        let v = &result["constraints"][0];
+        assert_eq!(v["verdict"], "failing", "{fault}: {v:#}");
+        let findings = v["findings"].to_string();
+        assert!(findings.contains(request), "{fault}: {findings}");
+        structured(&call(&client, "stop_service", json!({})).await);
+    }
     client.cancel().await.unwrap();
 }
 

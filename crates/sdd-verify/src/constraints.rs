@@ -13,9 +13,13 @@ use sdd_spec::constraint::CheckSpec;
 use sdd_spec::model::{Constraint, Spec};
 use sdd_spec::project::{LoadConfig, Targets};
 
+use crate::probes::{self, Finding, ProbeEndpoint, ProbeTarget};
+
 /// Errors above this share make a latency or throughput verdict fail: fast failures are not
 /// fast answers.
 const MAX_ERROR_SHARE: f64 = 0.01;
+/// Refusals (4xx) above this share make a run inconclusive: it measured the refusal path.
+const MAX_REFUSED_SHARE: f64 = 0.05;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
@@ -68,6 +72,9 @@ pub struct ConstraintVerdict {
     /// The measurements (percentiles, rates, errors, generator health).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub measured: Option<LoadReport>,
+    /// Requests that show the constraint is not met (security probes).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub findings: Vec<Finding>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
@@ -85,6 +92,8 @@ pub struct LoadTarget<'a> {
     pub headers: &'a [(String, String)],
     pub targets: &'a Targets,
     pub load: &'a LoadConfig,
+    /// What security probes send requests to (see `probes::endpoints`).
+    pub probe_endpoints: Vec<ProbeEndpoint>,
 }
 
 /// Verify the constraints (only `ids` if not empty), in spec order.
@@ -121,6 +130,7 @@ fn verdict(c: &Constraint, verdict: Verdict, summary: impl Into<String>) -> Cons
         notes: Vec::new(),
         run: None,
         measured: None,
+        findings: Vec::new(),
     }
 }
 
@@ -165,12 +175,15 @@ async fn verify_one(c: &Constraint, target: &LoadTarget<'_>) -> ConstraintVerdic
     if let Some(rate) = rate {
         return throughput_verdict(c, target, rate).await;
     }
+    if let Some(v) = security_verdict(c, target).await {
+        return v;
+    }
     let kinds: Vec<&str> = checks.iter().map(kind_name).collect();
     verdict(
         c,
         Verdict::Unchecked,
         format!(
-            "no probe for {} checks yet; verify_constraints runs latency, throughput, concurrency and error-rate checks",
+            "no probe for {} checks yet; verify_constraints runs latency, throughput, concurrency, error-rate, authentication, rate-limit, injection and size checks",
             kinds.join(", ")
         ),
     )
@@ -329,6 +342,7 @@ fn finish(c: &Constraint, run: Run, verdict_value: Verdict, summary: String) -> 
         notes,
         run: Some(run.description),
         measured: Some(run.report),
+        findings: Vec::new(),
     }
 }
 
@@ -342,6 +356,17 @@ fn guard(run: &Run) -> Option<(Verdict, String)> {
         return Some((
             Verdict::Inconclusive,
             "the load generator could not keep up, so the measurement understates the service; see notes".into(),
+        ));
+    }
+    let refused = r.errors.status_4xx as f64 / r.requests as f64;
+    if refused > MAX_REFUSED_SHARE {
+        return Some((
+            Verdict::Inconclusive,
+            format!(
+                "the service refused {:.0} % of the requests (statuses {:?}), so the run measured refusals, not the operation; check the credentials (service.headers), rate limits and the requests in load.endpoints",
+                refused * 100.0,
+                r.status_counts
+            ),
         ));
     }
     if r.error_rate() > MAX_ERROR_SHARE {
@@ -504,4 +529,113 @@ async fn concurrency_verdict(
         None => (Verdict::Passing, summary),
     };
     finish(c, run, value, summary)
+}
+
+/// Authentication, rate limit, injection and size checks, through `probes`.
+async fn security_verdict(c: &Constraint, target: &LoadTarget<'_>) -> Option<ConstraintVerdict> {
+    let probe_target = ProbeTarget {
+        base_url: target.base_url,
+        headers: target.headers,
+        targets: target.targets,
+        endpoints: target.probe_endpoints.clone(),
+    };
+    let no_endpoints = || {
+        verdict(
+            c,
+            Verdict::Unchecked,
+            "no endpoint to probe: list requests under `load.endpoints` in sdd.yaml or give scenarios executable examples",
+        )
+    };
+    for check in &c.parsed.checks {
+        let (findings, summary) = match check {
+            CheckSpec::Authentication { exceptions, .. } => {
+                if probe_target.endpoints.is_empty() {
+                    return Some(no_endpoints());
+                }
+                let mut all: Vec<String> = exceptions.clone();
+                all.extend(c.exceptions.iter().cloned());
+                let (findings, probed) = probes::authentication(&probe_target, &all).await;
+                let exempt = probe_target.endpoints.len() - probed;
+                (
+                    findings,
+                    format!(
+                        "{probed} endpoint(s) probed without a token, with a malformed token and with a forged-signature JWT; {exempt} exempt ({})",
+                        if all.is_empty() { "no exceptions".to_string() } else { all.join(", ") }
+                    ),
+                )
+            }
+            CheckSpec::RateLimit {
+                max_requests,
+                window_seconds,
+                per,
+            } => {
+                if probe_target.endpoints.is_empty() {
+                    return Some(no_endpoints());
+                }
+                if *max_requests > 5000 {
+                    return Some(verdict(
+                        c,
+                        Verdict::Unchecked,
+                        format!("a limit of {max_requests} requests is too many to probe in a burst here"),
+                    ));
+                }
+                let (findings, account) =
+                    probes::rate_limit(&probe_target, *max_requests, *window_seconds).await;
+                (
+                    findings,
+                    format!(
+                        "burst with one {per}'s credentials: {account} (limit {max_requests} per {window_seconds} s)"
+                    ),
+                )
+            }
+            CheckSpec::InjectionSafe { .. } => {
+                if probe_target.endpoints.is_empty() {
+                    return Some(no_endpoints());
+                }
+                let (findings, sent) = probes::injection(&probe_target).await;
+                (
+                    findings,
+                    format!(
+                        "{sent} requests with SQL, NoSQL, shell, path-traversal and script payloads in every string field and query"
+                    ),
+                )
+            }
+            CheckSpec::MaxSize { max, unit, subject } if unit != "items" => {
+                let (findings, probed) = probes::max_size(&probe_target, *max, subject).await;
+                if probed.is_empty() {
+                    return Some(verdict(
+                        c,
+                        Verdict::Unchecked,
+                        format!("no probed request has a JSON field named like `{subject}`"),
+                    ));
+                }
+                (
+                    findings,
+                    format!("{} request(s) with a value over {max} {unit}", probed.len()),
+                )
+            }
+            _ => continue,
+        };
+        let failing = !findings.is_empty();
+        let mut v = verdict(
+            c,
+            if failing {
+                Verdict::Failing
+            } else {
+                Verdict::Passing
+            },
+            if failing {
+                format!(
+                    "{} finding(s): {}; {summary}",
+                    findings.len(),
+                    findings[0].problem
+                )
+            } else {
+                summary
+            },
+        );
+        v.findings = findings;
+        return Some(v);
+    }
+    None
 }

@@ -6,6 +6,7 @@ pub mod examples;
 pub mod git;
 pub mod history;
 pub mod http;
+pub mod probes;
 pub mod process;
 pub mod results;
 pub mod service;

@@ -98,6 +98,7 @@ impl ImplServer {
             headers: &headers,
             targets: &file.targets,
             load: &file.load,
+            probe_endpoints: sdd_verify::probes::endpoints(&loaded.spec, &file.load),
         };
         let started_at = sdd_spec::review::now_rfc3339();
         let clock = std::time::Instant::now();
