@@ -487,11 +487,22 @@ async fn constraints_become_load_runs_with_verdicts_and_history() {
         "inventory.security.rate_limiting",
         "inventory.security.injection_safety",
         "inventory.input.sku_length",
+        "inventory.reliability.stock_survives_a_restart",
     ] {
         let v = verdict(id);
         assert_eq!(v["verdict"], "passing", "{v:#}");
     }
-    assert_eq!(result["summary"]["passing"], 5, "{:#}", result["summary"]);
+    let restart = verdict("inventory.reliability.stock_survives_a_restart");
+    let summary = restart["summary"].as_str().unwrap();
+    assert!(
+        summary.contains("1 of 1 written record(s) read back"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("4 of 4 in-flight requests finished"),
+        "{summary}"
+    );
+    assert_eq!(result["summary"]["passing"], 6, "{:#}", result["summary"]);
     assert_eq!(result["summary"]["failing"], 1);
 
     // A second iteration of the optimisation loop: compare_runs shows how the number moved.
@@ -542,6 +553,11 @@ async fn each_planted_security_fault_is_caught() {
             "no_size_limit",
             "inventory.input.sku_length",
             "-character `sku`",
+        ),
+        (
+            "lose_data",
+            "inventory.reliability.stock_survives_a_restart",
+            "after a restart",
         ),
     ];
     let mut previous = "none".to_string();

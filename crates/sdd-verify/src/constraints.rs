@@ -14,6 +14,7 @@ use sdd_spec::model::{Constraint, Spec};
 use sdd_spec::project::{LoadConfig, Targets};
 
 use crate::probes::{self, Finding, ProbeEndpoint, ProbeTarget};
+use crate::reliability::{restart_probe, Restarter};
 
 /// Errors above this share make a latency or throughput verdict fail: fast failures are not
 /// fast answers.
@@ -94,6 +95,8 @@ pub struct LoadTarget<'a> {
     pub load: &'a LoadConfig,
     /// What security probes send requests to (see `probes::endpoints`).
     pub probe_endpoints: Vec<ProbeEndpoint>,
+    /// Restarts the service, for the restart probe; `None` when it was not started by us.
+    pub restarter: Option<&'a dyn Restarter>,
 }
 
 /// Verify the constraints (only `ids` if not empty), in spec order.
@@ -107,7 +110,7 @@ pub async fn verify(
         if !ids.is_empty() && !ids.contains(&constraint.id) {
             continue;
         }
-        verdicts.push(verify_one(constraint, target).await);
+        verdicts.push(verify_one(spec, constraint, target).await);
     }
     let mut summary = VerificationSummary::default();
     for v in &verdicts {
@@ -134,7 +137,7 @@ fn verdict(c: &Constraint, verdict: Verdict, summary: impl Into<String>) -> Cons
     }
 }
 
-async fn verify_one(c: &Constraint, target: &LoadTarget<'_>) -> ConstraintVerdict {
+async fn verify_one(spec: &Spec, c: &Constraint, target: &LoadTarget<'_>) -> ConstraintVerdict {
     if let Some(why) = &c.parsed.not_checkable {
         return verdict(
             c,
@@ -176,6 +179,9 @@ async fn verify_one(c: &Constraint, target: &LoadTarget<'_>) -> ConstraintVerdic
         return throughput_verdict(c, target, rate).await;
     }
     if let Some(v) = security_verdict(c, target).await {
+        return v;
+    }
+    if let Some(v) = reliability_verdict(spec, c, target).await {
         return v;
     }
     let kinds: Vec<&str> = checks.iter().map(kind_name).collect();
@@ -638,4 +644,88 @@ async fn security_verdict(c: &Constraint, target: &LoadTarget<'_>) -> Option<Con
         return Some(v);
     }
     None
+}
+
+/// Durability through the restart probe; availability and the like say why they are not run.
+async fn reliability_verdict(
+    spec: &Spec,
+    c: &Constraint,
+    target: &LoadTarget<'_>,
+) -> Option<ConstraintVerdict> {
+    for check in &c.parsed.checks {
+        match check {
+            CheckSpec::NoDataLoss { event } => {
+                let Some(restarter) = target.restarter else {
+                    return Some(verdict(
+                        c,
+                        Verdict::Unchecked,
+                        "the restart probe restarts the service, so it must have been started by this server (start_service)",
+                    ));
+                };
+                let headers: std::collections::BTreeMap<String, String> =
+                    target.headers.iter().cloned().collect();
+                let examples_target = crate::examples::Target {
+                    base_url: target.base_url,
+                    headers: &headers,
+                    targets: target.targets,
+                };
+                let poll = slowest_read(target).await;
+                let poll = poll.as_ref().map(|(e, took)| (e, *took));
+                let outcome = restart_probe(spec, &examples_target, poll, restarter).await;
+                if outcome.nothing_to_check {
+                    return Some(verdict(c, Verdict::Unchecked, outcome.summary));
+                }
+                let failing = !outcome.findings.is_empty();
+                let mut v = verdict(
+                    c,
+                    if failing {
+                        Verdict::Failing
+                    } else {
+                        Verdict::Passing
+                    },
+                    format!(
+                        "{event}, simulated by a graceful restart: {}",
+                        outcome.summary
+                    ),
+                );
+                v.notes.push(
+                    "a graceful restart was simulated; a crash (SIGKILL) or the loss of a node was not".into(),
+                );
+                v.findings = outcome.findings;
+                return Some(v);
+            }
+            CheckSpec::Availability { min_percent } => {
+                return Some(verdict(
+                    c,
+                    Verdict::Unchecked,
+                    format!(
+                        "{min_percent} % availability is a measure over days of operation (the monitoring server's job), not of one verification run"
+                    ),
+                ));
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// The read that takes longest (timed once each): requests to it are the likeliest to be in
+/// flight when a stop signal comes.
+async fn slowest_read(target: &LoadTarget<'_>) -> Option<(ProbeEndpoint, std::time::Duration)> {
+    let mut best: Option<(std::time::Duration, ProbeEndpoint)> = None;
+    for e in target.probe_endpoints.iter().filter(|e| e.method == "GET") {
+        let request = crate::http::HttpRequest {
+            method: e.method.clone(),
+            url: format!("{}{}", target.base_url.trim_end_matches('/'), e.path),
+            headers: target.headers.to_vec(),
+            body: None,
+            timeout: std::time::Duration::from_secs(5),
+        };
+        if let Ok(r) = crate::http::send(&request, target.targets).await {
+            if r.status < 400 && best.as_ref().is_none_or(|(t, _)| r.elapsed > *t) {
+                best = Some((r.elapsed, e.clone()));
+            }
+        }
+    }
+    best.map(|(took, e)| (e, took))
 }

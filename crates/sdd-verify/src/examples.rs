@@ -147,31 +147,11 @@ pub async fn check_examples(spec: &Spec, ids: &[String], target: &Target<'_>) ->
 static UNIQUE: AtomicU64 = AtomicU64::new(0);
 
 async fn run_example(example: &ExampleDoc, number: usize, target: &Target<'_>) -> ExampleResult {
-    let unique = format!(
-        "{}{}",
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_micros())
-            .unwrap_or_default(),
-        UNIQUE.fetch_add(1, Ordering::Relaxed)
-    );
-    let mut vars: BTreeMap<String, String> = BTreeMap::new();
-    vars.insert("unique".into(), unique);
-    let mut steps = Vec::new();
-    let mut failed = false;
-    for step in &example.steps {
-        if failed {
-            break;
-        }
-        let result = run_step(step, &mut vars, target).await;
-        failed = !result.ok;
-        steps.push(result);
-    }
+    let mut vars = fresh_vars();
+    let steps = run_steps(&example.steps, &mut vars, target).await;
+    let failed = steps.iter().any(|s| !s.ok);
     ExampleResult {
-        name: example
-            .name
-            .clone()
-            .unwrap_or_else(|| format!("example {number}")),
+        name: example_name(example, number),
         verdict: if failed {
             CheckVerdict::Failing
         } else {
@@ -180,6 +160,68 @@ async fn run_example(example: &ExampleDoc, number: usize, target: &Target<'_>) -
         steps_not_run: example.steps.len() - steps.len(),
         steps,
     }
+}
+
+pub fn example_name(example: &ExampleDoc, number: usize) -> String {
+    example
+        .name
+        .clone()
+        .unwrap_or_else(|| format!("example {number}"))
+}
+
+/// The values an example starts with: `unique`, different on every call.
+pub fn fresh_vars() -> BTreeMap<String, String> {
+    let unique = format!(
+        "{}{}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_micros())
+            .unwrap_or_default(),
+        UNIQUE.fetch_add(1, Ordering::Relaxed)
+    );
+    BTreeMap::from([("unique".to_string(), unique)])
+}
+
+/// Run steps in order with `vars` (captures are added to it), stopping after the first that
+/// fails.
+pub async fn run_steps(
+    steps: &[sdd_spec::document::ExampleStep],
+    vars: &mut BTreeMap<String, String>,
+    target: &Target<'_>,
+) -> Vec<StepResult> {
+    let mut results = Vec::new();
+    for step in steps {
+        let result = run_step(step, vars, target).await;
+        let ok = result.ok;
+        results.push(result);
+        if !ok {
+            break;
+        }
+    }
+    results
+}
+
+/// Where an example that writes and then reads back by a captured value can be cut in two: the
+/// index of its first `GET` step that uses a value captured by an earlier step, when a
+/// non-`GET` step comes before it. Writing, restarting the service, then reading back shows
+/// whether the data survived.
+pub fn write_then_read_split(example: &ExampleDoc) -> Option<usize> {
+    let mut captured: Vec<&str> = Vec::new();
+    let mut wrote = false;
+    for (i, step) in example.steps.iter().enumerate() {
+        let method = step.request.method.to_ascii_uppercase();
+        let uses_capture = captured
+            .iter()
+            .any(|name| step.request.path.contains(&format!("${{{name}}}")));
+        if method == "GET" && wrote && uses_capture {
+            return Some(i);
+        }
+        if method != "GET" && method != "HEAD" {
+            wrote = true;
+        }
+        captured.extend(step.capture.keys().map(String::as_str));
+    }
+    None
 }
 
 async fn run_step(

@@ -8,6 +8,7 @@ pub mod history;
 pub mod http;
 pub mod probes;
 pub mod process;
+pub mod reliability;
 pub mod results;
 pub mod service;
 pub mod supervisor;

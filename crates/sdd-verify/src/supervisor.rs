@@ -5,7 +5,8 @@
 //! The supervisor starts the command with `sh -c` in a new process group and waits. When its
 //! stdin reaches end-of-file — the server asked it to stop by closing the pipe, or the server
 //! died, even by SIGKILL, and the kernel closed the pipe — it sends the stop signal to the
-//! command's whole group, waits the grace period, then kills the group. When the command exits on
+//! command's whole group, waits until the group is empty or the grace period is over, then
+//! kills the group. When the command exits on
 //! its own, whatever it left behind in its group is killed too. The supervisor exits with the
 //! command's status (128 + signal when killed by one).
 //!
@@ -62,17 +63,25 @@ pub fn main(args: &[String]) -> ExitCode {
             Err(mpsc::RecvTimeoutError::Timeout) => {}
         }
     }
+    // The stop signal goes to the whole group; the grace period lasts until the *group* is
+    // empty, not just `sh`: a shell that did not `exec` its command dies at once, and killing
+    // the group then would cut the service off mid-request.
     let _ = killpg(group, signal);
     let deadline = Instant::now() + grace;
+    let mut status = None;
     while Instant::now() < deadline {
-        if let Ok(Some(status)) = child.try_wait() {
-            let _ = killpg(group, Signal::SIGKILL);
-            return exit_code(status);
+        if status.is_none() {
+            if let Ok(Some(s)) = child.try_wait() {
+                status = Some(s);
+            }
+        }
+        if status.is_some() && killpg(group, None).is_err() {
+            break;
         }
         std::thread::sleep(Duration::from_millis(20));
     }
     let _ = killpg(group, Signal::SIGKILL);
-    match child.wait() {
+    match status.map(Ok).unwrap_or_else(|| child.wait()) {
         Ok(status) => exit_code(status),
         Err(_) => ExitCode::from(137),
     }

@@ -69,9 +69,17 @@ fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
     for entry in std::fs::read_dir(from)? {
         let entry = entry?;
         let name = entry.file_name();
-        if ["target", "__pycache__", "results", "pids", "Cargo.lock"]
-            .iter()
-            .any(|skip| name == *skip)
+        if [
+            "target",
+            "__pycache__",
+            "results",
+            "pids",
+            "Cargo.lock",
+            "service.pid",
+            "stock.json",
+        ]
+        .iter()
+        .any(|skip| name == *skip)
         {
             continue;
         }

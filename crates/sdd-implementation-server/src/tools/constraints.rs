@@ -14,6 +14,39 @@ use sdd_verify::git::tree_state;
 use sdd_verify::history::{NewRun, RunKind, SubjectResult};
 
 use super::service::service_config;
+use sdd_spec::project::{ServiceConfig, Targets};
+use sdd_verify::reliability::Restarter;
+use sdd_verify::service::Service;
+
+/// Restarts the service this server started: graceful stop, start, wait for readiness.
+struct ServiceRestarter<'a> {
+    server: &'a ImplServer,
+    config: &'a ServiceConfig,
+    targets: &'a Targets,
+}
+
+impl Restarter for ServiceRestarter<'_> {
+    fn restart(
+        &self,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send + '_>> {
+        Box::pin(async move {
+            let mut slot = self.server.state.service.lock().await;
+            if let Some(service) = slot.current.take() {
+                service.stop().await;
+            }
+            let service = Service::start(
+                &self.server.state.project.root,
+                self.config,
+                self.targets,
+                &self.server.state.supervisor,
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+            slot.current = Some(service);
+            Ok(())
+        })
+    }
+}
 use crate::ImplServer;
 
 /// The longest measured run a caller may ask for.
@@ -88,6 +121,13 @@ impl ImplServer {
             file.load.duration_seconds = seconds.clamp(1, MAX_SECONDS);
         }
         let mut problems = self.service_ready_for_traffic(&config, &file).await?;
+        // A service run by hand cannot be restarted by the restart probe.
+        let started_here = problems.is_empty();
+        let restarter = ServiceRestarter {
+            server: self,
+            config: &config,
+            targets: &file.targets,
+        };
         let headers: Vec<(String, String)> = config
             .headers
             .iter()
@@ -99,6 +139,7 @@ impl ImplServer {
             targets: &file.targets,
             load: &file.load,
             probe_endpoints: sdd_verify::probes::endpoints(&loaded.spec, &file.load),
+            restarter: started_here.then_some(&restarter as &dyn Restarter),
         };
         let started_at = sdd_spec::review::now_rfc3339();
         let clock = std::time::Instant::now();

@@ -1,0 +1,206 @@
+//! The restart probe for reliability constraints ("no data loss on restart / node failure"):
+//! write data through the spec's executable examples, restart the service while a poller keeps
+//! asking it something and a few requests are in flight, then read the data back.
+//!
+//! It reports what was lost (with the request that shows it), the error window clients saw
+//! during the restart, and whether requests in flight when the stop signal came were finished.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::{Duration, Instant};
+
+use sdd_spec::document::ReviewStatus;
+use sdd_spec::model::Spec;
+
+use crate::examples::{self, run_steps, write_then_read_split, Target};
+use crate::http::{self, HttpRequest};
+use crate::probes::{Finding, ProbeEndpoint};
+
+/// Stops the service gracefully and starts it again, returning when it is ready.
+pub trait Restarter: Sync {
+    fn restart(&self) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + '_>>;
+}
+
+const POLL_EVERY: Duration = Duration::from_millis(25);
+const IN_FLIGHT: usize = 4;
+
+pub struct RestartOutcome {
+    pub findings: Vec<Finding>,
+    pub summary: String,
+    /// Nothing to write and read back: the probe could not judge durability.
+    pub nothing_to_check: bool,
+}
+
+/// Run the restart probe. `poll` is the read the poller and the in-flight requests use, with
+/// how long it takes to answer: requests are in flight when the stop signal comes half that
+/// time after they were sent (a read faster than 20 ms cannot be caught in flight).
+pub async fn restart_probe(
+    spec: &Spec,
+    target: &Target<'_>,
+    poll: Option<(&ProbeEndpoint, Duration)>,
+    restarter: &dyn Restarter,
+) -> RestartOutcome {
+    let in_flight_count = match poll {
+        Some((_, took)) if took >= Duration::from_millis(20) => IN_FLIGHT,
+        _ => 0,
+    };
+    let in_flight_delay = poll.map_or(Duration::ZERO, |(_, took)| took / 2);
+    let poll = poll.map(|(e, _)| e);
+    let mut findings = Vec::new();
+    // 1. Write: the first part of every write-then-read example.
+    let mut pending = Vec::new();
+    for scenario in spec
+        .scenarios
+        .iter()
+        .filter(|s| s.status == ReviewStatus::Approved)
+    {
+        for (n, example) in scenario.examples.iter().enumerate() {
+            let Some(split) = write_then_read_split(example) else {
+                continue;
+            };
+            let mut vars = examples::fresh_vars();
+            let written = run_steps(&example.steps[..split], &mut vars, target).await;
+            if written.iter().all(|s| s.ok) {
+                pending.push((scenario, n, example, split, vars));
+            }
+        }
+    }
+    if pending.is_empty() {
+        return RestartOutcome {
+            findings,
+            summary: "no approved scenario has an executable example that writes and then reads back by a captured value (e.g. POST then GET /items/${id}); add one to check durability".into(),
+            nothing_to_check: true,
+        };
+    }
+
+    // 2. Restart, with a poller and requests in flight.
+    let headers: Vec<(String, String)> = target
+        .headers
+        .iter()
+        .map(|(k, v)| (k.clone(), examples::expand_env(v)))
+        .collect();
+    let request = poll.map(|e| HttpRequest {
+        method: e.method.clone(),
+        url: format!("{}{}", target.base_url.trim_end_matches('/'), e.path),
+        headers: headers.clone(),
+        body: e.body.clone().map(String::into_bytes),
+        timeout: Duration::from_secs(5),
+    });
+    let in_flight: Vec<_> = request
+        .iter()
+        .flat_map(|r| std::iter::repeat_n(r.clone(), in_flight_count))
+        .map(|r| {
+            let targets = target.targets.clone();
+            tokio::spawn(async move { http::send(&r, &targets).await })
+        })
+        .collect();
+    tokio::time::sleep(in_flight_delay).await;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let poller = request.clone().map(|r| {
+        let targets = target.targets.clone();
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            let mut failures: Vec<Instant> = Vec::new();
+            let mut polls = 0u32;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                polls += 1;
+                match http::send(&r, &targets).await {
+                    Ok(resp) if resp.status < 500 => {}
+                    _ => failures.push(Instant::now()),
+                }
+                tokio::time::sleep(POLL_EVERY).await;
+            }
+            (failures, polls)
+        })
+    });
+    let restart_started = Instant::now();
+    let restarted = restarter.restart().await;
+    let restart_took = restart_started.elapsed();
+    // Keep polling a moment after ready, then stop the poller.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (failures, polls) = match poller {
+        Some(handle) => handle.await.unwrap_or_default(),
+        None => (Vec::new(), 0),
+    };
+    if let Err(e) = restarted {
+        findings.push(Finding {
+            request: "restarting the service".into(),
+            problem: format!("it did not come back: {e}"),
+        });
+        return RestartOutcome {
+            summary: format!("the service did not come back after a restart: {e}"),
+            findings,
+            nothing_to_check: false,
+        };
+    }
+    let mut finished = 0;
+    for handle in in_flight {
+        match handle.await {
+            Ok(Ok(r)) if r.status < 500 => finished += 1,
+            Ok(Ok(r)) => findings.push(Finding {
+                request: format!(
+                    "{} in flight when the stop signal came",
+                    poll.map(|e| format!("{} {}", e.method, e.path))
+                        .unwrap_or_default()
+                ),
+                problem: format!("answered {} instead of being finished", r.status),
+            }),
+            Ok(Err(e)) => findings.push(Finding {
+                request: format!(
+                    "{} in flight when the stop signal came",
+                    poll.map(|e| format!("{} {}", e.method, e.path))
+                        .unwrap_or_default()
+                ),
+                problem: format!("was not finished: {e}"),
+            }),
+            Err(_) => {}
+        }
+    }
+
+    // 3. Read back.
+    let mut lost = 0;
+    for (scenario, n, example, split, vars) in &mut pending {
+        let read = run_steps(&example.steps[*split..], vars, target).await;
+        if let Some(bad) = read.iter().find(|s| !s.ok) {
+            lost += 1;
+            let why = match (&bad.error, bad.mismatches.first()) {
+                (Some(e), _) => e.clone(),
+                (None, Some(m)) => format!("{} expected {}, got {}", m.at, m.expected, m.actual),
+                (None, None) => "failed".into(),
+            };
+            findings.push(Finding {
+                request: format!(
+                    "{} after a restart ({} of `{}`)",
+                    bad.request,
+                    examples::example_name(example, *n + 1),
+                    scenario.id
+                ),
+                problem: format!("data written before the restart is gone or changed: {why}"),
+            });
+        }
+    }
+    let window = match (failures.first(), failures.last()) {
+        (Some(first), Some(last)) => last.duration_since(*first) + POLL_EVERY,
+        _ => Duration::ZERO,
+    };
+    let in_flight_account = if in_flight_count == 0 {
+        "no read is slow enough to catch requests in flight".to_string()
+    } else {
+        format!("{finished} of {in_flight_count} in-flight requests finished")
+    };
+    let summary = format!(
+        "{} of {} written record(s) read back after a restart (restart took {:.1} s); clients saw errors for {:.2} s ({} failed polls of {}); {in_flight_account}",
+        pending.len() - lost,
+        pending.len(),
+        restart_took.as_secs_f64(),
+        window.as_secs_f64(),
+        failures.len(),
+        polls,
+    );
+    RestartOutcome {
+        findings,
+        summary,
+        nothing_to_check: false,
+    }
+}
