@@ -502,6 +502,9 @@ async fn constraints_become_load_runs_with_verdicts_and_history() {
         summary.contains("4 of 4 in-flight requests finished"),
         "{summary}"
     );
+    let injection = verdict("inventory.security.injection_safety");
+    let summary = injection["summary"].as_str().unwrap();
+    assert!(summary.contains("; 3 stored payload(s)"), "{summary}");
     assert_eq!(result["summary"]["passing"], 6, "{:#}", result["summary"]);
     assert_eq!(result["summary"]["failing"], 1);
 
@@ -553,6 +556,11 @@ async fn each_planted_security_fault_is_caught() {
             "no_size_limit",
             "inventory.input.sku_length",
             "-character `sku`",
+        ),
+        (
+            "escape",
+            "inventory.security.injection_safety",
+            "did not come back verbatim",
         ),
         (
             "lose_data",

@@ -178,7 +178,7 @@ async fn verify_one(spec: &Spec, c: &Constraint, target: &LoadTarget<'_>) -> Con
     if let Some(rate) = rate {
         return throughput_verdict(c, target, rate).await;
     }
-    if let Some(v) = security_verdict(c, target).await {
+    if let Some(v) = security_verdict(spec, c, target).await {
         return v;
     }
     if let Some(v) = reliability_verdict(spec, c, target).await {
@@ -538,7 +538,11 @@ async fn concurrency_verdict(
 }
 
 /// Authentication, rate limit, injection and size checks, through `probes`.
-async fn security_verdict(c: &Constraint, target: &LoadTarget<'_>) -> Option<ConstraintVerdict> {
+async fn security_verdict(
+    spec: &Spec,
+    c: &Constraint,
+    target: &LoadTarget<'_>,
+) -> Option<ConstraintVerdict> {
     let probe_target = ProbeTarget {
         base_url: target.base_url,
         headers: target.headers,
@@ -598,11 +602,20 @@ async fn security_verdict(c: &Constraint, target: &LoadTarget<'_>) -> Option<Con
                 if probe_target.endpoints.is_empty() {
                     return Some(no_endpoints());
                 }
-                let (findings, sent) = probes::injection(&probe_target).await;
+                let (mut findings, sent) = probes::injection(&probe_target).await;
+                let headers: std::collections::BTreeMap<String, String> =
+                    target.headers.iter().cloned().collect();
+                let examples_target = crate::examples::Target {
+                    base_url: target.base_url,
+                    headers: &headers,
+                    targets: target.targets,
+                };
+                let (round_trip, stored) = probes::round_trip(spec, &examples_target).await;
+                findings.extend(round_trip);
                 (
                     findings,
                     format!(
-                        "{sent} requests with SQL, NoSQL, shell, path-traversal and script payloads in every string field and query"
+                        "{sent} requests with SQL, NoSQL, shell, path-traversal and script payloads in every string field and query; {stored} stored payload(s) read back verbatim or not (see findings)"
                     ),
                 )
             }

@@ -171,13 +171,14 @@ pub fn example_name(example: &ExampleDoc, number: usize) -> String {
 
 /// The values an example starts with: `unique`, different on every call.
 pub fn fresh_vars() -> BTreeMap<String, String> {
+    // Fixed-width counter: "{micros}{counter}" alone could repeat (1|12 and 11|2).
     let unique = format!(
-        "{}{}",
+        "{}{:06}",
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_micros())
             .unwrap_or_default(),
-        UNIQUE.fetch_add(1, Ordering::Relaxed)
+        UNIQUE.fetch_add(1, Ordering::Relaxed) % 1_000_000
     );
     BTreeMap::from([("unique".to_string(), unique)])
 }
@@ -231,7 +232,13 @@ async fn run_step(
 ) -> StepResult {
     let method = step.request.method.to_ascii_uppercase();
     let mut unresolved = Vec::new();
-    let path = substitute(&step.request.path, vars, &mut unresolved);
+    // Values substituted into the path are percent-encoded (a captured value may hold spaces,
+    // quotes or slashes).
+    let encoded: BTreeMap<String, String> = vars
+        .iter()
+        .map(|(k, v)| (k.clone(), percent_encode(v)))
+        .collect();
+    let path = substitute(&step.request.path, &encoded, &mut unresolved);
     let label = format!("{method} {path}");
     let mut headers: BTreeMap<String, (String, String)> = BTreeMap::new();
     for (name, value) in target.headers.iter().chain(&step.request.headers) {
@@ -490,6 +497,19 @@ pub fn lookup<'a>(root: &'a Value, path: &str) -> Option<&'a Value> {
         }
     }
     Some(current)
+}
+
+/// Everything but unreserved URL characters as `%XX`.
+pub fn percent_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
 }
 
 /// `${env:NAME}` in a configured value (e.g. a header in sdd.yaml) replaced by the environment

@@ -346,16 +346,7 @@ pub async fn injection(target: &ProbeTarget<'_>) -> (Vec<Finding>, usize) {
                 }
             }
             if endpoint.method == "GET" {
-                let encoded: String = payload
-                    .bytes()
-                    .map(|b| {
-                        if b.is_ascii_alphanumeric() {
-                            (b as char).to_string()
-                        } else {
-                            format!("%{b:02X}")
-                        }
-                    })
-                    .collect();
+                let encoded = crate::examples::percent_encode(payload);
                 let sep = if endpoint.path.contains('?') {
                     '&'
                 } else {
@@ -477,6 +468,153 @@ pub async fn max_size(
         }
     }
     (findings, probed)
+}
+
+/// Stored values must come back verbatim: every example that writes and reads back by a
+/// captured value is run with each payload (plus a unique suffix) in the first string field of
+/// its first JSON write, and the read-back must contain that exact string.
+pub async fn round_trip(
+    spec: &Spec,
+    target: &crate::examples::Target<'_>,
+) -> (Vec<Finding>, usize) {
+    use crate::examples::{fresh_vars, write_then_read_split};
+    let mut findings = Vec::new();
+    let mut checked = 0;
+    for scenario in spec
+        .scenarios
+        .iter()
+        .filter(|s| s.status == sdd_spec::document::ReviewStatus::Approved)
+    {
+        for example in &scenario.examples {
+            let Some(split) = write_then_read_split(example) else {
+                continue;
+            };
+            let Some(write_at) = example.steps[..split]
+                .iter()
+                .position(|s| s.request.json.as_ref().is_some_and(Value::is_object))
+            else {
+                continue;
+            };
+            let Some(Value::Object(body)) = example.steps[write_at].request.json.clone() else {
+                continue;
+            };
+            let Some(field) = body
+                .iter()
+                .find(|(_, v)| v.is_string())
+                .map(|(k, _)| k.clone())
+            else {
+                continue;
+            };
+            // Only examples whose write part passes as written can tell what a payload changes.
+            let mut baseline = fresh_vars();
+            let base = patiently(&example.steps[..split], &mut baseline, target).await;
+            if base.iter().any(|s| !s.ok) {
+                continue;
+            }
+            for (class, payload) in PAYLOADS
+                .iter()
+                .filter(|(c, _)| ["sql", "script", "shell"].contains(c))
+            {
+                let mut vars = fresh_vars();
+                let value = format!("{payload} {}", vars["unique"]);
+                let mut steps = example.steps.clone();
+                let mut changed = body.clone();
+                changed.insert(field.clone(), Value::String(value.clone()));
+                steps[write_at].request.json = Some(Value::Object(changed));
+                // Only the status is expected of the write: other fields may depend on the value.
+                steps[write_at].expect.json.clear();
+                let label = format!(
+                    "{} {} with {class} payload in `{field}`",
+                    steps[write_at].request.method, steps[write_at].request.path
+                );
+                let written = patiently(&steps[..split], &mut vars, target).await;
+                if let Some(bad) = written.iter().find(|s| !s.ok) {
+                    if bad.status.is_some_and(|s| (400..500).contains(&s)) {
+                        // Refused cleanly: nothing stored, nothing to read back.
+                        continue;
+                    }
+                    findings.push(Finding {
+                        request: label,
+                        problem: format!(
+                            "the write did not go through as the example expects ({}): a payload must be stored as data or refused with a clear 4xx",
+                            bad.mismatches.first().map(|m| format!("{} expected {}, got {}", m.at, m.expected, m.actual)).or(bad.error.clone()).unwrap_or_default()
+                        ),
+                    });
+                    continue;
+                }
+                checked += 1;
+                let read = &steps[split];
+                let request = HttpRequest {
+                    method: "GET".into(),
+                    url: format!(
+                        "{}{}",
+                        target.base_url.trim_end_matches('/'),
+                        substitute_encoded(&read.request.path, &vars)
+                    ),
+                    headers: target
+                        .headers
+                        .iter()
+                        .map(|(k, v)| (k.clone(), crate::examples::expand_env(v)))
+                        .collect(),
+                    body: None,
+                    timeout: TIMEOUT,
+                };
+                match http::send(&request, target.targets).await {
+                    Ok(r) => {
+                        let body: Option<Value> = serde_json::from_slice(&r.body).ok();
+                        if !body.as_ref().is_some_and(|b| contains_string(b, &value)) {
+                            findings.push(Finding {
+                                request: format!("{label}, read back with GET {}", read.request.path),
+                                problem: format!(
+                                    "the stored value did not come back verbatim: wrote {value:?}, read {}",
+                                    String::from_utf8_lossy(&r.body).chars().take(200).collect::<String>()
+                                ),
+                            });
+                        }
+                    }
+                    Err(e) => findings.push(Finding {
+                        request: format!("{label}, read back"),
+                        problem: format!("no answer: {e}"),
+                    }),
+                }
+            }
+        }
+    }
+    (findings, checked)
+}
+
+/// Run steps; if the service rate-limited them (429, after the probes before this one), wait
+/// for a short window to pass and run them once more.
+async fn patiently(
+    steps: &[sdd_spec::document::ExampleStep],
+    vars: &mut std::collections::BTreeMap<String, String>,
+    target: &crate::examples::Target<'_>,
+) -> Vec<crate::examples::StepResult> {
+    let start = vars.clone();
+    let results = crate::examples::run_steps(steps, vars, target).await;
+    if !results.iter().any(|s| s.status == Some(429)) {
+        return results;
+    }
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    *vars = start;
+    crate::examples::run_steps(steps, vars, target).await
+}
+
+fn substitute_encoded(path: &str, vars: &std::collections::BTreeMap<String, String>) -> String {
+    let mut out = path.to_string();
+    for (k, v) in vars {
+        out = out.replace(&format!("${{{k}}}"), &crate::examples::percent_encode(v));
+    }
+    out
+}
+
+fn contains_string(value: &Value, wanted: &str) -> bool {
+    match value {
+        Value::String(s) => s == wanted,
+        Value::Array(items) => items.iter().any(|v| contains_string(v, wanted)),
+        Value::Object(map) => map.values().any(|v| contains_string(v, wanted)),
+        _ => false,
+    }
 }
 
 #[cfg(test)]
