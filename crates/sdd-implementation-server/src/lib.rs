@@ -130,6 +130,22 @@ impl ImplServer {
         f(history).map_err(|e| e.to_string())
     }
 
+    /// Record a run; its ID and regressions, or a problem saying it was not recorded (the
+    /// run's result is still returned).
+    fn record_run(
+        &self,
+        run: &sdd_verify::history::NewRun,
+        problems: &mut Vec<String>,
+    ) -> (Option<i64>, Vec<String>) {
+        match self.with_history(|h| h.record(run)) {
+            Ok(record) => (Some(record.id), record.regressions),
+            Err(e) => {
+                problems.push(format!("the run was not recorded: {e}"));
+                (None, Vec::new())
+            }
+        }
+    }
+
     /// Make sure the history is open (runs record into it through the shared lock).
     fn open_history(&self) -> Result<&Mutex<Option<History>>, ToolError> {
         self.with_history(|_| Ok(()))?;

@@ -184,7 +184,7 @@ async fn verify_one(spec: &Spec, c: &Constraint, target: &LoadTarget<'_>) -> Con
     if let Some(v) = reliability_verdict(spec, c, target).await {
         return v;
     }
-    let kinds: Vec<&str> = checks.iter().map(kind_name).collect();
+    let kinds: Vec<&str> = checks.iter().map(CheckSpec::kind).collect();
     verdict(
         c,
         Verdict::Unchecked,
@@ -193,24 +193,6 @@ async fn verify_one(spec: &Spec, c: &Constraint, target: &LoadTarget<'_>) -> Con
             kinds.join(", ")
         ),
     )
-}
-
-fn kind_name(k: &CheckSpec) -> &'static str {
-    match k {
-        CheckSpec::Latency { .. } => "latency",
-        CheckSpec::Throughput { .. } => "throughput",
-        CheckSpec::Concurrency { .. } => "concurrency",
-        CheckSpec::ErrorRate { .. } => "error_rate",
-        CheckSpec::Availability { .. } => "availability",
-        CheckSpec::SuccessRate { .. } => "success_rate",
-        CheckSpec::RateLimit { .. } => "rate_limit",
-        CheckSpec::Authentication { .. } => "authentication",
-        CheckSpec::InjectionSafe { .. } => "injection_safe",
-        CheckSpec::TimeBound { .. } => "time_bound",
-        CheckSpec::MaxSize { .. } => "max_size",
-        CheckSpec::Capacity { .. } => "capacity",
-        CheckSpec::NoDataLoss { .. } => "no_data_loss",
-    }
 }
 
 /// The endpoints of a scope: `all` is every endpoint listed; `reads`/`writes` fall back to the

@@ -110,13 +110,7 @@ impl ImplServer {
             results,
             tests: Vec::new(),
         };
-        let (run_id, regressions) = match self.with_history(|h| h.record(&run)) {
-            Ok(record) => (Some(record.id), record.regressions),
-            Err(e) => {
-                problems.push(format!("the run was not recorded: {e}"));
-                (None, Vec::new())
-            }
-        };
+        let (run_id, regressions) = self.record_run(&run, &mut problems);
         Ok(Json(CheckResult {
             run_id,
             report,

@@ -170,13 +170,7 @@ impl ImplServer {
             results,
             tests: Vec::new(),
         };
-        let (run_id, regressions) = match self.with_history(|h| h.record(&run)) {
-            Ok(record) => (Some(record.id), record.regressions),
-            Err(e) => {
-                problems.push(format!("the run was not recorded: {e}"));
-                (None, Vec::new())
-            }
-        };
+        let (run_id, regressions) = self.record_run(&run, &mut problems);
         if !args.details {
             for v in &mut constraints {
                 if let Some(m) = v.measured.as_mut() {
