@@ -444,8 +444,13 @@ async fn a_service_that_never_gets_ready_or_crashes_is_reported_with_its_output(
     client.cancel().await.unwrap();
 }
 
+/// Tests that put load on a service run one at a time: measurements taken while the other
+/// tests of this binary compile and run would say more about them than about the service.
+static LOAD: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 #[tokio::test]
 async fn constraints_become_load_runs_with_verdicts_and_history() {
+    let _serial = LOAD.lock().await;
     let project = inventory_project().unwrap();
     let client = start(project.path()).await;
     let err = error_text(&call(&client, "verify_constraints", json!({})).await);
@@ -534,6 +539,7 @@ async fn constraints_become_load_runs_with_verdicts_and_history() {
 /// request that shows it.
 #[tokio::test]
 async fn each_planted_security_fault_is_caught() {
+    let _serial = LOAD.lock().await;
     let project = inventory_project().unwrap();
     let client = start(project.path()).await;
     let cases = [
@@ -561,6 +567,16 @@ async fn each_planted_security_fault_is_caught() {
             "escape",
             "inventory.security.injection_safety",
             "did not come back verbatim",
+        ),
+        (
+            "no_expiry",
+            "inventory.security.authentication_required",
+            "with an expired JWT",
+        ),
+        (
+            "shared_rate_limit",
+            "inventory.security.rate_limiting",
+            "as a second user",
         ),
         (
             "lose_data",

@@ -33,6 +33,44 @@ pub struct ProjectFile {
     /// The requests performance constraints are measured with, and the limits of a run.
     #[serde(default)]
     pub load: LoadConfig,
+    /// How SDD authenticates as a client of the service (for examples, load and probes).
+    #[serde(default)]
+    pub auth: AuthConfig,
+}
+
+/// Client credentials SDD can make itself.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AuthConfig {
+    /// Sign JWTs (HS256) with the service's secret: SDD then sends a valid token as
+    /// `Authorization: Bearer …` (unless `service.headers` sets one), and the probes can also
+    /// try an expired token and a second user's token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwt: Option<JwtConfig>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct JwtConfig {
+    /// The HS256 secret; `${env:NAME}` reads it from the environment (keep secrets out of
+    /// the file).
+    pub secret: String,
+    /// The `sub` claim of SDD's own user (default `sdd`).
+    #[serde(default = "default_subject")]
+    pub subject: String,
+    /// Other claims every token carries (e.g. `role: user`).
+    #[serde(default)]
+    pub claims: BTreeMap<String, serde_json::Value>,
+    /// Lifetime of the tokens SDD makes (default 3600 s).
+    #[serde(default = "default_ttl")]
+    pub ttl_seconds: u64,
+}
+
+fn default_subject() -> String {
+    "sdd".into()
+}
+fn default_ttl() -> u64 {
+    3600
 }
 
 /// How performance constraints are turned into load.

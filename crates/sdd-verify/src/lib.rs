@@ -1,6 +1,7 @@
 //! Verification for SDD, without MCP types: running the project's commands safely, reading what
 //! test runners report, mapping results to scenarios, and remembering every run.
 
+pub mod auth;
 pub mod constraints;
 pub mod examples;
 pub mod git;

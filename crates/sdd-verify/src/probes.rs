@@ -50,6 +50,8 @@ pub struct ProbeTarget<'a> {
     pub headers: &'a [(String, String)],
     pub targets: &'a Targets,
     pub endpoints: Vec<ProbeEndpoint>,
+    /// Tokens SDD signed itself (`auth.jwt`): an expired one and a second user's.
+    pub credentials: Option<crate::auth::ProbeCredentials>,
 }
 
 /// The endpoints to probe: `load.endpoints` and the examples' first requests, `{{seq}}` and
@@ -125,7 +127,8 @@ fn without_auth(headers: &[(String, String)]) -> Vec<(String, String)> {
         .collect()
 }
 
-fn b64url(bytes: &[u8]) -> String {
+/// Base64url without padding, as JWTs use.
+pub fn b64url(bytes: &[u8]) -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     let mut out = String::new();
     for chunk in bytes.chunks(3) {
@@ -175,7 +178,7 @@ pub async fn authentication(
     let mut findings = Vec::new();
     let mut probed = 0;
     let base = without_auth(target.headers);
-    let variants: Vec<(&str, Option<String>)> = vec![
+    let mut variants: Vec<(&str, Option<String>)> = vec![
         ("without a token", None),
         ("with a malformed token", Some("Bearer not-a-token".into())),
         (
@@ -183,6 +186,12 @@ pub async fn authentication(
             Some(format!("Bearer {}", forged_jwt())),
         ),
     ];
+    if let Some(credentials) = &target.credentials {
+        variants.push((
+            "with an expired JWT (valid signature)",
+            Some(credentials.expired.clone()),
+        ));
+    }
     for endpoint in target
         .endpoints
         .iter()
@@ -283,6 +292,26 @@ pub async fn rate_limit(
             format!("{accepted_after_limit} of {extra} requests beyond the limit accepted")
         }
     };
+    // Per user: right after the first client's burst, another user must still get through.
+    let mut account = account;
+    if let Some(credentials) = &target.credentials {
+        let mut headers = without_auth(target.headers);
+        headers.push(("Authorization".into(), credentials.second_user.clone()));
+        match send(target, endpoint, headers, endpoint.body.clone()).await {
+            Ok(r) if r.status < 400 => account.push_str("; a second user was still served"),
+            Ok(r) => findings.push(Finding {
+                request: format!(
+                    "{} as a second user right after the first user's burst",
+                    endpoint.label()
+                ),
+                problem: format!("answered {}: the limit is not counted per user", r.status),
+            }),
+            Err(e) => findings.push(Finding {
+                request: format!("{} as a second user", endpoint.label()),
+                problem: format!("no answer: {e}"),
+            }),
+        }
+    }
     if errors > 0 {
         findings.push(Finding {
             request: format!("{} in a burst", endpoint.label()),

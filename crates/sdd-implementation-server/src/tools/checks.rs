@@ -57,9 +57,13 @@ impl ImplServer {
         let started_at = sdd_spec::review::now_rfc3339();
         let clock = std::time::Instant::now();
         let tree = tree_state(&self.state.project.root).await;
+        let headers: std::collections::BTreeMap<String, String> =
+            sdd_verify::auth::client_headers(config, &file.auth)
+                .into_iter()
+                .collect();
         let target = Target {
             base_url: &config.base_url,
-            headers: &config.headers,
+            headers: &headers,
             targets: &file.targets,
         };
         let report = sdd_mcp::with_progress(

@@ -128,17 +128,14 @@ impl ImplServer {
             config: &config,
             targets: &file.targets,
         };
-        let headers: Vec<(String, String)> = config
-            .headers
-            .iter()
-            .map(|(k, v)| (k.clone(), sdd_verify::examples::expand_env(v)))
-            .collect();
+        let headers = sdd_verify::auth::client_headers(&config, &file.auth);
         let target = LoadTarget {
             base_url: &config.base_url,
             headers: &headers,
             targets: &file.targets,
             load: &file.load,
             probe_endpoints: sdd_verify::probes::endpoints(&loaded.spec, &file.load),
+            credentials: sdd_verify::auth::probe_credentials(&file.auth),
             restarter: started_here.then_some(&restarter as &dyn Restarter),
         };
         let started_at = sdd_spec::review::now_rfc3339();
