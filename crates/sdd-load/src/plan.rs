@@ -96,6 +96,9 @@ pub struct LoadPlan {
     /// Generator threads (default: the machine's cores).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub threads: Option<usize>,
+    /// Percentiles to report exactly besides the usual ones (e.g. 75 or 99.99).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extra_percentiles: Vec<f64>,
 }
 
 fn default_true() -> bool {
@@ -116,6 +119,7 @@ impl LoadPlan {
             timeout: Duration::from_secs(10),
             headers: Vec::new(),
             threads: None,
+            extra_percentiles: Vec::new(),
         }
     }
 }

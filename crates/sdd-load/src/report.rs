@@ -95,9 +95,33 @@ pub struct LoadReport {
     pub generator: GeneratorHealth,
     /// (percentile, latency ms) points of the latency distribution, for plots.
     pub curve: Vec<(f64, f64)>,
+    /// (percentile, latency ms) for the plan's `extra_percentiles`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extra_percentiles: Vec<(f64, f64)>,
 }
 
 impl LoadReport {
+    /// The latency at `percentile` (0–100) in ms: exact for p50/90/95/99/99.9, max, and the
+    /// plan's extra percentiles; otherwise the nearest reported one above it.
+    pub fn latency_at(&self, percentile: f64) -> f64 {
+        if let Some((_, v)) = self
+            .extra_percentiles
+            .iter()
+            .find(|(p, _)| (p - percentile).abs() < 1e-9)
+        {
+            return *v;
+        }
+        let l = &self.latency_ms;
+        match percentile {
+            p if p <= 50.0 => l.p50,
+            p if p <= 90.0 => l.p90,
+            p if p <= 95.0 => l.p95,
+            p if p <= 99.0 => l.p99,
+            p if p <= 99.9 => l.p999,
+            _ => l.max,
+        }
+    }
+
     /// Share of measured requests that failed (transport errors and 5xx).
     pub fn error_rate(&self) -> f64 {
         if self.requests == 0 {

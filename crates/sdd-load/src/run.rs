@@ -588,6 +588,17 @@ fn report(
             },
         },
         curve: crate::report::curve(&tally.latency),
+        extra_percentiles: plan
+            .extra_percentiles
+            .iter()
+            .filter(|_| !tally.latency.is_empty())
+            .map(|p| {
+                (
+                    *p,
+                    tally.latency.value_at_quantile((p / 100.0).clamp(0.0, 1.0)) as f64 / 1000.0,
+                )
+            })
+            .collect(),
     }
 }
 

@@ -36,7 +36,11 @@ async fn open_model_sends_the_schedule_and_skips_the_warmup() {
         Duration::from_secs(1),
     );
     plan.warmup = Duration::from_millis(500);
+    plan.extra_percentiles = vec![75.0];
     let report = run(plan, Targets::default()).await.unwrap();
+    assert_eq!(report.extra_percentiles.len(), 1);
+    assert_eq!(report.latency_at(75.0), report.extra_percentiles[0].1);
+    assert!(report.latency_at(75.0) <= report.latency_ms.p90);
     assert_eq!(report.warmup_requests, 100, "{report:#?}");
     assert_eq!(report.requests, 200, "{report:#?}");
     assert_eq!(report.ok, 200);

@@ -245,6 +245,7 @@ async fn run_open(
     target: &LoadTarget<'_>,
     scope: &str,
     wanted_rate: Option<f64>,
+    percentile: Option<f64>,
 ) -> Result<Run, String> {
     let endpoints = endpoints(target.load, scope)?;
     let mut notes = Vec::new();
@@ -276,6 +277,7 @@ async fn run_open(
     );
     plan.warmup = Duration::from_secs(target.load.warmup_seconds);
     plan.headers = target.headers.to_vec();
+    plan.extra_percentiles = percentile.into_iter().collect();
     plan.connections =
         Some(((rate / 4.0).ceil() as usize).clamp(16, target.load.max_connections.max(1)));
     run_plan(plan, target, notes).await
@@ -374,18 +376,6 @@ fn guard(run: &Run) -> Option<(Verdict, String)> {
     None
 }
 
-fn percentile_of(r: &LoadReport, percentile: f64) -> f64 {
-    let l = &r.latency_ms;
-    match percentile {
-        p if p <= 50.0 => l.p50,
-        p if p <= 90.0 => l.p90,
-        p if p <= 95.0 => l.p95,
-        p if p <= 99.0 => l.p99,
-        p if p <= 99.9 => l.p999,
-        _ => l.max,
-    }
-}
-
 async fn latency_verdict(
     c: &Constraint,
     target: &LoadTarget<'_>,
@@ -394,12 +384,12 @@ async fn latency_verdict(
     scope: &str,
     rate: Option<f64>,
 ) -> ConstraintVerdict {
-    let run = match run_open(target, scope, rate).await {
+    let run = match run_open(target, scope, rate, Some(percentile)).await {
         Ok(run) => run,
         Err(e) => return verdict(c, Verdict::Unchecked, e),
     };
     let r = &run.report;
-    let measured = percentile_of(r, percentile);
+    let measured = r.latency_at(percentile);
     let p = format_percentile(percentile);
     let headroom = (max_ms - measured) / max_ms * 100.0;
     let margin = if headroom >= 0.0 {
@@ -439,7 +429,7 @@ async fn throughput_verdict(
     target: &LoadTarget<'_>,
     rate: f64,
 ) -> ConstraintVerdict {
-    let run = match run_open(target, "all", Some(rate)).await {
+    let run = match run_open(target, "all", Some(rate), None).await {
         Ok(run) => run,
         Err(e) => return verdict(c, Verdict::Unchecked, e),
     };
@@ -465,7 +455,7 @@ async fn error_rate_verdict(
     max_percent: f64,
     rate: Option<f64>,
 ) -> ConstraintVerdict {
-    let run = match run_open(target, "all", rate).await {
+    let run = match run_open(target, "all", rate, None).await {
         Ok(run) => run,
         Err(e) => return verdict(c, Verdict::Unchecked, e),
     };
