@@ -2,7 +2,7 @@
 //! by rmcp's client, as an MCP client would, on private copies of the inventory fixture project
 //! (a spec with tests in Rust and Python that pass, fail, are skipped and are missing).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use rmcp::model::CallToolRequestParams;
@@ -605,30 +605,9 @@ async fn each_planted_security_fault_is_caught() {
 async fn tool_schemas_match_the_snapshot() {
     let project = inventory_project().unwrap();
     let client = start(project.path()).await;
-    let mut tools = client.list_all_tools().await.unwrap();
-    client.cancel().await.unwrap();
-    tools.sort_by(|a, b| a.name.cmp(&b.name));
-    for tool in &tools {
-        let schema = serde_json::to_value(&tool.output_schema).unwrap();
-        assert_eq!(
-            schema["type"], "object",
-            "{}: output must be an object",
-            tool.name
-        );
-        assert!(
-            tool.annotations.is_some(),
-            "{} has no annotations",
-            tool.name
-        );
-    }
-    let fresh = serde_json::to_string_pretty(&tools).unwrap() + "\n";
-    let path: PathBuf = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots/tools.json");
-    if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
-        std::fs::write(&path, &fresh).unwrap();
-    }
-    let committed = std::fs::read_to_string(&path).unwrap_or_default();
-    assert!(
-        committed == fresh,
-        "tool schemas changed: review and run with UPDATE_SNAPSHOTS=1"
-    );
+    sdd_mcp::test_client::assert_tool_snapshot(
+        client,
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots/tools.json"),
+    )
+    .await;
 }

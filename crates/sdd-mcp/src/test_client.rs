@@ -59,3 +59,39 @@ pub fn error_text(result: &CallToolResult) -> String {
         .collect::<Vec<_>>()
         .join("\n")
 }
+
+/// Every tool's schema, description and annotations as the client lists them, compared with the
+/// committed snapshot at `path` (rewritten when `UPDATE_SNAPSHOTS` is set). Every tool must have
+/// an object output schema and annotations.
+pub async fn assert_tool_snapshot(client: Client, path: &std::path::Path) {
+    let mut tools = client.list_all_tools().await.expect("tools/list");
+    client.cancel().await.expect("shut the server down");
+    tools.sort_by(|a, b| a.name.cmp(&b.name));
+    for tool in &tools {
+        assert!(
+            tool.output_schema.is_some(),
+            "{} has no output schema",
+            tool.name
+        );
+        let schema = serde_json::to_value(&tool.output_schema).expect("schema as JSON");
+        assert_eq!(
+            schema["type"], "object",
+            "{}: output must be an object",
+            tool.name
+        );
+        assert!(
+            tool.annotations.is_some(),
+            "{} has no annotations",
+            tool.name
+        );
+    }
+    let fresh = serde_json::to_string_pretty(&tools).expect("tools as JSON") + "\n";
+    if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
+        std::fs::write(path, &fresh).expect("write the snapshot");
+    }
+    let committed = std::fs::read_to_string(path).unwrap_or_default();
+    assert!(
+        committed == fresh,
+        "tool schemas changed: review and run with UPDATE_SNAPSHOTS=1"
+    );
+}

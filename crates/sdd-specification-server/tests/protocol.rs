@@ -380,35 +380,9 @@ async fn malformed_spec_and_missing_root_are_tool_errors_not_crashes() {
 #[tokio::test]
 async fn tool_schemas_match_the_snapshot() {
     let client = start(&repo().join("examples/task_manager/specs"), &repo()).await;
-    let mut tools = client.list_all_tools().await.unwrap();
-    client.cancel().await.unwrap();
-    tools.sort_by(|a, b| a.name.cmp(&b.name));
-    for tool in &tools {
-        assert!(
-            tool.output_schema.is_some(),
-            "{} has no output schema",
-            tool.name
-        );
-        let schema = serde_json::to_value(&tool.output_schema).unwrap();
-        assert_eq!(
-            schema["type"], "object",
-            "{}: output must be an object",
-            tool.name
-        );
-        assert!(
-            tool.annotations.is_some(),
-            "{} has no annotations",
-            tool.name
-        );
-    }
-    let fresh = serde_json::to_string_pretty(&tools).unwrap() + "\n";
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots/tools.json");
-    if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
-        std::fs::write(&path, &fresh).unwrap();
-    }
-    let committed = std::fs::read_to_string(&path).unwrap_or_default();
-    assert!(
-        committed == fresh,
-        "tool schemas changed: review and run with UPDATE_SNAPSHOTS=1"
-    );
+    sdd_mcp::test_client::assert_tool_snapshot(
+        client,
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots/tools.json"),
+    )
+    .await;
 }
