@@ -1,7 +1,7 @@
 //! The project under specification: its root, its spec directory, and confinement of every path
 //! a tool argument names to inside them.
 
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone)]
 pub struct Project {
@@ -63,39 +63,13 @@ impl Project {
         })
     }
 
-    /// Resolve `relative` under `base`, refusing absolute paths, `..` and symlinks that lead out.
+    /// Resolve `relative` under `base`, refusing absolute paths, `..` and symlinks that lead out
+    /// (`sdd_spec::project::confine`), with an error that says so.
     pub fn confine(base: &Path, relative: &str) -> Result<PathBuf, ProjectError> {
-        let path = Path::new(relative);
-        let outside = || ProjectError::Outside {
+        sdd_spec::project::confine(base, relative).ok_or_else(|| ProjectError::Outside {
             path: relative.to_string(),
             root: base.to_path_buf(),
-        };
-        if path.is_absolute()
-            || path.components().any(|c| {
-                matches!(
-                    c,
-                    Component::ParentDir | Component::Prefix(_) | Component::RootDir
-                )
-            })
-        {
-            return Err(outside());
-        }
-        let joined = base.join(path);
-        // Resolve the deepest existing ancestor to catch symlinks pointing out.
-        let mut existing = joined.clone();
-        while !existing.exists() {
-            match existing.parent() {
-                Some(p) => existing = p.to_path_buf(),
-                None => break,
-            }
-        }
-        let real_base = base.canonicalize().unwrap_or_else(|_| base.to_path_buf());
-        if let Ok(real) = existing.canonicalize() {
-            if !real.starts_with(&real_base) {
-                return Err(outside());
-            }
-        }
-        Ok(joined)
+        })
     }
 
     /// A path for display: relative to the project root when inside it.

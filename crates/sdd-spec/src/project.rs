@@ -306,6 +306,39 @@ impl Targets {
 
 pub const PROJECT_FILE: &str = "sdd.yaml";
 
+/// `base/relative`, or `None` when it would leave `base`: an absolute path, a `..`, or a
+/// symlink (anywhere along the existing part of the path) that resolves outside it. Every path
+/// a tool argument or `sdd.yaml` names goes through here.
+pub fn confine(base: &Path, relative: &str) -> Option<std::path::PathBuf> {
+    use std::path::Component;
+    let path = Path::new(relative);
+    if path.is_absolute()
+        || path.components().any(|c| {
+            matches!(
+                c,
+                Component::ParentDir | Component::Prefix(_) | Component::RootDir
+            )
+        })
+    {
+        return None;
+    }
+    let joined = base.join(path);
+    // Resolve the deepest existing ancestor: a path not created yet can still lead out
+    // through a symlinked directory.
+    let mut existing = joined.clone();
+    while !existing.exists() {
+        match existing.parent() {
+            Some(p) => existing = p.to_path_buf(),
+            None => break,
+        }
+    }
+    let real_base = base.canonicalize().unwrap_or_else(|_| base.to_path_buf());
+    match existing.canonicalize() {
+        Ok(real) if !real.starts_with(&real_base) => None,
+        _ => Some(joined),
+    }
+}
+
 /// Read and check `sdd.yaml` in `root`. Errors are located diagnostics.
 pub fn load_project_file(root: &Path) -> Result<ProjectFile, Box<Diagnostic>> {
     let path = root.join(PROJECT_FILE);

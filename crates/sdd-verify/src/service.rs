@@ -12,11 +12,10 @@ use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::process::{Child, ChildStdin};
 
-use sdd_spec::project::{ServiceConfig, Targets};
+use sdd_spec::project::{confine, ServiceConfig, Targets};
 
 use crate::http::{self, HttpRequest};
 use crate::process::{spawn, Exit, RunSpec, Supervisor};
-use crate::testrun::inside;
 
 /// Lines of output kept per service (older ones are dropped and counted).
 const LOG_LINES: usize = 5000;
@@ -171,7 +170,7 @@ impl Service {
         targets: &Targets,
         supervisor: &Supervisor,
     ) -> Result<Service, StartError> {
-        let workdir = inside(root, &config.workdir).ok_or_else(|| {
+        let workdir = confine(root, &config.workdir).ok_or_else(|| {
             StartError::Config(format!(
                 "service.workdir `{}` is outside the project",
                 config.workdir

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use sdd_spec::ids::TestNameIndex;
 use sdd_spec::model::Spec;
-use sdd_spec::project::{ResultsFormat, TestProfile};
+use sdd_spec::project::{confine, ResultsFormat, TestProfile};
 
 use crate::git::{tree_state, TreeState};
 use crate::history::{History, NewRun, RunKind, SubjectResult, TestRow};
@@ -130,25 +130,6 @@ pub fn command_with_filter(
     Ok(format!("{} {arg}", profile.command))
 }
 
-/// `root/relative`, refusing anything that leaves the project (`..`, absolute paths, symlinks
-/// out of it).
-pub fn inside(root: &Path, relative: &str) -> Option<PathBuf> {
-    let candidate = Path::new(relative);
-    if candidate.is_absolute()
-        || candidate
-            .components()
-            .any(|c| matches!(c, std::path::Component::ParentDir))
-    {
-        return None;
-    }
-    let joined = root.join(candidate);
-    // Resolve what exists; a path not created yet is checked lexically above.
-    match (joined.canonicalize(), root.canonicalize()) {
-        (Ok(real), Ok(root)) if !real.starts_with(&root) => None,
-        _ => Some(joined),
-    }
-}
-
 pub async fn run_tests(request: TestRunRequest<'_>) -> Result<TestRunReport, TestRunError> {
     let TestRunRequest {
         root,
@@ -165,7 +146,7 @@ pub async fn run_tests(request: TestRunRequest<'_>) -> Result<TestRunReport, Tes
         path: path.into(),
     };
     let workdir =
-        inside(root, &profile.workdir).ok_or_else(|| outside("workdir", &profile.workdir))?;
+        confine(root, &profile.workdir).ok_or_else(|| outside("workdir", &profile.workdir))?;
     if !workdir.is_dir() {
         return Err(TestRunError::MissingWorkdir {
             profile: profile_name.into(),
@@ -175,7 +156,7 @@ pub async fn run_tests(request: TestRunRequest<'_>) -> Result<TestRunReport, Tes
     let results_path = match &profile.results.path {
         Some(p) => {
             let rel = Path::new(&profile.workdir).join(p);
-            Some(inside(root, &rel.to_string_lossy()).ok_or_else(|| outside("results.path", p))?)
+            Some(confine(root, &rel.to_string_lossy()).ok_or_else(|| outside("results.path", p))?)
         }
         None => None,
     };
@@ -442,10 +423,10 @@ mod tests {
     #[test]
     fn paths_stay_inside_the_project() {
         let dir = tempfile::tempdir().unwrap();
-        assert!(inside(dir.path(), "sub/dir").is_some());
-        assert!(inside(dir.path(), "../elsewhere").is_none());
-        assert!(inside(dir.path(), "/etc").is_none());
+        assert!(confine(dir.path(), "sub/dir").is_some());
+        assert!(confine(dir.path(), "../elsewhere").is_none());
+        assert!(confine(dir.path(), "/etc").is_none());
         std::os::unix::fs::symlink("/tmp", dir.path().join("out")).unwrap();
-        assert!(inside(dir.path(), "out").is_none());
+        assert!(confine(dir.path(), "out").is_none());
     }
 }
