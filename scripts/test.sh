@@ -11,5 +11,9 @@ fi
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
 cargo test --workspace
+# The bundled example is its own Cargo workspace (as a user's project is); it shares our
+# target directory so its dependencies build once.
+export CARGO_TARGET_DIR="$PWD/target"
+(cd examples/task_manager && cargo fmt -- --check && cargo clippy --all-targets -- -D warnings && cargo test)
 .ci/probe.sh specification
 .ci/probe.sh implementation

@@ -93,6 +93,10 @@ pub struct LoadPlan {
     /// Headers sent with every request (e.g. authorization from sdd.yaml).
     #[serde(default)]
     pub headers: Vec<(String, String)>,
+    /// Simulated users: request number `n` also carries `identities[n % len]`, whose headers
+    /// replace same-named ones above (e.g. one `Authorization` per user). Empty: one user.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub identities: Vec<Vec<(String, String)>>,
     /// Generator threads (default: the machine's cores).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub threads: Option<usize>,
@@ -118,6 +122,7 @@ impl LoadPlan {
             reuse_connections: true,
             timeout: Duration::from_secs(10),
             headers: Vec::new(),
+            identities: Vec::new(),
             threads: None,
             extra_percentiles: Vec::new(),
         }

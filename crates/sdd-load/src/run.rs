@@ -45,10 +45,11 @@ pub enum LoadError {
 struct Prepared {
     method: String,
     path: String,
-    headers: Vec<(String, String)>,
+    /// The headers of each simulated user (one set when the plan has no identities).
+    headers: Vec<Vec<(String, String)>>,
     body: Option<String>,
-    /// The request's bytes when nothing in it changes per request.
-    fixed: Option<Vec<u8>>,
+    /// Each user's request bytes, when nothing in the request changes per request.
+    fixed: Option<Vec<Vec<u8>>>,
     head: bool,
 }
 
@@ -79,8 +80,9 @@ impl Shared {
 
     fn request(&self, seq: u64) -> (std::borrow::Cow<'_, [u8]>, bool) {
         let e = self.endpoint(seq);
+        let user = (seq % e.headers.len() as u64) as usize;
         if let Some(fixed) = &e.fixed {
-            return (std::borrow::Cow::Borrowed(fixed), e.head);
+            return (std::borrow::Cow::Borrowed(&fixed[user]), e.head);
         }
         let n = seq.to_string();
         let path = e.path.replace("{{seq}}", &n);
@@ -90,7 +92,7 @@ impl Shared {
                 &e.method,
                 &path,
                 &self.host,
-                &e.headers,
+                &e.headers[user],
                 body.as_deref().map(str::as_bytes),
                 !self.reuse,
             )),
@@ -221,16 +223,29 @@ pub fn run_blocking(plan: &LoadPlan, targets: &Targets) -> Result<LoadReport, Lo
         .map(|e| {
             let mut headers = plan.headers.clone();
             headers.extend(e.headers.iter().cloned());
+            let headers: Vec<Vec<(String, String)>> = if plan.identities.is_empty() {
+                vec![headers]
+            } else {
+                plan.identities
+                    .iter()
+                    .map(|identity| with_identity(&headers, identity))
+                    .collect()
+            };
             let method = e.method.to_ascii_uppercase();
             let fixed = (!e.templated()).then(|| {
-                serialize_request(
-                    &method,
-                    &e.path,
-                    &host_header,
-                    &headers,
-                    e.body.as_deref().map(str::as_bytes),
-                    !plan.reuse_connections,
-                )
+                headers
+                    .iter()
+                    .map(|headers| {
+                        serialize_request(
+                            &method,
+                            &e.path,
+                            &host_header,
+                            headers,
+                            e.body.as_deref().map(str::as_bytes),
+                            !plan.reuse_connections,
+                        )
+                    })
+                    .collect()
             });
             Prepared {
                 head: method == "HEAD",
@@ -603,6 +618,20 @@ fn report(
 }
 
 /// Host and port of `http://host:port[/…]`.
+/// `headers` with `identity`'s headers replacing those of the same name.
+fn with_identity(
+    headers: &[(String, String)],
+    identity: &[(String, String)],
+) -> Vec<(String, String)> {
+    let mut merged: Vec<(String, String)> = headers
+        .iter()
+        .filter(|(name, _)| !identity.iter().any(|(n, _)| n.eq_ignore_ascii_case(name)))
+        .cloned()
+        .collect();
+    merged.extend(identity.iter().cloned());
+    merged
+}
+
 pub fn split_base_url(url: &str) -> Result<(String, u16), LoadError> {
     let rest = url
         .strip_prefix("http://")

@@ -1,6 +1,6 @@
 //! A target service for benchmarks and tests: answers every request after a fixed delay, and can
 //! stall like a garbage-collection pause — every `stall_every`, for `stall`, nothing is
-//! answered. `/status/NNN` answers with that status. Its true latency distribution follows from
+//! answered. `/status/NNN` or an `X-Status: NNN` header answers with that status. Its true latency distribution follows from
 //! the stall fraction, which is what makes coordinated omission visible.
 
 use std::convert::Infallible;
@@ -59,9 +59,10 @@ pub async fn serve(listener: TcpListener, config: TargetConfig) {
                     tokio::time::sleep_until((started + ready).into()).await;
                 }
                 let status = request
-                    .uri()
-                    .path()
-                    .strip_prefix("/status/")
+                    .headers()
+                    .get("x-status")
+                    .and_then(|v| v.to_str().ok())
+                    .or_else(|| request.uri().path().strip_prefix("/status/"))
                     .and_then(|s| s.parse::<u16>().ok())
                     .unwrap_or(200);
                 let mut response = Response::new(Full::new(Bytes::from_static(b"ok\n")));

@@ -102,6 +102,29 @@ async fn closed_model_counts_mix_and_statuses() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn identities_take_turns_and_replace_the_plans_headers() {
+    let url = target(quick()).await;
+    let mut plan = LoadPlan::new(
+        &url,
+        vec![Endpoint::get("/")],
+        Model::Closed { connections: 4 },
+        Duration::from_secs(30),
+    );
+    plan.max_requests = Some(400);
+    // The target answers with the status the X-Status header names.
+    plan.headers = vec![("X-Status".into(), "500".into())];
+    plan.identities = vec![
+        vec![("x-status".into(), "200".into())],
+        vec![("x-status".into(), "404".into())],
+    ];
+    let report = run(plan, Targets::default()).await.unwrap();
+    assert_eq!(report.errors.status_5xx, 0, "{report:#?}");
+    let not_found = report.errors.status_4xx;
+    assert!((180..=220).contains(&not_found), "{report:#?}");
+    assert_eq!(report.ok + not_found, report.requests);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn new_connections_and_server_errors() {
     let url = target(quick()).await;
     let mut plan = LoadPlan::new(

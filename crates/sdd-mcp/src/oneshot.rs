@@ -2,18 +2,27 @@
 //! command line prints exactly the result an MCP client would get.
 
 use rmcp::model::{CallToolRequestParams, CallToolResult, Tool};
-use rmcp::{ServerHandler, ServiceExt};
+use rmcp::{ClientHandler, ServerHandler, ServiceExt};
 
-async fn connect<S: ServerHandler>(
+/// A client session with `server` running in this process, over a pipe: the real protocol
+/// (initialize, requests, notifications such as progress to `client`) without a child process.
+pub async fn connect_in_process<S: ServerHandler, C: ClientHandler>(
     server: S,
-) -> anyhow::Result<rmcp::service::RunningService<rmcp::RoleClient, ()>> {
+    client: C,
+) -> anyhow::Result<rmcp::service::RunningService<rmcp::RoleClient, C>> {
     let (server_side, client_side) = tokio::io::duplex(1 << 20);
     tokio::spawn(async move {
         if let Ok(running) = server.serve(server_side).await {
             let _ = running.waiting().await;
         }
     });
-    Ok(().serve(client_side).await?)
+    Ok(client.serve(client_side).await?)
+}
+
+async fn connect<S: ServerHandler>(
+    server: S,
+) -> anyhow::Result<rmcp::service::RunningService<rmcp::RoleClient, ()>> {
+    connect_in_process(server, ()).await
 }
 
 /// Call `tool` with `arguments` (a JSON object) on `server`.

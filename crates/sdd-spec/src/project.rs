@@ -98,6 +98,11 @@ pub struct LoadConfig {
     /// The most connections opened (default 1000); concurrency above it is not verified.
     #[serde(default = "default_max_connections")]
     pub max_connections: usize,
+    /// Simulated users the load is spread over (default 1). With `auth.jwt` each gets its own
+    /// signed token (subject `<subject>-load-<n>`), so that a per-user rate limit leaves the
+    /// load alone and the run measures the service, not its refusals.
+    #[serde(default = "default_users")]
+    pub users: u32,
 }
 
 impl Default for LoadConfig {
@@ -109,6 +114,7 @@ impl Default for LoadConfig {
             default_rate: default_rate(),
             max_rate: default_max_rate(),
             max_connections: default_max_connections(),
+            users: default_users(),
         }
     }
 }
@@ -127,6 +133,9 @@ fn default_max_rate() -> f64 {
 }
 fn default_max_connections() -> usize {
     1000
+}
+fn default_users() -> u32 {
+    1
 }
 
 /// One request of a load mix.

@@ -20,6 +20,9 @@ pub struct ProbeCredentials {
     pub expired: String,
     /// Another user (`<subject>-second`), valid.
     pub second_user: String,
+    /// The user whose requests the rate-limit burst spends (`<subject>-burst`), so that the
+    /// burst does not use up SDD's own user's allowance for the checks after it.
+    pub burst_user: String,
 }
 
 fn now() -> i64 {
@@ -80,7 +83,29 @@ pub fn probe_credentials(auth: &AuthConfig) -> Option<ProbeCredentials> {
             &format!("{}-second", jwt.subject),
             now() + jwt.ttl_seconds as i64,
         ),
+        burst_user: token(
+            jwt,
+            &format!("{}-burst", jwt.subject),
+            now() + jwt.ttl_seconds as i64,
+        ),
     })
+}
+
+/// One `Authorization` header per simulated load user (subject `<subject>-load-<n>`) when
+/// `auth.jwt` is set and `users` > 1; otherwise none: the load runs as SDD's own user.
+pub fn load_identities(auth: &AuthConfig, users: u32) -> Vec<Vec<(String, String)>> {
+    let Some(jwt) = auth.jwt.as_ref().filter(|_| users > 1) else {
+        return Vec::new();
+    };
+    let expires = now() + jwt.ttl_seconds as i64;
+    (0..users)
+        .map(|n| {
+            vec![(
+                "Authorization".into(),
+                token(jwt, &format!("{}-load-{n}", jwt.subject), expires),
+            )]
+        })
+        .collect()
 }
 
 #[cfg(test)]

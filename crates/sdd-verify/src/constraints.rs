@@ -95,6 +95,8 @@ pub struct LoadTarget<'a> {
     pub load: &'a LoadConfig,
     /// What security probes send requests to (see `probes::endpoints`).
     pub probe_endpoints: Vec<ProbeEndpoint>,
+    /// Per-user headers the load is spread over (`load.users`; see `auth::load_identities`).
+    pub identities: Vec<Vec<(String, String)>>,
     /// Tokens SDD signed itself for the probes (see `auth`).
     pub credentials: Option<crate::auth::ProbeCredentials>,
     /// Restarts the service, for the restart probe; `None` when it was not started by us.
@@ -277,6 +279,7 @@ async fn run_open(
     );
     plan.warmup = Duration::from_secs(target.load.warmup_seconds);
     plan.headers = target.headers.to_vec();
+    plan.identities = target.identities.clone();
     plan.extra_percentiles = percentile.into_iter().collect();
     plan.connections =
         Some(((rate / 4.0).ceil() as usize).clamp(16, target.load.max_connections.max(1)));
@@ -500,6 +503,7 @@ async fn concurrency_verdict(
     );
     plan.warmup = Duration::from_secs(target.load.warmup_seconds);
     plan.headers = target.headers.to_vec();
+    plan.identities = target.identities.clone();
     let run = match run_plan(plan, target, notes).await {
         Ok(run) => run,
         Err(e) => return verdict(c, Verdict::Unchecked, e),

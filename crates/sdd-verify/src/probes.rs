@@ -250,11 +250,19 @@ pub async fn rate_limit(
     let mut first_refused = None;
     let mut accepted_after_limit = 0u64;
     let mut errors = 0u64;
+    let burst_headers = match &target.credentials {
+        Some(credentials) => {
+            let mut headers = without_auth(target.headers);
+            headers.push(("Authorization".into(), credentials.burst_user.clone()));
+            headers
+        }
+        None => target.headers.to_vec(),
+    };
     for n in 1..=total {
         match send(
             target,
             endpoint,
-            target.headers.to_vec(),
+            burst_headers.clone(),
             endpoint.body.clone(),
         )
         .await

@@ -135,6 +135,7 @@ impl ImplServer {
             targets: &file.targets,
             load: &file.load,
             probe_endpoints: sdd_verify::probes::endpoints(&loaded.spec, &file.load),
+            identities: sdd_verify::auth::load_identities(&file.auth, file.load.users),
             credentials: sdd_verify::auth::probe_credentials(&file.auth),
             restarter: started_here.then_some(&restarter as &dyn Restarter),
         };

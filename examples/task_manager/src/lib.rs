@@ -1,0 +1,458 @@
+//! The task-management service of `specs/task_management.yaml`: create, read, list and
+//! complete tasks over HTTP/JSON, stored in SQLite, behind HS256 JWTs and a per-user rate limit.
+//!
+//! `Faults` plants the bugs SDD must catch (see `TASK_MANAGER_FAULTS` in the README of the
+//! example); with none set the service does what its spec says.
+
+use std::collections::{HashMap, VecDeque};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+pub mod jwt;
+
+/// The longest title the spec allows.
+pub const MAX_TITLE_CHARS: usize = 255;
+
+/// Bugs that can be switched on, so people and tests can watch verification turn red.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Faults {
+    /// Reading a task or a list takes 150 ms more (breaks the read-latency constraint).
+    pub slow_reads: bool,
+    /// `GET /tasks` answers without a token (breaks "Authentication required").
+    pub open_route: bool,
+    /// No per-user rate limit (breaks "Rate limiting").
+    pub no_rate_limit: bool,
+    /// Tasks live in memory only: a restart loses them (breaks "Data durability").
+    pub lose_writes: bool,
+    /// Filtering the list by status answers 501 (the "List tasks filtered by status"
+    /// scenario left unimplemented).
+    pub unimplemented_filter: bool,
+}
+
+pub const FAULT_NAMES: [&str; 5] = [
+    "slow_reads",
+    "open_route",
+    "no_rate_limit",
+    "lose_writes",
+    "unimplemented_filter",
+];
+
+impl Faults {
+    /// Parse a comma-separated list such as `slow_reads,open_route`; `none` or empty is none.
+    pub fn parse(list: &str) -> Result<Faults, String> {
+        let mut faults = Faults::default();
+        for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+            match name {
+                "none" => {}
+                "slow_reads" => faults.slow_reads = true,
+                "open_route" => faults.open_route = true,
+                "no_rate_limit" => faults.no_rate_limit = true,
+                "lose_writes" => faults.lose_writes = true,
+                "unimplemented_filter" => faults.unimplemented_filter = true,
+                other => {
+                    return Err(format!(
+                        "unknown fault `{other}`; known: {}",
+                        FAULT_NAMES.join(", ")
+                    ))
+                }
+            }
+        }
+        Ok(faults)
+    }
+
+    /// From `TASK_MANAGER_FAULTS` (unset: none).
+    pub fn from_env() -> Result<Faults, String> {
+        Faults::parse(&std::env::var("TASK_MANAGER_FAULTS").unwrap_or_default())
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The SQLite file (its directory is created). Ignored under the `lose_writes` fault.
+    pub database: PathBuf,
+    /// HS256 secret the tokens are signed with.
+    pub jwt_secret: String,
+    /// Requests per minute per user (the `sub` claim).
+    pub rate_limit_per_minute: usize,
+    pub faults: Faults,
+}
+
+#[derive(Clone)]
+pub struct App {
+    db: Arc<Mutex<Connection>>,
+    limiter: Arc<Mutex<HashMap<String, VecDeque<Instant>>>>,
+    config: Arc<Config>,
+}
+
+#[derive(Debug, Serialize, Deserialize, PartialEq, Eq, Clone)]
+pub struct Task {
+    pub id: i64,
+    pub title: String,
+    pub status: String,
+    pub created_at: String,
+    pub completed_at: Option<String>,
+}
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS tasks (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    title TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('pending', 'completed')),
+    created_at TEXT NOT NULL,
+    completed_at TEXT
+);
+CREATE INDEX IF NOT EXISTS tasks_by_status ON tasks (status, id);
+";
+
+impl App {
+    pub fn open(config: Config) -> Result<App, String> {
+        let db = if config.faults.lose_writes {
+            Connection::open_in_memory()
+        } else {
+            if let Some(dir) = config
+                .database
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+            {
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+            }
+            Connection::open(&config.database)
+        }
+        .map_err(|e| format!("cannot open {}: {e}", config.database.display()))?;
+        // WAL with synchronous=NORMAL: a committed write survives the process being killed
+        // (it is in the OS's hands), and readers never wait for the writer.
+        db.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")
+            .and_then(|_| db.execute_batch(SCHEMA))
+            .map_err(|e| format!("cannot prepare the database: {e}"))?;
+        Ok(App {
+            db: Arc::new(Mutex::new(db)),
+            limiter: Arc::new(Mutex::new(HashMap::new())),
+            config: Arc::new(config),
+        })
+    }
+
+    pub fn router(self) -> Router {
+        let protected = Router::new()
+            .route("/tasks", post(create_task))
+            .route("/tasks/{id}", get(get_task))
+            .route("/tasks/{id}/complete", post(complete_task));
+        let list = Router::new().route("/tasks", get(list_tasks));
+        let list = if self.config.faults.open_route {
+            list
+        } else {
+            list.route_layer(middleware::from_fn_with_state(self.clone(), authenticate))
+        };
+        Router::new()
+            .merge(
+                protected.route_layer(middleware::from_fn_with_state(self.clone(), authenticate)),
+            )
+            .merge(list)
+            .route("/health", get(health))
+            .with_state(self)
+    }
+
+    fn db(&self) -> std::sync::MutexGuard<'_, Connection> {
+        // A panic while holding the lock cannot leave SQLite half-written (statements are
+        // atomic), so a poisoned lock is still usable.
+        self.db.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Count a request for `user`; `Err(seconds)` until the oldest request in the window ages out.
+    fn admit(&self, user: &str) -> Result<(), u64> {
+        if self.config.faults.no_rate_limit {
+            return Ok(());
+        }
+        let window = Duration::from_secs(60);
+        let now = Instant::now();
+        let mut limiter = self.limiter.lock().unwrap_or_else(|e| e.into_inner());
+        let seen = limiter.entry(user.to_string()).or_default();
+        while seen
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= window)
+        {
+            seen.pop_front();
+        }
+        if seen.len() >= self.config.rate_limit_per_minute {
+            let oldest = seen.front().copied().unwrap_or(now);
+            let wait = window.saturating_sub(now.duration_since(oldest));
+            return Err(wait.as_secs().max(1));
+        }
+        seen.push_back(now);
+        Ok(())
+    }
+}
+
+/// An error response: `{"error": message}` with `status`.
+fn error(status: StatusCode, message: impl Into<String>) -> Response {
+    (status, Json(json!({ "error": message.into() }))).into_response()
+}
+
+async fn authenticate(State(app): State<App>, request: Request, next: Next) -> Response {
+    let token = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    let Some(token) = token else {
+        return unauthorized("missing bearer token");
+    };
+    let user = match jwt::verify_hs256(token, &app.config.jwt_secret, unix_now()) {
+        Ok(user) => user,
+        Err(reason) => return unauthorized(&reason),
+    };
+    if let Err(retry_after) = app.admit(&user) {
+        let mut response = error(
+            StatusCode::TOO_MANY_REQUESTS,
+            format!(
+                "Rate limit exceeded ({} requests per minute)",
+                app.config.rate_limit_per_minute
+            ),
+        );
+        if let Ok(value) = retry_after.to_string().parse() {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+        return response;
+    }
+    next.run(request).await
+}
+
+fn unauthorized(reason: &str) -> Response {
+    let mut response = error(StatusCode::UNAUTHORIZED, format!("Unauthorized: {reason}"));
+    response.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        header::HeaderValue::from_static("Bearer"),
+    );
+    response
+}
+
+async fn health(State(app): State<App>) -> Response {
+    match app.db().query_row("SELECT 1", [], |r| r.get::<_, i64>(0)) {
+        Ok(_) => Json(json!({ "status": "ok" })).into_response(),
+        Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, format!("database: {e}")),
+    }
+}
+
+async fn create_task(State(app): State<App>, headers: HeaderMap, body: Bytes) -> Response {
+    let is_json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_none_or(|v| v.starts_with("application/json"));
+    if !is_json {
+        return error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "send the task as application/json",
+        );
+    }
+    let title = match serde_json::from_slice::<Value>(&body) {
+        Ok(Value::Object(fields)) => match fields.get("title") {
+            Some(Value::String(title)) => title.clone(),
+            Some(_) => return error(StatusCode::BAD_REQUEST, "title must be a string"),
+            None => return error(StatusCode::BAD_REQUEST, "Title is required"),
+        },
+        Ok(_) => return error(StatusCode::BAD_REQUEST, "send a JSON object"),
+        Err(e) => return error(StatusCode::BAD_REQUEST, format!("invalid JSON: {e}")),
+    };
+    if title.trim().is_empty() {
+        return error(StatusCode::BAD_REQUEST, "Title is required");
+    }
+    if title.chars().count() > MAX_TITLE_CHARS {
+        return error(
+            StatusCode::BAD_REQUEST,
+            format!("Title too long (max {MAX_TITLE_CHARS})"),
+        );
+    }
+    let db = app.db();
+    let created_at = rfc3339(SystemTime::now());
+    // Parameterized: the title is data, whatever it contains.
+    let inserted = db
+        .execute(
+            "INSERT INTO tasks (title, status, created_at) VALUES (?1, 'pending', ?2)",
+            params![title, created_at],
+        )
+        .and_then(|_| fetch(&db, db.last_insert_rowid()));
+    match inserted {
+        Ok(Some(task)) => (StatusCode::CREATED, Json(task)).into_response(),
+        Ok(None) => error(StatusCode::INTERNAL_SERVER_ERROR, "the task vanished"),
+        Err(e) => storage_error(e),
+    }
+}
+
+async fn get_task(State(app): State<App>, Path(id): Path<String>) -> Response {
+    if app.config.faults.slow_reads {
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+    let Ok(id) = id.parse::<i64>() else {
+        return error(StatusCode::NOT_FOUND, "Task not found");
+    };
+    match fetch(&app.db(), id) {
+        Ok(Some(task)) => Json(task).into_response(),
+        Ok(None) => error(StatusCode::NOT_FOUND, "Task not found"),
+        Err(e) => storage_error(e),
+    }
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    status: Option<String>,
+    limit: Option<String>,
+}
+
+/// Newest first; `limit` defaults to 100 (at most 1000).
+async fn list_tasks(State(app): State<App>, Query(query): Query<ListQuery>) -> Response {
+    if app.config.faults.slow_reads {
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+    let limit = match query.limit.as_deref().map(str::parse::<u32>) {
+        None => 100,
+        Some(Ok(n)) if (1..=1000).contains(&n) => n,
+        Some(_) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "limit must be a number from 1 to 1000",
+            )
+        }
+    };
+    let status = match query.status.as_deref() {
+        None => None,
+        Some(_) if app.config.faults.unimplemented_filter => {
+            return error(
+                StatusCode::NOT_IMPLEMENTED,
+                "filtering by status is not implemented",
+            )
+        }
+        Some(s @ ("pending" | "completed")) => Some(s.to_string()),
+        Some(other) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                format!("unknown status `{other}`; use pending or completed"),
+            )
+        }
+    };
+    let db = app.db();
+    let listed = (|| {
+        let mut statement = db.prepare_cached(
+            "SELECT id, title, status, created_at, completed_at FROM tasks
+             WHERE (?1 IS NULL OR status = ?1) ORDER BY id DESC LIMIT ?2",
+        )?;
+        let rows = statement.query_map(params![status, limit], row_to_task)?;
+        rows.collect::<Result<Vec<_>, _>>()
+    })();
+    match listed {
+        Ok(tasks) => Json(tasks).into_response(),
+        Err(e) => storage_error(e),
+    }
+}
+
+async fn complete_task(State(app): State<App>, Path(id): Path<String>) -> Response {
+    let Ok(id) = id.parse::<i64>() else {
+        return error(StatusCode::NOT_FOUND, "Task not found");
+    };
+    let db = app.db();
+    // One conditional update: of two simultaneous completions exactly one changes the row,
+    // whatever the connection handling around it.
+    let completed = db.execute(
+        "UPDATE tasks SET status = 'completed', completed_at = ?1
+         WHERE id = ?2 AND status = 'pending'",
+        params![rfc3339(SystemTime::now()), id],
+    );
+    match completed.and_then(|changed| Ok((changed, fetch(&db, id)?))) {
+        Ok((1, Some(task))) => Json(task).into_response(),
+        Ok((_, Some(_))) => error(StatusCode::CONFLICT, "Task is already completed"),
+        Ok((_, None)) => error(StatusCode::NOT_FOUND, "Task not found"),
+        Err(e) => storage_error(e),
+    }
+}
+
+fn fetch(db: &Connection, id: i64) -> rusqlite::Result<Option<Task>> {
+    db.prepare_cached(
+        "SELECT id, title, status, created_at, completed_at FROM tasks WHERE id = ?1",
+    )?
+    .query_row([id], row_to_task)
+    .optional()
+}
+
+fn row_to_task(row: &rusqlite::Row<'_>) -> rusqlite::Result<Task> {
+    Ok(Task {
+        id: row.get(0)?,
+        title: row.get(1)?,
+        status: row.get(2)?,
+        created_at: row.get(3)?,
+        completed_at: row.get(4)?,
+    })
+}
+
+/// Storage failures are logged in full and answered without internals.
+fn storage_error(e: rusqlite::Error) -> Response {
+    eprintln!("storage error: {e}");
+    error(StatusCode::INTERNAL_SERVER_ERROR, "storage error")
+}
+
+pub fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// `2026-11-22T20:15:03.123456Z`: microseconds, so that a completion right after a creation
+/// still sorts after it.
+pub fn rfc3339(at: SystemTime) -> String {
+    let since = at.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let seconds = since.as_secs() as i64;
+    let (days, second_of_day) = (seconds.div_euclid(86_400), seconds.rem_euclid(86_400));
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:06}Z",
+        second_of_day / 3600,
+        second_of_day / 60 % 60,
+        second_of_day % 60,
+        since.subsec_micros()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_matches_known_instants() {
+        assert_eq!(rfc3339(UNIX_EPOCH), "1970-01-01T00:00:00.000000Z");
+        let at = UNIX_EPOCH + Duration::new(1_795_378_503, 123_456_000);
+        assert_eq!(rfc3339(at), "2026-11-22T20:15:03.123456Z");
+        let leap = UNIX_EPOCH + Duration::from_secs(951_782_400); // 2000-02-29
+        assert_eq!(rfc3339(leap), "2000-02-29T00:00:00.000000Z");
+    }
+
+    #[test]
+    fn faults_parse_and_refuse_unknown_names() {
+        assert_eq!(Faults::parse("").unwrap(), Faults::default());
+        assert_eq!(Faults::parse("none").unwrap(), Faults::default());
+        let f = Faults::parse("slow_reads, lose_writes").unwrap();
+        assert!(f.slow_reads && f.lose_writes && !f.open_route);
+        assert!(Faults::parse("slow")
+            .unwrap_err()
+            .contains("unknown fault `slow`"));
+    }
+}

@@ -1,0 +1,74 @@
+//! `task-manager`: serve the task API until SIGTERM or Ctrl-C, then finish the requests in
+//! flight and exit.
+//!
+//! Environment: `PORT` (8787), `DATABASE` (data/tasks.sqlite3), `JWT_SECRET` (required),
+//! `RATE_LIMIT_PER_MINUTE` (100), `TASK_MANAGER_FAULTS` (none; see `Faults`).
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+
+use task_manager::{App, Config, Faults};
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("task-manager: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn env_or(name: &str, default: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| default.to_string())
+}
+
+fn run() -> Result<(), String> {
+    let port: u16 = env_or("PORT", "8787")
+        .parse()
+        .map_err(|_| "PORT must be a port number".to_string())?;
+    let jwt_secret = std::env::var("JWT_SECRET")
+        .ok()
+        .filter(|s| !s.is_empty())
+        .ok_or("JWT_SECRET must be set")?;
+    let rate_limit_per_minute = env_or("RATE_LIMIT_PER_MINUTE", "100")
+        .parse()
+        .map_err(|_| "RATE_LIMIT_PER_MINUTE must be a number".to_string())?;
+    let faults = Faults::from_env()?;
+    let config = Config {
+        database: env_or("DATABASE", "data/tasks.sqlite3").into(),
+        jwt_secret,
+        rate_limit_per_minute,
+        faults: faults.clone(),
+    };
+    let app = App::open(config)?;
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+    runtime.block_on(async move {
+        let address = SocketAddr::from(([127, 0, 0, 1], port));
+        let listener = tokio::net::TcpListener::bind(address)
+            .await
+            .map_err(|e| format!("cannot listen on {address}: {e}"))?;
+        eprintln!("task-manager listening on http://{address} (faults: {faults:?})");
+        axum::serve(listener, app.router())
+            .with_graceful_shutdown(stop_requested())
+            .await
+            .map_err(|e| e.to_string())?;
+        eprintln!("task-manager stopped");
+        Ok(())
+    })
+}
+
+async fn stop_requested() {
+    use tokio::signal::unix::{signal, SignalKind};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+        }
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
