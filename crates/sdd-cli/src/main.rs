@@ -1,45 +1,64 @@
-//! `sdd` — the command line for people and scripts.
+//! `sdd` — the command line for people and scripts: the whole loop from a shell.
 //!
-//! `sdd validate` prints diagnostics a person can read (file:line with the offending line shown,
-//! like rustc) and exits non-zero on errors; `--format json` is for scripts. `sdd review` is the
-//! human approval step: proposals are shown one by one with their rationale and approved or
-//! rejected in the terminal, recording who and when. Scripted decisions must name the person
-//! (`--by`). The agent has no path to approval here: MCP tools cannot run this, and a decision
-//! by `agent` is refused.
+//! `validate` and `review` work on the spec files directly; `call`, `verify` and `report` talk
+//! to the SDD servers, which run inside this process over a pipe and speak the real MCP
+//! protocol (see `session`), so a shell sees what an agent sees. The agent has no path to
+//! approval: `review` is only here, and a decision by `agent` is refused.
 
-use std::io::{BufRead, IsTerminal, Write};
-use std::path::PathBuf;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use sdd_spec::analysis::validate::validate;
-use sdd_spec::document::ReviewStatus;
-use sdd_spec::review::{decide, now_rfc3339, Decision};
-use sdd_spec::{Diagnostic, Severity};
+mod call;
+mod init;
+mod report;
+mod review;
+mod session;
+mod svg;
+mod table;
+mod validate;
+mod verify;
 
 const USAGE: &str = "sdd — specification-driven development
 
 USAGE:
-  sdd validate [--specs DIR] [--format text|json]
-  sdd review   [--specs DIR] [--list] [--approve ID]... [--reject ID]... [--by NAME]
+  sdd init     [--project DIR]
+  sdd validate [--project DIR] [--specs DIR] [--format text|json]
+  sdd review   [--project DIR] [--specs DIR] [--list] [--approve ID]... [--reject ID]... [--by NAME]
+  sdd verify   [--project DIR] [--profile NAME]... [--duration SECONDS] [--skip-constraints]
+  sdd report   [--project DIR] [--out FILE]
+  sdd call     [--project DIR] SERVER TOOL [JSON]
 
+init      scaffold specs/, sdd.yaml and the MCP registration (.mcp.json) into a project
 validate  check every spec file; exit 1 when there is an error
-review    approve or reject proposed scenarios. Without --approve/--reject it asks about each
-          proposal in turn (needs a terminal); scripted decisions need --by NAME.
+review    approve, reject or edit proposed scenarios. Without --approve/--reject it asks about
+          each proposal in turn (needs a terminal); scripted decisions need --by NAME.
+verify    the whole loop: validate, run the tests, trace them to scenarios, start the service,
+          run the executable examples, verify the constraints, stop. Exit 1 on any failure.
+report    write a self-contained HTML page of the last verification and the trend of runs
+call      call one tool of a server (specification or implementation); prints its JSON result
 
---specs DIR   the spec root (default: ./specs)";
+--project DIR  the project root (default: the current directory)
+--specs DIR    the spec root (default: `specs` of sdd.yaml, else PROJECT/specs)";
 
 /// Print without panicking when the reader has gone (`sdd validate | head`).
-fn say(text: &str) {
+pub(crate) fn say(text: &str) {
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(text.as_bytes()).and_then(|_| out.flush());
 }
 
 macro_rules! sayln {
-    ($($arg:tt)*) => { say(&format!("{}\n", format!($($arg)*))) };
+    ($($arg:tt)*) => { $crate::say(&format!("{}\n", format!($($arg)*))) };
 }
+pub(crate) use sayln;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    // Commands the implementation server runs are supervised by this same executable.
+    if args.first().map(String::as_str) == Some(sdd_verify::process::SUPERVISE_FLAG) {
+        return sdd_verify::supervisor::main(&args[1..]);
+    }
+    init_tracing();
     match run(&args) {
         Ok(code) => code,
         Err(message) => {
@@ -49,23 +68,67 @@ fn main() -> ExitCode {
     }
 }
 
-struct Options {
-    specs: PathBuf,
-    json: bool,
-    list: bool,
-    approve: Vec<String>,
-    reject: Vec<String>,
-    by: Option<String>,
+/// Server logs go to stderr, quiet unless `RUST_LOG` asks.
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .try_init();
+}
+
+/// Options shared by the commands (each uses the ones it documents).
+pub(crate) struct Options {
+    pub project: PathBuf,
+    specs: Option<PathBuf>,
+    pub json: bool,
+    pub list: bool,
+    pub approve: Vec<String>,
+    pub reject: Vec<String>,
+    pub by: Option<String>,
+    pub profiles: Vec<String>,
+    pub duration: Option<u64>,
+    pub skip_constraints: bool,
+    pub out: Option<PathBuf>,
+    /// Arguments that are not options (`call`'s SERVER TOOL JSON).
+    pub positional: Vec<String>,
+}
+
+impl Options {
+    /// The spec root: `--specs`, else `specs` of the project's sdd.yaml, else PROJECT/specs.
+    pub fn specs(&self) -> PathBuf {
+        if let Some(specs) = &self.specs {
+            return specs.clone();
+        }
+        match sdd_spec::project::load_project_file(&self.project) {
+            Ok(file) => self.project.join(file.specs),
+            Err(_) => self.project.join("specs"),
+        }
+    }
+
+    pub fn project_root(&self) -> Result<PathBuf, String> {
+        self.project
+            .canonicalize()
+            .map_err(|e| format!("project {}: {e}", self.project.display()))
+    }
 }
 
 fn parse(args: &[String]) -> Result<Options, String> {
     let mut options = Options {
-        specs: PathBuf::from("specs"),
+        project: PathBuf::from("."),
+        specs: None,
         json: false,
         list: false,
         approve: Vec::new(),
         reject: Vec::new(),
         by: None,
+        profiles: Vec::new(),
+        duration: None,
+        skip_constraints: false,
+        out: None,
+        positional: Vec::new(),
     };
     let mut it = args.iter();
     while let Some(arg) = it.next() {
@@ -75,7 +138,8 @@ fn parse(args: &[String]) -> Result<Options, String> {
                 .ok_or_else(|| format!("{name} needs a value"))
         };
         match arg.as_str() {
-            "--specs" => options.specs = PathBuf::from(value("--specs")?),
+            "--project" => options.project = PathBuf::from(value("--project")?),
+            "--specs" => options.specs = Some(PathBuf::from(value("--specs")?)),
             "--format" => match value("--format")?.as_str() {
                 "json" => options.json = true,
                 "text" => options.json = false,
@@ -85,7 +149,22 @@ fn parse(args: &[String]) -> Result<Options, String> {
             "--approve" => options.approve.push(value("--approve")?),
             "--reject" => options.reject.push(value("--reject")?),
             "--by" => options.by = Some(value("--by")?),
-            other => return Err(format!("unknown argument `{other}`\n\n{USAGE}")),
+            "--profile" => options.profiles.push(value("--profile")?),
+            "--duration" => {
+                let text = value("--duration")?;
+                let seconds = text
+                    .parse()
+                    .ok()
+                    .filter(|s| (1..=120).contains(s))
+                    .ok_or_else(|| format!("--duration takes 1 to 120 seconds, not `{text}`"))?;
+                options.duration = Some(seconds);
+            }
+            "--skip-constraints" => options.skip_constraints = true,
+            "--out" => options.out = Some(PathBuf::from(value("--out")?)),
+            other if other.starts_with("--") => {
+                return Err(format!("unknown option `{other}`\n\n{USAGE}"))
+            }
+            other => options.positional.push(other.to_string()),
         }
     }
     Ok(options)
@@ -96,208 +175,42 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
         sayln!("{USAGE}");
         return Ok(ExitCode::from(2));
     };
+    if matches!(command.as_str(), "-h" | "--help" | "help") {
+        sayln!("{USAGE}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let options = parse(rest)?;
+    let takes_positional = command == "call";
+    if !takes_positional && !options.positional.is_empty() {
+        return Err(format!(
+            "unexpected argument `{}`\n\n{USAGE}",
+            options.positional[0]
+        ));
+    }
     match command.as_str() {
-        "validate" => validate_command(&parse(rest)?),
-        "review" => review_command(&parse(rest)?),
-        "-h" | "--help" | "help" => {
-            sayln!("{USAGE}");
-            Ok(ExitCode::SUCCESS)
-        }
+        "init" => init::run(&options),
+        "validate" => validate::run(&options),
+        "review" => review::run(&options),
+        "verify" => block_on(verify::run(&options)),
+        "report" => report::run(&options),
+        "call" => block_on(call::run(&options)),
         other => Err(format!("unknown command `{other}`\n\n{USAGE}")),
     }
 }
 
-fn validate_command(options: &Options) -> Result<ExitCode, String> {
-    let loaded = sdd_spec::load_dir(&options.specs).map_err(|e| e.to_string())?;
-    let report = validate(&loaded.spec, &loaded.diagnostics);
-    if options.json {
-        sayln!(
-            "{}",
-            serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?
-        );
-    } else {
-        for d in &report.diagnostics {
-            sayln!("{}", render(d, &options.specs));
-        }
-        let s = &report.summary;
-        sayln!(
-            "{} files, {} domains, {} scenarios, {} constraints ({} machine-checkable): {} errors, {} warnings",
-            s.files, s.domains, s.scenarios, s.constraints, s.checkable_constraints, s.errors, s.warnings
-        );
-    }
-    Ok(if report.valid {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+fn block_on<T>(work: impl std::future::Future<Output = T>) -> T {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("an async runtime")
+        .block_on(work)
 }
 
-/// rustc-style rendering: headline, `--> file:line:col`, the source line with a caret, help.
-fn render(d: &Diagnostic, root: &std::path::Path) -> String {
-    let severity = match d.severity {
-        Severity::Error => "error",
-        Severity::Warning => "warning",
-        Severity::Info => "info",
-    };
-    let mut out = format!("{severity}[{}]: {}\n", d.code, d.message);
-    if let Some(file) = &d.file {
-        let place = match (d.line, d.column) {
-            (Some(l), Some(c)) => format!("{file}:{l}:{c}"),
-            (Some(l), None) => format!("{file}:{l}"),
-            _ => file.clone(),
-        };
-        let gutter = d.line.map(|l| l.to_string().len()).unwrap_or(1);
-        out.push_str(&format!(
-            "{:gutter$}--> {}\n",
-            "",
-            root.join(place).display()
-        ));
-        if let Some(line) = d.line {
-            let text = std::fs::read_to_string(root.join(file)).unwrap_or_default();
-            if let Some(source) = text.lines().nth(line.saturating_sub(1)) {
-                let column = d.column.unwrap_or(1).max(1);
-                out.push_str(&format!(
-                    "{:gutter$} |\n{line} | {source}\n{:gutter$} | {}^\n",
-                    "",
-                    "",
-                    " ".repeat(column - 1)
-                ));
-            }
-        }
-    }
-    if let Some(help) = &d.help {
-        for (i, line) in help.lines().enumerate() {
-            out.push_str(&format!(
-                "{:w$} {} {line}\n",
-                "",
-                if i == 0 { "= help:" } else { "       " },
-                w = d.line.map(|l| l.to_string().len()).unwrap_or(1)
-            ));
-        }
-    }
-    out
-}
-
-fn review_command(options: &Options) -> Result<ExitCode, String> {
-    let loaded = sdd_spec::load_dir(&options.specs).map_err(|e| e.to_string())?;
-    let proposals: Vec<_> = loaded
-        .spec
-        .scenarios
-        .iter()
-        .filter(|s| s.status == ReviewStatus::Proposed)
-        .collect();
-    if options.list {
-        for s in &proposals {
-            sayln!("{}  ({})  {}", s.id, s.location, s.name);
-        }
-        sayln!("{} proposal(s) waiting for review", proposals.len());
-        return Ok(ExitCode::SUCCESS);
-    }
-    let scripted = !options.approve.is_empty() || !options.reject.is_empty();
-    if scripted {
-        let by = options
-            .by
-            .as_deref()
-            .ok_or("scripted decisions must name the person: add --by NAME")?;
-        let decisions = options
-            .approve
-            .iter()
-            .map(|id| (id, Decision::Approve))
-            .chain(options.reject.iter().map(|id| (id, Decision::Reject)));
-        for (id, decision) in decisions {
-            let scenario = loaded
-                .spec
-                .scenario(id)
-                .ok_or_else(|| format!("no scenario `{id}`; see `sdd review --list`"))?;
-            if scenario.status != ReviewStatus::Proposed {
-                return Err(format!(
-                    "`{id}` is {:?}, not proposed; nothing to decide",
-                    scenario.status
-                )
-                .to_lowercase());
-            }
-            decide(&options.specs, id, decision, by, &now_rfc3339()).map_err(|e| e.to_string())?;
-            sayln!(
-                "{} {id} (by {by})",
-                if decision == Decision::Approve {
-                    "approved"
-                } else {
-                    "rejected"
-                }
-            );
-        }
-        return Ok(ExitCode::SUCCESS);
-    }
-    if proposals.is_empty() {
-        sayln!("no proposals waiting for review");
-        return Ok(ExitCode::SUCCESS);
-    }
-    let stdin = std::io::stdin();
-    if !stdin.is_terminal() && options.by.is_none() {
-        return Err(
-            "interactive review needs a terminal; in scripts use --approve/--reject ID --by NAME"
-                .into(),
-        );
-    }
-    let mut lines = stdin.lock().lines();
-    let mut ask = |prompt: &str| -> Option<String> {
-        say(prompt);
-        lines
-            .next()
-            .and_then(Result::ok)
-            .map(|l| l.trim().to_string())
-    };
-    let by = match &options.by {
-        Some(by) => by.clone(),
-        None => ask("Your name (recorded as reviewer): ")
-            .filter(|n| !n.is_empty())
-            .ok_or("a review must name the reviewer")?,
-    };
-    let (mut approved, mut rejected) = (0, 0);
-    for (i, s) in proposals.iter().enumerate() {
-        sayln!("\n[{}/{}] {} — {}", i + 1, proposals.len(), s.id, s.name);
-        sayln!(
-            "    at {}; proposed by {}",
-            s.location,
-            s.proposed_by.as_deref().unwrap_or("?")
-        );
-        if let Some(r) = &s.rationale {
-            sayln!("    why: {r}");
-        }
-        for g in &s.given {
-            sayln!("    Given {g}");
-        }
-        if let Some(w) = &s.when {
-            sayln!("    When  {w}");
-        }
-        for t in &s.then {
-            sayln!("    Then  {t}");
-        }
-        loop {
-            let Some(answer) = ask("[a]pprove, [r]eject, [s]kip, [q]uit? ") else {
-                say("\n");
-                return Ok(finish(approved, rejected));
-            };
-            let decision = match answer.as_str() {
-                "a" | "approve" => Decision::Approve,
-                "r" | "reject" => Decision::Reject,
-                "s" | "skip" | "" => break,
-                "q" | "quit" => return Ok(finish(approved, rejected)),
-                _ => continue,
-            };
-            decide(&options.specs, &s.id, decision, &by, &now_rfc3339())
-                .map_err(|e| e.to_string())?;
-            match decision {
-                Decision::Approve => approved += 1,
-                Decision::Reject => rejected += 1,
-            }
-            break;
-        }
-    }
-    Ok(finish(approved, rejected))
-}
-
-fn finish(approved: usize, rejected: usize) -> ExitCode {
-    sayln!("{approved} approved, {rejected} rejected");
-    ExitCode::SUCCESS
+/// `path` shown relative to the current directory when it is inside it.
+pub(crate) fn shown(path: &Path) -> String {
+    let cwd = std::env::current_dir().unwrap_or_default();
+    path.strip_prefix(&cwd)
+        .unwrap_or(path)
+        .display()
+        .to_string()
 }

@@ -416,7 +416,15 @@ fn matches(wanted: &Value, actual: Option<&Value>) -> Option<String> {
             return (!failed.is_empty()).then(|| failed.join(", "));
         }
     }
-    (actual != Some(wanted)).then(|| wanted.to_string())
+    // A placeholder is text in YAML (`id: "${id}"`), while the value it captured may have been
+    // a number or a boolean: those compare by their JSON text.
+    let same = match (wanted, actual) {
+        (Value::String(w), Some(a @ (Value::Number(_) | Value::Bool(_)))) => {
+            serde_json::to_string(a).is_ok_and(|text| text == *w)
+        }
+        _ => actual == Some(wanted),
+    };
+    (!same).then(|| wanted.to_string())
 }
 
 fn matcher(key: &str, arg: &Value, actual: Option<&Value>) -> bool {
@@ -593,6 +601,10 @@ mod tests {
     fn matchers() {
         assert_eq!(matches(&json!("x"), Some(&json!("x"))), None);
         assert!(matches(&json!("x"), Some(&json!("y"))).is_some());
+        // A captured number substituted into a (textual) placeholder still matches.
+        assert_eq!(matches(&json!("18413"), Some(&json!(18413))), None);
+        assert!(matches(&json!("18414"), Some(&json!(18413))).is_some());
+        assert!(matches(&json!(18413), Some(&json!("18413"))).is_some());
         assert_eq!(matches(&json!({"type": "string"}), Some(&json!("y"))), None);
         assert!(matches(&json!({"exists": true}), None).is_some());
         assert_eq!(matches(&json!({"exists": false}), None), None);

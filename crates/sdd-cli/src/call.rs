@@ -1,0 +1,46 @@
+//! `sdd call SERVER TOOL [JSON]`: any tool of any server from a shell. Prints the tool's JSON
+//! result on stdout; a tool error prints its text on stderr and exits 1.
+
+use std::process::ExitCode;
+
+use serde_json::Value;
+
+use crate::session::{self, Server, Session};
+use crate::{sayln, Options};
+
+pub async fn run(options: &Options) -> Result<ExitCode, String> {
+    let (server, tool, arguments) = match options.positional.as_slice() {
+        [server, tool] => (server, tool, "{}"),
+        [server, tool, json] => (server, tool, json.as_str()),
+        [] | [_] => return Err("usage: sdd call SERVER TOOL [JSON]".into()),
+        [_, _, _, extra, ..] => {
+            return Err(format!(
+                "unexpected argument `{extra}` after the JSON arguments; quote the JSON as one argument"
+            ))
+        }
+    };
+    let server = Server::parse(server)?;
+    let arguments: Value = serde_json::from_str(arguments)
+        .map_err(|e| format!("the tool arguments are not valid JSON: {e}"))?;
+    let root = options.project_root()?;
+    let session = Session::open(server, session::project(&root, None)?).await?;
+    let answer = if tool == "tools" {
+        session.list_tools().await
+    } else {
+        session.call(tool, arguments).await
+    };
+    session.close().await;
+    match answer {
+        Ok(value) => {
+            sayln!(
+                "{}",
+                serde_json::to_string_pretty(&value).map_err(|e| e.to_string())?
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(text) => {
+            eprintln!("{text}");
+            Ok(ExitCode::from(1))
+        }
+    }
+}

@@ -1,0 +1,360 @@
+//! `sdd report`: one self-contained HTML page (no scripts, no network) from the last
+//! verification (`.sdd/last-verify.json`) and the run history (`.sdd/history.sqlite3`): the
+//! verdict and its steps, the scenario matrix, every constraint's verdict with a latency
+//! percentile plot per performance run, and the trend of the last runs as status grids.
+
+use std::fmt::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use serde_json::Value;
+
+use sdd_verify::history::{History, HistoryQuery, RunKind};
+
+use crate::svg::{escape, percentile_curve, status_color, status_grid, Cell};
+use crate::verify::{Verification, LAST_VERIFY};
+use crate::{sayln, shown, Options};
+
+/// How many runs of each kind the trend shows.
+const TREND_RUNS: usize = 12;
+
+pub fn run(options: &Options) -> Result<ExitCode, String> {
+    let root = options.project_root()?;
+    let last = root.join(LAST_VERIFY);
+    let text = std::fs::read_to_string(&last).map_err(|_| {
+        format!(
+            "no verification to report in {}: run `sdd verify` first",
+            shown(&root)
+        )
+    })?;
+    let verification: Verification = serde_json::from_str(&text)
+        .map_err(|e| format!("{} is not a verification this sdd wrote: {e}", shown(&last)))?;
+    let trend = match History::open(&root) {
+        Ok(history) => trend(&history),
+        Err(e) => format!(
+            "<p class=\"note\">No history: {}</p>",
+            escape(&e.to_string())
+        ),
+    };
+    let html = page(&verification, &trend);
+    let out = output_path(&root, options.out.as_deref())?;
+    if let Some(dir) = out.parent() {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    }
+    std::fs::write(&out, html).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+    sayln!("report: {}", out.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `--out` (inside the project) or `.sdd/report.html`.
+fn output_path(root: &Path, out: Option<&Path>) -> Result<PathBuf, String> {
+    let Some(out) = out else {
+        return Ok(root.join(".sdd/report.html"));
+    };
+    let relative = if out.is_absolute() {
+        out.strip_prefix(root)
+            .map_err(|_| {
+                format!(
+                    "--out {} is outside the project; the report stays inside it",
+                    out.display()
+                )
+            })?
+            .to_path_buf()
+    } else {
+        let cwd = std::env::current_dir().map_err(|e| e.to_string())?;
+        cwd.join(out)
+            .strip_prefix(root)
+            .map_err(|_| {
+                format!(
+                    "--out {} is outside the project; the report stays inside it",
+                    out.display()
+                )
+            })?
+            .to_path_buf()
+    };
+    sdd_spec::project::confine(root, &relative.to_string_lossy())
+        .ok_or_else(|| format!("--out {} leaves the project", out.display()))
+}
+
+fn badge(status: &str) -> String {
+    if status == "-" {
+        return r#"<span class="none">—</span>"#.into();
+    }
+    // "proposed, not verified" is coloured as its first word.
+    let color = status_color(status.split(',').next().unwrap_or(status));
+    let text = if matches!(color, "#d0d7de" | "#eaeef2") {
+        "#1f2328"
+    } else {
+        "#fff"
+    };
+    format!(
+        r#"<span class="badge" style="background:{color};color:{text}">{}</span>"#,
+        escape(status)
+    )
+}
+
+fn page(v: &Verification, trend: &str) -> String {
+    let mut body = String::new();
+    let verdict = if v.ok { "VERIFIED" } else { "FAILED" };
+    let _ = write!(
+        body,
+        r#"<header class="{}"><h1>{verdict}</h1><p>{} — verified {} in {:.1} s</p></header>"#,
+        if v.ok { "ok" } else { "failed" },
+        escape(&v.project),
+        escape(&v.started_at),
+        v.duration_seconds
+    );
+
+    body.push_str(
+        "<h2>Steps</h2><table><tr><th>step</th><th></th><th>result</th><th>seconds</th></tr>",
+    );
+    for s in &v.steps {
+        let _ = write!(
+            body,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"num\">{:.1}</td></tr>",
+            escape(&s.name),
+            badge(if s.ok { "passing" } else { "failing" }),
+            escape(&s.summary),
+            s.seconds
+        );
+    }
+    body.push_str("</table>");
+
+    body.push_str(r#"<h2>Scenarios</h2><table class="matrix"><tr><th>scenario</th><th>review</th><th>tests</th><th>examples</th><th>verdict</th></tr>"#);
+    for s in &v.scenarios {
+        let _ = write!(
+            body,
+            "<tr><td><b>{}</b><br><small>{}</small>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            escape(&s.name),
+            escape(&s.id),
+            s.detail
+                .as_deref()
+                .map(|d| format!("<div class=\"detail\">{}</div>", escape(d)))
+                .unwrap_or_default(),
+            escape(&s.review),
+            badge(&s.tests),
+            badge(&s.examples),
+            badge(&s.verdict)
+        );
+    }
+    body.push_str("</table>");
+
+    if !v.constraints.is_empty() {
+        body.push_str("<h2>Constraints</h2>");
+        for c in &v.constraints {
+            constraint_section(&mut body, c);
+        }
+    }
+
+    body.push_str("<h2>Trend of the last runs</h2>");
+    body.push_str(trend);
+
+    format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\"><title>SDD report — {verdict}</title><style>{STYLE}</style></head><body>{body}<footer>Generated by sdd {} from {} and the run history. Self-contained: no scripts, no network.</footer></body></html>\n",
+        env!("CARGO_PKG_VERSION"),
+        LAST_VERIFY
+    )
+}
+
+fn constraint_section(body: &mut String, c: &Value) {
+    let id = c["constraint_id"].as_str().unwrap_or("?");
+    let verdict = c["verdict"].as_str().unwrap_or("?");
+    let _ = write!(
+        body,
+        r#"<section class="constraint" id="{}"><h3>{} {}</h3><p><small>{}</small></p><p>{}</p>"#,
+        escape(id),
+        badge(verdict),
+        escape(c["name"].as_str().unwrap_or(id)),
+        escape(id),
+        escape(c["summary"].as_str().unwrap_or_default())
+    );
+    let list = |body: &mut String, items: Vec<String>| {
+        if !items.is_empty() {
+            body.push_str("<ul>");
+            for item in items {
+                let _ = write!(body, "<li>{item}</li>");
+            }
+            body.push_str("</ul>");
+        }
+    };
+    list(
+        body,
+        c["notes"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .map(escape)
+            .collect(),
+    );
+    list(
+        body,
+        c["findings"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|f| {
+                format!(
+                    "<b>{}</b>: {}",
+                    escape(f["request"].as_str().unwrap_or("?")),
+                    escape(f["problem"].as_str().unwrap_or("?"))
+                )
+            })
+            .collect(),
+    );
+    let curve: Vec<(f64, f64)> = c["measured"]["curve"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|point| Some((point.get(0)?.as_f64()?, point.get(1)?.as_f64()?)))
+        .collect();
+    if !curve.is_empty() {
+        let m = &c["measured"];
+        let title = format!(
+            "{} — latency by percentile",
+            c["name"].as_str().unwrap_or(id)
+        );
+        body.push_str(&percentile_curve(
+            &curve,
+            stated_limit(c["summary"].as_str().unwrap_or_default()),
+            &title,
+        ));
+        let _ = write!(
+            body,
+            "<p class=\"figures\">{} requests at {:.0} req/s achieved{}; p50 {:.1} ms · p90 {:.1} ms · p95 {:.1} ms · p99 {:.1} ms · max {:.1} ms</p>",
+            m["requests"],
+            m["achieved_rate"].as_f64().unwrap_or(0.0),
+            m["target_rate"]
+                .as_f64()
+                .map(|t| format!(" (target {t:.0})"))
+                .unwrap_or_default(),
+            m["latency_ms"]["p50"].as_f64().unwrap_or(0.0),
+            m["latency_ms"]["p90"].as_f64().unwrap_or(0.0),
+            m["latency_ms"]["p95"].as_f64().unwrap_or(0.0),
+            m["latency_ms"]["p99"].as_f64().unwrap_or(0.0),
+            m["latency_ms"]["max"].as_f64().unwrap_or(0.0),
+        );
+    }
+    body.push_str("</section>");
+}
+
+/// `(percentile, ms)` from a latency verdict's summary (`p95 = 2.9 ms, limit 100 ms, …`).
+fn stated_limit(summary: &str) -> Option<(f64, f64)> {
+    let percentile: f64 = summary
+        .strip_prefix('p')?
+        .split(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .next()?
+        .parse()
+        .ok()?;
+    let after = &summary[summary.find("limit ")? + "limit ".len()..];
+    let ms: f64 = after.split(' ').next()?.parse().ok()?;
+    after[after.find(' ')?..]
+        .trim_start()
+        .starts_with("ms")
+        .then_some((percentile, ms))
+}
+
+/// One status grid per run kind: subjects over the last runs.
+fn trend(history: &History) -> String {
+    let mut out = String::new();
+    for (kind, what) in [
+        (RunKind::Tests, "Test runs: scenario verdicts"),
+        (RunKind::Checks, "Executable examples"),
+        (RunKind::Constraints, "Constraint verifications"),
+    ] {
+        let mut runs = match history.runs(&HistoryQuery {
+            kind: Some(kind),
+            subject: None,
+            limit: TREND_RUNS,
+        }) {
+            Ok(runs) => runs,
+            Err(e) => {
+                let _ = write!(out, "<p class=\"note\">{}</p>", escape(&e.to_string()));
+                continue;
+            }
+        };
+        if runs.is_empty() {
+            continue;
+        }
+        runs.sort_by_key(|r| r.id);
+        let results: Vec<_> = runs
+            .iter()
+            .map(|r| history.results(r.id).unwrap_or_default())
+            .collect();
+        let mut subjects: Vec<String> = Vec::new();
+        for r in &results {
+            for subject in r.keys() {
+                if !subjects.contains(subject) {
+                    subjects.push(subject.clone());
+                }
+            }
+        }
+        let cells: Vec<Vec<Option<Cell>>> = subjects
+            .iter()
+            .map(|subject| {
+                runs.iter()
+                    .zip(&results)
+                    .map(|(run, r)| {
+                        r.get(subject).map(|result| Cell {
+                            status: result.status.clone(),
+                            tooltip: format!(
+                                "run #{} {} ({}): {}{}",
+                                run.id,
+                                run.label,
+                                run.started_at,
+                                result.status,
+                                result
+                                    .detail
+                                    .as_deref()
+                                    .map(|d| format!(" — {d}"))
+                                    .unwrap_or_default()
+                            ),
+                        })
+                    })
+                    .collect()
+            })
+            .collect();
+        let labels: Vec<String> = runs.iter().map(|r| format!("#{}", r.id)).collect();
+        let _ = write!(out, "<h3>{what}</h3>");
+        out.push_str(&status_grid(&subjects, &labels, &cells, what));
+    }
+    if out.is_empty() {
+        out.push_str("<p class=\"note\">No runs recorded yet.</p>");
+    }
+    out.push_str("<p class=\"legend\">");
+    for status in ["passing", "failing", "inconclusive", "skipped", "unchecked"] {
+        let _ = write!(out, "{} ", badge(status));
+    }
+    out.push_str("— hover a cell for the run and its detail.</p>");
+    out
+}
+
+const STYLE: &str = "body{font:14px/1.45 system-ui,-apple-system,'Segoe UI',sans-serif;max-width:1100px;margin:0 auto;padding:0 20px 40px;color:#1f2328}\
+header{margin:20px 0;padding:14px 20px;border-radius:8px;color:#fff}header.ok{background:#2da44e}header.failed{background:#cf222e}\
+header h1{margin:0;font-size:26px}.none{color:#8c959f}header p{margin:4px 0 0}\
+h2{margin-top:32px;border-bottom:1px solid #d0d7de;padding-bottom:4px}\
+table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:6px 8px;border-bottom:1px solid #eaeef2;vertical-align:top}\
+td.num{text-align:right}small{color:#656d76}.detail{color:#cf222e;font-size:12px;margin-top:2px}\
+.badge{display:inline-block;padding:1px 8px;border-radius:10px;font-size:12px;white-space:nowrap}\
+section.constraint{border:1px solid #d0d7de;border-radius:8px;padding:4px 16px 12px;margin:12px 0}\
+section.constraint h3{margin:10px 0 0}.figures{color:#444;font-size:13px}.note,.legend{color:#656d76}\
+svg.plot{display:block;max-width:100%;height:auto;margin:8px 0}footer{margin-top:40px;color:#8c959f;font-size:12px}";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_limit_is_read_from_a_latency_summary() {
+        assert_eq!(
+            stated_limit("p95 = 2.9 ms, limit 100 ms, 97 % headroom at 1000 req/s achieved"),
+            Some((95.0, 100.0))
+        );
+        assert_eq!(
+            stated_limit("p99.9 = 250.0 ms, limit 200 ms, 25 % over the limit"),
+            Some((99.9, 200.0))
+        );
+        assert_eq!(stated_limit("50 accepted, refused from #51 of 60"), None);
+    }
+}

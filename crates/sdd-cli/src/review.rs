@@ -1,0 +1,176 @@
+//! `sdd review`: the human approval step. Each proposed scenario is shown with its rationale
+//! and approved, rejected or edited in the terminal, recording who and when. Scripted
+//! decisions must name the person (`--by`).
+
+use std::io::{BufRead, IsTerminal};
+use std::process::ExitCode;
+
+use sdd_spec::document::ReviewStatus;
+use sdd_spec::review::{decide, now_rfc3339, Decision};
+
+use crate::{say, sayln, Options};
+
+pub fn run(options: &Options) -> Result<ExitCode, String> {
+    let specs = options.specs();
+    let loaded = sdd_spec::load_dir(&specs).map_err(|e| e.to_string())?;
+    let proposals: Vec<_> = loaded
+        .spec
+        .scenarios
+        .iter()
+        .filter(|s| s.status == ReviewStatus::Proposed)
+        .collect();
+    if options.list {
+        for s in &proposals {
+            sayln!("{}  ({})  {}", s.id, s.location, s.name);
+        }
+        sayln!("{} proposal(s) waiting for review", proposals.len());
+        return Ok(ExitCode::SUCCESS);
+    }
+    let scripted = !options.approve.is_empty() || !options.reject.is_empty();
+    if scripted {
+        let by = options
+            .by
+            .as_deref()
+            .ok_or("scripted decisions must name the person: add --by NAME")?;
+        let decisions = options
+            .approve
+            .iter()
+            .map(|id| (id, Decision::Approve))
+            .chain(options.reject.iter().map(|id| (id, Decision::Reject)));
+        for (id, decision) in decisions {
+            let scenario = loaded
+                .spec
+                .scenario(id)
+                .ok_or_else(|| format!("no scenario `{id}`; see `sdd review --list`"))?;
+            if scenario.status != ReviewStatus::Proposed {
+                return Err(format!(
+                    "`{id}` is {:?}, not proposed; nothing to decide",
+                    scenario.status
+                )
+                .to_lowercase());
+            }
+            decide(&specs, id, decision, by, &now_rfc3339()).map_err(|e| e.to_string())?;
+            sayln!(
+                "{} {id} (by {by})",
+                if decision == Decision::Approve {
+                    "approved"
+                } else {
+                    "rejected"
+                }
+            );
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    if proposals.is_empty() {
+        sayln!("no proposals waiting for review");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let stdin = std::io::stdin();
+    if !stdin.is_terminal() && options.by.is_none() {
+        return Err(
+            "interactive review needs a terminal; in scripts use --approve/--reject ID --by NAME"
+                .into(),
+        );
+    }
+    let mut lines = stdin.lock().lines();
+    let mut ask = |prompt: &str| -> Option<String> {
+        say(prompt);
+        lines
+            .next()
+            .and_then(Result::ok)
+            .map(|l| l.trim().to_string())
+    };
+    let by = match &options.by {
+        Some(by) => by.clone(),
+        None => ask("Your name (recorded as reviewer): ")
+            .filter(|n| !n.is_empty())
+            .ok_or("a review must name the reviewer")?,
+    };
+    let (mut approved, mut rejected) = (0, 0);
+    let ids: Vec<String> = proposals.iter().map(|s| s.id.clone()).collect();
+    for (i, id) in ids.iter().enumerate() {
+        loop {
+            // Read again every time: an edit may have changed the scenario.
+            let loaded = sdd_spec::load_dir(&specs).map_err(|e| e.to_string())?;
+            let Some(s) = loaded.spec.scenario(id) else {
+                sayln!(
+                    "\n[{}/{}] {id} is gone (renamed in the edit?); moving on",
+                    i + 1,
+                    ids.len()
+                );
+                break;
+            };
+            show(i, ids.len(), s);
+            let Some(answer) = ask("[a]pprove, [r]eject, [e]dit, [s]kip, [q]uit? ") else {
+                say("\n");
+                return Ok(finish(approved, rejected));
+            };
+            let decision = match answer.as_str() {
+                "a" | "approve" => Decision::Approve,
+                "r" | "reject" => Decision::Reject,
+                "e" | "edit" => {
+                    edit(&specs.join(&s.location.file), s.location.line)?;
+                    continue;
+                }
+                "s" | "skip" | "" => break,
+                "q" | "quit" => return Ok(finish(approved, rejected)),
+                _ => continue,
+            };
+            decide(&specs, id, decision, &by, &now_rfc3339()).map_err(|e| e.to_string())?;
+            match decision {
+                Decision::Approve => approved += 1,
+                Decision::Reject => rejected += 1,
+            }
+            break;
+        }
+    }
+    Ok(finish(approved, rejected))
+}
+
+fn show(index: usize, total: usize, s: &sdd_spec::model::Scenario) {
+    sayln!("\n[{}/{}] {} — {}", index + 1, total, s.id, s.name);
+    sayln!(
+        "    at {}; proposed by {}",
+        s.location,
+        s.proposed_by.as_deref().unwrap_or("?")
+    );
+    if let Some(r) = &s.rationale {
+        sayln!("    why: {r}");
+    }
+    for g in &s.given {
+        sayln!("    Given {g}");
+    }
+    if let Some(w) = &s.when {
+        sayln!("    When  {w}");
+    }
+    for t in &s.then {
+        sayln!("    Then  {t}");
+    }
+}
+
+/// Open the person's editor (`$VISUAL`, `$EDITOR`, else `vi`) on `file` at `line`, and wait.
+fn edit(file: &std::path::Path, line: usize) -> Result<(), String> {
+    let editor = std::env::var("VISUAL")
+        .or_else(|_| std::env::var("EDITOR"))
+        .ok()
+        .filter(|e| !e.trim().is_empty())
+        .unwrap_or_else(|| "vi".into());
+    // Through the shell, as git does, so `EDITOR="code --wait"` works.
+    let status = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("{editor} \"$@\""))
+        .arg(&editor)
+        .arg(format!("+{line}"))
+        .arg(file)
+        .status()
+        .map_err(|e| format!("cannot start the editor `{editor}`: {e}"))?;
+    if !status.success() {
+        sayln!("    the editor exited with {status}; the file is as it left it");
+    }
+    Ok(())
+}
+
+fn finish(approved: usize, rejected: usize) -> ExitCode {
+    sayln!("{approved} approved, {rejected} rejected");
+    ExitCode::SUCCESS
+}

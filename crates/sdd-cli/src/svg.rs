@@ -1,0 +1,244 @@
+//! Inline SVG plots for the report: a latency percentile curve per performance constraint and
+//! a status grid of the last runs. Plain SVG text, no scripts, so the page works offline.
+
+use std::fmt::Write;
+
+/// Text safe inside HTML or SVG elements and attributes.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Position of a percentile on the "nines" axis: 0 → 0, 90 → 1, 99 → 2, 99.9 → 3.
+fn nines(percentile: f64) -> f64 {
+    let tail = (1.0 - percentile / 100.0).max(1e-6);
+    -tail.log10()
+}
+
+/// A round step for an axis spanning `max`.
+fn tick_step(max: f64) -> f64 {
+    let raw = max / 5.0;
+    let magnitude = 10f64.powf(raw.log10().floor());
+    [1.0, 2.0, 2.5, 5.0, 10.0]
+        .iter()
+        .map(|m| m * magnitude)
+        .find(|s| *s >= raw)
+        .unwrap_or(magnitude * 10.0)
+}
+
+/// Latency (ms) against percentile, on the nines axis, with the constraint's limit as a
+/// dashed line at its percentile when known.
+pub fn percentile_curve(curve: &[(f64, f64)], limit: Option<(f64, f64)>, title: &str) -> String {
+    let (width, height) = (560.0, 260.0);
+    let (left, right, top, bottom) = (56.0, 16.0, 24.0, 40.0);
+    let plot_w = width - left - right;
+    let plot_h = height - top - bottom;
+    let max_nines = curve
+        .iter()
+        .map(|(p, _)| nines(*p))
+        .fold(2.0f64, f64::max)
+        .min(5.0)
+        .ceil();
+    let max_ms = curve
+        .iter()
+        .map(|(_, v)| *v)
+        .chain(limit.map(|(_, v)| v))
+        .fold(1.0f64, f64::max)
+        * 1.1;
+    let x = |p: f64| left + nines(p).min(max_nines) / max_nines * plot_w;
+    let y = |v: f64| top + plot_h - (v / max_ms).min(1.0) * plot_h;
+    let mut svg = String::new();
+    let _ = write!(
+        svg,
+        r#"<svg class="plot" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" aria-label="{}">"#,
+        escape(title)
+    );
+    let _ = write!(svg, "<title>{}</title>", escape(title));
+    // Axes, grid and labels.
+    let step = tick_step(max_ms);
+    let mut tick = 0.0;
+    while tick <= max_ms {
+        let _ = write!(
+            svg,
+            r##"<line x1="{left}" x2="{}" y1="{y:.1}" y2="{y:.1}" stroke="#e3e3e3"/><text x="{}" y="{:.1}" font-size="10" text-anchor="end" fill="#555">{}</text>"##,
+            left + plot_w,
+            left - 6.0,
+            y(tick) + 3.0,
+            format_ms(tick),
+            y = y(tick)
+        );
+        tick += step;
+    }
+    for n in 0..=(max_nines as usize) {
+        let percentile = 100.0 - 100.0 / 10f64.powi(n as i32);
+        let px = left + n as f64 / max_nines * plot_w;
+        let label = match n {
+            0 => "p0".to_string(),
+            _ => format!("p{}", trim_number(percentile)),
+        };
+        let _ = write!(
+            svg,
+            r##"<line x1="{px:.1}" x2="{px:.1}" y1="{top}" y2="{}" stroke="#e3e3e3"/><text x="{px:.1}" y="{}" font-size="10" text-anchor="middle" fill="#555">{label}</text>"##,
+            top + plot_h,
+            top + plot_h + 14.0
+        );
+    }
+    let _ = write!(
+        svg,
+        r##"<text x="{}" y="{}" font-size="11" text-anchor="middle" fill="#333">percentile</text><text x="12" y="{}" font-size="11" fill="#333" transform="rotate(-90 12 {})" text-anchor="middle">latency (ms)</text>"##,
+        left + plot_w / 2.0,
+        height - 6.0,
+        top + plot_h / 2.0,
+        top + plot_h / 2.0
+    );
+    if let Some((percentile, ms)) = limit {
+        let _ = write!(
+            svg,
+            r##"<line class="limit" x1="{left}" x2="{}" y1="{ly:.1}" y2="{ly:.1}" stroke="#c0392b" stroke-dasharray="6 4"/><text x="{}" y="{:.1}" font-size="10" text-anchor="end" fill="#c0392b">limit: p{} &lt; {} ms</text>"##,
+            left + plot_w,
+            left + plot_w,
+            y(ms) - 4.0,
+            trim_number(percentile),
+            format_ms(ms),
+            ly = y(ms)
+        );
+    }
+    let points: Vec<String> = curve
+        .iter()
+        .map(|(p, v)| format!("{:.1},{:.1}", x(*p), y(*v)))
+        .collect();
+    let _ = write!(
+        svg,
+        r##"<polyline class="curve" fill="none" stroke="#1f6feb" stroke-width="2" points="{}"/>"##,
+        points.join(" ")
+    );
+    svg.push_str("</svg>");
+    svg
+}
+
+fn format_ms(v: f64) -> String {
+    if v >= 100.0 || v == 0.0 {
+        format!("{v:.0}")
+    } else if v >= 10.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.2}")
+    }
+}
+
+fn trim_number(v: f64) -> String {
+    let text = format!("{v:.3}");
+    text.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+/// A cell of the status grid: its status word and a tooltip.
+pub struct Cell {
+    pub status: String,
+    pub tooltip: String,
+}
+
+pub fn status_color(status: &str) -> &'static str {
+    match status {
+        "passing" | "passed" => "#2da44e",
+        "failing" | "failed" => "#cf222e",
+        "inconclusive" => "#d4a72c",
+        "skipped" | "not_run" => "#8c959f",
+        "unchecked" | "no_test" => "#d0d7de",
+        "proposed" => "#8250df",
+        _ => "#eaeef2",
+    }
+}
+
+/// Subjects (rows) over runs (columns, oldest first); `cells[row][column]`, `None` when the
+/// run has no result for the subject.
+pub fn status_grid(
+    subjects: &[String],
+    runs: &[String],
+    cells: &[Vec<Option<Cell>>],
+    title: &str,
+) -> String {
+    let (cell, gap, label_w, top) = (18.0, 2.0, 330.0, 22.0);
+    let width = label_w + runs.len() as f64 * (cell + gap) + 10.0;
+    let height = top + subjects.len() as f64 * (cell + gap) + 6.0;
+    let mut svg = String::new();
+    let _ = write!(
+        svg,
+        r#"<svg class="plot grid" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" aria-label="{}"><title>{}</title>"#,
+        escape(title),
+        escape(title)
+    );
+    for (c, run) in runs.iter().enumerate() {
+        let _ = write!(
+            svg,
+            r##"<text x="{:.1}" y="14" font-size="9" text-anchor="middle" fill="#555">{}</text>"##,
+            label_w + c as f64 * (cell + gap) + cell / 2.0,
+            escape(run)
+        );
+    }
+    for (r, subject) in subjects.iter().enumerate() {
+        let row_y = top + r as f64 * (cell + gap);
+        let _ = write!(
+            svg,
+            r##"<text x="{:.1}" y="{:.1}" font-size="11" text-anchor="end" fill="#333">{}</text>"##,
+            label_w - 8.0,
+            row_y + cell - 5.0,
+            escape(subject)
+        );
+        for (c, value) in cells.get(r).into_iter().flatten().enumerate() {
+            let (color, tooltip) = match value {
+                Some(v) => (status_color(&v.status), v.tooltip.as_str()),
+                None => ("#f6f8fa", "no result in this run"),
+            };
+            let _ = write!(
+                svg,
+                r#"<rect x="{:.1}" y="{row_y:.1}" width="{cell}" height="{cell}" rx="3" fill="{color}"><title>{}</title></rect>"#,
+                label_w + c as f64 * (cell + gap),
+                escape(tooltip)
+            );
+        }
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_nines_axis_spaces_percentiles_by_their_tail() {
+        assert_eq!(nines(0.0), 0.0);
+        assert!((nines(90.0) - 1.0).abs() < 1e-9);
+        assert!((nines(99.9) - 3.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_curve_is_a_polyline_with_its_limit() {
+        let svg = percentile_curve(
+            &[(0.0, 1.0), (50.0, 2.0), (99.0, 8.0), (99.9, 30.0)],
+            Some((95.0, 100.0)),
+            "reads <p95>",
+        );
+        assert!(svg.starts_with("<svg") && svg.ends_with("</svg>"));
+        assert_eq!(svg.matches("<polyline").count(), 1);
+        assert!(svg.contains("limit: p95 &lt; 100 ms"));
+        assert!(svg.contains("reads &lt;p95&gt;"), "titles are escaped");
+        assert!(svg.contains(">p99.9<"));
+    }
+
+    #[test]
+    fn ticks_are_round() {
+        assert_eq!(tick_step(110.0), 25.0);
+        assert_eq!(tick_step(9.0), 2.0);
+    }
+}
