@@ -127,7 +127,12 @@ impl Session {
         )));
         let result = self.client.call_tool(params).await;
         self.progress.clear();
-        let result = result.map_err(|e| format!("{tool}: {e}"))?;
+        let result = result.map_err(|e| match e.to_string() {
+            text if text.contains("tool not found") => {
+                format!("no tool `{tool}` on this server; list them with `sdd call SERVER tools`")
+            }
+            text => format!("{tool}: {text}"),
+        })?;
         let text = || {
             result
                 .content

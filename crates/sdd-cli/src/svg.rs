@@ -40,7 +40,7 @@ fn tick_step(max: f64) -> f64 {
 /// dashed line at its percentile when known.
 pub fn percentile_curve(curve: &[(f64, f64)], limit: Option<(f64, f64)>, title: &str) -> String {
     let (width, height) = (560.0, 260.0);
-    let (left, right, top, bottom) = (56.0, 16.0, 24.0, 40.0);
+    let (left, right, top, bottom) = (56.0, 28.0, 24.0, 40.0);
     let plot_w = width - left - right;
     let plot_h = height - top - bottom;
     let max_nines = curve

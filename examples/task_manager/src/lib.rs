@@ -36,9 +36,9 @@ pub struct Faults {
     pub no_rate_limit: bool,
     /// Tasks live in memory only: a restart loses them (breaks "Data durability").
     pub lose_writes: bool,
-    /// Filtering the list by status answers 501 (the "List tasks filtered by status"
-    /// scenario left unimplemented).
-    pub unimplemented_filter: bool,
+    /// Completing an already completed task succeeds again and moves `completed_at` (the
+    /// "Cannot complete already completed task" scenario left unimplemented).
+    pub unimplemented_rule: bool,
 }
 
 pub const FAULT_NAMES: [&str; 5] = [
@@ -46,7 +46,7 @@ pub const FAULT_NAMES: [&str; 5] = [
     "open_route",
     "no_rate_limit",
     "lose_writes",
-    "unimplemented_filter",
+    "unimplemented_rule",
 ];
 
 impl Faults {
@@ -60,7 +60,7 @@ impl Faults {
                 "open_route" => faults.open_route = true,
                 "no_rate_limit" => faults.no_rate_limit = true,
                 "lose_writes" => faults.lose_writes = true,
-                "unimplemented_filter" => faults.unimplemented_filter = true,
+                "unimplemented_rule" => faults.unimplemented_rule = true,
                 other => {
                     return Err(format!(
                         "unknown fault `{other}`; known: {}",
@@ -327,12 +327,6 @@ async fn list_tasks(State(app): State<App>, Query(query): Query<ListQuery>) -> R
     };
     let status = match query.status.as_deref() {
         None => None,
-        Some(_) if app.config.faults.unimplemented_filter => {
-            return error(
-                StatusCode::NOT_IMPLEMENTED,
-                "filtering by status is not implemented",
-            )
-        }
         Some(s @ ("pending" | "completed")) => Some(s.to_string()),
         Some(other) => {
             return error(
@@ -363,11 +357,13 @@ async fn complete_task(State(app): State<App>, Path(id): Path<String>) -> Respon
     let db = app.db();
     // One conditional update: of two simultaneous completions exactly one changes the row,
     // whatever the connection handling around it.
-    let completed = db.execute(
+    let update = if app.config.faults.unimplemented_rule {
+        "UPDATE tasks SET status = 'completed', completed_at = ?1 WHERE id = ?2"
+    } else {
         "UPDATE tasks SET status = 'completed', completed_at = ?1
-         WHERE id = ?2 AND status = 'pending'",
-        params![rfc3339(SystemTime::now()), id],
-    );
+         WHERE id = ?2 AND status = 'pending'"
+    };
+    let completed = db.execute(update, params![rfc3339(SystemTime::now()), id]);
     match completed.and_then(|changed| Ok((changed, fetch(&db, id)?))) {
         Ok((1, Some(task))) => Json(task).into_response(),
         Ok((_, Some(_))) => error(StatusCode::CONFLICT, "Task is already completed"),

@@ -1,0 +1,149 @@
+//! `sdd call` and `sdd init` as a shell uses them: JSON on stdout, exit status 0 / 1 (tool
+//! error) / 2 (usage), and a scaffold that validates and never overwrites.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn sdd_in(dir: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_sdd"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+#[test]
+fn call_prints_a_tools_json_result_and_reports_errors_by_exit_status() {
+    let example = repo().join("examples/task_manager");
+    let (code, out, err) = sdd_in(
+        &example,
+        &[
+            "call",
+            "specification",
+            "get_scenarios",
+            r#"{"status": "proposed"}"#,
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let result: Value = serde_json::from_str(&out).expect("JSON on stdout");
+    let text = result.to_string();
+    assert!(text.contains("handle_concurrent_task_completion"), "{text}");
+    assert!(!text.contains("create_a_simple_task"), "{text}");
+
+    let (code, out, _) = sdd_in(&example, &["call", "implementation", "list_test_profiles"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("cargo test --no-fail-fast"), "{out}");
+
+    let (code, out, _) = sdd_in(&example, &["call", "specification", "tools"]);
+    assert_eq!(code, 0);
+    let tools: Value = serde_json::from_str(&out).unwrap();
+    assert!(tools.as_array().unwrap().len() > 5);
+
+    // A tool error: exit 1, its text on stderr.
+    let (code, _, err) = sdd_in(
+        &example,
+        &[
+            "call",
+            "implementation",
+            "run_tests",
+            r#"{"profile": "nope"}"#,
+        ],
+    );
+    assert_eq!(code, 1);
+    assert!(err.contains("no test profile `nope`"), "{err}");
+    let (code, _, err) = sdd_in(&example, &["call", "specification", "nope"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("no tool `nope`"), "{err}");
+
+    // Usage errors: exit 2 with the reason.
+    for (args, said) in [
+        (vec!["call", "monitoring", "x"], "not built yet"),
+        (vec!["call", "spec"], "usage: sdd call"),
+        (
+            vec!["call", "spec", "get_scenarios", "{not json"],
+            "not valid JSON",
+        ),
+        (
+            vec!["call", "spec", "get_scenarios", "[1]"],
+            "must be a JSON object",
+        ),
+    ] {
+        let (code, _, err) = sdd_in(&example, &args);
+        assert!(code == 2 || code == 1, "{args:?}: {code}");
+        assert!(err.contains(said), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn init_scaffolds_a_project_that_validates_and_keeps_what_exists() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::write(root.join("Cargo.toml"), "[package]\nname = \"shop\"\n").unwrap();
+    std::fs::write(
+        root.join(".mcp.json"),
+        r#"{"mcpServers": {"other": {"command": "other-server"}}}"#,
+    )
+    .unwrap();
+    let (code, out, err) = sdd_in(root, &["init"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("created specs/features.yaml"), "{out}");
+    assert!(out.contains("test profiles for Cargo.toml"), "{out}");
+
+    let project = std::fs::read_to_string(root.join("sdd.yaml")).unwrap();
+    assert!(project.contains("cargo test"), "{project}");
+    sdd_spec::project::load_project_file(root).expect("sdd.yaml loads");
+    let mcp: Value =
+        serde_json::from_str(&std::fs::read_to_string(root.join(".mcp.json")).unwrap()).unwrap();
+    assert_eq!(mcp["mcpServers"]["other"]["command"], "other-server");
+    assert!(mcp["mcpServers"]["sdd-implementation"]["command"]
+        .as_str()
+        .unwrap()
+        .ends_with("sdd-implementation"));
+    assert!(std::fs::read_to_string(root.join(".gitignore"))
+        .unwrap()
+        .contains(".sdd/"));
+
+    // The scaffold is a valid spec with one proposal for `sdd review`.
+    let (code, out, _) = sdd_in(root, &["validate"]);
+    assert_eq!(code, 0, "{out}");
+    let (_, listed, _) = sdd_in(root, &["review", "--list"]);
+    assert!(listed.contains("1 proposal(s) waiting"), "{listed}");
+
+    // Again: nothing is overwritten.
+    std::fs::write(root.join("specs/features.yaml"), "feature: Mine\n").unwrap();
+    let (code, out, _) = sdd_in(root, &["init"]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("kept    specs/") && out.contains("kept    sdd.yaml"),
+        "{out}"
+    );
+    assert!(out.contains("kept    .gitignore"), "{out}");
+    assert_eq!(
+        std::fs::read_to_string(root.join("specs/features.yaml")).unwrap(),
+        "feature: Mine\n"
+    );
+}
+
+#[test]
+fn init_refuses_a_broken_mcp_file_instead_of_replacing_it() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join(".mcp.json"), "{ broken").unwrap();
+    let (code, _, err) = sdd_in(dir.path(), &["init"]);
+    assert_eq!(code, 2);
+    assert!(err.contains(".mcp.json is not valid JSON"), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join(".mcp.json")).unwrap(),
+        "{ broken"
+    );
+}
