@@ -1,22 +1,22 @@
 #!/usr/bin/env bash
-# The main job: build the specification server and ask it, through its tools, about a bundled
-# example spec (default: the task manager). Each section is one tool call, printed as the JSON an
-# MCP client would receive.
+# The main job: build everything, then run the whole loop — `sdd verify` — on the bundled
+# example service (examples/task_manager): validate the spec, run its tests and trace them to
+# scenarios, start the service, run the executable examples, verify the constraints under real
+# load and probes, stop it; then write the HTML report. Exit status: verify's (0 = verified).
+#
+# Plant a fault to watch it turn red for the right reason:
+#   TASK_MANAGER_FAULTS=slow_reads scripts/run-example.sh
+#   (or open_route, no_rate_limit, lose_writes, unimplemented_rule)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-specs="${1:-examples/task_manager/specs}"
-cargo build --release -q -p sdd-specification-server
-server=(target/release/sdd-specification --specs "$specs")
-section() { printf '\n=== %s ===\n' "$1"; }
-section "validate_spec ($specs)"
-"${server[@]}" call validate_spec '{"limit": 20}'
-section "list_domains"
-"${server[@]}" call list_domains
-section "analyze_coverage"
-"${server[@]}" call analyze_coverage '{"limit": 5}'
-section "dependency_graph"
-"${server[@]}" call dependency_graph
-section "get_constraints (machine readings)"
-"${server[@]}" call get_constraints '{"limit": 20}'
-section "generate_test_suite (pytest)"
-"${server[@]}" call generate_test_suite '{"framework": "pytest"}'
+# The example is its own Cargo workspace; sharing our target directory builds its
+# dependencies once.
+export CARGO_TARGET_DIR="$PWD/target"
+project=examples/task_manager
+echo "building SDD and the example service (the first build takes a few minutes)…" >&2
+cargo build --release -q --workspace
+(cd "$project" && cargo build --release -q && cargo test --no-run -q)
+status=0
+target/release/sdd verify --project "$project" || status=$?
+target/release/sdd report --project "$project"
+exit "$status"

@@ -99,8 +99,9 @@ fn page(v: &Verification, trend: &str) -> String {
     let verdict = if v.ok { "VERIFIED" } else { "FAILED" };
     let _ = write!(
         body,
-        r#"<header class="{}"><h1>{verdict}</h1><p>{} — verified {} in {:.1} s</p></header>"#,
+        r#"<header class="{}"><h1>{verdict}</h1><p class="glance">{}</p><p>{} — verified {} in {:.1} s</p></header>"#,
         if v.ok { "ok" } else { "failed" },
+        escape(&at_a_glance(v)),
         escape(&v.project),
         escape(&v.started_at),
         v.duration_seconds
@@ -155,6 +156,42 @@ fn page(v: &Verification, trend: &str) -> String {
         env!("CARGO_PKG_VERSION"),
         LAST_VERIFY
     )
+}
+
+/// One line: approved scenarios passing, constraint verdicts, proposals waiting.
+fn at_a_glance(v: &Verification) -> String {
+    let approved = v.scenarios.iter().filter(|s| s.review == "approved");
+    let passing = approved.clone().filter(|s| s.verdict == "passing").count();
+    let mut parts = vec![format!(
+        "{passing} of {} approved scenarios passing",
+        approved.count()
+    )];
+    let mut counts: Vec<(&str, usize)> = Vec::new();
+    for c in &v.constraints {
+        let verdict = c["verdict"].as_str().unwrap_or("?");
+        match counts.iter_mut().find(|(name, _)| *name == verdict) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((verdict, 1)),
+        }
+    }
+    if !counts.is_empty() {
+        let list: Vec<String> = counts
+            .iter()
+            .map(|(name, n)| format!("{n} {name}"))
+            .collect();
+        parts.push(format!("constraints: {}", list.join(", ")));
+    }
+    let proposals = v
+        .scenarios
+        .iter()
+        .filter(|s| s.review == "proposed")
+        .count();
+    if proposals > 0 {
+        parts.push(format!(
+            "{proposals} proposal(s) awaiting review (`sdd review`)"
+        ));
+    }
+    parts.join(" · ")
 }
 
 fn constraint_section(body: &mut String, c: &Value) {
@@ -332,7 +369,7 @@ fn trend(history: &History) -> String {
 
 const STYLE: &str = "body{font:14px/1.45 system-ui,-apple-system,'Segoe UI',sans-serif;max-width:1100px;margin:0 auto;padding:0 20px 40px;color:#1f2328}\
 header{margin:20px 0;padding:14px 20px;border-radius:8px;color:#fff}header.ok{background:#2da44e}header.failed{background:#cf222e}\
-header h1{margin:0;font-size:26px}.none{color:#8c959f}header p{margin:4px 0 0}\
+header h1{margin:0;font-size:26px}.glance{font-size:16px;font-weight:600}.none{color:#8c959f}header p{margin:4px 0 0}\
 h2{margin-top:32px;border-bottom:1px solid #d0d7de;padding-bottom:4px}\
 table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:6px 8px;border-bottom:1px solid #eaeef2;vertical-align:top}\
 td.num{text-align:right}small{color:#656d76}.detail{color:#cf222e;font-size:12px;margin-top:2px}\
