@@ -198,11 +198,13 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
     }
 }
 
-fn block_on<T>(work: impl std::future::Future<Output = T>) -> T {
+fn block_on(
+    work: impl std::future::Future<Output = Result<ExitCode, String>>,
+) -> Result<ExitCode, String> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .expect("an async runtime")
+        .map_err(|e| format!("cannot start the async runtime: {e}"))?
         .block_on(work)
 }
 

@@ -68,7 +68,17 @@ impl ClientHandler for ProgressLine {
         _context: NotificationContext<RoleClient>,
     ) {
         let step = self.step.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        let message = params.message.unwrap_or_default();
+        let mut message = params.message.unwrap_or_default();
+        if let Some(total) = params.total.filter(|t| *t > 0.0) {
+            // A bar when the server says how far along it is.
+            const WIDTH: usize = 20;
+            let filled = ((params.progress / total).clamp(0.0, 1.0) * WIDTH as f64) as usize;
+            message = format!(
+                "[{}{}] {message}",
+                "#".repeat(filled),
+                "-".repeat(WIDTH - filled)
+            );
+        }
         let count = self.shown.fetch_add(1, Ordering::Relaxed) + 1;
         let mut err = std::io::stderr();
         if err.is_terminal() {

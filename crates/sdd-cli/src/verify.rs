@@ -338,6 +338,29 @@ fn scenario_rows(
                     tests = verdict.to_string();
                 }
             }
+            // Tests for proposals are run too; their outcome is shown, not judged.
+            let proposal_outcomes: Vec<&str> = traces
+                .iter()
+                .flat_map(|run| {
+                    run["traceability"]["tests_for_unapproved_scenarios"]
+                        .as_array()
+                        .cloned()
+                        .unwrap_or_default()
+                })
+                .filter(|t| t["scenario_id"] == id)
+                .map(|t| match t["outcome"].as_str() {
+                    Some("failed") => "failing",
+                    Some("passed") => "passing",
+                    _ => "skipped",
+                })
+                .collect();
+            if tests == "-" && !proposal_outcomes.is_empty() {
+                tests = ["failing", "passing", "skipped"]
+                    .into_iter()
+                    .find(|v| proposal_outcomes.contains(v))
+                    .unwrap_or("skipped")
+                    .to_string();
+            }
             let example = checks["scenarios"]
                 .as_array()
                 .and_then(|list| list.iter().find(|c| c["scenario_id"] == id));

@@ -101,7 +101,12 @@ pub struct LoadTarget<'a> {
     pub credentials: Option<crate::auth::ProbeCredentials>,
     /// Restarts the service, for the restart probe; `None` when it was not started by us.
     pub restarter: Option<&'a dyn Restarter>,
+    /// Told as each constraint starts.
+    pub on_start: Option<&'a OnStart<'a>>,
 }
+
+/// Called with a constraint's number (from 1), how many there are, and its ID.
+pub type OnStart<'a> = dyn Fn(usize, usize, &str) + Sync + 'a;
 
 /// Verify the constraints (only `ids` if not empty), in spec order.
 pub async fn verify(
@@ -109,10 +114,15 @@ pub async fn verify(
     ids: &[String],
     target: &LoadTarget<'_>,
 ) -> (Vec<ConstraintVerdict>, VerificationSummary) {
+    let selected: Vec<&Constraint> = spec
+        .constraints
+        .iter()
+        .filter(|c| ids.is_empty() || ids.contains(&c.id))
+        .collect();
     let mut verdicts = Vec::new();
-    for constraint in &spec.constraints {
-        if !ids.is_empty() && !ids.contains(&constraint.id) {
-            continue;
+    for (n, constraint) in selected.iter().enumerate() {
+        if let Some(on_start) = target.on_start {
+            on_start(n + 1, selected.len(), &constraint.id);
         }
         verdicts.push(verify_one(spec, constraint, target).await);
     }
@@ -350,7 +360,7 @@ fn guard(run: &Run) -> Option<(Verdict, String)> {
     if r.generator.limited {
         return Some((
             Verdict::Inconclusive,
-            "the load generator could not keep up, so the measurement understates the service; see notes".into(),
+            "the load generator could not keep up, so the measurement may not be the service's own; see notes".into(),
         ));
     }
     let refused = r.errors.status_4xx as f64 / r.requests as f64;
@@ -409,8 +419,16 @@ async fn latency_verdict(
     // anyway, at the rate asked for, is a pass.
     let full_rate = r.target_rate.is_some_and(|t| r.achieved_rate >= 0.95 * t);
     let lag_only = r.generator.limited && full_rate && measured <= max_ms;
+    // Nor can a late generator add more than its lateness: a run over the limit by more than
+    // the generator's p99 wake lag, at the rate asked for, is a failure of the service.
+    let lag = r.generator.wake_lag_p99_ms;
+    let over_despite_lag = r.generator.limited && full_rate && measured - lag > max_ms;
     let (value, summary) = match guard(&run) {
         Some((Verdict::Inconclusive, _)) if lag_only && !rate_capped => (Verdict::Passing, summary),
+        Some((Verdict::Inconclusive, _)) if over_despite_lag && !rate_capped => (
+            Verdict::Failing,
+            format!("{summary}; the generator ran up to {lag:.1} ms late (p99), which cannot account for it"),
+        ),
         Some((v, why)) => (v, format!("{why}; {summary}")),
         None if measured > max_ms => (Verdict::Failing, summary),
         None if rate_capped => (Verdict::Inconclusive, summary),

@@ -64,6 +64,7 @@ pub struct ScenarioTrace {
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct UnapprovedTest {
     pub test: String,
+    pub outcome: crate::results::Outcome,
     pub scenario_id: String,
     pub scenario_status: ReviewStatus,
 }
@@ -110,6 +111,7 @@ pub fn trace(spec: &Spec, cases: &[TestCase], filtered: bool) -> Traceability {
             out.tests_for_unapproved_scenarios
                 .extend(tests.into_iter().map(|t| UnapprovedTest {
                     test: t.name,
+                    outcome: t.outcome,
                     scenario_id: scenario.id.clone(),
                     scenario_status: scenario.status,
                 }));

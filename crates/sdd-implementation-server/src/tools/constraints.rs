@@ -129,6 +129,8 @@ impl ImplServer {
             targets: &file.targets,
         };
         let headers = sdd_verify::auth::client_headers(&config, &file.auth);
+        let stage = sdd_mcp::Stage::default();
+        let on_start = |n: usize, total: usize, id: &str| stage.set(n as u32, total as u32, id);
         let target = LoadTarget {
             base_url: &config.base_url,
             headers: &headers,
@@ -138,13 +140,15 @@ impl ImplServer {
             identities: sdd_verify::auth::load_identities(&file.auth, file.load.users),
             credentials: sdd_verify::auth::probe_credentials(&file.auth),
             restarter: started_here.then_some(&restarter as &dyn Restarter),
+            on_start: Some(&on_start),
         };
         let started_at = sdd_spec::review::now_rfc3339();
         let clock = std::time::Instant::now();
         let tree = tree_state(&self.state.project.root).await;
-        let (mut constraints, summary) = sdd_mcp::with_progress(
+        let (mut constraints, summary) = sdd_mcp::with_progress_stages(
             &context,
             "verifying constraints",
+            &stage,
             verify(&loaded.spec, &args.ids, &target),
         )
         .await?;
