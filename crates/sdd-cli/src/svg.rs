@@ -167,7 +167,14 @@ pub fn status_grid(
     cells: &[Vec<Option<Cell>>],
     title: &str,
 ) -> String {
-    let (cell, gap, label_w, top) = (18.0, 2.0, 330.0, 22.0);
+    let (cell, gap, top) = (18.0, 2.0, 22.0);
+    // Room for the longest label at 11 px (about 6.5 px a character).
+    let longest = subjects
+        .iter()
+        .map(|s| s.chars().count())
+        .max()
+        .unwrap_or(0);
+    let label_w = longest as f64 * 6.5 + 16.0;
     let width = label_w + runs.len() as f64 * (cell + gap) + 10.0;
     let height = top + subjects.len() as f64 * (cell + gap) + 6.0;
     let mut svg = String::new();
