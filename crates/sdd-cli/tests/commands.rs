@@ -147,3 +147,58 @@ fn init_refuses_a_broken_mcp_file_instead_of_replacing_it() {
         "{ broken"
     );
 }
+
+#[test]
+fn verify_and_report_refuse_clearly_and_lose_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    // No sdd.yaml: a located message, exit 2.
+    let (code, _, err) = sdd_in(root, &["verify"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("sdd.yaml"), "{err}");
+    // Nothing verified yet: report says so.
+    let (code, _, err) = sdd_in(root, &["report"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("run `sdd verify` first"), "{err}");
+
+    // A spec with an error stops verification before anything runs.
+    let (code, _, _) = sdd_in(root, &["init"]);
+    assert_eq!(code, 0);
+    std::fs::write(
+        root.join("specs/features.yaml"),
+        "feature: Broken\nscenarios:\n  - name: no outcome\n    when: something\n",
+    )
+    .unwrap();
+    let (code, out, _) = sdd_in(root, &["verify"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("verification stopped: the spec has errors"),
+        "{out}"
+    );
+    assert!(
+        out.contains("features.yaml:3"),
+        "the error is located: {out}"
+    );
+    assert!(!root.join(".sdd/history.sqlite3").exists(), "no test ran");
+
+    // Unknown profile and a report path outside the project: refused with the reason.
+    let (code, _, err) = sdd_in(root, &["verify", "--profile", "nope"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("no test profile `nope`"), "{err}");
+    let (code, _, err) = sdd_in(root, &["verify", "--duration", "0"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--duration takes 1 to 120"), "{err}");
+    std::fs::create_dir_all(root.join(".sdd")).unwrap();
+    std::fs::write(
+        root.join(".sdd/last-verify.json"),
+        r#"{"project": "x", "started_at": "t", "duration_seconds": 1.0, "ok": true, "steps": [], "scenarios": [], "constraints": []}"#,
+    )
+    .unwrap();
+    let (code, _, err) = sdd_in(root, &["report", "--out", "/tmp/elsewhere.html"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("outside the project"), "{err}");
+    let (code, out, err) = sdd_in(root, &["report", "--out", "site/report.html"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("site/report.html"), "{out}");
+    assert!(root.join("site/report.html").exists());
+}
