@@ -52,27 +52,17 @@ fn output_path(root: &Path, out: Option<&Path>) -> Result<PathBuf, String> {
     let Some(out) = out else {
         return Ok(root.join(".sdd/report.html"));
     };
-    let relative = if out.is_absolute() {
-        out.strip_prefix(root)
-            .map_err(|_| {
-                format!(
-                    "--out {} is outside the project; the report stays inside it",
-                    out.display()
-                )
-            })?
-            .to_path_buf()
-    } else {
-        let cwd = std::env::current_dir().map_err(|e| e.to_string())?;
-        cwd.join(out)
-            .strip_prefix(root)
-            .map_err(|_| {
-                format!(
-                    "--out {} is outside the project; the report stays inside it",
-                    out.display()
-                )
-            })?
-            .to_path_buf()
-    };
+    let cwd = std::env::current_dir().map_err(|e| e.to_string())?;
+    let relative = cwd
+        .join(out)
+        .strip_prefix(root)
+        .map(Path::to_path_buf)
+        .map_err(|_| {
+            format!(
+                "--out {} is outside the project; the report stays inside it",
+                out.display()
+            )
+        })?;
     sdd_spec::project::confine(root, &relative.to_string_lossy())
         .ok_or_else(|| format!("--out {} leaves the project", out.display()))
 }

@@ -143,14 +143,7 @@ impl Session {
             }
             text => format!("{tool}: {text}"),
         })?;
-        let text = || {
-            result
-                .content
-                .iter()
-                .filter_map(|c| c.as_text().map(|t| t.text.clone()))
-                .collect::<Vec<_>>()
-                .join("\n")
-        };
+        let text = || sdd_mcp::result_text(&result);
         if result.is_error == Some(true) {
             return Err(text());
         }

@@ -160,12 +160,7 @@ where
                             serde_json::to_string_pretty(structured).unwrap_or_default()
                         }
                         None => {
-                            let texts: Vec<String> = result
-                                .content
-                                .iter()
-                                .filter_map(|c| c.as_text().map(|t| t.text.clone()))
-                                .collect();
-                            let text = texts.join("\n");
+                            let text = crate::result_text(&result);
                             if is_error {
                                 serde_json::to_string_pretty(&serde_json::json!({ "error": text }))
                                     .unwrap_or_default()

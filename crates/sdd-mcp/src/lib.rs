@@ -15,7 +15,7 @@ mod schema;
 pub mod test_client;
 
 pub use cli::{run, ServerIdentity};
-pub use oneshot::{call_once, connect_in_process, list_tools};
+pub use oneshot::{call_once, connect_in_process, list_tools, result_text};
 pub use output::{paginate, Page, DEFAULT_PAGE, MAX_PAGE};
 pub use progress::{with_progress, with_progress_stages, Stage};
 pub use project::{Project, ProjectError};

@@ -25,6 +25,16 @@ async fn connect<S: ServerHandler>(
     connect_in_process(server, ()).await
 }
 
+/// The text parts of a tool result, one per line (a tool error's message lives there).
+pub fn result_text(result: &CallToolResult) -> String {
+    result
+        .content
+        .iter()
+        .filter_map(|c| c.as_text().map(|t| t.text.as_str()))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// Call `tool` with `arguments` (a JSON object) on `server`.
 pub async fn call_once<S: ServerHandler>(
     server: S,

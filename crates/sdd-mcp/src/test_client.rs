@@ -52,12 +52,7 @@ pub fn error_text(result: &CallToolResult) -> String {
         "expected a tool error, got {:?}",
         result.structured_content
     );
-    result
-        .content
-        .iter()
-        .filter_map(|c| c.as_text().map(|t| t.text.clone()))
-        .collect::<Vec<_>>()
-        .join("\n")
+    crate::result_text(result)
 }
 
 /// Every tool's schema, description and annotations as the client lists them, compared with the
