@@ -362,6 +362,12 @@ async fn connection_loop(shared: Arc<Shared>) -> Tally {
     loop {
         // When this request is due, and whether it is measured.
         let seq = shared.next.fetch_add(1, Ordering::Relaxed);
+        // Where its latency is measured from: its due time when it had to wait for a free
+        // connection (waiting on the service counts, so stalls are not hidden); the moment the
+        // timer woke when the connection was free and idle until then, so the timer's own
+        // granularity (up to a millisecond) is not charged to the service. Late wakes are
+        // recorded as wake lag and mark the generator as limited when they grow.
+        let mut measure_start = None;
         let due = match &shared.schedule {
             Some(schedule) => {
                 let Some(offset) = schedule.time_of(seq) else {
@@ -385,7 +391,9 @@ async fn connection_loop(shared: Arc<Shared>) -> Tally {
                 }
                 if due > now {
                     tokio::time::sleep_until(due.into()).await;
-                    let lag = Instant::now().saturating_duration_since(due);
+                    let woke = Instant::now();
+                    measure_start = Some(woke);
+                    let lag = woke.saturating_duration_since(due);
                     if due >= shared.measure_from {
                         tally.wake_lag.saturating_record(lag.as_micros() as u64);
                     }
@@ -451,7 +459,9 @@ async fn connection_loop(shared: Arc<Shared>) -> Tally {
         let (bytes, head) = shared.request(seq);
         let outcome = tokio::time::timeout(shared.timeout, conn.exchange(&bytes, head)).await;
         let done = Instant::now();
-        let latency = done.saturating_duration_since(due).as_micros() as u64;
+        let latency = done
+            .saturating_duration_since(measure_start.unwrap_or(due))
+            .as_micros() as u64;
         match outcome {
             Ok(Ok(response)) => {
                 tally.service_time += done.saturating_duration_since(sent);
