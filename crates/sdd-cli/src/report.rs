@@ -244,7 +244,9 @@ fn constraint_section(body: &mut String, c: &Value) {
         );
         body.push_str(&percentile_curve(
             &curve,
-            stated_limit(c["summary"].as_str().unwrap_or_default()),
+            c["latency_limit"]["percentile"]
+                .as_f64()
+                .zip(c["latency_limit"]["max_ms"].as_f64()),
             &title,
         ));
         let _ = write!(
@@ -264,22 +266,6 @@ fn constraint_section(body: &mut String, c: &Value) {
         );
     }
     body.push_str("</section>");
-}
-
-/// `(percentile, ms)` from a latency verdict's summary (`p95 = 2.9 ms, limit 100 ms, …`).
-fn stated_limit(summary: &str) -> Option<(f64, f64)> {
-    let percentile: f64 = summary
-        .strip_prefix('p')?
-        .split(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .next()?
-        .parse()
-        .ok()?;
-    let after = &summary[summary.find("limit ")? + "limit ".len()..];
-    let ms: f64 = after.split(' ').next()?.parse().ok()?;
-    after[after.find(' ')?..]
-        .trim_start()
-        .starts_with("ms")
-        .then_some((percentile, ms))
 }
 
 /// One status grid per run kind: subjects over the last runs.
@@ -371,17 +357,57 @@ svg.plot{display:block;max-width:100%;height:auto;margin:8px 0}footer{margin-top
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::verify::ScenarioRow;
+
+    fn row(review: &str, verdict: &str) -> ScenarioRow {
+        ScenarioRow {
+            id: "d.s".into(),
+            name: "s".into(),
+            review: review.into(),
+            tests: "-".into(),
+            examples: "-".into(),
+            verdict: verdict.into(),
+            detail: None,
+        }
+    }
 
     #[test]
-    fn the_limit_is_read_from_a_latency_summary() {
+    fn the_glance_line_counts_scenarios_constraints_and_proposals() {
+        let v = Verification {
+            project: "p".into(),
+            started_at: "t".into(),
+            duration_seconds: 1.0,
+            ok: false,
+            steps: Vec::new(),
+            scenarios: vec![
+                row("approved", "passing"),
+                row("approved", "failing"),
+                row("proposed", "proposed, not verified"),
+            ],
+            constraints: vec![
+                serde_json::json!({"verdict": "passing"}),
+                serde_json::json!({"verdict": "failing"}),
+                serde_json::json!({"verdict": "passing"}),
+            ],
+        };
         assert_eq!(
-            stated_limit("p95 = 2.9 ms, limit 100 ms, 97 % headroom at 1000 req/s achieved"),
-            Some((95.0, 100.0))
+            at_a_glance(&v),
+            "1 of 2 approved scenarios passing · constraints: 2 passing, 1 failing · 1 proposal(s) awaiting review (`sdd review`)"
         );
+    }
+
+    #[test]
+    fn the_report_stays_inside_the_project() {
+        let root = std::env::current_dir().unwrap();
         assert_eq!(
-            stated_limit("p99.9 = 250.0 ms, limit 200 ms, 25 % over the limit"),
-            Some((99.9, 200.0))
+            output_path(&root, None).unwrap(),
+            root.join(".sdd/report.html")
         );
-        assert_eq!(stated_limit("50 accepted, refused from #51 of 60"), None);
+        assert!(output_path(&root, Some(Path::new("../x.html"))).is_err());
+        assert!(output_path(&root, Some(Path::new("/elsewhere/x.html"))).is_err());
+        assert_eq!(
+            output_path(&root, Some(Path::new("out/r.html"))).unwrap(),
+            root.join("out/r.html")
+        );
     }
 }

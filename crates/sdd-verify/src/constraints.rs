@@ -76,6 +76,16 @@ pub struct ConstraintVerdict {
     /// Requests that show the constraint is not met (security probes).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub findings: Vec<Finding>,
+    /// Latency constraints: the percentile and bound checked (a plot's limit line).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_limit: Option<LatencyLimit>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct LatencyLimit {
+    /// 0–100, e.g. 95 for p95.
+    pub percentile: f64,
+    pub max_ms: f64,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
@@ -148,6 +158,7 @@ fn verdict(c: &Constraint, verdict: Verdict, summary: impl Into<String>) -> Cons
         run: None,
         measured: None,
         findings: Vec::new(),
+        latency_limit: None,
     }
 }
 
@@ -348,6 +359,7 @@ fn finish(c: &Constraint, run: Run, verdict_value: Verdict, summary: String) -> 
         run: Some(run.description),
         measured: Some(run.report),
         findings: Vec::new(),
+        latency_limit: None,
     }
 }
 
@@ -434,7 +446,10 @@ async fn latency_verdict(
         None if rate_capped => (Verdict::Inconclusive, summary),
         None => (Verdict::Passing, summary),
     };
-    finish(c, run, value, summary)
+    ConstraintVerdict {
+        latency_limit: Some(LatencyLimit { percentile, max_ms }),
+        ..finish(c, run, value, summary)
+    }
 }
 
 fn format_percentile(p: f64) -> String {
