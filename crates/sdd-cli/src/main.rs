@@ -58,7 +58,8 @@ fn main() -> ExitCode {
     if args.first().map(String::as_str) == Some(sdd_verify::process::SUPERVISE_FLAG) {
         return sdd_verify::supervisor::main(&args[1..]);
     }
-    init_tracing();
+    // Server logs go to stderr, quiet unless `RUST_LOG` asks.
+    sdd_mcp::init_tracing("warn,rmcp=error");
     match run(&args) {
         Ok(code) => code,
         Err(message) => {
@@ -66,17 +67,6 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
-}
-
-/// Server logs go to stderr, quiet unless `RUST_LOG` asks.
-fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,rmcp=error"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(false)
-        .try_init();
 }
 
 /// Options shared by the commands (each uses the ones it documents).

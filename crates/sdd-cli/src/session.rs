@@ -125,11 +125,7 @@ impl Session {
 
     /// Call `tool`, asking for progress. A protocol failure is an error too (it names the tool).
     pub async fn call(&self, tool: &str, arguments: Value) -> ToolAnswer {
-        let arguments = match arguments {
-            Value::Object(map) => map,
-            Value::Null => Default::default(),
-            other => return Err(format!("tool arguments must be a JSON object, not {other}")),
-        };
+        let arguments = sdd_mcp::tool_arguments(arguments)?;
         let token = self.next_token.fetch_add(1, Ordering::Relaxed);
         let mut params = CallToolRequestParams::new(tool.to_string()).with_arguments(arguments);
         params.meta = Some(RequestMetaObject::with_progress_token(ProgressToken(

@@ -78,7 +78,8 @@ fn parse(mut raw: impl Iterator<Item = String>) -> Result<Option<Args>, String> 
 }
 
 /// Log to stderr only: stdout is the MCP channel.
-fn init_tracing(default_level: &str) {
+/// Logs to stderr (stdout may be the MCP channel), at `RUST_LOG` or else `default_level`.
+pub fn init_tracing(default_level: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
     let _ = tracing_subscriber::fmt()

@@ -14,8 +14,8 @@ mod schema;
 #[cfg(feature = "test-client")]
 pub mod test_client;
 
-pub use cli::{run, ServerIdentity};
-pub use oneshot::{call_once, connect_in_process, list_tools, result_text};
+pub use cli::{init_tracing, run, ServerIdentity};
+pub use oneshot::{call_once, connect_in_process, list_tools, result_text, tool_arguments};
 pub use output::{paginate, Page, DEFAULT_PAGE, MAX_PAGE};
 pub use progress::{with_progress, with_progress_stages, Stage};
 pub use project::{Project, ProjectError};

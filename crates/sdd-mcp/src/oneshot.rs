@@ -25,6 +25,15 @@ async fn connect<S: ServerHandler>(
     connect_in_process(server, ()).await
 }
 
+/// Tool arguments as the protocol carries them: a JSON object (`null` for none).
+pub fn tool_arguments(arguments: serde_json::Value) -> Result<rmcp::model::JsonObject, String> {
+    match arguments {
+        serde_json::Value::Object(map) => Ok(map),
+        serde_json::Value::Null => Ok(Default::default()),
+        other => Err(format!("tool arguments must be a JSON object, not {other}")),
+    }
+}
+
 /// The text parts of a tool result, one per line (a tool error's message lives there).
 pub fn result_text(result: &CallToolResult) -> String {
     result
@@ -41,11 +50,7 @@ pub async fn call_once<S: ServerHandler>(
     tool: &str,
     arguments: serde_json::Value,
 ) -> anyhow::Result<CallToolResult> {
-    let arguments = match arguments {
-        serde_json::Value::Object(map) => map,
-        serde_json::Value::Null => Default::default(),
-        other => anyhow::bail!("tool arguments must be a JSON object, not {other}"),
-    };
+    let arguments = tool_arguments(arguments).map_err(anyhow::Error::msg)?;
     let client = connect(server).await?;
     let result = client
         .call_tool(CallToolRequestParams::new(tool.to_string()).with_arguments(arguments))

@@ -115,6 +115,22 @@ pub struct LoadTarget<'a> {
     pub on_start: Option<&'a OnStart<'a>>,
 }
 
+impl LoadTarget<'_> {
+    /// A load plan on `endpoints` with this target's duration, warm-up, headers and users.
+    fn plan(&self, endpoints: Vec<sdd_load::Endpoint>, model: Model) -> LoadPlan {
+        let mut plan = LoadPlan::new(
+            self.base_url,
+            endpoints,
+            model,
+            Duration::from_secs(self.load.duration_seconds.max(1)),
+        );
+        plan.warmup = Duration::from_secs(self.load.warmup_seconds);
+        plan.headers = self.headers.to_vec();
+        plan.identities = self.identities.clone();
+        plan
+    }
+}
+
 /// Called with a constraint's number (from 1), how many there are, and its ID.
 pub type OnStart<'a> = dyn Fn(usize, usize, &str) + Sync + 'a;
 
@@ -289,18 +305,13 @@ async fn run_open(
             target.load.default_rate
         }
     };
-    let mut plan = LoadPlan::new(
-        target.base_url,
+    let mut plan = target.plan(
         endpoints,
         Model::Open {
             rate,
             stages: vec![],
         },
-        Duration::from_secs(target.load.duration_seconds.max(1)),
     );
-    plan.warmup = Duration::from_secs(target.load.warmup_seconds);
-    plan.headers = target.headers.to_vec();
-    plan.identities = target.identities.clone();
     plan.extra_percentiles = percentile.into_iter().collect();
     plan.connections =
         Some(((rate / 4.0).ceil() as usize).clamp(16, target.load.max_connections.max(1)));
@@ -528,15 +539,7 @@ async fn concurrency_verdict(
             "{users} concurrent users cannot be run here (load.max_connections is {max}); ran {connections} concurrent connections instead"
         ));
     }
-    let mut plan = LoadPlan::new(
-        target.base_url,
-        endpoints,
-        Model::Closed { connections },
-        Duration::from_secs(target.load.duration_seconds.max(1)),
-    );
-    plan.warmup = Duration::from_secs(target.load.warmup_seconds);
-    plan.headers = target.headers.to_vec();
-    plan.identities = target.identities.clone();
+    let plan = target.plan(endpoints, Model::Closed { connections });
     let run = match run_plan(plan, target, notes).await {
         Ok(run) => run,
         Err(e) => return verdict(c, Verdict::Unchecked, e),
