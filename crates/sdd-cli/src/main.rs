@@ -31,8 +31,10 @@ USAGE:
 
 init      scaffold specs/, sdd.yaml and the MCP registration (.mcp.json) into a project
 validate  check every spec file; exit 1 when there is an error
-review    approve, reject or edit proposed scenarios. Without --approve/--reject it asks about
-          each proposal in turn (needs a terminal); scripted decisions need --by NAME.
+review    approve, reject or edit proposed scenarios (and scenarios changed since approval).
+          Without --approve/--reject it asks about each in turn (needs a terminal); scripted
+          decisions need --by NAME. The name is recorded, not authenticated: your version
+          control's review of the spec files is the final gate.
 verify    the whole loop: validate, run the tests, trace them to scenarios, start the service,
           run the executable examples, verify the constraints, stop. Exit 1 on any failure.
 report    write a self-contained HTML page of the last verification and the trend of runs

@@ -181,6 +181,16 @@ fn at_a_glance(v: &Verification) -> String {
             "{proposals} proposal(s) awaiting review (`sdd review`)"
         ));
     }
+    let changed = v
+        .scenarios
+        .iter()
+        .filter(|s| s.review == crate::verify::CHANGED_SINCE_APPROVAL)
+        .count();
+    if changed > 0 {
+        parts.push(format!(
+            "{changed} changed since approval, not verified (`sdd review`)"
+        ));
+    }
     parts.join(" · ")
 }
 

@@ -1,6 +1,7 @@
-//! `sdd review`: the human approval step. Each proposed scenario is shown with its rationale
-//! and approved, rejected or edited in the terminal, recording who and when. Scripted
-//! decisions must name the person (`--by`).
+//! `sdd review`: the human approval step. Each proposed scenario (and each scenario whose
+//! behaviour changed since it was approved) is shown with its rationale and approved, rejected
+//! or edited in the terminal, recording who, when and a fingerprint of what was approved.
+//! Scripted decisions must name the person (`--by`); the name is recorded, not authenticated.
 
 use std::io::{BufRead, IsTerminal};
 use std::process::ExitCode;
@@ -17,13 +18,18 @@ pub fn run(options: &Options) -> Result<ExitCode, String> {
         .spec
         .scenarios
         .iter()
-        .filter(|s| s.status == ReviewStatus::Proposed)
+        .filter(|s| needs_review(s.status))
         .collect();
     if options.list {
         for s in &proposals {
-            sayln!("{}  ({})  {}", s.id, s.location, s.name);
+            let changed = if s.status == ReviewStatus::ChangedSinceApproval {
+                "  [changed since approval]"
+            } else {
+                ""
+            };
+            sayln!("{}  ({})  {}{changed}", s.id, s.location, s.name);
         }
-        sayln!("{} proposal(s) waiting for review", proposals.len());
+        sayln!("{} scenario(s) waiting for review", proposals.len());
         return Ok(ExitCode::SUCCESS);
     }
     let scripted = !options.approve.is_empty() || !options.reject.is_empty();
@@ -42,9 +48,9 @@ pub fn run(options: &Options) -> Result<ExitCode, String> {
                 .spec
                 .scenario(id)
                 .ok_or_else(|| format!("no scenario `{id}`; see `sdd review --list`"))?;
-            if scenario.status != ReviewStatus::Proposed {
+            if !needs_review(scenario.status) {
                 return Err(format!(
-                    "`{id}` is {:?}, not proposed; nothing to decide",
+                    "`{id}` is {:?}, not proposed or changed since approval; nothing to decide",
                     scenario.status
                 )
                 .to_lowercase());
@@ -127,8 +133,23 @@ pub fn run(options: &Options) -> Result<ExitCode, String> {
     Ok(finish(approved, rejected))
 }
 
+/// Proposals, and approved scenarios whose behaviour changed since the approval.
+fn needs_review(status: ReviewStatus) -> bool {
+    matches!(
+        status,
+        ReviewStatus::Proposed | ReviewStatus::ChangedSinceApproval
+    )
+}
+
 fn show(index: usize, total: usize, s: &sdd_spec::model::Scenario) {
     sayln!("\n[{}/{}] {} — {}", index + 1, total, s.id, s.name);
+    if s.status == ReviewStatus::ChangedSinceApproval {
+        sayln!(
+            "    CHANGED SINCE APPROVAL by {} at {}: the behaviour below is not what was approved",
+            s.reviewed_by.as_deref().unwrap_or("?"),
+            s.reviewed_at.as_deref().unwrap_or("?")
+        );
+    }
     sayln!(
         "    at {}; proposed by {}",
         s.location,

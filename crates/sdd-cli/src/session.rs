@@ -84,7 +84,7 @@ impl ClientHandler for ProgressLine {
         if err.is_terminal() {
             let spinner = ['|', '/', '-', '\\'][count as usize % 4];
             let _ = write!(err, "\r\x1b[2K  {spinner} {step}: {message}");
-        } else if count % 5 == 0 {
+        } else if count.is_multiple_of(5) {
             // Logs (CI): a line every ten seconds or so, not a line per tick.
             let _ = writeln!(err, "  … {step}: {message}");
         }

@@ -155,6 +155,7 @@ pub fn status_color(status: &str) -> &'static str {
         "skipped" | "not_run" => "#8c959f",
         "unchecked" | "no_test" => "#d0d7de",
         "proposed" => "#8250df",
+        "changed since approval" => "#bc4c00",
         _ => "#eaeef2",
     }
 }

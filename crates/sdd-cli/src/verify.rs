@@ -23,6 +23,9 @@ use crate::{sayln, shown, Options};
 /// Where the last verification is kept, under the project root.
 pub const LAST_VERIFY: &str = ".sdd/last-verify.json";
 
+/// The review column of a scenario written `approved` whose behaviour changed since then.
+pub const CHANGED_SINCE_APPROVAL: &str = "changed since approval";
+
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Verification {
     pub project: String,
@@ -264,7 +267,10 @@ pub async fn run(options: &Options) -> Result<ExitCode, String> {
     session.close().await;
 
     let scenarios = scenario_rows(&loaded.spec, &traces, &checks);
-    let ok = steps.iter().all(|s| s.ok) && scenarios.iter().all(|s| s.verdict != "failing");
+    let ok = steps.iter().all(|s| s.ok)
+        && scenarios
+            .iter()
+            .all(|s| s.verdict != "failing" && s.review != CHANGED_SINCE_APPROVAL);
     let verification = Verification {
         project: root.display().to_string(),
         started_at,
@@ -375,8 +381,13 @@ fn scenario_rows(
                 ReviewStatus::Approved => "approved",
                 ReviewStatus::Proposed => "proposed",
                 ReviewStatus::Rejected => "rejected",
+                ReviewStatus::ChangedSinceApproval => CHANGED_SINCE_APPROVAL,
             };
-            let verdict = if review != "approved" {
+            let verdict = if review == CHANGED_SINCE_APPROVAL {
+                // Its behaviour is no longer what a person approved: whatever its tests say,
+                // it is not verified behaviour, and the whole verification is not VERIFIED.
+                format!("{CHANGED_SINCE_APPROVAL}, needs review")
+            } else if review != "approved" {
                 // Only approved behaviour is verified; proposals wait for `sdd review`.
                 format!("{review}, not verified")
             } else if tests == "failing" || examples == "failing" {
@@ -468,12 +479,18 @@ fn print_summary(v: &Verification) {
             }
         }
     }
-    let failed: Vec<&str> = v
+    let mut failed: Vec<&str> = v
         .steps
         .iter()
         .filter(|s| !s.ok)
         .map(|s| s.name.as_str())
         .collect();
+    if v.scenarios
+        .iter()
+        .any(|s| s.review == CHANGED_SINCE_APPROVAL)
+    {
+        failed.push("scenarios changed since approval (a person must `sdd review` them)");
+    }
     sayln!(
         "\n{} in {:.1} s{}",
         if v.ok { "VERIFIED" } else { "FAILED" },

@@ -118,7 +118,7 @@ fn init_scaffolds_a_project_that_validates_and_keeps_what_exists() {
     let (code, out, _) = sdd_in(root, &["validate"]);
     assert_eq!(code, 0, "{out}");
     let (_, listed, _) = sdd_in(root, &["review", "--list"]);
-    assert!(listed.contains("1 proposal(s) waiting"), "{listed}");
+    assert!(listed.contains("1 scenario(s) waiting"), "{listed}");
 
     // Again: nothing is overwritten.
     std::fs::write(root.join("specs/features.yaml"), "feature: Mine\n").unwrap();

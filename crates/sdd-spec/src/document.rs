@@ -118,6 +118,11 @@ pub enum ReviewStatus {
     Approved,
     /// Rejected by a person; kept so the agent does not propose it again.
     Rejected,
+    /// Written `approved`, but its behaviour (given, when, then, examples) no longer matches the
+    /// fingerprint recorded at approval, or no fingerprint was recorded: not approved until a
+    /// person reviews it again. Computed by the loader; a file cannot say it.
+    #[serde(rename = "changed_since_approval", skip_deserializing)]
+    ChangedSinceApproval,
 }
 
 /// A behaviour: Given / When / Then.
@@ -152,12 +157,65 @@ pub struct ScenarioDoc {
     pub reviewed_by: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reviewed_at: Option<String>,
+    /// Hash of the behaviour (given, when, then, examples) a person approved, recorded by
+    /// `sdd review`. If the behaviour changes, the scenario is no longer approved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approved_fingerprint: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<String>,
     /// Executable examples: HTTP requests against the running service with the responses they
     /// must get. `check_scenarios` on the implementation server runs them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub examples: Vec<ExampleDoc>,
+}
+
+/// A scenario as the agent proposes it: the behaviour and why it matters. There are no review
+/// fields: the server writes `status: proposed` and `proposed_by` itself, and only a person's
+/// `sdd review` records a decision.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProposedScenario {
+    /// Stable ID (`domain.snake_case_name`). Default: derived from the domain and the name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// A short title, one line.
+    pub name: String,
+    /// Preconditions: a sentence or a list of sentences (one line each).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub given: Option<OneOrMany>,
+    /// The action.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub when: Option<String>,
+    /// Observable outcomes: a sentence or a list of sentences (one line each).
+    pub then: OneOrMany,
+    /// Why the scenario should exist; the reviewer decides on it.
+    pub rationale: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    /// Executable examples (HTTP requests and the responses they must get).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub examples: Vec<ExampleDoc>,
+}
+
+impl ProposedScenario {
+    /// The spec document for this proposal: `status: proposed`, proposed by `proposed_by`.
+    pub fn into_doc(self, proposed_by: &str) -> ScenarioDoc {
+        ScenarioDoc {
+            id: self.id,
+            name: self.name,
+            given: self.given,
+            when: self.when,
+            then: Some(self.then),
+            status: Some(ReviewStatus::Proposed),
+            rationale: Some(self.rationale),
+            proposed_by: Some(proposed_by.to_string()),
+            reviewed_by: None,
+            reviewed_at: None,
+            approved_fingerprint: None,
+            tags: self.tags,
+            examples: self.examples,
+        }
+    }
 }
 
 /// One executable example: a sequence of HTTP requests; a value captured from one response can

@@ -4,6 +4,7 @@
 //! Plain Rust: this crate knows nothing of MCP, tokio or the network. Servers and the `sdd`
 //! command line call it; its tests call it directly.
 
+pub mod approval;
 pub mod constraint;
 pub mod diagnostic;
 pub mod document;
@@ -14,6 +15,7 @@ pub mod positions;
 pub mod project;
 pub mod review;
 pub mod schema;
+pub mod spec_write;
 pub mod testgen;
 
 pub use diagnostic::{Diagnostic, Location, Severity};

@@ -511,6 +511,7 @@ impl Builder {
                 continue;
             }
             self.scenario_ids.insert(id.clone(), location.clone());
+            let status = self.approval_status(ctx, &path, &id, &doc);
             self.spec.scenarios.push(Scenario {
                 id,
                 explicit_id,
@@ -520,16 +521,70 @@ impl Builder {
                 given: doc.given.map(OneOrMany::into_vec).unwrap_or_default(),
                 when: doc.when,
                 then: doc.then.map(OneOrMany::into_vec).unwrap_or_default(),
-                status: doc.status.unwrap_or(ReviewStatus::Approved),
+                status,
                 rationale: doc.rationale,
                 proposed_by: doc.proposed_by,
                 reviewed_by: doc.reviewed_by,
                 reviewed_at: doc.reviewed_at,
+                approved_fingerprint: doc.approved_fingerprint,
                 tags: doc.tags,
                 examples: doc.examples,
                 location,
             });
         }
+    }
+
+    /// The review status a scenario really has. Written without `status`: approved (a person
+    /// wrote it). Written `approved`: approved only while its behaviour matches the fingerprint
+    /// `sdd review` recorded; otherwise changed since approval, with a warning.
+    fn approval_status(
+        &mut self,
+        ctx: &FileCtx,
+        path: &str,
+        id: &str,
+        doc: &ScenarioDoc,
+    ) -> ReviewStatus {
+        let Some(written) = doc.status else {
+            return ReviewStatus::Approved;
+        };
+        if written != ReviewStatus::Approved {
+            return written;
+        }
+        let now = crate::approval::behaviour_fingerprint(
+            &doc.given
+                .clone()
+                .map(OneOrMany::into_vec)
+                .unwrap_or_default(),
+            doc.when.as_deref(),
+            &doc.then
+                .clone()
+                .map(OneOrMany::into_vec)
+                .unwrap_or_default(),
+            &doc.examples,
+        );
+        let problem = match &doc.approved_fingerprint {
+            Some(recorded) if *recorded == now => return ReviewStatus::Approved,
+            Some(_) => format!(
+                "scenario `{id}` changed since approval: its given/when/then/examples no longer match what {} approved",
+                doc.reviewed_by.as_deref().unwrap_or("the reviewer")
+            ),
+            None => format!(
+                "scenario `{id}` says `status: approved` but carries no `approved_fingerprint`, so nobody can tell what was approved"
+            ),
+        };
+        let at = match &doc.approved_fingerprint {
+            Some(_) => ctx.location(&format!("{path}.approved_fingerprint")),
+            None => ctx.location(&format!("{path}.status")),
+        };
+        self.diagnostics.push(
+            Diagnostic::warning("changed-since-approval", problem)
+                .at(&at)
+                .with_help(
+                    "it is not counted as approved until a person reviews it again with `sdd review` \
+                     (or remove `status:` if a person wrote the scenario by hand)",
+                ),
+        );
+        ReviewStatus::ChangedSinceApproval
     }
 
     fn constraint_section(

@@ -70,6 +70,9 @@ pub struct Scenario {
     pub reviewed_by: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reviewed_at: Option<String>,
+    /// The behaviour fingerprint recorded at approval (see `status: changed_since_approval`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub approved_fingerprint: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<String>,
     /// Executable examples (HTTP requests and expected responses).

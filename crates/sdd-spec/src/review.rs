@@ -1,23 +1,43 @@
 //! Proposals and review: the agent proposes scenarios; only people approve or reject them.
 //!
 //! Writes are textual edits of the YAML a person wrote: new scenarios are appended to the
-//! `scenarios:` block with its own indentation, and status changes rewrite only the lines of the
-//! one scenario. Comments and formatting elsewhere are left byte for byte. Every edit is checked
-//! by re-loading the new text before it replaces the file (write to a temporary file in the same
-//! directory, then rename), so a failed edit loses nothing.
+//! `scenarios:` block with its own indentation, and decisions rewrite only the lines of the one
+//! scenario. Comments and formatting elsewhere are left byte for byte.
+//!
+//! Every write holds the spec tree's lock from reading to renaming, and is checked
+//! *semantically* before it replaces the file: the edited file is parsed again and must differ
+//! from the old one by exactly the intended change (the new proposals, each `proposed`; or the
+//! one decided scenario's review fields), and the whole tree must load with the same scenarios
+//! in the same statuses apart from that change. Anything else leaves the file byte for byte as
+//! it was. Strings reach the file only as double-quoted scalars, after refusing characters that
+//! parsers disagree on (see [`crate::spec_write`]).
 //!
 //! This module has no MCP surface for approve/reject: the specification server only calls
-//! [`propose`]. Approval goes through `sdd review`, which names the person.
+//! [`propose`]. Approval goes through `sdd review`, which names the person and records a
+//! fingerprint of the approved behaviour ([`crate::approval`]).
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use serde_yaml::Value;
 
-use crate::document::{OneOrMany, ReviewStatus, ScenarioDoc};
+use crate::approval::behaviour_fingerprint;
+use crate::document::{OneOrMany, ProposedScenario, ReviewStatus, ScenarioDoc};
 use crate::ids;
-use crate::load::{load_dir, load_sources};
-use crate::model::Spec;
+use crate::load::{load_dir, load_sources, Loaded};
+use crate::model::Scenario;
+use crate::spec_write::{
+    check_strings, emit_block_item, read_for_edit, replace_file, SpecLock, WriteError,
+};
+
+/// At most this many scenarios in one `propose` call.
+pub const MAX_PROPOSALS_PER_CALL: usize = 50;
+/// At most this many characters in a scenario's name or a reviewer's name.
+pub const MAX_NAME_CHARS: usize = 200;
+/// At most this many characters in any other string of a proposal.
+pub const MAX_TEXT_CHARS: usize = 4_000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReviewError {
@@ -30,6 +50,8 @@ pub enum ReviewError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Write(#[from] WriteError),
     #[error("the edit of `{file}` would not load cleanly ({reason}); nothing was written")]
     EditRejected { file: String, reason: String },
 }
@@ -47,51 +69,173 @@ pub struct ProposalOutcome {
 
 /// Append `scenarios` to the spec of `domain` with status `proposed`. The target is `file`
 /// (relative to `root`) if given, else the first file of the domain with a `scenarios:` block,
-/// else a new `proposals/<domain>.yaml`.
+/// else a new `proposals/<domain>.yaml`. The spec is read afresh under the tree's lock, so
+/// parallel callers (threads or processes) each see the others' proposals.
 pub fn propose(
     root: &Path,
-    spec: &Spec,
     domain: &str,
-    scenarios: &[ScenarioDoc],
+    scenarios: &[ProposedScenario],
     file: Option<&str>,
     proposed_by: &str,
 ) -> Result<ProposalOutcome, ReviewError> {
+    let target_file = file.map(confined).transpose()?;
+    let (new_ids, items) = check_proposals(domain, scenarios, proposed_by)?;
+
+    std::fs::create_dir_all(root).map_err(|source| ReviewError::Io {
+        path: root.to_path_buf(),
+        source,
+    })?;
+    let _lock = SpecLock::acquire(root)?;
+    let before = load_dir(root).map_err(|e| ReviewError::Invalid(e.to_string()))?;
+    for id in &new_ids {
+        if let Some(existing) = before.spec.scenario(id) {
+            return Err(ReviewError::Invalid(format!(
+                "scenario `{id}` already exists at {}; propose a different name or `id`",
+                existing.location
+            )));
+        }
+    }
+    let relative = match target_file {
+        Some(f) => f,
+        None => before
+            .spec
+            .files
+            .iter()
+            .find(|f| {
+                before
+                    .spec
+                    .scenarios
+                    .iter()
+                    .any(|s| s.location.file == f.path && s.domain == domain)
+            })
+            .map(|f| f.path.clone())
+            .unwrap_or_else(|| format!("proposals/{domain}.yaml")),
+    };
+    let path = root.join(&relative);
+    ensure_inside(root, &path, &relative)?;
+    let existing_text = match std::fs::symlink_metadata(&path) {
+        Ok(_) => Some(read_for_edit(&path)?),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(source) => return Err(ReviewError::Io { path, source }),
+    };
+    let (new_text, list_key) = match &existing_text {
+        Some(text) => append_scenarios(text, &items)?,
+        None => {
+            let mut text = format!(
+                "# Scenarios proposed for domain `{domain}`, waiting for review (`sdd review`).\ndomain: {domain}\nscenarios:\n"
+            );
+            for item in &items {
+                text.push_str(&emit_block_item(item, 2));
+            }
+            (text, "scenarios".to_string())
+        }
+    };
+
+    // The file must now say exactly what it said before plus the proposals, nothing else.
+    let reject = |reason: String| ReviewError::EditRejected {
+        file: relative.clone(),
+        reason,
+    };
+    let old_value = match &existing_text {
+        Some(text) => parse_value(text).map_err(|e| {
+            reject(format!(
+                "the file does not parse as YAML now ({e}); fix it first"
+            ))
+        })?,
+        None => {
+            let mut map = serde_yaml::Mapping::new();
+            map.insert("domain".into(), Value::String(domain.to_string()));
+            Value::Mapping(map)
+        }
+    };
+    let mut expected = old_value;
+    append_to_list(&mut expected, &list_key, &items).map_err(reject)?;
+    let new_value = parse_value(&new_text).map_err(|e| reject(e.to_string()))?;
+    if new_value != expected {
+        return Err(reject(
+            "the edited file would differ from the old one by more than the new proposals".into(),
+        ));
+    }
+    let after = reload_with(root, &before, &relative, &new_text);
+    no_new_errors(&before, &after).map_err(reject)?;
+    same_scenarios_except(&before, &after, &[]).map_err(reject)?;
+    for id in &new_ids {
+        let status = after.spec.scenario(id).map(|s| s.status);
+        if status != Some(ReviewStatus::Proposed) {
+            return Err(reject(format!("`{id}` did not load as a proposal")));
+        }
+    }
+    if after.spec.scenarios.len() != before.spec.scenarios.len() + new_ids.len() {
+        return Err(reject(
+            "the edit would add scenarios other than the proposals".into(),
+        ));
+    }
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(|source| ReviewError::Io {
+            path: parent.to_path_buf(),
+            source,
+        })?;
+        ensure_inside(root, &path, &relative)?;
+    }
+    replace_file(&path, existing_text.as_deref(), &new_text)?;
+    Ok(ProposalOutcome {
+        file: relative,
+        created: existing_text.is_none(),
+        ids: new_ids,
+    })
+}
+
+/// Check proposals without touching any file: count, domain, names, required fields, IDs,
+/// string sizes and characters. Returns their IDs and the YAML items that would be written.
+/// Errors name the field and never echo a long input. Cheap: call it before anything else
+/// looks at the proposals.
+pub fn check_proposals(
+    domain: &str,
+    scenarios: &[ProposedScenario],
+    proposed_by: &str,
+) -> Result<(Vec<String>, Vec<Value>), ReviewError> {
     if scenarios.is_empty() {
         return Err(ReviewError::Invalid("no scenarios to propose".into()));
     }
-    if ids::slug(domain) != domain {
+    if scenarios.len() > MAX_PROPOSALS_PER_CALL {
         return Err(ReviewError::Invalid(format!(
-            "domain `{domain}` is not a domain name (snake_case); see list_domains"
+            "{} scenarios in one call; propose at most {MAX_PROPOSALS_PER_CALL} at a time",
+            scenarios.len()
         )));
     }
-    let mut proposals = Vec::with_capacity(scenarios.len());
-    let mut new_ids = Vec::new();
-    for doc in scenarios {
-        let mut doc = doc.clone();
-        // Whatever the caller sent, a proposal is a proposal: status and review fields are ours.
-        doc.status = Some(ReviewStatus::Proposed);
-        doc.proposed_by = Some(proposed_by.to_string());
-        doc.reviewed_by = None;
-        doc.reviewed_at = None;
+    if ids::slug(domain) != domain || domain.len() > MAX_NAME_CHARS {
+        return Err(ReviewError::Invalid(format!(
+            "domain `{}` is not a domain name (snake_case); see list_domains",
+            domain.chars().take(60).collect::<String>()
+        )));
+    }
+    let mut items = Vec::with_capacity(scenarios.len());
+    let mut new_ids: Vec<String> = Vec::new();
+    for (index, proposal) in scenarios.iter().enumerate() {
+        let mut doc = proposal.clone().into_doc(proposed_by);
+        let at = format!("scenarios[{index}]");
         if doc.name.trim().is_empty() {
-            return Err(ReviewError::Invalid(
-                "every proposed scenario needs a `name`".into(),
-            ));
+            return Err(ReviewError::Invalid(format!(
+                "`{at}.name` is empty; every proposed scenario needs a name"
+            )));
+        }
+        if doc.name.chars().count() > MAX_NAME_CHARS {
+            return Err(ReviewError::Invalid(format!(
+                "`{at}.name` is longer than {MAX_NAME_CHARS} characters; put detail in given/when/then"
+            )));
         }
         if doc
             .then
             .as_ref()
-            .is_none_or(|t| t.clone().into_vec().is_empty())
+            .is_none_or(|t| t.clone().into_vec().iter().all(|t| t.trim().is_empty()))
         {
             return Err(ReviewError::Invalid(format!(
-                "proposed scenario `{}` needs `then`",
-                doc.name
+                "`{at}.then` is empty; a proposed scenario needs an observable outcome"
             )));
         }
         if doc.rationale.as_deref().is_none_or(|r| r.trim().is_empty()) {
             return Err(ReviewError::Invalid(format!(
-                "proposed scenario `{}` needs a `rationale`: the reviewer decides on it",
-                doc.name
+                "`{at}.rationale` is empty: the reviewer decides on it"
             )));
         }
         let id = doc
@@ -99,12 +243,9 @@ pub fn propose(
             .clone()
             .unwrap_or_else(|| ids::derived_scenario_id(domain, &doc.name));
         if let Some(problem) = ids::check_explicit_id(&id) {
-            return Err(ReviewError::Invalid(format!("ID `{id}`: {problem}")));
-        }
-        if let Some(existing) = spec.scenario(&id) {
             return Err(ReviewError::Invalid(format!(
-                "scenario `{id}` already exists at {}; propose a different name or `id`",
-                existing.location
+                "`{at}` ID `{}`: {problem}",
+                id.chars().take(80).collect::<String>()
             )));
         }
         if new_ids.contains(&id) {
@@ -114,62 +255,14 @@ pub fn propose(
         }
         // Pin the ID so later renames by a reviewer don't change it.
         doc.id = Some(id.clone());
+        let item = serde_yaml::to_value(ItemOrder(&doc))
+            .map_err(|e| ReviewError::Invalid(format!("`{at}` cannot be written: {e}")))?;
+        check_strings(&item, &at, MAX_TEXT_CHARS).map_err(ReviewError::Invalid)?;
         new_ids.push(id);
-        proposals.push(doc);
+        items.push(item);
     }
 
-    let target = match file {
-        Some(f) => Some(confined(f)?),
-        None => spec
-            .files
-            .iter()
-            .filter(|f| {
-                let owner = spec
-                    .scenarios
-                    .iter()
-                    .any(|s| s.location.file == f.path && s.domain == domain);
-                owner
-            })
-            .map(|f| f.path.clone())
-            .next(),
-    };
-    let (relative, existing_text) = match target {
-        Some(rel) => {
-            let path = root.join(&rel);
-            let text = std::fs::read_to_string(&path).map_err(|source| ReviewError::Io {
-                path: path.clone(),
-                source,
-            })?;
-            (rel, Some(text))
-        }
-        None => (format!("proposals/{domain}.yaml"), None),
-    };
-    let created = existing_text.is_none();
-    let new_text = match existing_text {
-        Some(text) => append_scenarios(&text, &proposals)?,
-        None => {
-            let path = root.join(&relative);
-            if path.exists() {
-                let text = std::fs::read_to_string(&path).map_err(|source| ReviewError::Io {
-                    path: path.clone(),
-                    source,
-                })?;
-                append_scenarios(&text, &proposals)?
-            } else {
-                let mut text = format!(
-                    "# Scenarios proposed for domain `{domain}`, waiting for review (`sdd review`).\ndomain: {domain}\nscenarios:\n"
-                );
-                text.push_str(&render_items(&proposals, 2));
-                text
-            }
-        }
-    };
-    check_and_write(root, spec, &relative, &new_text, &new_ids)?;
-    Ok(ProposalOutcome {
-        file: relative,
-        created,
-        ids: new_ids,
-    })
+    Ok((new_ids, items))
 }
 
 /// A person's decision on a proposed scenario.
@@ -180,8 +273,17 @@ pub enum Decision {
     Reject,
 }
 
+/// The review fields `decide` may change, and nothing else.
+const REVIEW_FIELDS: [&str; 4] = [
+    "status",
+    "reviewed_by",
+    "reviewed_at",
+    "approved_fingerprint",
+];
+
 /// Record a person's decision: sets `status`, `reviewed_by` and `reviewed_at` on that scenario
-/// only. `reviewer` must name a person.
+/// only, and on approval the fingerprint of the behaviour approved. `reviewer` must name a
+/// person (the name is recorded, not authenticated).
 pub fn decide(
     root: &Path,
     scenario_id: &str,
@@ -195,59 +297,263 @@ pub fn decide(
             "a decision must name the person who made it".into(),
         ));
     }
-    let loaded = load_dir(root).map_err(|e| ReviewError::Invalid(e.to_string()))?;
-    let scenario = loaded
+    for (field, value) in [("reviewer", reviewer), ("time", at)] {
+        check_strings(&Value::String(value.to_string()), field, MAX_NAME_CHARS)
+            .map_err(ReviewError::Invalid)?;
+    }
+    let _lock = SpecLock::acquire(root)?;
+    let before = load_dir(root).map_err(|e| ReviewError::Invalid(e.to_string()))?;
+    let scenario = before
         .spec
         .scenario(scenario_id)
         .ok_or_else(|| ReviewError::UnknownScenario(scenario_id.to_string()))?;
     let relative = scenario.location.file.clone();
     let path = root.join(&relative);
-    let text = std::fs::read_to_string(&path).map_err(|source| ReviewError::Io {
-        path: path.clone(),
-        source,
-    })?;
-    let status = match decision {
-        Decision::Approve => "approved",
-        Decision::Reject => "rejected",
+    let text = read_for_edit(&path)?;
+    let (status, expected) = match decision {
+        Decision::Approve => ("approved", ReviewStatus::Approved),
+        Decision::Reject => ("rejected", ReviewStatus::Rejected),
     };
-    let new_text = set_review_fields(
-        &text,
-        scenario.location.line,
-        &[
-            ("status", status.to_string()),
-            ("reviewed_by", yaml_scalar(reviewer)),
-            ("reviewed_at", at.to_string()),
-        ],
-    )?;
-    let reloaded = load_sources(&[(relative.clone(), new_text.clone())]);
-    let expected = match decision {
-        Decision::Approve => ReviewStatus::Approved,
-        Decision::Reject => ReviewStatus::Rejected,
-    };
-    if reloaded.spec.scenario(scenario_id).map(|s| s.status) != Some(expected) {
-        return Err(ReviewError::EditRejected {
-            file: relative,
-            reason: "the scenario's status did not change as intended".into(),
-        });
+    let fingerprint = behaviour_fingerprint(
+        &scenario.given,
+        scenario.when.as_deref(),
+        &scenario.then,
+        &scenario.examples,
+    );
+    let mut fields = vec![
+        ("status", status.to_string()),
+        ("reviewed_by", quoted(reviewer)),
+        ("reviewed_at", quoted(at)),
+    ];
+    if decision == Decision::Approve {
+        fields.push(("approved_fingerprint", quoted(&fingerprint)));
     }
-    write_atomically(&path, &new_text)
+    let new_text = set_review_fields(&text, scenario.location.line, &fields)?;
+
+    let reject = |reason: String| ReviewError::EditRejected {
+        file: relative.clone(),
+        reason,
+    };
+    let old_value = parse_value(&text).map_err(|e| reject(e.to_string()))?;
+    let new_value = parse_value(&new_text).map_err(|e| reject(e.to_string()))?;
+    only_review_fields_changed(&old_value, &new_value).map_err(reject)?;
+    let after = reload_with(root, &before, &relative, &new_text);
+    no_new_errors(&before, &after).map_err(reject)?;
+    same_scenarios_except(&before, &after, &[scenario_id]).map_err(reject)?;
+    let decided = after
+        .spec
+        .scenario(scenario_id)
+        .ok_or_else(|| reject(format!("`{scenario_id}` is gone after the edit")))?;
+    let as_intended = decided.status == expected
+        && decided.reviewed_by.as_deref() == Some(reviewer)
+        && (decision == Decision::Reject
+            || decided.approved_fingerprint.as_deref() == Some(fingerprint.as_str()));
+    if !as_intended {
+        return Err(reject(
+            "the scenario's review fields did not change as intended".into(),
+        ));
+    }
+    replace_file(&path, Some(&text), &new_text)?;
+    Ok(())
 }
 
-/// Render scenario documents as YAML list items at `indent` spaces.
-fn render_items(docs: &[ScenarioDoc], indent: usize) -> String {
-    let mut out = String::new();
-    for doc in docs {
-        let yaml = serde_yaml::to_string(&ItemOrder(doc)).unwrap_or_default();
-        let pad = " ".repeat(indent);
-        for (i, line) in yaml.lines().enumerate() {
-            if i == 0 {
-                out.push_str(&format!("{pad}- {line}\n"));
-            } else {
-                out.push_str(&format!("{pad}  {line}\n"));
-            }
+fn quoted(text: &str) -> String {
+    serde_json::to_string(text).unwrap_or_default()
+}
+
+fn parse_value(text: &str) -> Result<Value, serde_yaml::Error> {
+    if text.trim().is_empty() {
+        return Ok(Value::Null);
+    }
+    serde_yaml::from_str(text)
+}
+
+/// `value` with `items` appended to its top-level `key` list (created if missing).
+fn append_to_list(value: &mut Value, key: &str, items: &[Value]) -> Result<(), String> {
+    if value.is_null() {
+        *value = Value::Mapping(serde_yaml::Mapping::new());
+    }
+    let Value::Mapping(map) = value else {
+        return Err("the file's top level is not a mapping".into());
+    };
+    let list = map
+        .entry(Value::String(key.to_string()))
+        .or_insert_with(|| Value::Sequence(Vec::new()));
+    if list.is_null() {
+        *list = Value::Sequence(Vec::new());
+    }
+    let Value::Sequence(list) = list else {
+        return Err(format!("`{key}` is not a list"));
+    };
+    list.extend(items.iter().cloned());
+    Ok(())
+}
+
+/// The edit of a decision may change only review fields, and only of one list item.
+fn only_review_fields_changed(old: &Value, new: &Value) -> Result<(), String> {
+    let mut paths = Vec::new();
+    differing_paths(old, new, &mut Vec::new(), &mut paths);
+    let mut owner: Option<&[String]> = None;
+    for path in &paths {
+        let Some((last, parent)) = path.split_last() else {
+            return Err("the whole document changed".into());
+        };
+        // The owner must be a list item (a scenario), not the document or a nested mapping.
+        let in_list_item = parent.last().is_some_and(|p| p.parse::<usize>().is_ok());
+        if !REVIEW_FIELDS.contains(&last.as_str()) || !in_list_item {
+            return Err(format!("the edit would also change `{}`", path.join(".")));
+        }
+        match owner {
+            None => owner = Some(parent),
+            Some(o) if o == parent => {}
+            Some(_) => return Err("the edit would change more than one scenario".into()),
         }
     }
-    out
+    Ok(())
+}
+
+/// Paths (keys and indices) at which `a` and `b` differ.
+fn differing_paths(a: &Value, b: &Value, at: &mut Vec<String>, out: &mut Vec<Vec<String>>) {
+    if out.len() > 64 {
+        return;
+    }
+    match (a, b) {
+        (Value::Mapping(x), Value::Mapping(y)) => {
+            for (key, value) in x {
+                at.push(key_name(key));
+                match y.get(key) {
+                    Some(other) => differing_paths(value, other, at, out),
+                    None => out.push(at.clone()),
+                }
+                at.pop();
+            }
+            for key in y.keys().filter(|k| !x.contains_key(*k)) {
+                at.push(key_name(key));
+                out.push(at.clone());
+                at.pop();
+            }
+        }
+        (Value::Sequence(x), Value::Sequence(y)) if x.len() == y.len() => {
+            for (i, (p, q)) in x.iter().zip(y).enumerate() {
+                at.push(i.to_string());
+                differing_paths(p, q, at, out);
+                at.pop();
+            }
+        }
+        _ if a == b => {}
+        _ => out.push(at.clone()),
+    }
+}
+
+fn key_name(key: &Value) -> String {
+    match key {
+        Value::String(s) => s.clone(),
+        other => serde_yaml::to_string(other)
+            .unwrap_or_default()
+            .trim()
+            .to_string(),
+    }
+}
+
+/// The tree as it would load with `relative` replaced by `new_text`.
+fn reload_with(root: &Path, before: &Loaded, relative: &str, new_text: &str) -> Loaded {
+    let mut sources = Vec::new();
+    let mut replaced = false;
+    for file in &before.spec.files {
+        if file.path == relative {
+            sources.push((relative.to_string(), new_text.to_string()));
+            replaced = true;
+        } else if let Ok(text) = std::fs::read_to_string(root.join(&file.path)) {
+            sources.push((file.path.clone(), text));
+        }
+    }
+    if !replaced {
+        sources.push((relative.to_string(), new_text.to_string()));
+    }
+    load_sources(&sources)
+}
+
+fn no_new_errors(before: &Loaded, after: &Loaded) -> Result<(), String> {
+    let errors = |l: &Loaded| {
+        l.diagnostics
+            .iter()
+            .filter(|d| d.severity == crate::Severity::Error)
+            .count()
+    };
+    if errors(after) <= errors(before) {
+        return Ok(());
+    }
+    Err(after
+        .diagnostics
+        .iter()
+        .find(|d| d.severity == crate::Severity::Error && !before.diagnostics.contains(d))
+        .map(|d| d.headline())
+        .unwrap_or_else(|| "new errors".into()))
+}
+
+/// Every scenario of `before` loads again with the same content and review state (its location
+/// may move), except those in `changed`.
+fn same_scenarios_except(before: &Loaded, after: &Loaded, changed: &[&str]) -> Result<(), String> {
+    let view = |s: &Scenario| {
+        let mut v = serde_json::to_value(s).unwrap_or_default();
+        if let Some(map) = v.as_object_mut() {
+            map.remove("location");
+        }
+        v
+    };
+    let after_by_id: BTreeMap<&str, &Scenario> = after
+        .spec
+        .scenarios
+        .iter()
+        .map(|s| (s.id.as_str(), s))
+        .collect();
+    for old in &before.spec.scenarios {
+        let Some(new) = after_by_id.get(old.id.as_str()) else {
+            return Err(format!("scenario `{}` would disappear", old.id));
+        };
+        if changed.contains(&old.id.as_str()) {
+            let strip = |s: &Scenario| {
+                let mut v = view(s);
+                if let Some(map) = v.as_object_mut() {
+                    for field in REVIEW_FIELDS {
+                        map.remove(field);
+                    }
+                }
+                v
+            };
+            if strip(old) != strip(new) {
+                return Err(format!(
+                    "scenario `{}` would change beyond its review",
+                    old.id
+                ));
+            }
+        } else if view(old) != view(new) {
+            return Err(format!("scenario `{}` would change", old.id));
+        }
+    }
+    Ok(())
+}
+
+/// `path` must resolve inside `root` (a symlinked directory could lead elsewhere).
+fn ensure_inside(root: &Path, path: &Path, relative: &str) -> Result<(), ReviewError> {
+    let real_root = root.canonicalize().map_err(|source| ReviewError::Io {
+        path: root.to_path_buf(),
+        source,
+    })?;
+    // The deepest existing ancestor decides where the path really goes.
+    let mut probe = path.parent();
+    while let Some(dir) = probe {
+        if let Ok(real) = dir.canonicalize() {
+            if !real.starts_with(&real_root) {
+                return Err(ReviewError::Invalid(format!(
+                    "`{relative}` resolves outside the spec root; nothing was written"
+                )));
+            }
+            return Ok(());
+        }
+        probe = dir.parent();
+    }
+    Ok(())
 }
 
 /// Serialises a scenario with the keys in the order people read them.
@@ -284,12 +590,16 @@ impl Serialize for ItemOrder<'_> {
         if !d.tags.is_empty() {
             map.serialize_entry("tags", &d.tags)?;
         }
+        if !d.examples.is_empty() {
+            map.serialize_entry("examples", &d.examples)?;
+        }
         map.end()
     }
 }
 
 /// Insert items at the end of the top-level `scenarios:` block (or add the block at the end).
-fn append_scenarios(text: &str, docs: &[ScenarioDoc]) -> Result<String, ReviewError> {
+/// Returns the new text and the key of the list it extended.
+fn append_scenarios(text: &str, items: &[Value]) -> Result<(String, String), ReviewError> {
     let lines: Vec<&str> = text.lines().collect();
     let block_start = lines
         .iter()
@@ -300,8 +610,15 @@ fn append_scenarios(text: &str, docs: &[ScenarioDoc]) -> Result<String, ReviewEr
             out.push('\n');
         }
         out.push_str("\nscenarios:\n");
-        out.push_str(&render_items(docs, 2));
-        return Ok(out);
+        for item in items {
+            out.push_str(&emit_block_item(item, 2));
+        }
+        return Ok((out, "scenarios".into()));
+    };
+    let key = if lines[start].starts_with("new_scenarios:") {
+        "new_scenarios"
+    } else {
+        "scenarios"
     };
     if lines[start].trim_end().ends_with("[]") {
         return Err(ReviewError::Invalid(
@@ -337,7 +654,7 @@ fn append_scenarios(text: &str, docs: &[ScenarioDoc]) -> Result<String, ReviewEr
     if insert_at > start + 1 {
         out.push('\n');
     }
-    let rendered = render_items(docs, indent);
+    let rendered: String = items.iter().map(|i| emit_block_item(i, indent)).collect();
     // Separate proposals from each other the way the seed separates scenarios: a blank line.
     let mut first = true;
     for item in rendered.split_inclusive('\n') {
@@ -354,7 +671,7 @@ fn append_scenarios(text: &str, docs: &[ScenarioDoc]) -> Result<String, ReviewEr
         out.push_str(line);
         out.push('\n');
     }
-    Ok(out)
+    Ok((out, key.to_string()))
 }
 
 /// Set `key: value` lines inside the list item that starts at 1-based `line`.
@@ -432,13 +749,6 @@ fn set_review_fields(
     Ok(out)
 }
 
-fn yaml_scalar(text: &str) -> String {
-    serde_yaml::to_string(text)
-        .unwrap_or_default()
-        .trim_end()
-        .to_string()
-}
-
 /// Resolve `relative` under `root`, refusing anything that escapes it or is not a YAML file.
 fn confined(relative: &str) -> Result<String, ReviewError> {
     let path = Path::new(relative);
@@ -460,109 +770,6 @@ fn confined(relative: &str) -> Result<String, ReviewError> {
         )));
     }
     Ok(relative.replace('\\', "/"))
-}
-
-/// Re-load the whole tree with the edited file and insist that the new IDs appear and that no new
-/// error appears.
-fn check_and_write(
-    root: &Path,
-    spec: &Spec,
-    relative: &str,
-    new_text: &str,
-    new_ids: &[String],
-) -> Result<(), ReviewError> {
-    let before = load_dir(root).map_err(|e| ReviewError::Invalid(e.to_string()))?;
-    let mut sources = Vec::new();
-    let mut replaced = false;
-    for file in &spec.files {
-        if file.path == relative {
-            sources.push((relative.to_string(), new_text.to_string()));
-            replaced = true;
-        } else if let Ok(text) = std::fs::read_to_string(root.join(&file.path)) {
-            sources.push((file.path.clone(), text));
-        }
-    }
-    if !replaced {
-        sources.push((relative.to_string(), new_text.to_string()));
-    }
-    let after = load_sources(&sources);
-    let error_count = |d: &[crate::Diagnostic]| {
-        d.iter()
-            .filter(|d| d.severity == crate::Severity::Error)
-            .count()
-    };
-    if error_count(&after.diagnostics) > error_count(&before.diagnostics) {
-        let first = after
-            .diagnostics
-            .iter()
-            .find(|d| d.severity == crate::Severity::Error && !before.diagnostics.contains(d))
-            .map(|d| d.headline())
-            .unwrap_or_default();
-        return Err(ReviewError::EditRejected {
-            file: relative.to_string(),
-            reason: first,
-        });
-    }
-    for id in new_ids {
-        if after
-            .spec
-            .scenario(id)
-            .is_none_or(|s| s.status != ReviewStatus::Proposed)
-        {
-            return Err(ReviewError::EditRejected {
-                file: relative.to_string(),
-                reason: format!("`{id}` did not load as a proposal"),
-            });
-        }
-    }
-    let path = root.join(relative);
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(|source| ReviewError::Io {
-            path: parent.to_path_buf(),
-            source,
-        })?;
-        // A symlinked directory could lead outside the spec root: resolve and compare.
-        let real_root = root.canonicalize().map_err(|source| ReviewError::Io {
-            path: root.to_path_buf(),
-            source,
-        })?;
-        let real_parent = parent.canonicalize().map_err(|source| ReviewError::Io {
-            path: parent.to_path_buf(),
-            source,
-        })?;
-        if !real_parent.starts_with(&real_root) {
-            return Err(ReviewError::Invalid(format!(
-                "`{relative}` resolves outside the spec root; nothing was written"
-            )));
-        }
-    }
-    write_atomically(&path, new_text)
-}
-
-/// Write to a temporary sibling, flush, then rename over the target.
-pub fn write_atomically(path: &Path, text: &str) -> Result<(), ReviewError> {
-    use std::io::Write;
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().to_string())
-        .unwrap_or_default();
-    let temp = dir.join(format!(".{name}.sdd-tmp-{}", std::process::id()));
-    let io = |source| ReviewError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let mut file = std::fs::File::create(&temp).map_err(io)?;
-    file.write_all(text.as_bytes()).map_err(io)?;
-    file.sync_all().map_err(io)?;
-    drop(file);
-    std::fs::rename(&temp, path).map_err(|source| {
-        let _ = std::fs::remove_file(&temp);
-        ReviewError::Io {
-            path: path.to_path_buf(),
-            source,
-        }
-    })
 }
 
 /// Current UTC time as RFC 3339 (`2026-11-22T11:31:36Z`), without a date-time dependency.
@@ -598,18 +805,36 @@ mod tests {
 
     const FILE: &str = "# People wrote this. Keep me.\nfeature: Tasks   # trailing comment\n\nscenarios:\n    # indented comment\n    - name: Create\n      when: I create\n      then: it exists   # keep\n\n# a comment between blocks\nconstraints:\n  security:\n    - name: Auth\n      requirement: All endpoints require valid JWT token\n";
 
-    fn doc(name: &str) -> ScenarioDoc {
-        serde_yaml::from_str(&format!("name: {name}\nwhen: I do \"x\"\nthen: [It fails with \"y\"]\nrationale: because\nstatus: approved\n")).unwrap()
+    fn doc(name: &str) -> ProposedScenario {
+        serde_yaml::from_str(&format!(
+            "name: {name}\nwhen: I do \"x\"\nthen: [It fails with \"y\"]\nrationale: because\n"
+        ))
+        .unwrap()
+    }
+
+    fn tree(text: &str) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("tasks.yaml"), text).unwrap();
+        dir
+    }
+
+    fn read(dir: &tempfile::TempDir) -> String {
+        std::fs::read_to_string(dir.path().join("tasks.yaml")).unwrap()
+    }
+
+    fn status(dir: &tempfile::TempDir, id: &str) -> Option<ReviewStatus> {
+        load_dir(dir.path())
+            .unwrap()
+            .spec
+            .scenario(id)
+            .map(|s| s.status)
     }
 
     #[test]
     fn propose_appends_without_touching_other_lines_then_people_decide() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("tasks.yaml"), FILE).unwrap();
-        let spec = load_dir(dir.path()).unwrap().spec;
+        let dir = tree(FILE);
         let outcome = propose(
             dir.path(),
-            &spec,
             "tasks",
             &[doc("Delete"), doc("Archive")],
             None,
@@ -618,7 +843,7 @@ mod tests {
         .unwrap();
         assert_eq!(outcome.ids, vec!["tasks.delete", "tasks.archive"]);
         assert_eq!(outcome.file, "tasks.yaml");
-        let text = std::fs::read_to_string(dir.path().join("tasks.yaml")).unwrap();
+        let text = read(&dir);
         // Every original line is still there, in order.
         let mut rest = text.as_str();
         for line in FILE.lines() {
@@ -628,7 +853,9 @@ mod tests {
             rest = &rest[at + line.len()..];
         }
         assert!(
-            text.contains("    - id: tasks.delete\n      name: Delete\n      status: proposed\n"),
+            text.contains(
+                "    - id: \"tasks.delete\"\n      name: \"Delete\"\n      status: \"proposed\"\n"
+            ),
             "{text}"
         );
         let loaded = load_dir(dir.path()).unwrap();
@@ -640,11 +867,7 @@ mod tests {
             "{:#?}",
             loaded.diagnostics
         );
-        // The caller asked for `approved`; a proposal is a proposal.
-        assert_eq!(
-            loaded.spec.scenario("tasks.delete").unwrap().status,
-            ReviewStatus::Proposed
-        );
+        assert_eq!(status(&dir, "tasks.delete"), Some(ReviewStatus::Proposed));
         assert_eq!(loaded.spec.constraints.len(), 1);
 
         decide(
@@ -667,15 +890,13 @@ mod tests {
         let approved = spec.scenario("tasks.delete").unwrap();
         assert_eq!(approved.status, ReviewStatus::Approved);
         assert_eq!(approved.reviewed_by.as_deref(), Some("Ada Lovelace"));
-        assert_eq!(
-            spec.scenario("tasks.archive").unwrap().status,
-            ReviewStatus::Rejected
-        );
-        assert_eq!(
-            spec.scenario("tasks.create").unwrap().status,
-            ReviewStatus::Approved
-        );
-        let text = std::fs::read_to_string(dir.path().join("tasks.yaml")).unwrap();
+        assert!(approved
+            .approved_fingerprint
+            .as_deref()
+            .is_some_and(|f| f.starts_with("sha256:")));
+        assert_eq!(status(&dir, "tasks.archive"), Some(ReviewStatus::Rejected));
+        assert_eq!(status(&dir, "tasks.create"), Some(ReviewStatus::Approved));
+        let text = read(&dir);
         assert!(text.contains("feature: Tasks   # trailing comment\n"));
         assert!(
             text.contains("# a comment between blocks\nconstraints:"),
@@ -685,47 +906,275 @@ mod tests {
 
     #[test]
     fn propose_refuses_bad_input_and_writes_nothing() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("tasks.yaml"), FILE).unwrap();
-        let spec = load_dir(dir.path()).unwrap().spec;
+        let dir = tree(FILE);
         let mut no_rationale = doc("X");
-        no_rationale.rationale = None;
-        assert!(propose(dir.path(), &spec, "tasks", &[no_rationale], None, "agent").is_err());
-        assert!(
-            propose(dir.path(), &spec, "tasks", &[doc("Create")], None, "agent")
+        no_rationale.rationale = " ".into();
+        let too_many: Vec<_> = (0..MAX_PROPOSALS_PER_CALL + 1)
+            .map(|i| doc(&format!("N{i}")))
+            .collect();
+        let mut huge = doc("Huge");
+        huge.when = Some("x".repeat(1_000_000));
+        let mut long_name = doc("L");
+        long_name.name = "n".repeat(MAX_NAME_CHARS + 1);
+        let cases: Vec<(&str, Vec<ProposedScenario>, Option<&str>, &str)> = vec![
+            ("no rationale", vec![no_rationale], None, "rationale"),
+            ("exists", vec![doc("Create")], None, "already exists"),
+            (
+                "outside",
+                vec![doc("Y")],
+                Some("../outside.yaml"),
+                "outside",
+            ),
+            ("absolute", vec![doc("Y")], Some("/tmp/x.yaml"), "outside"),
+            ("not yaml", vec![doc("Y")], Some("x.txt"), ".yaml"),
+            ("too many", too_many, None, "at most"),
+            ("huge", vec![huge], None, "at most"),
+            ("long name", vec![long_name], None, "longer than"),
+            ("twice", vec![doc("Z"), doc("Z")], None, "twice"),
+        ];
+        for (case, docs, file, expected) in cases {
+            let err = propose(dir.path(), "tasks", &docs, file, "agent")
                 .unwrap_err()
-                .to_string()
-                .contains("already exists")
-        );
-        assert!(propose(
-            dir.path(),
-            &spec,
-            "tasks",
-            &[doc("Y")],
-            Some("../outside.yaml"),
-            "agent"
-        )
-        .is_err());
-        assert_eq!(
-            std::fs::read_to_string(dir.path().join("tasks.yaml")).unwrap(),
-            FILE
-        );
+                .to_string();
+            assert!(err.contains(expected), "{case}: {err}");
+            assert!(err.len() < 400, "{case}: the error echoes input: {err}");
+            assert_eq!(read(&dir), FILE, "{case}");
+        }
         assert!(decide(dir.path(), "tasks.create", Decision::Approve, "agent", "t").is_err());
+    }
+
+    /// The forged approval: text after U+2028 became a second scenario without `status`.
+    #[test]
+    fn hostile_strings_cannot_add_a_scenario_or_an_approval() {
+        let hostile = [
+            "ok\nx\u{2028}- name: Injected\u{2028}  when: w\u{2028}  then: [approved]",
+            "x\u{2029}- name: Injected",
+            "x\u{85}- name: Injected",
+            "x\r- name: Injected",
+            "x\n    - name: Injected\n      then: [y]",
+            "\u{202E}devorppa",
+            "\u{FEFF}x",
+        ];
+        for text in hostile {
+            let dir = tree(FILE);
+            let mut tagged = doc("Tagged");
+            tagged.tags = vec![text.into()];
+            let mut in_then = doc("InThen");
+            in_then.then = OneOrMany::Many(vec!["fine".into(), text.into()]);
+            let mut in_name = doc("x");
+            in_name.name = text.into();
+            for candidate in [tagged, in_then, in_name] {
+                let err = propose(dir.path(), "tasks", &[candidate], None, "agent")
+                    .unwrap_err()
+                    .to_string();
+                assert!(err.contains("U+"), "{text:?}: {err}");
+                assert_eq!(read(&dir), FILE, "{text:?}");
+            }
+        }
+        // Characters a YAML parser reads as structure, but that are fine text, are written as
+        // text and come back verbatim.
+        let dir = tree(FILE);
+        let tricky = "- name: Injected  # status: approved ' \" \\ {a: b} [c] &x *x !!str | > ---";
+        let mut tagged = doc("Tricky");
+        tagged.tags = vec![tricky.into()];
+        tagged.when = Some(tricky.into());
+        propose(dir.path(), "tasks", &[tagged], None, "agent").unwrap();
+        let spec = load_dir(dir.path()).unwrap().spec;
+        assert_eq!(spec.scenarios.len(), 2);
+        let s = spec.scenario("tasks.tricky").unwrap();
+        assert_eq!(s.tags, vec![tricky]);
+        assert_eq!(s.when.as_deref(), Some(tricky));
+        assert_eq!(s.status, ReviewStatus::Proposed);
+    }
+
+    #[test]
+    fn examples_are_written_with_the_proposal() {
+        let dir = tree(FILE);
+        let proposal: ProposedScenario = serde_yaml::from_str(
+            "name: With example\nwhen: w\nthen: t\nrationale: r\nexamples:\n  - steps:\n      - request: {method: POST, path: /tasks, json: {title: \"a: b\"}}\n        expect: {status: 201, json: {title: \"a: b\"}}\n",
+        )
+        .unwrap();
+        propose(
+            dir.path(),
+            "tasks",
+            std::slice::from_ref(&proposal),
+            None,
+            "agent",
+        )
+        .unwrap();
+        let spec = load_dir(dir.path()).unwrap().spec;
+        assert_eq!(
+            spec.scenario("tasks.with_example").unwrap().examples,
+            proposal.examples
+        );
+    }
+
+    #[test]
+    fn an_approval_is_for_the_behaviour_approved() {
+        let dir = tree(FILE);
+        propose(dir.path(), "tasks", &[doc("Delete")], None, "agent").unwrap();
+        decide(
+            dir.path(),
+            "tasks.delete",
+            Decision::Approve,
+            "Ada",
+            "2026-11-22T12:00:00Z",
+        )
+        .unwrap();
+        assert_eq!(status(&dir, "tasks.delete"), Some(ReviewStatus::Approved));
+
+        // Renaming or retagging keeps the approval; weakening the outcome does not.
+        let approved = read(&dir);
+        std::fs::write(
+            dir.path().join("tasks.yaml"),
+            approved.replace("name: \"Delete\"", "name: \"Delete\"\n      tags: [x]"),
+        )
+        .unwrap();
+        assert_eq!(status(&dir, "tasks.delete"), Some(ReviewStatus::Approved));
+        std::fs::write(
+            dir.path().join("tasks.yaml"),
+            approved.replace("It fails with \\\"y\\\"", "It may fail"),
+        )
+        .unwrap();
+        assert_ne!(read(&dir), approved);
+        let loaded = load_dir(dir.path()).unwrap();
+        assert_eq!(
+            loaded.spec.scenario("tasks.delete").unwrap().status,
+            ReviewStatus::ChangedSinceApproval
+        );
+        let warning = loaded
+            .diagnostics
+            .iter()
+            .find(|d| d.code == "changed-since-approval")
+            .expect("a warning says what happened");
+        assert!(warning.message.contains("tasks.delete"), "{warning:?}");
+        // A `status: approved` written without a fingerprint is not an approval either.
+        std::fs::write(
+            dir.path().join("tasks.yaml"),
+            FILE.replace(
+                "      then: it exists",
+                "      status: approved\n      then: it exists",
+            ),
+        )
+        .unwrap();
+        assert_eq!(
+            status(&dir, "tasks.create"),
+            Some(ReviewStatus::ChangedSinceApproval)
+        );
+        // A person reviews it again: approved, with the new fingerprint.
+        decide(
+            dir.path(),
+            "tasks.create",
+            Decision::Approve,
+            "Ada",
+            "2026-11-22T12:05:00Z",
+        )
+        .unwrap();
+        assert_eq!(status(&dir, "tasks.create"), Some(ReviewStatus::Approved));
+    }
+
+    #[test]
+    fn a_decision_that_would_change_more_than_review_fields_writes_nothing() {
+        // A flow-style item: inserting review lines after it would not be the intended edit.
+        let text = "feature: Tasks\nscenarios:\n  - {name: Create, when: w, then: t, status: proposed, rationale: r}\n";
+        let dir = tree(text);
+        let err = decide(dir.path(), "tasks.create", Decision::Approve, "Ada", "t").unwrap_err();
+        assert!(matches!(err, ReviewError::EditRejected { .. }), "{err}");
+        assert_eq!(read(&dir), text);
+    }
+
+    #[test]
+    fn only_review_fields_of_one_item_may_change() {
+        let v = |t: &str| serde_yaml::from_str::<Value>(t).unwrap();
+        let base = "s:\n  - {name: a, status: proposed}\n  - {name: b, status: proposed}\n";
+        let table = [
+            ("s:\n  - {name: a, status: approved, reviewed_by: x}\n  - {name: b, status: proposed}\n", true),
+            ("s:\n  - {name: a, status: proposed}\n  - {name: b, status: approved, approved_fingerprint: f}\n", true),
+            ("s:\n  - {name: a, status: approved}\n  - {name: b, status: approved}\n", false),
+            ("s:\n  - {name: c, status: approved}\n  - {name: b, status: proposed}\n", false),
+            ("s:\n  - {name: a, status: proposed}\n  - {name: b, status: proposed}\n  - {name: c}\n", false),
+            ("s:\n  - {name: a, status: proposed}\n  - {name: b, status: proposed}\nstatus: approved\n", false),
+            (base, true),
+        ];
+        for (after, allowed) in table {
+            assert_eq!(
+                only_review_fields_changed(&v(base), &v(after)).is_ok(),
+                allowed,
+                "{after}"
+            );
+        }
+    }
+
+    #[test]
+    fn read_only_and_symlinked_spec_files_are_not_replaced() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tree(FILE);
+        let path = dir.path().join("tasks.yaml");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o444)).unwrap();
+        let err = propose(dir.path(), "tasks", &[doc("D")], None, "agent").unwrap_err();
+        assert!(err.to_string().contains("read-only"), "{err}");
+        assert_eq!(read(&dir), FILE);
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o444
+        );
+    }
+
+    #[test]
+    fn parallel_proposals_and_decisions_lose_nothing() {
+        let dir = tree(FILE);
+        let root = dir.path().to_path_buf();
+        std::thread::scope(|scope| {
+            for i in 0..40 {
+                let root = root.clone();
+                scope.spawn(move || {
+                    propose(&root, "tasks", &[doc(&format!("P{i}"))], None, "agent").unwrap();
+                });
+            }
+        });
+        std::thread::scope(|scope| {
+            for i in 0..40 {
+                let root = root.clone();
+                scope.spawn(move || {
+                    if i % 2 == 0 {
+                        decide(&root, &format!("tasks.p{i}"), Decision::Approve, "Ada", "t")
+                            .unwrap();
+                    } else {
+                        propose(&root, "tasks", &[doc(&format!("Q{i}"))], None, "agent").unwrap();
+                    }
+                });
+            }
+        });
+        let loaded = load_dir(&root).unwrap();
+        assert!(
+            loaded
+                .diagnostics
+                .iter()
+                .all(|d| d.severity != crate::Severity::Error),
+            "{:#?}",
+            loaded.diagnostics
+        );
+        for i in 0..40 {
+            let expected = if i % 2 == 0 {
+                ReviewStatus::Approved
+            } else {
+                ReviewStatus::Proposed
+            };
+            assert_eq!(status(&dir, &format!("tasks.p{i}")), Some(expected), "p{i}");
+            if i % 2 == 1 {
+                assert_eq!(
+                    status(&dir, &format!("tasks.q{i}")),
+                    Some(ReviewStatus::Proposed)
+                );
+            }
+        }
+        assert_eq!(loaded.spec.scenarios.len(), 1 + 40 + 20);
     }
 
     #[test]
     fn new_domain_gets_a_proposals_file() {
         let dir = tempfile::tempdir().unwrap();
-        let spec = Spec::default();
-        let outcome = propose(
-            dir.path(),
-            &spec,
-            "billing",
-            &[doc("Charge")],
-            None,
-            "agent",
-        )
-        .unwrap();
+        let outcome = propose(dir.path(), "billing", &[doc("Charge")], None, "agent").unwrap();
         assert!(outcome.created);
         assert_eq!(outcome.file, "proposals/billing.yaml");
         let loaded = load_dir(dir.path()).unwrap();

@@ -12,6 +12,18 @@ fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
+/// The text of a refused call: a tool error or a protocol error (invalid parameters).
+async fn refusal(client: &Client, tool: &str, args: serde_json::Value) -> String {
+    let args = args.as_object().cloned().unwrap_or_default();
+    match client
+        .call_tool(CallToolRequestParams::new(tool.to_string()).with_arguments(args))
+        .await
+    {
+        Ok(result) => error_text(&result),
+        Err(e) => e.to_string(),
+    }
+}
+
 async fn start(specs: &Path, project: &Path) -> Client {
     sdd_mcp::test_client::start(
         env!("CARGO_BIN_EXE_sdd-specification"),
@@ -283,7 +295,7 @@ async fn propose_writes_proposals_that_impact_analysis_sees_and_nothing_can_appr
         "no tool may approve or reject"
     );
 
-    let proposal = json!({
+    let mut proposal = json!({
         "domain": "task_management_system",
         "scenarios": [{
             "name": "Access a task that does not exist",
@@ -293,6 +305,17 @@ async fn propose_writes_proposals_that_impact_analysis_sees_and_nothing_can_appr
             "status": "approved"
         }]
     });
+    // The input has no review fields at all: an agent's `status` is refused by name.
+    let forged = refusal(&client, "propose_scenarios", proposal.clone()).await;
+    assert!(forged.contains("status"), "{forged}");
+    assert_eq!(
+        std::fs::read_to_string(specs.join("task_management.yaml")).unwrap(),
+        before
+    );
+    proposal["scenarios"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("status");
     let written = call(&client, "propose_scenarios", proposal.clone()).await;
     let w = structured(&written);
     assert_eq!(
@@ -301,10 +324,7 @@ async fn propose_writes_proposals_that_impact_analysis_sees_and_nothing_can_appr
     );
     let file = w["written"]["file"].as_str().unwrap().to_string();
     let after = std::fs::read_to_string(specs.join(&file)).unwrap();
-    assert!(
-        after.contains("status: proposed"),
-        "the agent's `approved` is ignored"
-    );
+    assert!(after.contains("status: \"proposed\""), "{after}");
     if file == "task_management.yaml" {
         for line in before.lines() {
             assert!(after.contains(line), "lost line {line:?}");
@@ -385,4 +405,163 @@ async fn tool_schemas_match_the_snapshot() {
         &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots/tools.json"),
     )
     .await;
+}
+
+fn proposal_args(name: &str) -> serde_json::Value {
+    json!({
+        "domain": "tasks",
+        "scenarios": [{
+            "name": name,
+            "when": "it happens",
+            "then": ["it is observable"],
+            "rationale": "parallel writers"
+        }]
+    })
+}
+
+fn task_tree() -> (tempfile::TempDir, PathBuf) {
+    let project = tempfile::tempdir().unwrap();
+    let specs = project.path().join("specs");
+    std::fs::create_dir_all(&specs).unwrap();
+    std::fs::write(
+        specs.join("tasks.yaml"),
+        "# People wrote this.\nfeature: Tasks\ndomain: tasks\nscenarios:\n  - name: Create\n    when: I create\n    then: it exists\n",
+    )
+    .unwrap();
+    (project, specs)
+}
+
+/// The attack from issue 9: a tag carrying U+2028 once became a second scenario without
+/// `status` (counted as approved) that no review ever showed.
+#[tokio::test]
+async fn a_hostile_tag_cannot_smuggle_in_an_approved_scenario() {
+    let (project, specs) = task_tree();
+    let before = std::fs::read_to_string(specs.join("tasks.yaml")).unwrap();
+    let client = start(&specs, project.path()).await;
+    let mut args = proposal_args("Tagged");
+    args["scenarios"][0]["tags"] =
+        json!(["ok\nx\u{2028}- name: Injected\u{2028}  when: w\u{2028}  then: [approved]"]);
+    let refused = refusal(&client, "propose_scenarios", args).await;
+    assert!(
+        refused.contains("U+000A") && refused.contains("tags[0]"),
+        "{refused}"
+    );
+    let mut args = proposal_args("Tagged");
+    args["scenarios"][0]["tags"] =
+        json!(["x\u{2028}- name: Injected\u{2028}  when: w\u{2028}  then: [approved]"]);
+    let refused = refusal(&client, "propose_scenarios", args).await;
+    assert!(refused.contains("U+2028"), "{refused}");
+    assert_eq!(
+        std::fs::read_to_string(specs.join("tasks.yaml")).unwrap(),
+        before
+    );
+    let scenarios = structured(&call(&client, "get_scenarios", json!({"domain": "tasks"})).await);
+    assert_eq!(scenarios["page"]["total"], 1, "{scenarios}");
+}
+
+/// Clients send tool calls in parallel: 100 proposals at once through one server, then two
+/// servers proposing 50 each while this process records people's approvals: every reported
+/// write is present, no decision is reverted, the file stays valid.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn parallel_proposals_and_approvals_lose_nothing() {
+    let (project, specs) = task_tree();
+    let client = start(&specs, project.path()).await;
+    let mut calls = tokio::task::JoinSet::new();
+    for i in 0..100 {
+        let peer = client.peer().clone();
+        calls.spawn(async move {
+            let args = proposal_args(&format!("One server {i}"));
+            peer.call_tool(
+                CallToolRequestParams::new("propose_scenarios")
+                    .with_arguments(args.as_object().cloned().unwrap()),
+            )
+            .await
+        });
+    }
+    let mut written = 0;
+    while let Some(result) = calls.join_next().await {
+        let result = result.unwrap().expect("no protocol error");
+        assert_ne!(result.is_error, Some(true), "{:?}", result.content);
+        written += 1;
+    }
+    assert_eq!(written, 100);
+    let loaded = sdd_spec::load_dir(&specs).unwrap();
+    assert_eq!(loaded.spec.scenarios.len(), 101);
+
+    let second = start(&specs, project.path()).await;
+    let mut calls = tokio::task::JoinSet::new();
+    for (n, server) in [&client, &second].into_iter().enumerate() {
+        for i in 0..50 {
+            let peer = server.peer().clone();
+            calls.spawn(async move {
+                let args = proposal_args(&format!("Server {n} call {i}"));
+                peer.call_tool(
+                    CallToolRequestParams::new("propose_scenarios")
+                        .with_arguments(args.as_object().cloned().unwrap()),
+                )
+                .await
+                .map(|r| r.is_error != Some(true))
+            });
+        }
+    }
+    // Meanwhile a person approves 20 of the first batch (what `sdd review --approve` calls).
+    let reviewer = {
+        let specs = specs.clone();
+        tokio::task::spawn_blocking(move || {
+            for i in 0..20 {
+                sdd_spec::review::decide(
+                    &specs,
+                    &format!("tasks.one_server_{i}"),
+                    sdd_spec::review::Decision::Approve,
+                    "Ada",
+                    "2026-11-30T12:00:00Z",
+                )
+                .unwrap();
+            }
+        })
+    };
+    while let Some(result) = calls.join_next().await {
+        assert!(
+            result.unwrap().expect("no protocol error"),
+            "a write failed"
+        );
+    }
+    reviewer.await.unwrap();
+
+    let loaded = sdd_spec::load_dir(&specs).unwrap();
+    assert!(
+        loaded
+            .diagnostics
+            .iter()
+            .all(|d| d.severity != sdd_spec::Severity::Error),
+        "{:#?}",
+        loaded.diagnostics
+    );
+    assert_eq!(loaded.spec.scenarios.len(), 201);
+    for i in 0..100 {
+        let expected = if i < 20 {
+            sdd_spec::document::ReviewStatus::Approved
+        } else {
+            sdd_spec::document::ReviewStatus::Proposed
+        };
+        let id = format!("tasks.one_server_{i}");
+        assert_eq!(
+            loaded.spec.scenario(&id).map(|s| s.status),
+            Some(expected),
+            "{id}"
+        );
+    }
+    for n in 0..2 {
+        for i in 0..50 {
+            let id = format!("tasks.server_{n}_call_{i}");
+            assert!(loaded.spec.scenario(&id).is_some(), "{id} lost");
+        }
+    }
+    let leftovers: Vec<_> = std::fs::read_dir(&specs)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .filter(|n| n != "tasks.yaml")
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
 }

@@ -32,6 +32,9 @@ pub struct SpecCounts {
     pub approved: usize,
     pub proposed: usize,
     pub rejected: usize,
+    /// Written `approved` but changed since a person approved them (or approved without a
+    /// fingerprint): not counted as approved until reviewed again.
+    pub changed_since_approval: Vec<String>,
     pub constraints: usize,
     pub load_errors: usize,
 }
@@ -129,6 +132,9 @@ impl ImplServer {
                         }
                         ReviewStatus::Proposed => spec_counts.proposed += 1,
                         ReviewStatus::Rejected => spec_counts.rejected += 1,
+                        ReviewStatus::ChangedSinceApproval => {
+                            spec_counts.changed_since_approval.push(s.id.clone())
+                        }
                     }
                 }
                 spec_counts.constraints = spec.constraints.len();
@@ -211,6 +217,12 @@ impl ImplServer {
             next_steps.push(format!(
                 "The spec has {} error(s); run validate_spec on the specification server",
                 spec_counts.load_errors
+            ));
+        }
+        if !spec_counts.changed_since_approval.is_empty() {
+            next_steps.push(format!(
+                "Changed since approval — needs a person's review (`sdd review`), not counted as approved: {}",
+                spec_counts.changed_since_approval.join(", ")
             ));
         }
         if spec_counts.proposed > 0 {

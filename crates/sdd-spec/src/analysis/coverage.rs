@@ -5,7 +5,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::constraint::CheckSpec;
-use crate::document::{OneOrMany, ReviewStatus, ScenarioDoc};
+use crate::document::{OneOrMany, ProposedScenario, ReviewStatus};
 use crate::model::Spec;
 
 /// The classes of edge case every domain is checked for.
@@ -164,7 +164,7 @@ pub struct DomainCoverage {
     pub covered: Vec<ClassCoverage>,
     pub missing: Vec<EdgeCaseClass>,
     /// One drafted scenario per missing class, ready for `propose_scenarios`.
-    pub suggestions: Vec<ScenarioDoc>,
+    pub suggestions: Vec<ProposedScenario>,
 }
 
 /// Coverage of one domain, or of every domain with scenarios when `domain` is `None`.
@@ -330,7 +330,12 @@ impl DomainLimits {
     }
 }
 
-fn draft(class: EdgeCaseClass, domain: &str, entity: &str, limits: &DomainLimits) -> ScenarioDoc {
+fn draft(
+    class: EdgeCaseClass,
+    domain: &str,
+    entity: &str,
+    limits: &DomainLimits,
+) -> ProposedScenario {
     let e = entity;
     let (name, given, when, then, rationale): (String, Vec<String>, String, Vec<String>, String) =
         match class {
@@ -443,7 +448,7 @@ fn draft(class: EdgeCaseClass, domain: &str, entity: &str, limits: &DomainLimits
                 )
             }
         };
-    ScenarioDoc {
+    ProposedScenario {
         id: None,
         name,
         given: match given.len() {
@@ -452,12 +457,8 @@ fn draft(class: EdgeCaseClass, domain: &str, entity: &str, limits: &DomainLimits
             _ => Some(OneOrMany::Many(given)),
         },
         when: Some(when),
-        then: Some(OneOrMany::Many(then)),
-        status: Some(ReviewStatus::Proposed),
-        rationale: Some(rationale),
-        proposed_by: Some("agent".into()),
-        reviewed_by: None,
-        reviewed_at: None,
+        then: OneOrMany::Many(then),
+        rationale,
         tags: vec![format!("edge-case:{}", class.name())],
         examples: Vec::new(),
     }
@@ -499,11 +500,7 @@ mod tests {
             .map(|g| g.clone().into_vec().join(" "))
             .unwrap()
             .contains("100 requests in the last 60 seconds"));
-        assert!(rate
-            .rationale
-            .as_deref()
-            .unwrap()
-            .contains("tasks.security.rate_limiting"));
+        assert!(rate.rationale.contains("tasks.security.rate_limiting"));
         let not_found = report
             .suggestions
             .iter()

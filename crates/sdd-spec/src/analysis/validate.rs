@@ -311,6 +311,7 @@ pub fn validate_scenario(spec: &Spec, doc: &ScenarioDoc, domain: &str) -> Scenar
         proposed_by: doc.proposed_by.clone(),
         reviewed_by: None,
         reviewed_at: None,
+        approved_fingerprint: None,
         tags: doc.tags.clone(),
         examples: doc.examples.clone(),
         location: Location {

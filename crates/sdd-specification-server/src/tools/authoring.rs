@@ -8,21 +8,23 @@ use serde::{Deserialize, Serialize};
 
 use sdd_mcp::{paginate, Page, ToolError};
 use sdd_spec::analysis::validate::{validate_scenario, ScenarioCheck};
-use sdd_spec::document::{ReviewStatus, ScenarioDoc};
+use sdd_spec::document::{ProposedScenario, ReviewStatus};
 use sdd_spec::model::Scenario;
-use sdd_spec::review::{propose, ProposalOutcome};
+use sdd_spec::review::{check_proposals, propose, ProposalOutcome};
 use sdd_spec::testgen::{generate_suite, Framework, GenerateOptions, GeneratedSuite};
 
 use crate::SpecServer;
 
 #[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ProposeArgs {
     /// The domain the scenarios belong to (see list_domains); a new snake_case name starts a
     /// new domain in `proposals/<domain>.yaml`.
     pub domain: String,
-    /// The scenarios. Each needs `name`, `when`, `then` and a `rationale` the reviewer will
-    /// read; `status` is always set to `proposed`.
-    pub scenarios: Vec<ScenarioDoc>,
+    /// The scenarios (at most 50 per call). Each needs `name`, `then` and a `rationale` the
+    /// reviewer will read; they are written with `status: proposed`. Strings are single lines
+    /// (control characters and line separators are refused).
+    pub scenarios: Vec<ProposedScenario>,
     /// Spec file to append to, relative to the spec root. Default: the domain's first file
     /// with scenarios.
     #[serde(default)]
@@ -89,11 +91,13 @@ impl SpecServer {
         if args.scenarios.is_empty() {
             return Err("`scenarios` is empty; pass at least one scenario".into());
         }
+        // Size, characters and required fields first: nothing below sees a hostile input.
+        check_proposals(&args.domain, &args.scenarios, "agent").map_err(|e| e.to_string())?;
         let loaded = self.load()?;
         let checks: Vec<ScenarioCheck> = args
             .scenarios
             .iter()
-            .map(|s| validate_scenario(&loaded.spec, s, &args.domain))
+            .map(|s| validate_scenario(&loaded.spec, &s.clone().into_doc("agent"), &args.domain))
             .collect();
         let errors: Vec<String> = checks
             .iter()
@@ -110,14 +114,19 @@ impl SpecServer {
                 errors.join("\n- ")
             ));
         }
-        let outcome = propose(
-            &self.project.specs,
-            &loaded.spec,
-            &args.domain,
-            &args.scenarios,
-            args.file.as_deref(),
-            "agent",
-        )
+        // File I/O and waiting for the spec tree's lock happen on a blocking thread, so other
+        // calls (and `ping`) keep being answered while writers queue.
+        let specs = self.project.specs.clone();
+        let ProposeArgs {
+            domain,
+            scenarios,
+            file,
+        } = args;
+        let outcome = tokio::task::spawn_blocking(move || {
+            propose(&specs, &domain, &scenarios, file.as_deref(), "agent")
+        })
+        .await
+        .map_err(|e| format!("the write was interrupted ({e}); nothing may have been written, see list_proposals"))?
         .map_err(|e| e.to_string())?;
         Ok(Json(ProposeResult {
             next_step: format!(
