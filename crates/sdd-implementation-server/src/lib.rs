@@ -75,27 +75,28 @@ impl ImplServer {
 
     /// `sdd.yaml`, read now.
     fn project_file(&self) -> Result<ProjectFile, ToolError> {
-        sdd_spec::project::load_project_file(&self.state.project.root).map_err(|d| {
-            let location = match (d.line, d.column) {
-                (Some(l), Some(c)) => format!(" at line {l}, column {c}"),
-                _ => String::new(),
-            };
-            let field = d
-                .path
-                .as_deref()
-                .map(|p| format!(" (field `{p}`)"))
-                .unwrap_or_default();
-            let help = d
-                .help
-                .as_deref()
-                .map(|h| format!("; {h}"))
-                .unwrap_or_default();
-            format!(
-                "sdd.yaml in {}{location}{field}: {}{help}",
-                self.state.project.root.display(),
-                d.message
-            )
-        })
+        sdd_mcp::blocking(|| sdd_spec::project::load_project_file(&self.state.project.root))
+            .map_err(|d| {
+                let location = match (d.line, d.column) {
+                    (Some(l), Some(c)) => format!(" at line {l}, column {c}"),
+                    _ => String::new(),
+                };
+                let field = d
+                    .path
+                    .as_deref()
+                    .map(|p| format!(" (field `{p}`)"))
+                    .unwrap_or_default();
+                let help = d
+                    .help
+                    .as_deref()
+                    .map(|h| format!("; {h}"))
+                    .unwrap_or_default();
+                format!(
+                    "sdd.yaml in {}{location}{field}: {}{help}",
+                    self.state.project.root.display(),
+                    d.message
+                )
+            })
     }
 
     /// The spec root: `--specs` if given, else `specs:` of `sdd.yaml`, else `specs/`.
@@ -110,11 +111,18 @@ impl ImplServer {
 
     fn load_spec(&self, file: Option<&ProjectFile>) -> Result<Loaded, ToolError> {
         let specs = self.specs_dir(file)?;
-        sdd_spec::load_dir(&specs).map_err(|e| format!("{e}"))
+        sdd_mcp::blocking(|| sdd_spec::load_dir(&specs)).map_err(|e| format!("{e}"))
     }
 
     /// Run `f` with the history, opening it on first use.
     fn with_history<T>(
+        &self,
+        f: impl FnOnce(&mut History) -> Result<T, sdd_verify::history::HistoryError>,
+    ) -> Result<T, ToolError> {
+        sdd_mcp::blocking(|| self.with_history_now(f))
+    }
+
+    fn with_history_now<T>(
         &self,
         f: impl FnOnce(&mut History) -> Result<T, sdd_verify::history::HistoryError>,
     ) -> Result<T, ToolError> {

@@ -51,7 +51,7 @@ impl SpecServer {
 
     /// Load the spec tree now. A missing or unreadable root is an error the agent can act on.
     fn load(&self) -> Result<Loaded, ToolError> {
-        sdd_spec::load_dir(&self.project.specs).map_err(|e| {
+        sdd_mcp::blocking(|| sdd_spec::load_dir(&self.project.specs)).map_err(|e| {
             format!(
                 "{e} (the server was started with --specs {})",
                 self.project.specs.display()

@@ -10,6 +10,7 @@ use serde::Deserialize;
 use crate::SpecServer;
 
 #[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct AddFeatureArgs {
     /// What the feature should do, in the user's words.
     pub feature: String,
@@ -19,6 +20,7 @@ pub struct AddFeatureArgs {
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ReviewArgs {
     /// Only proposals of this domain.
     #[serde(default)]
@@ -26,6 +28,7 @@ pub struct ReviewArgs {
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct EdgeCaseArgs {
     /// The domain to look for missing edge cases in.
     pub domain: String,

@@ -35,7 +35,7 @@ impl SpecServer {
                 .with_description("JSON Schema of the spec file format (for editors: `# yaml-language-server: $schema=…`).")
                 .with_mime_type("application/schema+json"),
         ];
-        if let Ok(loaded) = sdd_spec::load_dir(&self.project.specs) {
+        if let Ok(loaded) = sdd_mcp::blocking(|| sdd_spec::load_dir(&self.project.specs)) {
             for file in &loaded.spec.files {
                 list.push(
                     Resource::new(format!("{FILE_PREFIX}{}", file.path), file.path.clone())
@@ -57,7 +57,7 @@ impl SpecServer {
                 "application/schema+json",
             ));
         }
-        let loaded = sdd_spec::load_dir(&self.project.specs)
+        let loaded = sdd_mcp::blocking(|| sdd_spec::load_dir(&self.project.specs))
             .map_err(|e| ErrorData::resource_not_found(e.to_string(), None))?;
         if uri == SUMMARY_URI {
             let spec = &loaded.spec;
@@ -69,6 +69,7 @@ impl SpecServer {
                 "approved": by_status(sdd_spec::document::ReviewStatus::Approved),
                 "proposed": by_status(sdd_spec::document::ReviewStatus::Proposed),
                 "rejected": by_status(sdd_spec::document::ReviewStatus::Rejected),
+                "changed_since_approval": by_status(sdd_spec::document::ReviewStatus::ChangedSinceApproval),
                 "constraints": spec.constraints.len(),
                 "load_errors": sdd_spec::diagnostic::count_errors(&loaded.diagnostics),
                 "summary": format!("{} scenarios in {} domains, {} constraints", spec.scenarios.len(), spec.domains.len(), spec.constraints.len()),

@@ -565,3 +565,79 @@ async fn parallel_proposals_and_approvals_lose_nothing() {
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
+
+/// Agents make typos: an unknown argument is refused by name, not ignored, and the server keeps
+/// answering. It is a tool execution error (`isError`), not JSON-RPC -32602: MCP 2025-11-25
+/// (SEP-1303) asks for that so the model sees the message and corrects its call.
+#[tokio::test]
+async fn unknown_arguments_are_refused_by_name() {
+    let specs = repo().join("examples/ecommerce_platform/specs");
+    let client = start(&specs, &repo()).await;
+    for (tool, args, field) in [
+        ("get_scenarios", json!({"domian": "search"}), "domian"),
+        ("list_domains", json!({"verbose": true}), "verbose"),
+        ("list_proposals", json!({"limt": 2}), "limt"),
+        (
+            "generate_test_suite",
+            json!({"framework": "pytest", "domains": "x"}),
+            "domains",
+        ),
+    ] {
+        let text = error_text(&call(&client, tool, args).await);
+        assert!(
+            text.contains(&format!("unknown field `{field}`")),
+            "{tool}: {text}"
+        );
+    }
+    structured(&call(&client, "list_domains", json!({})).await);
+}
+
+/// Spec loading runs off the async workers: while two heavy calls read a 10,000-scenario tree,
+/// `ping` is answered long before either of them finishes. Compared with the heavy calls' own
+/// duration, not with a clock limit: with loading on the workers, both workers are busy and
+/// the ping is answered only when a heavy call ends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ping_is_answered_while_heavy_calls_run() {
+    let project = tempfile::tempdir().unwrap();
+    let specs = project.path().join("specs");
+    std::fs::create_dir_all(&specs).unwrap();
+    for file in 0..40 {
+        let mut text = format!("feature: Feature {file}\ndomain: domain_{file}\nscenarios:\n");
+        for n in 0..250 {
+            text.push_str(&format!(
+                "  - name: Scenario {n} of {file}\n    given: [a user with {n} items]\n    when: they ask for item {n}\n    then: [they get item {n}, the count stays {n}]\n"
+            ));
+        }
+        std::fs::write(specs.join(format!("f{file}.yaml")), text).unwrap();
+    }
+    let client = start(&specs, project.path()).await;
+    let started = std::time::Instant::now();
+    let mut heavy = Vec::new();
+    for _ in 0..2 {
+        let peer = client.peer().clone();
+        heavy.push(tokio::spawn(async move {
+            let result = peer
+                .call_tool(
+                    CallToolRequestParams::new("validate_spec")
+                        .with_arguments(json!({}).as_object().cloned().unwrap()),
+                )
+                .await;
+            (result, started.elapsed())
+        }));
+    }
+    // Let both heavy calls reach the server before the ping.
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    client
+        .send_request(rmcp::model::ClientRequest::PingRequest(Default::default()))
+        .await
+        .expect("ping");
+    let ping = started.elapsed();
+    for h in heavy {
+        let (result, took) = h.await.unwrap();
+        assert_ne!(result.expect("validate_spec").is_error, Some(true));
+        assert!(
+            ping * 4 < took,
+            "ping answered after {ping:?}, a heavy call took {took:?}: the ping waited for it"
+        );
+    }
+}

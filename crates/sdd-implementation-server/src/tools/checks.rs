@@ -15,6 +15,7 @@ use super::service::service_config;
 use crate::ImplServer;
 
 #[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CheckArgs {
     /// Only these scenario IDs (default: every approved scenario with examples).
     #[serde(default)]

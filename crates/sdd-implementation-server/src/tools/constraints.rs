@@ -53,6 +53,7 @@ use crate::ImplServer;
 const MAX_SECONDS: u64 = 120;
 
 #[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct VerifyArgs {
     /// Only these constraint IDs (see get_constraints on the specification server); default:
     /// every constraint.

@@ -14,6 +14,7 @@ const DEFAULT_RUNS: usize = 20;
 const MAX_RUNS: usize = 200;
 
 #[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct HistoryArgs {
     /// Only runs of this kind: `tests`, `checks` (executable examples) or `constraints`.
     #[serde(default)]
@@ -42,6 +43,7 @@ pub struct HistoryResult {
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CompareRunsArgs {
     /// The earlier run's ID (see history). Default: the run `after` was compared with (the
     /// previous run of the same kind and profile).

@@ -37,6 +37,7 @@ pub struct StatusResult {
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct LogsArgs {
     /// The last this many matching lines (default 100, max 1000).
     #[serde(default)]

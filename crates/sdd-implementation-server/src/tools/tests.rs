@@ -20,6 +20,7 @@ const LISTED_SCENARIOS: usize = 100;
 const LISTED_UNMAPPED: usize = 50;
 
 #[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct NoArguments {}
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -41,6 +42,7 @@ pub struct ProfileList {
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct RunTestsArgs {
     /// The test profile of sdd.yaml to run (see list_test_profiles). Its command, directory,
     /// environment and timeout come from sdd.yaml.
@@ -63,6 +65,7 @@ pub struct RunTestsResult {
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct TraceabilityArgs {
     /// A run from the history (see history); default: the latest test run.
     #[serde(default)]

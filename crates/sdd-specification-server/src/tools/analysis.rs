@@ -15,6 +15,7 @@ use sdd_spec::{Diagnostic, Severity};
 use crate::SpecServer;
 
 #[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ValidateSpecArgs {
     /// Report only diagnostics at least this severe: `error`, `warning` (default) or `info`.
     #[serde(default)]
@@ -40,6 +41,7 @@ pub struct ValidationResult {
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ValidateScenarioArgs {
     /// The domain the scenario would belong to (see list_domains).
     pub domain: String,
@@ -48,6 +50,7 @@ pub struct ValidateScenarioArgs {
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CoverageArgs {
     /// Analyse only this domain; default: every domain that has scenarios.
     #[serde(default)]

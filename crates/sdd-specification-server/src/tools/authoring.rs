@@ -40,6 +40,7 @@ pub struct ProposeResult {
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ListProposalsArgs {
     #[serde(default)]
     pub domain: Option<String>,
@@ -58,6 +59,7 @@ pub struct ProposalList {
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct GenerateArgs {
     /// `pytest`, `cargo`, `jest`, `vitest` or `go`.
     pub framework: Framework,

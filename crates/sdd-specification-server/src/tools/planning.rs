@@ -15,6 +15,7 @@ use super::query::NoArguments;
 use crate::SpecServer;
 
 #[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ImpactArgs {
     /// The git revision to compare the current spec tree with (default `HEAD`): a commit,
     /// branch or tag, e.g. `HEAD~1` or `main`.

@@ -13,6 +13,7 @@ use sdd_spec::model::{Constraint, Scenario};
 use crate::SpecServer;
 
 #[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct NoArguments {}
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -47,6 +48,7 @@ pub struct InteractionSummary {
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct GetScenariosArgs {
     /// Only scenarios of this domain (see list_domains).
     #[serde(default)]
@@ -84,6 +86,7 @@ pub struct ScenarioList {
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct GetConstraintsArgs {
     /// Constraints that apply to this domain (its own, global ones, and its interactions').
     #[serde(default)]
@@ -111,6 +114,7 @@ pub struct ConstraintList {
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ParseConstraintArgs {
     /// The requirement sentence, e.g. `p95 latency < 100ms for all read operations`.
     pub requirement: String,
