@@ -115,6 +115,8 @@ pub enum RunError {
 /// process of the command is gone, so its pipes are normally closed by then; a process that got
 /// hold of them some other way must not keep the run waiting.
 const DRAIN: Duration = Duration::from_secs(2);
+/// Ends output that was still open when reading stopped.
+pub const CUT_OFF_NOTE: &str = "\n[sdd: stopped reading here: the stream was still held open after the command and everything it started had ended]\n";
 
 /// Run `spec` to completion or timeout. The command never outlives this call: on timeout
 /// everything it started is stopped, and if this future is dropped the supervisor sees its
@@ -269,13 +271,17 @@ async fn capture_until(
     let mut tail = std::collections::VecDeque::new();
     let mut total = 0usize;
     let mut buf = [0u8; 8192];
+    let mut cut_off = false;
     loop {
         let n = tokio::select! {
             read = stream.read(&mut buf) => match read {
                 Ok(0) | Err(_) => break,
                 Ok(n) => n,
             },
-            () = &mut stop => break,
+            () = &mut stop => {
+                cut_off = true;
+                break;
+            }
         };
         total += n;
         let mut chunk = &buf[..n];
@@ -299,6 +305,10 @@ async fn capture_until(
     }
     let tail: Vec<u8> = tail.into_iter().collect();
     text.push_str(&String::from_utf8_lossy(&tail));
+    if cut_off {
+        // Said in the output itself, where a reader of the run looks for what is missing.
+        text.push_str(CUT_OFF_NOTE);
+    }
     Captured {
         text,
         total_bytes: total,
