@@ -226,6 +226,47 @@ async fn a_missing_or_malformed_project_file_is_a_clear_error() {
     client.cancel().await.unwrap();
 }
 
+/// A `run_tests` filter written to break out of a double-quoted `filter_arg` reaches the runner
+/// as one argument, verbatim, and runs nothing; a NUL in a filter is refused with the reason.
+#[tokio::test]
+async fn a_filter_is_data_never_shell_text() {
+    let project = inventory_project().unwrap();
+    let root = project.path();
+    std::fs::write(root.join("record.sh"), "printf '%s\\0' \"$@\" > argv.bin\n").unwrap();
+    let file = root.join("sdd.yaml");
+    let text = std::fs::read_to_string(&file).unwrap().replacen(
+        "tests:\n",
+        "tests:\n  argv:\n    command: sh record.sh\n    filter_arg: '-k \"{filter}\"'\n    results: {format: libtest}\n",
+        1,
+    );
+    std::fs::write(&file, text).unwrap();
+    let pwned = root.join("pwned");
+    let filter = format!("x\" $(touch {0}) `touch {0}`; touch {0} '", pwned.display());
+    let client = start(root).await;
+    let run = structured(
+        &call(
+            &client,
+            "run_tests",
+            json!({"profile": "argv", "filter": filter}),
+        )
+        .await,
+    );
+    assert!(!pwned.exists(), "the filter ran a command: {run:#}");
+    let argv = std::fs::read(root.join("argv.bin")).unwrap();
+    let argv: Vec<&[u8]> = argv.split(|b| *b == 0).filter(|a| !a.is_empty()).collect();
+    assert_eq!(argv, [b"-k".as_slice(), filter.as_bytes()], "{run:#}");
+    let err = error_text(
+        &call(
+            &client,
+            "run_tests",
+            json!({"profile": "argv", "filter": "a\u{0}b"}),
+        )
+        .await,
+    );
+    assert!(err.contains("U+0000"), "{err}");
+    client.cancel().await.unwrap();
+}
+
 /// The server binary spoken to directly over its stdin, for tests that must kill it.
 async fn raw_server(project: &Path, calls: &[Value]) -> tokio::process::Child {
     use tokio::io::AsyncWriteExt;

@@ -180,8 +180,14 @@ pub struct TestProfile {
     /// The whole run is killed (its process group) after this many seconds (default 600).
     #[serde(default = "default_test_timeout")]
     pub timeout_seconds: u64,
-    /// A filter appended to the command when a tool passes one, e.g. `-k {filter}` for pytest.
-    /// `{filter}` is replaced by the (shell-quoted) filter.
+    /// A filter appended to the command when a tool passes one, e.g. `-k {filter}` for pytest
+    /// (without `{filter}`, the filter is added after it). The filter never becomes shell
+    /// text: it is passed to `sh -c` as its first positional parameter and `{filter}` becomes
+    /// a reference to it (`"${1}"`), so whatever its quoting (`-k {filter}`, `-k "{filter}"`,
+    /// `-k '{filter}'`) the runner gets the filter as one argument, byte for byte, and `$(…)`,
+    /// backticks, quotes or `;` in it are just characters. The command itself should therefore
+    /// not use `$1` or `set --`. Filters with control characters (a NUL, a newline), a leading
+    /// `-` (it would be read as an option) or more than 4096 bytes are refused with the reason.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filter_arg: Option<String>,
     pub results: ResultsSource,

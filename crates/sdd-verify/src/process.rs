@@ -1,6 +1,6 @@
-//! Running one command under the supervisor: its own process group, a timeout that kills the
-//! whole group, and output captured up to a cap (the head and the tail are kept, since failures
-//! are usually reported at the end).
+//! Running one command under the supervisor: its own process group, a timeout that kills
+//! everything it started, and output captured up to a cap (the head and the tail are kept,
+//! since failures are usually reported at the end).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -37,6 +37,9 @@ pub const SUPERVISE_FLAG: &str = "__supervise";
 pub struct RunSpec {
     /// Shell command (`sh -c`).
     pub command: String,
+    /// `$1`, `$2`, … of the command: values that must reach it as data, never as shell text
+    /// (a test filter from a tool call).
+    pub args: Vec<String>,
     pub workdir: PathBuf,
     pub env: BTreeMap<String, String>,
     pub timeout: Duration,
@@ -51,6 +54,7 @@ impl RunSpec {
     pub fn new(command: impl Into<String>, workdir: impl Into<PathBuf>, timeout: Duration) -> Self {
         RunSpec {
             command: command.into(),
+            args: Vec::new(),
             workdir: workdir.into(),
             env: BTreeMap::new(),
             timeout,
@@ -98,6 +102,8 @@ impl RunOutcome {
 pub enum RunError {
     #[error("working directory `{0}` does not exist")]
     MissingWorkdir(PathBuf),
+    #[error("{what} contains a NUL byte, which no process argument or environment variable can carry; remove it")]
+    Nul { what: String },
     #[error("cannot start the supervisor `{program}`: {source}")]
     Spawn {
         program: PathBuf,
@@ -105,22 +111,30 @@ pub enum RunError {
     },
 }
 
-/// Run `spec` to completion or timeout. The command never outlives this call: on timeout its
-/// group is stopped, and if this future is dropped the supervisor sees its stdin close and does
-/// the same.
+/// How long output is still read after the supervisor has exited. It exits only once every
+/// process of the command is gone, so its pipes are normally closed by then; a process that got
+/// hold of them some other way must not keep the run waiting.
+const DRAIN: Duration = Duration::from_secs(2);
+/// Ends output that was still open when reading stopped.
+pub const CUT_OFF_NOTE: &str = "\n[sdd: stopped reading here: the stream was still held open after the command and everything it started had ended]\n";
+
+/// Run `spec` to completion or timeout. The command never outlives this call: on timeout
+/// everything it started is stopped, and if this future is dropped the supervisor sees its
+/// stdin close and does the same.
 pub async fn run(supervisor: &Supervisor, spec: &RunSpec) -> Result<RunOutcome, RunError> {
     if !spec.workdir.is_dir() {
         return Err(RunError::MissingWorkdir(spec.workdir.clone()));
     }
     let mut child = spawn(supervisor, spec, &spec.workdir)?;
-    let stdout = child
+    let (stop_reading, reading) = tokio::sync::watch::channel(false);
+    let mut stdout = child
         .stdout
         .take()
-        .map(|s| tokio::spawn(capture(s, spec.output_cap)));
-    let stderr = child
+        .map(|s| spawn_capture(s, spec.output_cap, reading.clone()));
+    let mut stderr = child
         .stderr
         .take()
-        .map(|s| tokio::spawn(capture(s, spec.output_cap)));
+        .map(|s| spawn_capture(s, spec.output_cap, reading.clone()));
     // Held open until we want the command stopped: tokio's `Child::wait` would close it.
     let stop_pipe = child.stdin.take();
     let started = Instant::now();
@@ -128,7 +142,7 @@ pub async fn run(supervisor: &Supervisor, spec: &RunSpec) -> Result<RunOutcome, 
         Ok(Ok(status)) => exit_of(status),
         Ok(Err(_)) => Exit::Signal { code: 137 },
         Err(_) => {
-            // Closing the supervisor's stdin makes it stop and then kill the whole group.
+            // Closing the supervisor's stdin makes it stop and then kill everything.
             drop(stop_pipe);
             let bound = spec.grace + Duration::from_secs(5);
             if tokio::time::timeout(bound, child.wait()).await.is_err() {
@@ -141,13 +155,27 @@ pub async fn run(supervisor: &Supervisor, spec: &RunSpec) -> Result<RunOutcome, 
         }
     };
     let duration_seconds = started.elapsed().as_secs_f64();
-    let stdout = match stdout {
-        Some(task) => task.await.unwrap_or_default(),
-        None => Captured::default(),
+    let (mut out, mut err) = (None, None);
+    let drained = tokio::time::timeout(DRAIN, async {
+        out = Some(join_capture(stdout.as_mut()).await);
+        err = Some(join_capture(stderr.as_mut()).await);
+    })
+    .await;
+    if drained.is_err() {
+        tracing::warn!(
+            command = %spec.command,
+            "output pipes still open {DRAIN:?} after the command ended; stopped reading them"
+        );
+        let _ = stop_reading.send(true);
+    }
+    // A task already joined above must not be polled again.
+    let stdout = match out {
+        Some(captured) => captured,
+        None => join_capture(stdout.as_mut()).await,
     };
-    let stderr = match stderr {
-        Some(task) => task.await.unwrap_or_default(),
-        None => Captured::default(),
+    let stderr = match err {
+        Some(captured) => captured,
+        None => join_capture(stderr.as_mut()).await,
     };
     Ok(RunOutcome {
         exit,
@@ -157,15 +185,53 @@ pub async fn run(supervisor: &Supervisor, spec: &RunSpec) -> Result<RunOutcome, 
     })
 }
 
+async fn join_capture(task: Option<&mut tokio::task::JoinHandle<Captured>>) -> Captured {
+    match task {
+        Some(task) => task.await.unwrap_or_default(),
+        None => Captured::default(),
+    }
+}
+
+/// Capture `stream` in a task until it ends or `reading` turns true.
+fn spawn_capture(
+    stream: impl AsyncRead + Unpin + Send + 'static,
+    cap: usize,
+    mut reading: tokio::sync::watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<Captured> {
+    tokio::spawn(capture_until(stream, cap, async move {
+        let _ = reading.wait_for(|stop| *stop).await;
+    }))
+}
+
 /// Start a long-running command (a service) under the supervisor; the caller owns the child and
 /// its pipes. Dropping the child's stdin stops the command.
 pub fn spawn(supervisor: &Supervisor, spec: &RunSpec, workdir: &Path) -> Result<Child, RunError> {
+    // The OS refuses these at spawn time with an error that blames the supervisor; say what
+    // is wrong instead.
+    let nul = |what: String| Err(RunError::Nul { what });
+    if spec.command.contains('\0') {
+        return nul("the command".into());
+    }
+    if spec.args.iter().any(|a| a.contains('\0')) {
+        return nul("an argument of the command".into());
+    }
+    if let Some((name, _)) = spec
+        .env
+        .iter()
+        .find(|(k, v)| k.contains('\0') || v.contains('\0'))
+    {
+        return nul(format!(
+            "environment variable `{}`",
+            name.replace('\0', "\\0")
+        ));
+    }
     let mut command = Command::new(&supervisor.program);
     command
         .args(&supervisor.args)
         .arg(&spec.stop_signal)
         .arg(spec.grace.as_millis().to_string())
         .arg(&spec.command)
+        .args(&spec.args)
         .current_dir(workdir)
         .envs(&spec.env)
         .stdin(Stdio::piped())
@@ -189,16 +255,33 @@ pub(crate) fn exit_of(status: std::process::ExitStatus) -> Exit {
 }
 
 /// Read a stream to its end, keeping the first and last `cap / 2` bytes.
-pub async fn capture(mut stream: impl AsyncRead + Unpin, cap: usize) -> Captured {
+pub async fn capture(stream: impl AsyncRead + Unpin, cap: usize) -> Captured {
+    capture_until(stream, cap, std::future::pending()).await
+}
+
+/// [`capture`] until the stream ends or `stop` completes, whichever is first.
+async fn capture_until(
+    mut stream: impl AsyncRead + Unpin,
+    cap: usize,
+    stop: impl std::future::Future<Output = ()>,
+) -> Captured {
+    tokio::pin!(stop);
     let half = (cap / 2).max(1);
     let mut head = Vec::new();
     let mut tail = std::collections::VecDeque::new();
     let mut total = 0usize;
     let mut buf = [0u8; 8192];
+    let mut cut_off = false;
     loop {
-        let n = match stream.read(&mut buf).await {
-            Ok(0) | Err(_) => break,
-            Ok(n) => n,
+        let n = tokio::select! {
+            read = stream.read(&mut buf) => match read {
+                Ok(0) | Err(_) => break,
+                Ok(n) => n,
+            },
+            () = &mut stop => {
+                cut_off = true;
+                break;
+            }
         };
         total += n;
         let mut chunk = &buf[..n];
@@ -222,6 +305,10 @@ pub async fn capture(mut stream: impl AsyncRead + Unpin, cap: usize) -> Captured
     }
     let tail: Vec<u8> = tail.into_iter().collect();
     text.push_str(&String::from_utf8_lossy(&tail));
+    if cut_off {
+        // Said in the output itself, where a reader of the run looks for what is missing.
+        text.push_str(CUT_OFF_NOTE);
+    }
     Captured {
         text,
         total_bytes: total,

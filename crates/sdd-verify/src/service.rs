@@ -375,6 +375,12 @@ impl Service {
 /// One readiness probe: `Ok` when the service answers as configured.
 pub async fn probe(config: &ServiceConfig, targets: &Targets) -> Result<(), String> {
     let (host, port, _) = http::split_url(&config.base_url).map_err(|e| e.to_string())?;
+    // Checked here, before either kind of probe: tools call `probe` directly (service_status,
+    // a service run by hand), not only through `Service::start`, and a TCP connect to any host
+    // is as much traffic as an HTTP request.
+    if !targets.allows(&host) {
+        return Err(http::HttpError::HostNotAllowed(host).to_string());
+    }
     if let Some(path) = &config.ready.http {
         let url = format!("{}{}", config.base_url.trim_end_matches('/'), path);
         let request = HttpRequest {
@@ -406,5 +412,50 @@ pub async fn probe(config: &ServiceConfig, targets: &Targets) -> Result<(), Stri
         .map_err(|_| format!("connect to {address}: timed out"))?
         .map(|_| ())
         .map_err(|e| format!("connect to {address}: {e}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(base_url: &str, ready: &str) -> ServiceConfig {
+        serde_json::from_value(serde_json::json!({
+            "command": "true",
+            "base_url": base_url,
+            "ready": serde_json::from_str::<serde_json::Value>(ready).unwrap(),
+        }))
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn the_tcp_probe_only_goes_to_allowed_hosts() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let loopback = config(
+            &format!("http://127.0.0.1:{port}"),
+            &format!(r#"{{"tcp": {port}}}"#),
+        );
+        assert_eq!(probe(&loopback, &Targets::default()).await, Ok(()));
+
+        // `.invalid` never resolves: without the check the probe would try, and fail with a
+        // lookup error rather than refuse.
+        for ready in [
+            format!(r#"{{"tcp": {port}}}"#),
+            r#"{"http": "/health"}"#.into(),
+        ] {
+            let remote = config("http://sdd-probe.invalid:80", &ready);
+            let err = probe(&remote, &Targets::default()).await.unwrap_err();
+            assert!(
+                err.contains("host `sdd-probe.invalid` is not allowed")
+                    && err.contains("targets.allowed_hosts"),
+                "{ready}: {err}"
+            );
+            let allowed = Targets {
+                allowed_hosts: vec!["sdd-probe.invalid".into()],
+            };
+            let err = probe(&remote, &allowed).await.unwrap_err();
+            assert!(!err.contains("not allowed"), "{ready}: {err}");
+        }
     }
 }

@@ -51,7 +51,8 @@ pub struct TestRunReport {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub run_id: Option<i64>,
     pub profile: String,
-    /// The command as run (with the filter applied).
+    /// The shell text run; with a filter, `${1}` in it stands for the filter, which is passed
+    /// to the shell as an argument and never parsed as shell text.
     pub command: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filter: Option<String>,
@@ -88,6 +89,10 @@ pub enum TestRunError {
     },
     #[error("working directory `{path}` of profile `{profile}` does not exist")]
     MissingWorkdir { profile: String, path: PathBuf },
+    #[error("the filter cannot be used: {reason}")]
+    BadFilter { reason: String },
+    #[error("filter_arg of profile `{profile}` in sdd.yaml: {reason}")]
+    BadFilterArg { profile: String, reason: String },
     #[error(transparent)]
     Start(#[from] crate::process::RunError),
 }
@@ -103,31 +108,118 @@ pub struct TestRunRequest<'a> {
     pub history: Option<&'a std::sync::Mutex<Option<History>>>,
 }
 
-/// `'…'` quoting for `sh`.
-pub fn shell_quote(text: &str) -> String {
-    format!("'{}'", text.replace('\'', r"'\''"))
-}
+/// Longest filter accepted: test names and patterns are short, and the OS refuses a single
+/// argument above 128 KiB with an error that would not name the filter.
+pub const MAX_FILTER_BYTES: usize = 4096;
 
-/// The command with the filter appended through the profile's `filter_arg`.
+/// The command with the filter applied through the profile's `filter_arg`, as shell text and
+/// the arguments that go with it.
+///
+/// The filter never becomes shell text: each `{filter}` in `filter_arg` is replaced by a
+/// reference to the first positional parameter, `${1}`, quoted for the spot it is in (`"${1}"`
+/// outside quotes, `${1}` inside double quotes, `'"${1}"'` inside single quotes), and the
+/// filter itself is passed as that parameter (`sh -c '<command>' sh FILTER`). The shell expands
+/// a parameter without parsing its value again, so `$(…)`, backticks, quotes, `;` and `*` in a
+/// filter are just characters, and `-k {filter}` or `-k "{filter}"` gives the runner the filter
+/// as exactly one argument, byte for byte.
 pub fn command_with_filter(
     profile_name: &str,
     profile: &TestProfile,
     filter: Option<&str>,
-) -> Result<String, TestRunError> {
+) -> Result<(String, Vec<String>), TestRunError> {
     let Some(filter) = filter.filter(|f| !f.trim().is_empty()) else {
-        return Ok(profile.command.clone());
+        return Ok((profile.command.clone(), Vec::new()));
     };
     let Some(arg) = &profile.filter_arg else {
         return Err(TestRunError::NoFilterArg {
             profile: profile_name.into(),
         });
     };
-    let arg = if arg.contains("{filter}") {
-        arg.replace("{filter}", &shell_quote(filter))
-    } else {
-        format!("{arg} {}", shell_quote(filter))
-    };
-    Ok(format!("{} {arg}", profile.command))
+    check_filter(filter)?;
+    let arg = filter_reference(arg).map_err(|reason| TestRunError::BadFilterArg {
+        profile: profile_name.into(),
+        reason,
+    })?;
+    Ok((format!("{} {arg}", profile.command), vec![filter.into()]))
+}
+
+/// A filter is a test name or pattern: no control characters (a NUL cannot even be passed to
+/// a process), no leading `-` (the runner would read it as one of its options — `cargo test
+/// --config …` runs code), and not huge.
+fn check_filter(filter: &str) -> Result<(), TestRunError> {
+    let bad = |reason: String| Err(TestRunError::BadFilter { reason });
+    if let Some((at, c)) = filter.char_indices().find(|(_, c)| c.is_control()) {
+        return bad(format!(
+            "it contains the control character U+{:04X} at byte {at}; a filter is a test name or pattern on one line, remove it",
+            c as u32
+        ));
+    }
+    if filter.starts_with('-') {
+        return bad(
+            "it starts with `-`, so the test runner would take it for one of its options; pass the test name or pattern without the leading dash".into(),
+        );
+    }
+    if filter.len() > MAX_FILTER_BYTES {
+        return bad(format!(
+            "it is {} bytes long, more than the {MAX_FILTER_BYTES} accepted; use a shorter name or pattern",
+            filter.len()
+        ));
+    }
+    Ok(())
+}
+
+/// `filter_arg` with every `{filter}` replaced by `${1}` quoted for its context (see
+/// [`command_with_filter`]); without `{filter}`, `"${1}"` is appended. Quotes the user put
+/// around `{filter}` keep their meaning, they just no longer matter for safety.
+fn filter_reference(filter_arg: &str) -> Result<String, String> {
+    #[derive(PartialEq)]
+    enum Quote {
+        None,
+        Single,
+        Double,
+    }
+    let mut state = Quote::None;
+    let mut out = String::with_capacity(filter_arg.len() + 8);
+    let mut found = false;
+    let mut rest = filter_arg;
+    while let Some(c) = rest.chars().next() {
+        if let Some(after) = rest.strip_prefix("{filter}") {
+            out.push_str(match state {
+                Quote::None => "\"${1}\"",
+                Quote::Double => "${1}",
+                // Close the single quotes, expand in double quotes, reopen.
+                Quote::Single => "'\"${1}\"'",
+            });
+            found = true;
+            rest = after;
+            continue;
+        }
+        rest = &rest[c.len_utf8()..];
+        out.push(c);
+        match (&state, c) {
+            // A backslash takes the next character literally (outside single quotes).
+            (Quote::None | Quote::Double, '\\') => {
+                if let Some(next) = rest.chars().next() {
+                    out.push(next);
+                    rest = &rest[next.len_utf8()..];
+                }
+            }
+            (Quote::None, '\'') => state = Quote::Single,
+            (Quote::Single, '\'') => state = Quote::None,
+            (Quote::None, '"') => state = Quote::Double,
+            (Quote::Double, '"') => state = Quote::None,
+            _ => {}
+        }
+    }
+    if state != Quote::None {
+        return Err(format!(
+            "`{filter_arg}` has a quote that is never closed; write e.g. `-k {{filter}}` (SDD passes the filter safely, quotes are not needed)"
+        ));
+    }
+    if !found {
+        out.push_str(" \"${1}\"");
+    }
+    Ok(out)
 }
 
 pub async fn run_tests(request: TestRunRequest<'_>) -> Result<TestRunReport, TestRunError> {
@@ -160,7 +252,7 @@ pub async fn run_tests(request: TestRunRequest<'_>) -> Result<TestRunReport, Tes
         }
         None => None,
     };
-    let command = command_with_filter(profile_name, profile, filter)?;
+    let (command, args) = command_with_filter(profile_name, profile, filter)?;
     let filter = filter.filter(|f| !f.trim().is_empty()).map(str::to_string);
 
     let tree = tree_state(root).await;
@@ -172,6 +264,7 @@ pub async fn run_tests(request: TestRunRequest<'_>) -> Result<TestRunReport, Tes
         workdir,
         Duration::from_secs(profile.timeout_seconds.max(1)),
     );
+    spec_run.args = args;
     spec_run.env = profile.env.clone();
     spec_run.output_cap = PARSE_CAP;
     let outcome = run(supervisor, &spec_run).await?;
@@ -407,17 +500,69 @@ mod tests {
     }
 
     #[test]
-    fn filters_are_quoted_into_the_command() {
+    fn the_filter_is_a_positional_parameter_never_shell_text() {
         let p = profile(Some("-k {filter}"));
+        let hostile = "it's; rm -rf / $(touch x)";
         assert_eq!(
-            command_with_filter("py", &p, Some("it's; rm -rf /")).unwrap(),
-            r"pytest -v -k 'it'\''s; rm -rf /'"
+            command_with_filter("py", &p, Some(hostile)).unwrap(),
+            (
+                r#"pytest -v -k "${1}""#.to_string(),
+                vec![hostile.to_string()]
+            )
         );
-        assert_eq!(command_with_filter("py", &p, None).unwrap(), "pytest -v");
+        assert_eq!(
+            command_with_filter("py", &p, None).unwrap(),
+            ("pytest -v".to_string(), vec![])
+        );
         assert!(matches!(
             command_with_filter("py", &profile(None), Some("x")),
             Err(TestRunError::NoFilterArg { .. })
         ));
+    }
+
+    #[test]
+    fn filter_references_follow_the_quoting_around_them() {
+        for (arg, expected) in [
+            ("{filter}", r#""${1}""#),
+            ("-k {filter}", r#"-k "${1}""#),
+            (r#"-k "{filter}""#, r#"-k "${1}""#),
+            ("-k '{filter}'", r#"-k ''"${1}"''"#),
+            ("-run '^{filter}$'", r#"-run '^'"${1}"'$'"#),
+            (r#"--x="a {filter} b""#, r#"--x="a ${1} b""#),
+            ("-k", r#"-k "${1}""#),
+            (r#"-k \"{filter}\""#, r#"-k \""${1}"\""#),
+            (r#"-k "it's {filter}""#, r#"-k "it's ${1}""#),
+        ] {
+            assert_eq!(filter_reference(arg).unwrap(), expected, "{arg}");
+        }
+        for unclosed in [r#"-k "{filter}"#, "-k '{filter}", r#"-k "{filter}\""#] {
+            assert!(
+                filter_reference(unclosed)
+                    .unwrap_err()
+                    .contains("never closed"),
+                "{unclosed}"
+            );
+        }
+    }
+
+    #[test]
+    fn filters_that_are_not_names_are_refused_with_the_reason() {
+        let p = profile(Some("-k {filter}"));
+        let reason = |filter: &str| {
+            command_with_filter("py", &p, Some(filter))
+                .unwrap_err()
+                .to_string()
+        };
+        assert!(
+            reason("a\0b").contains("U+0000 at byte 1"),
+            "{}",
+            reason("a\0b")
+        );
+        assert!(reason("a\nb").contains("U+000A"));
+        assert!(reason("a\u{1b}[2J").contains("U+001B"));
+        assert!(reason("--config=x").contains("starts with `-`"));
+        assert!(reason(&"x".repeat(MAX_FILTER_BYTES + 1)).contains("bytes long"));
+        assert!(command_with_filter("py", &p, Some(&"x".repeat(MAX_FILTER_BYTES))).is_ok());
     }
 
     #[test]

@@ -180,3 +180,132 @@ async fn broken_results_are_problems() {
     );
     assert_eq!(report.traceability.summary.no_test, 4);
 }
+
+/// Every quoting style a `filter_arg` may use × filters written to break out of it: the runner
+/// (a script that writes its argv, NUL-separated) must receive the filter verbatim as one
+/// argument, and no filter may run anything (each tries to create `pwned`).
+#[tokio::test]
+async fn hostile_filters_reach_the_runner_verbatim_whatever_the_quoting() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::write(root.join("record.sh"), "printf '%s\\0' \"$@\" > argv.bin\n").unwrap();
+    let pwned = root.join("pwned");
+    let p = pwned.display();
+    let filters = [
+        format!("$(touch {p})"),
+        format!("`touch {p}`"),
+        format!("x; touch {p}"),
+        format!("x' ; touch {p}; echo '"),
+        format!("x\" ; touch {p}; echo \""),
+        format!("'\"$(touch {p})\"'"),
+        format!("x && touch {p} || touch {p}"),
+        format!("x | tee {p}"),
+        format!("> {p}"),
+        "a  b   c".to_string(),
+        "*".to_string(),
+        "test_*".to_string(),
+        "$HOME ${PATH} $1 ${1} {filter}".to_string(),
+        "\\".to_string(),
+        "x\\".to_string(),
+        "~".to_string(),
+        "not slow and (a or b)".to_string(),
+        "naïve ✓ ünïcödé".to_string(),
+    ];
+    // filter_arg → the arguments the runner gets, around the filter F.
+    type Expected = fn(&str) -> Vec<String>;
+    let styles: [(&str, Expected); 9] = [
+        ("{filter}", |f| vec![f.into()]),
+        ("-k {filter}", |f| vec!["-k".into(), f.into()]),
+        ("-k \"{filter}\"", |f| vec!["-k".into(), f.into()]),
+        ("-k '{filter}'", |f| vec!["-k".into(), f.into()]),
+        ("-k", |f| vec!["-k".into(), f.into()]),
+        ("--filter={filter}", |f| vec![format!("--filter={f}")]),
+        ("--filter=\"{filter}\"", |f| vec![format!("--filter={f}")]),
+        ("-run '^{filter}$'", |f| {
+            vec!["-run".into(), format!("^{f}$")]
+        }),
+        ("-k \"it's {filter} too\"", |f| {
+            vec!["-k".into(), format!("it's {f} too")]
+        }),
+    ];
+    let spec = sdd_spec::model::Spec::default();
+    for (filter_arg, expected) in styles {
+        let profile: sdd_spec::project::TestProfile = serde_yaml::from_value(
+            serde_yaml::to_value(serde_json::json!({
+                "command": "sh record.sh",
+                "filter_arg": filter_arg,
+                "timeout_seconds": 20,
+                "results": {"format": "libtest"},
+            }))
+            .unwrap(),
+        )
+        .unwrap();
+        for filter in &filters {
+            let _ = std::fs::remove_file(root.join("argv.bin"));
+            let report = run_tests(TestRunRequest {
+                root,
+                profile_name: "argv",
+                profile: &profile,
+                filter: Some(filter),
+                spec: &spec,
+                supervisor: &supervisor(),
+                history: None,
+            })
+            .await
+            .unwrap();
+            assert!(
+                !pwned.exists(),
+                "filter_arg {filter_arg:?} with filter {filter:?} ran a command: {}",
+                report.command
+            );
+            assert_eq!(report.exit, Exit::Code { code: 0 }, "{report:#?}");
+            let argv = std::fs::read(root.join("argv.bin")).unwrap();
+            let argv: Vec<String> = argv
+                .split(|b| *b == 0)
+                .filter(|a| !a.is_empty())
+                .map(|a| String::from_utf8(a.to_vec()).unwrap())
+                .collect();
+            assert_eq!(
+                argv,
+                expected(filter),
+                "filter_arg {filter_arg:?}, filter {filter:?}, command {}",
+                report.command
+            );
+        }
+    }
+}
+
+/// A filter no process can carry, or one the runner would read as an option, is refused
+/// before anything starts, with the reason (a NUL used to fail as "cannot start the
+/// supervisor").
+#[tokio::test]
+async fn unusable_filters_are_refused_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile: sdd_spec::project::TestProfile = serde_yaml::from_str(
+        "command: touch ran\nfilter_arg: \"-k {filter}\"\nresults: {format: libtest}\n",
+    )
+    .unwrap();
+    let spec = sdd_spec::model::Spec::default();
+    for (filter, needle) in [
+        ("a\0b", "U+0000"),
+        ("a\nb", "U+000A"),
+        ("--config=build.rustc-wrapper=/x", "starts with `-`"),
+    ] {
+        let err = run_tests(TestRunRequest {
+            root: dir.path(),
+            profile_name: "p",
+            profile: &profile,
+            filter: Some(filter),
+            spec: &spec,
+            supervisor: &supervisor(),
+            history: None,
+        })
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("{filter:?} was accepted"))
+        .to_string();
+        assert!(err.contains(needle), "{filter:?}: {err}");
+        assert!(!err.contains("supervisor"), "{err}");
+        assert!(!dir.path().join("ran").exists());
+    }
+}
