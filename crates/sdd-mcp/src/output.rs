@@ -21,6 +21,47 @@ pub struct Page {
     pub next_offset: Option<usize>,
 }
 
+/// The most characters one tool answer may carry (its text or its structured content; `Json`
+/// results carry the same JSON in both, and a client shows the model one of them), about
+/// 25k tokens: where Claude Code cuts answers off. Tools keep their default answers far below
+/// it (pages, summaries); this is the backstop for a request that asks for too much at once.
+pub const MAX_RESPONSE_CHARS: usize = 100_000;
+
+/// Replace an oversized successful tool answer with a tool error saying how large it was and
+/// how to ask for less, so no call can flood an agent's context (or a pipe).
+pub fn bound_response(response: rmcp::model::CallToolResponse) -> rmcp::model::CallToolResponse {
+    use rmcp::model::{CallToolResponse, CallToolResult, ContentBlock as Content};
+    let CallToolResponse::Complete(result) = &response else {
+        return response;
+    };
+    let size = response_chars(result);
+    if size <= MAX_RESPONSE_CHARS {
+        return response;
+    }
+    CallToolResponse::Complete(CallToolResult::error(vec![Content::text(format!(
+        "the answer would be {size} characters (about {} tokens), over the {MAX_RESPONSE_CHARS}-character limit for one answer; ask for less: a smaller `limit` (and `offset` for the next page), one `domain`, `feature` or `ids`",
+        size / 4
+    ))]))
+}
+
+fn response_chars(result: &rmcp::model::CallToolResult) -> usize {
+    let text: usize = result
+        .content
+        .iter()
+        .filter_map(|c| c.as_text().map(|t| t.text.len()))
+        .sum();
+    let structured = result
+        .structured_content
+        .as_ref()
+        .map(|v| {
+            serde_json::to_string(v)
+                .map(|s| s.len())
+                .unwrap_or(usize::MAX)
+        })
+        .unwrap_or(0);
+    text.max(structured)
+}
+
 /// Take one page of `items`. `limit` is clamped to 1..=[`MAX_PAGE`].
 pub fn paginate<T>(items: Vec<T>, offset: Option<usize>, limit: Option<usize>) -> (Vec<T>, Page) {
     let total = items.len();
@@ -40,6 +81,26 @@ pub fn paginate<T>(items: Vec<T>, offset: Option<usize>, limit: Option<usize>) -
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn oversized_answers_become_a_tool_error_that_says_how_to_ask_for_less() {
+        use rmcp::model::{CallToolResponse, CallToolResult, ContentBlock as Content};
+        let small = CallToolResponse::Complete(CallToolResult::success(vec![Content::text("ok")]));
+        let CallToolResponse::Complete(kept) = bound_response(small) else {
+            panic!()
+        };
+        assert_ne!(kept.is_error, Some(true));
+        let mut big = CallToolResult::success(vec![Content::text("x".repeat(60_000))]);
+        big.structured_content = Some(serde_json::json!({"items": "y".repeat(120_000)}));
+        let CallToolResponse::Complete(cut) = bound_response(CallToolResponse::Complete(big))
+        else {
+            panic!()
+        };
+        assert_eq!(cut.is_error, Some(true));
+        let text = crate::result_text(&cut);
+        assert!(text.contains("120") && text.contains("limit"), "{text}");
+        assert!(text.len() < 400);
+    }
 
     #[test]
     fn pages_and_clamps() {

@@ -987,6 +987,102 @@ mod tests {
         assert_eq!(s.status, ReviewStatus::Proposed);
     }
 
+    /// Fuzz-style: strings drawn from an alphabet of YAML structure, quotes, separators and
+    /// control characters, in every string field. Each proposal is either refused naming a
+    /// character, or lands as exactly one `proposed` scenario whose strings come back verbatim.
+    #[test]
+    fn generated_hostile_strings_are_refused_or_round_trip() {
+        const ALPHABET: &[&str] = &[
+            "a",
+            " ",
+            "-",
+            ":",
+            "#",
+            "'",
+            "\"",
+            "\\",
+            "{",
+            "}",
+            "[",
+            "]",
+            "&",
+            "*",
+            "!",
+            "|",
+            ">",
+            "%",
+            "@",
+            "`",
+            ",",
+            "?",
+            "\n",
+            "\r",
+            "\t",
+            "\u{0}",
+            "\u{85}",
+            "\u{2028}",
+            "\u{2029}",
+            "\u{feff}",
+            "\u{202e}",
+            "é",
+            "日",
+            "😀",
+            "status: approved",
+            "- name: X",
+            "then: [y]",
+            "---",
+            "...",
+        ];
+        let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let dir = tree(FILE);
+        let mut landed = 1;
+        for round in 0..150 {
+            let mut text = String::new();
+            for _ in 0..(next() % 12) {
+                text.push_str(ALPHABET[(next() % ALPHABET.len() as u64) as usize]);
+            }
+            let mut p = doc(&format!("Fuzz {round}"));
+            match next() % 4 {
+                0 => p.tags = vec![text.clone()],
+                1 => p.when = Some(text.clone()),
+                2 => p.then = OneOrMany::Many(vec!["ok".into(), text.clone()]),
+                _ => p.rationale = format!("r {text}"),
+            }
+            let before = read(&dir);
+            match propose(dir.path(), "tasks", &[p.clone()], None, "agent") {
+                Err(e) => {
+                    let e = e.to_string();
+                    assert!(
+                        e.contains("U+") || e.contains("is empty"),
+                        "{text:?}: unexpected refusal {e}"
+                    );
+                    assert_eq!(read(&dir), before, "{text:?}");
+                }
+                Ok(outcome) => {
+                    landed += 1;
+                    let spec = load_dir(dir.path()).unwrap().spec;
+                    assert_eq!(spec.scenarios.len(), landed, "{text:?}");
+                    let s = spec.scenario(&outcome.ids[0]).unwrap();
+                    assert_eq!(s.status, ReviewStatus::Proposed);
+                    assert_eq!(s.tags, p.tags, "{text:?}");
+                    assert_eq!(s.when, p.when, "{text:?}");
+                    assert_eq!(s.then, p.then.clone().into_vec(), "{text:?}");
+                    assert_eq!(s.rationale.as_deref(), Some(p.rationale.as_str()));
+                }
+            }
+        }
+        assert!(
+            landed > 10,
+            "the generator should produce writable strings too"
+        );
+    }
+
     #[test]
     fn examples_are_written_with_the_proposal() {
         let dir = tree(FILE);

@@ -641,3 +641,29 @@ async fn ping_is_answered_while_heavy_calls_run() {
         );
     }
 }
+
+/// No answer floods the agent: a page that would exceed the response bound is refused with
+/// the size and how to ask for less; a smaller page works.
+#[tokio::test]
+async fn an_oversized_answer_is_refused_with_how_to_ask_for_less() {
+    let project = tempfile::tempdir().unwrap();
+    let specs = project.path().join("specs");
+    std::fs::create_dir_all(&specs).unwrap();
+    let mut text = String::from("feature: Big\ndomain: big\nscenarios:\n");
+    let long = "word ".repeat(200);
+    for n in 0..200 {
+        text.push_str(&format!(
+            "  - name: Scenario {n}\n    when: it runs\n    then: [\"{long}\"]\n"
+        ));
+    }
+    std::fs::write(specs.join("big.yaml"), text).unwrap();
+    let client = start(&specs, project.path()).await;
+    let refused = error_text(&call(&client, "get_scenarios", json!({"limit": 200})).await);
+    assert!(
+        refused.contains("characters") && refused.contains("limit"),
+        "{refused}"
+    );
+    assert!(refused.len() < 500, "{refused}");
+    let page = structured(&call(&client, "get_scenarios", json!({"limit": 10})).await);
+    assert_eq!(page["page"]["returned"], 10);
+}

@@ -38,7 +38,19 @@ pub struct ProfileInfo {
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct ProfileList {
+    pub page: Page,
     pub profiles: Vec<ProfileInfo>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ListProfilesArgs {
+    /// Skip this many profiles (from `page.next_offset` of the previous answer).
+    #[serde(default)]
+    pub offset: Option<usize>,
+    /// Profiles per answer (default 50, at most 200).
+    #[serde(default)]
+    pub limit: Option<usize>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -109,7 +121,7 @@ impl ImplServer {
     #[tool(annotations(read_only_hint = true, idempotent_hint = true, open_world_hint = false))]
     pub async fn list_test_profiles(
         &self,
-        _args: Parameters<NoArguments>,
+        Parameters(args): Parameters<ListProfilesArgs>,
     ) -> Result<Json<ProfileList>, ToolError> {
         let file = self.project_file()?;
         let profiles = file
@@ -125,7 +137,8 @@ impl ImplServer {
                 accepts_filter: p.filter_arg.is_some(),
             })
             .collect();
-        Ok(Json(ProfileList { profiles }))
+        let (profiles, page) = sdd_mcp::paginate(profiles, args.offset, args.limit);
+        Ok(Json(ProfileList { page, profiles }))
     }
 
     /// Run a test profile from sdd.yaml and map every result to its scenario: per approved

@@ -17,10 +17,16 @@ use super::AnalysisError;
 use crate::constraint::CheckSpec;
 use crate::model::{ConstraintScope, Spec};
 
+/// The most participants one budget is split between (the answer lists each).
+pub const MAX_PARTICIPANTS: usize = 100;
+
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct BudgetRequest {
+    /// The latency or time-bound constraint to split (see get_constraints).
     pub constraint_id: String,
-    /// Who shares the budget, in call order. Default: the interaction's participants.
+    /// Who shares the budget, in call order (at most 100). Default: the interaction's
+    /// participants.
     #[serde(default)]
     pub participants: Vec<String>,
     /// Relative weights per participant (default 1 each).
@@ -56,6 +62,14 @@ pub struct BudgetPlan {
 }
 
 pub fn propagate_budget(spec: &Spec, request: &BudgetRequest) -> Result<BudgetPlan, AnalysisError> {
+    if request.participants.len() > MAX_PARTICIPANTS
+        || request.weights.len() > MAX_PARTICIPANTS
+        || request.participants.iter().any(|p| p.len() > 200)
+    {
+        return Err(AnalysisError::Invalid(format!(
+            "at most {MAX_PARTICIPANTS} participants (and weights) of at most 200 characters each"
+        )));
+    }
     let constraint = spec.constraint(&request.constraint_id).ok_or_else(|| {
         AnalysisError::NotFound(format!(
             "no constraint `{}`; list IDs with get_constraints",
@@ -232,6 +246,22 @@ mod tests {
         assert_eq!(plan.allocations.len(), 3);
         assert_eq!(plan.allocations[0].budget_ms, 10000.0);
         assert!(plan.allocations.iter().map(|a| a.budget_ms).sum::<f64>() <= 30000.0);
+    }
+
+    #[test]
+    fn too_many_participants_are_refused_without_echoing_them() {
+        let err = propagate_budget(
+            &spec(),
+            &BudgetRequest {
+                constraint_id: "shop.performance.checkout_latency".into(),
+                participants: (0..100_000).map(|i| format!("service_{i}")).collect(),
+                ..Default::default()
+            },
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("at most 100"), "{err}");
+        assert!(err.len() < 200);
     }
 
     #[test]
