@@ -50,7 +50,7 @@ pub struct Step {
 pub struct ScenarioRow {
     pub id: String,
     pub name: String,
-    /// `approved`, `proposed` or `rejected`.
+    /// `approved`, `proposed`, `rejected` or `changed since approval`.
     pub review: String,
     /// From the test runs: `passing`, `failing`, `skipped`, `no_test`, or `-` when not traced.
     pub tests: String,
@@ -267,10 +267,7 @@ pub async fn run(options: &Options) -> Result<ExitCode, String> {
     session.close().await;
 
     let scenarios = scenario_rows(&loaded.spec, &traces, &checks);
-    let ok = steps.iter().all(|s| s.ok)
-        && scenarios
-            .iter()
-            .all(|s| s.verdict != "failing" && s.review != CHANGED_SINCE_APPROVAL);
+    let ok = verified(&steps, &scenarios);
     let verification = Verification {
         project: root.display().to_string(),
         started_at,
@@ -300,6 +297,15 @@ fn first_line(text: &str) -> String {
 }
 
 /// One row per scenario: its review state, what the tests and examples say, and the verdict.
+/// VERIFIED only when every step passed, no scenario fails, and every scenario written
+/// `approved` is still the behaviour a person approved.
+fn verified(steps: &[Step], scenarios: &[ScenarioRow]) -> bool {
+    steps.iter().all(|s| s.ok)
+        && scenarios
+            .iter()
+            .all(|s| s.verdict != "failing" && s.review != CHANGED_SINCE_APPROVAL)
+}
+
 fn scenario_rows(
     spec: &sdd_spec::model::Spec,
     traces: &[Value],
@@ -515,4 +521,37 @@ fn save(root: &Path, v: &Verification) -> Result<std::path::PathBuf, String> {
         .and_then(|_| std::fs::rename(&partial, &path))
         .map_err(|e| e.to_string())?;
     Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_scenario_changed_since_approval_is_not_verified_whatever_its_tests_say() {
+        let spec = sdd_spec::load_sources(&[(
+            "t.yaml".into(),
+            "feature: T\ndomain: t\nscenarios:\n  - name: Kept\n    when: w\n    then: [x]\n  - name: Weakened\n    when: w\n    then: [it may fail]\n    status: approved\n    reviewed_by: Ada\n    approved_fingerprint: \"sha256:0000\"\n".into(),
+        )])
+        .spec;
+        let passing = serde_json::json!([{"traceability": {"scenarios": [
+            {"scenario_id": "t.kept", "verdict": "passing"},
+            {"scenario_id": "t.weakened", "verdict": "passing"}
+        ]}}]);
+        let rows = scenario_rows(&spec, passing.as_array().unwrap(), &Value::Null);
+        let weakened = rows.iter().find(|r| r.id == "t.weakened").unwrap();
+        assert_eq!(weakened.review, CHANGED_SINCE_APPROVAL);
+        assert_eq!(weakened.verdict, "changed since approval, needs review");
+        let step = |ok| Step {
+            name: "tests".into(),
+            ok,
+            seconds: 0.0,
+            summary: String::new(),
+        };
+        let kept: Vec<ScenarioRow> = rows.into_iter().filter(|r| r.id == "t.kept").collect();
+        assert!(verified(&[step(true)], &kept));
+        assert!(!verified(&[step(false)], &kept));
+        let rows = scenario_rows(&spec, passing.as_array().unwrap(), &Value::Null);
+        assert!(!verified(&[step(true)], &rows));
+    }
 }

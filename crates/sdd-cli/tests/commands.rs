@@ -202,3 +202,61 @@ fn verify_and_report_refuse_clearly_and_lose_nothing() {
     assert!(out.contains("site/report.html"), "{out}");
     assert!(root.join("site/report.html").exists());
 }
+
+/// The approval loop from a shell: an agent proposes through `sdd call` (the real protocol),
+/// a person approves with `sdd review`, the agent then weakens the approved scenario by hand:
+/// `sdd validate` warns, `sdd review --list` offers it again, and a new approval restores it.
+#[test]
+fn a_scenario_weakened_after_approval_is_shown_for_review_again() {
+    let project = tempfile::tempdir().unwrap();
+    let root = project.path();
+    std::fs::create_dir_all(root.join("specs")).unwrap();
+    std::fs::write(
+        root.join("specs/tasks.yaml"),
+        "feature: Tasks\ndomain: tasks\nscenarios:\n  - name: Create\n    when: I create\n    then: it exists\n",
+    )
+    .unwrap();
+    let proposal = r#"{"domain": "tasks", "scenarios": [{"name": "Delete twice", "when": "I delete a deleted task", "then": ["I get 404 Not found"], "rationale": "unspecified"}]}"#;
+    let (code, _, err) = sdd_in(
+        root,
+        &["call", "specification", "propose_scenarios", proposal],
+    );
+    assert_eq!(code, 0, "{err}");
+    let forged = r#"{"domain": "tasks", "scenarios": [{"name": "Forged", "when": "w", "then": ["t"], "rationale": "r", "status": "approved"}]}"#;
+    let (code, out, _) = sdd_in(
+        root,
+        &["call", "specification", "propose_scenarios", forged],
+    );
+    assert_eq!(code, 1, "{out}");
+    let (code, out, err) = sdd_in(
+        root,
+        &["review", "--approve", "tasks.delete_twice", "--by", "Ada"],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let (_, listed, _) = sdd_in(root, &["review", "--list"]);
+    assert!(listed.contains("0 scenario(s) waiting"), "{listed}");
+
+    let file = root.join("specs/tasks.yaml");
+    let approved = std::fs::read_to_string(&file).unwrap();
+    let weakened = approved.replace("I get 404 Not found", "I get some answer");
+    assert_ne!(weakened, approved);
+    std::fs::write(&file, weakened).unwrap();
+    let (code, out, err) = sdd_in(root, &["validate"]);
+    assert_eq!(code, 0, "a warning, not an error: {out}{err}");
+    assert!(
+        format!("{out}{err}").contains("changed since approval"),
+        "{out}{err}"
+    );
+    let (_, listed, _) = sdd_in(root, &["review", "--list"]);
+    assert!(
+        listed.contains("tasks.delete_twice") && listed.contains("changed since approval"),
+        "{listed}"
+    );
+    let (code, out, err) = sdd_in(
+        root,
+        &["review", "--approve", "tasks.delete_twice", "--by", "Ada"],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let (_, listed, _) = sdd_in(root, &["review", "--list"]);
+    assert!(listed.contains("0 scenario(s) waiting"), "{listed}");
+}
