@@ -119,7 +119,15 @@ pub fn propose(
         Err(source) => return Err(ReviewError::Io { path, source }),
     };
     let (new_text, list_key) = match &existing_text {
-        Some(text) => append_scenarios(text, &items)?,
+        Some(text) => {
+            let mut key = String::new();
+            let edited = keeping_line_endings(text, |lf| {
+                let (edited, list_key) = append_scenarios(lf, &items)?;
+                key = list_key;
+                Ok(edited)
+            })?;
+            (edited, key)
+        }
         None => {
             let mut text = format!(
                 "# Scenarios proposed for domain `{domain}`, waiting for review (`sdd review`).\ndomain: {domain}\nscenarios:\n"
@@ -328,7 +336,9 @@ pub fn decide(
     if decision == Decision::Approve {
         fields.push(("approved_fingerprint", quoted(&fingerprint)));
     }
-    let new_text = set_review_fields(&text, scenario.location.line, &fields)?;
+    let new_text = keeping_line_endings(&text, |lf| {
+        set_review_fields(lf, scenario.location.line, &fields)
+    })?;
 
     let reject = |reason: String| ReviewError::EditRejected {
         file: relative.clone(),
@@ -355,6 +365,19 @@ pub fn decide(
     }
     replace_file(&path, Some(&text), &new_text)?;
     Ok(())
+}
+
+/// Edit `text` line-wise as LF text and give the result the file's own line endings back: a
+/// file written with CRLF stays CRLF (line-based edits would otherwise strip every `\r`).
+fn keeping_line_endings(
+    text: &str,
+    edit: impl FnOnce(&str) -> Result<String, ReviewError>,
+) -> Result<String, ReviewError> {
+    let crlf = text.contains("\r\n") && !text.replace("\r\n", "").contains('\n');
+    if !crlf {
+        return edit(text);
+    }
+    Ok(edit(&text.replace("\r\n", "\n"))?.replace('\n', "\r\n"))
 }
 
 fn quoted(text: &str) -> String {
@@ -1265,6 +1288,20 @@ mod tests {
             }
         }
         assert_eq!(loaded.spec.scenarios.len(), 1 + 40 + 20);
+    }
+
+    #[test]
+    fn a_crlf_file_keeps_its_line_endings() {
+        let crlf = FILE.replace('\n', "\r\n");
+        let dir = tree(&crlf);
+        propose(dir.path(), "tasks", &[doc("Delete")], None, "agent").unwrap();
+        decide(dir.path(), "tasks.delete", Decision::Approve, "Ada", "t").unwrap();
+        let text = read(&dir);
+        assert!(!text.replace("\r\n", "").contains('\n'), "{text:?}");
+        for line in crlf.split_inclusive("\r\n") {
+            assert!(text.contains(line), "lost {line:?}");
+        }
+        assert_eq!(status(&dir, "tasks.delete"), Some(ReviewStatus::Approved));
     }
 
     #[test]
