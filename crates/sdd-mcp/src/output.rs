@@ -27,6 +27,18 @@ pub struct Page {
 /// it (pages, summaries); this is the backstop for a request that asks for too much at once.
 pub const MAX_RESPONSE_CHARS: usize = 100_000;
 
+/// A server's `call_tool`: route the call through `router` and bound the answer. One body for
+/// every server, so none can forget the bound.
+pub async fn call_tool_bounded<S: Send + Sync + 'static>(
+    server: &S,
+    router: &rmcp::handler::server::router::tool::ToolRouter<S>,
+    request: rmcp::model::CallToolRequestParams,
+    context: rmcp::service::RequestContext<rmcp::RoleServer>,
+) -> Result<rmcp::model::CallToolResponse, rmcp::ErrorData> {
+    let call = rmcp::handler::server::tool::ToolCallContext::new(server, request, context);
+    router.call(call).await.map(bound_response)
+}
+
 /// Replace an oversized successful tool answer with a tool error saying how large it was and
 /// how to ask for less, so no call can flood an agent's context (or a pipe).
 pub fn bound_response(response: rmcp::model::CallToolResponse) -> rmcp::model::CallToolResponse {
