@@ -8,6 +8,7 @@ pub mod constraint;
 pub mod diagnostic;
 pub mod document;
 pub mod ids;
+pub mod limits;
 pub mod load;
 pub mod model;
 pub mod positions;
@@ -17,7 +18,7 @@ pub mod schema;
 pub mod testgen;
 
 pub use diagnostic::{Diagnostic, Location, Severity};
-pub use load::{load_dir, load_sources, LoadError, Loaded};
+pub use load::{load_dir, load_dir_with, load_sources, LoadError, Loaded};
 pub use model::Spec;
 pub mod analysis;
 pub mod text;

@@ -4,7 +4,7 @@
 //! every section and list item is deserialized on its own, so one broken scenario costs exactly
 //! one diagnostic and the rest of the file still loads.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
@@ -14,6 +14,7 @@ use crate::constraint::{parse_constraint, CheckSource, ParsedConstraint};
 use crate::diagnostic::{Diagnostic, Location};
 use crate::document::*;
 use crate::ids;
+use crate::limits::{read_yaml_file, strip_bom, Limits};
 use crate::model::*;
 use crate::positions::{join, PositionIndex};
 
@@ -39,38 +40,101 @@ pub enum LoadError {
     },
 }
 
-/// Load every spec file under `root`.
+/// Load every spec file under `root`, with the limits of [`Limits::from_env`].
 pub fn load_dir(root: &Path) -> Result<Loaded, LoadError> {
+    let (limits, problems) = Limits::from_env();
+    let mut loaded = load_dir_with(root, &limits)?;
+    for problem in problems {
+        loaded.diagnostics.push(
+            Diagnostic::warning("bad-limit-setting", problem)
+                .with_help("set it to a number of bytes or nodes, e.g. 8388608, or unset it"),
+        );
+    }
+    Ok(loaded)
+}
+
+/// Load every spec file under `root` within `limits`.
+///
+/// The walk never leaves the root and never loops: a symbolic link is followed only when its
+/// target (resolved) is inside the root, a directory is read once whatever the number of links
+/// to it, and only regular files are opened (a FIFO would block every call forever). Each
+/// skipped entry is a diagnostic.
+pub fn load_dir_with(root: &Path, limits: &Limits) -> Result<Loaded, LoadError> {
     if !root.exists() {
         return Err(LoadError::MissingRoot(root.to_path_buf()));
     }
     if !root.is_dir() {
         return Err(LoadError::NotADirectory(root.to_path_buf()));
     }
-    let mut files = Vec::new();
-    collect_yaml_files(root, &mut files)?;
-    files.sort();
-    let mut sources = Vec::with_capacity(files.len());
-    let mut unreadable = Vec::new();
-    for path in files {
-        // One unreadable file (permissions, not UTF-8) is a diagnostic, not the end of loading.
-        match std::fs::read_to_string(&path) {
-            Ok(text) => sources.push((relative(root, &path), text)),
-            Err(err) => unreadable.push(
-                Diagnostic::error("unreadable-file", format!("cannot read the file: {err}"))
-                    .in_file(&relative(root, &path))
-                    .with_help("spec files must be readable UTF-8 text"),
-            ),
+    let real_root = root.canonicalize().map_err(|source| LoadError::Io {
+        path: root.to_path_buf(),
+        source,
+    })?;
+    let mut walk = Walk {
+        root,
+        real_root: &real_root,
+        visited: HashSet::from([real_root.clone()]),
+        files: Vec::new(),
+        linked_dirs: Vec::new(),
+        diagnostics: Vec::new(),
+    };
+    walk.dir(root)?;
+    // Linked directories last, once the real tree is known: a link to a directory that the walk
+    // reads anyway (or to an ancestor: `a -> .`) is skipped rather than read twice or forever.
+    while !walk.linked_dirs.is_empty() {
+        let linked = std::mem::take(&mut walk.linked_dirs);
+        for (path, real) in linked {
+            if walk.visited.insert(real.clone()) {
+                walk.dir(&path)?;
+            } else {
+                let rel = relative(root, &path);
+                walk.diagnostics.push(
+                    Diagnostic::warning(
+                        "symlink-loop",
+                        format!("skipped `{rel}`: it links to a directory that is already read"),
+                    )
+                    .in_file(&rel)
+                    .with_help("remove the link; every file under the spec root is read once"),
+                );
+            }
         }
     }
-    let mut loaded = load_sources(&sources);
-    loaded.diagnostics.extend(unreadable);
+    let mut files = walk.files;
+    files.sort();
+    files.dedup();
+    let mut sources = Vec::with_capacity(files.len());
+    let mut problems = walk.diagnostics;
+    for path in files {
+        let rel = relative(root, &path);
+        // One unreadable file (permissions, not UTF-8, a FIFO, too large) is a diagnostic, not
+        // the end of loading.
+        match read_yaml_file(&path, limits) {
+            Ok(text) => sources.push((rel, text)),
+            Err(problem) => {
+                let (code, message, help) = problem.describe();
+                problems.push(
+                    Diagnostic::error(code, message)
+                        .in_file(&rel)
+                        .with_help(help),
+                );
+            }
+        }
+    }
+    let mut loaded = load_sources_with(&sources, limits);
+    loaded.diagnostics.extend(problems);
     Ok(loaded)
 }
 
 /// Load from in-memory `(relative path, text)` pairs (used by impact analysis on git revisions).
 pub fn load_sources(sources: &[(String, String)]) -> Loaded {
-    let mut builder = Builder::default();
+    load_sources_with(sources, &Limits::from_env().0)
+}
+
+pub fn load_sources_with(sources: &[(String, String)], limits: &Limits) -> Loaded {
+    let mut builder = Builder {
+        limits: *limits,
+        ..Builder::default()
+    };
     for (path, text) in sources {
         builder.file(path, text);
     }
@@ -84,24 +148,87 @@ pub fn is_spec_file(path: &Path) -> bool {
     )
 }
 
-fn collect_yaml_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), LoadError> {
-    let entries = std::fs::read_dir(dir).map_err(|source| LoadError::Io {
-        path: dir.to_path_buf(),
-        source,
-    })?;
-    for entry in entries.flatten() {
-        let path = entry.path();
-        let hidden = entry.file_name().to_string_lossy().starts_with('.');
-        if hidden {
-            continue;
+/// The state of one walk of the spec tree.
+struct Walk<'a> {
+    root: &'a Path,
+    real_root: &'a Path,
+    /// Canonical directories read or queued.
+    visited: HashSet<PathBuf>,
+    files: Vec<PathBuf>,
+    /// Links to directories inside the root: `(path, canonical target)`.
+    linked_dirs: Vec<(PathBuf, PathBuf)>,
+    diagnostics: Vec<Diagnostic>,
+}
+
+impl Walk<'_> {
+    fn dir(&mut self, dir: &Path) -> Result<(), LoadError> {
+        let entries = std::fs::read_dir(dir).map_err(|source| LoadError::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        let mut entries: Vec<_> = entries.flatten().collect();
+        entries.sort_by_key(|e| e.file_name());
+        for entry in entries {
+            let path = entry.path();
+            let hidden = entry.file_name().to_string_lossy().starts_with('.');
+            if hidden {
+                continue;
+            }
+            // The entry itself, not what it links to.
+            let Ok(file_type) = entry.file_type() else {
+                continue;
+            };
+            if file_type.is_symlink() {
+                self.link(path);
+            } else if file_type.is_dir() {
+                if let Ok(real) = path.canonicalize() {
+                    self.visited.insert(real);
+                }
+                self.dir(&path)?;
+            } else if is_spec_file(&path) {
+                // Regular or not: reading checks the type and says what is wrong.
+                self.files.push(path);
+            }
         }
-        if path.is_dir() {
-            collect_yaml_files(&path, out)?;
+        Ok(())
+    }
+
+    fn link(&mut self, path: PathBuf) {
+        let rel = relative(self.root, &path);
+        let Ok(real) = path.canonicalize() else {
+            if is_spec_file(&path) {
+                self.diagnostics.push(
+                    Diagnostic::error(
+                        "broken-symlink",
+                        "skipped: this link points to nothing (or to a loop of links)",
+                    )
+                    .in_file(&rel)
+                    .with_help("fix or remove the link"),
+                );
+            }
+            return;
+        };
+        if !real.starts_with(self.real_root) {
+            // Following it would serve a file the server must not read (resources/read refuses
+            // the same path through `confine`).
+            self.diagnostics.push(
+                Diagnostic::error(
+                    "symlink-outside-root",
+                    "skipped: this link leads outside the spec root",
+                )
+                .in_file(&rel)
+                .with_help(
+                    "move the file (or directory) into the spec root, or start the server with                      --specs pointing at a directory that contains both",
+                ),
+            );
+            return;
+        }
+        if real.is_dir() {
+            self.linked_dirs.push((path, real));
         } else if is_spec_file(&path) {
-            out.push(path);
+            self.files.push(path);
         }
     }
-    Ok(())
 }
 
 fn relative(root: &Path, path: &Path) -> String {
@@ -113,6 +240,7 @@ fn relative(root: &Path, path: &Path) -> String {
 
 #[derive(Default)]
 struct Builder {
+    limits: Limits,
     spec: Spec,
     diagnostics: Vec<Diagnostic>,
     domains: BTreeMap<String, Domain>,
@@ -140,6 +268,37 @@ impl FileCtx<'_> {
 
 impl Builder {
     fn file(&mut self, file: &str, text: &str) {
+        let text = strip_bom(text);
+        // Measured before serde_yaml runs: it copies every alias, and that copy is the cost.
+        let index = match PositionIndex::build_checked(text, &self.limits) {
+            Ok(index) => index,
+            Err(exceeded) => {
+                let mut d = Diagnostic::error(exceeded.code, exceeded.message)
+                    .in_file(file)
+                    .with_help(exceeded.help);
+                d.line = Some(exceeded.line);
+                d.column = Some(exceeded.column);
+                self.diagnostics.push(d);
+                return;
+            }
+        };
+        // The event parser stopped at a syntax error, so aliases after it were not measured;
+        // serde_yaml's parser might read further and expand them. Without any `*` there is no
+        // alias to expand and serde_yaml's (better known) message is used.
+        if let Some((message, line, column)) = &index.syntax_error {
+            if text.contains('*') {
+                let mut d = Diagnostic::error("yaml-syntax", format!("invalid YAML: {message}"));
+                d.file = Some(file.to_string());
+                d.line = Some(*line);
+                d.column = Some(*column);
+                let help = syntax_help(text, *line, message).unwrap_or_else(|| {
+                    "fix the YAML at this position; indentation and `key: value` pairs must line up"
+                        .into()
+                });
+                self.diagnostics.push(d.with_help(help));
+                return;
+            }
+        }
         let value: Value = match serde_yaml::from_str(text) {
             Ok(v) => v,
             Err(err) => {
@@ -147,12 +306,26 @@ impl Builder {
                 return;
             }
         };
-        let ctx = FileCtx {
-            file,
-            index: PositionIndex::build(text),
-        };
+        let ctx = FileCtx { file, index };
         let Value::Mapping(map) = &value else {
-            if !value.is_null() {
+            if value.is_null() {
+                // Only comments or blank lines (a file being written, or one kept as a note):
+                // loaded as an empty file, so "no spec files" is never said of a tree that has some.
+                self.spec.files.push(SpecFile {
+                    path: file.to_string(),
+                    kind: DocumentKind::Empty,
+                    name: String::new(),
+                    description: None,
+                });
+                self.diagnostics.push(
+                    Diagnostic::warning(
+                        "empty-file",
+                        "this file has no content (only comments or blank lines)",
+                    )
+                    .in_file(file)
+                    .with_help(kind_help()),
+                );
+            } else {
                 self.diagnostics.push(
                     Diagnostic::error("not-a-mapping", "a spec file must be a YAML mapping")
                         .at(&ctx.location(""))
