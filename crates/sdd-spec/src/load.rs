@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use serde::de::DeserializeOwned;
 use serde_yaml::Value;
 
-use crate::constraint::{parse_constraint, CheckSource, ParsedConstraint};
+use crate::constraint::{parse_constraint, CheckSource, NotCheckable, ParsedConstraint};
 use crate::diagnostic::{Diagnostic, Location};
 use crate::document::*;
 use crate::ids;
@@ -765,10 +765,23 @@ impl Builder {
             .map(OneOrMany::into_vec)
             .unwrap_or_default();
         let parsed = match &doc.check {
-            Some(check) => ParsedConstraint {
-                checks: vec![check.clone()],
-                source: CheckSource::Structured,
-                not_checkable: None,
+            // A structured check is held to the same ranges as a parsed one: `max_ms: -5` or
+            // `percentile: 101` must not reach a run.
+            Some(check) => match check.problem() {
+                None => ParsedConstraint {
+                    checks: vec![check.clone()],
+                    source: CheckSource::Structured,
+                    not_checkable: None,
+                },
+                Some(reason) => ParsedConstraint {
+                    checks: Vec::new(),
+                    source: CheckSource::Structured,
+                    not_checkable: Some(NotCheckable {
+                        reason,
+                        suggestion: "correct the number in the `check:` block                                      (see specs/sdd-spec.schema.json)"
+                            .into(),
+                    }),
+                },
             },
             None => parse_constraint(
                 &doc.name,

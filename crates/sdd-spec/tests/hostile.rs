@@ -328,3 +328,26 @@ fn a_comment_only_file_is_an_empty_file_not_no_files() {
     let report = validate(&nothing.spec, &nothing.diagnostics);
     assert!(report.diagnostics.iter().any(|d| d.code == "empty-spec"));
 }
+
+#[test]
+fn a_structured_check_with_an_impossible_number_is_not_checkable() {
+    let text = "feature: Api\nconstraints:\n  performance:\n    - name: Bad percentile\n      check: {kind: latency, percentile: 101, max_ms: 100}\n    - name: Negative bound\n      check: {kind: latency, percentile: 95, max_ms: -5}\n    - name: Fine\n      check: {kind: latency, percentile: 95, max_ms: 100}\n";
+    let loaded = load_one(text.into());
+    assert!(loaded.diagnostics.is_empty(), "{:?}", loaded.diagnostics);
+    let reasons: Vec<Option<String>> = loaded
+        .spec
+        .constraints
+        .iter()
+        .map(|c| c.parsed.not_checkable.as_ref().map(|n| n.reason.clone()))
+        .collect();
+    assert!(
+        reasons[0].as_deref().unwrap().contains("outside (0, 100]"),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons[1].as_deref().unwrap().contains("above zero"),
+        "{reasons:?}"
+    );
+    assert_eq!(reasons[2], None);
+    assert!(loaded.spec.constraints[0].parsed.checks.is_empty());
+}
