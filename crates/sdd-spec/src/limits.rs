@@ -57,12 +57,17 @@ impl Limits {
     /// that is not a positive whole number is ignored and reported in the second element (a
     /// typo must not silently lift or zero a limit).
     pub fn from_env() -> (Limits, Vec<String>) {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// [`Limits::from_env`] with the variables read through `lookup`.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> (Limits, Vec<String>) {
         let mut limits = Limits::default();
         let mut problems = Vec::new();
         let mut read = |name: &str, default: u64| -> u64 {
-            match std::env::var(name) {
-                Err(_) => default,
-                Ok(text) => match text.trim().replace('_', "").parse::<u64>() {
+            match lookup(name) {
+                None => default,
+                Some(text) => match text.trim().replace('_', "").parse::<u64>() {
                     Ok(n) if n > 0 => n,
                     _ => {
                         problems.push(format!(
@@ -98,14 +103,14 @@ impl ReadProblem {
         match self {
             ReadProblem::NotRegular(what) => (
                 "not-a-regular-file",
-                format!("skipped: this is {what}, not a regular file"),
+                format!("not read: this is {what}, not a regular file"),
                 "spec and project files must be regular files; remove it or rename it so it does \
                  not end in .yaml / .yml"
                     .into(),
             ),
             ReadProblem::TooLarge { bytes, limit } => (
                 "file-too-large",
-                format!("skipped: the file has {bytes} bytes; the limit is {limit}"),
+                format!("not read: the file has {bytes} bytes; the limit is {limit}"),
                 format!(
                     "split it into several files, or raise the limit by setting \
                      {MAX_FILE_BYTES_ENV}=<bytes> in the environment of the server or command \
@@ -339,5 +344,40 @@ impl Cost {
                 },
             },
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_come_from_the_environment_and_typos_are_reported() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                pairs
+                    .iter()
+                    .find(|(n, _)| *n == name)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        let (limits, problems) = Limits::from_lookup(env(&[]));
+        assert_eq!((limits, problems.len()), (Limits::default(), 0));
+        let (limits, problems) = Limits::from_lookup(env(&[
+            (MAX_FILE_BYTES_ENV, "8_388_608"),
+            (MAX_NODES_ENV, "250000"),
+        ]));
+        assert_eq!(limits.max_file_bytes, 8 * 1024 * 1024);
+        assert_eq!(limits.max_nodes, 250_000);
+        assert!(problems.is_empty());
+        // A typo or a zero must neither lift nor zero the limit.
+        let (limits, problems) =
+            Limits::from_lookup(env(&[(MAX_FILE_BYTES_ENV, "8MB"), (MAX_NODES_ENV, "0")]));
+        assert_eq!(limits, Limits::default());
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(
+            problems[0].contains("SDD_MAX_FILE_BYTES=\"8MB\""),
+            "{problems:?}"
+        );
     }
 }

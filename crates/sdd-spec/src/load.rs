@@ -162,10 +162,28 @@ struct Walk<'a> {
 
 impl Walk<'_> {
     fn dir(&mut self, dir: &Path) -> Result<(), LoadError> {
-        let entries = std::fs::read_dir(dir).map_err(|source| LoadError::Io {
-            path: dir.to_path_buf(),
-            source,
-        })?;
+        let entries = match std::fs::read_dir(dir) {
+            Ok(entries) => entries,
+            // Only an unreadable root stops loading; a subdirectory costs one diagnostic.
+            Err(source) if dir == self.root => {
+                return Err(LoadError::Io {
+                    path: dir.to_path_buf(),
+                    source,
+                })
+            }
+            Err(err) => {
+                let rel = relative(self.root, dir);
+                self.diagnostics.push(
+                    Diagnostic::error(
+                        "unreadable-directory",
+                        format!("cannot read the directory: {err}"),
+                    )
+                    .in_file(&rel)
+                    .with_help("make it readable, or move it out of the spec root"),
+                );
+                return Ok(());
+            }
+        };
         let mut entries: Vec<_> = entries.flatten().collect();
         entries.sort_by_key(|e| e.file_name());
         for entry in entries {
@@ -269,6 +287,21 @@ impl FileCtx<'_> {
 impl Builder {
     fn file(&mut self, file: &str, text: &str) {
         let text = strip_bom(text);
+        // Texts that did not come through `read_yaml_file` (git revisions, a proposal being
+        // checked) are held to the same size limit.
+        if text.len() as u64 > self.limits.max_file_bytes {
+            let (code, message, help) = crate::limits::ReadProblem::TooLarge {
+                bytes: text.len() as u64,
+                limit: self.limits.max_file_bytes,
+            }
+            .describe();
+            self.diagnostics.push(
+                Diagnostic::error(code, message)
+                    .in_file(file)
+                    .with_help(help),
+            );
+            return;
+        }
         // Measured before serde_yaml runs: it copies every alias, and that copy is the cost.
         let index = match PositionIndex::build_checked(text, &self.limits) {
             Ok(index) => index,

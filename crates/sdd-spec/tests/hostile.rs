@@ -195,6 +195,10 @@ fn file_size_and_value_length_are_capped() {
         "{d}"
     );
 
+    // Texts that do not come from disk (git revisions, proposals being checked) too.
+    let loaded = sdd_spec::load::load_sources_with(&[("big.yaml".into(), big.clone())], &limits);
+    assert_eq!(codes(&loaded.diagnostics), ["file-too-large"]);
+
     std::fs::write(dir.path().join("sdd.yaml"), &big).unwrap();
     let err = load_project_file_with(dir.path(), &limits).unwrap_err();
     assert_eq!(err.code, "file-too-large", "{err}");
