@@ -30,6 +30,11 @@ pub const DEFAULT_MAX_NODES: u64 = 100_000;
 /// pasted blob (or an alias to it) from being copied into every value that names it.
 pub const DEFAULT_MAX_SCALAR_BYTES: usize = 64 * 1024;
 
+/// Lists and mappings nested inside each other: serde_yaml refuses deeper documents anyway
+/// (its recursion limit is 128), but only after building events for the whole nest, and the
+/// position index would build a path per level. Refusing here costs nothing.
+pub const MAX_DEPTH: usize = 128;
+
 /// What one YAML file may cost.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
@@ -262,6 +267,18 @@ impl Cost {
     }
 
     pub(crate) fn start(&mut self, anchor: usize, at: (usize, usize)) -> Result<(), LimitExceeded> {
+        if self.open.len() >= MAX_DEPTH {
+            return Err(LimitExceeded {
+                code: "yaml-too-deep",
+                message: format!(
+                    "lists and mappings are nested more than {MAX_DEPTH} deep here; the file was \
+                     not loaded"
+                ),
+                line: at.0,
+                column: at.1,
+                help: "nest fewer lists and mappings inside each other".into(),
+            });
+        }
         if anchor > 0 {
             self.anchors.insert(anchor, None);
         }

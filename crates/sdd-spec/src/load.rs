@@ -315,22 +315,21 @@ impl Builder {
                 return;
             }
         };
-        // The event parser stopped at a syntax error, so aliases after it were not measured;
-        // serde_yaml's parser might read further and expand them. Without any `*` there is no
-        // alias to expand and serde_yaml's (better known) message is used.
-        if let Some((message, line, column)) = &index.syntax_error {
-            if text.contains('*') {
-                let mut d = Diagnostic::error("yaml-syntax", format!("invalid YAML: {message}"));
-                d.file = Some(file.to_string());
-                d.line = Some(*line);
-                d.column = Some(*column);
-                let help = syntax_help(text, *line, message).unwrap_or_else(|| {
+        if let Some((message, line, column)) = index.unsafe_syntax_error(text) {
+            let mut d = Diagnostic::error("yaml-syntax", format!("invalid YAML: {message}"));
+            d.file = Some(file.to_string());
+            d.line = Some(*line);
+            d.column = Some(*column);
+            let help = syntax_help(text, *line, message).unwrap_or_else(|| {
+                if message.contains("recursion limit") {
+                    "nest fewer lists and mappings inside each other".into()
+                } else {
                     "fix the YAML at this position; indentation and `key: value` pairs must line up"
                         .into()
-                });
-                self.diagnostics.push(d.with_help(help));
-                return;
-            }
+                }
+            });
+            self.diagnostics.push(d.with_help(help));
+            return;
         }
         let value: Value = match serde_yaml::from_str(text) {
             Ok(v) => v,

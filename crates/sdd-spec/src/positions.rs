@@ -27,6 +27,19 @@ pub struct PositionIndex {
     pub syntax_error: Option<(String, usize, usize)>,
 }
 
+impl PositionIndex {
+    /// The event parser's syntax error when serde_yaml must not be given the text at all: the
+    /// event parser stopped there, so aliases after it were not measured (serde_yaml's parser
+    /// might read further and expand them), or it stopped at its nesting limit (serde_yaml's
+    /// parser takes quadratic time on deep flow nesting: 100,000 `[` took 39 s). Any other
+    /// syntax error goes to serde_yaml, whose messages the diagnostics' help recognises.
+    pub fn unsafe_syntax_error(&self, text: &str) -> Option<&(String, usize, usize)> {
+        self.syntax_error
+            .as_ref()
+            .filter(|(message, ..)| text.contains('*') || message.contains("recursion limit"))
+    }
+}
+
 enum Frame {
     Map {
         path: String,

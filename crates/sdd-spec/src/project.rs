@@ -394,17 +394,15 @@ pub fn parse_project_file_with(
         d.column = Some(exceeded.column);
         d
     })?;
-    // Aliases after a syntax error the event parser stopped at were not measured (see load.rs).
-    if let Some((message, line, column)) = index.syntax_error {
-        if text.contains('*') {
-            let mut d =
-                Diagnostic::error("invalid-project-file", format!("invalid YAML: {message}"))
-                    .in_file(PROJECT_FILE)
-                    .with_help("fix the YAML at this position");
-            d.line = Some(line);
-            d.column = Some(column);
-            return Err(d.into());
-        }
+    // See `PositionIndex::unsafe_syntax_error`: unmeasured aliases, or nesting that would cost
+    // serde_yaml quadratic time.
+    if let Some((message, line, column)) = index.unsafe_syntax_error(text) {
+        let mut d = Diagnostic::error("invalid-project-file", format!("invalid YAML: {message}"))
+            .in_file(PROJECT_FILE)
+            .with_help("fix the YAML at this position");
+        d.line = Some(*line);
+        d.column = Some(*column);
+        return Err(d.into());
     }
     let deserializer = serde_yaml::Deserializer::from_str(text);
     let file: ProjectFile = serde_path_to_error::deserialize(deserializer).map_err(|err| {
