@@ -378,7 +378,7 @@ impl Builder {
             if !DOCUMENT_KEYS.contains(&key) {
                 let mut d = Diagnostic::warning(
                     "unknown-key",
-                    format!("unknown top-level key `{key}` is ignored"),
+                    format!("unknown top-level key `{}` is ignored", shorten(key)),
                 )
                 .at(&ctx.location(key));
                 if let Some(close) = closest(key, DOCUMENT_KEYS) {
@@ -902,11 +902,43 @@ impl Builder {
                 keys.insert(key, scenario);
             }
         }
+        // Messages quote the input (serde names the unknown field, the value of the wrong
+        // type); a 64 KiB key or value must not come back in every diagnostic about it.
+        for d in &mut self.diagnostics {
+            clip(&mut d.message);
+            if let Some(path) = &mut d.path {
+                clip(path);
+            }
+        }
         Loaded {
             spec: self.spec,
             diagnostics: self.diagnostics,
         }
     }
+}
+
+/// Cut `text` over 600 bytes to its head and tail (the tail of a serde message says what was
+/// expected), marking the cut with the number of bytes left out.
+pub(crate) fn clip(text: &mut String) {
+    const HEAD: usize = 300;
+    const TAIL: usize = 200;
+    if text.len() <= HEAD + TAIL + 100 {
+        return;
+    }
+    let mut head = HEAD;
+    while !text.is_char_boundary(head) {
+        head -= 1;
+    }
+    let mut tail = text.len() - TAIL;
+    while !text.is_char_boundary(tail) {
+        tail += 1;
+    }
+    *text = format!(
+        "{} … ({} bytes left out) … {}",
+        &text[..head],
+        tail - head,
+        &text[tail..]
+    );
 }
 
 /// Interaction constraints come as a plain list; they are filed under the category `interaction`.
@@ -1109,10 +1141,22 @@ fn syntax_help(text: &str, line: usize, message: &str) -> Option<String> {
 pub fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
     candidates
         .iter()
+        // The distance is at least the difference in length: skip the quadratic edit distance
+        // for a word that cannot be close (a 64 KiB key against every field name).
+        .filter(|c| word.len().abs_diff(c.len()) <= 2.max(c.len() / 4))
         .map(|c| (edit_distance(word, c), *c))
         .filter(|(d, c)| *d <= 2.max(c.len() / 4))
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| c)
+}
+
+/// `text` cut to 80 characters for a message: a diagnostic names a key, it does not echo a
+/// 64 KiB one back.
+fn shorten(text: &str) -> String {
+    match text.char_indices().nth(80) {
+        Some((cut, _)) => format!("{}… ({} bytes)", &text[..cut], text.len()),
+        None => text.to_string(),
+    }
 }
 
 fn edit_distance(a: &str, b: &str) -> usize {

@@ -417,6 +417,11 @@ pub fn parse_project_file_with(
         if path != "." {
             d.path = Some(path);
         }
+        // serde quotes the offending key or value; never echo 64 KiB of it back.
+        crate::load::clip(&mut d.message);
+        if let Some(path) = &mut d.path {
+            crate::load::clip(path);
+        }
         d.with_help("compare with specs/sdd-project.schema.json")
     })?;
     for (name, profile) in &file.tests {

@@ -391,3 +391,25 @@ fn deep_nesting_is_refused_before_the_quadratic_parse() {
     let loaded = load_one(ok);
     assert_eq!(codes(&loaded.diagnostics), ["unknown-key"]);
 }
+
+/// A diagnostic names the long key or value; it does not echo 64 KiB of it back (in every
+/// message, to every client, on every call).
+#[test]
+fn diagnostics_do_not_echo_long_input() {
+    let long = "k".repeat(60 * 1024);
+    let text = format!(
+        "feature: X\n? {long}\n: 1\nscenarios:\n  - name: A\n    when: w\n    then: t\n    ? {long}\n    : 2\n    tags: \"{long}\"\n"
+    );
+    let loaded = load_one(text);
+    assert!(
+        loaded.diagnostics.len() >= 2,
+        "{:?}",
+        codes(&loaded.diagnostics)
+    );
+    for d in &loaded.diagnostics {
+        let size = d.message.len() + d.path.as_ref().map_or(0, String::len);
+        assert!(size < 2000, "{} bytes in {}", size, d.code);
+    }
+    let err = parse_project_file(&format!("tests:\n  u:\n    ? {long}\n    : x\n")).unwrap_err();
+    assert!(err.message.len() < 2000, "{} bytes", err.message.len());
+}
