@@ -413,3 +413,28 @@ fn diagnostics_do_not_echo_long_input() {
     let err = parse_project_file(&format!("tests:\n  u:\n    ? {long}\n    : x\n")).unwrap_err();
     assert!(err.message.len() < 2000, "{} bytes", err.message.len());
 }
+
+/// The spec root may itself be reached through a link (a checkout under a linked directory):
+/// "inside" is decided on resolved paths, so nothing in it is mistaken for outside.
+#[test]
+fn a_linked_spec_root_loads_normally() {
+    let dir = tempfile::tempdir().unwrap();
+    let real = dir.path().join("real");
+    std::fs::create_dir_all(real.join("sub")).unwrap();
+    std::fs::write(
+        real.join("sub/tasks.yaml"),
+        "feature: Tasks\nscenarios:\n  - name: A\n    when: w\n    then: t\n",
+    )
+    .unwrap();
+    std::os::unix::fs::symlink("sub", real.join("linked")).unwrap();
+    let root = dir.path().join("specs");
+    std::os::unix::fs::symlink(&real, &root).unwrap();
+    let loaded = load_dir(&root).unwrap();
+    assert_eq!(loaded.spec.scenarios.len(), 1, "{:?}", loaded.diagnostics);
+    assert_eq!(loaded.spec.files[0].path, "sub/tasks.yaml");
+    assert_eq!(
+        codes(&loaded.diagnostics),
+        ["symlink-loop"],
+        "`linked` is `sub` again"
+    );
+}
