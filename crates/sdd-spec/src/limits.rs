@@ -217,6 +217,76 @@ pub struct LimitExceeded {
     pub help: String,
 }
 
+/// Anchor and alias names must be plain (`[A-Za-z0-9_-]`, the names libyaml reads). The cost is
+/// measured with saphyr-parser's events and paid in serde_yaml's parser (libyaml): the two agree
+/// on every plain name, but saphyr reads `*x:` as the alias `x:` where libyaml reads the alias
+/// `x` followed by `:`, so `[&x:]` … `&x [big]` … `[*x:]` would be counted small and expanded
+/// big. `at` is the byte offset where the node's properties (tag, anchor) or the alias start.
+pub(crate) fn check_name(
+    text: &str,
+    at: usize,
+    sigil: char,
+    position: (usize, usize),
+) -> Result<(), LimitExceeded> {
+    let rest = text.get(at..).unwrap_or("");
+    // A tag may come first (`!t &a`); the sigil is on the same line.
+    let line = rest.split('\n').next().unwrap_or("");
+    let name: String = line
+        .find(sigil)
+        .map(|i| {
+            line[i + sigil.len_utf8()..]
+                .chars()
+                .take_while(|c| !c.is_whitespace() && !",[]{}".contains(*c))
+                .take(1024)
+                .collect()
+        })
+        .unwrap_or_default();
+    if !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        return Ok(());
+    }
+    let what = if sigil == '&' { "anchor" } else { "alias" };
+    let shown: String = name.chars().take(40).collect();
+    Err(LimitExceeded {
+        code: "yaml-anchor-name",
+        message: format!(
+            "the {what} name `{shown}` has characters other than letters, digits, `-` and `_`; \
+             YAML parsers disagree on where such a name ends, so the file was not loaded"
+        ),
+        line: position.0,
+        column: position.1,
+        help: "rename the anchor (`&name`) and its aliases (`*name`) with letters, digits, `-` \
+               and `_` only, and put a space after an alias used as a key (`*name :`)"
+            .into(),
+    })
+}
+
+/// Byte offsets of saphyr's character indices, for positions that only move forward.
+#[derive(Debug, Default)]
+pub(crate) struct CharCursor {
+    chars: usize,
+    bytes: usize,
+}
+
+impl CharCursor {
+    pub(crate) fn byte_at(&mut self, text: &str, char_index: usize) -> usize {
+        if char_index < self.chars {
+            *self = CharCursor::default();
+        }
+        for c in text[self.bytes..].chars() {
+            if self.chars == char_index {
+                break;
+            }
+            self.chars += 1;
+            self.bytes += c.len_utf8();
+        }
+        self.bytes
+    }
+}
+
 /// The running cost of a YAML event stream (see the module comment).
 #[derive(Debug)]
 pub(crate) struct Cost {

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use saphyr_parser::{Event, Parser};
 
-use crate::limits::{Cost, LimitExceeded, Limits};
+use crate::limits::{check_name, CharCursor, Cost, LimitExceeded, Limits};
 
 /// Total bytes of field paths the index keeps. Paths repeat their ancestors' keys, so a deep
 /// nest of long keys could make them quadratic in the file size; past this budget later fields
@@ -63,6 +63,7 @@ impl PositionIndex {
     pub fn build_checked(text: &str, limits: &Limits) -> Result<Self, LimitExceeded> {
         let mut index = PositionIndex::default();
         let mut cost = Cost::new(*limits);
+        let mut cursor = CharCursor::default();
         let mut stack: Vec<Frame> = Vec::new();
         let mut indexing = true;
         let mut parser = Parser::new_from_str(text);
@@ -79,6 +80,17 @@ impl PositionIndex {
                 None => break,
             };
             let at = (span.start.line(), span.start.col() + 1);
+            let (named, sigil) = match &event {
+                Event::Scalar(_, _, anchor, _)
+                | Event::MappingStart(anchor, _)
+                | Event::SequenceStart(anchor, _) => (*anchor > 0, '&'),
+                Event::Alias(_) => (true, '*'),
+                _ => (false, '&'),
+            };
+            if named {
+                let byte = cursor.byte_at(text, span.start.index());
+                check_name(text, byte, sigil, at)?;
+            }
             match &event {
                 Event::Scalar(value, _, anchor, _) => cost.scalar(value.len(), *anchor, at)?,
                 Event::MappingStart(anchor, _) | Event::SequenceStart(anchor, _) => {

@@ -438,3 +438,23 @@ fn a_linked_spec_root_loads_normally() {
         "`linked` is `sub` again"
     );
 }
+
+/// saphyr-parser (which measures) reads `*x:` as the alias `x:`; libyaml (which serde_yaml
+/// expands with) reads the alias `x` then `:`. Counted as a copy of the empty `&x:` node, each
+/// `[*x:]` was expanded as the 2,000-item list. Names other than `[A-Za-z0-9_-]` are refused.
+#[test]
+fn anchor_names_the_two_parsers_read_differently_are_refused() {
+    let mut text = String::from("feature: X\na: [&x:]\nb: &x [");
+    text.push_str(&vec!["x"; 2000].join(","));
+    text.push_str("]\nc: [");
+    text.push_str(&vec!["[*x:]"; 200].join(","));
+    text.push_str("]\n");
+    let loaded = load_one(text);
+    assert_eq!(codes(&loaded.diagnostics), ["yaml-anchor-name"]);
+    assert_eq!(loaded.diagnostics[0].line, Some(2));
+    // Plain names, an alias as a key with a space, tags before anchors: all still fine.
+    let ok = "feature: X\nscenarios:\n  - name: A\n    given: !!seq &given-1_b [a, b]\n    when: w\n    then: t\n  - name: B\n    given: *given-1_b\n    when: w\n    then: t\n";
+    let loaded = load_one(ok.into());
+    assert!(loaded.diagnostics.is_empty(), "{:?}", loaded.diagnostics);
+    assert_eq!(loaded.spec.scenarios[1].given, ["a", "b"]);
+}
