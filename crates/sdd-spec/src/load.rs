@@ -161,51 +161,54 @@ struct Walk<'a> {
 }
 
 impl Walk<'_> {
-    fn dir(&mut self, dir: &Path) -> Result<(), LoadError> {
-        let entries = match std::fs::read_dir(dir) {
-            Ok(entries) => entries,
-            // Only an unreadable root stops loading; a subdirectory costs one diagnostic.
-            Err(source) if dir == self.root => {
-                return Err(LoadError::Io {
-                    path: dir.to_path_buf(),
-                    source,
-                })
-            }
-            Err(err) => {
-                let rel = relative(self.root, dir);
-                self.diagnostics.push(
-                    Diagnostic::error(
-                        "unreadable-directory",
-                        format!("cannot read the directory: {err}"),
-                    )
-                    .in_file(&rel)
-                    .with_help("make it readable, or move it out of the spec root"),
-                );
-                return Ok(());
-            }
-        };
-        let mut entries: Vec<_> = entries.flatten().collect();
-        entries.sort_by_key(|e| e.file_name());
-        for entry in entries {
-            let path = entry.path();
-            let hidden = entry.file_name().to_string_lossy().starts_with('.');
-            if hidden {
-                continue;
-            }
-            // The entry itself, not what it links to.
-            let Ok(file_type) = entry.file_type() else {
-                continue;
-            };
-            if file_type.is_symlink() {
-                self.link(path);
-            } else if file_type.is_dir() {
-                if let Ok(real) = path.canonicalize() {
-                    self.visited.insert(real);
+    /// Read the tree under `start`: its real directories with an explicit stack (no recursion,
+    /// whatever the depth), its links collected for [`Walk::link`].
+    fn dir(&mut self, start: &Path) -> Result<(), LoadError> {
+        let mut pending = vec![start.to_path_buf()];
+        while let Some(dir) = pending.pop() {
+            let entries = match std::fs::read_dir(&dir) {
+                Ok(entries) => entries,
+                // Only an unreadable root stops loading; a subdirectory costs one diagnostic.
+                Err(source) if dir == self.root => return Err(LoadError::Io { path: dir, source }),
+                Err(err) => {
+                    let rel = relative(self.root, &dir);
+                    self.diagnostics.push(
+                        Diagnostic::error(
+                            "unreadable-directory",
+                            format!("cannot read the directory: {err}"),
+                        )
+                        .in_file(&rel)
+                        .with_help("make it readable, or move it out of the spec root"),
+                    );
+                    continue;
                 }
-                self.dir(&path)?;
-            } else if is_spec_file(&path) {
-                // Regular or not: reading checks the type and says what is wrong.
-                self.files.push(path);
+            };
+            let mut entries: Vec<_> = entries.flatten().collect();
+            entries.sort_by_key(|e| e.file_name());
+            for entry in entries {
+                let path = entry.path();
+                let hidden = entry.file_name().to_string_lossy().starts_with('.');
+                if hidden {
+                    continue;
+                }
+                // The entry itself, not what it links to.
+                let Ok(file_type) = entry.file_type() else {
+                    continue;
+                };
+                if file_type.is_symlink() {
+                    self.link(path);
+                } else if file_type.is_dir() {
+                    // Already read through a link (to a hidden directory): once is enough.
+                    let fresh = path
+                        .canonicalize()
+                        .map_or(true, |real| self.visited.insert(real));
+                    if fresh {
+                        pending.push(path);
+                    }
+                } else if is_spec_file(&path) {
+                    // Regular or not: reading checks the type and says what is wrong.
+                    self.files.push(path);
+                }
             }
         }
         Ok(())

@@ -458,3 +458,29 @@ fn anchor_names_the_two_parsers_read_differently_are_refused() {
     assert!(loaded.diagnostics.is_empty(), "{:?}", loaded.diagnostics);
     assert_eq!(loaded.spec.scenarios[1].given, ["a", "b"]);
 }
+
+/// Two links into the same hidden directory, one to its parent: whichever is read first, the
+/// files are read once (no duplicate-ID errors), and the walk of deep trees is not recursive.
+#[test]
+fn links_into_one_directory_read_it_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let specs = dir.path().join("specs");
+    std::fs::create_dir_all(specs.join(".v2/sub")).unwrap();
+    std::fs::write(
+        specs.join(".v2/sub/tasks.yaml"),
+        "feature: Tasks\nscenarios:\n  - name: A\n    when: w\n    then: t\n",
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(".v2/sub", specs.join("a")).unwrap();
+    std::os::unix::fs::symlink(".v2", specs.join("b")).unwrap();
+    let mut deep = specs.join("deep");
+    for _ in 0..300 {
+        deep.push("d");
+    }
+    std::fs::create_dir_all(&deep).unwrap();
+    std::fs::write(deep.join("x.yaml"), "feature: Deep\n").unwrap();
+    let loaded = load_dir(&specs).unwrap();
+    assert_eq!(loaded.spec.scenarios.len(), 1, "{:?}", loaded.diagnostics);
+    assert_eq!(sdd_spec::diagnostic::count_errors(&loaded.diagnostics), 0);
+    assert_eq!(loaded.spec.files.len(), 2);
+}
