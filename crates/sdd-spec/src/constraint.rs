@@ -82,6 +82,12 @@ pub enum CheckSpec {
     NoDataLoss { event: String },
 }
 
+/// 2^53: above it an `f64` no longer holds every whole number, so "10000000000000001 users"
+/// would silently become another number.
+const MAX_EXACT: f64 = 9_007_199_254_740_992.0;
+/// A year: a latency or time bound beyond it is a typo, and no run could measure it.
+const MAX_DURATION_SECONDS: f64 = 365.0 * 86_400.0;
+
 fn scope_all() -> String {
     "all".into()
 }
@@ -108,6 +114,79 @@ impl CheckSpec {
             CheckSpec::MaxSize { .. } => "max_size",
             CheckSpec::Capacity { .. } => "capacity",
             CheckSpec::NoDataLoss { .. } => "no_data_loss",
+        }
+    }
+
+    /// Why this check's numbers cannot be checked as written: a negative or zero bound, a
+    /// percentile outside (0, 100], a percentage outside [0, 100], a duration longer than a
+    /// year, a number that is not finite or too large to be exact. `None` when they can.
+    pub fn problem(&self) -> Option<String> {
+        let finite_and_exact = |what: &str, x: f64| -> Option<String> {
+            if !x.is_finite() {
+                Some(format!("the {what} is not a finite number"))
+            } else if x.abs() > MAX_EXACT {
+                Some(format!(
+                    "the {what} ({x}) is beyond {MAX_EXACT}, the largest whole number a check can \
+                     hold exactly"
+                ))
+            } else {
+                None
+            }
+        };
+        let positive = |what: &str, x: f64| -> Option<String> {
+            finite_and_exact(what, x)
+                .or_else(|| (x <= 0.0).then(|| format!("the {what} ({x}) must be above zero")))
+        };
+        let percent = |what: &str, x: f64| -> Option<String> {
+            finite_and_exact(what, x).or_else(|| {
+                (!(0.0..=100.0).contains(&x))
+                    .then(|| format!("the {what} ({x}%) is not a percentage between 0 and 100"))
+            })
+        };
+        let duration = |what: &str, seconds: f64| -> Option<String> {
+            finite_and_exact(what, seconds)
+                .or_else(|| {
+                    (seconds <= 0.0).then(|| format!("the {what} ({seconds} s) must be above zero"))
+                })
+                .or_else(|| {
+                    (seconds > MAX_DURATION_SECONDS).then(|| {
+                        format!(
+                        "the {what} ({seconds} s) is longer than a year: no test run can measure \
+                         it; it is probably a typo"
+                    )
+                    })
+                })
+        };
+        match self {
+            CheckSpec::Latency {
+                percentile, max_ms, ..
+            } => finite_and_exact("percentile", *percentile)
+                .or_else(|| {
+                    (!(*percentile > 0.0 && *percentile <= 100.0)).then(|| {
+                        format!(
+                            "percentile {percentile} is outside (0, 100]: a percentile is the \
+                             share of requests at or below the bound"
+                        )
+                    })
+                })
+                .or_else(|| duration("latency bound", max_ms / 1e3)),
+            CheckSpec::Throughput { per_second, .. } => positive("rate", *per_second),
+            CheckSpec::Concurrency { users } => positive("number of users", *users as f64),
+            CheckSpec::ErrorRate { max_percent } => percent("error rate", *max_percent),
+            CheckSpec::Availability { min_percent } => percent("availability", *min_percent),
+            CheckSpec::SuccessRate { min_percent, .. } => percent("success rate", *min_percent),
+            CheckSpec::RateLimit {
+                max_requests,
+                window_seconds,
+                ..
+            } => finite_and_exact("request limit", *max_requests as f64)
+                .or_else(|| duration("rate-limit window", *window_seconds)),
+            CheckSpec::TimeBound { max_seconds, .. } => duration("time bound", *max_seconds),
+            CheckSpec::MaxSize { max, .. } => positive("size limit", *max),
+            CheckSpec::Capacity { quantity, .. } => positive("quantity", *quantity),
+            CheckSpec::Authentication { .. }
+            | CheckSpec::InjectionSafe { .. }
+            | CheckSpec::NoDataLoss { .. } => None,
         }
     }
 
@@ -166,6 +245,21 @@ pub fn parse_constraint(
     exceptions: &[String],
 ) -> ParsedConstraint {
     let requirement_text = requirement.unwrap_or("");
+    let refuse = |reason: String| ParsedConstraint {
+        checks: Vec::new(),
+        source: CheckSource::Text,
+        not_checkable: Some(NotCheckable {
+            reason,
+            suggestion: suggestion_for(name, requirement_text),
+        }),
+    };
+    // Numbers the recognisers would misread (the tokenizer has no sign and no exponent: `-5ms`
+    // read as 5 ms, `1e308ms` as a capacity of 1) are refused before any recogniser runs.
+    for text in [Some(requirement_text), measurement].into_iter().flatten() {
+        if let Some(reason) = number_problem(text) {
+            return refuse(reason);
+        }
+    }
     let mut checks = parse_sentence(requirement_text, exceptions);
     if let Some(measurement) = measurement {
         for check in parse_sentence(measurement, exceptions) {
@@ -173,6 +267,9 @@ pub fn parse_constraint(
                 checks.push(check);
             }
         }
+    }
+    if let Some(reason) = checks.iter().find_map(CheckSpec::problem) {
+        return refuse(reason);
     }
     let has_bound = checks.iter().any(|c| !c.is_load_condition());
     let not_checkable = if requirement_text.trim().is_empty() {
@@ -211,6 +308,85 @@ pub fn parse_constraint(
         source: CheckSource::Text,
         not_checkable,
     }
+}
+
+/// A number in `text` that cannot be read as written: negative (`< -5ms`), in exponent notation
+/// (`1e308ms`), too large to be exact or not finite, or a percentile word outside (0, 100]
+/// (`p101`, `p0`). The reason names the number and says what to write instead.
+fn number_problem(text: &str) -> Option<String> {
+    let chars: Vec<char> = text.chars().collect();
+    let word_at = |i: usize| -> String {
+        chars[i..]
+            .iter()
+            .take_while(|d| !d.is_whitespace())
+            .take(40)
+            .collect()
+    };
+    for (i, &c) in chars.iter().enumerate() {
+        let starts_number = |j: usize| {
+            chars.get(j).is_some_and(|d| d.is_ascii_digit())
+                || (chars.get(j) == Some(&'.')
+                    && chars.get(j + 1).is_some_and(|d| d.is_ascii_digit()))
+        };
+        // A minus sign at the start of a number, not a hyphen between words or a range (`5-10`).
+        if (c == '-' || c == '\u{2212}')
+            && starts_number(i + 1)
+            && (i == 0 || chars[i - 1].is_whitespace() || "<>=≤≥(:,".contains(chars[i - 1]))
+        {
+            return Some(format!(
+                "`{}` is negative: a bound on time, rate, size or share cannot be below zero; \
+                 write the positive bound (e.g. `< 5ms`)",
+                word_at(i)
+            ));
+        }
+        // `1e3`: a digit that starts a number, then an exponent.
+        let starts_here = c.is_ascii_digit()
+            && (i == 0 || !(chars[i - 1].is_alphanumeric() || chars[i - 1] == '.'));
+        if starts_here {
+            let mut j = i;
+            while chars
+                .get(j)
+                .is_some_and(|d| d.is_ascii_digit() || *d == '.' || *d == ',')
+            {
+                j += 1;
+            }
+            if matches!(chars.get(j), Some('e' | 'E')) {
+                let sign = usize::from(matches!(chars.get(j + 1), Some('+' | '-')));
+                if chars.get(j + 1 + sign).is_some_and(|d| d.is_ascii_digit()) {
+                    return Some(format!(
+                        "`{}` is in exponent notation, which constraint sentences do not use; \
+                         write the number out with its unit (e.g. `500ms`, `10 million`)",
+                        word_at(i)
+                    ));
+                }
+            }
+        }
+    }
+    let lower = text.to_lowercase();
+    for token in tokenize(&lower) {
+        match token {
+            Token::Number(n) if !n.is_finite() || n > MAX_EXACT => {
+                return Some(format!(
+                    "a number in the sentence is beyond {MAX_EXACT}, the largest whole number a \
+                     check can hold exactly; no real bound is that large"
+                ));
+            }
+            Token::Word(w)
+                if w.starts_with('p') && w[1..].starts_with(|d: char| d.is_ascii_digit()) =>
+            {
+                if let Ok(p) = w[1..].parse::<f64>() {
+                    if !(p > 0.0 && p <= 100.0) {
+                        return Some(format!(
+                            "`{w}`: percentile {p} is outside (0, 100]; a percentile is the \
+                             share of requests at or below the bound (e.g. `p95`, `p99.9`)"
+                        ));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 /// "Support 10,000 active tenants" is itself the requirement: capacity is the bound.
@@ -1056,6 +1232,95 @@ mod tests {
         );
         assert!(combined.is_checkable());
         assert_eq!(combined.checks.len(), 2);
+    }
+
+    /// Numbers the tokenizer would misread are "not checkable" with a reason naming them; the
+    /// lookalikes that are fine (ranges, hyphenated words, p99.9, 100%) still parse.
+    #[test]
+    fn negative_non_finite_and_out_of_range_numbers_are_not_checkable() {
+        let huge = format!("Support {} tenants", "9".repeat(400));
+        let refused: &[(&str, Option<&str>, &str)] = &[
+            ("p95 latency < -5ms", None, "`-5ms` is negative"),
+            ("p95 latency < \u{2212}5ms", None, "is negative"),
+            ("Error rate < -0.5%", None, "`-0.5%` is negative"),
+            (
+                "p95 latency < 1e308ms",
+                None,
+                "`1e308ms` is in exponent notation",
+            ),
+            ("Support 1E6 concurrent users", None, "exponent notation"),
+            (
+                "p101 latency < 100ms",
+                None,
+                "percentile 101 is outside (0, 100]",
+            ),
+            (
+                "p0 latency < 100ms",
+                None,
+                "percentile 0 is outside (0, 100]",
+            ),
+            (
+                "p95 latency < 0ms",
+                None,
+                "latency bound (0 s) must be above zero",
+            ),
+            ("p95 latency < 400 days", None, "longer than a year"),
+            (
+                "Checkout completes within 1000 weeks",
+                None,
+                "longer than a year",
+            ),
+            (
+                "Error rate < 150%",
+                None,
+                "not a percentage between 0 and 100",
+            ),
+            (
+                "Availability of 100.5%",
+                None,
+                "not a percentage between 0 and 100",
+            ),
+            (
+                "Support 99999999999999999999 concurrent users",
+                None,
+                "beyond",
+            ),
+            (&huge, None, "beyond"),
+            (
+                "p95 latency < 100ms",
+                Some("Under load of -100 requests/second"),
+                "`-100` is negative",
+            ),
+        ];
+        for (requirement, measurement, reason) in refused {
+            let parsed = parse_constraint("Case", Some(requirement), *measurement, &[]);
+            let why = parsed
+                .not_checkable
+                .unwrap_or_else(|| panic!("{requirement:?} gave {:?}", parsed.checks));
+            assert!(
+                why.reason.contains(reason),
+                "{requirement:?}: {:?} does not say {reason:?}",
+                why.reason
+            );
+            assert!(parsed.checks.is_empty(), "{requirement:?}");
+        }
+        let fine = [
+            "p99.9 under 1.5 s",
+            "p95 latency < 100ms for read-only operations",
+            "Retries 5-10 times, completes within 30 seconds",
+            "Error rate < 0.1%",
+            "100% availability",
+            "p100 latency < 2s",
+            "Support 10,000 active tenants",
+        ];
+        for requirement in fine {
+            let parsed = parse_constraint("Case", Some(requirement), None, &[]);
+            assert!(
+                parsed.is_checkable(),
+                "{requirement:?}: {:?}",
+                parsed.not_checkable
+            );
+        }
     }
 
     #[test]

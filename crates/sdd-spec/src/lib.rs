@@ -9,6 +9,7 @@ pub mod constraint;
 pub mod diagnostic;
 pub mod document;
 pub mod ids;
+pub mod limits;
 pub mod load;
 pub mod model;
 pub mod positions;
@@ -19,7 +20,7 @@ pub mod spec_write;
 pub mod testgen;
 
 pub use diagnostic::{Diagnostic, Location, Severity};
-pub use load::{load_dir, load_sources, LoadError, Loaded};
+pub use load::{load_dir, load_dir_with, load_sources, LoadError, Loaded};
 pub use model::Spec;
 pub mod analysis;
 pub mod text;

@@ -4,16 +4,17 @@
 //! every section and list item is deserialized on its own, so one broken scenario costs exactly
 //! one diagnostic and the rest of the file still loads.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
 use serde_yaml::Value;
 
-use crate::constraint::{parse_constraint, CheckSource, ParsedConstraint};
+use crate::constraint::{parse_constraint, CheckSource, NotCheckable, ParsedConstraint};
 use crate::diagnostic::{Diagnostic, Location};
 use crate::document::*;
 use crate::ids;
+use crate::limits::{read_yaml_file, strip_bom, Limits};
 use crate::model::*;
 use crate::positions::{join, PositionIndex};
 
@@ -39,38 +40,101 @@ pub enum LoadError {
     },
 }
 
-/// Load every spec file under `root`.
+/// Load every spec file under `root`, with the limits of [`Limits::from_env`].
 pub fn load_dir(root: &Path) -> Result<Loaded, LoadError> {
+    let (limits, problems) = Limits::from_env();
+    let mut loaded = load_dir_with(root, &limits)?;
+    for problem in problems {
+        loaded.diagnostics.push(
+            Diagnostic::warning("bad-limit-setting", problem)
+                .with_help("set it to a number of bytes or nodes, e.g. 8388608, or unset it"),
+        );
+    }
+    Ok(loaded)
+}
+
+/// Load every spec file under `root` within `limits`.
+///
+/// The walk never leaves the root and never loops: a symbolic link is followed only when its
+/// target (resolved) is inside the root, a directory is read once whatever the number of links
+/// to it, and only regular files are opened (a FIFO would block every call forever). Each
+/// skipped entry is a diagnostic.
+pub fn load_dir_with(root: &Path, limits: &Limits) -> Result<Loaded, LoadError> {
     if !root.exists() {
         return Err(LoadError::MissingRoot(root.to_path_buf()));
     }
     if !root.is_dir() {
         return Err(LoadError::NotADirectory(root.to_path_buf()));
     }
-    let mut files = Vec::new();
-    collect_yaml_files(root, &mut files)?;
-    files.sort();
-    let mut sources = Vec::with_capacity(files.len());
-    let mut unreadable = Vec::new();
-    for path in files {
-        // One unreadable file (permissions, not UTF-8) is a diagnostic, not the end of loading.
-        match std::fs::read_to_string(&path) {
-            Ok(text) => sources.push((relative(root, &path), text)),
-            Err(err) => unreadable.push(
-                Diagnostic::error("unreadable-file", format!("cannot read the file: {err}"))
-                    .in_file(&relative(root, &path))
-                    .with_help("spec files must be readable UTF-8 text"),
-            ),
+    let real_root = root.canonicalize().map_err(|source| LoadError::Io {
+        path: root.to_path_buf(),
+        source,
+    })?;
+    let mut walk = Walk {
+        root,
+        real_root: &real_root,
+        visited: HashSet::from([real_root.clone()]),
+        files: Vec::new(),
+        linked_dirs: Vec::new(),
+        diagnostics: Vec::new(),
+    };
+    walk.dir(root)?;
+    // Linked directories last, once the real tree is known: a link to a directory that the walk
+    // reads anyway (or to an ancestor: `a -> .`) is skipped rather than read twice or forever.
+    while !walk.linked_dirs.is_empty() {
+        let linked = std::mem::take(&mut walk.linked_dirs);
+        for (path, real) in linked {
+            if walk.visited.insert(real.clone()) {
+                walk.dir(&path)?;
+            } else {
+                let rel = relative(root, &path);
+                walk.diagnostics.push(
+                    Diagnostic::warning(
+                        "symlink-loop",
+                        format!("skipped `{rel}`: it links to a directory that is already read"),
+                    )
+                    .in_file(&rel)
+                    .with_help("remove the link; every file under the spec root is read once"),
+                );
+            }
         }
     }
-    let mut loaded = load_sources(&sources);
-    loaded.diagnostics.extend(unreadable);
+    let mut files = walk.files;
+    files.sort();
+    files.dedup();
+    let mut sources = Vec::with_capacity(files.len());
+    let mut problems = walk.diagnostics;
+    for path in files {
+        let rel = relative(root, &path);
+        // One unreadable file (permissions, not UTF-8, a FIFO, too large) is a diagnostic, not
+        // the end of loading.
+        match read_yaml_file(&path, limits) {
+            Ok(text) => sources.push((rel, text)),
+            Err(problem) => {
+                let (code, message, help) = problem.describe();
+                problems.push(
+                    Diagnostic::error(code, message)
+                        .in_file(&rel)
+                        .with_help(help),
+                );
+            }
+        }
+    }
+    let mut loaded = load_sources_with(&sources, limits);
+    loaded.diagnostics.extend(problems);
     Ok(loaded)
 }
 
 /// Load from in-memory `(relative path, text)` pairs (used by impact analysis on git revisions).
 pub fn load_sources(sources: &[(String, String)]) -> Loaded {
-    let mut builder = Builder::default();
+    load_sources_with(sources, &Limits::from_env().0)
+}
+
+pub fn load_sources_with(sources: &[(String, String)], limits: &Limits) -> Loaded {
+    let mut builder = Builder {
+        limits: *limits,
+        ..Builder::default()
+    };
     for (path, text) in sources {
         builder.file(path, text);
     }
@@ -84,24 +148,108 @@ pub fn is_spec_file(path: &Path) -> bool {
     )
 }
 
-fn collect_yaml_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), LoadError> {
-    let entries = std::fs::read_dir(dir).map_err(|source| LoadError::Io {
-        path: dir.to_path_buf(),
-        source,
-    })?;
-    for entry in entries.flatten() {
-        let path = entry.path();
-        let hidden = entry.file_name().to_string_lossy().starts_with('.');
-        if hidden {
-            continue;
+/// The state of one walk of the spec tree.
+struct Walk<'a> {
+    root: &'a Path,
+    real_root: &'a Path,
+    /// Canonical directories read or queued.
+    visited: HashSet<PathBuf>,
+    files: Vec<PathBuf>,
+    /// Links to directories inside the root: `(path, canonical target)`.
+    linked_dirs: Vec<(PathBuf, PathBuf)>,
+    diagnostics: Vec<Diagnostic>,
+}
+
+impl Walk<'_> {
+    /// Read the tree under `start`: its real directories with an explicit stack (no recursion,
+    /// whatever the depth), its links collected for [`Walk::link`].
+    fn dir(&mut self, start: &Path) -> Result<(), LoadError> {
+        let mut pending = vec![start.to_path_buf()];
+        while let Some(dir) = pending.pop() {
+            let entries = match std::fs::read_dir(&dir) {
+                Ok(entries) => entries,
+                // Only an unreadable root stops loading; a subdirectory costs one diagnostic.
+                Err(source) if dir == self.root => return Err(LoadError::Io { path: dir, source }),
+                Err(err) => {
+                    let rel = relative(self.root, &dir);
+                    self.diagnostics.push(
+                        Diagnostic::error(
+                            "unreadable-directory",
+                            format!("cannot read the directory: {err}"),
+                        )
+                        .in_file(&rel)
+                        .with_help("make it readable, or move it out of the spec root"),
+                    );
+                    continue;
+                }
+            };
+            let mut entries: Vec<_> = entries.flatten().collect();
+            entries.sort_by_key(|e| e.file_name());
+            for entry in entries {
+                let path = entry.path();
+                let hidden = entry.file_name().to_string_lossy().starts_with('.');
+                if hidden {
+                    continue;
+                }
+                // The entry itself, not what it links to.
+                let Ok(file_type) = entry.file_type() else {
+                    continue;
+                };
+                if file_type.is_symlink() {
+                    self.link(path);
+                } else if file_type.is_dir() {
+                    // Already read through a link (to a hidden directory): once is enough.
+                    let fresh = path
+                        .canonicalize()
+                        .map_or(true, |real| self.visited.insert(real));
+                    if fresh {
+                        pending.push(path);
+                    }
+                } else if is_spec_file(&path) {
+                    // Regular or not: reading checks the type and says what is wrong.
+                    self.files.push(path);
+                }
+            }
         }
-        if path.is_dir() {
-            collect_yaml_files(&path, out)?;
+        Ok(())
+    }
+
+    fn link(&mut self, path: PathBuf) {
+        let rel = relative(self.root, &path);
+        let Ok(real) = path.canonicalize() else {
+            if is_spec_file(&path) {
+                self.diagnostics.push(
+                    Diagnostic::error(
+                        "broken-symlink",
+                        "skipped: this link points to nothing (or to a loop of links)",
+                    )
+                    .in_file(&rel)
+                    .with_help("fix or remove the link"),
+                );
+            }
+            return;
+        };
+        if !real.starts_with(self.real_root) {
+            // Following it would serve a file the server must not read (resources/read refuses
+            // the same path through `confine`).
+            self.diagnostics.push(
+                Diagnostic::error(
+                    "symlink-outside-root",
+                    "skipped: this link leads outside the spec root",
+                )
+                .in_file(&rel)
+                .with_help(
+                    "move the file (or directory) into the spec root, or start the server with                      --specs pointing at a directory that contains both",
+                ),
+            );
+            return;
+        }
+        if real.is_dir() {
+            self.linked_dirs.push((path, real));
         } else if is_spec_file(&path) {
-            out.push(path);
+            self.files.push(path);
         }
     }
-    Ok(())
 }
 
 fn relative(root: &Path, path: &Path) -> String {
@@ -113,6 +261,7 @@ fn relative(root: &Path, path: &Path) -> String {
 
 #[derive(Default)]
 struct Builder {
+    limits: Limits,
     spec: Spec,
     diagnostics: Vec<Diagnostic>,
     domains: BTreeMap<String, Domain>,
@@ -140,6 +289,51 @@ impl FileCtx<'_> {
 
 impl Builder {
     fn file(&mut self, file: &str, text: &str) {
+        let text = strip_bom(text);
+        // Texts that did not come through `read_yaml_file` (git revisions, a proposal being
+        // checked) are held to the same size limit.
+        if text.len() as u64 > self.limits.max_file_bytes {
+            let (code, message, help) = crate::limits::ReadProblem::TooLarge {
+                bytes: text.len() as u64,
+                limit: self.limits.max_file_bytes,
+            }
+            .describe();
+            self.diagnostics.push(
+                Diagnostic::error(code, message)
+                    .in_file(file)
+                    .with_help(help),
+            );
+            return;
+        }
+        // Measured before serde_yaml runs: it copies every alias, and that copy is the cost.
+        let index = match PositionIndex::build_checked(text, &self.limits) {
+            Ok(index) => index,
+            Err(exceeded) => {
+                let mut d = Diagnostic::error(exceeded.code, exceeded.message)
+                    .in_file(file)
+                    .with_help(exceeded.help);
+                d.line = Some(exceeded.line);
+                d.column = Some(exceeded.column);
+                self.diagnostics.push(d);
+                return;
+            }
+        };
+        if let Some((message, line, column)) = index.unsafe_syntax_error(text) {
+            let mut d = Diagnostic::error("yaml-syntax", format!("invalid YAML: {message}"));
+            d.file = Some(file.to_string());
+            d.line = Some(*line);
+            d.column = Some(*column);
+            let help = syntax_help(text, *line, message).unwrap_or_else(|| {
+                if message.contains("recursion limit") {
+                    "nest fewer lists and mappings inside each other".into()
+                } else {
+                    "fix the YAML at this position; indentation and `key: value` pairs must line up"
+                        .into()
+                }
+            });
+            self.diagnostics.push(d.with_help(help));
+            return;
+        }
         let value: Value = match serde_yaml::from_str(text) {
             Ok(v) => v,
             Err(err) => {
@@ -147,12 +341,26 @@ impl Builder {
                 return;
             }
         };
-        let ctx = FileCtx {
-            file,
-            index: PositionIndex::build(text),
-        };
+        let ctx = FileCtx { file, index };
         let Value::Mapping(map) = &value else {
-            if !value.is_null() {
+            if value.is_null() {
+                // Only comments or blank lines (a file being written, or one kept as a note):
+                // loaded as an empty file, so "no spec files" is never said of a tree that has some.
+                self.spec.files.push(SpecFile {
+                    path: file.to_string(),
+                    kind: DocumentKind::Empty,
+                    name: String::new(),
+                    description: None,
+                });
+                self.diagnostics.push(
+                    Diagnostic::warning(
+                        "empty-file",
+                        "this file has no content (only comments or blank lines)",
+                    )
+                    .in_file(file)
+                    .with_help(kind_help()),
+                );
+            } else {
                 self.diagnostics.push(
                     Diagnostic::error("not-a-mapping", "a spec file must be a YAML mapping")
                         .at(&ctx.location(""))
@@ -173,7 +381,7 @@ impl Builder {
             if !DOCUMENT_KEYS.contains(&key) {
                 let mut d = Diagnostic::warning(
                     "unknown-key",
-                    format!("unknown top-level key `{key}` is ignored"),
+                    format!("unknown top-level key `{}` is ignored", shorten(key)),
                 )
                 .at(&ctx.location(key));
                 if let Some(close) = closest(key, DOCUMENT_KEYS) {
@@ -647,10 +855,23 @@ impl Builder {
             .map(OneOrMany::into_vec)
             .unwrap_or_default();
         let parsed = match &doc.check {
-            Some(check) => ParsedConstraint {
-                checks: vec![check.clone()],
-                source: CheckSource::Structured,
-                not_checkable: None,
+            // A structured check is held to the same ranges as a parsed one: `max_ms: -5` or
+            // `percentile: 101` must not reach a run.
+            Some(check) => match check.problem() {
+                None => ParsedConstraint {
+                    checks: vec![check.clone()],
+                    source: CheckSource::Structured,
+                    not_checkable: None,
+                },
+                Some(reason) => ParsedConstraint {
+                    checks: Vec::new(),
+                    source: CheckSource::Structured,
+                    not_checkable: Some(NotCheckable {
+                        reason,
+                        suggestion: "correct the number in the `check:` block                                      (see specs/sdd-spec.schema.json)"
+                            .into(),
+                    }),
+                },
             },
             None => parse_constraint(
                 &doc.name,
@@ -739,11 +960,43 @@ impl Builder {
                 keys.insert(key, scenario);
             }
         }
+        // Messages quote the input (serde names the unknown field, the value of the wrong
+        // type); a 64 KiB key or value must not come back in every diagnostic about it.
+        for d in &mut self.diagnostics {
+            clip(&mut d.message);
+            if let Some(path) = &mut d.path {
+                clip(path);
+            }
+        }
         Loaded {
             spec: self.spec,
             diagnostics: self.diagnostics,
         }
     }
+}
+
+/// Cut `text` over 600 bytes to its head and tail (the tail of a serde message says what was
+/// expected), marking the cut with the number of bytes left out.
+pub(crate) fn clip(text: &mut String) {
+    const HEAD: usize = 300;
+    const TAIL: usize = 200;
+    if text.len() <= HEAD + TAIL + 100 {
+        return;
+    }
+    let mut head = HEAD;
+    while !text.is_char_boundary(head) {
+        head -= 1;
+    }
+    let mut tail = text.len() - TAIL;
+    while !text.is_char_boundary(tail) {
+        tail += 1;
+    }
+    *text = format!(
+        "{} … ({} bytes left out) … {}",
+        &text[..head],
+        tail - head,
+        &text[tail..]
+    );
 }
 
 /// Interaction constraints come as a plain list; they are filed under the category `interaction`.
@@ -946,10 +1199,22 @@ fn syntax_help(text: &str, line: usize, message: &str) -> Option<String> {
 pub fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
     candidates
         .iter()
+        // The distance is at least the difference in length: skip the quadratic edit distance
+        // for a word that cannot be close (a 64 KiB key against every field name).
+        .filter(|c| word.len().abs_diff(c.len()) <= 2.max(c.len() / 4))
         .map(|c| (edit_distance(word, c), *c))
         .filter(|(d, c)| *d <= 2.max(c.len() / 4))
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| c)
+}
+
+/// `text` cut to 80 characters for a message: a diagnostic names a key, it does not echo a
+/// 64 KiB one back.
+fn shorten(text: &str) -> String {
+    match text.char_indices().nth(80) {
+        Some((cut, _)) => format!("{}… ({} bytes)", &text[..cut], text.len()),
+        None => text.to_string(),
+    }
 }
 
 fn edit_distance(a: &str, b: &str) -> usize {

@@ -23,6 +23,8 @@ pub enum DocumentKind {
     Observability,
     DegradationDetection,
     ChaosScenarios,
+    /// Only comments or blank lines.
+    Empty,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]

@@ -8,12 +8,36 @@ use std::collections::HashMap;
 
 use saphyr_parser::{Event, Parser};
 
+use crate::limits::{check_name, CharCursor, Cost, LimitExceeded, Limits};
+
+/// Total bytes of field paths the index keeps. Paths repeat their ancestors' keys, so a deep
+/// nest of long keys could make them quadratic in the file size; past this budget later fields
+/// are located at their nearest indexed ancestor instead. Real spec files use well under 1 MB.
+const MAX_INDEX_BYTES: usize = 32 * 1024 * 1024;
+
 #[derive(Debug, Default)]
 pub struct PositionIndex {
     /// Start of the node at the path (1-based line and column).
     nodes: HashMap<String, (usize, usize)>,
     /// Position of the key whose value is the node at the path.
     keys: HashMap<String, (usize, usize)>,
+    /// Bytes of paths stored (see [`MAX_INDEX_BYTES`]).
+    bytes: usize,
+    /// The event parser's syntax error, if the first document has one: message, line, column.
+    pub syntax_error: Option<(String, usize, usize)>,
+}
+
+impl PositionIndex {
+    /// The event parser's syntax error when serde_yaml must not be given the text at all: the
+    /// event parser stopped there, so aliases after it were not measured (serde_yaml's parser
+    /// might read further and expand them), or it stopped at its nesting limit (serde_yaml's
+    /// parser takes quadratic time on deep flow nesting: 100,000 `[` took 39 s). Any other
+    /// syntax error goes to serde_yaml, whose messages the diagnostics' help recognises.
+    pub fn unsafe_syntax_error(&self, text: &str) -> Option<&(String, usize, usize)> {
+        self.syntax_error
+            .as_ref()
+            .filter(|(message, ..)| text.contains('*') || message.contains("recursion limit"))
+    }
 }
 
 enum Frame {
@@ -30,12 +54,59 @@ enum Frame {
 impl PositionIndex {
     /// Index the first document of `text`. On a syntax error the index holds what came before it.
     pub fn build(text: &str) -> Self {
+        Self::build_checked(text, &Limits::default()).unwrap_or_default()
+    }
+
+    /// Index the first document of `text` and measure what loading it would cost with aliases
+    /// expanded; refuse it, at the node that crosses a limit, when that is above `limits`. Only
+    /// the first document matters: serde_yaml deserializes the first and then refuses the file.
+    pub fn build_checked(text: &str, limits: &Limits) -> Result<Self, LimitExceeded> {
         let mut index = PositionIndex::default();
+        let mut cost = Cost::new(*limits);
+        let mut cursor = CharCursor::default();
         let mut stack: Vec<Frame> = Vec::new();
+        let mut indexing = true;
         let mut parser = Parser::new_from_str(text);
         let mut documents = 0;
-        while let Some(Ok((event, span))) = parser.next_event() {
+        loop {
+            let (event, span) = match parser.next_event() {
+                Some(Ok(next)) => next,
+                Some(Err(err)) => {
+                    let marker = err.marker();
+                    index.syntax_error =
+                        Some((err.info().to_string(), marker.line(), marker.col() + 1));
+                    break;
+                }
+                None => break,
+            };
             let at = (span.start.line(), span.start.col() + 1);
+            let (named, sigil) = match &event {
+                Event::Scalar(_, _, anchor, _)
+                | Event::MappingStart(anchor, _)
+                | Event::SequenceStart(anchor, _) => (*anchor > 0, '&'),
+                Event::Alias(_) => (true, '*'),
+                _ => (false, '&'),
+            };
+            if named {
+                let byte = cursor.byte_at(text, span.start.index());
+                check_name(text, byte, sigil, at)?;
+            }
+            match &event {
+                Event::Scalar(value, _, anchor, _) => cost.scalar(value.len(), *anchor, at)?,
+                Event::MappingStart(anchor, _) | Event::SequenceStart(anchor, _) => {
+                    cost.start(*anchor, at)?
+                }
+                Event::MappingEnd | Event::SequenceEnd => cost.end(),
+                Event::Alias(anchor) => cost.alias(*anchor, at)?,
+                _ => {}
+            }
+            if indexing && index.bytes > MAX_INDEX_BYTES {
+                indexing = false;
+                stack.clear();
+            }
+            if !indexing && !matches!(event, Event::DocumentStart(_)) {
+                continue;
+            }
             match event {
                 Event::DocumentStart(_) => {
                     documents += 1;
@@ -76,7 +147,7 @@ impl PositionIndex {
                 _ => {}
             }
         }
-        index
+        Ok(index)
     }
 
     /// The path of the node that is about to start, advancing the parent's cursor.
@@ -99,9 +170,11 @@ impl PositionIndex {
     fn record(&mut self, path: String, at: (usize, usize), stack: &mut [Frame]) {
         if let Some(Frame::Map { pending_key, .. }) = stack.last_mut() {
             if let Some((_, key_at)) = pending_key.take() {
+                self.bytes += path.len();
                 self.keys.insert(path.clone(), key_at);
             }
         }
+        self.bytes += path.len();
         self.nodes.entry(path).or_insert(at);
     }
 

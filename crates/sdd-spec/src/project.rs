@@ -12,6 +12,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::diagnostic::Diagnostic;
+use crate::limits::{read_yaml_file, strip_bom, Limits, ReadProblem};
+use crate::positions::PositionIndex;
 
 /// `sdd.yaml` at the project root.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -354,18 +356,60 @@ pub fn confine(base: &Path, relative: &str) -> Option<std::path::PathBuf> {
     }
 }
 
-/// Read and check `sdd.yaml` in `root`. Errors are located diagnostics.
+/// Read and check `sdd.yaml` in `root`, within the limits of [`Limits::from_env`]. Errors are
+/// located diagnostics.
 pub fn load_project_file(root: &Path) -> Result<ProjectFile, Box<Diagnostic>> {
+    load_project_file_with(root, &Limits::from_env().0)
+}
+
+pub fn load_project_file_with(
+    root: &Path,
+    limits: &Limits,
+) -> Result<ProjectFile, Box<Diagnostic>> {
     let path = root.join(PROJECT_FILE);
-    let text = std::fs::read_to_string(&path).map_err(|e| {
-        Diagnostic::error("missing-project-file", format!("cannot read {PROJECT_FILE}: {e}"))
-            .in_file(PROJECT_FILE)
-            .with_help("create sdd.yaml at the project root with `tests:` profiles (see specs/sdd-project.schema.json)")
+    // The same guarded read as spec files: a FIFO here blocked every call of every server.
+    let text = read_yaml_file(&path, limits).map_err(|problem| {
+        let d = match problem {
+            ReadProblem::Io(e) => Diagnostic::error("missing-project-file", format!("cannot read {PROJECT_FILE}: {e}"))
+                .with_help("create sdd.yaml at the project root with `tests:` profiles (see specs/sdd-project.schema.json)"),
+            other => {
+                let (code, message, help) = other.describe();
+                Diagnostic::error(code, message).with_help(help)
+            }
+        };
+        d.in_file(PROJECT_FILE)
     })?;
-    parse_project_file(&text)
+    parse_project_file_with(&text, limits)
 }
 
 pub fn parse_project_file(text: &str) -> Result<ProjectFile, Box<Diagnostic>> {
+    parse_project_file_with(text, &Limits::from_env().0)
+}
+
+pub fn parse_project_file_with(
+    text: &str,
+    limits: &Limits,
+) -> Result<ProjectFile, Box<Diagnostic>> {
+    let text = strip_bom(text);
+    // serde_yaml copies every alias while deserializing; measure the copies first.
+    let index = PositionIndex::build_checked(text, limits).map_err(|exceeded| {
+        let mut d = Diagnostic::error(exceeded.code, exceeded.message)
+            .in_file(PROJECT_FILE)
+            .with_help(exceeded.help);
+        d.line = Some(exceeded.line);
+        d.column = Some(exceeded.column);
+        d
+    })?;
+    // See `PositionIndex::unsafe_syntax_error`: unmeasured aliases, or nesting that would cost
+    // serde_yaml quadratic time.
+    if let Some((message, line, column)) = index.unsafe_syntax_error(text) {
+        let mut d = Diagnostic::error("invalid-project-file", format!("invalid YAML: {message}"))
+            .in_file(PROJECT_FILE)
+            .with_help("fix the YAML at this position");
+        d.line = Some(*line);
+        d.column = Some(*column);
+        return Err(d.into());
+    }
     let deserializer = serde_yaml::Deserializer::from_str(text);
     let file: ProjectFile = serde_path_to_error::deserialize(deserializer).map_err(|err| {
         let path = err.path().to_string();
@@ -378,6 +422,11 @@ pub fn parse_project_file(text: &str) -> Result<ProjectFile, Box<Diagnostic>> {
         }
         if path != "." {
             d.path = Some(path);
+        }
+        // serde quotes the offending key or value; never echo 64 KiB of it back.
+        crate::load::clip(&mut d.message);
+        if let Some(path) = &mut d.path {
+            crate::load::clip(path);
         }
         d.with_help("compare with specs/sdd-project.schema.json")
     })?;

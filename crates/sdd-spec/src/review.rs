@@ -385,6 +385,7 @@ fn quoted(text: &str) -> String {
 }
 
 fn parse_value(text: &str) -> Result<Value, serde_yaml::Error> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     if text.trim().is_empty() {
         return Ok(Value::Null);
     }
@@ -486,7 +487,10 @@ fn reload_with(root: &Path, before: &Loaded, relative: &str, new_text: &str) -> 
         if file.path == relative {
             sources.push((relative.to_string(), new_text.to_string()));
             replaced = true;
-        } else if let Ok(text) = std::fs::read_to_string(root.join(&file.path)) {
+        } else if let Ok(text) = crate::limits::read_yaml_file(
+            &root.join(&file.path),
+            &crate::limits::Limits::from_env().0,
+        ) {
             sources.push((file.path.clone(), text));
         }
     }
@@ -1288,6 +1292,28 @@ mod tests {
             }
         }
         assert_eq!(loaded.spec.scenarios.len(), 1 + 40 + 20);
+    }
+
+    /// A FIFO in the tree and a byte-order mark in the target: the write neither hangs on the
+    /// FIFO (the re-load reads only regular files) nor refuses the BOM file.
+    #[test]
+    fn a_fifo_in_the_tree_and_a_bom_in_the_file_do_not_stop_a_proposal() {
+        let dir = tree(&format!("\u{feff}{FILE}"));
+        let fifo = dir.path().join("pipe.yaml");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        assert!(made.is_ok_and(|s| s.success()), "mkfifo");
+        let root = dir.path().to_path_buf();
+        let (done, wait) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ =
+                done.send(propose(&root, "tasks", &[doc("Delete")], None, "agent").map(|o| o.file));
+        });
+        let written = wait
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .expect("propose hung on the FIFO");
+        assert_eq!(written.unwrap(), "tasks.yaml");
+        assert!(read(&dir).starts_with('\u{feff}'));
+        assert_eq!(status(&dir, "tasks.delete"), Some(ReviewStatus::Proposed));
     }
 
     #[test]

@@ -105,7 +105,10 @@ impl SpecServer {
                     None,
                 ));
             }
-            let body = std::fs::read_to_string(&full).map_err(|e| {
+            // The loader's guarded read: a FIFO that the loader reported (so it is "known")
+            // must not block this call, and the size limit holds here too.
+            let (limits, _) = sdd_spec::limits::Limits::from_env();
+            let body = sdd_spec::limits::read_yaml_file(&full, &limits).map_err(|e| {
                 ErrorData::resource_not_found(format!("cannot read `{path}`: {e}"), None)
             })?;
             return Ok(text(body, "application/yaml"));
