@@ -149,7 +149,7 @@ fn interactive_review_approves_rejects_and_skips() {
     assert_eq!(status("prevent_sql_injection_in_task_title"), "Rejected");
     assert_eq!(status("handle_extremely_long_task_titles"), "Proposed");
     let (_, listed, _) = sdd(&["review", "--specs", specs, "--list"], "");
-    assert!(listed.contains("1 proposal(s) waiting"), "{listed}");
+    assert!(listed.contains("1 scenario(s) waiting"), "{listed}");
 }
 
 fn sdd_spec_load(dir: &Path) -> sdd_spec::Spec {
