@@ -6,8 +6,9 @@
 use std::io::{BufRead, IsTerminal};
 use std::process::ExitCode;
 
+use sdd_spec::approval::scenario_fingerprint;
 use sdd_spec::document::ReviewStatus;
-use sdd_spec::review::{decide, now_rfc3339, Decision};
+use sdd_spec::review::{decide, now_rfc3339, Decision, ReviewError};
 
 use crate::{say, sayln, Options};
 
@@ -55,7 +56,10 @@ pub fn run(options: &Options) -> Result<ExitCode, String> {
                 )
                 .to_lowercase());
             }
-            decide(&specs, id, decision, by, &now_rfc3339()).map_err(|e| e.to_string())?;
+            // The decision covers the scenario as this command read it, nothing edited since.
+            let shown = scenario_fingerprint(scenario);
+            decide(&specs, id, decision, by, &now_rfc3339(), Some(&shown))
+                .map_err(|e| e.to_string())?;
             sayln!(
                 "{} {id} (by {by})",
                 if decision == Decision::Approve {
@@ -122,7 +126,15 @@ pub fn run(options: &Options) -> Result<ExitCode, String> {
                 "q" | "quit" => return Ok(finish(approved, rejected)),
                 _ => continue,
             };
-            decide(&specs, id, decision, &by, &now_rfc3339()).map_err(|e| e.to_string())?;
+            // Only what was on the screen is approved: if the file changed meanwhile, show it again.
+            let shown = scenario_fingerprint(s);
+            match decide(&specs, id, decision, &by, &now_rfc3339(), Some(&shown)) {
+                Err(ReviewError::ChangedSinceShown(_)) => {
+                    sayln!("    the scenario changed while it was on screen; here it is again");
+                    continue;
+                }
+                other => other.map_err(|e| e.to_string())?,
+            }
             match decision {
                 Decision::Approve => approved += 1,
                 Decision::Reject => rejected += 1,
@@ -166,6 +178,27 @@ fn show(index: usize, total: usize, s: &sdd_spec::model::Scenario) {
     }
     for t in &s.then {
         sayln!("    Then  {t}");
+    }
+    if !s.tags.is_empty() {
+        sayln!("    tags: {}", s.tags.join(", "));
+    }
+    // Examples run against the service once approved: the person sees every step in full.
+    for (n, example) in s.examples.iter().enumerate() {
+        let name = example
+            .name
+            .clone()
+            .unwrap_or_else(|| format!("example {}", n + 1));
+        sayln!("    Example: {name}");
+        for step in &example.steps {
+            let request = serde_json::to_string(&step.request).unwrap_or_default();
+            let expect = serde_json::to_string(&step.expect).unwrap_or_default();
+            sayln!("      request {request}");
+            sayln!("      expect  {expect}");
+            if !step.capture.is_empty() {
+                let capture = serde_json::to_string(&step.capture).unwrap_or_default();
+                sayln!("      capture {capture}");
+            }
+        }
     }
 }
 

@@ -136,6 +136,11 @@ fn interactive_review_approves_rejects_and_skips() {
         "{out}"
     );
     assert!(out.contains("1 approved, 1 rejected"), "{out}");
+    // The person sees the examples that approval makes executable, every step.
+    assert!(
+        out.contains("Example:") && out.contains("request {") && out.contains("expect  {"),
+        "{out}"
+    );
     let spec = sdd_spec_load(dir.path());
     let status = |name: &str| {
         format!(

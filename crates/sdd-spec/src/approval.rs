@@ -4,7 +4,9 @@
 //! behaviour (given, when, then, examples). The loader recomputes it; a scenario whose behaviour
 //! changed after approval is *changed since approval* and no longer counts as approved. That is
 //! what makes an agent that quietly weakens an approved scenario (to make its test pass) visible.
-//! Names, tags, rationale and formatting are not behaviour: changing them keeps the approval.
+//! The scenario's ID is part of it: tests and examples are mapped by ID, so two approved
+//! scenarios that swap names (and so derived IDs) are both changed. Tags, rationale and
+//! formatting are not behaviour: changing them keeps the approval.
 
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -14,16 +16,29 @@ use crate::document::ExampleDoc;
 /// Prefix of every fingerprint, naming the hash so it can change later without ambiguity.
 pub const PREFIX: &str = "sha256:";
 
+/// The fingerprint of a loaded scenario (what `sdd review` records and shows).
+pub fn scenario_fingerprint(scenario: &crate::model::Scenario) -> String {
+    behaviour_fingerprint(
+        &scenario.id,
+        &scenario.given,
+        scenario.when.as_deref(),
+        &scenario.then,
+        &scenario.examples,
+    )
+}
+
 /// The fingerprint of a scenario's behaviour: `sha256:<hex>` over a canonical JSON form
 /// (object keys sorted), so a re-ordered or re-quoted YAML file keeps its fingerprint and
 /// `then: x` equals `then: [x]`.
 pub fn behaviour_fingerprint(
+    id: &str,
     given: &[String],
     when: Option<&str>,
     then: &[String],
     examples: &[ExampleDoc],
 ) -> String {
     let behaviour = serde_json::json!({
+        "id": id,
         "given": given,
         "when": when,
         "then": then,
@@ -67,7 +82,7 @@ mod tests {
 
     fn fp(given: &[&str], when: Option<&str>, then: &[&str]) -> String {
         let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
-        behaviour_fingerprint(&s(given), when, &s(then), &[])
+        behaviour_fingerprint("t.a", &s(given), when, &s(then), &[])
     }
 
     #[test]
@@ -101,9 +116,16 @@ mod tests {
             "steps:\n  - request: {method: GET, path: /x}\n    expect: {status: 500}\n",
         )
         .unwrap();
-        let with = behaviour_fingerprint(&[], Some("w"), &[], std::slice::from_ref(&example));
-        assert_ne!(with, behaviour_fingerprint(&[], Some("w"), &[], &[]));
-        assert_ne!(with, behaviour_fingerprint(&[], Some("w"), &[], &[weaker]));
+        let fp =
+            |examples: &[ExampleDoc]| behaviour_fingerprint("t.a", &[], Some("w"), &[], examples);
+        let with = fp(std::slice::from_ref(&example));
+        assert_ne!(with, fp(&[]));
+        assert_ne!(with, fp(&[weaker]));
+        // The same behaviour under another ID is another approval.
+        assert_ne!(
+            with,
+            behaviour_fingerprint("t.b", &[], Some("w"), &[], std::slice::from_ref(&example))
+        );
     }
 
     #[test]

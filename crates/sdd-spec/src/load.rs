@@ -753,12 +753,35 @@ impl Builder {
         doc: &ScenarioDoc,
     ) -> ReviewStatus {
         let Some(written) = doc.status else {
-            return ReviewStatus::Approved;
+            // Written by a person: approved. But a scenario that went through review (it
+            // carries who proposed, reviewed or what was approved) and lost its `status` was
+            // edited by hand: that is not an approval anyone recorded.
+            let traces = doc.proposed_by.is_some()
+                || doc.reviewed_by.is_some()
+                || doc.reviewed_at.is_some()
+                || doc.approved_fingerprint.is_some();
+            if !traces {
+                return ReviewStatus::Approved;
+            }
+            self.diagnostics.push(
+                Diagnostic::warning(
+                    "changed-since-approval",
+                    format!(
+                        "scenario `{id}` carries review fields (proposed_by / reviewed_by / approved_fingerprint) but no `status`, so no recorded decision covers it"
+                    ),
+                )
+                .at(&ctx.location(path))
+                .with_help(
+                    "it is not counted as approved until a person reviews it with `sdd review`",
+                ),
+            );
+            return ReviewStatus::ChangedSinceApproval;
         };
         if written != ReviewStatus::Approved {
             return written;
         }
         let now = crate::approval::behaviour_fingerprint(
+            id,
             &doc.given
                 .clone()
                 .map(OneOrMany::into_vec)

@@ -23,7 +23,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_yaml::Value;
 
-use crate::approval::behaviour_fingerprint;
+use crate::approval::scenario_fingerprint;
 use crate::document::{OneOrMany, ProposedScenario, ReviewStatus, ScenarioDoc};
 use crate::ids;
 use crate::load::{load_dir, load_sources, Loaded};
@@ -38,6 +38,8 @@ pub const MAX_PROPOSALS_PER_CALL: usize = 50;
 pub const MAX_NAME_CHARS: usize = 200;
 /// At most this many characters in any other string of a proposal.
 pub const MAX_TEXT_CHARS: usize = 4_000;
+/// At most this many bytes of YAML per proposed scenario (all its lists and examples together).
+pub const MAX_SCENARIO_BYTES: usize = 32 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReviewError {
@@ -54,6 +56,8 @@ pub enum ReviewError {
     Write(#[from] WriteError),
     #[error("the edit of `{file}` would not load cleanly ({reason}); nothing was written")]
     EditRejected { file: String, reason: String },
+    #[error("scenario `{0}` changed since it was shown; nothing was recorded, review it again")]
+    ChangedSinceShown(String),
 }
 
 /// What `propose` wrote.
@@ -266,6 +270,12 @@ pub fn check_proposals(
         let item = serde_yaml::to_value(ItemOrder(&doc))
             .map_err(|e| ReviewError::Invalid(format!("`{at}` cannot be written: {e}")))?;
         check_strings(&item, &at, MAX_TEXT_CHARS).map_err(ReviewError::Invalid)?;
+        let size = emit_block_item(&item, 2).len();
+        if size > MAX_SCENARIO_BYTES {
+            return Err(ReviewError::Invalid(format!(
+                "`{at}` would be {size} bytes of YAML; a proposed scenario may take at most {MAX_SCENARIO_BYTES} (fewer or shorter given/then items, tags or example steps)"
+            )));
+        }
         new_ids.push(id);
         items.push(item);
     }
@@ -291,13 +301,16 @@ const REVIEW_FIELDS: [&str; 4] = [
 
 /// Record a person's decision: sets `status`, `reviewed_by` and `reviewed_at` on that scenario
 /// only, and on approval the fingerprint of the behaviour approved. `reviewer` must name a
-/// person (the name is recorded, not authenticated).
+/// person (the name is recorded, not authenticated). `shown` is the fingerprint of the scenario
+/// as the person saw it ([`scenario_fingerprint`]): if the file now says something else, nothing
+/// is written, so a decision never covers text the person did not see.
 pub fn decide(
     root: &Path,
     scenario_id: &str,
     decision: Decision,
     reviewer: &str,
     at: &str,
+    shown: Option<&str>,
 ) -> Result<(), ReviewError> {
     let reviewer = reviewer.trim();
     if reviewer.is_empty() || reviewer.eq_ignore_ascii_case("agent") {
@@ -322,12 +335,12 @@ pub fn decide(
         Decision::Approve => ("approved", ReviewStatus::Approved),
         Decision::Reject => ("rejected", ReviewStatus::Rejected),
     };
-    let fingerprint = behaviour_fingerprint(
-        &scenario.given,
-        scenario.when.as_deref(),
-        &scenario.then,
-        &scenario.examples,
-    );
+    let fingerprint = scenario_fingerprint(scenario);
+    if let Some(shown) = shown {
+        if shown != fingerprint {
+            return Err(ReviewError::ChangedSinceShown(scenario_id.to_string()));
+        }
+    }
     let mut fields = vec![
         ("status", status.to_string()),
         ("reviewed_by", quoted(reviewer)),
@@ -567,13 +580,24 @@ fn ensure_inside(root: &Path, path: &Path, relative: &str) -> Result<(), ReviewE
         path: root.to_path_buf(),
         source,
     })?;
-    // The deepest existing ancestor decides where the path really goes.
+    // The deepest existing ancestor decides where the path really goes. It must be exactly
+    // where the path says: a symlinked directory, even one inside the root, makes the same file
+    // reachable under two names (and the loader read it twice).
     let mut probe = path.parent();
     while let Some(dir) = probe {
         if let Ok(real) = dir.canonicalize() {
+            let literal = dir
+                .strip_prefix(root)
+                .map(|rest| real_root.join(rest))
+                .unwrap_or_else(|_| dir.to_path_buf());
             if !real.starts_with(&real_root) {
                 return Err(ReviewError::Invalid(format!(
                     "`{relative}` resolves outside the spec root; nothing was written"
+                )));
+            }
+            if real != literal {
+                return Err(ReviewError::Invalid(format!(
+                    "`{relative}` goes through a symbolic link; give the path of the real directory"
                 )));
             }
             return Ok(());
@@ -791,6 +815,16 @@ fn confined(relative: &str) -> Result<String, ReviewError> {
             "`{relative}` is outside the spec root; give a path relative to it"
         )));
     }
+    // The loader skips hidden files and directories: a proposal written there would be
+    // reported as written and never seen by anyone.
+    if path.components().any(|c| {
+        matches!(c, std::path::Component::Normal(n) if n.to_string_lossy().starts_with('.'))
+            || matches!(c, std::path::Component::CurDir)
+    }) {
+        return Err(ReviewError::Invalid(format!(
+            "`{relative}` has a hidden or `.` component; the loader skips hidden paths, give a plain path under the spec root"
+        )));
+    }
     if !crate::load::is_spec_file(path) {
         return Err(ReviewError::Invalid(format!(
             "`{relative}` is not a .yaml/.yml file"
@@ -903,6 +937,7 @@ mod tests {
             Decision::Approve,
             "Ada Lovelace",
             "2026-11-22T12:00:00Z",
+            None,
         )
         .unwrap();
         decide(
@@ -911,6 +946,7 @@ mod tests {
             Decision::Reject,
             "Ada Lovelace",
             "2026-11-22T12:01:00Z",
+            None,
         )
         .unwrap();
         let spec = load_dir(dir.path()).unwrap().spec;
@@ -967,7 +1003,15 @@ mod tests {
             assert!(err.len() < 400, "{case}: the error echoes input: {err}");
             assert_eq!(read(&dir), FILE, "{case}");
         }
-        assert!(decide(dir.path(), "tasks.create", Decision::Approve, "agent", "t").is_err());
+        assert!(decide(
+            dir.path(),
+            "tasks.create",
+            Decision::Approve,
+            "agent",
+            "t",
+            None
+        )
+        .is_err());
     }
 
     /// The forged approval: text after U+2028 became a second scenario without `status`.
@@ -1142,6 +1186,7 @@ mod tests {
             Decision::Approve,
             "Ada",
             "2026-11-22T12:00:00Z",
+            None,
         )
         .unwrap();
         assert_eq!(status(&dir, "tasks.delete"), Some(ReviewStatus::Approved));
@@ -1191,9 +1236,125 @@ mod tests {
             Decision::Approve,
             "Ada",
             "2026-11-22T12:05:00Z",
+            None,
         )
         .unwrap();
         assert_eq!(status(&dir, "tasks.create"), Some(ReviewStatus::Approved));
+    }
+
+    /// Findings of the hostile review: each way to get an approval the person did not give.
+    #[test]
+    fn an_approval_covers_only_what_the_person_saw_under_its_own_id() {
+        let dir = tree(FILE);
+        propose(
+            dir.path(),
+            "tasks",
+            &[doc("Delete"), doc("Archive")],
+            None,
+            "agent",
+        )
+        .unwrap();
+        let shown = crate::approval::scenario_fingerprint(
+            load_dir(dir.path())
+                .unwrap()
+                .spec
+                .scenario("tasks.delete")
+                .unwrap(),
+        );
+        // Edited between showing and the key press: nothing is recorded.
+        let edited = read(&dir).replace("It fails with \\\"y\\\"", "It may fail");
+        assert_ne!(edited, read(&dir));
+        std::fs::write(dir.path().join("tasks.yaml"), &edited).unwrap();
+        let err = decide(
+            dir.path(),
+            "tasks.delete",
+            Decision::Approve,
+            "Ada",
+            "t",
+            Some(&shown),
+        )
+        .unwrap_err();
+        assert!(matches!(err, ReviewError::ChangedSinceShown(_)), "{err}");
+        assert_eq!(read(&dir), edited);
+        assert_eq!(status(&dir, "tasks.delete"), Some(ReviewStatus::Proposed));
+
+        // Two approved scenarios swap names (and so IDs): neither is approved any more.
+        decide(
+            dir.path(),
+            "tasks.delete",
+            Decision::Approve,
+            "Ada",
+            "t",
+            None,
+        )
+        .unwrap();
+        decide(
+            dir.path(),
+            "tasks.archive",
+            Decision::Approve,
+            "Ada",
+            "t",
+            None,
+        )
+        .unwrap();
+        let swapped = read(&dir)
+            .replace("id: \"tasks.delete\"", "id: \"tasks.tmp\"")
+            .replace("id: \"tasks.archive\"", "id: \"tasks.delete\"")
+            .replace("id: \"tasks.tmp\"", "id: \"tasks.archive\"")
+            .replace("name: \"Delete\"", "name: \"tmp\"")
+            .replace("name: \"Archive\"", "name: \"Delete\"")
+            .replace("name: \"tmp\"", "name: \"Archive\"");
+        std::fs::write(dir.path().join("tasks.yaml"), &swapped).unwrap();
+        // Each recorded fingerprint now sits under the other ID: neither approval carries over.
+        for id in ["tasks.delete", "tasks.archive"] {
+            assert_eq!(
+                status(&dir, id),
+                Some(ReviewStatus::ChangedSinceApproval),
+                "{id}"
+            );
+        }
+
+        // A proposal whose `status` line is deleted by hand is not an approval either.
+        let dir = tree(FILE);
+        propose(dir.path(), "tasks", &[doc("Purge")], None, "agent").unwrap();
+        let unstated = read(&dir).replace("      status: \"proposed\"\n", "");
+        assert_ne!(unstated, read(&dir));
+        std::fs::write(dir.path().join("tasks.yaml"), unstated).unwrap();
+        assert_eq!(
+            status(&dir, "tasks.purge"),
+            Some(ReviewStatus::ChangedSinceApproval)
+        );
+        assert_eq!(status(&dir, "tasks.create"), Some(ReviewStatus::Approved));
+    }
+
+    #[test]
+    fn oversized_hidden_and_linked_targets_are_refused() {
+        let dir = tree(FILE);
+        let mut many = doc("Many");
+        many.tags = vec!["t".repeat(3_999); 2_000];
+        let err = propose(dir.path(), "tasks", &[many], None, "agent").unwrap_err();
+        assert!(err.to_string().contains("bytes of YAML"), "{err}");
+        for file in [".hidden.yaml", ".d/x.yaml", "./tasks.yaml"] {
+            let err =
+                propose(dir.path(), "tasks", &[doc("Hidden")], Some(file), "agent").unwrap_err();
+            assert!(err.to_string().contains("hidden"), "{file}: {err}");
+        }
+        std::fs::create_dir(dir.path().join("a")).unwrap();
+        std::os::unix::fs::symlink(dir.path().join("a"), dir.path().join("inlink")).unwrap();
+        let err = propose(
+            dir.path(),
+            "tasks",
+            &[doc("Linked")],
+            Some("inlink/y.yaml"),
+            "agent",
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("symbolic link"), "{err}");
+        assert!(!dir.path().join("a/y.yaml").exists());
+        assert_eq!(read(&dir), FILE);
+        let mut invisible = doc("Invisible");
+        invisible.then = OneOrMany::One("it\u{200B}fails".into());
+        assert!(propose(dir.path(), "tasks", &[invisible], None, "agent").is_err());
     }
 
     #[test]
@@ -1201,7 +1362,15 @@ mod tests {
         // A flow-style item: inserting review lines after it would not be the intended edit.
         let text = "feature: Tasks\nscenarios:\n  - {name: Create, when: w, then: t, status: proposed, rationale: r}\n";
         let dir = tree(text);
-        let err = decide(dir.path(), "tasks.create", Decision::Approve, "Ada", "t").unwrap_err();
+        let err = decide(
+            dir.path(),
+            "tasks.create",
+            Decision::Approve,
+            "Ada",
+            "t",
+            None,
+        )
+        .unwrap_err();
         assert!(matches!(err, ReviewError::EditRejected { .. }), "{err}");
         assert_eq!(read(&dir), text);
     }
@@ -1260,8 +1429,15 @@ mod tests {
                 let root = root.clone();
                 scope.spawn(move || {
                     if i % 2 == 0 {
-                        decide(&root, &format!("tasks.p{i}"), Decision::Approve, "Ada", "t")
-                            .unwrap();
+                        decide(
+                            &root,
+                            &format!("tasks.p{i}"),
+                            Decision::Approve,
+                            "Ada",
+                            "t",
+                            None,
+                        )
+                        .unwrap();
                     } else {
                         propose(&root, "tasks", &[doc(&format!("Q{i}"))], None, "agent").unwrap();
                     }
@@ -1321,7 +1497,15 @@ mod tests {
         let crlf = FILE.replace('\n', "\r\n");
         let dir = tree(&crlf);
         propose(dir.path(), "tasks", &[doc("Delete")], None, "agent").unwrap();
-        decide(dir.path(), "tasks.delete", Decision::Approve, "Ada", "t").unwrap();
+        decide(
+            dir.path(),
+            "tasks.delete",
+            Decision::Approve,
+            "Ada",
+            "t",
+            None,
+        )
+        .unwrap();
         let text = read(&dir);
         assert!(!text.replace("\r\n", "").contains('\n'), "{text:?}");
         for line in crlf.split_inclusive("\r\n") {

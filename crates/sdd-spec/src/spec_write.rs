@@ -183,8 +183,9 @@ pub fn replace_file(
 
 /// The first character that may not be written into a spec file by a tool, with its position.
 /// Control characters (including newline and tab: one sentence is one line; use a list for
-/// several), Unicode line and paragraph separators, NEL, bidirectional overrides (text that
-/// reads differently than it parses) and the byte-order mark.
+/// several), Unicode line and paragraph separators, NEL, zero-width and invisible characters,
+/// bidirectional marks and overrides (text that reads differently than it parses) and the
+/// byte-order mark.
 pub fn forbidden_char(text: &str) -> Option<(usize, char)> {
     text.char_indices().find(|&(_, c)| {
         c.is_control()
@@ -192,14 +193,21 @@ pub fn forbidden_char(text: &str) -> Option<(usize, char)> {
                 c,
                 '\u{2028}'
                     | '\u{2029}'
-                    | '\u{200E}'
-                    | '\u{200F}'
+                    // Zero-width and invisible characters: unseen in a terminal or a diff.
+                    | '\u{200B}'..='\u{200F}'
+                    | '\u{2060}'..='\u{2064}'
+                    | '\u{180E}'
+                    // Bidirectional marks, embeddings, overrides and isolates.
+                    | '\u{061C}'
                     | '\u{202A}'..='\u{202E}'
                     | '\u{2066}'..='\u{2069}'
                     | '\u{FEFF}'
             )
     })
 }
+
+/// The longest mapping key a tool writes.
+pub const MAX_KEY_CHARS: usize = 256;
 
 /// Every string (keys too) in `value` that a tool would write, checked with [`forbidden_char`]
 /// and against `max_chars`. The error names the field path and the character, never echoes
@@ -231,6 +239,12 @@ pub fn check_strings(value: &Value, path: &str, max_chars: usize) -> Result<(), 
             let key = match k {
                 Value::String(s) => {
                     check(s, &format!("{path} key"))?;
+                    // YAML allows at most 1024 characters in an implicit key.
+                    if s.chars().count() > MAX_KEY_CHARS {
+                        return Err(format!(
+                            "a key in `{path}` is longer than {MAX_KEY_CHARS} characters"
+                        ));
+                    }
                     s.clone()
                 }
                 other => serde_yaml::to_string(other)
@@ -461,6 +475,9 @@ mod tests {
             ("a\tb", Some(0x09)),
             ("a\u{202E}b", Some(0x202e)),
             ("\u{FEFF}a", Some(0xfeff)),
+            ("a\u{200B}b", Some(0x200b)),
+            ("a\u{2060}b", Some(0x2060)),
+            ("a\u{061C}b", Some(0x061c)),
             ("a\u{7f}", Some(0x7f)),
         ];
         for (text, expected) in table {

@@ -515,6 +515,7 @@ async fn parallel_proposals_and_approvals_lose_nothing() {
                     sdd_spec::review::Decision::Approve,
                     "Ada",
                     "2026-11-30T12:00:00Z",
+                    None,
                 )
                 .unwrap();
             }
