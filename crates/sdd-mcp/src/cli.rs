@@ -170,7 +170,7 @@ where
                             }
                         }
                     };
-                    println!("{output}");
+                    print_result(&output);
                     if is_error {
                         ExitCode::from(1)
                     } else {
@@ -185,10 +185,7 @@ where
         }
         Mode::ListTools => match crate::list_tools(server).await {
             Ok(tools) => {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&tools).unwrap_or_default()
-                );
+                print_result(&serde_json::to_string_pretty(&tools).unwrap_or_default());
                 ExitCode::SUCCESS
             }
             Err(e) => {
@@ -197,4 +194,13 @@ where
             }
         },
     }
+}
+
+/// A scripted call's result on stdout. A closed pipe (`… | head`) is the reader's choice, not
+/// an error worth a panic: the rest is dropped quietly.
+#[allow(clippy::print_stdout)]
+fn print_result(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{text}").and_then(|_| out.flush());
 }
