@@ -652,3 +652,32 @@ async fn tool_schemas_match_the_snapshot() {
     )
     .await;
 }
+
+/// A scenario weakened after approval (its fingerprint no longer matches) is listed by
+/// project_status as changed since approval, not counted as approved, and named first thing
+/// in next_steps.
+#[tokio::test]
+async fn project_status_names_scenarios_changed_since_approval() {
+    let project = inventory_project().unwrap();
+    let spec = project.path().join("specs/inventory.yaml");
+    let text = std::fs::read_to_string(&spec).unwrap();
+    let weakened = text.replace(
+        "  - name: Add an item\n",
+        "  - name: Add an item\n    status: approved\n    reviewed_by: Ada\n    approved_fingerprint: \"sha256:00\"\n",
+    );
+    assert_ne!(weakened, text);
+    let client = start(project.path()).await;
+    let before = structured(&call(&client, "project_status", json!({})).await);
+    std::fs::write(&spec, weakened).unwrap();
+    let after = structured(&call(&client, "project_status", json!({})).await);
+    assert_eq!(
+        after["spec"]["changed_since_approval"],
+        json!(["inventory.add_an_item"])
+    );
+    assert_eq!(
+        after["spec"]["approved"].as_u64().unwrap() + 1,
+        before["spec"]["approved"].as_u64().unwrap()
+    );
+    let steps = after["next_steps"].to_string();
+    assert!(steps.contains("Changed since approval"), "{steps}");
+}
