@@ -277,7 +277,7 @@ pub async fn run_tests(request: TestRunRequest<'_>) -> Result<TestRunReport, Tes
             if let Some(stale) = stale_results(path, started) {
                 problems.push(stale);
             }
-            parse_path(format, path)
+            crate::process::blocking(|| parse_path(format, path))
         }
         None => {
             let mut text = outcome.stdout.text.clone();
@@ -292,7 +292,7 @@ pub async fn run_tests(request: TestRunRequest<'_>) -> Result<TestRunReport, Tes
                     PARSE_CAP / (1024 * 1024)
                 ));
             }
-            parse_output(format, &text)
+            crate::process::blocking(|| parse_output(format, &text))
         }
     };
     problems.extend(parsed.problems);
