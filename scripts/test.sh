@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The test command: exactly what CI runs after installing prerequisites (.ci/run).
-# Formatting, lints, every crate's unit/integration/protocol tests, then the independent MCP
-# client (official Python SDK) against the built specification server.
+# Formatting, lints, and every crate's unit/integration/protocol tests (those spawn the built
+# servers and call them with rmcp's client). Needs nothing outside the repository.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # A python with pytest for the generated-suite tests (.ci/run makes .venv-test).
@@ -15,5 +15,3 @@ cargo test --workspace
 # target directory so its dependencies build once.
 export CARGO_TARGET_DIR="$PWD/target"
 (cd examples/task_manager && cargo fmt -- --check && cargo clippy --all-targets -- -D warnings && cargo test)
-.ci/probe.sh specification
-.ci/probe.sh implementation
