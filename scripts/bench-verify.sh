@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 dir="$(mktemp -d)"
 trap 'rm -rf "$dir"' EXIT
-SDD_BENCH_DIR="$dir" cargo bench -q -p sdd-verify --bench results
+SDD_BENCH_DIR="$dir" cargo bench -q -p sdd-results --bench results
 venv=target/bench-venv
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
 "$venv/bin/pip" install -q junitparser

@@ -57,8 +57,8 @@ pub(crate) use sayln;
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     // Commands the implementation server runs are supervised by this same executable.
-    if args.first().map(String::as_str) == Some(sdd_verify::process::SUPERVISE_FLAG) {
-        return sdd_verify::supervisor::main(&args[1..]);
+    if args.first().map(String::as_str) == Some(sdd_exec::process::SUPERVISE_FLAG) {
+        return sdd_exec::supervisor::main(&args[1..]);
     }
     // Server logs go to stderr, quiet unless `RUST_LOG` asks.
     sdd_mcp::init_tracing("warn,rmcp=error");

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 
 use serde_json::Value;
 
-use sdd_verify::history::{History, HistoryQuery, RunKind};
+use sdd_history::{History, HistoryQuery, RunKind};
 
 use crate::svg::{escape, percentile_curve, status_color, status_grid, Cell};
 use crate::verify::{Verification, LAST_VERIFY};

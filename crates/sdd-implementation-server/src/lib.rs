@@ -15,11 +15,11 @@ use std::sync::{Arc, Mutex};
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::model::ServerCapabilities;
 use rmcp::{tool_handler, ServerHandler};
+use sdd_exec::process::Supervisor;
+use sdd_history::History;
 use sdd_mcp::{Project, ServerIdentity, ToolError};
 use sdd_spec::project::ProjectFile;
 use sdd_spec::Loaded;
-use sdd_verify::history::History;
-use sdd_verify::process::Supervisor;
 
 pub const IDENTITY: ServerIdentity = ServerIdentity {
     name: "sdd-implementation",
@@ -117,14 +117,14 @@ impl ImplServer {
     /// Run `f` with the history, opening it on first use.
     fn with_history<T>(
         &self,
-        f: impl FnOnce(&mut History) -> Result<T, sdd_verify::history::HistoryError>,
+        f: impl FnOnce(&mut History) -> Result<T, sdd_history::HistoryError>,
     ) -> Result<T, ToolError> {
         sdd_mcp::blocking(|| self.with_history_now(f))
     }
 
     fn with_history_now<T>(
         &self,
-        f: impl FnOnce(&mut History) -> Result<T, sdd_verify::history::HistoryError>,
+        f: impl FnOnce(&mut History) -> Result<T, sdd_history::HistoryError>,
     ) -> Result<T, ToolError> {
         let mut guard = self
             .state
@@ -142,7 +142,7 @@ impl ImplServer {
     /// run's result is still returned).
     fn record_run(
         &self,
-        run: &sdd_verify::history::NewRun,
+        run: &sdd_history::NewRun,
         problems: &mut Vec<String>,
     ) -> (Option<i64>, Vec<String>) {
         match self.with_history(|h| h.record(run)) {

@@ -1,7 +1,7 @@
 //! `sdd-implementation`: the implementation MCP server over stdio (or one scripted call).
 //!
 //! The same binary is also the supervisor every test and service process runs under
-//! (`sdd-implementation __supervise …`, see `sdd_verify::supervisor`), so no extra executable
+//! (`sdd-implementation __supervise …`, see `sdd_exec::supervisor`), so no extra executable
 //! has to be installed next to it.
 #![deny(clippy::print_stdout)]
 
@@ -9,8 +9,8 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.first().map(String::as_str) == Some(sdd_verify::process::SUPERVISE_FLAG) {
-        return sdd_verify::supervisor::main(&args[1..]);
+    if args.first().map(String::as_str) == Some(sdd_exec::process::SUPERVISE_FLAG) {
+        return sdd_exec::supervisor::main(&args[1..]);
     }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,

@@ -2,7 +2,7 @@
 //! `service_status` / `service_logs` / `check_scenarios`, stopped by `stop_service`. When the
 //! server goes away the service goes with it (its supervisor sees the pipe close).
 
-use sdd_verify::service::Service;
+use sdd_exec::service::Service;
 
 #[derive(Default)]
 pub(crate) struct ServiceSlot {

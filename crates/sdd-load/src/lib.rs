@@ -12,4 +12,4 @@ pub mod target;
 
 pub use plan::{Endpoint, LoadPlan, Model, Stage};
 pub use report::{ErrorCounts, GeneratorHealth, LoadReport, Percentiles};
-pub use run::{run, run_blocking, split_base_url, LoadError};
+pub use run::{run, run_blocking, LoadError};

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
-use sdd_spec::project::Targets;
+use sdd_http::AllowedHosts;
 
 use crate::http1::{serialize_request, Connection, ExchangeError};
 use crate::plan::{LoadPlan, Model, Schedule};
@@ -164,9 +164,10 @@ fn histogram() -> Histogram<u64> {
 }
 
 /// Run `plan` to the end on its own threads and report. Blocks the calling thread.
-pub fn run_blocking(plan: &LoadPlan, targets: &Targets) -> Result<LoadReport, LoadError> {
-    let (host, port) = split_base_url(&plan.base_url)?;
-    if !targets.allows(&host) {
+pub fn run_blocking(plan: &LoadPlan, allowed: &AllowedHosts) -> Result<LoadReport, LoadError> {
+    let (host, port, _) = sdd_http::split_url(&plan.base_url)
+        .map_err(|_| LoadError::BadUrl(plan.base_url.clone()))?;
+    if !allowed.allows(&host) {
         return Err(LoadError::HostNotAllowed(host));
     }
     if plan.endpoints.is_empty() {
@@ -314,8 +315,8 @@ pub fn run_blocking(plan: &LoadPlan, targets: &Targets) -> Result<LoadReport, Lo
 }
 
 /// The same, from async code: the generator runs on its own threads.
-pub async fn run(plan: LoadPlan, targets: Targets) -> Result<LoadReport, LoadError> {
-    tokio::task::spawn_blocking(move || run_blocking(&plan, &targets))
+pub async fn run(plan: LoadPlan, allowed: AllowedHosts) -> Result<LoadReport, LoadError> {
+    tokio::task::spawn_blocking(move || run_blocking(&plan, &allowed))
         .await
         .map_err(|e| LoadError::Thread(e.to_string()))?
 }
@@ -640,25 +641,4 @@ fn with_identity(
         .collect();
     merged.extend(identity.iter().cloned());
     merged
-}
-
-pub fn split_base_url(url: &str) -> Result<(String, u16), LoadError> {
-    let rest = url
-        .strip_prefix("http://")
-        .ok_or_else(|| LoadError::BadUrl(url.into()))?;
-    let authority = rest.split('/').next().unwrap_or("");
-    if authority.is_empty() {
-        return Err(LoadError::BadUrl(url.into()));
-    }
-    let (host, port) = match authority.rsplit_once(':') {
-        Some((h, p)) if !h.ends_with(']') || authority.starts_with('[') => match p.parse() {
-            Ok(port) => (h.to_string(), port),
-            Err(_) if authority.starts_with('[') && authority.ends_with(']') => {
-                (authority.to_string(), 80)
-            }
-            Err(_) => return Err(LoadError::BadUrl(url.into())),
-        },
-        _ => (authority.to_string(), 80),
-    };
-    Ok((host, port))
 }

@@ -4,9 +4,9 @@
 
 use std::time::Duration;
 
+use sdd_http::AllowedHosts;
 use sdd_load::target::{serve, TargetConfig};
 use sdd_load::{run, Endpoint, LoadError, LoadPlan, Model};
-use sdd_spec::project::Targets;
 
 async fn target(config: TargetConfig) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -37,7 +37,7 @@ async fn open_model_sends_the_schedule_and_skips_the_warmup() {
     );
     plan.warmup = Duration::from_millis(500);
     plan.extra_percentiles = vec![75.0];
-    let report = run(plan, Targets::default()).await.unwrap();
+    let report = run(plan, AllowedHosts::loopback_only()).await.unwrap();
     assert_eq!(report.extra_percentiles.len(), 1);
     assert_eq!(report.latency_at(75.0), report.extra_percentiles[0].1);
     assert!(report.latency_at(75.0) <= report.latency_ms.p90);
@@ -68,7 +68,7 @@ async fn a_stall_shows_in_the_open_models_tail() {
         },
         Duration::from_secs(2),
     );
-    let report = run(plan, Targets::default()).await.unwrap();
+    let report = run(plan, AllowedHosts::loopback_only()).await.unwrap();
     assert_eq!(report.requests, 400);
     assert!(report.latency_ms.p99 >= 250.0, "{:?}", report.latency_ms);
     assert!(report.latency_ms.p50 >= 10.0, "{:?}", report.latency_ms);
@@ -90,7 +90,7 @@ async fn closed_model_counts_mix_and_statuses() {
         Duration::from_secs(30),
     );
     plan.max_requests = Some(400);
-    let report = run(plan, Targets::default()).await.unwrap();
+    let report = run(plan, AllowedHosts::loopback_only()).await.unwrap();
     assert_eq!(report.requests, 400, "{report:#?}");
     let not_found = report.errors.status_4xx;
     assert!(
@@ -117,7 +117,7 @@ async fn identities_take_turns_and_replace_the_plans_headers() {
         vec![("x-status".into(), "200".into())],
         vec![("x-status".into(), "404".into())],
     ];
-    let report = run(plan, Targets::default()).await.unwrap();
+    let report = run(plan, AllowedHosts::loopback_only()).await.unwrap();
     assert_eq!(report.errors.status_5xx, 0, "{report:#?}");
     let not_found = report.errors.status_4xx;
     assert!((180..=220).contains(&not_found), "{report:#?}");
@@ -135,7 +135,7 @@ async fn new_connections_and_server_errors() {
     );
     plan.max_requests = Some(50);
     plan.reuse_connections = false;
-    let report = run(plan, Targets::default()).await.unwrap();
+    let report = run(plan, AllowedHosts::loopback_only()).await.unwrap();
     assert_eq!(report.errors.status_5xx, 50, "{report:#?}");
     assert!((report.error_rate() - 1.0).abs() < 1e-9);
 }
@@ -153,7 +153,7 @@ async fn refused_connections_are_connect_errors() {
         Duration::from_millis(300),
     );
     plan.timeout = Duration::from_secs(1);
-    let report = run(plan, Targets::default()).await.unwrap();
+    let report = run(plan, AllowedHosts::loopback_only()).await.unwrap();
     assert!(report.errors.connect > 0, "{report:#?}");
     assert_eq!(report.ok, 0);
     assert!(report.first_error.unwrap().starts_with("connect"));
@@ -167,19 +167,21 @@ async fn only_allowed_hosts_and_sane_plans() {
         Model::Closed { connections: 1 },
         Duration::from_secs(1),
     );
-    let err = run(plan.clone(), Targets::default()).await.unwrap_err();
+    let err = run(plan.clone(), AllowedHosts::loopback_only())
+        .await
+        .unwrap_err();
     assert!(matches!(err, LoadError::HostNotAllowed(_)), "{err}");
     let mut https = plan.clone();
     https.base_url = "https://127.0.0.1".into();
     assert!(matches!(
-        run(https, Targets::default()).await,
+        run(https, AllowedHosts::loopback_only()).await,
         Err(LoadError::BadUrl(_))
     ));
     let mut empty = plan;
     empty.base_url = "http://127.0.0.1:9".into();
     empty.endpoints.clear();
     assert!(matches!(
-        run(empty, Targets::default()).await,
+        run(empty, AllowedHosts::loopback_only()).await,
         Err(LoadError::NoEndpoints)
     ));
 }

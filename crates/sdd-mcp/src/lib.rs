@@ -27,19 +27,9 @@ pub use schema::tidy_input_schemas;
 /// says what to do. Protocol errors are reserved for bugs and protocol misuse.
 pub type ToolError = String;
 
-/// Run blocking work (spec loading, SQLite, result parsing) from a tool handler without
-/// stalling the server: on a multi-thread runtime the worker hands its other tasks to a fresh
-/// worker first (`block_in_place`), so `ping`, cancellation and other calls keep being answered
-/// while it runs. Elsewhere (a current-thread runtime in a test) it simply runs `work`.
-/// Unlike `spawn_blocking`, `work` may borrow from the handler.
-pub fn blocking<T>(work: impl FnOnce() -> T) -> T {
-    match tokio::runtime::Handle::try_current() {
-        Ok(handle) if handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
-            tokio::task::block_in_place(work)
-        }
-        _ => work(),
-    }
-}
+/// Blocking work (spec loading, SQLite, result parsing) from a tool handler without stalling
+/// the server: see `sdd_exec::blocking`.
+pub use sdd_exec::blocking;
 
 /// Make a tool error from anything printable.
 pub fn tool_error(message: impl std::fmt::Display) -> ToolError {

@@ -31,7 +31,7 @@ pub struct ProjectFile {
     pub service: Option<ServiceConfig>,
     /// Where load and probe traffic may go. Loopback only unless hosts are listed here.
     #[serde(default)]
-    pub targets: Targets,
+    pub targets: AllowedHostsConfig,
     /// The requests performance constraints are measured with, and the limits of a run.
     #[serde(default)]
     pub load: LoadConfig,
@@ -297,28 +297,14 @@ fn default_grace() -> u64 {
     10
 }
 
+/// The `targets` section: hosts beyond loopback that SDD's traffic may go to. `sdd_http`'s
+/// `AllowedHosts` enforces it.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct Targets {
+pub struct AllowedHostsConfig {
     /// Hosts beyond loopback that load and probe traffic may target (names or addresses).
     #[serde(default)]
     pub allowed_hosts: Vec<String>,
-}
-
-impl Targets {
-    /// Loopback is always allowed; anything else only when listed.
-    pub fn allows(&self, host: &str) -> bool {
-        let host = host.trim_start_matches('[').trim_end_matches(']');
-        let loopback = host == "localhost"
-            || host
-                .parse::<std::net::IpAddr>()
-                .is_ok_and(|ip| ip.is_loopback());
-        loopback
-            || self
-                .allowed_hosts
-                .iter()
-                .any(|h| h.eq_ignore_ascii_case(host))
-    }
 }
 
 pub const PROJECT_FILE: &str = "sdd.yaml";
@@ -493,13 +479,7 @@ mod tests {
         assert_eq!(file.tests["api"].timeout_seconds, 60);
         assert_eq!(file.tests["unit"].results.format, ResultsFormat::Libtest);
         assert_eq!(file.service.unwrap().stop.grace_seconds, 10);
-        assert!(
-            file.targets.allows("127.0.0.1")
-                && file.targets.allows("[::1]")
-                && file.targets.allows("localhost")
-        );
-        assert!(file.targets.allows("staging.internal"));
-        assert!(!file.targets.allows("10.0.0.5"));
+        assert_eq!(file.targets.allowed_hosts, ["staging.internal"]);
     }
 
     #[test]

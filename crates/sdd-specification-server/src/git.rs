@@ -1,5 +1,5 @@
 //! Reading the spec tree as it was at a git revision, for impact analysis (git runs through
-//! `sdd_verify::git`, with its timeout).
+//! `sdd_exec::git`, with its timeout).
 
 use std::path::Path;
 
@@ -10,7 +10,7 @@ pub struct SpecAtRevision {
 }
 
 async fn git(dir: &Path, args: &[&str]) -> Result<String, String> {
-    sdd_verify::git::git(dir, args).await.map_err(|e| {
+    sdd_exec::git::git(dir, args).await.map_err(|e| {
         if e.starts_with("cannot run git") {
             format!("{e}; impact analysis needs git installed")
         } else {

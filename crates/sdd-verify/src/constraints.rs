@@ -8,10 +8,11 @@ use std::time::Duration;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use sdd_http::AllowedHosts;
 use sdd_load::{Endpoint, LoadPlan, LoadReport, Model};
 use sdd_spec::constraint::CheckSpec;
 use sdd_spec::model::{Constraint, Spec};
-use sdd_spec::project::{LoadConfig, Targets};
+use sdd_spec::project::LoadConfig;
 
 use crate::probes::{self, Finding, ProbeEndpoint, ProbeTarget};
 use crate::reliability::{restart_probe, Restarter};
@@ -101,14 +102,14 @@ pub struct LoadTarget<'a> {
     pub base_url: &'a str,
     /// `service.headers` (e.g. authorization), sent with every request.
     pub headers: &'a [(String, String)],
-    pub targets: &'a Targets,
+    pub allowed_hosts: &'a AllowedHosts,
     pub load: &'a LoadConfig,
     /// What security probes send requests to (see `probes::endpoints`).
     pub probe_endpoints: Vec<ProbeEndpoint>,
     /// Per-user headers the load is spread over (`load.users`; see `auth::load_identities`).
     pub identities: Vec<Vec<(String, String)>>,
     /// Tokens SDD signed itself for the probes (see `auth`).
-    pub credentials: Option<crate::auth::ProbeCredentials>,
+    pub credentials: Option<sdd_http::auth::ProbeCredentials>,
     /// Restarts the service, for the restart probe; `None` when it was not started by us.
     pub restarter: Option<&'a dyn Restarter>,
     /// Told as each constraint starts.
@@ -343,7 +344,7 @@ async fn run_plan(
             .map(|e| format!("{} {}", e.method, e.path))
             .collect(),
     };
-    let report = sdd_load::run(plan, target.targets.clone())
+    let report = sdd_load::run(plan, target.allowed_hosts.clone())
         .await
         .map_err(|e| e.to_string())?;
     Ok(Run {
@@ -570,7 +571,7 @@ async fn security_verdict(
     let probe_target = ProbeTarget {
         base_url: target.base_url,
         headers: target.headers,
-        targets: target.targets,
+        allowed_hosts: target.allowed_hosts,
         endpoints: target.probe_endpoints.clone(),
         credentials: target.credentials.clone(),
     };
@@ -638,7 +639,7 @@ async fn security_verdict(
                 let examples_target = crate::examples::Target {
                     base_url: target.base_url,
                     headers: &headers,
-                    targets: target.targets,
+                    allowed_hosts: target.allowed_hosts,
                 };
                 let (round_trip, stored) = probes::round_trip(spec, &examples_target).await;
                 findings.extend(round_trip);
@@ -710,7 +711,7 @@ async fn reliability_verdict(
                 let examples_target = crate::examples::Target {
                     base_url: target.base_url,
                     headers: &headers,
-                    targets: target.targets,
+                    allowed_hosts: target.allowed_hosts,
                 };
                 let poll = slowest_read(target).await;
                 let poll = poll.as_ref().map(|(e, took)| (e, *took));
@@ -757,14 +758,14 @@ async fn reliability_verdict(
 async fn slowest_read(target: &LoadTarget<'_>) -> Option<(ProbeEndpoint, std::time::Duration)> {
     let mut best: Option<(std::time::Duration, ProbeEndpoint)> = None;
     for e in target.probe_endpoints.iter().filter(|e| e.method == "GET") {
-        let request = crate::http::HttpRequest {
+        let request = sdd_http::HttpRequest {
             method: e.method.clone(),
             url: format!("{}{}", target.base_url.trim_end_matches('/'), e.path),
             headers: target.headers.to_vec(),
             body: None,
             timeout: std::time::Duration::from_secs(5),
         };
-        if let Ok(r) = crate::http::send(&request, target.targets).await {
+        if let Ok(r) = sdd_http::send(&request, target.allowed_hosts).await {
             if r.status < 400 && best.as_ref().is_none_or(|(t, _)| r.elapsed > *t) {
                 best = Some((r.elapsed, e.clone()));
             }

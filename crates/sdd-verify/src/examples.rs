@@ -11,11 +11,11 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use sdd_http::AllowedHosts;
 use sdd_spec::document::{ExampleDoc, ExampleExpect, ReviewStatus};
 use sdd_spec::model::Spec;
-use sdd_spec::project::Targets;
 
-use crate::http::{self, HttpRequest};
+use sdd_http::{self as http, HttpRequest};
 
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// Characters of an actual value or body shown in a mismatch.
@@ -93,7 +93,7 @@ pub struct Target<'a> {
     pub base_url: &'a str,
     /// `service.headers` of sdd.yaml, sent with every request.
     pub headers: &'a BTreeMap<String, String>,
-    pub targets: &'a Targets,
+    pub allowed_hosts: &'a AllowedHosts,
 }
 
 /// Run the examples of the approved scenarios (only `ids` if not empty), in spec order.
@@ -281,7 +281,7 @@ async fn run_step(
         body,
         timeout: REQUEST_TIMEOUT,
     };
-    let response = match http::send(&request, target.targets).await {
+    let response = match http::send(&request, target.allowed_hosts).await {
         Ok(response) => response,
         Err(e) => {
             return StepResult {

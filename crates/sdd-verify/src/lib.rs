@@ -1,19 +1,23 @@
-//! Verification for SDD, without MCP types: running the project's commands safely, reading what
-//! test runners report, mapping results to scenarios, and remembering every run.
+//! Verification: whether the service does what the spec says, measured.
+//!
+//! `sdd-verify` runs a test profile end to end (`testrun`: supervised command, results parsed,
+//! traced to scenarios, recorded), runs the spec's executable examples against the service
+//! (`examples`), verifies constraints under real load and with security probes
+//! (`constraints`, `probes`), and checks that data survives a restart (`reliability`). It builds
+//! on `sdd-exec` (processes), `sdd-results` (parsers, traceability), `sdd-history` (the record),
+//! `sdd-http` (requests, tokens, allowed hosts) and `sdd-load` (load generation); it knows
+//! nothing of MCP.
 
 pub mod auth;
 pub mod constraints;
 pub mod examples;
-pub mod git;
-pub mod history;
-pub mod http;
 pub mod probes;
-pub mod process;
 pub mod reliability;
-pub mod results;
-pub mod service;
-pub mod supervisor;
 #[doc(hidden)]
 pub mod testing;
 pub mod testrun;
-pub mod trace;
+
+/// The hosts `sdd.yaml`'s `targets.allowed_hosts` lets SDD's traffic go to, beside loopback.
+pub fn allowed_hosts(file: &sdd_spec::project::ProjectFile) -> sdd_http::AllowedHosts {
+    sdd_http::AllowedHosts::new(file.targets.allowed_hosts.iter().cloned())
+}

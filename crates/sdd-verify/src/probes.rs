@@ -14,10 +14,12 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use sdd_http::AllowedHosts;
 use sdd_spec::model::Spec;
-use sdd_spec::project::{LoadConfig, Targets};
+use sdd_spec::project::LoadConfig;
 
-use crate::http::{self, HttpRequest, HttpResponse};
+use sdd_http::auth::b64url;
+use sdd_http::{self as http, HttpRequest, HttpResponse};
 
 const TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -48,10 +50,10 @@ pub struct ProbeTarget<'a> {
     pub base_url: &'a str,
     /// The headers of a legitimate client (`service.headers`: its token).
     pub headers: &'a [(String, String)],
-    pub targets: &'a Targets,
+    pub allowed_hosts: &'a AllowedHosts,
     pub endpoints: Vec<ProbeEndpoint>,
     /// Tokens SDD signed itself (`auth.jwt`): an expired one and a second user's.
-    pub credentials: Option<crate::auth::ProbeCredentials>,
+    pub credentials: Option<sdd_http::auth::ProbeCredentials>,
 }
 
 /// The endpoints to probe: `load.endpoints` and the examples' first requests, `{{seq}}` and
@@ -112,7 +114,7 @@ async fn send(
         body: body.map(String::into_bytes),
         timeout: TIMEOUT,
     };
-    http::send(&request, target.targets)
+    http::send(&request, target.allowed_hosts)
         .await
         .map_err(|e| e.to_string())
 }
@@ -125,20 +127,6 @@ fn without_auth(headers: &[(String, String)]) -> Vec<(String, String)> {
         })
         .cloned()
         .collect()
-}
-
-/// Base64url without padding, as JWTs use.
-pub fn b64url(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let n =
-            chunk.iter().fold(0u32, |acc, b| (acc << 8) | u32::from(*b)) << (8 * (3 - chunk.len()));
-        for i in 0..=chunk.len() {
-            out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
-        }
-    }
-    out
 }
 
 /// A well-formed HS256 JWT for an admin user whose signature is made up.
@@ -596,7 +584,7 @@ pub async fn round_trip(
                     body: None,
                     timeout: TIMEOUT,
                 };
-                match http::send(&request, target.targets).await {
+                match http::send(&request, target.allowed_hosts).await {
                     Ok(r) => {
                         let body: Option<Value> = serde_json::from_slice(&r.body).ok();
                         if !body.as_ref().is_some_and(|b| contains_string(b, &value)) {

@@ -13,8 +13,8 @@ use sdd_spec::document::ReviewStatus;
 use sdd_spec::model::Spec;
 
 use crate::examples::{self, run_steps, write_then_read_split, Target};
-use crate::http::{self, HttpRequest};
 use crate::probes::{Finding, ProbeEndpoint};
+use sdd_http::{self as http, HttpRequest};
 
 /// Stops the service gracefully and starts it again, returning when it is ready.
 pub trait Restarter: Sync {
@@ -90,21 +90,21 @@ pub async fn restart_probe(
         .iter()
         .flat_map(|r| std::iter::repeat_n(r.clone(), in_flight_count))
         .map(|r| {
-            let targets = target.targets.clone();
-            tokio::spawn(async move { http::send(&r, &targets).await })
+            let allowed = target.allowed_hosts.clone();
+            tokio::spawn(async move { http::send(&r, &allowed).await })
         })
         .collect();
     tokio::time::sleep(in_flight_delay).await;
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let poller = request.clone().map(|r| {
-        let targets = target.targets.clone();
+        let allowed = target.allowed_hosts.clone();
         let stop = stop.clone();
         tokio::spawn(async move {
             let mut failures: Vec<Instant> = Vec::new();
             let mut polls = 0u32;
             while !stop.load(std::sync::atomic::Ordering::Relaxed) {
                 polls += 1;
-                match http::send(&r, &targets).await {
+                match http::send(&r, &allowed).await {
                     Ok(resp) if resp.status < 500 => {}
                     _ => failures.push(Instant::now()),
                 }

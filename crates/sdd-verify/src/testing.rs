@@ -53,16 +53,7 @@ pub fn pytest_available() -> bool {
     ok
 }
 
-/// Whether a process exists and is not a zombie.
-pub fn process_alive(pid: &str) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .map(|s| {
-            !s.split(") ")
-                .nth(1)
-                .is_some_and(|rest| rest.starts_with('Z'))
-        })
-        .unwrap_or(false)
-}
+pub use sdd_exec::testing::process_alive;
 
 fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(to)?;

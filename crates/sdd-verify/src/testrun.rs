@@ -12,11 +12,11 @@ use sdd_spec::ids::TestNameIndex;
 use sdd_spec::model::Spec;
 use sdd_spec::project::{confine, ResultsFormat, TestProfile};
 
-use crate::git::{tree_state, TreeState};
-use crate::history::{History, NewRun, RunKind, SubjectResult, TestRow};
-use crate::process::{run, Exit, RunSpec, Supervisor};
-use crate::results::{parse_output, parse_path, Outcome, TestCase};
-use crate::trace::{trace, ScenarioVerdict, Traceability};
+use sdd_exec::git::{tree_state, TreeState};
+use sdd_exec::process::{run, Exit, RunSpec, Supervisor};
+use sdd_history::{History, NewRun, RunKind, SubjectResult, TestRow};
+use sdd_results::trace::{trace, ScenarioVerdict, Traceability};
+use sdd_results::{parse_output, parse_path, Outcome, TestCase};
 
 /// Standard output kept for parsing: large enough for tens of thousands of result lines.
 const PARSE_CAP: usize = 32 * 1024 * 1024;
@@ -94,7 +94,7 @@ pub enum TestRunError {
     #[error("filter_arg of profile `{profile}` in sdd.yaml: {reason}")]
     BadFilterArg { profile: String, reason: String },
     #[error(transparent)]
-    Start(#[from] crate::process::RunError),
+    Start(#[from] sdd_exec::process::RunError),
 }
 
 pub struct TestRunRequest<'a> {
@@ -277,7 +277,7 @@ pub async fn run_tests(request: TestRunRequest<'_>) -> Result<TestRunReport, Tes
             if let Some(stale) = stale_results(path, started) {
                 problems.push(stale);
             }
-            crate::process::blocking(|| parse_path(format, path))
+            sdd_exec::process::blocking(|| parse_path(format, path))
         }
         None => {
             let mut text = outcome.stdout.text.clone();
@@ -292,7 +292,7 @@ pub async fn run_tests(request: TestRunRequest<'_>) -> Result<TestRunReport, Tes
                     PARSE_CAP / (1024 * 1024)
                 ));
             }
-            crate::process::blocking(|| parse_output(format, &text))
+            sdd_exec::process::blocking(|| parse_output(format, &text))
         }
     };
     problems.extend(parsed.problems);
@@ -396,7 +396,7 @@ fn record(
     cases: &[TestCase],
     index: &TestNameIndex,
     started_at: String,
-) -> Result<crate::history::RunRecord, String> {
+) -> Result<sdd_history::RunRecord, String> {
     let mut guard = history
         .lock()
         .map_err(|_| "the history lock is poisoned".to_string())?;
@@ -445,7 +445,8 @@ fn record(
             label: report.profile.clone(),
             started_at,
             duration_seconds: report.duration_seconds,
-            tree: report.tree.clone(),
+            commit: report.tree.commit.clone(),
+            dirty: report.tree.dirty,
             filter: report.filter.clone(),
             ok: report.ok,
             summary,

@@ -2,13 +2,13 @@
 //! results map to scenarios, a hanging run is killed with everything it started, a broken
 //! results file is reported, and the history flags a regression.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Mutex;
 
-use sdd_verify::history::History;
-use sdd_verify::process::{Exit, Supervisor};
+use sdd_exec::process::{Exit, Supervisor};
+use sdd_history::History;
+use sdd_results::trace::ScenarioVerdict;
 use sdd_verify::testrun::{run_tests, TestRunReport, TestRunRequest};
-use sdd_verify::trace::ScenarioVerdict;
 
 fn project() -> tempfile::TempDir {
     sdd_verify::testing::inventory_project().unwrap()
@@ -16,7 +16,7 @@ fn project() -> tempfile::TempDir {
 
 fn supervisor() -> Supervisor {
     Supervisor {
-        program: PathBuf::from(env!("CARGO_BIN_EXE_sdd-supervise")),
+        program: sdd_exec::testing::supervise_binary(),
         args: vec![],
     }
 }

@@ -6,10 +6,10 @@ use rmcp::{tool, tool_router, Json, RoleServer};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use sdd_exec::git::tree_state;
+use sdd_history::{NewRun, RunKind, SubjectResult};
 use sdd_mcp::ToolError;
 use sdd_verify::examples::{check_examples, CheckReport, CheckVerdict, Target};
-use sdd_verify::git::tree_state;
-use sdd_verify::history::{NewRun, RunKind, SubjectResult};
 
 use super::service::service_config;
 use crate::ImplServer;
@@ -65,7 +65,7 @@ impl ImplServer {
         let target = Target {
             base_url: &config.base_url,
             headers: &headers,
-            targets: &file.targets,
+            allowed_hosts: &sdd_verify::allowed_hosts(&file),
         };
         let report = sdd_mcp::with_progress(
             &context,
@@ -108,7 +108,8 @@ impl ImplServer {
             label: "examples".into(),
             started_at,
             duration_seconds: clock.elapsed().as_secs_f64(),
-            tree,
+            commit: tree.commit,
+            dirty: tree.dirty,
             filter: (!args.ids.is_empty()).then(|| args.ids.join(",")),
             ok: report.summary.failing == 0 && report.summary.scenarios_checked > 0,
             summary: serde_json::to_value(&report.summary).unwrap_or_default(),

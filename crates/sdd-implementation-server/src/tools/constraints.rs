@@ -8,21 +8,22 @@ use rmcp::{tool, tool_router, Json, RoleServer};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use sdd_exec::git::tree_state;
+use sdd_history::{NewRun, RunKind, SubjectResult};
 use sdd_mcp::ToolError;
 use sdd_verify::constraints::{verify, ConstraintVerdict, LoadTarget, VerificationSummary};
-use sdd_verify::git::tree_state;
-use sdd_verify::history::{NewRun, RunKind, SubjectResult};
 
 use super::service::service_config;
-use sdd_spec::project::{ServiceConfig, Targets};
+use sdd_exec::service::Service;
+use sdd_http::AllowedHosts;
+use sdd_spec::project::ServiceConfig;
 use sdd_verify::reliability::Restarter;
-use sdd_verify::service::Service;
 
 /// Restarts the service this server started: graceful stop, start, wait for readiness.
 struct ServiceRestarter<'a> {
     server: &'a ImplServer,
     config: &'a ServiceConfig,
-    targets: &'a Targets,
+    allowed_hosts: &'a AllowedHosts,
 }
 
 impl Restarter for ServiceRestarter<'_> {
@@ -37,7 +38,7 @@ impl Restarter for ServiceRestarter<'_> {
             let service = Service::start(
                 &self.server.state.project.root,
                 self.config,
-                self.targets,
+                self.allowed_hosts,
                 &self.server.state.supervisor,
             )
             .await
@@ -124,10 +125,11 @@ impl ImplServer {
         let mut problems = self.service_ready_for_traffic(&config, &file).await?;
         // A service run by hand cannot be restarted by the restart probe.
         let started_here = problems.is_empty();
+        let allowed_hosts = sdd_verify::allowed_hosts(&file);
         let restarter = ServiceRestarter {
             server: self,
             config: &config,
-            targets: &file.targets,
+            allowed_hosts: &allowed_hosts,
         };
         let headers = sdd_verify::auth::client_headers(&config, &file.auth);
         let stage = sdd_mcp::Stage::default();
@@ -135,7 +137,7 @@ impl ImplServer {
         let target = LoadTarget {
             base_url: &config.base_url,
             headers: &headers,
-            targets: &file.targets,
+            allowed_hosts: &allowed_hosts,
             load: &file.load,
             probe_endpoints: sdd_verify::probes::endpoints(&loaded.spec, &file.load),
             identities: sdd_verify::auth::load_identities(&file.auth, file.load.users),
@@ -166,7 +168,8 @@ impl ImplServer {
             label: "constraints".into(),
             started_at,
             duration_seconds: clock.elapsed().as_secs_f64(),
-            tree,
+            commit: tree.commit,
+            dirty: tree.dirty,
             filter: (!args.ids.is_empty()).then(|| args.ids.join(",")),
             ok: summary.failing == 0 && summary.inconclusive == 0,
             summary: serde_json::to_value(&summary).unwrap_or_default(),

@@ -5,8 +5,8 @@ use rmcp::{tool, tool_router, Json};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use sdd_history::{HistoryQuery, RunComparison, RunKind, RunRecord, SubjectResult};
 use sdd_mcp::ToolError;
-use sdd_verify::history::{HistoryQuery, RunComparison, RunKind, RunRecord, SubjectResult};
 
 use crate::ImplServer;
 

@@ -6,11 +6,11 @@ use rmcp::{tool, tool_router, Json, RoleServer};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use sdd_mcp::ToolError;
-use sdd_spec::project::{ProjectFile, ServiceConfig};
-use sdd_verify::service::{
+use sdd_exec::service::{
     probe, LogsView, Service, ServiceState, ServiceStatus, StopReport, Stream,
 };
+use sdd_mcp::ToolError;
+use sdd_spec::project::{ProjectFile, ServiceConfig};
 
 use super::tests::NoArguments;
 use crate::ImplServer;
@@ -23,7 +23,7 @@ pub struct StartResult {
     #[serde(flatten)]
     pub status: ServiceStatus,
     /// The first lines the service wrote.
-    pub first_lines: Vec<sdd_verify::service::LogLine>,
+    pub first_lines: Vec<sdd_exec::service::LogLine>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -85,7 +85,10 @@ impl ImplServer {
                 Ok(Vec::new())
             }
             None => {
-                if probe(config, &file.targets).await.is_err() {
+                if probe(config, &sdd_verify::allowed_hosts(file))
+                    .await
+                    .is_err()
+                {
                     return Err("the service is not running: call start_service first".into());
                 }
                 Ok(vec![format!(
@@ -129,10 +132,11 @@ impl ImplServer {
             }
         }
         slot.current = None;
+        let allowed_hosts = sdd_verify::allowed_hosts(&file);
         let start = Service::start(
             &self.state.project.root,
             config,
-            &file.targets,
+            &allowed_hosts,
             &self.state.supervisor,
         );
         let mut service = sdd_mcp::with_progress(&context, "starting the service", start)
@@ -157,7 +161,7 @@ impl ImplServer {
     ) -> Result<Json<StatusResult>, ToolError> {
         let file = self.project_file()?;
         let config = service_config(&file)?;
-        let probe = match probe(config, &file.targets).await {
+        let probe = match probe(config, &sdd_verify::allowed_hosts(&file)).await {
             Ok(()) => "answering".to_string(),
             Err(e) => e,
         };

@@ -7,9 +7,9 @@ use rmcp::{tool, tool_router, Json};
 use schemars::JsonSchema;
 use serde::Serialize;
 
+use sdd_history::{HistoryQuery, RunKind, RunRecord};
 use sdd_mcp::ToolError;
 use sdd_spec::document::ReviewStatus;
-use sdd_verify::history::{HistoryQuery, RunKind, RunRecord};
 
 use super::tests::NoArguments;
 use crate::ImplServer;
@@ -172,7 +172,7 @@ impl ImplServer {
         let mut failing = Vec::new();
         let mut without_tests = Vec::new();
         for (id, name) in &approved {
-            let statuses: Vec<(i64, &sdd_verify::history::SubjectResult)> = results
+            let statuses: Vec<(i64, &sdd_history::SubjectResult)> = results
                 .iter()
                 .filter_map(|(run, r)| r.get(id).map(|r| (*run, r)))
                 .collect();
@@ -275,7 +275,7 @@ impl ImplServer {
             Some(
                 match slot.current.as_mut().map(|s| s.status().state) {
                     None => "not_started",
-                    Some(sdd_verify::service::ServiceState::Running) => "running",
+                    Some(sdd_exec::service::ServiceState::Running) => "running",
                     Some(_) => "exited",
                 }
                 .to_string(),

@@ -6,11 +6,11 @@ use rmcp::{tool, tool_router, Json, RoleServer};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use sdd_history::{HistoryQuery, RunKind, RunRecord};
 use sdd_mcp::{paginate, Page, ToolError};
+use sdd_results::trace::ScenarioVerdict;
 use sdd_spec::project::ResultsFormat;
-use sdd_verify::history::{HistoryQuery, RunKind, RunRecord};
 use sdd_verify::testrun::{run_tests, TestRunReport, TestRunRequest};
-use sdd_verify::trace::ScenarioVerdict;
 
 use super::profile_names;
 use crate::ImplServer;

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use sdd_verify::results::{parse_path, Outcome, ResultsFormat};
+use sdd_results::{parse_path, Outcome, ResultsFormat};
 
 fn data(name: &str) -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -148,9 +148,9 @@ fn truncated_and_corrupt_files_never_panic() {
             .step_by(7)
             .collect();
         for end in boundaries {
-            let _ = sdd_verify::results::parse_output(*format, &text[..end]);
+            let _ = sdd_results::parse_output(*format, &text[..end]);
         }
         let corrupt = text.replace('"', "").replace('<', "&");
-        let _ = sdd_verify::results::parse_output(*format, &corrupt);
+        let _ = sdd_results::parse_output(*format, &corrupt);
     }
 }

@@ -5,7 +5,7 @@ use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use sdd_verify::process::{run, Exit, RunSpec, Supervisor};
+use sdd_exec::process::{run, Exit, RunSpec, Supervisor};
 
 fn supervisor() -> Supervisor {
     Supervisor {
@@ -15,7 +15,7 @@ fn supervisor() -> Supervisor {
 }
 
 fn alive(pid: i32) -> bool {
-    sdd_verify::testing::process_alive(&pid.to_string())
+    sdd_exec::testing::process_alive(&pid.to_string())
 }
 
 fn wait_gone(pid: i32) -> bool {
@@ -314,6 +314,6 @@ async fn output_held_by_an_unreachable_process_is_not_waited_for() {
     assert!(took < Duration::from_secs(30), "the run took {took:?}");
     assert_eq!(
         outcome.stdout.text,
-        format!("early\n{}", sdd_verify::process::CUT_OFF_NOTE)
+        format!("early\n{}", sdd_exec::process::CUT_OFF_NOTE)
     );
 }

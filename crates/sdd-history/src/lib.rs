@@ -1,6 +1,10 @@
-//! The run history: every test run and check run (later, constraint verifications) recorded in
+//! The run history, the record the implementation, monitoring and debugger servers share.
+//!
+//! `sdd-history` keeps every test run, executable-example check and constraint verification in
 //! an embedded SQLite file, `.sdd/history.sqlite3` under the project root, with its time, git
-//! commit and whether the tree was dirty, and one status per scenario (or constraint).
+//! commit and whether the tree was dirty, one status per scenario (or constraint) and the
+//! outcome of every test; it answers listings, one subject's past and run-to-run comparisons.
+//! It runs no processes and knows nothing of MCP or of how a run was made.
 //!
 //! Invariants: a run is written in one transaction (all of it or none); the file is never
 //! deleted or rewritten by SDD — one it cannot read is reported, with what to do; a regression
@@ -13,8 +17,6 @@ use std::path::{Path, PathBuf};
 use rusqlite::{params, Connection, OptionalExtension};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-
-use crate::git::TreeState;
 
 /// Where the history lives, relative to the project root.
 pub const HISTORY_FILE: &str = ".sdd/history.sqlite3";
@@ -93,7 +95,10 @@ pub struct NewRun {
     pub label: String,
     pub started_at: String,
     pub duration_seconds: f64,
-    pub tree: TreeState,
+    /// The git commit of the work tree the run was made on, if it is a git repository.
+    pub commit: Option<String>,
+    /// Whether that work tree had uncommitted changes.
+    pub dirty: Option<bool>,
     pub filter: Option<String>,
     /// The run as a whole succeeded (exit code 0, every check passed).
     pub ok: bool,
@@ -293,8 +298,8 @@ impl History {
                     run.label,
                     run.started_at,
                     run.duration_seconds,
-                    run.tree.commit,
-                    run.tree.dirty,
+                    run.commit,
+                    run.dirty,
                     run.filter,
                     run.ok,
                     run.summary.to_string(),
@@ -553,10 +558,8 @@ mod tests {
             label: "unit".into(),
             started_at: "2026-11-22T10:00:00Z".into(),
             duration_seconds: 1.5,
-            tree: TreeState {
-                commit: Some("abc".into()),
-                dirty: Some(true),
-            },
+            commit: Some("abc".into()),
+            dirty: Some(true),
             filter: None,
             ok: statuses.iter().all(|(_, s)| *s != "failing"),
             summary: serde_json::json!({"passing": 1}),

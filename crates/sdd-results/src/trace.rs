@@ -9,7 +9,7 @@ use sdd_spec::document::ReviewStatus;
 use sdd_spec::ids::TestNameIndex;
 use sdd_spec::model::Spec;
 
-use crate::results::{Outcome, TestCase};
+use crate::{Outcome, TestCase};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
@@ -64,7 +64,7 @@ pub struct ScenarioTrace {
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct UnapprovedTest {
     pub test: String,
-    pub outcome: crate::results::Outcome,
+    pub outcome: crate::Outcome,
     pub scenario_id: String,
     pub scenario_status: ReviewStatus,
 }

@@ -318,8 +318,9 @@ async fn capture_until(
 
 /// Run CPU- or disk-heavy work (parsing up to 32 MiB of results) from async code without
 /// stalling the runtime's workers: on a multi-thread runtime the worker hands its other tasks
-/// to a fresh one first (`block_in_place`); elsewhere `work` simply runs. The servers' twin is
-/// `sdd_mcp::blocking`; both belong in the process crate once sdd-verify is split (issue 10).
+/// to a fresh one first (`block_in_place`), so `ping`, cancellation and other calls keep being
+/// answered meanwhile; elsewhere (a current-thread runtime in a test) `work` simply runs.
+/// Unlike `spawn_blocking`, `work` may borrow from its caller.
 pub fn blocking<T>(work: impl FnOnce() -> T) -> T {
     match tokio::runtime::Handle::try_current() {
         Ok(handle) if handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {

@@ -1,8 +1,12 @@
-//! What test runners report, read into one shape: a list of test cases with an outcome, the
-//! assertion message of each failure and a short excerpt of its output.
+//! What test runners report, read into one shape, and which scenario each test speaks for.
 //!
-//! One module per format. Every parser is total: input it does not understand becomes a
-//! `problem` in the result, never a panic, and a results file that holds no test at all says so.
+//! `sdd-results` turns the output of cargo test, nextest, pytest, go test, jest/vitest and any
+//! JUnit XML into a list of test cases with an outcome, the assertion message of each failure
+//! and a short excerpt of its output (one module per format), and `trace` maps those tests to
+//! the spec's scenarios through the test-name convention. It is pure: no tokio, no processes,
+//! no files other than the results file it is asked to read. Every parser is total: input it
+//! does not understand becomes a `problem` in the result, never a panic, and a results file
+//! that holds no test at all says so.
 
 mod excerpt;
 mod go_json;
@@ -11,6 +15,7 @@ mod junit;
 mod libtest;
 mod nextest;
 mod pytest;
+pub mod trace;
 
 use std::path::Path;
 

@@ -7,7 +7,7 @@
 
 use std::time::{Duration, Instant};
 
-use sdd_verify::results::{parse_output, ResultsFormat};
+use sdd_results::{parse_output, ResultsFormat};
 
 const TESTS: usize = 100_000;
 const SCENARIOS: usize = 10_000;
@@ -121,7 +121,7 @@ fn main() {
     assert_eq!(parsed_py.cases.len(), TESTS);
     let spec = spec();
     let trace = time("map 100,000 results to 10,000 scenarios", || {
-        sdd_verify::trace::trace(&spec, &parsed.cases, false)
+        sdd_results::trace::trace(&spec, &parsed.cases, false)
     });
     assert_eq!(trace.summary.approved_scenarios, SCENARIOS);
     assert_eq!(trace.summary.unmapped_tests, 0);

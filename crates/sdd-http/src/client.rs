@@ -1,5 +1,5 @@
-//! A small HTTP/1.1 client on hyper for readiness probes and executable examples: one request,
-//! a timeout over the whole exchange, a cap on the body read, and only hosts `sdd.yaml` allows.
+//! One HTTP/1.1 request on hyper, for readiness probes, executable examples and probes: a
+//! timeout over the whole exchange, a cap on the body read, and only hosts `sdd.yaml` allows.
 
 use std::time::{Duration, Instant};
 
@@ -7,7 +7,8 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Bytes;
 use hyper::Uri;
 use hyper_util::rt::TokioIo;
-use sdd_spec::project::Targets;
+
+use crate::AllowedHosts;
 
 /// Bodies larger than this are cut (and the response says so).
 pub const MAX_BODY: usize = 4 * 1024 * 1024;
@@ -72,9 +73,12 @@ pub fn split_url(url: &str) -> Result<(String, u16, String), HttpError> {
     Ok((host, port, path))
 }
 
-pub async fn send(request: &HttpRequest, targets: &Targets) -> Result<HttpResponse, HttpError> {
+pub async fn send(
+    request: &HttpRequest,
+    allowed: &AllowedHosts,
+) -> Result<HttpResponse, HttpError> {
     let (host, port, path) = split_url(&request.url)?;
-    if !targets.allows(&host) {
+    if !allowed.allows(&host) {
         return Err(HttpError::HostNotAllowed(host));
     }
     let started = Instant::now();
@@ -170,7 +174,9 @@ mod tests {
             body: None,
             timeout: Duration::from_secs(1),
         };
-        let err = send(&request, &Targets::default()).await.unwrap_err();
+        let err = send(&request, &AllowedHosts::loopback_only())
+            .await
+            .unwrap_err();
         assert!(matches!(err, HttpError::HostNotAllowed(_)), "{err}");
     }
 }

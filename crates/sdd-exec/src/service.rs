@@ -12,9 +12,9 @@ use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::process::{Child, ChildStdin};
 
-use sdd_spec::project::{confine, ServiceConfig, Targets};
+use sdd_http::{AllowedHosts, HttpRequest};
+use sdd_spec::project::{confine, ServiceConfig};
 
-use crate::http::{self, HttpRequest};
 use crate::process::{spawn, Exit, RunSpec, Supervisor};
 
 /// Lines of output kept per service (older ones are dropped and counted).
@@ -167,7 +167,7 @@ impl Service {
     pub async fn start(
         root: &Path,
         config: &ServiceConfig,
-        targets: &Targets,
+        allowed: &AllowedHosts,
         supervisor: &Supervisor,
     ) -> Result<Service, StartError> {
         let workdir = confine(root, &config.workdir).ok_or_else(|| {
@@ -176,14 +176,14 @@ impl Service {
                 config.workdir
             ))
         })?;
-        let (host, _, _) = http::split_url(&config.base_url)
+        let (host, _, _) = sdd_http::split_url(&config.base_url)
             .map_err(|e| StartError::Config(format!("service.base_url: {e}")))?;
-        if !targets.allows(&host) {
+        if !allowed.allows(&host) {
             return Err(StartError::Config(format!(
                 "service.base_url host `{host}` is not loopback and not in targets.allowed_hosts"
             )));
         }
-        if probe(config, targets).await.is_ok() {
+        if probe(config, allowed).await.is_ok() {
             return Err(StartError::AlreadyAnswering(config.base_url.clone()));
         }
         let mut spec = RunSpec::new(config.command.clone(), workdir.clone(), Duration::MAX);
@@ -232,7 +232,7 @@ impl Service {
                     last_lines: service.last_lines_text(START_FAILURE_LINES),
                 });
             }
-            let last_probe = match probe(config, targets).await {
+            let last_probe = match probe(config, allowed).await {
                 Ok(()) => {
                     service.ready_after = started.elapsed();
                     return Ok(service);
@@ -373,13 +373,13 @@ impl Service {
 }
 
 /// One readiness probe: `Ok` when the service answers as configured.
-pub async fn probe(config: &ServiceConfig, targets: &Targets) -> Result<(), String> {
-    let (host, port, _) = http::split_url(&config.base_url).map_err(|e| e.to_string())?;
+pub async fn probe(config: &ServiceConfig, allowed: &AllowedHosts) -> Result<(), String> {
+    let (host, port, _) = sdd_http::split_url(&config.base_url).map_err(|e| e.to_string())?;
     // Checked here, before either kind of probe: tools call `probe` directly (service_status,
     // a service run by hand), not only through `Service::start`, and a TCP connect to any host
     // is as much traffic as an HTTP request.
-    if !targets.allows(&host) {
-        return Err(http::HttpError::HostNotAllowed(host).to_string());
+    if !allowed.allows(&host) {
+        return Err(sdd_http::HttpError::HostNotAllowed(host).to_string());
     }
     if let Some(path) = &config.ready.http {
         let url = format!("{}{}", config.base_url.trim_end_matches('/'), path);
@@ -390,7 +390,7 @@ pub async fn probe(config: &ServiceConfig, targets: &Targets) -> Result<(), Stri
             body: None,
             timeout: Duration::from_secs(2),
         };
-        let response = http::send(&request, targets)
+        let response = sdd_http::send(&request, allowed)
             .await
             .map_err(|e| format!("GET {url}: {e}"))?;
         if (200..300).contains(&response.status) {
@@ -436,7 +436,10 @@ mod tests {
             &format!("http://127.0.0.1:{port}"),
             &format!(r#"{{"tcp": {port}}}"#),
         );
-        assert_eq!(probe(&loopback, &Targets::default()).await, Ok(()));
+        assert_eq!(
+            probe(&loopback, &AllowedHosts::loopback_only()).await,
+            Ok(())
+        );
 
         // `.invalid` never resolves: without the check the probe would try, and fail with a
         // lookup error rather than refuse.
@@ -445,15 +448,15 @@ mod tests {
             r#"{"http": "/health"}"#.into(),
         ] {
             let remote = config("http://sdd-probe.invalid:80", &ready);
-            let err = probe(&remote, &Targets::default()).await.unwrap_err();
+            let err = probe(&remote, &AllowedHosts::loopback_only())
+                .await
+                .unwrap_err();
             assert!(
                 err.contains("host `sdd-probe.invalid` is not allowed")
                     && err.contains("targets.allowed_hosts"),
                 "{ready}: {err}"
             );
-            let allowed = Targets {
-                allowed_hosts: vec!["sdd-probe.invalid".into()],
-            };
+            let allowed = AllowedHosts::new(["sdd-probe.invalid".to_string()]);
             let err = probe(&remote, &allowed).await.unwrap_err();
             assert!(!err.contains("not allowed"), "{ready}: {err}");
         }
