@@ -13,6 +13,7 @@ pub mod constraints;
 pub mod examples;
 pub mod probes;
 pub mod reliability;
+#[cfg(feature = "testing")]
 #[doc(hidden)]
 pub mod testing;
 pub mod testrun;
