@@ -18,6 +18,7 @@ pub mod review;
 pub mod schema;
 pub mod spec_write;
 pub mod testgen;
+pub mod verdict;
 
 pub use diagnostic::{Diagnostic, Location, Severity};
 pub use load::{load_dir, load_dir_with, load_sources, LoadError, Loaded};

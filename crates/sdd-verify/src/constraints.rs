@@ -17,34 +17,10 @@ use sdd_spec::project::LoadConfig;
 use crate::probes::{self, Finding, ProbeEndpoint, ProbeTarget};
 use crate::reliability::{restart_probe, Restarter};
 
-/// Errors above this share make a latency or throughput verdict fail: fast failures are not
-/// fast answers.
-const MAX_ERROR_SHARE: f64 = 0.01;
-/// Refusals (4xx) above this share make a run inconclusive: it measured the refusal path.
-const MAX_REFUSED_SHARE: f64 = 0.05;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Verdict {
-    Passing,
-    Failing,
-    /// The run could not decide (the generator was the limit, or the load could not be run
-    /// as written).
-    Inconclusive,
-    /// Nothing was run for it; `summary` says why.
-    Unchecked,
-}
-
-impl Verdict {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Verdict::Passing => "passing",
-            Verdict::Failing => "failing",
-            Verdict::Inconclusive => "inconclusive",
-            Verdict::Unchecked => "unchecked",
-        }
-    }
-}
+pub use sdd_spec::verdict::Verdict;
+use sdd_spec::verdict::{
+    judge_concurrency, judge_error_rate, judge_latency, judge_throughput, Measured,
+};
 
 /// The load that was run for a constraint.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -354,6 +330,21 @@ async fn run_plan(
     })
 }
 
+/// The facts of a load run, as the verdict module judges them.
+fn measured(r: &LoadReport) -> Measured {
+    Measured {
+        requests: r.requests,
+        transport_errors: r.errors.transport(),
+        status_4xx: r.errors.status_4xx,
+        status_5xx: r.errors.status_5xx,
+        status_counts: r.status_counts.clone(),
+        achieved_rate: r.achieved_rate,
+        asked_rate: r.target_rate,
+        measurer_limited: r.generator.limited,
+        measurer_lag_p99_ms: r.generator.wake_lag_p99_ms,
+    }
+}
+
 fn finish(c: &Constraint, run: Run, verdict_value: Verdict, summary: String) -> ConstraintVerdict {
     let mut notes = run.notes;
     if let Some(reason) = &run.report.generator.reason {
@@ -375,44 +366,6 @@ fn finish(c: &Constraint, run: Run, verdict_value: Verdict, summary: String) -> 
     }
 }
 
-/// The shared judgement of a run: generator limits and errors override the measured value.
-fn guard(run: &Run) -> Option<(Verdict, String)> {
-    let r = &run.report;
-    if r.requests == 0 {
-        return Some((Verdict::Failing, "no request got through".into()));
-    }
-    if r.generator.limited {
-        return Some((
-            Verdict::Inconclusive,
-            "the load generator could not keep up, so the measurement may not be the service's own; see notes".into(),
-        ));
-    }
-    let refused = r.errors.status_4xx as f64 / r.requests as f64;
-    if refused > MAX_REFUSED_SHARE {
-        return Some((
-            Verdict::Inconclusive,
-            format!(
-                "the service refused {:.0} % of the requests (statuses {:?}), so the run measured refusals, not the operation; check the credentials (service.headers), rate limits and the requests in load.endpoints",
-                refused * 100.0,
-                r.status_counts
-            ),
-        ));
-    }
-    if r.error_rate() > MAX_ERROR_SHARE {
-        return Some((
-            Verdict::Failing,
-            format!(
-                "{:.1} % of {} requests failed ({} transport errors, {} 5xx)",
-                r.error_rate() * 100.0,
-                r.requests,
-                r.errors.transport(),
-                r.errors.status_5xx
-            ),
-        ));
-    }
-    None
-}
-
 async fn latency_verdict(
     c: &Constraint,
     target: &LoadTarget<'_>,
@@ -425,50 +378,18 @@ async fn latency_verdict(
         Ok(run) => run,
         Err(e) => return verdict(c, Verdict::Unchecked, e),
     };
-    let r = &run.report;
-    let measured = r.latency_at(percentile);
-    let p = format_percentile(percentile);
-    let headroom = (max_ms - measured) / max_ms * 100.0;
-    let margin = if headroom >= 0.0 {
-        format!("{headroom:.0} % headroom")
-    } else {
-        format!("{:.0} % over the limit", -headroom)
-    };
-    let summary = format!(
-        "{p} = {measured:.1} ms, limit {max_ms} ms, {margin} at {:.0} req/s achieved ({scope}, {} requests)",
-        r.achieved_rate, r.requests
-    );
     let rate_capped = rate.is_some_and(|rate| rate > target.load.max_rate);
-    // Generator lag only adds to latency measured from intended send times: a run that passes
-    // anyway, at the rate asked for, is a pass.
-    let full_rate = r.target_rate.is_some_and(|t| r.achieved_rate >= 0.95 * t);
-    let lag_only = r.generator.limited && full_rate && measured <= max_ms;
-    // Nor can a late generator add more than its lateness: a run over the limit by more than
-    // the generator's p99 wake lag, at the rate asked for, is a failure of the service.
-    let lag = r.generator.wake_lag_p99_ms;
-    let over_despite_lag = r.generator.limited && full_rate && measured - lag > max_ms;
-    let (value, summary) = match guard(&run) {
-        Some((Verdict::Inconclusive, _)) if lag_only && !rate_capped => (Verdict::Passing, summary),
-        Some((Verdict::Inconclusive, _)) if over_despite_lag && !rate_capped => (
-            Verdict::Failing,
-            format!("{summary}; the generator ran up to {lag:.1} ms late (p99), which cannot account for it"),
-        ),
-        Some((v, why)) => (v, format!("{why}; {summary}")),
-        None if measured > max_ms => (Verdict::Failing, summary),
-        None if rate_capped => (Verdict::Inconclusive, summary),
-        None => (Verdict::Passing, summary),
-    };
+    let (value, summary) = judge_latency(
+        &measured(&run.report),
+        percentile,
+        run.report.latency_at(percentile),
+        max_ms,
+        scope,
+        rate_capped,
+    );
     ConstraintVerdict {
         latency_limit: Some(LatencyLimit { percentile, max_ms }),
         ..finish(c, run, value, summary)
-    }
-}
-
-fn format_percentile(p: f64) -> String {
-    if p.fract() == 0.0 {
-        format!("p{p:.0}")
-    } else {
-        format!("p{p}")
     }
 }
 
@@ -481,19 +402,12 @@ async fn throughput_verdict(
         Ok(run) => run,
         Err(e) => return verdict(c, Verdict::Unchecked, e),
     };
-    let r = &run.report;
-    let summary = format!(
-        "{:.0} req/s achieved of {rate:.0} asked, p99 = {:.1} ms, {:.2} % errors",
-        r.achieved_rate,
-        r.latency_ms.p99,
-        r.error_rate() * 100.0
+    let (value, summary) = judge_throughput(
+        &measured(&run.report),
+        rate,
+        run.report.latency_ms.p99,
+        rate > target.load.max_rate,
     );
-    let (value, summary) = match guard(&run) {
-        Some((v, why)) => (v, format!("{why}; {summary}")),
-        None if rate > target.load.max_rate => (Verdict::Inconclusive, summary),
-        None if r.achieved_rate < 0.95 * rate => (Verdict::Failing, summary),
-        None => (Verdict::Passing, summary),
-    };
     finish(c, run, value, summary)
 }
 
@@ -507,19 +421,7 @@ async fn error_rate_verdict(
         Ok(run) => run,
         Err(e) => return verdict(c, Verdict::Unchecked, e),
     };
-    let r = &run.report;
-    let measured = r.error_rate() * 100.0;
-    let summary = format!(
-        "{measured:.2} % of {} requests failed, limit {max_percent} % at {:.0} req/s",
-        r.requests, r.achieved_rate
-    );
-    let value = if r.generator.limited {
-        Verdict::Inconclusive
-    } else if measured > max_percent || r.requests == 0 {
-        Verdict::Failing
-    } else {
-        Verdict::Passing
-    };
+    let (value, summary) = judge_error_rate(&measured(&run.report), max_percent);
     finish(c, run, value, summary)
 }
 
@@ -545,20 +447,12 @@ async fn concurrency_verdict(
         Ok(run) => run,
         Err(e) => return verdict(c, Verdict::Unchecked, e),
     };
-    let r = &run.report;
-    let summary = format!(
-        "{connections} concurrent connections: {:.0} req/s, p99 = {:.1} ms, {:.2} % errors",
-        r.achieved_rate,
-        r.latency_ms.p99,
-        r.error_rate() * 100.0
+    let (value, summary) = judge_concurrency(
+        &measured(&run.report),
+        users,
+        connections,
+        run.report.latency_ms.p99,
     );
-    let scaled_down = connections < users as usize;
-    let (value, summary) = match guard(&run) {
-        Some((Verdict::Failing, why)) => (Verdict::Failing, format!("{why}; {summary}")),
-        Some((v, why)) => (v, format!("{why}; {summary}")),
-        None if scaled_down => (Verdict::Inconclusive, summary),
-        None => (Verdict::Passing, summary),
-    };
     finish(c, run, value, summary)
 }
 

@@ -1,0 +1,441 @@
+//! Judging measured facts against a constraint: the one place that decides whether a
+//! latency, throughput, error-rate or concurrency constraint is passing, failing or not
+//! decided, and says why in one line.
+//!
+//! Pure: the facts come from whoever measured them — the load generator during `sdd verify`,
+//! later a metrics backend in production — so the verifier and the monitoring server judge
+//! alike. A verdict is only as strong as its evidence: a run that mostly measured refusals, or
+//! whose measuring side could not keep up, is `inconclusive`, never `passing`.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// Errors above this share make a latency or throughput verdict fail: fast failures are not
+/// fast answers.
+pub const MAX_ERROR_SHARE: f64 = 0.01;
+/// Refusals (4xx) above this share make a run inconclusive: it measured the refusal path.
+pub const MAX_REFUSED_SHARE: f64 = 0.05;
+/// A run reaching this share of the asked rate ran at the rate asked for.
+pub const FULL_RATE_SHARE: f64 = 0.95;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Passing,
+    Failing,
+    /// The run could not decide (the generator was the limit, or the load could not be run
+    /// as written).
+    Inconclusive,
+    /// Nothing was run for it; `summary` says why.
+    Unchecked,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Passing => "passing",
+            Verdict::Failing => "failing",
+            Verdict::Inconclusive => "inconclusive",
+            Verdict::Unchecked => "unchecked",
+        }
+    }
+}
+
+/// What one measurement of the service saw.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Measured {
+    /// Requests measured (warm-up excluded).
+    pub requests: u64,
+    /// Requests that got no response at all (connect, timeout, connection errors).
+    pub transport_errors: u64,
+    /// 4xx responses: refusals.
+    pub status_4xx: u64,
+    /// 5xx responses.
+    pub status_5xx: u64,
+    /// Responses by status, for the explanation of a refused run.
+    pub status_counts: BTreeMap<String, u64>,
+    /// Requests per second that were actually sent.
+    pub achieved_rate: f64,
+    /// Requests per second asked for (open model), if any.
+    pub asked_rate: Option<f64>,
+    /// The measuring side could not keep up: what it measured may not be the service's own.
+    pub measurer_limited: bool,
+    /// How late the measuring side sent requests at its p99 (ms).
+    pub measurer_lag_p99_ms: f64,
+}
+
+impl Measured {
+    /// Share of measured requests that failed (transport errors and 5xx).
+    pub fn error_rate(&self) -> f64 {
+        if self.requests == 0 {
+            return 0.0;
+        }
+        (self.transport_errors + self.status_5xx) as f64 / self.requests as f64
+    }
+
+    fn refused_share(&self) -> f64 {
+        if self.requests == 0 {
+            return 0.0;
+        }
+        self.status_4xx as f64 / self.requests as f64
+    }
+
+    fn at_full_rate(&self) -> bool {
+        self.asked_rate
+            .is_some_and(|asked| self.achieved_rate >= FULL_RATE_SHARE * asked)
+    }
+}
+
+/// A verdict and the one line that explains it.
+pub type Judgement = (Verdict, String);
+
+/// What overrides any measured value: nothing got through, the measuring side was the limit,
+/// the service mostly refused, or too many requests failed.
+pub fn guard(m: &Measured) -> Option<Judgement> {
+    if m.requests == 0 {
+        return Some((Verdict::Failing, "no request got through".into()));
+    }
+    if m.measurer_limited {
+        return Some((
+            Verdict::Inconclusive,
+            "the load generator could not keep up, so the measurement may not be the service's own; see notes".into(),
+        ));
+    }
+    let refused = m.refused_share();
+    if refused > MAX_REFUSED_SHARE {
+        return Some((
+            Verdict::Inconclusive,
+            format!(
+                "the service refused {:.0} % of the requests (statuses {:?}), so the run measured refusals, not the operation; check the credentials (service.headers), rate limits and the requests in load.endpoints",
+                refused * 100.0,
+                m.status_counts
+            ),
+        ));
+    }
+    if m.error_rate() > MAX_ERROR_SHARE {
+        return Some((
+            Verdict::Failing,
+            format!(
+                "{:.1} % of {} requests failed ({} transport errors, {} 5xx)",
+                m.error_rate() * 100.0,
+                m.requests,
+                m.transport_errors,
+                m.status_5xx
+            ),
+        ));
+    }
+    None
+}
+
+/// `p95`, `p99.9`.
+pub fn format_percentile(p: f64) -> String {
+    if p.fract() == 0.0 {
+        format!("p{p:.0}")
+    } else {
+        format!("p{p}")
+    }
+}
+
+/// A latency limit: `percentile` of the latency (`latency_ms`, measured from each request's
+/// intended send time) at most `max_ms`. `rate_capped`: the rate asked for could not be run
+/// here, so a pass does not verify the constraint as written.
+pub fn judge_latency(
+    m: &Measured,
+    percentile: f64,
+    latency_ms: f64,
+    max_ms: f64,
+    scope: &str,
+    rate_capped: bool,
+) -> Judgement {
+    let p = format_percentile(percentile);
+    let headroom = (max_ms - latency_ms) / max_ms * 100.0;
+    let margin = if headroom >= 0.0 {
+        format!("{headroom:.0} % headroom")
+    } else {
+        format!("{:.0} % over the limit", -headroom)
+    };
+    let summary = format!(
+        "{p} = {latency_ms:.1} ms, limit {max_ms} ms, {margin} at {:.0} req/s achieved ({scope}, {} requests)",
+        m.achieved_rate, m.requests
+    );
+    // Generator lag only adds to latency measured from intended send times: a run that passes
+    // anyway, at the rate asked for, is a pass.
+    let lag_only = m.measurer_limited && m.at_full_rate() && latency_ms <= max_ms;
+    // Nor can a late generator add more than its lateness: a run over the limit by more than
+    // the generator's p99 wake lag, at the rate asked for, is a failure of the service.
+    let lag = m.measurer_lag_p99_ms;
+    let over_despite_lag = m.measurer_limited && m.at_full_rate() && latency_ms - lag > max_ms;
+    match guard(m) {
+        Some((Verdict::Inconclusive, _)) if lag_only && !rate_capped => (Verdict::Passing, summary),
+        Some((Verdict::Inconclusive, _)) if over_despite_lag && !rate_capped => (
+            Verdict::Failing,
+            format!("{summary}; the generator ran up to {lag:.1} ms late (p99), which cannot account for it"),
+        ),
+        Some((v, why)) => (v, format!("{why}; {summary}")),
+        None if latency_ms > max_ms => (Verdict::Failing, summary),
+        None if rate_capped => (Verdict::Inconclusive, summary),
+        None => (Verdict::Passing, summary),
+    }
+}
+
+/// A throughput floor: `asked` requests per second sustained. `p99_ms` goes into the line.
+pub fn judge_throughput(m: &Measured, asked: f64, p99_ms: f64, rate_capped: bool) -> Judgement {
+    let summary = format!(
+        "{:.0} req/s achieved of {asked:.0} asked, p99 = {p99_ms:.1} ms, {:.2} % errors",
+        m.achieved_rate,
+        m.error_rate() * 100.0
+    );
+    match guard(m) {
+        Some((v, why)) => (v, format!("{why}; {summary}")),
+        None if rate_capped => (Verdict::Inconclusive, summary),
+        None if m.achieved_rate < FULL_RATE_SHARE * asked => (Verdict::Failing, summary),
+        None => (Verdict::Passing, summary),
+    }
+}
+
+/// An error-rate ceiling in percent.
+pub fn judge_error_rate(m: &Measured, max_percent: f64) -> Judgement {
+    let measured = m.error_rate() * 100.0;
+    let summary = format!(
+        "{measured:.2} % of {} requests failed, limit {max_percent} % at {:.0} req/s",
+        m.requests, m.achieved_rate
+    );
+    let verdict = if m.measurer_limited {
+        Verdict::Inconclusive
+    } else if measured > max_percent || m.requests == 0 {
+        Verdict::Failing
+    } else {
+        Verdict::Passing
+    };
+    (verdict, summary)
+}
+
+/// Concurrent users served: `connections` were run (fewer than `users` when the machine
+/// cannot open that many, which leaves the constraint undecided).
+pub fn judge_concurrency(m: &Measured, users: u64, connections: usize, p99_ms: f64) -> Judgement {
+    let summary = format!(
+        "{connections} concurrent connections: {:.0} req/s, p99 = {p99_ms:.1} ms, {:.2} % errors",
+        m.achieved_rate,
+        m.error_rate() * 100.0
+    );
+    let scaled_down = (connections as u64) < users;
+    match guard(m) {
+        Some((v, why)) => (v, format!("{why}; {summary}")),
+        None if scaled_down => (Verdict::Inconclusive, summary),
+        None => (Verdict::Passing, summary),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// 1000 requests at 100 req/s asked and achieved, no errors, the generator keeping up.
+    fn healthy() -> Measured {
+        Measured {
+            requests: 1000,
+            achieved_rate: 100.0,
+            asked_rate: Some(100.0),
+            ..Measured::default()
+        }
+    }
+
+    #[test]
+    fn guard_table() {
+        let cases: &[(&str, Measured, Option<Verdict>)] = &[
+            ("healthy", healthy(), None),
+            (
+                "nothing got through",
+                Measured::default(),
+                Some(Verdict::Failing),
+            ),
+            (
+                "generator limited",
+                Measured {
+                    measurer_limited: true,
+                    ..healthy()
+                },
+                Some(Verdict::Inconclusive),
+            ),
+            (
+                "6 % refused",
+                Measured {
+                    status_4xx: 60,
+                    ..healthy()
+                },
+                Some(Verdict::Inconclusive),
+            ),
+            (
+                "5 % refused is still a measurement",
+                Measured {
+                    status_4xx: 50,
+                    ..healthy()
+                },
+                None,
+            ),
+            (
+                "2 % 5xx",
+                Measured {
+                    status_5xx: 20,
+                    ..healthy()
+                },
+                Some(Verdict::Failing),
+            ),
+            (
+                "2 % transport errors",
+                Measured {
+                    transport_errors: 20,
+                    ..healthy()
+                },
+                Some(Verdict::Failing),
+            ),
+            (
+                "1 % errors",
+                Measured {
+                    status_5xx: 10,
+                    ..healthy()
+                },
+                None,
+            ),
+        ];
+        for (name, measured, expected) in cases {
+            assert_eq!(guard(measured).map(|(v, _)| v), *expected, "{name}");
+        }
+    }
+
+    #[test]
+    fn latency_table() {
+        use Verdict::*;
+        let limited = |lag| Measured {
+            measurer_limited: true,
+            measurer_lag_p99_ms: lag,
+            ..healthy()
+        };
+        // (name, facts, measured p95, rate capped, expected)
+        let cases: &[(&str, Measured, f64, bool, Verdict)] = &[
+            ("under the limit", healthy(), 41.0, false, Passing),
+            ("over the limit", healthy(), 141.0, false, Failing),
+            (
+                "under, but the rate was capped",
+                healthy(),
+                41.0,
+                true,
+                Inconclusive,
+            ),
+            (
+                "over, rate capped: still over",
+                healthy(),
+                141.0,
+                true,
+                Failing,
+            ),
+            (
+                "generator late but under anyway",
+                limited(30.0),
+                41.0,
+                false,
+                Passing,
+            ),
+            (
+                "over by more than the lag",
+                limited(30.0),
+                141.0,
+                false,
+                Failing,
+            ),
+            (
+                "over by less than the lag",
+                limited(60.0),
+                141.0,
+                false,
+                Inconclusive,
+            ),
+            (
+                "late and short of the rate",
+                Measured {
+                    achieved_rate: 50.0,
+                    ..limited(1.0)
+                },
+                41.0,
+                false,
+                Inconclusive,
+            ),
+            (
+                "refused",
+                Measured {
+                    status_4xx: 600,
+                    ..healthy()
+                },
+                1.0,
+                false,
+                Inconclusive,
+            ),
+            (
+                "errors",
+                Measured {
+                    status_5xx: 600,
+                    ..healthy()
+                },
+                1.0,
+                false,
+                Failing,
+            ),
+        ];
+        for (name, measured, p95, capped, expected) in cases {
+            let (verdict, line) = judge_latency(measured, 95.0, *p95, 100.0, "reads", *capped);
+            assert_eq!(verdict, *expected, "{name}: {line}");
+            assert!(line.contains("limit 100 ms"), "{name}: {line}");
+        }
+        let (_, line) = judge_latency(&healthy(), 95.0, 41.0, 100.0, "reads", false);
+        assert_eq!(
+            line,
+            "p95 = 41.0 ms, limit 100 ms, 59 % headroom at 100 req/s achieved (reads, 1000 requests)"
+        );
+        let (_, line) = judge_latency(&healthy(), 99.9, 150.0, 100.0, "all", false);
+        assert!(
+            line.starts_with("p99.9 = 150.0 ms") && line.contains("50 % over the limit"),
+            "{line}"
+        );
+    }
+
+    #[test]
+    fn throughput_error_rate_and_concurrency_tables() {
+        use Verdict::*;
+        let short = Measured {
+            achieved_rate: 90.0,
+            ..healthy()
+        };
+        assert_eq!(judge_throughput(&healthy(), 100.0, 5.0, false).0, Passing);
+        assert_eq!(judge_throughput(&short, 100.0, 5.0, false).0, Failing);
+        assert_eq!(
+            judge_throughput(&healthy(), 100.0, 5.0, true).0,
+            Inconclusive
+        );
+
+        assert_eq!(judge_error_rate(&healthy(), 0.1).0, Passing);
+        let failing = Measured {
+            status_5xx: 5,
+            ..healthy()
+        };
+        assert_eq!(judge_error_rate(&failing, 0.1).0, Failing);
+        assert_eq!(judge_error_rate(&Measured::default(), 0.1).0, Failing);
+        let limited = Measured {
+            measurer_limited: true,
+            ..healthy()
+        };
+        assert_eq!(judge_error_rate(&limited, 0.1).0, Inconclusive);
+
+        assert_eq!(judge_concurrency(&healthy(), 100, 100, 5.0).0, Passing);
+        assert_eq!(
+            judge_concurrency(&healthy(), 5000, 1000, 5.0).0,
+            Inconclusive
+        );
+        let errors = Measured {
+            transport_errors: 100,
+            ..healthy()
+        };
+        assert_eq!(judge_concurrency(&errors, 100, 100, 5.0).0, Failing);
+    }
+}
