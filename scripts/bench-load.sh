@@ -39,7 +39,7 @@ http {
 }
 NGINX
 nginx -c "$work/nginx.conf" -p "$work"
-target/release/sdd-load-target --port 18181 --delay-ms 20 --stall-ms 200 --every-ms 2000 --threads 1 > "$work/target.log" &
+target/release/sdd-stall-server --port 18181 --delay-ms 20 --stall-ms 200 --every-ms 2000 --threads 1 > "$work/target.log" &
 target_pid=$!
 sleep 0.5
 python3 - "$rounds" "$seconds" "$tools/bin/oha" <<'PY'
@@ -90,7 +90,7 @@ print(f"  {'tool':<22} {'median req/s':>13} {'best req/s':>11} {'of fastest':>10
 for k, v in rows.items():
     print(f"  {k:<22} {statistics.median(v):>13.0f} {max(v):>11.0f} {max(v)/best*100:>9.1f}% {statistics.median(cpu[k]):>11.1f}")
 
-# (b) The true distribution, from the target's own definition (sdd_load::target::TargetConfig).
+# (b) The true distribution, from the target's own definition (sdd_load::stall_server::StallServerConfig).
 def ready(t):
     def unstalled(x):
         into = x % 2000.0

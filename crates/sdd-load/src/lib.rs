@@ -8,7 +8,7 @@ mod http1;
 pub mod plan;
 pub mod report;
 mod run;
-pub mod target;
+pub mod stall_server;
 
 pub use plan::{Endpoint, LoadPlan, Model, Stage};
 pub use report::{ErrorCounts, GeneratorHealth, LoadReport, Percentiles};

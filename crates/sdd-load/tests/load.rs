@@ -5,18 +5,18 @@
 use std::time::Duration;
 
 use sdd_http::AllowedHosts;
-use sdd_load::target::{serve, TargetConfig};
+use sdd_load::stall_server::{serve, StallServerConfig};
 use sdd_load::{run, Endpoint, LoadError, LoadPlan, Model};
 
-async fn target(config: TargetConfig) -> String {
+async fn target(config: StallServerConfig) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     tokio::spawn(serve(listener, config));
     format!("http://{address}")
 }
 
-fn quick() -> TargetConfig {
-    TargetConfig {
+fn quick() -> StallServerConfig {
+    StallServerConfig {
         delay: Duration::ZERO,
         stall: Duration::ZERO,
         stall_every: Duration::ZERO,
@@ -53,7 +53,7 @@ async fn open_model_sends_the_schedule_and_skips_the_warmup() {
 async fn a_stall_shows_in_the_open_models_tail() {
     // 10 ms answers, stalled 300 ms out of every second: a user arriving during a stall waits
     // up to 300 ms, so the true p99 is above 250 ms.
-    let url = target(TargetConfig {
+    let url = target(StallServerConfig {
         delay: Duration::from_millis(10),
         stall: Duration::from_millis(300),
         stall_every: Duration::from_millis(1000),

@@ -14,7 +14,7 @@ use sdd_spec::constraint::CheckSpec;
 use sdd_spec::model::{Constraint, Spec};
 use sdd_spec::project::LoadConfig;
 
-use crate::probes::{self, Finding, ProbeEndpoint, ProbeTarget};
+use crate::probes::{self, Finding, ProbeEndpoint, ProbePlan};
 use crate::reliability::{restart_probe, Restarter};
 
 pub use sdd_spec::verdict::Verdict;
@@ -73,8 +73,9 @@ pub struct VerificationSummary {
     pub unchecked: usize,
 }
 
-/// What verification runs against.
-pub struct LoadTarget<'a> {
+/// The running service constraint verification measures: where it is, how SDD reaches it
+/// and as whom, the load `sdd.yaml` describes, and how to restart it.
+pub struct ServiceUnderTest<'a> {
     pub base_url: &'a str,
     /// `service.headers` (e.g. authorization), sent with every request.
     pub headers: &'a [(String, String)],
@@ -92,7 +93,7 @@ pub struct LoadTarget<'a> {
     pub on_start: Option<&'a OnStart<'a>>,
 }
 
-impl LoadTarget<'_> {
+impl ServiceUnderTest<'_> {
     /// A load plan on `endpoints` with this target's duration, warm-up, headers and users.
     fn plan(&self, endpoints: Vec<sdd_load::Endpoint>, model: Model) -> LoadPlan {
         let mut plan = LoadPlan::new(
@@ -115,7 +116,7 @@ pub type OnStart<'a> = dyn Fn(usize, usize, &str) + Sync + 'a;
 pub async fn verify(
     spec: &Spec,
     ids: &[String],
-    target: &LoadTarget<'_>,
+    target: &ServiceUnderTest<'_>,
 ) -> (Vec<ConstraintVerdict>, VerificationSummary) {
     let selected: Vec<&Constraint> = spec
         .constraints
@@ -155,7 +156,11 @@ fn verdict(c: &Constraint, verdict: Verdict, summary: impl Into<String>) -> Cons
     }
 }
 
-async fn verify_one(spec: &Spec, c: &Constraint, target: &LoadTarget<'_>) -> ConstraintVerdict {
+async fn verify_one(
+    spec: &Spec,
+    c: &Constraint,
+    target: &ServiceUnderTest<'_>,
+) -> ConstraintVerdict {
     if let Some(why) = &c.parsed.not_checkable {
         return verdict(
             c,
@@ -258,7 +263,7 @@ struct Run {
 }
 
 async fn run_open(
-    target: &LoadTarget<'_>,
+    target: &ServiceUnderTest<'_>,
     scope: &str,
     wanted_rate: Option<f64>,
     percentile: Option<f64>,
@@ -297,7 +302,7 @@ async fn run_open(
 
 async fn run_plan(
     plan: LoadPlan,
-    target: &LoadTarget<'_>,
+    target: &ServiceUnderTest<'_>,
     notes: Vec<String>,
 ) -> Result<Run, String> {
     let description = RunDescription {
@@ -368,7 +373,7 @@ fn finish(c: &Constraint, run: Run, verdict_value: Verdict, summary: String) -> 
 
 async fn latency_verdict(
     c: &Constraint,
-    target: &LoadTarget<'_>,
+    target: &ServiceUnderTest<'_>,
     percentile: f64,
     max_ms: f64,
     scope: &str,
@@ -395,7 +400,7 @@ async fn latency_verdict(
 
 async fn throughput_verdict(
     c: &Constraint,
-    target: &LoadTarget<'_>,
+    target: &ServiceUnderTest<'_>,
     rate: f64,
 ) -> ConstraintVerdict {
     let run = match run_open(target, "all", Some(rate), None).await {
@@ -413,7 +418,7 @@ async fn throughput_verdict(
 
 async fn error_rate_verdict(
     c: &Constraint,
-    target: &LoadTarget<'_>,
+    target: &ServiceUnderTest<'_>,
     max_percent: f64,
     rate: Option<f64>,
 ) -> ConstraintVerdict {
@@ -427,7 +432,7 @@ async fn error_rate_verdict(
 
 async fn concurrency_verdict(
     c: &Constraint,
-    target: &LoadTarget<'_>,
+    target: &ServiceUnderTest<'_>,
     users: u64,
 ) -> ConstraintVerdict {
     let max = target.load.max_connections.max(1);
@@ -460,9 +465,9 @@ async fn concurrency_verdict(
 async fn security_verdict(
     spec: &Spec,
     c: &Constraint,
-    target: &LoadTarget<'_>,
+    target: &ServiceUnderTest<'_>,
 ) -> Option<ConstraintVerdict> {
-    let probe_target = ProbeTarget {
+    let probe_target = ProbePlan {
         base_url: target.base_url,
         headers: target.headers,
         allowed_hosts: target.allowed_hosts,
@@ -530,12 +535,12 @@ async fn security_verdict(
                 let (mut findings, sent) = probes::injection(&probe_target).await;
                 let headers: std::collections::BTreeMap<String, String> =
                     target.headers.iter().cloned().collect();
-                let examples_target = crate::examples::Target {
+                let client = crate::examples::ServiceClient {
                     base_url: target.base_url,
                     headers: &headers,
                     allowed_hosts: target.allowed_hosts,
                 };
-                let (round_trip, stored) = probes::round_trip(spec, &examples_target).await;
+                let (round_trip, stored) = probes::round_trip(spec, &client).await;
                 findings.extend(round_trip);
                 (
                     findings,
@@ -588,7 +593,7 @@ async fn security_verdict(
 async fn reliability_verdict(
     spec: &Spec,
     c: &Constraint,
-    target: &LoadTarget<'_>,
+    target: &ServiceUnderTest<'_>,
 ) -> Option<ConstraintVerdict> {
     for check in &c.parsed.checks {
         match check {
@@ -602,14 +607,14 @@ async fn reliability_verdict(
                 };
                 let headers: std::collections::BTreeMap<String, String> =
                     target.headers.iter().cloned().collect();
-                let examples_target = crate::examples::Target {
+                let client = crate::examples::ServiceClient {
                     base_url: target.base_url,
                     headers: &headers,
                     allowed_hosts: target.allowed_hosts,
                 };
                 let poll = slowest_read(target).await;
                 let poll = poll.as_ref().map(|(e, took)| (e, *took));
-                let outcome = restart_probe(spec, &examples_target, poll, restarter).await;
+                let outcome = restart_probe(spec, &client, poll, restarter).await;
                 if outcome.nothing_to_check {
                     return Some(verdict(c, Verdict::Unchecked, outcome.summary));
                 }
@@ -649,7 +654,9 @@ async fn reliability_verdict(
 
 /// The read that takes longest (timed once each): requests to it are the likeliest to be in
 /// flight when a stop signal comes.
-async fn slowest_read(target: &LoadTarget<'_>) -> Option<(ProbeEndpoint, std::time::Duration)> {
+async fn slowest_read(
+    target: &ServiceUnderTest<'_>,
+) -> Option<(ProbeEndpoint, std::time::Duration)> {
     let mut best: Option<(std::time::Duration, ProbeEndpoint)> = None;
     for e in target.probe_endpoints.iter().filter(|e| e.method == "GET") {
         let request = sdd_http::HttpRequest {

@@ -88,8 +88,9 @@ pub struct CheckReport {
     pub skipped_ids: Vec<String>,
 }
 
-/// What the examples run against.
-pub struct Target<'a> {
+/// How SDD reaches the service as a client: its base URL, the headers every request carries,
+/// and the hosts traffic may go to.
+pub struct ServiceClient<'a> {
     pub base_url: &'a str,
     /// `service.headers` of sdd.yaml, sent with every request.
     pub headers: &'a BTreeMap<String, String>,
@@ -97,7 +98,11 @@ pub struct Target<'a> {
 }
 
 /// Run the examples of the approved scenarios (only `ids` if not empty), in spec order.
-pub async fn check_examples(spec: &Spec, ids: &[String], target: &Target<'_>) -> CheckReport {
+pub async fn check_examples(
+    spec: &Spec,
+    ids: &[String],
+    target: &ServiceClient<'_>,
+) -> CheckReport {
     let mut report = CheckReport {
         base_url: target.base_url.to_string(),
         summary: CheckSummary::default(),
@@ -146,7 +151,11 @@ pub async fn check_examples(spec: &Spec, ids: &[String], target: &Target<'_>) ->
 
 static UNIQUE: AtomicU64 = AtomicU64::new(0);
 
-async fn run_example(example: &ExampleDoc, number: usize, target: &Target<'_>) -> ExampleResult {
+async fn run_example(
+    example: &ExampleDoc,
+    number: usize,
+    target: &ServiceClient<'_>,
+) -> ExampleResult {
     let mut vars = fresh_vars();
     let steps = run_steps(&example.steps, &mut vars, target).await;
     let failed = steps.iter().any(|s| !s.ok);
@@ -188,7 +197,7 @@ pub fn fresh_vars() -> BTreeMap<String, String> {
 pub async fn run_steps(
     steps: &[sdd_spec::document::ExampleStep],
     vars: &mut BTreeMap<String, String>,
-    target: &Target<'_>,
+    target: &ServiceClient<'_>,
 ) -> Vec<StepResult> {
     let mut results = Vec::new();
     for step in steps {
@@ -228,7 +237,7 @@ pub fn write_then_read_split(example: &ExampleDoc) -> Option<usize> {
 async fn run_step(
     step: &sdd_spec::document::ExampleStep,
     vars: &mut BTreeMap<String, String>,
-    target: &Target<'_>,
+    target: &ServiceClient<'_>,
 ) -> StepResult {
     let method = step.request.method.to_ascii_uppercase();
     let mut unresolved = Vec::new();

@@ -46,7 +46,9 @@ impl ProbeEndpoint {
     }
 }
 
-pub struct ProbeTarget<'a> {
+/// What the security probes send and to where: the service as a client reaches it, the
+/// endpoints to probe and the tokens to probe with.
+pub struct ProbePlan<'a> {
     pub base_url: &'a str,
     /// The headers of a legitimate client (`service.headers`: its token).
     pub headers: &'a [(String, String)],
@@ -94,7 +96,7 @@ pub fn endpoints(spec: &Spec, load: &LoadConfig) -> Vec<ProbeEndpoint> {
 }
 
 async fn send(
-    target: &ProbeTarget<'_>,
+    target: &ProbePlan<'_>,
     endpoint: &ProbeEndpoint,
     headers: Vec<(String, String)>,
     body: Option<String>,
@@ -160,7 +162,7 @@ pub fn is_exception(path: &str, exceptions: &[String]) -> bool {
 /// Every endpoint but the exceptions must refuse a request with no token, a malformed token,
 /// and a token with a forged signature (401 or 403).
 pub async fn authentication(
-    target: &ProbeTarget<'_>,
+    target: &ProbePlan<'_>,
     exceptions: &[String],
 ) -> (Vec<Finding>, usize) {
     let mut findings = Vec::new();
@@ -211,7 +213,7 @@ pub async fn authentication(
 /// `max_requests` within the window must pass and more must be refused (429 or another 4xx).
 /// Returns the findings and a one-line account.
 pub async fn rate_limit(
-    target: &ProbeTarget<'_>,
+    target: &ProbePlan<'_>,
     max_requests: u64,
     window_seconds: f64,
 ) -> (Vec<Finding>, String) {
@@ -345,7 +347,7 @@ const LEAKS: &[&str] = &[
 
 /// Every string field of every JSON body, and every path, gets each payload: the service must
 /// not answer 5xx, not leak internals, and must still answer its first endpoint afterwards.
-pub async fn injection(target: &ProbeTarget<'_>) -> (Vec<Finding>, usize) {
+pub async fn injection(target: &ProbePlan<'_>) -> (Vec<Finding>, usize) {
     let mut findings = Vec::new();
     let mut sent = 0;
     for endpoint in &target.endpoints {
@@ -430,7 +432,7 @@ pub async fn injection(target: &ProbeTarget<'_>) -> (Vec<Finding>, usize) {
 /// A value over the bound in a field named like the subject (`title` for `Title max 255
 /// characters`) must be refused with a 4xx.
 pub async fn max_size(
-    target: &ProbeTarget<'_>,
+    target: &ProbePlan<'_>,
     max: f64,
     subject: &str,
 ) -> (Vec<Finding>, Vec<String>) {
@@ -500,7 +502,7 @@ pub async fn max_size(
 /// its first JSON write, and the read-back must contain that exact string.
 pub async fn round_trip(
     spec: &Spec,
-    target: &crate::examples::Target<'_>,
+    target: &crate::examples::ServiceClient<'_>,
 ) -> (Vec<Finding>, usize) {
     use crate::examples::{fresh_vars, write_then_read_split};
     let mut findings = Vec::new();
@@ -613,7 +615,7 @@ pub async fn round_trip(
 async fn patiently(
     steps: &[sdd_spec::document::ExampleStep],
     vars: &mut std::collections::BTreeMap<String, String>,
-    target: &crate::examples::Target<'_>,
+    target: &crate::examples::ServiceClient<'_>,
 ) -> Vec<crate::examples::StepResult> {
     let start = vars.clone();
     let results = crate::examples::run_steps(steps, vars, target).await;

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use sdd_spec::document::ReviewStatus;
 use sdd_spec::model::Spec;
 
-use crate::examples::{self, run_steps, write_then_read_split, Target};
+use crate::examples::{self, run_steps, write_then_read_split, ServiceClient};
 use crate::probes::{Finding, ProbeEndpoint};
 use sdd_http::{self as http, HttpRequest};
 
@@ -36,7 +36,7 @@ pub struct RestartOutcome {
 /// time after they were sent (a read faster than 20 ms cannot be caught in flight).
 pub async fn restart_probe(
     spec: &Spec,
-    target: &Target<'_>,
+    target: &ServiceClient<'_>,
     poll: Option<(&ProbeEndpoint, Duration)>,
     restarter: &dyn Restarter,
 ) -> RestartOutcome {

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use sdd_exec::git::tree_state;
 use sdd_history::{NewRun, RunKind, SubjectResult};
 use sdd_mcp::ToolError;
-use sdd_verify::examples::{check_examples, CheckReport, CheckVerdict, Target};
+use sdd_verify::examples::{check_examples, CheckReport, CheckVerdict, ServiceClient};
 
 use super::service::service_config;
 use crate::ImplServer;
@@ -62,7 +62,7 @@ impl ImplServer {
             sdd_verify::auth::client_headers(config, &file.auth)
                 .into_iter()
                 .collect();
-        let target = Target {
+        let target = ServiceClient {
             base_url: &config.base_url,
             headers: &headers,
             allowed_hosts: &sdd_verify::allowed_hosts(&file),

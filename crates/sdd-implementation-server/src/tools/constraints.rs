@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use sdd_exec::git::tree_state;
 use sdd_history::{NewRun, RunKind, SubjectResult};
 use sdd_mcp::ToolError;
-use sdd_verify::constraints::{verify, ConstraintVerdict, LoadTarget, VerificationSummary};
+use sdd_verify::constraints::{verify, ConstraintVerdict, ServiceUnderTest, VerificationSummary};
 
 use super::service::service_config;
 use sdd_exec::service::Service;
@@ -134,7 +134,7 @@ impl ImplServer {
         let headers = sdd_verify::auth::client_headers(&config, &file.auth);
         let stage = sdd_mcp::Stage::default();
         let on_start = |n: usize, total: usize, id: &str| stage.set(n as u32, total as u32, id);
-        let target = LoadTarget {
+        let target = ServiceUnderTest {
             base_url: &config.base_url,
             headers: &headers,
             allowed_hosts: &allowed_hosts,

@@ -1,7 +1,8 @@
-//! A target service for benchmarks and tests: answers every request after a fixed delay, and can
-//! stall like a garbage-collection pause — every `stall_every`, for `stall`, nothing is
-//! answered. `/status/NNN` or an `X-Status: NNN` header answers with that status. Its true latency distribution follows from
-//! the stall fraction, which is what makes coordinated omission visible.
+//! The stall server: a service for benchmarks and tests that answers every request after a
+//! fixed delay, and can stall like a garbage-collection pause — every `stall_every`, for
+//! `stall`, nothing is answered. `/status/NNN` or an `X-Status: NNN` header answers with that
+//! status. Its true latency distribution follows from the stall fraction, which is what makes
+//! coordinated omission visible.
 
 use std::convert::Infallible;
 use std::time::{Duration, Instant};
@@ -15,13 +16,13 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 
 #[derive(Debug, Clone, Copy)]
-pub struct TargetConfig {
+pub struct StallServerConfig {
     pub delay: Duration,
     pub stall: Duration,
     pub stall_every: Duration,
 }
 
-impl TargetConfig {
+impl StallServerConfig {
     /// When a request arriving at `arrival` (since the server started) is answered.
     pub fn ready_at(&self, arrival: Duration) -> Duration {
         let start = self.unstalled(arrival);
@@ -44,7 +45,7 @@ impl TargetConfig {
 }
 
 /// Serve until the task is dropped.
-pub async fn serve(listener: TcpListener, config: TargetConfig) {
+pub async fn serve(listener: TcpListener, config: StallServerConfig) {
     let started = Instant::now();
     loop {
         let Ok((socket, _)) = listener.accept().await else {
@@ -83,7 +84,7 @@ mod tests {
 
     #[test]
     fn stalls_push_answers_to_the_end_of_the_pause() {
-        let c = TargetConfig {
+        let c = StallServerConfig {
             delay: Duration::from_millis(20),
             stall: Duration::from_millis(200),
             stall_every: Duration::from_millis(2000),

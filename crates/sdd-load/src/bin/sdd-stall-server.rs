@@ -1,14 +1,14 @@
-//! `sdd-load-target [--port P] [--delay-ms D] [--stall-ms S --every-ms E] [--threads T]`: the
-//! benchmark and test target of `sdd_load::target`. Prints `listening on ADDR` when ready.
+//! `sdd-stall-server [--port P] [--delay-ms D] [--stall-ms S --every-ms E] [--threads T]`: the
+//! service with a fixed delay and periodic stalls of `sdd_load::stall_server`, for benchmarks. Prints `listening on ADDR` when ready.
 #![allow(clippy::print_stdout)]
 
 use std::time::Duration;
 
-use sdd_load::target::{serve, TargetConfig};
+use sdd_load::stall_server::{serve, StallServerConfig};
 
 fn main() -> std::process::ExitCode {
     let mut port = 0u16;
-    let mut config = TargetConfig {
+    let mut config = StallServerConfig {
         delay: Duration::ZERO,
         stall: Duration::ZERO,
         stall_every: Duration::ZERO,
@@ -24,7 +24,7 @@ fn main() -> std::process::ExitCode {
             "--every-ms" => config.stall_every = Duration::from_millis(value().unwrap_or(0)),
             "--threads" => threads = value().unwrap_or(1).max(1) as usize,
             _ => {
-                eprintln!("usage: sdd-load-target [--port P] [--delay-ms D] [--stall-ms S --every-ms E] [--threads T]");
+                eprintln!("usage: sdd-stall-server [--port P] [--delay-ms D] [--stall-ms S --every-ms E] [--threads T]");
                 return std::process::ExitCode::from(2);
             }
         }
