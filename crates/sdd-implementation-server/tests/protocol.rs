@@ -681,3 +681,70 @@ async fn project_status_names_scenarios_changed_since_approval() {
     let steps = after["next_steps"].to_string();
     assert!(steps.contains("Changed since approval"), "{steps}");
 }
+
+/// Result parsing, traceability and SQLite run off the async workers: while two runs parse and
+/// record a 60,000-test JUnit file each, `ping` is answered long before either finishes.
+/// Compared with the runs' own duration, not with a clock limit: with that work on the
+/// workers, both of the server's workers are busy and the ping waits for a run to end.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ping_is_answered_while_big_results_are_parsed_and_recorded() {
+    let project = inventory_project().unwrap();
+    let big = project.path().join("big");
+    std::fs::create_dir_all(&big).unwrap();
+    let mut xml = String::from("<testsuites><testsuite name=\"big\">\n");
+    for n in 0..60_000 {
+        xml.push_str(&format!(
+            "<testcase classname=\"big.module_{}\" name=\"test_case_number_{n}\" time=\"0.001\"/>\n",
+            n % 100
+        ));
+    }
+    xml.push_str("</testsuite></testsuites>\n");
+    std::fs::write(big.join("results.xml"), xml).unwrap();
+    let file = project.path().join("sdd.yaml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(
+        &file,
+        text.replacen(
+            "tests:\n",
+            "tests:\n  big:\n    command: touch results.xml\n    workdir: big\n    results: {format: junit, path: results.xml}\n",
+            1,
+        ),
+    )
+    .unwrap();
+    let client = start(project.path()).await;
+    let started = std::time::Instant::now();
+    let mut heavy = Vec::new();
+    for _ in 0..2 {
+        let peer = client.peer().clone();
+        heavy.push(tokio::spawn(async move {
+            let result = peer
+                .call_tool(
+                    CallToolRequestParams::new("run_tests")
+                        .with_arguments(json!({"profile": "big"}).as_object().cloned().unwrap()),
+                )
+                .await;
+            (result, started.elapsed())
+        }));
+    }
+    // Ping all through the runs; the slowest answer is the longest the workers were blocked.
+    let mut slowest = Duration::ZERO;
+    while !heavy.iter().all(|h| h.is_finished()) {
+        let asked = std::time::Instant::now();
+        client
+            .send_request(rmcp::model::ClientRequest::PingRequest(Default::default()))
+            .await
+            .expect("ping");
+        slowest = slowest.max(asked.elapsed());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    for h in heavy {
+        let (result, took) = h.await.unwrap();
+        eprintln!("slowest ping {slowest:?}, run took {took:?}");
+        let run = structured(&result.expect("run_tests"));
+        assert_eq!(run["tests"]["total"], 60_000, "{run}");
+        assert!(
+            slowest * 5 < took,
+            "a ping waited {slowest:?} while a run took {took:?}: the workers were blocked"
+        );
+    }
+}

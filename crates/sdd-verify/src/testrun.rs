@@ -277,7 +277,7 @@ pub async fn run_tests(request: TestRunRequest<'_>) -> Result<TestRunReport, Tes
             if let Some(stale) = stale_results(path, started) {
                 problems.push(stale);
             }
-            sdd_exec::process::blocking(|| parse_path(format, path))
+            sdd_exec::blocking(|| parse_path(format, path))
         }
         None => {
             let mut text = outcome.stdout.text.clone();
@@ -292,7 +292,7 @@ pub async fn run_tests(request: TestRunRequest<'_>) -> Result<TestRunReport, Tes
                     PARSE_CAP / (1024 * 1024)
                 ));
             }
-            sdd_exec::process::blocking(|| parse_output(format, &text))
+            sdd_exec::blocking(|| parse_output(format, &text))
         }
     };
     problems.extend(parsed.problems);
@@ -306,7 +306,8 @@ pub async fn run_tests(request: TestRunRequest<'_>) -> Result<TestRunReport, Tes
     }
 
     let cases = parsed.cases;
-    let traceability = trace(spec, &cases, filter.is_some());
+    // Up to hundreds of thousands of tests against the whole spec: off the async workers.
+    let traceability = sdd_exec::blocking(|| trace(spec, &cases, filter.is_some()));
     let index = TestNameIndex::new(spec.scenarios.iter().map(|s| s.id.as_str()));
     let counts = TestCounts {
         total: cases.len(),
@@ -375,7 +376,8 @@ pub async fn run_tests(request: TestRunRequest<'_>) -> Result<TestRunReport, Tes
         output_tail,
     };
     if let Some(history) = history {
-        record(history, &report, &cases, &index, started_at)
+        // SQLite, one row per test: off the async workers.
+        sdd_exec::blocking(|| record(history, &report, &cases, &index, started_at))
             .map(|record| {
                 report.run_id = Some(record.id);
                 report.regressions = record.regressions;
