@@ -301,10 +301,19 @@ fn trend(history: &History) -> String {
             continue;
         }
         runs.sort_by_key(|r| r.id);
-        let results: Vec<_> = runs
+        // A run that cannot be read (a status this sdd does not know) is said, not shown as a
+        // column without results.
+        let results = match runs
             .iter()
-            .map(|r| history.results(r.id).unwrap_or_default())
-            .collect();
+            .map(|r| history.results(r.id))
+            .collect::<Result<Vec<_>, _>>()
+        {
+            Ok(results) => results,
+            Err(e) => {
+                let _ = write!(out, "<p class=\"note\">{}</p>", escape(&e.to_string()));
+                continue;
+            }
+        };
         let mut subjects: Vec<String> = Vec::new();
         for r in &results {
             for subject in r.keys() {
@@ -320,7 +329,7 @@ fn trend(history: &History) -> String {
                     .zip(&results)
                     .map(|(run, r)| {
                         r.get(subject).map(|result| Cell {
-                            status: result.status.clone(),
+                            status: result.status.as_str().into(),
                             tooltip: format!(
                                 "run #{} {} ({}): {}{}",
                                 run.id,
@@ -404,6 +413,59 @@ mod tests {
             at_a_glance(&v),
             "1 of 2 approved scenarios passing · constraints: 2 passing, 1 failing · 1 proposal(s) awaiting review (`sdd review`)"
         );
+    }
+
+    /// A copy of the history the previous sdd wrote: three verifications of the example.
+    fn v1_history() -> (tempfile::TempDir, History) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(sdd_history::HISTORY_FILE);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::copy(
+            concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../sdd-history/tests/data/history-v1.sqlite3"
+            ),
+            &path,
+        )
+        .unwrap();
+        let history = History::open(dir.path()).unwrap();
+        (dir, history)
+    }
+
+    #[test]
+    fn the_trend_draws_every_kind_of_run_from_the_history() {
+        let (_dir, history) = v1_history();
+        let html = trend(&history);
+        for what in [
+            "Test runs: scenario verdicts",
+            "Executable examples",
+            "Constraint verifications",
+        ] {
+            assert!(html.contains(&format!("<h3>{what}</h3>")), "{what}");
+        }
+        // Run 4's failure, with its detail, in the colour of failing.
+        assert!(
+            html.contains(
+                "run #4 rust (2026-12-01T02:23:26Z): failing — assertion `left == right` failed"
+            ),
+            "{html}"
+        );
+        assert!(html.contains(&format!("fill=\"{}\"", status_color("inconclusive"))));
+        assert!(!html.contains("class=\"note\""), "{html}");
+    }
+
+    #[test]
+    fn a_status_the_history_does_not_know_is_said_in_the_trend() {
+        let (dir, history) = v1_history();
+        // As a newer sdd might have written it.
+        rusqlite::Connection::open(dir.path().join(sdd_history::HISTORY_FILE))
+            .unwrap()
+            .execute("UPDATE results SET status = 'flaky' WHERE run_id = 5", [])
+            .unwrap();
+        let html = trend(&history);
+        assert!(html.contains("<h3>Test runs: scenario verdicts</h3>"));
+        assert!(!html.contains("<h3>Executable examples</h3>"), "{html}");
+        assert!(html.contains("the status `flaky`"), "{html}");
     }
 
     #[test]

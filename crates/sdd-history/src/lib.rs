@@ -1,26 +1,42 @@
 //! The run history, the record the implementation, monitoring and debugger servers share.
 //!
-//! `sdd-history` keeps every test run, executable-example check and constraint verification in
-//! an embedded SQLite file, `.sdd/history.sqlite3` under the project root, with its time, git
-//! commit and whether the tree was dirty, one status per scenario (or constraint) and the
-//! outcome of every test; it answers listings, one subject's past and run-to-run comparisons.
-//! It runs no processes and knows nothing of MCP or of how a run was made.
+//! `sdd-history` keeps every test run, executable-example check and constraint verification —
+//! and, reserved for the servers to come, metric observations, synthetic checks and incidents —
+//! in an embedded SQLite file, `.sdd/history.sqlite3` under the project root, with its time, git
+//! commit and whether the tree was dirty, one typed status per scenario (or constraint) and the
+//! outcome of every test; it answers listings, one subject's past, run-to-run comparisons and
+//! the latest status of every subject, and (`status`) combines those into where the approved
+//! scenarios stand. It runs no processes and knows nothing of MCP or of how a run was made.
 //!
 //! Invariants: a run is written in one transaction (all of it or none); the file is never
-//! deleted or rewritten by SDD — one it cannot read is reported, with what to do; a regression
-//! is a subject that was `passing` in the previous run of the same kind and label and is
-//! `failing` now, computed when the run is recorded and stored with it.
+//! deleted or rewritten by SDD — one it cannot read, or one a newer SDD wrote, is reported with
+//! what to do and left byte for byte as it was; its schema only moves forward, one recorded
+//! migration at a time (`schema`); a kind, status or outcome this SDD does not know is an
+//! error naming the run, never read as something else; several processes may write at once
+//! (WAL, a busy timeout, immediate transactions); a regression is a subject that was `passing`
+//! in the previous run of the same kind and label and is `failing` now, computed when the run
+//! is recorded and stored with it.
+
+mod kinds;
+mod schema;
+pub mod status;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+pub use kinds::{RunKind, SubjectStatus, TestOutcome};
+pub use schema::SCHEMA_VERSION;
+
 /// Where the history lives, relative to the project root.
 pub const HISTORY_FILE: &str = ".sdd/history.sqlite3";
-const SCHEMA_VERSION: i64 = 1;
+
+/// How long a writer waits for another process's transaction before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 #[derive(Debug, thiserror::Error)]
 pub enum HistoryError {
@@ -31,39 +47,36 @@ pub enum HistoryError {
         path: PathBuf,
         source: rusqlite::Error,
     },
-    #[error("the run history {0} was written by a newer SDD (schema {1}); upgrade SDD to read it")]
-    NewerSchema(PathBuf, i64),
+    #[error("the run history {path} was written by a newer SDD (schema {found}; this SDD reads schema {SCHEMA_VERSION} and older); upgrade SDD to read it. The file was left as it was")]
+    NewerSchema { path: PathBuf, found: i64 },
+    #[error("the run history {path} could not be brought to schema {version}: {source}. The file was left at the schema it had; move it away to start a new history")]
+    Migration {
+        path: PathBuf,
+        version: i64,
+        source: rusqlite::Error,
+    },
+    #[error("run {run} in the run history {path} is of kind `{kind}`, which this SDD does not know; upgrade SDD to read it")]
+    UnknownKind {
+        path: PathBuf,
+        run: i64,
+        kind: String,
+    },
+    #[error("run {run} in the run history {path} gives {subject} the status `{status}`, which this SDD does not know; upgrade SDD to read it")]
+    UnknownStatus {
+        path: PathBuf,
+        run: i64,
+        subject: String,
+        status: String,
+    },
+    #[error("run {run} in the run history {path} gives test {test} the outcome `{outcome}`, which this SDD does not know; upgrade SDD to read it")]
+    UnknownOutcome {
+        path: PathBuf,
+        run: i64,
+        test: String,
+        outcome: String,
+    },
     #[error("no run with id {0} in the history")]
     UnknownRun(i64),
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum RunKind {
-    /// A test profile ran; subjects are scenarios.
-    Tests,
-    /// Executable examples ran against the service; subjects are scenarios.
-    Checks,
-    /// Constraint verification; subjects are constraints.
-    Constraints,
-}
-
-impl RunKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RunKind::Tests => "tests",
-            RunKind::Checks => "checks",
-            RunKind::Constraints => "constraints",
-        }
-    }
-
-    fn parse(text: &str) -> RunKind {
-        match text {
-            "checks" => RunKind::Checks,
-            "constraints" => RunKind::Constraints,
-            _ => RunKind::Tests,
-        }
-    }
 }
 
 /// The status of one scenario or constraint in one run.
@@ -71,8 +84,7 @@ impl RunKind {
 pub struct SubjectResult {
     /// Scenario or constraint ID.
     pub subject: String,
-    /// `passing`, `failing`, `skipped`, `no_test`, `not_run`, `unchecked`.
-    pub status: String,
+    pub status: SubjectStatus,
     /// A one-line reason (the failure message), if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
@@ -82,7 +94,7 @@ pub struct SubjectResult {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct TestRow {
     pub name: String,
-    pub outcome: String,
+    pub outcome: TestOutcome,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scenario_id: Option<String>,
 }
@@ -109,7 +121,7 @@ pub struct NewRun {
 }
 
 /// A recorded run, as listed by `history`.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct RunRecord {
     pub id: i64,
     pub kind: RunKind,
@@ -144,9 +156,9 @@ pub struct HistoryQuery {
 pub struct StatusChange {
     pub subject: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub before: Option<String>,
+    pub before: Option<SubjectStatus>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub after: Option<String>,
+    pub after: Option<SubjectStatus>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
 }
@@ -154,7 +166,7 @@ pub struct StatusChange {
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct DetailChange {
     pub subject: String,
-    pub status: String,
+    pub status: SubjectStatus,
     pub before: String,
     pub after: String,
 }
@@ -180,9 +192,74 @@ pub struct RunComparison {
     pub newly_passing_tests: Vec<String>,
 }
 
+/// The latest run of one kind and label, with its results.
+#[derive(Debug, Clone)]
+pub struct LatestRun {
+    pub run: RunRecord,
+    pub results: BTreeMap<String, SubjectResult>,
+}
+
 pub struct History {
     conn: Connection,
     path: PathBuf,
+}
+
+/// What went wrong reading the file, before it is said which file.
+enum Fault {
+    Sql(rusqlite::Error),
+    UnknownKind {
+        run: i64,
+        kind: String,
+    },
+    UnknownStatus {
+        run: i64,
+        subject: String,
+        status: String,
+    },
+    UnknownOutcome {
+        run: i64,
+        test: String,
+        outcome: String,
+    },
+}
+
+impl Fault {
+    fn at(self, path: &Path) -> HistoryError {
+        let path = path.to_path_buf();
+        match self {
+            Fault::Sql(source) => HistoryError::Database { path, source },
+            Fault::UnknownKind { run, kind } => HistoryError::UnknownKind { path, run, kind },
+            Fault::UnknownStatus {
+                run,
+                subject,
+                status,
+            } => HistoryError::UnknownStatus {
+                path,
+                run,
+                subject,
+                status,
+            },
+            Fault::UnknownOutcome { run, test, outcome } => HistoryError::UnknownOutcome {
+                path,
+                run,
+                test,
+                outcome,
+            },
+        }
+    }
+}
+
+impl From<rusqlite::Error> for Fault {
+    fn from(e: rusqlite::Error) -> Fault {
+        Fault::Sql(e)
+    }
+}
+
+type Read<T> = Result<T, Fault>;
+
+/// A row read by one of the `*_from_row` readers, its two layers of errors made one.
+fn flat<T>(row: rusqlite::Result<Read<T>>) -> Read<T> {
+    row?
 }
 
 impl History {
@@ -195,59 +272,44 @@ impl History {
         Self::open_at(&path)
     }
 
+    /// Open (creating if needed) the history at `path`, bringing its schema up to this SDD's.
     pub fn open_at(path: &Path) -> Result<History, HistoryError> {
+        Self::open_at_version(path, SCHEMA_VERSION)
+    }
+
+    /// Open at `target` (at most [`SCHEMA_VERSION`]): the tests make files of older versions
+    /// with it.
+    fn open_at_version(path: &Path, target: i64) -> Result<History, HistoryError> {
         let db = |source| HistoryError::Database {
             path: path.to_path_buf(),
             source,
         };
-        let conn = Connection::open(path).map_err(db)?;
+        let mut conn = Connection::open(path).map_err(db)?;
         // Another server or `sdd` may write at the same time.
-        conn.busy_timeout(std::time::Duration::from_secs(10))
-            .map_err(db)?;
-        let version: i64 = conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .map_err(db)?;
-        if version > SCHEMA_VERSION {
-            return Err(HistoryError::NewerSchema(path.to_path_buf(), version));
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(db)?;
+        // Read before anything is written: a file this SDD cannot read stays as it is.
+        let found = schema::current_version(&conn).map_err(db)?;
+        if found > SCHEMA_VERSION {
+            return Err(HistoryError::NewerSchema {
+                path: path.to_path_buf(),
+                found,
+            });
         }
-        conn.execute_batch(
-            "PRAGMA journal_mode = WAL;
-             CREATE TABLE IF NOT EXISTS runs (
-                 id INTEGER PRIMARY KEY,
-                 kind TEXT NOT NULL,
-                 label TEXT NOT NULL,
-                 started_at TEXT NOT NULL,
-                 duration_seconds REAL NOT NULL,
-                 git_commit TEXT,
-                 git_dirty INTEGER,
-                 filter TEXT,
-                 ok INTEGER NOT NULL,
-                 summary TEXT NOT NULL,
-                 regressions TEXT NOT NULL,
-                 previous_run INTEGER
-             );
-             CREATE TABLE IF NOT EXISTS results (
-                 run_id INTEGER NOT NULL REFERENCES runs(id),
-                 subject TEXT NOT NULL,
-                 status TEXT NOT NULL,
-                 detail TEXT,
-                 PRIMARY KEY (run_id, subject)
-             );
-             CREATE INDEX IF NOT EXISTS results_by_subject ON results(subject, run_id);
-             CREATE TABLE IF NOT EXISTS tests (
-                 run_id INTEGER NOT NULL REFERENCES runs(id),
-                 name TEXT NOT NULL,
-                 outcome TEXT NOT NULL,
-                 scenario_id TEXT
-             );
-             CREATE INDEX IF NOT EXISTS tests_by_run ON tests(run_id);
-             PRAGMA user_version = 1;",
-        )
-        .map_err(db)?;
+        use_wal(&conn).map_err(db)?;
+        schema::migrate(&mut conn, target).map_err(|failed| HistoryError::Migration {
+            path: path.to_path_buf(),
+            version: failed.version,
+            source: failed.source,
+        })?;
         Ok(History {
             conn,
             path: path.to_path_buf(),
         })
+    }
+
+    /// The schema version of the open file.
+    pub fn schema_version(&self) -> Result<i64, HistoryError> {
+        schema::current_version(&self.conn).map_err(|e| self.db(e))
     }
 
     fn db(&self, source: rusqlite::Error) -> HistoryError {
@@ -257,88 +319,30 @@ impl History {
         }
     }
 
+    fn fault(&self, fault: Fault) -> HistoryError {
+        fault.at(&self.path)
+    }
+
     /// Record a run; returns it as stored, with its regressions against the previous run of
     /// the same kind and label.
     pub fn record(&mut self, run: &NewRun) -> Result<RunRecord, HistoryError> {
-        let previous = self
-            .conn
-            .query_row(
-                "SELECT id FROM runs WHERE kind = ?1 AND label = ?2 ORDER BY id DESC LIMIT 1",
-                params![run.kind.as_str(), run.label],
-                |r| r.get::<_, i64>(0),
-            )
-            .optional()
-            .map_err(|e| self.db(e))?;
-        let mut regressions = Vec::new();
-        if let Some(previous) = previous {
-            let before = self.results(previous)?;
-            for result in &run.results {
-                if result.status == "failing"
-                    && before
-                        .get(&result.subject)
-                        .is_some_and(|r| r.status == "passing")
-                {
-                    regressions.push(result.subject.clone());
-                }
-            }
-        }
+        // Immediate: the previous run is looked up under the write lock, so two processes
+        // recording runs of one kind and label each compare with the run before their own.
         let tx = self
             .conn
-            .transaction()
-            .map_err(|e| HistoryError::Database {
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|source| HistoryError::Database {
                 path: self.path.clone(),
-                source: e,
+                source,
             })?;
-        let write = |tx: &rusqlite::Transaction| -> rusqlite::Result<i64> {
-            tx.execute(
-                "INSERT INTO runs (kind, label, started_at, duration_seconds, git_commit, git_dirty, filter, ok, summary, regressions, previous_run)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-                params![
-                    run.kind.as_str(),
-                    run.label,
-                    run.started_at,
-                    run.duration_seconds,
-                    run.commit,
-                    run.dirty,
-                    run.filter,
-                    run.ok,
-                    run.summary.to_string(),
-                    serde_json::to_string(&regressions).unwrap_or_else(|_| "[]".into()),
-                    previous,
-                ],
-            )?;
-            let id = tx.last_insert_rowid();
-            let mut insert = tx.prepare(
-                "INSERT OR REPLACE INTO results (run_id, subject, status, detail) VALUES (?1, ?2, ?3, ?4)",
-            )?;
-            for r in &run.results {
-                insert.execute(params![id, r.subject, r.status, r.detail])?;
-            }
-            let mut insert = tx.prepare(
-                "INSERT INTO tests (run_id, name, outcome, scenario_id) VALUES (?1, ?2, ?3, ?4)",
-            )?;
-            for t in &run.tests {
-                insert.execute(params![id, t.name, t.outcome, t.scenario_id])?;
-            }
-            Ok(id)
-        };
-        let id = write(&tx).map_err(|e| HistoryError::Database {
-            path: self.path.clone(),
-            source: e,
-        })?;
+        let id = insert_run(&tx, run).map_err(|f| f.at(&self.path))?;
         tx.commit().map_err(|e| self.db(e))?;
         self.run(id)
     }
 
     pub fn run(&self, id: i64) -> Result<RunRecord, HistoryError> {
-        self.conn
-            .query_row(
-                &format!("SELECT {RUN_COLUMNS} FROM runs WHERE id = ?1"),
-                [id],
-                run_from_row,
-            )
-            .optional()
-            .map_err(|e| self.db(e))?
+        run_by_id(&self.conn, id)
+            .map_err(|f| self.fault(f))?
             .ok_or(HistoryError::UnknownRun(id))
     }
 
@@ -370,34 +374,48 @@ impl History {
             ));
         }
         sql.push_str(&format!(" ORDER BY id DESC LIMIT {}", query.limit.max(1)));
-        let mut statement = self.conn.prepare(&sql).map_err(|e| self.db(e))?;
-        let rows = statement
-            .query_map(rusqlite::params_from_iter(args.iter()), run_from_row)
-            .map_err(|e| self.db(e))?;
-        rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.db(e))
+        let read = || -> Read<Vec<RunRecord>> {
+            let mut statement = self.conn.prepare(&sql)?;
+            let rows =
+                statement.query_map(rusqlite::params_from_iter(args.iter()), run_from_row)?;
+            rows.map(flat).collect()
+        };
+        read().map_err(|f| self.fault(f))
+    }
+
+    /// The latest run of each kind and label among `kinds` (each test profile, the examples, a
+    /// constraint selection), newest first, with every subject's result in it — however far
+    /// back that run is.
+    pub fn latest_statuses(&self, kinds: &[RunKind]) -> Result<Vec<LatestRun>, HistoryError> {
+        if kinds.is_empty() {
+            return Ok(Vec::new());
+        }
+        let placeholders: Vec<String> = (1..=kinds.len()).map(|i| format!("?{i}")).collect();
+        let sql = format!(
+            "SELECT {RUN_COLUMNS} FROM runs WHERE id IN \
+             (SELECT MAX(id) FROM runs WHERE kind IN ({}) GROUP BY kind, label) ORDER BY id DESC",
+            placeholders.join(", ")
+        );
+        let read = || -> Read<Vec<LatestRun>> {
+            let mut statement = self.conn.prepare(&sql)?;
+            let rows = statement.query_map(
+                rusqlite::params_from_iter(kinds.iter().map(|k| k.as_str())),
+                run_from_row,
+            )?;
+            let runs = rows.map(flat).collect::<Read<Vec<RunRecord>>>()?;
+            runs.into_iter()
+                .map(|run| {
+                    let results = results_of_run(&self.conn, run.id)?;
+                    Ok(LatestRun { run, results })
+                })
+                .collect()
+        };
+        read().map_err(|f| self.fault(f))
     }
 
     /// Every subject's result in a run.
     pub fn results(&self, run_id: i64) -> Result<BTreeMap<String, SubjectResult>, HistoryError> {
-        let mut statement = self
-            .conn
-            .prepare("SELECT subject, status, detail FROM results WHERE run_id = ?1")
-            .map_err(|e| self.db(e))?;
-        let rows = statement
-            .query_map([run_id], |r| {
-                Ok(SubjectResult {
-                    subject: r.get(0)?,
-                    status: r.get(1)?,
-                    detail: r.get(2)?,
-                })
-            })
-            .map_err(|e| self.db(e))?;
-        let mut out = BTreeMap::new();
-        for row in rows {
-            let row = row.map_err(|e| self.db(e))?;
-            out.insert(row.subject.clone(), row);
-        }
-        Ok(out)
+        results_of_run(&self.conn, run_id).map_err(|f| self.fault(f))
     }
 
     /// One subject's result in a run, if it has one.
@@ -406,52 +424,38 @@ impl History {
         run_id: i64,
         subject: &str,
     ) -> Result<Option<SubjectResult>, HistoryError> {
-        self.conn
-            .query_row(
-                "SELECT subject, status, detail FROM results WHERE run_id = ?1 AND subject = ?2",
-                params![run_id, subject],
-                |r| {
-                    Ok(SubjectResult {
-                        subject: r.get(0)?,
-                        status: r.get(1)?,
-                        detail: r.get(2)?,
-                    })
-                },
-            )
-            .optional()
-            .map_err(|e| self.db(e))
+        let read = || -> Read<Option<SubjectResult>> {
+            self.conn
+                .query_row(
+                    "SELECT run_id, subject, status, detail FROM results WHERE run_id = ?1 AND subject = ?2",
+                    params![run_id, subject],
+                    result_from_row,
+                )
+                .optional()?
+                .transpose()
+                .map(|found| found.map(|(_, result)| result))
+        };
+        read().map_err(|f| self.fault(f))
     }
 
     /// Every test of a run with its outcome and scenario.
     pub fn test_rows(&self, run_id: i64) -> Result<Vec<TestRow>, HistoryError> {
-        let mut statement = self
-            .conn
-            .prepare(
-                "SELECT name, outcome, scenario_id FROM tests WHERE run_id = ?1 ORDER BY rowid",
-            )
-            .map_err(|e| self.db(e))?;
-        let rows = statement
-            .query_map([run_id], |r| {
-                Ok(TestRow {
-                    name: r.get(0)?,
-                    outcome: r.get(1)?,
-                    scenario_id: r.get(2)?,
-                })
-            })
-            .map_err(|e| self.db(e))?;
-        rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.db(e))
+        let read = || -> Read<Vec<TestRow>> {
+            let mut statement = self.conn.prepare(
+                "SELECT run_id, name, outcome, scenario_id FROM tests WHERE run_id = ?1 ORDER BY rowid",
+            )?;
+            let rows = statement.query_map([run_id], test_from_row)?;
+            rows.map(flat).collect()
+        };
+        read().map_err(|f| self.fault(f))
     }
 
-    fn tests(&self, run_id: i64) -> Result<BTreeMap<String, String>, HistoryError> {
-        let mut statement = self
-            .conn
-            .prepare("SELECT name, outcome FROM tests WHERE run_id = ?1")
-            .map_err(|e| self.db(e))?;
-        let rows = statement
-            .query_map([run_id], |r| Ok((r.get(0)?, r.get(1)?)))
-            .map_err(|e| self.db(e))?;
-        rows.collect::<Result<BTreeMap<_, _>, _>>()
-            .map_err(|e| self.db(e))
+    fn tests(&self, run_id: i64) -> Result<BTreeMap<String, TestOutcome>, HistoryError> {
+        Ok(self
+            .test_rows(run_id)?
+            .into_iter()
+            .map(|t| (t.name, t.outcome))
+            .collect())
     }
 
     /// What changed from run `before` to run `after`.
@@ -476,24 +480,26 @@ impl History {
         for subject in subjects {
             let old = a.get(subject);
             let new = b.get(subject);
-            let old_status = old.map(|r| r.status.as_str());
-            let new_status = new.map(|r| r.status.as_str());
+            let old_status = old.map(|r| r.status);
+            let new_status = new.map(|r| r.status);
             if old_status == new_status {
                 let (before_detail, after_detail) = (
                     old.and_then(|r| r.detail.clone()),
                     new.and_then(|r| r.detail.clone()),
                 );
-                if let (Some(before), Some(after)) = (before_detail, after_detail) {
+                if let (Some(status), Some(before), Some(after)) =
+                    (new_status, before_detail, after_detail)
+                {
                     if before != after {
                         comparison.detail_changes.push(DetailChange {
                             subject: subject.clone(),
-                            status: new_status.unwrap_or_default().to_string(),
+                            status,
                             before,
                             after,
                         });
                     }
                 }
-                if new_status == Some("failing") {
+                if new_status == Some(SubjectStatus::Failing) {
                     comparison.still_failing.push(subject.clone());
                 } else {
                     comparison.unchanged += 1;
@@ -502,24 +508,28 @@ impl History {
             }
             let change = StatusChange {
                 subject: subject.clone(),
-                before: old_status.map(str::to_string),
-                after: new_status.map(str::to_string),
+                before: old_status,
+                after: new_status,
                 detail: new.and_then(|r| r.detail.clone()),
             };
             match new_status {
-                Some("failing") if old_status == Some("passing") => {
+                Some(SubjectStatus::Failing) if old_status == Some(SubjectStatus::Passing) => {
                     comparison.newly_failing.push(change)
                 }
-                Some("passing") => comparison.newly_passing.push(change),
+                Some(SubjectStatus::Passing) => comparison.newly_passing.push(change),
                 _ => comparison.other_changes.push(change),
             }
         }
         let ta = self.tests(before)?;
         let tb = self.tests(after)?;
         for (name, outcome) in &tb {
-            match (ta.get(name).map(String::as_str), outcome.as_str()) {
-                (Some("passed"), "failed") => comparison.newly_failing_tests.push(name.clone()),
-                (Some("failed"), "passed") => comparison.newly_passing_tests.push(name.clone()),
+            match (ta.get(name), outcome) {
+                (Some(TestOutcome::Passed), TestOutcome::Failed) => {
+                    comparison.newly_failing_tests.push(name.clone())
+                }
+                (Some(TestOutcome::Failed), TestOutcome::Passed) => {
+                    comparison.newly_passing_tests.push(name.clone())
+                }
                 _ => {}
             }
         }
@@ -527,14 +537,127 @@ impl History {
     }
 }
 
+/// Readers never wait for a writer, nor a writer for readers. The mode is kept in the file;
+/// set on every open to turn it on for a new one (a no-op after that).
+fn use_wal(conn: &Connection) -> rusqlite::Result<()> {
+    // SQLite does not call the busy handler while it switches a file to WAL, so a second
+    // process opening a new history at the same moment gets "database is locked" at once;
+    // wait for the first as the busy timeout would.
+    let deadline = Instant::now() + BUSY_TIMEOUT;
+    loop {
+        match conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get::<_, String>(0)) {
+            Ok(mode) => {
+                if !mode.eq_ignore_ascii_case("wal") {
+                    // A file system without shared memory, say: still usable, one writer at
+                    // a time.
+                    tracing::warn!(mode, "the run history could not use WAL");
+                }
+                return Ok(());
+            }
+            Err(e)
+                if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy)
+                    && Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Write `run` with its regressions; inside the caller's immediate transaction.
+fn insert_run(tx: &rusqlite::Transaction, run: &NewRun) -> Read<i64> {
+    let previous = tx
+        .query_row(
+            "SELECT id FROM runs WHERE kind = ?1 AND label = ?2 ORDER BY id DESC LIMIT 1",
+            params![run.kind.as_str(), run.label],
+            |r| r.get::<_, i64>(0),
+        )
+        .optional()?;
+    let mut regressions = Vec::new();
+    if let Some(previous) = previous {
+        let before = results_of_run(tx, previous)?;
+        for result in &run.results {
+            if result.status == SubjectStatus::Failing
+                && before
+                    .get(&result.subject)
+                    .is_some_and(|r| r.status == SubjectStatus::Passing)
+            {
+                regressions.push(result.subject.clone());
+            }
+        }
+    }
+    tx.execute(
+        "INSERT INTO runs (kind, label, started_at, duration_seconds, git_commit, git_dirty, filter, ok, summary, regressions, previous_run)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        params![
+            run.kind.as_str(),
+            run.label,
+            run.started_at,
+            run.duration_seconds,
+            run.commit,
+            run.dirty,
+            run.filter,
+            run.ok,
+            run.summary.to_string(),
+            serde_json::to_string(&regressions).unwrap_or_else(|_| "[]".into()),
+            previous,
+        ],
+    )?;
+    let id = tx.last_insert_rowid();
+    let mut insert = tx.prepare(
+        "INSERT OR REPLACE INTO results (run_id, subject, status, detail) VALUES (?1, ?2, ?3, ?4)",
+    )?;
+    for r in &run.results {
+        insert.execute(params![id, r.subject, r.status.as_str(), r.detail])?;
+    }
+    let mut insert = tx.prepare(
+        "INSERT INTO tests (run_id, name, outcome, scenario_id) VALUES (?1, ?2, ?3, ?4)",
+    )?;
+    for t in &run.tests {
+        insert.execute(params![id, t.name, t.outcome.as_str(), t.scenario_id])?;
+    }
+    Ok(id)
+}
+
+fn run_by_id(conn: &Connection, id: i64) -> Read<Option<RunRecord>> {
+    conn.query_row(
+        &format!("SELECT {RUN_COLUMNS} FROM runs WHERE id = ?1"),
+        [id],
+        run_from_row,
+    )
+    .optional()?
+    .transpose()
+}
+
+fn results_of_run(conn: &Connection, run_id: i64) -> Read<BTreeMap<String, SubjectResult>> {
+    let mut statement =
+        conn.prepare("SELECT run_id, subject, status, detail FROM results WHERE run_id = ?1")?;
+    let rows = statement.query_map([run_id], result_from_row)?;
+    let mut out = BTreeMap::new();
+    for row in rows {
+        let (_, result) = row??;
+        out.insert(result.subject.clone(), result);
+    }
+    Ok(out)
+}
+
 const RUN_COLUMNS: &str = "id, kind, label, started_at, duration_seconds, git_commit, git_dirty, filter, ok, summary, regressions, previous_run";
 
-fn run_from_row(r: &rusqlite::Row) -> rusqlite::Result<RunRecord> {
+// Row readers: the outer result is SQLite's, the inner one says whether this SDD knows the
+// words stored in the row.
+
+fn run_from_row(r: &rusqlite::Row) -> rusqlite::Result<Read<RunRecord>> {
+    let id: i64 = r.get(0)?;
+    let kind: String = r.get(1)?;
+    let Some(kind) = RunKind::parse(&kind) else {
+        return Ok(Err(Fault::UnknownKind { run: id, kind }));
+    };
     let summary: String = r.get(9)?;
     let regressions: String = r.get(10)?;
-    Ok(RunRecord {
-        id: r.get(0)?,
-        kind: RunKind::parse(&r.get::<_, String>(1)?),
+    Ok(Ok(RunRecord {
+        id,
+        kind,
         label: r.get(2)?,
         started_at: r.get(3)?,
         duration_seconds: r.get(4)?,
@@ -545,46 +668,96 @@ fn run_from_row(r: &rusqlite::Row) -> rusqlite::Result<RunRecord> {
         summary: serde_json::from_str(&summary).unwrap_or(serde_json::Value::Null),
         regressions: serde_json::from_str(&regressions).unwrap_or_default(),
         previous_run: r.get(11)?,
-    })
+    }))
+}
+
+/// `run_id, subject, status, detail`.
+fn result_from_row(r: &rusqlite::Row) -> rusqlite::Result<Read<(i64, SubjectResult)>> {
+    let run: i64 = r.get(0)?;
+    let subject: String = r.get(1)?;
+    let status: String = r.get(2)?;
+    let Some(status) = SubjectStatus::parse(&status) else {
+        return Ok(Err(Fault::UnknownStatus {
+            run,
+            subject,
+            status,
+        }));
+    };
+    Ok(Ok((
+        run,
+        SubjectResult {
+            subject,
+            status,
+            detail: r.get(3)?,
+        },
+    )))
+}
+
+/// `run_id, name, outcome, scenario_id`.
+fn test_from_row(r: &rusqlite::Row) -> rusqlite::Result<Read<TestRow>> {
+    let run: i64 = r.get(0)?;
+    let name: String = r.get(1)?;
+    let outcome: String = r.get(2)?;
+    let Some(outcome) = TestOutcome::parse(&outcome) else {
+        return Ok(Err(Fault::UnknownOutcome {
+            run,
+            test: name,
+            outcome,
+        }));
+    };
+    Ok(Ok(TestRow {
+        name,
+        outcome,
+        scenario_id: r.get(3)?,
+    }))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use SubjectStatus::{Failing, NoTest, Passing};
 
-    fn run(statuses: &[(&str, &str)]) -> NewRun {
+    fn run(statuses: &[(&str, SubjectStatus)]) -> NewRun {
+        labelled("unit", statuses)
+    }
+
+    fn labelled(label: &str, statuses: &[(&str, SubjectStatus)]) -> NewRun {
         NewRun {
             kind: RunKind::Tests,
-            label: "unit".into(),
+            label: label.into(),
             started_at: "2026-11-22T10:00:00Z".into(),
             duration_seconds: 1.5,
             commit: Some("abc".into()),
             dirty: Some(true),
             filter: None,
-            ok: statuses.iter().all(|(_, s)| *s != "failing"),
+            ok: statuses.iter().all(|(_, s)| *s != Failing),
             summary: serde_json::json!({"passing": 1}),
             results: statuses
                 .iter()
-                .map(|(subject, status)| SubjectResult {
+                .map(|&(subject, status)| SubjectResult {
                     subject: subject.to_string(),
-                    status: status.to_string(),
-                    detail: (*status == "failing").then(|| "assert 1 == 2".into()),
+                    status,
+                    detail: (status == Failing).then(|| "assert 1 == 2".into()),
                 })
                 .collect(),
             tests: statuses
                 .iter()
-                .map(|(subject, status)| TestRow {
+                .map(|&(subject, status)| TestRow {
                     name: format!("test_sdd_{subject}"),
-                    outcome: if *status == "failing" {
-                        "failed"
+                    outcome: if status == Failing {
+                        TestOutcome::Failed
                     } else {
-                        "passed"
-                    }
-                    .into(),
+                        TestOutcome::Passed
+                    },
                     scenario_id: Some(subject.to_string()),
                 })
                 .collect(),
         }
+    }
+
+    /// SQL on the file behind SDD's back, as another program (or a newer SDD) would.
+    fn raw(path: &Path, sql: &str) {
+        Connection::open(path).unwrap().execute_batch(sql).unwrap();
     }
 
     #[test]
@@ -592,20 +765,16 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut history = History::open(dir.path()).unwrap();
         let first = history
-            .record(&run(&[
-                ("a", "passing"),
-                ("b", "failing"),
-                ("c", "passing"),
-            ]))
+            .record(&run(&[("a", Passing), ("b", Failing), ("c", Passing)]))
             .unwrap();
         assert!(first.regressions.is_empty());
         assert_eq!(first.previous_run, None);
         let second = history
             .record(&run(&[
-                ("a", "failing"),
-                ("b", "passing"),
-                ("c", "passing"),
-                ("d", "no_test"),
+                ("a", Failing),
+                ("b", Passing),
+                ("c", Passing),
+                ("d", NoTest),
             ]))
             .unwrap();
         assert_eq!(second.regressions, ["a"]);
@@ -622,8 +791,17 @@ mod tests {
         );
         assert_eq!(ids(&cmp.newly_passing), ["b"]);
         assert_eq!(ids(&cmp.other_changes), ["d"]);
+        assert_eq!(cmp.other_changes[0].before, None);
+        assert_eq!(cmp.other_changes[0].after, Some(NoTest));
         assert_eq!(cmp.unchanged, 1);
         assert_eq!(cmp.newly_failing_tests, ["test_sdd_a"]);
+        assert_eq!(cmp.newly_passing_tests, ["test_sdd_b"]);
+        // The JSON of a comparison keeps the words it always had.
+        let json = serde_json::to_value(&cmp.newly_failing[0]).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"subject": "a", "before": "passing", "after": "failing", "detail": "assert 1 == 2"})
+        );
 
         // Listing: newest first, filters by subject and kind.
         let runs = history
@@ -667,5 +845,524 @@ mod tests {
             std::fs::read_to_string(&path).unwrap(),
             "this is not a database, it is somebody's notes"
         );
+    }
+
+    /// The file written by the SDD before schema versions were recorded: three `sdd verify`
+    /// runs of the bundled example (the second with a planted fault).
+    const V1_FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/history-v1.sqlite3");
+
+    /// A copy of the v1 fixture in a fresh project; the fixture itself is never opened.
+    fn v1_project() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(HISTORY_FILE);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::copy(V1_FIXTURE, &path).unwrap();
+        dir
+    }
+
+    /// Every row of the three tables as text, in a stable order.
+    fn dump(path: &Path) -> Vec<String> {
+        let conn = Connection::open(path).unwrap();
+        let mut out = Vec::new();
+        for sql in [
+            "SELECT * FROM runs ORDER BY id",
+            "SELECT * FROM results ORDER BY run_id, subject",
+            "SELECT * FROM tests ORDER BY run_id, rowid",
+        ] {
+            let mut statement = conn.prepare(sql).unwrap();
+            let columns = statement.column_count();
+            let rows = statement
+                .query_map([], |r| {
+                    (0..columns)
+                        .map(|i| {
+                            r.get::<_, rusqlite::types::Value>(i)
+                                .map(|v| format!("{v:?}"))
+                        })
+                        .collect::<rusqlite::Result<Vec<_>>>()
+                })
+                .unwrap();
+            out.extend(rows.map(|r| r.unwrap().join(" | ")));
+        }
+        out
+    }
+
+    #[test]
+    fn the_v1_fixture_migrates_and_reads_back_the_same() {
+        let fixture_before = std::fs::read(V1_FIXTURE).unwrap();
+        let project = v1_project();
+        let path = project.path().join(HISTORY_FILE);
+        let rows_before = dump(&path);
+        assert_eq!(rows_before.len(), 9 + 57 + 42);
+
+        let mut history = History::open(project.path()).unwrap();
+        assert_eq!(history.schema_version().unwrap(), SCHEMA_VERSION);
+        let applied: Vec<(i64, Option<String>)> = history
+            .conn
+            .prepare("SELECT version, applied_at FROM schema_migrations ORDER BY version")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(applied.len(), SCHEMA_VERSION as usize);
+        // Version 1 was applied by the old SDD, which kept no time; the rest now.
+        assert_eq!(applied[0], (1, None));
+        assert!(
+            applied[1..].iter().all(|(_, at)| at.is_some()),
+            "{applied:?}"
+        );
+        let user_version: i64 = history
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(user_version, SCHEMA_VERSION);
+        // Not a value changed.
+        assert_eq!(dump(&path), rows_before);
+
+        // Every run reads back through the typed API.
+        let runs = history
+            .runs(&HistoryQuery {
+                kind: None,
+                subject: None,
+                limit: 100,
+            })
+            .unwrap();
+        let summary: Vec<(i64, RunKind, &str, bool)> = runs
+            .iter()
+            .rev()
+            .map(|r| (r.id, r.kind, r.label.as_str(), r.ok))
+            .collect();
+        use RunKind::{Checks, Constraints, Tests};
+        assert_eq!(
+            summary,
+            [
+                (1, Tests, "rust", true),
+                (2, Checks, "examples", true),
+                (3, Constraints, "constraints", false),
+                (4, Tests, "rust", false),
+                (5, Checks, "examples", false),
+                (6, Constraints, "constraints", false),
+                (7, Tests, "rust", true),
+                (8, Checks, "examples", true),
+                (9, Constraints, "constraints", false),
+            ]
+        );
+        let completed_twice = "task_management_system.cannot_complete_already_completed_task";
+        let run4 = history.run(4).unwrap();
+        assert_eq!(run4.kind, RunKind::Tests);
+        assert_eq!(run4.label, "rust");
+        assert!(!run4.ok);
+        assert_eq!(run4.regressions, [completed_twice]);
+        assert_eq!(run4.previous_run, Some(1));
+        assert_eq!(run4.started_at, "2026-12-01T02:23:26Z");
+        assert_eq!(run4.duration_seconds, 0.206972637);
+        assert_eq!(
+            (run4.commit.as_deref(), run4.dirty, run4.filter.as_deref()),
+            (None, None, None)
+        );
+        assert_eq!(run4.summary["exit"]["code"], 101);
+        assert_eq!(run4.summary["tests"]["failed"], 2);
+        assert_eq!(
+            history.run(9).unwrap().regressions,
+            ["task_management_system.performance.api_response_time"]
+        );
+
+        let results4 = history.results(4).unwrap();
+        assert_eq!(results4.len(), 4);
+        assert_eq!(results4[completed_twice].status, SubjectStatus::Failing);
+        assert_eq!(
+            results4[completed_twice].detail.as_deref(),
+            Some("assertion `left == right` failed")
+        );
+        let results9 = history.results(9).unwrap();
+        let status9 = |id: &str| results9[&format!("task_management_system.{id}")].status;
+        assert_eq!(
+            status9("performance.api_response_time"),
+            SubjectStatus::Failing
+        );
+        assert_eq!(
+            status9("performance.concurrent_user_support"),
+            SubjectStatus::Inconclusive
+        );
+        assert_eq!(status9("reliability.uptime"), SubjectStatus::Unchecked);
+        assert_eq!(status9("security.rate_limiting"), SubjectStatus::Passing);
+
+        // Every status and outcome of the file, counted through the typed API.
+        let mut statuses: BTreeMap<SubjectStatus, usize> = BTreeMap::new();
+        let mut outcomes: BTreeMap<TestOutcome, usize> = BTreeMap::new();
+        for run in &runs {
+            for r in history.results(run.id).unwrap().values() {
+                *statuses.entry(r.status).or_default() += 1;
+            }
+            for t in history.test_rows(run.id).unwrap() {
+                *outcomes.entry(t.outcome).or_default() += 1;
+            }
+        }
+        assert_eq!(
+            statuses,
+            BTreeMap::from([
+                (SubjectStatus::Passing, 39),
+                (SubjectStatus::Failing, 3),
+                (SubjectStatus::Unchecked, 12),
+                (SubjectStatus::Inconclusive, 3),
+            ])
+        );
+        assert_eq!(
+            outcomes,
+            BTreeMap::from([(TestOutcome::Passed, 40), (TestOutcome::Failed, 2)])
+        );
+        let tests4 = history.test_rows(4).unwrap();
+        assert_eq!(tests4.len(), 14);
+        assert_eq!(
+            tests4[6],
+            TestRow {
+                name: "sdd_task_management_system_cannot_complete_already_completed_task".into(),
+                outcome: TestOutcome::Failed,
+                scenario_id: Some(completed_twice.into()),
+            }
+        );
+        assert_eq!(tests4[0].scenario_id, None);
+        let cmp = history.compare(4, 7).unwrap();
+        assert_eq!(
+            cmp.newly_passing_tests,
+            [
+                "sdd_task_management_system_cannot_complete_already_completed_task",
+                "sdd_task_management_system_handle_concurrent_task_completion"
+            ]
+        );
+
+        // The migrated file takes new runs, compared with the old ones.
+        let next = history
+            .record(&labelled("rust", &[(completed_twice, Failing)]))
+            .unwrap();
+        assert_eq!(next.id, 10);
+        assert_eq!(next.previous_run, Some(7));
+        assert_eq!(next.regressions, [completed_twice]);
+        drop(history);
+        assert_eq!(std::fs::read(V1_FIXTURE).unwrap(), fixture_before);
+    }
+
+    /// A file as an SDD may have left it.
+    #[derive(Debug, Clone, Copy, PartialEq)]
+    enum Start {
+        /// New and empty.
+        Empty,
+        /// Written before versions were recorded.
+        LegacyV1,
+        /// At this version, recorded in the table, with a run.
+        Recorded(i64),
+    }
+
+    impl Start {
+        fn make(self, path: &Path) {
+            match self {
+                Start::Empty => std::fs::write(path, "").unwrap(),
+                Start::LegacyV1 => {
+                    std::fs::copy(V1_FIXTURE, path).unwrap();
+                }
+                Start::Recorded(version) => {
+                    let mut h = History::open_at_version(path, version).unwrap();
+                    assert_eq!(h.schema_version().unwrap(), version);
+                    h.record(&run(&[("a", Passing)])).unwrap();
+                }
+            }
+        }
+    }
+
+    /// From every version an SDD may have left a file at — new and empty, the legacy v1 file,
+    /// and each version recorded in the table — opening brings it to the latest with its
+    /// runs, and records each migration once.
+    #[test]
+    fn every_older_version_migrates_to_the_latest() {
+        let starts = [Start::Empty, Start::LegacyV1]
+            .into_iter()
+            .chain((1..SCHEMA_VERSION).map(Start::Recorded));
+        for start in starts {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("history.sqlite3");
+            start.make(&path);
+            let rows_before = if start == Start::Empty {
+                Vec::new()
+            } else {
+                dump(&path)
+            };
+            let history = History::open_at(&path).unwrap();
+            assert_eq!(
+                history.schema_version().unwrap(),
+                SCHEMA_VERSION,
+                "{start:?}"
+            );
+            let versions: Vec<i64> = history
+                .conn
+                .prepare("SELECT version FROM schema_migrations ORDER BY version")
+                .unwrap()
+                .query_map([], |r| r.get(0))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect();
+            assert_eq!(
+                versions,
+                (1..=SCHEMA_VERSION).collect::<Vec<_>>(),
+                "{start:?}"
+            );
+            assert_eq!(dump(&path), rows_before, "{start:?}");
+            // Opening again changes nothing.
+            drop(history);
+            let history = History::open_at(&path).unwrap();
+            let count: i64 = history
+                .conn
+                .query_row("SELECT COUNT(*) FROM schema_migrations", [], |r| r.get(0))
+                .unwrap();
+            assert_eq!(count, SCHEMA_VERSION, "{start:?}");
+        }
+    }
+
+    /// A file from a newer SDD is refused with what to do, and not a byte of it changes —
+    /// whether the newer SDD said so in the table, or only in user_version.
+    #[test]
+    fn a_newer_schema_is_refused_and_left_untouched() {
+        let newer = SCHEMA_VERSION + 1;
+        for bump in [
+            format!(
+                "INSERT INTO schema_migrations (version, description, applied_at) VALUES ({newer}, 'from the future', 'later'); PRAGMA user_version = {newer};"
+            ),
+            format!("PRAGMA user_version = {newer};"),
+        ] {
+            let dir = tempfile::tempdir().unwrap();
+            let mut history = History::open(dir.path()).unwrap();
+            history.record(&run(&[("a", Passing)])).unwrap();
+            drop(history);
+            let path = dir.path().join(HISTORY_FILE);
+            raw(&path, &bump);
+            let before = std::fs::read(&path).unwrap();
+            let err = History::open(dir.path()).err().expect("newer file refused");
+            assert!(
+                matches!(&err, HistoryError::NewerSchema { found, .. } if *found == newer),
+                "{err:?}"
+            );
+            let message = err.to_string();
+            assert!(message.contains("upgrade SDD"), "{message}");
+            assert!(message.contains(&format!("schema {newer}")), "{message}");
+            assert_eq!(std::fs::read(&path).unwrap(), before, "{bump}");
+        }
+    }
+
+    /// A word this SDD does not know is an error that names the run and the word, wherever it
+    /// is read — never a test run, a status or an outcome it is not.
+    #[test]
+    fn unknown_words_in_the_file_are_errors_naming_the_row() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(HISTORY_FILE);
+        let mut history = History::open(dir.path()).unwrap();
+        history.record(&run(&[("a", Passing)])).unwrap();
+        history.record(&run(&[("a", Passing)])).unwrap();
+
+        raw(&path, "UPDATE runs SET kind = 'load_tests' WHERE id = 2");
+        let all = HistoryQuery {
+            kind: None,
+            subject: None,
+            limit: 10,
+        };
+        for err in [
+            history.runs(&all).unwrap_err(),
+            history.run(2).unwrap_err(),
+            history.latest(None).unwrap_err(),
+        ] {
+            assert!(
+                matches!(&err, HistoryError::UnknownKind { run: 2, kind, .. } if kind == "load_tests"),
+                "{err:?}"
+            );
+            let message = err.to_string();
+            assert!(
+                message.contains("run 2") && message.contains("`load_tests`"),
+                "{message}"
+            );
+        }
+        raw(&path, "UPDATE runs SET kind = 'tests' WHERE id = 2");
+
+        raw(
+            &path,
+            "UPDATE results SET status = 'flaky' WHERE run_id = 2",
+        );
+        for err in [
+            history.results(2).unwrap_err(),
+            history.result_of(2, "a").unwrap_err(),
+            history.compare(1, 2).unwrap_err(),
+            history.latest_statuses(&[RunKind::Tests]).unwrap_err(),
+        ] {
+            assert!(
+                matches!(&err, HistoryError::UnknownStatus { run: 2, subject, status, .. } if subject == "a" && status == "flaky"),
+                "{err:?}"
+            );
+        }
+        // Recording the next run reads the previous run's statuses too.
+        assert!(matches!(
+            history.record(&run(&[("a", Failing)])),
+            Err(HistoryError::UnknownStatus { run: 2, .. })
+        ));
+        raw(
+            &path,
+            "UPDATE results SET status = 'passing' WHERE run_id = 2",
+        );
+
+        raw(&path, "UPDATE tests SET outcome = 'error' WHERE run_id = 1");
+        for err in [
+            history.test_rows(1).unwrap_err(),
+            history.compare(1, 2).unwrap_err(),
+        ] {
+            assert!(
+                matches!(&err, HistoryError::UnknownOutcome { run: 1, test, outcome, .. } if test == "test_sdd_a" && outcome == "error"),
+                "{err:?}"
+            );
+        }
+    }
+
+    /// The latest run of every kind and label, however many runs of other labels came after
+    /// it (`project_status` once looked only at the newest 200 runs and lost a profile run
+    /// less often than that).
+    #[test]
+    fn latest_statuses_finds_every_label_however_far_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut history = History::open(dir.path()).unwrap();
+        let old = history
+            .record(&labelled("rarely", &[("a", Failing)]))
+            .unwrap();
+        history
+            .record(&labelled("often", &[("b", Failing)]))
+            .unwrap();
+        for _ in 0..250 {
+            history
+                .record(&labelled("often", &[("b", Passing)]))
+                .unwrap();
+        }
+        let constraints = history
+            .record(&NewRun {
+                kind: RunKind::Constraints,
+                ..labelled("all", &[("performance.api", Passing)])
+            })
+            .unwrap();
+        let latest = history.latest_statuses(&[RunKind::Tests]).unwrap();
+        let found: Vec<(&str, i64)> = latest
+            .iter()
+            .map(|l| (l.run.label.as_str(), l.run.id))
+            .collect();
+        assert_eq!(found, [("often", old.id + 251), ("rarely", old.id)]);
+        assert_eq!(latest[1].results["a"].status, Failing);
+        assert_eq!(latest[0].results["b"].status, Passing);
+        let all = history
+            .latest_statuses(&[RunKind::Tests, RunKind::Constraints])
+            .unwrap();
+        assert_eq!(all[0].run.id, constraints.id);
+        assert_eq!(all.len(), 3);
+        assert!(history.latest_statuses(&[]).unwrap().is_empty());
+    }
+
+    /// Migration 2's index is what the previous-run and latest-run queries use.
+    #[test]
+    fn the_kind_label_index_serves_the_latest_run_queries() {
+        let dir = tempfile::tempdir().unwrap();
+        let history = History::open(dir.path()).unwrap();
+        let plan = |sql: &str| -> String {
+            let mut statement = history
+                .conn
+                .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+                .unwrap();
+            statement
+                .query_map([], |r| r.get::<_, String>(3))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect::<Vec<_>>()
+                .join("; ")
+        };
+        for sql in [
+            "SELECT id FROM runs WHERE kind = 'tests' AND label = 'rust' ORDER BY id DESC LIMIT 1",
+            "SELECT MAX(id) FROM runs WHERE kind IN ('tests', 'checks') GROUP BY kind, label",
+        ] {
+            let plan = plan(sql);
+            assert!(plan.contains("runs_by_kind_label"), "{sql}: {plan}");
+            assert!(!plan.contains("TEMP B-TREE"), "{sql}: {plan}");
+        }
+    }
+
+    /// Set in a child process of `two_processes_record_at_once`: the history it writes to.
+    const WRITER_ENV: &str = "SDD_HISTORY_TEST_WRITER";
+    const RUNS_PER_WRITER: usize = 50;
+
+    /// Two processes open one new history at the same moment and record 50 runs each of the
+    /// same kind and label: every run lands, ids are unique, nobody sees `database is locked`,
+    /// and each run was compared with the run just before it, whichever process wrote that.
+    #[test]
+    fn two_processes_record_at_once() {
+        if let Ok(path) = std::env::var(WRITER_ENV) {
+            let writer = std::env::var("SDD_HISTORY_TEST_NAME").unwrap();
+            let mut history = History::open_at(Path::new(&path)).unwrap();
+            for i in 0..RUNS_PER_WRITER {
+                let status = if i % 2 == 0 { Passing } else { Failing };
+                let run = NewRun {
+                    summary: serde_json::json!({ "writer": writer }),
+                    ..labelled("shared", &[("a", status)])
+                };
+                history
+                    .record(&run)
+                    .unwrap_or_else(|e| panic!("{writer}, run {i}: {e}"));
+            }
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("history.sqlite3");
+        let exe = std::env::current_exe().unwrap();
+        let children: Vec<_> = ["first", "second"]
+            .into_iter()
+            .map(|writer| {
+                std::process::Command::new(&exe)
+                    .args([
+                        "--exact",
+                        "tests::two_processes_record_at_once",
+                        "--nocapture",
+                    ])
+                    .env(WRITER_ENV, &path)
+                    .env("SDD_HISTORY_TEST_NAME", writer)
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for child in children {
+            let output = child.wait_with_output().unwrap();
+            let text = format!(
+                "{}{}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            );
+            assert!(output.status.success(), "writer failed: {text}");
+            // The child ran the writer, not zero tests.
+            assert!(text.contains("1 passed"), "{text}");
+        }
+        let history = History::open_at(&path).unwrap();
+        let mut runs = history
+            .runs(&HistoryQuery {
+                kind: None,
+                subject: None,
+                limit: 1000,
+            })
+            .unwrap();
+        runs.reverse();
+        assert_eq!(runs.len(), 2 * RUNS_PER_WRITER);
+        let ids: BTreeSet<i64> = runs.iter().map(|r| r.id).collect();
+        assert_eq!(ids.len(), runs.len());
+        for writer in ["first", "second"] {
+            let mine = runs
+                .iter()
+                .filter(|r| r.summary["writer"] == writer)
+                .count();
+            assert_eq!(mine, RUNS_PER_WRITER, "{writer}");
+        }
+        assert_eq!(runs[0].previous_run, None);
+        for pair in runs.windows(2) {
+            assert_eq!(pair[1].previous_run, Some(pair[0].id), "{:?}", pair[1]);
+            let regressed = pair[0].ok && !pair[1].ok;
+            assert_eq!(pair[1].regressions == ["a"], regressed, "{:?}", pair[1]);
+        }
     }
 }

@@ -3,7 +3,7 @@
 //! history with the regressions against the previous run of the same profile.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -12,11 +12,13 @@ use sdd_spec::ids::TestNameIndex;
 use sdd_spec::model::Spec;
 use sdd_spec::project::{confine, ResultsFormat, TestProfile};
 
-use sdd_exec::git::{tree_state, TreeState};
+use sdd_exec::git::TreeState;
 use sdd_exec::process::{run, Exit, RunSpec, Supervisor};
 use sdd_history::{History, NewRun, RunKind, SubjectResult, TestRow};
 use sdd_results::trace::{trace, ScenarioVerdict, Traceability};
 use sdd_results::{parse_output, parse_path, Outcome, TestCase};
+
+use crate::record::{scenario_status, test_outcome, RunStamp};
 
 /// Standard output kept for parsing: large enough for tens of thousands of result lines.
 const PARSE_CAP: usize = 32 * 1024 * 1024;
@@ -255,10 +257,8 @@ pub async fn run_tests(request: TestRunRequest<'_>) -> Result<TestRunReport, Tes
     let (command, args) = command_with_filter(profile_name, profile, filter)?;
     let filter = filter.filter(|f| !f.trim().is_empty()).map(str::to_string);
 
-    let tree = tree_state(root).await;
-    let started_at = sdd_spec::review::now_rfc3339();
+    let stamp = RunStamp::now(root).await;
     let started = SystemTime::now();
-    let clock = Instant::now();
     let mut spec_run = RunSpec::new(
         command.clone(),
         workdir,
@@ -268,7 +268,7 @@ pub async fn run_tests(request: TestRunRequest<'_>) -> Result<TestRunReport, Tes
     spec_run.env = profile.env.clone();
     spec_run.output_cap = PARSE_CAP;
     let outcome = run(supervisor, &spec_run).await?;
-    let duration_seconds = clock.elapsed().as_secs_f64();
+    let duration_seconds = stamp.elapsed_seconds();
 
     let mut problems = Vec::new();
     let format = profile.results.format;
@@ -364,7 +364,7 @@ pub async fn run_tests(request: TestRunRequest<'_>) -> Result<TestRunReport, Tes
         filter,
         exit: outcome.exit,
         duration_seconds,
-        tree,
+        tree: stamp.tree.clone(),
         ok,
         tests: counts,
         failures,
@@ -377,7 +377,7 @@ pub async fn run_tests(request: TestRunRequest<'_>) -> Result<TestRunReport, Tes
     };
     if let Some(history) = history {
         // SQLite, one row per test: off the async workers.
-        sdd_exec::blocking(|| record(history, &report, &cases, &index, started_at))
+        sdd_exec::blocking(|| record(history, &report, &cases, &index, &stamp))
             .map(|record| {
                 report.run_id = Some(record.id);
                 report.regressions = record.regressions;
@@ -397,7 +397,7 @@ fn record(
     report: &TestRunReport,
     cases: &[TestCase],
     index: &TestNameIndex,
-    started_at: String,
+    stamp: &RunStamp,
 ) -> Result<sdd_history::RunRecord, String> {
     let mut guard = history
         .lock()
@@ -411,7 +411,7 @@ fn record(
         .iter()
         .map(|s| SubjectResult {
             subject: s.scenario_id.clone(),
-            status: s.verdict.as_str().into(),
+            status: scenario_status(s.verdict),
             detail: (s.verdict == ScenarioVerdict::Failing)
                 .then(|| {
                     s.tests
@@ -427,12 +427,7 @@ fn record(
         .iter()
         .map(|c| TestRow {
             name: c.name.clone(),
-            outcome: match c.outcome {
-                Outcome::Passed => "passed",
-                Outcome::Failed => "failed",
-                Outcome::Skipped => "skipped",
-            }
-            .into(),
+            outcome: test_outcome(c.outcome),
             scenario_id: index.scenario_for(&c.name).map(str::to_string),
         })
         .collect();
@@ -443,17 +438,12 @@ fn record(
     });
     history
         .record(&NewRun {
-            kind: RunKind::Tests,
-            label: report.profile.clone(),
-            started_at,
+            // The command's time, without parsing and tracing its results.
             duration_seconds: report.duration_seconds,
-            commit: report.tree.commit.clone(),
-            dirty: report.tree.dirty,
             filter: report.filter.clone(),
-            ok: report.ok,
-            summary,
             results,
             tests,
+            ..stamp.run(RunKind::Tests, &report.profile, report.ok, summary)
         })
         .map_err(|e| e.to_string())
 }

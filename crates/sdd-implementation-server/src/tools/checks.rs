@@ -6,10 +6,10 @@ use rmcp::{tool, tool_router, Json, RoleServer};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use sdd_exec::git::tree_state;
 use sdd_history::{NewRun, RunKind, SubjectResult};
 use sdd_mcp::ToolError;
-use sdd_verify::examples::{check_examples, CheckReport, CheckVerdict, ServiceClient};
+use sdd_verify::examples::{check_examples, CheckReport, ServiceClient};
+use sdd_verify::record::RunStamp;
 
 use super::service::service_config;
 use crate::ImplServer;
@@ -55,9 +55,7 @@ impl ImplServer {
         let config = service_config(&file)?;
         let loaded = self.load_spec(Some(&file))?;
         let mut problems = self.service_ready_for_traffic(config, &file).await?;
-        let started_at = sdd_spec::review::now_rfc3339();
-        let clock = std::time::Instant::now();
-        let tree = tree_state(&self.state.project.root).await;
+        let stamp = RunStamp::now(&self.state.project.root).await;
         let headers: std::collections::BTreeMap<String, String> =
             sdd_verify::auth::client_headers(config, &file.auth)
                 .into_iter()
@@ -83,11 +81,7 @@ impl ImplServer {
             .iter()
             .map(|s| SubjectResult {
                 subject: s.scenario_id.clone(),
-                status: match s.verdict {
-                    CheckVerdict::Passing => "passing",
-                    CheckVerdict::Failing => "failing",
-                }
-                .into(),
+                status: s.verdict.into(),
                 detail: s
                     .examples
                     .iter()
@@ -104,17 +98,14 @@ impl ImplServer {
             })
             .collect();
         let run = NewRun {
-            kind: RunKind::Checks,
-            label: "examples".into(),
-            started_at,
-            duration_seconds: clock.elapsed().as_secs_f64(),
-            commit: tree.commit,
-            dirty: tree.dirty,
             filter: (!args.ids.is_empty()).then(|| args.ids.join(",")),
-            ok: report.summary.failing == 0 && report.summary.scenarios_checked > 0,
-            summary: serde_json::to_value(&report.summary).unwrap_or_default(),
             results,
-            tests: Vec::new(),
+            ..stamp.run(
+                RunKind::Checks,
+                "examples",
+                report.summary.failing == 0 && report.summary.scenarios_checked > 0,
+                serde_json::to_value(&report.summary).unwrap_or_default(),
+            )
         };
         let (run_id, regressions) = self.record_run(&run, &mut problems);
         Ok(Json(CheckResult {

@@ -8,10 +8,10 @@ use rmcp::{tool, tool_router, Json, RoleServer};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use sdd_exec::git::tree_state;
 use sdd_history::{NewRun, RunKind, SubjectResult};
 use sdd_mcp::ToolError;
 use sdd_verify::constraints::{verify, ConstraintVerdict, ServiceUnderTest, VerificationSummary};
+use sdd_verify::record::{constraint_status, RunStamp};
 
 use super::service::service_config;
 use sdd_exec::service::Service;
@@ -145,9 +145,7 @@ impl ImplServer {
             restarter: started_here.then_some(&restarter as &dyn Restarter),
             on_start: Some(&on_start),
         };
-        let started_at = sdd_spec::review::now_rfc3339();
-        let clock = std::time::Instant::now();
-        let tree = tree_state(&self.state.project.root).await;
+        let stamp = RunStamp::now(&self.state.project.root).await;
         let (mut constraints, summary) = sdd_mcp::with_progress_stages(
             &context,
             "verifying constraints",
@@ -159,22 +157,19 @@ impl ImplServer {
             .iter()
             .map(|v| SubjectResult {
                 subject: v.constraint_id.clone(),
-                status: v.verdict.as_str().into(),
+                status: constraint_status(v.verdict),
                 detail: Some(v.summary.clone()),
             })
             .collect();
         let run = NewRun {
-            kind: RunKind::Constraints,
-            label: "constraints".into(),
-            started_at,
-            duration_seconds: clock.elapsed().as_secs_f64(),
-            commit: tree.commit,
-            dirty: tree.dirty,
             filter: (!args.ids.is_empty()).then(|| args.ids.join(",")),
-            ok: summary.failing == 0 && summary.inconclusive == 0,
-            summary: serde_json::to_value(&summary).unwrap_or_default(),
             results,
-            tests: Vec::new(),
+            ..stamp.run(
+                RunKind::Constraints,
+                "constraints",
+                summary.failing == 0 && summary.inconclusive == 0,
+                serde_json::to_value(&summary).unwrap_or_default(),
+            )
         };
         let (run_id, regressions) = self.record_run(&run, &mut problems);
         if !args.details {

@@ -1,12 +1,14 @@
 //! `project_status`: where the project stands, in one call, and what to do next.
 
-use std::collections::BTreeSet;
-
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::{tool, tool_router, Json};
 use schemars::JsonSchema;
 use serde::Serialize;
 
+use sdd_history::status::{
+    scenario_standing, ApprovedScenario, FailingScenario, ScenarioCounts, ScenarioStanding,
+    SCENARIO_RUN_KINDS,
+};
 use sdd_history::{HistoryQuery, RunKind, RunRecord};
 use sdd_mcp::ToolError;
 use sdd_spec::document::ReviewStatus;
@@ -37,31 +39,6 @@ pub struct SpecCounts {
     pub changed_since_approval: Vec<String>,
     pub constraints: usize,
     pub load_errors: usize,
-}
-
-/// Approved scenarios by what the latest run of each test profile (and of the examples)
-/// says about them.
-#[derive(Debug, Default, Serialize, JsonSchema)]
-pub struct ScenarioCounts {
-    pub approved: usize,
-    /// With at least one test in the latest runs.
-    pub implemented: usize,
-    pub passing: usize,
-    pub failing: usize,
-    pub skipped: usize,
-    pub no_test: usize,
-    /// In no recorded run at all.
-    pub unchecked: usize,
-}
-
-#[derive(Debug, Serialize, JsonSchema)]
-pub struct FailingScenario {
-    pub scenario_id: String,
-    pub name: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub detail: Option<String>,
-    /// The run that saw it fail.
-    pub run_id: i64,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -119,7 +96,7 @@ impl ImplServer {
         }
         let loaded = self.load_spec(file.as_ref().ok());
         let mut spec_counts = SpecCounts::default();
-        let mut approved: Vec<(String, String)> = Vec::new();
+        let mut approved: Vec<ApprovedScenario> = Vec::new();
         match &loaded {
             Ok(loaded) => {
                 let spec = &loaded.spec;
@@ -128,7 +105,10 @@ impl ImplServer {
                     match s.status {
                         ReviewStatus::Approved => {
                             spec_counts.approved += 1;
-                            approved.push((s.id.clone(), s.name.clone()));
+                            approved.push(ApprovedScenario {
+                                id: s.id.clone(),
+                                name: s.name.clone(),
+                            });
                         }
                         ReviewStatus::Proposed => spec_counts.proposed += 1,
                         ReviewStatus::Rejected => spec_counts.rejected += 1,
@@ -143,71 +123,22 @@ impl ImplServer {
             Err(e) => next_steps.push(format!("Fix the spec root: {e}")),
         }
 
-        // The latest run of each test profile, and the latest check run.
-        let (latest, last_runs, results) = self.with_history(|h| {
-            let recent = h.runs(&HistoryQuery {
+        // The latest run of each test profile, and the latest check run, however far back.
+        let (latest, last_runs) = self.with_history(|h| {
+            let latest = h.latest_statuses(&SCENARIO_RUN_KINDS)?;
+            let last_runs = h.runs(&HistoryQuery {
                 kind: None,
                 subject: None,
-                limit: 200,
+                limit: 5,
             })?;
-            let mut seen = BTreeSet::new();
-            let latest: Vec<RunRecord> = recent
-                .iter()
-                .filter(|r| r.kind != RunKind::Constraints)
-                .filter(|r| seen.insert((r.kind.as_str(), r.label.clone())))
-                .cloned()
-                .collect();
-            let mut results = Vec::new();
-            for run in &latest {
-                results.push((run.id, h.results(run.id)?));
-            }
-            let last_runs = recent.into_iter().take(5).collect::<Vec<_>>();
-            Ok((latest, last_runs, results))
+            Ok((latest, last_runs))
         })?;
-
-        let mut counts = ScenarioCounts {
-            approved: approved.len(),
-            ..ScenarioCounts::default()
-        };
-        let mut failing = Vec::new();
-        let mut without_tests = Vec::new();
-        for (id, name) in &approved {
-            let statuses: Vec<(i64, &sdd_history::SubjectResult)> = results
-                .iter()
-                .filter_map(|(run, r)| r.get(id).map(|r| (*run, r)))
-                .collect();
-            let has = |s: &str| statuses.iter().find(|(_, r)| r.status == s);
-            if statuses
-                .iter()
-                .any(|(_, r)| matches!(r.status.as_str(), "passing" | "failing" | "skipped"))
-            {
-                counts.implemented += 1;
-            }
-            if let Some((run_id, r)) = has("failing") {
-                counts.failing += 1;
-                failing.push(FailingScenario {
-                    scenario_id: id.clone(),
-                    name: name.clone(),
-                    detail: r.detail.clone(),
-                    run_id: *run_id,
-                });
-            } else if has("passing").is_some() {
-                counts.passing += 1;
-            } else if has("skipped").is_some() {
-                counts.skipped += 1;
-            } else if has("no_test").is_some() {
-                counts.no_test += 1;
-                without_tests.push(id.clone());
-            } else {
-                counts.unchecked += 1;
-            }
-        }
-        let regressions: Vec<String> = latest
-            .iter()
-            .flat_map(|r| r.regressions.iter().cloned())
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
+        let ScenarioStanding {
+            counts,
+            mut failing,
+            mut without_tests,
+            regressions,
+        } = scenario_standing(&approved, &latest);
 
         // What to do next.
         if file.is_ok() && project_file.test_profiles.is_empty() {
@@ -255,7 +186,8 @@ impl ImplServer {
                 without_tests.iter().take(5).cloned().collect::<Vec<_>>().join(", ")
             ));
         }
-        if latest.iter().all(|r| r.kind != RunKind::Tests) && !project_file.test_profiles.is_empty()
+        if latest.iter().all(|l| l.run.kind != RunKind::Tests)
+            && !project_file.test_profiles.is_empty()
         {
             next_steps.push(format!(
                 "No test run recorded yet: call run_tests with profile `{}`",

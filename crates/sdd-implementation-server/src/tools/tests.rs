@@ -6,7 +6,7 @@ use rmcp::{tool, tool_router, Json, RoleServer};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use sdd_history::{HistoryQuery, RunKind, RunRecord};
+use sdd_history::{HistoryQuery, RunKind, RunRecord, SubjectStatus};
 use sdd_mcp::{paginate, Page, ToolError};
 use sdd_results::trace::ScenarioVerdict;
 use sdd_spec::project::ResultsFormat;
@@ -98,7 +98,7 @@ pub struct TraceRow {
     /// The scenario's name in the current spec (absent if it was removed since the run).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    pub verdict: String,
+    pub verdict: SubjectStatus,
     /// The first failure's message.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
@@ -246,7 +246,11 @@ impl ImplServer {
         }
         let rows: Vec<TraceRow> = results
             .into_values()
-            .filter(|r| args.verdict.as_deref().is_none_or(|v| r.status == v))
+            .filter(|r| {
+                args.verdict
+                    .as_deref()
+                    .is_none_or(|v| r.status.as_str() == v)
+            })
             .map(|r| TraceRow {
                 name: names.get(&r.subject).cloned(),
                 tests: by_scenario.remove(&r.subject).unwrap_or_default(),
