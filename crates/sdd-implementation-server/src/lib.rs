@@ -163,18 +163,14 @@ impl ImplServer {
 
 #[tool_handler(router = self.tool_router)]
 impl ServerHandler for ImplServer {
-    /// Every answer passes through [`sdd_mcp::bound_response`]: none is larger than an agent's
-    /// context can take.
+    /// Every answer passes through [`sdd_mcp::call_tool_bounded`]: none is larger than an
+    /// agent's context can take.
     async fn call_tool(
         &self,
         request: rmcp::model::CallToolRequestParams,
         context: rmcp::service::RequestContext<rmcp::RoleServer>,
     ) -> Result<rmcp::model::CallToolResponse, rmcp::ErrorData> {
-        let call = rmcp::handler::server::tool::ToolCallContext::new(self, request, context);
-        self.tool_router
-            .call(call)
-            .await
-            .map(sdd_mcp::bound_response)
+        sdd_mcp::call_tool_bounded(self, &self.tool_router, request, context).await
     }
 
     fn get_info(&self) -> rmcp::model::ServerConfig {

@@ -202,6 +202,46 @@ async fn a_hanging_run_is_killed_at_its_timeout_and_broken_results_are_reported(
     client.cancel().await.unwrap();
 }
 
+/// Paging arguments are top-level `offset` and `limit` on every list tool, and a misspelt
+/// argument is refused by name with the fields the tool accepts, before anything runs.
+#[tokio::test]
+async fn list_tools_page_and_unknown_arguments_are_refused_by_name() {
+    let project = inventory_project().unwrap();
+    let client = start(project.path()).await;
+    let all = structured(&call(&client, "list_test_profiles", json!({})).await);
+    let total = all["page"]["total"].as_u64().unwrap();
+    assert!(total >= 4, "{all:#}");
+    let page = structured(
+        &call(
+            &client,
+            "list_test_profiles",
+            json!({"offset": 1, "limit": 2}),
+        )
+        .await,
+    );
+    assert_eq!(page["profiles"][0], all["profiles"][1]);
+    assert_eq!(page["page"]["returned"], 2);
+    assert_eq!(page["page"]["next_offset"], 3);
+    for (tool, args, field) in [
+        ("list_test_profiles", json!({"limt": 2}), "limt"),
+        (
+            "traceability",
+            json!({"verdict": "failing", "ofset": 1}),
+            "ofset",
+        ),
+        ("check_scenarios", json!({"id": ["x"]}), "id"),
+    ] {
+        let text = error_text(&call(&client, tool, args).await);
+        assert!(
+            text.contains(&format!("unknown field `{field}`")),
+            "{tool}: {text}"
+        );
+    }
+    let text = error_text(&call(&client, "list_test_profiles", json!({"limt": 2})).await);
+    assert!(text.contains("expected one of `limit`, `offset`"), "{text}");
+    client.cancel().await.unwrap();
+}
+
 #[tokio::test]
 async fn a_missing_or_malformed_project_file_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();

@@ -17,7 +17,8 @@ pub mod test_client;
 pub use cli::{init_tracing, run, ServerIdentity};
 pub use oneshot::{call_once, connect_in_process, list_tools, result_text, tool_arguments};
 pub use output::{
-    bound_response, call_tool_bounded, paginate, Page, DEFAULT_PAGE, MAX_PAGE, MAX_RESPONSE_CHARS,
+    bound_response, call_tool_bounded, paginate, Page, Paging, DEFAULT_PAGE, MAX_PAGE,
+    MAX_RESPONSE_CHARS,
 };
 pub use progress::{with_progress, with_progress_stages, Stage};
 pub use project::{Project, ProjectError};

@@ -578,6 +578,7 @@ async fn unknown_arguments_are_refused_by_name() {
         ("get_scenarios", json!({"domian": "search"}), "domian"),
         ("list_domains", json!({"verbose": true}), "verbose"),
         ("list_proposals", json!({"limt": 2}), "limt"),
+        ("get_constraints", json!({"ofset": 2}), "ofset"),
         (
             "generate_test_suite",
             json!({"framework": "pytest", "domains": "x"}),
@@ -590,6 +591,13 @@ async fn unknown_arguments_are_refused_by_name() {
             "{tool}: {text}"
         );
     }
+    // The paging fields are flattened in from `sdd_mcp::Paging`; the refusal still lists them
+    // beside the tool's own fields.
+    let text = error_text(&call(&client, "list_proposals", json!({"limt": 2})).await);
+    assert!(
+        text.contains("expected one of `domain`, `limit`, `offset`"),
+        "{text}"
+    );
     structured(&call(&client, "list_domains", json!({})).await);
 }
 

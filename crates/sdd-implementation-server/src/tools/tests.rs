@@ -7,7 +7,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use sdd_history::{HistoryQuery, RunKind, RunRecord, SubjectStatus};
-use sdd_mcp::{paginate, Page, ToolError};
+use sdd_mcp::{paginate, Page, Paging, ToolError};
 use sdd_results::trace::ScenarioVerdict;
 use sdd_spec::project::ResultsFormat;
 use sdd_verify::testrun::{run_tests, TestRunReport, TestRunRequest};
@@ -45,12 +45,8 @@ pub struct ProfileList {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ListProfilesArgs {
-    /// Skip this many profiles (from `page.next_offset` of the previous answer).
-    #[serde(default)]
-    pub offset: Option<usize>,
-    /// Profiles per answer (default 50, at most 200).
-    #[serde(default)]
-    pub limit: Option<usize>,
+    #[serde(flatten)]
+    pub paging: Paging,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -85,11 +81,8 @@ pub struct TraceabilityArgs {
     /// Only scenarios with this verdict: `passing`, `failing`, `skipped`, `no_test`, `not_run`.
     #[serde(default)]
     pub verdict: Option<String>,
-    #[serde(default)]
-    pub offset: Option<usize>,
-    /// At most this many scenarios (default 50, max 200).
-    #[serde(default)]
-    pub limit: Option<usize>,
+    #[serde(flatten)]
+    pub paging: Paging,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -137,7 +130,7 @@ impl ImplServer {
                 accepts_filter: p.filter_arg.is_some(),
             })
             .collect();
-        let (profiles, page) = sdd_mcp::paginate(profiles, args.offset, args.limit);
+        let (profiles, page) = paginate(profiles, args.paging);
         Ok(Json(ProfileList { page, profiles }))
     }
 
@@ -259,7 +252,7 @@ impl ImplServer {
                 detail: r.detail,
             })
             .collect();
-        let (scenarios, page) = paginate(rows, args.offset, args.limit);
+        let (scenarios, page) = paginate(rows, args.paging);
         unmapped.truncate(LISTED_UNMAPPED);
         Ok(Json(TraceabilityResult {
             run,

@@ -6,7 +6,7 @@ use rmcp::{tool, tool_router, Json};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use sdd_mcp::{paginate, Page, ToolError};
+use sdd_mcp::{paginate, Page, Paging, ToolError};
 use sdd_spec::analysis::coverage::{analyze_coverage, DomainCoverage};
 use sdd_spec::analysis::validate::{validate, validate_scenario, ScenarioCheck, ValidationSummary};
 use sdd_spec::document::ScenarioDoc;
@@ -23,11 +23,8 @@ pub struct ValidateSpecArgs {
     /// Only diagnostics in files under this path (relative to the spec root).
     #[serde(default)]
     pub file: Option<String>,
-    #[serde(default)]
-    pub offset: Option<usize>,
-    /// At most this many diagnostics (default 50, max 200).
-    #[serde(default)]
-    pub limit: Option<usize>,
+    #[serde(flatten)]
+    pub paging: Paging,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -55,11 +52,8 @@ pub struct CoverageArgs {
     /// Analyse only this domain; default: every domain that has scenarios.
     #[serde(default)]
     pub domain: Option<String>,
-    #[serde(default)]
-    pub offset: Option<usize>,
-    /// At most this many domains (default 50, max 200).
-    #[serde(default)]
-    pub limit: Option<usize>,
+    #[serde(flatten)]
+    pub paging: Paging,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -92,7 +86,7 @@ impl SpecServer {
                     .is_none_or(|f| d.file.as_deref().is_some_and(|df| df.starts_with(f)))
             })
             .collect();
-        let (diagnostics, page) = paginate(diagnostics, args.offset, args.limit);
+        let (diagnostics, page) = paginate(diagnostics, args.paging);
         Ok(Json(ValidationResult {
             valid: report.valid,
             summary: report.summary,
@@ -135,7 +129,7 @@ impl SpecServer {
             }
         }
         let domains = analyze_coverage(&loaded.spec, args.domain.as_deref());
-        let (domains, page) = paginate(domains, args.offset, args.limit);
+        let (domains, page) = paginate(domains, args.paging);
         Ok(Json(CoverageReport { page, domains }))
     }
 }

@@ -6,7 +6,7 @@ use rmcp::{tool, tool_router, Json};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use sdd_mcp::{paginate, Page, ToolError};
+use sdd_mcp::{paginate, Page, Paging, ToolError};
 use sdd_spec::analysis::validate::{validate_scenario, ScenarioCheck};
 use sdd_spec::document::{ProposedScenario, ReviewStatus};
 use sdd_spec::model::Scenario;
@@ -44,10 +44,8 @@ pub struct ProposeResult {
 pub struct ListProposalsArgs {
     #[serde(default)]
     pub domain: Option<String>,
-    #[serde(default)]
-    pub offset: Option<usize>,
-    #[serde(default)]
-    pub limit: Option<usize>,
+    #[serde(flatten)]
+    pub paging: Paging,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -156,7 +154,7 @@ impl SpecServer {
             .filter(|s| args.domain.as_deref().is_none_or(|d| s.domain == d))
             .cloned()
             .collect();
-        let (proposals, page) = paginate(proposals, args.offset, args.limit);
+        let (proposals, page) = paginate(proposals, args.paging);
         Ok(Json(ProposalList {
             page,
             proposals,

@@ -5,7 +5,7 @@ use rmcp::{tool, tool_router, Json};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use sdd_mcp::{paginate, Page, ToolError};
+use sdd_mcp::{paginate, Page, Paging, ToolError};
 use sdd_spec::constraint::{parse_constraint, ParsedConstraint};
 use sdd_spec::document::ReviewStatus;
 use sdd_spec::model::{Constraint, Scenario};
@@ -69,12 +69,8 @@ pub struct GetScenariosArgs {
     /// Also return the constraints that apply to the returned scenarios' domains.
     #[serde(default)]
     pub include_constraints: bool,
-    /// Skip this many matching scenarios (from `page.next_offset` of the previous call).
-    #[serde(default)]
-    pub offset: Option<usize>,
-    /// At most this many scenarios (default 50, max 200).
-    #[serde(default)]
-    pub limit: Option<usize>,
+    #[serde(flatten)]
+    pub paging: Paging,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -100,11 +96,8 @@ pub struct GetConstraintsArgs {
     /// `true`: only constraints with a machine check; `false`: only those without one.
     #[serde(default)]
     pub checkable: Option<bool>,
-    #[serde(default)]
-    pub offset: Option<usize>,
-    /// At most this many constraints (default 50, max 200).
-    #[serde(default)]
-    pub limit: Option<usize>,
+    #[serde(flatten)]
+    pub paging: Paging,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -228,7 +221,7 @@ impl SpecServer {
                 quote_list(&unknown)
             ));
         }
-        let (scenarios, page) = paginate(matching, args.offset, args.limit);
+        let (scenarios, page) = paginate(matching, args.paging);
         let constraints = args.include_constraints.then(|| {
             let mut domains: Vec<&str> = scenarios.iter().map(|s| s.domain.as_str()).collect();
             domains.sort();
@@ -279,7 +272,7 @@ impl SpecServer {
             })
             .cloned()
             .collect();
-        let (constraints, page) = paginate(matching, args.offset, args.limit);
+        let (constraints, page) = paginate(matching, args.paging);
         Ok(Json(ConstraintList { page, constraints }))
     }
 
