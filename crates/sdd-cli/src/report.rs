@@ -7,9 +7,8 @@ use std::fmt::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use serde_json::Value;
-
 use sdd_history::{History, HistoryQuery, RunKind};
+use sdd_verify::constraints::ConstraintVerdict;
 
 use crate::svg::{escape, percentile_curve, status_color, status_grid, Cell};
 use crate::verify::{Verification, LAST_VERIFY};
@@ -158,7 +157,7 @@ fn at_a_glance(v: &Verification) -> String {
     )];
     let mut counts: Vec<(&str, usize)> = Vec::new();
     for c in &v.constraints {
-        let verdict = c["verdict"].as_str().unwrap_or("?");
+        let verdict = c.verdict.as_str();
         match counts.iter_mut().find(|(name, _)| *name == verdict) {
             Some((_, n)) => *n += 1,
             None => counts.push((verdict, 1)),
@@ -194,17 +193,16 @@ fn at_a_glance(v: &Verification) -> String {
     parts.join(" · ")
 }
 
-fn constraint_section(body: &mut String, c: &Value) {
-    let id = c["constraint_id"].as_str().unwrap_or("?");
-    let verdict = c["verdict"].as_str().unwrap_or("?");
+fn constraint_section(body: &mut String, c: &ConstraintVerdict) {
+    let id = c.constraint_id.as_str();
     let _ = write!(
         body,
         r#"<section class="constraint" id="{}"><h3>{} {}</h3><p><small>{}</small></p><p>{}</p>"#,
         escape(id),
-        badge(verdict),
-        escape(c["name"].as_str().unwrap_or(id)),
+        badge(c.verdict.as_str()),
+        escape(&c.name),
         escape(id),
-        escape(c["summary"].as_str().unwrap_or_default())
+        escape(&c.summary)
     );
     let list = |body: &mut String, items: Vec<String>| {
         if !items.is_empty() {
@@ -215,66 +213,39 @@ fn constraint_section(body: &mut String, c: &Value) {
             body.push_str("</ul>");
         }
     };
+    list(body, c.notes.iter().map(|note| escape(note)).collect());
     list(
         body,
-        c["notes"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-            .map(escape)
+        c.findings
+            .iter()
+            .map(|f| format!("<b>{}</b>: {}", escape(&f.request), escape(&f.problem)))
             .collect(),
     );
-    list(
+    let Some(m) = c.measured.as_ref().filter(|m| !m.curve.is_empty()) else {
+        body.push_str("</section>");
+        return;
+    };
+    let title = format!("{} — latency by percentile", c.name);
+    body.push_str(&percentile_curve(
+        &m.curve,
+        c.latency_limit.map(|l| (l.percentile, l.max_ms)),
+        &title,
+    ));
+    let l = &m.latency_ms;
+    let _ = write!(
         body,
-        c["findings"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|f| {
-                format!(
-                    "<b>{}</b>: {}",
-                    escape(f["request"].as_str().unwrap_or("?")),
-                    escape(f["problem"].as_str().unwrap_or("?"))
-                )
-            })
-            .collect(),
+        "<p class=\"figures\">{} requests at {:.0} req/s achieved{}; p50 {:.1} ms · p90 {:.1} ms · p95 {:.1} ms · p99 {:.1} ms · max {:.1} ms</p>",
+        m.requests,
+        m.achieved_rate,
+        m.target_rate
+            .map(|t| format!(" (target {t:.0})"))
+            .unwrap_or_default(),
+        l.p50,
+        l.p90,
+        l.p95,
+        l.p99,
+        l.max,
     );
-    let curve: Vec<(f64, f64)> = c["measured"]["curve"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|point| Some((point.get(0)?.as_f64()?, point.get(1)?.as_f64()?)))
-        .collect();
-    if !curve.is_empty() {
-        let m = &c["measured"];
-        let title = format!(
-            "{} — latency by percentile",
-            c["name"].as_str().unwrap_or(id)
-        );
-        body.push_str(&percentile_curve(
-            &curve,
-            c["latency_limit"]["percentile"]
-                .as_f64()
-                .zip(c["latency_limit"]["max_ms"].as_f64()),
-            &title,
-        ));
-        let _ = write!(
-            body,
-            "<p class=\"figures\">{} requests at {:.0} req/s achieved{}; p50 {:.1} ms · p90 {:.1} ms · p95 {:.1} ms · p99 {:.1} ms · max {:.1} ms</p>",
-            m["requests"],
-            m["achieved_rate"].as_f64().unwrap_or(0.0),
-            m["target_rate"]
-                .as_f64()
-                .map(|t| format!(" (target {t:.0})"))
-                .unwrap_or_default(),
-            m["latency_ms"]["p50"].as_f64().unwrap_or(0.0),
-            m["latency_ms"]["p90"].as_f64().unwrap_or(0.0),
-            m["latency_ms"]["p95"].as_f64().unwrap_or(0.0),
-            m["latency_ms"]["p99"].as_f64().unwrap_or(0.0),
-            m["latency_ms"]["max"].as_f64().unwrap_or(0.0),
-        );
-    }
     body.push_str("</section>");
 }
 
@@ -377,6 +348,7 @@ svg.plot{display:block;max-width:100%;height:auto;margin:8px 0}footer{margin-top
 mod tests {
     use super::*;
     use crate::verify::ScenarioRow;
+    use sdd_verify::constraints::Verdict;
 
     fn row(review: &str, verdict: &str) -> ScenarioRow {
         ScenarioRow {
@@ -403,11 +375,20 @@ mod tests {
                 row("approved", "failing"),
                 row("proposed", "proposed, not verified"),
             ],
-            constraints: vec![
-                serde_json::json!({"verdict": "passing"}),
-                serde_json::json!({"verdict": "failing"}),
-                serde_json::json!({"verdict": "passing"}),
-            ],
+            constraints: [Verdict::Passing, Verdict::Failing, Verdict::Passing]
+                .into_iter()
+                .map(|verdict| ConstraintVerdict {
+                    constraint_id: "c".into(),
+                    name: "C".into(),
+                    verdict,
+                    summary: String::new(),
+                    notes: Vec::new(),
+                    run: None,
+                    measured: None,
+                    findings: Vec::new(),
+                    latency_limit: None,
+                })
+                .collect(),
         };
         assert_eq!(
             at_a_glance(&v),
@@ -466,6 +447,35 @@ mod tests {
         assert!(html.contains("<h3>Test runs: scenario verdicts</h3>"));
         assert!(!html.contains("<h3>Executable examples</h3>"), "{html}");
         assert!(html.contains("the status `flaky`"), "{html}");
+    }
+
+    #[test]
+    fn a_constraint_section_shows_its_findings_plot_and_figures() {
+        let verdict: ConstraintVerdict =
+            serde_json::from_value(crate::verify::tests::measured_verdict()).unwrap();
+        let mut body = String::new();
+        constraint_section(&mut body, &verdict);
+        for part in [
+            r#"<section class="constraint" id="tasks.performance.read_latency">"#,
+            "Read latency",
+            "<li>rate lowered to 300 req/s</li>",
+            "<li><b>GET /tasks</b>: 500</li>",
+            "limit: p95 &lt; 100 ms",
+            "2995 requests at 300 req/s achieved (target 300); p50 20.1 ms · p90 41.0 ms · p95 140.2 ms · p99 210.7 ms · max 230.5 ms",
+        ] {
+            assert!(body.contains(part), "{part}\n{body}");
+        }
+        assert!(body.ends_with("</section>"));
+        // Without measurements (no `details`): no plot, no figures.
+        let mut bare = verdict;
+        bare.measured = None;
+        let mut body = String::new();
+        constraint_section(&mut body, &bare);
+        assert!(
+            !body.contains("<svg") && !body.contains("figures"),
+            "{body}"
+        );
+        assert!(body.ends_with("</section>"));
     }
 
     #[test]

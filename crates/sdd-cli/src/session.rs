@@ -149,6 +149,18 @@ impl Session {
         })
     }
 
+    /// Call `tool` and read its answer as `T`, the type the tool answers with, so that a field
+    /// the server renamed or dropped is an error naming it, not a silent `null`.
+    pub async fn call_as<T: serde::de::DeserializeOwned>(
+        &self,
+        tool: &str,
+        arguments: Value,
+    ) -> Result<T, String> {
+        let answer = self.call(tool, arguments).await?;
+        serde_json::from_value(answer)
+            .map_err(|e| format!("{tool} answered in a form this sdd cannot read: {e}"))
+    }
+
     /// Every tool the server offers (name, description, schemas), as a client lists them.
     pub async fn list_tools(&self) -> ToolAnswer {
         let tools = self

@@ -10,11 +10,19 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::json;
 
+use sdd_exec::process::Exit;
+use sdd_exec::service::{ServiceState, StopReport};
+use sdd_implementation_server::{CheckResult, RunTestsResult, StartResult, VerifyResult};
+use sdd_results::trace::ScenarioVerdict;
+use sdd_results::Outcome;
 use sdd_spec::analysis::validate::validate;
 use sdd_spec::document::ReviewStatus;
 use sdd_spec::Severity;
+use sdd_verify::constraints::ConstraintVerdict;
+use sdd_verify::examples::{CheckReport, CheckVerdict};
+use sdd_verify::testrun::TestRunReport;
 
 use crate::session::{self, Server, Session};
 use crate::table::Table;
@@ -35,7 +43,7 @@ pub struct Verification {
     pub steps: Vec<Step>,
     pub scenarios: Vec<ScenarioRow>,
     /// The constraint verdicts as `verify_constraints` returned them, with measurements.
-    pub constraints: Vec<Value>,
+    pub constraints: Vec<ConstraintVerdict>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -162,48 +170,49 @@ pub async fn run(options: &Options) -> Result<ExitCode, String> {
     steps.session = Some(&session);
 
     // 2. Tests, traced to scenarios.
-    let mut traces: Vec<Value> = Vec::new();
+    let mut runs: Vec<TestRunReport> = Vec::new();
     for profile in &profiles {
         let result = steps
             .step(&format!("tests ({profile})"), async {
-                match session
-                    .call("run_tests", json!({ "profile": profile }))
-                    .await
-                {
-                    Ok(r) => {
-                        let t = &r["tests"];
+                let answer = session
+                    .call_as::<RunTestsResult>("run_tests", json!({ "profile": profile }))
+                    .await;
+                match answer {
+                    Ok(RunTestsResult { report, .. }) => {
+                        let t = &report.tests;
                         let mut summary = format!(
                             "{} passed, {} failed, {} skipped",
-                            t["passed"], t["failed"], t["skipped"]
+                            t.passed, t.failed, t.skipped
                         );
-                        if r["exit"]["kind"] != "code" {
-                            summary.push_str(&format!("; {}", r["exit"]["kind"]));
+                        if let Some(how) = unusual_exit(&report.exit) {
+                            summary.push_str(&format!("; {how}"));
                         }
-                        (r["ok"] == true, summary, Some(r))
+                        (report.ok, summary, Some(report))
                     }
                     Err(e) => (false, first_line(&e), None),
                 }
             })
             .await;
-        traces.extend(result);
+        runs.extend(result);
     }
 
     // 3–6. The service: examples and constraints against it.
-    let mut checks = Value::Null;
-    let mut constraints: Vec<Value> = Vec::new();
+    let mut checks: Option<CheckReport> = None;
+    let mut constraints: Vec<ConstraintVerdict> = Vec::new();
     if has_service {
         let started = steps
             .step("start service", async {
-                match session.call("start_service", json!({})).await {
-                    Ok(r) => (
-                        true,
-                        format!(
-                            "{} at {}",
-                            r["state"].as_str().unwrap_or("?"),
-                            r["base_url"].as_str().unwrap_or("?")
-                        ),
-                        true,
-                    ),
+                match session
+                    .call_as::<StartResult>("start_service", json!({}))
+                    .await
+                {
+                    Ok(r) => {
+                        let state = match r.status.state {
+                            ServiceState::Running => "running",
+                            ServiceState::Exited { .. } => "exited",
+                        };
+                        (true, format!("{state} at {}", r.status.base_url), true)
+                    }
                     Err(e) => (false, first_line(&e), false),
                 }
             })
@@ -211,16 +220,19 @@ pub async fn run(options: &Options) -> Result<ExitCode, String> {
         if started {
             checks = steps
                 .step("executable examples", async {
-                    match session.call("check_scenarios", json!({})).await {
+                    match session
+                        .call_as::<CheckResult>("check_scenarios", json!({}))
+                        .await
+                    {
                         Ok(r) => {
-                            let s = &r["summary"];
+                            let s = &r.report.summary;
                             let summary = format!(
                                 "{} passing, {} failing, {} approved without examples",
-                                s["passing"], s["failing"], s["without_examples"]
+                                s.passing, s.failing, s.without_examples
                             );
-                            (s["failing"] == 0, summary, r)
+                            (s.failing == 0, summary, Some(r.report))
                         }
-                        Err(e) => (false, first_line(&e), Value::Null),
+                        Err(e) => (false, first_line(&e), None),
                     }
                 })
                 .await;
@@ -231,15 +243,17 @@ pub async fn run(options: &Options) -> Result<ExitCode, String> {
                 }
                 constraints = steps
                     .step("constraints", async {
-                        match session.call("verify_constraints", arguments).await {
+                        let answer = session
+                            .call_as::<VerifyResult>("verify_constraints", arguments)
+                            .await;
+                        match answer {
                             Ok(r) => {
-                                let s = &r["summary"];
+                                let s = &r.summary;
                                 let summary = format!(
                                     "{} passing, {} failing, {} inconclusive, {} unchecked",
-                                    s["passing"], s["failing"], s["inconclusive"], s["unchecked"]
+                                    s.passing, s.failing, s.inconclusive, s.unchecked
                                 );
-                                let list = r["constraints"].as_array().cloned().unwrap_or_default();
-                                (s["failing"] == 0, summary, list)
+                                (s.failing == 0, summary, r.constraints)
                             }
                             Err(e) => (false, first_line(&e), Vec::new()),
                         }
@@ -248,10 +262,11 @@ pub async fn run(options: &Options) -> Result<ExitCode, String> {
             }
             steps
                 .step("stop service", async {
-                    match session.call("stop_service", json!({})).await {
-                        Ok(r) if r["graceful"] == true => {
-                            (true, "stopped gracefully".to_string(), ())
-                        }
+                    match session
+                        .call_as::<StopReport>("stop_service", json!({}))
+                        .await
+                    {
+                        Ok(r) if r.graceful => (true, "stopped gracefully".to_string(), ()),
                         Ok(_) => (
                             true,
                             "stopped, but only by SIGKILL after the grace period".to_string(),
@@ -266,7 +281,7 @@ pub async fn run(options: &Options) -> Result<ExitCode, String> {
     let steps = steps.steps;
     session.close().await;
 
-    let scenarios = scenario_rows(&loaded.spec, &traces, &checks);
+    let scenarios = scenario_rows(&loaded.spec, &runs, checks.as_ref());
     let ok = verified(&steps, &scenarios);
     let verification = Verification {
         project: root.display().to_string(),
@@ -296,6 +311,15 @@ fn first_line(text: &str) -> String {
     text.lines().next().unwrap_or_default().to_string()
 }
 
+/// How a test run ended when it did not exit by itself: its `exit.kind`.
+fn unusual_exit(exit: &Exit) -> Option<&'static str> {
+    match exit {
+        Exit::Code { .. } => None,
+        Exit::Signal { .. } => Some("signal"),
+        Exit::TimedOut { .. } => Some("timed_out"),
+    }
+}
+
 /// One row per scenario: its review state, what the tests and examples say, and the verdict.
 /// VERIFIED only when every step passed, no scenario fails, and every scenario written
 /// `approved` is still the behaviour a person approved.
@@ -308,8 +332,8 @@ fn verified(steps: &[Step], scenarios: &[ScenarioRow]) -> bool {
 
 fn scenario_rows(
     spec: &sdd_spec::model::Spec,
-    traces: &[Value],
-    checks: &Value,
+    runs: &[TestRunReport],
+    checks: Option<&CheckReport>,
 ) -> Vec<ScenarioRow> {
     spec.scenarios
         .iter()
@@ -317,53 +341,39 @@ fn scenario_rows(
             let id = scenario.id.as_str();
             let mut detail = None;
             // Over several profiles: failing wins, then passing, then the rest.
-            let mut tests = "-".to_string();
-            for run in traces {
-                let Some(trace) = run["traceability"]["scenarios"]
-                    .as_array()
-                    .and_then(|list| list.iter().find(|t| t["scenario_id"] == id))
+            let mut tests: Option<ScenarioVerdict> = None;
+            for run in runs {
+                let Some(trace) = run
+                    .traceability
+                    .scenarios
+                    .iter()
+                    .find(|t| t.scenario_id == id)
                 else {
                     continue;
                 };
-                let verdict = trace["verdict"].as_str().unwrap_or("-");
-                if verdict == "failing" && detail.is_none() {
-                    detail = run["failures"]
-                        .as_array()
-                        .and_then(|f| f.iter().find(|f| f["scenario_id"] == id))
+                if trace.verdict == ScenarioVerdict::Failing && detail.is_none() {
+                    detail = run
+                        .failures
+                        .iter()
+                        .find(|f| f.scenario_id.as_deref() == Some(id))
                         .map(|f| {
-                            format!(
-                                "{}: {}",
-                                f["test"].as_str().unwrap_or("?"),
-                                f["message"].as_str().unwrap_or("failed")
-                            )
+                            format!("{}: {}", f.test, f.message.as_deref().unwrap_or("failed"))
                         });
                 }
-                let rank = |v: &str| match v {
-                    "failing" => 0,
-                    "passing" => 1,
-                    "skipped" => 2,
-                    "not_run" => 3,
-                    "no_test" => 4,
-                    _ => 5,
-                };
-                if rank(verdict) < rank(&tests) {
-                    tests = verdict.to_string();
+                if tests.is_none_or(|t| rank(trace.verdict) < rank(t)) {
+                    tests = Some(trace.verdict);
                 }
             }
+            let mut tests = tests.map_or("-", ScenarioVerdict::as_str).to_string();
             // Tests for proposals are run too; their outcome is shown, not judged.
-            let proposal_outcomes: Vec<&str> = traces
+            let proposal_outcomes: Vec<&str> = runs
                 .iter()
-                .flat_map(|run| {
-                    run["traceability"]["tests_for_unapproved_scenarios"]
-                        .as_array()
-                        .cloned()
-                        .unwrap_or_default()
-                })
-                .filter(|t| t["scenario_id"] == id)
-                .map(|t| match t["outcome"].as_str() {
-                    Some("failed") => "failing",
-                    Some("passed") => "passing",
-                    _ => "skipped",
+                .flat_map(|run| &run.traceability.tests_for_unapproved_scenarios)
+                .filter(|t| t.scenario_id == id)
+                .map(|t| match t.outcome {
+                    Outcome::Failed => "failing",
+                    Outcome::Passed => "passing",
+                    Outcome::Skipped => "skipped",
                 })
                 .collect();
             if tests == "-" && !proposal_outcomes.is_empty() {
@@ -373,15 +383,15 @@ fn scenario_rows(
                     .unwrap_or("skipped")
                     .to_string();
             }
-            let example = checks["scenarios"]
-                .as_array()
-                .and_then(|list| list.iter().find(|c| c["scenario_id"] == id));
+            let example = checks.and_then(|c| c.scenarios.iter().find(|c| c.scenario_id == id));
             let examples = example
-                .and_then(|c| c["verdict"].as_str())
-                .unwrap_or("-")
+                .map_or("-", |c| match c.verdict {
+                    CheckVerdict::Passing => "passing",
+                    CheckVerdict::Failing => "failing",
+                })
                 .to_string();
             if examples == "failing" && detail.is_none() {
-                detail = example.and_then(example_failure);
+                detail = example.and_then(|c| c.first_failure_line());
             }
             let review = match scenario.status {
                 ReviewStatus::Approved => "approved",
@@ -416,35 +426,15 @@ fn scenario_rows(
         .collect()
 }
 
-/// The first failing step of a scenario's examples: the request and what differed.
-fn example_failure(check: &Value) -> Option<String> {
-    let steps = check["examples"]
-        .as_array()?
-        .iter()
-        .flat_map(|e| e["steps"].as_array().cloned().unwrap_or_default());
-    for step in steps {
-        if step["ok"] == true {
-            continue;
-        }
-        let request = step["request"].as_str().unwrap_or("?");
-        if let Some(error) = step["error"].as_str() {
-            return Some(format!("{request}: {error}"));
-        }
-        let mismatch = step["mismatches"].get(0).map(|m| {
-            format!(
-                "{} expected {}, got {}",
-                m["at"].as_str().unwrap_or("response"),
-                m["expected"].as_str().unwrap_or_default(),
-                m["actual"].as_str().unwrap_or_default()
-            )
-        });
-        return Some(format!(
-            "{request} → {}: {}",
-            step["status"],
-            mismatch.unwrap_or_else(|| "unexpected answer".into())
-        ));
+/// Which test verdict a scenario shows when its profiles disagree: the lowest rank.
+fn rank(verdict: ScenarioVerdict) -> u8 {
+    match verdict {
+        ScenarioVerdict::Failing => 0,
+        ScenarioVerdict::Passing => 1,
+        ScenarioVerdict::Skipped => 2,
+        ScenarioVerdict::NotRun => 3,
+        ScenarioVerdict::NoTest => 4,
     }
-    None
 }
 
 fn print_summary(v: &Verification) {
@@ -468,20 +458,15 @@ fn print_summary(v: &Verification) {
         let mut table = Table::new(&["constraint", "verdict", "summary"]);
         for c in &v.constraints {
             table.row(vec![
-                c["constraint_id"].as_str().unwrap_or("?").to_string(),
-                c["verdict"].as_str().unwrap_or("?").to_string(),
-                c["summary"].as_str().unwrap_or_default().to_string(),
+                c.constraint_id.clone(),
+                c.verdict.as_str().to_string(),
+                c.summary.clone(),
             ]);
         }
         crate::say(&table.render());
         for c in &v.constraints {
-            for f in c["findings"].as_array().into_iter().flatten().take(3) {
-                sayln!(
-                    "  {}: {} — {}",
-                    c["constraint_id"].as_str().unwrap_or("?"),
-                    f["request"].as_str().unwrap_or("?"),
-                    f["problem"].as_str().unwrap_or("?")
-                );
+            for f in c.findings.iter().take(3) {
+                sayln!("  {}: {} — {}", c.constraint_id, f.request, f.problem);
             }
         }
     }
@@ -524,21 +509,48 @@ fn save(root: &Path, v: &Verification) -> Result<std::path::PathBuf, String> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+    use serde_json::Value;
+
+    const SPEC: &str = "feature: T\ndomain: t\nscenarios:\n  - name: Kept\n    when: w\n    then: [x]\n  - name: Weakened\n    when: w\n    then: [it may fail]\n    status: approved\n    reviewed_by: Ada\n    approved_fingerprint: \"sha256:0000\"\n  - name: Idea\n    when: w\n    then: [y]\n    status: proposed\n    rationale: r\n";
+
+    fn spec() -> sdd_spec::model::Spec {
+        sdd_spec::load_sources(&[("t.yaml".into(), SPEC.into())]).spec
+    }
+
+    /// A `run_tests` answer as the server writes it, read with the type the CLI reads it with.
+    fn run(verdicts: &[(&str, &str)], failures: Value, unapproved: Value) -> TestRunReport {
+        let scenarios: Vec<Value> = verdicts
+            .iter()
+            .map(|(id, verdict)| json!({"scenario_id": id, "name": id, "domain": "t", "verdict": verdict}))
+            .collect();
+        let answer = json!({
+            "profile": "unit", "command": "true", "exit": {"kind": "code", "code": 1},
+            "duration_seconds": 0.1, "tree": {}, "ok": false,
+            "tests": {"total": 2, "passed": 1, "failed": 1, "skipped": 0},
+            "failures": failures, "more_failures": 0, "regressions": [],
+            "traceability": {
+                "summary": {"approved_scenarios": 2, "passing": 1, "failing": 1, "skipped": 0,
+                            "no_test": 0, "not_run": 0, "tests": 2, "unmapped_tests": 0},
+                "scenarios": scenarios, "unmapped_tests": [],
+                "tests_for_unapproved_scenarios": unapproved
+            },
+            "problems": [], "scenarios_omitted": 0, "unmapped_tests_omitted": 0
+        });
+        let result: RunTestsResult = serde_json::from_value(answer).expect("a run_tests answer");
+        result.report
+    }
 
     #[test]
     fn a_scenario_changed_since_approval_is_not_verified_whatever_its_tests_say() {
-        let spec = sdd_spec::load_sources(&[(
-            "t.yaml".into(),
-            "feature: T\ndomain: t\nscenarios:\n  - name: Kept\n    when: w\n    then: [x]\n  - name: Weakened\n    when: w\n    then: [it may fail]\n    status: approved\n    reviewed_by: Ada\n    approved_fingerprint: \"sha256:0000\"\n".into(),
-        )])
-        .spec;
-        let passing = serde_json::json!([{"traceability": {"scenarios": [
-            {"scenario_id": "t.kept", "verdict": "passing"},
-            {"scenario_id": "t.weakened", "verdict": "passing"}
-        ]}}]);
-        let rows = scenario_rows(&spec, passing.as_array().unwrap(), &Value::Null);
+        let spec = spec();
+        let passing = [run(
+            &[("t.kept", "passing"), ("t.weakened", "passing")],
+            json!([]),
+            json!([]),
+        )];
+        let rows = scenario_rows(&spec, &passing, None);
         let weakened = rows.iter().find(|r| r.id == "t.weakened").unwrap();
         assert_eq!(weakened.review, CHANGED_SINCE_APPROVAL);
         assert_eq!(weakened.verdict, "changed since approval, needs review");
@@ -551,7 +563,114 @@ mod tests {
         let kept: Vec<ScenarioRow> = rows.into_iter().filter(|r| r.id == "t.kept").collect();
         assert!(verified(&[step(true)], &kept));
         assert!(!verified(&[step(false)], &kept));
-        let rows = scenario_rows(&spec, passing.as_array().unwrap(), &Value::Null);
+        let rows = scenario_rows(&spec, &passing, None);
         assert!(!verified(&[step(true)], &rows));
+    }
+
+    #[test]
+    fn rows_combine_profiles_examples_and_proposals() {
+        let spec = spec();
+        let runs = [
+            run(&[("t.kept", "passing")], json!([]), json!([])),
+            run(
+                &[("t.kept", "failing")],
+                json!([{"test": "test_kept", "scenario_id": "t.kept", "message": "assert 1 == 2"}]),
+                json!([{"test": "test_idea", "outcome": "failed", "scenario_id": "t.idea",
+                        "scenario_status": "proposed"}]),
+            ),
+        ];
+        let checks: CheckResult = serde_json::from_value(json!({
+            "base_url": "http://127.0.0.1:1",
+            "summary": {"scenarios_checked": 1, "passing": 0, "failing": 1, "without_examples": 0},
+            "scenarios": [{"scenario_id": "t.kept", "name": "Kept", "verdict": "failing", "examples": [
+                {"name": "e", "verdict": "failing", "steps_not_run": 0, "steps": [
+                    {"request": "POST /t", "status": 500, "ok": false, "elapsed_ms": 1.0,
+                     "mismatches": [{"at": "status", "expected": "201", "actual": "500"}]}
+                ]}
+            ]}],
+            "regressions": []
+        }))
+        .expect("a check_scenarios answer");
+        let rows = scenario_rows(&spec, &runs, Some(&checks.report));
+        let kept = rows.iter().find(|r| r.id == "t.kept").unwrap();
+        // Failing in one profile is failing; the test's message explains it first.
+        assert_eq!(
+            (
+                kept.tests.as_str(),
+                kept.examples.as_str(),
+                kept.verdict.as_str()
+            ),
+            ("failing", "failing", "failing")
+        );
+        assert_eq!(kept.detail.as_deref(), Some("test_kept: assert 1 == 2"));
+        let idea = rows.iter().find(|r| r.id == "t.idea").unwrap();
+        assert_eq!(
+            (idea.tests.as_str(), idea.verdict.as_str()),
+            ("failing", "proposed, not verified")
+        );
+        // Without the failing test run, the example's first failing step is the detail.
+        let rows = scenario_rows(&spec, &runs[..1], Some(&checks.report));
+        let kept = rows.iter().find(|r| r.id == "t.kept").unwrap();
+        assert_eq!(
+            kept.detail.as_deref(),
+            Some("POST /t: status expected 201, got 500")
+        );
+        let weakened = rows.iter().find(|r| r.id == "t.weakened").unwrap();
+        assert_eq!(
+            (weakened.tests.as_str(), weakened.examples.as_str()),
+            ("-", "-")
+        );
+    }
+
+    /// One constraint verdict as `verify_constraints` answers it with `details`: every field.
+    pub(crate) fn measured_verdict() -> Value {
+        json!({
+            "constraint_id": "tasks.performance.read_latency",
+            "name": "Read latency",
+            "verdict": "failing",
+            "summary": "p95 = 140.2 ms, limit 100 ms",
+            "notes": ["rate lowered to 300 req/s"],
+            "run": {"model": "open", "rate": 300.0, "connections": 8, "duration_seconds": 10.0,
+                    "endpoints": ["GET /tasks"]},
+            "measured": {
+                "model": "open", "target_rate": 300.0, "achieved_rate": 299.5,
+                "duration_seconds": 10.0, "warmup_requests": 60, "requests": 2995, "ok": 2990,
+                "latency_ms": {"p50": 20.1, "p90": 41.0, "p95": 140.2, "p99": 210.7,
+                               "p999": 212.0, "max": 230.5, "mean": 35.25},
+                "errors": {"connect": 0, "timeout": 0, "connection": 0, "status_4xx": 0,
+                           "status_5xx": 5},
+                "status_counts": {"200": 2990, "500": 5},
+                "first_error": "500 Internal Server Error",
+                "generator": {"limited": false, "wake_lag_p99_ms": 0.4, "queued_requests": 3,
+                              "connections": 8, "threads": 2, "cpu_seconds": 0.3,
+                              "cpu_us_per_request": 100.2, "busy_share": 0.02,
+                              "unsent_requests": 0},
+                "curve": [[50.0, 20.1], [99.0, 210.7]],
+                "extra_percentiles": [[99.5, 211.0]]
+            },
+            "findings": [{"request": "GET /tasks", "problem": "500"}],
+            "latency_limit": {"percentile": 95.0, "max_ms": 100.0}
+        })
+    }
+
+    /// `.sdd/last-verify.json` keeps the constraint verdicts exactly as `verify_constraints`
+    /// answered them: reading them with the typed `ConstraintVerdict` and writing them back
+    /// loses and adds nothing.
+    #[test]
+    fn saved_constraints_are_the_answer_field_for_field() {
+        let answered = measured_verdict();
+        let verification = Verification {
+            project: "p".into(),
+            started_at: "2026-11-22T11:31:36Z".into(),
+            duration_seconds: 1.0,
+            ok: false,
+            steps: Vec::new(),
+            scenarios: Vec::new(),
+            constraints: vec![serde_json::from_value(answered.clone()).expect("a verdict")],
+        };
+        let saved = serde_json::to_value(&verification).unwrap();
+        assert_eq!(saved["constraints"][0], answered);
+        let read: Verification = serde_json::from_value(saved.clone()).unwrap();
+        assert_eq!(serde_json::to_value(&read).unwrap(), saved);
     }
 }

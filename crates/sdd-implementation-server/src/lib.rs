@@ -9,6 +9,8 @@
 mod service;
 mod tools;
 
+pub use tools::{CheckResult, RunTestsResult, StartResult, VerifyResult};
+
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 

@@ -833,31 +833,23 @@ fn confined(relative: &str) -> Result<String, ReviewError> {
     Ok(relative.replace('\\', "/"))
 }
 
-/// Current UTC time as RFC 3339 (`2026-11-22T11:31:36Z`), without a date-time dependency.
+/// Current UTC time as RFC 3339 to the second (`2026-11-22T11:31:36Z`): the form of every time
+/// SDD records (review decisions, runs, the service's start).
 pub fn now_rfc3339() -> String {
-    let secs = std::time::SystemTime::now()
+    // A clock set before 1970 reads as the epoch: a recorded time informs, it never decides.
+    let seconds = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
         .unwrap_or(0);
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    // Howard Hinnant's civil-from-days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = if m <= 2 { y + 1 } else { y };
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    rfc3339(seconds)
+}
+
+/// Seconds since 1970-01-01 UTC as RFC 3339 to the second (`2026-11-22T11:31:36Z`). Outside
+/// the years chrono represents (about ±262,000), which no clock reading reaches: the epoch.
+pub fn rfc3339(unix_seconds: i64) -> String {
+    chrono::DateTime::from_timestamp(unix_seconds, 0)
+        .unwrap_or(chrono::DateTime::UNIX_EPOCH)
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 #[cfg(test)]
@@ -1528,9 +1520,38 @@ mod tests {
     }
 
     #[test]
-    fn rfc3339_shape() {
+    fn rfc3339_writes_known_instants() {
+        for (seconds, text) in [
+            (0, "1970-01-01T00:00:00Z"),
+            (1_795_378_503, "2026-11-22T20:15:03Z"),
+            (-1, "1969-12-31T23:59:59Z"),
+            // Leap days: a year divisible by 400 has one, a year divisible by 100 only not.
+            (951_782_400, "2000-02-29T00:00:00Z"),
+            (1_709_251_199, "2024-02-29T23:59:59Z"),
+            (4_107_542_400 - 86_400, "2100-02-28T00:00:00Z"),
+            (4_107_542_400, "2100-03-01T00:00:00Z"),
+            (253_402_300_799, "9999-12-31T23:59:59Z"),
+        ] {
+            assert_eq!(rfc3339(seconds), text, "{seconds}");
+            let parsed = chrono::DateTime::parse_from_rfc3339(text).expect(text);
+            assert_eq!(parsed.timestamp(), seconds, "{text}");
+            assert_eq!(rfc3339(parsed.timestamp()), text);
+        }
+        assert_eq!(rfc3339(i64::MAX), "1970-01-01T00:00:00Z");
+    }
+
+    #[test]
+    fn now_is_the_clock_to_the_second() {
+        let before = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
         let now = now_rfc3339();
-        assert_eq!(now.len(), 20);
-        assert!(now.starts_with("20") && now.ends_with('Z'));
+        let after = before + 2;
+        assert_eq!(now.len(), "2026-11-22T11:31:36Z".len(), "{now}");
+        let read = chrono::DateTime::parse_from_rfc3339(&now)
+            .expect(&now)
+            .timestamp();
+        assert!((before..=after).contains(&read), "{now}");
     }
 }

@@ -52,6 +52,30 @@ pub struct StepResult {
     pub elapsed_ms: f64,
 }
 
+impl StepResult {
+    /// What went wrong, in one line: the error that stopped the request, or else the first
+    /// difference (`status expected 201, got 500`). `None` for a step that passed.
+    pub fn problem(&self) -> Option<String> {
+        if let Some(error) = &self.error {
+            return Some(error.clone());
+        }
+        self.mismatches
+            .first()
+            .map(|m| format!("{} expected {}, got {}", m.at, m.expected, m.actual))
+    }
+}
+
+/// The first failed step among `steps` as one line, `<request>: <problem>` (`POST /tasks:
+/// status expected 201, got 500`, `GET /tasks/7: connection refused`): what a scenario's
+/// table row, its history entry and `sdd verify` show of failing examples.
+pub fn first_failure_line<'a>(steps: impl IntoIterator<Item = &'a StepResult>) -> Option<String> {
+    let step = steps.into_iter().find(|step| !step.ok)?;
+    Some(match step.problem() {
+        Some(problem) => format!("{}: {problem}", step.request),
+        None => step.request.clone(),
+    })
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct ExampleResult {
     pub name: String,
@@ -67,6 +91,14 @@ pub struct ScenarioCheck {
     pub name: String,
     pub verdict: CheckVerdict,
     pub examples: Vec<ExampleResult>,
+}
+
+impl ScenarioCheck {
+    /// The first failed step of the scenario's examples as one line (see
+    /// [`first_failure_line`]); `None` when they all passed.
+    pub fn first_failure_line(&self) -> Option<String> {
+        first_failure_line(self.examples.iter().flat_map(|e| &e.steps))
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
@@ -596,6 +628,70 @@ fn shorten(text: &str) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    fn step(request: &str, error: Option<&str>, mismatches: &[(&str, &str, &str)]) -> StepResult {
+        StepResult {
+            request: request.into(),
+            status: error.is_none().then_some(500),
+            ok: error.is_none() && mismatches.is_empty(),
+            mismatches: mismatches
+                .iter()
+                .map(|(at, expected, actual)| Mismatch {
+                    at: (*at).into(),
+                    expected: (*expected).into(),
+                    actual: (*actual).into(),
+                })
+                .collect(),
+            error: error.map(String::from),
+            elapsed_ms: 1.0,
+        }
+    }
+
+    #[test]
+    fn the_first_failing_step_is_one_line_with_its_request() {
+        let passed = step("GET /health", None, &[]);
+        let differs = step(
+            "POST /tasks",
+            None,
+            &[("status", "201", "500"), ("json title", "\"a\"", "null")],
+        );
+        let refused = step("GET /tasks/7", Some("connection refused"), &[]);
+        assert_eq!(passed.problem(), None);
+        assert_eq!(first_failure_line([&passed]), None);
+        assert_eq!(
+            first_failure_line([&passed, &differs, &refused]).as_deref(),
+            Some("POST /tasks: status expected 201, got 500")
+        );
+        assert_eq!(
+            first_failure_line([&refused, &differs]).as_deref(),
+            Some("GET /tasks/7: connection refused")
+        );
+        // Across examples, in order: the scenario's first failure.
+        let example = |steps: Vec<StepResult>| ExampleResult {
+            name: "e".into(),
+            verdict: CheckVerdict::Failing,
+            steps,
+            steps_not_run: 0,
+        };
+        let check = ScenarioCheck {
+            scenario_id: "t.create".into(),
+            name: "Create".into(),
+            verdict: CheckVerdict::Failing,
+            examples: vec![
+                example(vec![passed.clone()]),
+                example(vec![refused.clone()]),
+            ],
+        };
+        assert_eq!(
+            check.first_failure_line().as_deref(),
+            Some("GET /tasks/7: connection refused")
+        );
+        // A failed step with neither an error nor a difference (not produced by `run_step`,
+        // but readable from a result file) still names its request.
+        let mut bare = passed;
+        bare.ok = false;
+        assert_eq!(first_failure_line([&bare]).as_deref(), Some("GET /health"));
+    }
 
     #[test]
     fn paths() {

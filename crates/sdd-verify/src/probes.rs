@@ -564,7 +564,7 @@ pub async fn round_trip(
                         request: label,
                         problem: format!(
                             "the write did not go through as the example expects ({}): a payload must be stored as data or refused with a clear 4xx",
-                            bad.mismatches.first().map(|m| format!("{} expected {}, got {}", m.at, m.expected, m.actual)).or(bad.error.clone()).unwrap_or_default()
+                            bad.problem().unwrap_or_default()
                         ),
                     });
                     continue;

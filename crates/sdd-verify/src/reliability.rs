@@ -164,11 +164,7 @@ pub async fn restart_probe(
         let read = run_steps(&example.steps[*split..], vars, target).await;
         if let Some(bad) = read.iter().find(|s| !s.ok) {
             lost += 1;
-            let why = match (&bad.error, bad.mismatches.first()) {
-                (Some(e), _) => e.clone(),
-                (None, Some(m)) => format!("{} expected {}, got {}", m.at, m.expected, m.actual),
-                (None, None) => "failed".into(),
-            };
+            let why = bad.problem().unwrap_or_else(|| "failed".into());
             findings.push(Finding {
                 request: format!(
                     "{} after a restart ({} of `{}`)",

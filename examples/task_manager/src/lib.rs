@@ -407,25 +407,11 @@ pub fn unix_now() -> i64 {
 /// still sorts after it.
 pub fn rfc3339(at: SystemTime) -> String {
     let since = at.duration_since(UNIX_EPOCH).unwrap_or_default();
-    let seconds = since.as_secs() as i64;
-    let (days, second_of_day) = (seconds.div_euclid(86_400), seconds.rem_euclid(86_400));
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:06}Z",
-        second_of_day / 3600,
-        second_of_day / 60 % 60,
-        second_of_day % 60,
-        since.subsec_micros()
-    )
+    let seconds = i64::try_from(since.as_secs()).unwrap_or(i64::MAX);
+    // Beyond chrono's range (about 262,000 years), which no clock reaches: the epoch.
+    chrono::DateTime::from_timestamp(seconds, since.subsec_micros() * 1000)
+        .unwrap_or(chrono::DateTime::UNIX_EPOCH)
+        .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }
 
 #[cfg(test)]
@@ -439,6 +425,8 @@ mod tests {
         assert_eq!(rfc3339(at), "2026-11-22T20:15:03.123456Z");
         let leap = UNIX_EPOCH + Duration::from_secs(951_782_400); // 2000-02-29
         assert_eq!(rfc3339(leap), "2000-02-29T00:00:00.000000Z");
+        let not_leap = UNIX_EPOCH + Duration::new(4_107_542_399, 999_999_999); // 2100: no leap day
+        assert_eq!(rfc3339(not_leap), "2100-02-28T23:59:59.999999Z");
     }
 
     #[test]

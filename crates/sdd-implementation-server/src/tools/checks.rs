@@ -22,15 +22,15 @@ pub struct CheckArgs {
     pub ids: Vec<String>,
 }
 
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct CheckResult {
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub run_id: Option<i64>,
     #[serde(flatten)]
     pub report: CheckReport,
     /// Scenarios whose examples passed in the previous check run and fail now.
     pub regressions: Vec<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub problems: Vec<String>,
 }
 
@@ -82,19 +82,7 @@ impl ImplServer {
             .map(|s| SubjectResult {
                 subject: s.scenario_id.clone(),
                 status: s.verdict.into(),
-                detail: s
-                    .examples
-                    .iter()
-                    .flat_map(|e| &e.steps)
-                    .find(|st| !st.ok)
-                    .map(|st| match (&st.error, st.mismatches.first()) {
-                        (Some(e), _) => format!("{}: {e}", st.request),
-                        (None, Some(m)) => format!(
-                            "{}: {} expected {}, got {}",
-                            st.request, m.at, m.expected, m.actual
-                        ),
-                        (None, None) => st.request.clone(),
-                    }),
+                detail: s.first_failure_line(),
             })
             .collect();
         let run = NewRun {

@@ -68,18 +68,18 @@ pub struct VerifyArgs {
     pub details: bool,
 }
 
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct VerifyResult {
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub run_id: Option<i64>,
     pub summary: VerificationSummary,
     pub constraints: Vec<ConstraintVerdict>,
     /// Constraints that passed in the previous verification and fail now.
     pub regressions: Vec<String>,
     /// Requested IDs that are not constraints of the spec.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unknown_ids: Vec<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub problems: Vec<String>,
 }
 

@@ -9,6 +9,13 @@ mod service;
 mod status;
 mod tests;
 
+// The answers `sdd verify` reads back, with the types that wrote them: a renamed field is a
+// compile error or a named parse error there, never a silent `null`.
+pub use checks::CheckResult;
+pub use constraints::VerifyResult;
+pub use service::StartResult;
+pub use tests::RunTestsResult;
+
 use sdd_spec::project::ProjectFile;
 
 /// The profile names of `sdd.yaml`, for error messages.

@@ -18,7 +18,7 @@ use crate::ImplServer;
 const DEFAULT_TAIL: usize = 100;
 const MAX_TAIL: usize = 1000;
 
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct StartResult {
     #[serde(flatten)]
     pub status: ServiceStatus,

@@ -62,7 +62,7 @@ pub struct RunTestsArgs {
     pub filter: Option<String>,
 }
 
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct RunTestsResult {
     #[serde(flatten)]
     pub report: TestRunReport,
