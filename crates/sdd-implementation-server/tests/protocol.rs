@@ -6,7 +6,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use rmcp::model::CallToolRequestParams;
-use sdd_mcp::test_client::{call, error_text, structured, Client};
+use sdd_mcp::test_client::{call, error_text, ping_during, structured, Client};
 use serde_json::{json, Value};
 
 use sdd_verify::testing::{inventory_project, process_alive, pytest_available};
@@ -752,33 +752,10 @@ async fn ping_is_answered_while_big_results_are_parsed_and_recorded() {
     )
     .unwrap();
     let client = start(project.path()).await;
-    let started = std::time::Instant::now();
-    let mut heavy = Vec::new();
-    for _ in 0..2 {
-        let peer = client.peer().clone();
-        heavy.push(tokio::spawn(async move {
-            let result = peer
-                .call_tool(
-                    CallToolRequestParams::new("run_tests")
-                        .with_arguments(json!({"profile": "big"}).as_object().cloned().unwrap()),
-                )
-                .await;
-            (result, started.elapsed())
-        }));
-    }
-    // Ping all through the runs; the slowest answer is the longest the workers were blocked.
-    let mut slowest = Duration::ZERO;
-    while !heavy.iter().all(|h| h.is_finished()) {
-        let asked = std::time::Instant::now();
-        client
-            .send_request(rmcp::model::ClientRequest::PingRequest(Default::default()))
-            .await
-            .expect("ping");
-        slowest = slowest.max(asked.elapsed());
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    for h in heavy {
-        let (result, took) = h.await.unwrap();
+    let big_run = ("run_tests", json!({"profile": "big"}));
+    let seen = ping_during(&client, &[big_run.clone(), big_run]).await;
+    let slowest = seen.slowest_ping;
+    for (result, took) in seen.calls {
         eprintln!("slowest ping {slowest:?}, run took {took:?}");
         let run = structured(&result.expect("run_tests"));
         assert_eq!(run["tests"]["total"], 60_000, "{run}");

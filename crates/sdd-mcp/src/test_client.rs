@@ -90,3 +90,48 @@ pub async fn assert_tool_snapshot(client: Client, path: &std::path::Path) {
         "tool schemas changed: review and run with UPDATE_SNAPSHOTS=1"
     );
 }
+
+/// What [`ping_during`] saw: the longest a ping waited, and each call's result with the time
+/// from the start until it ended.
+pub struct PingsDuring {
+    pub slowest_ping: std::time::Duration,
+    pub calls: Vec<(
+        Result<CallToolResult, rmcp::ServiceError>,
+        std::time::Duration,
+    )>,
+}
+
+/// Start every call in `calls` at once, and ping the server every 20 ms until they have all
+/// ended. A server whose async workers are blocked by a call answers its pings late, so the
+/// slowest ping, compared with the calls' own durations, shows whether heavy work left the
+/// workers free.
+pub async fn ping_during(client: &Client, calls: &[(&str, Value)]) -> PingsDuring {
+    let started = std::time::Instant::now();
+    let running: Vec<_> = calls
+        .iter()
+        .map(|(tool, args)| {
+            let peer = client.peer().clone();
+            let request = CallToolRequestParams::new(tool.to_string())
+                .with_arguments(args.as_object().cloned().unwrap_or_default());
+            tokio::spawn(async move { (peer.call_tool(request).await, started.elapsed()) })
+        })
+        .collect();
+    let mut slowest_ping = std::time::Duration::ZERO;
+    while !running.iter().all(|call| call.is_finished()) {
+        let asked = std::time::Instant::now();
+        client
+            .send_request(rmcp::model::ClientRequest::PingRequest(Default::default()))
+            .await
+            .expect("ping");
+        slowest_ping = slowest_ping.max(asked.elapsed());
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let mut results = Vec::new();
+    for call in running {
+        results.push(call.await.expect("the call's task"));
+    }
+    PingsDuring {
+        slowest_ping,
+        calls: results,
+    }
+}

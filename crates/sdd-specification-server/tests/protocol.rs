@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use rmcp::model::{CallToolRequestParams, GetPromptRequestParams, ReadResourceRequestParams};
-use sdd_mcp::test_client::{call, error_text, structured, Client};
+use sdd_mcp::test_client::{call, error_text, ping_during, structured, Client};
 use serde_json::json;
 
 fn repo() -> PathBuf {
@@ -620,33 +620,14 @@ async fn ping_is_answered_while_heavy_calls_run() {
         std::fs::write(specs.join(format!("f{file}.yaml")), text).unwrap();
     }
     let client = start(&specs, project.path()).await;
-    let started = std::time::Instant::now();
-    let mut heavy = Vec::new();
-    for _ in 0..2 {
-        let peer = client.peer().clone();
-        heavy.push(tokio::spawn(async move {
-            let result = peer
-                .call_tool(
-                    CallToolRequestParams::new("validate_spec")
-                        .with_arguments(json!({}).as_object().cloned().unwrap()),
-                )
-                .await;
-            (result, started.elapsed())
-        }));
-    }
-    // Let both heavy calls reach the server before the ping.
-    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    client
-        .send_request(rmcp::model::ClientRequest::PingRequest(Default::default()))
-        .await
-        .expect("ping");
-    let ping = started.elapsed();
-    for h in heavy {
-        let (result, took) = h.await.unwrap();
+    let validate = ("validate_spec", json!({}));
+    let seen = ping_during(&client, &[validate.clone(), validate]).await;
+    for (result, took) in seen.calls {
         assert_ne!(result.expect("validate_spec").is_error, Some(true));
         assert!(
-            ping * 4 < took,
-            "ping answered after {ping:?}, a heavy call took {took:?}: the ping waited for it"
+            seen.slowest_ping * 4 < took,
+            "a ping waited {:?} while a heavy call took {took:?}: the workers were blocked",
+            seen.slowest_ping
         );
     }
 }
