@@ -187,6 +187,7 @@ pub async fn run(options: &Options) -> Result<ExitCode, String> {
                         if let Some(how) = unusual_exit(&report.exit) {
                             summary.push_str(&format!("; {how}"));
                         }
+                        summary.push_str(&not_recorded(report.run_id, &report.problems));
                         (report.ok, summary, Some(report))
                     }
                     Err(e) => (false, first_line(&e), None),
@@ -227,8 +228,11 @@ pub async fn run(options: &Options) -> Result<ExitCode, String> {
                         Ok(r) => {
                             let s = &r.report.summary;
                             let summary = format!(
-                                "{} passing, {} failing, {} approved without examples",
-                                s.passing, s.failing, s.without_examples
+                                "{} passing, {} failing, {} approved without examples{}",
+                                s.passing,
+                                s.failing,
+                                s.without_examples,
+                                not_recorded(r.run_id, &r.problems)
                             );
                             (s.failing == 0, summary, Some(r.report))
                         }
@@ -250,8 +254,12 @@ pub async fn run(options: &Options) -> Result<ExitCode, String> {
                             Ok(r) => {
                                 let s = &r.summary;
                                 let summary = format!(
-                                    "{} passing, {} failing, {} inconclusive, {} unchecked",
-                                    s.passing, s.failing, s.inconclusive, s.unchecked
+                                    "{} passing, {} failing, {} inconclusive, {} unchecked{}",
+                                    s.passing,
+                                    s.failing,
+                                    s.inconclusive,
+                                    s.unchecked,
+                                    not_recorded(r.run_id, &r.problems)
                                 );
                                 (s.failing == 0, summary, r.constraints)
                             }
@@ -309,6 +317,19 @@ pub async fn run(options: &Options) -> Result<ExitCode, String> {
 
 fn first_line(text: &str) -> String {
     text.lines().next().unwrap_or_default().to_string()
+}
+
+/// `; not recorded: …` when the server could not record the run in the history (its
+/// `run_id` is absent and a problem says why), so a step never looks recorded when it is not.
+fn not_recorded(run_id: Option<i64>, problems: &[String]) -> String {
+    if run_id.is_some() {
+        return String::new();
+    }
+    let why = problems
+        .iter()
+        .find_map(|p| p.strip_prefix(sdd_verify::record::NOT_RECORDED))
+        .map_or("no run id".to_string(), first_line);
+    format!("; not recorded in the history: {why}")
 }
 
 /// How a test run ended when it did not exit by itself: its `exit.kind`.
@@ -623,6 +644,24 @@ pub(crate) mod tests {
     }
 
     /// One constraint verdict as `verify_constraints` answers it with `details`: every field.
+    #[test]
+    fn a_run_the_server_could_not_record_is_said() {
+        assert_eq!(not_recorded(Some(3), &[]), "");
+        let problems = [
+            "stale results".to_string(),
+            "the run was not recorded: run 2 in the run history h gives a the status `flaky`\nmore"
+                .to_string(),
+        ];
+        assert_eq!(
+            not_recorded(None, &problems),
+            "; not recorded in the history: run 2 in the run history h gives a the status `flaky`"
+        );
+        assert_eq!(
+            not_recorded(None, &[]),
+            "; not recorded in the history: no run id"
+        );
+    }
+
     pub(crate) fn measured_verdict() -> Value {
         json!({
             "constraint_id": "tasks.performance.read_latency",

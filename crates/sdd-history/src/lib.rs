@@ -75,6 +75,14 @@ pub enum HistoryError {
         test: String,
         outcome: String,
     },
+    #[error("the run history {path} is damaged: {problem}. SDD left it as it was; move it away to start a new history")]
+    Damaged { path: PathBuf, problem: String },
+    #[error("run {run} in the run history {path} cannot be read: {problem}")]
+    UnreadableRun {
+        path: PathBuf,
+        run: i64,
+        problem: String,
+    },
     #[error("no run with id {0} in the history")]
     UnknownRun(i64),
 }
@@ -221,6 +229,10 @@ enum Fault {
         test: String,
         outcome: String,
     },
+    UnreadableRun {
+        run: i64,
+        problem: String,
+    },
 }
 
 impl Fault {
@@ -245,6 +257,9 @@ impl Fault {
                 test,
                 outcome,
             },
+            Fault::UnreadableRun { run, problem } => {
+                HistoryError::UnreadableRun { path, run, problem }
+            }
         }
     }
 }
@@ -284,6 +299,9 @@ impl History {
             path: path.to_path_buf(),
             source,
         };
+        // A file a newer SDD wrote is recognised on a read-only connection: closing a
+        // read-write one would checkpoint the newer SDD's write-ahead log into it.
+        refuse_newer_read_only(path)?;
         let mut conn = Connection::open(path).map_err(db)?;
         // Another server or `sdd` may write at the same time.
         conn.busy_timeout(BUSY_TIMEOUT).map_err(db)?;
@@ -293,6 +311,12 @@ impl History {
             return Err(HistoryError::NewerSchema {
                 path: path.to_path_buf(),
                 found,
+            });
+        }
+        if let Some(problem) = schema::damage(&conn).map_err(db)? {
+            return Err(HistoryError::Damaged {
+                path: path.to_path_buf(),
+                problem,
             });
         }
         use_wal(&conn).map_err(db)?;
@@ -537,6 +561,28 @@ impl History {
     }
 }
 
+/// Refuse a file written by a newer SDD, reading its version without writing anything. A file
+/// that cannot be opened read-only (none yet, say) is left to the read-write open, which says
+/// what is wrong with it.
+fn refuse_newer_read_only(path: &Path) -> Result<(), HistoryError> {
+    if !path.is_file() {
+        return Ok(());
+    }
+    let flags =
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let Ok(conn) = Connection::open_with_flags(path, flags) else {
+        return Ok(());
+    };
+    let _ = conn.busy_timeout(BUSY_TIMEOUT);
+    match schema::current_version(&conn) {
+        Ok(found) if found > SCHEMA_VERSION => Err(HistoryError::NewerSchema {
+            path: path.to_path_buf(),
+            found,
+        }),
+        _ => Ok(()),
+    }
+}
+
 /// Readers never wait for a writer, nor a writer for readers. The mode is kept in the file;
 /// set on every open to turn it on for a new one (a no-op after that).
 fn use_wal(conn: &Connection) -> rusqlite::Result<()> {
@@ -576,13 +622,17 @@ fn insert_run(tx: &rusqlite::Transaction, run: &NewRun) -> Read<i64> {
         .optional()?;
     let mut regressions = Vec::new();
     if let Some(previous) = previous {
-        let before = results_of_run(tx, previous)?;
+        // Only which subjects passed: a status this SDD does not know in the previous run is
+        // not `passing`, and must not keep every later run of the label from being recorded.
+        let mut statement =
+            tx.prepare("SELECT subject FROM results WHERE run_id = ?1 AND status = ?2")?;
+        let passed = statement
+            .query_map(params![previous, SubjectStatus::Passing.as_str()], |r| {
+                r.get::<_, String>(0)
+            })?
+            .collect::<rusqlite::Result<BTreeSet<String>>>()?;
         for result in &run.results {
-            if result.status == SubjectStatus::Failing
-                && before
-                    .get(&result.subject)
-                    .is_some_and(|r| r.status == SubjectStatus::Passing)
-            {
+            if result.status == SubjectStatus::Failing && passed.contains(&result.subject) {
                 regressions.push(result.subject.clone());
             }
         }
@@ -649,26 +699,43 @@ const RUN_COLUMNS: &str = "id, kind, label, started_at, duration_seconds, git_co
 
 fn run_from_row(r: &rusqlite::Row) -> rusqlite::Result<Read<RunRecord>> {
     let id: i64 = r.get(0)?;
-    let kind: String = r.get(1)?;
-    let Some(kind) = RunKind::parse(&kind) else {
-        return Ok(Err(Fault::UnknownKind { run: id, kind }));
+    // A value of the wrong type, or JSON that does not parse, names the run and the column:
+    // one damaged row is not the whole file's fault, and it is never read as an empty value.
+    let bad = |column: &str, problem: &dyn std::fmt::Display| Fault::UnreadableRun {
+        run: id,
+        problem: format!("{column}: {problem}"),
     };
-    let summary: String = r.get(9)?;
-    let regressions: String = r.get(10)?;
-    Ok(Ok(RunRecord {
-        id,
-        kind,
-        label: r.get(2)?,
-        started_at: r.get(3)?,
-        duration_seconds: r.get(4)?,
-        commit: r.get(5)?,
-        dirty: r.get(6)?,
-        filter: r.get(7)?,
-        ok: r.get(8)?,
-        summary: serde_json::from_str(&summary).unwrap_or(serde_json::Value::Null),
-        regressions: serde_json::from_str(&regressions).unwrap_or_default(),
-        previous_run: r.get(11)?,
-    }))
+    let read = || -> Read<RunRecord> {
+        fn typed<T: rusqlite::types::FromSql>(
+            r: &rusqlite::Row,
+            i: usize,
+            column: &str,
+            bad: &dyn Fn(&str, &dyn std::fmt::Display) -> Fault,
+        ) -> Read<T> {
+            r.get(i).map_err(|e| bad(column, &e))
+        }
+        let kind: String = typed(r, 1, "kind", &bad)?;
+        let Some(kind) = RunKind::parse(&kind) else {
+            return Err(Fault::UnknownKind { run: id, kind });
+        };
+        let summary: String = typed(r, 9, "summary", &bad)?;
+        let regressions: String = typed(r, 10, "regressions", &bad)?;
+        Ok(RunRecord {
+            id,
+            kind,
+            label: typed(r, 2, "label", &bad)?,
+            started_at: typed(r, 3, "started_at", &bad)?,
+            duration_seconds: typed(r, 4, "duration_seconds", &bad)?,
+            commit: typed(r, 5, "git_commit", &bad)?,
+            dirty: typed(r, 6, "git_dirty", &bad)?,
+            filter: typed(r, 7, "filter", &bad)?,
+            ok: typed(r, 8, "ok", &bad)?,
+            summary: serde_json::from_str(&summary).map_err(|e| bad("summary", &e))?,
+            regressions: serde_json::from_str(&regressions).map_err(|e| bad("regressions", &e))?,
+            previous_run: typed(r, 11, "previous_run", &bad)?,
+        })
+    };
+    Ok(read())
 }
 
 /// `run_id, subject, status, detail`.
@@ -1147,6 +1214,137 @@ mod tests {
         }
     }
 
+    /// Set in a child process of `a_newer_file_with_a_write_ahead_log_is_left_untouched`: the
+    /// history it writes as a newer SDD that crashes.
+    const NEWER_WRITER_ENV: &str = "SDD_HISTORY_TEST_NEWER_WRITER";
+
+    /// A newer SDD that crashed left its last commit in the write-ahead log. Refusing the file
+    /// must not checkpoint that log into it (a read-write connection does when it closes).
+    #[test]
+    fn a_newer_file_with_a_write_ahead_log_is_left_untouched() {
+        let newer = SCHEMA_VERSION + 1;
+        if let Ok(path) = std::env::var(NEWER_WRITER_ENV) {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(&format!(
+                "PRAGMA journal_mode = WAL; PRAGMA wal_autocheckpoint = 0;
+                 CREATE TABLE runs (id INTEGER PRIMARY KEY, what TEXT);
+                 INSERT INTO runs (what) VALUES ('from the future');
+                 PRAGMA user_version = {newer};"
+            ))
+            .unwrap();
+            // A crash: no close, no checkpoint.
+            std::process::exit(0);
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(HISTORY_FILE);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        let status = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "tests::a_newer_file_with_a_write_ahead_log_is_left_untouched",
+            ])
+            .env(NEWER_WRITER_ENV, &path)
+            .stdout(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let files = || -> Vec<(String, Vec<u8>)> {
+            let mut files: Vec<_> = std::fs::read_dir(path.parent().unwrap())
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .filter(|p| !p.to_string_lossy().ends_with("-shm"))
+                .map(|p| (p.display().to_string(), std::fs::read(&p).unwrap()))
+                .collect();
+            files.sort();
+            files
+        };
+        let before = files();
+        assert!(
+            before.iter().any(|(name, _)| name.ends_with("-wal")),
+            "the crash left a write-ahead log"
+        );
+        let err = History::open(dir.path()).err().expect("newer file refused");
+        assert!(
+            matches!(&err, HistoryError::NewerSchema { found, .. } if *found == newer),
+            "{err:?}"
+        );
+        assert!(files() == before, "the file or its log changed");
+    }
+
+    /// Opening an up-to-date file only reads it: it opens at once while another process holds
+    /// the write lock (it once waited for the lock, and failed after the busy timeout).
+    #[test]
+    fn an_up_to_date_file_opens_while_another_process_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut history = History::open(dir.path()).unwrap();
+        history.record(&run(&[("a", Passing)])).unwrap();
+        drop(history);
+        let writer = Connection::open(dir.path().join(HISTORY_FILE)).unwrap();
+        writer.execute_batch("BEGIN IMMEDIATE").unwrap();
+        let started = Instant::now();
+        let history = History::open(dir.path()).unwrap();
+        assert_eq!(history.latest(None).unwrap().unwrap().id, 1);
+        // Far below the busy timeout: the open did not wait for the lock.
+        assert!(
+            started.elapsed() < BUSY_TIMEOUT / 2,
+            "{:?}",
+            started.elapsed()
+        );
+        writer.execute_batch("ROLLBACK").unwrap();
+    }
+
+    /// A file whose recorded migrations have a gap, or whose version is negative, was not made
+    /// by SDD's migrations: it is refused as damaged and left as it was, not built upon.
+    #[test]
+    fn a_file_with_gaps_in_its_migrations_is_refused_as_damaged() {
+        for damage in [
+            "DELETE FROM schema_migrations WHERE version = 1",
+            "INSERT INTO schema_migrations (version, description) VALUES (-7, 'odd')",
+            "PRAGMA user_version = -3",
+        ] {
+            let dir = tempfile::tempdir().unwrap();
+            drop(History::open(dir.path()).unwrap());
+            let path = dir.path().join(HISTORY_FILE);
+            raw(&path, damage);
+            let before = std::fs::read(&path).unwrap();
+            let err = History::open(dir.path()).err().expect(damage);
+            assert!(
+                matches!(err, HistoryError::Damaged { .. }),
+                "{damage}: {err:?}"
+            );
+            assert!(err.to_string().contains("move it away"), "{err}");
+            assert_eq!(std::fs::read(&path).unwrap(), before, "{damage}");
+        }
+    }
+
+    /// A run with a value of the wrong type or JSON that does not parse is an error naming the
+    /// run and the column — not the whole file's fault, and never read as an empty value.
+    #[test]
+    fn a_damaged_run_is_named() {
+        for (damage, column) in [
+            (
+                "UPDATE runs SET regressions = 'oops' WHERE id = 2",
+                "regressions",
+            ),
+            ("UPDATE runs SET summary = '{bad' WHERE id = 2", "summary"),
+            ("UPDATE runs SET ok = 'yes' WHERE id = 2", "ok"),
+            ("UPDATE runs SET label = x'00ff' WHERE id = 2", "label"),
+        ] {
+            let dir = tempfile::tempdir().unwrap();
+            let mut history = History::open(dir.path()).unwrap();
+            history.record(&run(&[("a", Passing)])).unwrap();
+            history.record(&run(&[("a", Passing)])).unwrap();
+            raw(&dir.path().join(HISTORY_FILE), damage);
+            let err = history.run(2).unwrap_err();
+            assert!(
+                matches!(&err, HistoryError::UnreadableRun { run: 2, problem, .. } if problem.starts_with(column)),
+                "{damage}: {err:?}"
+            );
+            assert!(err.to_string().contains("run 2"), "{err}");
+            assert_eq!(history.run(1).unwrap().id, 1, "{damage}");
+        }
+    }
+
     /// A word this SDD does not know is an error that names the run and the word, wherever it
     /// is read — never a test run, a status or an outcome it is not.
     #[test]
@@ -1195,11 +1393,11 @@ mod tests {
                 "{err:?}"
             );
         }
-        // Recording the next run reads the previous run's statuses too.
-        assert!(matches!(
-            history.record(&run(&[("a", Failing)])),
-            Err(HistoryError::UnknownStatus { run: 2, .. })
-        ));
+        // The next run of the label is still recorded: an unknown status is not `passing`,
+        // so no regression is read into it (it once stopped every later run from landing).
+        let next = history.record(&run(&[("a", Failing)])).unwrap();
+        assert_eq!(next.previous_run, Some(2));
+        assert!(next.regressions.is_empty(), "{next:?}");
         raw(
             &path,
             "UPDATE results SET status = 'passing' WHERE run_id = 2",

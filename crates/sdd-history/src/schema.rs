@@ -96,6 +96,37 @@ pub(crate) fn current_version(conn: &Connection) -> rusqlite::Result<i64> {
     Ok(recorded.unwrap_or(0).max(user_version))
 }
 
+/// What is wrong with the migrations the file records, if anything: versions 1 to the newest
+/// without a gap, and a `user_version` that is not negative. A file that fails this was not
+/// written by an SDD (or was damaged since); migrating it would build on tables it may not have.
+pub(crate) fn damage(conn: &Connection) -> rusqlite::Result<Option<String>> {
+    let user_version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if user_version < 0 {
+        return Ok(Some(format!("its user_version is {user_version}")));
+    }
+    let has_table: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations')",
+        [],
+        |r| r.get(0),
+    )?;
+    if !has_table {
+        return Ok(None);
+    }
+    let mut statement = conn.prepare("SELECT version FROM schema_migrations ORDER BY version")?;
+    let recorded = statement
+        .query_map([], |r| r.get::<_, i64>(0))?
+        .collect::<rusqlite::Result<Vec<i64>>>()?;
+    let expected: Vec<i64> = (1..=recorded.last().copied().unwrap_or(0)).collect();
+    if recorded != expected {
+        let list = |v: &[i64]| v.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
+        return Ok(Some(format!(
+            "schema_migrations records versions [{}], not 1 to the newest without a gap",
+            list(&recorded)
+        )));
+    }
+    Ok(None)
+}
+
 /// A migration that could not be applied, and why.
 #[derive(Debug)]
 pub(crate) struct Failed {
@@ -106,6 +137,15 @@ pub(crate) struct Failed {
 /// Apply every migration above the file's version up to `target`, each in its own immediate
 /// transaction. The caller has checked that the file is not newer than this SDD.
 pub(crate) fn migrate(conn: &mut Connection, target: i64) -> Result<(), Failed> {
+    // An up-to-date file is only read: opening it takes no write lock, so it opens while
+    // another process records a run, and it opens when it may be read but not written.
+    let current = current_version(conn).map_err(|source| Failed {
+        version: target,
+        source,
+    })?;
+    if current >= target {
+        return Ok(());
+    }
     for migration in MIGRATIONS.iter().filter(|m| m.version <= target) {
         let failed = |source| Failed {
             version: migration.version,

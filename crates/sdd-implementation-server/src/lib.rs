@@ -150,7 +150,7 @@ impl ImplServer {
         match self.with_history(|h| h.record(run)) {
             Ok(record) => (Some(record.id), record.regressions),
             Err(e) => {
-                problems.push(format!("the run was not recorded: {e}"));
+                problems.push(format!("{}{e}", sdd_verify::record::NOT_RECORDED));
                 (None, Vec::new())
             }
         }

@@ -266,6 +266,51 @@ async fn a_missing_or_malformed_project_file_is_a_clear_error() {
     client.cancel().await.unwrap();
 }
 
+/// A run of a kind this SDD does not know (a newer SDD may add kinds) among the newest runs
+/// does not take project_status down: the scenarios still stand from the runs it can read, and
+/// the listing's problem is a next step naming the run.
+#[tokio::test]
+async fn project_status_survives_a_run_of_an_unknown_kind() {
+    let project = inventory_project().unwrap();
+    let mut history = sdd_history::History::open(project.path()).unwrap();
+    let run = |kind| sdd_history::NewRun {
+        kind,
+        label: "rust".into(),
+        started_at: "2026-12-01T00:00:00Z".into(),
+        duration_seconds: 1.0,
+        commit: None,
+        dirty: None,
+        filter: None,
+        ok: false,
+        summary: json!({}),
+        results: vec![sdd_history::SubjectResult {
+            subject: "inventory.add_an_item".into(),
+            status: sdd_history::SubjectStatus::Failing,
+            detail: Some("boom".into()),
+        }],
+        tests: Vec::new(),
+    };
+    history.record(&run(sdd_history::RunKind::Tests)).unwrap();
+    history.record(&run(sdd_history::RunKind::Checks)).unwrap();
+    drop(history);
+    rusqlite::Connection::open(project.path().join(sdd_history::HISTORY_FILE))
+        .unwrap()
+        .execute("UPDATE runs SET kind = 'load_tests' WHERE id = 2", [])
+        .unwrap();
+    let client = start(project.path()).await;
+    let status = structured(&call(&client, "project_status", json!({})).await);
+    assert_eq!(status["scenarios"]["failing"], 1, "{status:#}");
+    assert_eq!(status["last_runs"], json!([]), "{status:#}");
+    let steps = status["next_steps"].to_string();
+    assert!(
+        steps.contains("cannot be listed")
+            && steps.contains("run 2")
+            && steps.contains("load_tests"),
+        "{steps}"
+    );
+    client.cancel().await.unwrap();
+}
+
 /// A `run_tests` filter written to break out of a double-quoted `filter_arg` reaches the runner
 /// as one argument, verbatim, and runs nothing; a NUL in a filter is refused with the reason.
 #[tokio::test]

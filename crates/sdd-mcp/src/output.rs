@@ -78,7 +78,7 @@ fn name_accepted_fields(
     let unknown_field = result.is_error == Some(true)
         && text.contains("unknown field `")
         && text.ends_with('`')
-        && !text.contains("expected");
+        && !text.contains(", expected");
     if !unknown_field {
         return response;
     }
@@ -190,6 +190,12 @@ mod tests {
         assert_eq!(
             text(name_accepted_fields(error(flattened), &schema)),
             format!("{flattened}, expected one of `domain`, `limit`, `offset`")
+        );
+        // A field called `expected` is still an unknown field without a list.
+        let named_expected = "failed to deserialize parameters: unknown field `expected`";
+        assert_eq!(
+            text(name_accepted_fields(error(named_expected), &schema)),
+            format!("{named_expected}, expected one of `domain`, `limit`, `offset`")
         );
         // serde's own list, other errors and successful answers are left as they are.
         for kept in [

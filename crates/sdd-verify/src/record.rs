@@ -12,6 +12,10 @@ use sdd_results::Outcome;
 use crate::constraints::Verdict;
 use crate::examples::CheckVerdict;
 
+/// How a problem saying a run could not be recorded begins (the error follows): `sdd verify`
+/// finds it by this prefix.
+pub const NOT_RECORDED: &str = "the run was not recorded: ";
+
 /// When a run started and on which work tree: taken once at its start by each of the three
 /// recorders (test runs, example checks, constraint verifications), so their runs are stamped
 /// alike.

@@ -386,7 +386,7 @@ pub async fn run_tests(request: TestRunRequest<'_>) -> Result<TestRunReport, Tes
             .unwrap_or_else(|e| {
                 report
                     .problems
-                    .push(format!("the run was not recorded: {e}"))
+                    .push(format!("{}{e}", crate::record::NOT_RECORDED))
             });
     }
     Ok(report)
