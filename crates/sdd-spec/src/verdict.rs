@@ -94,6 +94,28 @@ pub type Judgement = (Verdict, String);
 /// What overrides any measured value: nothing got through, the measuring side was the limit,
 /// the service mostly refused, or too many requests failed.
 pub fn guard(m: &Measured) -> Option<Judgement> {
+    if let Some(judgement) = refusal_guard(m) {
+        return Some(judgement);
+    }
+    if m.error_rate() > MAX_ERROR_SHARE {
+        return Some((
+            Verdict::Failing,
+            format!(
+                "{:.1} % of {} requests failed ({} transport errors, {} 5xx)",
+                m.error_rate() * 100.0,
+                m.requests,
+                m.transport_errors,
+                m.status_5xx
+            ),
+        ));
+    }
+    None
+}
+
+/// What leaves nothing to judge: no request got through, the measuring side was the limit,
+/// or the service mostly refused (a run of 401s or 429s measured the refusals, not the
+/// operation). Every verdict starts here, the error rate's included.
+pub fn refusal_guard(m: &Measured) -> Option<Judgement> {
     if m.requests == 0 {
         return Some((Verdict::Failing, "no request got through".into()));
     }
@@ -111,18 +133,6 @@ pub fn guard(m: &Measured) -> Option<Judgement> {
                 "the service refused {:.0} % of the requests (statuses {:?}), so the run measured refusals, not the operation; check the credentials (service.headers), rate limits and the requests in load.endpoints",
                 refused * 100.0,
                 m.status_counts
-            ),
-        ));
-    }
-    if m.error_rate() > MAX_ERROR_SHARE {
-        return Some((
-            Verdict::Failing,
-            format!(
-                "{:.1} % of {} requests failed ({} transport errors, {} 5xx)",
-                m.error_rate() * 100.0,
-                m.requests,
-                m.transport_errors,
-                m.status_5xx
             ),
         ));
     }
@@ -202,9 +212,11 @@ pub fn judge_error_rate(m: &Measured, max_percent: f64) -> Judgement {
         "{measured:.2} % of {} requests failed, limit {max_percent} % at {:.0} req/s",
         m.requests, m.achieved_rate
     );
-    let verdict = if m.measurer_limited {
-        Verdict::Inconclusive
-    } else if measured > max_percent || m.requests == 0 {
+    // Not `guard`: its fixed error share would pre-empt the constraint's own limit.
+    if let Some((verdict, why)) = refusal_guard(m) {
+        return (verdict, format!("{why}; {summary}"));
+    }
+    let verdict = if measured > max_percent {
         Verdict::Failing
     } else {
         Verdict::Passing
@@ -398,6 +410,80 @@ mod tests {
             line.starts_with("p99.9 = 150.0 ms") && line.contains("50 % over the limit"),
             "{line}"
         );
+    }
+
+    /// The error rate is judged on responses the operation gave, never on refusals: a run of
+    /// 401s (no error by the 5xx count) once passed "error rate below 0.1 %".
+    #[test]
+    fn error_rate_table() {
+        use Verdict::*;
+        let with = |status_4xx: u64, status_5xx: u64, status: &str| Measured {
+            status_4xx,
+            status_5xx,
+            status_counts: [(status.to_string(), status_4xx.max(status_5xx))].into(),
+            ..healthy()
+        };
+        let cases: &[(&str, Measured, f64, Verdict, &str)] = &[
+            ("healthy", healthy(), 0.1, Passing, "0.00 % of 1000"),
+            (
+                "every response a 401",
+                with(1000, 0, "401"),
+                0.1,
+                Inconclusive,
+                "refused 100 %",
+            ),
+            (
+                "rate-limited: 6 % 429",
+                with(60, 0, "429"),
+                0.1,
+                Inconclusive,
+                "refused 6 %",
+            ),
+            (
+                "a few refusals are not errors",
+                with(40, 0, "404"),
+                0.1,
+                Passing,
+                "0.00 %",
+            ),
+            (
+                "5xx over the limit",
+                with(0, 5, "500"),
+                0.1,
+                Failing,
+                "0.50 %",
+            ),
+            // The constraint's limit decides, not the guards' fixed 1 % error share.
+            (
+                "3 % 5xx under a 5 % limit",
+                with(0, 30, "500"),
+                5.0,
+                Passing,
+                "3.00 %",
+            ),
+            (
+                "nothing got through",
+                Measured::default(),
+                0.1,
+                Failing,
+                "no request got through",
+            ),
+            (
+                "generator limited",
+                Measured {
+                    measurer_limited: true,
+                    ..healthy()
+                },
+                0.1,
+                Inconclusive,
+                "could not keep up",
+            ),
+        ];
+        for (name, measured, limit, verdict, says) in cases {
+            let (got, summary) = judge_error_rate(measured, *limit);
+            assert_eq!(got, *verdict, "{name}: {summary}");
+            assert!(summary.contains(says), "{name}: {summary}");
+        }
     }
 
     #[test]
