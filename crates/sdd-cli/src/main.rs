@@ -25,7 +25,7 @@ USAGE:
   sdd init     [--project DIR]
   sdd validate [--project DIR] [--specs DIR] [--format text|json]
   sdd review   [--project DIR] [--specs DIR] [--list] [--approve ID]... [--reject ID]... [--by NAME]
-  sdd verify   [--project DIR] [--profile NAME]... [--duration SECONDS] [--skip-constraints]
+  sdd verify   [--project DIR] [--profile NAME]... [--duration SECONDS] [--skip-constraints] [--strict]
   sdd report   [--project DIR] [--out FILE]
   sdd call     [--project DIR] SERVER TOOL [JSON]
 
@@ -36,7 +36,10 @@ review    approve, reject or edit proposed scenarios (and scenarios changed sinc
           decisions need --by NAME. The name is recorded, not authenticated: your version
           control's review of the spec files is the final gate.
 verify    the whole loop: validate, run the tests, trace them to scenarios, start the service,
-          run the executable examples, verify the constraints, stop. Exit 1 on any failure.
+          run the executable examples, verify the constraints, stop. The headline is VERIFIED
+          only when everything was checked and passed, else NO FAILURES (naming what was not
+          verified) or FAILED. Exit 1 on any failure; with --strict, exit 3 when nothing
+          failed but something was not verified.
 report    write a self-contained HTML page of the last verification and the trend of runs
 call      call one tool of a server (specification or implementation); prints its JSON result
 
@@ -83,6 +86,8 @@ pub(crate) struct Options {
     pub profiles: Vec<String>,
     pub duration: Option<u64>,
     pub skip_constraints: bool,
+    /// `sdd verify --strict`: exit 3 when nothing failed but something was not verified.
+    pub strict: bool,
     pub out: Option<PathBuf>,
     /// Arguments that are not options (`call`'s SERVER TOOL JSON).
     pub positional: Vec<String>,
@@ -119,6 +124,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
         profiles: Vec::new(),
         duration: None,
         skip_constraints: false,
+        strict: false,
         out: None,
         positional: Vec::new(),
     };
@@ -152,6 +158,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
                 options.duration = Some(seconds);
             }
             "--skip-constraints" => options.skip_constraints = true,
+            "--strict" => options.strict = true,
             "--out" => options.out = Some(PathBuf::from(value("--out")?)),
             other if other.starts_with("--") => {
                 return Err(format!("unknown option `{other}`\n\n{USAGE}"))

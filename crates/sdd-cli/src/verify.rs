@@ -19,6 +19,7 @@ use sdd_results::trace::ScenarioVerdict;
 use sdd_results::Outcome;
 use sdd_spec::analysis::validate::validate;
 use sdd_spec::document::ReviewStatus;
+use sdd_spec::verdict::{headline, NotVerified, Overall, Tally, Verdict};
 use sdd_spec::Severity;
 use sdd_verify::constraints::ConstraintVerdict;
 use sdd_verify::examples::{CheckReport, CheckVerdict};
@@ -39,7 +40,17 @@ pub struct Verification {
     pub project: String,
     pub started_at: String,
     pub duration_seconds: f64,
+    /// Nothing failed (the exit status is 0). Not "verified": see `overall`.
     pub ok: bool,
+    /// VERIFIED only when everything was checked and passed (absent in files from before).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overall: Option<Overall>,
+    /// The one-line headline, naming what was not verified.
+    #[serde(default)]
+    pub headline: String,
+    /// Approved scenarios and constraints that were not verified, and why.
+    #[serde(default)]
+    pub not_verified: Vec<NotVerified>,
     pub steps: Vec<Step>,
     pub scenarios: Vec<ScenarioRow>,
     /// The constraint verdicts as `verify_constraints` returned them, with measurements.
@@ -290,12 +301,16 @@ pub async fn run(options: &Options) -> Result<ExitCode, String> {
     session.close().await;
 
     let scenarios = scenario_rows(&loaded.spec, &runs, checks.as_ref());
-    let ok = verified(&steps, &scenarios);
+    let (overall, headline, not_verified) =
+        standing(&loaded.spec, &steps, &scenarios, &constraints);
     let verification = Verification {
         project: root.display().to_string(),
         started_at,
         duration_seconds: clock.elapsed().as_secs_f64(),
-        ok,
+        ok: overall.nothing_failed(),
+        overall: Some(overall),
+        headline,
+        not_verified,
         steps,
         scenarios,
         constraints,
@@ -308,11 +323,18 @@ pub async fn run(options: &Options) -> Result<ExitCode, String> {
         ),
         Err(e) => eprintln!("warning: the verification was not saved: {e}"),
     }
-    Ok(if verification.ok {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    Ok(ExitCode::from(exit_status(overall, options.strict)))
+}
+
+/// 0 when nothing failed, 1 when something did; with `--strict`, 3 when nothing failed but
+/// something was not verified.
+fn exit_status(overall: Overall, strict: bool) -> u8 {
+    match overall {
+        Overall::Verified => 0,
+        Overall::NoFailures if strict => 3,
+        Overall::NoFailures => 0,
+        Overall::Failed => 1,
+    }
 }
 
 fn first_line(text: &str) -> String {
@@ -341,14 +363,78 @@ fn unusual_exit(exit: &Exit) -> Option<&'static str> {
     }
 }
 
-/// One row per scenario: its review state, what the tests and examples say, and the verdict.
-/// VERIFIED only when every step passed, no scenario fails, and every scenario written
-/// `approved` is still the behaviour a person approved.
-fn verified(steps: &[Step], scenarios: &[ScenarioRow]) -> bool {
-    steps.iter().all(|s| s.ok)
-        && scenarios
+/// How many names the headline lists before it counts the rest.
+const HEADLINE_NAMES: usize = 5;
+
+/// Where the verification stands: failed when a step failed, an approved scenario fails or
+/// changed since approval, or a constraint fails; otherwise verified only when every approved scenario passes and
+/// every constraint of the spec passed — anything else (no test, skipped, inconclusive,
+/// unchecked, not run) is named as not verified.
+fn standing(
+    spec: &sdd_spec::model::Spec,
+    steps: &[Step],
+    scenarios: &[ScenarioRow],
+    constraints: &[ConstraintVerdict],
+) -> (Overall, String, Vec<NotVerified>) {
+    let failed = steps.iter().filter(|s| !s.ok).count()
+        + scenarios
             .iter()
-            .all(|s| s.verdict != "failing" && s.review != CHANGED_SINCE_APPROVAL)
+            .filter(|s| s.verdict == "failing" || s.review == CHANGED_SINCE_APPROVAL)
+            .count()
+        + constraints
+            .iter()
+            .filter(|c| c.verdict == Verdict::Failing)
+            .count();
+    let mut not_verified = Vec::new();
+    let approved: Vec<&ScenarioRow> = scenarios
+        .iter()
+        .filter(|s| s.review == "approved")
+        .collect();
+    for s in &approved {
+        if !matches!(s.verdict.as_str(), "passing" | "failing") {
+            let why = match s.verdict.as_str() {
+                "-" => "no test or example traced to it",
+                other => other,
+            };
+            not_verified.push(NotVerified {
+                subject: s.id.clone(),
+                why: why.into(),
+            });
+        }
+    }
+    for c in &spec.constraints {
+        match constraints.iter().find(|v| v.constraint_id == c.id) {
+            Some(v) if matches!(v.verdict, Verdict::Inconclusive | Verdict::Unchecked) => {
+                not_verified.push(NotVerified {
+                    subject: c.id.clone(),
+                    why: v.verdict.as_str().into(),
+                })
+            }
+            Some(_) => {}
+            None => not_verified.push(NotVerified {
+                subject: c.id.clone(),
+                why: "not run".into(),
+            }),
+        }
+    }
+    let overall = Overall::of(failed, not_verified.len());
+    let tallies = [
+        Tally {
+            kind: "approved scenarios",
+            verified: approved.iter().filter(|s| s.verdict == "passing").count(),
+            total: approved.len(),
+        },
+        Tally {
+            kind: "constraints",
+            verified: constraints
+                .iter()
+                .filter(|v| v.verdict == Verdict::Passing)
+                .count(),
+            total: spec.constraints.len(),
+        },
+    ];
+    let line = headline(overall, &tallies, &not_verified, HEADLINE_NAMES);
+    (overall, line, not_verified)
 }
 
 fn scenario_rows(
@@ -503,9 +589,9 @@ fn print_summary(v: &Verification) {
     {
         failed.push("scenarios changed since approval (a person must `sdd review` them)");
     }
+    sayln!("\n{}", v.headline);
     sayln!(
-        "\n{} in {:.1} s{}",
-        if v.ok { "VERIFIED" } else { "FAILED" },
+        "in {:.1} s{}",
         v.duration_seconds,
         if failed.is_empty() {
             String::new()
@@ -582,10 +668,89 @@ pub(crate) mod tests {
             summary: String::new(),
         };
         let kept: Vec<ScenarioRow> = rows.into_iter().filter(|r| r.id == "t.kept").collect();
-        assert!(verified(&[step(true)], &kept));
-        assert!(!verified(&[step(false)], &kept));
+        let overall = |steps: &[Step], rows: &[ScenarioRow]| standing(&spec, steps, rows, &[]).0;
+        assert_eq!(overall(&[step(true)], &kept), Overall::Verified);
+        assert_eq!(overall(&[step(false)], &kept), Overall::Failed);
         let rows = scenario_rows(&spec, &passing, None);
-        assert!(!verified(&[step(true)], &rows));
+        assert_eq!(overall(&[step(true)], &rows), Overall::Failed);
+    }
+
+    /// VERIFIED only when every approved scenario passed and every constraint of the spec
+    /// passed: one without a test, an inconclusive or unchecked constraint, or a constraint
+    /// that was not run at all makes it NO FAILURES, naming each (the bundled example once
+    /// printed VERIFIED with 5 of 11 constraints not verified).
+    #[test]
+    fn the_headline_is_never_stronger_than_the_weakest_evidence() {
+        let spec = sdd_spec::load_sources(&[(
+            "t.yaml".into(),
+            "feature: T\ndomain: t\nconstraints:\n  performance:\n    - name: Fast\n      requirement: p95 under 100 ms\n    - name: Busy\n      requirement: 1000 concurrent users\n    - name: Later\n      requirement: 99.9 % uptime\nscenarios:\n  - name: Kept\n    when: w\n    then: [x]\n  - name: Untested\n    when: w\n    then: [y]\n".into(),
+        )])
+        .spec;
+        let ids: Vec<String> = spec.constraints.iter().map(|c| c.id.clone()).collect();
+        let verdict = |id: &str, verdict| ConstraintVerdict {
+            constraint_id: id.into(),
+            name: id.into(),
+            verdict,
+            summary: String::new(),
+            notes: Vec::new(),
+            run: None,
+            measured: None,
+            findings: Vec::new(),
+            latency_limit: None,
+        };
+        let step = Step {
+            name: "tests".into(),
+            ok: true,
+            seconds: 0.0,
+            summary: String::new(),
+        };
+        let rows = scenario_rows(
+            &spec,
+            &[run(
+                &[("t.kept", "passing"), ("t.untested", "no_test")],
+                json!([]),
+                json!([]),
+            )],
+            None,
+        );
+        let all_passing: Vec<_> = ids.iter().map(|id| verdict(id, Verdict::Passing)).collect();
+        let (overall, line, missing) =
+            standing(&spec, std::slice::from_ref(&step), &rows[..1], &all_passing);
+        assert_eq!((overall, line.as_str()), (Overall::Verified, "VERIFIED"));
+        assert!(missing.is_empty());
+
+        let partial = [
+            verdict(&ids[0], Verdict::Passing),
+            verdict(&ids[1], Verdict::Inconclusive),
+        ];
+        let (overall, line, missing) =
+            standing(&spec, std::slice::from_ref(&step), &rows, &partial);
+        assert_eq!(overall, Overall::NoFailures);
+        let named: Vec<(&str, &str)> = missing
+            .iter()
+            .map(|n| (n.subject.as_str(), n.why.as_str()))
+            .collect();
+        assert_eq!(
+            named,
+            [
+                ("t.untested", "no_test"),
+                (ids[1].as_str(), "inconclusive"),
+                (ids[2].as_str(), "not run"),
+            ]
+        );
+        assert!(
+            line.starts_with("NO FAILURES — 1 of 2 approved scenarios verified, 1 of 3 constraints verified; not verified: t.untested (no_test)"),
+            "{line}"
+        );
+        assert_eq!(exit_status(overall, false), 0);
+        assert_eq!(exit_status(overall, true), 3);
+        assert_eq!(exit_status(Overall::Verified, true), 0);
+        assert_eq!(exit_status(Overall::Failed, false), 1);
+
+        let failing = [verdict(&ids[0], Verdict::Failing)];
+        let (overall, line, _) = standing(&spec, &[step], &rows, &failing);
+        assert_eq!(overall, Overall::Failed);
+        assert!(line.starts_with("FAILED — "), "{line}");
     }
 
     #[test]
@@ -703,6 +868,9 @@ pub(crate) mod tests {
             started_at: "2026-11-22T11:31:36Z".into(),
             duration_seconds: 1.0,
             ok: false,
+            overall: Some(Overall::Failed),
+            headline: "FAILED".into(),
+            not_verified: Vec::new(),
             steps: Vec::new(),
             scenarios: Vec::new(),
             constraints: vec![serde_json::from_value(answered.clone()).expect("a verdict")],

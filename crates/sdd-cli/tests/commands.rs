@@ -260,3 +260,35 @@ fn a_scenario_weakened_after_approval_is_shown_for_review_again() {
     let (_, listed, _) = sdd_in(root, &["review", "--list"]);
     assert!(listed.contains("0 scenario(s) waiting"), "{listed}");
 }
+
+/// A project whose spec has a constraint and no service to check it against: nothing failed,
+/// nothing was verified. The headline says NO FAILURES and names the constraint (it once said
+/// VERIFIED); the exit status is 0, or 3 with `--strict`, and the saved verification agrees.
+#[test]
+fn verify_says_what_it_did_not_verify_and_strict_exits_3() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("specs")).unwrap();
+    std::fs::write(dir.path().join("sdd.yaml"), "specs: specs\n").unwrap();
+    std::fs::write(
+        dir.path().join("specs/t.yaml"),
+        "feature: T\ndomain: t\nconstraints:\n  performance:\n    - name: Fast\n      requirement: p95 under 100 ms\nscenarios:\n  - name: Idea\n    when: w\n    then: [y]\n    status: proposed\n    rationale: r\n",
+    )
+    .unwrap();
+    let (code, out, err) = sdd_in(dir.path(), &["verify"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains(
+            "NO FAILURES — 0 of 1 constraints verified; not verified: t.performance.fast (not run)"
+        ) && !out.contains("VERIFIED"),
+        "{out}"
+    );
+    let saved: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join(".sdd/last-verify.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(saved["ok"], true);
+    assert_eq!(saved["overall"], "no_failures");
+    assert_eq!(saved["not_verified"][0]["why"], "not run");
+    let (code, out, err) = sdd_in(dir.path(), &["verify", "--strict"]);
+    assert_eq!(code, 3, "{out}{err}");
+}

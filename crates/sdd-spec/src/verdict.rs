@@ -43,6 +43,108 @@ impl Verdict {
     }
 }
 
+/// Where a whole verification stands. The one definition the CLI's headline and exit code,
+/// the report and the servers' run summaries share: a headline is never stronger than the
+/// weakest evidence behind it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Overall {
+    /// Everything asked for was checked and passed.
+    Verified,
+    /// Nothing failed, but something was not verified (inconclusive, unchecked, without a
+    /// test): the headline names it.
+    NoFailures,
+    /// Something failed.
+    Failed,
+}
+
+impl Overall {
+    /// `failed` things failed and `not_verified` were not verified.
+    pub fn of(failed: usize, not_verified: usize) -> Overall {
+        if failed > 0 {
+            Overall::Failed
+        } else if not_verified > 0 {
+            Overall::NoFailures
+        } else {
+            Overall::Verified
+        }
+    }
+
+    /// Of a set of verdicts: failing is failed, inconclusive and unchecked are not verified.
+    pub fn of_verdicts(verdicts: impl IntoIterator<Item = Verdict>) -> Overall {
+        let (mut failed, mut not_verified) = (0, 0);
+        for verdict in verdicts {
+            match verdict {
+                Verdict::Passing => {}
+                Verdict::Failing => failed += 1,
+                Verdict::Inconclusive | Verdict::Unchecked => not_verified += 1,
+            }
+        }
+        Overall::of(failed, not_verified)
+    }
+
+    /// Nothing failed: a run that is `ok` in the history, exit status 0.
+    pub fn nothing_failed(self) -> bool {
+        self != Overall::Failed
+    }
+
+    /// `VERIFIED`, `NO FAILURES`, `FAILED`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Overall::Verified => "VERIFIED",
+            Overall::NoFailures => "NO FAILURES",
+            Overall::Failed => "FAILED",
+        }
+    }
+}
+
+/// Something a verification did not verify, and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct NotVerified {
+    pub subject: String,
+    pub why: String,
+}
+
+/// How many of a kind of subject were verified: `6 of 11 constraints verified`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tally<'a> {
+    pub kind: &'a str,
+    pub verified: usize,
+    pub total: usize,
+}
+
+/// The one-line headline: `VERIFIED`, or `NO FAILURES — 6 of 11 constraints verified; not
+/// verified: a (why), b (why)`, or `FAILED — …` with the same counts. At most `listed`
+/// subjects are named; the rest are counted.
+pub fn headline(
+    overall: Overall,
+    tallies: &[Tally],
+    not_verified: &[NotVerified],
+    listed: usize,
+) -> String {
+    if overall == Overall::Verified {
+        return overall.as_str().to_string();
+    }
+    let counts: Vec<String> = tallies
+        .iter()
+        .filter(|t| t.total > 0)
+        .map(|t| format!("{} of {} {} verified", t.verified, t.total, t.kind))
+        .collect();
+    let mut line = format!("{} — {}", overall.as_str(), counts.join(", "));
+    if !not_verified.is_empty() {
+        let named: Vec<String> = not_verified
+            .iter()
+            .take(listed)
+            .map(|n| format!("{} ({})", n.subject, n.why))
+            .collect();
+        line.push_str(&format!("; not verified: {}", named.join(", ")));
+        if not_verified.len() > listed {
+            line.push_str(&format!(" and {} more", not_verified.len() - listed));
+        }
+    }
+    line
+}
+
 /// What one measurement of the service saw.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Measured {
@@ -409,6 +511,69 @@ mod tests {
         assert!(
             line.starts_with("p99.9 = 150.0 ms") && line.contains("50 % over the limit"),
             "{line}"
+        );
+    }
+
+    #[test]
+    fn overall_table() {
+        use Overall::*;
+        use Verdict::*;
+        let cases: &[(&[Verdict], Overall)] = &[
+            (&[], Verified),
+            (&[Passing, Passing], Verified),
+            (&[Passing, Unchecked], NoFailures),
+            (&[Passing, Inconclusive], NoFailures),
+            (&[Inconclusive, Failing], Failed),
+            (&[Failing], Failed),
+        ];
+        for (verdicts, overall) in cases {
+            assert_eq!(
+                Overall::of_verdicts(verdicts.iter().copied()),
+                *overall,
+                "{verdicts:?}"
+            );
+        }
+        assert!(NoFailures.nothing_failed() && Verified.nothing_failed());
+        assert!(!Failed.nothing_failed());
+    }
+
+    /// The headline never says VERIFIED while anything is unverified, and names what was not.
+    #[test]
+    fn headline_table() {
+        let tallies = [
+            Tally {
+                kind: "approved scenarios",
+                verified: 4,
+                total: 4,
+            },
+            Tally {
+                kind: "constraints",
+                verified: 6,
+                total: 11,
+            },
+            Tally {
+                kind: "nothing",
+                verified: 0,
+                total: 0,
+            },
+        ];
+        let not = |subject: &str, why: &str| NotVerified {
+            subject: subject.into(),
+            why: why.into(),
+        };
+        let missing = [
+            not("perf.concurrency", "inconclusive"),
+            not("scale.nodes", "unchecked"),
+            not("uptime", "unchecked"),
+        ];
+        assert_eq!(headline(Overall::Verified, &tallies, &[], 5), "VERIFIED");
+        assert_eq!(
+            headline(Overall::NoFailures, &tallies, &missing, 2),
+            "NO FAILURES — 4 of 4 approved scenarios verified, 6 of 11 constraints verified; not verified: perf.concurrency (inconclusive), scale.nodes (unchecked) and 1 more"
+        );
+        assert_eq!(
+            headline(Overall::Failed, &tallies[..1], &[], 5),
+            "FAILED — 4 of 4 approved scenarios verified"
         );
     }
 

@@ -73,6 +73,13 @@ pub struct VerificationSummary {
     pub unchecked: usize,
 }
 
+impl VerificationSummary {
+    /// Failed if any failed; verified only if every one passed.
+    pub fn overall(&self) -> sdd_spec::verdict::Overall {
+        sdd_spec::verdict::Overall::of(self.failing, self.inconclusive + self.unchecked)
+    }
+}
+
 /// The running service constraint verification measures: where it is, how SDD reaches it
 /// and as whom, the load `sdd.yaml` describes, and how to restart it.
 pub struct ServiceUnderTest<'a> {

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use sdd_history::{NewRun, RunKind, SubjectResult};
 use sdd_mcp::ToolError;
+use sdd_spec::verdict::Overall;
 use sdd_verify::constraints::{verify, ConstraintVerdict, ServiceUnderTest, VerificationSummary};
 use sdd_verify::record::{constraint_status, RunStamp};
 
@@ -72,6 +73,10 @@ pub struct VerifyArgs {
 pub struct VerifyResult {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub run_id: Option<i64>,
+    /// `verified` only when every selected constraint passed; `no_failures` when none failed
+    /// but some are inconclusive or unchecked (not verified: say so, never "all verified");
+    /// `failed` when any failed.
+    pub overall: Overall,
     pub summary: VerificationSummary,
     pub constraints: Vec<ConstraintVerdict>,
     /// Constraints that passed in the previous verification and fail now.
@@ -167,7 +172,9 @@ impl ImplServer {
             ..stamp.run(
                 RunKind::Constraints,
                 "constraints",
-                summary.failing == 0 && summary.inconclusive == 0,
+                // `ok` is "nothing failed", as `sdd verify`'s exit status; what was not
+                // verified is in the summary and in `overall`.
+                summary.overall().nothing_failed(),
                 serde_json::to_value(&summary).unwrap_or_default(),
             )
         };
@@ -181,6 +188,7 @@ impl ImplServer {
         }
         Ok(Json(VerifyResult {
             run_id,
+            overall: summary.overall(),
             summary,
             constraints,
             regressions,
