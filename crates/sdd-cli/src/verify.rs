@@ -223,7 +223,11 @@ pub async fn run(options: &Options) -> Result<ExitCode, String> {
                             ServiceState::Running => "running",
                             ServiceState::Exited { .. } => "exited",
                         };
-                        (true, format!("{state} at {}", r.status.base_url), true)
+                        let mut summary = format!("{state} at {}", r.status.base_url);
+                        for warning in &r.status.warnings {
+                            summary.push_str(&format!("; warning: {warning}"));
+                        }
+                        (true, summary, true)
                     }
                     Err(e) => (false, first_line(&e), false),
                 }

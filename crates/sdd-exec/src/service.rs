@@ -103,6 +103,10 @@ pub struct ServiceStatus {
     /// Seconds it took to become ready.
     pub ready_after_seconds: f64,
     pub log_lines: u64,
+    /// What in `sdd.yaml`'s service section could not be resolved, e.g. an `${env:NAME}` that
+    /// SDD's environment does not set (the service got it empty).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -157,6 +161,8 @@ pub struct Service {
     started_at: String,
     ready_after: Duration,
     config: ServiceConfig,
+    /// From expanding `${env:…}` in the configuration.
+    warnings: Vec<String>,
     exit: Option<Exit>,
     /// The tasks copying stdout and stderr into the log; they end at end-of-file.
     pumps: Vec<tokio::task::JoinHandle<()>>,
@@ -170,6 +176,12 @@ impl Service {
         allowed: &AllowedHosts,
         supervisor: &Supervisor,
     ) -> Result<Service, StartError> {
+        // `${env:NAME}` in env, headers and the command, read from SDD's own environment.
+        let (config, warnings) = config.with_env_expanded(&|name| std::env::var(name).ok());
+        for warning in &warnings {
+            tracing::warn!("{warning}");
+        }
+        let config = &config;
         let workdir = confine(root, &config.workdir).ok_or_else(|| {
             StartError::Config(format!(
                 "service.workdir `{}` is outside the project",
@@ -219,6 +231,7 @@ impl Service {
             started_at: sdd_spec::review::now_rfc3339(),
             ready_after: Duration::ZERO,
             config: config.clone(),
+            warnings,
             exit: None,
             pumps,
         };
@@ -283,6 +296,7 @@ impl Service {
             uptime_seconds: self.started.elapsed().as_secs_f64(),
             ready_after_seconds: self.ready_after.as_secs_f64(),
             log_lines,
+            warnings: self.warnings.clone(),
         }
     }
 

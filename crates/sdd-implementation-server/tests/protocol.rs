@@ -810,3 +810,51 @@ async fn ping_is_answered_while_big_results_are_parsed_and_recorded() {
         );
     }
 }
+
+/// `${env:NAME}` in `service.env` reaches the service as the variable's value (it once reached
+/// it as the literal text, so a planted fault was silently not planted), and a name SDD's
+/// environment does not set is a warning in start_service's answer.
+#[test]
+fn service_env_references_are_expanded_and_unset_ones_reported() {
+    let project = inventory_project().unwrap();
+    let file = project.path().join("sdd.yaml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(
+        &file,
+        text.replacen(
+            "MODE: ok, FAULTS: none,",
+            "MODE: \"${env:SDD_TEST_SERVICE_MODE}\", FAULTS: \"${env:SDD_TEST_SURELY_UNSET}\",",
+            1,
+        ),
+    )
+    .unwrap();
+    let start_service = |mode: &str| {
+        let out = std::process::Command::new(SERVER)
+            .arg("--project")
+            .arg(project.path())
+            .args(["call", "start_service", "{}"])
+            .env("SDD_TEST_SERVICE_MODE", mode)
+            .env_remove("SDD_TEST_SURELY_UNSET")
+            .env("RUST_LOG", "error")
+            .output()
+            .unwrap();
+        (
+            String::from_utf8_lossy(&out.stdout).to_string(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+    // The fixture's MODE=never_ready answers 503 on /health: only the expanded value does that.
+    let (out, err) = start_service("never_ready");
+    assert!(
+        format!("{out}{err}").contains("was not ready after"),
+        "{out}{err}"
+    );
+    let (started, _) = start_service("ok");
+    let answer: Value = serde_json::from_str(&started).expect(&started);
+    assert_eq!(answer["state"], "running", "{answer:#}");
+    let warnings = answer["warnings"].to_string();
+    assert!(
+        warnings.contains("service.env.FAULTS uses ${env:SDD_TEST_SURELY_UNSET}"),
+        "{answer:#}"
+    );
+}

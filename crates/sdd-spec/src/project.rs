@@ -251,6 +251,106 @@ pub struct ServiceConfig {
     pub stop: StopConfig,
 }
 
+/// `${env:NAME}` in a configured value replaced by `lookup(NAME)`; each name `lookup` does not
+/// know becomes empty and is returned, so it can be reported rather than passed on as the
+/// literal text (a planted fault silently not planted). Other `${…}` are left as written.
+pub fn expand_env_refs(
+    text: &str,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> (String, Vec<String>) {
+    rewrite_env_refs(text, &mut |name| lookup(name).ok_or(String::new()))
+}
+
+/// `${env:NAME}` in the service's shell command rewritten to the shell's own `${NAME}`, which
+/// reads the same variable from the environment the command runs in: the value is never
+/// spliced into shell text. Returns the names `lookup` does not know (they expand to empty),
+/// and names that are not shell variable names, which are left as written.
+pub fn shell_env_refs(
+    command: &str,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> (String, Vec<String>) {
+    let is_name = |name: &str| {
+        let mut chars = name.chars();
+        chars
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+    };
+    rewrite_env_refs(command, &mut |name| {
+        if !is_name(name) {
+            return Err(format!("${{env:{name}}}"));
+        }
+        let reference = format!("${{{name}}}");
+        match lookup(name) {
+            Some(_) => Ok(reference),
+            None => Err(reference),
+        }
+    })
+}
+
+/// Replace each `${env:NAME}` by `replace(NAME)`: `Ok(text)`, or `Err(text)` for a name to
+/// report (its text is still written).
+fn rewrite_env_refs(
+    text: &str,
+    replace: &mut dyn FnMut(&str) -> Result<String, String>,
+) -> (String, Vec<String>) {
+    let mut out = String::with_capacity(text.len());
+    let mut unresolved = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("${env:") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + "${env:".len()..];
+        let Some(end) = after.find('}') else {
+            break;
+        };
+        let name = &after[..end];
+        match replace(name) {
+            Ok(text) => out.push_str(&text),
+            Err(text) => {
+                out.push_str(&text);
+                unresolved.push(name.to_string());
+            }
+        }
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    (out, unresolved)
+}
+
+impl ServiceConfig {
+    /// The service as it is started: `${env:NAME}` expanded in `env` and `headers` and made
+    /// the shell's `${NAME}` in `command`, with one warning per name the environment does not
+    /// set (it is empty for the service).
+    pub fn with_env_expanded(
+        &self,
+        lookup: &dyn Fn(&str) -> Option<String>,
+    ) -> (ServiceConfig, Vec<String>) {
+        let mut expanded = self.clone();
+        let mut warnings = Vec::new();
+        let mut warn = |field: String, names: Vec<String>| {
+            for name in names {
+                warnings.push(format!(
+                    "{field} uses ${{env:{name}}}, which is not set in SDD's environment: it is empty for the service"
+                ));
+            }
+        };
+        let (command, names) = shell_env_refs(&self.command, lookup);
+        expanded.command = command;
+        warn("service.command".into(), names);
+        for (key, value) in expanded.env.iter_mut() {
+            let (text, names) = expand_env_refs(value, lookup);
+            *value = text;
+            warn(format!("service.env.{key}"), names);
+        }
+        for (key, value) in expanded.headers.iter_mut() {
+            let (text, names) = expand_env_refs(value, lookup);
+            *value = text;
+            warn(format!("service.headers.{key}"), names);
+        }
+        (expanded, warnings)
+    }
+}
+
 /// How to tell the service is ready: an HTTP path answering 2xx, or a TCP port accepting.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -467,6 +567,66 @@ pub fn project_schema_json() -> String {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn env_references_expand_and_unset_ones_are_named() {
+        let lookup = |name: &str| match name {
+            "FAULTS" => Some("slow_reads".to_string()),
+            "EMPTY" => Some(String::new()),
+            _ => None,
+        };
+        let cases: &[(&str, &str, &[&str])] = &[
+            ("${env:FAULTS}", "slow_reads", &[]),
+            ("a-${env:FAULTS}-${env:EMPTY}-b", "a-slow_reads--b", &[]),
+            ("${env:MISSING}", "", &["MISSING"]),
+            ("x ${unique} ${other} y", "x ${unique} ${other} y", &[]),
+            ("${env:FAULTS", "${env:FAULTS", &[]),
+            ("", "", &[]),
+        ];
+        for (text, expanded, missing) in cases {
+            let (got, names) = expand_env_refs(text, &lookup);
+            assert_eq!(got, *expanded, "{text}");
+            assert_eq!(names, *missing, "{text}");
+        }
+        let shell: &[(&str, &str, &[&str])] = &[
+            // The shell reads the value itself: nothing of it is spliced into the command.
+            ("run --faults ${env:FAULTS}", "run --faults ${FAULTS}", &[]),
+            ("run \"${env:MISSING}\"", "run \"${MISSING}\"", &["MISSING"]),
+            ("run ${env:BAD-NAME}", "run ${env:BAD-NAME}", &["BAD-NAME"]),
+            ("run ${env:1X}", "run ${env:1X}", &["1X"]),
+        ];
+        for (text, rewritten, missing) in shell {
+            let (got, names) = shell_env_refs(text, &lookup);
+            assert_eq!(got, *rewritten, "{text}");
+            assert_eq!(names, *missing, "{text}");
+        }
+    }
+
+    #[test]
+    fn the_service_is_started_with_its_env_references_expanded() {
+        let config: ServiceConfig = serde_json::from_value(serde_json::json!({
+            "command": "app --mode ${env:FAULTS}",
+            "env": {"FAULTS": "${env:FAULTS}", "PLAIN": "x", "GONE": "${env:NOT_SET}"},
+            "headers": {"Authorization": "Bearer ${env:TOKEN_UNSET}"},
+            "base_url": "http://127.0.0.1:1",
+            "ready": {"http": "/health"},
+        }))
+        .unwrap();
+        let lookup = |name: &str| (name == "FAULTS").then(|| "slow_reads".to_string());
+        let (expanded, warnings) = config.with_env_expanded(&lookup);
+        assert_eq!(expanded.command, "app --mode ${FAULTS}");
+        assert_eq!(expanded.env["FAULTS"], "slow_reads");
+        assert_eq!(expanded.env["PLAIN"], "x");
+        assert_eq!(expanded.env["GONE"], "");
+        assert_eq!(expanded.headers["Authorization"], "Bearer ");
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        assert!(
+            warnings[0].starts_with("service.env.GONE uses ${env:NOT_SET}"),
+            "{warnings:?}"
+        );
+        assert!(warnings[1].starts_with("service.headers.Authorization uses ${env:TOKEN_UNSET}"));
+    }
+
     use super::*;
 
     #[test]
