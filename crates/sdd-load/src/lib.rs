@@ -12,4 +12,4 @@ pub mod stall_server;
 
 pub use plan::{Endpoint, LoadPlan, Model, Stage};
 pub use report::{ErrorCounts, GeneratorHealth, LoadReport, Percentiles};
-pub use run::{run, run_blocking, LoadError};
+pub use run::{run, run_blocking, run_cancellable, Cancel, LoadError};

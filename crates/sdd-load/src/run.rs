@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 use std::net::{SocketAddr, ToSocketAddrs};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -68,6 +68,49 @@ struct Shared {
     max_requests: Option<u64>,
     timeout: Duration,
     reuse: bool,
+    cancel: Arc<Cancel>,
+}
+
+/// Stops a run early: every connection ends at once (its request in flight abandoned), the
+/// threads return, and the report covers what was sent until then.
+#[derive(Debug, Default)]
+pub struct Cancel {
+    cancelled: AtomicBool,
+    notify: tokio::sync::Notify,
+}
+
+impl Cancel {
+    pub fn cancel(&self) {
+        self.cancelled.store(true, Ordering::SeqCst);
+        self.notify.notify_waiters();
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.cancelled.load(Ordering::SeqCst)
+    }
+
+    /// Until [`Cancel::cancel`] is called (at once if it was).
+    async fn cancelled(&self) {
+        loop {
+            let notified = self.notify.notified();
+            tokio::pin!(notified);
+            // Registered before the flag is read, so a cancel in between is not missed.
+            notified.as_mut().enable();
+            if self.is_cancelled() {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+/// Cancels the run when the future awaiting it is dropped (a cancelled MCP call).
+struct CancelOnDrop(Arc<Cancel>);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.cancel();
+    }
 }
 
 impl Shared {
@@ -165,6 +208,15 @@ fn histogram() -> Histogram<u64> {
 
 /// Run `plan` to the end on its own threads and report. Blocks the calling thread.
 pub fn run_blocking(plan: &LoadPlan, allowed: &AllowedHosts) -> Result<LoadReport, LoadError> {
+    run_cancellable(plan, allowed, Arc::default())
+}
+
+/// [`run_blocking`] that ends early when `cancel` is cancelled.
+pub fn run_cancellable(
+    plan: &LoadPlan,
+    allowed: &AllowedHosts,
+    cancel: Arc<Cancel>,
+) -> Result<LoadReport, LoadError> {
     let (host, port, _) = sdd_http::split_url(&plan.base_url)
         .map_err(|_| LoadError::BadUrl(plan.base_url.clone()))?;
     if !allowed.allows(&host) {
@@ -284,6 +336,7 @@ pub fn run_blocking(plan: &LoadPlan, allowed: &AllowedHosts) -> Result<LoadRepor
         max_requests: plan.max_requests,
         timeout: plan.timeout,
         reuse: plan.reuse_connections,
+        cancel,
     });
     let threads = threads.min(connections);
     let mut handles = Vec::new();
@@ -314,9 +367,12 @@ pub fn run_blocking(plan: &LoadPlan, allowed: &AllowedHosts) -> Result<LoadRepor
     ))
 }
 
-/// The same, from async code: the generator runs on its own threads.
+/// The same, from async code: the generator runs on its own threads. Dropping the returned
+/// future (a cancelled call) stops the load at once rather than at the end of the plan.
 pub async fn run(plan: LoadPlan, allowed: AllowedHosts) -> Result<LoadReport, LoadError> {
-    tokio::task::spawn_blocking(move || run_blocking(&plan, &allowed))
+    let cancel = Arc::new(Cancel::default());
+    let _stop_when_dropped = CancelOnDrop(cancel.clone());
+    tokio::task::spawn_blocking(move || run_cancellable(&plan, &allowed, cancel))
         .await
         .map_err(|e| LoadError::Thread(e.to_string()))?
 }
@@ -329,7 +385,14 @@ fn generator_thread(shared: Arc<Shared>, connections: usize) -> Result<Tally, Lo
     let mut tally = runtime.block_on(async {
         let mut tasks = tokio::task::JoinSet::new();
         for _ in 0..connections {
-            tasks.spawn(connection_loop(shared.clone()));
+            let shared = shared.clone();
+            tasks.spawn(async move {
+                tokio::select! {
+                    tally = connection_loop(shared.clone()) => tally,
+                    // What this connection measured is dropped: the run was called off.
+                    () = shared.cancel.cancelled() => Tally::new(),
+                }
+            });
         }
         let mut tally = Tally::new();
         while let Some(result) = tasks.join_next().await {

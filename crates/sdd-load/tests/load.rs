@@ -185,3 +185,66 @@ async fn only_allowed_hosts_and_sane_plans() {
         Err(LoadError::NoEndpoints)
     ));
 }
+
+/// A service that counts the requests it answers (each `GET` head ends in a blank line).
+async fn counting_target(count: std::sync::Arc<std::sync::atomic::AtomicU64>) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let count = count.clone();
+            tokio::spawn(async move {
+                let mut pending = Vec::new();
+                let mut buffer = [0u8; 4096];
+                while let Ok(n) = socket.read(&mut buffer).await {
+                    if n == 0 {
+                        break;
+                    }
+                    pending.extend_from_slice(&buffer[..n]);
+                    while let Some(end) = pending.windows(4).position(|w| w == b"\r\n\r\n") {
+                        pending.drain(..end + 4);
+                        count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        let answer = b"HTTP/1.1 200 OK\r\ncontent-length: 3\r\n\r\nok\n";
+                        if socket.write_all(answer).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    format!("http://{address}")
+}
+
+/// Dropping a run (a cancelled `verify_constraints`) stops its load: after a second's grace
+/// the service sees no more requests, where a 30-second plan once ran to its end.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropping_a_run_stops_its_load() {
+    use std::sync::atomic::Ordering;
+    let count = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let url = counting_target(count.clone()).await;
+    let plan = LoadPlan::new(
+        &url,
+        vec![Endpoint::get("/")],
+        Model::Open {
+            rate: 200.0,
+            stages: vec![],
+        },
+        Duration::from_secs(30),
+    );
+    let running = tokio::spawn(run(plan, AllowedHosts::loopback_only()));
+    while count.load(Ordering::SeqCst) < 20 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    running.abort();
+    let _ = running.await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let stopped_at = count.load(Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        count.load(Ordering::SeqCst),
+        stopped_at,
+        "requests kept coming after the run was dropped"
+    );
+}
