@@ -429,6 +429,101 @@ pub async fn injection(target: &ProbePlan<'_>) -> (Vec<Finding>, usize) {
     (findings, sent)
 }
 
+/// Words of a constraint's sentence that never name a field.
+const NOT_FIELD_WORDS: &[&str] = &[
+    "the",
+    "and",
+    "are",
+    "must",
+    "should",
+    "shall",
+    "most",
+    "max",
+    "maximum",
+    "least",
+    "than",
+    "less",
+    "more",
+    "long",
+    "length",
+    "size",
+    "characters",
+    "character",
+    "chars",
+    "bytes",
+    "items",
+    "with",
+    "not",
+    "exceed",
+    "limit",
+    "limited",
+    "under",
+    "over",
+    "only",
+    "each",
+    "every",
+];
+
+/// `titles` → `title`, `entries` → `entry`, `addresses` → `address`: enough English to match a
+/// sentence's plural to a field's singular.
+fn singular(word: &str) -> String {
+    if let Some(stem) = word.strip_suffix("ies") {
+        format!("{stem}y")
+    } else if let Some(stem) = word.strip_suffix("sses") {
+        format!("{stem}ss")
+    } else if word.ends_with('s') && !word.ends_with("ss") && word.len() > 3 {
+        word[..word.len() - 1].to_string()
+    } else {
+        word.to_string()
+    }
+}
+
+/// The fields among `names` the subject of a size constraint names: `title` for "Titles max
+/// 255 characters", "Task titles must be at most 255 characters" or "A task's title …" — by
+/// the whole field name when one matches a word (singular, possessive dropped), else by a part
+/// of a `snake_case` / `camelCase` name. Nothing when no field is named: the check is then
+/// unchecked, never run on a field the sentence did not mean.
+pub fn fields_named_by<'a>(subject: &str, names: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
+    let words: Vec<String> = subject
+        .to_lowercase()
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| w.len() > 2 && !w.chars().all(|c| c.is_ascii_digit()))
+        .filter(|w| !NOT_FIELD_WORDS.contains(w))
+        .map(singular)
+        .collect();
+    let parts = |name: &str| -> Vec<String> {
+        let mut parts = Vec::new();
+        let mut current = String::new();
+        for c in name.chars() {
+            if c == '_' || c == '-' || c.is_uppercase() {
+                if !current.is_empty() {
+                    parts.push(singular(&current));
+                }
+                current = c.to_lowercase().filter(|c| c.is_alphanumeric()).collect();
+            } else {
+                current.push(c.to_ascii_lowercase());
+            }
+        }
+        if !current.is_empty() {
+            parts.push(singular(&current));
+        }
+        parts
+    };
+    let names: Vec<&str> = names.collect();
+    let whole: Vec<&str> = names
+        .iter()
+        .copied()
+        .filter(|n| words.contains(&singular(&n.to_lowercase())))
+        .collect();
+    if !whole.is_empty() {
+        return whole;
+    }
+    names
+        .into_iter()
+        .filter(|n| parts(n).iter().any(|p| words.contains(p)))
+        .collect()
+}
+
 /// A value over the bound in a field named like the subject (`title` for `Title max 255
 /// characters`) must be refused with a 4xx.
 pub async fn max_size(
@@ -436,12 +531,6 @@ pub async fn max_size(
     max: f64,
     subject: &str,
 ) -> (Vec<Finding>, Vec<String>) {
-    let words: Vec<String> = subject
-        .to_ascii_lowercase()
-        .split(|c: char| !c.is_ascii_alphanumeric())
-        .filter(|w| w.len() > 2)
-        .map(str::to_string)
-        .collect();
     let mut findings = Vec::new();
     let mut probed = Vec::new();
     let oversized = "x".repeat(
@@ -458,14 +547,15 @@ pub async fn max_size(
         else {
             continue;
         };
-        for (name, value) in &fields {
-            if !value.is_string()
-                || !words
-                    .iter()
-                    .any(|w| name.to_ascii_lowercase().contains(w.as_str()))
-            {
-                continue;
-            }
+        let strings = fields
+            .iter()
+            .filter(|(_, value)| value.is_string())
+            .map(|(name, _)| name.as_str());
+        let named = fields_named_by(subject, strings);
+        for (name, _) in fields
+            .iter()
+            .filter(|(name, _)| named.contains(&name.as_str()))
+        {
             let mut changed = fields.clone();
             changed.insert(name.clone(), Value::String(oversized.clone()));
             let label = format!(
@@ -646,6 +736,34 @@ fn contains_string(value: &Value, wanted: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+
+    /// Plural, possessive and sentence subjects name the field they mean, and only it ("Titles
+    /// max 255 characters" once found no field, so the check came back unchecked).
+    #[test]
+    fn size_subjects_name_their_fields() {
+        let fields = ["title", "description", "task_id", "dueDate", "tags"];
+        let cases: &[(&str, &[&str])] = &[
+            ("title", &["title"]),
+            ("Titles", &["title"]),
+            ("task titles must be", &["title"]),
+            ("task titles must be at most 255 characters", &["title"]),
+            ("a task's title", &["title"]),
+            ("description length", &["description"]),
+            ("due dates", &["dueDate"]),
+            ("each task may have", &["task_id"]),
+            ("tags", &["tags"]),
+            ("the body", &[]),
+            ("max 255", &[]),
+        ];
+        for (subject, expected) in cases {
+            assert_eq!(
+                fields_named_by(subject, fields.iter().copied()),
+                *expected,
+                "{subject}"
+            );
+        }
+    }
+
     use super::*;
 
     #[test]
