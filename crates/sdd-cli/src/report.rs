@@ -405,17 +405,7 @@ mod tests {
             ],
             constraints: [Verdict::Passing, Verdict::Failing, Verdict::Passing]
                 .into_iter()
-                .map(|verdict| ConstraintVerdict {
-                    constraint_id: "c".into(),
-                    name: "C".into(),
-                    verdict,
-                    summary: String::new(),
-                    notes: Vec::new(),
-                    run: None,
-                    measured: None,
-                    findings: Vec::new(),
-                    latency_limit: None,
-                })
+                .map(|verdict| ConstraintVerdict::new("c", "C", verdict, ""))
                 .collect(),
         };
         assert_eq!(

@@ -691,17 +691,7 @@ pub(crate) mod tests {
         )])
         .spec;
         let ids: Vec<String> = spec.constraints.iter().map(|c| c.id.clone()).collect();
-        let verdict = |id: &str, verdict| ConstraintVerdict {
-            constraint_id: id.into(),
-            name: id.into(),
-            verdict,
-            summary: String::new(),
-            notes: Vec::new(),
-            run: None,
-            measured: None,
-            findings: Vec::new(),
-            latency_limit: None,
-        };
+        let verdict = |id: &str, verdict| ConstraintVerdict::new(id, id, verdict, "");
         let step = Step {
             name: "tests".into(),
             ok: true,

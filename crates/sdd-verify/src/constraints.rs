@@ -150,16 +150,23 @@ pub async fn verify(
 }
 
 fn verdict(c: &Constraint, verdict: Verdict, summary: impl Into<String>) -> ConstraintVerdict {
-    ConstraintVerdict {
-        constraint_id: c.id.clone(),
-        name: c.name.clone(),
-        verdict,
-        summary: summary.into(),
-        notes: Vec::new(),
-        run: None,
-        measured: None,
-        findings: Vec::new(),
-        latency_limit: None,
+    ConstraintVerdict::new(&c.id, &c.name, verdict, summary)
+}
+
+impl ConstraintVerdict {
+    /// A verdict with its one-line summary and nothing measured, noted or found yet.
+    pub fn new(id: &str, name: &str, verdict: Verdict, summary: impl Into<String>) -> Self {
+        ConstraintVerdict {
+            constraint_id: id.to_string(),
+            name: name.to_string(),
+            verdict,
+            summary: summary.into(),
+            notes: Vec::new(),
+            run: None,
+            measured: None,
+            findings: Vec::new(),
+            latency_limit: None,
+        }
     }
 }
 
