@@ -2,7 +2,7 @@
 # The main job: build everything, then run the whole loop — `sdd verify` — on the bundled
 # example service (examples/task_manager): validate the spec, run its tests and trace them to
 # scenarios, start the service, run the executable examples, verify the constraints under real
-# load and probes, stop it; then write the HTML report. Exit status: verify's (0 = verified).
+# load and probes, stop it; then write the HTML report. Exit status: verify's (0 = nothing failed; the headline says whether everything was verified).
 #
 # Plant a fault to watch it turn red for the right reason:
 #   TASK_MANAGER_FAULTS=slow_reads scripts/run-example.sh
