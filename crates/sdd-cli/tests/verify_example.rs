@@ -153,14 +153,17 @@ fn verify_passes_when_healthy_fails_for_each_planted_fault_and_reports() {
             &["cannot_complete_already_completed_task"][..],
         ),
         ("slow_reads", &["performance.api_response_time"]),
-        // A route without authentication is also without the per-user limit, which counts
-        // authenticated users: both constraints are broken, and both are named.
-        (
-            "open_route",
-            &["security.authentication_required", "security.rate_limiting"],
-        ),
+        ("open_route", &["security.authentication_required"]),
+        // A state-changing route reached only with a task's real ID (from the examples).
+        ("open_write", &["security.authentication_required"]),
         ("no_rate_limit", &["security.rate_limiting"]),
+        ("cross_user_access", &["security.task_ownership"]),
+        // An existing query parameter, and a malformed body.
+        ("sql_in_filter", &["security.sql_injection_prevention"]),
+        ("crash_on_bad_json", &["security.sql_injection_prevention"]),
         ("lose_writes", &["reliability.data_durability"]),
+        // Saved at a graceful shutdown only: "single node failure" is probed with SIGKILL.
+        ("buffered_writes", &["reliability.data_durability"]),
     ] {
         let run = verify_settled(&project, fault);
         let expected: Vec<String> = culprits.iter().map(|c| format!("{domain}.{c}")).collect();
@@ -206,7 +209,7 @@ fn verify_passes_when_healthy_fails_for_each_planted_fault_and_reports() {
     // the headline says so and names them; it never says VERIFIED (it once did, with 5 of 11
     // constraints not verified).
     assert!(
-        healthy.output.contains("NO FAILURES — 4 of 4 approved scenarios verified, 6 of 11 constraints verified; not verified: ")
+        healthy.output.contains("NO FAILURES — 4 of 4 approved scenarios verified, 7 of 12 constraints verified; not verified: ")
             && !healthy.output.contains("VERIFIED"),
         "{}",
         healthy.output
@@ -237,10 +240,41 @@ fn verify_passes_when_healthy_fails_for_each_planted_fault_and_reports() {
         "security.authentication_required",
         "security.sql_injection_prevention",
         "security.rate_limiting",
+        "security.task_ownership",
         "reliability.data_durability",
     ] {
         assert_eq!(verdict(id), "passing", "{id}:\n{}", healthy.output);
     }
+    // Every declared route was probed, and durability was probed with a crash.
+    let constraint = |id: &str| {
+        v["constraints"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["constraint_id"] == format!("{domain}.{id}"))
+            .unwrap()
+            .clone()
+    };
+    let auth = constraint("security.authentication_required");
+    assert_eq!(
+        auth["routes_probed"],
+        serde_json::json!([
+            "GET /tasks",
+            "GET /tasks/{id}",
+            "POST /tasks",
+            "POST /tasks/{id}/complete"
+        ]),
+        "{auth:#}"
+    );
+    assert!(auth.get("routes_not_reached").is_none(), "{auth:#}");
+    let durability = constraint("reliability.data_durability");
+    assert!(
+        durability["summary"]
+            .as_str()
+            .unwrap()
+            .contains("simulated by a crash (SIGKILL"),
+        "{durability:#}"
+    );
     // 10,000 users cannot be run here, and it says so rather than passing.
     assert_eq!(
         verdict("performance.concurrent_user_support"),

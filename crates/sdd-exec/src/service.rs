@@ -356,9 +356,27 @@ impl Service {
 
     /// Stop: the stop signal to the whole group, the grace period, then SIGKILL to the group
     /// (the supervisor does this when its pipe closes).
-    pub async fn stop(mut self) -> StopReport {
+    pub async fn stop(self) -> StopReport {
+        self.end(false).await
+    }
+
+    /// Crash: SIGKILL to the service and everything it started, at once — no stop signal, no
+    /// grace period, as a node failure or a power loss would end it.
+    pub async fn crash(self) -> StopReport {
+        self.end(true).await
+    }
+
+    async fn end(mut self, crash: bool) -> StopReport {
+        use tokio::io::AsyncWriteExt;
         let asked = Instant::now();
-        drop(self.stop_pipe.take());
+        if let Some(mut pipe) = self.stop_pipe.take() {
+            if crash {
+                // If the write fails the supervisor is gone, and the pipe's end stops it anyway.
+                let _ = pipe.write_all(&[crate::supervisor::CRASH_BYTE]).await;
+                let _ = pipe.flush().await;
+            }
+            drop(pipe);
+        }
         let grace = Duration::from_secs(self.config.stop.grace_seconds);
         let exit = match self.poll_exit() {
             Some(exit) => exit,
@@ -376,9 +394,13 @@ impl Service {
         let stopped_in = asked.elapsed();
         self.drain_output().await;
         StopReport {
-            graceful: exit != (Exit::Signal { code: 137 }),
+            graceful: !crash && exit != (Exit::Signal { code: 137 }),
             exit,
-            stop_signal: self.config.stop.signal.clone(),
+            stop_signal: if crash {
+                "KILL".into()
+            } else {
+                self.config.stop.signal.clone()
+            },
             stopped_in_seconds: stopped_in.as_secs_f64(),
             uptime_seconds: self.started.elapsed().as_secs_f64(),
             last_lines: self.logs(20, None, None, None).lines,

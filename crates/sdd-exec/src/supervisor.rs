@@ -16,6 +16,9 @@
 //! when killed by one), and only when no descendant is left, so nothing keeps its output pipes
 //! open after it.
 //!
+//! The byte `K` on stdin instead kills everything at once with SIGKILL: a crash, for the
+//! restart probe's "node failure" case.
+//!
 //! Arguments: `<signal> <grace-ms> <command> [<arg>…]`; the args become `$1`, `$2`, … of the
 //! command, which is how data (a test filter) reaches the shell without being shell text.
 
@@ -36,6 +39,10 @@ const TICK: Duration = Duration::from_millis(20);
 /// Rounds of SIGKILL over the descendants: a process that forks while the round runs can add
 /// a new one, so the sweep repeats until `/proc` shows none.
 const KILL_ROUNDS: usize = 200;
+
+/// Written to the supervisor's stdin: SIGKILL the command and everything it started, with no
+/// stop signal and no grace period.
+pub const CRASH_BYTE: u8 = b'K';
 
 /// Entry point of the supervisor mode; `args` are the arguments after the mode marker.
 pub fn main(args: &[String]) -> ExitCode {
@@ -73,12 +80,14 @@ pub fn main(args: &[String]) -> ExitCode {
     // Reaped with `waitpid(-1)` below (orphans are our children too), never through `child`.
     drop(child);
 
-    // End-of-file (or anything) on stdin means: stop now.
-    let (stop_tx, stop_rx) = mpsc::channel::<()>();
+    // End-of-file (or anything) on stdin means: stop now. The byte `K` means: kill at once,
+    // as a crash or a power loss would (the restart probe's crash).
+    let (stop_tx, stop_rx) = mpsc::channel::<bool>();
     std::thread::spawn(move || {
         let mut buf = [0u8; 64];
-        let _ = std::io::stdin().read(&mut buf);
-        let _ = stop_tx.send(());
+        let crash =
+            matches!(std::io::stdin().read(&mut buf), Ok(n) if buf[..n].contains(&CRASH_BYTE));
+        let _ = stop_tx.send(crash);
     });
 
     let mut status = None;
@@ -91,7 +100,11 @@ pub fn main(args: &[String]) -> ExitCode {
             return exit_code(status);
         }
         match stop_rx.recv_timeout(TICK) {
-            Ok(()) | Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            Ok(true) => {
+                stop_all(me, main_pid, Signal::SIGKILL, Duration::ZERO, &mut status);
+                return exit_code(status);
+            }
+            Ok(false) | Err(mpsc::RecvTimeoutError::Disconnected) => break,
             Err(mpsc::RecvTimeoutError::Timeout) => {}
         }
     }

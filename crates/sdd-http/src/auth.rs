@@ -50,6 +50,8 @@ pub struct ProbeCredentials {
     /// The user whose requests the rate-limit burst spends (`<subject>-burst`), so that the
     /// burst does not use up SDD's own user's allowance for the checks after it.
     pub burst_user: String,
+    /// Signs a token for any other probe user (see [`ProbeCredentials::user`]).
+    issuer: TokenIssuer,
 }
 
 fn now() -> i64 {
@@ -57,6 +59,18 @@ fn now() -> i64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0)
+}
+
+impl ProbeCredentials {
+    /// A valid token of the probe user `<subject>-<name>`: each probe family asks for its own
+    /// (`injection`, `size`, `owner`, …), so that no check is judged on the allowance another
+    /// check spent under a per-user rate limit.
+    pub fn user(&self, name: &str) -> String {
+        self.issuer.bearer(
+            &format!("{}-{name}", self.issuer.subject),
+            self.issuer.fresh_expiry(),
+        )
+    }
 }
 
 impl TokenIssuer {
@@ -83,6 +97,7 @@ impl TokenIssuer {
             expired: self.bearer(&self.subject, now() - 3600),
             second_user: self.bearer(&format!("{}-second", self.subject), self.fresh_expiry()),
             burst_user: self.bearer(&format!("{}-burst", self.subject), self.fresh_expiry()),
+            issuer: self.clone(),
         }
     }
 

@@ -80,6 +80,11 @@ pub enum CheckSpec {
     Capacity { quantity: f64, of: String },
     /// Data written before the event must still be there after it.
     NoDataLoss { event: String },
+    /// What one user creates, another must not read, change, delete or see listed.
+    Ownership {
+        /// What is owned, as written (`tasks`), or `resources`.
+        resource: String,
+    },
 }
 
 /// 2^53: above it an `f64` no longer holds every whole number, so "10000000000000001 users"
@@ -114,6 +119,7 @@ impl CheckSpec {
             CheckSpec::MaxSize { .. } => "max_size",
             CheckSpec::Capacity { .. } => "capacity",
             CheckSpec::NoDataLoss { .. } => "no_data_loss",
+            CheckSpec::Ownership { .. } => "ownership",
         }
     }
 
@@ -186,7 +192,8 @@ impl CheckSpec {
             CheckSpec::Capacity { quantity, .. } => positive("quantity", *quantity),
             CheckSpec::Authentication { .. }
             | CheckSpec::InjectionSafe { .. }
-            | CheckSpec::NoDataLoss { .. } => None,
+            | CheckSpec::NoDataLoss { .. }
+            | CheckSpec::Ownership { .. } => None,
         }
     }
 
@@ -439,7 +446,7 @@ fn unparsed_reason(text: &str) -> String {
             .into();
     }
     "no known check pattern (latency percentile, rate, error rate, availability, rate limit, \
-     authentication, injection, time bound, size, capacity, data loss) matches the sentence"
+     authentication, injection, time bound, size, capacity, data loss, ownership) matches the sentence"
         .into()
 }
 
@@ -540,6 +547,7 @@ pub fn parse_sentence(text: &str, exceptions: &[String]) -> Vec<CheckSpec> {
     checks.extend(authentication(&lower, exceptions));
     checks.extend(injection(&lower));
     checks.extend(no_data_loss(&lower));
+    checks.extend(ownership(&lower));
     checks.extend(time_bound(&tokens, &lower));
     checks.extend(max_size(&tokens, &lower));
     if checks.is_empty() {
@@ -919,6 +927,63 @@ fn no_data_loss(lower: &str) -> Option<CheckSpec> {
     Some(CheckSpec::NoDataLoss { event })
 }
 
+/// "Users can only access their own tasks", "only the owner can complete a task", "users must
+/// not see other users' tasks": objects belong to the user who created them.
+fn ownership(lower: &str) -> Option<CheckSpec> {
+    const ACTS: [&str; 11] = [
+        "access", "see", "read", "view", "modify", "change", "edit", "update", "delete",
+        "complete", "list",
+    ];
+    let words: Vec<&str> = lower
+        .split(|c: char| !c.is_alphanumeric() && c != '\'')
+        .filter(|w| !w.is_empty())
+        .collect();
+    let after = |i: usize| -> Option<String> {
+        words[i + 1..]
+            .iter()
+            .map(|w| w.trim_end_matches("'s").trim_end_matches('\''))
+            .find(|w| {
+                ![
+                    "a", "an", "the", "their", "his", "her", "its", "other", "users", "user",
+                ]
+                .contains(w)
+            })
+            .map(str::to_string)
+    };
+    // "their own X" / "own X" next to an act, "only the owner can <act> …", "other users' X".
+    let own_at = words.iter().position(|w| *w == "own");
+    let acts = ACTS.iter().any(|a| words.iter().any(|w| w.starts_with(a)));
+    let resource = if let (Some(i), true) = (
+        own_at,
+        acts && (lower.contains("only") || lower.contains("their own")),
+    ) {
+        after(i)
+    } else if let Some(i) = words.iter().position(|w| *w == "owner" || *w == "owners") {
+        if !(lower.contains("only") && acts) {
+            return None;
+        }
+        // "only the owner can complete a task": the resource follows the act.
+        words[i..]
+            .iter()
+            .position(|w| ACTS.iter().any(|a| w.starts_with(a)))
+            .and_then(|j| after(i + j))
+            .or(Some("resources".into()))
+    } else if let Some(i) = words.iter().position(|w| *w == "users'" || *w == "user's") {
+        let forbidding = ["not", "cannot", "never", "no"]
+            .iter()
+            .any(|n| words.contains(n));
+        if !(forbidding && lower.contains("other") && acts) {
+            return None;
+        }
+        after(i)
+    } else {
+        return None;
+    };
+    Some(CheckSpec::Ownership {
+        resource: resource.unwrap_or_else(|| "resources".into()),
+    })
+}
+
 /// "within 30 seconds", "less than 5 seconds of errors", "completes … within 2 minutes".
 fn time_bound(tokens: &[Token], lower: &str) -> Option<CheckSpec> {
     for i in 0..tokens.len() {
@@ -1043,6 +1108,36 @@ mod tests {
 
     fn one(text: &str) -> Vec<CheckSpec> {
         parse_sentence(text, &[])
+    }
+
+    #[test]
+    fn ownership_table() {
+        let cases: &[(&str, Option<&str>)] = &[
+            ("Users can only access their own tasks", Some("tasks")),
+            (
+                "Users can only see and modify their own orders.",
+                Some("orders"),
+            ),
+            ("Only the owner can complete a task", Some("task")),
+            ("Only owners can delete their documents", Some("documents")),
+            ("Users must not see other users' tasks", Some("tasks")),
+            (
+                "A user cannot read another user's invoices",
+                Some("invoices"),
+            ),
+            ("All endpoints require valid JWT token", None),
+            ("Max 100 requests per minute per user", None),
+            ("Only admins can delete users", None),
+            ("Read operations continue during write failures", None),
+            ("Each user has their own quota of 10 GB", None),
+        ];
+        for (text, expected) in cases {
+            let got = parse_sentence(text, &[]).into_iter().find_map(|c| match c {
+                CheckSpec::Ownership { resource } => Some(resource),
+                _ => None,
+            });
+            assert_eq!(got.as_deref(), *expected, "{text}");
+        }
     }
 
     #[test]

@@ -15,6 +15,7 @@ pub mod model;
 pub mod positions;
 pub mod project;
 pub mod review;
+pub mod routes;
 pub mod schema;
 pub mod spec_write;
 pub mod testgen;

@@ -38,6 +38,15 @@ pub struct ProjectFile {
     /// How SDD authenticates as a client of the service (for examples, load and probes).
     #[serde(default)]
     pub auth: AuthConfig,
+    /// Routes the service has besides those the examples and `load.endpoints` reach, as
+    /// `METHOD /path` with `{name}` for a path parameter (`POST /tasks/{id}/complete`). Probes
+    /// for "all endpoints …" must reach every one of them to pass.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub routes: Vec<String>,
+    /// The service's OpenAPI document (JSON or YAML, relative to the project root): all of its
+    /// operations count as routes too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub openapi: Option<String>,
 }
 
 /// Client credentials SDD can make itself.

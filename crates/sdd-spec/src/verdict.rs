@@ -342,6 +342,67 @@ pub fn judge_concurrency(m: &Measured, users: u64, connections: usize, p99_ms: f
     }
 }
 
+/// What a probe (authentication, injection, size, ownership, durability) sent and saw.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ProbeFacts {
+    /// Requests that show the constraint is not met.
+    pub findings: usize,
+    /// The first finding, in words.
+    pub first_finding: Option<String>,
+    /// Requests that counted (answered in a way that shows something).
+    pub probed: usize,
+    /// Requests refused before they could show anything — a 429 from the rate limit, a 401
+    /// to the probe's own valid token — with the first named.
+    pub refused: usize,
+    pub first_refusal: Option<String>,
+    /// Routes the constraint covers that no request reached, with the first named.
+    pub unreached: usize,
+    pub first_unreached: Option<String>,
+}
+
+/// A probe's verdict: a finding fails it whatever else happened; then anything refused or not
+/// reached leaves it inconclusive (never a pass on refusals or on part of the routes); nothing
+/// probed is unchecked; otherwise it passes. `account` says what was sent.
+pub fn judge_probe(facts: &ProbeFacts, account: &str) -> Judgement {
+    if facts.findings > 0 {
+        return (
+            Verdict::Failing,
+            format!(
+                "{} finding(s): {}; {account}",
+                facts.findings,
+                facts.first_finding.as_deref().unwrap_or("see findings")
+            ),
+        );
+    }
+    if facts.refused > 0 {
+        return (
+            Verdict::Inconclusive,
+            format!(
+                "{} probe request(s) were refused before they could show anything (first: {}), so they neither pass nor fail it; {account}",
+                facts.refused,
+                facts.first_refusal.as_deref().unwrap_or("?")
+            ),
+        );
+    }
+    if facts.unreached > 0 {
+        return (
+            Verdict::Inconclusive,
+            format!(
+                "{} route(s) not reached (first: {}); {account}",
+                facts.unreached,
+                facts.first_unreached.as_deref().unwrap_or("?")
+            ),
+        );
+    }
+    if facts.probed == 0 {
+        return (
+            Verdict::Unchecked,
+            format!("nothing could be probed; {account}"),
+        );
+    }
+    (Verdict::Passing, account.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -353,6 +414,74 @@ mod tests {
             achieved_rate: 100.0,
             asked_rate: Some(100.0),
             ..Measured::default()
+        }
+    }
+
+    #[test]
+    fn probe_table() {
+        let probed = ProbeFacts {
+            probed: 10,
+            ..ProbeFacts::default()
+        };
+        let cases: Vec<(&str, ProbeFacts, Verdict, &str)> = vec![
+            (
+                "all probed, nothing found",
+                probed.clone(),
+                Verdict::Passing,
+                "sent",
+            ),
+            (
+                "a finding fails even with refusals and gaps",
+                ProbeFacts {
+                    findings: 1,
+                    first_finding: Some("GET /x answered 200".into()),
+                    refused: 3,
+                    unreached: 2,
+                    ..probed.clone()
+                },
+                Verdict::Failing,
+                "1 finding(s): GET /x answered 200",
+            ),
+            (
+                "a 429 is never a pass",
+                ProbeFacts {
+                    refused: 1,
+                    first_refusal: Some("POST /tasks answered 429".into()),
+                    ..probed.clone()
+                },
+                Verdict::Inconclusive,
+                "refused before they could show anything (first: POST /tasks answered 429)",
+            ),
+            (
+                "part of the routes is not all of them",
+                ProbeFacts {
+                    unreached: 1,
+                    first_unreached: Some("GET /tasks/{id}".into()),
+                    ..probed.clone()
+                },
+                Verdict::Inconclusive,
+                "1 route(s) not reached (first: GET /tasks/{id})",
+            ),
+            (
+                "nothing probed",
+                ProbeFacts::default(),
+                Verdict::Unchecked,
+                "nothing could be probed",
+            ),
+            (
+                "refused and nothing else",
+                ProbeFacts {
+                    refused: 4,
+                    ..ProbeFacts::default()
+                },
+                Verdict::Inconclusive,
+                "4 probe request(s) were refused",
+            ),
+        ];
+        for (name, facts, verdict, text) in cases {
+            let (got, line) = judge_probe(&facts, "sent");
+            assert_eq!(got, verdict, "{name}");
+            assert!(line.contains(text), "{name}: {line}");
         }
     }
 

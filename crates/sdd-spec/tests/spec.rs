@@ -20,7 +20,7 @@ fn task_manager_example_loads_without_errors() {
     assert!(errors.is_empty(), "{errors:#?}");
     let spec = &loaded.spec;
     assert_eq!(spec.scenarios.len(), 7);
-    assert_eq!(spec.constraints.len(), 11);
+    assert_eq!(spec.constraints.len(), 12);
     let create = spec
         .scenario("task_management_system.create_a_simple_task")
         .expect("derived ID");

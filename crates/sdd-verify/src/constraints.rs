@@ -14,13 +14,16 @@ use sdd_spec::constraint::CheckSpec;
 use sdd_spec::model::{Constraint, Spec};
 use sdd_spec::project::LoadConfig;
 
-use crate::probes::{self, Finding, ProbeEndpoint, ProbePlan};
-use crate::reliability::{restart_probe, Restarter};
+use crate::examples::ServiceClient;
+use crate::probes::{self, Finding, ProbeEndpoint, ProbeOutcome, ProbePlan};
+use crate::reliability::{restart_probe, Restarter, Stop};
+use sdd_spec::routes::{DeclaredRoutes, Route};
 
 pub use sdd_spec::verdict::Verdict;
 use sdd_spec::verdict::{
-    judge_concurrency, judge_error_rate, judge_latency, judge_throughput, Measured,
+    judge_concurrency, judge_error_rate, judge_latency, judge_probe, judge_throughput, Measured,
 };
+use std::collections::BTreeMap;
 
 /// The load that was run for a constraint.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -53,6 +56,16 @@ pub struct ConstraintVerdict {
     /// Requests that show the constraint is not met (security probes).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub findings: Vec<Finding>,
+    /// Probes: the routes their requests reached (`GET /tasks/{id}`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub routes_probed: Vec<String>,
+    /// Probes: the routes they could not reach, each with why.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub routes_not_reached: Vec<String>,
+    /// Probes: requests refused before they could show anything (a 429 from the rate limit),
+    /// the first few. Any makes the verdict inconclusive unless something failed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub refused: Vec<String>,
     /// Latency constraints: the percentile and bound checked (a plot's limit line).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub latency_limit: Option<LatencyLimit>,
@@ -88,8 +101,9 @@ pub struct ServiceUnderTest<'a> {
     pub headers: &'a [(String, String)],
     pub allowed_hosts: &'a AllowedHosts,
     pub load: &'a LoadConfig,
-    /// What security probes send requests to (see `probes::endpoints`).
-    pub probe_endpoints: Vec<ProbeEndpoint>,
+    /// The routes the project declares (see `inventory::declared`): the probes build their
+    /// requests from them.
+    pub declared: DeclaredRoutes,
     /// Per-user headers the load is spread over (`load.users`; see `auth::load_identities`).
     pub identities: Vec<Vec<(String, String)>>,
     /// Tokens SDD signed itself for the probes (see `auth`).
@@ -101,6 +115,39 @@ pub struct ServiceUnderTest<'a> {
 }
 
 impl ServiceUnderTest<'_> {
+    /// The headers of the probe user `family`: SDD's own headers with that user's token when
+    /// `auth.jwt` is set (otherwise every probe shares SDD's credentials, and a refusal shows).
+    pub fn headers_as(&self, family: &str) -> Vec<(String, String)> {
+        match &self.credentials {
+            Some(credentials) => {
+                let mut headers = probes::without_auth(self.headers);
+                headers.push(("Authorization".into(), credentials.user(family)));
+                headers
+            }
+            None => self.headers.to_vec(),
+        }
+    }
+
+    /// A probe plan as the user `family`, with the route inventory built as that user (so
+    /// the objects it probes are its own).
+    async fn probe_plan(&self, spec: &Spec, family: &str) -> ProbePlan<'_> {
+        let headers = self.headers_as(family);
+        let map: BTreeMap<String, String> = headers.iter().cloned().collect();
+        let client = ServiceClient {
+            base_url: self.base_url,
+            headers: &map,
+            allowed_hosts: self.allowed_hosts,
+        };
+        let inventory = crate::inventory::build(spec, self.load, &self.declared, &client).await;
+        ProbePlan {
+            base_url: self.base_url,
+            headers,
+            allowed_hosts: self.allowed_hosts,
+            inventory,
+            credentials: self.credentials.clone(),
+        }
+    }
+
     /// A load plan on `endpoints` with this target's duration, warm-up, headers and users.
     fn plan(&self, endpoints: Vec<sdd_load::Endpoint>, model: Model) -> LoadPlan {
         let mut plan = LoadPlan::new(
@@ -165,6 +212,9 @@ impl ConstraintVerdict {
             run: None,
             measured: None,
             findings: Vec::new(),
+            routes_probed: Vec::new(),
+            routes_not_reached: Vec::new(),
+            refused: Vec::new(),
             latency_limit: None,
         }
     }
@@ -226,7 +276,7 @@ async fn verify_one(
         c,
         Verdict::Unchecked,
         format!(
-            "no probe for {} checks yet; verify_constraints runs latency, throughput, concurrency, error-rate, authentication, rate-limit, injection and size checks",
+            "no probe for {} checks yet; verify_constraints runs latency, throughput, concurrency, error-rate, authentication, rate-limit, injection, size, ownership and data-loss checks",
             kinds.join(", ")
         ),
     )
@@ -373,15 +423,10 @@ fn finish(c: &Constraint, run: Run, verdict_value: Verdict, summary: String) -> 
         notes.push(format!("first error: {first}"));
     }
     ConstraintVerdict {
-        constraint_id: c.id.clone(),
-        name: c.name.clone(),
-        verdict: verdict_value,
-        summary,
         notes,
         run: Some(run.description),
         measured: Some(run.report),
-        findings: Vec::new(),
-        latency_limit: None,
+        ..ConstraintVerdict::new(&c.id, &c.name, verdict_value, summary)
     }
 }
 
@@ -475,57 +520,37 @@ async fn concurrency_verdict(
     finish(c, run, value, summary)
 }
 
-/// Authentication, rate limit, injection and size checks, through `probes`.
+/// Authentication, rate limit, injection and size checks, through `probes`, each as its own
+/// probe user on its own route inventory.
 async fn security_verdict(
     spec: &Spec,
     c: &Constraint,
     target: &ServiceUnderTest<'_>,
 ) -> Option<ConstraintVerdict> {
-    let probe_target = ProbePlan {
-        base_url: target.base_url,
-        headers: target.headers,
-        allowed_hosts: target.allowed_hosts,
-        endpoints: target.probe_endpoints.clone(),
-        credentials: target.credentials.clone(),
-    };
-    let no_endpoints = || {
-        verdict(
-            c,
-            Verdict::Unchecked,
-            "no endpoint to probe: list requests under `load.endpoints` in sdd.yaml or give scenarios executable examples",
-        )
-    };
     for check in &c.parsed.checks {
-        let (findings, summary) = match check {
+        let (outcome, account) = match check {
             CheckSpec::Authentication { exceptions, .. } => {
-                if probe_target.endpoints.is_empty() {
-                    return Some(no_endpoints());
-                }
                 let mut all: Vec<String> = exceptions.clone();
                 for e in &c.exceptions {
                     if !all.contains(e) {
                         all.push(e.clone());
                     }
                 }
-                let (findings, probed) = probes::authentication(&probe_target, &all).await;
-                let exempt = probe_target.endpoints.len() - probed;
-                (
-                    findings,
-                    format!(
-                        "{probed} endpoint(s) probed without a token, with a malformed token, with a forged-signature JWT{}; {exempt} exempt ({})",
-                        if target.credentials.is_some() { " and with an expired JWT" } else { " (no expired-token check: set auth.jwt in sdd.yaml)" },
-                        if all.is_empty() { "no exceptions".to_string() } else { all.join(", ") }
-                    ),
-                )
+                let plan = target.probe_plan(spec, "auth").await;
+                let outcome = probes::authentication(&plan, &all).await;
+                let account = format!(
+                    "{} route(s) probed without a token, with a malformed token, with a forged-signature JWT{}; exempt: {}",
+                    outcome.routes_probed.len(),
+                    if target.credentials.is_some() { " and with an expired JWT" } else { " (no expired-token check: set auth.jwt in sdd.yaml)" },
+                    if all.is_empty() { "none".to_string() } else { all.join(", ") }
+                );
+                (outcome, account)
             }
             CheckSpec::RateLimit {
                 max_requests,
                 window_seconds,
                 per,
             } => {
-                if probe_target.endpoints.is_empty() {
-                    return Some(no_endpoints());
-                }
                 if *max_requests > 5000 {
                     return Some(verdict(
                         c,
@@ -533,74 +558,145 @@ async fn security_verdict(
                         format!("a limit of {max_requests} requests is too many to probe in a burst here"),
                     ));
                 }
+                let plan = target.probe_plan(spec, "rate-inventory").await;
                 let (findings, account) =
-                    probes::rate_limit(&probe_target, *max_requests, *window_seconds).await;
-                (
+                    probes::rate_limit(&plan, *max_requests, *window_seconds).await;
+                if account == probes::NOTHING_TO_BURST {
+                    return Some(no_endpoints(c));
+                }
+                let outcome = ProbeOutcome {
+                    probed: 1,
                     findings,
-                    format!(
-                        "burst with one {per}'s credentials: {account} (limit {max_requests} per {window_seconds} s)"
-                    ),
-                )
+                    ..ProbeOutcome::default()
+                };
+                let account = format!(
+                    "burst with one {per}'s credentials: {account} (limit {max_requests} per {window_seconds} s)"
+                );
+                (outcome, account)
             }
             CheckSpec::InjectionSafe { .. } => {
-                if probe_target.endpoints.is_empty() {
-                    return Some(no_endpoints());
-                }
-                let (mut findings, sent) = probes::injection(&probe_target).await;
-                let headers: std::collections::BTreeMap<String, String> =
-                    target.headers.iter().cloned().collect();
-                let client = crate::examples::ServiceClient {
+                let plan = target.probe_plan(spec, "injection").await;
+                let mut outcome = probes::injection(&plan).await;
+                let sent = outcome.probed + outcome.refused.len();
+                outcome.unreached = plan.inventory.unreached.clone();
+                outcome.problems = plan.inventory.problems.clone();
+                let headers: BTreeMap<String, String> =
+                    target.headers_as("round-trip").into_iter().collect();
+                let client = ServiceClient {
                     base_url: target.base_url,
                     headers: &headers,
                     allowed_hosts: target.allowed_hosts,
                 };
-                let (round_trip, stored) = probes::round_trip(spec, &client).await;
-                findings.extend(round_trip);
-                (
-                    findings,
-                    format!(
-                        "{sent} requests with SQL, NoSQL, shell, path-traversal and script payloads in every string field and query; {stored} stored payload(s) checked for a verbatim read-back"
-                    ),
-                )
+                let round_trip = probes::round_trip(spec, &client).await;
+                let stored = round_trip.probed;
+                outcome.findings.extend(round_trip.findings);
+                outcome.refused.extend(round_trip.refused);
+                outcome.probed += round_trip.probed;
+                let account = format!(
+                    "{sent} request(s) on {} route(s) with SQL, NoSQL, shell, path-traversal and script payloads in every query value, path parameter and JSON field, and malformed, mistyped, non-UTF-8 and oversized bodies; {stored} stored payload(s) read back verbatim",
+                    outcome.routes_probed.len()
+                );
+                (outcome, account)
             }
             CheckSpec::MaxSize { max, unit, subject } if unit != "items" => {
-                let (findings, probed) = probes::max_size(&probe_target, *max, subject).await;
-                if probed.is_empty() {
+                let plan = target.probe_plan(spec, "size").await;
+                let outcome = probes::max_size(&plan, *max, subject).await;
+                if outcome.probed == 0 && outcome.refused.is_empty() && outcome.findings.is_empty()
+                {
                     return Some(verdict(
                         c,
                         Verdict::Unchecked,
                         format!("no probed request has a JSON field named like `{subject}`"),
                     ));
                 }
-                (
-                    findings,
-                    format!("{} request(s) with a value over {max} {unit}", probed.len()),
-                )
+                let account = format!(
+                    "{} request(s) with a value over {max} {unit}",
+                    outcome.probed + outcome.refused.len()
+                );
+                (outcome, account)
+            }
+            CheckSpec::Ownership { resource } => {
+                if target.credentials.is_none() {
+                    return Some(verdict(
+                        c,
+                        Verdict::Unchecked,
+                        "the ownership probe acts as two different users: set auth.jwt in sdd.yaml so SDD can sign their tokens",
+                    ));
+                }
+                let owner: BTreeMap<String, String> =
+                    target.headers_as("owner").into_iter().collect();
+                let intruder: BTreeMap<String, String> =
+                    target.headers_as("intruder").into_iter().collect();
+                let client = ServiceClient {
+                    base_url: target.base_url,
+                    headers: &owner,
+                    allowed_hosts: target.allowed_hosts,
+                };
+                let outcome = crate::ownership::probe(spec, target.load, &client, &intruder).await;
+                let account = format!(
+                    "{} {resource} created by one user, then read, changed and listed by another: {} request(s) on {} route(s)",
+                    outcome.created,
+                    outcome.probe.probed,
+                    outcome.probe.routes_probed.len()
+                );
+                if outcome.created == 0 && outcome.probe.findings.is_empty() {
+                    let why = outcome
+                        .probe
+                        .refused
+                        .first()
+                        .map(|r| format!("the writes were refused ({r})"))
+                        .unwrap_or_else(|| "no approved scenario has an example that creates something and then uses it by a captured value (e.g. POST /tasks, then GET /tasks/${id})".into());
+                    return Some(verdict(
+                        c,
+                        if outcome.probe.refused.is_empty() {
+                            Verdict::Unchecked
+                        } else {
+                            Verdict::Inconclusive
+                        },
+                        format!("nothing to take over: {why}"),
+                    ));
+                }
+                (outcome.probe, account)
             }
             _ => continue,
         };
-        let failing = !findings.is_empty();
-        let mut v = verdict(
-            c,
-            if failing {
-                Verdict::Failing
-            } else {
-                Verdict::Passing
-            },
-            if failing {
-                format!(
-                    "{} finding(s): {}; {summary}",
-                    findings.len(),
-                    findings[0].problem
-                )
-            } else {
-                summary
-            },
-        );
-        v.findings = findings;
+        let (value, summary) = judge_probe(&outcome.facts(), &account);
+        let mut v = verdict(c, value, summary);
+        v.routes_probed = outcome.routes_probed.iter().map(Route::to_string).collect();
+        v.routes_not_reached = outcome
+            .problems
+            .iter()
+            .cloned()
+            .chain(outcome.unreached.iter().map(|(route, why)| {
+                if why.is_empty() {
+                    route.to_string()
+                } else {
+                    format!("{route}: {why}")
+                }
+            }))
+            .collect();
+        v.refused = outcome.refused.iter().take(MAX_LISTED).cloned().collect();
+        if outcome.refused.len() > MAX_LISTED {
+            v.notes.push(format!(
+                "{} refused requests in all; the first {MAX_LISTED} are listed",
+                outcome.refused.len()
+            ));
+        }
+        v.findings = outcome.findings;
         return Some(v);
     }
     None
+}
+
+/// Refused requests listed in a verdict (the count says how many there were).
+const MAX_LISTED: usize = 5;
+
+fn no_endpoints(c: &Constraint) -> ConstraintVerdict {
+    verdict(
+        c,
+        Verdict::Unchecked,
+        "no endpoint to probe: list requests under `load.endpoints` in sdd.yaml or give scenarios executable examples",
+    )
 }
 
 /// Durability through the restart probe; availability and the like say why they are not run.
@@ -619,16 +715,25 @@ async fn reliability_verdict(
                         "the restart probe restarts the service, so it must have been started by this server (start_service)",
                     ));
                 };
-                let headers: std::collections::BTreeMap<String, String> =
-                    target.headers.iter().cloned().collect();
+                let headers: BTreeMap<String, String> =
+                    target.headers_as("durability").into_iter().collect();
                 let client = crate::examples::ServiceClient {
                     base_url: target.base_url,
                     headers: &headers,
                     allowed_hosts: target.allowed_hosts,
                 };
-                let poll = slowest_read(target).await;
+                let poll = slowest_read(target, spec).await;
                 let poll = poll.as_ref().map(|(e, took)| (e, *took));
-                let outcome = restart_probe(spec, &client, poll, restarter).await;
+                let how = Stop::for_event(event);
+                let outcome = restart_probe(
+                    spec,
+                    &client,
+                    poll,
+                    &target.headers_as("durability-poll"),
+                    restarter,
+                    how,
+                )
+                .await;
                 if outcome.nothing_to_check {
                     return Some(verdict(c, Verdict::Unchecked, outcome.summary));
                 }
@@ -641,13 +746,16 @@ async fn reliability_verdict(
                         Verdict::Passing
                     },
                     format!(
-                        "{event}, simulated by a graceful restart: {}",
+                        "{event}, simulated by {}: {}",
+                        how.describe(),
                         outcome.summary
                     ),
                 );
-                v.notes.push(
-                    "a graceful restart was simulated; a crash (SIGKILL) or the loss of a node was not".into(),
-                );
+                if how == Stop::Graceful {
+                    v.notes.push(
+                        "a graceful restart was run, as the constraint's event asks; a crash (SIGKILL) was not".into(),
+                    );
+                }
                 v.findings = outcome.findings;
                 return Some(v);
             }
@@ -670,13 +778,19 @@ async fn reliability_verdict(
 /// flight when a stop signal comes.
 async fn slowest_read(
     target: &ServiceUnderTest<'_>,
+    spec: &Spec,
 ) -> Option<(ProbeEndpoint, std::time::Duration)> {
     let mut best: Option<(std::time::Duration, ProbeEndpoint)> = None;
-    for e in target.probe_endpoints.iter().filter(|e| e.method == "GET") {
+    let plan = target.probe_plan(spec, "durability").await;
+    for e in plan
+        .endpoints()
+        .iter()
+        .filter(|e| e.method == "GET" && !e.made_up)
+    {
         let request = sdd_http::HttpRequest {
             method: e.method.clone(),
             url: format!("{}{}", target.base_url.trim_end_matches('/'), e.path),
-            headers: target.headers.to_vec(),
+            headers: plan.headers.clone(),
             body: None,
             timeout: std::time::Duration::from_secs(5),
         };

@@ -266,11 +266,23 @@ pub fn write_then_read_split(example: &ExampleDoc) -> Option<usize> {
     None
 }
 
-async fn run_step(
+/// A step's request with the values known so far substituted: what `run_step` sends.
+pub(crate) struct ConcreteRequest {
+    pub method: String,
+    /// Path and query, substituted values percent-encoded.
+    pub path: String,
+    /// `service.headers` overridden by the step's own.
+    pub headers: Vec<(String, String)>,
+    pub body: Option<Vec<u8>>,
+    /// `${name}`s no earlier step captured (nor the environment holds).
+    pub unresolved: Vec<String>,
+}
+
+pub(crate) fn concrete_request(
     step: &sdd_spec::document::ExampleStep,
-    vars: &mut BTreeMap<String, String>,
-    target: &ServiceClient<'_>,
-) -> StepResult {
+    vars: &BTreeMap<String, String>,
+    service_headers: &BTreeMap<String, String>,
+) -> ConcreteRequest {
     let method = step.request.method.to_ascii_uppercase();
     let mut unresolved = Vec::new();
     // Values substituted into the path are percent-encoded (a captured value may hold spaces,
@@ -280,9 +292,8 @@ async fn run_step(
         .map(|(k, v)| (k.clone(), percent_encode(v)))
         .collect();
     let path = substitute(&step.request.path, &encoded, &mut unresolved);
-    let label = format!("{method} {path}");
     let mut headers: BTreeMap<String, (String, String)> = BTreeMap::new();
-    for (name, value) in target.headers.iter().chain(&step.request.headers) {
+    for (name, value) in service_headers.iter().chain(&step.request.headers) {
         headers.insert(
             name.to_ascii_lowercase(),
             (name.clone(), substitute(value, vars, &mut unresolved)),
@@ -302,6 +313,28 @@ async fn run_step(
         (None, Some(text)) => Some(substitute(text, vars, &mut unresolved).into_bytes()),
         (None, None) => None,
     };
+    ConcreteRequest {
+        method,
+        path,
+        headers: headers.into_values().collect(),
+        body,
+        unresolved,
+    }
+}
+
+pub(crate) async fn run_step(
+    step: &sdd_spec::document::ExampleStep,
+    vars: &mut BTreeMap<String, String>,
+    target: &ServiceClient<'_>,
+) -> StepResult {
+    let ConcreteRequest {
+        method,
+        path,
+        headers,
+        body,
+        unresolved,
+    } = concrete_request(step, vars, target.headers);
+    let label = format!("{method} {path}");
     if !unresolved.is_empty() {
         return StepResult {
             request: label,
@@ -318,7 +351,7 @@ async fn run_step(
     let request = HttpRequest {
         method,
         url: format!("{}{}", target.base_url.trim_end_matches('/'), path),
-        headers: headers.into_values().collect(),
+        headers,
         body,
         timeout: REQUEST_TIMEOUT,
     };

@@ -12,6 +12,8 @@
 pub mod auth;
 pub mod constraints;
 pub mod examples;
+pub mod inventory;
+pub mod ownership;
 pub mod probes;
 pub mod record;
 pub mod reliability;

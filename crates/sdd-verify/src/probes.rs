@@ -1,13 +1,17 @@
 //! Security probes for security constraints, each finding naming the request that shows it:
-//! authentication (no token, a malformed token, a token with a forged signature must be refused
-//! on every endpoint but the declared exceptions), rate limits (requests beyond the limit within
-//! the window refused), injection (payloads in every string field: no 5xx, no leaked error text,
-//! the service still answers afterwards) and size bounds (an oversized value refused with 4xx).
+//! authentication (no token, a malformed token, a forged signature and an expired token must be
+//! refused on every route but the declared exceptions), rate limits (requests beyond the limit
+//! within the window refused, per user), injection (payloads in place of every query value,
+//! path parameter and JSON field, and malformed bodies: no 5xx, no leaked internals, the service
+//! still answers afterwards) and size bounds (an oversized value refused with a 4xx).
 //!
-//! The endpoints probed are those `sdd.yaml` lists under `load.endpoints` and the first requests
-//! of the spec's executable examples that need no captured value.
+//! Each probe runs as its own user and on the route inventory (`inventory`): requests with
+//! real values for every route the project declares. A probe's request refused before it could
+//! show anything (429, or 401/403 to its own valid token) is a refusal, never a pass or a fail;
+//! a route reached only with made-up values is not reached. `ProbeOutcome` carries all of it to
+//! `sdd_spec::verdict::judge_probe`.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use schemars::JsonSchema;
@@ -16,10 +20,13 @@ use serde_json::Value;
 
 use sdd_http::AllowedHosts;
 use sdd_spec::model::Spec;
-use sdd_spec::project::LoadConfig;
+use sdd_spec::routes::Route;
+use sdd_spec::verdict::ProbeFacts;
 
 use sdd_http::auth::b64url;
 use sdd_http::{self as http, HttpRequest, HttpResponse};
+
+use crate::inventory::Inventory;
 
 const TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -36,8 +43,14 @@ pub struct Finding {
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct ProbeEndpoint {
     pub method: String,
+    /// Path and query, values filled in.
     pub path: String,
     pub body: Option<String>,
+    /// The route it reaches (`GET /tasks/{id}`).
+    pub route: Route,
+    /// Its path parameters are made up (no example captured a real value): an answer such as
+    /// 404 shows nothing about the route.
+    pub made_up: bool,
 }
 
 impl ProbeEndpoint {
@@ -46,53 +59,86 @@ impl ProbeEndpoint {
     }
 }
 
-/// What the security probes send and to where: the service as a client reaches it, the
-/// endpoints to probe and the tokens to probe with.
+/// What the security probes send and to where: the service as a client reaches it, as the
+/// probe's own user, and the requests that reach its routes.
 pub struct ProbePlan<'a> {
     pub base_url: &'a str,
-    /// The headers of a legitimate client (`service.headers`: its token).
-    pub headers: &'a [(String, String)],
+    /// The headers of the probe's own user (its own token, so that no check is judged on
+    /// another check's spent allowance).
+    pub headers: Vec<(String, String)>,
     pub allowed_hosts: &'a AllowedHosts,
-    pub endpoints: Vec<ProbeEndpoint>,
-    /// Tokens SDD signed itself (`auth.jwt`): an expired one and a second user's.
+    pub inventory: Inventory,
+    /// Tokens SDD signed itself (`auth.jwt`): an expired one, a burst user's, a second user's.
     pub credentials: Option<sdd_http::auth::ProbeCredentials>,
 }
 
-/// The endpoints to probe: `load.endpoints` and the examples' first requests, `{{seq}}` and
-/// `${unique}` made concrete.
-pub fn endpoints(spec: &Spec, load: &LoadConfig) -> Vec<ProbeEndpoint> {
-    let mut set = BTreeSet::new();
-    for e in load.endpoints.values().flatten() {
-        set.insert(ProbeEndpoint {
-            method: e.method.to_ascii_uppercase(),
-            path: e.path.replace("{{seq}}", "1"),
-            body: e.body.as_ref().map(|b| b.replace("{{seq}}", "1")),
-        });
+impl ProbePlan<'_> {
+    pub fn endpoints(&self) -> &[ProbeEndpoint] {
+        &self.inventory.endpoints
     }
-    for scenario in &spec.scenarios {
-        for example in &scenario.examples {
-            let Some(step) = example.steps.first() else {
-                continue;
-            };
-            let r = &step.request;
-            let concrete = |t: &str| t.replace("${unique}", "probe");
-            let body = r
-                .json
-                .as_ref()
-                .map(|j| concrete(&j.to_string()))
-                .or_else(|| r.body.as_deref().map(concrete));
-            if concrete(&r.path).contains("${") || body.as_deref().is_some_and(|b| b.contains("${"))
-            {
-                continue;
+}
+
+/// What a probe sent and saw: findings, requests refused before they showed anything, and the
+/// routes reached and not reached. `sdd_spec::verdict::judge_probe` turns it into a verdict.
+#[derive(Debug, Clone, Default)]
+pub struct ProbeOutcome {
+    pub findings: Vec<Finding>,
+    /// `GET /tasks?status=%27 answered 429`.
+    pub refused: Vec<String>,
+    /// Requests whose answer counted.
+    pub probed: usize,
+    pub routes_probed: BTreeSet<Route>,
+    /// Routes the constraint covers that no request reached, and why.
+    pub unreached: BTreeMap<Route, String>,
+    /// Declarations that could not be read: the routes they stand for are unknown.
+    pub problems: Vec<String>,
+}
+
+impl ProbeOutcome {
+    pub fn facts(&self) -> ProbeFacts {
+        let mut gaps: Vec<String> = self.problems.clone();
+        gaps.extend(self.unreached.iter().map(|(route, why)| {
+            if why.is_empty() {
+                route.to_string()
+            } else {
+                format!("{route} ({why})")
             }
-            set.insert(ProbeEndpoint {
-                method: r.method.to_ascii_uppercase(),
-                path: concrete(&r.path),
-                body,
-            });
+        }));
+        ProbeFacts {
+            findings: self.findings.len(),
+            first_finding: self
+                .findings
+                .first()
+                .map(|f| format!("{}: {}", f.request, f.problem)),
+            probed: self.probed,
+            refused: self.refused.len(),
+            first_refusal: self.refused.first().cloned(),
+            unreached: gaps.len(),
+            first_unreached: gaps.into_iter().next(),
         }
     }
-    set.into_iter().collect()
+
+    /// An answer that shows nothing: a 429 from the rate limit, or a 401/403 to the probe's
+    /// own valid token. Recorded as a refusal; `true` when it was one.
+    fn refused_with(&mut self, label: &str, status: u16) -> bool {
+        if matches!(status, 401 | 403 | 429) {
+            self.refused.push(format!("{label} answered {status}"));
+            return true;
+        }
+        false
+    }
+
+    fn probed(&mut self, endpoint: &ProbeEndpoint) {
+        self.probed += 1;
+        self.routes_probed.insert(endpoint.route.clone());
+    }
+
+    fn finding(&mut self, request: String, problem: impl Into<String>) {
+        self.findings.push(Finding {
+            request,
+            problem: problem.into(),
+        });
+    }
 }
 
 async fn send(
@@ -100,6 +146,15 @@ async fn send(
     endpoint: &ProbeEndpoint,
     headers: Vec<(String, String)>,
     body: Option<String>,
+) -> Result<HttpResponse, String> {
+    send_bytes(target, endpoint, headers, body.map(String::into_bytes)).await
+}
+
+async fn send_bytes(
+    target: &ProbePlan<'_>,
+    endpoint: &ProbeEndpoint,
+    headers: Vec<(String, String)>,
+    body: Option<Vec<u8>>,
 ) -> Result<HttpResponse, String> {
     let mut headers = headers;
     if body.is_some()
@@ -113,7 +168,7 @@ async fn send(
         method: endpoint.method.clone(),
         url: format!("{}{}", target.base_url.trim_end_matches('/'), endpoint.path),
         headers,
-        body: body.map(String::into_bytes),
+        body,
         timeout: TIMEOUT,
     };
     http::send(&request, target.allowed_hosts)
@@ -121,7 +176,36 @@ async fn send(
         .map_err(|e| e.to_string())
 }
 
-fn without_auth(headers: &[(String, String)]) -> Vec<(String, String)> {
+/// The longest `Retry-After` a probe waits out: a short window (per second) passes; a long one
+/// (per minute) would stall the run, so its 429 is reported as a refusal instead.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(5);
+
+/// `send_bytes`, but a 429 is waited out once when the service asks for at most
+/// `MAX_RETRY_AFTER` (or does not say: then one second): a probe is not judged on a short
+/// window its own earlier requests filled. Never for the rate-limit burst, which counts them.
+async fn send_patiently(
+    target: &ProbePlan<'_>,
+    endpoint: &ProbeEndpoint,
+    headers: Vec<(String, String)>,
+    body: Option<Vec<u8>>,
+) -> Result<HttpResponse, String> {
+    let first = send_bytes(target, endpoint, headers.clone(), body.clone()).await?;
+    if first.status != 429 {
+        return Ok(first);
+    }
+    let wait = match first.header("retry-after").map(|v| v.trim().parse::<f64>()) {
+        None => Duration::from_millis(1100),
+        Some(Ok(seconds)) if seconds >= 0.0 && seconds <= MAX_RETRY_AFTER.as_secs_f64() => {
+            Duration::from_secs_f64(seconds) + Duration::from_millis(100)
+        }
+        Some(_) => return Ok(first),
+    };
+    tokio::time::sleep(wait).await;
+    send_bytes(target, endpoint, headers, body).await
+}
+
+/// `headers` without their credentials.
+pub fn without_auth(headers: &[(String, String)]) -> Vec<(String, String)> {
     headers
         .iter()
         .filter(|(n, _)| {
@@ -159,15 +243,15 @@ pub fn is_exception(path: &str, exceptions: &[String]) -> bool {
     })
 }
 
-/// Every endpoint but the exceptions must refuse a request with no token, a malformed token,
-/// and a token with a forged signature (401 or 403).
-pub async fn authentication(
-    target: &ProbePlan<'_>,
-    exceptions: &[String],
-) -> (Vec<Finding>, usize) {
-    let mut findings = Vec::new();
-    let mut probed = 0;
-    let base = without_auth(target.headers);
+/// Every route but the exceptions must refuse a request with no token, a malformed token, a
+/// token with a forged signature and an expired one (401 or 403). Routes only reached with
+/// made-up parameters count as probed when refused; any other answer leaves them unreached.
+pub async fn authentication(target: &ProbePlan<'_>, exceptions: &[String]) -> ProbeOutcome {
+    let mut outcome = ProbeOutcome {
+        problems: target.inventory.problems.clone(),
+        ..ProbeOutcome::default()
+    };
+    let base = without_auth(&target.headers);
     let mut variants: Vec<(&str, Option<String>)> = vec![
         ("without a token", None),
         ("with a malformed token", Some("Bearer not-a-token".into())),
@@ -183,32 +267,60 @@ pub async fn authentication(
         ));
     }
     for endpoint in target
-        .endpoints
+        .endpoints()
         .iter()
         .filter(|e| !is_exception(&e.path, exceptions))
     {
-        probed += 1;
         for (what, auth) in &variants {
             let mut headers = base.clone();
             if let Some(auth) = auth {
                 headers.push(("Authorization".into(), auth.clone()));
             }
             let label = format!("{} {what}", endpoint.label());
-            match send(target, endpoint, headers, endpoint.body.clone()).await {
-                Ok(r) if r.status == 401 || r.status == 403 => {}
-                Ok(r) => findings.push(Finding {
-                    request: label,
-                    problem: format!("answered {} instead of refusing it with 401/403", r.status),
-                }),
-                Err(e) => findings.push(Finding {
-                    request: label,
-                    problem: format!("no answer: {e}"),
-                }),
+            let body = endpoint.body.clone().map(String::into_bytes);
+            match send_patiently(target, endpoint, headers, body).await {
+                Ok(r) if r.status == 401 || r.status == 403 => outcome.probed(endpoint),
+                Ok(r) if r.status == 429 => {
+                    outcome.refused_with(&label, r.status);
+                }
+                Ok(r) if endpoint.made_up && (400..500).contains(&r.status) => {
+                    let why = target
+                        .inventory
+                        .unreached
+                        .get(&endpoint.route)
+                        .cloned()
+                        .unwrap_or_default();
+                    outcome.unreached.insert(
+                        endpoint.route.clone(),
+                        format!(
+                            "{why}{}with made-up parameters it answered {} {what}",
+                            if why.is_empty() { "" } else { "; " },
+                            r.status
+                        ),
+                    );
+                    break;
+                }
+                Ok(r) => {
+                    outcome.probed(endpoint);
+                    outcome.finding(
+                        label,
+                        format!("answered {} instead of refusing it with 401/403", r.status),
+                    )
+                }
+                Err(e) => outcome.finding(label, format!("no answer: {e}")),
             }
         }
     }
-    (findings, probed)
+    // A route reached for real elsewhere (or refused with made-up parameters) is reached.
+    let probed = outcome.routes_probed.clone();
+    outcome
+        .unreached
+        .retain(|route, _| !probed.iter().any(|p| p == route));
+    outcome
 }
+
+/// The rate-limit probe's account when no request is fit for a burst.
+pub const NOTHING_TO_BURST: &str = "no endpoint to probe";
 
 /// `max_requests` within the window must pass and more must be refused (429 or another 4xx).
 /// Returns the findings and a one-line account.
@@ -223,13 +335,12 @@ pub async fn rate_limit(
             .iter()
             .any(|w| path.to_ascii_lowercase().contains(w))
     };
-    let Some(endpoint) = target
-        .endpoints
-        .iter()
+    let real = || target.endpoints().iter().filter(|e| !e.made_up);
+    let Some(endpoint) = real()
         .find(|e| e.method == "GET" && !infrastructure(&e.path))
-        .or_else(|| target.endpoints.iter().find(|e| !infrastructure(&e.path)))
+        .or_else(|| real().find(|e| !infrastructure(&e.path)))
     else {
-        return (Vec::new(), "no endpoint to probe".into());
+        return (Vec::new(), NOTHING_TO_BURST.into());
     };
     // Let traffic sent before (load runs) fall out of a short window first.
     if window_seconds <= 10.0 {
@@ -242,11 +353,11 @@ pub async fn rate_limit(
     let mut errors = 0u64;
     let burst_headers = match &target.credentials {
         Some(credentials) => {
-            let mut headers = without_auth(target.headers);
+            let mut headers = without_auth(&target.headers);
             headers.push(("Authorization".into(), credentials.burst_user.clone()));
             headers
         }
-        None => target.headers.to_vec(),
+        None => target.headers.clone(),
     };
     for n in 1..=total {
         match send(
@@ -293,7 +404,7 @@ pub async fn rate_limit(
     // Per user: right after the first client's burst, another user must still get through.
     let mut account = account;
     if let Some(credentials) = &target.credentials {
-        let mut headers = without_auth(target.headers);
+        let mut headers = without_auth(&target.headers);
         headers.push(("Authorization".into(), credentials.second_user.clone()));
         match send(target, endpoint, headers, endpoint.body.clone()).await {
             Ok(r) if r.status < 400 => account.push_str("; a second user was still served"),
@@ -343,90 +454,219 @@ const LEAKS: &[&str] = &[
     "panicked at",
     "root:x:0:0",
     "uid=0(",
+    "operationalerror",
+    "sqlalchemy",
+    "unrecognized token",
+    "near \"",
+    "file \"/",
+    ".py\", line",
+    "/home/",
+    "/usr/lib/",
+    "/src/main/",
+    "node_modules/",
 ];
 
-/// Every string field of every JSON body, and every path, gets each payload: the service must
-/// not answer 5xx, not leak internals, and must still answer its first endpoint afterwards.
-pub async fn injection(target: &ProbePlan<'_>) -> (Vec<Finding>, usize) {
-    let mut findings = Vec::new();
-    let mut sent = 0;
-    for endpoint in &target.endpoints {
-        let mut cases: Vec<(String, ProbeEndpoint)> = Vec::new();
-        let body: Option<Value> = endpoint
-            .body
-            .as_deref()
-            .and_then(|b| serde_json::from_str(b).ok());
-        for (class, payload) in PAYLOADS {
-            if let Some(Value::Object(fields)) = &body {
-                for (name, value) in fields {
-                    if value.is_string() {
-                        let mut changed = fields.clone();
-                        changed.insert(name.clone(), Value::String((*payload).into()));
-                        cases.push((
-                            format!("{} with {class} payload in `{name}`", endpoint.label()),
-                            ProbeEndpoint {
-                                body: Some(Value::Object(changed).to_string()),
-                                ..endpoint.clone()
-                            },
-                        ));
-                    }
-                }
-            }
-            if endpoint.method == "GET" {
-                let encoded = crate::examples::percent_encode(payload);
-                let sep = if endpoint.path.contains('?') {
-                    '&'
-                } else {
-                    '?'
-                };
-                cases.push((
-                    format!("{} with {class} payload in the query", endpoint.label()),
-                    ProbeEndpoint {
-                        path: format!("{}{sep}q={encoded}", endpoint.path),
-                        ..endpoint.clone()
-                    },
+/// One request of the injection probe.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InjectionCase {
+    /// `GET /tasks?status=… with sql payload in query parameter `status``.
+    pub label: String,
+    pub path: String,
+    pub body: Option<Vec<u8>>,
+    /// Replaces the JSON content type when set.
+    pub content_type: Option<&'static str>,
+}
+
+/// Bodies no service should take: each must get a 4xx (or be taken as data), never a 5xx
+/// or a leak of internals.
+fn malformed_bodies(body: Option<&str>) -> Vec<(&'static str, Vec<u8>, Option<&'static str>)> {
+    let original = body.unwrap_or("{}");
+    let first_field = serde_json::from_str::<Value>(original)
+        .ok()
+        .and_then(|v| v.as_object().and_then(|m| m.keys().next().cloned()))
+        .unwrap_or_else(|| "name".into());
+    let field = serde_json::to_string(&first_field).unwrap_or_default();
+    let mut invalid_utf8 = format!("{{{field}: \"").into_bytes();
+    invalid_utf8.extend_from_slice(&[0xff, 0xfe, 0xc3, 0x28]);
+    invalid_utf8.extend_from_slice(b"\"}");
+    let oversized = match serde_json::from_str::<Value>(original) {
+        Ok(Value::Object(mut map)) => {
+            map.insert(
+                "sdd_padding".into(),
+                Value::String("x".repeat(OVERSIZED_BODY_BYTES)),
+            );
+            Value::Object(map).to_string()
+        }
+        _ => format!(
+            "{{\"sdd_padding\": \"{}\"}}",
+            "x".repeat(OVERSIZED_BODY_BYTES)
+        ),
+    };
+    vec![
+        (
+            "malformed JSON (cut short)",
+            format!("{{{field}: \"unterminated").into_bytes(),
+            None,
+        ),
+        (
+            "a JSON array instead of an object",
+            b"[1, 2]".to_vec(),
+            None,
+        ),
+        (
+            "a wrong content type (text/plain)",
+            original.as_bytes().to_vec(),
+            Some("text/plain"),
+        ),
+        ("invalid UTF-8", invalid_utf8, None),
+        ("an oversized body (1 MiB)", oversized.into_bytes(), None),
+    ]
+}
+
+/// The size of the oversized body: above what a service should take for a form, below what a
+/// test machine minds sending.
+const OVERSIZED_BODY_BYTES: usize = 1 << 20;
+
+/// Every payload in place of every existing query value, path parameter and top-level JSON
+/// field of `endpoint` (an extra `q` parameter on a GET without a query), and for a request
+/// with a body the malformed bodies.
+pub fn injection_cases(endpoint: &ProbeEndpoint) -> Vec<InjectionCase> {
+    let mut cases = Vec::new();
+    let (path, query) = match endpoint.path.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (endpoint.path.as_str(), None),
+    };
+    let body: Option<Value> = endpoint
+        .body
+        .as_deref()
+        .and_then(|b| serde_json::from_str(b).ok());
+    let parameters = endpoint.route.parameter_segments();
+    for (class, payload) in PAYLOADS {
+        let encoded = crate::examples::percent_encode(payload);
+        let with = |new_path: String, what: String| InjectionCase {
+            label: format!("{} with {class} payload in {what}", endpoint.label()),
+            path: new_path,
+            body: endpoint.body.clone().map(String::into_bytes),
+            content_type: None,
+        };
+        if let Some(query) = query {
+            let pairs: Vec<&str> = query.split('&').collect();
+            for (i, pair) in pairs.iter().enumerate() {
+                let name = pair.split('=').next().unwrap_or("");
+                let mut changed = pairs.iter().map(|p| p.to_string()).collect::<Vec<_>>();
+                changed[i] = format!("{name}={encoded}");
+                cases.push(with(
+                    format!("{path}?{}", changed.join("&")),
+                    format!("query parameter `{name}`"),
                 ));
             }
+        } else if endpoint.method == "GET" && parameters.is_empty() {
+            cases.push(with(format!("{path}?q={encoded}"), "the query".into()));
         }
-        for (label, case) in cases {
-            sent += 1;
-            match send(target, &case, target.headers.to_vec(), case.body.clone()).await {
+        let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+        for &at in &parameters {
+            if at >= segments.len() {
+                continue;
+            }
+            let mut changed: Vec<String> = segments.iter().map(|s| s.to_string()).collect();
+            changed[at] = encoded.clone();
+            let rest = query.map(|q| format!("?{q}")).unwrap_or_default();
+            cases.push(with(
+                format!("/{}{rest}", changed.join("/")),
+                format!(
+                    "path parameter `{}`",
+                    endpoint
+                        .route
+                        .path
+                        .split('/')
+                        .filter(|s| !s.is_empty())
+                        .nth(at)
+                        .unwrap_or("?")
+                ),
+            ));
+        }
+        if let Some(Value::Object(fields)) = &body {
+            for name in fields.keys() {
+                let mut changed = fields.clone();
+                changed.insert(name.clone(), Value::String((*payload).into()));
+                cases.push(InjectionCase {
+                    label: format!("{} with {class} payload in `{name}`", endpoint.label()),
+                    path: endpoint.path.clone(),
+                    body: Some(Value::Object(changed).to_string().into_bytes()),
+                    content_type: None,
+                });
+            }
+        }
+    }
+    if endpoint.body.is_some() {
+        for (what, body, content_type) in malformed_bodies(endpoint.body.as_deref()) {
+            cases.push(InjectionCase {
+                label: format!("{} with {what}", endpoint.label()),
+                path: endpoint.path.clone(),
+                body: Some(body),
+                content_type,
+            });
+        }
+    }
+    cases
+}
+
+/// Every case of [`injection_cases`] on every request: the service must not answer 5xx, not
+/// leak internals (stack traces, SQL errors, file paths), and must still answer afterwards.
+pub async fn injection(target: &ProbePlan<'_>) -> ProbeOutcome {
+    let mut outcome = ProbeOutcome::default();
+    for endpoint in target.endpoints() {
+        for case in injection_cases(endpoint) {
+            let mut headers = target.headers.clone();
+            if let Some(content_type) = case.content_type {
+                headers.retain(|(n, _)| !n.eq_ignore_ascii_case("content-type"));
+                headers.push(("Content-Type".into(), content_type.into()));
+            }
+            let request = ProbeEndpoint {
+                path: case.path.clone(),
+                ..endpoint.clone()
+            };
+            match send_patiently(target, &request, headers, case.body).await {
                 Ok(r) => {
+                    if outcome.refused_with(&case.label, r.status) {
+                        continue;
+                    }
+                    outcome.probed(endpoint);
                     if r.status >= 500 {
-                        findings.push(Finding {
-                            request: label.clone(),
-                            problem: format!("answered {} (a payload must be refused or stored, not crash the service)", r.status),
-                        });
+                        outcome.finding(
+                            case.label.clone(),
+                            format!(
+                                "answered {} (bad input must be refused with a 4xx or stored as data, not crash the service)",
+                                r.status
+                            ),
+                        );
                     }
                     let text = String::from_utf8_lossy(&r.body).to_lowercase();
                     if let Some(leak) = LEAKS.iter().find(|l| text.contains(*l)) {
-                        findings.push(Finding {
-                            request: label,
-                            problem: format!("the response leaks internals (`{leak}` in the body)"),
-                        });
+                        outcome.finding(
+                            case.label,
+                            format!("the response leaks internals (`{leak}` in the body)"),
+                        );
                     }
                 }
-                Err(e) => findings.push(Finding {
-                    request: label,
-                    problem: format!("no answer: {e}"),
-                }),
+                Err(e) => outcome.finding(case.label, format!("no answer: {e}")),
             }
         }
     }
-    if let Some(first) = target.endpoints.first() {
-        match send(target, first, target.headers.to_vec(), first.body.clone()).await {
+    if let Some(first) = target.endpoints().iter().find(|e| !e.made_up) {
+        match send(target, first, target.headers.clone(), first.body.clone()).await {
             Ok(r) if r.status < 500 => {}
-            Ok(r) => findings.push(Finding {
-                request: format!("{} after the payloads", first.label()),
-                problem: format!("answered {}: the service no longer works", r.status),
-            }),
-            Err(e) => findings.push(Finding {
-                request: format!("{} after the payloads", first.label()),
-                problem: format!("no answer: the service no longer works ({e})"),
-            }),
+            Ok(r) => outcome.finding(
+                format!("{} after the payloads", first.label()),
+                format!("answered {}: the service no longer works", r.status),
+            ),
+            Err(e) => outcome.finding(
+                format!("{} after the payloads", first.label()),
+                format!("no answer: the service no longer works ({e})"),
+            ),
         }
     }
-    (findings, sent)
+    outcome
 }
 
 /// Words of a constraint's sentence that never name a field.
@@ -525,21 +765,17 @@ pub fn fields_named_by<'a>(subject: &str, names: impl Iterator<Item = &'a str>) 
 }
 
 /// A value over the bound in a field named like the subject (`title` for `Title max 255
-/// characters`) must be refused with a 4xx.
-pub async fn max_size(
-    target: &ProbePlan<'_>,
-    max: f64,
-    subject: &str,
-) -> (Vec<Finding>, Vec<String>) {
-    let mut findings = Vec::new();
-    let mut probed = Vec::new();
+/// characters`) must be refused with a 4xx. `probed` of the outcome counts the requests sent
+/// with such a field; none means no request has one.
+pub async fn max_size(target: &ProbePlan<'_>, max: f64, subject: &str) -> ProbeOutcome {
+    let mut outcome = ProbeOutcome::default();
     let oversized = "x".repeat(
         (max as usize)
             .saturating_mul(4)
             .max(max as usize + 1)
             .min(1_000_000),
     );
-    for endpoint in &target.endpoints {
+    for endpoint in target.endpoints() {
         let Some(Value::Object(fields)) = endpoint
             .body
             .as_deref()
@@ -563,40 +799,36 @@ pub async fn max_size(
                 endpoint.label(),
                 oversized.len()
             );
-            probed.push(label.clone());
-            match send(
+            match send_patiently(
                 target,
                 endpoint,
-                target.headers.to_vec(),
-                Some(Value::Object(changed).to_string()),
+                target.headers.clone(),
+                Some(Value::Object(changed).to_string().into_bytes()),
             )
             .await
             {
-                Ok(r) if (400..500).contains(&r.status) => {}
-                Ok(r) => findings.push(Finding {
-                    request: label,
-                    problem: format!("answered {} instead of refusing it with a 4xx", r.status),
-                }),
-                Err(e) => findings.push(Finding {
-                    request: label,
-                    problem: format!("no answer: {e}"),
-                }),
+                Ok(r) if outcome.refused_with(&label, r.status) => {}
+                Ok(r) if (400..500).contains(&r.status) => outcome.probed(endpoint),
+                Ok(r) => {
+                    outcome.probed(endpoint);
+                    outcome.finding(
+                        label,
+                        format!("answered {} instead of refusing it with a 4xx", r.status),
+                    )
+                }
+                Err(e) => outcome.finding(label, format!("no answer: {e}")),
             }
         }
     }
-    (findings, probed)
+    outcome
 }
 
 /// Stored values must come back verbatim: every example that writes and reads back by a
 /// captured value is run with each payload (plus a unique suffix) in the first string field of
 /// its first JSON write, and the read-back must contain that exact string.
-pub async fn round_trip(
-    spec: &Spec,
-    target: &crate::examples::ServiceClient<'_>,
-) -> (Vec<Finding>, usize) {
+pub async fn round_trip(spec: &Spec, target: &crate::examples::ServiceClient<'_>) -> ProbeOutcome {
     use crate::examples::{fresh_vars, write_then_read_split};
-    let mut findings = Vec::new();
-    let mut checked = 0;
+    let mut outcome = ProbeOutcome::default();
     for scenario in spec
         .scenarios
         .iter()
@@ -625,7 +857,10 @@ pub async fn round_trip(
             // Only examples whose write part passes as written can tell what a payload changes.
             let mut baseline = fresh_vars();
             let base = patiently(&example.steps[..split], &mut baseline, target).await;
-            if base.iter().any(|s| !s.ok) {
+            if let Some(bad) = base.iter().find(|s| !s.ok) {
+                if let Some(status) = bad.status {
+                    outcome.refused_with(&bad.request, status);
+                }
                 continue;
             }
             for (class, payload) in PAYLOADS
@@ -646,20 +881,25 @@ pub async fn round_trip(
                 );
                 let written = patiently(&steps[..split], &mut vars, target).await;
                 if let Some(bad) = written.iter().find(|s| !s.ok) {
+                    if bad
+                        .status
+                        .is_some_and(|status| outcome.refused_with(&label, status))
+                    {
+                        continue;
+                    }
                     if bad.status.is_some_and(|s| (400..500).contains(&s)) {
                         // Refused cleanly: nothing stored, nothing to read back.
                         continue;
                     }
-                    findings.push(Finding {
-                        request: label,
-                        problem: format!(
+                    outcome.finding(
+                        label,
+                        format!(
                             "the write did not go through as the example expects ({}): a payload must be stored as data or refused with a clear 4xx",
                             bad.problem().unwrap_or_default()
                         ),
-                    });
+                    );
                     continue;
                 }
-                checked += 1;
                 let read = &steps[split];
                 let request = HttpRequest {
                     method: "GET".into(),
@@ -677,27 +917,28 @@ pub async fn round_trip(
                     timeout: TIMEOUT,
                 };
                 match http::send(&request, target.allowed_hosts).await {
+                    Ok(r) if outcome.refused_with(&format!("{label}, read back"), r.status) => {}
                     Ok(r) => {
+                        outcome.probed += 1;
                         let body: Option<Value> = serde_json::from_slice(&r.body).ok();
                         if !body.as_ref().is_some_and(|b| contains_string(b, &value)) {
-                            findings.push(Finding {
-                                request: format!("{label}, read back with GET {}", read.request.path),
-                                problem: format!(
+                            outcome.finding(
+                                format!("{label}, read back with GET {}", read.request.path),
+                                format!(
                                     "the stored value did not come back verbatim: wrote {value:?}, read {}",
                                     String::from_utf8_lossy(&r.body).chars().take(200).collect::<String>()
                                 ),
-                            });
+                            );
                         }
                     }
-                    Err(e) => findings.push(Finding {
-                        request: format!("{label}, read back"),
-                        problem: format!("no answer: {e}"),
-                    }),
+                    Err(e) => {
+                        outcome.finding(format!("{label}, read back"), format!("no answer: {e}"))
+                    }
                 }
             }
         }
     }
-    (findings, checked)
+    outcome
 }
 
 /// Run steps; if the service rate-limited them (429, after the probes before this one), wait
@@ -765,6 +1006,91 @@ mod tests {
     }
 
     use super::*;
+
+    fn endpoint(method: &str, template: &str, path: &str, body: Option<&str>) -> ProbeEndpoint {
+        ProbeEndpoint {
+            method: method.into(),
+            route: Route::new(method, template),
+            path: path.into(),
+            body: body.map(str::to_string),
+            made_up: false,
+        }
+    }
+
+    /// Payloads go in place of every existing query value, path parameter and JSON field (an
+    /// SQL injection through `?status=` once passed: only an extra `q=` was ever sent), and a
+    /// request with a body also gets the malformed ones.
+    #[test]
+    fn injection_reaches_every_existing_input() {
+        let labels = |e: &ProbeEndpoint| -> Vec<String> {
+            injection_cases(e)
+                .into_iter()
+                .filter(|c| c.label.contains("with sql payload") || !c.label.contains("payload"))
+                .map(|c| format!("{} | {}", c.label, c.path))
+                .collect()
+        };
+        let sql = crate::examples::percent_encode(PAYLOADS[0].1);
+        assert_eq!(
+            labels(&endpoint("GET", "/tasks", "/tasks?status=pending&limit=20", None)),
+            [
+                format!("GET /tasks?status=pending&limit=20 with sql payload in query parameter `status` | /tasks?status={sql}&limit=20"),
+                format!("GET /tasks?status=pending&limit=20 with sql payload in query parameter `limit` | /tasks?status=pending&limit={sql}"),
+            ]
+        );
+        assert_eq!(
+            labels(&endpoint("GET", "/tasks/{id}", "/tasks/42", None)),
+            [format!(
+                "GET /tasks/42 with sql payload in path parameter `{{id}}` | /tasks/{sql}"
+            )]
+        );
+        assert_eq!(
+            labels(&endpoint("GET", "/health", "/health", None)),
+            [format!(
+                "GET /health with sql payload in the query | /health?q={sql}"
+            )]
+        );
+        let post = endpoint(
+            "POST",
+            "/tasks/{id}/notes",
+            "/tasks/7/notes",
+            Some(r#"{"text": "a", "pinned": true}"#),
+        );
+        let cases = injection_cases(&post);
+        let names: Vec<&str> = cases.iter().map(|c| c.label.as_str()).collect();
+        for wanted in [
+            "POST /tasks/7/notes with sql payload in path parameter `{id}`",
+            "POST /tasks/7/notes with sql payload in `text`",
+            "POST /tasks/7/notes with sql payload in `pinned`",
+            "POST /tasks/7/notes with malformed JSON (cut short)",
+            "POST /tasks/7/notes with a JSON array instead of an object",
+            "POST /tasks/7/notes with a wrong content type (text/plain)",
+            "POST /tasks/7/notes with invalid UTF-8",
+            "POST /tasks/7/notes with an oversized body (1 MiB)",
+        ] {
+            assert!(names.contains(&wanted), "{wanted} not in {names:#?}");
+        }
+        let utf8 = cases
+            .iter()
+            .find(|c| c.label.ends_with("invalid UTF-8"))
+            .unwrap();
+        assert!(std::str::from_utf8(utf8.body.as_deref().unwrap()).is_err());
+        let typed = cases
+            .iter()
+            .find(|c| c.label.contains("content type"))
+            .unwrap();
+        assert_eq!(typed.content_type, Some("text/plain"));
+        let big = cases
+            .iter()
+            .find(|c| c.label.contains("oversized"))
+            .unwrap();
+        assert!(big.body.as_ref().unwrap().len() > OVERSIZED_BODY_BYTES);
+        // A GET without a body gets no body cases.
+        assert!(
+            !injection_cases(&endpoint("GET", "/tasks/{id}", "/tasks/1", None))
+                .iter()
+                .any(|c| c.body.is_some())
+        );
+    }
 
     #[test]
     fn exceptions_match_paths_and_words() {

@@ -16,9 +16,60 @@ use crate::examples::{self, run_steps, write_then_read_split, ServiceClient};
 use crate::probes::{Finding, ProbeEndpoint};
 use sdd_http::{self as http, HttpRequest};
 
-/// Stops the service gracefully and starts it again, returning when it is ready.
+/// How the service is brought down before it is started again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stop {
+    /// The stop signal and the grace period, as a deploy or a restart does.
+    Graceful,
+    /// SIGKILL to everything at once, as a crash, a node failure or a power loss does.
+    Crash,
+}
+
+impl Stop {
+    /// What an event in a constraint ("no data loss on single node failure") asks for: a
+    /// crash for failures, crashes, kills and power loss, and for any event not recognised (a
+    /// crash is the stricter test); a graceful stop only for restarts, deploys, upgrades and
+    /// shutdowns.
+    pub fn for_event(event: &str) -> Stop {
+        let event = event.to_lowercase();
+        let crash = [
+            "fail", "crash", "kill", "power", "outage", "panic", "abort", "oom", "hardware",
+        ];
+        let graceful = [
+            "restart",
+            "deploy",
+            "upgrade",
+            "shutdown",
+            "shut down",
+            "redeploy",
+            "rollout",
+            "release",
+            "maintenance",
+            "reboot",
+        ];
+        if crash.iter().any(|w| event.contains(w)) {
+            Stop::Crash
+        } else if graceful.iter().any(|w| event.contains(w)) {
+            Stop::Graceful
+        } else {
+            Stop::Crash
+        }
+    }
+
+    /// `a crash (SIGKILL, no grace period)` / `a graceful restart (stop signal, grace period)`.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Stop::Graceful => "a graceful restart (the stop signal, then the grace period)",
+            Stop::Crash => {
+                "a crash (SIGKILL to the service and everything it started, no grace period)"
+            }
+        }
+    }
+}
+
+/// Brings the service down (`how`) and starts it again, returning when it is ready.
 pub trait Restarter: Sync {
-    fn restart(&self) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + '_>>;
+    fn restart(&self, how: Stop) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + '_>>;
 }
 
 const POLL_EVERY: Duration = Duration::from_millis(25);
@@ -33,15 +84,19 @@ pub struct RestartOutcome {
 
 /// Run the restart probe. `poll` is the read the poller and the in-flight requests use, with
 /// how long it takes to answer: requests are in flight when the stop signal comes half that
-/// time after they were sent (a read faster than 20 ms cannot be caught in flight).
+/// time after they were sent (a read faster than 20 ms cannot be caught in flight). The
+/// poller sends `poll_headers` (its own user, so that its many requests spend no one else's
+/// allowance). Requests in flight are only judged on a graceful stop: a crash cuts them off.
 pub async fn restart_probe(
     spec: &Spec,
     target: &ServiceClient<'_>,
     poll: Option<(&ProbeEndpoint, Duration)>,
+    poll_headers: &[(String, String)],
     restarter: &dyn Restarter,
+    how: Stop,
 ) -> RestartOutcome {
     let in_flight_count = match poll {
-        Some((_, took)) if took >= Duration::from_millis(20) => IN_FLIGHT,
+        Some((_, took)) if took >= Duration::from_millis(20) && how == Stop::Graceful => IN_FLIGHT,
         _ => 0,
     };
     let in_flight_delay = poll.map_or(Duration::ZERO, |(_, took)| took / 2);
@@ -74,8 +129,7 @@ pub async fn restart_probe(
     }
 
     // 2. Restart, with a poller and requests in flight.
-    let headers: Vec<(String, String)> = target
-        .headers
+    let headers: Vec<(String, String)> = poll_headers
         .iter()
         .map(|(k, v)| (k.clone(), examples::expand_env(v)))
         .collect();
@@ -114,7 +168,7 @@ pub async fn restart_probe(
         })
     });
     let restart_started = Instant::now();
-    let restarted = restarter.restart().await;
+    let restarted = restarter.restart(how).await;
     let restart_took = restart_started.elapsed();
     // Keep polling a moment after ready, then stop the poller.
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -167,12 +221,18 @@ pub async fn restart_probe(
             let why = bad.problem().unwrap_or_else(|| "failed".into());
             findings.push(Finding {
                 request: format!(
-                    "{} after a restart ({} of `{}`)",
+                    "{} after {} ({} of `{}`)",
                     bad.request,
+                    match how {
+                        Stop::Crash => "a crash",
+                        Stop::Graceful => "a restart",
+                    },
                     examples::example_name(example, *n + 1),
                     scenario.id
                 ),
-                problem: format!("data written before the restart is gone or changed: {why}"),
+                problem: format!(
+                    "data acknowledged before the service went down is gone or changed: {why}"
+                ),
             });
         }
     }
@@ -180,13 +240,15 @@ pub async fn restart_probe(
         (Some(first), Some(last)) => last.duration_since(*first) + POLL_EVERY,
         _ => Duration::ZERO,
     };
-    let in_flight_account = if in_flight_count == 0 {
+    let in_flight_account = if how == Stop::Crash {
+        "requests in flight are not judged after a crash".to_string()
+    } else if in_flight_count == 0 {
         "no read is slow enough to catch requests in flight".to_string()
     } else {
         format!("{finished} of {in_flight_count} in-flight requests finished")
     };
     let summary = format!(
-        "{} of {} written record(s) read back after a restart (restart took {:.1} s); clients saw errors for {:.2} s ({} failed polls of {}); {in_flight_account}",
+        "{} of {} written record(s) read back after the service came back (it took {:.1} s); clients saw errors for {:.2} s ({} failed polls of {}); {in_flight_account}",
         pending.len() - lost,
         pending.len(),
         restart_took.as_secs_f64(),
@@ -198,5 +260,29 @@ pub async fn restart_probe(
         findings,
         summary,
         nothing_to_check: false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_choose_a_crash_or_a_graceful_stop() {
+        let cases = [
+            ("single node failure", Stop::Crash),
+            ("node failure", Stop::Crash),
+            ("a crash", Stop::Crash),
+            ("power loss", Stop::Crash),
+            ("process kill", Stop::Crash),
+            ("restart", Stop::Graceful),
+            ("deploy", Stop::Graceful),
+            ("a rolling upgrade", Stop::Graceful),
+            ("restart after a crash", Stop::Crash),
+            ("the heat death of the universe", Stop::Crash),
+        ];
+        for (event, expected) in cases {
+            assert_eq!(Stop::for_event(event), expected, "{event}");
+        }
     }
 }

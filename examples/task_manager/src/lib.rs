@@ -15,7 +15,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -30,7 +30,8 @@ pub const MAX_TITLE_CHARS: usize = 255;
 pub struct Faults {
     /// Reading a task or a list takes 150 ms more (breaks the read-latency constraint).
     pub slow_reads: bool,
-    /// `GET /tasks` answers without a token (breaks "Authentication required").
+    /// `GET /tasks` answers without a token, listing everyone's tasks (breaks "Authentication
+    /// required").
     pub open_route: bool,
     /// No per-user rate limit (breaks "Rate limiting").
     pub no_rate_limit: bool,
@@ -39,14 +40,33 @@ pub struct Faults {
     /// Completing an already completed task succeeds again and moves `completed_at` (the
     /// "Cannot complete already completed task" scenario left unimplemented).
     pub unimplemented_rule: bool,
+    /// Any user can read, complete and list any user's tasks (breaks "Task ownership").
+    pub cross_user_access: bool,
+    /// `POST /tasks/{id}/complete` answers without a token: a state-changing route left open
+    /// (breaks "Authentication required").
+    pub open_write: bool,
+    /// A body that is not JSON gets a 500 with the panic message and source location (breaks
+    /// "SQL injection prevention": bad input must get a 4xx without internals).
+    pub crash_on_bad_json: bool,
+    /// The `status` filter of `GET /tasks` is spliced into the SQL text, and SQL errors are
+    /// answered with SQLite's message (breaks "SQL injection prevention").
+    pub sql_in_filter: bool,
+    /// Writes are kept in memory and saved only at a graceful shutdown: a crash loses them
+    /// (breaks "Data durability", which is about node failure, not a restart).
+    pub buffered_writes: bool,
 }
 
-pub const FAULT_NAMES: [&str; 5] = [
+pub const FAULT_NAMES: [&str; 10] = [
     "slow_reads",
     "open_route",
     "no_rate_limit",
     "lose_writes",
     "unimplemented_rule",
+    "cross_user_access",
+    "open_write",
+    "crash_on_bad_json",
+    "sql_in_filter",
+    "buffered_writes",
 ];
 
 impl Faults {
@@ -61,6 +81,11 @@ impl Faults {
                 "no_rate_limit" => faults.no_rate_limit = true,
                 "lose_writes" => faults.lose_writes = true,
                 "unimplemented_rule" => faults.unimplemented_rule = true,
+                "cross_user_access" => faults.cross_user_access = true,
+                "open_write" => faults.open_write = true,
+                "crash_on_bad_json" => faults.crash_on_bad_json = true,
+                "sql_in_filter" => faults.sql_in_filter = true,
+                "buffered_writes" => faults.buffered_writes = true,
                 other => {
                     return Err(format!(
                         "unknown fault `{other}`; known: {}",
@@ -99,6 +124,9 @@ pub struct App {
 #[derive(Debug, Serialize, Deserialize, PartialEq, Eq, Clone)]
 pub struct Task {
     pub id: i64,
+    /// The `sub` of the user who created it; only they see it.
+    #[serde(skip)]
+    pub owner: String,
     pub title: String,
     pub status: String,
     pub created_at: String,
@@ -111,14 +139,22 @@ CREATE TABLE IF NOT EXISTS tasks (
     title TEXT NOT NULL,
     status TEXT NOT NULL CHECK (status IN ('pending', 'completed')),
     created_at TEXT NOT NULL,
-    completed_at TEXT
+    completed_at TEXT,
+    owner TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS tasks_by_status ON tasks (status, id);
 ";
 
+/// Files made before tasks had owners get the column (their tasks belong to no one).
+const ADD_OWNER: &str = "ALTER TABLE tasks ADD COLUMN owner TEXT NOT NULL DEFAULT ''";
+
+/// The user a request is made as: the token's `sub`, or `None` on a route left open.
+#[derive(Debug, Clone)]
+struct User(String);
+
 impl App {
     pub fn open(config: Config) -> Result<App, String> {
-        let db = if config.faults.lose_writes {
+        let db = if config.faults.lose_writes || config.faults.buffered_writes {
             Connection::open_in_memory()
         } else {
             if let Some(dir) = config
@@ -137,6 +173,15 @@ impl App {
         db.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")
             .and_then(|_| db.execute_batch(SCHEMA))
             .map_err(|e| format!("cannot prepare the database: {e}"))?;
+        let has_owner = db.prepare("SELECT owner FROM tasks LIMIT 0").is_ok();
+        if !has_owner {
+            db.execute_batch(ADD_OWNER)
+                .map_err(|e| format!("cannot add task owners: {e}"))?;
+        }
+        if config.faults.buffered_writes {
+            // The planted fault: the file is read at start and written only by `save`.
+            copy_tasks(&db, &config.database, Copy::FromFile)?;
+        }
         Ok(App {
             db: Arc::new(Mutex::new(db)),
             limiter: Arc::new(Mutex::new(HashMap::new())),
@@ -147,21 +192,36 @@ impl App {
     pub fn router(self) -> Router {
         let protected = Router::new()
             .route("/tasks", post(create_task))
-            .route("/tasks/{id}", get(get_task))
-            .route("/tasks/{id}/complete", post(complete_task));
-        let list = Router::new().route("/tasks", get(list_tasks));
-        let list = if self.config.faults.open_route {
-            list
-        } else {
-            list.route_layer(middleware::from_fn_with_state(self.clone(), authenticate))
+            .route("/tasks/{id}", get(get_task));
+        // The planted faults leave one route each open to requests without a token (a token
+        // that is sent is still checked, and its user still owns and is limited).
+        let guarded = |router: Router<App>, open: bool| {
+            if open {
+                router.route_layer(middleware::from_fn_with_state(
+                    self.clone(),
+                    authenticate_if_token,
+                ))
+            } else {
+                router.route_layer(middleware::from_fn_with_state(self.clone(), authenticate))
+            }
         };
+        let list = Router::new().route("/tasks", get(list_tasks));
+        let complete = Router::new().route("/tasks/{id}/complete", post(complete_task));
         Router::new()
-            .merge(
-                protected.route_layer(middleware::from_fn_with_state(self.clone(), authenticate)),
-            )
-            .merge(list)
+            .merge(guarded(protected, false))
+            .merge(guarded(list, self.config.faults.open_route))
+            .merge(guarded(complete, self.config.faults.open_write))
             .route("/health", get(health))
             .with_state(self)
+    }
+
+    /// At a graceful shutdown: under `buffered_writes`, the tasks kept in memory go to the
+    /// file. Otherwise every write is already there.
+    pub fn save(&self) -> Result<(), String> {
+        if self.config.faults.buffered_writes {
+            copy_tasks(&self.db(), &self.config.database, Copy::ToFile)?;
+        }
+        Ok(())
     }
 
     fn db(&self) -> std::sync::MutexGuard<'_, Connection> {
@@ -195,6 +255,36 @@ impl App {
     }
 }
 
+enum Copy {
+    FromFile,
+    ToFile,
+}
+
+/// Copy every task between the in-memory database and the file (the `buffered_writes` fault).
+fn copy_tasks(db: &Connection, file: &std::path::Path, direction: Copy) -> Result<(), String> {
+    if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    }
+    let copy = match direction {
+        Copy::FromFile => "INSERT INTO main.tasks SELECT id, title, status, created_at, completed_at, owner FROM disk.tasks",
+        Copy::ToFile => "DELETE FROM disk.tasks; INSERT INTO disk.tasks SELECT id, title, status, created_at, completed_at, owner FROM main.tasks",
+    };
+    db.execute("ATTACH DATABASE ?1 AS disk", [file.to_string_lossy()])
+        .and_then(|_| {
+            // `disk.tasks` and `disk.tasks_by_status`.
+            db.execute_batch(&SCHEMA.replace("EXISTS tasks", "EXISTS disk.tasks"))
+        })
+        .and_then(|_| {
+            if db.prepare("SELECT owner FROM disk.tasks LIMIT 0").is_err() {
+                db.execute_batch(&ADD_OWNER.replace("TABLE tasks", "TABLE disk.tasks"))?;
+            }
+            db.execute_batch(copy)
+        })
+        .and_then(|_| db.execute_batch("DETACH DATABASE disk"))
+        .map_err(|e| format!("cannot copy the tasks: {e}"))
+}
+
 /// An error response: `{"error": message}` with `status`.
 fn error(status: StatusCode, message: impl Into<String>) -> Response {
     (status, Json(json!({ "error": message.into() }))).into_response()
@@ -226,7 +316,29 @@ async fn authenticate(State(app): State<App>, request: Request, next: Next) -> R
         }
         return response;
     }
+    let mut request = request;
+    request.extensions_mut().insert(User(user));
     next.run(request).await
+}
+
+impl App {
+    /// The owner a request may see tasks of: its user's, or anyone's (`None`) under the
+    /// `cross_user_access` fault or on a route a fault left open.
+    fn owner_filter(&self, user: Option<&User>) -> Option<String> {
+        if self.config.faults.cross_user_access {
+            return None;
+        }
+        user.map(|u| u.0.clone())
+    }
+}
+
+/// The planted faults' open routes: a request without a token goes through as no one.
+async fn authenticate_if_token(State(app): State<App>, request: Request, next: Next) -> Response {
+    if request.headers().contains_key(header::AUTHORIZATION) {
+        authenticate(State(app), request, next).await
+    } else {
+        next.run(request).await
+    }
 }
 
 fn unauthorized(reason: &str) -> Response {
@@ -245,7 +357,13 @@ async fn health(State(app): State<App>) -> Response {
     }
 }
 
-async fn create_task(State(app): State<App>, headers: HeaderMap, body: Bytes) -> Response {
+async fn create_task(
+    State(app): State<App>,
+    user: Option<Extension<User>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let owner = user.map(|Extension(u)| u.0).unwrap_or_default();
     let is_json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -263,6 +381,13 @@ async fn create_task(State(app): State<App>, headers: HeaderMap, body: Bytes) ->
             None => return error(StatusCode::BAD_REQUEST, "Title is required"),
         },
         Ok(_) => return error(StatusCode::BAD_REQUEST, "send a JSON object"),
+        Err(e) if app.config.faults.crash_on_bad_json => {
+            // The planted fault: an unwrap's panic message, source location included.
+            return error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("thread 'tokio-runtime-worker' panicked at src/lib.rs:331:62:\ncalled `Result::unwrap()` on an `Err` value: {e}"),
+            );
+        }
         Err(e) => return error(StatusCode::BAD_REQUEST, format!("invalid JSON: {e}")),
     };
     if title.trim().is_empty() {
@@ -279,8 +404,8 @@ async fn create_task(State(app): State<App>, headers: HeaderMap, body: Bytes) ->
     // Parameterized: the title is data, whatever it contains.
     let inserted = db
         .execute(
-            "INSERT INTO tasks (title, status, created_at) VALUES (?1, 'pending', ?2)",
-            params![title, created_at],
+            "INSERT INTO tasks (title, status, created_at, owner) VALUES (?1, 'pending', ?2, ?3)",
+            params![title, created_at, owner],
         )
         .and_then(|_| fetch(&db, db.last_insert_rowid()));
     match inserted {
@@ -290,7 +415,12 @@ async fn create_task(State(app): State<App>, headers: HeaderMap, body: Bytes) ->
     }
 }
 
-async fn get_task(State(app): State<App>, Path(id): Path<String>) -> Response {
+async fn get_task(
+    State(app): State<App>,
+    user: Option<Extension<User>>,
+    Path(id): Path<String>,
+) -> Response {
+    let owner = app.owner_filter(user.as_ref().map(|Extension(u)| u));
     if app.config.faults.slow_reads {
         tokio::time::sleep(Duration::from_millis(150)).await;
     }
@@ -298,8 +428,11 @@ async fn get_task(State(app): State<App>, Path(id): Path<String>) -> Response {
         return error(StatusCode::NOT_FOUND, "Task not found");
     };
     match fetch(&app.db(), id) {
-        Ok(Some(task)) => Json(task).into_response(),
-        Ok(None) => error(StatusCode::NOT_FOUND, "Task not found"),
+        // Another user's task is answered as missing: its existence is not theirs to know.
+        Ok(Some(task)) if owner.as_ref().is_none_or(|o| *o == task.owner) => {
+            Json(task).into_response()
+        }
+        Ok(_) => error(StatusCode::NOT_FOUND, "Task not found"),
         Err(e) => storage_error(e),
     }
 }
@@ -311,7 +444,12 @@ struct ListQuery {
 }
 
 /// Newest first; `limit` defaults to 100 (at most 1000).
-async fn list_tasks(State(app): State<App>, Query(query): Query<ListQuery>) -> Response {
+async fn list_tasks(
+    State(app): State<App>,
+    user: Option<Extension<User>>,
+    Query(query): Query<ListQuery>,
+) -> Response {
+    let owner = app.owner_filter(user.as_ref().map(|Extension(u)| u));
     if app.config.faults.slow_reads {
         tokio::time::sleep(Duration::from_millis(150)).await;
     }
@@ -325,6 +463,9 @@ async fn list_tasks(State(app): State<App>, Query(query): Query<ListQuery>) -> R
             )
         }
     };
+    if app.config.faults.sql_in_filter {
+        return list_spliced(&app, query.status.as_deref(), owner.as_deref(), limit);
+    }
     let status = match query.status.as_deref() {
         None => None,
         Some(s @ ("pending" | "completed")) => Some(s.to_string()),
@@ -338,10 +479,11 @@ async fn list_tasks(State(app): State<App>, Query(query): Query<ListQuery>) -> R
     let db = app.db();
     let listed = (|| {
         let mut statement = db.prepare_cached(
-            "SELECT id, title, status, created_at, completed_at FROM tasks
-             WHERE (?1 IS NULL OR status = ?1) ORDER BY id DESC LIMIT ?2",
+            "SELECT id, title, status, created_at, completed_at, owner FROM tasks
+             WHERE (?1 IS NULL OR status = ?1) AND (?3 IS NULL OR owner = ?3)
+             ORDER BY id DESC LIMIT ?2",
         )?;
-        let rows = statement.query_map(params![status, limit], row_to_task)?;
+        let rows = statement.query_map(params![status, limit, owner], row_to_task)?;
         rows.collect::<Result<Vec<_>, _>>()
     })();
     match listed {
@@ -350,11 +492,47 @@ async fn list_tasks(State(app): State<App>, Query(query): Query<ListQuery>) -> R
     }
 }
 
-async fn complete_task(State(app): State<App>, Path(id): Path<String>) -> Response {
+/// The planted `sql_in_filter` fault: the filter spliced into the SQL text, and SQLite's error
+/// answered as it is.
+fn list_spliced(app: &App, status: Option<&str>, owner: Option<&str>, limit: u32) -> Response {
+    let mut sql =
+        "SELECT id, title, status, created_at, completed_at, owner FROM tasks WHERE 1 = 1"
+            .to_string();
+    if let Some(status) = status {
+        sql.push_str(&format!(" AND status = '{status}'"));
+    }
+    let db = app.db();
+    let listed = (|| {
+        let mut statement = db.prepare(&format!(
+            "{sql} AND (?1 IS NULL OR owner = ?1) ORDER BY id DESC LIMIT ?2"
+        ))?;
+        let rows = statement.query_map(params![owner, limit], row_to_task)?;
+        rows.collect::<Result<Vec<_>, _>>()
+    })();
+    match listed {
+        Ok(tasks) => Json(tasks).into_response(),
+        Err(e) => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("sqlite3.OperationalError: {e}"),
+        ),
+    }
+}
+
+async fn complete_task(
+    State(app): State<App>,
+    user: Option<Extension<User>>,
+    Path(id): Path<String>,
+) -> Response {
     let Ok(id) = id.parse::<i64>() else {
         return error(StatusCode::NOT_FOUND, "Task not found");
     };
+    let owner = app.owner_filter(user.as_ref().map(|Extension(u)| u));
     let db = app.db();
+    match fetch(&db, id) {
+        Ok(Some(task)) if owner.as_ref().is_none_or(|o| *o == task.owner) => {}
+        Ok(_) => return error(StatusCode::NOT_FOUND, "Task not found"),
+        Err(e) => return storage_error(e),
+    }
     // One conditional update: of two simultaneous completions exactly one changes the row,
     // whatever the connection handling around it.
     let update = if app.config.faults.unimplemented_rule {
@@ -374,7 +552,7 @@ async fn complete_task(State(app): State<App>, Path(id): Path<String>) -> Respon
 
 fn fetch(db: &Connection, id: i64) -> rusqlite::Result<Option<Task>> {
     db.prepare_cached(
-        "SELECT id, title, status, created_at, completed_at FROM tasks WHERE id = ?1",
+        "SELECT id, title, status, created_at, completed_at, owner FROM tasks WHERE id = ?1",
     )?
     .query_row([id], row_to_task)
     .optional()
@@ -387,6 +565,7 @@ fn row_to_task(row: &rusqlite::Row<'_>) -> rusqlite::Result<Task> {
         status: row.get(2)?,
         created_at: row.get(3)?,
         completed_at: row.get(4)?,
+        owner: row.get(5)?,
     })
 }
 

@@ -42,6 +42,7 @@ fn run() -> Result<(), String> {
         faults: faults.clone(),
     };
     let app = App::open(config)?;
+    let saved = app.clone();
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     runtime.block_on(async move {
         let address = SocketAddr::from(([127, 0, 0, 1], port));
@@ -53,6 +54,7 @@ fn run() -> Result<(), String> {
             .with_graceful_shutdown(stop_requested())
             .await
             .map_err(|e| e.to_string())?;
+        saved.save()?;
         eprintln!("task-manager stopped");
         Ok(())
     })

@@ -230,3 +230,29 @@ async fn the_101st_request_in_a_minute_is_refused() {
     let (status, body) = s.call("GET", "/tasks/1", None).await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
 }
+
+#[tokio::test]
+async fn another_user_can_neither_see_nor_complete_my_tasks() {
+    let s = service();
+    let mine = s.create("mine").await;
+    let other = Service {
+        token: jwt::sign_hs256(SECRET, "grace", unix_now() + 600),
+        router: s.router.clone(),
+        _dir: TempDir(std::env::temp_dir().join("task-manager-test-unused")),
+    };
+    let id = mine["id"].as_i64().unwrap();
+    let (status, _) = other.call("GET", &format!("/tasks/{id}"), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = other
+        .call("POST", &format!("/tasks/{id}/complete"), None)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (_, listed) = other.call("GET", "/tasks", None).await;
+    assert_eq!(listed, json!([]));
+    // Still mine, still pending.
+    let (status, task) = s.call("GET", &format!("/tasks/{id}"), None).await;
+    assert_eq!(
+        (status, task["status"].clone()),
+        (StatusCode::OK, json!("pending"))
+    );
+}

@@ -18,9 +18,10 @@ use super::service::service_config;
 use sdd_exec::service::Service;
 use sdd_http::AllowedHosts;
 use sdd_spec::project::ServiceConfig;
-use sdd_verify::reliability::Restarter;
+use sdd_verify::reliability::{Restarter, Stop};
 
-/// Restarts the service this server started: graceful stop, start, wait for readiness.
+/// Restarts the service this server started: a graceful stop or a crash, then a start, then
+/// readiness.
 struct ServiceRestarter<'a> {
     server: &'a ImplServer,
     config: &'a ServiceConfig,
@@ -30,11 +31,15 @@ struct ServiceRestarter<'a> {
 impl Restarter for ServiceRestarter<'_> {
     fn restart(
         &self,
+        how: Stop,
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send + '_>> {
         Box::pin(async move {
             let mut slot = self.server.state.service.lock().await;
             if let Some(service) = slot.current.take() {
-                service.stop().await;
+                match how {
+                    Stop::Graceful => service.stop().await,
+                    Stop::Crash => service.crash().await,
+                };
             }
             let service = Service::start(
                 &self.server.state.project.root,
@@ -144,7 +149,11 @@ impl ImplServer {
             headers: &headers,
             allowed_hosts: &allowed_hosts,
             load: &file.load,
-            probe_endpoints: sdd_verify::probes::endpoints(&loaded.spec, &file.load),
+            declared: sdd_verify::inventory::declared(
+                &self.state.project.root,
+                &file,
+                &loaded.spec,
+            ),
             identities: sdd_verify::auth::load_identities(&file.auth, file.load.users),
             credentials: sdd_verify::auth::probe_credentials(&file.auth),
             restarter: started_here.then_some(&restarter as &dyn Restarter),
