@@ -32,8 +32,15 @@ pub enum CheckSpec {
     },
     /// Simultaneous users or connections.
     Concurrency { users: u64 },
-    /// Maximum share of failed requests, in percent.
-    ErrorRate { max_percent: f64 },
+    /// Maximum share of failed requests, in percent. Transport errors and 5xx always count;
+    /// 4xx count only as listed here (from the sentence — "including 4xx", "409 counts as an
+    /// error" — or a `check:` block), since most 4xx are the client's doing.
+    ErrorRate {
+        max_percent: f64,
+        /// 4xx statuses counted as errors; `[400, …, 499]` for every one.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        counted_4xx: Vec<u16>,
+    },
     /// Minimum availability (share of successful probes or time up), in percent.
     Availability { min_percent: f64 },
     /// Minimum share of successful business operations, in percent.
@@ -178,7 +185,15 @@ impl CheckSpec {
                 .or_else(|| duration("latency bound", max_ms / 1e3)),
             CheckSpec::Throughput { per_second, .. } => positive("rate", *per_second),
             CheckSpec::Concurrency { users } => positive("number of users", *users as f64),
-            CheckSpec::ErrorRate { max_percent } => percent("error rate", *max_percent),
+            CheckSpec::ErrorRate {
+                max_percent,
+                counted_4xx,
+            } => percent("error rate", *max_percent).or_else(|| {
+                counted_4xx
+                    .iter()
+                    .find(|s| !(400..500).contains(*s))
+                    .map(|s| format!("{s} is not a 4xx status; counted_4xx lists client errors (5xx always count)"))
+            }),
             CheckSpec::Availability { min_percent } => percent("availability", *min_percent),
             CheckSpec::SuccessRate { min_percent, .. } => percent("success rate", *min_percent),
             CheckSpec::RateLimit {
@@ -831,6 +846,7 @@ fn percent_checks(tokens: &[Token], lower: &str) -> Option<CheckSpec> {
     if lower.contains("error") {
         return Some(CheckSpec::ErrorRate {
             max_percent: percent,
+            counted_4xx: counted_4xx(tokens, lower),
         });
     }
     if lower.contains("availab") || lower.contains("uptime") {
@@ -850,6 +866,29 @@ fn percent_checks(tokens: &[Token], lower: &str) -> Option<CheckSpec> {
         });
     }
     None
+}
+
+/// The 4xx statuses an error-rate sentence counts: every one for "4xx", "client errors" or "any
+/// non-2xx"; the codes it names ("409 and 422 count as errors"); otherwise none.
+fn counted_4xx(tokens: &[Token], lower: &str) -> Vec<u16> {
+    if lower.contains("4xx")
+        || lower.contains("client error")
+        || lower.contains("non-2xx")
+        || lower.contains("non 2xx")
+        || lower.contains("any status")
+    {
+        return (400..500).collect();
+    }
+    let mut codes: Vec<u16> = tokens
+        .iter()
+        .filter_map(|t| match t {
+            Token::Number(n) if n.fract() == 0.0 && (400.0..500.0).contains(n) => Some(*n as u16),
+            _ => None,
+        })
+        .collect();
+    codes.sort_unstable();
+    codes.dedup();
+    codes
 }
 
 fn authentication(lower: &str, exceptions: &[String]) -> Option<CheckSpec> {
@@ -1111,6 +1150,25 @@ mod tests {
     }
 
     #[test]
+    fn error_rate_counts_the_4xx_the_sentence_names() {
+        let all: Vec<u16> = (400..500).collect();
+        let cases: &[(&str, &[u16])] = &[
+            ("Error rate below 1%", &[]),
+            ("Error rate below 1% including 4xx", &all),
+            ("Less than 0.5% client errors", &all),
+            ("Error rate < 1%; 409 and 422 count as errors", &[409, 422]),
+            ("Error rate < 2% of non-2xx responses", &all),
+        ];
+        for (text, expected) in cases {
+            let got = parse_sentence(text, &[]).into_iter().find_map(|c| match c {
+                CheckSpec::ErrorRate { counted_4xx, .. } => Some(counted_4xx),
+                _ => None,
+            });
+            assert_eq!(got.as_deref(), Some(*expected), "{text}");
+        }
+    }
+
+    #[test]
     fn ownership_table() {
         let cases: &[(&str, Option<&str>)] = &[
             ("Users can only access their own tasks", Some("tasks")),
@@ -1225,7 +1283,10 @@ mod tests {
         );
         assert_eq!(
             one("Error rate < 0.1%"),
-            vec![CheckSpec::ErrorRate { max_percent: 0.1 }]
+            vec![CheckSpec::ErrorRate {
+                max_percent: 0.1,
+                counted_4xx: vec![]
+            }]
         );
     }
 

@@ -308,14 +308,45 @@ pub fn judge_throughput(m: &Measured, asked: f64, p99_ms: f64, rate_capped: bool
 }
 
 /// An error-rate ceiling in percent.
-pub fn judge_error_rate(m: &Measured, max_percent: f64) -> Judgement {
-    let measured = m.error_rate() * 100.0;
+pub fn judge_error_rate(m: &Measured, max_percent: f64, counted_4xx: &[u16]) -> Judgement {
+    // The 4xx the constraint counts are errors, not refusals: a run of them fails, while the
+    // others (401, 429, …) still make the run say nothing.
+    let counted: u64 = m
+        .status_counts
+        .iter()
+        .filter(|(status, _)| {
+            status
+                .parse::<u16>()
+                .is_ok_and(|code| counted_4xx.contains(&code))
+        })
+        .map(|(_, n)| n)
+        .sum();
+    let mut refusals = m.clone();
+    refusals.status_4xx = m.status_4xx.saturating_sub(counted);
+    let errors = m.transport_errors + m.status_5xx + counted;
+    let measured = if m.requests == 0 {
+        0.0
+    } else {
+        errors as f64 / m.requests as f64 * 100.0
+    };
+    let counting = match counted_4xx.len() {
+        0 => String::new(),
+        100 => " (4xx counted)".to_string(),
+        _ => format!(
+            " ({} counted)",
+            counted_4xx
+                .iter()
+                .map(u16::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
     let summary = format!(
-        "{measured:.2} % of {} requests failed, limit {max_percent} % at {:.0} req/s",
+        "{measured:.2} % of {} requests failed{counting}, limit {max_percent} % at {:.0} req/s",
         m.requests, m.achieved_rate
     );
     // Not `guard`: its fixed error share would pre-empt the constraint's own limit.
-    if let Some((verdict, why)) = refusal_guard(m) {
+    if let Some((verdict, why)) = refusal_guard(&refusals) {
         return (verdict, format!("{why}; {summary}"));
     }
     let verdict = if measured > max_percent {
@@ -717,12 +748,14 @@ mod tests {
             status_counts: [(status.to_string(), status_4xx.max(status_5xx))].into(),
             ..healthy()
         };
-        let cases: &[(&str, Measured, f64, Verdict, &str)] = &[
-            ("healthy", healthy(), 0.1, Passing, "0.00 % of 1000"),
+        let all_4xx: Vec<u16> = (400..500).collect();
+        let cases: &[(&str, Measured, f64, &[u16], Verdict, &str)] = &[
+            ("healthy", healthy(), 0.1, &[], Passing, "0.00 % of 1000"),
             (
                 "every response a 401",
                 with(1000, 0, "401"),
                 0.1,
+                &[],
                 Inconclusive,
                 "refused 100 %",
             ),
@@ -730,6 +763,7 @@ mod tests {
                 "rate-limited: 6 % 429",
                 with(60, 0, "429"),
                 0.1,
+                &[],
                 Inconclusive,
                 "refused 6 %",
             ),
@@ -737,6 +771,7 @@ mod tests {
                 "a few refusals are not errors",
                 with(40, 0, "404"),
                 0.1,
+                &[],
                 Passing,
                 "0.00 %",
             ),
@@ -744,6 +779,7 @@ mod tests {
                 "5xx over the limit",
                 with(0, 5, "500"),
                 0.1,
+                &[],
                 Failing,
                 "0.50 %",
             ),
@@ -752,6 +788,7 @@ mod tests {
                 "3 % 5xx under a 5 % limit",
                 with(0, 30, "500"),
                 5.0,
+                &[],
                 Passing,
                 "3.00 %",
             ),
@@ -759,8 +796,35 @@ mod tests {
                 "nothing got through",
                 Measured::default(),
                 0.1,
+                &[],
                 Failing,
                 "no request got through",
+            ),
+            // Counted 4xx are errors, not refusals: a run of 409s fails.
+            (
+                "409s counted by the constraint",
+                with(60, 0, "409"),
+                1.0,
+                &[409],
+                Failing,
+                "6.00 % of 1000 requests failed (409 counted)",
+            ),
+            (
+                "every 4xx counted, and there are none",
+                healthy(),
+                1.0,
+                &all_4xx,
+                Passing,
+                "(4xx counted)",
+            ),
+            // A 401 is still a refusal when only 409 counts.
+            (
+                "401s when only 409 counts",
+                with(1000, 0, "401"),
+                1.0,
+                &[409],
+                Inconclusive,
+                "refused 100 %",
             ),
             (
                 "generator limited",
@@ -769,12 +833,13 @@ mod tests {
                     ..healthy()
                 },
                 0.1,
+                &[],
                 Inconclusive,
                 "could not keep up",
             ),
         ];
-        for (name, measured, limit, verdict, says) in cases {
-            let (got, summary) = judge_error_rate(measured, *limit);
+        for (name, measured, limit, counted, verdict, says) in cases {
+            let (got, summary) = judge_error_rate(measured, *limit, counted);
             assert_eq!(got, *verdict, "{name}: {summary}");
             assert!(summary.contains(says), "{name}: {summary}");
         }
@@ -794,18 +859,18 @@ mod tests {
             Inconclusive
         );
 
-        assert_eq!(judge_error_rate(&healthy(), 0.1).0, Passing);
+        assert_eq!(judge_error_rate(&healthy(), 0.1, &[]).0, Passing);
         let failing = Measured {
             status_5xx: 5,
             ..healthy()
         };
-        assert_eq!(judge_error_rate(&failing, 0.1).0, Failing);
-        assert_eq!(judge_error_rate(&Measured::default(), 0.1).0, Failing);
+        assert_eq!(judge_error_rate(&failing, 0.1, &[]).0, Failing);
+        assert_eq!(judge_error_rate(&Measured::default(), 0.1, &[]).0, Failing);
         let limited = Measured {
             measurer_limited: true,
             ..healthy()
         };
-        assert_eq!(judge_error_rate(&limited, 0.1).0, Inconclusive);
+        assert_eq!(judge_error_rate(&limited, 0.1, &[]).0, Inconclusive);
 
         assert_eq!(judge_concurrency(&healthy(), 100, 100, 5.0).0, Passing);
         assert_eq!(

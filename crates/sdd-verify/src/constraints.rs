@@ -246,7 +246,10 @@ async fn verify_one(
         _ => None,
     });
     let error_rate = checks.iter().find_map(|k| match k {
-        CheckSpec::ErrorRate { max_percent } => Some(*max_percent),
+        CheckSpec::ErrorRate {
+            max_percent,
+            counted_4xx,
+        } => Some((*max_percent, counted_4xx.clone())),
         _ => None,
     });
     let concurrency = checks.iter().find_map(|k| match k {
@@ -259,8 +262,8 @@ async fn verify_one(
     if let Some(users) = concurrency {
         return concurrency_verdict(c, target, users).await;
     }
-    if let Some(max_percent) = error_rate {
-        return error_rate_verdict(c, target, max_percent, rate).await;
+    if let Some((max_percent, counted_4xx)) = error_rate {
+        return error_rate_verdict(c, target, max_percent, &counted_4xx, rate).await;
     }
     if let Some(rate) = rate {
         return throughput_verdict(c, target, rate).await;
@@ -479,13 +482,14 @@ async fn error_rate_verdict(
     c: &Constraint,
     target: &ServiceUnderTest<'_>,
     max_percent: f64,
+    counted_4xx: &[u16],
     rate: Option<f64>,
 ) -> ConstraintVerdict {
     let run = match run_open(target, "all", rate, None).await {
         Ok(run) => run,
         Err(e) => return verdict(c, Verdict::Unchecked, e),
     };
-    let (value, summary) = judge_error_rate(&measured(&run.report), max_percent);
+    let (value, summary) = judge_error_rate(&measured(&run.report), max_percent, counted_4xx);
     finish(c, run, value, summary)
 }
 
