@@ -749,7 +749,9 @@ mod tests {
             ..healthy()
         };
         let all_4xx: Vec<u16> = (400..500).collect();
-        let cases: &[(&str, Measured, f64, &[u16], Verdict, &str)] = &[
+        // Name, facts, limit, counted 4xx, verdict, words of the summary.
+        type Case<'a> = (&'a str, Measured, f64, &'a [u16], Verdict, &'a str);
+        let cases: &[Case] = &[
             ("healthy", healthy(), 0.1, &[], Passing, "0.00 % of 1000"),
             (
                 "every response a 401",
