@@ -78,6 +78,78 @@ async fn a_stall_shows_in_the_open_models_tail() {
     );
 }
 
+/// The p90 (ms) of a simulated run against `config`: arrivals every `gap` from time zero,
+/// `connections` connections each taking the next arrival when free. `from_send` measures from
+/// when a request was actually sent (the coordinated-omission mistake), otherwise from when it
+/// was due.
+fn simulated_p90(
+    config: &StallServerConfig,
+    gap: Duration,
+    requests: usize,
+    connections: usize,
+    from_send: bool,
+) -> f64 {
+    let mut free = vec![Duration::ZERO; connections];
+    let mut latencies: Vec<f64> = (0..requests)
+        .map(|n| {
+            let due = gap * n as u32;
+            let (slot, at) = free
+                .iter()
+                .enumerate()
+                .min_by_key(|(_, t)| **t)
+                .map(|(i, t)| (i, *t))
+                .unwrap();
+            let sent = due.max(at);
+            let answered = config.ready_at(sent);
+            free[slot] = answered;
+            (answered - if from_send { sent } else { due }).as_secs_f64() * 1000.0
+        })
+        .collect();
+    latencies.sort_by(f64::total_cmp);
+    latencies[requests * 9 / 10]
+}
+
+/// With few connections and a stall longer than the gap between requests, requests wait for a
+/// connection, not at the service: a generator measuring from send time sees only the few
+/// requests caught inside the stall, and its p90 stays near the service's 10 ms. Measured from
+/// the intended send time, every user who arrived during the stall waits. The simulation shows
+/// the threshold separates the two; the real run must land on the correct side.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn few_connections_do_not_hide_a_stall() {
+    let config = StallServerConfig {
+        delay: Duration::from_millis(10),
+        stall: Duration::from_millis(300),
+        stall_every: Duration::from_millis(1000),
+    };
+    let gap = Duration::from_millis(5);
+    let correct = simulated_p90(&config, gap, 400, 4, false);
+    let from_send = simulated_p90(&config, gap, 400, 4, true);
+    assert!(
+        correct >= 100.0 && from_send < 50.0,
+        "the threshold must tell them apart: correct {correct} ms, from send time {from_send} ms"
+    );
+    let url = target(config).await;
+    let mut plan = LoadPlan::new(
+        &url,
+        vec![Endpoint::get("/")],
+        Model::Open {
+            rate: 200.0,
+            stages: vec![],
+        },
+        Duration::from_secs(2),
+    );
+    plan.connections = Some(4);
+    let report = run(plan, AllowedHosts::loopback_only()).await.unwrap();
+    assert_eq!(report.requests, 400);
+    // Noise only adds latency, so only a lower bound is asserted.
+    assert!(
+        report.latency_ms.p90 >= 100.0,
+        "p90 {} ms: measured from send time? (a correct generator: about {correct} ms; from send time: about {from_send} ms) {:?}",
+        report.latency_ms.p90,
+        report.latency_ms
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn closed_model_counts_mix_and_statuses() {
     let url = target(quick()).await;
