@@ -6,9 +6,11 @@
 //! whole tree and output captured up to a cap (`process`). With the `service` feature it also
 //! drives the service's lifecycle: readiness probe, bounded log, graceful stop (`service`).
 //! `git` reads the work-tree state every recorded run carries. `blocking` is how async code
-//! runs heavy synchronous work without stalling the runtime's workers.
+//! runs heavy synchronous work without stalling the runtime's workers. `machine` says how busy
+//! the machine was with other processes' work while something was measured.
 
 pub mod git;
+pub mod machine;
 pub mod process;
 #[cfg(feature = "service")]
 pub mod service;

@@ -373,6 +373,52 @@ pub fn judge_concurrency(m: &Measured, users: u64, connections: usize, p99_ms: f
     }
 }
 
+/// Other processes' CPU share above which a measurement is the machine's, not the service's.
+pub const MAX_OTHERS_CPU_SHARE: f64 = 0.25;
+/// Other processes' disk writes (bytes per second) above which the same holds.
+pub const MAX_OTHERS_DISK_BYTES_PER_SECOND: f64 = 20.0 * 1024.0 * 1024.0;
+
+/// Work other processes did on the machine while a run was measured.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct OthersLoad {
+    /// Share of the machine's CPU, 0–1.
+    pub cpu_share: f64,
+    pub disk_bytes_per_second: f64,
+}
+
+/// A failing measurement taken while other processes kept the machine busy says more about
+/// the machine than the service: it becomes inconclusive, saying so. Passing verdicts stand
+/// (interference only adds latency), and so do verdicts with nothing measured.
+pub fn discount_interference(judgement: Judgement, others: Option<OthersLoad>) -> Judgement {
+    let (verdict, summary) = judgement;
+    let Some(others) = others else {
+        return (verdict, summary);
+    };
+    if verdict != Verdict::Failing {
+        return (verdict, summary);
+    }
+    let mut busy = Vec::new();
+    if others.cpu_share > MAX_OTHERS_CPU_SHARE {
+        busy.push(format!("{:.0} % of its CPU", others.cpu_share * 100.0));
+    }
+    if others.disk_bytes_per_second > MAX_OTHERS_DISK_BYTES_PER_SECOND {
+        busy.push(format!(
+            "{:.0} MB/s of disk writes",
+            others.disk_bytes_per_second / 1e6
+        ));
+    }
+    if busy.is_empty() {
+        return (verdict, summary);
+    }
+    (
+        Verdict::Inconclusive,
+        format!(
+            "other processes used {} while this was measured, so a failure may be the machine's, not the service's; run it again on a quiet machine; {summary}",
+            busy.join(" and ")
+        ),
+    )
+}
+
 /// What a probe (authentication, injection, size, ownership, durability) sent and saw.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ProbeFacts {
@@ -445,6 +491,66 @@ mod tests {
             achieved_rate: 100.0,
             asked_rate: Some(100.0),
             ..Measured::default()
+        }
+    }
+
+    #[test]
+    fn interference_table() {
+        let failing: Judgement = (Verdict::Failing, "p95 = 900 ms".into());
+        let quiet = OthersLoad {
+            cpu_share: 0.05,
+            disk_bytes_per_second: 1e5,
+        };
+        let cases = [
+            (
+                "not measured",
+                failing.clone(),
+                None,
+                Verdict::Failing,
+                "p95 = 900 ms",
+            ),
+            (
+                "a quiet machine",
+                failing.clone(),
+                Some(quiet),
+                Verdict::Failing,
+                "p95",
+            ),
+            (
+                "another build on the cores",
+                failing.clone(),
+                Some(OthersLoad {
+                    cpu_share: 0.6,
+                    ..quiet
+                }),
+                Verdict::Inconclusive,
+                "other processes used 60 % of its CPU",
+            ),
+            (
+                "a disk flush",
+                failing.clone(),
+                Some(OthersLoad {
+                    disk_bytes_per_second: 80e6,
+                    ..quiet
+                }),
+                Verdict::Inconclusive,
+                "80 MB/s of disk writes",
+            ),
+            (
+                "a pass stands",
+                (Verdict::Passing, "p95 = 9 ms".into()),
+                Some(OthersLoad {
+                    cpu_share: 0.9,
+                    ..quiet
+                }),
+                Verdict::Passing,
+                "p95 = 9 ms",
+            ),
+        ];
+        for (name, judgement, others, verdict, says) in cases {
+            let (got, summary) = discount_interference(judgement, others);
+            assert_eq!(got, verdict, "{name}");
+            assert!(summary.contains(says), "{name}: {summary}");
         }
     }
 

@@ -21,7 +21,8 @@ use sdd_spec::routes::{DeclaredRoutes, Route};
 
 pub use sdd_spec::verdict::Verdict;
 use sdd_spec::verdict::{
-    judge_concurrency, judge_error_rate, judge_latency, judge_probe, judge_throughput, Measured,
+    discount_interference, judge_concurrency, judge_error_rate, judge_latency, judge_probe,
+    judge_throughput, Measured, OthersLoad,
 };
 use std::collections::BTreeMap;
 
@@ -327,6 +328,8 @@ struct Run {
     report: LoadReport,
     description: RunDescription,
     notes: Vec<String>,
+    /// Other processes' work on the machine during the run (`None`: not measurable here).
+    others: Option<OthersLoad>,
 }
 
 async fn run_open(
@@ -392,13 +395,36 @@ async fn run_plan(
             .map(|e| format!("{} {}", e.method, e.path))
             .collect(),
     };
+    let before = sdd_exec::blocking(sdd_exec::machine::Usage::sample);
+    let started = std::time::Instant::now();
     let report = sdd_load::run(plan, target.allowed_hosts.clone())
         .await
         .map_err(|e| e.to_string())?;
+    let after = sdd_exec::blocking(sdd_exec::machine::Usage::sample);
+    let mut notes = notes;
+    let others = before.zip(after).map(|(before, after)| {
+        let seconds = started.elapsed().as_secs_f64().max(0.001);
+        let i = before.others_until(&after, seconds);
+        OthersLoad {
+            cpu_share: i.cpu_share,
+            disk_bytes_per_second: i.disk_written as f64 / seconds,
+        }
+    });
+    match others {
+        Some(o) => notes.push(format!(
+            "other processes on this machine used {:.0} % of its CPU and wrote {:.1} MB/s to disk during the run",
+            o.cpu_share * 100.0,
+            o.disk_bytes_per_second / 1e6
+        )),
+        None => notes.push(
+            "how busy the machine was with other work could not be measured here (no /proc)".into(),
+        ),
+    }
     Ok(Run {
         report,
         description,
         notes,
+        others,
     })
 }
 
@@ -417,7 +443,10 @@ fn measured(r: &LoadReport) -> Measured {
     }
 }
 
+/// The verdict of a load run: the judgement, discounted when other processes kept the machine
+/// busy (`discount_interference`), with the run's notes.
 fn finish(c: &Constraint, run: Run, verdict_value: Verdict, summary: String) -> ConstraintVerdict {
+    let (verdict_value, summary) = discount_interference((verdict_value, summary), run.others);
     let mut notes = run.notes;
     if let Some(reason) = &run.report.generator.reason {
         notes.push(reason.clone());
