@@ -725,6 +725,66 @@ async fn each_planted_security_fault_is_caught() {
     client.cancel().await.unwrap();
 }
 
+/// "All endpoints require valid JWT token" covers every declared route, not only those the
+/// examples and load.endpoints reach: a `routes:` entry the service does not answer leaves the
+/// verdict inconclusive, naming it; an OpenAPI operation refused without a token counts as
+/// probed; an `openapi:` path outside the project is reported, never read.
+#[tokio::test]
+async fn declared_routes_must_all_be_probed_before_all_endpoints_pass() {
+    let _serial = LOAD.lock().await;
+    let project = inventory_project().unwrap();
+    let root = project.path();
+    std::fs::write(
+        root.join("openapi.yaml"),
+        "openapi: 3.0.0\npaths:\n  /items/{sku}/history:\n    get: {}\n",
+    )
+    .unwrap();
+    let with = |extra: &str| {
+        let text = std::fs::read_to_string(root.join("sdd.yaml")).unwrap();
+        let base = text.split("\n# extra\n").next().unwrap().to_string();
+        std::fs::write(root.join("sdd.yaml"), format!("{base}\n# extra\n{extra}")).unwrap();
+    };
+    let client = start(root).await;
+    structured(&call(&client, "start_service", json!({})).await);
+    let auth = json!({"ids": ["inventory.security.authentication_required"]});
+
+    with("openapi: openapi.yaml\nroutes: [\"GET /reports\"]\n");
+    let result = structured(&call(&client, "verify_constraints", auth.clone()).await);
+    let v = &result["constraints"][0];
+    assert_eq!(v["verdict"], "passing", "{v:#}");
+    let probed = v["routes_probed"].to_string();
+    for route in [
+        "GET /items/{sku}/history",
+        "GET /reports",
+        "POST /items/{sku}/remove",
+    ] {
+        assert!(probed.contains(route), "{route} not in {probed}");
+    }
+
+    with("openapi: openapi.yaml\nroutes: [\"DELETE /items/{sku}\"]\n");
+    let result = structured(&call(&client, "verify_constraints", auth.clone()).await);
+    let v = &result["constraints"][0];
+    assert_eq!(v["verdict"], "inconclusive", "{v:#}");
+    let gaps = v["routes_not_reached"].to_string();
+    assert!(
+        gaps.contains("DELETE /items/{sku}") && gaps.contains("501"),
+        "{gaps}"
+    );
+
+    with("openapi: ../outside.yaml\n");
+    let result = structured(&call(&client, "verify_constraints", auth).await);
+    let v = &result["constraints"][0];
+    assert_eq!(v["verdict"], "inconclusive", "{v:#}");
+    assert!(
+        v["routes_not_reached"]
+            .to_string()
+            .contains("outside the project"),
+        "{v:#}"
+    );
+    structured(&call(&client, "stop_service", json!({})).await);
+    client.cancel().await.unwrap();
+}
+
 /// Every tool's schema, description and annotations, as a client sees them. Refresh with
 /// `UPDATE_SNAPSHOTS=1 cargo test -p sdd-implementation-server`.
 #[tokio::test]

@@ -283,7 +283,9 @@ pub async fn authentication(target: &ProbePlan<'_>, exceptions: &[String]) -> Pr
                 Ok(r) if r.status == 429 => {
                     outcome.refused_with(&label, r.status);
                 }
-                Ok(r) if endpoint.made_up && (400..500).contains(&r.status) => {
+                // Made-up parameters: only a refusal or a success shows something about
+                // the route; a 404, a 405 or a 501 says it was not reached.
+                Ok(r) if endpoint.made_up && r.status >= 400 => {
                     let why = target
                         .inventory
                         .unreached
