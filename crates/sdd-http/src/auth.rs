@@ -50,6 +50,10 @@ pub struct ProbeCredentials {
     /// The user whose requests the rate-limit burst spends (`<subject>-burst`), so that the
     /// burst does not use up SDD's own user's allowance for the checks after it.
     pub burst_user: String,
+    /// The user the consistency check re-runs the examples as, before and after the load
+    /// (`<subject>-consistency`): an allowance the probes spent on SDD's own user must not
+    /// read as a change the load caused.
+    pub consistency_user: String,
 }
 
 fn now() -> i64 {
@@ -83,6 +87,10 @@ impl TokenIssuer {
             expired: self.bearer(&self.subject, now() - 3600),
             second_user: self.bearer(&format!("{}-second", self.subject), self.fresh_expiry()),
             burst_user: self.bearer(&format!("{}-burst", self.subject), self.fresh_expiry()),
+            consistency_user: self.bearer(
+                &format!("{}-consistency", self.subject),
+                self.fresh_expiry(),
+            ),
         }
     }
 
