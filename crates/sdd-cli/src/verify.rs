@@ -622,7 +622,7 @@ fn print_summary(v: &Verification) {
     }
     if let Some(c) = &v.consistency {
         let verdict = c.verdict.map_or("-", Verdict::as_str);
-        sayln!("\nConsistency after load: {verdict} — {}", c.summary);
+        sayln!("\n{}: {verdict} — {}", consistency::NAME, c.summary);
         for f in c.findings.iter().take(3) {
             sayln!("  {}: {} — {}", consistency::NAME, f.request, f.problem);
         }
