@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use sdd_history::{History, HistoryQuery, RunKind};
-use sdd_spec::verdict::Overall;
+use sdd_spec::verdict::{Overall, Verdict};
+use sdd_verify::consistency::ConsistencyCheck;
 use sdd_verify::constraints::ConstraintVerdict;
 
 use crate::svg::{escape, percentile_curve, status_color, status_grid, Cell};
@@ -160,6 +161,9 @@ fn page(v: &Verification, trend: &str) -> String {
             constraint_section(&mut body, c);
         }
     }
+    if let Some(c) = &v.consistency {
+        consistency_section(&mut body, c);
+    }
 
     body.push_str("<h2>Trend of the last runs</h2>");
     body.push_str(trend);
@@ -216,6 +220,34 @@ fn at_a_glance(v: &Verification) -> String {
         ));
     }
     parts.join(" · ")
+}
+
+/// The consistency check after load: its verdict, line, findings and what it could not check.
+fn consistency_section(body: &mut String, c: &ConsistencyCheck) {
+    let _ = write!(
+        body,
+        r#"<h2>Consistency after load</h2><section class="constraint" id="consistency"><p>{} {}</p>"#,
+        badge(c.verdict.map_or("-", Verdict::as_str)),
+        escape(&c.summary)
+    );
+    let items: Vec<String> = c
+        .findings
+        .iter()
+        .map(|f| format!("<b>{}</b>: {}", escape(&f.request), escape(&f.problem)))
+        .chain(
+            c.unchecked
+                .iter()
+                .map(|u| format!("not checked: {}", escape(u))),
+        )
+        .collect();
+    if !items.is_empty() {
+        body.push_str("<ul>");
+        for item in items {
+            let _ = write!(body, "<li>{item}</li>");
+        }
+        body.push_str("</ul>");
+    }
+    body.push_str("</section>");
 }
 
 fn constraint_section(body: &mut String, c: &ConstraintVerdict) {
@@ -373,7 +405,6 @@ svg.plot{display:block;max-width:100%;height:auto;margin:8px 0}footer{margin-top
 mod tests {
     use super::*;
     use crate::verify::ScenarioRow;
-    use sdd_verify::constraints::Verdict;
 
     fn row(review: &str, verdict: &str) -> ScenarioRow {
         ScenarioRow {
@@ -407,6 +438,7 @@ mod tests {
                 .into_iter()
                 .map(|verdict| ConstraintVerdict::new("c", "C", verdict, ""))
                 .collect(),
+            consistency: None,
         };
         assert_eq!(
             at_a_glance(&v),
@@ -493,6 +525,29 @@ mod tests {
             !body.contains("<svg") && !body.contains("figures"),
             "{body}"
         );
+        assert!(body.ends_with("</section>"));
+    }
+
+    #[test]
+    fn the_consistency_section_names_what_was_lost_and_what_was_not_checked() {
+        let mut check = ConsistencyCheck::no_load();
+        check.verdict = Some(Verdict::Failing);
+        check.summary = "1 finding(s)".into();
+        check.findings.push(sdd_verify::probes::Finding {
+            request: "GET /tasks/9 (created by POST /tasks)".into(),
+            problem: "answered 404 <gone>".into(),
+        });
+        check.unchecked.push("2 rate limited".into());
+        let mut body = String::new();
+        consistency_section(&mut body, &check);
+        for part in [
+            "<h2>Consistency after load</h2>",
+            "1 finding(s)",
+            "<li><b>GET /tasks/9 (created by POST /tasks)</b>: answered 404 &lt;gone&gt;</li>",
+            "<li>not checked: 2 rate limited</li>",
+        ] {
+            assert!(body.contains(part), "{part}\n{body}");
+        }
         assert!(body.ends_with("</section>"));
     }
 

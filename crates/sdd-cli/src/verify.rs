@@ -1,7 +1,7 @@
 //! `sdd verify`: the whole loop on a project, in order — validate the specs, run every test
 //! profile and trace the results to scenarios, start the service, run the executable
-//! examples, verify the constraints, stop the service — then one table per scenario and per
-//! constraint. Every step after validation goes through the implementation server's tools, so
+//! examples, verify the constraints (and, after their load runs, the consistency check), stop
+//! the service — then one table per scenario and per constraint. Every step after validation goes through the implementation server's tools, so
 //! the runs land in the project's history like an agent's. The whole result is also written to
 //! `.sdd/last-verify.json` for `sdd report`. Exit 1 on any failure.
 
@@ -21,6 +21,7 @@ use sdd_spec::analysis::validate::validate;
 use sdd_spec::document::ReviewStatus;
 use sdd_spec::verdict::{headline, NotVerified, Overall, Tally, Verdict};
 use sdd_spec::Severity;
+use sdd_verify::consistency::{self, ConsistencyCheck};
 use sdd_verify::constraints::ConstraintVerdict;
 use sdd_verify::examples::{CheckReport, CheckVerdict};
 use sdd_verify::testrun::TestRunReport;
@@ -55,6 +56,10 @@ pub struct Verification {
     pub scenarios: Vec<ScenarioRow>,
     /// The constraint verdicts as `verify_constraints` returned them, with measurements.
     pub constraints: Vec<ConstraintVerdict>,
+    /// After the load runs: what they wrote read back, the examples re-run (absent in files
+    /// from before, and when the constraints were not verified).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consistency: Option<ConsistencyCheck>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -142,7 +147,8 @@ pub async fn run(options: &Options) -> Result<ExitCode, String> {
     let total = 1
         + profiles.len()
         + if has_service {
-            3 + usize::from(!options.skip_constraints)
+            // The constraints, then the consistency check after their load runs.
+            3 + 2 * usize::from(!options.skip_constraints)
         } else {
             0
         };
@@ -211,6 +217,7 @@ pub async fn run(options: &Options) -> Result<ExitCode, String> {
     // 3–6. The service: examples and constraints against it.
     let mut checks: Option<CheckReport> = None;
     let mut constraints: Vec<ConstraintVerdict> = Vec::new();
+    let mut consistency: Option<ConsistencyCheck> = None;
     if has_service {
         let started = steps
             .step("start service", async {
@@ -260,7 +267,7 @@ pub async fn run(options: &Options) -> Result<ExitCode, String> {
                 if let Some(seconds) = options.duration {
                     arguments["duration_seconds"] = json!(seconds);
                 }
-                constraints = steps
+                let answered = steps
                     .step("constraints", async {
                         let answer = session
                             .call_as::<VerifyResult>("verify_constraints", arguments)
@@ -276,9 +283,25 @@ pub async fn run(options: &Options) -> Result<ExitCode, String> {
                                     s.unchecked,
                                     not_recorded(r.run_id, &r.problems)
                                 );
-                                (s.failing == 0, summary, r.constraints)
+                                (s.failing == 0, summary, Some(r))
                             }
-                            Err(e) => (false, first_line(&e), Vec::new()),
+                            Err(e) => (false, first_line(&e), None),
+                        }
+                    })
+                    .await;
+                if let Some(r) = answered {
+                    constraints = r.constraints;
+                    consistency = Some(r.consistency);
+                }
+                steps
+                    .step(consistency::NAME, async {
+                        match &consistency {
+                            Some(c) => (c.verdict != Some(Verdict::Failing), c.summary.clone(), ()),
+                            None => (
+                                true,
+                                "not run: the constraints were not verified".to_string(),
+                                (),
+                            ),
                         }
                     })
                     .await;
@@ -305,8 +328,13 @@ pub async fn run(options: &Options) -> Result<ExitCode, String> {
     session.close().await;
 
     let scenarios = scenario_rows(&loaded.spec, &runs, checks.as_ref());
-    let (overall, headline, not_verified) =
-        standing(&loaded.spec, &steps, &scenarios, &constraints);
+    let (overall, headline, not_verified) = standing(
+        &loaded.spec,
+        &steps,
+        &scenarios,
+        &constraints,
+        consistency.as_ref(),
+    );
     let verification = Verification {
         project: root.display().to_string(),
         started_at,
@@ -318,6 +346,7 @@ pub async fn run(options: &Options) -> Result<ExitCode, String> {
         steps,
         scenarios,
         constraints,
+        consistency,
     };
     print_summary(&verification);
     match save(&root, &verification) {
@@ -371,15 +400,18 @@ fn unusual_exit(exit: &Exit) -> Option<&'static str> {
 const HEADLINE_NAMES: usize = 5;
 
 /// Where the verification stands: failed when a step failed, an approved scenario fails or
-/// changed since approval, or a constraint fails; otherwise verified only when every approved scenario passes and
-/// every constraint of the spec passed — anything else (no test, skipped, inconclusive,
-/// unchecked, not run) is named as not verified.
+/// changed since approval, a constraint fails, or something was lost under load; otherwise
+/// verified only when every approved scenario passes, every constraint of the spec passed and
+/// the consistency check found nothing unchecked — anything else (no test, skipped,
+/// inconclusive, unchecked, not run) is named as not verified.
 fn standing(
     spec: &sdd_spec::model::Spec,
     steps: &[Step],
     scenarios: &[ScenarioRow],
     constraints: &[ConstraintVerdict],
+    consistency: Option<&ConsistencyCheck>,
 ) -> (Overall, String, Vec<NotVerified>) {
+    let (lost, unchecked) = consistency.map_or((0, 0), ConsistencyCheck::counts);
     let failed = steps.iter().filter(|s| !s.ok).count()
         + scenarios
             .iter()
@@ -388,7 +420,8 @@ fn standing(
         + constraints
             .iter()
             .filter(|c| c.verdict == Verdict::Failing)
-            .count();
+            .count()
+        + lost;
     let mut not_verified = Vec::new();
     let approved: Vec<&ScenarioRow> = scenarios
         .iter()
@@ -420,6 +453,12 @@ fn standing(
                 why: "not run".into(),
             }),
         }
+    }
+    if unchecked > 0 {
+        not_verified.push(NotVerified {
+            subject: consistency::NAME.into(),
+            why: "unchecked".into(),
+        });
     }
     let overall = Overall::of(failed, not_verified.len());
     let tallies = [
@@ -581,6 +620,16 @@ fn print_summary(v: &Verification) {
             }
         }
     }
+    if let Some(c) = &v.consistency {
+        let verdict = c.verdict.map_or("-", Verdict::as_str);
+        sayln!("\n{}: {verdict} — {}", consistency::NAME, c.summary);
+        for f in c.findings.iter().take(3) {
+            sayln!("  {}: {} — {}", consistency::NAME, f.request, f.problem);
+        }
+        if c.findings.len() > 3 {
+            sayln!("  … and {} more in {LAST_VERIFY}", c.findings.len() - 3);
+        }
+    }
     let mut failed: Vec<&str> = v
         .steps
         .iter()
@@ -672,7 +721,8 @@ pub(crate) mod tests {
             summary: String::new(),
         };
         let kept: Vec<ScenarioRow> = rows.into_iter().filter(|r| r.id == "t.kept").collect();
-        let overall = |steps: &[Step], rows: &[ScenarioRow]| standing(&spec, steps, rows, &[]).0;
+        let overall =
+            |steps: &[Step], rows: &[ScenarioRow]| standing(&spec, steps, rows, &[], None).0;
         assert_eq!(overall(&[step(true)], &kept), Overall::Verified);
         assert_eq!(overall(&[step(false)], &kept), Overall::Failed);
         let rows = scenario_rows(&spec, &passing, None);
@@ -708,8 +758,13 @@ pub(crate) mod tests {
             None,
         );
         let all_passing: Vec<_> = ids.iter().map(|id| verdict(id, Verdict::Passing)).collect();
-        let (overall, line, missing) =
-            standing(&spec, std::slice::from_ref(&step), &rows[..1], &all_passing);
+        let (overall, line, missing) = standing(
+            &spec,
+            std::slice::from_ref(&step),
+            &rows[..1],
+            &all_passing,
+            None,
+        );
         assert_eq!((overall, line.as_str()), (Overall::Verified, "VERIFIED"));
         assert!(missing.is_empty());
 
@@ -718,7 +773,7 @@ pub(crate) mod tests {
             verdict(&ids[1], Verdict::Inconclusive),
         ];
         let (overall, line, missing) =
-            standing(&spec, std::slice::from_ref(&step), &rows, &partial);
+            standing(&spec, std::slice::from_ref(&step), &rows, &partial, None);
         assert_eq!(overall, Overall::NoFailures);
         let named: Vec<(&str, &str)> = missing
             .iter()
@@ -742,9 +797,46 @@ pub(crate) mod tests {
         assert_eq!(exit_status(Overall::Failed, false), 1);
 
         let failing = [verdict(&ids[0], Verdict::Failing)];
-        let (overall, line, _) = standing(&spec, &[step], &rows, &failing);
+        let (overall, line, _) =
+            standing(&spec, std::slice::from_ref(&step), &rows, &failing, None);
         assert_eq!(overall, Overall::Failed);
         assert!(line.starts_with("FAILED — "), "{line}");
+
+        // The consistency check after load: what it lost fails the whole verification, what it
+        // could not check is named, and nothing to check (no load ran) changes nothing.
+        let check = |verdict| {
+            let mut c = sdd_verify::consistency::ConsistencyCheck::no_load();
+            c.verdict = verdict;
+            c
+        };
+        let rows = &rows[..1];
+        let with = |c: &sdd_verify::consistency::ConsistencyCheck| {
+            standing(
+                &spec,
+                std::slice::from_ref(&step),
+                rows,
+                &all_passing,
+                Some(c),
+            )
+        };
+        assert_eq!(with(&check(None)).0, Overall::Verified);
+        assert_eq!(with(&check(Some(Verdict::Passing))).0, Overall::Verified);
+        let (overall, line, _) = with(&check(Some(Verdict::Failing)));
+        assert_eq!(overall, Overall::Failed);
+        assert!(line.starts_with("FAILED — "), "{line}");
+        let (overall, line, missing) = with(&check(Some(Verdict::Unchecked)));
+        assert_eq!(overall, Overall::NoFailures);
+        assert_eq!(
+            missing,
+            [NotVerified {
+                subject: "consistency after load".into(),
+                why: "unchecked".into()
+            }]
+        );
+        assert!(
+            line.ends_with("not verified: consistency after load (unchecked)"),
+            "{line}"
+        );
     }
 
     #[test]
@@ -868,6 +960,7 @@ pub(crate) mod tests {
             steps: Vec::new(),
             scenarios: Vec::new(),
             constraints: vec![serde_json::from_value(answered.clone()).expect("a verdict")],
+            consistency: None,
         };
         let saved = serde_json::to_value(&verification).unwrap();
         assert_eq!(saved["constraints"][0], answered);

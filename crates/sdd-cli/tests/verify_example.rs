@@ -1,6 +1,6 @@
 //! The whole loop on the bundled example, as the README runs it: `sdd verify` on a copy of
-//! `examples/task_manager` must pass when healthy and fail, naming the right scenario or
-//! constraint, for each planted fault; `sdd report` must then render in a real headless
+//! `examples/task_manager` must pass when healthy and fail, naming the right scenario,
+//! constraint or check, for each planted fault; `sdd report` must then render in a real headless
 //! browser (Debian's chromium) with its plots. Slow (it builds and loads a real service), so
 //! it is one test that walks through the runs in order.
 
@@ -122,7 +122,10 @@ fn verify_settled(project: &Path, faults: &str) -> Outcome {
     run
 }
 
-/// Everything that failed: scenarios, constraints and steps.
+/// The consistency check after load, as `failing` names it.
+const CONSISTENCY: &str = "consistency after load";
+
+/// Everything that failed: scenarios, constraints and the consistency check after load.
 fn failing(v: &Value) -> Vec<String> {
     let mut out = Vec::new();
     for s in v["scenarios"].as_array().into_iter().flatten() {
@@ -134,6 +137,9 @@ fn failing(v: &Value) -> Vec<String> {
         if c["verdict"] == "failing" {
             out.push(c["constraint_id"].as_str().unwrap().to_string());
         }
+    }
+    if v["consistency"]["verdict"] == "failing" {
+        out.push(CONSISTENCY.to_string());
     }
     out
 }
@@ -164,9 +170,18 @@ fn verify_passes_when_healthy_fails_for_each_planted_fault_and_reports() {
         ("lose_writes", &["reliability.data_durability"]),
         // Saved at a graceful shutdown only: "single node failure" is probed with SIGKILL.
         ("buffered_writes", &["reliability.data_durability"]),
+        // Every write still gets 201 and an ID: only reading back what the load created, and
+        // the examples that passed before the load, show the loss.
+        ("drop_after_writes", &[CONSISTENCY]),
     ] {
         let run = verify_settled(&project, fault);
-        let expected: Vec<String> = culprits.iter().map(|c| format!("{domain}.{c}")).collect();
+        let expected: Vec<String> = culprits
+            .iter()
+            .map(|c| match *c {
+                CONSISTENCY => c.to_string(),
+                _ => format!("{domain}.{c}"),
+            })
+            .collect();
         assert_eq!(
             run.code, 1,
             "{fault} must fail verification:\n{}",
@@ -190,6 +205,25 @@ fn verify_passes_when_healthy_fails_for_each_planted_fault_and_reports() {
                 .clone();
             assert_eq!(row["tests"], "failing", "{}", run.output);
             assert_eq!(row["examples"], "failing", "{}", run.output);
+        }
+        if fault == "drop_after_writes" {
+            // Named by request: a task the load created, read back, and an example's request.
+            let findings = run.verification["consistency"]["findings"].to_string();
+            assert!(
+                findings.contains("GET /tasks/") && findings.contains("answered 404"),
+                "{findings}"
+            );
+            assert!(
+                findings.contains("passed before the load, fails after it"),
+                "{findings}"
+            );
+        } else {
+            // Every other fault leaves what the load wrote where it was.
+            assert_eq!(
+                run.verification["consistency"]["verdict"], "passing",
+                "{fault}:\n{}",
+                run.output
+            );
         }
         // The summary line names it, with why.
         for culprit in &expected {
@@ -217,6 +251,11 @@ fn verify_passes_when_healthy_fails_for_each_planted_fault_and_reports() {
     let v = &healthy.verification;
     assert_eq!(v["ok"], true);
     assert_eq!(v["overall"], "no_failures");
+    // What the load wrote reads back, and the four approved examples pass after it as before.
+    let consistency = &v["consistency"];
+    assert_eq!(consistency["verdict"], "passing", "{consistency:#}");
+    assert!(consistency["resources_sampled"].as_u64().unwrap() > 0);
+    assert_eq!(consistency["examples_rerun"], 4, "{consistency:#}");
     let not_verified: Vec<&str> = v["not_verified"]
         .as_array()
         .unwrap()

@@ -52,6 +52,10 @@ pub struct ProbeCredentials {
     pub burst_user: String,
     /// Signs a token for any other probe user (see [`ProbeCredentials::user`]).
     issuer: TokenIssuer,
+    /// The user the consistency check re-runs the examples as, before and after the load
+    /// (`<subject>-consistency`): an allowance the probes spent on SDD's own user must not
+    /// read as a change the load caused.
+    pub consistency_user: String,
 }
 
 fn now() -> i64 {
@@ -98,6 +102,10 @@ impl TokenIssuer {
             second_user: self.bearer(&format!("{}-second", self.subject), self.fresh_expiry()),
             burst_user: self.bearer(&format!("{}-burst", self.subject), self.fresh_expiry()),
             issuer: self.clone(),
+            consistency_user: self.bearer(
+                &format!("{}-consistency", self.subject),
+                self.fresh_expiry(),
+            ),
         }
     }
 

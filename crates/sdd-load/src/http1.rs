@@ -1,7 +1,10 @@
 //! A minimal HTTP/1.1 client connection for load: requests are pre-serialized bytes, response
 //! heads are parsed with httparse, bodies are read by `Content-Length`, chunked encoding, or to
-//! the end of the connection, and thrown away. No pipelining: one request in flight per
+//! the end of the connection, and left in the connection's buffer until the next request (read
+//! only when a sample of the answers is asked for). No pipelining: one request in flight per
 //! connection, as a client would.
+
+use std::borrow::Cow;
 
 use std::io;
 use std::net::SocketAddr;
@@ -37,6 +40,23 @@ pub struct Response {
     pub status: u16,
     /// The server allows another request on this connection.
     pub keep_alive: bool,
+    /// Where the body is in the connection's buffer.
+    body: Body,
+}
+
+/// Where a response's body lies in the connection's buffer, as it was framed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Body {
+    None,
+    /// `Content-Length` bytes, or everything to the end of the connection.
+    Bytes {
+        start: usize,
+        end: usize,
+    },
+    /// Chunked, from `start` (chunk-size lines included).
+    Chunked {
+        start: usize,
+    },
 }
 
 pub struct Connection {
@@ -105,22 +125,49 @@ impl Connection {
         let no_body =
             head_request || status == 204 || status == 304 || (100..200).contains(&status);
         if no_body {
-            return Ok(Response { status, keep_alive });
+            return Ok(Response {
+                status,
+                keep_alive,
+                body: Body::None,
+            });
         }
-        if chunked {
+        let body = if chunked {
             self.read_chunked(head_len).await?;
+            Body::Chunked { start: head_len }
         } else if let Some(length) = length {
             while self.buf.len() < head_len + length {
                 if self.fill().await? == 0 {
                     return Err(ExchangeError::Closed);
                 }
             }
+            Body::Bytes {
+                start: head_len,
+                end: head_len + length,
+            }
         } else {
             // No length: the body runs to the end of the connection.
             while self.fill().await? > 0 {}
             keep_alive = false;
+            Body::Bytes {
+                start: head_len,
+                end: self.buf.len(),
+            }
+        };
+        Ok(Response {
+            status,
+            keep_alive,
+            body,
+        })
+    }
+
+    /// The body of `response`, the last answer on this connection (chunks joined); `None`
+    /// when it had none or its chunks cannot be read.
+    pub fn body(&self, response: &Response) -> Option<Cow<'_, [u8]>> {
+        match response.body {
+            Body::None => None,
+            Body::Bytes { start, end } => self.buf.get(start..end).map(Cow::Borrowed),
+            Body::Chunked { start } => dechunk(self.buf.get(start..)?).map(Cow::Owned),
         }
-        Ok(Response { status, keep_alive })
     }
 
     async fn fill(&mut self) -> Result<usize, ExchangeError> {
@@ -175,6 +222,23 @@ impl Connection {
             }
             at += size + 2;
         }
+    }
+}
+
+/// The data of a complete chunked body (trailers ignored).
+fn dechunk(mut bytes: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    loop {
+        let line_end = find_crlf(bytes)?;
+        let size_text = std::str::from_utf8(&bytes[..line_end]).ok()?;
+        let size_text = size_text.split(';').next().unwrap_or("").trim();
+        let size = usize::from_str_radix(size_text, 16).ok()?;
+        bytes = &bytes[line_end + 2..];
+        if size == 0 {
+            return Some(out);
+        }
+        out.extend_from_slice(bytes.get(..size)?);
+        bytes = bytes.get(size + 2..)?;
     }
 }
 
@@ -255,18 +319,35 @@ mod tests {
         .await;
         let mut conn = Connection::connect(address).await.unwrap();
         let request = serialize_request("GET", "/", "x", &[], None, false);
+        let body = |conn: &Connection, r: &Response| conn.body(r).map(|b| b.into_owned());
         let r = conn.exchange(&request, false).await.unwrap();
         assert_eq!((r.status, r.keep_alive), (200, true));
+        assert_eq!(body(&conn, &r).as_deref(), Some(&b"hello"[..]));
         let r = conn.exchange(&request, false).await.unwrap();
         assert_eq!((r.status, r.keep_alive), (201, true));
+        assert_eq!(body(&conn, &r).as_deref(), Some(&b"abcde"[..]));
         let r = conn.exchange(&request, false).await.unwrap();
         assert_eq!(r.status, 204);
+        assert_eq!(body(&conn, &r), None);
         let r = conn.exchange(&request, false).await.unwrap();
         assert_eq!((r.status, r.keep_alive), (500, false));
+        assert_eq!(body(&conn, &r).as_deref(), Some(&b"body to the end"[..]));
         assert!(matches!(
             conn.exchange(&request, false).await,
             Err(ExchangeError::Closed | ExchangeError::Io(_))
         ));
+    }
+
+    #[test]
+    fn chunked_bodies_are_joined_and_broken_ones_refused() {
+        assert_eq!(
+            dechunk(b"3;x=y\r\nabc\r\n2\r\nde\r\n0\r\nT: t\r\n\r\n").as_deref(),
+            Some(&b"abcde"[..])
+        );
+        assert_eq!(dechunk(b"0\r\n\r\n").as_deref(), Some(&b""[..]));
+        for broken in [&b"zz\r\nabc\r\n0\r\n\r\n"[..], b"9\r\nabc\r\n", b"3\r\nabc"] {
+            assert_eq!(dechunk(broken), None, "{broken:?}");
+        }
     }
 
     #[test]

@@ -103,6 +103,38 @@ pub struct LoadPlan {
     /// Percentiles to report exactly besides the usual ones (e.g. 75 or 99.99).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub extra_percentiles: Vec<f64>,
+    /// Keep a sample of what the writes created (a field of their 2xx answers), for reading it
+    /// back after the run. Off by default: answers are then never parsed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sample_created: Option<SampleSpec>,
+}
+
+/// Which field of the writes' answers to keep, and how many: of the POST, PUT and PATCH
+/// requests answered 2xx, a uniform sample over the whole run (warm-up included).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct SampleSpec {
+    /// Path of the value in the JSON answer: `id` (default), `data.id`, `items.0.id`.
+    #[serde(default = "default_sample_field")]
+    pub field: String,
+    /// At most this many samples per run (default 50).
+    #[serde(default = "default_sample_cap")]
+    pub cap: usize,
+}
+
+impl Default for SampleSpec {
+    fn default() -> Self {
+        SampleSpec {
+            field: default_sample_field(),
+            cap: default_sample_cap(),
+        }
+    }
+}
+
+fn default_sample_field() -> String {
+    "id".into()
+}
+fn default_sample_cap() -> usize {
+    50
 }
 
 fn default_true() -> bool {
@@ -125,6 +157,7 @@ impl LoadPlan {
             identities: Vec::new(),
             threads: None,
             extra_percentiles: Vec::new(),
+            sample_created: None,
         }
     }
 }

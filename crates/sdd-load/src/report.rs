@@ -98,6 +98,38 @@ pub struct LoadReport {
     /// (percentile, latency ms) for the plan's `extra_percentiles`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub extra_percentiles: Vec<(f64, f64)>,
+    /// What the writes created, sampled (only when the plan's `sample_created` asks).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created: Option<CreatedSamples>,
+}
+
+/// A uniform sample of the resources a run's writes created.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct CreatedSamples {
+    /// The field kept from each answer (`id`).
+    pub field: String,
+    /// Writes (POST, PUT, PATCH) answered 2xx during the run, warm-up included: what was
+    /// sampled from.
+    pub writes: u64,
+    /// Sampled answers that had no value at `field` (not JSON, or no such field).
+    pub without_field: u64,
+    /// In the order they were sent.
+    pub samples: Vec<CreatedSample>,
+}
+
+/// One write the run made and the value its answer carried.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct CreatedSample {
+    /// The plan's endpoint, `POST /tasks` (`{{seq}}` not filled in).
+    pub endpoint: String,
+    /// The request's number in the run (what `{{seq}}` became).
+    pub seq: u64,
+    /// The simulated user that sent it (an index into the plan's `identities`); absent when
+    /// the run had one user.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<usize>,
+    /// The field's value: a string as it was, a number or boolean as its JSON text.
+    pub value: String,
 }
 
 impl LoadReport {

@@ -18,6 +18,7 @@ use sdd_http::AllowedHosts;
 use crate::http1::{serialize_request, Connection, ExchangeError};
 use crate::plan::{LoadPlan, Model, Schedule};
 use crate::report::{percentiles, ErrorCounts, GeneratorHealth, LoadReport};
+use crate::sample::{samples_method, Sampler};
 
 /// A worker that wakes later than this after a request's send time counts as late.
 const LATE_WAKE: Duration = Duration::from_millis(2);
@@ -51,6 +52,10 @@ struct Prepared {
     /// Each user's request bytes, when nothing in the request changes per request.
     fixed: Option<Vec<Vec<u8>>>,
     head: bool,
+    /// `POST /tasks`: how samples name the endpoint.
+    label: String,
+    /// Its 2xx answers go to the sampler (a write, and the plan asks for samples).
+    sampled: bool,
 }
 
 struct Shared {
@@ -69,6 +74,10 @@ struct Shared {
     timeout: Duration,
     reuse: bool,
     cancel: Arc<Cancel>,
+    /// Present only when the plan asks for samples of what the writes created.
+    sampler: Option<Sampler>,
+    /// The plan has simulated users (samples then say whose write it was).
+    identities: bool,
 }
 
 /// Stops a run early: every connection ends at once (its request in flight abandoned), the
@@ -119,6 +128,31 @@ impl Shared {
         let slot = seq % total;
         let at = self.cumulative.partition_point(|c| *c <= slot);
         &self.endpoints[at.min(self.endpoints.len() - 1)]
+    }
+
+    /// Offer a 2xx answer to request `seq` to the sampler, if it samples that endpoint; the
+    /// body is read only when the answer is kept.
+    fn sample(&self, seq: u64, response: &crate::http1::Response, conn: &Connection) {
+        let Some(sampler) = &self.sampler else {
+            return;
+        };
+        let e = self.endpoint(seq);
+        if !e.sampled || !(200..300).contains(&response.status) {
+            return;
+        }
+        if let Some(slot) = sampler.slot() {
+            let user = self
+                .identities
+                .then(|| (seq % e.headers.len() as u64) as usize);
+            let body = conn.body(response);
+            sampler.keep(
+                slot,
+                &e.label,
+                seq,
+                user,
+                body.as_deref().unwrap_or_default(),
+            );
+        }
     }
 
     fn request(&self, seq: u64) -> (std::borrow::Cow<'_, [u8]>, bool) {
@@ -302,6 +336,8 @@ pub fn run_cancellable(
             });
             Prepared {
                 head: method == "HEAD",
+                label: format!("{method} {}", e.path),
+                sampled: plan.sample_created.is_some() && samples_method(&method),
                 method,
                 path: e.path.clone(),
                 headers,
@@ -337,6 +373,8 @@ pub fn run_cancellable(
         timeout: plan.timeout,
         reuse: plan.reuse_connections,
         cancel,
+        sampler: plan.sample_created.as_ref().map(Sampler::new),
+        identities: !plan.identities.is_empty(),
     });
     let threads = threads.min(connections);
     let mut handles = Vec::new();
@@ -357,14 +395,9 @@ pub fn run_cancellable(
             .map_err(|_| LoadError::Thread("a generator thread panicked".into()))??;
         total.merge(tally);
     }
-    Ok(report(
-        plan,
-        &shared,
-        total,
-        connections,
-        threads,
-        target_rate,
-    ))
+    let mut report = report(plan, &shared, total, connections, threads, target_rate);
+    report.created = shared.sampler.as_ref().map(Sampler::report);
+    Ok(report)
 }
 
 /// The same, from async code: the generator runs on its own threads. Dropping the returned
@@ -530,6 +563,7 @@ async fn connection_loop(shared: Arc<Shared>) -> Tally {
             Ok(Ok(response)) => {
                 tally.service_time += done.saturating_duration_since(sent);
                 tally.answered += 1;
+                shared.sample(seq, &response, &conn);
                 if measured {
                     tally.latency.saturating_record(latency.max(1));
                     *tally.statuses.entry(response.status).or_default() += 1;
@@ -688,10 +722,10 @@ fn report(
                 )
             })
             .collect(),
+        created: None,
     }
 }
 
-/// Host and port of `http://host:port[/…]`.
 /// `headers` with `identity`'s headers replacing those of the same name.
 fn with_identity(
     headers: &[(String, String)],

@@ -1,10 +1,13 @@
 //! The stall server: a service for benchmarks and tests that answers every request after a
 //! fixed delay, and can stall like a garbage-collection pause — every `stall_every`, for
 //! `stall`, nothing is answered. `/status/NNN` or an `X-Status: NNN` header answers with that
-//! status. Its true latency distribution follows from the stall fraction, which is what makes
-//! coordinated omission visible.
+//! status; `/created` answers 201 with a new `{"id": N}` (N counting from 1), as a service
+//! creating resources would. Its true latency distribution follows from the stall fraction,
+//! which is what makes coordinated omission visible.
 
 use std::convert::Infallible;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use http_body_util::Full;
@@ -47,29 +50,41 @@ impl StallServerConfig {
 /// Serve until the task is dropped.
 pub async fn serve(listener: TcpListener, config: StallServerConfig) {
     let started = Instant::now();
+    let created = Arc::new(AtomicU64::new(0));
     loop {
         let Ok((socket, _)) = listener.accept().await else {
             continue;
         };
         let _ = socket.set_nodelay(true);
+        let created = created.clone();
         tokio::spawn(async move {
-            let service = service_fn(move |request: Request<hyper::body::Incoming>| async move {
-                let arrival = started.elapsed();
-                let ready = config.ready_at(arrival);
-                if !ready.is_zero() {
-                    tokio::time::sleep_until((started + ready).into()).await;
+            let service = service_fn(move |request: Request<hyper::body::Incoming>| {
+                let created = created.clone();
+                async move {
+                    let arrival = started.elapsed();
+                    let ready = config.ready_at(arrival);
+                    if !ready.is_zero() {
+                        tokio::time::sleep_until((started + ready).into()).await;
+                    }
+                    let status = request
+                        .headers()
+                        .get("x-status")
+                        .and_then(|v| v.to_str().ok())
+                        .or_else(|| request.uri().path().strip_prefix("/status/"))
+                        .and_then(|s| s.parse::<u16>().ok())
+                        .unwrap_or(200);
+                    if request.uri().path().starts_with("/created") {
+                        let id = created.fetch_add(1, Ordering::Relaxed) + 1;
+                        let mut response =
+                            Response::new(Full::new(Bytes::from(format!("{{\"id\": {id}}}"))));
+                        *response.status_mut() = hyper::StatusCode::CREATED;
+                        return Ok::<_, Infallible>(response);
+                    }
+                    let mut response = Response::new(Full::new(Bytes::from_static(b"ok\n")));
+                    *response.status_mut() =
+                        hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::OK);
+                    Ok::<_, Infallible>(response)
                 }
-                let status = request
-                    .headers()
-                    .get("x-status")
-                    .and_then(|v| v.to_str().ok())
-                    .or_else(|| request.uri().path().strip_prefix("/status/"))
-                    .and_then(|s| s.parse::<u16>().ok())
-                    .unwrap_or(200);
-                let mut response = Response::new(Full::new(Bytes::from_static(b"ok\n")));
-                *response.status_mut() =
-                    hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::OK);
-                Ok::<_, Infallible>(response)
             });
             let _ = http1::Builder::new()
                 .serve_connection(TokioIo::new(socket), service)

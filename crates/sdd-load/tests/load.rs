@@ -320,3 +320,58 @@ async fn dropping_a_run_stops_its_load() {
         "requests kept coming after the run was dropped"
     );
 }
+
+/// With `sample_created`, the writes' 2xx answers yield a capped sample of their IDs, each
+/// naming its endpoint, request and user; reads are never sampled, and without the option
+/// nothing is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_yield_a_sample_of_what_they_created() {
+    let url = target(quick()).await;
+    let mut plan = LoadPlan::new(
+        &url,
+        vec![
+            Endpoint {
+                method: "post".into(),
+                body: Some(r#"{"n": {{seq}}}"#.into()),
+                ..Endpoint::get("/created")
+            },
+            Endpoint::get("/"),
+            // A write that is refused: not sampled.
+            Endpoint {
+                method: "POST".into(),
+                ..Endpoint::get("/status/409")
+            },
+        ],
+        Model::Closed { connections: 4 },
+        Duration::from_secs(30),
+    );
+    plan.max_requests = Some(300);
+    plan.identities = vec![Vec::new(), Vec::new(), Vec::new()];
+    let unsampled = run(plan.clone(), AllowedHosts::loopback_only())
+        .await
+        .unwrap();
+    assert!(unsampled.created.is_none());
+
+    plan.sample_created = Some(sdd_load::SampleSpec {
+        field: "id".into(),
+        cap: 20,
+    });
+    let report = run(plan, AllowedHosts::loopback_only()).await.unwrap();
+    let created = report.created.expect("samples were asked for");
+    assert_eq!(created.field, "id");
+    // Every third request is a write to /created (a few more may be sent than measured).
+    assert!((100..=104).contains(&created.writes), "{created:#?}");
+    assert_eq!(created.without_field, 0);
+    assert_eq!(created.samples.len(), 20);
+    let mut ids = std::collections::BTreeSet::new();
+    for s in &created.samples {
+        assert_eq!(s.endpoint, "POST /created");
+        assert_eq!(s.seq % 3, 0, "{s:?}");
+        assert_eq!(s.user, Some((s.seq % 3) as usize));
+        let id: u64 = s.value.parse().expect("a numeric id");
+        // IDs 1-100 of the unsampled run came first.
+        assert!(id > 100, "{s:?}");
+        ids.insert(id);
+    }
+    assert_eq!(ids.len(), 20, "each sample is a different resource");
+}

@@ -14,6 +14,7 @@ use sdd_spec::constraint::CheckSpec;
 use sdd_spec::model::{Constraint, Spec};
 use sdd_spec::project::LoadConfig;
 
+use crate::consistency::{self, ConsistencyCheck};
 use crate::examples::ServiceClient;
 use crate::probes::{self, Finding, ProbeEndpoint, ProbeOutcome, ProbePlan};
 use crate::reliability::{restart_probe, Restarter, Stop};
@@ -113,6 +114,9 @@ pub struct ServiceUnderTest<'a> {
     pub restarter: Option<&'a dyn Restarter>,
     /// Told as each constraint starts.
     pub on_start: Option<&'a OnStart<'a>>,
+    /// What the load runs keep of their writes, to read back after them (see
+    /// `consistency::sample_spec`); `None` keeps nothing, and the read-back says so.
+    pub sample_created: Option<sdd_load::SampleSpec>,
 }
 
 impl ServiceUnderTest<'_> {
@@ -160,6 +164,7 @@ impl ServiceUnderTest<'_> {
         plan.warmup = Duration::from_secs(self.load.warmup_seconds);
         plan.headers = self.headers.to_vec();
         plan.identities = self.identities.clone();
+        plan.sample_created = self.sample_created.clone();
         plan
     }
 }
@@ -167,24 +172,39 @@ impl ServiceUnderTest<'_> {
 /// Called with a constraint's number (from 1), how many there are, and its ID.
 pub type OnStart<'a> = dyn Fn(usize, usize, &str) + Sync + 'a;
 
-/// Verify the constraints (only `ids` if not empty), in spec order.
+/// Verify the constraints (only `ids` if not empty), and check after their load runs that
+/// what the load wrote is still there (`consistency`). The verdicts come back in spec order;
+/// they run in two groups: the probes and the restart first, then the load runs, so that
+/// nothing comes between the load and the read-back (a restart, the probes' writes).
 pub async fn verify(
     spec: &Spec,
     ids: &[String],
     target: &ServiceUnderTest<'_>,
-) -> (Vec<ConstraintVerdict>, VerificationSummary) {
+) -> (
+    Vec<ConstraintVerdict>,
+    VerificationSummary,
+    ConsistencyCheck,
+) {
     let selected: Vec<&Constraint> = spec
         .constraints
         .iter()
         .filter(|c| ids.is_empty() || ids.contains(&c.id))
         .collect();
+    let (loads, quiet): (Vec<&Constraint>, Vec<&Constraint>) =
+        selected.iter().partition(|c| runs_load(c));
     let mut verdicts = Vec::new();
-    for (n, constraint) in selected.iter().enumerate() {
+    let mut baseline = None;
+    for (n, constraint) in quiet.iter().chain(&loads).enumerate() {
         if let Some(on_start) = target.on_start {
             on_start(n + 1, selected.len(), &constraint.id);
         }
+        if n == quiet.len() {
+            baseline = Some(consistency::before_load(spec, target).await);
+        }
         verdicts.push(verify_one(spec, constraint, target).await);
     }
+    let consistency = consistency::after_load(spec, target, baseline.as_ref(), &verdicts).await;
+    verdicts.sort_by_key(|v| selected.iter().position(|c| c.id == v.constraint_id));
     let mut summary = VerificationSummary::default();
     for v in &verdicts {
         match v.verdict {
@@ -194,7 +214,21 @@ pub async fn verify(
             Verdict::Unchecked => summary.unchecked += 1,
         }
     }
-    (verdicts, summary)
+    (verdicts, summary, consistency)
+}
+
+/// Whether `verify_one` measures `c` with a load run (the dispatch there, in short).
+fn runs_load(c: &Constraint) -> bool {
+    c.parsed.not_checkable.is_none()
+        && c.parsed.checks.iter().any(|k| {
+            matches!(
+                k,
+                CheckSpec::Latency { .. }
+                    | CheckSpec::Throughput { .. }
+                    | CheckSpec::ErrorRate { .. }
+                    | CheckSpec::Concurrency { .. }
+            )
+        })
 }
 
 fn verdict(c: &Constraint, verdict: Verdict, summary: impl Into<String>) -> ConstraintVerdict {

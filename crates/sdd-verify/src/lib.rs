@@ -3,13 +3,15 @@
 //! `sdd-verify` runs a test profile end to end (`testrun`: supervised command, results parsed,
 //! traced to scenarios, recorded), runs the spec's executable examples against the service
 //! (`examples`), verifies constraints under real load and with security probes
-//! (`constraints`, `probes`), and checks that data survives a restart (`reliability`); `record`
+//! (`constraints`, `probes`), checks that what the load wrote is still there after it
+//! (`consistency`), and checks that data survives a restart (`reliability`); `record`
 //! translates their verdicts into the history's statuses. It builds
 //! on `sdd-exec` (processes), `sdd-results` (parsers, traceability), `sdd-history` (the record),
 //! `sdd-http` (requests, tokens, allowed hosts) and `sdd-load` (load generation); it knows
 //! nothing of MCP.
 
 pub mod auth;
+pub mod consistency;
 pub mod constraints;
 pub mod examples;
 pub mod inventory;

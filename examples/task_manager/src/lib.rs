@@ -6,6 +6,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -54,9 +55,13 @@ pub struct Faults {
     /// Writes are kept in memory and saved only at a graceful shutdown: a crash loses them
     /// (breaks "Data durability", which is about node failure, not a restart).
     pub buffered_writes: bool,
+    /// After a number of created tasks (`TASK_MANAGER_DROP_AFTER`, 200), new ones are answered
+    /// 201 with an ID as usual but never stored: reads by that ID are 404 and lists miss them.
+    /// No status code shows it; reading back what a load created does.
+    pub drop_after_writes: Option<WriteBudget>,
 }
 
-pub const FAULT_NAMES: [&str; 10] = [
+pub const FAULT_NAMES: [&str; 11] = [
     "slow_reads",
     "open_route",
     "no_rate_limit",
@@ -67,7 +72,50 @@ pub const FAULT_NAMES: [&str; 10] = [
     "crash_on_bad_json",
     "sql_in_filter",
     "buffered_writes",
+    "drop_after_writes",
 ];
+
+/// The `drop_after_writes` fault's budget: how many tasks are stored before the service starts
+/// dropping them, and how many were created so far (in memory: a restart starts again).
+#[derive(Debug, Clone)]
+pub struct WriteBudget {
+    pub stored: u64,
+    created: Arc<AtomicU64>,
+}
+
+impl WriteBudget {
+    pub fn new(stored: u64) -> WriteBudget {
+        WriteBudget {
+            stored,
+            created: Arc::default(),
+        }
+    }
+
+    /// From `TASK_MANAGER_DROP_AFTER` (unset: 200).
+    fn from_env() -> Result<WriteBudget, String> {
+        match std::env::var("TASK_MANAGER_DROP_AFTER") {
+            Ok(n) => n
+                .parse()
+                .map(WriteBudget::new)
+                .map_err(|_| format!("TASK_MANAGER_DROP_AFTER must be a number, not `{n}`")),
+            Err(_) => Ok(WriteBudget::new(200)),
+        }
+    }
+
+    /// Count one created task; `Some(n)` (the n-th dropped, from 1) once past the budget.
+    fn dropped(&self) -> Option<u64> {
+        let created = self.created.fetch_add(1, Ordering::Relaxed) + 1;
+        created.checked_sub(self.stored).filter(|n| *n > 0)
+    }
+}
+
+impl PartialEq for WriteBudget {
+    fn eq(&self, other: &Self) -> bool {
+        self.stored == other.stored
+    }
+}
+
+impl Eq for WriteBudget {}
 
 impl Faults {
     /// Parse a comma-separated list such as `slow_reads,open_route`; `none` or empty is none.
@@ -86,6 +134,7 @@ impl Faults {
                 "crash_on_bad_json" => faults.crash_on_bad_json = true,
                 "sql_in_filter" => faults.sql_in_filter = true,
                 "buffered_writes" => faults.buffered_writes = true,
+                "drop_after_writes" => faults.drop_after_writes = Some(WriteBudget::from_env()?),
                 other => {
                     return Err(format!(
                         "unknown fault `{other}`; known: {}",
@@ -399,8 +448,20 @@ async fn create_task(
             format!("Title too long (max {MAX_TITLE_CHARS})"),
         );
     }
-    let db = app.db();
     let created_at = rfc3339(SystemTime::now());
+    let budget = app.config.faults.drop_after_writes.as_ref();
+    if let Some(n) = budget.and_then(WriteBudget::dropped) {
+        // The planted fault: answered as if stored (with an ID no stored task has), never stored.
+        let task = Task {
+            id: 1_000_000_000 + n as i64,
+            title,
+            status: "pending".into(),
+            created_at,
+            completed_at: None,
+        };
+        return (StatusCode::CREATED, Json(task)).into_response();
+    }
+    let db = app.db();
     // Parameterized: the title is data, whatever it contains.
     let inserted = db
         .execute(
@@ -598,6 +659,17 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_write_budget_drops_everything_after_it_and_its_clones_share_it() {
+        let budget = WriteBudget::new(2);
+        let shared = budget.clone();
+        assert_eq!(budget.dropped(), None);
+        assert_eq!(shared.dropped(), None);
+        assert_eq!(budget.dropped(), Some(1));
+        assert_eq!(shared.dropped(), Some(2));
+        assert_eq!(WriteBudget::new(0).dropped(), Some(1));
+    }
+
+    #[test]
     fn rfc3339_matches_known_instants() {
         assert_eq!(rfc3339(UNIX_EPOCH), "1970-01-01T00:00:00.000000Z");
         let at = UNIX_EPOCH + Duration::new(1_795_378_503, 123_456_000);
@@ -614,6 +686,9 @@ mod tests {
         assert_eq!(Faults::parse("none").unwrap(), Faults::default());
         let f = Faults::parse("slow_reads, lose_writes").unwrap();
         assert!(f.slow_reads && f.lose_writes && !f.open_route);
+        assert!(f.drop_after_writes.is_none());
+        let f = Faults::parse("drop_after_writes").unwrap();
+        assert_eq!(f.drop_after_writes, Some(WriteBudget::new(200)));
         assert!(Faults::parse("slow")
             .unwrap_err()
             .contains("unknown fault `slow`"));

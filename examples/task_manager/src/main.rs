@@ -2,7 +2,8 @@
 //! flight and exit.
 //!
 //! Environment: `PORT` (8787), `DATABASE` (data/tasks.sqlite3), `JWT_SECRET` (required),
-//! `RATE_LIMIT_PER_MINUTE` (100), `TASK_MANAGER_FAULTS` (none; see `Faults`).
+//! `RATE_LIMIT_PER_MINUTE` (100), `TASK_MANAGER_FAULTS` (none; see `Faults`),
+//! `TASK_MANAGER_DROP_AFTER` (200: tasks stored before the `drop_after_writes` fault drops them).
 
 use std::net::SocketAddr;
 use std::process::ExitCode;

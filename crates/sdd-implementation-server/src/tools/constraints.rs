@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use sdd_history::{NewRun, RunKind, SubjectResult};
 use sdd_mcp::ToolError;
 use sdd_spec::verdict::Overall;
+use sdd_verify::consistency::{self, ConsistencyCheck};
 use sdd_verify::constraints::{verify, ConstraintVerdict, ServiceUnderTest, VerificationSummary};
 use sdd_verify::record::{constraint_status, RunStamp};
 
@@ -69,7 +70,8 @@ pub struct VerifyArgs {
     /// Measured seconds per load run (default: load.duration_seconds of sdd.yaml; max 120).
     #[serde(default)]
     pub duration_seconds: Option<u64>,
-    /// Include each run's full measurements (percentile curve, status counts) in the result.
+    /// Include each run's full measurements (percentile curve, status counts, the sample of
+    /// what its writes created) in the result.
     #[serde(default)]
     pub details: bool,
 }
@@ -78,12 +80,16 @@ pub struct VerifyArgs {
 pub struct VerifyResult {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub run_id: Option<i64>,
-    /// `verified` only when every selected constraint passed; `no_failures` when none failed
-    /// but some are inconclusive or unchecked (not verified: say so, never "all verified");
-    /// `failed` when any failed.
+    /// `verified` only when every selected constraint passed and so did the consistency check;
+    /// `no_failures` when none failed but some are inconclusive or unchecked (not verified: say
+    /// so, never "all verified"); `failed` when any failed.
     pub overall: Overall,
     pub summary: VerificationSummary,
     pub constraints: Vec<ConstraintVerdict>,
+    /// After the load runs: whether what their writes created can still be read back, and
+    /// whether the examples that passed before the load still pass. Its findings name the
+    /// request; no verdict when no load ran.
+    pub consistency: ConsistencyCheck,
     /// Constraints that passed in the previous verification and fail now.
     pub regressions: Vec<String>,
     /// Requested IDs that are not constraints of the spec.
@@ -101,8 +107,11 @@ impl ImplServer {
     /// each comes back passing / failing / inconclusive / unchecked with the measured value and
     /// headroom (`p95 = 41.2 ms, limit 100 ms, 59 % headroom at 1000 req/s achieved`), and what
     /// was run instead when the constraint cannot be run as written. Kinds without a probe are
-    /// `unchecked` with the reason. Recorded in the history (kind `constraints`): compare_runs
-    /// shows how the numbers moved. Sends progress notifications.
+    /// `unchecked` with the reason. After the load runs (which come after the probes), a
+    /// consistency check reads back a sample of what their writes created and re-runs the
+    /// examples: anything lost or changed fails it, naming the request. Recorded in the
+    /// history (kind `constraints`): compare_runs shows how the numbers moved. Sends progress
+    /// notifications.
     #[tool(annotations(
         read_only_hint = false,
         destructive_hint = false,
@@ -158,16 +167,18 @@ impl ImplServer {
             credentials: sdd_verify::auth::probe_credentials(&file.auth),
             restarter: started_here.then_some(&restarter as &dyn Restarter),
             on_start: Some(&on_start),
+            sample_created: Some(consistency::sample_spec(&loaded.spec, &file.load)),
         };
         let stamp = RunStamp::now(&self.state.project.root).await;
-        let (mut constraints, summary) = sdd_mcp::with_progress_stages(
+        let (mut constraints, summary, consistency) = sdd_mcp::with_progress_stages(
             &context,
             "verifying constraints",
             &stage,
             verify(&loaded.spec, &args.ids, &target),
         )
         .await?;
-        let results = constraints
+        let overall = consistency::overall(&summary, &consistency);
+        let mut results: Vec<SubjectResult> = constraints
             .iter()
             .map(|v| SubjectResult {
                 subject: v.constraint_id.clone(),
@@ -175,6 +186,13 @@ impl ImplServer {
                 detail: Some(v.summary.clone()),
             })
             .collect();
+        if let Some(verdict) = consistency.verdict {
+            results.push(SubjectResult {
+                subject: consistency::SUBJECT.into(),
+                status: constraint_status(verdict),
+                detail: Some(consistency.summary.clone()),
+            });
+        }
         let run = NewRun {
             filter: (!args.ids.is_empty()).then(|| args.ids.join(",")),
             results,
@@ -183,7 +201,7 @@ impl ImplServer {
                 "constraints",
                 // `ok` is "nothing failed", as `sdd verify`'s exit status; what was not
                 // verified is in the summary and in `overall`.
-                summary.overall().nothing_failed(),
+                overall.nothing_failed(),
                 serde_json::to_value(&summary).unwrap_or_default(),
             )
         };
@@ -192,14 +210,16 @@ impl ImplServer {
             for v in &mut constraints {
                 if let Some(m) = v.measured.as_mut() {
                     m.curve.clear();
+                    m.created = None;
                 }
             }
         }
         Ok(Json(VerifyResult {
             run_id,
-            overall: summary.overall(),
+            overall,
             summary,
             constraints,
+            consistency,
             regressions,
             unknown_ids,
             problems,

@@ -1,7 +1,9 @@
 //! `sdd-load URL (--rate R | --closed --connections N) [--duration S] [--warmup S]
 //! [--connections N] [--threads T] [--max-requests N] [--new-connections] [--timeout S]
-//! [--header 'Name: value'] [--method M] [--body TEXT] [--json]`: run one load from a shell (the
-//! benchmark uses it); loopback targets only. Prints a summary, or the full report as JSON.
+//! [--header 'Name: value'] [--method M] [--body TEXT] [--sample-created FIELD] [--json]`: run
+//! one load from a shell (the benchmark uses it); loopback targets only. Prints a summary, or the
+//! full report as JSON (with `--sample-created`, a sample of the field's values in the writes'
+//! 2xx answers).
 #![allow(clippy::print_stdout)]
 
 use std::process::ExitCode;
@@ -10,7 +12,7 @@ use std::time::Duration;
 use sdd_load::{run_blocking, Endpoint, LoadPlan, Model};
 
 fn usage() -> ExitCode {
-    eprintln!("usage: sdd-load URL (--rate R | --closed --connections N) [--duration S] [--warmup S] [--connections N] [--threads T] [--max-requests N] [--new-connections] [--timeout S] [--header 'Name: value'] [--method M] [--body TEXT] [--json]");
+    eprintln!("usage: sdd-load URL (--rate R | --closed --connections N) [--duration S] [--warmup S] [--connections N] [--threads T] [--max-requests N] [--new-connections] [--timeout S] [--header 'Name: value'] [--method M] [--body TEXT] [--sample-created FIELD] [--json]");
     ExitCode::from(2)
 }
 
@@ -59,6 +61,12 @@ fn main() -> ExitCode {
             },
             "--method" => endpoint.method = args.next().unwrap_or_else(|| "GET".into()),
             "--body" => endpoint.body = args.next(),
+            "--sample-created" => {
+                plan.sample_created = Some(sdd_load::SampleSpec {
+                    field: args.next().unwrap_or_else(|| "id".into()),
+                    ..Default::default()
+                })
+            }
             _ => return usage(),
         }
     }
@@ -123,6 +131,15 @@ fn main() -> ExitCode {
             report.generator.queued_requests,
             report.generator.reason.as_deref().map(|r| format!("\n{r}")).unwrap_or_default()
         );
+        if let Some(created) = &report.created {
+            println!(
+                "created: {} writes answered 2xx, {} sampled `{}` values, {} sampled answers without it",
+                created.writes,
+                created.samples.len(),
+                created.field,
+                created.without_field
+            );
+        }
     }
     ExitCode::SUCCESS
 }
