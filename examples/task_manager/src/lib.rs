@@ -458,6 +458,7 @@ async fn create_task(
             status: "pending".into(),
             created_at,
             completed_at: None,
+            owner,
         };
         return (StatusCode::CREATED, Json(task)).into_response();
     }
