@@ -2,9 +2,11 @@
 //! latency from each request's intended send time, so a stalling service cannot hide its tail)
 //! and a closed model (N connections as fast as possible), warm-up, duration and count bounds,
 //! weighted request mixes with per-request templating, HDR histograms, errors by class, and a
-//! flag when the generator rather than the service was the limit.
+//! flag when the generator rather than the service was the limit; and the same plans written
+//! as k6 scripts (`k6`), for k6 to run them, on one machine or a cluster.
 
 mod http1;
+pub mod k6;
 pub mod plan;
 pub mod report;
 mod run;
