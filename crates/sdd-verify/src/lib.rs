@@ -3,8 +3,9 @@
 //! `sdd-verify` runs a test profile end to end (`testrun`: supervised command, results parsed,
 //! traced to scenarios, recorded), runs the spec's executable examples against the service
 //! (`examples`), verifies constraints under real load and with security probes
-//! (`constraints`, `probes`), and checks that data survives a restart (`reliability`); `record`
-//! translates their verdicts into the history's statuses. It builds
+//! (`constraints`, `probes`), and checks that data survives a restart (`reliability`);
+//! `export` turns the load runs of constraints into plans and thresholds for another generator
+//! (k6); `record` translates their verdicts into the history's statuses. It builds
 //! on `sdd-exec` (processes), `sdd-results` (parsers, traceability), `sdd-history` (the record),
 //! `sdd-http` (requests, tokens, allowed hosts) and `sdd-load` (load generation); it knows
 //! nothing of MCP.
@@ -12,6 +13,7 @@
 pub mod auth;
 pub mod constraints;
 pub mod examples;
+pub mod export;
 pub mod probes;
 pub mod record;
 pub mod reliability;
