@@ -15,6 +15,8 @@
 //!   (`n` modulo the number of identities) and replaces `{{seq}}` in path and body.
 //! - warm-up requests are tagged `phase: warmup` and measured ones `phase: measured`; every
 //!   threshold reads the measured ones of its own scenario only.
+//! - `SDD_BASE_URL` in k6's environment (`k6 run -e SDD_BASE_URL=…`) replaces the plans'
+//!   base URL, for a cluster that reaches the service by another name.
 //! - like SDD, a failed request is a transport error or a 5xx (`http_req_failed`); 4xx answers
 //!   are refusals, counted in the `sdd_refused` rate.
 //!
@@ -395,7 +397,7 @@ function send(run, n, phase) {
     const users = IDENTITIES[run.identities];
     headers = Object.assign({}, e.headers, users[n % users.length]);
   }
-  const res = http.request(e.method, run.base + path, body, {
+  const res = http.request(e.method, (__ENV.SDD_BASE_URL || run.base) + path, body, {
     headers: headers,
     timeout: run.timeout,
     tags: { name: e.name, phase: phase },
@@ -541,6 +543,7 @@ mod tests {
         assert_eq!(r["identities"], Value::Null);
         assert!(s.contains("export function run_0()"));
         assert!(s.contains("exec.scenario.iterationInTest"));
+        assert!(s.contains("(__ENV.SDD_BASE_URL || run.base) + path"));
         assert!(s.starts_with("// test\n"));
     }
 

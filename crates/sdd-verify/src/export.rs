@@ -454,6 +454,10 @@ pub struct Header<'a> {
     pub path: &'a str,
     /// When `auth.jwt` signs the tokens the script carries.
     pub tokens: Option<Tokens<'a>>,
+    /// Variables read for the secret or `service.headers` (`${env:NAME}`) at export time.
+    pub from_env: &'a [String],
+    /// The script carries `service.headers` or tokens.
+    pub holds_credentials: bool,
 }
 
 pub struct Tokens<'a> {
@@ -461,8 +465,6 @@ pub struct Tokens<'a> {
     pub users: usize,
     /// RFC 3339: `auth.jwt.ttl_seconds` after `generated_at`.
     pub expires_at: &'a str,
-    /// The variables `auth.jwt.secret` is read from (`${env:NAME}`), if any.
-    pub secret_env: &'a [String],
 }
 
 /// The script's header comment, one line per item (`sdd_load::k6` keeps each on its line).
@@ -509,21 +511,28 @@ pub fn header(test: &LoadTest, h: &Header<'_>) -> Vec<String> {
             "{who} signed with auth.jwt.secret, valid until {} (auth.jwt.ttl_seconds): export again after that.",
             t.expires_at
         ));
-        if !t.secret_env.is_empty() {
-            let names: Vec<String> = t.secret_env.iter().map(|n| format!("${n}")).collect();
-            lines.push(format!(
-                "The secret was read from {} when this was written; export again after it changes.",
-                names.join(", ")
-            ));
-        }
-        lines
-            .push("This file holds those credentials: keep it out of version control.".to_string());
+    }
+    if !h.from_env.is_empty() {
+        let names: Vec<String> = h.from_env.iter().map(|n| format!("${n}")).collect();
+        lines.push(format!(
+            "Read from {} when this was written: export again after it changes.",
+            names.join(", ")
+        ));
+    }
+    if h.holds_credentials {
+        lines.push(
+            "This file holds the client's credentials as SDD sends them: keep it out of version control."
+                .to_string(),
+        );
     }
     lines.push(format!("Run:      k6 run {}", h.path));
     lines.push(format!(
-        "          k6 run --summary-export summary.json {}   (p95 and counts of each run: http_req_duration{{scenario:NAME,phase:measured}})",
+        "          k6 run --summary-export summary.json {}   (p95 and count of each run: http_req_duration{{scenario:NAME,phase:measured}})",
         h.path
     ));
+    lines.push(
+        "          k6 run -e SDD_BASE_URL=http://host:port ... sends the load elsewhere (same tokens).".into(),
+    );
     lines.push(
         "Cluster:  k6-operator: this file in a ConfigMap and a TestRun with spec.parallelism N;"
             .into(),
@@ -837,7 +846,7 @@ load:
             Overrides::default(),
         )
         .unwrap();
-        let secret_env = vec!["JWT_SECRET".to_string()];
+        let from_env = vec!["JWT_SECRET".to_string()];
         let lines = header(
             &test,
             &Header {
@@ -846,8 +855,9 @@ load:
                 tokens: Some(Tokens {
                     users: 3,
                     expires_at: "2026-12-01T01:00:00Z",
-                    secret_env: &secret_env,
                 }),
+                from_env: &from_env,
+                holds_credentials: true,
             },
         );
         let text = lines.join("\n");
@@ -858,7 +868,8 @@ load:
             "{text}"
         );
         assert!(text.contains("3 HS256 tokens, one per simulated user, signed with auth.jwt.secret, valid until 2026-12-01T01:00:00Z"), "{text}");
-        assert!(text.contains("read from $JWT_SECRET"), "{text}");
+        assert!(text.contains("Read from $JWT_SECRET"), "{text}");
+        assert!(text.contains("keep it out of version control"), "{text}");
         assert!(text.contains("k6 run .sdd/load/x.k6.js"), "{text}");
         assert!(text.contains("parallelism"), "{text}");
         let without = header(
@@ -867,10 +878,13 @@ load:
                 generated_at: "t",
                 path: "p",
                 tokens: None,
+                from_env: &[],
+                holds_credentials: false,
             },
         )
         .join("\n");
         assert!(!without.contains("HS256"), "{without}");
+        assert!(!without.contains("credentials"), "{without}");
     }
 
     #[test]
