@@ -83,7 +83,7 @@ pub struct ExportedRun {
     pub notes: Vec<String>,
 }
 
-/// A constraint `Selection::All` left out, and why.
+/// A constraint an export of all left out, and why.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct Skipped {
     pub constraint_id: String,
@@ -277,9 +277,11 @@ fn push(
         Load::Open(stated) => {
             let rate = match (overrides.rate, stated) {
                 (Some(rate), Some(stated)) => {
-                    notes.push(format!(
+                    if rate != stated {
+                        notes.push(format!(
                         "{rate} req/s as asked; the constraint states {stated} req/s, so this run does not verify it as written"
                     ));
+                    }
                     rate
                 }
                 (Some(rate), None) => rate,
@@ -540,6 +542,30 @@ pub fn header(test: &LoadTest, h: &Header<'_>) -> Vec<String> {
     lines
         .push("          k6 splits each arrival rate (and the VUs) across the N instances.".into());
     lines
+}
+
+/// How every script [`k6_script`] writes begins (the first line of [`header`]): a writer can
+/// tell its own earlier export from a file it must not replace.
+pub const SCRIPT_MARK: &str = "// SDD load test, written by export_load_test";
+/// How every plan [`plan_json`] writes begins (`LoadPlan`'s first field, compact JSON).
+pub const PLAN_MARK: &str = "{\"base_url\":";
+
+/// The k6 script of `test`, with [`header`]'s comment.
+pub fn k6_script(test: &LoadTest, h: &Header<'_>) -> Result<String, String> {
+    sdd_load::k6::script(&sdd_load::k6::K6Test {
+        comment: header(test, h),
+        runs: test.runs.clone(),
+    })
+    .map_err(|e| e.to_string())
+}
+
+/// The sdd-load plan of a one-run export (for `sdd-load --plan FILE`), as JSON; `None` when
+/// the export has several runs.
+pub fn plan_json(test: &LoadTest) -> Option<String> {
+    match test.runs.as_slice() {
+        [run] => serde_json::to_string(&run.plan).ok(),
+        _ => None,
+    }
 }
 
 /// The names of the environment variables a value of `sdd.yaml` reads (`${env:NAME}`).
@@ -885,6 +911,30 @@ load:
         .join("\n");
         assert!(!without.contains("HS256"), "{without}");
         assert!(!without.contains("credentials"), "{without}");
+    }
+
+    #[test]
+    fn what_is_written_begins_with_the_marks() {
+        let spec = spec();
+        let test = export(
+            Selection::Constraint(id(&spec, "Read latency")),
+            Overrides::default(),
+        )
+        .unwrap();
+        let h = Header {
+            generated_at: "t",
+            path: "p",
+            tokens: None,
+            from_env: &[],
+            holds_credentials: false,
+        };
+        assert!(k6_script(&test, &h).unwrap().starts_with(SCRIPT_MARK));
+        let plan = plan_json(&test).unwrap();
+        assert!(plan.starts_with(PLAN_MARK), "{plan}");
+        let back: LoadPlan = serde_json::from_str(&plan).unwrap();
+        assert_eq!(back.identities.len(), 3);
+        let all = export(Selection::All, Overrides::default()).unwrap();
+        assert_eq!(plan_json(&all), None);
     }
 
     #[test]
