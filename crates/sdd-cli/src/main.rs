@@ -1,8 +1,8 @@
 //! `sdd` — the command line for people and scripts: the whole loop from a shell.
 //!
-//! `validate` and `review` work on the spec files directly; `call`, `verify` and `report` talk
-//! to the SDD servers, which run inside this process over a pipe and speak the real MCP
-//! protocol (see `session`), so a shell sees what an agent sees. The agent has no path to
+//! `validate` and `review` work on the spec files directly; `call`, `verify`, `report` and
+//! `export` talk to the SDD servers, which run inside this process over a pipe and speak the
+//! real MCP protocol (see `session`), so a shell sees what an agent sees. The agent has no path to
 //! approval: `review` is only here, and a decision by `agent` is refused.
 
 use std::io::Write;
@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 mod call;
+mod export;
 mod init;
 mod report;
 mod review;
@@ -27,6 +28,7 @@ USAGE:
   sdd review   [--project DIR] [--specs DIR] [--list] [--approve ID]... [--reject ID]... [--by NAME]
   sdd verify   [--project DIR] [--profile NAME]... [--duration SECONDS] [--skip-constraints] [--strict]
   sdd report   [--project DIR] [--out FILE]
+  sdd export k6 [--project DIR] [--constraint ID | --scope NAME] [--rate N] [--duration SECONDS] [--out FILE] [--plan-out FILE]
   sdd call     [--project DIR] SERVER TOOL [JSON]
 
 init      scaffold specs/, sdd.yaml and the MCP registration (.mcp.json) into a project
@@ -41,6 +43,11 @@ verify    the whole loop: validate, run the tests, trace them to scenarios, star
           verified) or FAILED. Exit 1 on any failure; with --strict, exit 3 when nothing
           failed but something was not verified.
 report    write a self-contained HTML page of the last verification and the trend of runs
+export    write the load verify runs for the constraints as a k6 script (default
+          .sdd/load/NAME.k6.js): the same arrival rate, endpoints and weights, per-user signed
+          tokens, and the constraints' bounds as thresholds; `k6 run FILE` runs it, k6-operator
+          on a cluster. --rate and --duration change every run; --plan-out also writes the same
+          load as an sdd-load plan
 call      call one tool of a server (specification or implementation); prints its JSON result
 
 --project DIR  the project root (default: the current directory)
@@ -89,6 +96,13 @@ pub(crate) struct Options {
     /// `sdd verify --strict`: exit 3 when nothing failed but something was not verified.
     pub strict: bool,
     pub out: Option<PathBuf>,
+    /// `sdd export`: one constraint, or one scope of `load.endpoints`.
+    pub constraint: Option<String>,
+    pub scope: Option<String>,
+    /// `sdd export`: requests per second of every run.
+    pub rate: Option<f64>,
+    /// `sdd export --plan-out`: where the sdd-load plan goes.
+    pub plan_out: Option<PathBuf>,
     /// Arguments that are not options (`call`'s SERVER TOOL JSON).
     pub positional: Vec<String>,
 }
@@ -112,7 +126,12 @@ impl Options {
     }
 }
 
-fn parse(args: &[String]) -> Result<Options, String> {
+/// The longest `--duration` of `sdd verify` (a verification here) and of `sdd export` (a load
+/// test k6 may run for a day on a cluster).
+const MAX_VERIFY_SECONDS: u64 = 120;
+const MAX_EXPORT_SECONDS: u64 = 86_400;
+
+fn parse(args: &[String], max_duration: u64) -> Result<Options, String> {
     let mut options = Options {
         project: PathBuf::from("."),
         specs: None,
@@ -126,6 +145,10 @@ fn parse(args: &[String]) -> Result<Options, String> {
         skip_constraints: false,
         strict: false,
         out: None,
+        constraint: None,
+        scope: None,
+        rate: None,
+        plan_out: None,
         positional: Vec::new(),
     };
     let mut it = args.iter();
@@ -153,13 +176,29 @@ fn parse(args: &[String]) -> Result<Options, String> {
                 let seconds = text
                     .parse()
                     .ok()
-                    .filter(|s| (1..=120).contains(s))
-                    .ok_or_else(|| format!("--duration takes 1 to 120 seconds, not `{text}`"))?;
+                    .filter(|s| (1..=max_duration).contains(s))
+                    .ok_or_else(|| {
+                        format!("--duration takes 1 to {max_duration} seconds, not `{text}`")
+                    })?;
                 options.duration = Some(seconds);
             }
             "--skip-constraints" => options.skip_constraints = true,
             "--strict" => options.strict = true,
             "--out" => options.out = Some(PathBuf::from(value("--out")?)),
+            "--constraint" => options.constraint = Some(value("--constraint")?),
+            "--scope" => options.scope = Some(value("--scope")?),
+            "--rate" => {
+                let text = value("--rate")?;
+                let rate = text
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|r| r.is_finite() && *r > 0.0)
+                    .ok_or_else(|| {
+                        format!("--rate takes requests per second above 0, not `{text}`")
+                    })?;
+                options.rate = Some(rate);
+            }
+            "--plan-out" => options.plan_out = Some(PathBuf::from(value("--plan-out")?)),
             other if other.starts_with("--") => {
                 return Err(format!("unknown option `{other}`\n\n{USAGE}"))
             }
@@ -178,8 +217,13 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
         sayln!("{USAGE}");
         return Ok(ExitCode::SUCCESS);
     }
-    let options = parse(rest)?;
-    let takes_positional = command == "call";
+    let max_duration = if command == "export" {
+        MAX_EXPORT_SECONDS
+    } else {
+        MAX_VERIFY_SECONDS
+    };
+    let options = parse(rest, max_duration)?;
+    let takes_positional = matches!(command.as_str(), "call" | "export");
     if !takes_positional && !options.positional.is_empty() {
         return Err(format!(
             "unexpected argument `{}`\n\n{USAGE}",
@@ -193,6 +237,7 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
         "verify" => block_on(verify::run(&options)),
         "report" => report::run(&options),
         "call" => block_on(call::run(&options)),
+        "export" => block_on(export::run(&options)),
         other => Err(format!("unknown command `{other}`\n\n{USAGE}")),
     }
 }

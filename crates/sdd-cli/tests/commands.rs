@@ -292,3 +292,64 @@ fn verify_says_what_it_did_not_verify_and_strict_exits_3() {
     let (code, out, err) = sdd_in(dir.path(), &["verify", "--strict"]);
     assert_eq!(code, 3, "{out}{err}");
 }
+
+/// `sdd export k6` on a copy of the example: the read constraint's load as a k6 script in
+/// `.sdd/load/`, where it went and how to run it on stdout; a path outside the project and an
+/// unknown format refused.
+#[test]
+fn export_k6_writes_the_script_and_says_how_to_run_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let example = repo().join("examples/task_manager");
+    std::fs::copy(example.join("sdd.yaml"), root.join("sdd.yaml")).unwrap();
+    std::fs::create_dir_all(root.join("specs")).unwrap();
+    for entry in std::fs::read_dir(example.join("specs")).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, root.join("specs").join(path.file_name().unwrap())).unwrap();
+    }
+    let (code, out, err) = sdd_in(
+        root,
+        &[
+            "export",
+            "k6",
+            "--constraint",
+            "task_management_system.performance.api_response_time",
+            "--rate",
+            "50",
+            "--duration",
+            "10",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let path = ".sdd/load/task_management_system_performance_api_response_time.k6.js";
+    assert!(out.contains(&format!("wrote {path}")), "{out}");
+    assert!(
+        out.contains(
+            "50 req/s on `reads` for 10 s after a 2 s warm-up; http_req_duration p(95)<100"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("run it:        k6 run {path}")),
+        "{out}"
+    );
+    assert!(out.contains("parallelism"), "{out}");
+    let script = std::fs::read_to_string(root.join(path)).unwrap();
+    assert!(script.contains("constant-arrival-rate"));
+    // 2000 users (load.users), each with its own signed token.
+    assert!(
+        script.contains("2000 HS256 tokens, one per simulated user"),
+        "{script}"
+    );
+
+    let (code, _, err) = sdd_in(root, &["export", "k6", "--out", "../x.js"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("is outside"), "{err}");
+    assert!(!root.join("../x.js").exists());
+    let (code, _, err) = sdd_in(root, &["export", "jmeter"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("not `jmeter`"), "{err}");
+    let (code, _, err) = sdd_in(root, &["export", "k6", "--rate", "0"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--rate takes"), "{err}");
+}

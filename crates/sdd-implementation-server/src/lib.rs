@@ -9,7 +9,7 @@
 mod service;
 mod tools;
 
-pub use tools::{CheckResult, RunTestsResult, StartResult, VerifyResult};
+pub use tools::{CheckResult, ExportResult, RunTestsResult, StartResult, VerifyResult};
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -34,8 +34,9 @@ pub const IDENTITY: ServerIdentity = ServerIdentity {
         name (sdd_<id> / [ID]). Every run is recorded: a regression (passed last time, fails now) is \
         flagged in the result; history and compare_runs show what changed between runs. \
         start_service / service_status / service_logs / stop_service drive the service from sdd.yaml; \
-        check_scenarios runs the spec's executable examples against it. Commands come only from \
-        sdd.yaml; you choose a profile by name.",
+        check_scenarios runs the spec's executable examples against it; verify_constraints measures the \
+        constraints under load, and export_load_test writes that load as a k6 script (for k6 on a \
+        cluster). Commands come only from sdd.yaml; you choose a profile by name.",
 };
 
 /// What every tool call shares: the project, the supervisor, the history and the service.
@@ -62,7 +63,8 @@ impl ImplServer {
             + Self::status_tools()
             + Self::service_tools()
             + Self::check_tools()
-            + Self::constraint_tools();
+            + Self::constraint_tools()
+            + Self::export_tools();
         sdd_mcp::tidy_input_schemas(&mut tool_router);
         Ok(ImplServer {
             state: Arc::new(State {

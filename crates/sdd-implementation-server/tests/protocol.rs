@@ -929,3 +929,183 @@ fn service_env_references_are_expanded_and_unset_ones_reported() {
         "{answer:#}"
     );
 }
+
+/// The `options` object of an exported k6 script (JSON between `export const options = ` and
+/// the next `;` line).
+fn k6_options(script: &str) -> Value {
+    let marker = "export const options = ";
+    let from = script.find(marker).expect("an options object") + marker.len();
+    let to = from + script[from..].find(";\n").unwrap();
+    serde_json::from_str(&script[from..to]).unwrap()
+}
+
+/// export_load_test writes the load of a constraint as a k6 script inside the project: the
+/// constraint's rate as a constant arrival rate, the endpoints of its scope, its bound as a
+/// threshold; an export of all has one run per load constraint and names what it skipped.
+#[tokio::test]
+async fn constraints_are_exported_as_k6_scripts_inside_the_project() {
+    let project = inventory_project().unwrap();
+    let client = start(project.path()).await;
+    let result = structured(
+        &call(
+            &client,
+            "export_load_test",
+            json!({"constraint": "inventory.performance.read_latency"}),
+        )
+        .await,
+    );
+    let path = ".sdd/load/inventory_performance_read_latency.k6.js";
+    assert_eq!(result["path"], path, "{result:#}");
+    assert_eq!(result["run_command"], format!("k6 run {path}"));
+    assert!(result["cluster"].as_str().unwrap().contains("parallelism"));
+    assert!(result["tokens_expire_at"].as_str().is_some());
+    let run = &result["runs"][0];
+    assert_eq!(run["rate"], 40.0);
+    assert_eq!(run["scope"], "reads");
+    assert_eq!(run["thresholds"][0], "http_req_duration p(95)<500");
+
+    let script = std::fs::read_to_string(project.path().join(path)).unwrap();
+    assert!(script.starts_with("// SDD load test, written by export_load_test"));
+    let options = k6_options(&script);
+    let scenario = &options["scenarios"]["inventory_performance_read_latency"];
+    assert_eq!(scenario["executor"], "constant-arrival-rate", "{options:#}");
+    assert_eq!(scenario["rate"], 40);
+    assert_eq!(scenario["timeUnit"], "1s");
+    assert_eq!(scenario["duration"], "3s", "1 s warm-up + 2 s measured");
+    assert_eq!(
+        options["thresholds"]
+            ["http_req_duration{scenario:inventory_performance_read_latency,phase:measured}"],
+        json!(["p(95)<500"])
+    );
+    for endpoint in [
+        "\"/health\"",
+        "\"/items/A-1\"",
+        "\"X-Fixture\": \"inventory\"",
+    ] {
+        assert!(script.contains(endpoint), "{endpoint} missing:\n{script}");
+    }
+    // SDD's own signed token (one user): a JWT with the fixture's claims.
+    assert!(
+        script.contains("\"Authorization\": \"Bearer eyJ"),
+        "{script}"
+    );
+
+    let all = structured(&call(&client, "export_load_test", json!({"rate": 5})).await);
+    assert_eq!(all["path"], ".sdd/load/constraints.k6.js");
+    let ids: Vec<&str> = all["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["constraint_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            "inventory.performance.read_latency",
+            "inventory.performance.search_latency",
+            "inventory.performance.concurrent_users"
+        ]
+    );
+    assert!(all["skipped"]
+        .to_string()
+        .contains("inventory.security.authentication_required"));
+    let script =
+        std::fs::read_to_string(project.path().join(".sdd/load/constraints.k6.js")).unwrap();
+    let options = k6_options(&script);
+    assert_eq!(
+        options["scenarios"]["inventory_performance_concurrent_users"]["executor"],
+        "constant-vus"
+    );
+
+    // A scope, with the same load as an sdd-load plan beside it.
+    let writes = structured(
+        &call(
+            &client,
+            "export_load_test",
+            json!({"scope": "writes", "rate": 3, "duration_seconds": 4, "out": "load/writes.js", "plan_out": "load/writes.plan.json"}),
+        )
+        .await,
+    );
+    assert_eq!(writes["path"], "load/writes.js");
+    let script = std::fs::read_to_string(project.path().join("load/writes.js")).unwrap();
+    assert!(script.contains("load-{{seq}}"), "{script}");
+    let plan: Value = serde_json::from_str(
+        &std::fs::read_to_string(project.path().join("load/writes.plan.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(plan["model"]["rate"], 3.0);
+    assert_eq!(plan["duration"]["secs"], 4);
+
+    for (arguments, says) in [
+        (json!({"constraint": "nope"}), "no constraint with ID nope"),
+        (
+            json!({"constraint": "inventory.security.authentication_required"}),
+            "not verified with load",
+        ),
+        (json!({"scope": "nope"}), "load.endpoints.nope"),
+        (
+            json!({"constraint": "inventory.performance.read_latency", "scope": "reads"}),
+            "not both",
+        ),
+        (json!({"rate": 0}), "above 0"),
+        (json!({"duration_seconds": 0}), "1 to 86400"),
+        (
+            json!({"plan_out": "p.json"}),
+            "give `constraint` or `scope`",
+        ),
+        (json!({"out": "specs/inventory.yaml"}), "ending in `.js`"),
+    ] {
+        let err = error_text(&call(&client, "export_load_test", arguments.clone()).await);
+        assert!(err.contains(says), "{arguments}: {err}");
+    }
+    client.cancel().await.unwrap();
+}
+
+/// An `out` that leads outside the project, or names a file the tool did not write, is
+/// refused with a clear error and nothing is written.
+#[tokio::test]
+async fn a_hostile_export_path_is_refused() {
+    let project = inventory_project().unwrap();
+    let client = start(project.path()).await;
+    let outside = std::env::temp_dir().join(format!("sdd-k6-hostile-{}.js", std::process::id()));
+    let link = project.path().join("escape");
+    std::os::unix::fs::symlink(std::env::temp_dir(), &link).unwrap();
+    let escaping = format!("escape/{}", outside.file_name().unwrap().to_string_lossy());
+    for out in [
+        "../../x.js".to_string(),
+        outside.display().to_string(),
+        escaping,
+    ] {
+        let err = error_text(
+            &call(
+                &client,
+                "export_load_test",
+                json!({"scope": "reads", "out": out}),
+            )
+            .await,
+        );
+        assert!(
+            err.contains("`out`") && err.contains("is outside"),
+            "{out}: {err}"
+        );
+    }
+    assert!(!outside.exists());
+    assert!(!project.path().join("../x.js").exists());
+
+    let theirs = project.path().join("load.js");
+    std::fs::write(&theirs, "// my own k6 script\n").unwrap();
+    let err = error_text(
+        &call(
+            &client,
+            "export_load_test",
+            json!({"scope": "reads", "out": "load.js"}),
+        )
+        .await,
+    );
+    assert!(err.contains("not written by export_load_test"), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(&theirs).unwrap(),
+        "// my own k6 script\n"
+    );
+    client.cancel().await.unwrap();
+}

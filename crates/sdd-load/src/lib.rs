@@ -3,9 +3,11 @@
 //! and a closed model (N connections as fast as possible), warm-up, duration and count bounds,
 //! weighted request mixes with per-request templating, HDR histograms, errors by class, a
 //! flag when the generator rather than the service was the limit, and on request a sample of
-//! what the writes created (to read back afterwards).
+//! what the writes created (to read back afterwards); and the same plans written as k6 scripts
+//! (`k6`), for k6 to run them, on one machine or a cluster.
 
 mod http1;
+pub mod k6;
 pub mod plan;
 pub mod report;
 mod run;

@@ -375,3 +375,49 @@ async fn writes_yield_a_sample_of_what_they_created() {
     }
     assert_eq!(ids.len(), 20, "each sample is a different resource");
 }
+
+/// `sdd-load --plan FILE` runs a whole plan as JSON (what `export_load_test`'s `plan_out`
+/// writes beside the k6 script), and a file that is not a plan is refused with the reason.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_command_line_runs_a_plan_file() {
+    let url = target(quick()).await;
+    let mut plan = LoadPlan::new(
+        &url,
+        vec![Endpoint::get("/a"), Endpoint::get("/b")],
+        Model::Open {
+            rate: 100.0,
+            stages: vec![],
+        },
+        Duration::from_secs(1),
+    );
+    plan.warmup = Duration::from_millis(200);
+    plan.identities = vec![vec![("Authorization".into(), "Bearer x".into())]];
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("plan.json");
+    std::fs::write(&file, serde_json::to_string(&plan).unwrap()).unwrap();
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_sdd-load"))
+        .arg("--plan")
+        .arg(&file)
+        .arg("--json")
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["requests"], 100, "{report:#}");
+    assert_eq!(report["warmup_requests"], 20, "{report:#}");
+
+    std::fs::write(&file, "{}").unwrap();
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_sdd-load"))
+        .arg("--plan")
+        .arg(&file)
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("missing field"));
+}

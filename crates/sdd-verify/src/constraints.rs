@@ -9,7 +9,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use sdd_http::AllowedHosts;
-use sdd_load::{Endpoint, LoadPlan, LoadReport, Model};
+use sdd_load::{LoadPlan, LoadReport, Model};
 use sdd_spec::constraint::CheckSpec;
 use sdd_spec::model::{Constraint, Spec};
 use sdd_spec::project::LoadConfig;
@@ -320,43 +320,8 @@ async fn verify_one(
     )
 }
 
-/// The endpoints of a scope: `all` is every endpoint listed; `reads`/`writes` fall back to the
-/// GET / non-GET part of everything listed when not named.
-fn endpoints(load: &LoadConfig, scope: &str) -> Result<Vec<Endpoint>, String> {
-    let convert = |e: &sdd_spec::project::LoadEndpoint| Endpoint {
-        method: e.method.to_ascii_uppercase(),
-        path: e.path.clone(),
-        headers: e
-            .headers
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect(),
-        body: e.body.clone(),
-        weight: e.weight,
-    };
-    if let Some(list) = load.endpoints.get(scope) {
-        return Ok(list.iter().map(convert).collect());
-    }
-    let all: Vec<Endpoint> = load.endpoints.values().flatten().map(convert).collect();
-    let chosen: Vec<Endpoint> = match scope {
-        "all" => all,
-        "reads" => all
-            .into_iter()
-            .filter(|e| e.method == "GET" || e.method == "HEAD")
-            .collect(),
-        "writes" => all
-            .into_iter()
-            .filter(|e| e.method != "GET" && e.method != "HEAD")
-            .collect(),
-        _ => Vec::new(),
-    };
-    if chosen.is_empty() {
-        return Err(format!(
-            "sdd.yaml lists no load endpoints for `{scope}`; add them under `load.endpoints.{scope}` (method, path, body)"
-        ));
-    }
-    Ok(chosen)
-}
+/// The endpoints of a scope (one definition with the k6 export, which loads the same scopes).
+use crate::export::scope_endpoints as endpoints;
 
 struct Run {
     report: LoadReport,

@@ -4,8 +4,9 @@
 //! traced to scenarios, recorded), runs the spec's executable examples against the service
 //! (`examples`), verifies constraints under real load and with security probes
 //! (`constraints`, `probes`), checks that what the load wrote is still there after it
-//! (`consistency`), and checks that data survives a restart (`reliability`); `record`
-//! translates their verdicts into the history's statuses. It builds
+//! (`consistency`), and checks that data survives a restart (`reliability`); `export` turns
+//! the load runs of constraints into plans and thresholds for another generator (k6);
+//! `record` translates their verdicts into the history's statuses. It builds
 //! on `sdd-exec` (processes), `sdd-results` (parsers, traceability), `sdd-history` (the record),
 //! `sdd-http` (requests, tokens, allowed hosts) and `sdd-load` (load generation); it knows
 //! nothing of MCP.
@@ -14,6 +15,7 @@ pub mod auth;
 pub mod consistency;
 pub mod constraints;
 pub mod examples;
+pub mod export;
 pub mod inventory;
 pub mod ownership;
 pub mod probes;

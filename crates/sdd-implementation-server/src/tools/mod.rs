@@ -1,9 +1,11 @@
 //! The implementation server's tools, one module per group; `ImplServer::new` composes their
 //! routers. Tools that run commands are annotated open-world and non-idempotent (a run changes
-//! the history); readers of the history are read-only and idempotent.
+//! the history); readers of the history are read-only and idempotent; `export_load_test`
+//! writes a file and sends nothing (closed-world, idempotent).
 
 mod checks;
 mod constraints;
+mod export;
 mod history;
 mod service;
 mod status;
@@ -13,6 +15,7 @@ mod tests;
 // compile error or a named parse error there, never a silent `null`.
 pub use checks::CheckResult;
 pub use constraints::VerifyResult;
+pub use export::ExportResult;
 pub use service::StartResult;
 pub use tests::RunTestsResult;
 

@@ -3,7 +3,9 @@
 //! [--header 'Name: value'] [--method M] [--body TEXT] [--sample-created FIELD] [--json]`: run
 //! one load from a shell (the benchmark uses it); loopback targets only. Prints a summary, or the
 //! full report as JSON (with `--sample-created`, a sample of the field's values in the writes'
-//! 2xx answers).
+//! 2xx answers). `sdd-load --plan PLAN.json [--json]` runs a whole `LoadPlan` (mix, users,
+//! warm-up) as written, e.g. by `export_load_test`'s `plan_out`, beside the k6 script of the
+//! same load.
 #![allow(clippy::print_stdout)]
 
 use std::process::ExitCode;
@@ -12,7 +14,7 @@ use std::time::Duration;
 use sdd_load::{run_blocking, Endpoint, LoadPlan, Model};
 
 fn usage() -> ExitCode {
-    eprintln!("usage: sdd-load URL (--rate R | --closed --connections N) [--duration S] [--warmup S] [--connections N] [--threads T] [--max-requests N] [--new-connections] [--timeout S] [--header 'Name: value'] [--method M] [--body TEXT] [--sample-created FIELD] [--json]");
+    eprintln!("usage: sdd-load URL (--rate R | --closed --connections N) [--duration S] [--warmup S] [--connections N] [--threads T] [--max-requests N] [--new-connections] [--timeout S] [--header 'Name: value'] [--method M] [--body TEXT] [--sample-created FIELD] [--json]\n       sdd-load --plan PLAN.json [--json]");
     ExitCode::from(2)
 }
 
@@ -21,6 +23,27 @@ fn main() -> ExitCode {
     let Some(url) = args.next() else {
         return usage();
     };
+    if url == "--plan" {
+        let (Some(file), json) = (args.next(), args.next()) else {
+            return usage();
+        };
+        let json = match json.as_deref() {
+            None => false,
+            Some("--json") => true,
+            Some(_) => return usage(),
+        };
+        let plan = match std::fs::read_to_string(&file)
+            .map_err(|e| e.to_string())
+            .and_then(|text| serde_json::from_str::<LoadPlan>(&text).map_err(|e| e.to_string()))
+        {
+            Ok(plan) => plan,
+            Err(e) => {
+                eprintln!("error: {file}: {e}");
+                return ExitCode::from(2);
+            }
+        };
+        return report(&plan, json);
+    }
     let (base, path) = match url
         .strip_prefix("http://")
         .and_then(|r| r.find('/').map(|i| i + 7))
@@ -84,7 +107,12 @@ fn main() -> ExitCode {
         _ => return usage(),
     };
     plan.endpoints.push(endpoint);
-    let report = match run_blocking(&plan, &Default::default()) {
+    report(&plan, json)
+}
+
+/// Run `plan` and print its report.
+fn report(plan: &LoadPlan, json: bool) -> ExitCode {
+    let report = match run_blocking(plan, &Default::default()) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: {e}");
