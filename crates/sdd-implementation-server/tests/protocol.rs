@@ -47,6 +47,7 @@ fn expected_verdicts() -> Vec<(String, String)> {
 
 #[tokio::test]
 async fn tests_in_two_languages_map_to_the_same_scenarios() {
+    let _serial = LOAD.lock().await;
     let project = inventory_project().unwrap();
     let client = start(project.path()).await;
     let info = client.peer_info().expect("server info");
@@ -129,6 +130,7 @@ async fn tests_in_two_languages_map_to_the_same_scenarios() {
 
 #[tokio::test]
 async fn a_regression_is_flagged_and_compare_runs_explains_it() {
+    let _serial = LOAD.lock().await;
     let project = inventory_project().unwrap();
     let lib = project.path().join("rust/src/lib.rs");
     let buggy = std::fs::read_to_string(&lib).unwrap();
@@ -315,6 +317,7 @@ async fn project_status_survives_a_run_of_an_unknown_kind() {
 /// as one argument, verbatim, and runs nothing; a NUL in a filter is refused with the reason.
 #[tokio::test]
 async fn a_filter_is_data_never_shell_text() {
+    let _serial = LOAD.lock().await;
     let project = inventory_project().unwrap();
     let root = project.path();
     std::fs::write(root.join("record.sh"), "printf '%s\\0' \"$@\" > argv.bin\n").unwrap();
@@ -570,8 +573,10 @@ async fn a_service_that_never_gets_ready_or_crashes_is_reported_with_its_output(
     client.cancel().await.unwrap();
 }
 
-/// Tests that put load on a service run one at a time: measurements taken while the other
-/// tests of this binary compile and run would say more about them than about the service.
+/// Tests that put load on a service run one at a time, and not beside the tests that keep the
+/// CPU busy (test runs, big result files): measurements taken then would say more about them
+/// than about the service, and the verifier rightly calls a failure measured on a busy machine
+/// inconclusive.
 static LOAD: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 #[tokio::test]
@@ -844,6 +849,7 @@ async fn project_status_names_scenarios_changed_since_approval() {
 /// workers, both of the server's workers are busy and the ping waits for a run to end.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ping_is_answered_while_big_results_are_parsed_and_recorded() {
+    let _serial = LOAD.lock().await;
     let project = inventory_project().unwrap();
     let big = project.path().join("big");
     std::fs::create_dir_all(&big).unwrap();
