@@ -578,18 +578,30 @@ async fn list_tasks(
 /// The planted `sql_in_filter` fault: the filter spliced into the SQL text, and SQLite's error
 /// answered as it is.
 fn list_spliced(app: &App, status: Option<&str>, owner: Option<&str>, limit: u32) -> Response {
-    let mut sql =
-        "SELECT id, title, status, created_at, completed_at, owner FROM tasks WHERE 1 = 1"
-            .to_string();
-    if let Some(status) = status {
-        sql.push_str(&format!(" AND status = '{status}'"));
+    // As fast as the healthy statements (the same indexes), so the fault breaks only safety.
+    let mut conditions = Vec::new();
+    if owner.is_some() {
+        conditions.push("owner = ?1".to_string());
     }
+    if let Some(status) = status {
+        conditions.push(format!("status = '{status}'"));
+    }
+    let filter = if conditions.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", conditions.join(" AND "))
+    };
+    let limit_at = if owner.is_some() { 2 } else { 1 };
+    let sql = format!(
+        "SELECT id, title, status, created_at, completed_at, owner FROM tasks {filter} ORDER BY id DESC LIMIT ?{limit_at}"
+    );
     let db = app.db();
     let listed = (|| {
-        let mut statement = db.prepare(&format!(
-            "{sql} AND (?1 IS NULL OR owner = ?1) ORDER BY id DESC LIMIT ?2"
-        ))?;
-        let rows = statement.query_map(params![owner, limit], row_to_task)?;
+        let mut statement = db.prepare(&sql)?;
+        let rows = match owner {
+            Some(owner) => statement.query_map(params![owner, limit], row_to_task)?,
+            None => statement.query_map(params![limit], row_to_task)?,
+        };
         rows.collect::<Result<Vec<_>, _>>()
     })();
     match listed {
