@@ -7,8 +7,6 @@
 //! Linux only: elsewhere (or without `/proc`) `Usage::sample` is `None`, and callers say that
 //! interference was not measured.
 
-use std::collections::HashMap;
-
 /// Cumulative counters at one moment.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Usage {
@@ -113,55 +111,32 @@ fn is_whole_disk(name: &str) -> bool {
     simple || nvme || mmc
 }
 
-/// CPU ticks and bytes written of `root` and its live descendants.
+/// CPU ticks and bytes written of `root` and its live descendants (found as the supervisor
+/// finds what to stop).
 fn tree_usage(root: i32) -> (u64, u64) {
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return (0, 0);
-    };
-    let mut parent_of: HashMap<i32, i32> = HashMap::new();
-    let mut ticks: HashMap<i32, u64> = HashMap::new();
-    for entry in entries.flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|n| n.parse::<i32>().ok())
+    let pids = std::iter::once(root).chain(
+        crate::supervisor::descendants(nix::unistd::Pid::from_raw(root))
+            .into_iter()
+            .map(|pid| pid.as_raw()),
+    );
+    let mut busy = 0;
+    let mut written = 0;
+    for pid in pids {
+        let Some((_, ticks)) = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .ok()
+            .and_then(|stat| parse_process_stat(&stat))
         else {
             continue;
         };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-            continue;
-        };
-        if let Some((ppid, busy)) = parse_process_stat(&stat) {
-            parent_of.insert(pid, ppid);
-            ticks.insert(pid, busy);
-        }
-    }
-    let in_tree = |mut pid: i32| {
-        for _ in 0..64 {
-            if pid == root {
-                return true;
-            }
-            match parent_of.get(&pid) {
-                Some(&parent) if parent > 0 => pid = parent,
-                _ => return false,
-            }
-        }
-        false
-    };
-    let mut busy = 0;
-    let mut written = 0;
-    for (&pid, &t) in &ticks {
-        if in_tree(pid) {
-            busy += t;
-            written += std::fs::read_to_string(format!("/proc/{pid}/io"))
-                .ok()
-                .and_then(|io| {
-                    io.lines()
-                        .find_map(|l| l.strip_prefix("write_bytes:"))
-                        .and_then(|v| v.trim().parse::<u64>().ok())
-                })
-                .unwrap_or(0);
-        }
+        busy += ticks;
+        written += std::fs::read_to_string(format!("/proc/{pid}/io"))
+            .ok()
+            .and_then(|io| {
+                io.lines()
+                    .find_map(|l| l.strip_prefix("write_bytes:"))
+                    .and_then(|v| v.trim().parse::<u64>().ok())
+            })
+            .unwrap_or(0);
     }
     (busy, written)
 }

@@ -230,12 +230,7 @@ pub fn script(test: &K6Test) -> Result<String, K6Error> {
                 })
             })
             .collect();
-        let mut cumulative = Vec::new();
-        let mut sum = 0u64;
-        for e in &plan.endpoints {
-            sum += u64::from(e.weight.max(1));
-            cumulative.push(sum);
-        }
+        let cumulative = plan.cumulative_weights();
         let grace = plan.timeout;
         let total = plan.warmup + plan.duration;
         let mut scenario = Map::new();

@@ -142,6 +142,19 @@ fn default_true() -> bool {
 }
 
 impl LoadPlan {
+    /// Running sums of the endpoints' weights (a weight of 0 counts as 1): request `n` goes to
+    /// the first endpoint whose sum exceeds `n % total`. sdd-load and the k6 scripts it writes
+    /// pick endpoints by this one rule.
+    pub fn cumulative_weights(&self) -> Vec<u64> {
+        self.endpoints
+            .iter()
+            .scan(0u64, |sum, e| {
+                *sum += u64::from(e.weight.max(1));
+                Some(*sum)
+            })
+            .collect()
+    }
+
     pub fn new(base_url: &str, endpoints: Vec<Endpoint>, model: Model, duration: Duration) -> Self {
         LoadPlan {
             base_url: base_url.into(),

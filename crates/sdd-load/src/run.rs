@@ -346,12 +346,7 @@ pub fn run_cancellable(
             }
         })
         .collect();
-    let mut cumulative = Vec::new();
-    let mut sum = 0u64;
-    for e in &plan.endpoints {
-        sum += u64::from(e.weight.max(1));
-        cumulative.push(sum);
-    }
+    let cumulative = plan.cumulative_weights();
     let start = Instant::now() + Duration::from_millis(20);
     let measure_from = start + plan.warmup;
     let run_for = match &schedule {
