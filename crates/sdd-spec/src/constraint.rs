@@ -91,6 +91,14 @@ pub enum CheckSpec {
     Ownership {
         /// What is owned, as written (`tasks`), or `resources`.
         resource: String,
+        /// Only changes are restricted ("only the author can edit a post"): other users may
+        /// still read and list what they do not own.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        writes_only: bool,
+        /// Who the rule does not bind, as written ("they are admins" from "unless they are
+        /// admins"). The probe's users are ordinary users; the exception itself is not probed.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        unless: Option<String>,
     },
 }
 
@@ -967,16 +975,32 @@ fn no_data_loss(lower: &str) -> Option<CheckSpec> {
 }
 
 /// "Users can only access their own tasks", "only the owner can complete a task", "users must
-/// not see other users' tasks": objects belong to the user who created them.
+/// not see other users' tasks", "only the author can edit": objects belong to the user who
+/// created them. A sentence that only grants ("users can access their own tasks") restricts
+/// nothing; one that names only changes ("edit", "delete") leaves reading open; an "unless …"
+/// or "except …" clause is kept as the rule's exception.
 fn ownership(lower: &str) -> Option<CheckSpec> {
-    const ACTS: [&str; 11] = [
-        "access", "see", "read", "view", "modify", "change", "edit", "update", "delete",
-        "complete", "list",
+    const READS: [&str; 5] = ["access", "see", "read", "view", "list"];
+    const WRITES: [&str; 7] = [
+        "modify", "change", "edit", "update", "delete", "complete", "remove",
     ];
-    let words: Vec<&str> = lower
+    const OWNERS: [&str; 6] = [
+        "owner", "owners", "author", "authors", "creator", "creators",
+    ];
+    // "… unless they are admins", "… except for moderators": the rule, then who it spares.
+    let (rule, unless) = [" unless ", " except ", ", except", " other than "]
+        .iter()
+        .find_map(|w| lower.split_once(w))
+        .map(|(rule, rest)| {
+            let rest = rest.trim().trim_start_matches("for ").trim_end_matches('.');
+            (rule, (!rest.is_empty()).then(|| rest.to_string()))
+        })
+        .unwrap_or((lower, None));
+    let words: Vec<&str> = rule
         .split(|c: char| !c.is_alphanumeric() && c != '\'')
         .filter(|w| !w.is_empty())
         .collect();
+    let is_act = |w: &str| READS.iter().chain(&WRITES).any(|a| w.starts_with(a));
     let after = |i: usize| -> Option<String> {
         words[i + 1..]
             .iter()
@@ -984,42 +1008,43 @@ fn ownership(lower: &str) -> Option<CheckSpec> {
             .find(|w| {
                 ![
                     "a", "an", "the", "their", "his", "her", "its", "other", "users", "user",
+                    "only", "can", "may", "must", "should", "it", "them", "or", "and",
                 ]
                 .contains(w)
+                    && !is_act(w)
             })
             .map(str::to_string)
     };
-    // "their own X" / "own X" next to an act, "only the owner can <act> …", "other users' X".
+    let restricting = words.contains(&"only")
+        || ["not", "cannot", "can't", "never", "no", "mustn't"]
+            .iter()
+            .any(|n| words.contains(n));
+    let acts: Vec<&str> = words.iter().copied().filter(|w| is_act(w)).collect();
+    if acts.is_empty() || !restricting {
+        return None;
+    }
     let own_at = words.iter().position(|w| *w == "own");
-    let acts = ACTS.iter().any(|a| words.iter().any(|w| w.starts_with(a)));
-    let resource = if let (Some(i), true) = (
-        own_at,
-        acts && (lower.contains("only") || lower.contains("their own")),
-    ) {
+    let resource = if let Some(i) = own_at {
         after(i)
-    } else if let Some(i) = words.iter().position(|w| *w == "owner" || *w == "owners") {
-        if !(lower.contains("only") && acts) {
-            return None;
-        }
+    } else if let Some(i) = words.iter().position(|w| OWNERS.contains(w)) {
         // "only the owner can complete a task": the resource follows the act.
         words[i..]
             .iter()
-            .position(|w| ACTS.iter().any(|a| w.starts_with(a)))
+            .position(|w| is_act(w))
             .and_then(|j| after(i + j))
-            .or(Some("resources".into()))
     } else if let Some(i) = words.iter().position(|w| *w == "users'" || *w == "user's") {
-        let forbidding = ["not", "cannot", "never", "no"]
-            .iter()
-            .any(|n| words.contains(n));
-        if !(forbidding && lower.contains("other") && acts) {
+        if !rule.contains("other") && !rule.contains("another") {
             return None;
         }
         after(i)
     } else {
         return None;
     };
+    let writes_only = !acts.iter().any(|w| READS.iter().any(|a| w.starts_with(a)));
     Some(CheckSpec::Ownership {
         resource: resource.unwrap_or_else(|| "resources".into()),
+        writes_only,
+        unless,
     })
 }
 
@@ -1170,19 +1195,49 @@ mod tests {
 
     #[test]
     fn ownership_table() {
-        let cases: &[(&str, Option<&str>)] = &[
-            ("Users can only access their own tasks", Some("tasks")),
+        type Expected = Option<(&'static str, bool, Option<&'static str>)>;
+        let cases: &[(&str, Expected)] = &[
+            (
+                "Users can only access their own tasks",
+                Some(("tasks", false, None)),
+            ),
             (
                 "Users can only see and modify their own orders.",
-                Some("orders"),
+                Some(("orders", false, None)),
             ),
-            ("Only the owner can complete a task", Some("task")),
-            ("Only owners can delete their documents", Some("documents")),
-            ("Users must not see other users' tasks", Some("tasks")),
+            // Only a change is restricted: another user may still read the task.
+            (
+                "Only the owner can complete a task",
+                Some(("task", true, None)),
+            ),
+            (
+                "Only owners can delete their documents",
+                Some(("documents", true, None)),
+            ),
+            ("Only the author can edit", Some(("resources", true, None))),
+            (
+                "Only the creator may update or delete a post",
+                Some(("post", true, None)),
+            ),
+            (
+                "Users must not see other users' tasks",
+                Some(("tasks", false, None)),
+            ),
             (
                 "A user cannot read another user's invoices",
-                Some("invoices"),
+                Some(("invoices", false, None)),
             ),
+            (
+                "Users can only access their own tasks unless they are admins",
+                Some(("tasks", false, Some("they are admins"))),
+            ),
+            (
+                "Users can only view their own notes, except for moderators.",
+                Some(("notes", false, Some("moderators"))),
+            ),
+            // A grant, not a restriction.
+            ("Users can access their own tasks", None),
+            ("Users can see their own orders and edit them", None),
             ("All endpoints require valid JWT token", None),
             ("Max 100 requests per minute per user", None),
             ("Only admins can delete users", None),
@@ -1191,10 +1246,15 @@ mod tests {
         ];
         for (text, expected) in cases {
             let got = parse_sentence(text, &[]).into_iter().find_map(|c| match c {
-                CheckSpec::Ownership { resource } => Some(resource),
+                CheckSpec::Ownership {
+                    resource,
+                    writes_only,
+                    unless,
+                } => Some((resource, writes_only, unless)),
                 _ => None,
             });
-            assert_eq!(got.as_deref(), *expected, "{text}");
+            let got = got.as_ref().map(|(r, w, u)| (r.as_str(), *w, u.as_deref()));
+            assert_eq!(got, *expected, "{text}");
         }
     }
 

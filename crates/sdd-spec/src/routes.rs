@@ -226,8 +226,21 @@ pub fn declared_routes(
     if let Some(text) = openapi_text {
         match openapi_routes(text) {
             Ok(routes) => {
+                let mut left_out = 0;
                 for route in routes {
-                    declared.add(route, RouteSource::OpenApi);
+                    // A route declared elsewhere too costs nothing more.
+                    if declared.routes.contains_key(&route)
+                        || declared.routes.len() < MAX_DECLARED_ROUTES
+                    {
+                        declared.add(route, RouteSource::OpenApi);
+                    } else {
+                        left_out += 1;
+                    }
+                }
+                if left_out > 0 {
+                    declared.problems.push(format!(
+                        "the OpenAPI document declares {left_out} more operations than the {MAX_DECLARED_ROUTES} routes the probes take; those are not reached (list the ones that matter under `routes:` in sdd.yaml, or split the document)"
+                    ));
                 }
             }
             Err(e) => declared.problems.push(e),
@@ -235,6 +248,11 @@ pub fn declared_routes(
     }
     declared
 }
+
+/// The most routes the probes take from a project. Each route costs every probe several
+/// requests (authentication sends six variants, injection dozens); a generated OpenAPI
+/// document with thousands of operations would make one verification run for hours.
+pub const MAX_DECLARED_ROUTES: usize = 300;
 
 /// Every operation of an OpenAPI 3 (or Swagger 2) document, JSON or YAML: `paths`' keys with
 /// each HTTP method under them. A base path from `servers[0].url` (or Swagger's `basePath`) is
@@ -386,5 +404,27 @@ paths:
             .unwrap_err()
             .contains("no operation"));
         assert!(openapi_routes("{{{").unwrap_err().contains("not valid"));
+    }
+
+    #[test]
+    fn a_huge_openapi_document_is_capped_and_says_so() {
+        let mut paths = String::new();
+        for n in 0..10_000 {
+            paths.push_str(&format!("\"/r{n}/{{id}}\": {{\"get\": {{}}}},"));
+        }
+        let json = format!("{{\"paths\": {{{}}}}}", paths.trim_end_matches(','));
+        let declared = declared_routes(
+            &Spec::default(),
+            &crate::project::parse_project_file("specs: specs").unwrap(),
+            Some(&json),
+        );
+        assert_eq!(declared.routes.len(), MAX_DECLARED_ROUTES);
+        assert_eq!(declared.problems.len(), 1, "{:?}", declared.problems);
+        assert!(
+            declared.problems[0]
+                .contains(&format!("{} more operations", 10_000 - MAX_DECLARED_ROUTES)),
+            "{}",
+            declared.problems[0]
+        );
     }
 }

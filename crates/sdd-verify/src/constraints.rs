@@ -610,7 +610,15 @@ async fn security_verdict(
                 let plan = target.probe_plan(spec, "injection").await;
                 let mut outcome = probes::injection(&plan).await;
                 let sent = outcome.probed + outcome.refused.len();
-                outcome.unreached = plan.inventory.unreached.clone();
+                // A route the payloads reached (made-up parameters answered 2xx, or a 5xx) is
+                // reached; it is not listed both ways.
+                outcome.unreached = plan
+                    .inventory
+                    .unreached
+                    .iter()
+                    .filter(|(route, _)| !outcome.routes_probed.contains(*route))
+                    .map(|(route, why)| (route.clone(), why.clone()))
+                    .collect();
                 outcome.problems = plan.inventory.problems.clone();
                 let headers: BTreeMap<String, String> =
                     target.headers_as("round-trip").into_iter().collect();
@@ -647,7 +655,11 @@ async fn security_verdict(
                 );
                 (outcome, account)
             }
-            CheckSpec::Ownership { resource } => {
+            CheckSpec::Ownership {
+                resource,
+                writes_only,
+                unless,
+            } => {
                 if target.credentials.is_none() {
                     return Some(verdict(
                         c,
@@ -655,30 +667,56 @@ async fn security_verdict(
                         "the ownership probe acts as two different users: set auth.jwt in sdd.yaml so SDD can sign their tokens",
                     ));
                 }
-                let owner: BTreeMap<String, String> =
+                let owner_headers: BTreeMap<String, String> =
                     target.headers_as("owner").into_iter().collect();
-                let intruder: BTreeMap<String, String> =
+                let intruder_headers: BTreeMap<String, String> =
                     target.headers_as("intruder").into_iter().collect();
-                let client = ServiceClient {
+                let client = |headers| ServiceClient {
                     base_url: target.base_url,
-                    headers: &owner,
+                    headers,
                     allowed_hosts: target.allowed_hosts,
                 };
-                let outcome = crate::ownership::probe(spec, target.load, &client, &intruder).await;
-                let account = format!(
-                    "{} {resource} created by one user, then read, changed and listed by another: {} request(s) on {} route(s)",
+                let rule = crate::ownership::Rule {
+                    resource,
+                    writes_only: *writes_only,
+                };
+                let outcome = crate::ownership::probe(
+                    spec,
+                    target.load,
+                    &target.declared,
+                    &client(&owner_headers),
+                    &client(&intruder_headers),
+                    rule,
+                )
+                .await;
+                let acts: Vec<&str> = outcome.acts.iter().copied().collect();
+                let mut account = format!(
+                    "{} {resource} created by one user; another user tried to have them {}: {} request(s) on {} route(s)",
                     outcome.created,
+                    if acts.is_empty() {
+                        "(nothing it could try)".to_string()
+                    } else {
+                        acts.join(", ")
+                    },
                     outcome.probe.probed,
                     outcome.probe.routes_probed.len()
                 );
+                if *writes_only {
+                    account.push_str("; reading is not restricted by this rule, so reads and lists were not tried");
+                }
+                if let Some(unless) = unless {
+                    account.push_str(&format!(
+                        "; the exception (unless {unless}) was not probed: the probe's users are ordinary users"
+                    ));
+                }
                 if outcome.created == 0 && outcome.probe.findings.is_empty() {
                     let why = outcome
                         .probe
                         .refused
                         .first()
-                        .map(|r| format!("the writes were refused ({r})"))
+                        .map(|r| format!("refused: {r}"))
                         .unwrap_or_else(|| "no approved scenario has an example that creates something and then uses it by a captured value (e.g. POST /tasks, then GET /tasks/${id})".into());
-                    return Some(verdict(
+                    let mut v = verdict(
                         c,
                         if outcome.probe.refused.is_empty() {
                             Verdict::Unchecked
@@ -686,7 +724,15 @@ async fn security_verdict(
                             Verdict::Inconclusive
                         },
                         format!("nothing to take over: {why}"),
-                    ));
+                    );
+                    v.refused = outcome
+                        .probe
+                        .refused
+                        .iter()
+                        .take(MAX_LISTED)
+                        .cloned()
+                        .collect();
+                    return Some(v);
                 }
                 (outcome.probe, account)
             }

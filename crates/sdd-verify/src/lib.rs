@@ -18,6 +18,7 @@ pub mod examples;
 pub mod export;
 pub mod inventory;
 pub mod ownership;
+pub mod pagination;
 pub mod probes;
 pub mod record;
 pub mod reliability;

@@ -633,7 +633,11 @@ pub async fn injection(target: &ProbePlan<'_>) -> ProbeOutcome {
                     if outcome.refused_with(&case.label, r.status) {
                         continue;
                     }
-                    outcome.probed(endpoint);
+                    // With made-up parameters a 4xx (a 404 for the id "1") shows the route was
+                    // not reached; a 5xx or a leak still shows something.
+                    if !(endpoint.made_up && (400..500).contains(&r.status)) {
+                        outcome.probed(endpoint);
+                    }
                     if r.status >= 500 {
                         outcome.finding(
                             case.label.clone(),

@@ -12,8 +12,23 @@ pub fn inventory_fixture() -> PathBuf {
 /// sdd.yaml becomes `$SDD_PYTHON -m pytest` (the interpreter that has pytest) when that is set,
 /// and the service's port 18080 a free port, so copies can run side by side.
 pub fn inventory_project() -> std::io::Result<tempfile::TempDir> {
+    private_copy(&inventory_fixture(), "18080")
+}
+
+/// `tests/fixtures/notes` of this crate: a service whose notes belong to their writer, with
+/// the ownership faults the ownership probe must catch.
+pub fn notes_fixture() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/notes")
+}
+
+/// A private copy of the notes fixture, its port 18090 made a free port.
+pub fn notes_project() -> std::io::Result<tempfile::TempDir> {
+    private_copy(&notes_fixture(), "18090")
+}
+
+fn private_copy(fixture: &Path, port_in_file: &str) -> std::io::Result<tempfile::TempDir> {
     let dir = tempfile::tempdir()?;
-    copy_dir(&inventory_fixture(), dir.path())?;
+    copy_dir(fixture, dir.path())?;
     let file = dir.path().join("sdd.yaml");
     let mut text = std::fs::read_to_string(&file)?;
     if let Ok(python) = std::env::var("SDD_PYTHON") {
@@ -22,7 +37,7 @@ pub fn inventory_project() -> std::io::Result<tempfile::TempDir> {
     let port = std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port();
-    text = text.replace("18080", &port.to_string());
+    text = text.replace(port_in_file, &port.to_string());
     std::fs::write(&file, text)?;
     Ok(dir)
 }

@@ -1,0 +1,137 @@
+//! The ownership probe, for real on the notes fixture's service: each planted fault lets one
+//! user reach another's note in one way the hostile review found unprobed — an id in a request
+//! body, a declared route no example uses, a list whose leak starts on page 2 — and each must
+//! fail the constraint. A service that refuses the second user everywhere must not pass on
+//! those refusals. The healthy service passes, and the verdict names what was tried.
+
+use sdd_exec::process::Supervisor;
+use sdd_exec::service::Service;
+use sdd_verify::constraints::{verify, ConstraintVerdict, ServiceUnderTest, Verdict};
+
+const OWNERSHIP: &str = "notes.security.note_ownership";
+
+/// Start the notes service with `faults` (and only `allowed` users served, when not empty) and
+/// verify the ownership constraint against it.
+async fn ownership_with(faults: &str, allowed: &str) -> ConstraintVerdict {
+    verify_one(OWNERSHIP, faults, allowed).await
+}
+
+async fn verify_one(id: &str, faults: &str, allowed: &str) -> ConstraintVerdict {
+    let project = sdd_verify::testing::notes_project().unwrap();
+    let root = project.path();
+    sdd_verify::testing::set_service_env(root, "FAULTS", "none", faults).unwrap();
+    sdd_verify::testing::set_service_env(root, "ALLOWED_USERS", "\"\"", &format!("\"{allowed}\""))
+        .unwrap();
+    let file = sdd_spec::project::load_project_file(root).unwrap();
+    let spec = sdd_spec::load::load_dir(&root.join(&file.specs))
+        .unwrap()
+        .spec;
+    let config = file.service.clone().unwrap();
+    let allowed_hosts = sdd_verify::allowed_hosts(&file);
+    let supervisor = Supervisor {
+        program: sdd_exec::testing::supervise_binary(),
+        args: vec![],
+    };
+    let service = Service::start(root, &config, &allowed_hosts, &supervisor)
+        .await
+        .unwrap();
+    let headers = sdd_verify::auth::client_headers(&config, &file.auth);
+    let target = ServiceUnderTest {
+        base_url: &config.base_url,
+        headers: &headers,
+        allowed_hosts: &allowed_hosts,
+        load: &file.load,
+        declared: sdd_verify::inventory::declared(root, &file, &spec),
+        identities: Vec::new(),
+        credentials: sdd_verify::auth::probe_credentials(&file.auth),
+        restarter: None,
+        on_start: None,
+        sample_created: None,
+    };
+    let (mut verdicts, _, _) = verify(&spec, &[id.to_string()], &target).await;
+    service.stop().await;
+    assert_eq!(verdicts.len(), 1, "{verdicts:#?}");
+    verdicts.remove(0)
+}
+
+#[tokio::test]
+async fn the_healthy_service_passes_and_every_way_in_is_tried() {
+    let v = ownership_with("none", "").await;
+    assert_eq!(v.verdict, Verdict::Passing, "{v:#?}");
+    for route in [
+        "GET /notes/{id}",
+        "POST /notes/archive",
+        "DELETE /notes/{id}",
+        "GET /notes",
+    ] {
+        assert!(
+            v.routes_probed.iter().any(|r| r == route),
+            "{route} not probed: {v:#?}"
+        );
+    }
+    assert!(v.routes_not_reached.is_empty(), "{v:#?}");
+    assert!(
+        v.summary.contains("changed, deleted, listed, read"),
+        "{}",
+        v.summary
+    );
+}
+
+/// Each fault, the request the finding must name, and what it must say.
+#[tokio::test]
+async fn each_way_into_another_users_note_fails_the_constraint() {
+    let cases = [
+        ("read_any", "GET /notes/", "was read"),
+        // The id travels in the JSON body, not the path.
+        ("archive_any", "POST /notes/archive", "was changed"),
+        // Declared in sdd.yaml's routes:, used by no example.
+        ("delete_any", "DELETE /notes/", "was deleted"),
+        // Page 1 of the other user's list shows only its own (oldest) notes.
+        (
+            "list_all",
+            "GET /notes",
+            "lists an object another user created",
+        ),
+    ];
+    for (fault, request, problem) in cases {
+        let v = ownership_with(fault, "").await;
+        assert_eq!(v.verdict, Verdict::Failing, "{fault}: {v:#?}");
+        assert!(
+            v.findings
+                .iter()
+                .any(|f| f.request.starts_with(request) && f.problem.contains(problem)),
+            "{fault}: no finding on {request} saying `{problem}`: {:#?}",
+            v.findings
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_second_user_refused_everywhere_proves_nothing() {
+    // Any note is readable by anyone served, but only the owner is served: the other user's
+    // 403s would look like a perfect ownership check.
+    let v = ownership_with("read_any,archive_any,delete_any", "probe-owner").await;
+    assert_eq!(v.verdict, Verdict::Inconclusive, "{v:#?}");
+    assert!(
+        v.refused.iter().any(|r| r.contains("403")),
+        "{:#?}",
+        v.refused
+    );
+}
+
+#[tokio::test]
+async fn a_route_reached_only_with_a_made_up_id_is_not_also_listed_as_probed() {
+    // `DELETE /notes/{id}` is declared but no example gives it an id: the injection probe
+    // sends its payloads to `DELETE /notes/1`, which answers 404 — that reaches nothing.
+    let v = verify_one("notes.security.injection_safety", "none", "").await;
+    let route = "DELETE /notes/{id}";
+    assert!(
+        !v.routes_probed.iter().any(|r| r == route),
+        "{route} counted as probed on 404s: {v:#?}"
+    );
+    assert!(
+        v.routes_not_reached.iter().any(|r| r.starts_with(route)),
+        "{v:#?}"
+    );
+    assert_eq!(v.verdict, Verdict::Inconclusive, "{v:#?}");
+}
