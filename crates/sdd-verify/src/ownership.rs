@@ -332,6 +332,18 @@ impl State {
             let index = creator.create_at + 1 + offset;
             let route = Route::new(&step.request.method, &step.request.path);
             self.covered.insert(route.clone());
+            // A step that expects an error (409 "already completed") is refused for the owner
+            // too: another user's refusal of it cannot be told from that.
+            if let Some(expected) = step.expect.status.filter(|s| *s >= 400) {
+                self.unreached(
+                    route,
+                    format!(
+                        "in {} it is expected to answer {expected}, which another user's refusal cannot be told from",
+                        creator.name()
+                    ),
+                );
+                continue;
+            }
             if index >= served_upto {
                 let why = own_run
                     .get(served_upto)
