@@ -51,6 +51,49 @@ struct LogBuffer {
 
 type SharedLog = Arc<Mutex<LogBuffer>>;
 
+/// A service's output, readable after the service is gone (`Service::log` before stopping it):
+/// what it wrote before it stopped is what an agent needs to see why.
+#[derive(Clone)]
+pub struct ServiceLog(SharedLog);
+
+impl ServiceLog {
+    /// The last `tail` lines that contain `filter` (case-insensitive), of one stream or both,
+    /// optionally only those after sequence number `after`.
+    pub fn view(
+        &self,
+        tail: usize,
+        filter: Option<&str>,
+        stream: Option<Stream>,
+        after: Option<u64>,
+    ) -> LogsView {
+        let Ok(log) = self.0.lock() else {
+            return LogsView {
+                lines: Vec::new(),
+                matching: 0,
+                dropped_from_log: 0,
+            };
+        };
+        let needle = filter.map(str::to_lowercase);
+        let matching: Vec<&LogLine> = log
+            .lines
+            .iter()
+            .filter(|l| stream.is_none_or(|s| l.stream == s))
+            .filter(|l| after.is_none_or(|a| l.seq > a))
+            .filter(|l| {
+                needle
+                    .as_deref()
+                    .is_none_or(|n| l.text.to_lowercase().contains(n))
+            })
+            .collect();
+        let start = matching.len().saturating_sub(tail);
+        LogsView {
+            matching: matching.len(),
+            lines: matching[start..].iter().map(|l| (*l).clone()).collect(),
+            dropped_from_log: log.dropped,
+        }
+    }
+}
+
 fn push_line(log: &SharedLog, stream: Stream, started: Instant, mut text: String) {
     if text.len() > LOG_LINE_CHARS {
         let mut cut = LOG_LINE_CHARS;
@@ -309,31 +352,12 @@ impl Service {
         stream: Option<Stream>,
         after: Option<u64>,
     ) -> LogsView {
-        let Ok(log) = self.log.lock() else {
-            return LogsView {
-                lines: Vec::new(),
-                matching: 0,
-                dropped_from_log: 0,
-            };
-        };
-        let needle = filter.map(str::to_lowercase);
-        let matching: Vec<&LogLine> = log
-            .lines
-            .iter()
-            .filter(|l| stream.is_none_or(|s| l.stream == s))
-            .filter(|l| after.is_none_or(|a| l.seq > a))
-            .filter(|l| {
-                needle
-                    .as_deref()
-                    .is_none_or(|n| l.text.to_lowercase().contains(n))
-            })
-            .collect();
-        let start = matching.len().saturating_sub(tail);
-        LogsView {
-            matching: matching.len(),
-            lines: matching[start..].iter().map(|l| (*l).clone()).collect(),
-            dropped_from_log: log.dropped,
-        }
+        self.log().view(tail, filter, stream, after)
+    }
+
+    /// Its output, to keep reading after it is stopped.
+    pub fn log(&self) -> ServiceLog {
+        ServiceLog(self.log.clone())
     }
 
     fn last_lines_text(&self, n: usize) -> String {

@@ -200,12 +200,26 @@ pub struct RunComparison {
     pub newly_passing_tests: Vec<String>,
 }
 
-/// The latest run of one kind and label, with its results.
+/// The latest run of one kind and label, with its results — and, when that run was filtered
+/// (some scenarios only), each other subject's result from the newest earlier run of the same
+/// kind and label that had it, back to the last unfiltered run.
 #[derive(Debug, Clone)]
 pub struct LatestRun {
     pub run: RunRecord,
     pub results: BTreeMap<String, SubjectResult>,
+    /// Subjects whose result in `results` comes from an earlier run, and that run's ID.
+    pub carried: BTreeMap<String, i64>,
 }
+
+impl LatestRun {
+    /// The run a subject's result comes from.
+    pub fn run_of(&self, subject: &str) -> i64 {
+        self.carried.get(subject).copied().unwrap_or(self.run.id)
+    }
+}
+
+/// How many earlier runs a filtered run's missing subjects are looked up in.
+const MAX_CARRIED_RUNS: usize = 200;
 
 pub struct History {
     conn: Connection,
@@ -429,12 +443,51 @@ impl History {
             let runs = rows.map(flat).collect::<Read<Vec<RunRecord>>>()?;
             runs.into_iter()
                 .map(|run| {
-                    let results = results_of_run(&self.conn, run.id)?;
-                    Ok(LatestRun { run, results })
+                    let mut results = results_of_run(&self.conn, run.id)?;
+                    let mut carried = BTreeMap::new();
+                    if run.filter.is_some() {
+                        self.carry_earlier(&run, &mut results, &mut carried)?;
+                    }
+                    Ok(LatestRun {
+                        run,
+                        results,
+                        carried,
+                    })
                 })
                 .collect()
         };
         read().map_err(|f| self.fault(f))
+    }
+
+    /// A filtered run says nothing about the subjects it left out: take theirs from the earlier
+    /// runs of the same kind and label, newest first, down to the last unfiltered one.
+    fn carry_earlier(
+        &self,
+        run: &RunRecord,
+        results: &mut BTreeMap<String, SubjectResult>,
+        carried: &mut BTreeMap<String, i64>,
+    ) -> Read<()> {
+        let mut statement = self.conn.prepare_cached(&format!(
+            "SELECT {RUN_COLUMNS} FROM runs WHERE kind = ?1 AND label = ?2 AND id < ?3 ORDER BY id DESC LIMIT {MAX_CARRIED_RUNS}"
+        ))?;
+        let earlier = statement
+            .query_map(params![run.kind.as_str(), run.label, run.id], run_from_row)?
+            .map(flat)
+            .collect::<Read<Vec<RunRecord>>>()?;
+        for before in earlier {
+            for (subject, result) in results_of_run(&self.conn, before.id)? {
+                if let std::collections::btree_map::Entry::Vacant(slot) =
+                    results.entry(subject)
+                {
+                    carried.insert(slot.key().clone(), before.id);
+                    slot.insert(result);
+                }
+            }
+            if before.filter.is_none() {
+                break;
+            }
+        }
+        Ok(())
     }
 
     /// Every subject's result in a run.
@@ -1453,6 +1506,61 @@ mod tests {
         assert_eq!(all[0].run.id, constraints.id);
         assert_eq!(all.len(), 3);
         assert!(history.latest_statuses(&[]).unwrap().is_empty());
+    }
+
+    /// A filtered run (some scenarios only) does not make the others unchecked: their results
+    /// come from the earlier runs of the same kind and label, back to the last full one.
+    #[test]
+    fn a_filtered_run_keeps_the_other_subjects_latest_results() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut history = History::open(dir.path()).unwrap();
+        let before_full = history
+            .record(&labelled("rust", &[("gone", Passing)]))
+            .unwrap();
+        let full = history
+            .record(&labelled(
+                "rust",
+                &[("a", Passing), ("b", Failing), ("c", Passing)],
+            ))
+            .unwrap();
+        let first_filter = history
+            .record(&NewRun {
+                filter: Some("b".into()),
+                ..labelled("rust", &[("b", Passing)])
+            })
+            .unwrap();
+        let second_filter = history
+            .record(&NewRun {
+                filter: Some("c".into()),
+                ..labelled("rust", &[("c", Failing)])
+            })
+            .unwrap();
+        let latest = history.latest_statuses(&[RunKind::Tests]).unwrap();
+        assert_eq!(latest.len(), 1);
+        let l = &latest[0];
+        assert_eq!(l.run.id, second_filter.id);
+        let got: Vec<(&str, SubjectStatus, i64)> = l
+            .results
+            .iter()
+            .map(|(s, r)| (s.as_str(), r.status, l.run_of(s)))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("a", Passing, full.id),
+                ("b", Passing, first_filter.id),
+                ("c", Failing, second_filter.id)
+            ]
+        );
+        // Nothing from before the last full run: that run covered everything there was.
+        assert!(!l.results.contains_key("gone"), "{before_full:?}");
+        // A full run after them all is the whole answer again.
+        history
+            .record(&labelled("rust", &[("a", Passing)]))
+            .unwrap();
+        let latest = history.latest_statuses(&[RunKind::Tests]).unwrap();
+        assert_eq!(latest[0].results.len(), 1);
+        assert!(latest[0].carried.is_empty());
     }
 
     /// Migration 2's index is what the previous-run and latest-run queries use.

@@ -78,7 +78,11 @@ pub fn scenario_standing(approved: &[ApprovedScenario], latest: &[LatestRun]) ->
     for scenario in approved {
         let results: Vec<(i64, &crate::SubjectResult)> = latest
             .iter()
-            .filter_map(|l| l.results.get(&scenario.id).map(|r| (l.run.id, r)))
+            .filter_map(|l| {
+                l.results
+                    .get(&scenario.id)
+                    .map(|r| (l.run_of(&scenario.id), r))
+            })
             .collect();
         let first = |status: SubjectStatus| results.iter().find(|(_, r)| r.status == status);
         if results.iter().any(|(_, r)| {
@@ -152,6 +156,7 @@ mod tests {
                     (subject.to_string(), result)
                 })
                 .collect::<BTreeMap<_, _>>(),
+            carried: BTreeMap::new(),
         }
     }
 

@@ -523,11 +523,32 @@ async fn service_lifecycle_and_executable_examples() {
         stopped["last_lines"].to_string().contains("shutting down"),
         "{stopped:#}"
     );
+    // How it ended, and what it wrote, stay readable after the stop.
     let status = structured(&call(&client, "service_status", json!({})).await);
-    assert_eq!(status["state"], "not_started");
+    assert_eq!(status["state"], "stopped", "{status:#}");
+    assert_eq!(status["stopped"]["graceful"], true, "{status:#}");
+    assert!(status["service"]["pid"].is_null(), "{status:#}");
     assert_ne!(status["probe"], "answering");
+    let logs = structured(&call(&client, "service_logs", json!({"filter": "shutting down"})).await);
+    assert!(!logs["lines"].as_array().unwrap().is_empty(), "{logs:#}");
     let err = error_text(&call(&client, "stop_service", json!({})).await);
     assert!(err.contains("nothing to stop"), "{err}");
+    // An unknown scenario ID is refused before anything runs or is recorded.
+    structured(&call(&client, "start_service", json!({})).await);
+    let err = error_text(
+        &call(
+            &client,
+            "check_scenarios",
+            json!({"ids": ["inventory.add_an_itme"]}),
+        )
+        .await,
+    );
+    assert!(
+        err.contains("no scenario with ID inventory.add_an_itme")
+            && err.contains("inventory.add_an_item"),
+        "{err}"
+    );
+    structured(&call(&client, "stop_service", json!({})).await);
     client.cancel().await.unwrap();
 }
 

@@ -405,10 +405,17 @@ fn record(
     let history = guard
         .as_mut()
         .ok_or_else(|| "the history database is not open".to_string())?;
+    // A filtered run says nothing about the scenarios its filter left out: they are not
+    // recorded, so their latest result stays the one an earlier run gave (see
+    // `History::latest_statuses`).
     let results = report
         .traceability
         .scenarios
         .iter()
+        .filter(|s| {
+            report.filter.is_none()
+                || !matches!(s.verdict, ScenarioVerdict::NoTest | ScenarioVerdict::NotRun)
+        })
         .map(|s| SubjectResult {
             subject: s.scenario_id.clone(),
             status: scenario_status(s.verdict),

@@ -34,6 +34,52 @@ pub struct CheckResult {
     pub problems: Vec<String>,
 }
 
+/// How many valid IDs an unknown-ID error lists.
+const LISTED_IDS: usize = 30;
+
+/// Refuse IDs the spec does not have, before anything runs or is recorded: a typo must not
+/// come back as a successful run of nothing. The error lists the scenarios that can be checked
+/// (approved, with examples).
+fn unknown_scenarios(spec: &sdd_spec::model::Spec, ids: &[String]) -> Result<(), ToolError> {
+    let unknown: Vec<&str> = ids
+        .iter()
+        .filter(|id| spec.scenario(id).is_none())
+        .map(String::as_str)
+        .collect();
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    let checkable: Vec<&str> = spec
+        .scenarios
+        .iter()
+        .filter(|s| {
+            s.status == sdd_spec::document::ReviewStatus::Approved && !s.examples.is_empty()
+        })
+        .map(|s| s.id.as_str())
+        .collect();
+    let mut listed = checkable
+        .iter()
+        .take(LISTED_IDS)
+        .copied()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if checkable.len() > LISTED_IDS {
+        listed.push_str(&format!(
+            " and {} more (get_scenarios on the specification server lists them)",
+            checkable.len() - LISTED_IDS
+        ));
+    }
+    Err(format!(
+        "no scenario with ID {}; scenarios with executable examples: {}",
+        unknown.join(", "),
+        if listed.is_empty() {
+            "none".to_string()
+        } else {
+            listed
+        }
+    ))
+}
+
 #[tool_router(router = check_tools, vis = "pub(crate)")]
 impl ImplServer {
     /// Run the executable examples of approved scenarios (HTTP requests with expected status,
@@ -54,6 +100,7 @@ impl ImplServer {
         let file = self.project_file()?;
         let config = service_config(&file)?;
         let loaded = self.load_spec(Some(&file))?;
+        unknown_scenarios(&loaded.spec, &args.ids)?;
         let mut problems = self.service_ready_for_traffic(config, &file).await?;
         let stamp = RunStamp::now(&self.state.project.root).await;
         let headers: std::collections::BTreeMap<String, String> =

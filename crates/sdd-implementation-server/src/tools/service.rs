@@ -13,6 +13,7 @@ use sdd_mcp::ToolError;
 use sdd_spec::project::{ProjectFile, ServiceConfig};
 
 use super::tests::NoArguments;
+use crate::service::StoppedService;
 use crate::ImplServer;
 
 const DEFAULT_TAIL: usize = 100;
@@ -28,10 +29,13 @@ pub struct StartResult {
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct StatusResult {
-    /// `not_started`, `running` or `exited`.
+    /// `not_started`, `running`, `exited` (it ended by itself) or `stopped` (by stop_service).
     pub state: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub service: Option<ServiceStatus>,
+    /// How the service stopped by stop_service ended (state `stopped`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stopped: Option<StopReport>,
     /// The readiness probe right now: `answering`, or why not.
     pub probe: String,
 }
@@ -132,6 +136,7 @@ impl ImplServer {
             }
         }
         slot.current = None;
+        slot.stopped = None;
         let allowed_hosts = sdd_verify::allowed_hosts(&file);
         let start = Service::start(
             &self.state.project.root,
@@ -165,34 +170,53 @@ impl ImplServer {
             Ok(()) => "answering".to_string(),
             Err(e) => e,
         };
-        let mut slot = self.state.service.lock().await;
-        let service = slot.current.as_mut().map(|s| s.status());
-        let state = match &service {
-            None => "not_started",
-            Some(s) if matches!(s.state, ServiceState::Running) => "running",
-            Some(_) => "exited",
+        let mut guard = self.state.service.lock().await;
+        let slot = &mut *guard;
+        let (state, service, stopped) = match (slot.current.as_mut(), &slot.stopped) {
+            (Some(current), _) => {
+                let status = current.status();
+                let state = if matches!(status.state, ServiceState::Running) {
+                    "running"
+                } else {
+                    "exited"
+                };
+                (state, Some(status), None)
+            }
+            (None, Some(stopped)) => (
+                "stopped",
+                Some(stopped.status.clone()),
+                Some(stopped.report.clone()),
+            ),
+            (None, None) => ("not_started", None, None),
         };
         Ok(Json(StatusResult {
             state: state.into(),
             service,
+            stopped,
             probe,
         }))
     }
 
     /// The service's output: the last lines (default 100, max 1000), filtered by text and
-    /// stream, or only lines after a sequence number to follow it. Kept even after it exits.
+    /// stream, or only lines after a sequence number to follow it. Kept after it exits or is
+    /// stopped, until the next start_service.
     #[tool(annotations(read_only_hint = true, idempotent_hint = true, open_world_hint = false))]
     pub async fn service_logs(
         &self,
         Parameters(args): Parameters<LogsArgs>,
     ) -> Result<Json<LogsView>, ToolError> {
         let slot = self.state.service.lock().await;
-        let service = slot
-            .current
-            .as_ref()
-            .ok_or("the service has not been started by this server; call start_service")?;
+        let log = match (&slot.current, &slot.stopped) {
+            (Some(current), _) => current.log(),
+            (None, Some(stopped)) => stopped.log.clone(),
+            (None, None) => {
+                return Err(
+                    "the service has not been started by this server; call start_service".into(),
+                )
+            }
+        };
         let tail = args.tail.unwrap_or(DEFAULT_TAIL).clamp(1, MAX_TAIL);
-        Ok(Json(service.logs(
+        Ok(Json(log.view(
             tail,
             args.filter.as_deref(),
             args.stream,
@@ -213,9 +237,27 @@ impl ImplServer {
         _args: Parameters<NoArguments>,
     ) -> Result<Json<StopReport>, ToolError> {
         let mut slot = self.state.service.lock().await;
-        let Some(service) = slot.current.take() else {
-            return Err("no service was started by this server; nothing to stop".into());
+        let Some(mut service) = slot.current.take() else {
+            return Err(match &slot.stopped {
+                Some(_) => "the service is already stopped (service_status tells how it ended); nothing to stop".into(),
+                None => "no service was started by this server; nothing to stop".into(),
+            });
         };
-        Ok(Json(service.stop().await))
+        let status = service.status();
+        let log = service.log();
+        let report = service.stop().await;
+        slot.stopped = Some(StoppedService {
+            status: ServiceStatus {
+                pid: None,
+                uptime_seconds: report.uptime_seconds,
+                state: ServiceState::Exited {
+                    exit: report.exit.clone(),
+                },
+                ..status
+            },
+            report: report.clone(),
+            log,
+        });
+        Ok(Json(report))
     }
 }

@@ -9,6 +9,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::graph::dependents;
+use crate::constraint::CheckSpec;
 use crate::ids::test_key;
 use crate::model::{Constraint, ConstraintScope, Scenario, Spec};
 
@@ -41,7 +42,10 @@ pub struct Impact {
     pub rerun_scenarios: Vec<String>,
     /// Test-name keys of `rerun_scenarios` (see the test-name convention), to filter runners.
     pub rerun_test_keys: Vec<String>,
-    /// Constraints to verify again: changed, added, and those that apply to touched domains.
+    /// Constraints to verify again: changed and added ones; every constraint of a domain whose
+    /// constraints or dependencies changed (and of the domains depending on it); and, where a
+    /// scenario's examples changed, the constraints whose probes send the examples' requests
+    /// (authentication, injection, size, ownership, data loss, rate limit — global ones too).
     pub rerun_constraints: Vec<String>,
 }
 
@@ -59,16 +63,35 @@ pub fn compare(old: &Spec, new: &Spec) -> Impact {
     let constraints = diff(&old_constraints, &new_constraints, constraint_fields);
 
     let mut touched: BTreeSet<String> = BTreeSet::new();
-    for id in scenarios
-        .added
-        .iter()
-        .chain(scenarios.changed.iter().map(|c| &c.id))
-    {
-        touched.insert(new_scenarios[id.as_str()].domain.clone());
+    // Domains whose scenarios' examples (what the probes send) were added, changed or removed.
+    let mut examples_touched: BTreeSet<String> = BTreeSet::new();
+    for id in &scenarios.added {
+        let s = new_scenarios[id.as_str()];
+        touched.insert(s.domain.clone());
+        if !s.examples.is_empty() {
+            examples_touched.insert(s.domain.clone());
+        }
+    }
+    for change in &scenarios.changed {
+        let s = new_scenarios[change.id.as_str()];
+        touched.insert(s.domain.clone());
+        if change
+            .fields
+            .iter()
+            .any(|f| f == "examples" || f == "status")
+        {
+            examples_touched.insert(s.domain.clone());
+        }
     }
     for id in &scenarios.removed {
-        touched.insert(old_scenarios[id.as_str()].domain.clone());
+        let s = old_scenarios[id.as_str()];
+        touched.insert(s.domain.clone());
+        if !s.examples.is_empty() {
+            examples_touched.insert(s.domain.clone());
+        }
     }
+    // Domains whose constraints or dependencies changed: every constraint on them is re-run.
+    let mut constraints_touched: BTreeSet<String> = BTreeSet::new();
     let scope_domains = |spec: &Spec, scope: &ConstraintScope| -> Vec<String> {
         match scope {
             ConstraintScope::Domain(d) => vec![d.clone()],
@@ -88,10 +111,10 @@ pub fn compare(old: &Spec, new: &Spec) -> Impact {
         .iter()
         .chain(constraints.changed.iter().map(|c| &c.id))
     {
-        touched.extend(scope_domains(new, &new_constraints[id.as_str()].scope));
+        constraints_touched.extend(scope_domains(new, &new_constraints[id.as_str()].scope));
     }
     for id in &constraints.removed {
-        touched.extend(scope_domains(old, &old_constraints[id.as_str()].scope));
+        constraints_touched.extend(scope_domains(old, &old_constraints[id.as_str()].scope));
     }
     let mut domains_changed = Vec::new();
     for domain in &new.domains {
@@ -107,6 +130,8 @@ pub fn compare(old: &Spec, new: &Spec) -> Impact {
             touched.insert(domain.name.clone());
         }
     }
+    touched.extend(constraints_touched.iter().cloned());
+    constraints_touched.extend(domains_changed.iter().cloned());
     let through = dependents(new, &touched);
 
     let mut rerun: BTreeSet<String> = scenarios.added.iter().cloned().collect();
@@ -118,9 +143,22 @@ pub fn compare(old: &Spec, new: &Spec) -> Impact {
     }
     let mut rerun_constraints: BTreeSet<String> = constraints.added.iter().cloned().collect();
     rerun_constraints.extend(constraints.changed.iter().map(|c| c.id.clone()));
-    for domain in touched.iter().chain(through.iter()) {
+    // A changed constraint or dependency may change any behaviour of its domains and of those
+    // that depend on them; a changed scenario only what its examples send. Scenario text alone
+    // (given/when/then, a name) changes no measurement.
+    for domain in constraints_touched
+        .iter()
+        .chain(dependents(new, &constraints_touched).iter())
+    {
         for c in new.constraints_for(domain) {
             if !matches!(c.scope, ConstraintScope::Global(_)) {
+                rerun_constraints.insert(c.id.clone());
+            }
+        }
+    }
+    for domain in &examples_touched {
+        for c in new.constraints_for(domain) {
+            if probes_through_examples(c) {
                 rerun_constraints.insert(c.id.clone());
             }
         }
@@ -179,7 +217,28 @@ fn scenario_fields(s: &Scenario) -> Vec<(&'static str, String)> {
         ("then", s.then.join("\n")),
         ("status", format!("{:?}", s.status)),
         ("tags", s.tags.join(",")),
+        (
+            "examples",
+            serde_json::to_string(&s.examples).unwrap_or_default(),
+        ),
     ]
+}
+
+/// Whether a constraint's checks send the examples' requests (the probes' route inventory,
+/// the objects the examples create): a scenario whose examples change changes what they send.
+/// Load checks (latency, throughput, …) send `load.endpoints` of sdd.yaml, not the examples.
+fn probes_through_examples(c: &Constraint) -> bool {
+    c.parsed.checks.iter().any(|k| {
+        matches!(
+            k,
+            CheckSpec::Authentication { .. }
+                | CheckSpec::InjectionSafe { .. }
+                | CheckSpec::MaxSize { .. }
+                | CheckSpec::Ownership { .. }
+                | CheckSpec::NoDataLoss { .. }
+                | CheckSpec::RateLimit { .. }
+        )
+    })
 }
 
 fn constraint_fields(c: &Constraint) -> Vec<(&'static str, String)> {
@@ -234,6 +293,48 @@ mod tests {
             .rerun_test_keys
             .contains(&"tasks_archive".to_string()));
         assert_eq!(impact.rerun_constraints, vec!["tasks.performance.reads"]);
+    }
+
+    /// What one scenario edit re-runs: only the constraints whose probes send the examples'
+    /// requests, and only when the examples (or the review status) changed.
+    #[test]
+    fn a_scenario_edit_reruns_only_the_constraints_its_examples_feed() {
+        const CONSTRAINTS: &str = "domain: tasks\nconstraints:\n  performance:\n    - name: Reads\n      requirement: p95 < 100ms\n  security:\n    - name: Auth\n      requirement: All endpoints require valid JWT token\n";
+        const CREATE: &str = "  - name: Create\n    when: I create\n    then: it exists\n";
+        const EXAMPLE: &str = "    examples:\n      - steps:\n          - request: {method: POST, path: /tasks, json: {title: a}}\n            expect: {status: 201}\n";
+        let base = format!("{CONSTRAINTS}scenarios:\n{CREATE}");
+        let cases: Vec<(&str, String, &[&str])> = vec![
+            (
+                "a proposed scenario with examples",
+                format!("{base}  - name: Archive\n    status: proposed\n    when: I archive\n    then: it is archived\n{EXAMPLE}"),
+                &["tasks.security.auth"],
+            ),
+            (
+                "a scenario without examples",
+                format!("{base}  - name: Archive\n    when: I archive\n    then: it is archived\n"),
+                &[],
+            ),
+            (
+                "a reworded outcome",
+                format!("{CONSTRAINTS}scenarios:\n  - name: Create\n    when: I create\n    then: it exists with a title\n"),
+                &[],
+            ),
+            (
+                "examples added to a scenario",
+                format!("{base}{EXAMPLE}"),
+                &["tasks.security.auth"],
+            ),
+            (
+                "a changed constraint",
+                format!("{}scenarios:\n{CREATE}", CONSTRAINTS.replace("100ms", "50ms")),
+                &["tasks.performance.reads", "tasks.security.auth"],
+            ),
+        ];
+        let old = spec(&base);
+        for (what, tasks, expected) in cases {
+            let impact = compare(&old, &spec(&tasks));
+            assert_eq!(impact.rerun_constraints, expected, "{what}: {impact:#?}");
+        }
     }
 
     #[test]
