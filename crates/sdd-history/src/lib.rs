@@ -476,9 +476,7 @@ impl History {
             .collect::<Read<Vec<RunRecord>>>()?;
         for before in earlier {
             for (subject, result) in results_of_run(&self.conn, before.id)? {
-                if let std::collections::btree_map::Entry::Vacant(slot) =
-                    results.entry(subject)
-                {
+                if let std::collections::btree_map::Entry::Vacant(slot) = results.entry(subject) {
                     carried.insert(slot.key().clone(), before.id);
                     slot.insert(result);
                 }

@@ -65,7 +65,7 @@ impl ImplServer {
             + Self::check_tools()
             + Self::constraint_tools()
             + Self::export_tools();
-        sdd_mcp::tidy_input_schemas(&mut tool_router);
+        sdd_mcp::tidy_schemas(&mut tool_router);
         Ok(ImplServer {
             state: Arc::new(State {
                 project,

@@ -22,7 +22,7 @@ pub use output::{
 };
 pub use progress::{with_progress, with_progress_stages, Stage};
 pub use project::{Project, ProjectError};
-pub use schema::tidy_input_schemas;
+pub use schema::{schema_problems, tidy_schemas, Side};
 
 /// A mistake the agent can fix: returned as an error *tool result* (`isError: true`) whose text
 /// says what to do. Protocol errors are reserved for bugs and protocol misuse.

@@ -79,6 +79,22 @@ pub async fn assert_tool_snapshot(client: Client, path: &std::path::Path) {
             "{} has no annotations",
             tool.name
         );
+        let input = Value::Object((*tool.input_schema).clone());
+        let problems: Vec<String> = crate::schema_problems(&input, crate::Side::Input)
+            .into_iter()
+            .map(|p| format!("input {p}"))
+            .chain(
+                crate::schema_problems(&schema, crate::Side::Output)
+                    .into_iter()
+                    .map(|p| format!("output {p}")),
+            )
+            .collect();
+        assert!(
+            problems.is_empty(),
+            "{}: schema problems clients reject or warn about:\n{}",
+            tool.name,
+            problems.join("\n")
+        );
     }
     let fresh = serde_json::to_string_pretty(&tools).expect("tools as JSON") + "\n";
     if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {

@@ -133,6 +133,7 @@ pub struct ScenarioDoc {
     /// set it to keep the ID when you rename the scenario.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// What the behaviour is, in a few words ("Complete a task").
     pub name: String,
     /// Preconditions: a sentence or a list of sentences.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -152,15 +153,17 @@ pub struct ScenarioDoc {
     /// Who proposed it (e.g. `agent`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub proposed_by: Option<String>,
-    /// Who approved or rejected it, and when (RFC 3339), recorded by `sdd review`.
+    /// Who approved or rejected it, recorded by `sdd review`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reviewed_by: Option<String>,
+    /// When it was approved or rejected (RFC 3339), recorded by `sdd review`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reviewed_at: Option<String>,
     /// Hash of the behaviour (given, when, then, examples) a person approved, recorded by
     /// `sdd review`. If the behaviour changes, the scenario is no longer approved.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub approved_fingerprint: Option<String>,
+    /// Free labels for filtering (`smoke`, `billing`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<String>,
     /// Executable examples: HTTP requests against the running service with the responses they
@@ -190,6 +193,7 @@ pub struct ProposedScenario {
     pub then: OneOrMany,
     /// Why the scenario should exist; the reviewer decides on it.
     pub rationale: String,
+    /// Free labels for filtering (`smoke`, `billing`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<String>,
     /// Executable examples (HTTP requests and the responses they must get).
@@ -226,13 +230,16 @@ pub struct ExampleDoc {
     /// What the example shows (default: `example N`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Requests in order; a later step may use a value an earlier one captured (`${id}`).
     pub steps: Vec<ExampleStep>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ExampleStep {
+    /// The HTTP request to send.
     pub request: ExampleRequest,
+    /// What the response must show (default: nothing checked but an answer).
     #[serde(default)]
     pub expect: ExampleExpect,
     /// Values kept from this response for later steps: `{task_id: id}` makes `${task_id}` the
@@ -271,6 +278,7 @@ fn default_method() -> String {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ExampleExpect {
+    /// The HTTP status, e.g. 201.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<u16>,
     /// Header name → text its value must contain (names are case-insensitive).

@@ -41,7 +41,7 @@ impl SpecServer {
             + Self::analysis_tools()
             + Self::authoring_tools()
             + Self::planning_tools();
-        sdd_mcp::tidy_input_schemas(&mut tool_router);
+        sdd_mcp::tidy_schemas(&mut tool_router);
         SpecServer {
             project,
             tool_router,

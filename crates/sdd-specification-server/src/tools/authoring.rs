@@ -42,6 +42,7 @@ pub struct ProposeResult {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ListProposalsArgs {
+    /// Only proposals of this domain (e.g. `tasks`); default: every domain.
     #[serde(default)]
     pub domain: Option<String>,
     #[serde(flatten)]
