@@ -4,7 +4,7 @@
 //! expired token must be refused on every route but the declared exceptions), rate limits
 //! (requests beyond the limit within the window refused, per user), injection (payloads in
 //! place of every query value, path parameter and JSON field, and malformed bodies: no 5xx, no
-//! leaked internals, the service still answers afterwards) and size bounds (an
+//! leaked internals (`leaks`), the service still answers afterwards) and size bounds (an
 //! oversized value refused with a 4xx).
 //!
 //! Each probe runs as its own user and on the route inventory (`inventory`): requests with
@@ -482,33 +482,6 @@ pub const PAYLOADS: &[(&str, &str)] = &[
     ("script", "<script>alert(1)</script>"),
 ];
 
-/// Text in a response that gives away internals.
-const LEAKS: &[&str] = &[
-    "traceback (most recent call last)",
-    "stack trace",
-    "syntax error",
-    "sqlite",
-    "psycopg",
-    "sqlstate",
-    "mysql",
-    "ora-0",
-    "exception in thread",
-    "at java.",
-    "panicked at",
-    "root:x:0:0",
-    "uid=0(",
-    "operationalerror",
-    "sqlalchemy",
-    "unrecognized token",
-    "near \"",
-    "file \"/",
-    ".py\", line",
-    "/home/",
-    "/usr/lib/",
-    "/src/main/",
-    "node_modules/",
-];
-
 /// One request of the injection probe.
 #[derive(Debug, Clone, PartialEq)]
 pub struct InjectionCase {
@@ -684,8 +657,8 @@ pub async fn injection(target: &ProbePlan<'_>) -> ProbeOutcome {
                             ),
                         );
                     }
-                    let text = String::from_utf8_lossy(&r.body).to_lowercase();
-                    if let Some(leak) = LEAKS.iter().find(|l| text.contains(*l)) {
+                    let text = String::from_utf8_lossy(&r.body);
+                    if let Some(leak) = crate::leaks::leak_in(&text) {
                         outcome.finding(
                             case.label,
                             format!("the response leaks internals (`{leak}` in the body)"),
