@@ -234,12 +234,23 @@ pub async fn run(options: &Options) -> Result<ExitCode, String> {
                         for warning in &r.status.warnings {
                             summary.push_str(&format!("; warning: {warning}"));
                         }
-                        (true, summary, true)
+                        (true, summary, Ok(()))
                     }
-                    Err(e) => (false, first_line(&e), false),
+                    Err(e) => (false, first_line(&e), Err(e)),
                 }
             })
             .await;
+        // The service's last output follows the first line of a failed start: that is where
+        // it says why it did not start.
+        let started = match started {
+            Ok(()) => true,
+            Err(e) => {
+                for line in e.lines().skip(1) {
+                    sayln!("      {line}");
+                }
+                false
+            }
+        };
         if started {
             checks = steps
                 .step("executable examples", async {

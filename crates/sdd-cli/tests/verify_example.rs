@@ -168,6 +168,8 @@ fn verify_passes_when_healthy_fails_for_each_planted_fault_and_reports() {
         ("open_route", &["security.authentication_required"]),
         // A state-changing route reached only with a task's real ID (from the examples).
         ("open_write", &["security.authentication_required"]),
+        // Unsigned tokens trusted: only the probe user's own claims under `alg: none` show it.
+        ("alg_none", &["security.authentication_required"]),
         ("no_rate_limit", &["security.rate_limiting"]),
         ("cross_user_access", &["security.task_ownership"]),
         // An existing query parameter, and a malformed body.
@@ -211,6 +213,29 @@ fn verify_passes_when_healthy_fails_for_each_planted_fault_and_reports() {
                 .clone();
             assert_eq!(row["tests"], "failing", "{}", run.output);
             assert_eq!(row["examples"], "failing", "{}", run.output);
+        }
+        if fault == "alg_none" {
+            // Found by the unsigned token alone: every other variant is still refused.
+            let auth = run.verification["constraints"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|c| c["constraint_id"] == expected[0])
+                .unwrap()
+                .clone();
+            let findings = auth["findings"].as_array().unwrap();
+            assert!(!findings.is_empty(), "{auth:#}");
+            assert!(
+                findings.iter().all(|f| f["request"]
+                    .as_str()
+                    .unwrap()
+                    .ends_with("with an unsigned JWT (alg none)")
+                    || f["request"]
+                        .as_str()
+                        .unwrap()
+                        .ends_with("with an unsigned JWT (alg None)")),
+                "{auth:#}"
+            );
         }
         if fault == "drop_after_writes" {
             // Named by request: a task the load created, read back, and an example's request.

@@ -76,6 +76,29 @@ pub enum Exit {
     TimedOut { after_seconds: f64 },
 }
 
+/// How a process ended, as the predicate of a sentence about it: "exited with status 1", "was
+/// killed by signal 9 (SIGKILL)", "was stopped at its timeout of 30 s" — for messages people
+/// read, where the Debug form (`Code { code: 1 }`) says nothing to them.
+impl std::fmt::Display for Exit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Exit::Code { code } => write!(f, "exited with status {code}"),
+            Exit::Signal { code } if *code > 128 => {
+                let number = code - 128;
+                write!(f, "was killed by signal {number}")?;
+                match nix::sys::signal::Signal::try_from(number) {
+                    Ok(signal) => write!(f, " ({})", signal.as_str()),
+                    Err(_) => Ok(()),
+                }
+            }
+            Exit::Signal { code } => write!(f, "was killed by a signal (status {code})"),
+            Exit::TimedOut { after_seconds } => {
+                write!(f, "was stopped at its timeout of {after_seconds:.0} s")
+            }
+        }
+    }
+}
+
 /// Captured output: the text kept, how much there was, whether the middle was dropped.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 pub struct Captured {
@@ -327,5 +350,44 @@ pub fn blocking<T>(work: impl FnOnce() -> T) -> T {
             tokio::task::block_in_place(work)
         }
         _ => work(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Exits read as words in messages (a failed start once said "Code { code: 1 }").
+    #[test]
+    fn exits_read_as_words() {
+        let cases = [
+            (Exit::Code { code: 1 }, "exited with status 1"),
+            (Exit::Code { code: 0 }, "exited with status 0"),
+            (
+                Exit::Signal { code: 137 },
+                "was killed by signal 9 (SIGKILL)",
+            ),
+            (
+                Exit::Signal { code: 143 },
+                "was killed by signal 15 (SIGTERM)",
+            ),
+            (
+                Exit::Signal { code: 139 },
+                "was killed by signal 11 (SIGSEGV)",
+            ),
+            (
+                Exit::Signal { code: 100 },
+                "was killed by a signal (status 100)",
+            ),
+            (
+                Exit::TimedOut {
+                    after_seconds: 30.0,
+                },
+                "was stopped at its timeout of 30 s",
+            ),
+        ];
+        for (exit, words) in cases {
+            assert_eq!(exit.to_string(), words, "{exit:?}");
+        }
     }
 }

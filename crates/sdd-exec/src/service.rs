@@ -21,8 +21,11 @@ use crate::process::{spawn, Exit, RunSpec, Supervisor};
 const LOG_LINES: usize = 5000;
 /// Longest line kept (longer ones are cut).
 const LOG_LINE_CHARS: usize = 2000;
-/// Lines of output that come back with a failed start.
-const START_FAILURE_LINES: usize = 30;
+/// Lines of output that come back with a failed start: enough for a stack trace's end or a
+/// panic message, and at most `START_FAILURE_CHARS` of text, so that a service that printed
+/// 2000-character lines does not make the message unreadable.
+const START_FAILURE_LINES: usize = 20;
+const START_FAILURE_CHARS: usize = 4000;
 const PROBE_INTERVAL: Duration = Duration::from_millis(100);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -181,10 +184,12 @@ pub enum StartError {
     AlreadyAnswering(String),
     #[error(transparent)]
     Spawn(#[from] crate::process::RunError),
-    #[error("the service exited with {exit:?} after {after_seconds:.1} s, before it was ready. Its last output:\n{last_lines}")]
+    #[error("the service {exit} after {after_seconds:.1} s, before it {ready}; its last output:\n{last_lines}")]
     Exited {
         exit: Exit,
         after_seconds: f64,
+        /// What readiness it never reached: `answered on http://127.0.0.1:8080/health`.
+        ready: String,
         last_lines: String,
     },
     #[error("the service was not ready after {waited_seconds} s (ready.timeout_seconds in sdd.yaml); it was stopped. Last probe: {last_probe}. Its last output:\n{last_lines}")]
@@ -285,6 +290,7 @@ impl Service {
                 return Err(StartError::Exited {
                     exit,
                     after_seconds: started.elapsed().as_secs_f64(),
+                    ready: readiness(config),
                     last_lines: service.last_lines_text(START_FAILURE_LINES),
                 });
             }
@@ -360,22 +366,41 @@ impl Service {
         ServiceLog(self.log.clone())
     }
 
+    /// The last `n` lines of both streams, each marked `[out]` or `[err]`, the oldest dropped
+    /// (and the first kept cut at its start) past `START_FAILURE_CHARS`: the end is what says
+    /// why it failed.
     fn last_lines_text(&self, n: usize) -> String {
         let lines = self.logs(n, None, None, None).lines;
         if lines.is_empty() {
             return "(no output)".into();
         }
-        lines
-            .iter()
-            .map(|l| {
-                let stream = match l.stream {
-                    Stream::Stdout => "out",
-                    Stream::Stderr => "err",
-                };
-                format!("[{stream}] {}", l.text)
-            })
-            .collect::<Vec<_>>()
-            .join("\n")
+        let mut kept: Vec<String> = Vec::new();
+        let mut size = 0;
+        for line in lines.iter().rev() {
+            let stream = match line.stream {
+                Stream::Stdout => "out",
+                Stream::Stderr => "err",
+            };
+            let text = format!("[{stream}] {}", line.text);
+            let room = START_FAILURE_CHARS.saturating_sub(size);
+            let chars = text.chars().count();
+            if chars > room {
+                if kept.is_empty() {
+                    let tail: String = text.chars().skip(chars - room).collect();
+                    kept.push(format!("…{tail}"));
+                }
+                break;
+            }
+            size += chars + 1;
+            kept.push(text);
+        }
+        let dropped = lines.len() - kept.len();
+        kept.reverse();
+        let mut text = kept.join("\n");
+        if dropped > 0 {
+            text = format!("({dropped} earlier lines not shown)\n{text}");
+        }
+        text
     }
 
     /// Stop: the stop signal to the whole group, the grace period, then SIGKILL to the group
@@ -429,6 +454,24 @@ impl Service {
             uptime_seconds: self.started.elapsed().as_secs_f64(),
             last_lines: self.logs(20, None, None, None).lines,
         }
+    }
+}
+
+/// What the readiness probe waits for, as the end of "before it …": `answered on
+/// http://127.0.0.1:8080/health`, or `accepted connections on 127.0.0.1:8080`.
+fn readiness(config: &ServiceConfig) -> String {
+    if let Some(path) = &config.ready.http {
+        return format!(
+            "answered on {}{path}",
+            config.base_url.trim_end_matches('/')
+        );
+    }
+    match sdd_http::split_url(&config.base_url) {
+        Ok((host, port, _)) => format!(
+            "accepted connections on {host}:{}",
+            config.ready.tcp.unwrap_or(port)
+        ),
+        Err(_) => format!("answered on {}", config.base_url),
     }
 }
 

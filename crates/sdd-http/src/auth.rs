@@ -1,6 +1,8 @@
 //! Tokens SDD mints for itself: HS256 JWTs for its own user, a second user (to see whether
 //! limits are per user), a burst user, one per simulated load user, and an expired token (to
 //! see whether expiry is enforced). Callers build a `TokenIssuer` from `sdd.yaml`'s `auth.jwt`.
+//! `unsigned` and `tampered` rework a token the service accepts into ones it must refuse: the
+//! same claims under `alg: none`, and a changed payload under the old signature.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -25,6 +27,60 @@ pub fn sign_hs256(secret: &str, claims: &Map<String, Value>) -> String {
     mac.update(signing_input.as_bytes());
     let signature = b64url(&mac.finalize().into_bytes());
     format!("{signing_input}.{signature}")
+}
+
+/// The header, payload and signature of a compact JWT (`Bearer ` in front allowed), and its
+/// claims; `None` when it is not one (an API key, an opaque token).
+fn jwt_parts(token: &str) -> Option<(&str, &str, &str, Map<String, Value>)> {
+    let token = token.trim();
+    let token = match token.get(..7) {
+        Some(scheme) if scheme.eq_ignore_ascii_case("bearer ") => token[7..].trim_start(),
+        _ => token,
+    };
+    let mut parts = token.split('.');
+    let (Some(header), Some(payload), Some(signature), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return None;
+    };
+    let claims = URL_SAFE_NO_PAD
+        .decode(payload)
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<Value>(&bytes).ok())?;
+    match claims {
+        Value::Object(claims) => Some((header, payload, signature, claims)),
+        _ => None,
+    }
+}
+
+/// `token`'s claims, unchanged, under the header `{"alg":"<alg>","typ":"JWT"}` with an empty
+/// signature (`header.payload.`): what a service that lets the token pick its algorithm
+/// takes as valid without any key. `None` when `token` is not a JWT.
+pub fn unsigned(token: &str, alg: &str) -> Option<String> {
+    let (_, payload, _, _) = jwt_parts(token)?;
+    let header = serde_json::json!({ "alg": alg, "typ": "JWT" });
+    Some(format!(
+        "{}.{payload}.",
+        b64url(header.to_string().as_bytes())
+    ))
+}
+
+/// `token` with its payload re-encoded after a change — `role` raised to `admin` (or, when it
+/// already is, to `root`), everything else kept — and its original signature: a valid
+/// signature over another payload, which only a service that checks the signature against
+/// this payload refuses (one that trusts signatures it has seen before, say, takes it).
+/// `None` when `token` is not a JWT.
+pub fn tampered(token: &str) -> Option<String> {
+    let (header, _, signature, mut claims) = jwt_parts(token)?;
+    // The claim must really change: the same payload would carry a valid signature.
+    let raised = if claims.get("role").and_then(Value::as_str) == Some("admin") {
+        "root"
+    } else {
+        "admin"
+    };
+    claims.insert("role".into(), Value::from(raised));
+    let payload = b64url(Value::Object(claims).to_string().as_bytes());
+    Some(format!("{header}.{payload}.{signature}"))
 }
 
 /// What SDD signs its tokens with.
@@ -137,6 +193,73 @@ mod tests {
             jwt,
             "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.Rq8IxqeX7eA6GgYxlcHdPFVRNFFZc5rEI3MQTZZbK3I"
         );
+    }
+
+    fn claims_of(token: &str) -> Value {
+        let payload = token.split('.').nth(1).unwrap();
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
+    }
+
+    fn issuer() -> TokenIssuer {
+        let mut claims = Map::new();
+        claims.insert("role".into(), Value::from("user"));
+        TokenIssuer {
+            secret: "s3cret".into(),
+            subject: "sdd".into(),
+            claims,
+            ttl_seconds: 600,
+        }
+    }
+
+    /// The unsigned token carries exactly the claims of the token it was made from (so a
+    /// service that takes it sees the probe's own user, not yet expired) and no signature.
+    #[test]
+    fn an_unsigned_token_keeps_the_claims_and_drops_the_signature() {
+        let own = issuer().own();
+        for alg in ["none", "None"] {
+            let token = unsigned(&own, alg).unwrap();
+            let parts: Vec<&str> = token.split('.').collect();
+            assert_eq!(parts.len(), 3, "{token}");
+            assert_eq!(parts[2], "", "{token}");
+            let header: Value =
+                serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[0]).unwrap()).unwrap();
+            assert_eq!(header, serde_json::json!({"alg": alg, "typ": "JWT"}));
+            let claims = claims_of(&token);
+            assert_eq!(claims, claims_of(own.strip_prefix("Bearer ").unwrap()));
+            assert_eq!(claims["sub"], "sdd");
+            assert_eq!(claims["role"], "user");
+            assert!(claims["exp"].as_i64().unwrap() > now());
+        }
+        assert_eq!(unsigned("Bearer not-a-token", "none"), None);
+        assert_eq!(unsigned("an-api-key", "none"), None);
+    }
+
+    /// The tampered token keeps header and signature and changes the payload, which the
+    /// signature then no longer covers; a role already `admin` still changes.
+    #[test]
+    fn a_tampered_token_keeps_the_signature_over_another_payload() {
+        let own = issuer().own();
+        let bare = own.strip_prefix("Bearer ").unwrap();
+        let token = tampered(&own).unwrap();
+        let (old, new): (Vec<&str>, Vec<&str>) =
+            (bare.split('.').collect(), token.split('.').collect());
+        assert_eq!(new[0], old[0]);
+        assert_eq!(new[2], old[2]);
+        assert_ne!(new[1], old[1]);
+        let claims = claims_of(&token);
+        assert_eq!(claims["role"], "admin");
+        assert_eq!(claims["sub"], "sdd");
+        let resigned = sign_hs256("s3cret", claims.as_object().unwrap());
+        assert_ne!(
+            resigned.rsplit('.').next(),
+            Some(new[2]),
+            "the old signature is not valid for it"
+        );
+
+        let mut admin = issuer();
+        admin.claims.insert("role".into(), Value::from("admin"));
+        assert_eq!(claims_of(&tampered(&admin.own()).unwrap())["role"], "root");
+        assert_eq!(tampered("opaque"), None);
     }
 
     #[test]

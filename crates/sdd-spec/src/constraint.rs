@@ -854,7 +854,7 @@ fn percent_checks(tokens: &[Token], lower: &str) -> Option<CheckSpec> {
     if lower.contains("error") {
         return Some(CheckSpec::ErrorRate {
             max_percent: percent,
-            counted_4xx: counted_4xx(tokens, lower),
+            counted_4xx: counted_4xx(tokens),
         });
     }
     if lower.contains("availab") || lower.contains("uptime") {
@@ -876,27 +876,268 @@ fn percent_checks(tokens: &[Token], lower: &str) -> Option<CheckSpec> {
     None
 }
 
-/// The 4xx statuses an error-rate sentence counts: every one for "4xx", "client errors" or "any
-/// non-2xx"; the codes it names ("409 and 422 count as errors"); otherwise none.
-fn counted_4xx(tokens: &[Token], lower: &str) -> Vec<u16> {
-    if lower.contains("4xx")
-        || lower.contains("client error")
-        || lower.contains("non-2xx")
-        || lower.contains("non 2xx")
-        || lower.contains("any status")
-    {
-        return (400..500).collect();
+/// The 4xx statuses an error-rate sentence counts: every one for "4xx", "client errors",
+/// "any non-2xx" or "any status"; the codes it names ("409 and 422 count as errors"); otherwise
+/// none. A negated mention takes its statuses out instead — "excluding 4xx", "without 4xx",
+/// "not including 4xx", "other than 4xx", "4xx not counted", "404 does not count" — so
+/// "including 4xx except 404" is every 4xx but 404, and "excluding 4xx" is none. (Read the
+/// other way round, a sentence that exempts client errors once had them counted.) A number
+/// with a unit after it ("at 450 requests per second", "under 400ms") is no status.
+fn counted_4xx(tokens: &[Token]) -> Vec<u16> {
+    let mut counted = std::collections::BTreeSet::new();
+    let mut taken_out = std::collections::BTreeSet::new();
+    for mention in status_mentions(tokens) {
+        let statuses: Vec<u16> = match mention.status {
+            Some(code) => vec![code],
+            None => (400..500).collect(),
+        };
+        if negated(tokens, &mention) {
+            taken_out.extend(statuses);
+        } else {
+            counted.extend(statuses);
+        }
     }
-    let mut codes: Vec<u16> = tokens
-        .iter()
-        .filter_map(|t| match t {
-            Token::Number(n) if n.fract() == 0.0 && (400.0..500.0).contains(n) => Some(*n as u16),
-            _ => None,
-        })
-        .collect();
-    codes.sort_unstable();
-    codes.dedup();
-    codes
+    counted.difference(&taken_out).copied().collect()
+}
+
+/// Where an error-rate sentence names 4xx statuses: one (`status`) or all of them (`None`),
+/// over `tokens[start..end]`.
+struct StatusMention {
+    status: Option<u16>,
+    start: usize,
+    end: usize,
+}
+
+/// The length of the mention of every 4xx at `i`: "4xx", "client errors", "non-2xx", "any
+/// status".
+fn all_4xx_at(tokens: &[Token], i: usize) -> Option<usize> {
+    let w = |k: usize| word(tokens, k).unwrap_or("");
+    let class =
+        |k: usize, digit: f64| number(tokens, k) == Some(digit) && w(k + 1).starts_with("xx");
+    if class(i, 4.0) {
+        return Some(2);
+    }
+    if w(i) == "client" && w(i + 1).starts_with("error") || w(i).starts_with("client-error") {
+        return Some(if w(i) == "client" { 2 } else { 1 });
+    }
+    // One hyphenated word: "non-2xx", "http-4xx".
+    if w(i).starts_with("non-2xx") || w(i).split('-').skip(1).any(|p| p.starts_with("4xx")) {
+        return Some(1);
+    }
+    if w(i) == "non" && class(i + 1, 2.0) {
+        return Some(3);
+    }
+    if w(i) == "any" && matches!(w(i + 1), "status" | "statuses") {
+        return Some(2);
+    }
+    None
+}
+
+/// The length of a mention of 5xx at `i` ("5xx", "server errors"): part of a list of the
+/// statuses a negation may cover, never counted here (5xx always count).
+fn server_errors_at(tokens: &[Token], i: usize) -> Option<usize> {
+    let w = |k: usize| word(tokens, k).unwrap_or("");
+    if number(tokens, i) == Some(5.0) && w(i + 1).starts_with("xx") {
+        return Some(2);
+    }
+    (w(i) == "server" && w(i + 1).starts_with("error")).then_some(2)
+}
+
+/// Every mention of 4xx statuses, in order.
+fn status_mentions(tokens: &[Token]) -> Vec<StatusMention> {
+    let mut mentions = Vec::new();
+    let mut i = 0;
+    while i < tokens.len() {
+        if let Some(len) = all_4xx_at(tokens, i) {
+            mentions.push(StatusMention {
+                status: None,
+                start: i,
+                end: i + len,
+            });
+            i += len;
+            continue;
+        }
+        let unit_after = match tokens.get(i + 1) {
+            Some(Token::Punct(c)) => matches!(c, '%' | '/'),
+            // "404s" is a plural, not seconds.
+            Some(Token::Word(w)) => {
+                w != "s"
+                    && (duration_unit(w).is_some()
+                        || size_unit(w).is_some()
+                        || matches!(
+                            w.as_str(),
+                            "req"
+                                | "reqs"
+                                | "request"
+                                | "requests"
+                                | "rps"
+                                | "qps"
+                                | "user"
+                                | "users"
+                                | "connection"
+                                | "connections"
+                        ))
+            }
+            _ => false,
+        };
+        match number(tokens, i) {
+            Some(n) if n.fract() == 0.0 && (400.0..500.0).contains(&n) && !unit_after => {
+                mentions.push(StatusMention {
+                    status: Some(n as u16),
+                    start: i,
+                    end: i + 1,
+                });
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    mentions
+}
+
+/// Tokens a negation reaches across to the statuses it is about: list punctuation and words,
+/// other mentions of statuses, and words that only name what they are ("HTTP status codes",
+/// "errors", "for").
+fn list_or_filler_len(tokens: &[Token], i: usize) -> Option<usize> {
+    if let Some(len) = all_4xx_at(tokens, i).or_else(|| server_errors_at(tokens, i)) {
+        return Some(len);
+    }
+    match tokens.get(i)? {
+        Token::Punct(',' | '/' | '&' | '(') => Some(1),
+        Token::Number(n) if n.fract() == 0.0 && (400.0..500.0).contains(n) => Some(1),
+        Token::Word(w) => matches!(
+            w.as_str(),
+            "and"
+                | "or"
+                | "the"
+                | "any"
+                | "all"
+                | "http"
+                | "status"
+                | "statuses"
+                | "code"
+                | "codes"
+                | "response"
+                | "responses"
+                | "error"
+                | "errors"
+                | "for"
+                | "of"
+                | "s"
+        )
+        .then_some(1),
+        _ => None,
+    }
+}
+
+/// `tokens[i]` ends "n't" (`don't`, `doesn't`, `aren't`: "don", "'", "t").
+fn contracted_not_at(tokens: &[Token], i: usize) -> bool {
+    word(tokens, i) == Some("t")
+        && matches!(
+            tokens.get(i.wrapping_sub(1)),
+            Some(Token::Punct('\'' | '\u{2019}'))
+        )
+        && word(tokens, i.wrapping_sub(2)).is_some_and(|w| w.ends_with('n'))
+}
+
+/// Whether a mention of statuses is negated: by what comes before it ("excluding", "except
+/// for", "without", "not", "other than", "apart from", "not including", "without counting",
+/// "don't count"), across a list ("excluding 404, 409 and 422"); or by what its sentence says
+/// of it after ("4xx not counted", "404 does not count", "4xx are excluded", "4xx don't
+/// count"), but not by a "not" about something else ("4xx must not exceed 1%", "4xx, not
+/// 5xx").
+fn negated(tokens: &[Token], mention: &StatusMention) -> bool {
+    // Backwards: skip the list the mention is part of, then read the word before it.
+    let mut k = mention.start;
+    while k > 0 {
+        // The longest item first: "client errors" is one mention, not a filler and a word.
+        let before = (1..=3.min(k))
+            .rev()
+            .find(|len| list_or_filler_len(tokens, k - len) == Some(*len));
+        match before {
+            Some(len) => k -= len,
+            None => break,
+        }
+    }
+    if k > 0 {
+        let at = k - 1;
+        let negator_before = |i: usize| {
+            matches!(
+                word(tokens, i),
+                Some("not" | "without" | "never" | "dont" | "doesnt")
+            ) || contracted_not_at(tokens, i)
+        };
+        let prefix = match word(tokens, at) {
+            Some(
+                "excluding" | "exclude" | "excludes" | "excluded" | "except" | "excepting"
+                | "without" | "ignoring" | "ignore" | "ignores" | "minus" | "barring" | "not"
+                | "never",
+            ) => true,
+            Some("including" | "include" | "includes" | "counting" | "count" | "counts") => {
+                at > 0 && negator_before(at - 1)
+            }
+            Some("than") => matches!(word(tokens, at.wrapping_sub(1)), Some("other" | "rather")),
+            Some("from") => matches!(word(tokens, at.wrapping_sub(1)), Some("apart" | "aside")),
+            _ => false,
+        };
+        if prefix {
+            return true;
+        }
+    }
+    // Forwards: past the list and the auxiliaries, the predicate.
+    let mut k = mention.end;
+    loop {
+        if let Some(len) = list_or_filler_len(tokens, k) {
+            k += len;
+            continue;
+        }
+        match word(tokens, k) {
+            Some(
+                "are" | "is" | "do" | "does" | "should" | "shall" | "must" | "will" | "would"
+                | "be" | "being" | "also",
+            ) => k += 1,
+            _ => break,
+        }
+    }
+    let negator_len = match word(tokens, k) {
+        Some("excluded" | "ignored" | "exempt" | "exempted" | "omitted") => return true,
+        Some("not" | "never" | "dont" | "doesnt" | "arent" | "isnt") => 1,
+        Some(w) if w.ends_with('n') && contracted_not_at(tokens, k + 2) => 3,
+        _ => return false,
+    };
+    // Only a "not" about counting: "4xx must not exceed 1%" is the limit, and "4xx, not 5xx"
+    // is about 5xx.
+    let mut k = k + negator_len;
+    while matches!(word(tokens, k), Some("be" | "being" | "been")) {
+        k += 1;
+    }
+    // "…, 404 does not": the verb is the sentence's, left out.
+    let elided = matches!(
+        tokens.get(k),
+        None | Some(Token::Punct(';' | '.' | ',' | ')'))
+    );
+    elided
+        || matches!(
+            word(tokens, k),
+            Some(
+                "count"
+                    | "counts"
+                    | "counted"
+                    | "counting"
+                    | "include"
+                    | "included"
+                    | "considered"
+                    | "treated"
+                    | "tracked"
+                    | "errors"
+                    | "error"
+                    | "failures"
+                    | "failure"
+                    | "an"
+                    | "a"
+                    | "part"
+            )
+        )
 }
 
 fn authentication(lower: &str, exceptions: &[String]) -> Option<CheckSpec> {
@@ -1177,12 +1418,75 @@ mod tests {
     #[test]
     fn error_rate_counts_the_4xx_the_sentence_names() {
         let all: Vec<u16> = (400..500).collect();
+        let all_but =
+            |out: &[u16]| -> Vec<u16> { (400..500).filter(|s| !out.contains(s)).collect() };
+        let but_404 = all_but(&[404]);
+        let but_404_429 = all_but(&[404, 429]);
         let cases: &[(&str, &[u16])] = &[
             ("Error rate below 1%", &[]),
             ("Error rate below 1% including 4xx", &all),
             ("Less than 0.5% client errors", &all),
             ("Error rate < 1%; 409 and 422 count as errors", &[409, 422]),
             ("Error rate < 2% of non-2xx responses", &all),
+            ("Error rate < 2% of non 2xx responses", &all),
+            ("Error rate below 1% of any status", &all),
+            ("Error rate below 1% (4xx included)", &all),
+            ("4xx count as errors; error rate below 1%", &all),
+            ("Error rate below 1%; 404s count", &[404]),
+            ("Error rate below 1%, 4xx and 5xx counted", &all),
+            (
+                "Error rate below 1% of all requests, HTTP-4xx included",
+                &all,
+            ),
+            // Negated mentions take their statuses out: once read as counting them.
+            ("Error rate below 1% excluding 4xx", &[]),
+            ("Error rate below 1% (excluding 4xx)", &[]),
+            ("Error rate below 1% without 4xx", &[]),
+            ("Error rate below 1% not including 4xx", &[]),
+            ("Error rate below 1%, not counting 4xx", &[]),
+            ("Error rate below 1% without counting client errors", &[]),
+            ("Error rate below 1% excluding client errors", &[]),
+            ("Error rate below 1% ignoring 4xx responses", &[]),
+            ("Error rate below 1% other than 4xx", &[]),
+            ("Error rate below 1% apart from 4xx", &[]),
+            ("Error rate below 1% for 5xx, not 4xx", &[]),
+            ("Error rate below 1%, 4xx not counted", &[]),
+            ("Error rate below 1% (4xx not counted)", &[]),
+            ("Error rate below 1%; 4xx are not counted", &[]),
+            ("Error rate below 1%; 4xx errors are excluded", &[]),
+            ("Error rate below 1%; 4xx don't count", &[]),
+            ("Error rate below 1%; 4xx don\u{2019}t count", &[]),
+            ("Error rate below 1%; 4xx and 5xx are not counted", &[]),
+            ("Error rate below 1%; client errors are not errors", &[]),
+            ("Error rate below 1% except 404", &[]),
+            ("Error rate below 1% excluding 404 and 409", &[]),
+            // Counted, but for the exceptions.
+            ("Error rate below 1% including 4xx except 404", &but_404),
+            ("Error rate below 1% including 4xx except for 404", &but_404),
+            ("Error rate below 1% including 4xx but not 404", &but_404),
+            ("Error rate below 1% counting 4xx other than 404", &but_404),
+            (
+                "Error rate below 1% including 4xx, excluding 404 and 429",
+                &but_404_429,
+            ),
+            (
+                "Error rate below 1% including 4xx except 404, 429",
+                &but_404_429,
+            ),
+            ("Error rate below 1% of any status except 404", &but_404),
+            (
+                "Error rate < 1%; 409 and 422 count as errors, 404 does not",
+                &[409, 422],
+            ),
+            ("Error rate < 1%; 409 counts, 404 doesn't count", &[409]),
+            // A "not" about something else leaves the mention counted.
+            ("Client errors must not exceed 1%", &all),
+            ("Error rate including 4xx should not be above 1%", &all),
+            ("Error rate below 1% counting 4xx, not 5xx", &all),
+            // A number with a unit is no status.
+            ("Error rate below 1% at 450 requests per second", &[]),
+            ("p99 under 400ms and error rate below 1%", &[]),
+            ("Error rate below 1% with 404 counted at 420 req/s", &[404]),
         ];
         for (text, expected) in cases {
             let got = parse_sentence(text, &[]).into_iter().find_map(|c| match c {

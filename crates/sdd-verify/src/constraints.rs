@@ -570,11 +570,30 @@ async fn security_verdict(
                 }
                 let plan = target.probe_plan(spec, "auth").await;
                 let outcome = probes::authentication(&plan, &all).await;
+                let sent: Vec<&str> = probes::authentication_variants(&plan)
+                    .into_iter()
+                    .map(|(what, _)| what)
+                    .collect();
+                // What could not be sent without a token of SDD's own to start from.
+                let unsent = match (
+                    target.credentials.is_some(),
+                    sent.iter().any(|w| w.contains("unsigned")),
+                ) {
+                    (true, _) => "",
+                    (false, true) => " (no expired-token check: set auth.jwt in sdd.yaml)",
+                    (false, false) => {
+                        " (no unsigned, tampered or expired-token check: set auth.jwt in sdd.yaml)"
+                    }
+                };
                 let account = format!(
-                    "{} route(s) probed without a token, with a malformed token, with a forged-signature JWT{}; exempt: {}",
+                    "{} route(s) probed {}{unsent}; exempt: {}",
                     outcome.routes_probed.len(),
-                    if target.credentials.is_some() { " and with an expired JWT" } else { " (no expired-token check: set auth.jwt in sdd.yaml)" },
-                    if all.is_empty() { "none".to_string() } else { all.join(", ") }
+                    sent.join(", "),
+                    if all.is_empty() {
+                        "none".to_string()
+                    } else {
+                        all.join(", ")
+                    }
                 );
                 (outcome, account)
             }

@@ -3,7 +3,7 @@
 //! `sdd-verify` runs a test profile end to end (`testrun`: supervised command, results parsed,
 //! traced to scenarios, recorded), runs the spec's executable examples against the service
 //! (`examples`), verifies constraints under real load and with security probes
-//! (`constraints`, `probes`), checks that what the load wrote is still there after it
+//! (`constraints`, `probes`, `leaks`), checks that what the load wrote is still there after it
 //! (`consistency`), and checks that data survives a restart (`reliability`); `export` turns
 //! the load runs of constraints into plans and thresholds for another generator (k6);
 //! `record` translates their verdicts into the history's statuses. It builds
@@ -17,6 +17,7 @@ pub mod constraints;
 pub mod examples;
 pub mod export;
 pub mod inventory;
+pub mod leaks;
 pub mod ownership;
 pub mod pagination;
 pub mod probes;

@@ -1,9 +1,11 @@
 //! Security probes for security constraints, each finding naming the request that shows it:
-//! authentication (no token, a malformed token, a forged signature and an expired token must be
-//! refused on every route but the declared exceptions), rate limits (requests beyond the limit
-//! within the window refused, per user), injection (payloads in place of every query value,
-//! path parameter and JSON field, and malformed bodies: no 5xx, no leaked internals, the service
-//! still answers afterwards) and size bounds (an oversized value refused with a 4xx).
+//! authentication (no token, a malformed token, a forged signature, the probe user's own claims
+//! unsigned under `alg: none`, its own token with the payload changed after signing, and an
+//! expired token must be refused on every route but the declared exceptions), rate limits
+//! (requests beyond the limit within the window refused, per user), injection (payloads in
+//! place of every query value, path parameter and JSON field, and malformed bodies: no 5xx, no
+//! leaked internals (`leaks`), the service still answers afterwards) and size bounds (an
+//! oversized value refused with a 4xx).
 //!
 //! Each probe runs as its own user and on the route inventory (`inventory`): requests with
 //! real values for every route the project declares. A probe's request refused before it could
@@ -243,15 +245,25 @@ pub fn is_exception(path: &str, exceptions: &[String]) -> bool {
     })
 }
 
-/// Every route but the exceptions must refuse a request with no token, a malformed token, a
-/// token with a forged signature and an expired one (401 or 403). Routes only reached with
-/// made-up parameters count as probed when refused; any other answer leaves them unreached.
-pub async fn authentication(target: &ProbePlan<'_>, exceptions: &[String]) -> ProbeOutcome {
-    let mut outcome = ProbeOutcome {
-        problems: target.inventory.problems.clone(),
-        ..ProbeOutcome::default()
-    };
-    let base = without_auth(&target.headers);
+/// The probe user's own JWT, as its `Authorization` header carries it (`auth.jwt`'s token for
+/// this probe family, or a JWT `service.headers` sets); `None` for an API key or no token.
+fn own_jwt(target: &ProbePlan<'_>) -> Option<String> {
+    target
+        .headers
+        .iter()
+        .filter(|(n, _)| n.eq_ignore_ascii_case("authorization"))
+        .map(|(_, v)| v.clone())
+        .find(|v| sdd_http::auth::unsigned(v, "none").is_some())
+}
+
+/// The `Authorization` values the authentication probe sends, each with how its request is
+/// named: none, a malformed token, a forged signature; from the probe user's own JWT (when it
+/// has one) the same claims unsigned (`alg: none`, and `None`, which a case-sensitive denylist
+/// lets through) and the same token with its payload changed after signing; with `auth.jwt`
+/// an expired token. The own-JWT variants carry the user's real claims (subject, `auth.jwt`'s
+/// claims, a future `exp`), so a service that takes them answers as it would the user: the
+/// objects the inventory created are its own, and no 404 or 403 hides the acceptance.
+pub fn authentication_variants(target: &ProbePlan<'_>) -> Vec<(&'static str, Option<String>)> {
     let mut variants: Vec<(&str, Option<String>)> = vec![
         ("without a token", None),
         ("with a malformed token", Some("Bearer not-a-token".into())),
@@ -260,12 +272,41 @@ pub async fn authentication(target: &ProbePlan<'_>, exceptions: &[String]) -> Pr
             Some(format!("Bearer {}", forged_jwt())),
         ),
     ];
+    if let Some(own) = own_jwt(target) {
+        for (what, alg) in [
+            ("with an unsigned JWT (alg none)", "none"),
+            ("with an unsigned JWT (alg None)", "None"),
+        ] {
+            if let Some(token) = sdd_http::auth::unsigned(&own, alg) {
+                variants.push((what, Some(format!("Bearer {token}"))));
+            }
+        }
+        if let Some(token) = sdd_http::auth::tampered(&own) {
+            variants.push((
+                "with a JWT whose payload was changed after signing (role admin)",
+                Some(format!("Bearer {token}")),
+            ));
+        }
+    }
     if let Some(credentials) = &target.credentials {
         variants.push((
             "with an expired JWT (valid signature)",
             Some(credentials.expired.clone()),
         ));
     }
+    variants
+}
+
+/// Every route but the exceptions must refuse every request of [`authentication_variants`]
+/// (401 or 403). Routes only reached with made-up parameters count as probed when refused;
+/// any other answer leaves them unreached.
+pub async fn authentication(target: &ProbePlan<'_>, exceptions: &[String]) -> ProbeOutcome {
+    let mut outcome = ProbeOutcome {
+        problems: target.inventory.problems.clone(),
+        ..ProbeOutcome::default()
+    };
+    let base = without_auth(&target.headers);
+    let variants = authentication_variants(target);
     for endpoint in target
         .endpoints()
         .iter()
@@ -439,33 +480,6 @@ pub const PAYLOADS: &[(&str, &str)] = &[
     ("shell", "; cat /etc/passwd; echo $(id)"),
     ("path", "../../../../etc/passwd"),
     ("script", "<script>alert(1)</script>"),
-];
-
-/// Text in a response that gives away internals.
-const LEAKS: &[&str] = &[
-    "traceback (most recent call last)",
-    "stack trace",
-    "syntax error",
-    "sqlite",
-    "psycopg",
-    "sqlstate",
-    "mysql",
-    "ora-0",
-    "exception in thread",
-    "at java.",
-    "panicked at",
-    "root:x:0:0",
-    "uid=0(",
-    "operationalerror",
-    "sqlalchemy",
-    "unrecognized token",
-    "near \"",
-    "file \"/",
-    ".py\", line",
-    "/home/",
-    "/usr/lib/",
-    "/src/main/",
-    "node_modules/",
 ];
 
 /// One request of the injection probe.
@@ -647,8 +661,8 @@ pub async fn injection(target: &ProbePlan<'_>) -> ProbeOutcome {
                             ),
                         );
                     }
-                    let text = String::from_utf8_lossy(&r.body).to_lowercase();
-                    if let Some(leak) = LEAKS.iter().find(|l| text.contains(*l)) {
+                    let text = String::from_utf8_lossy(&r.body);
+                    if let Some(leak) = crate::leaks::leak_in(&text) {
                         outcome.finding(
                             case.label,
                             format!("the response leaks internals (`{leak}` in the body)"),
@@ -1118,5 +1132,306 @@ mod tests {
             .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)));
         assert_eq!(b64url(b"abc"), "YWJj");
         assert_eq!(b64url(b"ab"), "YWI");
+    }
+}
+
+/// The authentication probe against a service whose token check is broken in one way each:
+/// every broken check is found by its own variant and named by it, and a sound check passes.
+#[cfg(test)]
+mod authentication_tests {
+    use std::collections::BTreeSet;
+    use std::io::{Read, Write};
+    use std::net::TcpListener;
+    use std::sync::{Arc, Mutex};
+
+    use serde_json::{Map, Value};
+
+    use sdd_http::auth::{sign_hs256, TokenIssuer};
+
+    use super::*;
+
+    const SECRET: &str = "fixture-secret";
+
+    /// How the fake service checks a bearer token.
+    #[derive(Clone, Copy)]
+    enum Check {
+        /// HS256 only, the signature over this payload, `exp` in the future.
+        Sound,
+        /// Sound, and a token whose header names exactly this algorithm is trusted unsigned
+        /// (a library that honours `alg: none`, or a denylist that misses one spelling).
+        TrustsAlg(&'static str),
+        /// Sound, and a token whose signature it accepted before is taken with whatever payload
+        /// it now carries (a verification cache keyed by signature).
+        TrustsSeenSignatures,
+    }
+
+    fn b64_decode(text: &str) -> Option<Vec<u8>> {
+        let mut out = Vec::new();
+        let (mut buffer, mut bits) = (0u32, 0u32);
+        for c in text.bytes() {
+            let value = match c {
+                b'A'..=b'Z' => c - b'A',
+                b'a'..=b'z' => c - b'a' + 26,
+                b'0'..=b'9' => c - b'0' + 52,
+                b'-' => 62,
+                b'_' => 63,
+                _ => return None,
+            };
+            buffer = (buffer << 6) | u32::from(value);
+            bits += 6;
+            if bits >= 8 {
+                bits -= 8;
+                out.push((buffer >> bits) as u8);
+                buffer &= (1 << bits) - 1;
+            }
+        }
+        Some(out)
+    }
+
+    fn json_part(part: &str) -> Option<Map<String, Value>> {
+        match serde_json::from_slice(&b64_decode(part)?).ok()? {
+            Value::Object(map) => Some(map),
+            _ => None,
+        }
+    }
+
+    /// The fake service's verdict on an `Authorization` value.
+    fn accepts(check: Check, seen: &Mutex<BTreeSet<String>>, authorization: &str) -> bool {
+        let Some(token) = authorization.strip_prefix("Bearer ") else {
+            return false;
+        };
+        let parts: Vec<&str> = token.split('.').collect();
+        let [header, payload, signature] = parts[..] else {
+            return false;
+        };
+        let (Some(header), Some(claims)) = (json_part(header), json_part(payload)) else {
+            return false;
+        };
+        let alg = header.get("alg").and_then(Value::as_str).unwrap_or("");
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        let fresh = claims
+            .get("exp")
+            .and_then(Value::as_i64)
+            .is_some_and(|exp| exp > now);
+        if !fresh {
+            return false;
+        }
+        // Claims serialize back to the same bytes (ordered keys, integers), so re-signing them
+        // checks the signature over exactly this payload.
+        let sound = alg == "HS256" && sign_hs256(SECRET, &claims) == token;
+        if sound {
+            seen.lock().unwrap().insert(signature.to_string());
+            return true;
+        }
+        match check {
+            Check::Sound => false,
+            Check::TrustsAlg(trusted) => alg == trusted,
+            Check::TrustsSeenSignatures => seen.lock().unwrap().contains(signature),
+        }
+    }
+
+    /// A one-connection-at-a-time HTTP service answering 200 to an accepted token and 401
+    /// otherwise, on every path; its base URL.
+    fn fake_service(check: Check) -> String {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let base_url = format!("http://{}", listener.local_addr().unwrap());
+        let seen = Arc::new(Mutex::new(BTreeSet::new()));
+        std::thread::spawn(move || {
+            for mut stream in listener.incoming().map_while(Result::ok) {
+                let mut request = Vec::new();
+                let mut buf = [0u8; 4096];
+                let head_end = loop {
+                    match stream.read(&mut buf) {
+                        Ok(0) | Err(_) => break None,
+                        Ok(n) => request.extend_from_slice(&buf[..n]),
+                    }
+                    if let Some(at) = request.windows(4).position(|w| w == b"\r\n\r\n") {
+                        break Some(at + 4);
+                    }
+                };
+                let Some(head_end) = head_end else { continue };
+                let head = String::from_utf8_lossy(&request[..head_end]).to_string();
+                let header = |name: &str| {
+                    head.lines().find_map(|l| {
+                        let (n, v) = l.split_once(':')?;
+                        n.eq_ignore_ascii_case(name).then(|| v.trim().to_string())
+                    })
+                };
+                let length: usize = header("content-length")
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(0);
+                while request.len() < head_end + length {
+                    match stream.read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => request.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let ok = header("authorization").is_some_and(|a| accepts(check, &seen, &a));
+                let (status, body) = if ok {
+                    ("200 OK", r#"{"tasks":[]}"#)
+                } else {
+                    ("401 Unauthorized", r#"{"error":"unauthorized"}"#)
+                };
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+        });
+        base_url
+    }
+
+    fn issuer() -> TokenIssuer {
+        let mut claims = Map::new();
+        claims.insert("role".into(), Value::from("clerk"));
+        TokenIssuer {
+            secret: SECRET.into(),
+            subject: "sdd".into(),
+            claims,
+            ttl_seconds: 600,
+        }
+    }
+
+    /// The authentication probe as `verify` runs it — the probe user `sdd-auth`, whose
+    /// requests of the route inventory the service has already answered — against `check`:
+    /// the findings' requests.
+    async fn probe(check: Check) -> (Vec<String>, ProbeOutcome) {
+        let base_url = fake_service(check);
+        let allowed = AllowedHosts::loopback_only();
+        let credentials = issuer().probe_credentials();
+        let headers = vec![("Authorization".to_string(), credentials.user("auth"))];
+        let endpoint = |method: &str, path: &str, body: Option<&str>| ProbeEndpoint {
+            method: method.into(),
+            route: Route::new(method, "/tasks"),
+            path: path.into(),
+            body: body.map(str::to_string),
+            made_up: false,
+        };
+        let endpoints = vec![
+            endpoint("GET", "/tasks?limit=20", None),
+            endpoint("POST", "/tasks", Some(r#"{"title": "a"}"#)),
+        ];
+        // The inventory run: the probe user's own requests, accepted.
+        for e in &endpoints {
+            let request = HttpRequest {
+                method: e.method.clone(),
+                url: format!("{base_url}{}", e.path),
+                headers: headers.clone(),
+                body: e.body.clone().map(String::into_bytes),
+                timeout: TIMEOUT,
+            };
+            assert_eq!(http::send(&request, &allowed).await.unwrap().status, 200);
+        }
+        let plan = ProbePlan {
+            base_url: &base_url,
+            headers,
+            allowed_hosts: &allowed,
+            inventory: Inventory {
+                endpoints,
+                ..Inventory::default()
+            },
+            credentials: Some(credentials),
+        };
+        let outcome = authentication(&plan, &[]).await;
+        let requests = outcome.findings.iter().map(|f| f.request.clone()).collect();
+        (requests, outcome)
+    }
+
+    #[tokio::test]
+    async fn a_sound_token_check_refuses_every_variant() {
+        let (findings, outcome) = probe(Check::Sound).await;
+        assert!(findings.is_empty(), "{findings:#?}");
+        assert!(outcome.refused.is_empty(), "{outcome:#?}");
+        // Seven variants on two routes, each refused with 401.
+        assert_eq!(outcome.probed, 14, "{outcome:#?}");
+        assert_eq!(outcome.routes_probed.len(), 2);
+    }
+
+    /// Regression: the probe never sent `alg: none`, so a service that trusts unsigned tokens
+    /// passed "All endpoints require valid JWT token".
+    #[tokio::test]
+    async fn a_service_that_trusts_alg_none_is_found() {
+        let (findings, outcome) = probe(Check::TrustsAlg("none")).await;
+        assert_eq!(
+            findings,
+            [
+                "GET /tasks?limit=20 with an unsigned JWT (alg none)",
+                "POST /tasks with an unsigned JWT (alg none)",
+            ],
+            "{outcome:#?}"
+        );
+        assert_eq!(
+            outcome.findings[0].problem,
+            "answered 200 instead of refusing it with 401/403"
+        );
+    }
+
+    /// A denylist that refuses `none` but not `None` is found by the second spelling.
+    #[tokio::test]
+    async fn a_service_that_trusts_another_spelling_of_none_is_found() {
+        let (findings, _) = probe(Check::TrustsAlg("None")).await;
+        assert_eq!(
+            findings,
+            [
+                "GET /tasks?limit=20 with an unsigned JWT (alg None)",
+                "POST /tasks with an unsigned JWT (alg None)",
+            ]
+        );
+    }
+
+    /// A signature the service verified once, on the probe user's real token, must not vouch
+    /// for a payload changed afterwards.
+    #[tokio::test]
+    async fn a_service_that_trusts_a_seen_signature_over_a_changed_payload_is_found() {
+        let (findings, _) = probe(Check::TrustsSeenSignatures).await;
+        assert_eq!(
+            findings,
+            [
+                "GET /tasks?limit=20 with a JWT whose payload was changed after signing (role admin)",
+                "POST /tasks with a JWT whose payload was changed after signing (role admin)",
+            ]
+        );
+    }
+
+    /// Without a JWT of its own (an API key, no `auth.jwt`) there is nothing to unsign or
+    /// tamper with: those variants are not sent, rather than sent with made-up claims.
+    #[test]
+    fn the_own_token_variants_need_a_jwt_to_start_from() {
+        let allowed = AllowedHosts::loopback_only();
+        let plan = |headers: Vec<(String, String)>| ProbePlan {
+            base_url: "http://127.0.0.1:9",
+            headers,
+            allowed_hosts: &allowed,
+            inventory: Inventory::default(),
+            credentials: None,
+        };
+        let names = |plan: &ProbePlan<'_>| -> Vec<&'static str> {
+            authentication_variants(plan)
+                .into_iter()
+                .map(|(what, _)| what)
+                .collect()
+        };
+        let api_key = plan(vec![("X-Api-Key".into(), "k".into())]);
+        assert_eq!(
+            names(&api_key),
+            [
+                "without a token",
+                "with a malformed token",
+                "with a forged-signature JWT"
+            ]
+        );
+        // A JWT `service.headers` sets is used as it is.
+        let static_jwt = plan(vec![("authorization".into(), issuer().own())]);
+        assert_eq!(
+            names(&static_jwt)[3..],
+            [
+                "with an unsigned JWT (alg none)",
+                "with an unsigned JWT (alg None)",
+                "with a JWT whose payload was changed after signing (role admin)",
+            ]
+        );
     }
 }

@@ -1,4 +1,5 @@
-//! HS256 JWT verification: the signature (constant-time), the algorithm, and `exp`.
+//! HS256 JWT verification: the signature (constant-time), the algorithm, and `exp`; and, for
+//! the `alg_none` fault, the classic flaw of trusting a token that says it is unsigned.
 
 use hmac::{Hmac, Mac};
 use serde_json::Value;
@@ -22,7 +23,29 @@ pub fn verify_hs256(token: &str, secret: &str, now: i64) -> Result<String, Strin
     mac.update(&token.as_bytes()[..header_and_payload_len(token)]);
     mac.verify_slice(&signature)
         .map_err(|_| "invalid signature".to_string())?;
-    let claims: Value = decode_json(payload)?;
+    subject(&decode_json(payload)?, now)
+}
+
+/// The `alg_none` fault: a token whose header says `"alg": "none"` (in any case) is taken
+/// without a signature and its claims trusted, as JWT libraries that let the token choose its
+/// algorithm once did; anything else is checked as [`verify_hs256`] checks it.
+pub fn verify_trusting_alg_none(token: &str, secret: &str, now: i64) -> Result<String, String> {
+    let mut parts = token.split('.');
+    if let (Some(header), Some(payload)) = (parts.next(), parts.next()) {
+        let unsigned = decode_json(header).is_ok_and(|h| {
+            h.get("alg")
+                .and_then(Value::as_str)
+                .is_some_and(|alg| alg.eq_ignore_ascii_case("none"))
+        });
+        if unsigned {
+            return subject(&decode_json(payload)?, now);
+        }
+    }
+    verify_hs256(token, secret, now)
+}
+
+/// The user of verified `claims`: their `sub`, if they have not expired.
+fn subject(claims: &Value, now: i64) -> Result<String, String> {
     match claims.get("exp").and_then(Value::as_i64) {
         Some(exp) if exp > now => {}
         Some(_) => return Err("token expired".into()),
@@ -136,6 +159,35 @@ mod tests {
         assert!(verify_hs256(&none_alg, "s", 0)
             .unwrap_err()
             .contains("HS256 only"));
+    }
+
+    #[test]
+    fn the_alg_none_fault_trusts_unsigned_tokens_and_still_checks_signed_ones() {
+        let unsigned = |alg: &str, exp: i64| {
+            format!(
+                "{}.{}.",
+                base64url_encode(format!(r#"{{"alg":"{alg}","typ":"JWT"}}"#).as_bytes()),
+                base64url_encode(format!(r#"{{"sub":"mallory","exp":{exp}}}"#).as_bytes())
+            )
+        };
+        for alg in ["none", "None", "NONE"] {
+            assert_eq!(
+                verify_trusting_alg_none(&unsigned(alg, 200), "s", 100),
+                Ok("mallory".into()),
+                "{alg}"
+            );
+            assert!(verify_hs256(&unsigned(alg, 200), "s", 100).is_err());
+        }
+        assert_eq!(
+            verify_trusting_alg_none(&unsigned("none", 50), "s", 100),
+            Err("token expired".into())
+        );
+        let token = sign_hs256("s", "ada", 200);
+        assert_eq!(verify_trusting_alg_none(&token, "s", 100), Ok("ada".into()));
+        assert_eq!(
+            verify_trusting_alg_none(&token, "t", 100),
+            Err("invalid signature".into())
+        );
     }
 
     #[test]

@@ -59,9 +59,12 @@ pub struct Faults {
     /// 201 with an ID as usual but never stored: reads by that ID are 404 and lists miss them.
     /// No status code shows it; reading back what a load created does.
     pub drop_after_writes: Option<WriteBudget>,
+    /// A token whose header says `"alg": "none"` is taken unsigned, its claims trusted: anyone
+    /// can be any user (breaks "Authentication required").
+    pub alg_none: bool,
 }
 
-pub const FAULT_NAMES: [&str; 11] = [
+pub const FAULT_NAMES: [&str; 12] = [
     "slow_reads",
     "open_route",
     "no_rate_limit",
@@ -73,6 +76,7 @@ pub const FAULT_NAMES: [&str; 11] = [
     "sql_in_filter",
     "buffered_writes",
     "drop_after_writes",
+    "alg_none",
 ];
 
 /// The `drop_after_writes` fault's budget: how many tasks are stored before the service starts
@@ -135,6 +139,7 @@ impl Faults {
                 "sql_in_filter" => faults.sql_in_filter = true,
                 "buffered_writes" => faults.buffered_writes = true,
                 "drop_after_writes" => faults.drop_after_writes = Some(WriteBudget::from_env()?),
+                "alg_none" => faults.alg_none = true,
                 other => {
                     return Err(format!(
                         "unknown fault `{other}`; known: {}",
@@ -356,7 +361,12 @@ async fn authenticate(State(app): State<App>, request: Request, next: Next) -> R
     let Some(token) = token else {
         return unauthorized("missing bearer token");
     };
-    let user = match jwt::verify_hs256(token, &app.config.jwt_secret, unix_now()) {
+    let verify = if app.config.faults.alg_none {
+        jwt::verify_trusting_alg_none
+    } else {
+        jwt::verify_hs256
+    };
+    let user = match verify(token, &app.config.jwt_secret, unix_now()) {
         Ok(user) => user,
         Err(reason) => return unauthorized(&reason),
     };
@@ -723,6 +733,8 @@ mod tests {
         assert!(f.drop_after_writes.is_none());
         let f = Faults::parse("drop_after_writes").unwrap();
         assert_eq!(f.drop_after_writes, Some(WriteBudget::new(200)));
+        let f = Faults::parse("alg_none").unwrap();
+        assert!(f.alg_none && !f.open_route);
         assert!(Faults::parse("slow")
             .unwrap_err()
             .contains("unknown fault `slow`"));

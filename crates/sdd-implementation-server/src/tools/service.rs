@@ -82,7 +82,7 @@ impl ImplServer {
                         .map(|l| l.text)
                         .collect();
                     return Err(format!(
-                        "the service exited ({exit:?}); start it again with start_service. Its last output:\n{}",
+                        "the service {exit}; start it again with start_service. Its last output:\n{}",
                         last.join("\n")
                     ));
                 }
