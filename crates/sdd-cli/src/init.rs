@@ -8,10 +8,11 @@ use std::process::ExitCode;
 
 use serde_json::{json, Value};
 
-use crate::{sayln, Options};
+use crate::cli::InitArgs;
+use crate::sayln;
 
-pub fn run(options: &Options) -> Result<ExitCode, String> {
-    let root = options.project_root()?;
+pub fn run(args: &InitArgs) -> Result<ExitCode, String> {
+    let root = args.project.root()?;
     let mut done = Vec::new();
     let name = root
         .file_name()
