@@ -40,9 +40,13 @@ pub(crate) use sayln;
 fn main() -> ExitCode {
     // Commands the implementation server runs are supervised by this same executable; that
     // mode is not a command of the command line, so it is read before clap.
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.first().map(String::as_str) == Some(sdd_exec::process::SUPERVISE_FLAG) {
-        return sdd_exec::supervisor::main(&args[1..]);
+    // (Only then are the arguments read as UTF-8: clap takes any path.)
+    if std::env::args_os()
+        .nth(1)
+        .is_some_and(|a| a == sdd_exec::process::SUPERVISE_FLAG)
+    {
+        let args: Vec<String> = std::env::args().skip(2).collect();
+        return sdd_exec::supervisor::main(&args);
     }
     // A usage mistake exits here with clap's message and status 2; `--help` with 0.
     let cli = Cli::parse();
