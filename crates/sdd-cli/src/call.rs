@@ -5,24 +5,24 @@ use std::process::ExitCode;
 
 use serde_json::Value;
 
+use crate::cli::CallArgs;
+use crate::sayln;
 use crate::session::{self, Server, Session};
-use crate::{sayln, Options};
 
-pub async fn run(options: &Options) -> Result<ExitCode, String> {
-    let (server, tool, arguments) = match options.positional.as_slice() {
-        [server, tool] => (server, tool, "{}"),
-        [server, tool, json] => (server, tool, json.as_str()),
-        [] | [_] => return Err("usage: sdd call SERVER TOOL [JSON]".into()),
-        [_, _, _, extra, ..] => {
-            return Err(format!(
-                "unexpected argument `{extra}` after the JSON arguments; quote the JSON as one argument"
-            ))
-        }
+pub async fn run(args: &CallArgs) -> Result<ExitCode, String> {
+    let (Some(server), Some(tool)) = (&args.server, &args.tool) else {
+        return Err("usage: sdd call SERVER TOOL [JSON]".into());
     };
+    if let Some(extra) = args.extra.first() {
+        return Err(format!(
+            "unexpected argument `{extra}` after the JSON arguments; quote the JSON as one argument"
+        ));
+    }
+    let arguments = args.json.as_deref().unwrap_or("{}");
     let server = Server::parse(server)?;
     let arguments: Value = serde_json::from_str(arguments)
         .map_err(|e| format!("the tool arguments are not valid JSON: {e}"))?;
-    let root = options.project_root()?;
+    let root = args.project.root()?;
     let session = Session::open(server, session::project(&root, None)?).await?;
     let answer = if tool == "tools" {
         session.list_tools().await

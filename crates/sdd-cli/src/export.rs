@@ -9,20 +9,12 @@ use serde_json::{json, Map, Value};
 
 use sdd_implementation_server::ExportResult;
 
+use crate::cli::K6Args;
 use crate::session::{self, Server, Session};
-use crate::{sayln, shown, Options};
+use crate::{sayln, shown};
 
-pub async fn run(options: &Options) -> Result<ExitCode, String> {
-    match options.positional.as_slice() {
-        [format] if format == "k6" => {}
-        [] => return Err("usage: sdd export k6 [--constraint ID | --scope NAME] [--rate N] [--duration S] [--out PATH] [--plan-out PATH]".into()),
-        [format, ..] => {
-            return Err(format!(
-                "sdd exports a load test as `k6`, not `{format}`: sdd export k6 …"
-            ))
-        }
-    }
-    let root = options.project_root()?;
+pub async fn run(options: &K6Args) -> Result<ExitCode, String> {
+    let root = options.project.root()?;
     let mut arguments = Map::new();
     if let Some(id) = &options.constraint {
         arguments.insert("constraint".into(), json!(id));

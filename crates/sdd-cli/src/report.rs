@@ -12,15 +12,16 @@ use sdd_spec::verdict::{Overall, Verdict};
 use sdd_verify::consistency::ConsistencyCheck;
 use sdd_verify::constraints::ConstraintVerdict;
 
+use crate::cli::ReportArgs;
 use crate::svg::{escape, percentile_curve, status_color, status_grid, Cell};
 use crate::verify::{Verification, LAST_VERIFY};
-use crate::{sayln, shown, Options};
+use crate::{sayln, shown};
 
 /// How many runs of each kind the trend shows.
 const TREND_RUNS: usize = 12;
 
-pub fn run(options: &Options) -> Result<ExitCode, String> {
-    let root = options.project_root()?;
+pub fn run(options: &ReportArgs) -> Result<ExitCode, String> {
+    let root = options.project.root()?;
     let last = root.join(LAST_VERIFY);
     let text = std::fs::read_to_string(&last).map_err(|_| {
         format!(

@@ -10,10 +10,11 @@ use sdd_spec::approval::scenario_fingerprint;
 use sdd_spec::document::ReviewStatus;
 use sdd_spec::review::{decide, now_rfc3339, Decision, ReviewError};
 
-use crate::{say, sayln, Options};
+use crate::cli::ReviewArgs;
+use crate::{say, sayln};
 
-pub fn run(options: &Options) -> Result<ExitCode, String> {
-    let specs = options.specs();
+pub fn run(options: &ReviewArgs) -> Result<ExitCode, String> {
+    let specs = options.specs.specs();
     let loaded = sdd_spec::load_dir(&specs).map_err(|e| e.to_string())?;
     let proposals: Vec<_> = loaded
         .spec

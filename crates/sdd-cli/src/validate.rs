@@ -6,13 +6,14 @@ use std::process::ExitCode;
 use sdd_spec::analysis::validate::validate;
 use sdd_spec::{Diagnostic, Severity};
 
-use crate::{sayln, Options};
+use crate::cli::{Format, ValidateArgs};
+use crate::sayln;
 
-pub fn run(options: &Options) -> Result<ExitCode, String> {
-    let specs = options.specs();
+pub fn run(args: &ValidateArgs) -> Result<ExitCode, String> {
+    let specs = args.specs.specs();
     let loaded = sdd_spec::load_dir(&specs).map_err(|e| e.to_string())?;
     let report = validate(&loaded.spec, &loaded.diagnostics);
-    if options.json {
+    if args.format == Format::Json {
         sayln!(
             "{}",
             serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?

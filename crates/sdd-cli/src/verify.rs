@@ -26,9 +26,10 @@ use sdd_verify::constraints::ConstraintVerdict;
 use sdd_verify::examples::{CheckReport, CheckVerdict};
 use sdd_verify::testrun::TestRunReport;
 
+use crate::cli::VerifyArgs;
 use crate::session::{self, Server, Session};
 use crate::table::Table;
-use crate::{sayln, shown, Options};
+use crate::{sayln, shown};
 
 /// Where the last verification is kept, under the project root.
 pub const LAST_VERIFY: &str = ".sdd/last-verify.json";
@@ -121,11 +122,11 @@ impl Loop<'_> {
     }
 }
 
-pub async fn run(options: &Options) -> Result<ExitCode, String> {
-    let root = options.project_root()?;
+pub async fn run(options: &VerifyArgs) -> Result<ExitCode, String> {
+    let root = options.specs.project.root()?;
     let file = sdd_spec::project::load_project_file(&root)
         .map_err(|d| crate::validate::render(&d, &root))?;
-    let specs = options.specs();
+    let specs = options.specs.specs();
     let started_at = sdd_spec::review::now_rfc3339();
     let clock = Instant::now();
     sayln!("sdd verify {}", shown(&root));

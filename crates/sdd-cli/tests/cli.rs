@@ -1,5 +1,5 @@
-//! The `sdd` binary as a person or a script uses it: readable validation, and review decisions
-//! that name the person.
+//! The `sdd` binary as a person or a script uses it: help and usage errors per command, shell
+//! completions, readable validation, and review decisions that name the person.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -155,6 +155,90 @@ fn interactive_review_approves_rejects_and_skips() {
     assert_eq!(status("handle_extremely_long_task_titles"), "Proposed");
     let (_, listed, _) = sdd(&["review", "--specs", specs, "--list"], "");
     assert!(listed.contains("1 scenario(s) waiting"), "{listed}");
+}
+
+/// Each command documents and accepts only its own flags: `--help` exits 0, a flag of another
+/// command (once silently accepted) or a misspelt one is a usage error, exit 2, that names it.
+#[test]
+fn each_command_has_help_and_refuses_flags_that_are_not_its_own() {
+    let (code, out, err) = sdd(&["verify", "--help"], "");
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("--strict"), "{out}");
+    assert!(
+        out.contains("exit 3") && out.contains("NO FAILURES"),
+        "the headline and exit statuses are explained: {out}"
+    );
+    let (code, out, _) = sdd(&["--help"], "");
+    assert_eq!(code, 0);
+    for command in [
+        "init",
+        "validate",
+        "review",
+        "verify",
+        "report",
+        "export",
+        "call",
+        "completions",
+    ] {
+        assert!(out.contains(&format!("\n  {command} ")), "{command}: {out}");
+    }
+    let (code, _, err) = sdd(&["export", "k6", "--help"], "");
+    assert_eq!(code, 0, "{err}");
+
+    let (code, _, err) = sdd(&["report", "--strict"], "");
+    assert_eq!(code, 2);
+    assert!(err.contains("unexpected argument '--strict'"), "{err}");
+    let (code, _, err) = sdd(&["validate", "--rate", "5"], "");
+    assert_eq!(code, 2);
+    assert!(err.contains("'--rate'"), "{err}");
+    let (code, _, err) = sdd(&["validate", "--formt", "json"], "");
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("a similar argument exists: '--format'"),
+        "{err}"
+    );
+    // No command: the help, as a usage error.
+    let (code, _, err) = sdd(&[], "");
+    assert_eq!(code, 2);
+    assert!(err.contains("Usage: sdd <COMMAND>"), "{err}");
+}
+
+/// `sdd completions SHELL` prints a script that knows the commands and their flags; bash
+/// accepts its syntax.
+#[test]
+fn completions_name_the_commands_and_bash_accepts_them() {
+    for shell in ["bash", "zsh", "fish"] {
+        let (code, out, err) = sdd(&["completions", shell], "");
+        assert_eq!(code, 0, "{shell}: {err}");
+        for word in [
+            "validate",
+            "verify",
+            "export",
+            "k6",
+            "completions",
+            "strict",
+        ] {
+            assert!(out.contains(word), "{shell} script lacks {word}");
+        }
+        if shell == "bash" {
+            let dir = tempfile::tempdir().unwrap();
+            let script = dir.path().join("sdd.bash");
+            std::fs::write(&script, &out).unwrap();
+            let check = Command::new("bash")
+                .arg("-n")
+                .arg(&script)
+                .output()
+                .unwrap();
+            assert!(
+                check.status.success(),
+                "bash -n: {}",
+                String::from_utf8_lossy(&check.stderr)
+            );
+        }
+    }
+    let (code, _, err) = sdd(&["completions", "tcsh"], "");
+    assert_eq!(code, 2);
+    assert!(err.contains("possible values: bash, zsh, fish"), "{err}");
 }
 
 fn sdd_spec_load(dir: &Path) -> sdd_spec::Spec {

@@ -1,5 +1,6 @@
 //! `sdd call` and `sdd init` as a shell uses them: JSON on stdout, exit status 0 / 1 (tool
-//! error) / 2 (usage), and a scaffold that validates and never overwrites.
+//! error) / 2 (usage), and a scaffold that validates, never overwrites, and writes test
+//! profiles that really run the project's tests.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -132,6 +133,147 @@ fn init_scaffolds_a_project_that_validates_and_keeps_what_exists() {
     assert_eq!(
         std::fs::read_to_string(root.join("specs/features.yaml")).unwrap(),
         "feature: Mine\n"
+    );
+}
+
+/// A project with no stack SDD recognises: `sdd init` says so and writes the same in sdd.yaml
+/// (it once wrote `tests: {}` without a word).
+#[test]
+fn init_says_when_it_finds_no_test_runner() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, out, err) = sdd_in(dir.path(), &["init"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("created sdd.yaml (no test profile: found none of Cargo.toml,"),
+        "{out}"
+    );
+    assert!(
+        out.contains("runs no tests until a profile is added"),
+        "{out}"
+    );
+    let yaml = std::fs::read_to_string(dir.path().join("sdd.yaml")).unwrap();
+    assert!(yaml.contains("# No test runner recognised here"), "{yaml}");
+    assert!(!yaml.contains("tests: {}"), "{yaml}");
+    let file = sdd_spec::project::load_project_file(dir.path()).expect("sdd.yaml loads");
+    assert!(file.tests.is_empty());
+}
+
+/// A project with one approved scenario, a test for it that passes and one that fails, in
+/// the stack `files` set up: `sdd init` writes its profile, and `run_tests` through `sdd call`
+/// runs it for real, reads both results and traces the passing one to the scenario, and
+/// narrows the run with a filter.
+fn init_profile_runs(files: &[(&str, &str)], profile: &str, env: &[(&str, String)]) {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    for (name, text) in files {
+        let path = root.join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    std::fs::create_dir_all(root.join("specs")).unwrap();
+    std::fs::write(
+        root.join("specs/shop.yaml"),
+        "feature: Shop\ndomain: shop\nscenarios:\n  - name: Checkout\n    when: I pay\n    then: [I get a receipt]\n    status: proposed\n    rationale: r\n",
+    )
+    .unwrap();
+    let (code, out, err) = sdd_in(root, &["init"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains(&format!("({profile})")), "{out}");
+    if let Ok(python) = std::env::var("SDD_PYTHON") {
+        let file = root.join("sdd.yaml");
+        let text = std::fs::read_to_string(&file).unwrap();
+        std::fs::write(
+            &file,
+            text.replace("python3 -m pytest", &format!("{python} -m pytest")),
+        )
+        .unwrap();
+    }
+    let (code, _, err) = sdd_in(
+        root,
+        &["review", "--approve", "shop.checkout", "--by", "Tester"],
+    );
+    assert_eq!(code, 0, "{err}");
+
+    let run = |arguments: Value| {
+        let out = Command::new(env!("CARGO_BIN_EXE_sdd"))
+            .args([
+                "call",
+                "implementation",
+                "run_tests",
+                &arguments.to_string(),
+            ])
+            .current_dir(root)
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_str::<Value>(&text).unwrap()
+    };
+    let report = run(serde_json::json!({ "profile": profile }));
+    assert_eq!(report["tests"]["passed"], 1, "{report:#}");
+    assert_eq!(report["tests"]["failed"], 1, "{report:#}");
+    assert_eq!(report["ok"], false);
+    assert!(
+        report["failures"][0]["test"]
+            .as_str()
+            .unwrap()
+            .contains("breaks"),
+        "{report:#}"
+    );
+    let scenario = &report["traceability"]["scenarios"][0];
+    assert_eq!(scenario["scenario_id"], "shop.checkout", "{report:#}");
+    assert_eq!(scenario["verdict"], "passing", "{report:#}");
+
+    let report = run(serde_json::json!({ "profile": profile, "filter": "sdd_shop" }));
+    assert_eq!(report["tests"]["total"], 1, "{report:#}");
+    assert_eq!(report["ok"], true, "{report:#}");
+}
+
+#[test]
+fn init_writes_a_cargo_profile_that_runs_and_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    init_profile_runs(
+        &[
+            (
+                "Cargo.toml",
+                "[package]\nname = \"shop\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n",
+            ),
+            (
+                "src/lib.rs",
+                "#[cfg(test)]\nmod tests {\n    #[test]\n    fn sdd_shop_checkout() {}\n    #[test]\n    fn breaks() {\n        assert_eq!(1 + 1, 3);\n    }\n}\n",
+            ),
+        ],
+        "rust",
+        // The project's own build, not in this workspace's target directory.
+        &[(
+            "CARGO_TARGET_DIR",
+            dir.path().join("target").display().to_string(),
+        )],
+    );
+}
+
+#[test]
+fn init_writes_a_pytest_profile_that_runs_and_is_read() {
+    if !sdd_verify::testing::pytest_available() {
+        eprintln!("skipped: no python with pytest here; set SDD_PYTHON");
+        return;
+    }
+    init_profile_runs(
+        &[
+            ("pyproject.toml", "[project]\nname = \"shop\"\n"),
+            (
+                "tests/test_shop.py",
+                "def test_sdd_shop_checkout():\n    pass\n\n\ndef test_breaks():\n    assert 1 + 1 == 3\n",
+            ),
+        ],
+        "python",
+        &[],
     );
 }
 
