@@ -102,6 +102,72 @@ pub fn leak_in(body: &str) -> Option<String> {
         .map(|found| found.chars().take(EXCERPT_CHARS).collect())
 }
 
+/// The strings a request sends: its JSON body's string values and its query values.
+pub fn sent_strings(path: &str, body: Option<&[u8]>) -> Vec<String> {
+    let mut sent: Vec<String> = Vec::new();
+    if let Some(Ok(json)) = body.map(serde_json::from_slice::<serde_json::Value>) {
+        string_leaves(&json, &mut sent);
+    }
+    if let Some((_, query)) = path.split_once('?') {
+        sent.extend(
+            query
+                .split('&')
+                .filter_map(|pair| pair.split_once('=').map(|(_, v)| percent_decoded(v))),
+        );
+    }
+    sent
+}
+
+/// The leak in an answer, leaving out the client's own data in it (`client`: what this
+/// request and the examples sent): a task titled "migrate mysql" read back is the client's
+/// data, not the service's internals.
+pub fn leak_beyond(answer: &str, client: &[String]) -> Option<String> {
+    let mut client: Vec<&String> = client.iter().filter(|v| v.len() >= 3).collect();
+    // Longest first, so a value is not cut up by a shorter one inside it.
+    client.sort_by_key(|v| std::cmp::Reverse(v.len()));
+    client.dedup();
+    let mut answer = answer.to_string();
+    for value in client {
+        answer = answer.replace(value.as_str(), "");
+        // The same value as a JSON string in the answer (quotes and backslashes escaped).
+        if let Ok(quoted) = serde_json::to_string(value) {
+            answer = answer.replace(quoted.trim_matches('"'), "");
+        }
+    }
+    leak_in(&answer)
+}
+
+fn string_leaves(value: &serde_json::Value, out: &mut Vec<String>) {
+    match value {
+        serde_json::Value::String(s) => out.push(s.clone()),
+        serde_json::Value::Array(items) => items.iter().for_each(|v| string_leaves(v, out)),
+        serde_json::Value::Object(map) => map.values().for_each(|v| string_leaves(v, out)),
+        _ => {}
+    }
+}
+
+fn percent_decoded(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match (bytes[i], bytes.get(i + 1..i + 3)) {
+            (b'%', Some(hex)) => match u8::from_str_radix(&String::from_utf8_lossy(hex), 16) {
+                Ok(b) => {
+                    out.push(b);
+                    i += 3;
+                    continue;
+                }
+                Err(_) => out.push(b'%'),
+            },
+            (b'+', _) => out.push(b' '),
+            (b, _) => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 /// A character that can be part of a file path or a dotted name in a trace.
 fn path_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || "_-./@+~$".contains(c)
@@ -390,5 +456,26 @@ mod tests {
         for body in bodies {
             assert_eq!(leak_in(body), None, "{body}");
         }
+    }
+
+    #[test]
+    fn echoed_client_data_is_not_a_leak() {
+        let sent = br#"{"title": "migrate mysql near \"the park\" from /home/ann"}"#;
+        let answer = r#"{"id": 3, "title": "migrate mysql near \"the park\" from /home/ann"}"#;
+        assert!(leak_in(answer).is_some());
+        assert_eq!(
+            leak_beyond(answer, &sent_strings("/tasks", Some(sent))),
+            None
+        );
+        // A query value echoed back.
+        let q = sent_strings("/search?q=sqlite%20tips", None);
+        assert_eq!(
+            leak_beyond(r#"{"q": "sqlite tips", "items": []}"#, &q),
+            None
+        );
+        // The service's own trace next to the echo still is one.
+        let both = r#"{"title": "migrate mysql", "error": "Traceback (most recent call last): File \"/srv/app.py\""}"#;
+        let title = sent_strings("/tasks", Some(br#"{"title": "migrate mysql"}"#));
+        assert!(leak_beyond(both, &title).is_some());
     }
 }

@@ -631,6 +631,12 @@ pub fn injection_cases(endpoint: &ProbeEndpoint) -> Vec<InjectionCase> {
 /// leak internals (stack traces, SQL errors, file paths), and must still answer afterwards.
 pub async fn injection(target: &ProbePlan<'_>) -> ProbeOutcome {
     let mut outcome = ProbeOutcome::default();
+    // What the examples stored may come back in any answer: the client's data, not a leak.
+    let client_data: Vec<String> = target
+        .endpoints()
+        .iter()
+        .flat_map(|e| crate::leaks::sent_strings(&e.path, e.body.as_deref().map(str::as_bytes)))
+        .collect();
     for endpoint in target.endpoints() {
         for case in injection_cases(endpoint) {
             let mut headers = target.headers.clone();
@@ -642,7 +648,7 @@ pub async fn injection(target: &ProbePlan<'_>) -> ProbeOutcome {
                 path: case.path.clone(),
                 ..endpoint.clone()
             };
-            match send_patiently(target, &request, headers, case.body).await {
+            match send_patiently(target, &request, headers, case.body.clone()).await {
                 Ok(r) => {
                     if outcome.refused_with(&case.label, r.status) {
                         continue;
@@ -662,7 +668,9 @@ pub async fn injection(target: &ProbePlan<'_>) -> ProbeOutcome {
                         );
                     }
                     let text = String::from_utf8_lossy(&r.body);
-                    if let Some(leak) = crate::leaks::leak_in(&text) {
+                    let mut sent = client_data.clone();
+                    sent.extend(crate::leaks::sent_strings(&case.path, case.body.as_deref()));
+                    if let Some(leak) = crate::leaks::leak_beyond(&text, &sent) {
                         outcome.finding(
                             case.label,
                             format!("the response leaks internals (`{leak}` in the body)"),

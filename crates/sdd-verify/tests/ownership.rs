@@ -122,7 +122,9 @@ async fn a_second_user_refused_everywhere_proves_nothing() {
 #[tokio::test]
 async fn a_route_reached_only_with_a_made_up_id_is_not_also_listed_as_probed() {
     // `DELETE /notes/{id}` is declared but no example gives it an id: the injection probe
-    // sends its payloads to `DELETE /notes/1`, which answers 404 — that reaches nothing.
+    // sends its payloads to `DELETE /notes/1`, which answers 404 — that reaches nothing. The
+    // example's note says "sqlite" and "/home/ann": read back, that is the client's data, not a
+    // leak (else this verdict would be failing).
     let v = verify_one("notes.security.injection_safety", "none", "").await;
     let route = "DELETE /notes/{id}";
     assert!(
