@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# SDD's own conformance check: every tool, prompt and resource of both servers, through the
+# official MCP Python SDK (pinned in conformance/requirements.txt), on a scratch copy of a
+# project so nothing in the repository is written:
+#   specification   the task-manager example's specs in a fresh git repository
+#                   (propose_scenarios writes; impact_analysis needs git history)
+#   implementation  the inventory fixture (tests in Rust and Python; runs go to its .sdd/)
+# Usage: scripts/conformance.sh [SERVER...]   (default: both; the servers must be built:
+# `cargo build` makes target/debug/sdd-specification and sdd-implementation).
+# The first run makes .venv-conformance with python3's venv module and PyPI.
+set -euo pipefail
+repo="$(cd "$(dirname "$0")/.." && pwd)"
+here="$repo/conformance"
+venv="${SDD_CONFORMANCE_VENV:-$repo/.venv-conformance}"
+if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import mcp, jsonschema' 2>/dev/null; then
+  if ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
+    echo "conformance: python3 with its venv module is needed (Debian: apt-get install python3-venv)" >&2
+    exit 2
+  fi
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q -r "$here/requirements.txt" || {
+    echo "conformance: could not install conformance/requirements.txt from PyPI into $venv" >&2
+    exit 2
+  }
+fi
+for server in "${@:-specification implementation}"; do
+  for one in $server; do
+    binary="$repo/target/debug/sdd-$one"
+    [ -x "$binary" ] || { echo "conformance: $binary is not built (run cargo build)" >&2; exit 2; }
+    scratch="$(mktemp -d)"
+    case "$one" in
+      specification)
+        mkdir -p "$scratch/specs"
+        cp "$repo"/examples/task_manager/specs/*.yaml "$scratch/specs/"
+        git -C "$scratch" init -q
+        git -C "$scratch" add .
+        git -C "$scratch" -c user.name=ci -c user.email=ci@example.invalid commit -q -m spec
+        ;;
+      implementation)
+        cp -r "$repo/crates/sdd-verify/tests/fixtures/inventory/." "$scratch/"
+        rm -rf "$scratch/rust/target"
+        python="${SDD_PYTHON:-$repo/.venv-test/bin/python}"
+        [ -x "$python" ] && sed -i "s#python3 -m pytest#$python -m pytest#" "$scratch/sdd.yaml"
+        ;;
+      *) echo "conformance: unknown server $one (specification or implementation)" >&2; exit 2 ;;
+    esac
+    echo "conformance: sdd-$one"
+    status=0
+    "$venv/bin/python" "$here/mcp_conformance.py" --require-coverage \
+      --stderr-log "$scratch.stderr.log" \
+      --calls "$here/calls-$one.json" -- "$binary" --project "$scratch" || status=$?
+    if [ "$status" -ne 0 ]; then
+      echo "conformance: the server's last log lines:" >&2
+      tail -n 20 "$scratch.stderr.log" >&2 || true
+    fi
+    rm -rf "$scratch" "$scratch.stderr.log"
+    [ "$status" -eq 0 ] || exit "$status"
+  done
+done
