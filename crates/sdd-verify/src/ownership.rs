@@ -34,6 +34,10 @@ const TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 /// Pages read of one list, per user.
 const MAX_PAGES: usize = 20;
 
+/// Requests with the owner's value for one capture and the other user's own for the rest, per
+/// step.
+const MAX_MIXED_VARIANTS: usize = 4;
+
 /// Declared routes no example uses that the probe tries (each costs two objects).
 const MAX_DECLARED_TRIED: usize = 40;
 
@@ -214,7 +218,12 @@ pub async fn probe(
     rule: Rule<'_>,
 ) -> OwnershipOutcome {
     let mut state = State::default();
-    let creators = creators(spec);
+    // Only what the rule is about: "their own projects" is not probed on comments, which
+    // another rule may leave readable by all.
+    let creators: Vec<Creator<'_>> = creators(spec)
+        .into_iter()
+        .filter(|c| rule.about(&c.route()))
+        .collect();
     for creator in &creators {
         state
             .example(creator, owner, intruder, rule.writes_only)
@@ -238,15 +247,58 @@ pub async fn probe(
     }
 }
 
+/// Where one later step of a creating example stands.
+struct StepContext<'c, 's> {
+    creator: &'c Creator<'s>,
+    index: usize,
+    /// The other user's own run was served up to (not including) this step.
+    served_upto: usize,
+    own_run: &'c [StepResult],
+    /// The step names the owner's object by a captured value.
+    names_object: bool,
+    /// The names captured so far.
+    captured: &'c BTreeSet<String>,
+    /// The values the other user's own run captured (its own objects).
+    theirs: &'c BTreeMap<String, String>,
+}
+
+/// One mark of the owner's objects.
+struct Owned {
+    /// The capture path (`data.id`) whose value marks an object, or `None` for a run's
+    /// `${unique}`, which marks any string that contains it.
+    field: Option<String>,
+    value: String,
+    scenario: String,
+}
+
+impl Owned {
+    fn in_answer(&self, body: &Value) -> bool {
+        match &self.field {
+            Some(field) => lists_object(body, field, &self.value),
+            None => lists_text(body, &self.value),
+        }
+    }
+
+    fn describe(&self) -> String {
+        match &self.field {
+            Some(field) => format!("`{field}` = {}", self.value),
+            None => format!("named with its run's `${{unique}}` {}", self.value),
+        }
+    }
+}
+
 #[derive(Default)]
 struct State {
     outcome: ProbeOutcome,
     created: usize,
     acts: BTreeSet<&'static str>,
-    /// (field the value was captured from, value, scenario) of every object the owner created.
-    owned: Vec<(String, String, String)>,
+    /// What marks the owner's objects in an answer: every value its examples captured, and the
+    /// `${unique}` of each of its example runs (in the names it gave what it created).
+    owned: Vec<Owned>,
     /// Routes the examples' later steps covered (tried, or left unreached with a reason).
     covered: BTreeSet<Route>,
+    /// A route the other user was refused on, waiting for the owner's own request to count.
+    pending: Option<Route>,
 }
 
 impl State {
@@ -258,9 +310,11 @@ impl State {
         self.outcome.findings.push(Finding { request, problem });
     }
 
-    /// One creating example: the other user runs it on its own objects (the control), the
-    /// owner creates, the other user sends the later steps on the owner's object, and the
-    /// owner finishes the example.
+    /// One creating example, step by step after the creating write: the other user sends each
+    /// step that names the owner's object (by any value captured so far: path, query, headers,
+    /// body) or reads a list, then the owner sends it — the owner being served afterwards shows
+    /// the other user's refusal meant something. The other user first runs the whole example on
+    /// its own objects: a step it is not served there proves nothing when refused here.
     async fn example(
         &mut self,
         creator: &Creator<'_>,
@@ -269,7 +323,6 @@ impl State {
         writes_only: bool,
     ) {
         let steps = &creator.example.steps;
-        let later = &steps[creator.create_at + 1..];
         // The control: how far the other user gets with the example on its own objects.
         let mut theirs = fresh_vars();
         let own_run = run_steps(steps, &mut theirs, intruder).await;
@@ -284,7 +337,7 @@ impl State {
                 )),
                 _ => {
                     let why = bad.problem().unwrap_or_default();
-                    for step in later {
+                    for step in &steps[creator.create_at + 1..] {
                         let route = Route::new(&step.request.method, &step.request.path);
                         self.covered.insert(route.clone());
                         self.unreached(
@@ -311,63 +364,234 @@ impl State {
             }
         };
         self.created += 1;
-        let create_step = &steps[creator.create_at];
-        let captured: BTreeSet<String> = create_step
-            .capture
-            .keys()
-            .filter(|name| vars.contains_key(*name))
-            .cloned()
-            .collect();
-        for (name, path) in &create_step.capture {
-            if let Some(value) = vars.get(name) {
-                self.owned
-                    .push((path.clone(), value.clone(), creator.scenario.to_string()));
+        if let Some(unique) = vars.get("unique") {
+            self.owned.push(Owned {
+                field: None,
+                value: unique.clone(),
+                scenario: creator.scenario.to_string(),
+            });
+        }
+        let mut captured_paths: BTreeMap<String, String> = BTreeMap::new();
+        for step in &steps[..=creator.create_at] {
+            captured_paths.extend(step.capture.clone());
+        }
+        self.own_captures(&vars, &captured_paths, creator);
+        for index in creator.create_at + 1..steps.len() {
+            let step = &steps[index];
+            let route = Route::new(&step.request.method, &step.request.path);
+            let captured: BTreeSet<String> = captured_paths
+                .keys()
+                .filter(|name| vars.contains_key(*name))
+                .cloned()
+                .collect();
+            let names_object = uses_capture(step, &captured);
+            let reads = is_read(&step.request.method);
+            // Only reads of a list can show another's objects without naming them (a search).
+            let relevant = (names_object || reads) && !(writes_only && reads);
+            if relevant {
+                self.covered.insert(route.clone());
+                let context = StepContext {
+                    creator,
+                    index,
+                    served_upto,
+                    own_run: &own_run,
+                    names_object,
+                    captured: &captured,
+                    theirs: &theirs,
+                };
+                if !self
+                    .attempt_step(&context, step, &vars, owner, intruder)
+                    .await
+                {
+                    return;
+                }
+            }
+            // The owner's own step: it moves the example on (and captures what later steps use).
+            let done = crate::examples::run_step(step, &mut vars, owner).await;
+            captured_paths.extend(step.capture.clone());
+            self.own_captures(&vars, &step.capture, creator);
+            if let Some(pending) = self.pending.take() {
+                if done.ok {
+                    self.outcome.probed += 1;
+                    self.outcome.routes_probed.insert(pending);
+                } else {
+                    self.unreached(
+                        pending,
+                        format!(
+                            "the owner's own `{}` failed too ({}), so the other user's refusal shows nothing",
+                            done.request,
+                            done.problem().unwrap_or_default()
+                        ),
+                    );
+                }
+            }
+            if !done.ok {
+                // The rest of the example cannot be sent as written: say which routes that leaves.
+                let why = format!(
+                    "the owner's own run of {} failed at `{}` ({}) before this step",
+                    creator.name(),
+                    done.request,
+                    done.problem().unwrap_or_default()
+                );
+                let names: BTreeSet<String> = captured_paths.keys().cloned().collect();
+                for later in &steps[index + 1..] {
+                    if uses_capture(later, &names) || is_read(&later.request.method) {
+                        let route = Route::new(&later.request.method, &later.request.path);
+                        self.covered.insert(route.clone());
+                        self.unreached(route, why.clone());
+                    }
+                }
+                return;
             }
         }
-        let mut refused_routes = Vec::new();
-        for (offset, step) in later.iter().enumerate() {
-            if !uses_capture(step, &captured) || (writes_only && is_read(&step.request.method)) {
-                continue;
+    }
+
+    /// The marks of what the owner just captured.
+    fn own_captures(
+        &mut self,
+        vars: &BTreeMap<String, String>,
+        captures: &BTreeMap<String, String>,
+        creator: &Creator<'_>,
+    ) {
+        for (name, path) in captures {
+            if let Some(value) = vars.get(name) {
+                self.owned.push(Owned {
+                    field: Some(path.clone()),
+                    value: value.clone(),
+                    scenario: creator.scenario.to_string(),
+                });
             }
-            let index = creator.create_at + 1 + offset;
-            let route = Route::new(&step.request.method, &step.request.path);
-            self.covered.insert(route.clone());
-            // A step that expects an error (409 "already completed") is refused for the owner
-            // too: another user's refusal of it cannot be told from that.
-            if let Some(expected) = step.expect.status.filter(|s| *s >= 400) {
-                self.unreached(
-                    route,
-                    format!(
-                        "in {} it is expected to answer {expected}, which another user's refusal cannot be told from",
-                        creator.name()
-                    ),
-                );
-                continue;
-            }
-            if index >= served_upto {
-                let why = own_run
-                    .get(served_upto)
-                    .map(|bad| format!("`{}` ({})", bad.request, bad.problem().unwrap_or_default()))
-                    .unwrap_or_default();
-                self.unreached(
-                    route,
-                    format!(
-                        "the other user's own run of {} failed at {why}, so its refusal on another's object would show nothing",
-                        creator.name()
-                    ),
-                );
-                continue;
-            }
-            let request = concrete_request(step, &vars, intruder.headers);
-            if !request.unresolved.is_empty() {
-                continue;
-            }
-            let label = format!(
-                "{} {} as another user ({})",
-                request.method,
-                request.path,
-                creator.name()
+        }
+    }
+
+    /// The other user sends one later step with the owner's values. Returns `false` when the
+    /// example cannot go on. A refusal waits in `pending` for the owner's own step.
+    async fn attempt_step(
+        &mut self,
+        context: &StepContext<'_, '_>,
+        step: &ExampleStep,
+        vars: &BTreeMap<String, String>,
+        owner: &ServiceClient<'_>,
+        intruder: &ServiceClient<'_>,
+    ) -> bool {
+        let creator = context.creator;
+        let route = Route::new(&step.request.method, &step.request.path);
+        let request = concrete_request(step, vars, intruder.headers);
+        if !request.unresolved.is_empty() {
+            self.unreached(
+                route,
+                format!(
+                    "in {} it needs {}, which the owner's run did not capture",
+                    creator.name(),
+                    request
+                        .unresolved
+                        .iter()
+                        .map(|u| format!("${{{u}}}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
             );
+            return true;
+        }
+        let label = format!(
+            "{} {} as another user ({})",
+            request.method,
+            request.path,
+            creator.name()
+        );
+        if is_read(&request.method) {
+            // A list (a search, a filtered list) is judged by what it holds, not its status.
+            match read_pages(intruder, owner, &request.path).await {
+                Pages::Read { pages, more } => {
+                    if let Some(mark) = self
+                        .owned
+                        .iter()
+                        .find(|o| pages.iter().any(|page| o.in_answer(page)))
+                    {
+                        let problem = format!(
+                            "lists an object another user created ({}, from `{}`)",
+                            mark.describe(),
+                            mark.scenario
+                        );
+                        self.acts.insert("listed");
+                        self.outcome.probed += 1;
+                        self.outcome.routes_probed.insert(route);
+                        self.finding(label, problem);
+                        return true;
+                    }
+                    if !context.names_object {
+                        self.list_control(route, &request.path, more, owner).await;
+                        return true;
+                    }
+                }
+                Pages::Refused(status) if !context.names_object => {
+                    self.outcome.refused.push(format!(
+                        "{label} answered {status}: a user must be served its own list before its list can show anything"
+                    ));
+                    return true;
+                }
+                _ if !context.names_object => return true,
+                _ => {}
+            }
+        }
+        // A step expecting an error (409 "already completed") is refused for the owner too:
+        // another user's refusal of it cannot be told from that.
+        if let Some(expected) = step.expect.status.filter(|s| *s >= 400) {
+            self.unreached(
+                route,
+                format!(
+                    "in {} it is expected to answer {expected}, which another user's refusal cannot be told from",
+                    creator.name()
+                ),
+            );
+            return true;
+        }
+        if context.index >= context.served_upto {
+            let why = context
+                .own_run
+                .get(context.served_upto)
+                .map(|bad| format!("`{}` ({})", bad.request, bad.problem().unwrap_or_default()))
+                .unwrap_or_default();
+            self.unreached(
+                route,
+                format!(
+                    "the other user's own run of {} failed at {why}, so its refusal on another's object would show nothing",
+                    creator.name()
+                ),
+            );
+            return true;
+        }
+        // With several captured values in the request, one may be the owner's object and another
+        // the other user's own (moving the owner's item into one's own project): try all the
+        // owner's values, then each of them alone among the other user's own.
+        let mut variants = vec![(request, label)];
+        let used: Vec<&String> = context
+            .captured
+            .iter()
+            .filter(|name| uses_capture(step, &BTreeSet::from([(*name).clone()])))
+            .collect();
+        if used.len() > 1 {
+            for mine in used.iter().take(MAX_MIXED_VARIANTS) {
+                let mut mixed = vars.clone();
+                for other in used.iter().filter(|n| *n != mine) {
+                    if let Some(value) = context.theirs.get(*other) {
+                        mixed.insert((*other).clone(), value.clone());
+                    }
+                }
+                let request = concrete_request(step, &mixed, intruder.headers);
+                if request.unresolved.is_empty() {
+                    let label = format!(
+                        "{} {} as another user, with the owner's `{mine}` and its own other values ({})",
+                        request.method,
+                        request.path,
+                        creator.name()
+                    );
+                    variants.push((request, label));
+                }
+            }
+        }
+        let mut refused = false;
+        for (request, label) in variants {
             match attempt(
                 owner,
                 &request.method,
@@ -377,55 +601,68 @@ impl State {
             )
             .await
             {
-                Attempt::Unusable(status) => self
-                    .outcome
-                    .refused
-                    .push(format!("{label} answered {status}")),
+                Attempt::Unusable(status) => {
+                    self.outcome
+                        .refused
+                        .push(format!("{label} answered {status}"));
+                    return true;
+                }
                 Attempt::Refused => {
                     self.acts.insert(act_of(&request.method));
-                    refused_routes.push(route);
+                    refused = true;
                 }
                 Attempt::Served(status) => {
                     self.acts.insert(act_of(&request.method));
                     self.outcome.probed += 1;
                     self.outcome.routes_probed.insert(route);
-                    let done = match act_of(&request.method) {
-                        "read" => "read",
-                        "deleted" => "deleted",
-                        _ => "changed",
-                    };
                     self.finding(
                         label,
-                        format!("answered {status}: another user's object was {done}"),
-                    );
-                }
-                Attempt::Failed(why) => self.finding(label, why),
-            }
-        }
-        if refused_routes.is_empty() {
-            return;
-        }
-        // The owner's own requests must still work: otherwise the refusals showed nothing.
-        let own = run_steps(later, &mut vars, owner).await;
-        match own.iter().find(|s| !s.ok) {
-            None => {
-                for route in refused_routes {
-                    self.outcome.probed += 1;
-                    self.outcome.routes_probed.insert(route);
-                }
-            }
-            Some(bad) => {
-                let why = bad.problem().unwrap_or_default();
-                for route in refused_routes {
-                    self.unreached(
-                        route,
                         format!(
-                            "the owner's own `{}` failed too ({why}), so the other user's refusal shows nothing",
-                            bad.request
+                            "answered {status}: another user's object was {}",
+                            act_of(&request.method)
                         ),
                     );
+                    // After a change the owner's next steps may fail on what the other user
+                    // did: the finding stands, the rest of the example is not needed.
+                    return act_of(&request.method) == "read";
+                }
+                Attempt::Failed(why) => {
+                    self.finding(label, why);
+                    return true;
                 }
             }
+        }
+        if refused {
+            self.pending = Some(route);
+        }
+        true
+    }
+
+    /// A list the other user was served without the owner's objects: it counts when the
+    /// owner's own copy shows them; with pages left unread it is a gap.
+    async fn list_control(
+        &mut self,
+        route: Route,
+        path: &str,
+        their_more: Option<String>,
+        owner: &ServiceClient<'_>,
+    ) {
+        let Pages::Read { pages, more } = read_pages(owner, owner, path).await else {
+            return;
+        };
+        let shown = self
+            .owned
+            .iter()
+            .any(|o| pages.iter().any(|page| o.in_answer(page)));
+        match (shown, their_more.or(more)) {
+            (_, Some(why)) => self.unreached(route, format!("not every page was read ({why})")),
+            (true, None) => {
+                self.acts.insert("listed");
+                self.outcome.probed += 1;
+                self.outcome.routes_probed.insert(route);
+            }
+            // Not a list of these objects for their owner either: neither checked nor a gap.
+            (false, None) => {}
         }
     }
 
@@ -659,13 +896,15 @@ impl State {
                     continue;
                 }
             };
-            if let Some((field, value, scenario)) = self.owned.iter().find(|(field, value, _)| {
-                their_pages
-                    .iter()
-                    .any(|page| lists_object(page, field, value))
-            }) {
+            if let Some(mark) = self
+                .owned
+                .iter()
+                .find(|o| their_pages.iter().any(|page| o.in_answer(page)))
+            {
                 let problem = format!(
-                    "lists an object another user created (`{field}` = {value}, from `{scenario}`)"
+                    "lists an object another user created ({}, from `{}`)",
+                    mark.describe(),
+                    mark.scenario
                 );
                 self.outcome.probed += 1;
                 self.outcome.routes_probed.insert(route.clone());
@@ -678,7 +917,7 @@ impl State {
                 let shown = self
                     .owned
                     .iter()
-                    .any(|(field, value, _)| pages.iter().any(|p| lists_object(p, field, value)));
+                    .any(|o| pages.iter().any(|page| o.in_answer(page)));
                 if shown {
                     self.outcome.probed += 1;
                     *showed.entry(route.clone()).or_default() = true;
@@ -866,6 +1105,23 @@ fn lists_object(body: &Value, capture_path: &str, value: &str) -> bool {
             .iter()
             .any(|item| carries(item, field, value) || lists_object(item, capture_path, value)),
         Value::Object(map) => map.values().any(|v| lists_object(v, capture_path, value)),
+        _ => false,
+    }
+}
+
+/// Whether `body` holds, in an array at any depth, an item with a string containing `marker`.
+fn lists_text(body: &Value, marker: &str) -> bool {
+    fn contains(value: &Value, marker: &str) -> bool {
+        match value {
+            Value::String(s) => s.contains(marker),
+            Value::Array(items) => items.iter().any(|v| contains(v, marker)),
+            Value::Object(map) => map.values().any(|v| contains(v, marker)),
+            _ => false,
+        }
+    }
+    match body {
+        Value::Array(items) => items.iter().any(|item| contains(item, marker)),
+        Value::Object(map) => map.values().any(|v| lists_text(v, marker)),
         _ => false,
     }
 }

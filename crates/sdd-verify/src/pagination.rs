@@ -119,6 +119,36 @@ pub fn next_page(path: &str, link: Option<&str>, body: &Value) -> NextPage {
             };
         }
     }
+    // A key named like a continuation that no rule above knows (`continuation`, `after`,
+    // `nextKey`): there may be more, in a way not followed.
+    if let Some((key, _)) = places.iter().flat_map(|m| m.iter()).find(|(k, v)| {
+        let k = k.to_ascii_lowercase();
+        let continues = [
+            "next",
+            "cursor",
+            "continu",
+            "token",
+            "after",
+            "offset_key",
+            "more",
+        ]
+        .iter()
+        .any(|w| k.contains(w));
+        let set = match v {
+            Value::String(s) => !s.is_empty(),
+            Value::Number(_) => true,
+            Value::Bool(b) => *b,
+            _ => false,
+        };
+        // The has-more flags are read below, with a page or an offset to go on from.
+        continues
+            && set
+            && !["has_more", "hasmore", "has_next", "hasnext", "more"].contains(&k.as_str())
+    }) {
+        return NextPage::Unfollowable(format!(
+            "the answer has `{key}`, a way to the next page SDD does not follow"
+        ));
+    }
     for key in ["has_more", "hasMore", "has_next", "hasNext", "more"] {
         if find(key) == Some(&Value::Bool(true)) {
             if let Some(page) = number("page") {
@@ -348,6 +378,22 @@ mod tests {
                 &json!({"items": [1, 2], "hasMore": true, "offset": 0})
             ),
             follow("/t?offset=2")
+        );
+        assert!(matches!(
+            next_page("/t", None, &json!({"results": [1], "continuation": "abc"})),
+            NextPage::Unfollowable(why) if why.contains("continuation")
+        ));
+        assert!(matches!(
+            next_page(
+                "/t",
+                None,
+                &json!({"data": [1], "meta": {"afterKey": "k9"}})
+            ),
+            NextPage::Unfollowable(_)
+        ));
+        assert_eq!(
+            next_page("/t", None, &json!({"results": [1], "continuation": null})),
+            NextPage::Last
         );
         assert!(matches!(
             next_page("/t", None, &json!({"next": "page two"})),

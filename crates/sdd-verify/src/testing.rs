@@ -26,6 +26,16 @@ pub fn notes_project() -> std::io::Result<tempfile::TempDir> {
     private_copy(&notes_fixture(), "18090")
 }
 
+/// `tests/fixtures/workbench` of this crate (from a hostile review): projects with nested items,
+/// ids in a JSON body, a search, and three list conventions; its FAULTS each open one way into
+/// another user's objects.
+pub fn workbench_project() -> std::io::Result<tempfile::TempDir> {
+    private_copy(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/workbench"),
+        "18321",
+    )
+}
+
 fn private_copy(fixture: &Path, port_in_file: &str) -> std::io::Result<tempfile::TempDir> {
     let dir = tempfile::tempdir()?;
     copy_dir(fixture, dir.path())?;

@@ -17,7 +17,21 @@ async fn ownership_with(faults: &str, allowed: &str) -> ConstraintVerdict {
 }
 
 async fn verify_one(id: &str, faults: &str, allowed: &str) -> ConstraintVerdict {
-    let project = sdd_verify::testing::notes_project().unwrap();
+    verify_in(
+        sdd_verify::testing::notes_project().unwrap(),
+        id,
+        faults,
+        allowed,
+    )
+    .await
+}
+
+async fn verify_in(
+    project: tempfile::TempDir,
+    id: &str,
+    faults: &str,
+    allowed: &str,
+) -> ConstraintVerdict {
     let root = project.path();
     sdd_verify::testing::set_service_env(root, "FAULTS", "none", faults).unwrap();
     sdd_verify::testing::set_service_env(root, "ALLOWED_USERS", "\"\"", &format!("\"{allowed}\""))
@@ -136,4 +150,62 @@ async fn a_route_reached_only_with_a_made_up_id_is_not_also_listed_as_probed() {
         "{v:#?}"
     );
     assert_eq!(v.verdict, Verdict::Inconclusive, "{v:#?}");
+}
+
+const PROJECTS: &str = "workbench.security.project_ownership";
+
+async fn workbench(faults: &str) -> ConstraintVerdict {
+    verify_in(
+        sdd_verify::testing::workbench_project().unwrap(),
+        PROJECTS,
+        faults,
+        "",
+    )
+    .await
+}
+
+/// The hostile review's service: items nested in projects, an id in a JSON body, a search. Each
+/// of these faults passed the ownership probe once; each must fail it now, naming the way in.
+#[tokio::test]
+async fn nested_objects_body_ids_and_searches_are_probed() {
+    let healthy = workbench("none").await;
+    assert_eq!(healthy.verdict, Verdict::Passing, "{healthy:#?}");
+    for route in [
+        "GET /projects/{pid}/items/{iid}",
+        "PUT /projects/{pid}/items/{iid}",
+        "POST /items/move",
+        "GET /search",
+    ] {
+        assert!(
+            healthy.routes_probed.iter().any(|r| r == route),
+            "{route} not probed: {healthy:#?}"
+        );
+    }
+    for (fault, request, problem) in [
+        // Reached with the item's id, captured after the project's.
+        ("nested_read_any", "GET /projects/", "was read"),
+        ("put_any", "PUT /projects/", "was changed"),
+        // The item's id in the body, the target project's too.
+        ("move_any", "POST /items/move", "was changed"),
+        // The search lists everyone's items: the owner's is known by its run's `${unique}`.
+        (
+            "search_leak",
+            "GET /search",
+            "lists an object another user created",
+        ),
+    ] {
+        let v = workbench(fault).await;
+        assert_eq!(v.verdict, Verdict::Failing, "{fault}: {v:#?}");
+        assert!(
+            v.findings
+                .iter()
+                .any(|f| f.request.starts_with(request) && f.problem.contains(problem)),
+            "{fault}: no finding on {request} saying `{problem}`: {:#?}",
+            v.findings
+        );
+    }
+    // The leak starts on the search's page 2, behind a `continuation` key SDD cannot follow:
+    // not a pass.
+    let v = workbench("search_page2").await;
+    assert_ne!(v.verdict, Verdict::Passing, "{v:#?}");
 }
