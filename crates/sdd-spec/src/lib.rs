@@ -22,7 +22,7 @@ pub mod testgen;
 pub mod verdict;
 
 pub use diagnostic::{Diagnostic, Location, Severity};
-pub use load::{load_dir, load_dir_with, load_sources, LoadError, Loaded};
+pub use load::{load_dir, load_dir_with, load_sources, LoadError, Loaded, SpecCache};
 pub use model::Spec;
 pub mod analysis;
 pub mod text;

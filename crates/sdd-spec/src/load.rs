@@ -60,6 +60,12 @@ pub fn load_dir(root: &Path) -> Result<Loaded, LoadError> {
 /// to it, and only regular files are opened (a FIFO would block every call forever). Each
 /// skipped entry is a diagnostic.
 pub fn load_dir_with(root: &Path, limits: &Limits) -> Result<Loaded, LoadError> {
+    let (files, problems) = list_spec_files(root)?;
+    Ok(load_files(root, files, problems, limits))
+}
+
+/// The spec files under `root` (sorted, each once) and the problems of the walk.
+fn list_spec_files(root: &Path) -> Result<(Vec<PathBuf>, Vec<Diagnostic>), LoadError> {
     if !root.exists() {
         return Err(LoadError::MissingRoot(root.to_path_buf()));
     }
@@ -102,8 +108,17 @@ pub fn load_dir_with(root: &Path, limits: &Limits) -> Result<Loaded, LoadError> 
     let mut files = walk.files;
     files.sort();
     files.dedup();
+    Ok((files, walk.diagnostics))
+}
+
+/// Read `files` (under `root`) and build the model; `problems` (the walk's) are kept.
+fn load_files(
+    root: &Path,
+    files: Vec<PathBuf>,
+    mut problems: Vec<Diagnostic>,
+    limits: &Limits,
+) -> Loaded {
     let mut sources = Vec::with_capacity(files.len());
-    let mut problems = walk.diagnostics;
     for path in files {
         let rel = relative(root, &path);
         // One unreadable file (permissions, not UTF-8, a FIFO, too large) is a diagnostic, not
@@ -122,7 +137,90 @@ pub fn load_dir_with(root: &Path, limits: &Limits) -> Result<Loaded, LoadError> 
     }
     let mut loaded = load_sources_with(&sources, limits);
     loaded.diagnostics.extend(problems);
-    Ok(loaded)
+    loaded
+}
+
+/// A spec tree kept loaded between calls: a server asks it for the spec on every call and gets
+/// the model it already has unless a file was added, removed or changed since (its size,
+/// modification or status-change time, or inode differ). Walking the tree and reading each
+/// file's metadata costs microseconds a file; parsing costs milliseconds. People's edits are
+/// still seen by the very next call.
+pub struct SpecCache {
+    root: PathBuf,
+    last: std::sync::Mutex<Option<CachedLoad>>,
+}
+
+struct CachedLoad {
+    files: Vec<FileStamp>,
+    walk: Vec<Diagnostic>,
+    limits: Limits,
+    loaded: std::sync::Arc<Loaded>,
+}
+
+/// What says a file is unchanged.
+#[derive(Debug, PartialEq, Eq)]
+struct FileStamp {
+    path: PathBuf,
+    /// `None` when the file cannot be read (reading it says why, every time).
+    meta: Option<(u64, i64, i64, i64, i64, u64)>,
+}
+
+impl FileStamp {
+    fn of(path: PathBuf) -> FileStamp {
+        use std::os::unix::fs::MetadataExt;
+        let meta = std::fs::metadata(&path).ok().map(|m| {
+            (
+                m.len(),
+                m.mtime(),
+                m.mtime_nsec(),
+                m.ctime(),
+                m.ctime_nsec(),
+                m.ino(),
+            )
+        });
+        FileStamp { path, meta }
+    }
+}
+
+impl SpecCache {
+    pub fn new(root: &Path) -> SpecCache {
+        SpecCache {
+            root: root.to_path_buf(),
+            last: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// The spec as the files say now, with the limits of [`Limits::from_env`].
+    pub fn load(&self) -> Result<std::sync::Arc<Loaded>, LoadError> {
+        let (limits, limit_problems) = Limits::from_env();
+        let (files, walk) = list_spec_files(&self.root)?;
+        let stamps: Vec<FileStamp> = files.iter().cloned().map(FileStamp::of).collect();
+        // A poisoned lock only means another call panicked mid-load: start afresh.
+        let mut last = self
+            .last
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(cached) = last.as_ref() {
+            if cached.files == stamps && cached.walk == walk && cached.limits == limits {
+                return Ok(cached.loaded.clone());
+            }
+        }
+        let mut loaded = load_files(&self.root, files, walk.clone(), &limits);
+        for problem in limit_problems {
+            loaded.diagnostics.push(
+                Diagnostic::warning("bad-limit-setting", problem)
+                    .with_help("set it to a number of bytes or nodes, e.g. 8388608, or unset it"),
+            );
+        }
+        let loaded = std::sync::Arc::new(loaded);
+        *last = Some(CachedLoad {
+            files: stamps,
+            walk,
+            limits,
+            loaded: loaded.clone(),
+        });
+        Ok(loaded)
+    }
 }
 
 /// Load from in-memory `(relative path, text)` pairs (used by impact analysis on git revisions).

@@ -255,3 +255,49 @@ fn committed_project_schema_is_fresh() {
         "specs/sdd-project.schema.json is stale: run `UPDATE_SCHEMA=1 cargo test -p sdd-spec --test spec`"
     );
 }
+
+/// The spec cache: an unchanged tree is the same model (not parsed again); an edit (even one
+/// that keeps the size), a new file and a deleted file are each seen by the very next load.
+#[test]
+fn the_spec_cache_sees_every_change_at_the_next_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = |name: &str| dir.path().join(name);
+    let scenario = |name: &str| {
+        format!(
+            "domain: tasks\nscenarios:\n  - name: {name}\n    when: I act\n    then: it is done\n"
+        )
+    };
+    std::fs::write(file("a.yaml"), scenario("Alpha")).unwrap();
+    let cache = sdd_spec::SpecCache::new(dir.path());
+    let names = |loaded: &sdd_spec::Loaded| -> Vec<String> {
+        loaded
+            .spec
+            .scenarios
+            .iter()
+            .map(|s| s.name.clone())
+            .collect()
+    };
+    let first = cache.load().unwrap();
+    assert_eq!(names(&first), ["Alpha"]);
+    let again = cache.load().unwrap();
+    assert!(
+        std::sync::Arc::ptr_eq(&first, &again),
+        "an unchanged tree is loaded again"
+    );
+    // Same size, other text.
+    std::fs::write(file("a.yaml"), scenario("Alphb")).unwrap();
+    assert_eq!(names(&cache.load().unwrap()), ["Alphb"]);
+    std::fs::write(file("b.yaml"), scenario("Beta").replace("tasks", "notes")).unwrap();
+    assert_eq!(names(&cache.load().unwrap()), ["Alphb", "Beta"]);
+    std::fs::remove_file(file("a.yaml")).unwrap();
+    assert_eq!(names(&cache.load().unwrap()), ["Beta"]);
+    // A file that cannot be read is a diagnostic every time, not a cached success.
+    std::fs::write(file("c.yaml"), [0xff, 0xfe, 0x00]).unwrap();
+    let loaded = cache.load().unwrap();
+    assert!(!loaded.diagnostics.is_empty(), "{:?}", loaded.diagnostics);
+    std::fs::remove_dir_all(dir.path()).unwrap();
+    assert!(
+        cache.load().is_err(),
+        "a root that is gone is an error, not the old model"
+    );
+}

@@ -1,7 +1,9 @@
 //! The specification server: the spec tree as the source of truth for a coding agent.
 //!
 //! Tool handlers only translate arguments and results; the work is done by `sdd_spec`. Every call
-//! reads the spec tree afresh, so people's edits are seen at once and nothing is cached stale.
+//! asks the spec cache ([`sdd_spec::SpecCache`]) for the spec: it walks the tree and compares each
+//! file's metadata, re-reading only when something was added, removed or changed — so people's
+//! edits are seen by the very next call, and an unchanged tree is not parsed again.
 #![deny(clippy::print_stdout)]
 
 mod git;
@@ -13,7 +15,9 @@ use rmcp::handler::server::router::{prompt::PromptRouter, tool::ToolRouter};
 use rmcp::model::ServerCapabilities;
 use rmcp::{prompt_handler, tool_handler, ServerHandler};
 use sdd_mcp::{Project, ServerIdentity, ToolError};
-use sdd_spec::Loaded;
+use std::sync::Arc;
+
+use sdd_spec::{Loaded, SpecCache};
 
 pub const IDENTITY: ServerIdentity = ServerIdentity {
     name: "sdd-specification",
@@ -31,6 +35,8 @@ pub const IDENTITY: ServerIdentity = ServerIdentity {
 #[derive(Clone)]
 pub struct SpecServer {
     project: Project,
+    /// The loaded spec, kept between calls (shared by the clones rmcp makes of the server).
+    cache: Arc<SpecCache>,
     tool_router: ToolRouter<Self>,
     prompt_router: PromptRouter<Self>,
 }
@@ -43,15 +49,17 @@ impl SpecServer {
             + Self::planning_tools();
         sdd_mcp::tidy_schemas(&mut tool_router);
         SpecServer {
+            cache: Arc::new(SpecCache::new(&project.specs)),
             project,
             tool_router,
             prompt_router: Self::prompt_router(),
         }
     }
 
-    /// Load the spec tree now. A missing or unreadable root is an error the agent can act on.
-    fn load(&self) -> Result<Loaded, ToolError> {
-        sdd_mcp::blocking(|| sdd_spec::load_dir(&self.project.specs)).map_err(|e| {
+    /// The spec tree as its files say now. A missing or unreadable root is an error the agent
+    /// can act on.
+    fn load(&self) -> Result<Arc<Loaded>, ToolError> {
+        sdd_mcp::blocking(|| self.cache.load()).map_err(|e| {
             format!(
                 "{e} (the server was started with --specs {})",
                 self.project.specs.display()

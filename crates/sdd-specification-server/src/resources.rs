@@ -35,7 +35,7 @@ impl SpecServer {
                 .with_description("JSON Schema of the spec file format (for editors: `# yaml-language-server: $schema=…`).")
                 .with_mime_type("application/schema+json"),
         ];
-        if let Ok(loaded) = sdd_mcp::blocking(|| sdd_spec::load_dir(&self.project.specs)) {
+        if let Ok(loaded) = sdd_mcp::blocking(|| self.cache.load()) {
             for file in &loaded.spec.files {
                 list.push(
                     Resource::new(format!("{FILE_PREFIX}{}", file.path), file.path.clone())
@@ -57,7 +57,7 @@ impl SpecServer {
                 "application/schema+json",
             ));
         }
-        let loaded = sdd_mcp::blocking(|| sdd_spec::load_dir(&self.project.specs))
+        let loaded = sdd_mcp::blocking(|| self.cache.load())
             .map_err(|e| ErrorData::resource_not_found(e.to_string(), None))?;
         if uri == SUMMARY_URI {
             let spec = &loaded.spec;
