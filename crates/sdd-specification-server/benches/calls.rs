@@ -5,6 +5,7 @@
 //!   files: `scripts/bench-spec.sh` writes one), on that tree;
 //! - on the tree, the first call after one file changed (the spec cache re-reads the tree);
 //! - the idle resident memory of each server.
+//!
 //! Medians and p95 of wall-clock time on this machine; printed, never asserted.
 //!
 //! `cargo bench -p sdd-specification-server --bench calls` (scripts/bench-mcp.sh runs it with a tree).
