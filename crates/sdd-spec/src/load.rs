@@ -115,9 +115,19 @@ fn list_spec_files(root: &Path) -> Result<(Vec<PathBuf>, Vec<Diagnostic>), LoadE
 fn load_files(
     root: &Path,
     files: Vec<PathBuf>,
-    mut problems: Vec<Diagnostic>,
+    problems: Vec<Diagnostic>,
     limits: &Limits,
 ) -> Loaded {
+    load_files_reusing(root, files, problems, limits, HashMap::new()).0
+}
+
+fn load_files_reusing(
+    root: &Path,
+    files: Vec<PathBuf>,
+    mut problems: Vec<Diagnostic>,
+    limits: &Limits,
+    previous: HashMap<String, std::sync::Arc<ParsedText>>,
+) -> (Loaded, HashMap<String, std::sync::Arc<ParsedText>>) {
     let mut sources = Vec::with_capacity(files.len());
     for path in files {
         let rel = relative(root, &path);
@@ -135,9 +145,9 @@ fn load_files(
             }
         }
     }
-    let mut loaded = load_sources_with(&sources, limits);
+    let (mut loaded, parsed) = load_sources_reusing(&sources, limits, previous);
     loaded.diagnostics.extend(problems);
-    loaded
+    (loaded, parsed)
 }
 
 /// A spec tree kept loaded between calls: a server asks it for the spec on every call and gets
@@ -155,6 +165,9 @@ struct CachedLoad {
     walk: Vec<Diagnostic>,
     limits: Limits,
     loaded: std::sync::Arc<Loaded>,
+    /// Each file as parsed: after an edit only the edited file is parsed again (the model is
+    /// still built from all of them: cross-file checks see the whole tree).
+    parsed: HashMap<String, std::sync::Arc<ParsedText>>,
 }
 
 /// What says a file is unchanged.
@@ -205,7 +218,12 @@ impl SpecCache {
                 return Ok(cached.loaded.clone());
             }
         }
-        let mut loaded = load_files(&self.root, files, walk.clone(), &limits);
+        let previous = match last.take() {
+            Some(cached) if cached.limits == limits => cached.parsed,
+            _ => HashMap::new(),
+        };
+        let (mut loaded, parsed) =
+            load_files_reusing(&self.root, files, walk.clone(), &limits, previous);
         for problem in limit_problems {
             loaded.diagnostics.push(
                 Diagnostic::warning("bad-limit-setting", problem)
@@ -218,6 +236,7 @@ impl SpecCache {
             walk,
             limits,
             loaded: loaded.clone(),
+            parsed,
         });
         Ok(loaded)
     }
@@ -229,14 +248,26 @@ pub fn load_sources(sources: &[(String, String)]) -> Loaded {
 }
 
 pub fn load_sources_with(sources: &[(String, String)], limits: &Limits) -> Loaded {
+    load_sources_reusing(sources, limits, HashMap::new()).0
+}
+
+/// Load, taking each file whose text is unchanged from `previous` instead of parsing it; also
+/// returns this load's parsed files, for the next.
+fn load_sources_reusing(
+    sources: &[(String, String)],
+    limits: &Limits,
+    previous: HashMap<String, std::sync::Arc<ParsedText>>,
+) -> (Loaded, HashMap<String, std::sync::Arc<ParsedText>>) {
     let mut builder = Builder {
         limits: *limits,
+        previous,
         ..Builder::default()
     };
     for (path, text) in sources {
         builder.file(path, text);
     }
-    builder.finish()
+    let parsed = std::mem::take(&mut builder.parsed);
+    (builder.finish(), parsed)
 }
 
 pub fn is_spec_file(path: &Path) -> bool {
@@ -360,6 +391,11 @@ fn relative(root: &Path, path: &Path) -> String {
 #[derive(Default)]
 struct Builder {
     limits: Limits,
+    /// Files parsed by the previous load (see [`SpecCache`]): one whose text is unchanged is
+    /// not parsed again.
+    previous: HashMap<String, std::sync::Arc<ParsedText>>,
+    /// Files parsed (or reused) by this load, for the next.
+    parsed: HashMap<String, std::sync::Arc<ParsedText>>,
     spec: Spec,
     diagnostics: Vec<Diagnostic>,
     domains: BTreeMap<String, Domain>,
@@ -367,10 +403,17 @@ struct Builder {
     constraint_ids: HashMap<String, Location>,
 }
 
+/// One file as parsed: kept by [`SpecCache`] so an unchanged file is not parsed again.
+struct ParsedText {
+    text: String,
+    index: PositionIndex,
+    value: Value,
+}
+
 /// Per-file context: where we are, for locating diagnostics.
 struct FileCtx<'a> {
     file: &'a str,
-    index: PositionIndex,
+    index: &'a PositionIndex,
 }
 
 impl FileCtx<'_> {
@@ -386,6 +429,51 @@ impl FileCtx<'_> {
 }
 
 impl Builder {
+    /// Parse one file's text into its position index and YAML value; a problem is a diagnostic.
+    fn parse(&mut self, file: &str, text: &str) -> Option<ParsedText> {
+        // Measured before serde_yaml runs: it copies every alias, and that copy is the cost.
+        let index = match PositionIndex::build_checked(text, &self.limits) {
+            Ok(index) => index,
+            Err(exceeded) => {
+                let mut d = Diagnostic::error(exceeded.code, exceeded.message)
+                    .in_file(file)
+                    .with_help(exceeded.help);
+                d.line = Some(exceeded.line);
+                d.column = Some(exceeded.column);
+                self.diagnostics.push(d);
+                return None;
+            }
+        };
+        if let Some((message, line, column)) = index.unsafe_syntax_error(text) {
+            let mut d = Diagnostic::error("yaml-syntax", format!("invalid YAML: {message}"));
+            d.file = Some(file.to_string());
+            d.line = Some(*line);
+            d.column = Some(*column);
+            let help = syntax_help(text, *line, message).unwrap_or_else(|| {
+                if message.contains("recursion limit") {
+                    "nest fewer lists and mappings inside each other".into()
+                } else {
+                    "fix the YAML at this position; indentation and `key: value` pairs must line up"
+                        .into()
+                }
+            });
+            self.diagnostics.push(d.with_help(help));
+            return None;
+        }
+        let value: Value = match serde_yaml::from_str(text) {
+            Ok(v) => v,
+            Err(err) => {
+                self.diagnostics.push(syntax_diagnostic(file, text, &err));
+                return None;
+            }
+        };
+        Some(ParsedText {
+            text: text.to_string(),
+            index,
+            value,
+        })
+    }
+
     fn file(&mut self, file: &str, text: &str) {
         let text = strip_bom(text);
         // Texts that did not come through `read_yaml_file` (git revisions, a proposal being
@@ -403,43 +491,19 @@ impl Builder {
             );
             return;
         }
-        // Measured before serde_yaml runs: it copies every alias, and that copy is the cost.
-        let index = match PositionIndex::build_checked(text, &self.limits) {
-            Ok(index) => index,
-            Err(exceeded) => {
-                let mut d = Diagnostic::error(exceeded.code, exceeded.message)
-                    .in_file(file)
-                    .with_help(exceeded.help);
-                d.line = Some(exceeded.line);
-                d.column = Some(exceeded.column);
-                self.diagnostics.push(d);
-                return;
-            }
+        let parsed = match self.previous.get(file).filter(|p| p.text == text) {
+            Some(parsed) => parsed.clone(),
+            None => match self.parse(file, text) {
+                Some(parsed) => std::sync::Arc::new(parsed),
+                None => return,
+            },
         };
-        if let Some((message, line, column)) = index.unsafe_syntax_error(text) {
-            let mut d = Diagnostic::error("yaml-syntax", format!("invalid YAML: {message}"));
-            d.file = Some(file.to_string());
-            d.line = Some(*line);
-            d.column = Some(*column);
-            let help = syntax_help(text, *line, message).unwrap_or_else(|| {
-                if message.contains("recursion limit") {
-                    "nest fewer lists and mappings inside each other".into()
-                } else {
-                    "fix the YAML at this position; indentation and `key: value` pairs must line up"
-                        .into()
-                }
-            });
-            self.diagnostics.push(d.with_help(help));
-            return;
-        }
-        let value: Value = match serde_yaml::from_str(text) {
-            Ok(v) => v,
-            Err(err) => {
-                self.diagnostics.push(syntax_diagnostic(file, text, &err));
-                return;
-            }
+        self.parsed.insert(file.to_string(), parsed.clone());
+        let value = &parsed.value;
+        let ctx = FileCtx {
+            file,
+            index: &parsed.index,
         };
-        let ctx = FileCtx { file, index };
         let Value::Mapping(map) = &value else {
             if value.is_null() {
                 // Only comments or blank lines (a file being written, or one kept as a note):
