@@ -278,6 +278,15 @@ pub(crate) struct ConcreteRequest {
     pub unresolved: Vec<String>,
 }
 
+/// `${a}, ${b}`: unresolved names as written in an example.
+pub(crate) fn as_written(names: &[String]) -> String {
+    names
+        .iter()
+        .map(|u| format!("${{{u}}}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 pub(crate) fn concrete_request(
     step: &sdd_spec::document::ExampleStep,
     vars: &BTreeMap<String, String>,
@@ -343,7 +352,7 @@ pub(crate) async fn run_step(
             mismatches: Vec::new(),
             error: Some(format!(
                 "unknown value(s) {}: capture them in an earlier step (`capture:`), or set the environment variable",
-                unresolved.iter().map(|u| format!("${{{u}}}")).collect::<Vec<_>>().join(", ")
+                as_written(&unresolved)
             )),
             elapsed_ms: 0.0,
         };

@@ -127,12 +127,7 @@ pub async fn build(
                         format!(
                             "its example in `{}` needs {}, which no earlier step captured",
                             scenario.id,
-                            request
-                                .unresolved
-                                .iter()
-                                .map(|u| format!("${{{u}}}"))
-                                .collect::<Vec<_>>()
-                                .join(", ")
+                            crate::examples::as_written(&request.unresolved)
                         )
                     });
                     continue;

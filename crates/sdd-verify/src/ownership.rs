@@ -483,12 +483,7 @@ impl State {
                 format!(
                     "in {} it needs {}, which the owner's run did not capture",
                     creator.name(),
-                    request
-                        .unresolved
-                        .iter()
-                        .map(|u| format!("${{{u}}}"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    crate::examples::as_written(&request.unresolved)
                 ),
             );
             return true;
