@@ -628,7 +628,10 @@ async fn security_verdict(
             CheckSpec::InjectionSafe { .. } => {
                 let plan = target.probe_plan(spec, "injection").await;
                 let mut outcome = probes::injection(&plan).await;
-                let sent = outcome.probed + outcome.refused.len();
+                let sent = outcome.sent;
+                let answered = outcome.probed;
+                let refused = outcome.refused.len();
+                let routes = outcome.routes_probed.len();
                 // A route the payloads reached (made-up parameters answered 2xx, or a 5xx) is
                 // reached; it is not listed both ways.
                 outcome.unreached = plan
@@ -651,10 +654,38 @@ async fn security_verdict(
                 outcome.findings.extend(round_trip.findings);
                 outcome.refused.extend(round_trip.refused);
                 outcome.probed += round_trip.probed;
-                let account = format!(
-                    "{sent} request(s) on {} route(s) with SQL, NoSQL, shell, path-traversal and script payloads in every query value, path parameter and JSON field, and malformed, mistyped, non-UTF-8 and oversized bodies; {stored} stored payload(s) read back verbatim",
-                    outcome.routes_probed.len()
+                outcome.notes.extend(round_trip.notes);
+                let depth = if outcome
+                    .notes
+                    .iter()
+                    .any(|n| n.contains("nested JSON value"))
+                {
+                    format!(
+                        "JSON field (nested ones up to {} per body)",
+                        probes::MAX_NESTED_FIELDS
+                    )
+                } else {
+                    "JSON field at any depth".to_string()
+                };
+                let mut answers = format!("{answered} answered on {routes} route(s)");
+                if refused > 0 {
+                    answers.push_str(&format!(
+                        ", {refused} refused before they showed anything (429, or 401/403 to the probe user's own token)"
+                    ));
+                }
+                let other = sent.saturating_sub(answered + refused);
+                if other > 0 {
+                    answers.push_str(&format!(
+                        ", {other} on routes with made-up parameters refused with a 4xx (they show nothing)"
+                    ));
+                }
+                let mut account = format!(
+                    "{sent} request(s) with SQL, NoSQL, shell, path-traversal and script payloads in every query value, path parameter, {depth} and example header, and malformed, mistyped, non-UTF-8 and oversized bodies: {answers}; {stored} stored payload(s) read back verbatim"
                 );
+                for note in &outcome.notes {
+                    account.push_str("; ");
+                    account.push_str(note);
+                }
                 (outcome, account)
             }
             CheckSpec::MaxSize { max, unit, subject } if unit != "items" => {

@@ -26,6 +26,18 @@ pub fn notes_project() -> std::io::Result<tempfile::TempDir> {
     private_copy(&notes_fixture(), "18090")
 }
 
+/// `tests/fixtures/workbench` of this crate: projects and their items, with the faults the
+/// security probes must catch (nested and header injection, auth skipped on path variants, a
+/// rate limit on reads only).
+pub fn workbench_fixture() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/workbench")
+}
+
+/// A private copy of the workbench fixture, its port 18100 made a free port.
+pub fn workbench_project() -> std::io::Result<tempfile::TempDir> {
+    private_copy(&workbench_fixture(), "18100")
+}
+
 fn private_copy(fixture: &Path, port_in_file: &str) -> std::io::Result<tempfile::TempDir> {
     let dir = tempfile::tempdir()?;
     copy_dir(fixture, dir.path())?;
