@@ -586,7 +586,7 @@ async fn security_verdict(
                     }
                 };
                 let account = format!(
-                    "{} route(s) probed {}{unsent}; exempt: {}",
+                    "{} route(s) probed {}{unsent}; each reached route's path also with a trailing slash added (or removed) and its first segment in another case, without a token; exempt: {}",
                     outcome.routes_probed.len(),
                     sent.join(", "),
                     if all.is_empty() {

@@ -336,9 +336,65 @@ pub fn authentication_variants(target: &ProbePlan<'_>) -> Vec<(&'static str, Opt
     variants
 }
 
+/// Other spellings of `endpoint`'s path that a lenient router may take for the same route:
+/// with a trailing slash added (or removed), and with its first literal segment in another case
+/// (`/projects/7` → `/projects/7/`, `/Projects/7`). Each with how its request is named.
+pub fn path_variants(endpoint: &ProbeEndpoint) -> Vec<(String, &'static str)> {
+    let (path, query) = match endpoint.path.split_once('?') {
+        Some((p, q)) => (p, format!("?{q}")),
+        None => (endpoint.path.as_str(), String::new()),
+    };
+    let mut variants = Vec::new();
+    if path.len() > 1 && path.ends_with('/') {
+        variants.push((
+            format!("{}{query}", path.trim_end_matches('/')),
+            "the trailing slash removed",
+        ));
+    } else {
+        variants.push((format!("{path}/{query}"), "a trailing slash added"));
+    }
+    let parameters = endpoint.route.parameter_segments();
+    let mut segments: Vec<String> = path.split('/').map(str::to_string).collect();
+    // `segments[0]` is the empty text before the leading slash.
+    let literal = (1..segments.len())
+        .find(|&i| !parameters.contains(&(i - 1)) && segments[i].chars().any(char::is_alphabetic));
+    if let Some(i) = literal {
+        let segment = &segments[i];
+        let first = segment.chars().position(char::is_alphabetic).unwrap_or(0);
+        let swapped: String = segment
+            .chars()
+            .enumerate()
+            .map(|(n, c)| {
+                if n != first {
+                    c.to_string()
+                } else if c.is_lowercase() {
+                    c.to_uppercase().to_string()
+                } else {
+                    c.to_lowercase().to_string()
+                }
+            })
+            .collect();
+        segments[i] = swapped;
+        variants.push((format!("{}{query}", segments.join("/")), "another case"));
+    }
+    variants
+}
+
+/// A 2xx that is a "not found" page in disguise (an HTML fallback page, or a body that says
+/// so): it shows no protected data.
+fn says_not_found(response: &HttpResponse) -> bool {
+    let html = response
+        .header("content-type")
+        .is_some_and(|t| t.to_ascii_lowercase().contains("text/html"));
+    let text = String::from_utf8_lossy(&response.body).to_ascii_lowercase();
+    html || text.contains("not found") || text.contains("not_found")
+}
+
 /// Every route but the exceptions must refuse every request of [`authentication_variants`]
 /// (401 or 403). Routes only reached with made-up parameters count as probed when refused;
-/// any other answer leaves them unreached.
+/// any other answer leaves them unreached. Every route reached for real is also asked, without
+/// a token, by its [`path_variants`]: a 2xx that is not a "not found" page is a finding (a
+/// 401/403, a redirect, a 404 or a 405 is not).
 pub async fn authentication(target: &ProbePlan<'_>, exceptions: &[String]) -> ProbeOutcome {
     let mut outcome = ProbeOutcome {
         problems: target.inventory.problems.clone(),
@@ -389,6 +445,45 @@ pub async fn authentication(target: &ProbePlan<'_>, exceptions: &[String]) -> Pr
                         format!("answered {} instead of refusing it with 401/403", r.status),
                     )
                 }
+                Err(e) => outcome.finding(label, format!("no answer: {e}")),
+            }
+        }
+    }
+    // The same routes by another spelling of their path, which a router may match while the
+    // token check (a middleware on the exact path) does not.
+    let mut seen = BTreeSet::new();
+    for endpoint in target
+        .endpoints()
+        .iter()
+        .filter(|e| !e.made_up && !is_exception(&e.path, exceptions))
+    {
+        if !seen.insert(endpoint.route.clone()) {
+            continue;
+        }
+        for (path, what) in path_variants(endpoint) {
+            let request = ProbeEndpoint {
+                path,
+                ..endpoint.clone()
+            };
+            let label = format!("{} ({what}) without a token", request.label());
+            let body = endpoint.body.clone().map(String::into_bytes);
+            outcome.sent += 1;
+            match send_patiently(target, &request, base.clone(), body).await {
+                Ok(r) if r.status == 429 => {
+                    outcome.refused_with(&label, r.status);
+                }
+                Ok(r) if (200..300).contains(&r.status) && !says_not_found(&r) => {
+                    outcome.probed(endpoint);
+                    outcome.finding(
+                        label,
+                        format!(
+                            "answered {} instead of refusing it with 401/403 (or not finding it): the token check is skipped on this spelling of the path",
+                            r.status
+                        ),
+                    );
+                }
+                // 401/403, a redirect, 404/405: the variant is refused or is not the route.
+                Ok(_) => outcome.probed(endpoint),
                 Err(e) => outcome.finding(label, format!("no answer: {e}")),
             }
         }
@@ -1500,6 +1595,33 @@ steps:
         );
     }
 
+    /// A trailing slash and another case of the first literal segment: spellings a lenient
+    /// router takes for the route while a token check on the exact path does not.
+    #[test]
+    fn path_variants_change_the_slash_and_the_case() {
+        let variants = |template: &str, path: &str| -> Vec<String> {
+            path_variants(&endpoint("GET", template, path, None))
+                .into_iter()
+                .map(|(p, what)| format!("{p} ({what})"))
+                .collect()
+        };
+        assert_eq!(
+            variants("/projects", "/projects?after=3"),
+            [
+                "/projects/?after=3 (a trailing slash added)",
+                "/Projects?after=3 (another case)"
+            ]
+        );
+        assert_eq!(
+            variants("/{org}/Items/", "/acme/Items/"),
+            [
+                "/acme/Items (the trailing slash removed)",
+                "/acme/items/ (another case)"
+            ]
+        );
+        assert_eq!(variants("/{id}", "/7"), ["/7/ (a trailing slash added)"]);
+    }
+
     #[test]
     fn exceptions_match_paths_and_words() {
         let ex = vec!["Health check endpoint".to_string()];
@@ -1734,8 +1856,9 @@ mod authentication_tests {
         let (findings, outcome) = probe(Check::Sound).await;
         assert!(findings.is_empty(), "{findings:#?}");
         assert!(outcome.refused.is_empty(), "{outcome:#?}");
-        // Seven variants on two routes, each refused with 401.
-        assert_eq!(outcome.probed, 14, "{outcome:#?}");
+        // Seven variants on two routes, each refused with 401, and two other spellings of each
+        // path without a token, refused too.
+        assert_eq!(outcome.probed, 18, "{outcome:#?}");
         assert_eq!(outcome.routes_probed.len(), 2);
     }
 

@@ -158,3 +158,31 @@ async fn injection_refused_by_a_rate_limit_is_inconclusive_and_says_so() {
         "{v:#?}"
     );
 }
+
+/// `/projects/` and `/Projects` must refuse a request without a token like `/projects` does.
+#[tokio::test]
+async fn authentication_skipped_on_a_path_variant_fails() {
+    let healthy = verify_one(AUTHENTICATION, "none", 1000).await;
+    assert_eq!(healthy.verdict, Verdict::Passing, "{healthy:#?}");
+    assert!(
+        healthy.summary.contains("trailing slash") && healthy.summary.contains("case"),
+        "{}",
+        healthy.summary
+    );
+    let cases = [
+        (
+            "trailing_slash",
+            "GET /projects/ (a trailing slash added) without a token",
+        ),
+        ("case_path", "GET /Projects (another case) without a token"),
+    ];
+    for (fault, request) in cases {
+        let v = verify_one(AUTHENTICATION, fault, 1000).await;
+        assert_eq!(v.verdict, Verdict::Failing, "{fault}: {v:#?}");
+        assert!(
+            has_finding(&v, request, "answered 200"),
+            "{fault}: no finding on {request}: {:#?}",
+            v.findings
+        );
+    }
+}
