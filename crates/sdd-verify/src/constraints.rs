@@ -610,19 +610,36 @@ async fn security_verdict(
                     ));
                 }
                 let plan = target.probe_plan(spec, "rate-inventory").await;
-                let (findings, account) =
-                    probes::rate_limit(&plan, *max_requests, *window_seconds).await;
-                if account == probes::NOTHING_TO_BURST {
+                let reads_only = limits_reads_only(&format!(
+                    "{} {}",
+                    c.requirement.as_deref().unwrap_or(""),
+                    c.measurement.as_deref().unwrap_or("")
+                ));
+                let burst =
+                    probes::rate_limit(&plan, *max_requests, *window_seconds, per, reads_only)
+                        .await;
+                if burst.account == probes::NOTHING_TO_BURST {
                     return Some(no_endpoints(c));
+                }
+                let account = format!(
+                    "burst with one {per}'s credentials: {} (limit {max_requests} per {window_seconds} s)",
+                    burst.account
+                );
+                if let (true, Some(gap)) = (burst.findings.is_empty(), &burst.gap) {
+                    // A limit on "requests" covers writes: reads alone do not show it is met.
+                    return Some(verdict(
+                        c,
+                        Verdict::Inconclusive,
+                        format!(
+                            "{gap}, and the limit covers every request, not only reads; {account}"
+                        ),
+                    ));
                 }
                 let outcome = ProbeOutcome {
                     probed: 1,
-                    findings,
+                    findings: burst.findings,
                     ..ProbeOutcome::default()
                 };
-                let account = format!(
-                    "burst with one {per}'s credentials: {account} (limit {max_requests} per {window_seconds} s)"
-                );
                 (outcome, account)
             }
             CheckSpec::InjectionSafe { .. } => {
@@ -816,6 +833,32 @@ async fn security_verdict(
     None
 }
 
+/// Whether a rate-limit constraint's sentence limits reads only ("Max 100 read requests per
+/// minute", "… per user for GET requests"): then its writes need no burst.
+fn limits_reads_only(sentence: &str) -> bool {
+    let text = sentence.to_lowercase();
+    let words: Vec<&str> = text
+        .split(|ch: char| !ch.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
+    let reads = [
+        "read", "reads", "get", "gets", "queries", "query", "lookups", "searches",
+    ];
+    let writes = [
+        "write",
+        "writes",
+        "post",
+        "put",
+        "patch",
+        "delete",
+        "mutations",
+        "all",
+        "every",
+        "any",
+    ];
+    words.iter().any(|w| reads.contains(w)) && !words.iter().any(|w| writes.contains(w))
+}
+
 /// Refused requests listed in a verdict (the count says how many there were).
 const MAX_LISTED: usize = 5;
 
@@ -929,4 +972,29 @@ async fn slowest_read(
         }
     }
     best.map(|(took, e)| (e, took))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::limits_reads_only;
+
+    /// A limit on "requests" covers writes; only a sentence that names reads scopes it to them.
+    #[test]
+    fn a_rate_limit_is_on_reads_only_when_its_sentence_says_so() {
+        for (sentence, reads_only) in [
+            ("Max 100 requests per minute per user", false),
+            ("Max 100 read requests per minute per user", true),
+            (
+                "At most 10 requests per second per user for GET requests",
+                true,
+            ),
+            (
+                "Max 100 requests per minute per user, reads and writes",
+                false,
+            ),
+            ("Max 50 search queries per minute", true),
+        ] {
+            assert_eq!(limits_reads_only(sentence), reads_only, "{sentence}");
+        }
+    }
 }

@@ -499,56 +499,41 @@ pub async fn authentication(target: &ProbePlan<'_>, exceptions: &[String]) -> Pr
 /// The rate-limit probe's account when no request is fit for a burst.
 pub const NOTHING_TO_BURST: &str = "no endpoint to probe";
 
-/// `max_requests` within the window must pass and more must be refused (429 or another 4xx).
-/// Returns the findings and a one-line account.
-pub async fn rate_limit(
+/// What the rate-limit probe found: findings, a one-line account naming what was burst, and
+/// what it could not burst although the limit covers it (`writes not burst: …`), which leaves
+/// a verdict without findings inconclusive.
+#[derive(Debug, Clone, Default)]
+pub struct RateLimitOutcome {
+    pub findings: Vec<Finding>,
+    pub account: String,
+    pub gap: Option<String>,
+}
+
+/// The longest window the probe waits out between two bursts that would otherwise share one
+/// allowance.
+const MAX_WAITED_WINDOW: f64 = 10.0;
+
+/// One burst of `max_requests` plus some on `endpoint` with `headers`: its findings and its
+/// account (`GET /tasks: 100 accepted, then refused from request #101 of 120`). `refusal`
+/// tells a refusal by the limit from an answer that went past it.
+async fn burst(
     target: &ProbePlan<'_>,
+    endpoint: &ProbeEndpoint,
+    headers: &[(String, String)],
     max_requests: u64,
-    window_seconds: f64,
+    refusal: fn(&HttpResponse) -> bool,
 ) -> (Vec<Finding>, String) {
-    // Health and metrics routes are usually outside any limit.
-    let infrastructure = |path: &str| {
-        ["health", "metrics", "ready", "live", "status"]
-            .iter()
-            .any(|w| path.to_ascii_lowercase().contains(w))
-    };
-    let real = || target.endpoints().iter().filter(|e| !e.made_up);
-    let Some(endpoint) = real()
-        .find(|e| e.method == "GET" && !infrastructure(&e.path))
-        .or_else(|| real().find(|e| !infrastructure(&e.path)))
-    else {
-        return (Vec::new(), NOTHING_TO_BURST.into());
-    };
-    // Let traffic sent before (load runs) fall out of a short window first.
-    if window_seconds <= 10.0 {
-        tokio::time::sleep(Duration::from_secs_f64(window_seconds)).await;
-    }
     let extra = (max_requests / 5).clamp(5, 50);
     let total = max_requests + extra;
     let mut first_refused = None;
     let mut accepted_after_limit = 0u64;
     let mut errors = 0u64;
-    let burst_headers = match &target.credentials {
-        Some(credentials) => {
-            let mut headers = without_auth(&target.headers);
-            headers.push(("Authorization".into(), credentials.burst_user.clone()));
-            headers
-        }
-        None => target.headers.clone(),
-    };
     for n in 1..=total {
-        match send(
-            target,
-            endpoint,
-            burst_headers.clone(),
-            endpoint.body.clone(),
-        )
-        .await
-        {
-            Ok(r) if (400..500).contains(&r.status) && r.status != 404 => {
+        match send(target, endpoint, headers.to_vec(), endpoint.body.clone()).await {
+            Ok(r) if refusal(&r) => {
                 first_refused.get_or_insert(n);
             }
-            Ok(r) if r.status < 400 => {
+            Ok(r) if r.status < 400 || (r.status < 500 && r.status != 404) => {
                 if n > max_requests {
                     accepted_after_limit += 1;
                 }
@@ -557,54 +542,186 @@ pub async fn rate_limit(
         }
     }
     let mut findings = Vec::new();
+    let label = endpoint.label();
     let account = match first_refused {
         Some(n) if n <= max_requests => {
             findings.push(Finding {
-                request: format!("{} request #{n} of {total} in a burst", endpoint.label()),
+                request: format!("{label} request #{n} of {total} in a burst"),
                 problem: format!("refused before the limit of {max_requests} was reached"),
             });
-            format!("refused from request #{n}, limit {max_requests}")
+            format!("{label}: refused from request #{n}, limit {max_requests}")
         }
         Some(n) if accepted_after_limit == 0 => {
-            format!("{max_requests} accepted, then refused from request #{n} of {total}")
+            format!("{label}: {max_requests} accepted, then refused from request #{n} of {total}")
         }
         _ => {
             findings.push(Finding {
-                request: format!("{} × {total} in a burst with one client's credentials", endpoint.label()),
+                request: format!("{label} × {total} in a burst with one client's credentials"),
                 problem: format!(
                     "{accepted_after_limit} of the {extra} requests beyond the limit of {max_requests} were accepted"
                 ),
             });
-            format!("{accepted_after_limit} of {extra} requests beyond the limit accepted")
+            format!("{label}: {accepted_after_limit} of {extra} requests beyond the limit accepted")
         }
     };
-    // Per user: right after the first client's burst, another user must still get through.
-    let mut account = account;
-    if let Some(credentials) = &target.credentials {
+    if errors > 0 {
+        findings.push(Finding {
+            request: format!("{label} in a burst"),
+            problem: format!("{errors} requests got no answer, a 404 or a 5xx"),
+        });
+    }
+    (findings, account)
+}
+
+/// `max_requests` within the window must pass and more must be refused (429 or another 4xx),
+/// for reads and for writes: a burst on a read (a `GET` without path parameters first), then,
+/// unless the limit is on reads only (`reads_only`), a burst on a write the examples send
+/// (without path parameters, so that a fresh user may send it; with the example's body), as
+/// another burst user when the limit is counted per user (`per`) and SDD signs tokens, else
+/// after waiting out a short window. A write it cannot burst is the outcome's `gap`.
+pub async fn rate_limit(
+    target: &ProbePlan<'_>,
+    max_requests: u64,
+    window_seconds: f64,
+    per: &str,
+    reads_only: bool,
+) -> RateLimitOutcome {
+    // Health and metrics routes are usually outside any limit.
+    let infrastructure = |path: &str| {
+        ["health", "metrics", "ready", "live", "status"]
+            .iter()
+            .any(|w| path.to_ascii_lowercase().contains(w))
+    };
+    let real = || {
+        target
+            .endpoints()
+            .iter()
+            .filter(|e| !e.made_up && !infrastructure(&e.path))
+    };
+    let is_read = |e: &&ProbeEndpoint| e.method == "GET" || e.method == "HEAD";
+    let fresh = |e: &&ProbeEndpoint| e.route.parameter_segments().is_empty();
+    // A read without path parameters first: another user (the per-user check) can send it too.
+    let Some(read) = real()
+        .filter(is_read)
+        .find(fresh)
+        .or_else(|| real().find(is_read))
+        .or_else(|| real().next())
+    else {
+        return RateLimitOutcome {
+            account: NOTHING_TO_BURST.into(),
+            ..RateLimitOutcome::default()
+        };
+    };
+    // Let traffic sent before (load runs) fall out of a short window first.
+    if window_seconds <= MAX_WAITED_WINDOW {
+        tokio::time::sleep(Duration::from_secs_f64(window_seconds)).await;
+    }
+    let as_user = |token: &str| {
         let mut headers = without_auth(&target.headers);
-        headers.push(("Authorization".into(), credentials.second_user.clone()));
-        match send(target, endpoint, headers, endpoint.body.clone()).await {
+        headers.push(("Authorization".into(), token.to_string()));
+        headers
+    };
+    let burst_headers = match &target.credentials {
+        Some(credentials) => as_user(&credentials.burst_user),
+        None => target.headers.clone(),
+    };
+    // Any 4xx but 404 is the limit's refusal of a read (a 403 or 400 some limiters answer).
+    let (mut findings, mut account) = burst(target, read, &burst_headers, max_requests, |r| {
+        (400..500).contains(&r.status) && r.status != 404
+    })
+    .await;
+    // Per user: right after the first client's burst, another user must still get through.
+    if let Some(credentials) = &target.credentials {
+        let headers = as_user(&credentials.second_user);
+        match send(target, read, headers, read.body.clone()).await {
             Ok(r) if r.status < 400 => account.push_str("; a second user was still served"),
-            Ok(r) => findings.push(Finding {
+            Ok(r) if r.status == 429 => findings.push(Finding {
                 request: format!(
                     "{} as a second user right after the first user's burst",
-                    endpoint.label()
+                    read.label()
                 ),
                 problem: format!("answered {}: the limit is not counted per user", r.status),
             }),
+            Ok(r) => account.push_str(&format!(
+                "; a second user's request answered {}, which does not show whether it was counted apart",
+                r.status
+            )),
             Err(e) => findings.push(Finding {
-                request: format!("{} as a second user", endpoint.label()),
+                request: format!("{} as a second user", read.label()),
                 problem: format!("no answer: {e}"),
             }),
         }
     }
-    if errors > 0 {
-        findings.push(Finding {
-            request: format!("{} in a burst", endpoint.label()),
-            problem: format!("{errors} requests got no answer or a 5xx"),
-        });
+    let mut methods = vec![read.method.clone()];
+    let mut gap = None;
+    if is_read(&read) {
+        let writes: Vec<&ProbeEndpoint> = real().filter(|e| !is_read(e)).collect();
+        let write = writes.iter().copied().find(fresh);
+        let own_allowance = matches!(per, "user" | "api_key") && target.credentials.is_some();
+        let not_burst = if reads_only {
+            account.push_str("; writes not burst: the limit is on reads");
+            None
+        } else if let Some(write) = write {
+            if own_allowance {
+                let headers = as_user(&target.credentials.as_ref().unwrap().user("burst-writes"));
+                let (more, said) = write_burst(target, write, &headers, max_requests).await;
+                findings.extend(more);
+                methods.push(write.method.clone());
+                account.push_str(&format!("; as another burst user, {said}"));
+                None
+            } else if window_seconds <= MAX_WAITED_WINDOW {
+                // One allowance for both bursts: wait for the read burst to fall out of it.
+                tokio::time::sleep(Duration::from_secs_f64(window_seconds)).await;
+                let (more, said) = write_burst(target, write, &burst_headers, max_requests).await;
+                findings.extend(more);
+                methods.push(write.method.clone());
+                account.push_str(&format!(
+                    "; after waiting out the {window_seconds} s window, {said}"
+                ));
+                None
+            } else {
+                Some(format!(
+                    "writes not burst: {} would share the read burst's allowance ({}), and the {window_seconds} s window is too long to wait out",
+                    write.label(),
+                    if target.credentials.is_none() {
+                        "no second burst user without auth.jwt".to_string()
+                    } else {
+                        format!("the limit is counted per {per}")
+                    }
+                ))
+            }
+        } else if let Some(write) = writes.first() {
+            Some(format!(
+                "writes not burst: every write the examples send needs an object's id ({}), which a burst user does not own",
+                write.route
+            ))
+        } else {
+            Some("writes not burst: no example or load endpoint sends a write".to_string())
+        };
+        if let Some(why) = not_burst {
+            account.push_str(&format!("; {why}"));
+            gap = Some(why);
+        }
     }
-    (findings, account)
+    RateLimitOutcome {
+        findings,
+        account: format!("methods burst: {}; {account}", methods.join(", ")),
+        gap,
+    }
+}
+
+/// A burst on a write, with its body: only a 429 (or an answer with `Retry-After`) is the
+/// limit's refusal; a 409 or 422 to the same body sent again went past the limit.
+async fn write_burst(
+    target: &ProbePlan<'_>,
+    write: &ProbeEndpoint,
+    headers: &[(String, String)],
+    max_requests: u64,
+) -> (Vec<Finding>, String) {
+    burst(target, write, headers, max_requests, |r| {
+        r.status == 429 || (r.status >= 400 && r.header("retry-after").is_some())
+    })
+    .await
 }
 
 /// Payloads that must be taken as data, never as code or paths.

@@ -32,6 +32,16 @@ impl Restarter for KeepRunning {
 /// Start the workbench service with `faults` and a limit of `rate_limit` requests per minute
 /// and user, and verify the constraint `id` against it.
 async fn verify_one(id: &str, faults: &str, rate_limit: u32) -> ConstraintVerdict {
+    verify_with_scenarios(id, faults, rate_limit, &[]).await
+}
+
+/// [`verify_one`] with only the scenarios `keep` (all when empty).
+async fn verify_with_scenarios(
+    id: &str,
+    faults: &str,
+    rate_limit: u32,
+    keep: &[&str],
+) -> ConstraintVerdict {
     let project = sdd_verify::testing::workbench_project().unwrap();
     let root = project.path();
     sdd_verify::testing::set_service_env(root, "FAULTS", "none", faults).unwrap();
@@ -43,9 +53,12 @@ async fn verify_one(id: &str, faults: &str, rate_limit: u32) -> ConstraintVerdic
     )
     .unwrap();
     let file = sdd_spec::project::load_project_file(root).unwrap();
-    let spec = sdd_spec::load::load_dir(&root.join(&file.specs))
+    let mut spec = sdd_spec::load::load_dir(&root.join(&file.specs))
         .unwrap()
         .spec;
+    if !keep.is_empty() {
+        spec.scenarios.retain(|s| keep.contains(&s.id.as_str()));
+    }
     let config = file.service.clone().unwrap();
     let allowed_hosts = sdd_verify::allowed_hosts(&file);
     let supervisor = Supervisor {
@@ -185,4 +198,44 @@ async fn authentication_skipped_on_a_path_variant_fails() {
             v.findings
         );
     }
+}
+
+/// A limit on reads only: the writes' burst goes through and the constraint fails. The
+/// healthy service passes, and the account names both bursts.
+#[tokio::test]
+async fn a_rate_limit_on_reads_only_fails() {
+    let healthy = verify_one(RATE_LIMIT, "none", 20).await;
+    assert_eq!(healthy.verdict, Verdict::Passing, "{healthy:#?}");
+    assert!(
+        healthy.summary.contains("GET /projects") && healthy.summary.contains("POST /projects"),
+        "{}",
+        healthy.summary
+    );
+    let v = verify_one(RATE_LIMIT, "rate_get_only", 20).await;
+    assert_eq!(v.verdict, Verdict::Failing, "{v:#?}");
+    assert!(
+        has_finding(&v, "POST /projects", "beyond the limit of 20 were accepted"),
+        "{:#?}",
+        v.findings
+    );
+}
+
+/// Without a write to burst, a limit on "requests" is not shown to be met by reads alone:
+/// inconclusive, saying writes were not burst — not a pass.
+#[tokio::test]
+async fn a_rate_limit_with_no_write_to_burst_is_inconclusive() {
+    let v = verify_with_scenarios(
+        RATE_LIMIT,
+        "rate_get_only",
+        20,
+        &["workbench.list_my_projects"],
+    )
+    .await;
+    assert_eq!(v.verdict, Verdict::Inconclusive, "{v:#?}");
+    assert!(
+        v.summary
+            .starts_with("writes not burst: no example or load endpoint sends a write"),
+        "{}",
+        v.summary
+    );
 }
