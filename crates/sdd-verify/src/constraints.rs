@@ -909,24 +909,34 @@ async fn reliability_verdict(
                     return Some(verdict(c, Verdict::Unchecked, outcome.summary));
                 }
                 let failing = !outcome.findings.is_empty();
-                let mut v = verdict(
-                    c,
-                    if failing {
-                        Verdict::Failing
-                    } else {
-                        Verdict::Passing
-                    },
+                // Refused requests, or examples not written, leave part of it unchecked.
+                let partial = !outcome.refused.is_empty() || !outcome.not_written.is_empty();
+                let summary = if outcome.restarted {
                     format!(
                         "{event}, simulated by {}: {}",
                         how.describe(),
                         outcome.summary
-                    ),
+                    )
+                } else {
+                    format!("{event}: {}", outcome.summary)
+                };
+                let mut v = verdict(
+                    c,
+                    if failing {
+                        Verdict::Failing
+                    } else if partial {
+                        Verdict::Inconclusive
+                    } else {
+                        Verdict::Passing
+                    },
+                    summary,
                 );
-                if how == Stop::Graceful {
+                if how == Stop::Graceful && outcome.restarted {
                     v.notes.push(
                         "a graceful restart was run, as the constraint's event asks; a crash (SIGKILL) was not".into(),
                     );
                 }
+                v.refused = outcome.refused.iter().take(MAX_LISTED).cloned().collect();
                 v.findings = outcome.findings;
                 return Some(v);
             }

@@ -239,3 +239,17 @@ async fn a_rate_limit_with_no_write_to_burst_is_inconclusive() {
         v.summary
     );
 }
+
+/// The durability probe's writes refused by the rate limit: not "no example writes and reads
+/// back" (unchecked), but inconclusive, naming the refused request.
+#[tokio::test]
+async fn durability_with_its_writes_refused_is_inconclusive() {
+    let v = verify_one(DURABILITY, "none", 3).await;
+    assert_eq!(v.verdict, Verdict::Inconclusive, "{v:#?}");
+    assert!(
+        v.summary.contains("answered 429") && v.summary.contains("POST /projects"),
+        "{}",
+        v.summary
+    );
+    assert!(!v.refused.is_empty(), "{v:#?}");
+}
