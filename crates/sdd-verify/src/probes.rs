@@ -1271,15 +1271,15 @@ pub fn read_backs(example: &sdd_spec::document::ExampleDoc) -> Vec<(usize, usize
         };
         let own: Vec<&str> = steps[write].capture.keys().map(String::as_str).collect();
         let mut later: Vec<&str> = Vec::new();
-        for read in write + 1..steps.len() {
-            if steps[read].request.method.eq_ignore_ascii_case("GET")
+        for (read, step) in steps.iter().enumerate().skip(write + 1) {
+            if step.request.method.eq_ignore_ascii_case("GET")
                 && own.iter().any(|name| uses(read, name))
                 && !later.iter().any(|name| uses(read, name))
             {
                 pairs.push((write, read, field.clone()));
             }
             if is_write(read) {
-                later.extend(steps[read].capture.keys().map(String::as_str));
+                later.extend(step.capture.keys().map(String::as_str));
             }
         }
     }
