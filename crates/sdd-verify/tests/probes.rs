@@ -1,4 +1,4 @@
-//! The security and durability probes, for real on the workbench fixture's service: each
+//! The security and durability probes, for real on the projects fixture's service: each
 //! planted fault is a hole a hostile review found the probes blind to — an SQL injection
 //! through a nested JSON field or an example's header, the token check skipped on `/projects/`
 //! or `/Projects`, a rate limit on reads only — and each must fail its constraint. A healthy
@@ -29,7 +29,7 @@ impl Restarter for KeepRunning {
     }
 }
 
-/// Start the workbench service with `faults` and a limit of `rate_limit` requests per minute
+/// Start the projects fixture's service with `faults` and a limit of `rate_limit` requests per minute
 /// and user, and verify the constraint `id` against it.
 async fn verify_one(id: &str, faults: &str, rate_limit: u32) -> ConstraintVerdict {
     verify_with_scenarios(id, faults, rate_limit, &[]).await
@@ -42,7 +42,7 @@ async fn verify_with_scenarios(
     rate_limit: u32,
     keep: &[&str],
 ) -> ConstraintVerdict {
-    let project = sdd_verify::testing::workbench_project().unwrap();
+    let project = sdd_verify::testing::projects_project().unwrap();
     let root = project.path();
     sdd_verify::testing::set_service_env(root, "FAULTS", "none", faults).unwrap();
     sdd_verify::testing::set_service_env(
