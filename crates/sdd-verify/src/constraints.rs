@@ -586,7 +586,7 @@ async fn security_verdict(
                     }
                 };
                 let account = format!(
-                    "{} route(s) probed {}{unsent}; exempt: {}",
+                    "{} route(s) probed {}{unsent}; each reached route's path also with a trailing slash added (or removed) and its first segment in another case, without a token; exempt: {}",
                     outcome.routes_probed.len(),
                     sent.join(", "),
                     if all.is_empty() {
@@ -610,25 +610,45 @@ async fn security_verdict(
                     ));
                 }
                 let plan = target.probe_plan(spec, "rate-inventory").await;
-                let (findings, account) =
-                    probes::rate_limit(&plan, *max_requests, *window_seconds).await;
-                if account == probes::NOTHING_TO_BURST {
+                let reads_only = limits_reads_only(&format!(
+                    "{} {}",
+                    c.requirement.as_deref().unwrap_or(""),
+                    c.measurement.as_deref().unwrap_or("")
+                ));
+                let burst =
+                    probes::rate_limit(&plan, *max_requests, *window_seconds, per, reads_only)
+                        .await;
+                if burst.account == probes::NOTHING_TO_BURST {
                     return Some(no_endpoints(c));
+                }
+                let account = format!(
+                    "burst with one {per}'s credentials: {} (limit {max_requests} per {window_seconds} s)",
+                    burst.account
+                );
+                if let (true, Some(gap)) = (burst.findings.is_empty(), &burst.gap) {
+                    // A limit on "requests" covers writes: reads alone do not show it is met.
+                    return Some(verdict(
+                        c,
+                        Verdict::Inconclusive,
+                        format!(
+                            "{gap}, and the limit covers every request, not only reads; {account}"
+                        ),
+                    ));
                 }
                 let outcome = ProbeOutcome {
                     probed: 1,
-                    findings,
+                    findings: burst.findings,
                     ..ProbeOutcome::default()
                 };
-                let account = format!(
-                    "burst with one {per}'s credentials: {account} (limit {max_requests} per {window_seconds} s)"
-                );
                 (outcome, account)
             }
             CheckSpec::InjectionSafe { .. } => {
                 let plan = target.probe_plan(spec, "injection").await;
                 let mut outcome = probes::injection(&plan).await;
-                let sent = outcome.probed + outcome.refused.len();
+                let sent = outcome.sent;
+                let answered = outcome.probed;
+                let refused = outcome.refused.len();
+                let routes = outcome.routes_probed.len();
                 // A route the payloads reached (made-up parameters answered 2xx, or a 5xx) is
                 // reached; it is not listed both ways.
                 outcome.unreached = plan
@@ -651,10 +671,38 @@ async fn security_verdict(
                 outcome.findings.extend(round_trip.findings);
                 outcome.refused.extend(round_trip.refused);
                 outcome.probed += round_trip.probed;
-                let account = format!(
-                    "{sent} request(s) on {} route(s) with SQL, NoSQL, shell, path-traversal and script payloads in every query value, path parameter and JSON field, and malformed, mistyped, non-UTF-8 and oversized bodies; {stored} stored payload(s) read back verbatim",
-                    outcome.routes_probed.len()
+                outcome.notes.extend(round_trip.notes);
+                let depth = if outcome
+                    .notes
+                    .iter()
+                    .any(|n| n.contains("nested JSON value"))
+                {
+                    format!(
+                        "JSON field (nested ones up to {} per body)",
+                        probes::MAX_NESTED_FIELDS
+                    )
+                } else {
+                    "JSON field at any depth".to_string()
+                };
+                let mut answers = format!("{answered} answered on {routes} route(s)");
+                if refused > 0 {
+                    answers.push_str(&format!(
+                        ", {refused} refused before they showed anything (429, or 401/403 to the probe user's own token)"
+                    ));
+                }
+                let other = sent.saturating_sub(answered + refused);
+                if other > 0 {
+                    answers.push_str(&format!(
+                        ", {other} on routes with made-up parameters refused with a 4xx (they show nothing)"
+                    ));
+                }
+                let mut account = format!(
+                    "{sent} request(s) with SQL, NoSQL, shell, path-traversal and script payloads in every query value, path parameter, {depth} and example header, and malformed, mistyped, non-UTF-8 and oversized bodies: {answers}; {stored} stored payload(s) read back verbatim"
                 );
+                for note in &outcome.notes {
+                    account.push_str("; ");
+                    account.push_str(note);
+                }
                 (outcome, account)
             }
             CheckSpec::MaxSize { max, unit, subject } if unit != "items" => {
@@ -785,6 +833,32 @@ async fn security_verdict(
     None
 }
 
+/// Whether a rate-limit constraint's sentence limits reads only ("Max 100 read requests per
+/// minute", "… per user for GET requests"): then its writes need no burst.
+fn limits_reads_only(sentence: &str) -> bool {
+    let text = sentence.to_lowercase();
+    let words: Vec<&str> = text
+        .split(|ch: char| !ch.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
+    let reads = [
+        "read", "reads", "get", "gets", "queries", "query", "lookups", "searches",
+    ];
+    let writes = [
+        "write",
+        "writes",
+        "post",
+        "put",
+        "patch",
+        "delete",
+        "mutations",
+        "all",
+        "every",
+        "any",
+    ];
+    words.iter().any(|w| reads.contains(w)) && !words.iter().any(|w| writes.contains(w))
+}
+
 /// Refused requests listed in a verdict (the count says how many there were).
 const MAX_LISTED: usize = 5;
 
@@ -835,24 +909,34 @@ async fn reliability_verdict(
                     return Some(verdict(c, Verdict::Unchecked, outcome.summary));
                 }
                 let failing = !outcome.findings.is_empty();
-                let mut v = verdict(
-                    c,
-                    if failing {
-                        Verdict::Failing
-                    } else {
-                        Verdict::Passing
-                    },
+                // Refused requests, or examples not written, leave part of it unchecked.
+                let partial = !outcome.refused.is_empty() || !outcome.not_written.is_empty();
+                let summary = if outcome.restarted {
                     format!(
                         "{event}, simulated by {}: {}",
                         how.describe(),
                         outcome.summary
-                    ),
+                    )
+                } else {
+                    format!("{event}: {}", outcome.summary)
+                };
+                let mut v = verdict(
+                    c,
+                    if failing {
+                        Verdict::Failing
+                    } else if partial {
+                        Verdict::Inconclusive
+                    } else {
+                        Verdict::Passing
+                    },
+                    summary,
                 );
-                if how == Stop::Graceful {
+                if how == Stop::Graceful && outcome.restarted {
                     v.notes.push(
                         "a graceful restart was run, as the constraint's event asks; a crash (SIGKILL) was not".into(),
                     );
                 }
+                v.refused = outcome.refused.iter().take(MAX_LISTED).cloned().collect();
                 v.findings = outcome.findings;
                 return Some(v);
             }
@@ -898,4 +982,29 @@ async fn slowest_read(
         }
     }
     best.map(|(took, e)| (e, took))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::limits_reads_only;
+
+    /// A limit on "requests" covers writes; only a sentence that names reads scopes it to them.
+    #[test]
+    fn a_rate_limit_is_on_reads_only_when_its_sentence_says_so() {
+        for (sentence, reads_only) in [
+            ("Max 100 requests per minute per user", false),
+            ("Max 100 read requests per minute per user", true),
+            (
+                "At most 10 requests per second per user for GET requests",
+                true,
+            ),
+            (
+                "Max 100 requests per minute per user, reads and writes",
+                false,
+            ),
+            ("Max 50 search queries per minute", true),
+        ] {
+            assert_eq!(limits_reads_only(sentence), reads_only, "{sentence}");
+        }
+    }
 }

@@ -60,8 +60,11 @@ pub fn declared(root: &Path, file: &ProjectFile, spec: &Spec) -> DeclaredRoutes 
     declared
 }
 
-/// The shape of a request: which route, which query names, which top-level body fields.
-fn shape(endpoint: &ProbeEndpoint) -> (Route, BTreeSet<String>, BTreeSet<String>) {
+/// The shape of a request: which route, which query names, which top-level body fields, which
+/// headers of its own (an example's `GET /tasks` with `X-Tenant` is not the load's without).
+fn shape(
+    endpoint: &ProbeEndpoint,
+) -> (Route, BTreeSet<String>, BTreeSet<String>, BTreeSet<String>) {
     let query: BTreeSet<String> = endpoint
         .path
         .split_once('?')
@@ -80,7 +83,12 @@ fn shape(endpoint: &ProbeEndpoint) -> (Route, BTreeSet<String>, BTreeSet<String>
         Some(Value::Object(map)) => map.keys().cloned().collect(),
         _ => BTreeSet::new(),
     };
-    (endpoint.route.clone(), query, fields)
+    let headers = endpoint
+        .headers
+        .iter()
+        .map(|(n, _)| n.to_ascii_lowercase())
+        .collect();
+    (endpoint.route.clone(), query, fields, headers)
 }
 
 /// Build the inventory as `client` (the probe's own user): run the examples of every scenario
@@ -107,6 +115,10 @@ pub async fn build(
                 path,
                 body: e.body.as_ref().map(|b| b.replace("{{seq}}", "1")),
                 made_up: false,
+                headers: crate::probes::example_headers(&e.headers)
+                    .into_iter()
+                    .map(|(n, v)| (n, v.replace("{{seq}}", "1")))
+                    .collect(),
             },
             &mut endpoints,
         );
@@ -142,6 +154,19 @@ pub async fn build(
                             .as_deref()
                             .map(|b| String::from_utf8_lossy(b).into_owned()),
                         made_up: false,
+                        // The step's own headers, as sent (values filled in).
+                        headers: crate::probes::example_headers(
+                            request
+                                .headers
+                                .iter()
+                                .filter(|(n, _)| {
+                                    step.request
+                                        .headers
+                                        .keys()
+                                        .any(|own| own.eq_ignore_ascii_case(n))
+                                })
+                                .map(|(n, v)| (n, v)),
+                        ),
                     },
                     &mut endpoints,
                 );
@@ -170,6 +195,7 @@ pub async fn build(
                 route: route.clone(),
                 body: None,
                 made_up,
+                headers: Vec::new(),
             },
             &mut endpoints,
         );
@@ -196,6 +222,7 @@ mod tests {
             path: path.into(),
             body: body.map(str::to_string),
             made_up: false,
+            headers: Vec::new(),
         };
         assert_eq!(
             shape(&e("/tasks?status=pending&limit=20", None)),

@@ -53,6 +53,36 @@ pub struct ProbeEndpoint {
     /// Its path parameters are made up (no example captured a real value): an answer such as
     /// 404 shows nothing about the route.
     pub made_up: bool,
+    /// The headers the example step itself sends (`X-Team-Tag: core`), values filled in;
+    /// never credentials, `Content-Type` or `Host` (see [`example_headers`]). Sent with every
+    /// probe request to the endpoint unless the probe sets the same header itself.
+    pub headers: Vec<(String, String)>,
+}
+
+/// Headers that are the client's credentials or the request's framing: never taken from an
+/// example step as input, never replaced by a payload.
+const NOT_INPUT_HEADERS: &[&str] = &[
+    "authorization",
+    "proxy-authorization",
+    "cookie",
+    "x-api-key",
+    "content-type",
+    "content-length",
+    "host",
+    "transfer-encoding",
+    "connection",
+];
+
+/// The headers of an example step that are input to the service: every one but credentials,
+/// `Content-Type`, `Host` and the like ([`NOT_INPUT_HEADERS`]).
+pub fn example_headers<'a>(
+    headers: impl IntoIterator<Item = (&'a String, &'a String)>,
+) -> Vec<(String, String)> {
+    headers
+        .into_iter()
+        .filter(|(n, _)| !NOT_INPUT_HEADERS.contains(&n.to_ascii_lowercase().as_str()))
+        .map(|(n, v)| (n.clone(), v.clone()))
+        .collect()
 }
 
 impl ProbeEndpoint {
@@ -94,6 +124,10 @@ pub struct ProbeOutcome {
     pub unreached: BTreeMap<Route, String>,
     /// Declarations that could not be read: the routes they stand for are unknown.
     pub problems: Vec<String>,
+    /// Requests sent, whatever their answer.
+    pub sent: usize,
+    /// What was left out or not checked, in words (for the verdict's account).
+    pub notes: Vec<String>,
 }
 
 impl ProbeOutcome {
@@ -159,6 +193,11 @@ async fn send_bytes(
     body: Option<Vec<u8>>,
 ) -> Result<HttpResponse, String> {
     let mut headers = headers;
+    for (name, value) in &endpoint.headers {
+        if !headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name)) {
+            headers.push((name.clone(), value.clone()));
+        }
+    }
     if body.is_some()
         && !headers
             .iter()
@@ -297,9 +336,65 @@ pub fn authentication_variants(target: &ProbePlan<'_>) -> Vec<(&'static str, Opt
     variants
 }
 
+/// Other spellings of `endpoint`'s path that a lenient router may take for the same route:
+/// with a trailing slash added (or removed), and with its first literal segment in another case
+/// (`/projects/7` → `/projects/7/`, `/Projects/7`). Each with how its request is named.
+pub fn path_variants(endpoint: &ProbeEndpoint) -> Vec<(String, &'static str)> {
+    let (path, query) = match endpoint.path.split_once('?') {
+        Some((p, q)) => (p, format!("?{q}")),
+        None => (endpoint.path.as_str(), String::new()),
+    };
+    let mut variants = Vec::new();
+    if path.len() > 1 && path.ends_with('/') {
+        variants.push((
+            format!("{}{query}", path.trim_end_matches('/')),
+            "the trailing slash removed",
+        ));
+    } else {
+        variants.push((format!("{path}/{query}"), "a trailing slash added"));
+    }
+    let parameters = endpoint.route.parameter_segments();
+    let mut segments: Vec<String> = path.split('/').map(str::to_string).collect();
+    // `segments[0]` is the empty text before the leading slash.
+    let literal = (1..segments.len())
+        .find(|&i| !parameters.contains(&(i - 1)) && segments[i].chars().any(char::is_alphabetic));
+    if let Some(i) = literal {
+        let segment = &segments[i];
+        let first = segment.chars().position(char::is_alphabetic).unwrap_or(0);
+        let swapped: String = segment
+            .chars()
+            .enumerate()
+            .map(|(n, c)| {
+                if n != first {
+                    c.to_string()
+                } else if c.is_lowercase() {
+                    c.to_uppercase().to_string()
+                } else {
+                    c.to_lowercase().to_string()
+                }
+            })
+            .collect();
+        segments[i] = swapped;
+        variants.push((format!("{}{query}", segments.join("/")), "another case"));
+    }
+    variants
+}
+
+/// A 2xx that is a "not found" page in disguise (an HTML fallback page, or a body that says
+/// so): it shows no protected data.
+fn says_not_found(response: &HttpResponse) -> bool {
+    let html = response
+        .header("content-type")
+        .is_some_and(|t| t.to_ascii_lowercase().contains("text/html"));
+    let text = String::from_utf8_lossy(&response.body).to_ascii_lowercase();
+    html || text.contains("not found") || text.contains("not_found")
+}
+
 /// Every route but the exceptions must refuse every request of [`authentication_variants`]
 /// (401 or 403). Routes only reached with made-up parameters count as probed when refused;
-/// any other answer leaves them unreached.
+/// any other answer leaves them unreached. Every route reached for real is also asked, without
+/// a token, by its [`path_variants`]: a 2xx that is not a "not found" page is a finding (a
+/// 401/403, a redirect, a 404 or a 405 is not).
 pub async fn authentication(target: &ProbePlan<'_>, exceptions: &[String]) -> ProbeOutcome {
     let mut outcome = ProbeOutcome {
         problems: target.inventory.problems.clone(),
@@ -354,6 +449,45 @@ pub async fn authentication(target: &ProbePlan<'_>, exceptions: &[String]) -> Pr
             }
         }
     }
+    // The same routes by another spelling of their path, which a router may match while the
+    // token check (a middleware on the exact path) does not.
+    let mut seen = BTreeSet::new();
+    for endpoint in target
+        .endpoints()
+        .iter()
+        .filter(|e| !e.made_up && !is_exception(&e.path, exceptions))
+    {
+        if !seen.insert(endpoint.route.clone()) {
+            continue;
+        }
+        for (path, what) in path_variants(endpoint) {
+            let request = ProbeEndpoint {
+                path,
+                ..endpoint.clone()
+            };
+            let label = format!("{} ({what}) without a token", request.label());
+            let body = endpoint.body.clone().map(String::into_bytes);
+            outcome.sent += 1;
+            match send_patiently(target, &request, base.clone(), body).await {
+                Ok(r) if r.status == 429 => {
+                    outcome.refused_with(&label, r.status);
+                }
+                Ok(r) if (200..300).contains(&r.status) && !says_not_found(&r) => {
+                    outcome.probed(endpoint);
+                    outcome.finding(
+                        label,
+                        format!(
+                            "answered {} instead of refusing it with 401/403 (or not finding it): the token check is skipped on this spelling of the path",
+                            r.status
+                        ),
+                    );
+                }
+                // 401/403, a redirect, 404/405: the variant is refused or is not the route.
+                Ok(_) => outcome.probed(endpoint),
+                Err(e) => outcome.finding(label, format!("no answer: {e}")),
+            }
+        }
+    }
     // A route reached for real elsewhere (or refused with made-up parameters) is reached.
     let probed = outcome.routes_probed.clone();
     outcome
@@ -365,56 +499,41 @@ pub async fn authentication(target: &ProbePlan<'_>, exceptions: &[String]) -> Pr
 /// The rate-limit probe's account when no request is fit for a burst.
 pub const NOTHING_TO_BURST: &str = "no endpoint to probe";
 
-/// `max_requests` within the window must pass and more must be refused (429 or another 4xx).
-/// Returns the findings and a one-line account.
-pub async fn rate_limit(
+/// What the rate-limit probe found: findings, a one-line account naming what was burst, and
+/// what it could not burst although the limit covers it (`writes not burst: …`), which leaves
+/// a verdict without findings inconclusive.
+#[derive(Debug, Clone, Default)]
+pub struct RateLimitOutcome {
+    pub findings: Vec<Finding>,
+    pub account: String,
+    pub gap: Option<String>,
+}
+
+/// The longest window the probe waits out between two bursts that would otherwise share one
+/// allowance.
+const MAX_WAITED_WINDOW: f64 = 10.0;
+
+/// One burst of `max_requests` plus some on `endpoint` with `headers`: its findings and its
+/// account (`GET /tasks: 100 accepted, then refused from request #101 of 120`). `refusal`
+/// tells a refusal by the limit from an answer that went past it.
+async fn burst(
     target: &ProbePlan<'_>,
+    endpoint: &ProbeEndpoint,
+    headers: &[(String, String)],
     max_requests: u64,
-    window_seconds: f64,
+    refusal: fn(&HttpResponse) -> bool,
 ) -> (Vec<Finding>, String) {
-    // Health and metrics routes are usually outside any limit.
-    let infrastructure = |path: &str| {
-        ["health", "metrics", "ready", "live", "status"]
-            .iter()
-            .any(|w| path.to_ascii_lowercase().contains(w))
-    };
-    let real = || target.endpoints().iter().filter(|e| !e.made_up);
-    let Some(endpoint) = real()
-        .find(|e| e.method == "GET" && !infrastructure(&e.path))
-        .or_else(|| real().find(|e| !infrastructure(&e.path)))
-    else {
-        return (Vec::new(), NOTHING_TO_BURST.into());
-    };
-    // Let traffic sent before (load runs) fall out of a short window first.
-    if window_seconds <= 10.0 {
-        tokio::time::sleep(Duration::from_secs_f64(window_seconds)).await;
-    }
     let extra = (max_requests / 5).clamp(5, 50);
     let total = max_requests + extra;
     let mut first_refused = None;
     let mut accepted_after_limit = 0u64;
     let mut errors = 0u64;
-    let burst_headers = match &target.credentials {
-        Some(credentials) => {
-            let mut headers = without_auth(&target.headers);
-            headers.push(("Authorization".into(), credentials.burst_user.clone()));
-            headers
-        }
-        None => target.headers.clone(),
-    };
     for n in 1..=total {
-        match send(
-            target,
-            endpoint,
-            burst_headers.clone(),
-            endpoint.body.clone(),
-        )
-        .await
-        {
-            Ok(r) if (400..500).contains(&r.status) && r.status != 404 => {
+        match send(target, endpoint, headers.to_vec(), endpoint.body.clone()).await {
+            Ok(r) if refusal(&r) => {
                 first_refused.get_or_insert(n);
             }
-            Ok(r) if r.status < 400 => {
+            Ok(r) if r.status < 400 || (r.status < 500 && r.status != 404) => {
                 if n > max_requests {
                     accepted_after_limit += 1;
                 }
@@ -423,54 +542,186 @@ pub async fn rate_limit(
         }
     }
     let mut findings = Vec::new();
+    let label = endpoint.label();
     let account = match first_refused {
         Some(n) if n <= max_requests => {
             findings.push(Finding {
-                request: format!("{} request #{n} of {total} in a burst", endpoint.label()),
+                request: format!("{label} request #{n} of {total} in a burst"),
                 problem: format!("refused before the limit of {max_requests} was reached"),
             });
-            format!("refused from request #{n}, limit {max_requests}")
+            format!("{label}: refused from request #{n}, limit {max_requests}")
         }
         Some(n) if accepted_after_limit == 0 => {
-            format!("{max_requests} accepted, then refused from request #{n} of {total}")
+            format!("{label}: {max_requests} accepted, then refused from request #{n} of {total}")
         }
         _ => {
             findings.push(Finding {
-                request: format!("{} × {total} in a burst with one client's credentials", endpoint.label()),
+                request: format!("{label} × {total} in a burst with one client's credentials"),
                 problem: format!(
                     "{accepted_after_limit} of the {extra} requests beyond the limit of {max_requests} were accepted"
                 ),
             });
-            format!("{accepted_after_limit} of {extra} requests beyond the limit accepted")
+            format!("{label}: {accepted_after_limit} of {extra} requests beyond the limit accepted")
         }
     };
-    // Per user: right after the first client's burst, another user must still get through.
-    let mut account = account;
-    if let Some(credentials) = &target.credentials {
+    if errors > 0 {
+        findings.push(Finding {
+            request: format!("{label} in a burst"),
+            problem: format!("{errors} requests got no answer, a 404 or a 5xx"),
+        });
+    }
+    (findings, account)
+}
+
+/// `max_requests` within the window must pass and more must be refused (429 or another 4xx),
+/// for reads and for writes: a burst on a read (a `GET` without path parameters first), then,
+/// unless the limit is on reads only (`reads_only`), a burst on a write the examples send
+/// (without path parameters, so that a fresh user may send it; with the example's body), as
+/// another burst user when the limit is counted per user (`per`) and SDD signs tokens, else
+/// after waiting out a short window. A write it cannot burst is the outcome's `gap`.
+pub async fn rate_limit(
+    target: &ProbePlan<'_>,
+    max_requests: u64,
+    window_seconds: f64,
+    per: &str,
+    reads_only: bool,
+) -> RateLimitOutcome {
+    // Health and metrics routes are usually outside any limit.
+    let infrastructure = |path: &str| {
+        ["health", "metrics", "ready", "live", "status"]
+            .iter()
+            .any(|w| path.to_ascii_lowercase().contains(w))
+    };
+    let real = || {
+        target
+            .endpoints()
+            .iter()
+            .filter(|e| !e.made_up && !infrastructure(&e.path))
+    };
+    let is_read = |e: &&ProbeEndpoint| e.method == "GET" || e.method == "HEAD";
+    let fresh = |e: &&ProbeEndpoint| e.route.parameter_segments().is_empty();
+    // A read without path parameters first: another user (the per-user check) can send it too.
+    let Some(read) = real()
+        .filter(is_read)
+        .find(fresh)
+        .or_else(|| real().find(is_read))
+        .or_else(|| real().next())
+    else {
+        return RateLimitOutcome {
+            account: NOTHING_TO_BURST.into(),
+            ..RateLimitOutcome::default()
+        };
+    };
+    // Let traffic sent before (load runs) fall out of a short window first.
+    if window_seconds <= MAX_WAITED_WINDOW {
+        tokio::time::sleep(Duration::from_secs_f64(window_seconds)).await;
+    }
+    let as_user = |token: &str| {
         let mut headers = without_auth(&target.headers);
-        headers.push(("Authorization".into(), credentials.second_user.clone()));
-        match send(target, endpoint, headers, endpoint.body.clone()).await {
+        headers.push(("Authorization".into(), token.to_string()));
+        headers
+    };
+    let burst_headers = match &target.credentials {
+        Some(credentials) => as_user(&credentials.burst_user),
+        None => target.headers.clone(),
+    };
+    // Any 4xx but 404 is the limit's refusal of a read (a 403 or 400 some limiters answer).
+    let (mut findings, mut account) = burst(target, read, &burst_headers, max_requests, |r| {
+        (400..500).contains(&r.status) && r.status != 404
+    })
+    .await;
+    // Per user: right after the first client's burst, another user must still get through.
+    if let Some(credentials) = &target.credentials {
+        let headers = as_user(&credentials.second_user);
+        match send(target, read, headers, read.body.clone()).await {
             Ok(r) if r.status < 400 => account.push_str("; a second user was still served"),
-            Ok(r) => findings.push(Finding {
+            Ok(r) if r.status == 429 => findings.push(Finding {
                 request: format!(
                     "{} as a second user right after the first user's burst",
-                    endpoint.label()
+                    read.label()
                 ),
                 problem: format!("answered {}: the limit is not counted per user", r.status),
             }),
+            Ok(r) => account.push_str(&format!(
+                "; a second user's request answered {}, which does not show whether it was counted apart",
+                r.status
+            )),
             Err(e) => findings.push(Finding {
-                request: format!("{} as a second user", endpoint.label()),
+                request: format!("{} as a second user", read.label()),
                 problem: format!("no answer: {e}"),
             }),
         }
     }
-    if errors > 0 {
-        findings.push(Finding {
-            request: format!("{} in a burst", endpoint.label()),
-            problem: format!("{errors} requests got no answer or a 5xx"),
-        });
+    let mut methods = vec![read.method.clone()];
+    let mut gap = None;
+    if is_read(&read) {
+        let writes: Vec<&ProbeEndpoint> = real().filter(|e| !is_read(e)).collect();
+        let write = writes.iter().copied().find(fresh);
+        let own_allowance = matches!(per, "user" | "api_key") && target.credentials.is_some();
+        let not_burst = if reads_only {
+            account.push_str("; writes not burst: the limit is on reads");
+            None
+        } else if let Some(write) = write {
+            if own_allowance {
+                let headers = as_user(&target.credentials.as_ref().unwrap().user("burst-writes"));
+                let (more, said) = write_burst(target, write, &headers, max_requests).await;
+                findings.extend(more);
+                methods.push(write.method.clone());
+                account.push_str(&format!("; as another burst user, {said}"));
+                None
+            } else if window_seconds <= MAX_WAITED_WINDOW {
+                // One allowance for both bursts: wait for the read burst to fall out of it.
+                tokio::time::sleep(Duration::from_secs_f64(window_seconds)).await;
+                let (more, said) = write_burst(target, write, &burst_headers, max_requests).await;
+                findings.extend(more);
+                methods.push(write.method.clone());
+                account.push_str(&format!(
+                    "; after waiting out the {window_seconds} s window, {said}"
+                ));
+                None
+            } else {
+                Some(format!(
+                    "writes not burst: {} would share the read burst's allowance ({}), and the {window_seconds} s window is too long to wait out",
+                    write.label(),
+                    if target.credentials.is_none() {
+                        "no second burst user without auth.jwt".to_string()
+                    } else {
+                        format!("the limit is counted per {per}")
+                    }
+                ))
+            }
+        } else if let Some(write) = writes.first() {
+            Some(format!(
+                "writes not burst: every write the examples send needs an object's id ({}), which a burst user does not own",
+                write.route
+            ))
+        } else {
+            Some("writes not burst: no example or load endpoint sends a write".to_string())
+        };
+        if let Some(why) = not_burst {
+            account.push_str(&format!("; {why}"));
+            gap = Some(why);
+        }
     }
-    (findings, account)
+    RateLimitOutcome {
+        findings,
+        account: format!("methods burst: {}; {account}", methods.join(", ")),
+        gap,
+    }
+}
+
+/// A burst on a write, with its body: only a 429 (or an answer with `Retry-After`) is the
+/// limit's refusal; a 409 or 422 to the same body sent again went past the limit.
+async fn write_burst(
+    target: &ProbePlan<'_>,
+    write: &ProbeEndpoint,
+    headers: &[(String, String)],
+    max_requests: u64,
+) -> (Vec<Finding>, String) {
+    burst(target, write, headers, max_requests, |r| {
+        r.status == 429 || (r.status >= 400 && r.header("retry-after").is_some())
+    })
+    .await
 }
 
 /// Payloads that must be taken as data, never as code or paths.
@@ -491,6 +742,8 @@ pub struct InjectionCase {
     pub body: Option<Vec<u8>>,
     /// Replaces the JSON content type when set.
     pub content_type: Option<&'static str>,
+    /// A header of the example's, its value replaced by the payload.
+    pub header: Option<(String, String)>,
 }
 
 /// Bodies no service should take: each must get a 4xx (or be taken as data), never a 5xx
@@ -543,9 +796,94 @@ fn malformed_bodies(body: Option<&str>) -> Vec<(&'static str, Vec<u8>, Option<&'
 /// test machine minds sending.
 const OVERSIZED_BODY_BYTES: usize = 1 << 20;
 
-/// Every payload in place of every existing query value, path parameter and top-level JSON
-/// field of `endpoint` (an extra `q` parameter on a GET without a query), and for a request
-/// with a body the malformed bodies.
+/// The most nested JSON values (below the top level) a body's payloads go into: a body with
+/// more has the first ones in document order injected, and the probe says how many were left.
+pub const MAX_NESTED_FIELDS: usize = 12;
+
+/// A JSON value's place in a body: `meta.tag`, `labels[0]`, `items[1].name`.
+fn json_path(parent: &str, key: &str) -> String {
+    if parent.is_empty() {
+        key.to_string()
+    } else {
+        format!("{parent}.{key}")
+    }
+}
+
+/// The places below the top level of `value` a payload goes into, in document order: every
+/// scalar inside an object or an array (`meta.tag`, `labels[0]`), each with its path steps.
+/// Top-level fields are replaced whole elsewhere.
+fn nested_leaves(value: &Value) -> Vec<(String, Vec<PathStep>)> {
+    fn walk(
+        value: &Value,
+        label: &str,
+        steps: &mut Vec<PathStep>,
+        out: &mut Vec<(String, Vec<PathStep>)>,
+    ) {
+        match value {
+            Value::Object(map) => {
+                for (key, child) in map {
+                    steps.push(PathStep::Key(key.clone()));
+                    walk(child, &json_path(label, key), steps, out);
+                    steps.pop();
+                }
+            }
+            Value::Array(items) => {
+                for (i, child) in items.iter().enumerate() {
+                    steps.push(PathStep::Index(i));
+                    walk(child, &format!("{label}[{i}]"), steps, out);
+                    steps.pop();
+                }
+            }
+            _ if steps.len() > 1 => out.push((label.to_string(), steps.clone())),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk(value, "", &mut Vec::new(), &mut out);
+    out
+}
+
+#[derive(Debug, Clone)]
+enum PathStep {
+    Key(String),
+    Index(usize),
+}
+
+/// `value` with the place `steps` leads to replaced by `with`.
+fn replaced_at(value: &Value, steps: &[PathStep], with: &Value) -> Value {
+    let mut out = value.clone();
+    let mut at = &mut out;
+    for step in steps {
+        let next = match (step, at) {
+            (PathStep::Key(k), Value::Object(map)) => map.get_mut(k),
+            (PathStep::Index(i), Value::Array(items)) => items.get_mut(*i),
+            _ => None,
+        };
+        match next {
+            Some(next) => at = next,
+            None => return out,
+        }
+    }
+    *at = with.clone();
+    out
+}
+
+/// How many nested JSON values of `endpoint`'s body [`injection_cases`] leaves out (beyond
+/// [`MAX_NESTED_FIELDS`]).
+pub fn nested_fields_left_out(endpoint: &ProbeEndpoint) -> usize {
+    endpoint
+        .body
+        .as_deref()
+        .and_then(|b| serde_json::from_str::<Value>(b).ok())
+        .map_or(0, |v| {
+            nested_leaves(&v).len().saturating_sub(MAX_NESTED_FIELDS)
+        })
+}
+
+/// Every payload in place of every existing query value, path parameter, JSON field (each
+/// top-level field whole, and every value inside its objects and arrays, up to
+/// [`MAX_NESTED_FIELDS`] of them) and header value the example sends (an extra `q` parameter
+/// on a GET without a query), and for a request with a body the malformed bodies.
 pub fn injection_cases(endpoint: &ProbeEndpoint) -> Vec<InjectionCase> {
     let mut cases = Vec::new();
     let (path, query) = match endpoint.path.split_once('?') {
@@ -556,6 +894,13 @@ pub fn injection_cases(endpoint: &ProbeEndpoint) -> Vec<InjectionCase> {
         .body
         .as_deref()
         .and_then(|b| serde_json::from_str(b).ok());
+    let nested: Vec<(String, Vec<PathStep>)> = body
+        .as_ref()
+        .map(nested_leaves)
+        .unwrap_or_default()
+        .into_iter()
+        .take(MAX_NESTED_FIELDS)
+        .collect();
     let parameters = endpoint.route.parameter_segments();
     for (class, payload) in PAYLOADS {
         let encoded = crate::examples::percent_encode(payload);
@@ -564,6 +909,7 @@ pub fn injection_cases(endpoint: &ProbeEndpoint) -> Vec<InjectionCase> {
             path: new_path,
             body: endpoint.body.clone().map(String::into_bytes),
             content_type: None,
+            header: None,
         };
         if let Some(query) = query {
             let pairs: Vec<&str> = query.split('&').collect();
@@ -601,15 +947,38 @@ pub fn injection_cases(endpoint: &ProbeEndpoint) -> Vec<InjectionCase> {
                 ),
             ));
         }
+        for (name, _) in &endpoint.headers {
+            cases.push(InjectionCase {
+                header: Some((name.clone(), (*payload).to_string())),
+                ..with(endpoint.path.clone(), format!("header `{name}`"))
+            });
+        }
+        let payload_value = Value::String((*payload).into());
         if let Some(Value::Object(fields)) = &body {
             for name in fields.keys() {
                 let mut changed = fields.clone();
-                changed.insert(name.clone(), Value::String((*payload).into()));
+                changed.insert(name.clone(), payload_value.clone());
                 cases.push(InjectionCase {
                     label: format!("{} with {class} payload in `{name}`", endpoint.label()),
                     path: endpoint.path.clone(),
                     body: Some(Value::Object(changed).to_string().into_bytes()),
                     content_type: None,
+                    header: None,
+                });
+            }
+        }
+        if let Some(body) = &body {
+            for (name, steps) in &nested {
+                cases.push(InjectionCase {
+                    label: format!("{} with {class} payload in `{name}`", endpoint.label()),
+                    path: endpoint.path.clone(),
+                    body: Some(
+                        replaced_at(body, steps, &payload_value)
+                            .to_string()
+                            .into_bytes(),
+                    ),
+                    content_type: None,
+                    header: None,
                 });
             }
         }
@@ -621,6 +990,7 @@ pub fn injection_cases(endpoint: &ProbeEndpoint) -> Vec<InjectionCase> {
                 path: endpoint.path.clone(),
                 body: Some(body),
                 content_type,
+                header: None,
             });
         }
     }
@@ -638,16 +1008,29 @@ pub async fn injection(target: &ProbePlan<'_>) -> ProbeOutcome {
         .flat_map(|e| crate::leaks::sent_strings(&e.path, e.body.as_deref().map(str::as_bytes)))
         .collect();
     for endpoint in target.endpoints() {
+        let left_out = nested_fields_left_out(endpoint);
+        if left_out > 0 {
+            outcome.notes.push(format!(
+                "{} nested JSON value(s) of {} beyond the first {MAX_NESTED_FIELDS} were not injected",
+                left_out,
+                endpoint.label()
+            ));
+        }
         for case in injection_cases(endpoint) {
             let mut headers = target.headers.clone();
             if let Some(content_type) = case.content_type {
                 headers.retain(|(n, _)| !n.eq_ignore_ascii_case("content-type"));
                 headers.push(("Content-Type".into(), content_type.into()));
             }
+            if let Some((name, value)) = &case.header {
+                headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+                headers.push((name.clone(), value.clone()));
+            }
             let request = ProbeEndpoint {
                 path: case.path.clone(),
                 ..endpoint.clone()
             };
+            outcome.sent += 1;
             match send_patiently(target, &request, headers, case.body.clone()).await {
                 Ok(r) => {
                     if outcome.refused_with(&case.label, r.status) {
@@ -670,6 +1053,8 @@ pub async fn injection(target: &ProbePlan<'_>) -> ProbeOutcome {
                     let text = String::from_utf8_lossy(&r.body);
                     let mut sent = client_data.clone();
                     sent.extend(crate::leaks::sent_strings(&case.path, case.body.as_deref()));
+                    sent.extend(endpoint.headers.iter().map(|(_, v)| v.clone()));
+                    sent.extend(case.header.iter().map(|(_, v)| v.clone()));
                     if let Some(leak) = crate::leaks::leak_beyond(&text, &sent) {
                         outcome.finding(
                             case.label,
@@ -851,53 +1236,146 @@ pub async fn max_size(target: &ProbePlan<'_>, max: f64, subject: &str) -> ProbeO
     outcome
 }
 
-/// Stored values must come back verbatim: every example that writes and reads back by a
-/// captured value is run with each payload (plus a unique suffix) in the first string field of
-/// its first JSON write, and the read-back must contain that exact string.
+/// Where an example writes a JSON object (`write`, the first top-level string field of its
+/// body being `field`) and a later `GET` (`read`) asks for what that write created: the read
+/// uses a value captured from the write, and none captured by a later write (a later write
+/// made another object, which the read may be about: `GET /projects/${pid}/items/${iid}` reads
+/// the item, not the project whose `POST` captured `pid`). Values of earlier writes (the
+/// parent's id) may appear. In step order; whether the read's answer really is the written
+/// object is for the service to show ([`round_trip`] checks the example's own values come
+/// back first).
+pub fn read_backs(example: &sdd_spec::document::ExampleDoc) -> Vec<(usize, usize, String)> {
+    let steps = &example.steps;
+    let is_write = |i: usize| {
+        !matches!(
+            steps[i].request.method.to_ascii_uppercase().as_str(),
+            "GET" | "HEAD"
+        )
+    };
+    let uses = |i: usize, name: &str| {
+        let placeholder = format!("${{{name}}}");
+        steps[i].request.path.contains(&placeholder)
+            || steps[i]
+                .request
+                .headers
+                .values()
+                .any(|v| v.contains(&placeholder))
+    };
+    let mut pairs = Vec::new();
+    for write in (0..steps.len()).filter(|&i| is_write(i)) {
+        let Some(Value::Object(body)) = &steps[write].request.json else {
+            continue;
+        };
+        let Some(field) = body.iter().find(|(_, v)| v.is_string()).map(|(k, _)| k) else {
+            continue;
+        };
+        let own: Vec<&str> = steps[write].capture.keys().map(String::as_str).collect();
+        let mut later: Vec<&str> = Vec::new();
+        for (read, step) in steps.iter().enumerate().skip(write + 1) {
+            if step.request.method.eq_ignore_ascii_case("GET")
+                && own.iter().any(|name| uses(read, name))
+                && !later.iter().any(|name| uses(read, name))
+            {
+                pairs.push((write, read, field.clone()));
+            }
+            if is_write(read) {
+                later.extend(step.capture.keys().map(String::as_str));
+            }
+        }
+    }
+    pairs
+}
+
+/// The most write/read pairs of one example [`round_trip`] tries before it says the example
+/// has no read-back.
+const MAX_READ_BACK_CANDIDATES: usize = 3;
+
+/// Stored values must come back verbatim: for every example with a JSON write whose object a
+/// later `GET` reads back ([`read_backs`]; the first pair whose read answers with the value the
+/// example itself wrote), each payload (plus a unique suffix) goes into the write's first
+/// string field, and the read must answer with that exact string. An example with no such
+/// read is not checked, and `notes` says so: never a finding.
 pub async fn round_trip(spec: &Spec, target: &crate::examples::ServiceClient<'_>) -> ProbeOutcome {
-    use crate::examples::{fresh_vars, write_then_read_split};
+    use crate::examples::{example_name, fresh_vars};
     let mut outcome = ProbeOutcome::default();
+    let mut not_checked = Vec::new();
     for scenario in spec
         .scenarios
         .iter()
         .filter(|s| s.status == sdd_spec::document::ReviewStatus::Approved)
     {
-        for example in &scenario.examples {
-            let Some(split) = write_then_read_split(example) else {
-                continue;
-            };
-            let Some(write_at) = example.steps[..split]
-                .iter()
-                .position(|s| s.request.json.as_ref().is_some_and(Value::is_object))
-            else {
+        for (n, example) in scenario.examples.iter().enumerate() {
+            let pairs = read_backs(example);
+            let has_json_write = example.steps.iter().any(|s| {
+                !s.request.method.eq_ignore_ascii_case("GET")
+                    && s.request.json.as_ref().is_some_and(|j| {
+                        j.as_object()
+                            .is_some_and(|o| o.values().any(Value::is_string))
+                    })
+            });
+            let name = format!("`{}` of `{}`", example_name(example, n + 1), scenario.id);
+            // The pair whose read answers with what the example itself wrote.
+            let mut chosen = None;
+            // Refused or failing as written: already said, not "no read-back".
+            let mut accounted = false;
+            for (write_at, read_at, field) in pairs.into_iter().take(MAX_READ_BACK_CANDIDATES) {
+                let mut vars = fresh_vars();
+                let base = patiently(&example.steps[..=write_at], &mut vars, target).await;
+                if let Some(bad) = base.iter().find(|s| !s.ok) {
+                    let was_refused = bad
+                        .status
+                        .is_some_and(|status| outcome.refused_with(&bad.request, status));
+                    if !was_refused {
+                        not_checked.push(format!(
+                            "{name} (its write part fails as written: {})",
+                            crate::examples::first_failure_line(&base).unwrap_or_default()
+                        ));
+                    }
+                    accounted = true;
+                    break;
+                }
+                let written = crate::examples::concrete_request(
+                    &example.steps[write_at],
+                    &vars,
+                    target.headers,
+                )
+                .body
+                .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+                .and_then(|b| b.get(&field).and_then(Value::as_str).map(str::to_string));
+                let Some(written) = written else { continue };
+                match read_back(&example.steps[read_at], &vars, target).await {
+                    Ok((label, r)) if outcome.refused_with(&label, r.status) => {
+                        accounted = true;
+                        break;
+                    }
+                    Ok((_, r)) => {
+                        let body: Option<Value> = serde_json::from_slice(&r.body).ok();
+                        if body.as_ref().is_some_and(|b| contains_string(b, &written)) {
+                            chosen = Some((write_at, read_at, field));
+                            break;
+                        }
+                    }
+                    Err(_) => continue,
+                }
+            }
+            let Some((write_at, read_at, field)) = chosen else {
+                if has_json_write && !accounted {
+                    not_checked.push(format!(
+                        "{name} (no GET reads back, by a value captured from it, what one of its JSON writes stored)"
+                    ));
+                }
                 continue;
             };
             let Some(Value::Object(body)) = example.steps[write_at].request.json.clone() else {
                 continue;
             };
-            let Some(field) = body
-                .iter()
-                .find(|(_, v)| v.is_string())
-                .map(|(k, _)| k.clone())
-            else {
-                continue;
-            };
-            // Only examples whose write part passes as written can tell what a payload changes.
-            let mut baseline = fresh_vars();
-            let base = patiently(&example.steps[..split], &mut baseline, target).await;
-            if let Some(bad) = base.iter().find(|s| !s.ok) {
-                if let Some(status) = bad.status {
-                    outcome.refused_with(&bad.request, status);
-                }
-                continue;
-            }
             for (class, payload) in PAYLOADS
                 .iter()
                 .filter(|(c, _)| ["sql", "script", "shell"].contains(c))
             {
                 let mut vars = fresh_vars();
                 let value = format!("{payload} {}", vars["unique"]);
-                let mut steps = example.steps.clone();
+                let mut steps = example.steps[..=write_at].to_vec();
                 let mut changed = body.clone();
                 changed.insert(field.clone(), Value::String(value.clone()));
                 steps[write_at].request.json = Some(Value::Object(changed));
@@ -907,7 +1385,7 @@ pub async fn round_trip(spec: &Spec, target: &crate::examples::ServiceClient<'_>
                     "{} {} with {class} payload in `{field}`",
                     steps[write_at].request.method, steps[write_at].request.path
                 );
-                let written = patiently(&steps[..split], &mut vars, target).await;
+                let written = patiently(&steps, &mut vars, target).await;
                 if let Some(bad) = written.iter().find(|s| !s.ok) {
                     if bad
                         .status
@@ -928,25 +1406,11 @@ pub async fn round_trip(spec: &Spec, target: &crate::examples::ServiceClient<'_>
                     );
                     continue;
                 }
-                let read = &steps[split];
-                let request = HttpRequest {
-                    method: "GET".into(),
-                    url: format!(
-                        "{}{}",
-                        target.base_url.trim_end_matches('/'),
-                        substitute_encoded(&read.request.path, &vars)
-                    ),
-                    headers: target
-                        .headers
-                        .iter()
-                        .map(|(k, v)| (k.clone(), crate::examples::expand_env(v)))
-                        .collect(),
-                    body: None,
-                    timeout: TIMEOUT,
-                };
-                match http::send(&request, target.allowed_hosts).await {
-                    Ok(r) if outcome.refused_with(&format!("{label}, read back"), r.status) => {}
-                    Ok(r) => {
+                let read = &example.steps[read_at];
+                match read_back(read, &vars, target).await {
+                    Ok((_, r))
+                        if outcome.refused_with(&format!("{label}, read back"), r.status) => {}
+                    Ok((_, r)) => {
                         outcome.probed += 1;
                         let body: Option<Value> = serde_json::from_slice(&r.body).ok();
                         if !body.as_ref().is_some_and(|b| contains_string(b, &value)) {
@@ -966,7 +1430,41 @@ pub async fn round_trip(spec: &Spec, target: &crate::examples::ServiceClient<'_>
             }
         }
     }
+    if !not_checked.is_empty() {
+        outcome.notes.push(format!(
+            "round trip not checked for {}",
+            not_checked.join(", ")
+        ));
+    }
     outcome
+}
+
+/// Send an example's read step with the values `vars` holds, as `target`'s user: its label
+/// (`GET /projects/p_1`) and the answer. An unknown value is an error.
+async fn read_back(
+    step: &sdd_spec::document::ExampleStep,
+    vars: &BTreeMap<String, String>,
+    target: &crate::examples::ServiceClient<'_>,
+) -> Result<(String, HttpResponse), String> {
+    let request = crate::examples::concrete_request(step, vars, target.headers);
+    if !request.unresolved.is_empty() {
+        return Err(format!(
+            "unknown value(s) {}",
+            request.unresolved.join(", ")
+        ));
+    }
+    let label = format!("{} {}", request.method, request.path);
+    let sent = HttpRequest {
+        method: request.method,
+        url: format!("{}{}", target.base_url.trim_end_matches('/'), request.path),
+        headers: request.headers,
+        body: None,
+        timeout: TIMEOUT,
+    };
+    let answer = http::send(&sent, target.allowed_hosts)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok((label, answer))
 }
 
 /// Run steps; if the service rate-limited them (429, after the probes before this one), wait
@@ -984,14 +1482,6 @@ async fn patiently(
     tokio::time::sleep(Duration::from_millis(1100)).await;
     *vars = start;
     crate::examples::run_steps(steps, vars, target).await
-}
-
-fn substitute_encoded(path: &str, vars: &std::collections::BTreeMap<String, String>) -> String {
-    let mut out = path.to_string();
-    for (k, v) in vars {
-        out = out.replace(&format!("${{{k}}}"), &crate::examples::percent_encode(v));
-    }
-    out
 }
 
 fn contains_string(value: &Value, wanted: &str) -> bool {
@@ -1042,6 +1532,7 @@ mod tests {
             path: path.into(),
             body: body.map(str::to_string),
             made_up: false,
+            headers: Vec::new(),
         }
     }
 
@@ -1118,6 +1609,134 @@ mod tests {
                 .iter()
                 .any(|c| c.body.is_some())
         );
+    }
+
+    /// Payloads go into values inside objects and arrays (an SQL injection through `meta.tag`
+    /// once passed: only top-level fields were replaced) and into the headers the example
+    /// sends, never its credentials or content type; a body with very many nested values has
+    /// the first ones injected and says how many were left.
+    #[test]
+    fn injection_reaches_nested_fields_and_example_headers() {
+        let mut post = endpoint(
+            "POST",
+            "/projects/{pid}/items",
+            "/projects/p1/items",
+            Some(r#"{"title": "a", "meta": {"tag": "red", "labels": ["x", {"k": 1}]}}"#),
+        );
+        post.headers = example_headers(&BTreeMap::from([
+            ("X-Team-Tag".to_string(), "core".to_string()),
+            ("Authorization".to_string(), "Bearer t".to_string()),
+            ("content-type".to_string(), "application/json".to_string()),
+        ]));
+        assert_eq!(
+            post.headers,
+            [("X-Team-Tag".to_string(), "core".to_string())]
+        );
+        let cases = injection_cases(&post);
+        let sql: Vec<&InjectionCase> = cases
+            .iter()
+            .filter(|c| c.label.contains("with sql payload"))
+            .collect();
+        let names: Vec<&str> = sql.iter().map(|c| c.label.as_str()).collect();
+        let payload = PAYLOADS[0].1;
+        for (wanted, body) in [
+            (
+                "`meta.tag`",
+                serde_json::json!({"title": "a", "meta": {"tag": payload, "labels": ["x", {"k": 1}]}}),
+            ),
+            (
+                "`meta.labels[0]`",
+                serde_json::json!({"title": "a", "meta": {"tag": "red", "labels": [payload, {"k": 1}]}}),
+            ),
+            (
+                "`meta.labels[1].k`",
+                serde_json::json!({"title": "a", "meta": {"tag": "red", "labels": ["x", {"k": payload}]}}),
+            ),
+        ] {
+            let label = format!("POST /projects/p1/items with sql payload in {wanted}");
+            let case = sql
+                .iter()
+                .find(|c| c.label == label)
+                .unwrap_or_else(|| panic!("{label} not in {names:#?}"));
+            let sent: Value = serde_json::from_slice(case.body.as_deref().unwrap()).unwrap();
+            assert_eq!(sent, body, "{label}");
+        }
+        let header = sql
+            .iter()
+            .find(|c| c.label.ends_with("in header `X-Team-Tag`"))
+            .unwrap_or_else(|| panic!("no header case in {names:#?}"));
+        assert_eq!(
+            header.header,
+            Some(("X-Team-Tag".to_string(), payload.to_string()))
+        );
+        assert!(!names.iter().any(|n| n.contains("Authorization")));
+        assert_eq!(nested_fields_left_out(&post), 0);
+        let many: serde_json::Map<String, Value> =
+            (0..20).map(|i| (format!("f{i}"), Value::from(i))).collect();
+        let wide = endpoint(
+            "POST",
+            "/x",
+            "/x",
+            Some(&serde_json::json!({"outer": many}).to_string()),
+        );
+        assert_eq!(nested_fields_left_out(&wide), 20 - MAX_NESTED_FIELDS);
+        assert_eq!(
+            injection_cases(&wide)
+                .iter()
+                .filter(|c| c.label.contains("with sql payload in `outer."))
+                .count(),
+            MAX_NESTED_FIELDS
+        );
+    }
+
+    /// The round trip reads back the object its payload went into: a `GET` by a value the
+    /// write captured, not one that also needs a later write's value (that reads another
+    /// object: the false "did not come back verbatim" of the hostile review).
+    #[test]
+    fn read_backs_use_the_writes_own_capture() {
+        let example: sdd_spec::document::ExampleDoc = serde_yaml::from_str(
+            r#"
+steps:
+  - request: {method: POST, path: /projects, json: {name: "P ${unique}"}}
+    capture: {pid: data.id}
+  - request: {method: POST, path: "/projects/${pid}/items", json: {title: "I ${unique}"}}
+    capture: {iid: data.id}
+  - request: {path: "/projects/${pid}/items/${iid}"}
+  - request: {path: "/projects/${pid}"}
+"#,
+        )
+        .unwrap();
+        assert_eq!(
+            read_backs(&example),
+            [(0, 3, "name".to_string()), (1, 2, "title".to_string())]
+        );
+    }
+
+    /// A trailing slash and another case of the first literal segment: spellings a lenient
+    /// router takes for the route while a token check on the exact path does not.
+    #[test]
+    fn path_variants_change_the_slash_and_the_case() {
+        let variants = |template: &str, path: &str| -> Vec<String> {
+            path_variants(&endpoint("GET", template, path, None))
+                .into_iter()
+                .map(|(p, what)| format!("{p} ({what})"))
+                .collect()
+        };
+        assert_eq!(
+            variants("/projects", "/projects?after=3"),
+            [
+                "/projects/?after=3 (a trailing slash added)",
+                "/Projects?after=3 (another case)"
+            ]
+        );
+        assert_eq!(
+            variants("/{org}/Items/", "/acme/Items/"),
+            [
+                "/acme/Items (the trailing slash removed)",
+                "/acme/items/ (another case)"
+            ]
+        );
+        assert_eq!(variants("/{id}", "/7"), ["/7/ (a trailing slash added)"]);
     }
 
     #[test]
@@ -1317,6 +1936,7 @@ mod authentication_tests {
             path: path.into(),
             body: body.map(str::to_string),
             made_up: false,
+            headers: Vec::new(),
         };
         let endpoints = vec![
             endpoint("GET", "/tasks?limit=20", None),
@@ -1353,8 +1973,9 @@ mod authentication_tests {
         let (findings, outcome) = probe(Check::Sound).await;
         assert!(findings.is_empty(), "{findings:#?}");
         assert!(outcome.refused.is_empty(), "{outcome:#?}");
-        // Seven variants on two routes, each refused with 401.
-        assert_eq!(outcome.probed, 14, "{outcome:#?}");
+        // Seven variants on two routes, each refused with 401, and two other spellings of each
+        // path without a token, refused too.
+        assert_eq!(outcome.probed, 18, "{outcome:#?}");
         assert_eq!(outcome.routes_probed.len(), 2);
     }
 

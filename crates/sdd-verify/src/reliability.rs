@@ -78,8 +78,15 @@ const IN_FLIGHT: usize = 4;
 pub struct RestartOutcome {
     pub findings: Vec<Finding>,
     pub summary: String,
-    /// Nothing to write and read back: the probe could not judge durability.
+    /// No example writes and then reads back: the probe could not judge durability.
     pub nothing_to_check: bool,
+    /// Requests refused before they showed anything (`POST /tasks answered 429`, a write of
+    /// the examples or a read-back): what they would have checked is not known.
+    pub refused: Vec<String>,
+    /// Examples whose write part failed as written, so they were not restarted and read back.
+    pub not_written: Vec<String>,
+    /// Whether the service was brought down and started again.
+    pub restarted: bool,
 }
 
 /// Run the restart probe. `poll` is the read the poller and the in-flight requests use, with
@@ -104,6 +111,9 @@ pub async fn restart_probe(
     let mut findings = Vec::new();
     // 1. Write: the first part of every write-then-read example.
     let mut pending = Vec::new();
+    let mut refused = Vec::new();
+    let mut not_written = Vec::new();
+    let mut candidates = 0;
     for scenario in spec
         .scenarios
         .iter()
@@ -113,18 +123,58 @@ pub async fn restart_probe(
             let Some(split) = write_then_read_split(example) else {
                 continue;
             };
+            candidates += 1;
             let mut vars = examples::fresh_vars();
             let written = run_steps(&example.steps[..split], &mut vars, target).await;
-            if written.iter().all(|s| s.ok) {
-                pending.push((scenario, n, example, split, vars));
+            let name = format!(
+                "`{}` of `{}`",
+                examples::example_name(example, n + 1),
+                scenario.id
+            );
+            match written.iter().find(|s| !s.ok) {
+                None => pending.push((scenario, n, example, split, vars)),
+                // The limit, or the probe user's own valid token refused: shows nothing.
+                Some(bad) if matches!(bad.status, Some(401 | 403 | 429)) => refused.push(format!(
+                    "{} answered {} (writing {name})",
+                    bad.request,
+                    bad.status.unwrap_or_default()
+                )),
+                Some(bad) => not_written.push(format!(
+                    "{name}: {}: {}",
+                    bad.request,
+                    bad.problem().unwrap_or_else(|| "failed".into())
+                )),
             }
         }
     }
-    if pending.is_empty() {
+    if candidates == 0 {
         return RestartOutcome {
             findings,
             summary: "no approved scenario has an executable example that writes and then reads back by a captured value (e.g. POST then GET /items/${id}); add one to check durability".into(),
             nothing_to_check: true,
+            refused,
+            not_written,
+            restarted: false,
+        };
+    }
+    if pending.is_empty() {
+        let summary = match refused.first() {
+            Some(first) => format!(
+                "nothing was written to read back: {} write(s) of the examples were refused before they showed anything (first: {first}), so the service was not restarted",
+                refused.len()
+            ),
+            None => format!(
+                "nothing was written to read back: the write part of every example that writes and then reads back failed as written (first: {}), so the service was not restarted",
+                not_written.first().map(String::as_str).unwrap_or("?")
+            ),
+        };
+        return RestartOutcome {
+            findings,
+            summary,
+            nothing_to_check: false,
+            refused,
+            not_written,
+            restarted: false,
         };
     }
 
@@ -186,6 +236,9 @@ pub async fn restart_probe(
             summary: format!("the service did not come back after a restart: {e}"),
             findings,
             nothing_to_check: false,
+            refused,
+            not_written,
+            restarted: true,
         };
     }
     let mut finished = 0;
@@ -214,9 +267,21 @@ pub async fn restart_probe(
 
     // 3. Read back.
     let mut lost = 0;
+    let mut unread = 0;
     for (scenario, n, example, split, vars) in &mut pending {
         let read = run_steps(&example.steps[*split..], vars, target).await;
         if let Some(bad) = read.iter().find(|s| !s.ok) {
+            if bad.status == Some(429) {
+                // Rate limited: whether the data is there is not known.
+                unread += 1;
+                refused.push(format!(
+                    "{} answered 429 (reading back `{}` of `{}` after the service came back)",
+                    bad.request,
+                    examples::example_name(example, *n + 1),
+                    scenario.id
+                ));
+                continue;
+            }
             lost += 1;
             let why = bad.problem().unwrap_or_else(|| "failed".into());
             findings.push(Finding {
@@ -247,19 +312,36 @@ pub async fn restart_probe(
     } else {
         format!("{finished} of {in_flight_count} in-flight requests finished")
     };
-    let summary = format!(
+    let mut summary = format!(
         "{} of {} written record(s) read back after the service came back (it took {:.1} s); clients saw errors for {:.2} s ({} failed polls of {}); {in_flight_account}",
-        pending.len() - lost,
+        pending.len() - lost - unread,
         pending.len(),
         restart_took.as_secs_f64(),
         window.as_secs_f64(),
         failures.len(),
         polls,
     );
+    if !refused.is_empty() {
+        summary.push_str(&format!(
+            "; {} request(s) refused before they showed anything (first: {})",
+            refused.len(),
+            refused[0]
+        ));
+    }
+    if !not_written.is_empty() {
+        summary.push_str(&format!(
+            "; {} example(s) not written, their write part failing as written (first: {})",
+            not_written.len(),
+            not_written[0]
+        ));
+    }
     RestartOutcome {
         findings,
         summary,
         nothing_to_check: false,
+        refused,
+        not_written,
+        restarted: true,
     }
 }
 

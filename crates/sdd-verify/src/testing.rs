@@ -36,6 +36,18 @@ pub fn workbench_project() -> std::io::Result<tempfile::TempDir> {
     )
 }
 
+/// `tests/fixtures/projects` of this crate: projects and their items, with the faults the
+/// security probes must catch (nested and header injection, auth skipped on path variants, a
+/// rate limit on reads only).
+pub fn projects_fixture() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/projects")
+}
+
+/// A private copy of the projects fixture, its port 18100 made a free port.
+pub fn projects_project() -> std::io::Result<tempfile::TempDir> {
+    private_copy(&projects_fixture(), "18100")
+}
+
 fn private_copy(fixture: &Path, port_in_file: &str) -> std::io::Result<tempfile::TempDir> {
     let dir = tempfile::tempdir()?;
     copy_dir(fixture, dir.path())?;
