@@ -644,13 +644,20 @@ async fn constraints_become_load_runs_with_verdicts_and_history() {
         "inventory.security.rate_limiting",
         "inventory.security.injection_safety",
         "inventory.input.sku_length",
-        "inventory.reliability.stock_survives_a_restart",
     ] {
         let v = verdict(id);
         assert_eq!(v["verdict"], "passing", "{v:#}");
     }
+    // The fixture's planted functional bug breaks the write part of "Remove more than in
+    // stock": that data path is not checked, so the verdict is not a pass — and it says why.
     let restart = verdict("inventory.reliability.stock_survives_a_restart");
+    assert_eq!(restart["verdict"], "inconclusive", "{restart:#}");
     let summary = restart["summary"].as_str().unwrap();
+    assert!(
+        summary.contains("1 example(s) not written")
+            && summary.contains("inventory.remove_more_than_in_stock"),
+        "{summary}"
+    );
     assert!(
         summary.contains("1 of 1 written record(s) read back"),
         "{summary}"
