@@ -6,12 +6,23 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use sdd_history::{HistoryQuery, RunComparison, RunKind, RunRecord, SubjectResult};
-use sdd_mcp::ToolError;
+use sdd_mcp::{first, paged, Page, Paging, ToolError};
 
 use crate::ImplServer;
 
-const DEFAULT_RUNS: usize = 20;
-const MAX_RUNS: usize = 200;
+/// A run's regressions listed with it; `compare_runs` (or `traceability` with
+/// `verdict: failing`) has them all.
+pub(crate) const LISTED_REGRESSIONS: usize = 20;
+/// Entries listed per list of a comparison; `traceability` of either run has them all.
+const LISTED_CHANGES: usize = 50;
+
+/// Keep a run record short: at most [`LISTED_REGRESSIONS`] regressions; returns how many were
+/// left out.
+pub(crate) fn shorten(run: &mut RunRecord) -> usize {
+    let (kept, omitted) = first(std::mem::take(&mut run.regressions), LISTED_REGRESSIONS);
+    run.regressions = kept;
+    omitted
+}
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -23,23 +34,54 @@ pub struct HistoryArgs {
     /// carries that scenario's status in it.
     #[serde(default)]
     pub scenario: Option<String>,
-    /// At most this many runs, newest first (default 20, max 200).
-    #[serde(default)]
-    pub limit: Option<usize>,
+    /// Runs newest first.
+    #[serde(flatten)]
+    pub paging: Paging,
 }
 
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct HistoryEntry {
     #[serde(flatten)]
     pub run: RunRecord,
+    /// Regressions of this run beyond the 20 listed in `regressions` (compare_runs with
+    /// `after` set to this run lists them).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub regressions_omitted: usize,
     /// The requested scenario's status in this run.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scenario_result: Option<SubjectResult>,
 }
 
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct HistoryResult {
+    pub page: Page,
     pub runs: Vec<HistoryEntry>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ComparisonResult {
+    #[serde(flatten)]
+    pub comparison: RunComparison,
+    /// Entries left out of each list (each list holds its first 50); traceability of the
+    /// `after` run with a `verdict` filter pages through them.
+    pub omitted: ComparisonOmitted,
+}
+
+#[derive(Debug, Default, Serialize, JsonSchema)]
+pub struct ComparisonOmitted {
+    pub newly_failing: usize,
+    pub newly_passing: usize,
+    pub still_failing: usize,
+    pub other_changes: usize,
+    pub detail_changes: usize,
+    pub newly_failing_tests: usize,
+    pub newly_passing_tests: usize,
+    /// Regressions of the `before` and `after` runs beyond the 20 listed with each.
+    pub regressions: usize,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -56,9 +98,9 @@ pub struct CompareRunsArgs {
 
 #[tool_router(router = history_tools, vis = "pub(crate)")]
 impl ImplServer {
-    /// List recorded runs, newest first: kind, profile, time, git commit and dirty flag, counts,
-    /// and the regressions each run flagged. Filter by kind or by one scenario to see its
-    /// status across runs.
+    /// List recorded runs, newest first, one page at a time: kind, profile, time, git commit
+    /// and dirty flag, counts, and the regressions each run flagged (the first 20). Filter by
+    /// kind or by one scenario to see its status across runs.
     #[tool(annotations(read_only_hint = true, idempotent_hint = true, open_world_hint = false))]
     pub async fn history(
         &self,
@@ -67,23 +109,30 @@ impl ImplServer {
         let query = HistoryQuery {
             kind: args.kind,
             subject: args.scenario.clone(),
-            limit: args.limit.unwrap_or(DEFAULT_RUNS).clamp(1, MAX_RUNS),
+            limit: i64::MAX as usize,
         };
         let runs = self.with_history(|h| {
-            let mut entries = Vec::new();
-            for run in h.runs(&query)? {
+            let runs = h.runs(&query)?;
+            // The scenario's status is looked up only for the runs this page can show.
+            let window = args.paging.window(runs.len());
+            let mut entries = Vec::with_capacity(runs.len());
+            for (i, mut run) in runs.into_iter().enumerate() {
                 let scenario_result = match &args.scenario {
-                    Some(id) => h.result_of(run.id, id)?,
-                    None => None,
+                    Some(id) if window.contains(&i) => h.result_of(run.id, id)?,
+                    _ => None,
                 };
                 entries.push(HistoryEntry {
+                    regressions_omitted: shorten(&mut run),
                     run,
                     scenario_result,
                 });
             }
             Ok(entries)
         })?;
-        Ok(Json(HistoryResult { runs }))
+        Ok(Json(paged(runs, args.paging, |runs, page| HistoryResult {
+            page,
+            runs,
+        })))
     }
 
     /// What changed between two runs: scenarios newly failing (passed before, fail now — each
@@ -93,7 +142,7 @@ impl ImplServer {
     pub async fn compare_runs(
         &self,
         Parameters(args): Parameters<CompareRunsArgs>,
-    ) -> Result<Json<RunComparison>, ToolError> {
+    ) -> Result<Json<ComparisonResult>, ToolError> {
         let comparison = self.with_history(|h| {
             let after = match args.after {
                 Some(id) => h.run(id)?,
@@ -113,6 +162,29 @@ impl ImplServer {
             };
             Ok(Ok(h.compare(before, after.id)?))
         })??;
-        Ok(Json(comparison))
+        Ok(Json(shorten_comparison(comparison)))
+    }
+}
+
+/// Each list of a comparison at most [`LISTED_CHANGES`] long, and how much was left out.
+fn shorten_comparison(mut c: RunComparison) -> ComparisonResult {
+    fn cut<T>(list: &mut Vec<T>) -> usize {
+        let (kept, omitted) = first(std::mem::take(list), LISTED_CHANGES);
+        *list = kept;
+        omitted
+    }
+    let omitted = ComparisonOmitted {
+        newly_failing: cut(&mut c.newly_failing),
+        newly_passing: cut(&mut c.newly_passing),
+        still_failing: cut(&mut c.still_failing),
+        other_changes: cut(&mut c.other_changes),
+        detail_changes: cut(&mut c.detail_changes),
+        newly_failing_tests: cut(&mut c.newly_failing_tests),
+        newly_passing_tests: cut(&mut c.newly_passing_tests),
+        regressions: shorten(&mut c.before) + shorten(&mut c.after),
+    };
+    ComparisonResult {
+        comparison: c,
+        omitted,
     }
 }

@@ -7,7 +7,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use sdd_history::{HistoryQuery, RunKind, RunRecord, SubjectStatus};
-use sdd_mcp::{paginate, Page, Paging, ToolError};
+use sdd_mcp::{first, paged, Page, Paging, ToolError};
 use sdd_results::trace::ScenarioVerdict;
 use sdd_spec::project::ResultsFormat;
 use sdd_verify::testrun::{run_tests, TestRunReport, TestRunRequest};
@@ -23,7 +23,7 @@ const LISTED_UNMAPPED: usize = 50;
 #[serde(deny_unknown_fields)]
 pub struct NoArguments {}
 
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct ProfileInfo {
     pub name: String,
     pub command: String,
@@ -70,6 +70,9 @@ pub struct RunTestsResult {
     /// with this run_id for the full table.
     pub scenarios_omitted: usize,
     pub unmapped_tests_omitted: usize,
+    /// Regressions beyond the 20 listed in `regressions`; compare_runs lists them.
+    #[serde(default)]
+    pub regressions_omitted: usize,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -85,7 +88,7 @@ pub struct TraceabilityArgs {
     pub paging: Paging,
 }
 
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct TraceRow {
     pub scenario_id: String,
     /// The scenario's name in the current spec (absent if it was removed since the run).
@@ -100,11 +103,15 @@ pub struct TraceRow {
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct TraceabilityResult {
+    /// The run (its first 20 regressions; `verdict: failing` pages through the failing
+    /// scenarios).
     pub run: RunRecord,
     pub page: Page,
     pub scenarios: Vec<TraceRow>,
-    /// Tests of this run that map to no scenario.
+    /// Tests of this run that map to no scenario (the first 50).
     pub unmapped_tests: Vec<String>,
+    /// Tests that map to no scenario, listed or not.
+    pub unmapped_tests_total: usize,
 }
 
 #[tool_router(router = test_tools, vis = "pub(crate)")]
@@ -130,8 +137,9 @@ impl ImplServer {
                 accepts_filter: p.filter_arg.is_some(),
             })
             .collect();
-        let (profiles, page) = paginate(profiles, args.paging);
-        Ok(Json(ProfileList { page, profiles }))
+        Ok(Json(paged(profiles, args.paging, |profiles, page| {
+            ProfileList { page, profiles }
+        })))
     }
 
     /// Run a test profile from sdd.yaml and map every result to its scenario: per approved
@@ -175,10 +183,16 @@ impl ImplServer {
             .await?
             .map_err(|e| e.to_string())?;
         let (scenarios_omitted, unmapped_tests_omitted) = bound(&mut report);
+        let (regressions, regressions_omitted) = first(
+            std::mem::take(&mut report.regressions),
+            super::history::LISTED_REGRESSIONS,
+        );
+        report.regressions = regressions;
         Ok(Json(RunTestsResult {
             report,
             scenarios_omitted,
             unmapped_tests_omitted,
+            regressions_omitted,
         }))
     }
 
@@ -252,14 +266,19 @@ impl ImplServer {
                 detail: r.detail,
             })
             .collect();
-        let (scenarios, page) = paginate(rows, args.paging);
-        unmapped.truncate(LISTED_UNMAPPED);
-        Ok(Json(TraceabilityResult {
-            run,
-            page,
-            scenarios,
-            unmapped_tests: unmapped,
-        }))
+        let mut run = run;
+        super::history::shorten(&mut run);
+        let unmapped_tests_total = unmapped.len();
+        let (unmapped, _) = first(unmapped, LISTED_UNMAPPED);
+        Ok(Json(paged(rows, args.paging, |scenarios, page| {
+            TraceabilityResult {
+                run: run.clone(),
+                page,
+                scenarios,
+                unmapped_tests: unmapped.clone(),
+                unmapped_tests_total,
+            }
+        })))
     }
 }
 
