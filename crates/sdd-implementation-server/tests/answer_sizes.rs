@@ -200,7 +200,15 @@ async fn list_answers_stay_within_their_bounds_on_a_large_project() {
         l,
     )
     .await;
-    walk.tool("compare_runs", "default", json!({}), d).await;
+    let compared = walk.tool("compare_runs", "default", json!({}), d).await;
+    let compared = structured(&compared);
+    assert!(
+        compared["totals"]["newly_failing"].as_u64().unwrap() > 4_000
+            && compared["page"]["next_offset"].is_u64(),
+        "{}",
+        compared["totals"]
+    );
+    walk.tool("compare_runs", "largest", max.clone(), l).await;
     walk.tool("project_status", "default", json!({}), d).await;
     walk.client.cancel().await.unwrap();
 

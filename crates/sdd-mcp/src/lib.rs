@@ -19,8 +19,8 @@ pub mod test_spec;
 pub use cli::{init_tracing, run, ServerIdentity};
 pub use oneshot::{call_once, connect_in_process, list_tools, result_text, tool_arguments};
 pub use output::{
-    bound_response, bounded_resource, call_tool_bounded, first, paged, wire_chars, Page, Paging,
-    DEFAULT_ANSWER_CHARS, DEFAULT_PAGE, MAX_PAGE, MAX_RESPONSE_CHARS,
+    bound_response, bounded_resource, call_tool_bounded, first, largest_fitting, paged, wire_chars,
+    Page, Paging, DEFAULT_ANSWER_CHARS, DEFAULT_PAGE, MAX_PAGE, MAX_RESPONSE_CHARS,
 };
 pub use progress::{with_progress, with_progress_stages, Stage};
 pub use project::{Project, ProjectError};

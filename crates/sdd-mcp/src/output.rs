@@ -129,8 +129,8 @@ fn result_chars(result: &rmcp::model::CallToolResult) -> usize {
 /// One page of `items` (from `paging.offset`, at most `paging.limit`, clamped to
 /// 1..=[`MAX_PAGE`]) made into an answer by `build`, which gets the page's items and its
 /// [`Page`]. When the answer would take more than [`Paging::char_budget`] characters, the
-/// page is made shorter — the longest that fits, found by halving, never fewer than one item —
-/// and says so (`cut_by_size`, `more`). `build` may add whatever depends on the page (the
+/// page is made shorter — the longest that fits ([`largest_fitting`]), never fewer than one
+/// item — and says so (`cut_by_size`, `more`). `build` may add whatever depends on the page (the
 /// constraints of its scenarios, details of its first domains): all of it is measured.
 pub fn paged<T: Clone, A: Serialize>(
     items: Vec<T>,
@@ -147,20 +147,32 @@ pub fn paged<T: Clone, A: Serialize>(
     if window.len() <= 1 || wire_chars(&full) <= budget {
         return full;
     }
-    // `fits` items make an answer within the budget (one is accepted whatever its size:
-    // the agent must be able to move on); `over` items do not.
-    let (mut fits, mut over, mut best) = (1, window.len(), None);
-    while over - fits > 1 {
-        let mid = fits + (over - fits) / 2;
-        let answer = build(window[..mid].to_vec(), page(mid, true));
-        if wire_chars(&answer) <= budget {
-            fits = mid;
-            best = Some(answer);
+    // One item is accepted whatever its size: the agent must be able to move on.
+    let fits = largest_fitting(window.len() - 1, |n| {
+        n > 0 && wire_chars(&build(window[..n].to_vec(), page(n, true))) <= budget
+    })
+    .max(1);
+    build(window[..fits].to_vec(), page(fits, true))
+}
+
+/// The largest `n` in `0..=max` for which `fits(n)` holds, found by halving (about
+/// log2(`max`) calls), for answers whose size grows with `n`; 0 when nothing larger fits
+/// (`fits(0)` is never asked).
+pub fn largest_fitting(max: usize, mut fits: impl FnMut(usize) -> bool) -> usize {
+    if max == 0 || fits(max) {
+        return max;
+    }
+    // `lo` fits (or is 0), `hi` does not.
+    let (mut lo, mut hi) = (0, max);
+    while hi - lo > 1 {
+        let mid = lo + (hi - lo) / 2;
+        if fits(mid) {
+            lo = mid;
         } else {
-            over = mid;
+            hi = mid;
         }
     }
-    best.unwrap_or_else(|| build(window[..fits].to_vec(), page(fits, true)))
+    lo
 }
 
 /// A resource read as the client receives it, refused (as a resource error saying what to do

@@ -13,8 +13,6 @@ use crate::ImplServer;
 /// A run's regressions listed with it; `compare_runs` (or `traceability` with
 /// `verdict: failing`) has them all.
 pub(crate) const LISTED_REGRESSIONS: usize = 20;
-/// Entries listed per list of a comparison; `traceability` of either run has them all.
-const LISTED_CHANGES: usize = 50;
 
 /// Keep a run record short: at most [`LISTED_REGRESSIONS`] regressions; returns how many were
 /// left out.
@@ -44,7 +42,7 @@ pub struct HistoryEntry {
     #[serde(flatten)]
     pub run: RunRecord,
     /// Regressions of this run beyond the 20 listed in `regressions` (compare_runs with
-    /// `after` set to this run lists them).
+    /// `after` set to this run pages through them as `newly_failing`).
     #[serde(skip_serializing_if = "is_zero")]
     pub regressions_omitted: usize,
     /// The requested scenario's status in this run.
@@ -64,15 +62,17 @@ pub struct HistoryResult {
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct ComparisonResult {
+    /// The same page of every list: entries `offset` to `offset + returned` of each.
     #[serde(flatten)]
     pub comparison: RunComparison,
-    /// Entries left out of each list (each list holds its first 50); traceability of the
-    /// `after` run with a `verdict` filter pages through them.
-    pub omitted: ComparisonOmitted,
+    /// Every list's length, paged or not.
+    pub totals: ComparisonTotals,
+    /// Over the longest list.
+    pub page: Page,
 }
 
-#[derive(Debug, Default, Serialize, JsonSchema)]
-pub struct ComparisonOmitted {
+#[derive(Debug, Clone, Copy, Default, Serialize, JsonSchema)]
+pub struct ComparisonTotals {
     pub newly_failing: usize,
     pub newly_passing: usize,
     pub still_failing: usize,
@@ -80,8 +80,8 @@ pub struct ComparisonOmitted {
     pub detail_changes: usize,
     pub newly_failing_tests: usize,
     pub newly_passing_tests: usize,
-    /// Regressions of the `before` and `after` runs beyond the 20 listed with each.
-    pub regressions: usize,
+    /// Regressions the `before` and `after` runs flagged beyond the 20 listed with each.
+    pub regressions_omitted: usize,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -94,6 +94,9 @@ pub struct CompareRunsArgs {
     /// The later run's ID. Default: the latest run.
     #[serde(default)]
     pub after: Option<i64>,
+    /// Pages through every list at once (the same entries of each).
+    #[serde(flatten)]
+    pub paging: Paging,
 }
 
 #[tool_router(router = history_tools, vis = "pub(crate)")]
@@ -137,7 +140,8 @@ impl ImplServer {
 
     /// What changed between two runs: scenarios newly failing (passed before, fail now — each
     /// with its failure message), newly passing, still failing, other changes, and tests that
-    /// flipped. Without arguments: the latest run against the one before it.
+    /// flipped, one page of each list at a time (`totals` counts them). Without arguments: the
+    /// latest run against the one before it.
     #[tool(annotations(read_only_hint = true, idempotent_hint = true, open_world_hint = false))]
     pub async fn compare_runs(
         &self,
@@ -162,29 +166,57 @@ impl ImplServer {
             };
             Ok(Ok(h.compare(before, after.id)?))
         })??;
-        Ok(Json(shorten_comparison(comparison)))
+        Ok(Json(page_comparison(comparison, args.paging)))
     }
 }
 
-/// Each list of a comparison at most [`LISTED_CHANGES`] long, and how much was left out.
-fn shorten_comparison(mut c: RunComparison) -> ComparisonResult {
-    fn cut<T>(list: &mut Vec<T>) -> usize {
-        let (kept, omitted) = first(std::mem::take(list), LISTED_CHANGES);
-        *list = kept;
-        omitted
-    }
-    let omitted = ComparisonOmitted {
-        newly_failing: cut(&mut c.newly_failing),
-        newly_passing: cut(&mut c.newly_passing),
-        still_failing: cut(&mut c.still_failing),
-        other_changes: cut(&mut c.other_changes),
-        detail_changes: cut(&mut c.detail_changes),
-        newly_failing_tests: cut(&mut c.newly_failing_tests),
-        newly_passing_tests: cut(&mut c.newly_passing_tests),
-        regressions: shorten(&mut c.before) + shorten(&mut c.after),
+/// The same page of every list of a comparison: the page runs over the longest list.
+fn page_comparison(mut c: RunComparison, paging: Paging) -> ComparisonResult {
+    let regressions_omitted = shorten(&mut c.before) + shorten(&mut c.after);
+    let totals = ComparisonTotals {
+        newly_failing: c.newly_failing.len(),
+        newly_passing: c.newly_passing.len(),
+        still_failing: c.still_failing.len(),
+        other_changes: c.other_changes.len(),
+        detail_changes: c.detail_changes.len(),
+        newly_failing_tests: c.newly_failing_tests.len(),
+        newly_passing_tests: c.newly_passing_tests.len(),
+        regressions_omitted,
     };
-    ComparisonResult {
-        comparison: c,
-        omitted,
+    let longest = [
+        totals.newly_failing,
+        totals.newly_passing,
+        totals.still_failing,
+        totals.other_changes,
+        totals.detail_changes,
+        totals.newly_failing_tests,
+        totals.newly_passing_tests,
+    ]
+    .into_iter()
+    .max()
+    .unwrap_or(0);
+    fn slice<T: Clone>(list: &[T], range: &std::ops::Range<usize>) -> Vec<T> {
+        let end = range.end.min(list.len());
+        list[range.start.min(end)..end].to_vec()
     }
+    let rows: Vec<usize> = (0..longest).collect();
+    paged(rows, paging, |rows, page| {
+        let range = page.offset..page.offset + rows.len();
+        ComparisonResult {
+            comparison: RunComparison {
+                before: c.before.clone(),
+                after: c.after.clone(),
+                newly_failing: slice(&c.newly_failing, &range),
+                newly_passing: slice(&c.newly_passing, &range),
+                still_failing: slice(&c.still_failing, &range),
+                other_changes: slice(&c.other_changes, &range),
+                detail_changes: slice(&c.detail_changes, &range),
+                unchanged: c.unchanged,
+                newly_failing_tests: slice(&c.newly_failing_tests, &range),
+                newly_passing_tests: slice(&c.newly_passing_tests, &range),
+            },
+            totals,
+            page,
+        }
+    })
 }

@@ -6,7 +6,8 @@ use rmcp::{tool, tool_router, Json};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use sdd_mcp::{first, paged, Page, Paging, ToolError};
+use sdd_mcp::{first, largest_fitting, paged, wire_chars, Page, Paging, ToolError};
+use sdd_spec::analysis::conflicts::Conflict;
 use sdd_spec::analysis::coverage::{analyze_coverage, DomainCoverage, EdgeCaseClass, ALL_CLASSES};
 use sdd_spec::analysis::validate::{validate, validate_scenario, ScenarioCheck, ValidationSummary};
 use sdd_spec::document::ProposedScenario;
@@ -224,13 +225,12 @@ impl SpecServer {
     pub async fn validate_scenario(
         &self,
         Parameters(args): Parameters<ValidateScenarioArgs>,
-    ) -> Result<Json<ScenarioCheck>, ToolError> {
+    ) -> Result<Json<CheckedScenario>, ToolError> {
         let loaded = self.load()?;
-        Ok(Json(validate_scenario(
-            &loaded.spec,
-            &args.scenario,
-            &args.domain,
-        )))
+        let check = validate_scenario(&loaded.spec, &args.scenario, &args.domain);
+        let budget = Paging::default().char_budget();
+        let mut checks = shorten_checks(vec![check], |checks| wire_chars(&checks[0]) <= budget);
+        Ok(Json(checks.remove(0)))
     }
 
     /// Which classes of edge case each domain's scenarios cover — error paths, auth, input
@@ -285,6 +285,61 @@ impl SpecServer {
         });
         Ok(Json(answer))
     }
+}
+
+/// Conflicts listed per checked scenario at most (twice as many diagnostics); fewer when the
+/// answer would be too large.
+const LISTED_CONFLICTS: usize = 10;
+
+/// A candidate scenario's check, with its lists kept short: a scenario that repeats a common
+/// Given and When can conflict with hundreds of others, and one of them makes the point.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct CheckedScenario {
+    pub valid: bool,
+    /// The ID it would get.
+    pub id: String,
+    /// Errors first.
+    pub diagnostics: Vec<Diagnostic>,
+    pub conflicts: Vec<Conflict>,
+    /// Diagnostics left out (warnings first).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub diagnostics_omitted: usize,
+    /// Conflicts left out (all of the same kinds as those listed or others).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub conflicts_omitted: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+/// Each check with at most `k` conflicts and `2k` diagnostics (errors first), for the largest
+/// `k` up to [`LISTED_CONFLICTS`] that `fits` accepts (0 if none does).
+pub(crate) fn shorten_checks(
+    checks: Vec<ScenarioCheck>,
+    fits: impl Fn(&[CheckedScenario]) -> bool,
+) -> Vec<CheckedScenario> {
+    let shorten = |k: usize| -> Vec<CheckedScenario> {
+        checks
+            .iter()
+            .map(|c| {
+                let mut diagnostics = c.diagnostics.clone();
+                diagnostics.sort_by_key(|d| d.severity);
+                let (diagnostics, diagnostics_omitted) = first(diagnostics, 2 * k);
+                let (conflicts, conflicts_omitted) = first(c.conflicts.clone(), k);
+                CheckedScenario {
+                    valid: c.valid,
+                    id: c.id.clone(),
+                    diagnostics,
+                    conflicts,
+                    diagnostics_omitted,
+                    conflicts_omitted,
+                }
+            })
+            .collect()
+    };
+    let k = largest_fitting(LISTED_CONFLICTS, |k| fits(&shorten(k)));
+    shorten(k)
 }
 
 /// Counts per code (most frequent first) and per file (the ten with most), and how many files

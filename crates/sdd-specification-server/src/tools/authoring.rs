@@ -6,8 +6,10 @@ use rmcp::{tool, tool_router, Json};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use sdd_mcp::{paged, Page, Paging, ToolError};
+use sdd_mcp::{paged, wire_chars, Page, Paging, ToolError};
 use sdd_spec::analysis::validate::{validate_scenario, ScenarioCheck};
+
+use super::analysis::{shorten_checks, CheckedScenario};
 use sdd_spec::document::{ProposedScenario, ReviewStatus};
 use sdd_spec::model::Scenario;
 use sdd_spec::review::{check_proposals, propose, ProposalOutcome};
@@ -31,11 +33,15 @@ pub struct ProposeArgs {
     pub file: Option<String>,
 }
 
+/// Errors listed when proposals are refused.
+const LISTED_ERRORS: usize = 20;
+
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct ProposeResult {
     pub written: ProposalOutcome,
-    /// Warnings found while checking each proposal (errors stop the write).
-    pub checks: Vec<ScenarioCheck>,
+    /// Warnings found while checking each proposal (errors stop the write); long lists are
+    /// cut short (`conflicts_omitted`, `diagnostics_omitted`).
+    pub checks: Vec<CheckedScenario>,
     pub next_step: String,
 }
 
@@ -134,9 +140,13 @@ impl SpecServer {
             })
             .collect();
         if !errors.is_empty() {
+            let more = match errors.len().saturating_sub(LISTED_ERRORS) {
+                0 => String::new(),
+                n => format!("\n- … and {n} more (validate_scenario checks one at a time)"),
+            };
             return Err(format!(
-                "nothing was written; fix these first:\n- {}",
-                errors.join("\n- ")
+                "nothing was written; fix these first:\n- {}{more}",
+                errors[..errors.len().min(LISTED_ERRORS)].join("\n- ")
             ));
         }
         // File I/O and waiting for the spec tree's lock happen on a blocking thread, so other
@@ -153,15 +163,21 @@ impl SpecServer {
         .await
         .map_err(|e| format!("the write was interrupted ({e}); nothing may have been written, see list_proposals"))?
         .map_err(|e| e.to_string())?;
-        Ok(Json(ProposeResult {
-            next_step: format!(
-                "Wrote {} proposal(s) to {}. Ask the user to review them (a person runs `sdd review`, or edits `status:` in the file); implement only after they are approved.",
-                outcome.ids.len(),
-                outcome.file
-            ),
-            written: outcome,
+        let next_step = format!(
+            "Wrote {} proposal(s) to {}. Ask the user to review them (a person runs `sdd review`, or edits `status:` in the file); implement only after they are approved.",
+            outcome.ids.len(),
+            outcome.file
+        );
+        let budget = Paging::default().char_budget();
+        let answer = |checks: Vec<CheckedScenario>| ProposeResult {
+            written: outcome.clone(),
             checks,
-        }))
+            next_step: next_step.clone(),
+        };
+        let checks = shorten_checks(checks, |checks| {
+            wire_chars(&answer(checks.to_vec())) <= budget
+        });
+        Ok(Json(answer(checks)))
     }
 
     /// List scenarios waiting for a person's review (status `proposed`), with their rationale.
