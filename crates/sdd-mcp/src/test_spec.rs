@@ -279,11 +279,11 @@ fn scenario(text: &mut String, f: usize, s: usize, e: &str) {
                 // Vague wording, for the lints.
                 "The summary should load quickly and look nice".to_string()
             } else {
-                format!("The summary should show the title, status and the count 3 of notes")
+                "The summary should show the title, status and the count 3 of notes".to_string()
             }],
         ),
     };
-    let _ = write!(text, "  - name: {}\n", yaml_str(&name));
+    let _ = writeln!(text, "  - name: {}", yaml_str(&name));
     if s % 10 == 9 && s / 10 == 3 {
         // A few explicit IDs.
         let _ = writeln!(text, "    id: {}.summary_pinned_{s}", domain_name(f));
@@ -305,7 +305,7 @@ fn scenario(text: &mut String, f: usize, s: usize, e: &str) {
     for t in &then {
         let _ = writeln!(text, "      - {}", yaml_str(t));
     }
-    if s % 10 == 0 || (s % 10 == 2 && k % 2 == 0) {
+    if s.is_multiple_of(10) || (s % 10 == 2 && k.is_multiple_of(2)) {
         let path = format!("/{}s", e);
         let _ = write!(
             text,
@@ -325,7 +325,7 @@ fn edge_case(
     k: usize,
 ) -> (String, Vec<String>, String, Vec<String>) {
     let class = (salt + k + f) % 8;
-    let left_out = class == f % 8 || class == (f / 8) % 8 || (f % 10 == 0 && class >= 3);
+    let left_out = class == f % 8 || class == (f / 8) % 8 || (f.is_multiple_of(10) && class >= 3);
     if left_out {
         return (
             format!("Rename a {e} label, case {salt}-{k}"),

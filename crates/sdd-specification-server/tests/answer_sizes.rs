@@ -197,17 +197,26 @@ async fn every_answer_stays_within_its_bound_on_a_spec_of_10000_scenarios() {
         l,
     )
     .await;
-    walk.tool(
-        "validate_scenario",
-        "default",
-        json!({"domain": domain, "scenario": {
-            "name": "Read a product by its ID again",
-            "given": ["A product exists with title \"Quarterly product 1\""],
-            "when": "I request the product by its ID",
+    let candidate = walk
+        .tool(
+            "validate_scenario",
+            "default",
+            // The situation of two scenarios of the domain with another outcome: it conflicts.
+            json!({"domain": domain, "scenario": {
+            "name": "Read an order by its ID again",
+            "given": ["A order exists with title \"Quarterly order 1\""],
+            "when": "I request the order by its ID",
             "then": ["I should receive an error \"410 Gone\""]}}),
-        d,
-    )
-    .await;
+            d,
+        )
+        .await;
+    assert!(
+        !structured(&candidate)["conflicts"]
+            .as_array()
+            .unwrap()
+            .is_empty(),
+        "the candidate conflicts with the domain's scenarios"
+    );
     let coverage = walk.tool("analyze_coverage", "default", json!({}), d).await;
     let c = structured(&coverage);
     assert_eq!(c["summary"]["domains"], 200, "{}", c["summary"]);
