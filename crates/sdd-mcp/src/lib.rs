@@ -1,6 +1,6 @@
 //! Plumbing shared by the SDD MCP servers, so the four binaries are thin and alike:
 //! command-line start-up ([`run`]), project root and path confinement ([`Project`]), bounded
-//! output ([`paginate`]), error mapping ([`ToolError`]) and scripted one-shot calls
+//! output ([`paged`]), error mapping ([`ToolError`]) and scripted one-shot calls
 //! ([`call_once`]), which go through the real protocol in-process so a shell sees exactly what an
 //! MCP client sees.
 #![deny(clippy::print_stdout)]
@@ -13,12 +13,14 @@ mod project;
 mod schema;
 #[cfg(feature = "test-client")]
 pub mod test_client;
+#[cfg(feature = "test-client")]
+pub mod test_spec;
 
 pub use cli::{init_tracing, run, ServerIdentity};
 pub use oneshot::{call_once, connect_in_process, list_tools, result_text, tool_arguments};
 pub use output::{
-    bound_response, call_tool_bounded, paginate, Page, Paging, DEFAULT_PAGE, MAX_PAGE,
-    MAX_RESPONSE_CHARS,
+    bound_response, bounded_resource, call_tool_bounded, first, largest_fitting, paged, wire_chars,
+    Page, Paging, DEFAULT_ANSWER_CHARS, DEFAULT_PAGE, MAX_PAGE, MAX_RESPONSE_CHARS,
 };
 pub use progress::{with_progress, with_progress_stages, Stage};
 pub use project::{Project, ProjectError};

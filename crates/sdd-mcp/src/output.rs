@@ -1,31 +1,71 @@
 //! Bounded output: results an agent can hold in its context. Lists are paginated with an
-//! explicit next offset instead of being dumped whole.
+//! explicit next offset instead of being dumped whole, and a page ends early when its answer
+//! would grow past a size an agent can take (measured as the client receives it).
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// Items per page when the caller does not say.
-pub const DEFAULT_PAGE: usize = 50;
+pub const DEFAULT_PAGE: usize = 20;
 /// The most items one call returns, whatever the caller asks.
-pub const MAX_PAGE: usize = 200;
+pub const MAX_PAGE: usize = 100;
+
+/// The most characters a tool's answer to default arguments may carry, as the client receives
+/// it (the serialized `CallToolResult`: the JSON text content *and* the structured content):
+/// about 10k tokens, where Claude Code starts to warn.
+pub const DEFAULT_ANSWER_CHARS: usize = 40_000;
+
+/// The most characters one tool answer may carry, measured like [`DEFAULT_ANSWER_CHARS`]:
+/// about 25k tokens, where Claude Code cuts answers off. Pages with an explicit `limit` end
+/// before it; [`bound_response`] refuses anything larger that gets through.
+pub const MAX_RESPONSE_CHARS: usize = 100_000;
+
+/// Room left under a bound for what wraps the result on the wire (the JSON-RPC envelope).
+const ENVELOPE_CHARS: usize = 1_000;
 
 /// Which page of a list to return: the two arguments every list tool takes, flattened into
 /// its argument struct (`#[serde(flatten)] pub paging: Paging`) so they are published as
 /// top-level `offset` and `limit`. The descriptions below are what agents read; the test
-/// `paging_descriptions_state_the_limits` keeps their numbers equal to [`DEFAULT_PAGE`] and
-/// [`MAX_PAGE`]. No `deny_unknown_fields` here: the outer struct refuses unknown fields (serde
-/// checks what the flattened fields left over).
+/// `paging_descriptions_state_the_limits` keeps their numbers equal to [`DEFAULT_PAGE`],
+/// [`MAX_PAGE`], [`DEFAULT_ANSWER_CHARS`] and [`MAX_RESPONSE_CHARS`]. No `deny_unknown_fields`
+/// here: the outer struct refuses unknown fields (serde checks what the flattened fields left
+/// over).
 #[derive(Debug, Clone, Copy, Default, Deserialize, JsonSchema)]
 pub struct Paging {
     /// Skip this many items (default 0). Each answer's `page.next_offset` is the offset of the
     /// next page; it is absent on the last page.
     #[serde(default)]
     pub offset: Option<usize>,
-    /// At most this many items in one answer (default 50, at most 200).
+    /// At most this many items in one answer (default 20, at most 100). A page also ends early
+    /// when the answer would pass 40,000 characters (100,000 with an explicit `limit`); then
+    /// `page.cut_by_size` is true and `page.next_offset` says where to go on.
     #[serde(default)]
     pub limit: Option<usize>,
 }
 
+impl Paging {
+    /// The most characters this page's answer may take: [`DEFAULT_ANSWER_CHARS`] unless the
+    /// caller asked for a `limit`, [`MAX_RESPONSE_CHARS`] if it did, less room for the
+    /// envelope.
+    pub fn char_budget(&self) -> usize {
+        let bound = if self.limit.is_some() {
+            MAX_RESPONSE_CHARS
+        } else {
+            DEFAULT_ANSWER_CHARS
+        };
+        bound - ENVELOPE_CHARS
+    }
+
+    /// The items of a list of `total` this page can hold at most (before [`paged`] cuts it
+    /// by size): for work worth doing only on them (a query per item).
+    pub fn window(&self, total: usize) -> std::ops::Range<usize> {
+        let offset = self.offset.unwrap_or(0).min(total);
+        let limit = self.limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE);
+        offset..(offset + limit).min(total)
+    }
+}
+
+/// Where a page sits in its list, and how to get the rest.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct Page {
     /// Items matching the request, before paging.
@@ -36,13 +76,135 @@ pub struct Page {
     /// Pass as `offset` to get the next page; absent on the last page.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_offset: Option<usize>,
+    /// True when the page ended before `limit` because the answer would have been too large
+    /// for an agent's context (see `limit`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub cut_by_size: bool,
+    /// How to get the rest, in one line; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub more: Option<String>,
 }
 
-/// The most characters one tool answer may carry (its text or its structured content; `Json`
-/// results carry the same JSON in both, and a client shows the model one of them), about
-/// 25k tokens: where Claude Code cuts answers off. Tools keep their default answers far below
-/// it (pages, summaries); this is the backstop for a request that asks for too much at once.
-pub const MAX_RESPONSE_CHARS: usize = 100_000;
+impl Page {
+    fn new(total: usize, offset: usize, returned: usize, cut_by_size: bool, budget: usize) -> Self {
+        let end = offset + returned;
+        let next_offset = (end < total).then_some(end);
+        let more = next_offset.map(|next| {
+            let cut = if cut_by_size {
+                format!(" (the page was cut to stay under {budget} characters)")
+            } else {
+                String::new()
+            };
+            format!(
+                "{returned} of {total} shown{cut}; for the next ones call again with the same arguments and `offset: {next}`"
+            )
+        });
+        Page {
+            total,
+            offset,
+            returned,
+            next_offset,
+            cut_by_size,
+            more,
+        }
+    }
+}
+
+/// Characters of `answer` as a client receives it from a tool that returns `Json(answer)`:
+/// rmcp sends the JSON twice, as text content and as structured content, in one
+/// `CallToolResult`. (Bytes, so never fewer than the characters.)
+pub fn wire_chars<A: Serialize>(answer: &A) -> usize {
+    let Ok(value) = serde_json::to_value(answer) else {
+        return usize::MAX;
+    };
+    result_chars(&rmcp::model::CallToolResult::structured(value))
+}
+
+fn result_chars(result: &rmcp::model::CallToolResult) -> usize {
+    serde_json::to_string(result)
+        .map(|s| s.len())
+        .unwrap_or(usize::MAX)
+}
+
+/// One page of `items` (from `paging.offset`, at most `paging.limit`, clamped to
+/// 1..=[`MAX_PAGE`]) made into an answer by `build`, which gets the page's items and its
+/// [`Page`]. When the answer would take more than [`Paging::char_budget`] characters, the
+/// page is made shorter — the longest that fits ([`largest_fitting`]), never fewer than one
+/// item — and says so (`cut_by_size`, `more`). `build` may add whatever depends on the page (the
+/// constraints of its scenarios, details of its first domains): all of it is measured.
+pub fn paged<T: Clone, A: Serialize>(
+    items: Vec<T>,
+    paging: Paging,
+    mut build: impl FnMut(Vec<T>, Page) -> A,
+) -> A {
+    let total = items.len();
+    let range = paging.window(total);
+    let offset = range.start;
+    let window: Vec<T> = items.into_iter().skip(offset).take(range.len()).collect();
+    let budget = paging.char_budget();
+    let page = |returned: usize, cut: bool| Page::new(total, offset, returned, cut, budget);
+    let full = build(window.clone(), page(window.len(), false));
+    if window.len() <= 1 || wire_chars(&full) <= budget {
+        return full;
+    }
+    // One item is accepted whatever its size: the agent must be able to move on.
+    let fits = largest_fitting(window.len() - 1, |n| {
+        n > 0 && wire_chars(&build(window[..n].to_vec(), page(n, true))) <= budget
+    })
+    .max(1);
+    build(window[..fits].to_vec(), page(fits, true))
+}
+
+/// The largest `n` in `0..=max` for which `fits(n)` holds, found by halving (about
+/// log2(`max`) calls), for answers whose size grows with `n`; 0 when nothing larger fits
+/// (`fits(0)` is never asked).
+pub fn largest_fitting(max: usize, mut fits: impl FnMut(usize) -> bool) -> usize {
+    if max == 0 || fits(max) {
+        return max;
+    }
+    // `lo` fits (or is 0), `hi` does not.
+    let (mut lo, mut hi) = (0, max);
+    while hi - lo > 1 {
+        let mid = lo + (hi - lo) / 2;
+        if fits(mid) {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    lo
+}
+
+/// A resource read as the client receives it, refused (as a resource error saying what to do
+/// instead) when it would carry more than [`MAX_RESPONSE_CHARS`]: a resource takes no
+/// arguments to ask for less, so `instead` names the tool that pages through the same content.
+pub fn bounded_resource(
+    result: rmcp::model::ReadResourceResult,
+    uri: &str,
+    instead: &str,
+) -> Result<rmcp::model::ReadResourceResult, rmcp::ErrorData> {
+    let size = serde_json::to_string(&result)
+        .map(|s| s.len())
+        .unwrap_or(usize::MAX);
+    if size <= MAX_RESPONSE_CHARS - ENVELOPE_CHARS {
+        return Ok(result);
+    }
+    Err(rmcp::ErrorData::invalid_request(
+        format!(
+            "`{uri}` would be {size} characters (about {} tokens), over the {MAX_RESPONSE_CHARS}-character limit for one answer; {instead}",
+            size / 4
+        ),
+        None,
+    ))
+}
+
+/// At most `max` of `items`, and how many were left out: for the short lists inside an
+/// answer (a run's regressions, the first covering scenarios) whose whole is one call away.
+pub fn first<T>(mut items: Vec<T>, max: usize) -> (Vec<T>, usize) {
+    let omitted = items.len().saturating_sub(max);
+    items.truncate(max);
+    (items, omitted)
+}
 
 /// A server's `call_tool`: route the call through `router` and bound the answer. One body for
 /// every server, so none can forget the bound.
@@ -97,55 +259,23 @@ fn name_accepted_fields(
     ))]))
 }
 
-/// Replace an oversized successful tool answer with a tool error saying how large it was and
-/// how to ask for less, so no call can flood an agent's context (or a pipe).
+/// Replace an oversized successful tool answer (over [`MAX_RESPONSE_CHARS`] as the client
+/// receives it) with a tool error saying how large it was and how to ask for less, so no call
+/// can flood an agent's context (or a pipe). Paged answers never get here ([`paged`]); this
+/// is the backstop for everything else.
 pub fn bound_response(response: rmcp::model::CallToolResponse) -> rmcp::model::CallToolResponse {
     use rmcp::model::{CallToolResponse, CallToolResult, ContentBlock as Content};
     let CallToolResponse::Complete(result) = &response else {
         return response;
     };
-    let size = response_chars(result);
-    if size <= MAX_RESPONSE_CHARS {
+    let size = result_chars(result);
+    if size <= MAX_RESPONSE_CHARS - ENVELOPE_CHARS {
         return response;
     }
     CallToolResponse::Complete(CallToolResult::error(vec![Content::text(format!(
         "the answer would be {size} characters (about {} tokens), over the {MAX_RESPONSE_CHARS}-character limit for one answer; ask for less: a smaller `limit` (and `offset` for the next page), one `domain`, `feature` or `ids`",
         size / 4
     ))]))
-}
-
-fn response_chars(result: &rmcp::model::CallToolResult) -> usize {
-    let text: usize = result
-        .content
-        .iter()
-        .filter_map(|c| c.as_text().map(|t| t.text.len()))
-        .sum();
-    let structured = result
-        .structured_content
-        .as_ref()
-        .map(|v| {
-            serde_json::to_string(v)
-                .map(|s| s.len())
-                .unwrap_or(usize::MAX)
-        })
-        .unwrap_or(0);
-    text.max(structured)
-}
-
-/// Take one page of `items`. `limit` is clamped to 1..=[`MAX_PAGE`].
-pub fn paginate<T>(items: Vec<T>, paging: Paging) -> (Vec<T>, Page) {
-    let total = items.len();
-    let offset = paging.offset.unwrap_or(0).min(total);
-    let limit = paging.limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE);
-    let page: Vec<T> = items.into_iter().skip(offset).take(limit).collect();
-    let end = offset + page.len();
-    let info = Page {
-        total,
-        offset,
-        returned: page.len(),
-        next_offset: (end < total).then_some(end),
-    };
-    (page, info)
 }
 
 #[cfg(test)]
@@ -160,15 +290,16 @@ mod tests {
             panic!()
         };
         assert_ne!(kept.is_error, Some(true));
+        // Each copy alone is within the bound; the client receives both.
         let mut big = CallToolResult::success(vec![Content::text("x".repeat(60_000))]);
-        big.structured_content = Some(serde_json::json!({"items": "y".repeat(120_000)}));
+        big.structured_content = Some(serde_json::json!({"items": "y".repeat(60_000)}));
         let CallToolResponse::Complete(cut) = bound_response(CallToolResponse::Complete(big))
         else {
             panic!()
         };
         assert_eq!(cut.is_error, Some(true));
         let text = crate::result_text(&cut);
-        assert!(text.contains("120") && text.contains("limit"), "{text}");
+        assert!(text.contains("120112") && text.contains("limit"), "{text}");
         assert!(text.len() < 400);
     }
 
@@ -215,22 +346,74 @@ mod tests {
         );
     }
 
+    /// The page of `items` as a list tool answers it.
+    fn page_of<T: Clone + Serialize>(items: Vec<T>, paging: Paging) -> (Vec<T>, Page) {
+        paged(items, paging, |items, page| (items, page))
+    }
+
     #[test]
     fn pages_and_clamps() {
-        let page_of = |offset, limit| Paging { offset, limit };
-        let (page, info) = paginate((0..10).collect::<Vec<_>>(), page_of(Some(8), Some(5)));
+        let paging = |offset, limit| Paging { offset, limit };
+        let (page, info) = page_of((0..10).collect::<Vec<_>>(), paging(Some(8), Some(5)));
         assert_eq!(page, vec![8, 9]);
-        assert_eq!(info.next_offset, None);
-        let (page, info) = paginate((0..500).collect::<Vec<_>>(), page_of(None, Some(10_000)));
+        assert_eq!((info.next_offset, info.more), (None, None));
+        let (page, info) = page_of((0..500).collect::<Vec<_>>(), paging(None, Some(10_000)));
         assert_eq!(page.len(), MAX_PAGE);
         assert_eq!(info.next_offset, Some(MAX_PAGE));
-        let (page, info) = paginate((0..60).collect::<Vec<_>>(), Paging::default());
+        assert!(!info.cut_by_size);
+        let (page, info) = page_of((0..60).collect::<Vec<_>>(), Paging::default());
         assert_eq!(
             (page.len(), info.next_offset),
             (DEFAULT_PAGE, Some(DEFAULT_PAGE))
         );
-        let (page, info) = paginate((0..3).collect::<Vec<_>>(), page_of(Some(9), Some(0)));
+        let more = info.more.expect("a hint on a page that is not the last");
+        assert!(
+            more.contains(&format!("{DEFAULT_PAGE} of 60")) && more.contains("`offset: 20`"),
+            "{more}"
+        );
+        let (page, info) = page_of((0..3).collect::<Vec<_>>(), paging(Some(9), Some(0)));
         assert_eq!((page.len(), info.offset, info.next_offset), (0, 3, None));
+    }
+
+    #[test]
+    fn a_page_ends_early_rather_than_pass_its_character_budget() {
+        // 1,000 characters an item: the default budget holds fewer than the default page,
+        // an explicit limit's budget fewer than the largest.
+        let items: Vec<String> = (0..500).map(|i| format!("{i:>1000}")).collect();
+        for paging in [
+            Paging::default(),
+            Paging {
+                offset: Some(7),
+                limit: Some(MAX_PAGE),
+            },
+        ] {
+            let answer = page_of(items.clone(), paging);
+            let size = wire_chars(&answer);
+            let (page, info) = answer;
+            assert!(size <= paging.char_budget(), "{size}");
+            assert!(info.cut_by_size && page.len() < paging.limit.unwrap_or(DEFAULT_PAGE));
+            // The longest page that fits: one more item would not.
+            let one_more = items[info.offset..=info.offset + page.len()].to_vec();
+            assert!(wire_chars(&(one_more, info.clone())) > paging.char_budget());
+            assert_eq!(info.next_offset, Some(info.offset + page.len()));
+            assert!(info.more.unwrap().contains("cut to stay under"));
+        }
+        // One item is returned whatever its size, so an agent can always move on.
+        let huge = vec!["x".repeat(MAX_RESPONSE_CHARS), "y".into()];
+        let (page, info) = page_of(huge, Paging::default());
+        assert_eq!((page.len(), info.next_offset), (1, Some(1)));
+    }
+
+    #[test]
+    fn wire_size_counts_the_text_and_the_structured_copy() {
+        let answer = serde_json::json!({"quote": "\"", "n": 1});
+        let structured = answer.to_string().len();
+        // Twice the JSON, the text one with its quotes escaped, plus the envelope.
+        assert!(
+            wire_chars(&answer) > 2 * structured + 4,
+            "{}",
+            wire_chars(&answer)
+        );
     }
 
     /// An argument struct as the tools write it: its own field, the paging flattened in.
@@ -290,7 +473,9 @@ mod tests {
             .to_string();
         assert!(
             limit.contains(&format!("default {DEFAULT_PAGE}"))
-                && limit.contains(&format!("at most {MAX_PAGE}")),
+                && limit.contains(&format!("at most {MAX_PAGE}"))
+                && limit.contains(&thousands(DEFAULT_ANSWER_CHARS))
+                && limit.contains(&thousands(MAX_RESPONSE_CHARS)),
             "{limit}"
         );
         let offset = schema.as_value()["properties"]["offset"]["description"]
@@ -298,5 +483,9 @@ mod tests {
             .unwrap_or_default()
             .to_string();
         assert!(offset.contains("next_offset"), "{offset}");
+    }
+
+    fn thousands(n: usize) -> String {
+        format!("{},{:03}", n / 1000, n % 1000)
     }
 }

@@ -94,13 +94,7 @@ pub fn generate_suite(
         .into_iter()
         .partition(|s| s.status == ReviewStatus::Approved);
     let suite = options.domain.clone().unwrap_or_else(|| "scenarios".into());
-    let mut code = header(framework, options);
-    for s in &approved {
-        code.push_str(&test(framework, s));
-    }
-    if framework == Framework::Jest || framework == Framework::Vitest {
-        code.push_str("});\n");
-    }
+    let code = suite_code(framework, &approved, options);
     GeneratedSuite {
         framework,
         suggested_path: framework.suggested_path(&crate::ids::slug(&suite)),
@@ -120,6 +114,23 @@ pub fn generate_suite(
             .collect(),
         code,
     }
+}
+
+/// One test file for `scenarios` (the caller picks them: approved ones, one page of them): the
+/// framework's header, one failing test per scenario, and the closing lines.
+pub fn suite_code(
+    framework: Framework,
+    scenarios: &[&Scenario],
+    options: &GenerateOptions,
+) -> String {
+    let mut code = header(framework, options);
+    for s in scenarios {
+        code.push_str(&test(framework, s));
+    }
+    if framework == Framework::Jest || framework == Framework::Vitest {
+        code.push_str("});\n");
+    }
+    code
 }
 
 fn header(framework: Framework, options: &GenerateOptions) -> String {

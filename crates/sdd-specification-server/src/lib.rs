@@ -94,12 +94,10 @@ impl ServerHandler for SpecServer {
 
     async fn list_resources(
         &self,
-        _request: Option<rmcp::model::PaginatedRequestParams>,
+        request: Option<rmcp::model::PaginatedRequestParams>,
         _context: rmcp::service::RequestContext<rmcp::RoleServer>,
     ) -> Result<rmcp::model::ListResourcesResult, rmcp::ErrorData> {
-        Ok(rmcp::model::ListResourcesResult::with_all_items(
-            self.resource_list(),
-        ))
+        self.resource_page(request.and_then(|r| r.cursor).as_deref())
     }
 
     async fn list_resource_templates(

@@ -25,7 +25,37 @@ pub fn templates() -> Vec<ResourceTemplate> {
     ]
 }
 
+/// Resources per `resources/list` page (the protocol's cursor pages them; clients follow it).
+const RESOURCES_PER_PAGE: usize = 100;
+
 impl SpecServer {
+    /// One page of the resource list: the cursor is the offset of the page, as a string.
+    pub(crate) fn resource_page(
+        &self,
+        cursor: Option<&str>,
+    ) -> Result<rmcp::model::ListResourcesResult, ErrorData> {
+        let offset = match cursor {
+            None => 0,
+            Some(c) => c.parse::<usize>().map_err(|_| {
+                ErrorData::invalid_params(
+                    format!("unknown cursor `{c}`; pass the `nextCursor` of the previous page"),
+                    None,
+                )
+            })?,
+        };
+        let list = self.resource_list();
+        let total = list.len();
+        let page: Vec<Resource> = list
+            .into_iter()
+            .skip(offset)
+            .take(RESOURCES_PER_PAGE)
+            .collect();
+        let end = offset.saturating_add(page.len());
+        let mut result = rmcp::model::ListResourcesResult::with_all_items(page);
+        result.next_cursor = (end < total).then(|| end.to_string());
+        Ok(result)
+    }
+
     pub(crate) fn resource_list(&self) -> Vec<Resource> {
         let mut list = vec![
             Resource::new(SUMMARY_URI, "spec-summary")
@@ -86,10 +116,14 @@ impl SpecServer {
                     None,
                 )
             })?;
-            return Ok(text(
-                serde_json::to_string_pretty(scenario).unwrap_or_default(),
-                "application/json",
-            ));
+            return sdd_mcp::bounded_resource(
+                text(
+                    serde_json::to_string_pretty(scenario).unwrap_or_default(),
+                    "application/json",
+                ),
+                uri,
+                "read it with get_scenarios and `ids`",
+            );
         }
         if let Some(path) = uri.strip_prefix(FILE_PREFIX) {
             let known = loaded.spec.files.iter().any(|f| f.path == path)
@@ -111,7 +145,11 @@ impl SpecServer {
             let body = sdd_spec::limits::read_yaml_file(&full, &limits).map_err(|e| {
                 ErrorData::resource_not_found(format!("cannot read `{path}`: {e}"), None)
             })?;
-            return Ok(text(body, "application/yaml"));
+            return sdd_mcp::bounded_resource(
+                text(body, "application/yaml"),
+                uri,
+                "read its scenarios a page at a time with get_scenarios (`domain` or `feature`), its constraints with get_constraints, or open the file itself",
+            );
         }
         Err(ErrorData::resource_not_found(
             format!("unknown resource `{uri}`; this server has {SUMMARY_URI}, {SCHEMA_URI}, {FILE_PREFIX}{{path}} and {SCENARIO_PREFIX}{{id}}"),

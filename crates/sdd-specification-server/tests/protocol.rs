@@ -157,10 +157,24 @@ async fn every_read_tool_answers_on_the_bundled_examples_and_survives_bad_argume
     let cov = structured(&coverage);
     let missing = cov["domains"][0]["missing"].as_array().unwrap();
     assert!(missing.contains(&json!("auth")), "{missing:?}");
+    // One domain asked for: its details come with it, a drafted scenario per missing class.
+    assert_eq!(cov["details"][0]["domain"], "product_catalog");
     assert_eq!(
-        cov["domains"][0]["suggestions"].as_array().unwrap().len(),
+        cov["details"][0]["suggestions"].as_array().unwrap().len(),
         missing.len()
     );
+    assert_eq!(cov["summary"]["domains"], 1);
+    // Its covering scenarios, in full, are get_scenarios' `edge_case` filter.
+    let covered = &cov["details"][0]["covered"][0];
+    let covering = structured(
+        &call(
+            &client,
+            "get_scenarios",
+            json!({"domain": "product_catalog", "edge_case": covered["class"]}),
+        )
+        .await,
+    );
+    assert_eq!(covering["page"]["total"], covered["scenario_count"]);
 
     let candidate = call(
         &client,
@@ -347,13 +361,24 @@ async fn propose_writes_proposals_that_impact_analysis_sees_and_nothing_can_appr
 
     let impact = call(&client, "impact_analysis", json!({"base": "HEAD"})).await;
     let i = structured(&impact);
+    assert_eq!(i["summary"]["scenarios_added"], 1, "{i:#}");
     assert_eq!(
-        i["impact"]["scenarios"]["added"],
-        json!(["task_management_system.access_a_task_that_does_not_exist"])
+        i["items"],
+        json!([{"kind": "scenario", "id": "task_management_system.access_a_task_that_does_not_exist", "change": "added"}])
     );
+    assert!(i["next"]
+        .as_str()
+        .unwrap()
+        .contains("`list: touched_domains` (1)"));
+    let touched = call(
+        &client,
+        "impact_analysis",
+        json!({"base": "HEAD", "list": "touched_domains"}),
+    )
+    .await;
     assert_eq!(
-        i["impact"]["touched_directly"],
-        json!(["task_management_system"])
+        structured(&touched)["items"],
+        json!([{"kind": "domain", "id": "task_management_system", "change": "touched_directly"}])
     );
     let bad_rev = call(
         &client,
@@ -632,10 +657,11 @@ async fn ping_is_answered_while_heavy_calls_run() {
     }
 }
 
-/// No answer floods the agent: a page that would exceed the response bound is refused with
-/// the size and how to ask for less; a smaller page works.
+/// No answer floods the agent: a page whose answer would pass its bound (40,000 characters by
+/// default, 100,000 with an explicit `limit`, counted as the client receives them) ends early,
+/// says so, and the next page starts where it ended, so nothing is lost.
 #[tokio::test]
-async fn an_oversized_answer_is_refused_with_how_to_ask_for_less() {
+async fn an_oversized_page_is_cut_by_size_and_the_next_one_goes_on() {
     let project = tempfile::tempdir().unwrap();
     let specs = project.path().join("specs");
     std::fs::create_dir_all(&specs).unwrap();
@@ -648,12 +674,29 @@ async fn an_oversized_answer_is_refused_with_how_to_ask_for_less() {
     }
     std::fs::write(specs.join("big.yaml"), text).unwrap();
     let client = start(&specs, project.path()).await;
-    let refused = error_text(&call(&client, "get_scenarios", json!({"limit": 200})).await);
-    assert!(
-        refused.contains("characters") && refused.contains("limit"),
-        "{refused}"
-    );
-    assert!(refused.len() < 500, "{refused}");
-    let page = structured(&call(&client, "get_scenarios", json!({"limit": 10})).await);
-    assert_eq!(page["page"]["returned"], 10);
+    for (args, bound) in [
+        (json!({}), sdd_mcp::DEFAULT_ANSWER_CHARS),
+        (json!({"limit": 100}), sdd_mcp::MAX_RESPONSE_CHARS),
+    ] {
+        let result = call(&client, "get_scenarios", args.clone()).await;
+        let size = serde_json::to_string(&result).unwrap().len();
+        assert!(size < bound, "{args}: {size}");
+        let first = structured(&result);
+        let page = &first["page"];
+        let returned = page["returned"].as_u64().unwrap();
+        assert!(page["cut_by_size"] == true && returned > 1, "{page}");
+        assert_eq!(page["next_offset"], returned);
+        assert!(
+            page["more"].as_str().unwrap().contains("cut to stay under"),
+            "{page}"
+        );
+        let mut next_args = args.clone();
+        next_args["offset"] = json!(returned);
+        let next = structured(&call(&client, "get_scenarios", next_args).await);
+        assert_eq!(
+            next["scenarios"][0]["id"],
+            format!("big.scenario_{returned}"),
+            "the next page starts where this one ended"
+        );
+    }
 }

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use sdd_exec::service::{
     probe, LogsView, Service, ServiceState, ServiceStatus, StopReport, Stream,
 };
-use sdd_mcp::ToolError;
+use sdd_mcp::{largest_fitting, wire_chars, Paging, ToolError};
 use sdd_spec::project::{ProjectFile, ServiceConfig};
 
 use super::tests::NoArguments;
@@ -40,10 +40,25 @@ pub struct StatusResult {
     pub probe: String,
 }
 
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct LogsAnswer {
+    #[serde(flatten)]
+    pub view: LogsView,
+    /// The oldest lines of the tail left out to keep the answer within 40,000 characters
+    /// (100,000 with an explicit `tail`); narrow with `filter`, `stream` or `after_seq`.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub omitted_for_size: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LogsArgs {
-    /// The last this many matching lines (default 100, max 1000).
+    /// The last this many matching lines (default 100, max 1000; fewer when they would pass
+    /// 40,000 characters, 100,000 with an explicit `tail`).
     #[serde(default)]
     pub tail: Option<usize>,
     /// Only lines containing this text (case-insensitive).
@@ -148,13 +163,21 @@ impl ImplServer {
             .await?
             .map_err(|e| e.to_string())?;
         let status = service.status();
-        let first_lines = service.logs(usize::MAX, None, None, None).lines;
-        let first_lines = first_lines.into_iter().take(20).collect();
+        let lines: Vec<_> = service.logs(usize::MAX, None, None, None).lines;
         slot.current = Some(service);
-        Ok(Json(StartResult {
+        // At most 20 lines, as many as fit in a default answer (a line holds up to 2,000
+        // characters); service_logs has the rest.
+        let mut answer = StartResult {
             status,
-            first_lines,
-        }))
+            first_lines: Vec::new(),
+        };
+        let budget = Paging::default().char_budget();
+        let kept = largest_fitting(lines.len().min(20), |n| {
+            answer.first_lines = lines[..n].to_vec();
+            wire_chars(&answer) <= budget
+        });
+        answer.first_lines = lines[..kept].to_vec();
+        Ok(Json(answer))
     }
 
     /// Whether the service is running (pid, uptime, how long it took to get ready) or exited
@@ -197,14 +220,14 @@ impl ImplServer {
         }))
     }
 
-    /// The service's output: the last lines (default 100, max 1000), filtered by text and
-    /// stream, or only lines after a sequence number to follow it. Kept after it exits or is
-    /// stopped, until the next start_service.
+    /// The service's output: the last lines (default 100, max 1000, as many as fit in about
+    /// 10k tokens), filtered by text and stream, or only lines after a sequence number to
+    /// follow it. Kept after it exits or is stopped, until the next start_service.
     #[tool(annotations(read_only_hint = true, idempotent_hint = true, open_world_hint = false))]
     pub async fn service_logs(
         &self,
         Parameters(args): Parameters<LogsArgs>,
-    ) -> Result<Json<LogsView>, ToolError> {
+    ) -> Result<Json<LogsAnswer>, ToolError> {
         let slot = self.state.service.lock().await;
         let log = match (&slot.current, &slot.stopped) {
             (Some(current), _) => current.log(),
@@ -216,12 +239,26 @@ impl ImplServer {
             }
         };
         let tail = args.tail.unwrap_or(DEFAULT_TAIL).clamp(1, MAX_TAIL);
-        Ok(Json(log.view(
-            tail,
-            args.filter.as_deref(),
-            args.stream,
-            args.after_seq,
-        )))
+        let mut view = log.view(tail, args.filter.as_deref(), args.stream, args.after_seq);
+        // Lines are up to 2,000 characters each: keep the newest that fit, like a page.
+        let budget = Paging {
+            offset: None,
+            limit: args.tail,
+        }
+        .char_budget();
+        let lines = std::mem::take(&mut view.lines);
+        let newest = |n: usize| lines[lines.len() - n..].to_vec();
+        let mut answer = LogsAnswer {
+            view,
+            omitted_for_size: 0,
+        };
+        let kept = largest_fitting(lines.len(), |n| {
+            answer.view.lines = newest(n);
+            wire_chars(&answer) <= budget
+        });
+        answer.view.lines = newest(kept);
+        answer.omitted_for_size = lines.len() - kept;
+        Ok(Json(answer))
     }
 
     /// Stop the service: the stop signal from sdd.yaml (default TERM) to its whole process
@@ -245,7 +282,15 @@ impl ImplServer {
         };
         let status = service.status();
         let log = service.log();
-        let report = service.stop().await;
+        let mut report = service.stop().await;
+        // Its last lines, as many as fit in a default answer; service_logs has them all.
+        let lines = std::mem::take(&mut report.last_lines);
+        let budget = Paging::default().char_budget();
+        let kept = largest_fitting(lines.len(), |n| {
+            report.last_lines = lines[lines.len() - n..].to_vec();
+            wire_chars(&report) <= budget
+        });
+        report.last_lines = lines[lines.len() - kept..].to_vec();
         slot.stopped = Some(StoppedService {
             status: ServiceStatus {
                 pid: None,

@@ -10,7 +10,7 @@ use sdd_history::status::{
     SCENARIO_RUN_KINDS,
 };
 use sdd_history::{HistoryQuery, RunKind, RunRecord};
-use sdd_mcp::ToolError;
+use sdd_mcp::{first, ToolError};
 use sdd_spec::document::ReviewStatus;
 
 use super::tests::NoArguments;
@@ -35,8 +35,10 @@ pub struct SpecCounts {
     pub proposed: usize,
     pub rejected: usize,
     /// Written `approved` but changed since a person approved them (or approved without a
-    /// fingerprint): not counted as approved until reviewed again.
+    /// fingerprint): not counted as approved until reviewed again (the first 10).
     pub changed_since_approval: Vec<String>,
+    /// How many scenarios changed since approval, listed or not.
+    pub changed_since_approval_total: usize,
     pub constraints: usize,
     pub load_errors: usize,
 }
@@ -48,11 +50,16 @@ pub struct ProjectStatus {
     pub project_file: ProjectFileStatus,
     pub spec: SpecCounts,
     pub scenarios: ScenarioCounts,
+    /// The first 10 failing scenarios (`scenarios.failing` counts them; traceability with
+    /// `verdict: failing` lists them all).
     pub failing: Vec<FailingScenario>,
-    /// Scenarios without a test (first ones).
+    /// Scenarios without a test (the first 10; traceability with `verdict: no_test`).
     pub without_tests: Vec<String>,
-    /// Regressions flagged by the latest runs.
+    /// Regressions flagged by the latest runs (the first 10).
     pub regressions: Vec<String>,
+    /// Regressions flagged by the latest runs, listed or not.
+    pub regressions_total: usize,
+    /// The last 5 runs (each with its first 20 regressions).
     pub last_runs: Vec<RunRecord>,
     /// The service this server started: `not_started`, `running` or `exited`; absent when
     /// sdd.yaml has no service.
@@ -159,10 +166,11 @@ impl ImplServer {
                 spec_counts.load_errors
             ));
         }
-        if !spec_counts.changed_since_approval.is_empty() {
+        let changed = &spec_counts.changed_since_approval;
+        if !changed.is_empty() {
             next_steps.push(format!(
                 "Changed since approval — needs a person's review (`sdd review`), not counted as approved: {}",
-                spec_counts.changed_since_approval.join(", ")
+                some_of(changed)
             ));
         }
         if spec_counts.proposed > 0 {
@@ -174,7 +182,7 @@ impl ImplServer {
         if !regressions.is_empty() {
             next_steps.push(format!(
                 "Regressions — passed before, fail now: {}; compare_runs shows what changed",
-                regressions.join(", ")
+                some_of(&regressions)
             ));
         }
         if !failing.is_empty() {
@@ -232,6 +240,14 @@ impl ImplServer {
         }
         failing.truncate(LISTED);
         without_tests.truncate(LISTED);
+        let regressions_total = regressions.len();
+        let (regressions, _) = first(regressions, LISTED);
+        spec_counts.changed_since_approval_total = spec_counts.changed_since_approval.len();
+        spec_counts.changed_since_approval.truncate(LISTED);
+        let mut last_runs = last_runs;
+        for run in &mut last_runs {
+            super::history::shorten(run);
+        }
         Ok(Json(ProjectStatus {
             project_root: project.root.display().to_string(),
             spec_root: spec_root.display().to_string(),
@@ -241,9 +257,19 @@ impl ImplServer {
             failing,
             without_tests,
             regressions,
+            regressions_total,
             last_runs,
             service,
             next_steps,
         }))
+    }
+}
+
+/// The first five of `ids`, and how many more, for a line of `next_steps`.
+fn some_of(ids: &[String]) -> String {
+    let shown = ids.iter().take(5).cloned().collect::<Vec<_>>().join(", ");
+    match ids.len().saturating_sub(5) {
+        0 => shown,
+        more => format!("{shown} and {more} more"),
     }
 }

@@ -7,7 +7,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use sdd_history::{HistoryQuery, RunKind, RunRecord, SubjectStatus};
-use sdd_mcp::{paginate, Page, Paging, ToolError};
+use sdd_mcp::{first, largest_fitting, paged, wire_chars, Page, Paging, ToolError};
 use sdd_results::trace::ScenarioVerdict;
 use sdd_spec::project::ResultsFormat;
 use sdd_verify::testrun::{run_tests, TestRunReport, TestRunRequest};
@@ -15,15 +15,18 @@ use sdd_verify::testrun::{run_tests, TestRunReport, TestRunRequest};
 use super::profile_names;
 use crate::ImplServer;
 
-/// Scenarios listed in a run result; the full table is one `traceability` call away.
+/// Scenarios listed in a run result at most (fewer when the answer would be too large); the
+/// full table is one `traceability` call away.
 const LISTED_SCENARIOS: usize = 100;
 const LISTED_UNMAPPED: usize = 50;
+/// Tests for proposed or rejected scenarios listed in a run result.
+const LISTED_UNAPPROVED: usize = 20;
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NoArguments {}
 
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct ProfileInfo {
     pub name: String,
     pub command: String,
@@ -66,10 +69,17 @@ pub struct RunTestsArgs {
 pub struct RunTestsResult {
     #[serde(flatten)]
     pub report: TestRunReport,
-    /// Scenarios left out of `traceability.scenarios` (passing ones first); call traceability
-    /// with this run_id for the full table.
+    /// Scenarios left out of `traceability.scenarios` (passing ones first: the list keeps the
+    /// ones that need attention, as many as fit in about 10k tokens); call traceability with
+    /// this run_id for the full table.
     pub scenarios_omitted: usize,
     pub unmapped_tests_omitted: usize,
+    /// Tests for proposed or rejected scenarios beyond the 20 listed.
+    #[serde(default)]
+    pub unapproved_tests_omitted: usize,
+    /// Regressions beyond the 20 listed in `regressions`; compare_runs lists them.
+    #[serde(default)]
+    pub regressions_omitted: usize,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -85,7 +95,7 @@ pub struct TraceabilityArgs {
     pub paging: Paging,
 }
 
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct TraceRow {
     pub scenario_id: String,
     /// The scenario's name in the current spec (absent if it was removed since the run).
@@ -100,11 +110,15 @@ pub struct TraceRow {
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct TraceabilityResult {
+    /// The run (its first 20 regressions; `verdict: failing` pages through the failing
+    /// scenarios).
     pub run: RunRecord,
     pub page: Page,
     pub scenarios: Vec<TraceRow>,
-    /// Tests of this run that map to no scenario.
+    /// Tests of this run that map to no scenario (the first 50).
     pub unmapped_tests: Vec<String>,
+    /// Tests that map to no scenario, listed or not.
+    pub unmapped_tests_total: usize,
 }
 
 #[tool_router(router = test_tools, vis = "pub(crate)")]
@@ -130,8 +144,9 @@ impl ImplServer {
                 accepts_filter: p.filter_arg.is_some(),
             })
             .collect();
-        let (profiles, page) = paginate(profiles, args.paging);
-        Ok(Json(ProfileList { page, profiles }))
+        Ok(Json(paged(profiles, args.paging, |profiles, page| {
+            ProfileList { page, profiles }
+        })))
     }
 
     /// Run a test profile from sdd.yaml and map every result to its scenario: per approved
@@ -171,15 +186,10 @@ impl ImplServer {
             history: Some(history),
         };
         let what = format!("running test profile `{}`", args.profile);
-        let mut report = sdd_mcp::with_progress(&context, &what, run_tests(request))
+        let report = sdd_mcp::with_progress(&context, &what, run_tests(request))
             .await?
             .map_err(|e| e.to_string())?;
-        let (scenarios_omitted, unmapped_tests_omitted) = bound(&mut report);
-        Ok(Json(RunTestsResult {
-            report,
-            scenarios_omitted,
-            unmapped_tests_omitted,
-        }))
+        Ok(Json(bound(report)))
     }
 
     /// The traceability table of a recorded test run (default: the latest): per scenario its
@@ -252,20 +262,27 @@ impl ImplServer {
                 detail: r.detail,
             })
             .collect();
-        let (scenarios, page) = paginate(rows, args.paging);
-        unmapped.truncate(LISTED_UNMAPPED);
-        Ok(Json(TraceabilityResult {
-            run,
-            page,
-            scenarios,
-            unmapped_tests: unmapped,
-        }))
+        let mut run = run;
+        super::history::shorten(&mut run);
+        let unmapped_tests_total = unmapped.len();
+        let (unmapped, _) = first(unmapped, LISTED_UNMAPPED);
+        Ok(Json(paged(rows, args.paging, |scenarios, page| {
+            TraceabilityResult {
+                run: run.clone(),
+                page,
+                scenarios,
+                unmapped_tests: unmapped.clone(),
+                unmapped_tests_total,
+            }
+        })))
     }
 }
 
-/// Keep a run result within an agent's context: the scenarios that need attention first, at
-/// most [`LISTED_SCENARIOS`]; output excerpts only once, in `failures`.
-fn bound(report: &mut TestRunReport) -> (usize, usize) {
+/// Keep a run result within an agent's context (a default answer: about 10k tokens): the
+/// scenarios that need attention first, at most [`LISTED_SCENARIOS`]; output excerpts only
+/// once, in `failures`; short lists of regressions, unmapped tests and tests for unapproved
+/// scenarios. Then as many failures as fit, then as many scenarios as fit with them.
+fn bound(mut report: TestRunReport) -> RunTestsResult {
     let trace = &mut report.traceability;
     let rank = |v: ScenarioVerdict| match v {
         ScenarioVerdict::Failing => 0,
@@ -275,14 +292,54 @@ fn bound(report: &mut TestRunReport) -> (usize, usize) {
         ScenarioVerdict::Passing => 4,
     };
     trace.scenarios.sort_by_key(|s| rank(s.verdict));
-    let omitted = trace.scenarios.len().saturating_sub(LISTED_SCENARIOS);
-    trace.scenarios.truncate(LISTED_SCENARIOS);
-    for scenario in &mut trace.scenarios {
+    let (mut scenarios, mut scenarios_omitted) =
+        first(std::mem::take(&mut trace.scenarios), LISTED_SCENARIOS);
+    for scenario in &mut scenarios {
         for test in &mut scenario.tests {
             test.excerpt = None;
         }
     }
-    let unmapped_omitted = trace.unmapped_tests.len().saturating_sub(LISTED_UNMAPPED);
-    trace.unmapped_tests.truncate(LISTED_UNMAPPED);
-    (omitted, unmapped_omitted)
+    let (unmapped, unmapped_tests_omitted) =
+        first(std::mem::take(&mut trace.unmapped_tests), LISTED_UNMAPPED);
+    trace.unmapped_tests = unmapped;
+    let (unapproved, unapproved_tests_omitted) = first(
+        std::mem::take(&mut trace.tests_for_unapproved_scenarios),
+        LISTED_UNAPPROVED,
+    );
+    trace.tests_for_unapproved_scenarios = unapproved;
+    let (regressions, regressions_omitted) = first(
+        std::mem::take(&mut report.regressions),
+        super::history::LISTED_REGRESSIONS,
+    );
+    report.regressions = regressions;
+    let mut failures = std::mem::take(&mut report.failures);
+    let mut result = RunTestsResult {
+        report,
+        scenarios_omitted: 0,
+        unmapped_tests_omitted,
+        unapproved_tests_omitted,
+        regressions_omitted,
+    };
+    let budget = Paging::default().char_budget();
+    let size = |result: &mut RunTestsResult,
+                failures: &[sdd_verify::testrun::Failure],
+                scenarios: &[sdd_results::trace::ScenarioTrace]| {
+        result.report.failures = failures.to_vec();
+        result.report.traceability.scenarios = scenarios.to_vec();
+        wire_chars(&*result)
+    };
+    let listed_failures = largest_fitting(failures.len(), |n| {
+        size(&mut result, &failures[..n], &[]) <= budget
+    });
+    result.report.more_failures += failures.len() - listed_failures;
+    failures.truncate(listed_failures);
+    let listed_scenarios = largest_fitting(scenarios.len(), |n| {
+        size(&mut result, &failures, &scenarios[..n]) <= budget
+    });
+    scenarios_omitted += scenarios.len() - listed_scenarios;
+    scenarios.truncate(listed_scenarios);
+    result.report.failures = failures;
+    result.report.traceability.scenarios = scenarios;
+    result.scenarios_omitted = scenarios_omitted;
+    result
 }

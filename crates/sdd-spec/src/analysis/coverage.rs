@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::constraint::CheckSpec;
 use crate::document::{OneOrMany, ProposedScenario, ReviewStatus};
-use crate::model::Spec;
+use crate::model::{Scenario, Spec};
 
 /// The classes of edge case every domain is checked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -45,6 +45,16 @@ impl EdgeCaseClass {
             EdgeCaseClass::NotFound => "not_found",
             EdgeCaseClass::RateLimits => "rate_limits",
         }
+    }
+
+    /// Whether `scenario` exercises this class, as [`analyze_coverage`] counts it (so a list
+    /// of the covering scenarios can be filtered and paged elsewhere).
+    pub fn covered_by(self, scenario: &Scenario) -> bool {
+        self.shown_in(&scenario_text(scenario))
+    }
+
+    fn shown_in(self, lowercased: &str) -> bool {
+        self.markers().iter().any(|m| lowercased.contains(m))
     }
 
     /// Phrases that show a scenario exercises this class (matched on lowercased text).
@@ -185,6 +195,16 @@ pub fn analyze_coverage(spec: &Spec, domain: Option<&str>) -> Vec<DomainCoverage
         .collect()
 }
 
+/// A scenario's name, given, when and then, lowercased: what the markers are looked for in.
+fn scenario_text(s: &Scenario) -> String {
+    let mut text = s.name.clone();
+    for part in s.given.iter().chain(s.when.iter()).chain(s.then.iter()) {
+        text.push(' ');
+        text.push_str(part);
+    }
+    text.to_lowercase()
+}
+
 fn domain_coverage(spec: &Spec, domain: &str) -> DomainCoverage {
     let scenarios: Vec<_> = spec
         .scenarios_in(domain)
@@ -192,14 +212,7 @@ fn domain_coverage(spec: &Spec, domain: &str) -> DomainCoverage {
         .collect();
     let texts: Vec<(String, String)> = scenarios
         .iter()
-        .map(|s| {
-            let mut text = s.name.clone();
-            for part in s.given.iter().chain(s.when.iter()).chain(s.then.iter()) {
-                text.push(' ');
-                text.push_str(part);
-            }
-            (s.id.clone(), text.to_lowercase())
-        })
+        .map(|s| (s.id.clone(), scenario_text(s)))
         .collect();
     let entity = entity_of(spec, domain);
     let limits = DomainLimits::of(spec, domain);
@@ -209,7 +222,7 @@ fn domain_coverage(spec: &Spec, domain: &str) -> DomainCoverage {
     for class in ALL_CLASSES {
         let ids: Vec<String> = texts
             .iter()
-            .filter(|(_, t)| class.markers().iter().any(|m| t.contains(m)))
+            .filter(|(_, t)| class.shown_in(t))
             .map(|(id, _)| id.clone())
             .collect();
         if ids.is_empty() {

@@ -6,12 +6,14 @@ use rmcp::{tool, tool_router, Json};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use sdd_mcp::{paginate, Page, Paging, ToolError};
+use sdd_mcp::{paged, wire_chars, Page, Paging, ToolError};
 use sdd_spec::analysis::validate::{validate_scenario, ScenarioCheck};
+
+use super::analysis::{shorten_checks, CheckedScenario};
 use sdd_spec::document::{ProposedScenario, ReviewStatus};
 use sdd_spec::model::Scenario;
 use sdd_spec::review::{check_proposals, propose, ProposalOutcome};
-use sdd_spec::testgen::{generate_suite, Framework, GenerateOptions, GeneratedSuite};
+use sdd_spec::testgen::{suite_code, Framework, GenerateOptions, GeneratedTest};
 
 use crate::SpecServer;
 
@@ -31,11 +33,15 @@ pub struct ProposeArgs {
     pub file: Option<String>,
 }
 
+/// Errors listed when proposals are refused.
+const LISTED_ERRORS: usize = 20;
+
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct ProposeResult {
     pub written: ProposalOutcome,
-    /// Warnings found while checking each proposal (errors stop the write).
-    pub checks: Vec<ScenarioCheck>,
+    /// Warnings found while checking each proposal (errors stop the write); long lists are
+    /// cut short (`conflicts_omitted`, `diagnostics_omitted`).
+    pub checks: Vec<CheckedScenario>,
     pub next_step: String,
 }
 
@@ -68,10 +74,34 @@ pub struct GenerateArgs {
     /// Go package name for `go` (default `scenarios`).
     #[serde(default)]
     pub go_package: Option<String>,
+    /// Pages of approved scenarios: each page is a complete test file of its own.
+    #[serde(flatten)]
+    pub paging: Paging,
 }
 
-/// Generated code larger than this is refused with a request to filter by domain.
-const MAX_CODE_CHARS: usize = 60_000;
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct TestSuitePage {
+    pub framework: Framework,
+    /// Where to save this page's file, relative to the project root: each page is a file of
+    /// its own (the first page's name has no `_from_N` part).
+    pub suggested_path: String,
+    /// Pages over the approved scenarios (of `domain`).
+    pub page: Page,
+    /// The tests in `code`, with the scenario each one stands for.
+    pub tests: Vec<GeneratedTest>,
+    /// Scenarios (of `domain`) left out because they are not approved, by status; list them
+    /// with get_scenarios and `status`.
+    pub skipped: SkippedCounts,
+    pub code: String,
+}
+
+#[derive(Debug, Clone, Copy, Default, Serialize, JsonSchema)]
+pub struct SkippedCounts {
+    pub proposed: usize,
+    pub rejected: usize,
+    /// Written `approved` but changed since a person approved them.
+    pub changed_since_approval: usize,
+}
 
 #[tool_router(router = authoring_tools, vis = "pub(crate)")]
 impl SpecServer {
@@ -110,9 +140,13 @@ impl SpecServer {
             })
             .collect();
         if !errors.is_empty() {
+            let more = match errors.len().saturating_sub(LISTED_ERRORS) {
+                0 => String::new(),
+                n => format!("\n- … and {n} more (validate_scenario checks one at a time)"),
+            };
             return Err(format!(
-                "nothing was written; fix these first:\n- {}",
-                errors.join("\n- ")
+                "nothing was written; fix these first:\n- {}{more}",
+                errors[..errors.len().min(LISTED_ERRORS)].join("\n- ")
             ));
         }
         // File I/O and waiting for the spec tree's lock happen on a blocking thread, so other
@@ -129,15 +163,21 @@ impl SpecServer {
         .await
         .map_err(|e| format!("the write was interrupted ({e}); nothing may have been written, see list_proposals"))?
         .map_err(|e| e.to_string())?;
-        Ok(Json(ProposeResult {
-            next_step: format!(
-                "Wrote {} proposal(s) to {}. Ask the user to review them (a person runs `sdd review`, or edits `status:` in the file); implement only after they are approved.",
-                outcome.ids.len(),
-                outcome.file
-            ),
-            written: outcome,
+        let next_step = format!(
+            "Wrote {} proposal(s) to {}. Ask the user to review them (a person runs `sdd review`, or edits `status:` in the file); implement only after they are approved.",
+            outcome.ids.len(),
+            outcome.file
+        );
+        let budget = Paging::default().char_budget();
+        let answer = |checks: Vec<CheckedScenario>| ProposeResult {
+            written: outcome.clone(),
             checks,
-        }))
+            next_step: next_step.clone(),
+        };
+        let checks = shorten_checks(checks, |checks| {
+            wire_chars(&answer(checks.to_vec())) <= budget
+        });
+        Ok(Json(answer(checks)))
     }
 
     /// List scenarios waiting for a person's review (status `proposed`), with their rationale.
@@ -155,46 +195,73 @@ impl SpecServer {
             .filter(|s| args.domain.as_deref().is_none_or(|d| s.domain == d))
             .cloned()
             .collect();
-        let (proposals, page) = paginate(proposals, args.paging);
-        Ok(Json(ProposalList {
+        Ok(Json(paged(proposals, args.paging, |proposals, page| {
+            ProposalList {
             page,
             proposals,
             how_to_review: "Only a person approves or rejects: `sdd review` in a terminal records who and when \
                             (status, reviewed_by, reviewed_at in the spec file). No tool of this server can approve."
                 .into(),
-        }))
+        }
+        })))
     }
 
     /// Generate a test file with one test per approved scenario for pytest, cargo, jest, vitest
-    /// or go. Each test's name carries its scenario ID (`test_sdd_<key>`, `sdd_<key>`,
-    /// `Test_sdd_<key>`, or `[ID]` in jest/vitest titles) so results map back to scenarios;
-    /// Given/When/Then are comments and every body fails until you implement it.
+    /// or go, one page of scenarios per file (`suggested_path` names each page's file). Each
+    /// test's name carries its scenario ID (`test_sdd_<key>`, `sdd_<key>`, `Test_sdd_<key>`, or
+    /// `[ID]` in jest/vitest titles) so results map back to scenarios; Given/When/Then are
+    /// comments and every body fails until you implement it.
     #[tool(annotations(read_only_hint = true, idempotent_hint = true, open_world_hint = false))]
     pub async fn generate_test_suite(
         &self,
         Parameters(args): Parameters<GenerateArgs>,
-    ) -> Result<Json<GeneratedSuite>, ToolError> {
+    ) -> Result<Json<TestSuitePage>, ToolError> {
         let loaded = self.load()?;
         if let Some(domain) = &args.domain {
             if loaded.spec.scenarios_in(domain).next().is_none() {
                 return Err(super::query::unknown_domain(&loaded.spec, domain));
             }
         }
-        let suite = generate_suite(
-            &loaded.spec,
-            args.framework,
-            &GenerateOptions {
-                domain: args.domain.clone(),
-                go_package: args.go_package,
-            },
-        );
-        if suite.code.len() > MAX_CODE_CHARS {
-            return Err(format!(
-                "the suite is {} characters ({} tests), too large for one response; pass `domain` to generate one domain at a time",
-                suite.code.len(),
-                suite.tests.len()
-            ));
+        let mut skipped = SkippedCounts::default();
+        let mut approved: Vec<&Scenario> = Vec::new();
+        for s in loaded
+            .spec
+            .scenarios
+            .iter()
+            .filter(|s| args.domain.as_deref().is_none_or(|d| s.domain == d))
+        {
+            match s.status {
+                ReviewStatus::Approved => approved.push(s),
+                ReviewStatus::Proposed => skipped.proposed += 1,
+                ReviewStatus::Rejected => skipped.rejected += 1,
+                ReviewStatus::ChangedSinceApproval => skipped.changed_since_approval += 1,
+            }
         }
-        Ok(Json(suite))
+        let options = GenerateOptions {
+            domain: args.domain.clone(),
+            go_package: args.go_package,
+        };
+        let suite = args.domain.as_deref().unwrap_or("scenarios");
+        let framework = args.framework;
+        Ok(Json(paged(approved, args.paging, |scenarios, page| {
+            let name = match page.offset {
+                0 => suite.to_string(),
+                from => format!("{suite}_from_{from}"),
+            };
+            TestSuitePage {
+                framework,
+                suggested_path: framework.suggested_path(&sdd_spec::ids::slug(&name)),
+                tests: scenarios
+                    .iter()
+                    .map(|s| GeneratedTest {
+                        scenario_id: s.id.clone(),
+                        test_name: framework.test_name(s),
+                    })
+                    .collect(),
+                skipped,
+                code: suite_code(framework, &scenarios, &options),
+                page,
+            }
+        })))
     }
 }

@@ -5,18 +5,15 @@ use rmcp::{tool, tool_router, Json};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use sdd_mcp::{paginate, Page, Paging, ToolError};
+use sdd_mcp::{paged, Page, Paging, ToolError};
+use sdd_spec::analysis::coverage::EdgeCaseClass;
 use sdd_spec::constraint::{parse_constraint, ParsedConstraint};
 use sdd_spec::document::ReviewStatus;
 use sdd_spec::model::{Constraint, Scenario};
 
 use crate::SpecServer;
 
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NoArguments {}
-
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct DomainSummary {
     pub name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -31,16 +28,37 @@ pub struct DomainSummary {
     pub files: Vec<String>,
 }
 
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ListDomainsArgs {
+    #[serde(flatten)]
+    pub paging: Paging,
+}
+
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct DomainList {
+    /// The whole spec, whatever the page.
+    pub totals: SpecTotals,
+    /// The domains, in the order the spec declares them.
+    pub page: Page,
     pub domains: Vec<DomainSummary>,
-    /// Interactions (cross-domain flows) and their participants.
+    /// Interactions (cross-domain flows) with a participant among this page's domains.
     pub interactions: Vec<InteractionSummary>,
     /// Problems met while loading; run validate_spec for details.
     pub load_errors: usize,
 }
 
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, Serialize, JsonSchema)]
+pub struct SpecTotals {
+    pub domains: usize,
+    pub scenarios: usize,
+    pub approved: usize,
+    pub proposed: usize,
+    pub constraints: usize,
+    pub interactions: usize,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct InteractionSummary {
     pub name: String,
     pub participants: Vec<String>,
@@ -66,7 +84,13 @@ pub struct GetScenariosArgs {
     /// Only scenarios whose name, given, when or then contains this text (case-insensitive).
     #[serde(default)]
     pub text: Option<String>,
-    /// Also return the constraints that apply to the returned scenarios' domains.
+    /// Only scenarios that exercise this edge-case class (`error_paths`, `auth`,
+    /// `input_bounds`, `concurrency`, `idempotency`, `injection`, `not_found`, `rate_limits`),
+    /// as analyze_coverage counts them: its covering scenarios, in full.
+    #[serde(default)]
+    pub edge_case: Option<EdgeCaseClass>,
+    /// Also return the constraints that apply to the returned scenarios' domains (the page is
+    /// shorter then, to make room for them).
     #[serde(default)]
     pub include_constraints: bool,
     #[serde(flatten)]
@@ -122,16 +146,27 @@ pub struct ParseConstraintArgs {
 #[tool_router(router = query_tools, vis = "pub(crate)")]
 impl SpecServer {
     /// List the domains of the spec with their dependencies and how many scenarios (approved,
-    /// proposed) and constraints each has, plus the cross-domain interactions. Call this first;
-    /// then get_scenarios / get_constraints for one domain.
+    /// proposed) and constraints each has, plus the cross-domain interactions they take part
+    /// in, one page at a time (`totals` counts the whole spec). Call this first; then
+    /// get_scenarios / get_constraints for one domain.
     #[tool(annotations(read_only_hint = true, idempotent_hint = true, open_world_hint = false))]
     pub async fn list_domains(
         &self,
-        _args: Parameters<NoArguments>,
+        Parameters(args): Parameters<ListDomainsArgs>,
     ) -> Result<Json<DomainList>, ToolError> {
         let loaded = self.load()?;
         let spec = &loaded.spec;
-        let domains = spec
+        let count = |status| spec.scenarios.iter().filter(|s| s.status == status).count();
+        let totals = SpecTotals {
+            domains: spec.domains.len(),
+            scenarios: spec.scenarios.len(),
+            approved: count(ReviewStatus::Approved),
+            proposed: count(ReviewStatus::Proposed),
+            constraints: spec.constraints.len(),
+            interactions: spec.interactions.len(),
+        };
+        let load_errors = sdd_spec::diagnostic::count_errors(&loaded.diagnostics);
+        let domains: Vec<DomainSummary> = spec
             .domains
             .iter()
             .map(|d| {
@@ -156,20 +191,30 @@ impl SpecServer {
                 }
             })
             .collect();
-        let interactions = spec
-            .interactions
-            .iter()
-            .map(|i| InteractionSummary {
-                name: i.name.clone(),
-                participants: i.participants.clone(),
-                flows: i.flows.iter().map(|f| f.name.clone()).collect(),
-            })
-            .collect();
-        Ok(Json(DomainList {
-            domains,
-            interactions,
-            load_errors: sdd_spec::diagnostic::count_errors(&loaded.diagnostics),
-        }))
+        let answer = paged(domains, args.paging, |domains, page| {
+            let interactions = spec
+                .interactions
+                .iter()
+                .filter(|i| {
+                    i.participants
+                        .iter()
+                        .any(|p| domains.iter().any(|d| &d.name == p))
+                })
+                .map(|i| InteractionSummary {
+                    name: i.name.clone(),
+                    participants: i.participants.clone(),
+                    flows: i.flows.iter().map(|f| f.name.clone()).collect(),
+                })
+                .collect();
+            DomainList {
+                totals,
+                page,
+                domains,
+                interactions,
+                load_errors,
+            }
+        });
+        Ok(Json(answer))
     }
 
     /// Get scenarios (Given/When/Then with ID, status and file:line), filtered by domain,
@@ -199,6 +244,7 @@ impl SpecServer {
             })
             .filter(|s| args.status.is_none_or(|st| s.status == st))
             .filter(|s| args.ids.is_empty() || args.ids.contains(&s.id))
+            .filter(|s| args.edge_case.is_none_or(|class| class.covered_by(s)))
             .filter(|s| {
                 needle.as_deref().is_none_or(|n| {
                     std::iter::once(&s.name)
@@ -221,26 +267,17 @@ impl SpecServer {
                 quote_list(&unknown)
             ));
         }
-        let (scenarios, page) = paginate(matching, args.paging);
-        let constraints = args.include_constraints.then(|| {
-            let mut domains: Vec<&str> = scenarios.iter().map(|s| s.domain.as_str()).collect();
-            domains.sort();
-            domains.dedup();
-            let mut list: Vec<Constraint> = Vec::new();
-            for d in domains {
-                for c in spec.constraints_for(d) {
-                    if !list.iter().any(|x| x.id == c.id) {
-                        list.push(c.clone());
-                    }
-                }
+        let answer = paged(matching, args.paging, |scenarios, page| {
+            let constraints = args
+                .include_constraints
+                .then(|| constraints_of_domains(spec, &scenarios));
+            ScenarioList {
+                page,
+                scenarios,
+                constraints,
             }
-            list
         });
-        Ok(Json(ScenarioList {
-            page,
-            scenarios,
-            constraints,
-        }))
+        Ok(Json(answer))
     }
 
     /// Get constraints (performance, security, reliability, …) with their machine reading:
@@ -272,8 +309,9 @@ impl SpecServer {
             })
             .cloned()
             .collect();
-        let (constraints, page) = paginate(matching, args.paging);
-        Ok(Json(ConstraintList { page, constraints }))
+        Ok(Json(paged(matching, args.paging, |constraints, page| {
+            ConstraintList { page, constraints }
+        })))
     }
 
     /// Parse a constraint sentence the way the spec loader would, without writing anything: use it
@@ -293,6 +331,22 @@ impl SpecServer {
             &args.exceptions,
         )))
     }
+}
+
+/// The constraints that apply to the domains of `scenarios`, each once.
+fn constraints_of_domains(spec: &sdd_spec::Spec, scenarios: &[Scenario]) -> Vec<Constraint> {
+    let mut domains: Vec<&str> = scenarios.iter().map(|s| s.domain.as_str()).collect();
+    domains.sort();
+    domains.dedup();
+    let mut list: Vec<Constraint> = Vec::new();
+    for d in domains {
+        for c in spec.constraints_for(d) {
+            if !list.iter().any(|x| x.id == c.id) {
+                list.push(c.clone());
+            }
+        }
+    }
+    list
 }
 
 pub(crate) fn unknown_domain(spec: &sdd_spec::Spec, domain: &str) -> ToolError {
