@@ -668,8 +668,10 @@ async fn constraints_become_load_runs_with_verdicts_and_history() {
     );
     let injection = verdict("inventory.security.injection_safety");
     let summary = injection["summary"].as_str().unwrap();
-    assert!(summary.contains("; 3 stored payload(s)"), "{summary}");
-    assert_eq!(result["summary"]["passing"], 6, "{:#}", result["summary"]);
+    // Payloads in nested fields too, each read back through the object its write created.
+    assert!(summary.contains("; 6 stored payload(s)"), "{summary}");
+    // Durability is inconclusive here (see above): 5 passing.
+    assert_eq!(result["summary"]["passing"], 5, "{:#}", result["summary"]);
     assert_eq!(result["summary"]["failing"], 1);
     // After the load runs (the probes and the restart came first), what the writes created is
     // read back and the examples run again: nothing lost on the healthy fixture.
