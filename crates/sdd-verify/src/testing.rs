@@ -48,6 +48,70 @@ pub fn projects_project() -> std::io::Result<tempfile::TempDir> {
     private_copy(&projects_fixture(), "18100")
 }
 
+/// How [`verify_fixture`] verifies a fixture copy.
+#[derive(Default)]
+pub struct FixtureRun<'a> {
+    /// Only these scenarios of the spec (all when empty).
+    pub scenarios: &'a [&'a str],
+    /// Restarts the service for the restart probe (none: the probe says it cannot).
+    pub restarter: Option<&'a dyn crate::reliability::Restarter>,
+    /// Spread the load over `load.users` identities and keep what it creates, for the
+    /// consistency check.
+    pub with_load_users_and_sample: bool,
+}
+
+/// Start the service of the fixture copy at `root` (its sdd.yaml as the test left it) and
+/// verify the constraints `ids` against it: the one set-up the fixture tests share.
+pub async fn verify_fixture(
+    root: &Path,
+    ids: &[&str],
+    run: FixtureRun<'_>,
+) -> (
+    Vec<crate::constraints::ConstraintVerdict>,
+    crate::consistency::ConsistencyCheck,
+) {
+    let file = sdd_spec::project::load_project_file(root).expect("the fixture's sdd.yaml");
+    let mut spec = sdd_spec::load::load_dir(&root.join(&file.specs))
+        .expect("the fixture's spec")
+        .spec;
+    if !run.scenarios.is_empty() {
+        spec.scenarios
+            .retain(|s| run.scenarios.contains(&s.id.as_str()));
+    }
+    let config = file.service.clone().expect("the fixture's service");
+    let allowed_hosts = crate::allowed_hosts(&file);
+    let supervisor = sdd_exec::process::Supervisor {
+        program: sdd_exec::testing::supervise_binary(),
+        args: vec![],
+    };
+    let service = sdd_exec::service::Service::start(root, &config, &allowed_hosts, &supervisor)
+        .await
+        .expect("the fixture's service starts");
+    let headers = crate::auth::client_headers(&config, &file.auth);
+    let target = crate::constraints::ServiceUnderTest {
+        base_url: &config.base_url,
+        headers: &headers,
+        allowed_hosts: &allowed_hosts,
+        load: &file.load,
+        declared: crate::inventory::declared(root, &file, &spec),
+        identities: if run.with_load_users_and_sample {
+            crate::auth::load_identities(&file.auth, file.load.users)
+        } else {
+            Vec::new()
+        },
+        credentials: crate::auth::probe_credentials(&file.auth),
+        restarter: run.restarter,
+        on_start: None,
+        sample_created: run
+            .with_load_users_and_sample
+            .then(|| crate::consistency::sample_spec(&spec, &file.load)),
+    };
+    let ids: Vec<String> = ids.iter().map(|id| id.to_string()).collect();
+    let (verdicts, _, check) = crate::constraints::verify(&spec, &ids, &target).await;
+    service.stop().await;
+    (verdicts, check)
+}
+
 fn private_copy(fixture: &Path, port_in_file: &str) -> std::io::Result<tempfile::TempDir> {
     let dir = tempfile::tempdir()?;
     copy_dir(fixture, dir.path())?;

@@ -7,52 +7,23 @@
 //! (A second test binary beside `testrun.rs`: this one starts the fixture's service and
 //! puts load on it, which the test-run tests never do.)
 
-use sdd_exec::process::Supervisor;
-use sdd_exec::service::Service;
-use sdd_verify::consistency::{sample_spec, ConsistencyCheck};
-use sdd_verify::constraints::{verify, ConstraintVerdict, ServiceUnderTest, Verdict};
+use sdd_verify::consistency::ConsistencyCheck;
+use sdd_verify::constraints::{ConstraintVerdict, Verdict};
+use sdd_verify::testing::FixtureRun;
 
 const CONCURRENCY: &str = "inventory.performance.concurrent_users";
 const RESTART: &str = "inventory.reliability.stock_survives_a_restart";
-
-fn supervisor() -> Supervisor {
-    Supervisor {
-        program: sdd_exec::testing::supervise_binary(),
-        args: vec![],
-    }
-}
 
 /// Start the fixture's service with `faults` and verify the constraints `ids` against it.
 async fn verify_with(faults: &str, ids: &[&str]) -> (Vec<ConstraintVerdict>, ConsistencyCheck) {
     let project = sdd_verify::testing::inventory_project().unwrap();
     let root = project.path();
     sdd_verify::testing::set_service_env(root, "FAULTS", "none", faults).unwrap();
-    let file = sdd_spec::project::load_project_file(root).unwrap();
-    let spec = sdd_spec::load::load_dir(&root.join(&file.specs))
-        .unwrap()
-        .spec;
-    let config = file.service.clone().unwrap();
-    let allowed = sdd_verify::allowed_hosts(&file);
-    let service = Service::start(root, &config, &allowed, &supervisor())
-        .await
-        .unwrap();
-    let headers = sdd_verify::auth::client_headers(&config, &file.auth);
-    let target = ServiceUnderTest {
-        base_url: &config.base_url,
-        headers: &headers,
-        allowed_hosts: &allowed,
-        load: &file.load,
-        declared: sdd_verify::inventory::declared(root, &file, &spec),
-        identities: sdd_verify::auth::load_identities(&file.auth, file.load.users),
-        credentials: sdd_verify::auth::probe_credentials(&file.auth),
-        restarter: None,
-        on_start: None,
-        sample_created: Some(sample_spec(&spec, &file.load)),
+    let run = FixtureRun {
+        with_load_users_and_sample: true,
+        ..FixtureRun::default()
     };
-    let ids: Vec<String> = ids.iter().map(|id| id.to_string()).collect();
-    let (verdicts, _, check) = verify(&spec, &ids, &target).await;
-    service.stop().await;
-    (verdicts, check)
+    sdd_verify::testing::verify_fixture(root, ids, run).await
 }
 
 #[tokio::test]

@@ -4,9 +4,8 @@
 //! fail the constraint. A service that refuses the second user everywhere must not pass on
 //! those refusals. The healthy service passes, and the verdict names what was tried.
 
-use sdd_exec::process::Supervisor;
-use sdd_exec::service::Service;
-use sdd_verify::constraints::{verify, ConstraintVerdict, ServiceUnderTest, Verdict};
+use sdd_verify::constraints::{ConstraintVerdict, Verdict};
+use sdd_verify::testing::FixtureRun;
 
 const OWNERSHIP: &str = "notes.security.note_ownership";
 
@@ -36,34 +35,8 @@ async fn verify_in(
     sdd_verify::testing::set_service_env(root, "FAULTS", "none", faults).unwrap();
     sdd_verify::testing::set_service_env(root, "ALLOWED_USERS", "\"\"", &format!("\"{allowed}\""))
         .unwrap();
-    let file = sdd_spec::project::load_project_file(root).unwrap();
-    let spec = sdd_spec::load::load_dir(&root.join(&file.specs))
-        .unwrap()
-        .spec;
-    let config = file.service.clone().unwrap();
-    let allowed_hosts = sdd_verify::allowed_hosts(&file);
-    let supervisor = Supervisor {
-        program: sdd_exec::testing::supervise_binary(),
-        args: vec![],
-    };
-    let service = Service::start(root, &config, &allowed_hosts, &supervisor)
-        .await
-        .unwrap();
-    let headers = sdd_verify::auth::client_headers(&config, &file.auth);
-    let target = ServiceUnderTest {
-        base_url: &config.base_url,
-        headers: &headers,
-        allowed_hosts: &allowed_hosts,
-        load: &file.load,
-        declared: sdd_verify::inventory::declared(root, &file, &spec),
-        identities: Vec::new(),
-        credentials: sdd_verify::auth::probe_credentials(&file.auth),
-        restarter: None,
-        on_start: None,
-        sample_created: None,
-    };
-    let (mut verdicts, _, _) = verify(&spec, &[id.to_string()], &target).await;
-    service.stop().await;
+    let (mut verdicts, _) =
+        sdd_verify::testing::verify_fixture(root, &[id], FixtureRun::default()).await;
     assert_eq!(verdicts.len(), 1, "{verdicts:#?}");
     verdicts.remove(0)
 }

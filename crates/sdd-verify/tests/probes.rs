@@ -9,10 +9,9 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use sdd_exec::process::Supervisor;
-use sdd_exec::service::Service;
-use sdd_verify::constraints::{verify, ConstraintVerdict, ServiceUnderTest, Verdict};
+use sdd_verify::constraints::{ConstraintVerdict, Verdict};
 use sdd_verify::reliability::{Restarter, Stop};
+use sdd_verify::testing::FixtureRun;
 
 const AUTHENTICATION: &str = "workbench.security.authentication_required";
 const INJECTION: &str = "workbench.security.injection_safety";
@@ -52,37 +51,12 @@ async fn verify_with_scenarios(
         &format!("\"{rate_limit}\""),
     )
     .unwrap();
-    let file = sdd_spec::project::load_project_file(root).unwrap();
-    let mut spec = sdd_spec::load::load_dir(&root.join(&file.specs))
-        .unwrap()
-        .spec;
-    if !keep.is_empty() {
-        spec.scenarios.retain(|s| keep.contains(&s.id.as_str()));
-    }
-    let config = file.service.clone().unwrap();
-    let allowed_hosts = sdd_verify::allowed_hosts(&file);
-    let supervisor = Supervisor {
-        program: sdd_exec::testing::supervise_binary(),
-        args: vec![],
-    };
-    let service = Service::start(root, &config, &allowed_hosts, &supervisor)
-        .await
-        .unwrap();
-    let headers = sdd_verify::auth::client_headers(&config, &file.auth);
-    let target = ServiceUnderTest {
-        base_url: &config.base_url,
-        headers: &headers,
-        allowed_hosts: &allowed_hosts,
-        load: &file.load,
-        declared: sdd_verify::inventory::declared(root, &file, &spec),
-        identities: Vec::new(),
-        credentials: sdd_verify::auth::probe_credentials(&file.auth),
+    let run = FixtureRun {
+        scenarios: keep,
         restarter: Some(&KeepRunning),
-        on_start: None,
-        sample_created: None,
+        ..FixtureRun::default()
     };
-    let (mut verdicts, _, _) = verify(&spec, &[id.to_string()], &target).await;
-    service.stop().await;
+    let (mut verdicts, _) = sdd_verify::testing::verify_fixture(root, &[id], run).await;
     assert_eq!(verdicts.len(), 1, "{verdicts:#?}");
     verdicts.remove(0)
 }
