@@ -151,3 +151,20 @@ pub async fn ping_during(client: &Client, calls: &[(&str, Value)]) -> PingsDurin
         calls: results,
     }
 }
+
+/// `git -C dir args…` as a test's committer (name `t`); a failure fails the test with git's
+/// own message.
+pub fn git(dir: &std::path::Path, args: &[&str]) {
+    let out = std::process::Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["-c", "user.name=t", "-c", "user.email=t@example.invalid"])
+        .args(args)
+        .output()
+        .expect("git");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -6,10 +6,9 @@
 //! never times.
 
 use std::collections::BTreeSet;
-use std::path::Path;
 
 use rmcp::model::{CallToolResult, ReadResourceRequestParams};
-use sdd_mcp::test_client::{call, structured, Client};
+use sdd_mcp::test_client::{call, git, structured, Client};
 use sdd_mcp::test_spec::{self, domain_name, feature_path};
 use sdd_mcp::MAX_PAGE;
 use serde_json::{json, Value};
@@ -18,21 +17,6 @@ use serde_json::{json, Value};
 const DEFAULT_BOUND: usize = 40_000;
 /// The largest page: about 25k tokens.
 const LARGEST_BOUND: usize = 100_000;
-
-fn git(dir: &Path, args: &[&str]) {
-    let out = std::process::Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(["-c", "user.name=t", "-c", "user.email=t@example.invalid"])
-        .args(args)
-        .output()
-        .expect("git");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
 
 /// Characters of a value as sent (compact JSON, as rmcp writes it).
 fn chars<T: serde::Serialize>(value: &T) -> usize {

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use rmcp::model::{CallToolRequestParams, GetPromptRequestParams, ReadResourceRequestParams};
-use sdd_mcp::test_client::{call, error_text, ping_during, structured, Client};
+use sdd_mcp::test_client::{call, error_text, git, ping_during, structured, Client};
 use serde_json::json;
 
 fn repo() -> PathBuf {
@@ -266,21 +266,6 @@ async fn resources_and_prompts() {
         "a missing required argument is refused"
     );
     client.cancel().await.unwrap();
-}
-
-fn git(dir: &Path, args: &[&str]) {
-    let status = std::process::Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(["-c", "user.name=t", "-c", "user.email=t@example.invalid"])
-        .args(args)
-        .output()
-        .expect("git");
-    assert!(
-        status.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&status.stderr)
-    );
 }
 
 #[tokio::test]
