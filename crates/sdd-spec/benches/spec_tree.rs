@@ -120,6 +120,28 @@ fn main() {
         "  total: load + validate + coverage     {:>8.1} ms",
         total.as_secs_f64() * 1e3
     );
+    // What a server pays: the cache asked again with nothing changed, and after one file changed
+    // (a comment appended, as an editor's save would).
+    let cache = sdd_spec::SpecCache::new(&dir);
+    cache.load().unwrap();
+    let (unchanged, _) = time(|| cache.load().unwrap());
+    let file = dir.join("feature_100.yaml");
+    let original = std::fs::read_to_string(&file).unwrap();
+    let mut edits = 0;
+    let (after_edit, _) = time(|| {
+        edits += 1;
+        std::fs::write(&file, format!("{original}# edit {edits}\n")).unwrap();
+        cache.load().unwrap()
+    });
+    std::fs::write(&file, original).unwrap();
+    println!(
+        "  spec cache: nothing changed           {:>8.3} ms",
+        unchanged.as_secs_f64() * 1e3
+    );
+    println!(
+        "  spec cache: one file changed          {:>8.1} ms",
+        after_edit.as_secs_f64() * 1e3
+    );
     if let Some(dir) = keep {
         println!("tree kept in {}", Path::new(&dir).display());
     }

@@ -115,66 +115,112 @@ fn list_spec_files(root: &Path) -> Result<(Vec<PathBuf>, Vec<Diagnostic>), LoadE
 fn load_files(
     root: &Path,
     files: Vec<PathBuf>,
-    problems: Vec<Diagnostic>,
-    limits: &Limits,
-) -> Loaded {
-    load_files_reusing(root, files, problems, limits, HashMap::new()).0
-}
-
-fn load_files_reusing(
-    root: &Path,
-    files: Vec<PathBuf>,
     mut problems: Vec<Diagnostic>,
     limits: &Limits,
-    previous: HashMap<String, std::sync::Arc<ParsedText>>,
-) -> (Loaded, HashMap<String, std::sync::Arc<ParsedText>>) {
-    let mut sources = Vec::with_capacity(files.len());
+) -> Loaded {
+    let mut models = Vec::with_capacity(files.len());
     for path in files {
         let rel = relative(root, &path);
-        // One unreadable file (permissions, not UTF-8, a FIFO, too large) is a diagnostic, not
-        // the end of loading.
         match read_yaml_file(&path, limits) {
-            Ok(text) => sources.push((rel, text)),
-            Err(problem) => {
-                let (code, message, help) = problem.describe();
-                problems.push(
-                    Diagnostic::error(code, message)
-                        .in_file(&rel)
-                        .with_help(help),
-                );
-            }
+            Ok(text) => models.push(read_file_model(&rel, text, limits)),
+            Err(problem) => problems.push(read_problem(&rel, problem)),
         }
     }
-    let (mut loaded, parsed) = load_sources_reusing(&sources, limits, previous);
+    assemble(models.iter(), problems)
+}
+
+/// One unreadable file (permissions, not UTF-8, a FIFO, too large) is a diagnostic, not the end
+/// of loading.
+fn read_problem(rel: &str, problem: crate::limits::ReadProblem) -> Diagnostic {
+    let (code, message, help) = problem.describe();
+    Diagnostic::error(code, message)
+        .in_file(rel)
+        .with_help(help)
+}
+
+/// Read one file's text on its own into its model.
+fn read_file_model(path: &str, text: String, limits: &Limits) -> FileModel {
+    let mut builder = Builder {
+        limits: *limits,
+        out: FileModel::default(),
+        diagnostics: Notes::default(),
+    };
+    builder.file(path, &text);
+    let mut model = builder.out;
+    model.notes = builder.diagnostics.0;
+    model.text = text;
+    model
+}
+
+/// Put the files' models together (in the order given: path order) into the tree's model;
+/// `problems` (the walk's and the reads') follow the files' own diagnostics.
+fn assemble<'a>(
+    models: impl IntoIterator<Item = &'a FileModel>,
+    problems: Vec<Diagnostic>,
+) -> Loaded {
+    let mut assembly = Assembly::default();
+    for model in models {
+        assembly.add(model);
+    }
+    let mut loaded = assembly.finish();
     loaded.diagnostics.extend(problems);
-    (loaded, parsed)
+    loaded
 }
 
 /// A spec tree kept loaded between calls: a server asks it for the spec on every call and gets
-/// the model it already has unless a file was added, removed or changed since (its size,
-/// modification or status-change time, or inode differ). Walking the tree and reading each
-/// file's metadata costs microseconds a file; parsing costs milliseconds. People's edits are
-/// still seen by the very next call.
+/// the model it already has unless a file was added, removed or changed since. Walking the tree
+/// and reading each file's metadata costs microseconds a file; reading a file into its model
+/// costs milliseconds. After an edit only the files whose metadata changed are read again, and
+/// only those whose text changed are parsed again; the tree's model is then put together from
+/// the files' models (duplicate IDs, domains and test keys need the whole tree). People's edits
+/// are still seen by the very next call.
 pub struct SpecCache {
     root: PathBuf,
     last: std::sync::Mutex<Option<CachedLoad>>,
 }
 
 struct CachedLoad {
-    files: Vec<FileStamp>,
-    walk: Vec<Diagnostic>,
     limits: Limits,
+    /// The files as walked, each with its model (`None`: it could not be read).
+    files: Vec<(FileStamp, Option<CachedFile>)>,
+    /// The walk's problems, then the reads'.
+    problems: Vec<Diagnostic>,
+    walk_problems: usize,
     loaded: std::sync::Arc<Loaded>,
-    /// Each file as parsed: after an edit only the edited file is parsed again (the model is
-    /// still built from all of them: cross-file checks see the whole tree).
-    parsed: HashMap<String, std::sync::Arc<ParsedText>>,
+}
+
+struct CachedFile {
+    /// When the text behind `model` was read.
+    read_at: std::time::SystemTime,
+    model: std::sync::Arc<FileModel>,
+}
+
+impl CachedFile {
+    /// Whether `stamp` (the file now) vouches that the file still holds the text this model was
+    /// read from. Metadata can only vouch for a file last changed well before it was read: a
+    /// write in the same clock tick as the read, keeping the size, leaves every time and the
+    /// size as they were (git's "racily clean" entries). Such a file is read again and its text
+    /// compared, until its last change is older than that.
+    fn vouched_for_by(&self, was: &FileStamp, stamp: &FileStamp) -> bool {
+        const CLOCK_SLACK: std::time::Duration = std::time::Duration::from_secs(2);
+        let Some(meta) = stamp.meta else {
+            return false;
+        };
+        if was != stamp {
+            return false;
+        }
+        let changed = std::time::UNIX_EPOCH
+            + std::time::Duration::new(meta.3.max(0) as u64, meta.4.clamp(0, 999_999_999) as u32);
+        changed + CLOCK_SLACK < self.read_at
+    }
 }
 
 /// What says a file is unchanged.
 #[derive(Debug, PartialEq, Eq)]
 struct FileStamp {
     path: PathBuf,
-    /// `None` when the file cannot be read (reading it says why, every time).
+    /// Size, modification time (s, ns), status-change time (s, ns), inode; `None` when the file
+    /// cannot be read (reading it says why, every time).
     meta: Option<(u64, i64, i64, i64, i64, u64)>,
 }
 
@@ -203,40 +249,121 @@ impl SpecCache {
         }
     }
 
+    /// The model already loaded, if the tree's metadata vouches that nothing changed since (the
+    /// same files, each unchanged and last changed well before it was read); `None` when
+    /// [`SpecCache::load`] has work to do. It only walks the tree and reads metadata — a call
+    /// that cannot be slow, so a server need not move it off its async workers.
+    pub fn unchanged(&self) -> Option<std::sync::Arc<Loaded>> {
+        let (limits, _) = Limits::from_env();
+        let (paths, walk) = list_spec_files(&self.root).ok()?;
+        let last = self
+            .last
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let cached = last.as_ref()?;
+        let unchanged = cached.limits == limits
+            && cached.problems[..cached.walk_problems] == walk[..]
+            && cached.walk_problems == cached.problems.len()
+            && cached.files.len() == paths.len()
+            && cached.files.iter().zip(paths).all(|((was, file), path)| {
+                file.as_ref()
+                    .is_some_and(|file| file.vouched_for_by(was, &FileStamp::of(path)))
+            });
+        unchanged.then(|| cached.loaded.clone())
+    }
+
     /// The spec as the files say now, with the limits of [`Limits::from_env`].
     pub fn load(&self) -> Result<std::sync::Arc<Loaded>, LoadError> {
         let (limits, limit_problems) = Limits::from_env();
-        let (files, walk) = list_spec_files(&self.root)?;
-        let stamps: Vec<FileStamp> = files.iter().cloned().map(FileStamp::of).collect();
+        let (paths, walk) = list_spec_files(&self.root)?;
         // A poisoned lock only means another call panicked mid-load: start afresh.
         let mut last = self
             .last
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some(cached) = last.as_ref() {
-            if cached.files == stamps && cached.walk == walk && cached.limits == limits {
-                return Ok(cached.loaded.clone());
+        let previous = last.take().filter(|cached| cached.limits == limits);
+        let mut earlier: HashMap<PathBuf, (FileStamp, CachedFile)> = HashMap::new();
+        let mut previous_models = Vec::new();
+        let mut previous_problems = Vec::new();
+        let mut previous_loaded = None;
+        if let Some(cached) = previous {
+            previous_problems = cached.problems;
+            previous_loaded = Some(cached.loaded);
+            for (stamp, file) in cached.files {
+                previous_models.push((stamp.path.clone(), file.as_ref().map(|f| f.model.clone())));
+                if let Some(file) = file {
+                    earlier.insert(stamp.path.clone(), (stamp, file));
+                }
             }
         }
-        let previous = match last.take() {
-            Some(cached) if cached.limits == limits => cached.parsed,
-            _ => HashMap::new(),
-        };
-        let (mut loaded, parsed) =
-            load_files_reusing(&self.root, files, walk.clone(), &limits, previous);
-        for problem in limit_problems {
-            loaded.diagnostics.push(
-                Diagnostic::warning("bad-limit-setting", problem)
-                    .with_help("set it to a number of bytes or nodes, e.g. 8388608, or unset it"),
-            );
+
+        let walk_problems = walk.len();
+        let mut problems = walk;
+        let mut files = Vec::with_capacity(paths.len());
+        for path in paths {
+            let stamp = FileStamp::of(path);
+            let known = earlier.remove(&stamp.path);
+            if let Some((was, file)) = known.as_ref() {
+                if file.vouched_for_by(was, &stamp) {
+                    let (_, file) = known.expect("checked above");
+                    files.push((stamp, Some(file)));
+                    continue;
+                }
+            }
+            let rel = relative(&self.root, &stamp.path);
+            let read_at = std::time::SystemTime::now();
+            match read_yaml_file(&stamp.path, &limits) {
+                Ok(text) => {
+                    let model = match known {
+                        Some((_, file)) if file.model.text == text => file.model,
+                        _ => std::sync::Arc::new(read_file_model(&rel, text, &limits)),
+                    };
+                    files.push((stamp, Some(CachedFile { read_at, model })));
+                }
+                Err(problem) => {
+                    problems.push(read_problem(&rel, problem));
+                    files.push((stamp, None));
+                }
+            }
         }
-        let loaded = std::sync::Arc::new(loaded);
+
+        // The same files with the same models and problems: the same model of the tree.
+        let same_tree = previous_problems == problems
+            && previous_models.len() == files.len()
+            && previous_models
+                .iter()
+                .zip(&files)
+                .all(|((path, model), (stamp, file))| {
+                    *path == stamp.path
+                        && match (model, file) {
+                            (Some(a), Some(b)) => std::sync::Arc::ptr_eq(a, &b.model),
+                            (None, None) => true,
+                            _ => false,
+                        }
+                });
+        let loaded = match previous_loaded {
+            Some(loaded) if same_tree => loaded,
+            _ => {
+                let models = files
+                    .iter()
+                    .filter_map(|(_, file)| file.as_ref().map(|f| &*f.model));
+                let mut loaded = assemble(models, problems.clone());
+                for problem in limit_problems {
+                    loaded.diagnostics.push(
+                        Diagnostic::warning("bad-limit-setting", problem).with_help(
+                            "set it to a number of bytes or nodes, e.g. 8388608, or unset it",
+                        ),
+                    );
+                }
+                std::sync::Arc::new(loaded)
+            }
+        };
         *last = Some(CachedLoad {
-            files: stamps,
-            walk,
             limits,
+            files,
+            problems,
+            walk_problems,
             loaded: loaded.clone(),
-            parsed,
         });
         Ok(loaded)
     }
@@ -248,26 +375,11 @@ pub fn load_sources(sources: &[(String, String)]) -> Loaded {
 }
 
 pub fn load_sources_with(sources: &[(String, String)], limits: &Limits) -> Loaded {
-    load_sources_reusing(sources, limits, HashMap::new()).0
-}
-
-/// Load, taking each file whose text is unchanged from `previous` instead of parsing it; also
-/// returns this load's parsed files, for the next.
-fn load_sources_reusing(
-    sources: &[(String, String)],
-    limits: &Limits,
-    previous: HashMap<String, std::sync::Arc<ParsedText>>,
-) -> (Loaded, HashMap<String, std::sync::Arc<ParsedText>>) {
-    let mut builder = Builder {
-        limits: *limits,
-        previous,
-        ..Builder::default()
-    };
-    for (path, text) in sources {
-        builder.file(path, text);
-    }
-    let parsed = std::mem::take(&mut builder.parsed);
-    (builder.finish(), parsed)
+    let models: Vec<FileModel> = sources
+        .iter()
+        .map(|(path, text)| read_file_model(path, text.clone(), limits))
+        .collect();
+    assemble(models.iter(), Vec::new())
 }
 
 pub fn is_spec_file(path: &Path) -> bool {
@@ -388,24 +500,73 @@ fn relative(root: &Path, path: &Path) -> String {
         .replace('\\', "/")
 }
 
-#[derive(Default)]
+/// Reads one file on its own into a [`FileModel`]. What needs the whole tree (duplicate IDs,
+/// domains declared in several files, test keys) is left to [`Assembly`], so a file's model
+/// stays valid for as long as its text does.
 struct Builder {
     limits: Limits,
-    /// Files parsed by the previous load (see [`SpecCache`]): one whose text is unchanged is
-    /// not parsed again.
-    previous: HashMap<String, std::sync::Arc<ParsedText>>,
-    /// Files parsed (or reused) by this load, for the next.
-    parsed: HashMap<String, std::sync::Arc<ParsedText>>,
-    spec: Spec,
-    diagnostics: Vec<Diagnostic>,
-    domains: BTreeMap<String, Domain>,
-    scenario_ids: HashMap<String, Location>,
-    constraint_ids: HashMap<String, Location>,
+    out: FileModel,
+    diagnostics: Notes,
 }
 
-/// One file as parsed: kept by [`SpecCache`] so an unchanged file is not parsed again.
-struct ParsedText {
+/// What one file says, read on its own: its elements and its diagnostics, in the order the
+/// file gave them. [`SpecCache`] keeps it while the file's text is unchanged, so after an edit
+/// only the edited file is read again and the rest of the tree is only put together.
+#[derive(Default)]
+struct FileModel {
+    /// The text it was read from (a read that finds the same text reuses the model).
     text: String,
+    files: Vec<SpecFile>,
+    domains: Vec<DomainDeclaration>,
+    /// Each scenario with the diagnostics about its approval (those count only if the scenario
+    /// does: a duplicate is dropped with them) and its test key (`ids::test_key`).
+    scenarios: Vec<(std::sync::Arc<Scenario>, Vec<Diagnostic>, String)>,
+    constraints: Vec<std::sync::Arc<Constraint>>,
+    interactions: Vec<Interaction>,
+    chaos_scenarios: Vec<ChaosScenario>,
+    observability: Vec<(String, ObservabilityDoc)>,
+    degradation_detection: Vec<(String, DegradationDoc)>,
+    notes: Vec<Note>,
+}
+
+/// A domain as one file declares it; [`Assembly`] merges the declarations of all files.
+struct DomainDeclaration {
+    name: String,
+    description: Option<String>,
+    dependencies: Vec<String>,
+    at: Location,
+}
+
+/// The file's diagnostics, with the places its scenarios and constraints came in: whether one
+/// is a duplicate is known only when the tree is put together, and its diagnostic goes there.
+enum Note {
+    Diagnostic(Diagnostic),
+    Scenario(usize),
+    Constraint(usize),
+}
+
+#[derive(Default)]
+struct Notes(Vec<Note>);
+
+impl Notes {
+    fn push(&mut self, diagnostic: Diagnostic) {
+        self.0.push(Note::Diagnostic(diagnostic));
+    }
+
+    /// The diagnostics pushed since `mark`, taken out.
+    fn take_from(&mut self, mark: usize) -> Vec<Diagnostic> {
+        self.0
+            .drain(mark..)
+            .filter_map(|note| match note {
+                Note::Diagnostic(d) => Some(d),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+/// One file as parsed, on the way to its [`FileModel`].
+struct ParsedText {
     index: PositionIndex,
     value: Value,
 }
@@ -467,11 +628,7 @@ impl Builder {
                 return None;
             }
         };
-        Some(ParsedText {
-            text: text.to_string(),
-            index,
-            value,
-        })
+        Some(ParsedText { index, value })
     }
 
     fn file(&mut self, file: &str, text: &str) {
@@ -491,14 +648,9 @@ impl Builder {
             );
             return;
         }
-        let parsed = match self.previous.get(file).filter(|p| p.text == text) {
-            Some(parsed) => parsed.clone(),
-            None => match self.parse(file, text) {
-                Some(parsed) => std::sync::Arc::new(parsed),
-                None => return,
-            },
+        let Some(parsed) = self.parse(file, text) else {
+            return;
         };
-        self.parsed.insert(file.to_string(), parsed.clone());
         let value = &parsed.value;
         let ctx = FileCtx {
             file,
@@ -508,7 +660,7 @@ impl Builder {
             if value.is_null() {
                 // Only comments or blank lines (a file being written, or one kept as a note):
                 // loaded as an empty file, so "no spec files" is never said of a tree that has some.
-                self.spec.files.push(SpecFile {
+                self.out.files.push(SpecFile {
                     path: file.to_string(),
                     kind: DocumentKind::Empty,
                     name: String::new(),
@@ -634,7 +786,7 @@ impl Builder {
             DocumentKind::Interaction => interaction.clone().unwrap_or_default(),
             _ => String::new(),
         };
-        self.spec.files.push(SpecFile {
+        self.out.files.push(SpecFile {
             path: ctx.file.to_string(),
             kind,
             name: name.clone(),
@@ -728,12 +880,12 @@ impl Builder {
         }
         if let Some(v) = fields.get("observability") {
             if let Some(doc) = self.item::<ObservabilityDoc>(ctx, v, "observability") {
-                self.spec.observability.push((ctx.file.to_string(), doc));
+                self.out.observability.push((ctx.file.to_string(), doc));
             }
         }
         if let Some(v) = fields.get("degradation_detection") {
             if let Some(doc) = self.item::<DegradationDoc>(ctx, v, "degradation_detection") {
-                self.spec
+                self.out
                     .degradation_detection
                     .push((ctx.file.to_string(), doc));
             }
@@ -745,7 +897,7 @@ impl Builder {
                         .id
                         .clone()
                         .unwrap_or_else(|| format!("chaos.{}", ids::slug(&doc.name)));
-                    self.spec.chaos_scenarios.push(ChaosScenario {
+                    self.out.chaos_scenarios.push(ChaosScenario {
                         id,
                         name: doc.name,
                         verify: doc.verify,
@@ -797,7 +949,7 @@ impl Builder {
                 }
             }
         }
-        self.spec.interactions.push(Interaction {
+        self.out.interactions.push(Interaction {
             name: name.to_string(),
             description,
             participants,
@@ -813,24 +965,12 @@ impl Builder {
         dependencies: &[String],
         at: Location,
     ) {
-        let domain = self
-            .domains
-            .entry(name.to_string())
-            .or_insert_with(|| Domain {
-                name: name.to_string(),
-                description: None,
-                dependencies: Vec::new(),
-                declared_at: Vec::new(),
-            });
-        if domain.description.is_none() {
-            domain.description = description;
-        }
-        for dep in dependencies {
-            if !domain.dependencies.contains(dep) {
-                domain.dependencies.push(dep.clone());
-            }
-        }
-        domain.declared_at.push(at);
+        self.out.domains.push(DomainDeclaration {
+            name: name.to_string(),
+            description,
+            dependencies: dependencies.to_vec(),
+            at,
+        });
     }
 
     fn scenarios(
@@ -865,24 +1005,15 @@ impl Builder {
                 }
                 None => (ids::derived_scenario_id(domain, &doc.name), false),
             };
-            if let Some(first) = self.scenario_ids.get(&id) {
-                self.diagnostics.push(
-                    Diagnostic::error(
-                        "duplicate-id",
-                        format!("scenario ID `{id}` is already used at {first}"),
-                    )
-                    .at(&location)
-                    .with_help(if explicit_id {
-                        "give one of them a different `id:`".to_string()
-                    } else {
-                        "rename one of the scenarios, or give it an explicit `id:`".to_string()
-                    }),
-                );
-                continue;
-            }
-            self.scenario_ids.insert(id.clone(), location.clone());
+            // Its approval diagnostics travel with it: a duplicate (known once the whole tree is
+            // put together) is dropped with them.
+            let mark = self.diagnostics.0.len();
             let status = self.approval_status(ctx, &path, &id, &doc);
-            self.spec.scenarios.push(Scenario {
+            let approval = self.diagnostics.take_from(mark);
+            self.diagnostics
+                .0
+                .push(Note::Scenario(self.out.scenarios.len()));
+            let scenario = Scenario {
                 id,
                 explicit_id,
                 name: doc.name,
@@ -900,7 +1031,11 @@ impl Builder {
                 tags: doc.tags,
                 examples: doc.examples,
                 location,
-            });
+            };
+            let test_key = ids::test_key(&scenario.id);
+            self.out
+                .scenarios
+                .push((std::sync::Arc::new(scenario), approval, test_key));
         }
     }
 
@@ -1072,19 +1207,10 @@ impl Builder {
                 false,
             ),
         };
-        if let Some(first) = self.constraint_ids.get(&id) {
-            self.diagnostics.push(
-                Diagnostic::error(
-                    "duplicate-id",
-                    format!("constraint ID `{id}` is already used at {first}"),
-                )
-                .at(&location)
-                .with_help("rename one of the constraints, or give it an explicit `id:`"),
-            );
-            return;
-        }
-        self.constraint_ids.insert(id.clone(), location.clone());
-        self.spec.constraints.push(Constraint {
+        self.diagnostics
+            .0
+            .push(Note::Constraint(self.out.constraints.len()));
+        self.out.constraints.push(std::sync::Arc::new(Constraint {
             id,
             explicit_id,
             name: doc.name,
@@ -1098,7 +1224,7 @@ impl Builder {
             notes: doc.notes,
             parsed,
             location,
-        });
+        }));
     }
 
     /// Deserialize one value; on failure record a located diagnostic and return `None`.
@@ -1120,31 +1246,134 @@ impl Builder {
             }
         }
     }
+}
+
+/// The tree put together from its files' models, in path order: domains merged, duplicate IDs
+/// found (the first in path order keeps the ID), test keys checked.
+#[derive(Default)]
+struct Assembly<'a> {
+    spec: Spec,
+    diagnostics: Vec<Diagnostic>,
+    domains: BTreeMap<String, Domain>,
+    /// Borrowed from the files' models: putting a tree together allocates for what it keeps,
+    /// not for what it checks.
+    scenario_ids: HashMap<&'a str, &'a Location>,
+    constraint_ids: HashMap<&'a str, &'a Location>,
+    test_keys: HashMap<&'a str, &'a Scenario>,
+    /// Test-key collisions, told after every file's own diagnostics.
+    collisions: Vec<Diagnostic>,
+}
+
+impl<'a> Assembly<'a> {
+    fn add(&mut self, file: &'a FileModel) {
+        self.spec.files.extend(file.files.iter().cloned());
+        for declaration in &file.domains {
+            self.declare_domain(declaration);
+        }
+        for note in &file.notes {
+            match note {
+                Note::Diagnostic(d) => self.diagnostics.push(d.clone()),
+                Note::Scenario(i) => {
+                    let (scenario, approval, test_key) = &file.scenarios[*i];
+                    if let Some(first) = self.scenario_ids.get(scenario.id.as_str()) {
+                        self.diagnostics.push(
+                            Diagnostic::error(
+                                "duplicate-id",
+                                format!("scenario ID `{}` is already used at {first}", scenario.id),
+                            )
+                            .at(&scenario.location)
+                            .with_help(if scenario.explicit_id {
+                                "give one of them a different `id:`"
+                            } else {
+                                "rename one of the scenarios, or give it an explicit `id:`"
+                            }),
+                        );
+                        continue;
+                    }
+                    self.scenario_ids.insert(&scenario.id, &scenario.location);
+                    self.diagnostics.extend(approval.iter().cloned());
+                    self.spec.scenarios.push(scenario.clone());
+                    // Test keys must map back to exactly one scenario (see `ids`).
+                    if let Some(other) = self.test_keys.get(test_key.as_str()) {
+                        self.collisions.push(
+                            Diagnostic::error(
+                                "test-key-collision",
+                                format!(
+                                    "scenario IDs `{}` and `{}` give the same test name key `{test_key}`",
+                                    other.id, scenario.id
+                                ),
+                            )
+                            .at(&scenario.location)
+                            .with_help(
+                                "tests could not tell them apart; give one an explicit, different `id:`",
+                            ),
+                        );
+                    } else {
+                        self.test_keys.insert(test_key, scenario);
+                    }
+                }
+                Note::Constraint(i) => {
+                    let constraint = &file.constraints[*i];
+                    if let Some(first) = self.constraint_ids.get(constraint.id.as_str()) {
+                        self.diagnostics.push(
+                            Diagnostic::error(
+                                "duplicate-id",
+                                format!(
+                                    "constraint ID `{}` is already used at {first}",
+                                    constraint.id
+                                ),
+                            )
+                            .at(&constraint.location)
+                            .with_help(
+                                "rename one of the constraints, or give it an explicit `id:`",
+                            ),
+                        );
+                        continue;
+                    }
+                    self.constraint_ids
+                        .insert(&constraint.id, &constraint.location);
+                    self.spec.constraints.push(constraint.clone());
+                }
+            }
+        }
+        self.spec
+            .interactions
+            .extend(file.interactions.iter().cloned());
+        self.spec
+            .chaos_scenarios
+            .extend(file.chaos_scenarios.iter().cloned());
+        self.spec
+            .observability
+            .extend(file.observability.iter().cloned());
+        self.spec
+            .degradation_detection
+            .extend(file.degradation_detection.iter().cloned());
+    }
+
+    fn declare_domain(&mut self, declaration: &DomainDeclaration) {
+        let domain = self
+            .domains
+            .entry(declaration.name.clone())
+            .or_insert_with(|| Domain {
+                name: declaration.name.clone(),
+                description: None,
+                dependencies: Vec::new(),
+                declared_at: Vec::new(),
+            });
+        if domain.description.is_none() {
+            domain.description = declaration.description.clone();
+        }
+        for dep in &declaration.dependencies {
+            if !domain.dependencies.contains(dep) {
+                domain.dependencies.push(dep.clone());
+            }
+        }
+        domain.declared_at.push(declaration.at.clone());
+    }
 
     fn finish(mut self) -> Loaded {
         self.spec.domains = self.domains.into_values().collect();
-        // Test keys must map back to exactly one scenario (see `ids`).
-        let mut keys: HashMap<String, &Scenario> = HashMap::new();
-        for scenario in &self.spec.scenarios {
-            let key = ids::test_key(&scenario.id);
-            if let Some(other) = keys.get(&key) {
-                self.diagnostics.push(
-                    Diagnostic::error(
-                        "test-key-collision",
-                        format!(
-                            "scenario IDs `{}` and `{}` give the same test name key `{key}`",
-                            other.id, scenario.id
-                        ),
-                    )
-                    .at(&scenario.location)
-                    .with_help(
-                        "tests could not tell them apart; give one an explicit, different `id:`",
-                    ),
-                );
-            } else {
-                keys.insert(key, scenario);
-            }
-        }
+        self.diagnostics.append(&mut self.collisions);
         // Messages quote the input (serde names the unknown field, the value of the wrong
         // type); a 64 KiB key or value must not come back in every diagnostic about it.
         for d in &mut self.diagnostics {
@@ -1416,4 +1645,53 @@ fn edit_distance(a: &str, b: &str) -> usize {
         prev = cur;
     }
     prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    /// A stamp of size 10, inode 7, changed (and modified) at `changed` seconds.
+    fn stamp(changed: i64) -> FileStamp {
+        FileStamp {
+            path: PathBuf::from("a.yaml"),
+            meta: Some((10, changed, 0, changed, 0, 7)),
+        }
+    }
+
+    /// When the metadata may stand for the text: only for a file last changed well before it
+    /// was read (otherwise a same-size write in the read's clock tick would go unseen).
+    #[test]
+    fn metadata_vouches_only_for_files_changed_well_before_the_read() {
+        let cached = |read_at: u64| CachedFile {
+            read_at: UNIX_EPOCH + Duration::from_secs(read_at),
+            model: std::sync::Arc::new(FileModel::default()),
+        };
+        let other_size = FileStamp {
+            meta: Some((11, 100, 0, 100, 0, 7)),
+            ..stamp(100)
+        };
+        let unreadable = FileStamp {
+            meta: None,
+            ..stamp(100)
+        };
+        #[rustfmt::skip]
+        let cases: &[(&str, u64, FileStamp, FileStamp, bool)] = &[
+            ("unchanged, read long after its last change", 1000, stamp(100), stamp(100), true),
+            ("unchanged, but read in the second it changed", 100, stamp(100), stamp(100), false),
+            ("unchanged, read a second after it changed", 101, stamp(100), stamp(100), false),
+            ("changed since", 1000, stamp(100), stamp(200), false),
+            ("other size", 1000, stamp(100), other_size, false),
+            ("cannot be read now", 1000, stamp(100), unreadable, false),
+            ("another path", 1000, stamp(100), FileStamp { path: PathBuf::from("b.yaml"), ..stamp(100) }, false),
+        ];
+        for (what, read_at, was, now, vouched) in cases {
+            assert_eq!(
+                cached(*read_at).vouched_for_by(was, now),
+                *vouched,
+                "{what}"
+            );
+        }
+    }
 }

@@ -6,6 +6,8 @@
 use std::collections::BTreeMap;
 
 use schemars::JsonSchema;
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 use crate::constraint::ParsedConstraint;
@@ -169,9 +171,10 @@ pub struct Spec {
     pub files: Vec<SpecFile>,
     /// Sorted by name.
     pub domains: Vec<Domain>,
-    /// In file order (files sorted by path).
-    pub scenarios: Vec<Scenario>,
-    pub constraints: Vec<Constraint>,
+    /// In file order (files sorted by path). Shared with the spec cache's model of each file,
+    /// so a tree put together again after one file changed copies pointers, not scenarios.
+    pub scenarios: Vec<Arc<Scenario>>,
+    pub constraints: Vec<Arc<Constraint>>,
     pub interactions: Vec<Interaction>,
     pub chaos_scenarios: Vec<ChaosScenario>,
     pub observability: Vec<(String, ObservabilityDoc)>,
@@ -184,15 +187,18 @@ impl Spec {
     }
 
     pub fn scenario(&self, id: &str) -> Option<&Scenario> {
-        self.scenarios.iter().find(|s| s.id == id)
+        self.scenarios.iter().map(|s| &**s).find(|s| s.id == id)
     }
 
     pub fn constraint(&self, id: &str) -> Option<&Constraint> {
-        self.constraints.iter().find(|c| c.id == id)
+        self.constraints.iter().map(|c| &**c).find(|c| c.id == id)
     }
 
     pub fn scenarios_in<'a>(&'a self, domain: &'a str) -> impl Iterator<Item = &'a Scenario> + 'a {
-        self.scenarios.iter().filter(move |s| s.domain == domain)
+        self.scenarios
+            .iter()
+            .map(|s| &**s)
+            .filter(move |s| s.domain == domain)
     }
 
     /// Constraints that apply to a domain: its own, the global ones, and those of interactions
@@ -201,13 +207,16 @@ impl Spec {
         &'a self,
         domain: &'a str,
     ) -> impl Iterator<Item = &'a Constraint> + 'a {
-        self.constraints.iter().filter(move |c| match &c.scope {
-            ConstraintScope::Global(_) => true,
-            ConstraintScope::Domain(d) => d == domain,
-            ConstraintScope::Interaction(i) => self
-                .interactions
-                .iter()
-                .any(|x| &x.name == i && x.participants.iter().any(|p| p == domain)),
-        })
+        self.constraints
+            .iter()
+            .map(|c| &**c)
+            .filter(move |c| match &c.scope {
+                ConstraintScope::Global(_) => true,
+                ConstraintScope::Domain(d) => d == domain,
+                ConstraintScope::Interaction(i) => self
+                    .interactions
+                    .iter()
+                    .any(|x| &x.name == i && x.participants.iter().any(|p| p == domain)),
+            })
     }
 }

@@ -545,7 +545,7 @@ fn same_scenarios_except(before: &Loaded, after: &Loaded, changed: &[&str]) -> R
         .spec
         .scenarios
         .iter()
-        .map(|s| (s.id.as_str(), s))
+        .map(|s| (s.id.as_str(), &**s))
         .collect();
     for old in &before.spec.scenarios {
         let Some(new) = after_by_id.get(old.id.as_str()) else {

@@ -88,6 +88,7 @@ pub fn generate_suite(
     let selected: Vec<&Scenario> = spec
         .scenarios
         .iter()
+        .map(|s| &**s)
         .filter(|s| options.domain.as_deref().is_none_or(|d| s.domain == d))
         .collect();
     let (approved, skipped): (Vec<&Scenario>, Vec<&Scenario>) = selected

@@ -301,3 +301,127 @@ fn the_spec_cache_sees_every_change_at_the_next_load() {
         "a root that is gone is an error, not the old model"
     );
 }
+
+/// Incremental: after one file changes, the next load reads only that file again (the other
+/// files' scenarios are the very same objects), and the model it puts together is the one a
+/// fresh load gives — duplicates across files, domains in several files, approvals and
+/// unreadable files included.
+#[test]
+fn the_spec_cache_rereads_only_what_changed_and_agrees_with_a_fresh_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| std::fs::write(dir.path().join(name), text).unwrap();
+    let scenario = |name: &str, extra: &str| {
+        format!("  - name: {name}\n    when: I act\n    then: it is done\n{extra}")
+    };
+    write(
+        "a.yaml",
+        &format!(
+            "domain: tasks\ndependencies: [notes]\nscenarios:\n{}",
+            scenario("One", "")
+        ),
+    );
+    write(
+        "b.yaml",
+        &format!(
+            "domain: notes\nscenarios:\n{}{}",
+            scenario("Two", ""),
+            scenario(
+                "Three",
+                "    status: approved\n    approved_fingerprint: \"0\"\n"
+            )
+        ),
+    );
+    let cache = sdd_spec::SpecCache::new(dir.path());
+    let agree = |step: &str| -> std::sync::Arc<sdd_spec::Loaded> {
+        let cached = cache.load().unwrap();
+        let fresh = sdd_spec::load_dir(dir.path()).unwrap();
+        assert_eq!(
+            format!("{:?}", cached.spec),
+            format!("{:?}", fresh.spec),
+            "{step}: the cached model differs from a fresh load"
+        );
+        assert_eq!(
+            format!("{:?}", cached.diagnostics),
+            format!("{:?}", fresh.diagnostics),
+            "{step}: the cached diagnostics differ from a fresh load"
+        );
+        cached
+    };
+    let first = agree("first load");
+    let b_scenario = |loaded: &sdd_spec::Loaded| {
+        loaded
+            .spec
+            .scenarios
+            .iter()
+            .find(|s| s.name == "Two")
+            .cloned()
+            .expect("scenario Two")
+    };
+
+    write(
+        "a.yaml",
+        &format!(
+            "domain: tasks\ndependencies: [notes]\nscenarios:\n{}{}",
+            scenario("One", ""),
+            scenario("Four", "")
+        ),
+    );
+    let edited = agree("a.yaml edited");
+    assert!(
+        std::sync::Arc::ptr_eq(&b_scenario(&first), &b_scenario(&edited)),
+        "b.yaml did not change, yet its scenarios were read again"
+    );
+    // The same scenario ID in a second file (an explicit ID), a domain declared twice, a file
+    // that does not parse and one that cannot be read.
+    write(
+        "c.yaml",
+        &format!(
+            "domain: tasks\ndescription: Tasks again\nscenarios:\n{}",
+            scenario("Copy", "    id: notes.two\n")
+        ),
+    );
+    agree("a duplicate ID in a new file");
+    write("d.yaml", "scenarios: [\n");
+    agree("a file that does not parse");
+    std::fs::write(dir.path().join("e.yaml"), [0xff, 0xfe]).unwrap();
+    agree("a file that cannot be read");
+    std::fs::remove_file(dir.path().join("b.yaml")).unwrap();
+    let after = agree("b.yaml removed");
+    assert!(
+        after.spec.scenarios.iter().any(|s| s.name == "Copy"),
+        "with b.yaml gone, the copy holds the ID alone"
+    );
+}
+
+/// A tree whose files were last changed long before they were read is answered from metadata
+/// alone; a file written just now is read again until its change is old enough to trust.
+#[test]
+fn the_spec_cache_answers_an_old_tree_from_metadata_alone() {
+    let example =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/task_manager/specs");
+    let dir = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(&example).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_type().unwrap().is_file() {
+            std::fs::copy(entry.path(), dir.path().join(entry.file_name())).unwrap();
+        }
+    }
+    let cache = sdd_spec::SpecCache::new(dir.path());
+    let first = cache.load().unwrap();
+    assert!(
+        cache.unchanged().is_none(),
+        "files written a moment ago must be read again, not vouched for by their metadata"
+    );
+    let again = cache.load().unwrap();
+    assert!(
+        std::sync::Arc::ptr_eq(&first, &again),
+        "same texts, same model"
+    );
+
+    let cache = sdd_spec::SpecCache::new(&example);
+    let loaded = cache.load().unwrap();
+    let unchanged = cache
+        .unchanged()
+        .expect("the bundled example's files are older than its read");
+    assert!(std::sync::Arc::ptr_eq(&loaded, &unchanged));
+}

@@ -65,7 +65,7 @@ impl SpecServer {
                 .with_description("JSON Schema of the spec file format (for editors: `# yaml-language-server: $schema=…`).")
                 .with_mime_type("application/schema+json"),
         ];
-        if let Ok(loaded) = sdd_mcp::blocking(|| self.cache.load()) {
+        if let Ok(loaded) = self.load_spec() {
             for file in &loaded.spec.files {
                 list.push(
                     Resource::new(format!("{FILE_PREFIX}{}", file.path), file.path.clone())
@@ -87,7 +87,8 @@ impl SpecServer {
                 "application/schema+json",
             ));
         }
-        let loaded = sdd_mcp::blocking(|| self.cache.load())
+        let loaded = self
+            .load_spec()
             .map_err(|e| ErrorData::resource_not_found(e.to_string(), None))?;
         if uri == SUMMARY_URI {
             let spec = &loaded.spec;

@@ -188,6 +188,7 @@ pub async fn verify(
     let selected: Vec<&Constraint> = spec
         .constraints
         .iter()
+        .map(|c| &**c)
         .filter(|c| ids.is_empty() || ids.contains(&c.id))
         .collect();
     let (loads, quiet): (Vec<&Constraint>, Vec<&Constraint>) =

@@ -213,7 +213,7 @@ impl ImplServer {
                 l.spec
                     .scenarios
                     .into_iter()
-                    .map(|s| (s.id, s.name))
+                    .map(|s| (s.id.clone(), s.name.clone()))
                     .collect()
             })
             .unwrap_or_default();

@@ -37,6 +37,7 @@ pub fn find_conflicts(spec: &Spec) -> ConflictReport {
     let live: Vec<&Scenario> = spec
         .scenarios
         .iter()
+        .map(|s| &**s)
         .filter(|s| s.status != crate::document::ReviewStatus::Rejected)
         .collect();
     let mut report = ConflictReport::default();
@@ -51,6 +52,7 @@ pub fn conflicts_with(spec: &Spec, candidate: &Scenario) -> ConflictReport {
     let mut scenarios: Vec<&Scenario> = spec
         .scenarios
         .iter()
+        .map(|s| &**s)
         .filter(|s| s.status != crate::document::ReviewStatus::Rejected && s.id != candidate.id)
         .collect();
     scenarios.push(candidate);

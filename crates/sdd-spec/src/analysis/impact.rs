@@ -50,14 +50,26 @@ pub struct Impact {
 }
 
 pub fn compare(old: &Spec, new: &Spec) -> Impact {
-    let old_scenarios: BTreeMap<&str, &Scenario> =
-        old.scenarios.iter().map(|s| (s.id.as_str(), s)).collect();
-    let new_scenarios: BTreeMap<&str, &Scenario> =
-        new.scenarios.iter().map(|s| (s.id.as_str(), s)).collect();
-    let old_constraints: BTreeMap<&str, &Constraint> =
-        old.constraints.iter().map(|c| (c.id.as_str(), c)).collect();
-    let new_constraints: BTreeMap<&str, &Constraint> =
-        new.constraints.iter().map(|c| (c.id.as_str(), c)).collect();
+    let old_scenarios: BTreeMap<&str, &Scenario> = old
+        .scenarios
+        .iter()
+        .map(|s| (s.id.as_str(), &**s))
+        .collect();
+    let new_scenarios: BTreeMap<&str, &Scenario> = new
+        .scenarios
+        .iter()
+        .map(|s| (s.id.as_str(), &**s))
+        .collect();
+    let old_constraints: BTreeMap<&str, &Constraint> = old
+        .constraints
+        .iter()
+        .map(|c| (c.id.as_str(), &**c))
+        .collect();
+    let new_constraints: BTreeMap<&str, &Constraint> = new
+        .constraints
+        .iter()
+        .map(|c| (c.id.as_str(), &**c))
+        .collect();
 
     let scenarios = diff(&old_scenarios, &new_scenarios, scenario_fields);
     let constraints = diff(&old_constraints, &new_constraints, constraint_fields);

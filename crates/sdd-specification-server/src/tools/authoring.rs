@@ -1,6 +1,8 @@
 //! Writing: proposing scenarios (never approving them), listing proposals, generating test
 //! suites.
 
+use std::sync::Arc;
+
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::{tool, tool_router, Json};
 use schemars::JsonSchema;
@@ -58,7 +60,7 @@ pub struct ListProposalsArgs {
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct ProposalList {
     pub page: Page,
-    pub proposals: Vec<Scenario>,
+    pub proposals: Vec<Arc<Scenario>>,
     /// How a person approves or rejects them.
     pub how_to_review: String,
 }
@@ -187,7 +189,7 @@ impl SpecServer {
         Parameters(args): Parameters<ListProposalsArgs>,
     ) -> Result<Json<ProposalList>, ToolError> {
         let loaded = self.load()?;
-        let proposals: Vec<Scenario> = loaded
+        let proposals: Vec<Arc<Scenario>> = loaded
             .spec
             .scenarios
             .iter()

@@ -1,5 +1,7 @@
 //! Reading the spec: domains, scenarios, constraints, and the constraint language itself.
 
+use std::sync::Arc;
+
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::{tool, tool_router, Json};
 use schemars::JsonSchema;
@@ -100,7 +102,7 @@ pub struct GetScenariosArgs {
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct ScenarioList {
     pub page: Page,
-    pub scenarios: Vec<Scenario>,
+    pub scenarios: Vec<Arc<Scenario>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub constraints: Option<Vec<Constraint>>,
 }
@@ -233,7 +235,7 @@ impl SpecServer {
             }
         }
         let needle = args.text.as_deref().map(str::to_lowercase);
-        let matching: Vec<Scenario> = spec
+        let matching: Vec<Arc<Scenario>> = spec
             .scenarios
             .iter()
             .filter(|s| args.domain.as_deref().is_none_or(|d| s.domain == d))
@@ -297,7 +299,7 @@ impl SpecServer {
                 }
                 spec.constraints_for(domain).collect()
             }
-            None => spec.constraints.iter().collect(),
+            None => spec.constraints.iter().map(|c| &**c).collect(),
         };
         let matching: Vec<Constraint> = pool
             .into_iter()
@@ -334,7 +336,7 @@ impl SpecServer {
 }
 
 /// The constraints that apply to the domains of `scenarios`, each once.
-fn constraints_of_domains(spec: &sdd_spec::Spec, scenarios: &[Scenario]) -> Vec<Constraint> {
+fn constraints_of_domains(spec: &sdd_spec::Spec, scenarios: &[Arc<Scenario>]) -> Vec<Constraint> {
     let mut domains: Vec<&str> = scenarios.iter().map(|s| s.domain.as_str()).collect();
     domains.sort();
     domains.dedup();
