@@ -46,6 +46,9 @@ pub(crate) struct State {
     /// Opened on first use; `None` until then.
     pub history: Mutex<Option<History>>,
     pub service: tokio::sync::Mutex<service::ServiceSlot>,
+    /// The spec kept loaded between calls, for the spec root `sdd.yaml` names now (another
+    /// root, after an edit of `sdd.yaml`, starts another cache).
+    pub spec: Mutex<Option<Arc<sdd_spec::SpecCache>>>,
 }
 
 #[derive(Clone)]
@@ -72,6 +75,7 @@ impl ImplServer {
                 supervisor,
                 history: Mutex::new(None),
                 service: tokio::sync::Mutex::new(service::ServiceSlot::default()),
+                spec: Mutex::new(None),
             }),
             tool_router,
         })
@@ -113,9 +117,25 @@ impl ImplServer {
         }
     }
 
-    fn load_spec(&self, file: Option<&ProjectFile>) -> Result<Loaded, ToolError> {
+    /// The spec as its files say now, read again only where they changed (the same cache as
+    /// the specification server's).
+    fn load_spec(&self, file: Option<&ProjectFile>) -> Result<Arc<Loaded>, ToolError> {
         let specs = self.specs_dir(file)?;
-        sdd_mcp::blocking(|| sdd_spec::load_dir(&specs)).map_err(|e| format!("{e}"))
+        let cache = {
+            // A poisoned lock only means another call panicked mid-load: start afresh.
+            let mut slot = self
+                .state
+                .spec
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            match slot.as_ref() {
+                Some(cache) if cache.root() == specs => cache.clone(),
+                _ => slot
+                    .insert(Arc::new(sdd_spec::SpecCache::new(&specs)))
+                    .clone(),
+            }
+        };
+        sdd_mcp::load_spec(&cache).map_err(|e| format!("{e}"))
     }
 
     /// Run `f` with the history, opening it on first use.

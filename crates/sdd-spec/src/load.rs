@@ -249,6 +249,11 @@ impl SpecCache {
         }
     }
 
+    /// The spec root this cache reads.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
     /// The model already loaded, if the tree's metadata vouches that nothing changed since (the
     /// same files, each unchanged and last changed well before it was read); `None` when
     /// [`SpecCache::load`] has work to do. It only walks the tree and reads metadata — a call

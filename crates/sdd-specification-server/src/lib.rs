@@ -67,15 +67,9 @@ impl SpecServer {
         })
     }
 
-    /// What every tool and resource reads the spec through. Most calls find the tree
-    /// unchanged, which costs a walk and its metadata: answered on the async worker. Reading
-    /// files moves off it (`block_in_place`; handing the worker over costs about 70 µs, a
-    /// third of a warm call), so `ping` and other calls are answered meanwhile.
+    /// What every tool and resource reads the spec through.
     fn load_spec(&self) -> Result<Arc<Loaded>, sdd_spec::LoadError> {
-        match self.cache.unchanged() {
-            Some(loaded) => Ok(loaded),
-            None => sdd_mcp::blocking(|| self.cache.load()),
-        }
+        sdd_mcp::load_spec(&self.cache)
     }
 }
 

@@ -212,7 +212,7 @@ impl ImplServer {
             .map(|l| {
                 l.spec
                     .scenarios
-                    .into_iter()
+                    .iter()
                     .map(|s| (s.id.clone(), s.name.clone()))
                     .collect()
             })
