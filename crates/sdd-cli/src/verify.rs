@@ -15,6 +15,7 @@ use serde_json::json;
 use sdd_exec::process::Exit;
 use sdd_exec::service::{ServiceState, StopReport};
 use sdd_implementation_server::{CheckResult, RunTestsResult, StartResult, VerifyResult};
+use sdd_mcp::{Page, MAX_PAGE};
 use sdd_results::trace::ScenarioVerdict;
 use sdd_results::Outcome;
 use sdd_spec::analysis::validate::validate;
@@ -256,17 +257,18 @@ pub async fn run(options: &VerifyArgs) -> Result<ExitCode, String> {
             checks = steps
                 .step("executable examples", async {
                     match session
-                        .call_as::<CheckResult>("check_scenarios", json!({}))
+                        .call_as::<CheckResult>("check_scenarios", json!({ "limit": MAX_PAGE }))
                         .await
                     {
                         Ok(r) => {
                             let s = &r.report.summary;
                             let summary = format!(
-                                "{} passing, {} failing, {} approved without examples{}",
+                                "{} passing, {} failing, {} approved without examples{}{}",
                                 s.passing,
                                 s.failing,
                                 s.without_examples,
-                                not_recorded(r.run_id, &r.problems)
+                                not_recorded(r.run_id, &r.problems),
+                                listed_part(&r.page)
                             );
                             (s.failing == 0, summary, Some(r.report))
                         }
@@ -275,7 +277,7 @@ pub async fn run(options: &VerifyArgs) -> Result<ExitCode, String> {
                 })
                 .await;
             if !options.skip_constraints {
-                let mut arguments = json!({ "details": true });
+                let mut arguments = json!({ "details": true, "limit": MAX_PAGE });
                 if let Some(seconds) = options.duration {
                     arguments["duration_seconds"] = json!(seconds);
                 }
@@ -288,12 +290,13 @@ pub async fn run(options: &VerifyArgs) -> Result<ExitCode, String> {
                             Ok(r) => {
                                 let s = &r.summary;
                                 let summary = format!(
-                                    "{} passing, {} failing, {} inconclusive, {} unchecked{}",
+                                    "{} passing, {} failing, {} inconclusive, {} unchecked{}{}",
                                     s.passing,
                                     s.failing,
                                     s.inconclusive,
                                     s.unchecked,
-                                    not_recorded(r.run_id, &r.problems)
+                                    not_recorded(r.run_id, &r.problems),
+                                    listed_part(&r.page)
                                 );
                                 (s.failing == 0, summary, Some(r))
                             }
@@ -397,6 +400,18 @@ fn not_recorded(run_id: Option<i64>, problems: &[String]) -> String {
         .find_map(|p| p.strip_prefix(sdd_verify::record::NOT_RECORDED))
         .map_or("no run id".to_string(), first_line);
     format!("; not recorded in the history: {why}")
+}
+
+/// `; N of M listed in the report, failing first` when a run's answer listed only part of its
+/// results (more than one page: [`MAX_PAGE`]); the counts before it cover them all.
+fn listed_part(page: &Page) -> String {
+    if page.next_offset.is_none() {
+        return String::new();
+    }
+    format!(
+        "; {} of {} listed in the report, failing first (every one is recorded in the history)",
+        page.returned, page.total
+    )
 }
 
 /// How a test run ended when it did not exit by itself: its `exit.kind`.
@@ -872,6 +887,7 @@ pub(crate) mod tests {
                      "mismatches": [{"at": "status", "expected": "201", "actual": "500"}]}
                 ]}
             ]}],
+            "page": {"total": 1, "offset": 0, "returned": 1},
             "regressions": []
         }))
         .expect("a check_scenarios answer");

@@ -477,15 +477,16 @@ async fn service_lifecycle_and_executable_examples() {
         .collect();
     assert_eq!(
         verdicts,
+        // Failing first: on a page cut short, what needs attention is what is listed.
         [
-            ("inventory.add_an_item".to_string(), "passing".to_string()),
             (
                 "inventory.remove_more_than_in_stock".to_string(),
                 "failing".to_string()
             ),
+            ("inventory.add_an_item".to_string(), "passing".to_string()),
         ]
     );
-    let failing = &checks["scenarios"][1]["examples"][0];
+    let failing = &checks["scenarios"][0]["examples"][0];
     let step = &failing["steps"][1];
     assert_eq!(step["mismatches"][0]["at"], "status", "{failing:#}");
     assert_eq!(step["mismatches"][0]["expected"], "409");
@@ -496,6 +497,25 @@ async fn service_lifecycle_and_executable_examples() {
     assert_eq!(failing["steps_not_run"], 1);
     assert_eq!(checks["summary"]["without_examples"], 2);
     assert!(checks["run_id"].as_i64().is_some());
+    // One page of one: the failing scenario, the summary still counting both, and how to see
+    // the rest without running everything again.
+    let page = structured(&call(&client, "check_scenarios", json!({"limit": 1})).await);
+    assert_eq!(page["scenarios"].as_array().unwrap().len(), 1, "{page:#}");
+    assert_eq!(page["scenarios"][0]["verdict"], "failing", "{page:#}");
+    assert_eq!(
+        (
+            page["summary"]["passing"].as_u64(),
+            page["summary"]["failing"].as_u64()
+        ),
+        (Some(1), Some(1)),
+        "{page:#}"
+    );
+    assert_eq!(page["page"]["next_offset"], 1, "{page:#}");
+    let more = page["page"]["more"].as_str().unwrap();
+    assert!(
+        more.contains("runs them all again") && more.contains("`ids`"),
+        "{more}"
+    );
 
     let logs = structured(
         &call(

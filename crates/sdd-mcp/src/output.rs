@@ -66,7 +66,7 @@ impl Paging {
 }
 
 /// Where a page sits in its list, and how to get the rest.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, JsonSchema)]
 pub struct Page {
     /// Items matching the request, before paging.
     pub total: usize,
@@ -107,6 +107,21 @@ impl Page {
             cut_by_size,
             more,
         }
+    }
+}
+
+impl Page {
+    /// The page of a tool that *runs* something (checks, load runs) and lists its results:
+    /// calling again for the next page would run everything again, so `more` also says how
+    /// to see the rest without that (`instead`: a narrower call, or the recorded run).
+    pub fn of_a_run(mut self, instead: &str) -> Page {
+        if let Some(more) = self.more.take() {
+            self.more = Some(format!(
+                "{more} (that runs them all again; {instead})",
+                more = more.replacen(" shown", " listed, those that need attention first", 1)
+            ));
+        }
+        self
     }
 }
 

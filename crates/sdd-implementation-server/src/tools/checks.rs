@@ -7,8 +7,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use sdd_history::{NewRun, RunKind, SubjectResult};
-use sdd_mcp::ToolError;
-use sdd_verify::examples::{check_examples, CheckReport, ServiceClient};
+use sdd_mcp::{paged, Page, Paging, ToolError};
+use sdd_verify::examples::{check_examples, CheckReport, CheckVerdict, ServiceClient};
 use sdd_verify::record::RunStamp;
 
 use super::service::service_config;
@@ -20,14 +20,21 @@ pub struct CheckArgs {
     /// Only these scenario IDs (default: every approved scenario with examples).
     #[serde(default)]
     pub ids: Vec<String>,
+    /// Which of the results to list, failing first (every requested scenario is checked
+    /// and recorded whatever the page).
+    #[serde(flatten)]
+    pub paging: Paging,
 }
 
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct CheckResult {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub run_id: Option<i64>,
+    /// `report.scenarios` holds one page of the results, failing first; `report.summary`
+    /// counts them all.
     #[serde(flatten)]
     pub report: CheckReport,
+    pub page: Page,
     /// Scenarios whose examples passed in the previous check run and fail now.
     pub regressions: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -86,6 +93,7 @@ impl ImplServer {
     /// headers and JSON fields, from the spec) against the running service; per scenario pass /
     /// fail with a compact expected-vs-actual list for each failed step. Verification that does
     /// not depend on tests you wrote. Recorded in the history (kind `checks`), with regressions.
+    /// Results are listed failing first, one page at a time (`summary` counts them all).
     #[tool(annotations(
         read_only_hint = false,
         destructive_hint = false,
@@ -143,11 +151,23 @@ impl ImplServer {
             )
         };
         let (run_id, regressions) = self.record_run(&run, &mut problems);
-        Ok(Json(CheckResult {
-            run_id,
-            report,
-            regressions,
-            problems,
-        }))
+        let mut report = report;
+        let mut scenarios = std::mem::take(&mut report.scenarios);
+        // Stable: spec order within failing and within passing.
+        scenarios.sort_by_key(|s| s.verdict != CheckVerdict::Failing);
+        Ok(Json(paged(scenarios, args.paging, |scenarios, page| {
+            CheckResult {
+                run_id,
+                report: CheckReport {
+                    scenarios,
+                    ..report.clone()
+                },
+                page: page.of_a_run(
+                    "pass `ids` to check only those, or see one scenario's recorded result with history and `scenario`",
+                ),
+                regressions: regressions.clone(),
+                problems: problems.clone(),
+            }
+        })))
     }
 }

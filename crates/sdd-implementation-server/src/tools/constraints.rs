@@ -9,8 +9,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use sdd_history::{NewRun, RunKind, SubjectResult};
-use sdd_mcp::ToolError;
-use sdd_spec::verdict::Overall;
+use sdd_mcp::{paged, Page, Paging, ToolError};
+use sdd_spec::verdict::{Overall, Verdict};
 use sdd_verify::consistency::{self, ConsistencyCheck};
 use sdd_verify::constraints::{verify, ConstraintVerdict, ServiceUnderTest, VerificationSummary};
 use sdd_verify::record::{constraint_status, RunStamp};
@@ -74,6 +74,10 @@ pub struct VerifyArgs {
     /// what its writes created) in the result.
     #[serde(default)]
     pub details: bool,
+    /// Which of the verdicts to list, failing first, then inconclusive, unchecked and passing
+    /// (every requested constraint is verified and recorded whatever the page).
+    #[serde(flatten)]
+    pub paging: Paging,
 }
 
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
@@ -84,8 +88,11 @@ pub struct VerifyResult {
     /// `no_failures` when none failed but some are inconclusive or unchecked (not verified: say
     /// so, never "all verified"); `failed` when any failed.
     pub overall: Overall,
+    /// Counts every verdict, listed or not.
     pub summary: VerificationSummary,
+    /// One page of the verdicts, failing first.
     pub constraints: Vec<ConstraintVerdict>,
+    pub page: Page,
     /// After the load runs: whether what their writes created can still be read back, and
     /// whether the examples that passed before the load still pass. Its findings name the
     /// request; no verdict when no load ran.
@@ -110,7 +117,8 @@ impl ImplServer {
     /// `unchecked` with the reason. After the load runs (which come after the probes), a
     /// consistency check reads back a sample of what their writes created and re-runs the
     /// examples: anything lost or changed fails it, naming the request. Recorded in the
-    /// history (kind `constraints`): compare_runs shows how the numbers moved. Sends progress
+    /// history (kind `constraints`): compare_runs shows how the numbers moved. Verdicts are
+    /// listed failing first, one page at a time (`summary` counts them all). Sends progress
     /// notifications.
     #[tool(annotations(
         read_only_hint = false,
@@ -214,15 +222,31 @@ impl ImplServer {
                 }
             }
         }
-        Ok(Json(VerifyResult {
-            run_id,
-            overall,
-            summary,
+        // Stable: spec order within each verdict.
+        constraints.sort_by_key(|v| match v.verdict {
+            Verdict::Failing => 0,
+            Verdict::Inconclusive => 1,
+            Verdict::Unchecked => 2,
+            Verdict::Passing => 3,
+        });
+        Ok(Json(paged(
             constraints,
-            consistency,
-            regressions,
-            unknown_ids,
-            problems,
-        }))
+            args.paging,
+            |constraints, page| {
+                VerifyResult {
+                run_id,
+                overall,
+                summary: summary.clone(),
+                constraints,
+                page: page.of_a_run(
+                    "pass `ids` to verify only those, or see one constraint's recorded verdict with history and `scenario`",
+                ),
+                consistency: consistency.clone(),
+                regressions: regressions.clone(),
+                unknown_ids: unknown_ids.clone(),
+                problems: problems.clone(),
+            }
+            },
+        )))
     }
 }
