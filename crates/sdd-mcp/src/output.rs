@@ -74,14 +74,14 @@ pub struct Page {
     /// Items in this response.
     pub returned: usize,
     /// Pass as `offset` to get the next page; absent on the last page.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_offset: Option<usize>,
     /// True when the page ended before `limit` because the answer would have been too large
     /// for an agent's context (see `limit`).
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub cut_by_size: bool,
     /// How to get the rest, in one line; absent on the last page.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub more: Option<String>,
 }
 
