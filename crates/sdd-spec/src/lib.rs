@@ -8,6 +8,7 @@ pub mod approval;
 pub mod constraint;
 pub mod diagnostic;
 pub mod document;
+pub mod gherkin;
 pub mod ids;
 pub mod limits;
 pub mod load;

@@ -110,7 +110,7 @@ impl ReadProblem {
                 "not-a-regular-file",
                 format!("not read: this is {what}, not a regular file"),
                 "spec and project files must be regular files; remove it or rename it so it does \
-                 not end in .yaml / .yml"
+                 not end in .yaml / .yml / .feature"
                     .into(),
             ),
             ReadProblem::TooLarge { bytes, limit } => (

@@ -1,4 +1,5 @@
-//! Loading a spec tree: every `*.yaml` / `*.yml` under a root, into a [`Spec`] plus diagnostics.
+//! Loading a spec tree: every `*.yaml` / `*.yml` (and Gherkin `*.feature`, see `gherkin.rs`)
+//! under a root, into a [`Spec`] plus diagnostics.
 //!
 //! Each file is parsed once into a `serde_yaml::Value` and once into a [`PositionIndex`]; then
 //! every section and list item is deserialized on its own, so one broken scenario costs exactly
@@ -390,7 +391,7 @@ pub fn load_sources_with(sources: &[(String, String)], limits: &Limits) -> Loade
 pub fn is_spec_file(path: &Path) -> bool {
     matches!(
         path.extension().and_then(|e| e.to_str()),
-        Some("yaml") | Some("yml")
+        Some("yaml") | Some("yml") | Some("feature")
     )
 }
 
@@ -653,6 +654,9 @@ impl Builder {
             );
             return;
         }
+        if crate::gherkin::is_feature_file(file) {
+            return self.gherkin_file(file, text);
+        }
         let Some(parsed) = self.parse(file, text) else {
             return;
         };
@@ -712,6 +716,41 @@ impl Builder {
             fields.insert(key.to_string(), v);
         }
         self.document(&ctx, &fields);
+    }
+
+    /// A `.feature` file: `gherkin.rs` gives the fields of the equivalent YAML feature file,
+    /// located in the Gherkin text, and they load like one (IDs, duplicates across files,
+    /// approvals: the same code for both formats).
+    fn gherkin_file(&mut self, file: &str, text: &str) {
+        let (notes, scenarios) = (self.diagnostics.0.len(), self.out.scenarios.len());
+        let read = crate::gherkin::read(file, text);
+        for d in read.diagnostics {
+            self.diagnostics.push(d);
+        }
+        if let Some(document) = &read.document {
+            let ctx = FileCtx {
+                file,
+                index: &document.index,
+            };
+            self.document(&ctx, &document.fields());
+        } else if read.empty {
+            self.out.files.push(SpecFile {
+                path: file.to_string(),
+                kind: DocumentKind::Empty,
+                name: String::new(),
+                description: None,
+            });
+        }
+        // The loader's words for YAML fields, in tags: its own diagnostics and the approval
+        // diagnostics that travel with each scenario.
+        for note in &mut self.diagnostics.0[notes..] {
+            if let Note::Diagnostic(d) = note {
+                crate::gherkin::in_gherkin_terms(std::slice::from_mut(d));
+            }
+        }
+        for (_, approval, _) in &mut self.out.scenarios[scenarios..] {
+            crate::gherkin::in_gherkin_terms(approval);
+        }
     }
 
     fn document(&mut self, ctx: &FileCtx, fields: &BTreeMap<String, &Value>) {

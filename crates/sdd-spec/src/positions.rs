@@ -178,6 +178,17 @@ impl PositionIndex {
         self.nodes.entry(path).or_insert(at);
     }
 
+    /// An index of positions known another way: a `.feature` file's fields, located in the
+    /// Gherkin text (see `gherkin.rs`), so its diagnostics point where the YAML ones would.
+    pub fn from_positions(positions: impl IntoIterator<Item = (String, (usize, usize))>) -> Self {
+        let mut index = PositionIndex::default();
+        for (path, at) in positions {
+            index.bytes += path.len();
+            index.nodes.entry(path).or_insert(at);
+        }
+        index
+    }
+
     /// Where the field at `path` is: its key if it is a mapping entry, else the node. Falls back to
     /// the nearest indexed ancestor (a missing field is reported at its parent), then to 1:1.
     pub fn locate(&self, path: &str) -> (usize, usize) {
@@ -230,5 +241,17 @@ mod tests {
         // Missing field: reported at the scenario that lacks it.
         assert_eq!(index.locate("scenarios[1].when"), (7, 5));
         assert_eq!(index.value_start("scenarios[0].then"), Some((5, 7)));
+    }
+
+    #[test]
+    fn positions_known_another_way_locate_like_parsed_ones() {
+        let index = PositionIndex::from_positions([
+            ("scenarios[0]".to_string(), (4, 3)),
+            ("scenarios[0].then[0]".to_string(), (7, 5)),
+        ]);
+        assert_eq!(index.locate("scenarios[0].then[0]"), (7, 5));
+        // Not given: its nearest located ancestor, as for a missing YAML field.
+        assert_eq!(index.locate("scenarios[0].status"), (4, 3));
+        assert_eq!(index.locate("feature"), (1, 1));
     }
 }

@@ -105,12 +105,14 @@ pub fn propose(
             .spec
             .files
             .iter()
+            // A `.feature` file is Gherkin: proposals go to YAML.
             .find(|f| {
-                before
-                    .spec
-                    .scenarios
-                    .iter()
-                    .any(|s| s.location.file == f.path && s.domain == domain)
+                !crate::gherkin::is_feature_file(&f.path)
+                    && before
+                        .spec
+                        .scenarios
+                        .iter()
+                        .any(|s| s.location.file == f.path && s.domain == domain)
             })
             .map(|f| f.path.clone())
             .unwrap_or_else(|| format!("proposals/{domain}.yaml")),
@@ -341,6 +343,15 @@ pub fn decide(
             return Err(ReviewError::ChangedSinceShown(scenario_id.to_string()));
         }
     }
+    if crate::gherkin::is_feature_file(&relative) {
+        return Err(ReviewError::Invalid(gherkin_decision(
+            scenario,
+            decision,
+            reviewer,
+            at,
+            &fingerprint,
+        )));
+    }
     let mut fields = vec![
         ("status", status.to_string()),
         ("reviewed_by", quoted(reviewer)),
@@ -378,6 +389,36 @@ pub fn decide(
     }
     replace_file(&path, Some(&text), &new_text)?;
     Ok(())
+}
+
+/// What a person writes to record a decision on a scenario of a `.feature` file: this module
+/// edits YAML only, and a Gherkin scenario's review fields are tags (see `gherkin.rs`).
+fn gherkin_decision(
+    scenario: &crate::model::Scenario,
+    decision: Decision,
+    reviewer: &str,
+    at: &str,
+    fingerprint: &str,
+) -> String {
+    let value = crate::gherkin::tag_value;
+    let tags = match decision {
+        Decision::Approve => format!(
+            "@status:approved @approved_by:{} @reviewed_at:{} @fingerprint:{fingerprint}",
+            value(reviewer),
+            value(at)
+        ),
+        Decision::Reject => format!(
+            "@status:rejected @reviewed_by:{} @reviewed_at:{}",
+            value(reviewer),
+            value(at)
+        ),
+    };
+    format!(
+        "scenario `{}` is written in the Gherkin file {}; `sdd review` edits only YAML files. \
+         To record the decision, put these tags on the scenario (an outline row's \
+         `@fingerprint:` may go on its Examples block): {tags}",
+        scenario.id, scenario.location
+    )
 }
 
 /// Edit `text` line-wise as LF text and give the result the file's own line endings back: a
@@ -825,7 +866,7 @@ fn confined(relative: &str) -> Result<String, ReviewError> {
             "`{relative}` has a hidden or `.` component; the loader skips hidden paths, give a plain path under the spec root"
         )));
     }
-    if !crate::load::is_spec_file(path) {
+    if !crate::load::is_spec_file(path) || crate::gherkin::is_feature_file(relative) {
         return Err(ReviewError::Invalid(format!(
             "`{relative}` is not a .yaml/.yml file"
         )));
@@ -1165,6 +1206,55 @@ mod tests {
         assert_eq!(
             spec.scenario("tasks.with_example").unwrap().examples,
             proposal.examples
+        );
+    }
+
+    #[test]
+    fn gherkin_files_are_never_edited_and_say_which_tags_record_a_decision() {
+        let dir = tempfile::tempdir().unwrap();
+        let feature = "@domain:tasks\nFeature: Tasks\n  Scenario: Archive a task\n    When the owner archives it\n    Then it is hidden\n";
+        let path = dir.path().join("tasks.feature");
+        std::fs::write(&path, feature).unwrap();
+        // Proposals for the domain go to YAML, never into the .feature file.
+        let outcome = propose(dir.path(), "tasks", &[doc("Restore")], None, "agent").unwrap();
+        assert_eq!(outcome.file, "proposals/tasks.yaml");
+        let refused = propose(
+            dir.path(),
+            "tasks",
+            &[doc("Other")],
+            Some("tasks.feature"),
+            "agent",
+        );
+        assert!(
+            matches!(refused, Err(ReviewError::Invalid(_))),
+            "{refused:?}"
+        );
+        // A decision is not written; the person is told the tags that record it.
+        let Err(ReviewError::Invalid(message)) = decide(
+            dir.path(),
+            "tasks.archive_a_task",
+            Decision::Approve,
+            "Ada Lovelace",
+            "2026-11-22T12:00:00Z",
+            None,
+        ) else {
+            panic!("a .feature scenario cannot be decided by editing its file");
+        };
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), feature);
+        let tags = message.rsplit(": ").next().unwrap();
+        assert!(
+            tags.starts_with("@status:approved @approved_by:Ada_Lovelace"),
+            "{message}"
+        );
+        // Those tags, written by the person, are an approval the loader accepts.
+        std::fs::write(
+            &path,
+            feature.replace("  Scenario:", &format!("  {tags}\n  Scenario:")),
+        )
+        .unwrap();
+        assert_eq!(
+            status(&dir, "tasks.archive_a_task"),
+            Some(ReviewStatus::Approved)
         );
     }
 
