@@ -283,6 +283,11 @@ fn syntax_diagnostic(file: &str, text: &str, error: &str) -> Diagnostic {
         column = lines[open].len() - lines[open].trim_start().len() + 1;
         "a doc string is opened here and never closed".to_string()
     } else if error.contains("inconsistent table row sizes") {
+        // The parser stops after the table; point at the first row that differs.
+        if let Some(row) = ragged_row(&lines, line) {
+            line = row + 1;
+            column = lines[row].len() - lines[row].trim_start().len() + 1;
+        }
         "the rows of this table do not all have the same number of cells".to_string()
     } else if !lines.iter().any(|l| is_feature_line(l)) && !text.contains("language") {
         "there is no `Feature:` line".to_string()
@@ -304,6 +309,26 @@ fn syntax_diagnostic(file: &str, text: &str, error: &str) -> Diagnostic {
     d.line = Some(line);
     d.column = Some(column);
     d
+}
+
+/// The first row (line, from 0) of the table that ends above `line` (from 1) whose number of
+/// cells differs from the table's first row.
+fn ragged_row(lines: &[&str], line: usize) -> Option<usize> {
+    let is_row = |l: &&str| l.trim_start().starts_with('|');
+    let mut start = line.min(lines.len());
+    while start > 0 && !is_row(&lines[start - 1]) {
+        start -= 1;
+    }
+    let end = start;
+    while start > 0 && is_row(&lines[start - 1]) {
+        start -= 1;
+    }
+    let cells = |l: &str| {
+        let row = l.trim().replace("\\\\", "").replace("\\|", "");
+        row.matches('|').count()
+    };
+    let first = cells(lines.get(start)?);
+    (start..end).find(|&at| cells(lines[at]) != first)
 }
 
 fn is_feature_line(line: &str) -> bool {
@@ -1508,8 +1533,12 @@ Feature: Eating
         let d = &unclosed.diagnostics[0];
         assert_eq!((d.line, d.column), (Some(4), Some(7)));
         assert!(d.message.contains("never closed"), "{}", d.message);
-        let ragged = load("Feature: X\n  Scenario: a\n    Given x\n      | a | b |\n      | 1 |\n");
-        assert!(ragged.diagnostics[0].message.contains("number of cells"));
+        let ragged = load(
+            "Feature: X\n  Scenario: a\n    Given x\n      | a | b\\| |\n      | 1 | 2 |\n      | 1 |\n    Then y\n",
+        );
+        let d = &ragged.diagnostics[0];
+        assert!(d.message.contains("number of cells"), "{d:?}");
+        assert_eq!((d.line, d.column), (Some(6), Some(7)));
         // An empty file is loaded as one, like an empty YAML file.
         let empty = load("# nothing yet\n");
         assert_eq!(empty.spec.files[0].kind, crate::model::DocumentKind::Empty);
