@@ -517,10 +517,14 @@ impl<'t> Reader<'t> {
         let background: Vec<StepText> = inherited
             .background
             .iter()
-            .map(|s| step_text(s, &[]))
+            .map(|s| step_text(s, &[], &self.lines))
             .collect();
         if scenario.examples.is_empty() {
-            let steps: Vec<StepText> = scenario.steps.iter().map(|s| step_text(s, &[])).collect();
+            let steps: Vec<StepText> = scenario
+                .steps
+                .iter()
+                .map(|s| step_text(s, &[], &self.lines))
+                .collect();
             let id = tags.id.as_ref().map(|(id, _)| id.clone());
             let fingerprint = tags.fingerprints.first().cloned();
             if tags.fingerprints.len() > 1 {
@@ -602,7 +606,7 @@ impl<'t> Reader<'t> {
                 let steps: Vec<StepText> = outline
                     .steps
                     .iter()
-                    .map(|s| step_text(s, &values))
+                    .map(|s| step_text(s, &values, &self.lines))
                     .collect();
                 let row_name = outline_row_name(&fill(name, &values), row_number);
                 let row_id = format!("{base_id}_{row_number}");
@@ -981,11 +985,12 @@ fn strings_of(items: Vec<String>) -> Value {
 
 /// A step's text as the model keeps it: the step, then its doc string or data table on the
 /// lines after it, with `values` filling an outline row's placeholders.
-fn step_text(step: &::gherkin::Step, values: &[(&str, &str)]) -> StepText {
+fn step_text(step: &::gherkin::Step, values: &[(&str, &str)], source: &[&str]) -> StepText {
     let mut text = fill(&step.value, values);
     if let Some(doc) = &step.docstring {
+        let content = doc_string_in(source, step.position.line).unwrap_or_else(|| doc_string(doc));
         text.push('\n');
-        text.push_str(&fill(&doc_string(doc), values));
+        text.push_str(&fill(&content, values));
     }
     if let Some(table) = &step.table {
         for row in &table.rows {
@@ -1001,7 +1006,50 @@ fn step_text(step: &::gherkin::Step, values: &[(&str, &str)]) -> StepText {
     }
 }
 
-/// A doc string's content: the parser keeps what follows the opening delimiter (empty, or a
+/// The doc string of the step on `step_line` (from 1) as Cucumber reads it: the lines between
+/// the delimiters, each without the opening delimiter's indentation (deeper indentation is
+/// content). Read from the source because the parser's copy has lost that indentation when
+/// nothing follows the opening delimiter, and kept it when a content type (`json`) does.
+fn doc_string_in(source: &[&str], step_line: usize) -> Option<String> {
+    let blank_or_comment = |l: &&str| {
+        let t = l.trim();
+        t.is_empty() || t.starts_with('#')
+    };
+    let open = source
+        .iter()
+        .skip(step_line)
+        .position(|l| !blank_or_comment(l))?
+        + step_line;
+    let opening = source[open].trim_start_matches([' ', '\t']);
+    let indent = source[open].len() - opening.len();
+    let fence = ["\"\"\"", "```"]
+        .into_iter()
+        .find(|f| opening.starts_with(f))?;
+    // What follows the opening delimiter is a content type, not content; as in the parser, the
+    // next delimiter anywhere closes the doc string.
+    if opening[fence.len()..].contains(fence) {
+        return Some(String::new());
+    }
+    let strip = |line: &'_ str| -> String {
+        let spaces = line.len() - line.trim_start_matches([' ', '\t']).len();
+        line[spaces.min(indent)..].to_string()
+    };
+    let mut content = Vec::new();
+    for line in &source[open + 1..] {
+        if let Some(close) = line.find(fence) {
+            let before = &line[..close];
+            if !before.trim_matches([' ', '\t']).is_empty() {
+                content.push(strip(before));
+            }
+            return Some(content.join("\n"));
+        }
+        content.push(strip(line));
+    }
+    None
+}
+
+/// A doc string's content from the parser's copy (when the source says otherwise than the
+/// parser, which it should not): the parser keeps what follows the opening delimiter (empty, or a
 /// content type such as `json`) as its first line and the closing delimiter's indentation as
 /// its last, and dedents only when the first line is empty. Its lines, common indentation
 /// removed.
@@ -1168,7 +1216,8 @@ Feature: Task management
             create.then,
             [
                 "the list has 1 task",
-                "the task is pending\n{\"title\": \"Buy milk\"}\n  \"done\": false"
+                // Indented deeper than its delimiter: that much is content.
+                "the task is pending\n  {\"title\": \"Buy milk\"}\n    \"done\": false"
             ]
         );
         assert_eq!(create.rationale.as_deref(), Some("Keeps the list honest."));
@@ -1552,6 +1601,16 @@ Feature: Eating
         )]);
         assert_eq!(codes(&loaded), ["unnamed-feature", "unnamed-scenario"]);
         assert_eq!(loaded.spec.scenarios[0].id, "refunds.line_2");
+    }
+
+    #[test]
+    fn doc_strings_keep_indentation_deeper_than_their_delimiter() {
+        let loaded = load(
+            "Feature: D\n  Scenario: S\n    Given a body\n      # a comment before it\n      ```json\n        {\n          \"a\": 1\n        }\n\n     less indented\n      ```\n    When sent\n      \"\"\"\n      x\n      \"\"\"\n",
+        );
+        let s = &loaded.spec.scenarios[0];
+        assert_eq!(s.given, ["a body\n  {\n    \"a\": 1\n  }\n\nless indented"]);
+        assert_eq!(s.when.as_deref(), Some("sent\nx"));
     }
 
     #[test]
