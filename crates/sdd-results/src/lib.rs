@@ -1,13 +1,15 @@
 //! What test runners report, read into one shape, and which scenario each test speaks for.
 //!
-//! `sdd-results` turns the output of cargo test, nextest, pytest, go test, jest/vitest and any
-//! JUnit XML into a list of test cases with an outcome, the assertion message of each failure
+//! `sdd-results` turns the output of cargo test, nextest, pytest, go test, jest/vitest, cucumber's
+//! JSON report and any JUnit XML into a list of test cases with an outcome, the assertion message of each failure
 //! and a short excerpt of its output (one module per format), and `trace` maps those tests to
-//! the spec's scenarios through the test-name convention. It is pure: no tokio, no processes,
+//! the spec's scenarios through the test-name convention (or, for cucumber, the scenario's
+//! name). It is pure: no tokio, no processes,
 //! no files other than the results file it is asked to read. Every parser is total: input it
 //! does not understand becomes a `problem` in the result, never a panic, and a results file
 //! that holds no test at all says so.
 
+mod cucumber_json;
 mod excerpt;
 mod go_json;
 mod jest_json;
@@ -124,6 +126,7 @@ pub fn parse_output(format: ResultsFormat, text: &str) -> ParsedResults {
         ResultsFormat::Pytest => pytest::parse(text),
         ResultsFormat::GoJson => go_json::parse(text),
         ResultsFormat::JestJson => jest_json::parse(text),
+        ResultsFormat::CucumberJson => cucumber_json::parse(text),
     };
     for case in &mut parsed.cases {
         if let Some(message) = case.message.as_mut() {
@@ -228,6 +231,7 @@ fn format_name(format: ResultsFormat) -> &'static str {
         ResultsFormat::Pytest => "pytest",
         ResultsFormat::GoJson => "go test -json",
         ResultsFormat::JestJson => "jest/vitest JSON",
+        ResultsFormat::CucumberJson => "cucumber JSON",
     }
 }
 
@@ -239,6 +243,9 @@ fn hint(format: ResultsFormat) -> &'static str {
         }
         ResultsFormat::JestJson => " (run jest or vitest with `--json` / `--reporter=json`)",
         ResultsFormat::GoJson => " (run `go test -json`)",
+        ResultsFormat::CucumberJson => {
+            " (run cucumber with its JSON formatter: `--format json:PATH` in cucumber-js, the `json:PATH` plugin in Cucumber-JVM, `writer::Json` in cucumber-rs)"
+        }
         _ => "",
     }
 }

@@ -1,13 +1,23 @@
-//! Traceability: every test result mapped to its scenario by the test-naming convention of the
-//! generated suites (`sdd_<key>` in the name, or `[ID]` where names are free text), and every
-//! approved scenario given a verdict — passing, failing, skipped, or no test.
+//! Traceability: every test result mapped to its scenario, and every approved scenario given a
+//! verdict — passing, failing, skipped, or no test.
+//!
+//! A test speaks for a scenario by the test-naming convention of the generated suites
+//! (`sdd_<key>` in the name, or `[ID]` where names are free text) or, failing that, by the
+//! scenario's name — how cucumber reports a scenario: the name alone or after its feature's
+//! (`Orders: Cancel an order`, JUnit's `Orders::Cancel an order`, cucumber-rs's JUnit
+//! `Scenario: Cancel an order: features/orders.feature:9:3`), an outline row by its outline's
+//! name and its row (`… (Example #2)`, ` #2`) or line (`(line 14)`, as the cucumber JSON reader
+//! writes it). A name that fits two scenarios maps to neither: that is reported, not guessed.
+
+use std::collections::HashMap;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use sdd_spec::document::ReviewStatus;
+use sdd_spec::gherkin::split_outline_row_name;
 use sdd_spec::ids::TestNameIndex;
-use sdd_spec::model::Spec;
+use sdd_spec::model::{Scenario, Spec};
 
 use crate::{Outcome, TestCase};
 
@@ -81,13 +91,36 @@ pub struct TraceSummary {
     pub unmapped_tests: usize,
 }
 
+/// A test whose name fits several scenarios equally: it is counted for none of them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct AmbiguousTest {
+    pub test: String,
+    /// The scenarios its name fits, the first [`LISTED_AMBIGUOUS_IDS`] (give each a distinct
+    /// name, or tag the scenarios with `@id:` where the report carries tags).
+    pub scenario_ids: Vec<String>,
+    /// How many more scenarios it fits.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub more_scenarios: usize,
+}
+
+/// Scenario IDs listed per ambiguous test: an outline of a thousand rows of one name makes every
+/// one of its thousand results fit all of them.
+pub const LISTED_AMBIGUOUS_IDS: usize = 10;
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 pub struct Traceability {
     pub summary: TraceSummary,
     /// Approved scenarios in spec order.
     pub scenarios: Vec<ScenarioTrace>,
-    /// Tests that carry no scenario ID.
+    /// Tests that map to no scenario (those in `ambiguous_tests` too).
     pub unmapped_tests: Vec<String>,
+    /// Tests whose name fits several scenarios, so they map to none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ambiguous_tests: Vec<AmbiguousTest>,
     /// Tests for scenarios that are proposed or rejected, not approved.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tests_for_unapproved_scenarios: Vec<UnapprovedTest>,
@@ -96,13 +129,25 @@ pub struct Traceability {
 /// Map `cases` onto the approved scenarios of `spec`. `filtered`: the run selected only some
 /// tests, so a scenario without a test in it is `not_run` rather than `no_test`.
 pub fn trace(spec: &Spec, cases: &[TestCase], filtered: bool) -> Traceability {
-    let index = TestNameIndex::new(spec.scenarios.iter().map(|s| s.id.as_str()));
-    let mut by_scenario: std::collections::HashMap<&str, Vec<TestCase>> = Default::default();
+    let map = TestMap::new(spec);
+    let mut by_scenario: HashMap<&str, Vec<TestCase>> = Default::default();
     let mut out = Traceability::default();
     for case in cases {
-        match index.scenario_for(&case.name) {
-            Some(id) => by_scenario.entry(id).or_default().push(case.clone()),
-            None => out.unmapped_tests.push(case.name.clone()),
+        match map.scenario_for(&case.name) {
+            Mapping::Scenario(id) => by_scenario.entry(id).or_default().push(case.clone()),
+            Mapping::Ambiguous(ids) => {
+                out.unmapped_tests.push(case.name.clone());
+                out.ambiguous_tests.push(AmbiguousTest {
+                    test: case.name.clone(),
+                    more_scenarios: ids.len().saturating_sub(LISTED_AMBIGUOUS_IDS),
+                    scenario_ids: ids
+                        .into_iter()
+                        .take(LISTED_AMBIGUOUS_IDS)
+                        .map(str::to_string)
+                        .collect(),
+                });
+            }
+            Mapping::None => out.unmapped_tests.push(case.name.clone()),
         }
     }
     for scenario in &spec.scenarios {
@@ -140,6 +185,216 @@ pub fn trace(spec: &Spec, cases: &[TestCase], filtered: bool) -> Traceability {
     out
 }
 
+/// Which scenario a test name speaks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mapping<'a> {
+    Scenario(&'a str),
+    /// The name fits these scenarios (sorted) equally well.
+    Ambiguous(Vec<&'a str>),
+    None,
+}
+
+impl<'a> Mapping<'a> {
+    /// The scenario, when there is exactly one.
+    pub fn id(&self) -> Option<&'a str> {
+        match self {
+            Mapping::Scenario(id) => Some(id),
+            _ => None,
+        }
+    }
+}
+
+/// Test names to scenarios for one spec: the test-name convention first (an ID in the name),
+/// then the scenario's name. Built once per run; each lookup costs a few hash lookups of parts
+/// of the name, whatever the number of scenarios.
+pub struct TestMap<'a> {
+    convention: TestNameIndex<'a>,
+    by_name: HashMap<&'a str, Vec<&'a Scenario>>,
+    /// Outline rows by their outline's name (`NAME (Example #N)` → `NAME`), with N.
+    rows: HashMap<&'a str, Vec<(usize, &'a Scenario)>>,
+}
+
+/// At most this many `A: B` / `A::B` readings of one name are tried.
+const MAX_SPLITS: usize = 8;
+
+impl<'a> TestMap<'a> {
+    pub fn new(spec: &'a Spec) -> Self {
+        let mut map = TestMap {
+            convention: TestNameIndex::new(spec.scenarios.iter().map(|s| s.id.as_str())),
+            by_name: HashMap::new(),
+            rows: HashMap::new(),
+        };
+        for scenario in &spec.scenarios {
+            map.by_name
+                .entry(scenario.name.trim())
+                .or_default()
+                .push(scenario);
+            if let Some((outline, n)) = split_outline_row_name(scenario.name.trim()) {
+                map.rows.entry(outline).or_default().push((n, scenario));
+            }
+        }
+        map
+    }
+
+    pub fn scenario_for(&self, test: &str) -> Mapping<'a> {
+        if let Some(id) = self.convention.scenario_for(test) {
+            return Mapping::Scenario(id);
+        }
+        for reading in readings(test.trim()) {
+            let mut found = self.by_reading(&reading);
+            found.sort_unstable();
+            found.dedup();
+            match found.as_slice() {
+                [] => continue,
+                [one] => return Mapping::Scenario(one),
+                _ => return Mapping::Ambiguous(found),
+            }
+        }
+        Mapping::None
+    }
+
+    /// The scenarios a reading names (in its feature, if it has one), its suffixes read as
+    /// hints.
+    fn by_reading(&self, reading: &Reading) -> Vec<&'a str> {
+        let in_feature = |s: &&Scenario| {
+            reading
+                .feature
+                .is_none_or(|f| s.feature.as_deref() == Some(f) || s.domain == f)
+        };
+        let mut hints = peel(reading.name);
+        hints.line = hints.line.or(reading.line);
+        let mut found: Vec<&'a Scenario> = Vec::new();
+        // The name as written; without its suffixes only when they do not name an outline's
+        // row (a row is not the plain scenario of its outline's name).
+        let mut names = vec![reading.name];
+        if hints.row.is_none() {
+            names.push(hints.name);
+        }
+        for candidate in names {
+            found.extend(
+                self.by_name
+                    .get(candidate)
+                    .into_iter()
+                    .flatten()
+                    .copied()
+                    .filter(in_feature),
+            );
+        }
+        if let Some(rows) = self.rows.get(hints.name) {
+            let rows: Vec<&(usize, &Scenario)> =
+                rows.iter().filter(|(_, s)| in_feature(s)).collect();
+            let chosen: Vec<&(usize, &Scenario)> = match hints.row {
+                Some(n) => rows.into_iter().filter(|(row, _)| *row == n).collect(),
+                None => rows,
+            };
+            found.extend(chosen.into_iter().map(|(_, s)| *s));
+        }
+        // A line tells apart scenarios of one name (an outline's rows) when it is theirs; a
+        // line that is none of theirs (the report ran another copy of the file) tells nothing.
+        if let Some(line) = hints.line {
+            let at_line: Vec<&Scenario> = found
+                .iter()
+                .copied()
+                .filter(|s| s.location.line == line)
+                .collect();
+            if found.len() > 1 && !at_line.is_empty() {
+                found = at_line;
+            }
+        }
+        found.into_iter().map(|s| s.id.as_str()).collect()
+    }
+}
+
+/// One way of reading a test name: the scenario's name, in a feature or not, at a line or not.
+struct Reading<'n> {
+    feature: Option<&'n str>,
+    name: &'n str,
+    line: Option<usize>,
+}
+
+/// The ways a test name may hold a scenario's name, most specific first.
+fn readings(test: &str) -> Vec<Reading<'_>> {
+    let plain = |feature, name| Reading {
+        feature,
+        name,
+        line: None,
+    };
+    let mut out = vec![plain(None, test)];
+    if let Some(reading) = cucumber_rs_junit(test) {
+        out.push(reading);
+    }
+    // JUnit `classname::name` (the junit reader joins them): the feature, then the scenario.
+    if let Some((class, name)) = test.rsplit_once("::") {
+        out.push(plain(Some(class.trim()), name.trim()));
+        out.push(plain(None, name.trim()));
+    }
+    // `Feature: Scenario`, at each `: ` (a feature name may hold one itself).
+    for (at, _) in test.match_indices(": ").take(MAX_SPLITS) {
+        out.push(plain(Some(test[..at].trim()), test[at + 2..].trim()));
+    }
+    out
+}
+
+/// cucumber-rs's JUnit test case names: `[Rule: R: ]Scenario: NAME: PATH:LINE:COLUMN`, where
+/// an outline row's line is its Examples row's (cucumber-rs `src/writer/junit.rs`, `test_case`;
+/// `src/feature.rs`, `expand_scenario`).
+fn cucumber_rs_junit(test: &str) -> Option<Reading<'_>> {
+    let (rest, column) = test.rsplit_once(':')?;
+    let (rest, line) = rest.rsplit_once(':')?;
+    column.parse::<u32>().ok()?;
+    let line = line.parse::<usize>().ok()?;
+    let (name, _path) = rest.rsplit_once(": ")?;
+    let at = name.find("Scenario: ")?;
+    Some(Reading {
+        feature: None,
+        name: name[at + "Scenario: ".len()..].trim(),
+        line: Some(line),
+    })
+}
+
+/// A name with the suffixes reports add taken off, and what they said.
+struct Hints<'n> {
+    name: &'n str,
+    /// The outline row (from 1).
+    row: Option<usize>,
+    line: Option<usize>,
+}
+
+/// Take off, from the end: ` [ID]` (an `@id:` tag that named no scenario: an outline's), ` (line
+/// N)`, and the row of an outline: ` (Example #N)` (this SDD's names), ` #N` (Cucumber-JVM's
+/// JUnit names for examples).
+fn peel(name: &str) -> Hints<'_> {
+    let mut hints = Hints {
+        name: name.trim(),
+        row: None,
+        line: None,
+    };
+    if let Some(open) = hints.name.rfind(" [") {
+        if hints.name.ends_with(']') {
+            hints.name = hints.name[..open].trim_end();
+        }
+    }
+    let number = |text: &str| text.parse::<usize>().ok();
+    if let Some(rest) = hints.name.strip_suffix(')') {
+        if let Some(open) = rest.rfind(" (line ") {
+            if let Some(line) = number(&rest[open + " (line ".len()..]) {
+                hints.line = Some(line);
+                hints.name = rest[..open].trim_end();
+            }
+        }
+    }
+    if let Some((outline, n)) = split_outline_row_name(hints.name) {
+        hints.name = outline;
+        hints.row = Some(n);
+    } else if let Some(open) = hints.name.rfind(" #") {
+        if let Some(n) = number(&hints.name[open + 2..]) {
+            hints.row = Some(n);
+            hints.name = hints.name[..open].trim_end();
+        }
+    }
+    hints
+}
+
 fn verdict_of(tests: &[TestCase], filtered: bool) -> ScenarioVerdict {
     if tests.iter().any(|t| t.outcome == Outcome::Failed) {
         ScenarioVerdict::Failing
@@ -174,6 +429,151 @@ mod tests {
 
     fn case(name: &str, outcome: Outcome) -> TestCase {
         TestCase::new(name, outcome)
+    }
+
+    const ORDERS_FEATURE: &str = "\
+@domain:orders
+Feature: Orders
+  @id:orders.cancel
+  Scenario: Cancel an order
+    When the customer cancels it
+    Then it is cancelled
+
+  Scenario: Ship an order
+    When it ships
+    Then the customer is told
+
+  Scenario Outline: Order total
+    When the customer buys <n> books
+    Then the total is <t>
+    Examples:
+      | n | t  |
+      | 1 | 10 |
+      | 2 | 20 |
+
+  Scenario Outline: Pay <n> times
+    When the customer pays <n> times
+    Examples:
+      | n |
+      | 1 |
+      | 2 |
+";
+
+    const WAREHOUSE_YAML: &str = "feature: Warehouse\nscenarios:\n  - {name: Ship an order, when: w, then: t}\n  - {name: Restock, when: w, then: t}\n";
+
+    fn mixed_spec() -> Spec {
+        let loaded = sdd_spec::load::load_sources(&[
+            ("orders.feature".into(), ORDERS_FEATURE.into()),
+            ("warehouse.yaml".into(), WAREHOUSE_YAML.into()),
+        ]);
+        assert!(loaded.diagnostics.is_empty(), "{:?}", loaded.diagnostics);
+        loaded.spec
+    }
+
+    /// Every shape of name a runner reports a scenario by, and what it maps to.
+    #[test]
+    fn test_names_map_to_scenarios_by_id_or_by_name() {
+        use Mapping::{Ambiguous, None as Unmapped, Scenario as To};
+        let spec = mixed_spec();
+        let map = TestMap::new(&spec);
+        let cases: &[(&str, Mapping)] = &[
+            // The test-name convention comes first.
+            (
+                "t.py::test_sdd_orders_ship_an_order",
+                To("orders.ship_an_order"),
+            ),
+            ("[warehouse.restock] anything", To("warehouse.restock")),
+            // The name alone, when one scenario has it.
+            ("Restock", To("warehouse.restock")),
+            // Two features have `Ship an order`: the name alone is no answer.
+            (
+                "Ship an order",
+                Ambiguous(vec!["orders.ship_an_order", "warehouse.ship_an_order"]),
+            ),
+            // With its feature (or domain): cucumber JSON, JUnit classname::name.
+            ("Orders: Ship an order", To("orders.ship_an_order")),
+            ("orders: Ship an order", To("orders.ship_an_order")),
+            ("Warehouse::Ship an order", To("warehouse.ship_an_order")),
+            ("Orders: Ship an order (line 8)", To("orders.ship_an_order")),
+            (
+                "Orders: Cancel an order (line 4) [orders.cancel]",
+                To("orders.cancel"),
+            ),
+            // Outline rows: by line, by row number, or by a name that only one row has.
+            (
+                "Orders: Order total (line 18) [orders.order_total]",
+                To("orders.order_total_2"),
+            ),
+            (
+                "Orders: Order total (line 99)",
+                Ambiguous(vec!["orders.order_total_1", "orders.order_total_2"]),
+            ),
+            ("Order total (Example #1)", To("orders.order_total_1")),
+            ("Orders::Order total #2", To("orders.order_total_2")),
+            (
+                "Order total",
+                Ambiguous(vec!["orders.order_total_1", "orders.order_total_2"]),
+            ),
+            ("Orders: Pay 2 times (line 25)", To("orders.pay_n_times_2")),
+            ("Pay 1 times", To("orders.pay_n_times_1")),
+            // cucumber-rs's JUnit names.
+            (
+                "Scenario: Order total: tests/features/orders.feature:17:7",
+                To("orders.order_total_1"),
+            ),
+            (
+                "Scenario: Cancel an order: features/orders.feature:4:3",
+                To("orders.cancel"),
+            ),
+            (
+                "Rule: stock: Scenario: Restock: w.feature:1:1",
+                To("warehouse.restock"),
+            ),
+            // Near misses are not matches.
+            ("Cancel An Order", Unmapped),
+            ("Orders: Restock", Unmapped),
+            ("Order total (Example #3)", Unmapped),
+            ("tests/test_x.py::test_helper", Unmapped),
+            ("", Unmapped),
+        ];
+        for (name, expected) in cases {
+            assert_eq!(&map.scenario_for(name), expected, "{name}");
+        }
+    }
+
+    #[test]
+    fn an_ambiguous_test_counts_for_no_scenario_and_says_so() {
+        let spec = mixed_spec();
+        let cases = [
+            case("Ship an order", Outcome::Failed),
+            case(
+                "Orders: Cancel an order (line 4) [orders.cancel]",
+                Outcome::Passed,
+            ),
+        ];
+        let t = trace(&spec, &cases, false);
+        assert_eq!(
+            t.ambiguous_tests,
+            [AmbiguousTest {
+                test: "Ship an order".into(),
+                scenario_ids: vec![
+                    "orders.ship_an_order".into(),
+                    "warehouse.ship_an_order".into()
+                ],
+                more_scenarios: 0,
+            }]
+        );
+        assert_eq!(t.unmapped_tests, ["Ship an order"]);
+        let verdict = |id: &str| {
+            t.scenarios
+                .iter()
+                .find(|s| s.scenario_id == id)
+                .unwrap()
+                .verdict
+        };
+        assert_eq!(verdict("orders.ship_an_order"), ScenarioVerdict::NoTest);
+        assert_eq!(verdict("warehouse.ship_an_order"), ScenarioVerdict::NoTest);
+        assert_eq!(verdict("orders.cancel"), ScenarioVerdict::Passing);
     }
 
     #[test]

@@ -237,6 +237,9 @@ pub enum ResultsFormat {
     GoJson,
     /// Jest or Vitest `--json` report.
     JestJson,
+    /// Cucumber's JSON report (cucumber-js `--format json`, Cucumber-JVM `json:` plugin,
+    /// cucumber-rs `writer::Json`); scenarios map by their `@id:` tag or their name.
+    CucumberJson,
 }
 
 /// The service under specification.

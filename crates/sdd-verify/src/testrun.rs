@@ -8,14 +8,13 @@ use std::time::{Duration, SystemTime};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use sdd_spec::ids::TestNameIndex;
 use sdd_spec::model::Spec;
 use sdd_spec::project::{confine, ResultsFormat, TestProfile};
 
 use sdd_exec::git::TreeState;
 use sdd_exec::process::{run, Exit, RunSpec, Supervisor};
 use sdd_history::{History, NewRun, RunKind, SubjectResult, TestRow};
-use sdd_results::trace::{trace, ScenarioVerdict, Traceability};
+use sdd_results::trace::{trace, ScenarioVerdict, TestMap, Traceability};
 use sdd_results::{parse_output, parse_path, Outcome, TestCase};
 
 use crate::record::{scenario_status, test_outcome, RunStamp};
@@ -308,7 +307,8 @@ pub async fn run_tests(request: TestRunRequest<'_>) -> Result<TestRunReport, Tes
     let cases = parsed.cases;
     // Up to hundreds of thousands of tests against the whole spec: off the async workers.
     let traceability = sdd_exec::blocking(|| trace(spec, &cases, filter.is_some()));
-    let index = TestNameIndex::new(spec.scenarios.iter().map(|s| s.id.as_str()));
+    // The same mapping as the traceability's: by ID in the name, else by scenario name.
+    let index = TestMap::new(spec);
     let counts = TestCounts {
         total: cases.len(),
         passed: cases
@@ -329,7 +329,7 @@ pub async fn run_tests(request: TestRunRequest<'_>) -> Result<TestRunReport, Tes
         .filter(|c| c.outcome == Outcome::Failed)
         .map(|c| Failure {
             test: c.name.clone(),
-            scenario_id: index.scenario_for(&c.name).map(str::to_string),
+            scenario_id: index.scenario_for(&c.name).id().map(str::to_string),
             message: c.message.clone(),
             excerpt: c.excerpt.clone(),
         })
@@ -396,7 +396,7 @@ fn record(
     history: &std::sync::Mutex<Option<History>>,
     report: &TestRunReport,
     cases: &[TestCase],
-    index: &TestNameIndex,
+    index: &TestMap,
     stamp: &RunStamp,
 ) -> Result<sdd_history::RunRecord, String> {
     let mut guard = history
@@ -435,7 +435,7 @@ fn record(
         .map(|c| TestRow {
             name: c.name.clone(),
             outcome: test_outcome(c.outcome),
-            scenario_id: index.scenario_for(&c.name).map(str::to_string),
+            scenario_id: index.scenario_for(&c.name).id().map(str::to_string),
         })
         .collect();
     let summary = serde_json::json!({

@@ -77,6 +77,10 @@ pub struct RunTestsResult {
     /// Tests for proposed or rejected scenarios beyond the 20 listed.
     #[serde(default)]
     pub unapproved_tests_omitted: usize,
+    /// Tests whose name fits several scenarios beyond the 50 listed in
+    /// `traceability.ambiguous_tests`.
+    #[serde(default)]
+    pub ambiguous_tests_omitted: usize,
     /// Regressions beyond the 20 listed in `regressions`; compare_runs lists them.
     #[serde(default)]
     pub regressions_omitted: usize,
@@ -307,6 +311,9 @@ fn bound(mut report: TestRunReport) -> RunTestsResult {
         LISTED_UNAPPROVED,
     );
     trace.tests_for_unapproved_scenarios = unapproved;
+    let (ambiguous, ambiguous_tests_omitted) =
+        first(std::mem::take(&mut trace.ambiguous_tests), LISTED_UNMAPPED);
+    trace.ambiguous_tests = ambiguous;
     let (regressions, regressions_omitted) = first(
         std::mem::take(&mut report.regressions),
         super::history::LISTED_REGRESSIONS,
@@ -318,6 +325,7 @@ fn bound(mut report: TestRunReport) -> RunTestsResult {
         scenarios_omitted: 0,
         unmapped_tests_omitted,
         unapproved_tests_omitted,
+        ambiguous_tests_omitted,
         regressions_omitted,
     };
     let budget = Paging::default().char_budget();
