@@ -95,8 +95,8 @@ pub struct TraceSummary {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct AmbiguousTest {
     pub test: String,
-    /// The scenarios its name fits, the first [`LISTED_AMBIGUOUS_IDS`] (give each a distinct
-    /// name, or tag the scenarios with `@id:` where the report carries tags).
+    /// The scenarios its name fits, the first 10 (give each a distinct name, or tag the
+    /// scenarios with `@id:` where the report carries tags).
     pub scenario_ids: Vec<String>,
     /// How many more scenarios it fits.
     #[serde(default, skip_serializing_if = "is_zero")]

@@ -20,7 +20,9 @@ pub fn templates() -> Vec<ResourceTemplate> {
             )
             .with_mime_type("application/json"),
         ResourceTemplate::new(format!("{FILE_PREFIX}{{path}}"), "spec-file")
-            .with_description("A spec file's YAML, by path relative to the spec root.")
+            .with_description(
+                "A spec file's text (YAML, or Gherkin for a `.feature` file), by path relative to the spec root.",
+            )
             .with_mime_type("application/yaml"),
     ]
 }
@@ -70,7 +72,7 @@ impl SpecServer {
                 list.push(
                     Resource::new(format!("{FILE_PREFIX}{}", file.path), file.path.clone())
                         .with_description(format!("{:?} spec `{}`", file.kind, file.name))
-                        .with_mime_type("application/yaml"),
+                        .with_mime_type(spec_file_mime(&file.path)),
                 );
             }
         }
@@ -147,7 +149,7 @@ impl SpecServer {
                 ErrorData::resource_not_found(format!("cannot read `{path}`: {e}"), None)
             })?;
             return sdd_mcp::bounded_resource(
-                text(body, "application/yaml"),
+                text(body, spec_file_mime(path)),
                 uri,
                 "read its scenarios a page at a time with get_scenarios (`domain` or `feature`), its constraints with get_constraints, or open the file itself",
             );
@@ -156,5 +158,24 @@ impl SpecServer {
             format!("unknown resource `{uri}`; this server has {SUMMARY_URI}, {SCHEMA_URI}, {FILE_PREFIX}{{path}} and {SCENARIO_PREFIX}{{id}}"),
             None,
         ))
+    }
+}
+
+/// A spec file's media type: YAML, or Gherkin (no registered type; `text/x-gherkin` is the
+/// one editors use) for a `.feature` file.
+fn spec_file_mime(path: &str) -> &'static str {
+    if sdd_spec::gherkin::is_feature_file(path) {
+        "text/x-gherkin"
+    } else {
+        "application/yaml"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn feature_files_are_served_as_gherkin() {
+        assert_eq!(super::spec_file_mime("a/orders.feature"), "text/x-gherkin");
+        assert_eq!(super::spec_file_mime("orders.yaml"), "application/yaml");
     }
 }

@@ -68,7 +68,7 @@ pub struct ProposalList {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GenerateArgs {
-    /// `pytest`, `cargo`, `jest`, `vitest` or `go`.
+    /// `pytest`, `cargo`, `jest`, `vitest`, `go`, or `cucumber` (a Gherkin `.feature` file).
     pub framework: Framework,
     /// Only this domain's approved scenarios (recommended for large specs).
     #[serde(default)]
@@ -209,10 +209,12 @@ impl SpecServer {
     }
 
     /// Generate a test file with one test per approved scenario for pytest, cargo, jest, vitest
-    /// or go, one page of scenarios per file (`suggested_path` names each page's file). Each
-    /// test's name carries its scenario ID (`test_sdd_<key>`, `sdd_<key>`, `Test_sdd_<key>`, or
-    /// `[ID]` in jest/vitest titles) so results map back to scenarios; Given/When/Then are
-    /// comments and every body fails until you implement it.
+    /// or go, or a cucumber `.feature` file, one page of scenarios per file (`suggested_path`
+    /// names each page's file). Each test's name carries its scenario ID (`test_sdd_<key>`,
+    /// `sdd_<key>`, `Test_sdd_<key>`, or `[ID]` in jest/vitest titles; an `@id:` tag on each
+    /// cucumber scenario) so results map back to scenarios; Given/When/Then are comments and
+    /// every body fails until you implement it (cucumber steps are undefined until you write
+    /// their step definitions, and an undefined step never passes).
     #[tool(annotations(read_only_hint = true, idempotent_hint = true, open_world_hint = false))]
     pub async fn generate_test_suite(
         &self,
