@@ -36,12 +36,13 @@
 //! of the number of lines (it finds every element's line by scanning a list of line starts), so
 //! a `.feature` file is refused above [`MAX_FEATURE_LINES`] before it is parsed.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde_yaml::{Mapping, Value};
 
 use crate::diagnostic::Diagnostic;
 use crate::ids;
+use crate::limits::Limits;
 use crate::positions::PositionIndex;
 
 /// Lines a `.feature` file may have. The parser's cost is quadratic in lines: 20,000 lines of
@@ -128,8 +129,11 @@ impl FeatureDocument {
     }
 }
 
-/// Read one `.feature` file's text (already through the guarded read: size, UTF-8, BOM).
-pub fn read(file: &str, text: &str) -> FeatureRead {
+/// Read one `.feature` file's text (already through the guarded read: size, UTF-8, BOM). What
+/// the model gets from it may be at most `limits.max_file_bytes` larger than the text: a
+/// Background is repeated in every scenario and an outline written out once per row (the YAML
+/// rule for aliases: expanded, a file must not cost more than a file the limit allows).
+pub fn read(file: &str, text: &str, limits: &Limits) -> FeatureRead {
     let mut read = FeatureRead::default();
     if text
         .lines()
@@ -191,8 +195,30 @@ pub fn read(file: &str, text: &str) -> FeatureRead {
         positions: Vec::new(),
         scenarios: Vec::new(),
         diagnostics: Vec::new(),
+        budget: text
+            .len()
+            .saturating_add(usize::try_from(limits.max_file_bytes).unwrap_or(usize::MAX)),
+        over_budget: None,
     };
     let fields = reader.feature(&feature);
+    if let Some((line, column)) = reader.over_budget {
+        let mut d = Diagnostic::error(
+            "expansion-too-large",
+            format!(
+                "not read: written out (the Background in every scenario, every outline row), its scenarios come to more than {} bytes beyond the file's own",
+                limits.max_file_bytes
+            ),
+        )
+        .in_file(file)
+        .with_help(format!(
+            "split the file, or shorten its Background or the outline's Examples; or raise the limit with {}=<bytes>",
+            crate::limits::MAX_FILE_BYTES_ENV
+        ));
+        d.line = Some(line);
+        d.column = Some(column);
+        read.diagnostics.push(d);
+        return read;
+    }
     read.diagnostics = reader.diagnostics;
     read.document = Some(FeatureDocument {
         fields,
@@ -358,6 +384,7 @@ fn unclosed_doc_string(lines: &[&str]) -> Option<usize> {
 }
 
 /// A step, rendered to the text the model keeps.
+#[derive(Clone)]
 struct StepText {
     kind: ::gherkin::StepType,
     /// The keyword as written, trimmed (`And`, `But`, `*`, `Given`, …).
@@ -377,20 +404,43 @@ struct SddTags {
     fingerprints: Vec<(String, (usize, usize))>,
 }
 
+/// Where each tag of one element is written: tags have no position in the parser's tree, so
+/// the tag lines just above the element are read once and every tag looked up here.
+type TagPositions<'t> = HashMap<&'t str, (usize, usize)>;
+
 struct Reader<'t> {
     file: &'t str,
     lines: Vec<&'t str>,
     positions: Vec<(String, (usize, usize))>,
     scenarios: Vec<Value>,
     diagnostics: Vec<Diagnostic>,
+    /// Bytes of scenario text still allowed: a Background is repeated in every scenario and an
+    /// outline written out once per Examples row, so the model can outgrow the file.
+    budget: usize,
+    /// Where the budget ran out: the file is then not loaded.
+    over_budget: Option<(usize, usize)>,
 }
 
 /// What a rule (or the feature itself) hands down to its scenarios.
-struct Inherited<'f> {
-    background: Vec<&'f ::gherkin::Step>,
+struct Inherited {
+    background: Vec<StepText>,
     labels: Vec<String>,
+    /// Bytes of the two above: what each scenario's copy of them costs.
+    bytes: usize,
     domain: String,
-    feature: String,
+}
+
+impl Inherited {
+    fn new(background: Vec<StepText>, labels: Vec<String>, domain: String) -> Self {
+        let bytes = background.iter().map(|s| s.text.len()).sum::<usize>()
+            + labels.iter().map(String::len).sum::<usize>();
+        Inherited {
+            background,
+            labels,
+            bytes,
+            domain,
+        }
+    }
 }
 
 impl<'t> Reader<'t> {
@@ -414,24 +464,23 @@ impl<'t> Reader<'t> {
         let mut fields = BTreeMap::new();
         let mut labels = Vec::new();
         let mut domain_tag: Option<String> = None;
+        let tag_at = self.tag_positions(feature.position.line);
+        let mut ignored = Vec::new();
         for tag in &feature.tags {
+            let at = tag_at.get(tag.as_str()).copied().unwrap_or(at);
             match tag.split_once(':') {
+                Some(("domain", _)) if domain_tag.is_some() => ignored.push((tag, at, None)),
                 Some(("domain", value)) => {
-                    let tag_at = self.tag_position(feature.position.line, tag, at);
-                    if domain_tag.is_some() {
-                        self.repeated(tag, tag_at);
-                        continue;
-                    }
                     domain_tag = Some(value.to_string());
-                    self.positions.push(("domain".into(), tag_at));
+                    self.positions.push(("domain".into(), at));
                 }
                 Some((key, _)) if SDD_TAG_KEYS.contains(&key) => {
-                    let tag_at = self.tag_position(feature.position.line, tag, at);
-                    self.misplaced(tag, tag_at, "a Scenario or Scenario Outline");
+                    ignored.push((tag, at, Some("a Scenario or Scenario Outline")))
                 }
                 _ => labels.push(tag.clone()),
             }
         }
+        self.ignored_tags(&ignored);
         fields.insert("feature".into(), Value::String(name.clone()));
         if let Some(domain) = &domain_tag {
             fields.insert("domain".into(), Value::String(domain.clone()));
@@ -440,45 +489,54 @@ impl<'t> Reader<'t> {
             if !description.is_empty() {
                 fields.insert("description".into(), Value::String(description.to_string()));
             }
+            // The parser reads a second `Feature:` as the first one's description.
+            if description.lines().any(is_feature_line) {
+                self.warn(
+                    "second-feature",
+                    "this file has a second `Feature:` line, read as the first one's description",
+                    at,
+                    "put each Feature in a .feature file of its own",
+                );
+            }
         }
         // The loader's rule for a feature file's domain (`load.rs`, `document`).
         let domain = domain_tag.unwrap_or_else(|| ids::slug(&name));
-        let inherited = Inherited {
-            background: feature
-                .background
-                .iter()
-                .flat_map(|b| b.steps.iter())
-                .collect(),
-            labels,
-            domain,
-            feature: name,
-        };
+        let background: Vec<StepText> = feature
+            .background
+            .iter()
+            .flat_map(|b| b.steps.iter())
+            .filter_map(|s| step_text(s, &self.lines))
+            .collect();
+        let inherited = Inherited::new(background, labels, domain);
         for scenario in &feature.scenarios {
             self.scenario(scenario, &inherited);
         }
         for rule in &feature.rules {
             let rule_at = pos(rule.position);
+            let tag_at = self.tag_positions(rule.position.line);
             let mut labels = inherited.labels.clone();
+            let mut ignored = Vec::new();
             for tag in &rule.tags {
                 if is_sdd_tag(tag) {
-                    let tag_at = self.tag_position(rule.position.line, tag, rule_at);
-                    self.misplaced(
+                    let at = tag_at.get(tag.as_str()).copied().unwrap_or(rule_at);
+                    ignored.push((
                         tag,
-                        tag_at,
-                        "a Scenario or Scenario Outline (or the Feature, for @domain:)",
-                    );
+                        at,
+                        Some("a Scenario or Scenario Outline (or the Feature, for @domain:)"),
+                    ));
                 } else {
                     labels.push(tag.clone());
                 }
             }
+            self.ignored_tags(&ignored);
             let mut background = inherited.background.clone();
-            background.extend(rule.background.iter().flat_map(|b| b.steps.iter()));
-            let in_rule = Inherited {
-                background,
-                labels,
-                domain: inherited.domain.clone(),
-                feature: inherited.feature.clone(),
-            };
+            background.extend(
+                rule.background
+                    .iter()
+                    .flat_map(|b| b.steps.iter())
+                    .filter_map(|s| step_text(s, &self.lines)),
+            );
+            let in_rule = Inherited::new(background, labels, inherited.domain.clone());
             for scenario in &rule.scenarios {
                 self.scenario(scenario, &in_rule);
             }
@@ -497,6 +555,9 @@ impl<'t> Reader<'t> {
 
     fn scenario(&mut self, scenario: &::gherkin::Scenario, inherited: &Inherited) {
         let at = pos(scenario.position);
+        if self.over_budget.is_some() {
+            return;
+        }
         let mut name = scenario.name.trim().to_string();
         if name.is_empty() {
             name = format!("line {}", at.0);
@@ -507,120 +568,131 @@ impl<'t> Reader<'t> {
                 "name it: the name is what a reviewer reads and, unless @id: is set, its ID",
             );
         }
-        let (tags, mut labels) = self.sdd_tags(&scenario.tags, scenario.position.line, at);
-        labels.splice(0..0, inherited.labels.iter().cloned());
+        // An outline's rows each need their own fingerprint: it may carry several.
+        let outline = !scenario.examples.is_empty();
+        let (tags, own_labels) = self.sdd_tags(&scenario.tags, scenario.position.line, at, outline);
+        if !self.spend(inherited.bytes, at) {
+            return;
+        }
+        let mut labels = inherited.labels.clone();
+        labels.extend(own_labels);
         let rationale = scenario
             .description
             .as_deref()
             .map(str::trim)
             .filter(|d| !d.is_empty());
-        let background: Vec<StepText> = inherited
-            .background
+        // What a plain scenario and every row of an outline share.
+        let shared = Emit {
+            name,
+            at,
+            id: tags.id.as_ref().map(|(id, _)| id.clone()),
+            background: &inherited.background,
+            steps: &[],
+            tags: &tags,
+            fingerprint: tags.fingerprints.first().cloned(),
+            labels: &labels,
+            rationale,
+        };
+        if outline {
+            return self.outline(scenario, inherited, shared);
+        }
+        let steps: Vec<StepText> = scenario
+            .steps
             .iter()
-            .map(|s| step_text(s, &[], &self.lines))
+            .filter_map(|s| step_text(s, &self.lines))
             .collect();
-        if scenario.examples.is_empty() {
-            let steps: Vec<StepText> = scenario
-                .steps
-                .iter()
-                .map(|s| step_text(s, &[], &self.lines))
-                .collect();
-            let id = tags.id.as_ref().map(|(id, _)| id.clone());
-            let fingerprint = tags.fingerprints.first().cloned();
-            if tags.fingerprints.len() > 1 {
-                self.repeated("fingerprint:…", tags.fingerprints[1].1);
-            }
-            self.emit(Emit {
-                name,
-                at,
-                id,
-                background: &background,
-                steps: &steps,
-                tags: &tags,
-                fingerprint,
-                labels: &labels,
-                rationale,
-            });
+        let bytes = steps.iter().map(|s| s.text.len()).sum::<usize>() + shared.name.len();
+        if !self.spend(bytes, at) {
             return;
         }
-        self.outline(
-            scenario,
-            inherited,
-            &name,
-            &tags,
-            &labels,
-            &background,
-            rationale,
-        );
+        self.emit(Emit {
+            steps: &steps,
+            ..shared
+        });
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn outline(
-        &mut self,
-        outline: &::gherkin::Scenario,
-        inherited: &Inherited,
-        name: &str,
-        tags: &SddTags,
-        labels: &[String],
-        background: &[StepText],
-        rationale: Option<&str>,
-    ) {
-        let at = pos(outline.position);
-        let base_id = match &tags.id {
-            Some((id, _)) => id.clone(),
+    /// One scenario per Examples row, from `outline`'s steps and what it shares with them.
+    fn outline(&mut self, outline: &::gherkin::Scenario, inherited: &Inherited, shared: Emit) {
+        let name = shared.name.as_str();
+        let at = shared.at;
+        let base_id = match &shared.id {
+            Some(id) => id.clone(),
             None => ids::derived_scenario_id(&inherited.domain, name),
         };
         let mut row_number = 0;
-        let mut headers_seen: Vec<String> = Vec::new();
+        let mut headers_seen: HashSet<&str> = HashSet::new();
         for examples in &outline.examples {
             let examples_at = pos(examples.position);
-            let mut block_labels = labels.to_vec();
-            let mut fingerprints = tags.fingerprints.clone();
+            let tag_at = self.tag_positions(examples.position.line);
+            let mut block_labels = shared.labels.to_vec();
+            let mut fingerprints = shared.tags.fingerprints.clone();
+            let mut ignored = Vec::new();
             for tag in &examples.tags {
-                let tag_at = self.tag_position(examples.position.line, tag, examples_at);
+                let at = tag_at.get(tag.as_str()).copied().unwrap_or(examples_at);
                 match tag.split_once(':') {
                     Some(("fingerprint", value)) => {
-                        fingerprints.push((full_fingerprint(value), tag_at))
+                        fingerprints.push((full_fingerprint(value), at))
                     }
                     Some((key, _)) if SDD_TAG_KEYS.contains(&key) => {
-                        self.misplaced(tag, tag_at, "the Scenario Outline")
+                        ignored.push((tag, at, Some("the Scenario Outline")))
                     }
                     _ => block_labels.push(tag.clone()),
                 }
             }
+            self.ignored_tags(&ignored);
             let Some(table) = &examples.table else {
                 continue;
             };
             let Some((header, rows)) = table.rows.split_first() else {
                 continue;
             };
-            headers_seen.extend(header.iter().cloned());
+            headers_seen.extend(header.iter().map(String::as_str));
+            let block_bytes = block_labels.iter().map(String::len).sum::<usize>();
             for (k, row) in rows.iter().enumerate() {
                 row_number += 1;
-                let values: Vec<(&str, &str)> = header
+                let row_at = self.table_row_position(table.position.line, k + 1, examples_at);
+                let values: HashMap<&str, &str> = header
                     .iter()
                     .map(String::as_str)
                     .zip(row.iter().map(String::as_str))
                     .collect();
-                let row_at = self.table_row_position(table.position.line, k + 1, examples_at);
-                let steps: Vec<StepText> = outline
+                // Written out, a row may be far larger than its line: fill within what is left.
+                let mut left = self.budget;
+                let mut filled = |text: &str| -> Option<String> {
+                    let out = fill(text, &values, left)?;
+                    left -= out.len();
+                    Some(out)
+                };
+                let row_name = filled(name);
+                let steps: Option<Vec<StepText>> = outline
                     .steps
                     .iter()
-                    .map(|s| step_text(s, &values, &self.lines))
+                    .map(|s| step_text_filled(s, &mut filled, &self.lines))
                     .collect();
-                let row_name = outline_row_name(&fill(name, &values), row_number);
+                let (Some(row_name), Some(steps)) = (row_name, steps) else {
+                    self.over_budget.get_or_insert(row_at);
+                    return;
+                };
+                let bytes = self.budget - left + inherited.bytes + block_bytes;
+                if !self.spend(bytes, row_at) {
+                    return;
+                }
                 let row_id = format!("{base_id}_{row_number}");
-                let fingerprint = pick_fingerprint(&fingerprints, &row_id, background, &steps);
                 self.emit(Emit {
-                    name: row_name,
+                    name: outline_row_name(&row_name, row_number),
                     at: row_at,
+                    fingerprint: pick_fingerprint(
+                        &fingerprints,
+                        &row_id,
+                        shared.background,
+                        &steps,
+                    ),
                     id: Some(row_id),
-                    background,
+                    background: shared.background,
                     steps: &steps,
-                    tags,
-                    fingerprint,
+                    tags: shared.tags,
                     labels: &block_labels,
-                    rationale,
+                    rationale: shared.rationale,
                 });
             }
         }
@@ -635,12 +707,26 @@ impl<'t> Reader<'t> {
         self.unknown_placeholders(outline, name, &headers_seen, at);
     }
 
+    /// Take `bytes` from the budget; when it runs out, remember where.
+    fn spend(&mut self, bytes: usize, at: (usize, usize)) -> bool {
+        match self.budget.checked_sub(bytes) {
+            Some(left) => {
+                self.budget = left;
+                true
+            }
+            None => {
+                self.over_budget.get_or_insert(at);
+                false
+            }
+        }
+    }
+
     /// `<name>` placeholders that no Examples column fills: cucumber would run them as written.
     fn unknown_placeholders(
         &mut self,
         outline: &::gherkin::Scenario,
         name: &str,
-        headers: &[String],
+        headers: &HashSet<&str>,
         at: (usize, usize),
     ) {
         let mut texts: Vec<&str> = vec![name];
@@ -654,17 +740,18 @@ impl<'t> Reader<'t> {
         let mut unknown: Vec<&str> = texts
             .into_iter()
             .flat_map(placeholders)
-            .filter(|p| !headers.iter().any(|h| h == p))
+            .filter(|p| !headers.contains(p))
             .collect();
         unknown.sort_unstable();
         unknown.dedup();
         if !unknown.is_empty() {
-            let list: Vec<String> = unknown.iter().map(|p| format!("<{p}>")).collect();
+            let list: Vec<String> = unknown.iter().take(10).map(|p| format!("<{p}>")).collect();
             self.warn(
                 "unknown-placeholder",
                 format!(
-                    "no Examples column fills {} in the outline `{name}`",
-                    list.join(", ")
+                    "no Examples column fills {}{} in the outline `{name}`",
+                    list.join(", "),
+                    if unknown.len() > 10 { ", …" } else { "" }
                 ),
                 at,
                 "add the column to the Examples table, or correct the placeholder's spelling",
@@ -735,33 +822,38 @@ impl<'t> Reader<'t> {
                 scenario.at,
             );
         }
-        let mut labels: Vec<String> = Vec::new();
-        for label in scenario.labels {
-            if !labels.contains(label) {
-                labels.push(label.clone());
-            }
-        }
+        let mut seen = HashSet::new();
+        let labels: Vec<String> = scenario
+            .labels
+            .iter()
+            .filter(|label| seen.insert(label.as_str()))
+            .cloned()
+            .collect();
         if !labels.is_empty() {
             put(self, "tags", strings_of(labels), scenario.at);
         }
         self.scenarios.push(Value::Mapping(doc));
     }
 
-    /// The SDD tags of a scenario, and its other tags (labels).
+    /// The SDD tags of a scenario, and its other tags (labels). Each SDD tag counts once (the
+    /// first), but an outline's `@fingerprint:` tags, one per row.
     fn sdd_tags(
         &mut self,
         tags: &[String],
         line: usize,
         at: (usize, usize),
+        many_fingerprints: bool,
     ) -> (SddTags, Vec<String>) {
         let mut sdd = SddTags::default();
         let mut labels = Vec::new();
+        let tag_at = self.tag_positions(line);
+        let mut ignored = Vec::new();
         for tag in tags {
             let Some((key, value)) = tag.split_once(':') else {
                 labels.push(tag.clone());
                 continue;
             };
-            let tag_at = self.tag_position(line, tag, at);
+            let at = tag_at.get(tag.as_str()).copied().unwrap_or(at);
             let value = value.to_string();
             let slot = match key {
                 "id" => &mut sdd.id,
@@ -769,12 +861,16 @@ impl<'t> Reader<'t> {
                 "approved_by" | "reviewed_by" => &mut sdd.reviewed_by,
                 "reviewed_at" => &mut sdd.reviewed_at,
                 "proposed_by" => &mut sdd.proposed_by,
+                "fingerprint" if many_fingerprints || sdd.fingerprints.is_empty() => {
+                    sdd.fingerprints.push((full_fingerprint(&value), at));
+                    continue;
+                }
                 "fingerprint" => {
-                    sdd.fingerprints.push((full_fingerprint(&value), tag_at));
+                    ignored.push((tag, at, None));
                     continue;
                 }
                 "domain" => {
-                    self.misplaced(tag, tag_at, "the Feature");
+                    ignored.push((tag, at, Some("the Feature")));
                     continue;
                 }
                 _ => {
@@ -783,40 +879,41 @@ impl<'t> Reader<'t> {
                 }
             };
             if slot.is_some() {
-                self.repeated(tag, tag_at);
+                ignored.push((tag, at, None));
             } else {
-                *slot = Some((value, tag_at));
+                *slot = Some((value, at));
             }
         }
+        self.ignored_tags(&ignored);
         (sdd, labels)
     }
 
-    /// Where `@tag` is written above the element on `line` (tags have no position of their
-    /// own in the parser's tree): the tag lines, comments and blank lines just above it.
-    fn tag_position(&self, line: usize, tag: &str, fallback: (usize, usize)) -> (usize, usize) {
-        let wanted = format!("@{tag}");
+    /// The tags written on the lines just above the element on `line` (tag lines, comments and
+    /// blank lines), each at its first place.
+    fn tag_positions(&self, line: usize) -> TagPositions<'t> {
+        let mut found = TagPositions::new();
         let mut at = line.saturating_sub(1);
-        while at > 0 {
-            let Some(text) = self.lines.get(at - 1) else {
-                break;
-            };
+        while let Some(text) = at.checked_sub(1).and_then(|i| self.lines.get(i)) {
             let trimmed = text.trim();
             if trimmed.starts_with('@') {
-                let mut offset = 0;
-                while let Some(found) = text[offset..].find(&wanted) {
-                    let start = offset + found;
-                    let end = start + wanted.len();
-                    if text[end..].chars().next().is_none_or(char::is_whitespace) {
-                        return (at, text[..start].chars().count() + 1);
+                let mut column = 1;
+                for token in text.split(char::is_whitespace) {
+                    if let Some(tag) = token.strip_prefix('@') {
+                        // `@a@b` is two tags for the parser: a tag ends where another starts.
+                        let mut offset = column + 1;
+                        for part in tag.split('@') {
+                            found.entry(part).or_insert((at, offset - 1));
+                            offset += part.chars().count() + 1;
+                        }
                     }
-                    offset = end;
+                    column += token.chars().count() + 1;
                 }
             } else if !(trimmed.is_empty() || trimmed.starts_with('#')) {
                 break;
             }
             at -= 1;
         }
-        fallback
+        found
     }
 
     /// Where row `k` (0: the header) of the table starting on `line` is: rows are the `|` lines
@@ -850,23 +947,34 @@ impl<'t> Reader<'t> {
         self.diagnostics.push(d);
     }
 
-    fn misplaced(&mut self, tag: &str, at: (usize, usize), belongs_on: &str) {
-        self.warn(
-            "misplaced-tag",
-            format!("`@{tag}` is ignored here"),
-            at,
-            &format!("SDD reads this tag on {belongs_on}; move it there"),
-        );
-    }
-
-    fn repeated(&mut self, tag: &str, at: (usize, usize)) {
-        let key = tag.split(':').next().unwrap_or(tag);
-        self.warn(
-            "repeated-tag",
-            format!("a second `@{key}:` tag is ignored; the first one counts"),
-            at,
-            "keep one",
-        );
+    /// One warning per element for its tags that do not count: misplaced ones (`Some(where
+    /// they belong)`) and repeated ones (`None`: the first one counts). One, however many: a
+    /// line of a million repeated tags must not make a million diagnostics.
+    fn ignored_tags(&mut self, ignored: &[(&String, (usize, usize), Option<&str>)]) {
+        let Some((tag, at, belongs_on)) = ignored.first() else {
+            return;
+        };
+        let more = match ignored.len() - 1 {
+            0 => String::new(),
+            n => format!(" (and {n} more tags that do not count here)"),
+        };
+        match belongs_on {
+            Some(belongs_on) => self.warn(
+                "misplaced-tag",
+                format!("`@{tag}` is ignored here{more}"),
+                *at,
+                &format!("SDD reads this tag on {belongs_on}; move it there"),
+            ),
+            None => {
+                let key = tag.split(':').next().unwrap_or(tag);
+                self.warn(
+                    "repeated-tag",
+                    format!("a second `@{key}:` tag is ignored; the first one counts{more}"),
+                    *at,
+                    "keep one",
+                )
+            }
+        }
     }
 }
 
@@ -984,26 +1092,39 @@ fn strings_of(items: Vec<String>) -> Value {
 }
 
 /// A step's text as the model keeps it: the step, then its doc string or data table on the
-/// lines after it, with `values` filling an outline row's placeholders.
-fn step_text(step: &::gherkin::Step, values: &[(&str, &str)], source: &[&str]) -> StepText {
-    let mut text = fill(&step.value, values);
+/// lines after it.
+fn step_text(step: &::gherkin::Step, source: &[&str]) -> Option<StepText> {
+    step_text_filled(step, &mut |text| Some(text.to_string()), source)
+}
+
+/// [`step_text`] with every text passed through `fill` (an outline row's values); `None` when
+/// `fill` gives up (the budget ran out).
+fn step_text_filled(
+    step: &::gherkin::Step,
+    fill: &mut dyn FnMut(&str) -> Option<String>,
+    source: &[&str],
+) -> Option<StepText> {
+    let mut text = fill(&step.value)?;
     if let Some(doc) = &step.docstring {
         let content = doc_string_in(source, step.position.line).unwrap_or_else(|| doc_string(doc));
         text.push('\n');
-        text.push_str(&fill(&content, values));
+        text.push_str(&fill(&content)?);
     }
     if let Some(table) = &step.table {
         for row in &table.rows {
-            let cells: Vec<String> = row.iter().map(|c| escape_cell(&fill(c, values))).collect();
+            let mut cells = Vec::with_capacity(row.len());
+            for cell in row {
+                cells.push(escape_cell(&fill(cell)?));
+            }
             text.push_str(&format!("\n| {} |", cells.join(" | ")));
         }
     }
-    StepText {
+    Some(StepText {
         kind: step.ty,
         keyword: step.keyword.trim().to_string(),
         text,
         at: pos(step.position),
-    }
+    })
 }
 
 /// The doc string of the step on `step_line` (from 1) as Cucumber reads it: the lines between
@@ -1083,28 +1204,36 @@ fn escape_cell(cell: &str) -> String {
         .replace('\n', "\\n")
 }
 
-/// `text` with every `<column>` of an Examples row replaced by its value, as cucumber does.
-fn fill(text: &str, values: &[(&str, &str)]) -> String {
-    if values.is_empty() || !text.contains('<') {
-        return text.to_string();
-    }
-    let mut out = String::with_capacity(text.len());
+/// `text` with every `<column>` of an Examples row replaced by its value, as cucumber does;
+/// `None` if that would be longer than `limit` bytes (a row's values may be far larger than its
+/// placeholders). Linear in the text: a placeholder is what lies between a `<` and the next
+/// `>` with no `<` before it, looked up among the columns.
+fn fill(text: &str, values: &HashMap<&str, &str>, limit: usize) -> Option<String> {
+    let mut out = String::with_capacity(text.len().min(limit));
     let mut rest = text;
-    'scan: while let Some(open) = rest.find('<') {
+    while let Some(open) = rest.find('<') {
         out.push_str(&rest[..open]);
         let after = &rest[open + 1..];
-        for (column, value) in values {
-            if let Some(tail) = after.strip_prefix(column).and_then(|t| t.strip_prefix('>')) {
+        let value = after
+            .find(['<', '>'])
+            .filter(|&close| after.as_bytes()[close] == b'>')
+            .and_then(|close| Some((values.get(&after[..close])?, close)));
+        match value {
+            Some((value, close)) => {
                 out.push_str(value);
-                rest = tail;
-                continue 'scan;
+                rest = &after[close + 1..];
+            }
+            None => {
+                out.push('<');
+                rest = after;
             }
         }
-        out.push('<');
-        rest = after;
+        if out.len() > limit {
+            return None;
+        }
     }
     out.push_str(rest);
-    out
+    (out.len() <= limit).then_some(out)
 }
 
 /// The `<name>` placeholders in `text` (no whitespace or `<` `>` inside).
@@ -1139,6 +1268,7 @@ mod tests {
     fn load(text: &str) -> crate::Loaded {
         load_sources(&[("tasks.feature".into(), text.into())])
     }
+
 
     fn scenario<'a>(loaded: &'a crate::Loaded, id: &str) -> &'a Scenario {
         loaded.spec.scenario(id).unwrap_or_else(|| {
@@ -1505,11 +1635,14 @@ Feature: Eating
             found,
             [
                 ("misplaced-tag", Some(1), Some(1)),
+                // One warning for the scenario's tags that do not count, at the first.
                 ("repeated-tag", Some(3), Some(9)),
-                ("misplaced-tag", Some(3), Some(15)),
                 ("step-order", Some(7), Some(5)),
             ]
         );
+        assert!(loaded.diagnostics[1]
+            .message
+            .ends_with("(and 1 more tags that do not count here)"));
         let s = &loaded.spec.scenarios[0];
         assert_eq!(s.id, "a");
         assert_eq!(s.when.as_deref(), Some("w and again"));
@@ -1594,6 +1727,12 @@ Feature: Eating
     }
 
     #[test]
+    fn a_second_feature_is_not_silently_a_description() {
+        let loaded = load("Feature: A\nFeature: B\n  Scenario: S\n    When w\n");
+        assert_eq!(codes(&loaded), ["second-feature"]);
+    }
+
+    #[test]
     fn unnamed_features_and_scenarios_get_names() {
         let loaded = load_sources(&[(
             "billing/refunds.feature".into(),
@@ -1624,11 +1763,13 @@ Feature: Eating
 
     #[test]
     fn placeholders_are_filled_as_cucumber_fills_them() {
-        let values = [("n", "5"), ("who am", "me")];
+        let values = HashMap::from([("n", "5"), ("who am", "me")]);
         assert_eq!(
-            fill("pay <n> to <who am> <x> a<b", &values),
-            "pay 5 to me <x> a<b"
+            fill("pay <n> to <who am> <x> a<b <<n>>", &values, 100).as_deref(),
+            Some("pay 5 to me <x> a<b <5>")
         );
+        assert_eq!(fill("<n><n><n>", &values, 3).as_deref(), Some("555"));
+        assert_eq!(fill("<n><n><n>", &values, 2), None);
         assert_eq!(placeholders("<a> and <b c> and <d<e> f>"), ["a", "e"]);
         assert_eq!(split_outline_row_name("x (Example #12)"), Some(("x", 12)));
         assert_eq!(split_outline_row_name("x (Example #)"), None);

@@ -723,7 +723,7 @@ impl Builder {
     /// approvals: the same code for both formats).
     fn gherkin_file(&mut self, file: &str, text: &str) {
         let (notes, scenarios) = (self.diagnostics.0.len(), self.out.scenarios.len());
-        let read = crate::gherkin::read(file, text);
+        let read = crate::gherkin::read(file, text, &self.limits);
         for d in read.diagnostics {
             self.diagnostics.push(d);
         }

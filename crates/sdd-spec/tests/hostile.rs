@@ -484,3 +484,92 @@ fn links_into_one_directory_read_it_once() {
     assert_eq!(sdd_spec::diagnostic::count_errors(&loaded.diagnostics), 0);
     assert_eq!(loaded.spec.files.len(), 2);
 }
+
+fn load_feature(text: String, max_file_bytes: u64) -> Loaded {
+    let limits = Limits {
+        max_file_bytes,
+        ..Limits::default()
+    };
+    sdd_spec::load::load_sources_with(&[("attack.feature".into(), text)], &limits)
+}
+
+/// A `.feature` file's model may outgrow the file: its Background is repeated in every
+/// scenario, its outlines written out once per Examples row. Past the file limit beyond the
+/// file's own size, the file is refused where the budget ran out, as a YAML alias is.
+#[test]
+fn a_feature_file_that_expands_past_the_limit_is_refused() {
+    let background = format!(
+        "Feature: F\n  Background:\n    Given {}\n",
+        "b".repeat(10_000)
+    );
+    let scenarios = "  Scenario: S\n    When w\n".repeat(200);
+    let placeholders = "<v>".repeat(2_000);
+    let outline = format!(
+        "Feature: F\n  Scenario Outline: O\n    When {placeholders}\n    Examples:\n      | v |\n{}",
+        format!("      | {} |\n", "x".repeat(1_000)).repeat(3)
+    );
+    for (label, text) in [
+        ("background", background + &scenarios),
+        ("outline", outline),
+    ] {
+        let loaded = within(label, move || load_feature(text, 100_000));
+        assert_eq!(
+            codes(&loaded.diagnostics),
+            ["expansion-too-large"],
+            "{label}"
+        );
+        assert!(loaded.spec.scenarios.is_empty(), "{label}");
+        assert!(loaded.diagnostics[0].line.is_some(), "{label}");
+    }
+    // The same shapes, small, load.
+    let small = "Feature: F\n  Background:\n    Given b\n  Scenario: S\n    When w\n".to_string();
+    assert!(load_feature(small, 100_000).diagnostics.is_empty());
+}
+
+/// Shapes that are quadratic to read naively: thousands of tags on one line (each looked up
+/// in the line), thousands of placeholders against thousands of Examples columns, a file near
+/// the line limit. Each loads in bounded time, with at most one warning about its tags.
+#[test]
+fn feature_files_that_are_quadratic_to_read_naively_load_in_time() {
+    let tags: String = (0..100_000)
+        .map(|i| format!("@fingerprint:{i} @label{i} @id:x "))
+        .collect();
+    let many_tags = format!("Feature: F\n  {tags}\n  Scenario: S\n    When w\n");
+    let columns = 3_000;
+    let header: String = (0..columns).map(|i| format!(" c{i} |")).collect();
+    let row: String = (0..columns).map(|_| " v |").collect();
+    let placeholders: String = (0..columns).map(|i| format!("<c{i}> <")).collect();
+    let wide_outline = format!(
+        "Feature: F\n  Scenario Outline: O\n    When {placeholders}\n    Examples:\n      |{header}\n{}",
+        format!("      |{row}\n").repeat(5)
+    );
+    let near_the_line_limit = format!(
+        "Feature: F\n{}",
+        "  Scenario: S\n    When w\n".repeat(sdd_spec::gherkin::MAX_FEATURE_LINES / 2 - 1)
+    );
+    for (label, text) in [
+        ("many tags", many_tags),
+        ("wide outline", wide_outline),
+        ("near the line limit", near_the_line_limit),
+    ] {
+        let loaded = within(label, move || load_feature(text, 4 * 1024 * 1024));
+        assert!(
+            loaded
+                .diagnostics
+                .iter()
+                .all(|d| d.severity != Severity::Error || d.code == "duplicate-id"),
+            "{label}: {:?}",
+            codes(&loaded.diagnostics)
+        );
+        assert!(
+            loaded
+                .diagnostics
+                .iter()
+                .filter(|d| d.code.ends_with("-tag"))
+                .count()
+                <= 1,
+            "{label}"
+        );
+        assert!(!loaded.spec.scenarios.is_empty(), "{label}");
+    }
+}
