@@ -1269,7 +1269,6 @@ mod tests {
         load_sources(&[("tasks.feature".into(), text.into())])
     }
 
-
     fn scenario<'a>(loaded: &'a crate::Loaded, id: &str) -> &'a Scenario {
         loaded.spec.scenario(id).unwrap_or_else(|| {
             panic!(

@@ -42,6 +42,11 @@ const RULES: &[(&str, &[&str], &str)] = &[
         "the spec core is plain Rust: no runtime, no network, no processes",
     ),
     (
+        "sdd-spec",
+        &["icu_segmenter"],
+        "gherkin needs only textwrap's dedent: Cargo.lock pins textwrap 0.16.1, without the ICU line breaker",
+    ),
+    (
         "sdd-results",
         &["tokio", "rmcp", "rusqlite"],
         "result parsing is pure",
