@@ -68,7 +68,8 @@ pub async fn spec_at_revision(specs: &Path, revision: &str) -> Result<SpecAtRevi
     let mut sources = Vec::new();
     for path in listing
         .lines()
-        .filter(|p| p.ends_with(".yaml") || p.ends_with(".yml"))
+        // What the loader reads: YAML and Gherkin `.feature` files.
+        .filter(|p| sdd_spec::load::is_spec_file(Path::new(p)))
     {
         let relative = if prefix.is_empty() {
             path.to_string()
@@ -84,4 +85,46 @@ pub async fn spec_at_revision(specs: &Path, revision: &str) -> Result<SpecAtRevi
         sources.push((relative, text));
     }
     Ok(SpecAtRevision { commit, sources })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Impact analysis compares the tree now with the tree at a revision: both must hold the
+    /// same kinds of files, or every `.feature` scenario would look newly added.
+    #[tokio::test]
+    async fn a_revision_holds_the_feature_files_too() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = |args: &[&str]| {
+            let ok = std::process::Command::new("git")
+                .args(args)
+                .current_dir(dir.path())
+                .output()
+                .is_ok_and(|o| o.status.success());
+            assert!(ok, "git {args:?}");
+        };
+        std::fs::create_dir(dir.path().join("specs")).unwrap();
+        std::fs::write(dir.path().join("specs/a.yaml"), "feature: A\n").unwrap();
+        std::fs::write(dir.path().join("specs/b.feature"), "Feature: B\n").unwrap();
+        std::fs::write(dir.path().join("specs/notes.txt"), "not a spec\n").unwrap();
+        run(&["init", "-q"]);
+        run(&["add", "."]);
+        run(&[
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@t",
+            "commit",
+            "-q",
+            "-m",
+            "specs",
+        ]);
+        let at = spec_at_revision(&dir.path().join("specs"), "HEAD")
+            .await
+            .unwrap();
+        let mut paths: Vec<&str> = at.sources.iter().map(|(p, _)| p.as_str()).collect();
+        paths.sort_unstable();
+        assert_eq!(paths, ["a.yaml", "b.feature"]);
+    }
 }
