@@ -199,3 +199,69 @@ fn feature_files_are_read_within_the_same_limits() {
     assert_eq!(loaded.spec.scenarios.len(), 1);
     assert_eq!(loaded.spec.scenarios[0].id, "fine.s");
 }
+
+/// `.feature` files are read into the cache's per-file models like YAML files: after each edit
+/// the cached model is the one a fresh load gives (duplicates across formats, approvals with
+/// their diagnostics, a file that stops parsing), and an unchanged `.feature` file is not read
+/// again.
+#[test]
+fn the_spec_cache_keeps_feature_files_like_yaml_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| std::fs::write(dir.path().join(name), text).unwrap();
+    write(
+        "a.yaml",
+        "feature: Orders\nscenarios:\n  - {name: Ship, when: w, then: t}\n",
+    );
+    write(
+        "b.feature",
+        "Feature: Orders\n  @status:approved\n  Scenario: Cancel\n    When c\n",
+    );
+    let cache = sdd_spec::SpecCache::new(dir.path());
+    let agree = |step: &str| -> std::sync::Arc<sdd_spec::Loaded> {
+        let cached = cache.load().unwrap();
+        let fresh = load_dir(dir.path()).unwrap();
+        assert_eq!(
+            format!("{:?}", cached.spec),
+            format!("{:?}", fresh.spec),
+            "{step}"
+        );
+        assert_eq!(
+            format!("{:?}", cached.diagnostics),
+            format!("{:?}", fresh.diagnostics),
+            "{step}"
+        );
+        cached
+    };
+    let cancel = |loaded: &sdd_spec::Loaded| {
+        loaded
+            .spec
+            .scenarios
+            .iter()
+            .find(|s| s.location.file == "b.feature")
+            .cloned()
+            .expect("b.feature's scenario")
+    };
+    let first = agree("first load");
+    assert_eq!(cancel(&first).status, ReviewStatus::ChangedSinceApproval);
+    // `c.yaml` comes after `b.feature`: its copy is the duplicate.
+    write(
+        "c.yaml",
+        "feature: Orders\nscenarios:\n  - {name: Cancel, when: c}\n",
+    );
+    let edited = agree("a duplicate of the .feature scenario in a YAML file");
+    assert!(edited
+        .diagnostics
+        .iter()
+        .any(|d| d.code == "duplicate-id" && d.file.as_deref() == Some("c.yaml")));
+    assert!(
+        std::sync::Arc::ptr_eq(&cancel(&first), &cancel(&edited)),
+        "b.feature did not change, yet it was read again"
+    );
+    write(
+        "b.feature",
+        "Feature: Orders\n  Scenario: Cancel\n    When c\n      | a |\n      | 1 | 2 |\n",
+    );
+    agree("the .feature file stops parsing");
+    std::fs::remove_file(dir.path().join("b.feature")).unwrap();
+    agree("the .feature file removed");
+}
