@@ -1326,10 +1326,20 @@ impl<'a> Assembly<'a> {
                                 format!("scenario ID `{}` is already used at {first}", scenario.id),
                             )
                             .at(&scenario.location)
-                            .with_help(if scenario.explicit_id {
-                                "give one of them a different `id:`"
-                            } else {
-                                "rename one of the scenarios, or give it an explicit `id:`"
+                            .with_help({
+                                // A Gherkin scenario takes its ID from a tag.
+                                let id = if scenario.location.file.ends_with(".feature") {
+                                    "`@id:` tag"
+                                } else {
+                                    "`id:`"
+                                };
+                                if scenario.explicit_id {
+                                    format!("give one of them a different {id}")
+                                } else {
+                                    format!(
+                                        "rename one of the scenarios, or give it an explicit {id}"
+                                    )
+                                }
                             }),
                         );
                         continue;

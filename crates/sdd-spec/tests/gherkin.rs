@@ -265,3 +265,32 @@ fn the_spec_cache_keeps_feature_files_like_yaml_files() {
     std::fs::remove_file(dir.path().join("b.feature")).unwrap();
     agree("the .feature file removed");
 }
+
+/// A duplicate found in a `.feature` file says how to fix it there: with an `@id:` tag.
+#[test]
+fn a_duplicate_in_a_feature_file_is_fixed_with_a_tag() {
+    let loaded = sdd_spec::load_sources(&[
+        (
+            "a.yaml".into(),
+            "domain: orders\nscenarios:\n  - id: orders.refund\n    name: Refund\n    when: I refund\n    then: it is refunded\n".into(),
+        ),
+        (
+            "b.feature".into(),
+            "Feature: Orders\n  @id:orders.refund\n  Scenario: Refund again\n    When I refund\n    Then it is refunded\n".into(),
+        ),
+    ]);
+    let duplicate = loaded
+        .diagnostics
+        .iter()
+        .find(|d| d.code == "duplicate-id")
+        .unwrap_or_else(|| panic!("{:#?}", loaded.diagnostics));
+    assert_eq!(duplicate.file.as_deref(), Some("b.feature"));
+    assert!(
+        duplicate
+            .help
+            .as_deref()
+            .unwrap_or("")
+            .contains("`@id:` tag"),
+        "{duplicate:?}"
+    );
+}
