@@ -232,11 +232,17 @@ pub async fn call_tool_bounded<S: Send + Sync + 'static>(
     let name = request.name.clone();
     let call = rmcp::handler::server::tool::ToolCallContext::new(server, request, context);
     let response = router.call(call).await?;
-    let response = match router.get(&name) {
-        Some(tool) => name_accepted_fields(response, &tool.input_schema),
-        None => response,
+    let Some(tool) = router.get(&name) else {
+        return Ok(bound_response(response, &[]));
     };
-    Ok(bound_response(response))
+    let response = name_accepted_fields(response, &tool.input_schema);
+    let accepted: Vec<&str> = tool
+        .input_schema
+        .get("properties")
+        .and_then(serde_json::Value::as_object)
+        .map(|properties| properties.keys().map(String::as_str).collect())
+        .unwrap_or_default();
+    Ok(bound_response(response, &accepted))
 }
 
 /// serde names the accepted fields when it refuses an unknown one (``unknown field `limt`,
@@ -278,7 +284,10 @@ fn name_accepted_fields(
 /// receives it) with a tool error saying how large it was and how to ask for less, so no call
 /// can flood an agent's context (or a pipe). Paged answers never get here ([`paged`]); this
 /// is the backstop for everything else.
-pub fn bound_response(response: rmcp::model::CallToolResponse) -> rmcp::model::CallToolResponse {
+pub fn bound_response(
+    response: rmcp::model::CallToolResponse,
+    accepted: &[&str],
+) -> rmcp::model::CallToolResponse {
     use rmcp::model::{CallToolResponse, CallToolResult, ContentBlock as Content};
     let CallToolResponse::Complete(result) = &response else {
         return response;
@@ -287,8 +296,26 @@ pub fn bound_response(response: rmcp::model::CallToolResponse) -> rmcp::model::C
     if size <= MAX_RESPONSE_CHARS - ENVELOPE_CHARS {
         return response;
     }
+    // Only advice the tool can take: arguments it has.
+    let mut advice: Vec<String> = Vec::new();
+    if accepted.contains(&"limit") {
+        advice.push("a smaller `limit` (and `offset` for the next page)".into());
+    }
+    let narrowing: Vec<String> = ["domain", "feature", "ids", "file", "code", "severity"]
+        .iter()
+        .filter(|a| accepted.contains(a))
+        .map(|a| format!("`{a}`"))
+        .collect();
+    if !narrowing.is_empty() {
+        advice.push(format!("narrow it with {}", narrowing.join(", ")));
+    }
+    let ask = if advice.is_empty() {
+        String::new()
+    } else {
+        format!("ask for less: {}; ", advice.join(", or "))
+    };
     CallToolResponse::Complete(CallToolResult::error(vec![Content::text(format!(
-        "the answer would be {size} characters (about {} tokens), over the {MAX_RESPONSE_CHARS}-character limit for one answer; ask for less: a smaller `limit` (and `offset` for the next page), one `domain`, `feature` or `ids`",
+        "the answer would be {size} characters (about {} tokens), over the {MAX_RESPONSE_CHARS}-character limit for one answer; {ask}if a single item is this large, its text in the spec (a name, an ID, a step) is too long to show: shorten it",
         size / 4
     ))]))
 }
@@ -301,21 +328,34 @@ mod tests {
     fn oversized_answers_become_a_tool_error_that_says_how_to_ask_for_less() {
         use rmcp::model::{CallToolResponse, CallToolResult, ContentBlock as Content};
         let small = CallToolResponse::Complete(CallToolResult::success(vec![Content::text("ok")]));
-        let CallToolResponse::Complete(kept) = bound_response(small) else {
+        let CallToolResponse::Complete(kept) = bound_response(small, &["limit"]) else {
             panic!()
         };
         assert_ne!(kept.is_error, Some(true));
         // Each copy alone is within the bound; the client receives both.
         let mut big = CallToolResult::success(vec![Content::text("x".repeat(60_000))]);
         big.structured_content = Some(serde_json::json!({"items": "y".repeat(60_000)}));
-        let CallToolResponse::Complete(cut) = bound_response(CallToolResponse::Complete(big))
+        let big = CallToolResponse::Complete(big);
+        let CallToolResponse::Complete(cut) = bound_response(big.clone(), &["limit", "offset"])
         else {
             panic!()
         };
         assert_eq!(cut.is_error, Some(true));
         let text = crate::result_text(&cut);
-        assert!(text.contains("120112") && text.contains("limit"), "{text}");
+        assert!(
+            text.contains("120112") && text.contains("`limit`"),
+            "{text}"
+        );
         assert!(text.len() < 400);
+        // A tool without `limit` or filters is not told to use them.
+        let CallToolResponse::Complete(cut) = bound_response(big, &["strict"]) else {
+            panic!()
+        };
+        let text = crate::result_text(&cut);
+        assert!(
+            !text.contains("`limit`") && !text.contains("`domain`") && text.contains("shorten"),
+            "{text}"
+        );
     }
 
     #[test]

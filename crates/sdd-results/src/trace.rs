@@ -240,8 +240,17 @@ impl<'a> TestMap<'a> {
         if let Some(id) = self.convention.scenario_for(test) {
             return Mapping::Scenario(id);
         }
-        for reading in readings(test.trim()) {
-            let mut found = self.by_reading(&reading);
+        // Every reading of the name counts: `Checkout: pay by card` may be the scenario of that
+        // name or `pay by card` in feature `Checkout`. When readings fit different scenarios,
+        // the name fits several and maps to none (a pass credited to a scenario whose test
+        // never ran is the one thing this must not do).
+        let readings = readings(test.trim());
+        for fallback in [false, true] {
+            let mut found: Vec<&'a str> = readings
+                .iter()
+                .filter(|reading| reading.fallback == fallback)
+                .flat_map(|reading| self.by_reading(reading))
+                .collect();
             found.sort_unstable();
             found.dedup();
             match found.as_slice() {
@@ -310,6 +319,9 @@ struct Reading<'n> {
     feature: Option<&'n str>,
     name: &'n str,
     line: Option<usize>,
+    /// It sets part of the test name aside (a JUnit class that may not be a feature): asked
+    /// only when no reading of the whole name fits.
+    fallback: bool,
 }
 
 /// The ways a test name may hold a scenario's name, most specific first.
@@ -318,6 +330,7 @@ fn readings(test: &str) -> Vec<Reading<'_>> {
         feature,
         name,
         line: None,
+        fallback: false,
     };
     let mut out = vec![plain(None, test)];
     if let Some(reading) = cucumber_rs_junit(test) {
@@ -326,7 +339,10 @@ fn readings(test: &str) -> Vec<Reading<'_>> {
     // JUnit `classname::name` (the junit reader joins them): the feature, then the scenario.
     if let Some((class, name)) = test.rsplit_once("::") {
         out.push(plain(Some(class.trim()), name.trim()));
-        out.push(plain(None, name.trim()));
+        out.push(Reading {
+            fallback: true,
+            ..plain(None, name.trim())
+        });
     }
     // `Feature: Scenario`, at each `: ` (a feature name may hold one itself).
     for (at, _) in test.match_indices(": ").take(MAX_SPLITS) {
@@ -349,6 +365,7 @@ fn cucumber_rs_junit(test: &str) -> Option<Reading<'_>> {
         feature: None,
         name: name[at + "Scenario: ".len()..].trim(),
         line: Some(line),
+        fallback: false,
     })
 }
 
@@ -471,6 +488,33 @@ Feature: Orders
     }
 
     /// Every shape of name a runner reports a scenario by, and what it maps to.
+    /// `Checkout: pay by card` is the name of a scenario in feature Shop *and* `pay by card` in
+    /// feature Checkout: it fits both, so it maps to neither (it once credited Shop's scenario
+    /// with a pass from a test that never ran for it).
+    #[test]
+    fn a_name_that_two_readings_fit_maps_to_neither() {
+        let spec = sdd_spec::load::load_sources(&[
+            (
+                "checkout.feature".into(),
+                "Feature: Checkout\n  Scenario: pay by card\n    When I pay\n    Then it is paid\n".into(),
+            ),
+            (
+                "shop.feature".into(),
+                "Feature: Shop\n  Scenario: Checkout: pay by card\n    When I pay\n    Then it is paid\n".into(),
+            ),
+        ])
+        .spec;
+        let map = TestMap::new(&spec);
+        assert_eq!(
+            map.scenario_for("Checkout: pay by card"),
+            Mapping::Ambiguous(vec!["checkout.pay_by_card", "shop.checkout_pay_by_card"])
+        );
+        assert_eq!(
+            map.scenario_for("Shop: Checkout: pay by card"),
+            Mapping::Scenario("shop.checkout_pay_by_card")
+        );
+    }
+
     #[test]
     fn test_names_map_to_scenarios_by_id_or_by_name() {
         use Mapping::{Ambiguous, None as Unmapped, Scenario as To};

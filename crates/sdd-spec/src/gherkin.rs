@@ -648,9 +648,10 @@ impl<'t> Reader<'t> {
             };
             headers_seen.extend(header.iter().map(String::as_str));
             let block_bytes = block_labels.iter().map(String::len).sum::<usize>();
+            let row_positions = self.table_row_positions(table.position.line, rows.len() + 1);
             for (k, row) in rows.iter().enumerate() {
                 row_number += 1;
-                let row_at = self.table_row_position(table.position.line, k + 1, examples_at);
+                let row_at = row_positions.get(k + 1).copied().unwrap_or(examples_at);
                 let values: HashMap<&str, &str> = header
                     .iter()
                     .map(String::as_str)
@@ -916,26 +917,23 @@ impl<'t> Reader<'t> {
         found
     }
 
-    /// Where row `k` (0: the header) of the table starting on `line` is: rows are the `|` lines
-    /// from there on (comments and blank lines may sit between them).
-    fn table_row_position(
-        &self,
-        line: usize,
-        k: usize,
-        fallback: (usize, usize),
-    ) -> (usize, usize) {
+    /// Where the first `rows` rows (0: the header) of the table starting on `line` are: rows are
+    /// the `|` lines from there on (comments and blank lines may sit between them). All at
+    /// once: looking each row up from the table's start made thousands of rows quadratic.
+    fn table_row_positions(&self, line: usize, rows: usize) -> Vec<(usize, usize)> {
         self.lines
             .iter()
             .enumerate()
             .skip(line.saturating_sub(1))
             .filter(|(_, l)| l.trim_start().starts_with('|'))
-            .nth(k)
-            .map_or(fallback, |(at, l)| {
+            .take(rows)
+            .map(|(at, l)| {
                 (
                     at + 1,
                     l.chars().take_while(|c| c.is_whitespace()).count() + 1,
                 )
             })
+            .collect()
     }
 
     fn warn(&mut self, code: &str, message: impl Into<String>, at: (usize, usize), help: &str) {

@@ -306,32 +306,54 @@ impl SpecCache {
         let walk_problems = walk.len();
         let mut problems = walk;
         let mut files = Vec::with_capacity(paths.len());
-        for path in paths {
-            let stamp = FileStamp::of(path);
-            let known = earlier.remove(&stamp.path);
-            if let Some((was, file)) = known.as_ref() {
-                if file.vouched_for_by(was, &stamp) {
-                    let (_, file) = known.expect("checked above");
-                    files.push((stamp, Some(file)));
-                    continue;
+        let mut listed: HashSet<PathBuf> = paths.iter().cloned().collect();
+        let mut pending: std::collections::VecDeque<PathBuf> = paths.into();
+        let mut walks_again = 0;
+        loop {
+            let mut vanished = false;
+            while let Some(path) = pending.pop_front() {
+                let stamp = FileStamp::of(path);
+                let known = earlier.remove(&stamp.path);
+                if let Some((was, file)) = known.as_ref() {
+                    if file.vouched_for_by(was, &stamp) {
+                        let (_, file) = known.expect("checked above");
+                        files.push((stamp, Some(file)));
+                        continue;
+                    }
+                }
+                let rel = relative(&self.root, &stamp.path);
+                let read_at = std::time::SystemTime::now();
+                match read_yaml_file(&stamp.path, &limits) {
+                    Ok(text) => {
+                        let model = match known {
+                            Some((_, file)) if file.model.text == text => file.model,
+                            _ => std::sync::Arc::new(read_file_model(&rel, text, &limits)),
+                        };
+                        files.push((stamp, Some(CachedFile { read_at, model })));
+                    }
+                    // Gone since the walk listed it (renamed, deleted, an editor's atomic
+                    // save): it is removed, not unreadable — and whatever it became is found
+                    // by walking again.
+                    Err(crate::limits::ReadProblem::Io(e))
+                        if e.kind() == std::io::ErrorKind::NotFound =>
+                    {
+                        vanished = true;
+                    }
+                    Err(problem) => {
+                        problems.push(read_problem(&rel, problem));
+                        files.push((stamp, None));
+                    }
                 }
             }
-            let rel = relative(&self.root, &stamp.path);
-            let read_at = std::time::SystemTime::now();
-            match read_yaml_file(&stamp.path, &limits) {
-                Ok(text) => {
-                    let model = match known {
-                        Some((_, file)) if file.model.text == text => file.model,
-                        _ => std::sync::Arc::new(read_file_model(&rel, text, &limits)),
-                    };
-                    files.push((stamp, Some(CachedFile { read_at, model })));
-                }
-                Err(problem) => {
-                    problems.push(read_problem(&rel, problem));
-                    files.push((stamp, None));
-                }
+            if !vanished || walks_again == 3 {
+                break;
             }
+            walks_again += 1;
+            let (again, _) = list_spec_files(&self.root)?;
+            pending.extend(again.into_iter().filter(|path| listed.insert(path.clone())));
         }
+        // Path order, as the walk gives it: files found by walking again go in their place.
+        files.sort_by(|(a, _), (b, _)| a.path.cmp(&b.path));
 
         // The same files with the same models and problems: the same model of the tree.
         let same_tree = previous_problems == problems

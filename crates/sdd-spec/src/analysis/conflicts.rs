@@ -55,7 +55,9 @@ pub fn conflicts_with(spec: &Spec, candidate: &Scenario) -> ConflictReport {
         .map(|s| &**s)
         .filter(|s| s.status != crate::document::ReviewStatus::Rejected && s.id != candidate.id)
         .collect();
-    scenarios.push(candidate);
+    // First: it is what every finding kept must name, and the first of a situation is the
+    // one the others are compared with.
+    scenarios.insert(0, candidate);
     let mut report = ConflictReport::default();
     duplicate_names(&scenarios, &mut report);
     same_situation(&scenarios, &mut report);
@@ -106,6 +108,41 @@ fn situation_key(s: &Scenario) -> String {
     )
 }
 
+/// How many distinct outcomes of one situation (same Given and When) are compared with each
+/// other, and how many contradictions among them are told one by one. Comparing is quadratic
+/// in the outcomes: an outline of thousands of rows that differ only in their Then must not
+/// cost minutes and gigabytes; what is not compared or not told is said, never dropped silently.
+const COMPARED_OUTCOMES: usize = 200;
+const TOLD_CONTRADICTIONS: usize = 50;
+
+/// One scenario's outcome, read once: what says two scenarios expect the same, or not.
+struct Outcome<'a> {
+    scenario: &'a Scenario,
+    /// Its Then, normalised and sorted: equal keys mean the same behaviour.
+    key: Vec<String>,
+    polarity: Polarity,
+    /// Each Then line's shape (quoted values blanked) with its quoted values.
+    values: Vec<(String, Vec<String>, &'a str)>,
+}
+
+impl<'a> Outcome<'a> {
+    fn of(scenario: &'a Scenario) -> Outcome<'a> {
+        let mut key: Vec<String> = scenario.then.iter().map(|t| normalise(t)).collect();
+        key.sort();
+        Outcome {
+            scenario,
+            key,
+            polarity: overall_polarity(&scenario.then),
+            values: scenario
+                .then
+                .iter()
+                .map(|t| (shape(t), quoted_values(t), t.as_str()))
+                .filter(|(_, quoted, _)| !quoted.is_empty())
+                .collect(),
+        }
+    }
+}
+
 fn same_situation(scenarios: &[&Scenario], report: &mut ConflictReport) {
     let mut groups: HashMap<String, Vec<&Scenario>> = HashMap::new();
     for s in scenarios.iter().filter(|s| s.when.is_some()) {
@@ -114,40 +151,89 @@ fn same_situation(scenarios: &[&Scenario], report: &mut ConflictReport) {
     let mut keys: Vec<&String> = groups.keys().filter(|k| groups[*k].len() > 1).collect();
     keys.sort();
     for key in keys {
-        let group = &groups[key];
-        for (i, a) in group.iter().enumerate() {
-            for b in &group[i + 1..] {
-                compare_outcomes(a, b, report);
-            }
-        }
+        situation(&groups[key], report);
     }
 }
 
-fn compare_outcomes(a: &Scenario, b: &Scenario, report: &mut ConflictReport) {
-    let mut then_a: Vec<String> = a.then.iter().map(|t| normalise(t)).collect();
-    let mut then_b: Vec<String> = b.then.iter().map(|t| normalise(t)).collect();
-    then_a.sort();
-    then_b.sort();
-    if then_a == then_b {
-        let message = format!(
-            "scenarios `{}` and `{}` describe the same behaviour (same Given, When and Then)",
-            a.id, b.id
-        );
-        report.diagnostics.push(
-            Diagnostic::warning("duplicate-behaviour", &message)
-                .at(&b.location)
-                .with_help("remove one, or make them differ in what they set up or expect"),
-        );
-        report.conflicts.push(Conflict {
-            kind: "duplicate-behaviour".into(),
-            message,
-            scenarios: vec![a.id.clone(), b.id.clone()],
-            constraint: None,
-        });
-        return;
+/// The scenarios of one situation: each one whose outcome an earlier one already has is a
+/// duplicate of the first with it (one finding each, not one per pair); then the distinct
+/// outcomes are compared with each other.
+fn situation(group: &[&Scenario], report: &mut ConflictReport) {
+    let mut distinct: Vec<Outcome> = Vec::new();
+    for scenario in group {
+        let outcome = Outcome::of(scenario);
+        match distinct.iter().find(|d| d.key == outcome.key) {
+            Some(first) => duplicate_behaviour(first.scenario, scenario, report),
+            None => distinct.push(outcome),
+        }
     }
+    let compared = distinct.len().min(COMPARED_OUTCOMES);
+    let mut found = 0usize;
+    for (i, a) in distinct[..compared].iter().enumerate() {
+        for b in &distinct[i + 1..compared] {
+            let Some(reasons) = contradiction(a, b) else {
+                continue;
+            };
+            found += 1;
+            if found <= TOLD_CONTRADICTIONS {
+                contradicting_outcomes(a.scenario, b.scenario, &reasons, report);
+            }
+        }
+    }
+    let untold = found.saturating_sub(TOLD_CONTRADICTIONS);
+    let uncompared = distinct.len() - compared;
+    if untold > 0 || uncompared > 0 {
+        let first = group[0];
+        let mut parts = Vec::new();
+        if untold > 0 {
+            parts.push(format!(
+                "{untold} more contradictions among them are not listed"
+            ));
+        }
+        if uncompared > 0 {
+            parts.push(format!(
+                "only the first {compared} of their {} distinct outcomes were compared with each other",
+                distinct.len()
+            ));
+        }
+        report.diagnostics.push(
+            Diagnostic::warning(
+                "many-outcomes",
+                format!(
+                    "{} scenarios start from the same Given and When as `{}`: {}",
+                    group.len(),
+                    first.id,
+                    parts.join("; ")
+                ),
+            )
+            .at(&first.location)
+            .with_help("give the scenarios Givens that say what differs between them (an outline's Examples columns belong in its Given or When)"),
+        );
+    }
+}
+
+fn duplicate_behaviour(a: &Scenario, b: &Scenario, report: &mut ConflictReport) {
+    let message = format!(
+        "scenarios `{}` and `{}` describe the same behaviour (same Given, When and Then)",
+        a.id, b.id
+    );
+    report.diagnostics.push(
+        Diagnostic::warning("duplicate-behaviour", &message)
+            .at(&b.location)
+            .with_help("remove one, or make them differ in what they set up or expect"),
+    );
+    report.conflicts.push(Conflict {
+        kind: "duplicate-behaviour".into(),
+        message,
+        scenarios: vec![a.id.clone(), b.id.clone()],
+        constraint: None,
+    });
+}
+
+/// Why two different outcomes of the same situation contradict each other, if they do.
+fn contradiction(a: &Outcome, b: &Outcome) -> Option<Vec<String>> {
     let mut reasons = Vec::new();
-    let (pa, pb) = (overall_polarity(&a.then), overall_polarity(&b.then));
+    let (pa, pb) = (a.polarity, b.polarity);
     if pa != Polarity::Neutral && pb != Polarity::Neutral && pa != pb {
         reasons.push(format!(
             "one expects the action to {} and the other to {}",
@@ -163,17 +249,22 @@ fn compare_outcomes(a: &Scenario, b: &Scenario, report: &mut ConflictReport) {
             },
         ));
     }
-    for ta in &a.then {
-        for tb in &b.then {
-            let (qa, qb) = (quoted_values(ta), quoted_values(tb));
-            if !qa.is_empty() && !qb.is_empty() && qa != qb && shape(ta) == shape(tb) {
+    for (shape_a, qa, ta) in &a.values {
+        for (shape_b, qb, tb) in &b.values {
+            if qa != qb && shape_a == shape_b {
                 reasons.push(format!("\"{ta}\" vs \"{tb}\""));
             }
         }
     }
-    if reasons.is_empty() {
-        return;
-    }
+    (!reasons.is_empty()).then_some(reasons)
+}
+
+fn contradicting_outcomes(
+    a: &Scenario,
+    b: &Scenario,
+    reasons: &[String],
+    report: &mut ConflictReport,
+) {
     let message = format!(
         "scenarios `{}` and `{}` start from the same Given and When but expect contradicting outcomes: {}",
         a.id,
@@ -365,6 +456,54 @@ mod tests {
         assert_eq!(
             r.conflicts[0].scenarios,
             vec!["t.a".to_string(), "t.b".into()]
+        );
+    }
+
+    /// Many scenarios of one situation (an outline whose rows differ only in their Then): the
+    /// findings grow with the scenarios, not with their pairs, and what is not compared or not
+    /// told is said.
+    #[test]
+    fn a_crowded_situation_costs_findings_per_scenario_not_per_pair() {
+        let spec = |n: usize, then: &dyn Fn(usize) -> String| {
+            let mut yaml = String::from("feature: T\nscenarios:\n");
+            for i in 0..n {
+                yaml.push_str(&format!(
+                    "  - name: Row {i}\n    given: a user\n    when: I log in\n    then: {}\n",
+                    then(i)
+                ));
+            }
+            conflicts(&yaml)
+        };
+        let count = |r: &ConflictReport, code: &str| {
+            r.diagnostics.iter().filter(|d| d.code == code).count()
+        };
+        // Two outcomes, alternating: each row after the first two is a duplicate of the first
+        // with its outcome; the two outcomes contradict once.
+        let r = spec(1000, &|i| {
+            if i % 2 == 0 {
+                "the login fails"
+            } else {
+                "the login succeeds"
+            }
+            .to_string()
+        });
+        assert_eq!(count(&r, "duplicate-behaviour"), 998);
+        assert_eq!(count(&r, "contradicting-outcomes"), 1);
+        assert_eq!(count(&r, "many-outcomes"), 0);
+        // 300 different expected values: 200 compared, 50 contradictions told, the rest said.
+        let r = spec(300, &|i| format!("the status is \"s{i}\""));
+        assert_eq!(count(&r, "contradicting-outcomes"), TOLD_CONTRADICTIONS);
+        let many: Vec<&Diagnostic> = r
+            .diagnostics
+            .iter()
+            .filter(|d| d.code == "many-outcomes")
+            .collect();
+        assert_eq!(many.len(), 1, "{many:#?}");
+        assert!(
+            many[0].message.contains("19850 more contradictions")
+                && many[0].message.contains("first 200 of their 300"),
+            "{}",
+            many[0].message
         );
     }
 

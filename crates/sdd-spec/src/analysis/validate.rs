@@ -80,6 +80,11 @@ pub fn validate(spec: &Spec, load_diagnostics: &[Diagnostic]) -> ValidationRepor
 }
 
 fn finish(spec: &Spec, mut diagnostics: Vec<Diagnostic>) -> ValidationReport {
+    // Analyses quote IDs and sentences; a 60 KiB one must not make every finding about it
+    // (and so the report) too large to show. The loader's own are clipped already.
+    for d in &mut diagnostics {
+        crate::load::clip(&mut d.message);
+    }
     diagnostics.sort_by(|a, b| {
         (a.severity, &a.file, a.line, a.column).cmp(&(b.severity, &b.file, b.line, b.column))
     });
