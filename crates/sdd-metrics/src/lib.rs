@@ -10,3 +10,4 @@
 //! the embedded store and from a real Prometheus agree.
 
 pub mod exposition;
+pub mod summary;
