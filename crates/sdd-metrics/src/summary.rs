@@ -503,7 +503,10 @@ fn ensure_monotonic(buckets: &mut [Bucket]) {
 mod tests {
     use super::*;
 
-    fn points(samples: &[(i64, f64)]) -> Vec<Point> {
+    /// Samples as (seconds, value).
+    type Samples<'a> = &'a [(i64, f64)];
+
+    fn points(samples: Samples) -> Vec<Point> {
         samples
             .iter()
             .map(|&(seconds, value)| Point {
@@ -542,7 +545,11 @@ mod tests {
             (&[2.0, nan, 1.0], 1.0, 2.0),
             // Prometheus' expression, kept: 0·(1 − 0) + ∞·0 is NaN, not 0.
             (&[f64::NEG_INFINITY, 0.0, f64::INFINITY], 0.5, nan),
-            (&[f64::NEG_INFINITY, 0.0, f64::INFINITY], 0.75, f64::INFINITY),
+            (
+                &[f64::NEG_INFINITY, 0.0, f64::INFINITY],
+                0.75,
+                f64::INFINITY,
+            ),
         ];
         for &(values, q, expected) in cases {
             let got = quantile_over_time(q, &mut values.to_vec());
@@ -609,7 +616,7 @@ mod tests {
 
     #[test]
     fn deriv_is_the_least_squares_slope_per_second() {
-        let cases: &[(&[(i64, f64)], Option<f64>)] = &[
+        let cases: &[(Samples, Option<f64>)] = &[
             (&[(0, 0.0), (10, 10.0), (20, 20.0)], Some(1.0)),
             // x = 0,1,2; y = 1,3,2: cov = 7 − 3·6/3 = 1, var = 5 − 9/3 = 2.
             (&[(100, 1.0), (101, 3.0), (102, 2.0)], Some(0.5)),
@@ -635,7 +642,7 @@ mod tests {
     #[test]
     fn rate_and_increase_extrapolate_as_prometheus_does() {
         // (samples (s, value), window end (s), increase, rate)
-        let cases: &[(&[(i64, f64)], i64, f64, f64)] = &[
+        let cases: &[(Samples, i64, f64, f64)] = &[
             // Regular: result 50, sampled 50 s, to start 10 s (< 1.1 × 10), zero point 10 s
             // away (not nearer): factor 60/50; increase 60 over 60 s.
             (
