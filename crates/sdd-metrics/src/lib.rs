@@ -10,4 +10,5 @@
 //! the embedded store and from a real Prometheus agree.
 
 pub mod exposition;
+pub mod store;
 pub mod summary;
