@@ -348,33 +348,31 @@ impl MetricStore {
 
     /// The families stored, by name.
     pub fn families(&self) -> Result<Vec<Family>, StoreError> {
-        let rows = || -> rusqlite::Result<Vec<(String, String, Option<String>, Option<String>)>> {
-            let mut statement = self
-                .conn
-                .prepare("SELECT name, type, unit, help FROM families ORDER BY name")?;
-            let rows =
-                statement.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
-            rows.collect()
-        };
-        rows()
-            .map_err(|e| self.db(e))?
-            .into_iter()
-            .map(
-                |(name, word, unit, help)| match MetricType::from_word(&word) {
-                    Some(kind) => Ok(Family {
-                        name,
-                        kind,
-                        unit,
-                        help,
-                    }),
-                    None => Err(StoreError::UnknownType {
-                        path: self.path.clone(),
-                        family: name,
-                        word,
-                    }),
-                },
-            )
-            .collect()
+        let db = |e| self.db(e);
+        let mut statement = self
+            .conn
+            .prepare("SELECT name, type, unit, help FROM families ORDER BY name")
+            .map_err(db)?;
+        let mut rows = statement.query([]).map_err(db)?;
+        let mut families = Vec::new();
+        while let Some(row) = rows.next().map_err(db)? {
+            let name: String = row.get(0).map_err(db)?;
+            let word: String = row.get(1).map_err(db)?;
+            let Some(kind) = MetricType::from_word(&word) else {
+                return Err(StoreError::UnknownType {
+                    path: self.path.clone(),
+                    family: name,
+                    word,
+                });
+            };
+            families.push(Family {
+                name,
+                kind,
+                unit: row.get(2).map_err(db)?,
+                help: row.get(3).map_err(db)?,
+            });
+        }
+        Ok(families)
     }
 
     fn declared_type(&self, family: &str) -> Result<Option<MetricType>, StoreError> {
