@@ -311,18 +311,24 @@ impl Parser {
                 "the exposition does not end with `# EOF`: it may have been cut short",
             );
         }
+        let families = self.families();
+        (families, self.problems, self.eof_line.is_some())
+    }
+
+    /// The families declared so far, by name.
+    pub fn families(&self) -> Vec<Family> {
         let mut families: Vec<Family> = self
             .declared
-            .into_iter()
+            .iter()
             .map(|(name, d)| Family {
-                name,
+                name: name.clone(),
                 kind: d.kind.unwrap_or(MetricType::Unknown),
-                help: d.help,
-                unit: d.unit,
+                help: d.help.clone(),
+                unit: d.unit.clone(),
             })
             .collect();
         families.sort_by(|a, b| a.name.cmp(&b.name));
-        (families, self.problems, self.eof_line.is_some())
+        families
     }
 
     fn declared_type(&self, name: &str) -> Option<MetricType> {

@@ -10,5 +10,6 @@
 //! the embedded store and from a real Prometheus agree.
 
 pub mod exposition;
+pub mod import;
 pub mod store;
 pub mod summary;
