@@ -9,6 +9,7 @@
 //! slope, rate and increase, histogram quantiles — as Prometheus computes them, so answers from
 //! the embedded store and from a real Prometheus agree.
 
+mod chunk;
 pub mod exposition;
 pub mod import;
 pub mod store;

@@ -4,29 +4,45 @@
 //! transaction every few seconds, and the history's writers (test runs, verifications) must
 //! never wait behind it, nor it behind them.
 //!
-//! Schema (version 1): `series` (id, metric name, canonical label text — see
-//! [`Sample::labels`]), `samples` (series, millisecond timestamp, value) keyed by
-//! `(series_id, timestamp_ms)` in a `WITHOUT ROWID` table, so one series' window is one range of
-//! one B-tree, read in time order with no separate index (the benchmark measures the
-//! alternatives), and `families` (what `# TYPE`, `# UNIT`, `# HELP` said). SQLite keeps no NaN:
-//! a NaN sample is stored as NULL and read back as NaN.
+//! Layout (schema version 1), chosen by measurement (`benches/store.rs` prints the
+//! alternatives). One row per sample keyed `(series, time)` — the obvious layout — failed both
+//! goals: a scrape of 1,000 series dirtied one B-tree leaf per series, ~1,000 pages written per
+//! commit (27k samples/s), and SQLite's ~50 ns per row step put a million-sample read at
+//! ~100 ms before any arithmetic. So, as time-series databases do:
+//!
+//! - `head`: samples as they arrive, keyed `(timestamp_ms, series_id)` in a `WITHOUT ROWID`
+//!   table, so a scrape's samples (one time, many series) are neighbours and a commit writes a
+//!   few pages. NULL is NaN (SQLite keeps no NaN).
+//! - `chunks`: per series, runs of up to [`CHUNK_SAMPLES`] samples in time order packed into a
+//!   blob (`chunk`), keyed `(series_id, first_ms)`; a series' chunks never overlap. Compaction
+//!   moves the head into chunks once [`HEAD_ROWS`] samples were added through a connection
+//!   (appending to a series' last chunk while it has room, merging a late sample into the chunk
+//!   whose time it falls in), in the same transaction as the ingest that crossed the line, and
+//!   counts itself in `meta` so other connections drop what they cached about chunks.
+//! - `series` (id, metric name, canonical label text — see [`Sample::labels`]) and `families`
+//!   (what `# TYPE`, `# UNIT`, `# HELP` said).
+//!
+//! A read of a window is one snapshot (a read transaction): the chunks that overlap it, decoded,
+//! merged with the head's samples of the series in it.
 //!
 //! Invariants: nothing stored is lost or changed — a sample already stored for a series and
-//! millisecond is kept, and the same one offered again counts as a duplicate (which is what
-//! makes an import idempotent); series are never deleted, so their ids never change; the file
-//! is opened by `sdd_history::migrations` under the history's rules — a file written by a
-//! newer SDD is refused on a read-only connection and left byte for byte as it was, a damaged
-//! one is reported and never replaced, the schema moves forward only through [`MIGRATIONS`];
-//! WAL and a busy timeout let a scraper, an import and readers share the file; every ingest is
-//! one immediate transaction: all of a batch lands, or none of it.
+//! millisecond, in the head or in a chunk, is kept, and the same one offered again counts as a
+//! duplicate (which is what makes an import idempotent); compaction moves samples and never
+//! drops one; series are never deleted, so their ids never change; the file is opened by
+//! `sdd_history::migrations` under the history's rules — a file written by a newer SDD is
+//! refused on a read-only connection and left byte for byte as it was, a damaged one is
+//! reported and never replaced, the schema moves forward only through [`MIGRATIONS`]; WAL and a
+//! busy timeout let a scraper, an import and readers share the file; every ingest is one
+//! immediate transaction: all of a batch lands, or none of it.
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
 use sdd_history::migrations::{self, newest, Migration, OpenError};
 
+use crate::chunk::{self, CHUNK_SAMPLES};
 use crate::exposition::{canonical_labels, family_of, split_labels, Family, MetricType, Sample};
 use crate::summary::{self, Bucket, Point, StartBound, Summary, Window};
 
@@ -44,6 +60,11 @@ const CACHE_KIB: i64 = 64 * 1024;
 /// Series ids kept in memory to skip a lookup per sample; past this the map starts over.
 const MAX_CACHED_SERIES: usize = 1_000_000;
 
+/// Samples added to the head through one connection before it compacts the head into chunks.
+/// A read scans the head's rows in its window across all series, so the head is kept small;
+/// compacting more often would rewrite each series' last chunk more often.
+pub const HEAD_ROWS: usize = 100_000;
+
 /// The store's schema, oldest first. Never edit one that has shipped: add the next.
 pub const MIGRATIONS: &[Migration] = &[Migration {
     version: 1,
@@ -55,19 +76,35 @@ pub const MIGRATIONS: &[Migration] = &[Migration {
              labels TEXT NOT NULL,
              UNIQUE (name, labels)
          );
-         CREATE TABLE samples (
-             series_id INTEGER NOT NULL REFERENCES series(id),
+         -- Samples as they arrive, in time order, until compaction moves them into chunks.
+         CREATE TABLE head (
              timestamp_ms INTEGER NOT NULL,
+             series_id INTEGER NOT NULL REFERENCES series(id),
              -- NULL is NaN: SQLite stores no NaN.
              value REAL,
-             PRIMARY KEY (series_id, timestamp_ms)
+             PRIMARY KEY (timestamp_ms, series_id)
+         ) WITHOUT ROWID;
+         -- Runs of one series' samples in time order (see chunk.rs); never overlapping.
+         CREATE TABLE chunks (
+             series_id INTEGER NOT NULL REFERENCES series(id),
+             first_ms INTEGER NOT NULL,
+             last_ms INTEGER NOT NULL,
+             count INTEGER NOT NULL,
+             data BLOB NOT NULL,
+             PRIMARY KEY (series_id, first_ms)
          ) WITHOUT ROWID;
          CREATE TABLE families (
              name TEXT PRIMARY KEY,
              type TEXT NOT NULL,
              unit TEXT,
              help TEXT
-         ) WITHOUT ROWID;",
+         ) WITHOUT ROWID;
+         -- compactions: how many times the head was moved into chunks.
+         CREATE TABLE meta (
+             key TEXT PRIMARY KEY,
+             value INTEGER NOT NULL
+         ) WITHOUT ROWID;
+         INSERT INTO meta (key, value) VALUES ('compactions', 0);",
 }];
 
 /// The schema version this SDD writes and reads.
@@ -92,6 +129,13 @@ pub enum StoreError {
     },
     #[error("the metric store {path} is damaged: {problem}. SDD left it as it was; move it away to start a new store")]
     Damaged { path: PathBuf, problem: String },
+    #[error("the metric store {path} has a damaged chunk (series {series}, from {first_ms} ms): {problem}. SDD left it as it was; move the file away to start a new store")]
+    DamagedChunk {
+        path: PathBuf,
+        series: SeriesId,
+        first_ms: i64,
+        problem: String,
+    },
     #[error("the metric store {path} says family `{family}` is of type `{word}`, which this SDD does not know; upgrade SDD to read it")]
     UnknownType {
         path: PathBuf,
@@ -133,6 +177,43 @@ pub struct MetricStore {
     cached_series: usize,
     /// Families as last written by this connection, so an unchanged one is not written again.
     families: HashMap<String, Family>,
+    chunks: ChunkCache,
+    /// Samples this connection added to the head since it last compacted.
+    head_rows: usize,
+    head_limit: usize,
+}
+
+/// What a connection knows about the chunks, valid while `meta.compactions` is `generation`.
+#[derive(Default)]
+struct ChunkCache {
+    generation: i64,
+    /// Each series' newest chunked time (`None`: no chunk yet).
+    chunked_until: HashMap<SeriesId, Option<i64>>,
+    /// The chunk last looked into, for the next membership check.
+    recent: Option<RecentChunk>,
+}
+
+struct RecentChunk {
+    series: SeriesId,
+    first_ms: i64,
+    last_ms: i64,
+    timestamps: Vec<i64>,
+}
+
+/// What went wrong inside a transaction, before it is said which file.
+enum Fault {
+    Sql(rusqlite::Error),
+    Chunk {
+        series: SeriesId,
+        first_ms: i64,
+        problem: String,
+    },
+}
+
+impl From<rusqlite::Error> for Fault {
+    fn from(e: rusqlite::Error) -> Fault {
+        Fault::Sql(e)
+    }
 }
 
 impl MetricStore {
@@ -167,6 +248,9 @@ impl MetricStore {
             series_ids: HashMap::new(),
             cached_series: 0,
             families: HashMap::new(),
+            chunks: ChunkCache::default(),
+            head_rows: 0,
+            head_limit: HEAD_ROWS,
         };
         store
             .conn
@@ -191,6 +275,22 @@ impl MetricStore {
         }
     }
 
+    fn fault(&self, fault: Fault) -> StoreError {
+        match fault {
+            Fault::Sql(source) => self.db(source),
+            Fault::Chunk {
+                series,
+                first_ms,
+                problem,
+            } => StoreError::DamagedChunk {
+                path: self.path.clone(),
+                series,
+                first_ms,
+                problem,
+            },
+        }
+    }
+
     /// Store `samples` and what `families` say, in one immediate transaction. A sample for a
     /// series and millisecond already stored is a duplicate: the stored one is kept.
     pub fn ingest(
@@ -200,23 +300,60 @@ impl MetricStore {
     ) -> Result<IngestReport, StoreError> {
         let result = self.ingest_in_transaction(samples, families);
         if result.is_err() {
-            // Series created by the rolled-back transaction are not in the file.
+            // What the rolled-back transaction created or moved is not in the file.
             self.series_ids.clear();
             self.cached_series = 0;
             self.families.clear();
+            self.chunks = ChunkCache::default();
         }
-        result.map_err(|e| self.db(e))
+        result.map_err(|fault| self.fault(fault))
+    }
+
+    /// Move every sample of the head into chunks now (ingest does it every [`HEAD_ROWS`]
+    /// samples); returns how many were moved.
+    pub fn compact(&mut self) -> Result<usize, StoreError> {
+        let result = (|| -> Result<usize, Fault> {
+            let tx = self
+                .conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let moved = compact_head(&tx)?;
+            tx.commit()?;
+            Ok(moved)
+        })();
+        self.chunks = ChunkCache::default();
+        self.head_rows = 0;
+        result.map_err(|fault| self.fault(fault))
     }
 
     fn ingest_in_transaction(
         &mut self,
         samples: &[Sample],
         families: &[Family],
-    ) -> rusqlite::Result<IngestReport> {
+    ) -> Result<IngestReport, Fault> {
+        let MetricStore {
+            conn,
+            series_ids,
+            cached_series,
+            families: written_families,
+            chunks,
+            head_rows,
+            head_limit,
+            ..
+        } = self;
         let mut report = IngestReport::default();
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        // Another connection may have compacted since: what was cached about chunks is stale.
+        let generation: i64 = tx.query_row(
+            "SELECT value FROM meta WHERE key = 'compactions'",
+            [],
+            |r| r.get(0),
+        )?;
+        if generation != chunks.generation {
+            *chunks = ChunkCache {
+                generation,
+                ..ChunkCache::default()
+            };
+        }
         {
             let mut upsert = tx.prepare_cached(
                 "INSERT INTO families (name, type, unit, help) VALUES (?1, ?2, ?3, ?4)
@@ -224,7 +361,7 @@ impl MetricStore {
                      unit = COALESCE(excluded.unit, unit), help = COALESCE(excluded.help, help)",
             )?;
             for family in families {
-                if self.families.get(&family.name) == Some(family) {
+                if written_families.get(&family.name) == Some(family) {
                     continue;
                 }
                 upsert.execute(params![
@@ -233,14 +370,14 @@ impl MetricStore {
                     family.unit,
                     family.help
                 ])?;
-                self.families.insert(family.name.clone(), family.clone());
+                written_families.insert(family.name.clone(), family.clone());
             }
             let mut find =
                 tx.prepare_cached("SELECT id FROM series WHERE name = ?1 AND labels = ?2")?;
             let mut create =
                 tx.prepare_cached("INSERT INTO series (name, labels) VALUES (?1, ?2)")?;
             let mut insert = tx.prepare_cached(
-                "INSERT OR IGNORE INTO samples (series_id, timestamp_ms, value) VALUES (?1, ?2, ?3)",
+                "INSERT OR IGNORE INTO head (timestamp_ms, series_id, value) VALUES (?1, ?2, ?3)",
             )?;
             // Consecutive samples are often of one series (an import's runs): look it up once.
             let mut previous: Option<(&str, &str, SeriesId)> = None;
@@ -250,8 +387,7 @@ impl MetricStore {
                         id
                     }
                     _ => {
-                        let cached = self
-                            .series_ids
+                        let cached = series_ids
                             .get(&sample.name)
                             .and_then(|by_labels| by_labels.get(&sample.labels))
                             .copied();
@@ -269,15 +405,15 @@ impl MetricStore {
                                         tx.last_insert_rowid()
                                     }
                                 };
-                                if self.cached_series >= MAX_CACHED_SERIES {
-                                    self.series_ids.clear();
-                                    self.cached_series = 0;
+                                if *cached_series >= MAX_CACHED_SERIES {
+                                    series_ids.clear();
+                                    *cached_series = 0;
                                 }
-                                self.series_ids
+                                series_ids
                                     .entry(sample.name.clone())
                                     .or_default()
                                     .insert(sample.labels.clone(), id);
-                                self.cached_series += 1;
+                                *cached_series += 1;
                                 id
                             }
                         };
@@ -286,15 +422,29 @@ impl MetricStore {
                     }
                 };
                 report.series.insert(id);
+                if chunks.holds(&tx, id, sample.timestamp_ms)? {
+                    report.duplicates += 1;
+                    continue;
+                }
                 let value = (!sample.value.is_nan()).then_some(sample.value);
-                if insert.execute(params![id, sample.timestamp_ms, value])? == 1 {
+                if insert.execute(params![sample.timestamp_ms, id, value])? == 1 {
                     report.inserted += 1;
                 } else {
                     report.duplicates += 1;
                 }
             }
         }
+        *head_rows += report.inserted;
+        let compact = *head_rows >= *head_limit;
+        if compact {
+            compact_head(&tx)?;
+        }
         tx.commit()?;
+        if compact {
+            *head_rows = 0;
+            // The chunks moved on (and the counter with them).
+            *chunks = ChunkCache::default();
+        }
         Ok(report)
     }
 
@@ -426,33 +576,69 @@ impl MetricStore {
         })
     }
 
-    /// The points of a series inside `window`, in time order.
+    /// The points of a series inside `window`, in time order: one snapshot of its chunks and
+    /// the head.
     pub fn points(&self, series: SeriesId, window: Window) -> Result<Vec<Point>, StoreError> {
-        let sql = match window.start {
+        let head_sql = match window.start {
             StartBound::Excluded => {
-                "SELECT timestamp_ms, value FROM samples
-                 WHERE series_id = ?1 AND timestamp_ms > ?2 AND timestamp_ms <= ?3
+                "SELECT timestamp_ms, value FROM head
+                 WHERE timestamp_ms > ?2 AND timestamp_ms <= ?3 AND series_id = ?1
                  ORDER BY timestamp_ms"
             }
             StartBound::Included => {
-                "SELECT timestamp_ms, value FROM samples
-                 WHERE series_id = ?1 AND timestamp_ms >= ?2 AND timestamp_ms <= ?3
+                "SELECT timestamp_ms, value FROM head
+                 WHERE timestamp_ms >= ?2 AND timestamp_ms <= ?3 AND series_id = ?1
                  ORDER BY timestamp_ms"
             }
         };
-        let read = || -> rusqlite::Result<Vec<Point>> {
-            let mut statement = self.conn.prepare_cached(sql)?;
-            let mut rows = statement.query(params![series, window.start_ms, window.end_ms])?;
-            let mut points = Vec::new();
-            while let Some(row) = rows.next()? {
-                points.push(Point {
-                    timestamp_ms: row.get(0)?,
-                    value: row.get::<_, Option<f64>>(1)?.unwrap_or(f64::NAN),
-                });
+        let read = || -> Result<Vec<Point>, Fault> {
+            // A read transaction: a compaction elsewhere cannot move samples between the reads.
+            let tx = self.conn.unchecked_transaction()?;
+            let mut chunked = Vec::new();
+            {
+                // From the chunk that holds the window's start (the newest starting at or before
+                // it), to the last starting inside the window.
+                let mut statement = tx.prepare_cached(
+                    "SELECT first_ms, count, data FROM chunks
+                     WHERE series_id = ?1 AND first_ms <= ?3 AND first_ms >= COALESCE(
+                         (SELECT MAX(first_ms) FROM chunks WHERE series_id = ?1 AND first_ms <= ?2),
+                         ?2)
+                     ORDER BY first_ms",
+                )?;
+                let mut rows = statement.query(params![series, window.start_ms, window.end_ms])?;
+                let mut decoded = Vec::with_capacity(CHUNK_SAMPLES);
+                while let Some(row) = rows.next()? {
+                    let first_ms: i64 = row.get(0)?;
+                    let count: i64 = row.get(1)?;
+                    let data = row
+                        .get_ref(2)?
+                        .as_blob()
+                        .map_err(|e| Fault::Sql(e.into()))?;
+                    decoded.clear();
+                    chunk::decode(first_ms, count.max(0) as usize, data, &mut decoded).map_err(
+                        |problem| Fault::Chunk {
+                            series,
+                            first_ms,
+                            problem,
+                        },
+                    )?;
+                    chunked.extend(decoded.iter().filter(|p| window.contains(p.timestamp_ms)));
+                }
             }
-            Ok(points)
+            let mut head = Vec::new();
+            {
+                let mut statement = tx.prepare_cached(head_sql)?;
+                let mut rows = statement.query(params![series, window.start_ms, window.end_ms])?;
+                while let Some(row) = rows.next()? {
+                    head.push(Point {
+                        timestamp_ms: row.get(0)?,
+                        value: row.get::<_, Option<f64>>(1)?.unwrap_or(f64::NAN),
+                    });
+                }
+            }
+            Ok(merge(chunked, head))
         };
-        read().map_err(|e| self.db(e))
+        read().map_err(|fault| self.fault(fault))
     }
 
     /// The summary of one series over `window` (`None` if it has no sample there); rate and
@@ -503,6 +689,214 @@ impl MetricStore {
         }
         Ok(buckets)
     }
+}
+
+impl ChunkCache {
+    /// Whether series `id` has a sample at `timestamp_ms` in a chunk. Only a time at or before
+    /// the series' newest chunked time can be; for a scrape's new samples that is one cached
+    /// comparison.
+    fn holds(&mut self, tx: &Transaction, id: SeriesId, timestamp_ms: i64) -> Result<bool, Fault> {
+        let until = match self.chunked_until.get(&id) {
+            Some(&until) => until,
+            None => {
+                let until: Option<i64> = tx
+                    .prepare_cached(
+                        "SELECT last_ms FROM chunks WHERE series_id = ?1 ORDER BY first_ms DESC LIMIT 1",
+                    )?
+                    .query_row([id], |r| r.get(0))
+                    .optional()?;
+                self.chunked_until.insert(id, until);
+                until
+            }
+        };
+        if until.is_none_or(|until| timestamp_ms > until) {
+            return Ok(false);
+        }
+        if let Some(recent) = &self.recent {
+            if recent.series == id
+                && recent.first_ms <= timestamp_ms
+                && timestamp_ms <= recent.last_ms
+            {
+                return Ok(recent.timestamps.binary_search(&timestamp_ms).is_ok());
+            }
+        }
+        let found: Option<(i64, i64, i64, Vec<u8>)> = tx
+            .prepare_cached(
+                "SELECT first_ms, last_ms, count, data FROM chunks
+                 WHERE series_id = ?1 AND first_ms <= ?2 ORDER BY first_ms DESC LIMIT 1",
+            )?
+            .query_row(params![id, timestamp_ms], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })
+            .optional()?;
+        let Some((first_ms, last_ms, count, data)) = found else {
+            return Ok(false);
+        };
+        if timestamp_ms > last_ms {
+            // In the gap after this chunk.
+            return Ok(false);
+        }
+        let timestamps =
+            chunk::timestamps(first_ms, count.max(0) as usize, &data).map_err(|problem| {
+                Fault::Chunk {
+                    series: id,
+                    first_ms,
+                    problem,
+                }
+            })?;
+        let held = timestamps.binary_search(&timestamp_ms).is_ok();
+        self.recent = Some(RecentChunk {
+            series: id,
+            first_ms,
+            last_ms,
+            timestamps,
+        });
+        Ok(held)
+    }
+}
+
+/// Two runs of points in time order as one. The same time in both cannot happen (ingest
+/// refuses a second sample for a stored time); were it there, the chunk's is kept.
+fn merge(chunked: Vec<Point>, head: Vec<Point>) -> Vec<Point> {
+    if head.is_empty() {
+        return chunked;
+    }
+    if chunked
+        .last()
+        .is_none_or(|last| last.timestamp_ms < head[0].timestamp_ms)
+    {
+        let mut all = chunked;
+        all.extend(head);
+        return all;
+    }
+    let mut all = Vec::with_capacity(chunked.len() + head.len());
+    let (mut a, mut b) = (chunked.into_iter().peekable(), head.into_iter().peekable());
+    loop {
+        let take_a = match (a.peek(), b.peek()) {
+            (Some(x), Some(y)) if x.timestamp_ms == y.timestamp_ms => {
+                b.next();
+                true
+            }
+            (Some(x), Some(y)) => x.timestamp_ms < y.timestamp_ms,
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (None, None) => break,
+        };
+        let next = if take_a { a.next() } else { b.next() };
+        all.extend(next);
+    }
+    all
+}
+
+/// Move every sample of the head into its series' chunks, inside the caller's immediate
+/// transaction; returns how many were moved.
+fn compact_head(tx: &Transaction) -> Result<usize, Fault> {
+    let mut rows: Vec<(SeriesId, Point)> = Vec::new();
+    {
+        let mut statement = tx.prepare_cached(
+            "SELECT series_id, timestamp_ms, value FROM head ORDER BY series_id, timestamp_ms",
+        )?;
+        let mut cursor = statement.query([])?;
+        while let Some(row) = cursor.next()? {
+            rows.push((
+                row.get(0)?,
+                Point {
+                    timestamp_ms: row.get(1)?,
+                    value: row.get::<_, Option<f64>>(2)?.unwrap_or(f64::NAN),
+                },
+            ));
+        }
+    }
+    let mut start = 0;
+    while start < rows.len() {
+        let series = rows[start].0;
+        let end = start + rows[start..].partition_point(|(s, _)| *s == series);
+        let points: Vec<Point> = rows[start..end].iter().map(|(_, p)| *p).collect();
+        compact_series(tx, series, &points)?;
+        start = end;
+    }
+    tx.execute("DELETE FROM head", [])?;
+    tx.execute(
+        "UPDATE meta SET value = value + 1 WHERE key = 'compactions'",
+        [],
+    )?;
+    Ok(rows.len())
+}
+
+/// Put `new` (one series' head samples, in time order) into its chunks: the chunks whose time
+/// they fall in, and the series' last chunk while it has room, are decoded, merged with them and
+/// written again in runs of [`CHUNK_SAMPLES`]; the others are not touched, so chunks stay
+/// disjoint.
+fn compact_series(tx: &Transaction, series: SeriesId, new: &[Point]) -> Result<(), Fault> {
+    let (Some(first), Some(last)) = (new.first(), new.last()) else {
+        return Ok(());
+    };
+    let (new_min, new_max) = (first.timestamp_ms, last.timestamp_ms);
+    let mut affected: Vec<(i64, i64, Vec<u8>)> = Vec::new();
+    {
+        let mut statement = tx.prepare_cached(
+            "SELECT first_ms, last_ms, count, data FROM chunks
+             WHERE series_id = ?1 AND first_ms <= ?3 AND first_ms >= COALESCE(
+                 (SELECT MAX(first_ms) FROM chunks WHERE series_id = ?1 AND first_ms <= ?2), ?2)
+             ORDER BY first_ms",
+        )?;
+        let mut rows = statement.query(params![series, new_min, new_max])?;
+        while let Some(row) = rows.next()? {
+            let last_ms: i64 = row.get(1)?;
+            if last_ms >= new_min {
+                affected.push((row.get(0)?, row.get(2)?, row.get(3)?));
+            }
+        }
+    }
+    if affected.is_empty() {
+        // Nothing overlaps: append to the series' last chunk if it ends before and has room.
+        let last: Option<(i64, i64, i64, Vec<u8>)> = tx
+            .prepare_cached(
+                "SELECT first_ms, last_ms, count, data FROM chunks
+                 WHERE series_id = ?1 ORDER BY first_ms DESC LIMIT 1",
+            )?
+            .query_row([series], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })
+            .optional()?;
+        if let Some((first_ms, last_ms, count, data)) = last {
+            if last_ms < new_min && (count.max(0) as usize) < CHUNK_SAMPLES {
+                affected.push((first_ms, count, data));
+            }
+        }
+    }
+    let mut existing = Vec::new();
+    for (first_ms, count, data) in &affected {
+        chunk::decode(*first_ms, (*count).max(0) as usize, data, &mut existing).map_err(
+            |problem| Fault::Chunk {
+                series,
+                first_ms: *first_ms,
+                problem,
+            },
+        )?;
+    }
+    let merged = merge(existing, new.to_vec());
+    let mut delete =
+        tx.prepare_cached("DELETE FROM chunks WHERE series_id = ?1 AND first_ms = ?2")?;
+    for (first_ms, _, _) in &affected {
+        delete.execute(params![series, first_ms])?;
+    }
+    let mut insert = tx.prepare_cached(
+        "INSERT INTO chunks (series_id, first_ms, last_ms, count, data) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
+    for run in merged.chunks(CHUNK_SAMPLES) {
+        let (Some(first), Some(last)) = (run.first(), run.last()) else {
+            continue;
+        };
+        insert.execute(params![
+            series,
+            first.timestamp_ms,
+            last.timestamp_ms,
+            run.len() as i64,
+            chunk::encode(run)
+        ])?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -762,6 +1156,168 @@ mod tests {
         assert!(err.to_string().contains("`hologram`"), "{err}");
         let err = store.is_counter("x_total").unwrap_err();
         assert!(err.to_string().contains("family `x`"), "{err}");
+    }
+
+    fn chunk_rows(store: &MetricStore) -> Vec<(SeriesId, i64, i64, i64)> {
+        let mut statement = store
+            .conn
+            .prepare("SELECT series_id, first_ms, last_ms, count FROM chunks ORDER BY series_id, first_ms")
+            .unwrap();
+        let rows = statement
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .unwrap();
+        rows.map(Result::unwrap).collect()
+    }
+
+    fn head_len(store: &MetricStore) -> i64 {
+        store
+            .conn
+            .query_row("SELECT COUNT(*) FROM head", [], |r| r.get(0))
+            .unwrap()
+    }
+
+    fn all_points(store: &MetricStore, name: &str) -> Vec<(i64, f64)> {
+        let id = store.find_series(name, []).unwrap().unwrap();
+        store
+            .points(id, Window::including_start(i64::MIN, i64::MAX))
+            .unwrap()
+            .iter()
+            .map(|p| (p.timestamp_ms, p.value))
+            .collect()
+    }
+
+    /// Compaction moves the head into chunks of at most CHUNK_SAMPLES without losing or
+    /// doubling a sample; a stored sample offered again is a duplicate whether it sits in the
+    /// head or in a chunk; a late sample lands in the chunk whose time it falls in.
+    #[test]
+    fn compaction_keeps_every_sample_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = MetricStore::open(dir.path()).unwrap();
+        store.head_limit = 300;
+        // Every other second from 0 to 1,998: odd seconds are left for late samples.
+        let even: Vec<Sample> = (0..1000)
+            .map(|i| sample("s", "", i * 2000, i as f64))
+            .collect();
+        for batch in even.chunks(100) {
+            store.ingest(batch, &[]).unwrap();
+        }
+        assert!(head_len(&store) < 300, "compacted every 300 samples");
+        store.compact().unwrap();
+        assert_eq!(head_len(&store), 0);
+        let chunks = chunk_rows(&store);
+        assert_eq!(chunks.iter().map(|c| c.3).sum::<i64>(), 1000);
+        assert!(
+            chunks.iter().all(|c| c.3 as usize <= CHUNK_SAMPLES),
+            "{chunks:?}"
+        );
+        assert!(
+            chunks.windows(2).all(|w| w[0].2 < w[1].1),
+            "disjoint, in order: {chunks:?}"
+        );
+        assert_eq!(
+            chunks.len(),
+            2,
+            "appended to the last chunk while it had room: {chunks:?}"
+        );
+        // All again: every one a duplicate, found in the chunks.
+        let again = store.ingest(&even, &[]).unwrap();
+        assert_eq!((again.inserted, again.duplicates), (0, 1000));
+        // Late samples, one inside each chunk's time and one after all of them.
+        let late = [
+            sample("s", "", 1, -1.0),
+            sample("s", "", 1_500_001, -2.0),
+            sample("s", "", 5_000_000, -3.0),
+        ];
+        assert_eq!(store.ingest(&late, &[]).unwrap().inserted, 3);
+        assert_eq!(
+            store.ingest(&late, &[]).unwrap().duplicates,
+            3,
+            "found in the head"
+        );
+        let before = all_points(&store, "s");
+        assert_eq!(before.len(), 1003);
+        assert!(before.windows(2).all(|w| w[0].0 < w[1].0), "in time order");
+        store.compact().unwrap();
+        assert_eq!(
+            all_points(&store, "s"),
+            before,
+            "the same samples after compaction"
+        );
+        assert_eq!(
+            store.ingest(&late, &[]).unwrap().duplicates,
+            3,
+            "found in the chunks"
+        );
+        let chunks = chunk_rows(&store);
+        assert_eq!(chunks.iter().map(|c| c.3).sum::<i64>(), 1003);
+        assert!(
+            chunks.windows(2).all(|w| w[0].2 < w[1].1),
+            "disjoint, in order: {chunks:?}"
+        );
+        assert!(
+            chunks.iter().all(|c| c.3 as usize <= CHUNK_SAMPLES),
+            "{chunks:?}"
+        );
+        // Windows cut across chunks and the head alike.
+        store
+            .ingest(&[sample("s", "", 6_000_000, 9.0)], &[])
+            .unwrap();
+        let id = store.find_series("s", []).unwrap().unwrap();
+        let window = store.points(id, Window::new(1_000_000, 6_000_000)).unwrap();
+        assert_eq!(window.first().unwrap().timestamp_ms, 1_002_000);
+        assert_eq!(window.last().unwrap().timestamp_ms, 6_000_000);
+        assert_eq!(
+            window.len(),
+            499 + 3,
+            "even seconds 1002..1998, the late one inside, the two after"
+        );
+        let closed = store
+            .points(id, Window::including_start(1_000_000, 1_000_000))
+            .unwrap();
+        assert_eq!(closed.len(), 1);
+    }
+
+    /// A connection that cached what the chunks hold learns of another's compaction: the
+    /// samples it moved are still duplicates.
+    #[test]
+    fn another_connections_compaction_is_seen() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut first = MetricStore::open(dir.path()).unwrap();
+        let mut second = MetricStore::open(dir.path()).unwrap();
+        let samples: Vec<Sample> = (0..10).map(|i| sample("s", "", i * 1000, 1.0)).collect();
+        first.ingest(&samples, &[]).unwrap();
+        assert_eq!(first.ingest(&samples, &[]).unwrap().duplicates, 10);
+        second.compact().unwrap();
+        let again = first.ingest(&samples, &[]).unwrap();
+        assert_eq!((again.inserted, again.duplicates), (0, 10));
+    }
+
+    #[test]
+    fn a_damaged_chunk_is_an_error_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = MetricStore::open(dir.path()).unwrap();
+        store
+            .ingest(
+                &[sample("s", "", 1000, 1.0), sample("s", "", 2000, 2.0)],
+                &[],
+            )
+            .unwrap();
+        store.compact().unwrap();
+        store
+            .conn
+            .execute("UPDATE chunks SET data = x'0207'", [])
+            .unwrap();
+        let id = store.find_series("s", []).unwrap().unwrap();
+        let err = store.points(id, Window::new(0, 5000)).unwrap_err();
+        assert!(
+            matches!(err, StoreError::DamagedChunk { first_ms: 1000, .. }),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("chunk format 2"), "{err}");
+        let err = store
+            .ingest(&[sample("s", "", 1000, 1.0)], &[])
+            .unwrap_err();
+        assert!(matches!(err, StoreError::DamagedChunk { .. }), "{err:?}");
     }
 
     #[test]
