@@ -379,7 +379,10 @@ impl MetricStore {
             let mut insert = tx.prepare_cached(
                 "INSERT OR IGNORE INTO head (timestamp_ms, series_id, value) VALUES (?1, ?2, ?3)",
             )?;
-            // Consecutive samples are often of one series (an import's runs): look it up once.
+            // First each sample's series (consecutive samples are often of one series — an
+            // import's runs — so it is looked up once per run) and whether a chunk holds it,
+            // in the batch's order, which keeps those lookups on one series at a time.
+            let mut rows: Vec<(i64, SeriesId, Option<f64>)> = Vec::with_capacity(samples.len());
             let mut previous: Option<(&str, &str, SeriesId)> = None;
             for sample in samples {
                 let id = match previous {
@@ -418,16 +421,28 @@ impl MetricStore {
                             }
                         };
                         previous = Some((&sample.name, &sample.labels, id));
+                        report.series.insert(id);
                         id
                     }
                 };
-                report.series.insert(id);
                 if chunks.holds(&tx, id, sample.timestamp_ms)? {
                     report.duplicates += 1;
                     continue;
                 }
-                let value = (!sample.value.is_nan()).then_some(sample.value);
-                if insert.execute(params![sample.timestamp_ms, id, value])? == 1 {
+                rows.push((
+                    sample.timestamp_ms,
+                    id,
+                    (!sample.value.is_nan()).then_some(sample.value),
+                ));
+            }
+            // Then into the head in its key order: a file written series by series would
+            // otherwise insert all over the head's B-tree. Stable, so of two samples for one
+            // series and millisecond in a batch the first is the one kept.
+            if !rows.is_sorted_by_key(|&(t, id, _)| (t, id)) {
+                rows.sort_by_key(|&(t, id, _)| (t, id));
+            }
+            for (timestamp_ms, id, value) in rows {
+                if insert.execute(params![timestamp_ms, id, value])? == 1 {
                     report.inserted += 1;
                 } else {
                     report.duplicates += 1;
@@ -791,36 +806,36 @@ fn merge(chunked: Vec<Point>, head: Vec<Point>) -> Vec<Point> {
 /// Move every sample of the head into its series' chunks, inside the caller's immediate
 /// transaction; returns how many were moved.
 fn compact_head(tx: &Transaction) -> Result<usize, Fault> {
-    let mut rows: Vec<(SeriesId, Point)> = Vec::new();
+    // Read in the head's own order (time, series) and grouped here: each series' samples come
+    // out in time order, with no sort inside SQLite.
+    let mut by_series: HashMap<SeriesId, Vec<Point>> = HashMap::new();
+    let mut moved = 0;
     {
         let mut statement = tx.prepare_cached(
-            "SELECT series_id, timestamp_ms, value FROM head ORDER BY series_id, timestamp_ms",
+            "SELECT timestamp_ms, series_id, value FROM head ORDER BY timestamp_ms, series_id",
         )?;
         let mut cursor = statement.query([])?;
         while let Some(row) = cursor.next()? {
-            rows.push((
-                row.get(0)?,
-                Point {
-                    timestamp_ms: row.get(1)?,
-                    value: row.get::<_, Option<f64>>(2)?.unwrap_or(f64::NAN),
-                },
-            ));
+            by_series.entry(row.get(1)?).or_default().push(Point {
+                timestamp_ms: row.get(0)?,
+                value: row.get::<_, Option<f64>>(2)?.unwrap_or(f64::NAN),
+            });
+            moved += 1;
         }
     }
-    let mut start = 0;
-    while start < rows.len() {
-        let series = rows[start].0;
-        let end = start + rows[start..].partition_point(|(s, _)| *s == series);
-        let points: Vec<Point> = rows[start..end].iter().map(|(_, p)| *p).collect();
-        compact_series(tx, series, &points)?;
-        start = end;
+    let mut series: Vec<SeriesId> = by_series.keys().copied().collect();
+    series.sort_unstable();
+    for id in series {
+        if let Some(points) = by_series.get(&id) {
+            compact_series(tx, id, points)?;
+        }
     }
     tx.execute("DELETE FROM head", [])?;
     tx.execute(
         "UPDATE meta SET value = value + 1 WHERE key = 'compactions'",
         [],
     )?;
-    Ok(rows.len())
+    Ok(moved)
 }
 
 /// Put `new` (one series' head samples, in time order) into its chunks: the chunks whose time
