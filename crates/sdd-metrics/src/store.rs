@@ -984,11 +984,24 @@ mod tests {
             (again.inserted, again.duplicates, again.new_series),
             (1, 2, 0)
         );
+        // Out of time order within a batch (sorted before it goes in): of two samples for one
+        // millisecond, the first in the batch is kept.
+        let unordered = store
+            .ingest(
+                &[
+                    sample("c", "", 3000, 3.0),
+                    sample("c", "", 2500, 8.0),
+                    sample("c", "", 2500, 9.0),
+                ],
+                &[],
+            )
+            .unwrap();
+        assert_eq!((unordered.inserted, unordered.duplicates), (2, 1));
         let id = store.find_series("c", []).unwrap().unwrap();
         let points = store.points(id, Window::including_start(0, 5000)).unwrap();
         assert_eq!(
             points.iter().map(|p| p.value).collect::<Vec<_>>(),
-            [1.0, 2.0]
+            [1.0, 2.0, 8.0, 3.0]
         );
     }
 
