@@ -313,7 +313,9 @@ pub fn deriv(points: &[Point]) -> Option<f64> {
             constant = false;
         }
         n += 1.0;
-        let x = (point.timestamp_ms - intercept_time) as f64 / 1e3;
+        // Prometheus subtracts integers; in floating point the result is the same below 2^53
+        // ms, and extreme times cannot overflow.
+        let x = (point.timestamp_ms as f64 - intercept_time as f64) / 1e3;
         (sum_x, c_x) = kahan_inc(x, sum_x, c_x);
         (sum_y, c_y) = kahan_inc(point.value, sum_y, c_y);
         (sum_xy, c_xy) = kahan_inc(x * point.value, sum_xy, c_xy);
@@ -375,9 +377,12 @@ pub fn extrapolated_rate(
             }
         }
     }
-    let mut duration_to_start = (first.timestamp_ms - window.start_ms) as f64 / 1000.0;
-    let mut duration_to_end = (window.end_ms - last.timestamp_ms) as f64 / 1000.0;
-    let sampled_interval = (last.timestamp_ms - first.timestamp_ms) as f64 / 1000.0;
+    // In floating point: exact for real timestamps (below 2^53 ms), and a window reaching
+    // i64::MIN cannot overflow.
+    let seconds_between = |from: i64, to: i64| (to as f64 - from as f64) / 1000.0;
+    let mut duration_to_start = seconds_between(window.start_ms, first.timestamp_ms);
+    let mut duration_to_end = seconds_between(last.timestamp_ms, window.end_ms);
+    let sampled_interval = seconds_between(first.timestamp_ms, last.timestamp_ms);
     let average_between_samples = sampled_interval / (points.len() - 1) as f64;
     let threshold = average_between_samples * 1.1;
     if duration_to_start >= threshold {
@@ -707,6 +712,33 @@ mod tests {
             resets(&points(&[(1, 3.0), (2, 1.0), (3, 2.0), (4, 0.0)])),
             2
         );
+    }
+
+    /// Windows and times at the ends of i64 give numbers (perhaps meaningless), not a panic.
+    #[test]
+    fn extreme_times_do_not_overflow() {
+        let extreme = [
+            Point {
+                timestamp_ms: i64::MIN,
+                value: 1.0,
+            },
+            Point {
+                timestamp_ms: 0,
+                value: 2.0,
+            },
+            Point {
+                timestamp_ms: i64::MAX,
+                value: 3.0,
+            },
+        ];
+        for window in [
+            Window::new(i64::MIN, i64::MAX),
+            Window::including_start(i64::MIN, i64::MAX),
+        ] {
+            let summary = summarize(&extreme, window, true).unwrap();
+            assert!(summary.count >= 2);
+            assert!(summary.slope_per_second.is_some());
+        }
     }
 
     #[test]
