@@ -120,6 +120,24 @@ fn main() {
         ms(scraped),
         per_second(SERIES * STEPS, scraped)
     );
+    // What a sample costs on disk once compacted.
+    {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = MetricStore::open(dir.path()).unwrap();
+        for samples in &scrapes {
+            store.ingest(samples, &families).unwrap();
+        }
+        store.compact().unwrap();
+        drop(store);
+        let bytes = std::fs::metadata(dir.path().join(".sdd/metrics.sqlite3"))
+            .unwrap()
+            .len();
+        println!(
+            "  file size, compacted                    {:>9.1} MB  {:>10.1} bytes/sample",
+            bytes as f64 / 1e6,
+            bytes as f64 / (SERIES * STEPS) as f64
+        );
+    }
 
     // Ingest as an import does: transactions of 100,000 samples.
     let all: Vec<Sample> = scrapes.iter().flatten().cloned().collect();

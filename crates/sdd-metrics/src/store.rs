@@ -52,9 +52,9 @@ pub const METRICS_FILE: &str = ".sdd/metrics.sqlite3";
 /// How long a writer waits for another process's transaction before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Page cache per connection (SQLite's unit: negative is KiB). Ingest touches the newest page
-/// of every series it writes; with SQLite's default 2 MiB, a thousand series no longer fit and
-/// each batch reads and writes the same pages again.
+/// Page cache per connection (SQLite's unit: negative is KiB). A compaction rewrites the last
+/// chunk of every series it moves samples into; with SQLite's default 2 MiB, a thousand series'
+/// chunks (and the head they come from) no longer fit, and each compaction reads them again.
 const CACHE_KIB: i64 = 64 * 1024;
 
 /// Series ids kept in memory to skip a lookup per sample; past this the map starts over.
