@@ -1142,6 +1142,39 @@ temperature -3.5 1700000000
         assert!(!exposition.eof);
     }
 
+    /// Metadata is kept for at most MAX_FAMILIES families; samples of the rest are still read.
+    /// A second HELP for a family is reported, the first kept.
+    #[test]
+    fn metadata_is_bounded_and_kept_once() {
+        let mut text = String::new();
+        for i in 0..=MAX_FAMILIES {
+            text.push_str(&format!("# TYPE f{i} gauge\n"));
+        }
+        text.push_str(&format!(
+            "f{MAX_FAMILIES} 1\n# HELP f0 first\n# HELP f0 second\n"
+        ));
+        let exposition = parse(text.as_bytes(), Format::Prometheus, 0);
+        assert_eq!(exposition.families.len(), MAX_FAMILIES);
+        assert_eq!(exposition.samples.len(), 1);
+        let messages: Vec<&str> = exposition
+            .problems
+            .kept()
+            .iter()
+            .map(|p| p.message.as_str())
+            .collect();
+        assert_eq!(messages.len(), 2, "{messages:?}");
+        assert!(
+            messages[0].contains("more than 100000 metric families"),
+            "{messages:?}"
+        );
+        assert!(
+            messages[1].contains("a second `# HELP` for `f0`"),
+            "{messages:?}"
+        );
+        let f0 = exposition.families.iter().find(|f| f.name == "f0").unwrap();
+        assert_eq!(f0.help.as_deref(), Some("first"));
+    }
+
     #[test]
     fn openmetrics_must_end_with_eof_and_nothing_after_it() {
         let missing = parse(b"a 1 1\n", Format::OpenMetrics, 0);
