@@ -18,12 +18,13 @@
 //! is recorded and stored with it.
 
 mod kinds;
+pub mod migrations;
 mod schema;
 pub mod status;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use schemars::JsonSchema;
@@ -309,36 +310,24 @@ impl History {
     /// Open at `target` (at most [`SCHEMA_VERSION`]): the tests make files of older versions
     /// with it.
     fn open_at_version(path: &Path, target: i64) -> Result<History, HistoryError> {
-        let db = |source| HistoryError::Database {
-            path: path.to_path_buf(),
-            source,
-        };
-        // A file a newer SDD wrote is recognised on a read-only connection: closing a
-        // read-write one would checkpoint the newer SDD's write-ahead log into it.
-        refuse_newer_read_only(path)?;
-        let mut conn = Connection::open(path).map_err(db)?;
-        // Another server or `sdd` may write at the same time.
-        conn.busy_timeout(BUSY_TIMEOUT).map_err(db)?;
-        // Read before anything is written: a file this SDD cannot read stays as it is.
-        let found = schema::current_version(&conn).map_err(db)?;
-        if found > SCHEMA_VERSION {
-            return Err(HistoryError::NewerSchema {
-                path: path.to_path_buf(),
-                found,
-            });
-        }
-        if let Some(problem) = schema::damage(&conn).map_err(db)? {
-            return Err(HistoryError::Damaged {
-                path: path.to_path_buf(),
-                problem,
-            });
-        }
-        use_wal(&conn).map_err(db)?;
-        schema::migrate(&mut conn, target).map_err(|failed| HistoryError::Migration {
-            path: path.to_path_buf(),
-            version: failed.version,
-            source: failed.source,
-        })?;
+        let conn =
+            migrations::open(path, schema::MIGRATIONS, target, BUSY_TIMEOUT).map_err(|e| {
+                let path = path.to_path_buf();
+                match e {
+                    migrations::OpenError::Sql(source) => HistoryError::Database { path, source },
+                    migrations::OpenError::Newer { found } => {
+                        HistoryError::NewerSchema { path, found }
+                    }
+                    migrations::OpenError::Damaged { problem } => {
+                        HistoryError::Damaged { path, problem }
+                    }
+                    migrations::OpenError::Migration(failed) => HistoryError::Migration {
+                        path,
+                        version: failed.version,
+                        source: failed.source,
+                    },
+                }
+            })?;
         Ok(History {
             conn,
             path: path.to_path_buf(),
@@ -347,7 +336,7 @@ impl History {
 
     /// The schema version of the open file.
     pub fn schema_version(&self) -> Result<i64, HistoryError> {
-        schema::current_version(&self.conn).map_err(|e| self.db(e))
+        migrations::current_version(&self.conn).map_err(|e| self.db(e))
     }
 
     fn db(&self, source: rusqlite::Error) -> HistoryError {
@@ -612,56 +601,6 @@ impl History {
     }
 }
 
-/// Refuse a file written by a newer SDD, reading its version without writing anything. A file
-/// that cannot be opened read-only (none yet, say) is left to the read-write open, which says
-/// what is wrong with it.
-fn refuse_newer_read_only(path: &Path) -> Result<(), HistoryError> {
-    if !path.is_file() {
-        return Ok(());
-    }
-    let flags =
-        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let Ok(conn) = Connection::open_with_flags(path, flags) else {
-        return Ok(());
-    };
-    let _ = conn.busy_timeout(BUSY_TIMEOUT);
-    match schema::current_version(&conn) {
-        Ok(found) if found > SCHEMA_VERSION => Err(HistoryError::NewerSchema {
-            path: path.to_path_buf(),
-            found,
-        }),
-        _ => Ok(()),
-    }
-}
-
-/// Readers never wait for a writer, nor a writer for readers. The mode is kept in the file;
-/// set on every open to turn it on for a new one (a no-op after that).
-fn use_wal(conn: &Connection) -> rusqlite::Result<()> {
-    // SQLite does not call the busy handler while it switches a file to WAL, so a second
-    // process opening a new history at the same moment gets "database is locked" at once;
-    // wait for the first as the busy timeout would.
-    let deadline = Instant::now() + BUSY_TIMEOUT;
-    loop {
-        match conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get::<_, String>(0)) {
-            Ok(mode) => {
-                if !mode.eq_ignore_ascii_case("wal") {
-                    // A file system without shared memory, say: still usable, one writer at
-                    // a time.
-                    tracing::warn!(mode, "the run history could not use WAL");
-                }
-                return Ok(());
-            }
-            Err(e)
-                if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy)
-                    && Instant::now() < deadline =>
-            {
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            Err(e) => return Err(e),
-        }
-    }
-}
-
 /// Write `run` with its regressions; inside the caller's immediate transaction.
 fn insert_run(tx: &rusqlite::Transaction, run: &NewRun) -> Read<i64> {
     let previous = tx
@@ -833,6 +772,7 @@ fn test_from_row(r: &rusqlite::Row) -> rusqlite::Result<Read<TestRow>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Instant;
     use SubjectStatus::{Failing, NoTest, Passing};
 
     fn run(statuses: &[(&str, SubjectStatus)]) -> NewRun {

@@ -71,6 +71,11 @@ const RULES: &[(&str, &[&str], &str)] = &[
         &["sdd-spec", "rmcp", "rusqlite"],
         "the load generator depends only on the allowed-hosts type",
     ),
+    (
+        "sdd-metrics",
+        &["tokio", "rmcp", "hyper", "sdd-exec", "sdd-spec", "sdd-http"],
+        "metric data is plain Rust: text in, SQLite, numbers out; scraping and judging live elsewhere",
+    ),
     ("sdd-verify", &["rmcp"], "no library crate knows MCP"),
     (
         "sdd-specification-server",
