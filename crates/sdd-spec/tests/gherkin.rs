@@ -2,6 +2,8 @@
 //! a `.feature` file of the same domain (Background, tags, approvals, an outline with two
 //! Examples tables, an ID both files use) and a second `.feature` file with a syntax error.
 
+mod support;
+
 use std::path::{Path, PathBuf};
 
 use sdd_spec::document::ReviewStatus;
@@ -217,21 +219,7 @@ fn the_spec_cache_keeps_feature_files_like_yaml_files() {
         "Feature: Orders\n  @status:approved\n  Scenario: Cancel\n    When c\n",
     );
     let cache = sdd_spec::SpecCache::new(dir.path());
-    let agree = |step: &str| -> std::sync::Arc<sdd_spec::Loaded> {
-        let cached = cache.load().unwrap();
-        let fresh = load_dir(dir.path()).unwrap();
-        assert_eq!(
-            format!("{:?}", cached.spec),
-            format!("{:?}", fresh.spec),
-            "{step}"
-        );
-        assert_eq!(
-            format!("{:?}", cached.diagnostics),
-            format!("{:?}", fresh.diagnostics),
-            "{step}"
-        );
-        cached
-    };
+    let agree = |step: &str| support::cache_agrees_with_a_fresh_load(&cache, dir.path(), step);
     let cancel = |loaded: &sdd_spec::Loaded| {
         loaded
             .spec

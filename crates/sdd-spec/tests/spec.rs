@@ -1,6 +1,8 @@
 //! Integration tests of the spec core at its library boundary: the bundled examples, the seed's
 //! malformed shapes, diagnostics, and the committed schema.
 
+mod support;
+
 use std::path::{Path, PathBuf};
 
 use sdd_spec::{load_dir, Severity};
@@ -332,21 +334,7 @@ fn the_spec_cache_rereads_only_what_changed_and_agrees_with_a_fresh_load() {
         ),
     );
     let cache = sdd_spec::SpecCache::new(dir.path());
-    let agree = |step: &str| -> std::sync::Arc<sdd_spec::Loaded> {
-        let cached = cache.load().unwrap();
-        let fresh = sdd_spec::load_dir(dir.path()).unwrap();
-        assert_eq!(
-            format!("{:?}", cached.spec),
-            format!("{:?}", fresh.spec),
-            "{step}: the cached model differs from a fresh load"
-        );
-        assert_eq!(
-            format!("{:?}", cached.diagnostics),
-            format!("{:?}", fresh.diagnostics),
-            "{step}: the cached diagnostics differ from a fresh load"
-        );
-        cached
-    };
+    let agree = |step: &str| support::cache_agrees_with_a_fresh_load(&cache, dir.path(), step);
     let first = agree("first load");
     let b_scenario = |loaded: &sdd_spec::Loaded| {
         loaded
