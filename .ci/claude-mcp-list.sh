@@ -19,7 +19,7 @@ cp -r "$repo/examples/task_manager" "$work/project"
 # person answering Claude Code's trust prompt would).
 mkdir -p "$work/home/.claude"
 echo '{"enableAllProjectMcpServers": true}' >"$work/home/.claude/settings.json"
-out="$(cd "$work/project" && HOME="$work/home" timeout 180 "$tools/node_modules/.bin/claude" mcp list 2>&1)"
+out="$(cd "$work/project" && HOME="$work/home" DISABLE_AUTOUPDATER=1 CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 timeout 180 "$tools/node_modules/.bin/claude" mcp list 2>&1)"
 echo "$out"
 status=0
 for server in sdd-specification sdd-implementation; do
