@@ -83,44 +83,54 @@ pub struct Page {
     /// How to get the rest, in one line; absent on the last page.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub more: Option<String>,
+    /// The character budget the page was cut to (for `more`'s wording; not sent).
+    #[serde(skip)]
+    #[schemars(skip)]
+    budget: usize,
 }
 
 impl Page {
     fn new(total: usize, offset: usize, returned: usize, cut_by_size: bool, budget: usize) -> Self {
         let end = offset + returned;
-        let next_offset = (end < total).then_some(end);
-        let more = next_offset.map(|next| {
-            let cut = if cut_by_size {
-                format!(" (the page was cut to stay under {budget} characters)")
-            } else {
-                String::new()
-            };
-            format!(
-                "{returned} of {total} shown{cut}; for the next ones call again with the same arguments and `offset: {next}`"
-            )
-        });
-        Page {
+        let mut page = Page {
             total,
             offset,
             returned,
-            next_offset,
+            next_offset: (end < total).then_some(end),
             cut_by_size,
-            more,
-        }
+            more: None,
+            budget,
+        };
+        page.more = page.more_line("shown", "");
+        page
     }
-}
 
-impl Page {
+    /// `more` for a page that is not the last: how many are `shown`, why the page is short,
+    /// and how to get the next ones, then `after`.
+    fn more_line(&self, shown: &str, after: &str) -> Option<String> {
+        let next = self.next_offset?;
+        let cut = if self.cut_by_size {
+            format!(
+                " (the page was cut to stay under {} characters)",
+                self.budget
+            )
+        } else {
+            String::new()
+        };
+        Some(format!(
+            "{} of {} {shown}{cut}; for the next ones call again with the same arguments and `offset: {next}`{after}",
+            self.returned, self.total
+        ))
+    }
+
     /// The page of a tool that *runs* something (checks, load runs) and lists its results:
     /// calling again for the next page would run everything again, so `more` also says how
     /// to see the rest without that (`instead`: a narrower call, or the recorded run).
     pub fn of_a_run(mut self, instead: &str) -> Page {
-        if let Some(more) = self.more.take() {
-            self.more = Some(format!(
-                "{more} (that runs them all again; {instead})",
-                more = more.replacen(" shown", " listed, those that need attention first", 1)
-            ));
-        }
+        self.more = self.more_line(
+            "listed, those that need attention first",
+            &format!(" (that runs them all again; {instead})"),
+        );
         self
     }
 }

@@ -32,6 +32,20 @@ pub struct ConflictReport {
     pub diagnostics: Vec<Diagnostic>,
 }
 
+impl ConflictReport {
+    /// A conflict, told twice: as the diagnostic (located, with help) and as the conflict
+    /// between `scenarios` (and `constraint`) under the diagnostic's code and message.
+    fn add(&mut self, diagnostic: Diagnostic, scenarios: Vec<String>, constraint: Option<String>) {
+        self.conflicts.push(Conflict {
+            kind: diagnostic.code.clone(),
+            message: diagnostic.message.clone(),
+            scenarios,
+            constraint,
+        });
+        self.diagnostics.push(diagnostic);
+    }
+}
+
 /// Find conflicts among all scenarios of the spec (rejected scenarios are ignored).
 pub fn find_conflicts(spec: &Spec) -> ConflictReport {
     let live: Vec<&Scenario> = spec
@@ -80,17 +94,13 @@ fn duplicate_names(scenarios: &[&Scenario], report: &mut ConflictReport) {
                 "scenario `{}` has the same name as `{}` ({}) in domain `{}`",
                 s.id, first.id, first.location, s.domain
             );
-            report.diagnostics.push(
+            report.add(
                 Diagnostic::error("duplicate-name", &message)
                     .at(&s.location)
                     .with_help("give each scenario a name that says how it differs"),
+                vec![first.id.clone(), s.id.clone()],
+                None,
             );
-            report.conflicts.push(Conflict {
-                kind: "duplicate-name".into(),
-                message,
-                scenarios: vec![first.id.clone(), s.id.clone()],
-                constraint: None,
-            });
         } else {
             seen.insert(key, s);
         }
@@ -217,17 +227,13 @@ fn duplicate_behaviour(a: &Scenario, b: &Scenario, report: &mut ConflictReport) 
         "scenarios `{}` and `{}` describe the same behaviour (same Given, When and Then)",
         a.id, b.id
     );
-    report.diagnostics.push(
+    report.add(
         Diagnostic::warning("duplicate-behaviour", &message)
             .at(&b.location)
             .with_help("remove one, or make them differ in what they set up or expect"),
+        vec![a.id.clone(), b.id.clone()],
+        None,
     );
-    report.conflicts.push(Conflict {
-        kind: "duplicate-behaviour".into(),
-        message,
-        scenarios: vec![a.id.clone(), b.id.clone()],
-        constraint: None,
-    });
 }
 
 /// Why two different outcomes of the same situation contradict each other, if they do.
@@ -271,20 +277,16 @@ fn contradicting_outcomes(
         b.id,
         reasons.join("; ")
     );
-    report.diagnostics.push(
+    report.add(
         Diagnostic::error("contradicting-outcomes", &message)
             .at(&b.location)
             .with_help(format!(
                 "decide which is right, or make the Given of one differ (first one at {})",
                 a.location
             )),
+        vec![a.id.clone(), b.id.clone()],
+        None,
     );
-    report.conflicts.push(Conflict {
-        kind: "contradicting-outcomes".into(),
-        message,
-        scenarios: vec![a.id.clone(), b.id.clone()],
-        constraint: None,
-    });
 }
 
 /// A limit on some field's size, from a constraint or from a scenario's outcome ("max 255").
@@ -398,21 +400,17 @@ fn size_limits(spec: &Spec, scenarios: &[&Scenario], report: &mut ConflictReport
                 "scenario `{}` expects success with {size} {unit}, but {} allows at most {} {unit}",
                 s.id, limit.source, limit.max
             );
-            report.diagnostics.push(
+            let mut ids = vec![s.id.clone()];
+            ids.extend(limit.scenario.clone());
+            report.add(
                 Diagnostic::new(Severity::Error, "contradicts-limit", &message)
                     .at(&s.location)
                     .with_help(
                         "either the scenario should expect a refusal, or the limit is wrong",
                     ),
+                ids,
+                limit.constraint.clone(),
             );
-            let mut ids = vec![s.id.clone()];
-            ids.extend(limit.scenario.clone());
-            report.conflicts.push(Conflict {
-                kind: "contradicts-limit".into(),
-                message,
-                scenarios: ids,
-                constraint: limit.constraint.clone(),
-            });
         }
     }
 }
