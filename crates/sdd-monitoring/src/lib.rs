@@ -1,0 +1,7 @@
+//! The monitoring server's library: the spec watched in production.
+//!
+//! Metric sources behind one interface (the embedded store under `.sdd/`, or a
+//! Prometheus-compatible HTTP API), the mapping from the spec's scenarios and constraints to
+//! series, and the answers the monitoring tools give in the spec's terms.
+
+pub mod prometheus;

@@ -1,0 +1,1 @@
+//! The Prometheus HTTP API client (in progress on its own branch).
