@@ -4,4 +4,7 @@
 //! Prometheus-compatible HTTP API), the mapping from the spec's scenarios and constraints to
 //! series, and the answers the monitoring tools give in the spec's terms.
 
+pub mod embedded;
+pub mod expr;
 pub mod prometheus;
+pub mod selector;

@@ -47,6 +47,192 @@ pub struct ProjectFile {
     /// operations count as routes too.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub openapi: Option<String>,
+    /// How the running service is watched: where metrics come from, what `sdd monitor`
+    /// scrapes and probes, and which series measure which constraint.
+    #[serde(default)]
+    pub monitoring: MonitoringConfig,
+}
+
+/// The `monitoring` section: read by the monitoring server and `sdd monitor`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MonitoringConfig {
+    /// Where the monitoring tools read metrics: the embedded store under `.sdd/` that
+    /// `sdd monitor` and `sdd metrics import` fill (the default), or
+    /// `{prometheus: {url: http://127.0.0.1:9090}}` (Prometheus, Thanos, Mimir,
+    /// VictoriaMetrics: anything that answers the Prometheus HTTP API).
+    #[serde(default)]
+    pub source: MetricSourceConfig,
+    /// The Prometheus or OpenMetrics text endpoints `sdd monitor` scrapes into the embedded
+    /// store.
+    #[serde(default)]
+    pub scrape: ScrapeConfig,
+    /// Synthetic journeys: `sdd monitor` runs every approved scenario's executable examples
+    /// against the running service on an interval and records success and latency per
+    /// scenario.
+    #[serde(default)]
+    pub journeys: JourneyConfig,
+    /// The window a tool looks at when a call names none, as a duration (`30m`, `1h`, `7d`;
+    /// default `1h`).
+    #[serde(default = "default_monitoring_window")]
+    pub window: String,
+    /// The window an availability or error-rate constraint's error budget is counted over
+    /// when the constraint names none (default `30d`).
+    #[serde(default = "default_budget_window")]
+    pub budget_window: String,
+    /// The metric names of the convention (README, "Metrics convention"), when the service
+    /// uses others.
+    #[serde(default)]
+    pub convention: MetricConvention,
+    /// Per constraint ID: the series that measure it, instead of the convention's default.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub constraints: BTreeMap<String, ConstraintMetric>,
+}
+
+impl Default for MonitoringConfig {
+    fn default() -> Self {
+        MonitoringConfig {
+            source: MetricSourceConfig::default(),
+            scrape: ScrapeConfig::default(),
+            journeys: JourneyConfig::default(),
+            window: default_monitoring_window(),
+            budget_window: default_budget_window(),
+            convention: MetricConvention::default(),
+            constraints: BTreeMap::new(),
+        }
+    }
+}
+
+fn default_monitoring_window() -> String {
+    "1h".into()
+}
+fn default_budget_window() -> String {
+    "30d".into()
+}
+
+/// Where metrics are read from: the embedded store under `.sdd/` unless a Prometheus is named.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MetricSourceConfig {
+    /// A server answering the Prometheus HTTP API (`/api/v1/query`, `query_range`, `series`).
+    /// Without it, the tools read the embedded store (`.sdd/metrics.sqlite3`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prometheus: Option<PrometheusSourceConfig>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PrometheusSourceConfig {
+    /// Its base URL, e.g. `http://127.0.0.1:9090` (a path prefix is kept). A host other than
+    /// loopback must be listed under `targets.allowed_hosts`.
+    pub url: String,
+    /// Seconds one API request may take (default 10).
+    #[serde(default = "default_prometheus_timeout")]
+    pub timeout_seconds: u64,
+}
+
+fn default_prometheus_timeout() -> u64 {
+    10
+}
+
+/// What `sdd monitor` scrapes.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScrapeConfig {
+    /// Seconds between scrapes (default 15).
+    #[serde(default = "default_scrape_interval")]
+    pub interval_seconds: u64,
+    /// Seconds one scrape may take (default 10).
+    #[serde(default = "default_scrape_timeout")]
+    pub timeout_seconds: u64,
+    /// Metrics endpoints as `http://` URLs, e.g. `http://127.0.0.1:8788/metrics`. A host other
+    /// than loopback must be listed under `targets.allowed_hosts`.
+    #[serde(default)]
+    pub targets: Vec<String>,
+}
+
+impl Default for ScrapeConfig {
+    fn default() -> Self {
+        ScrapeConfig {
+            interval_seconds: default_scrape_interval(),
+            timeout_seconds: default_scrape_timeout(),
+            targets: Vec::new(),
+        }
+    }
+}
+
+fn default_scrape_interval() -> u64 {
+    15
+}
+fn default_scrape_timeout() -> u64 {
+    10
+}
+
+/// The synthetic journeys `sdd monitor` runs.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct JourneyConfig {
+    /// Seconds between two runs of every approved scenario's examples (default 60); 0 turns
+    /// the journeys off.
+    #[serde(default = "default_journey_interval")]
+    pub interval_seconds: u64,
+}
+
+impl Default for JourneyConfig {
+    fn default() -> Self {
+        JourneyConfig {
+            interval_seconds: default_journey_interval(),
+        }
+    }
+}
+
+fn default_journey_interval() -> u64 {
+    60
+}
+
+/// The names of the metrics convention.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MetricConvention {
+    /// The request-duration histogram (seconds), labelled by `method`, `route` (the route
+    /// template, `/tasks/{id}`) and `status` (default `http_request_duration_seconds`).
+    #[serde(default = "default_request_duration")]
+    pub request_duration: String,
+    /// The counter of scenario outcomes, labelled by `scenario` (its ID) and `outcome`
+    /// (`success` or `failure`) (default `sdd_scenario_outcomes_total`).
+    #[serde(default = "default_scenario_outcomes")]
+    pub scenario_outcomes: String,
+}
+
+impl Default for MetricConvention {
+    fn default() -> Self {
+        MetricConvention {
+            request_duration: default_request_duration(),
+            scenario_outcomes: default_scenario_outcomes(),
+        }
+    }
+}
+
+fn default_request_duration() -> String {
+    "http_request_duration_seconds".into()
+}
+fn default_scenario_outcomes() -> String {
+    "sdd_scenario_outcomes_total".into()
+}
+
+/// The series that measure one constraint.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConstraintMetric {
+    /// A series selector in PromQL's syntax over a request-duration histogram (its name without
+    /// `_bucket`): `api_latency_seconds{route="/search"}`. Latency percentiles come from its
+    /// buckets, request and error counts from its `_count` by `status`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub histogram: Option<String>,
+    /// Not measured from metrics, and why (it is then listed as unmeasured with this reason,
+    /// never silently skipped).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unmeasured: Option<String>,
 }
 
 /// Client credentials SDD can make itself.
@@ -652,6 +838,38 @@ mod tests {
         assert_eq!(file.tests["unit"].results.format, ResultsFormat::Libtest);
         assert_eq!(file.service.unwrap().stop.grace_seconds, 10);
         assert_eq!(file.targets.allowed_hosts, ["staging.internal"]);
+        // No monitoring section: the embedded store, the convention's names, no targets.
+        assert_eq!(file.monitoring.source.prometheus, None);
+        assert_eq!(file.monitoring.window, "1h");
+        assert_eq!(file.monitoring.scrape.interval_seconds, 15);
+        assert_eq!(
+            file.monitoring.convention.request_duration,
+            "http_request_duration_seconds"
+        );
+    }
+
+    #[test]
+    fn parses_the_monitoring_section() {
+        let file = parse_project_file(
+            "monitoring:\n  source: {prometheus: {url: http://127.0.0.1:9090}}\n  scrape: {targets: [http://127.0.0.1:8788/metrics], interval_seconds: 5}\n  journeys: {interval_seconds: 0}\n  constraints:\n    api_response_time: {histogram: 'api_seconds{route=\"/x\"}'}\n    uptime: {unmeasured: probed by hand}\n",
+        )
+        .unwrap();
+        let m = file.monitoring;
+        assert_eq!(
+            m.source.prometheus,
+            Some(PrometheusSourceConfig {
+                url: "http://127.0.0.1:9090".into(),
+                timeout_seconds: 10
+            })
+        );
+        assert_eq!(m.scrape.targets, ["http://127.0.0.1:8788/metrics"]);
+        assert_eq!(m.journeys.interval_seconds, 0);
+        assert_eq!(
+            m.constraints["api_response_time"].histogram.as_deref(),
+            Some("api_seconds{route=\"/x\"}")
+        );
+        let err = parse_project_file("monitoring: {source: {graphite: {}}}\n").unwrap_err();
+        assert!(err.message.contains("graphite"), "{}", err.message);
     }
 
     #[test]
