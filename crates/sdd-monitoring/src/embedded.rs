@@ -16,6 +16,9 @@ use crate::selector::{Labels, Selector};
 /// drops) and a value.
 pub type Sample = (Labels, f64);
 
+/// A series over steps: labels and `(time in ms, value)` pairs.
+pub type StepSeries = (Labels, Vec<(i64, f64)>);
+
 /// The labels of a stored series' canonical label text.
 pub fn labels_of(canonical: &str) -> Labels {
     split_labels(canonical).into_iter().collect()
@@ -143,7 +146,7 @@ pub fn range_points(
     end_ms: i64,
     step_ms: i64,
     lookback_ms: i64,
-) -> Result<Vec<(Labels, Vec<(i64, f64)>)>, StoreError> {
+) -> Result<Vec<StepSeries>, StoreError> {
     let step_ms = step_ms.max(1);
     let window = Window::including_start(start_ms.saturating_sub(lookback_ms), end_ms);
     let mut out = Vec::new();
