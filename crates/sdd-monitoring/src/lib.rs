@@ -6,5 +6,8 @@
 
 pub mod embedded;
 pub mod expr;
+pub mod headroom;
 pub mod prometheus;
 pub mod selector;
+pub mod source;
+pub mod window;

@@ -357,6 +357,27 @@ pub fn judge_error_rate(m: &Measured, max_percent: f64, counted_4xx: &[u16]) -> 
     (verdict, summary)
 }
 
+/// An availability floor in percent: the share of requests answered without a failure
+/// (transport errors and 5xx) must stay at or above `min_percent`. Refusals (4xx) are the
+/// client's doing and count as answered, except when they are most of the requests, which
+/// leaves nothing to judge (`refusal_guard`).
+pub fn judge_availability(m: &Measured, min_percent: f64) -> Judgement {
+    let measured = 100.0 - m.error_rate() * 100.0;
+    let summary = format!(
+        "{measured:.3} % of {} requests answered without a failure ({} transport errors, {} 5xx), floor {min_percent} %",
+        m.requests, m.transport_errors, m.status_5xx
+    );
+    if let Some((verdict, why)) = refusal_guard(m) {
+        return (verdict, format!("{why}; {summary}"));
+    }
+    let verdict = if measured < min_percent {
+        Verdict::Failing
+    } else {
+        Verdict::Passing
+    };
+    (verdict, summary)
+}
+
 /// Concurrent users served: `connections` were run (fewer than `users` when the machine
 /// cannot open that many, which leaves the constraint undecided).
 pub fn judge_concurrency(m: &Measured, users: u64, connections: usize, p99_ms: f64) -> Judgement {
@@ -949,6 +970,81 @@ mod tests {
         for (name, measured, limit, counted, verdict, says) in cases {
             let (got, summary) = judge_error_rate(measured, *limit, counted);
             assert_eq!(got, *verdict, "{name}: {summary}");
+            assert!(summary.contains(says), "{name}: {summary}");
+        }
+    }
+
+    #[test]
+    fn availability_table() {
+        use Verdict::*;
+        let with_5xx = |requests: u64, failed: u64| Measured {
+            requests,
+            status_5xx: failed,
+            ..healthy()
+        };
+        let cases = [
+            (
+                "all answered",
+                healthy(),
+                99.9,
+                Passing,
+                "100.000 % of 1000",
+            ),
+            (
+                "one in a thousand at 99.9",
+                with_5xx(1000, 1),
+                99.9,
+                Passing,
+                "99.900 %",
+            ),
+            (
+                "two in a thousand at 99.9",
+                with_5xx(1000, 2),
+                99.9,
+                Failing,
+                "99.800 %",
+            ),
+            (
+                "transport errors count",
+                Measured {
+                    transport_errors: 10,
+                    ..healthy()
+                },
+                99.9,
+                Failing,
+                "10 transport errors",
+            ),
+            (
+                "refusals are answers",
+                Measured {
+                    status_4xx: 30,
+                    ..healthy()
+                },
+                99.9,
+                Passing,
+                "100.000 %",
+            ),
+            (
+                "mostly refused",
+                Measured {
+                    status_4xx: 900,
+                    ..healthy()
+                },
+                99.9,
+                Inconclusive,
+                "refused 90 %",
+            ),
+            (
+                "nothing measured",
+                Measured::default(),
+                99.9,
+                Failing,
+                "no request",
+            ),
+        ];
+        for (name, measured, floor, verdict, says) in cases {
+            let (got, summary) = judge_availability(&measured, floor);
+            assert_eq!(got, verdict, "{name}: {summary}");
             assert!(summary.contains(says), "{name}: {summary}");
         }
     }
