@@ -5,8 +5,10 @@
 //! series, and the answers the monitoring tools give in the spec's terms.
 
 pub mod embedded;
+pub mod explore;
 pub mod expr;
 pub mod headroom;
+pub mod health;
 pub mod prometheus;
 pub mod selector;
 pub mod source;
