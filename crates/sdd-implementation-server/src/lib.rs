@@ -46,9 +46,8 @@ pub(crate) struct State {
     /// Opened on first use; `None` until then.
     pub history: Mutex<Option<History>>,
     pub service: tokio::sync::Mutex<service::ServiceSlot>,
-    /// The spec kept loaded between calls, for the spec root `sdd.yaml` names now (another
-    /// root, after an edit of `sdd.yaml`, starts another cache).
-    pub spec: Mutex<Option<Arc<sdd_spec::SpecCache>>>,
+    /// The spec kept loaded between calls, for the spec root `sdd.yaml` names now.
+    pub spec: sdd_mcp::SpecSlot,
 }
 
 #[derive(Clone)]
@@ -75,7 +74,7 @@ impl ImplServer {
                 supervisor,
                 history: Mutex::new(None),
                 service: tokio::sync::Mutex::new(service::ServiceSlot::default()),
-                spec: Mutex::new(None),
+                spec: sdd_mcp::SpecSlot::default(),
             }),
             tool_router,
         })
@@ -83,59 +82,18 @@ impl ImplServer {
 
     /// `sdd.yaml`, read now.
     fn project_file(&self) -> Result<ProjectFile, ToolError> {
-        sdd_mcp::blocking(|| sdd_spec::project::load_project_file(&self.state.project.root))
-            .map_err(|d| {
-                let location = match (d.line, d.column) {
-                    (Some(l), Some(c)) => format!(" at line {l}, column {c}"),
-                    _ => String::new(),
-                };
-                let field = d
-                    .path
-                    .as_deref()
-                    .map(|p| format!(" (field `{p}`)"))
-                    .unwrap_or_default();
-                let help = d
-                    .help
-                    .as_deref()
-                    .map(|h| format!("; {h}"))
-                    .unwrap_or_default();
-                format!(
-                    "sdd.yaml in {}{location}{field}: {}{help}",
-                    self.state.project.root.display(),
-                    d.message
-                )
-            })
+        sdd_mcp::read_project_file(&self.state.project)
     }
 
     /// The spec root: `--specs` if given, else `specs:` of `sdd.yaml`, else `specs/`.
     fn specs_dir(&self, file: Option<&ProjectFile>) -> Result<PathBuf, ToolError> {
-        let project = &self.state.project;
-        match file {
-            Some(file) if !project.specs_explicit => Project::confine(&project.root, &file.specs)
-                .map_err(|e| format!("`specs` in sdd.yaml: {e}")),
-            _ => Ok(project.specs.clone()),
-        }
+        sdd_mcp::SpecSlot::specs_dir(&self.state.project, file)
     }
 
     /// The spec as its files say now, read again only where they changed (the same cache as
     /// the specification server's).
     fn load_spec(&self, file: Option<&ProjectFile>) -> Result<Arc<Loaded>, ToolError> {
-        let specs = self.specs_dir(file)?;
-        let cache = {
-            // A poisoned lock only means another call panicked mid-load: start afresh.
-            let mut slot = self
-                .state
-                .spec
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
-            match slot.as_ref() {
-                Some(cache) if cache.root() == specs => cache.clone(),
-                _ => slot
-                    .insert(Arc::new(sdd_spec::SpecCache::new(&specs)))
-                    .clone(),
-            }
-        };
-        sdd_mcp::load_spec(&cache).map_err(|e| format!("{e}"))
+        self.state.spec.load(&self.state.project, file)
     }
 
     /// Run `f` with the history, opening it on first use.

@@ -10,6 +10,7 @@ mod oneshot;
 mod output;
 mod progress;
 mod project;
+mod project_files;
 mod schema;
 #[cfg(feature = "test-client")]
 pub mod test_client;
@@ -24,6 +25,7 @@ pub use output::{
 };
 pub use progress::{with_progress, with_progress_stages, Stage};
 pub use project::{Project, ProjectError};
+pub use project_files::{read_project_file, SpecSlot};
 pub use schema::{schema_problems, tidy_schemas, Side};
 
 /// A mistake the agent can fix: returned as an error *tool result* (`isError: true`) whose text

@@ -26,6 +26,40 @@ pub struct Watch<'a> {
     pub window_ms: i64,
     /// The error budget's window.
     pub budget_window_ms: i64,
+    /// Answers already fetched in this call, by PromQL: constraints of one scope ask the same.
+    pub asked: std::sync::Mutex<std::collections::HashMap<String, Vec<crate::embedded::Sample>>>,
+}
+
+impl Watch<'_> {
+    pub fn new<'a>(
+        project: &'a ProjectFile,
+        source: &'a Source,
+        at_ms: i64,
+        window_ms: i64,
+        budget_window_ms: i64,
+    ) -> Watch<'a> {
+        Watch {
+            project,
+            source,
+            at_ms,
+            window_ms,
+            budget_window_ms,
+            asked: Default::default(),
+        }
+    }
+
+    /// `expr` at the watch's instant, asked of the source once per call.
+    pub async fn evaluate(&self, expr: &Expr) -> Result<Vec<crate::embedded::Sample>, SourceError> {
+        let key = expr.to_string();
+        if let Some(answer) = self.asked.lock().ok().and_then(|a| a.get(&key).cloned()) {
+            return Ok(answer);
+        }
+        let answer = self.source.evaluate(expr, self.at_ms).await?;
+        if let Ok(mut asked) = self.asked.lock() {
+            asked.insert(key, answer.clone());
+        }
+        Ok(answer)
+    }
 }
 
 /// How a number was obtained: enough to ask the same of Prometheus by hand.
@@ -282,7 +316,7 @@ async fn traffic(
             range_ms,
         },
     );
-    let answer = watch.source.evaluate(&expr, watch.at_ms).await?;
+    let answer = watch.evaluate(&expr).await?;
     let mut m = Measured::default();
     let (mut total, mut c4, mut c5) = (0.0, 0.0, 0.0);
     for (labels, value) in &answer {
@@ -406,7 +440,7 @@ async fn latency(
         },
     );
     let shown = Expr::latency_quantile(q, buckets, watch.window_ms, &[]);
-    let answer = watch.source.evaluate(&bucket_expr, watch.at_ms).await?;
+    let answer = watch.evaluate(&bucket_expr).await?;
     let buckets: Vec<Bucket> = answer
         .iter()
         .filter_map(|(labels, count)| {

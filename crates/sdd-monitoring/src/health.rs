@@ -110,7 +110,7 @@ pub async fn scenario_health(
         ),
     });
     let mut service: BTreeMap<String, (f64, f64)> = BTreeMap::new();
-    for (labels, value) in watch.source.evaluate(&outcome_expr, watch.at_ms).await? {
+    for (labels, value) in watch.evaluate(&outcome_expr).await? {
         if !value.is_finite() {
             continue;
         }

@@ -81,6 +81,20 @@ pub enum Source {
     Embedded(Arc<EmbeddedSource>),
 }
 
+/// The source `monitoring.source` of `sdd.yaml` names; `embedded` is the store kept open.
+pub fn from_config(
+    embedded: &Arc<EmbeddedSource>,
+    file: &sdd_spec::project::ProjectFile,
+) -> Result<Source, String> {
+    match &file.monitoring.source.prometheus {
+        None => Ok(Source::Embedded(embedded.clone())),
+        Some(p) => Err(format!(
+            "monitoring.source.prometheus ({}) cannot be read by this build yet; remove it to read the embedded store",
+            p.url
+        )),
+    }
+}
+
 impl Source {
     /// `embedded store .sdd/metrics.sqlite3` / `prometheus at http://…`.
     pub fn describe(&self) -> String {

@@ -1,0 +1,101 @@
+//! The monitoring server: the spec watched in production. Answers are in the spec's terms —
+//! each approved scenario's health, each constraint's headroom — with the source, query,
+//! window and method behind every number; raw series only when asked, and capped.
+//!
+//! Handlers translate; the work is `sdd_monitoring`'s. `sdd.yaml` and the spec are read on
+//! every call (edits are seen at once); the embedded store's connection is kept.
+#![deny(clippy::print_stdout)]
+
+mod tools;
+
+use std::sync::Arc;
+
+use rmcp::handler::server::router::tool::ToolRouter;
+use rmcp::model::ServerCapabilities;
+use rmcp::{tool_handler, ServerHandler};
+use sdd_mcp::{Project, ServerIdentity, SpecSlot, ToolError};
+use sdd_monitoring::source::{EmbeddedSource, Source};
+use sdd_spec::project::ProjectFile;
+
+pub use tools::{HeadroomResult, HealthResult, MetricsListResult, QueryResult};
+
+pub const IDENTITY: ServerIdentity = ServerIdentity {
+    name: "sdd-monitoring",
+    title: "SDD monitoring server",
+    version: env!("CARGO_PKG_VERSION"),
+    instructions: "Watches the running service against the approved spec, from its metrics. \
+        constraint_headroom judges every constraint on production metrics with the verifier's own \
+        verdicts (value, limit, headroom, error budget), and lists what metrics cannot judge and why; \
+        scenario_health gives each approved scenario's success from the service's outcome counters \
+        and from the synthetic journeys `sdd monitor` runs, side by side; list_metrics shows what is \
+        there and what measures which constraint; query_metrics summarises any series over a window. \
+        Every answer names its source (the embedded store under .sdd/ or a Prometheus from sdd.yaml), \
+        the PromQL, the window and the method. Summaries only: raw points only when asked, capped.",
+};
+
+pub(crate) struct State {
+    pub project: Project,
+    pub spec: SpecSlot,
+    /// The embedded store (kept open), where the journeys always are.
+    pub embedded: Arc<EmbeddedSource>,
+}
+
+#[derive(Clone)]
+pub struct MonitorServer {
+    state: Arc<State>,
+    tool_router: ToolRouter<Self>,
+}
+
+impl MonitorServer {
+    pub fn new(project: Project) -> Self {
+        let mut tool_router = Self::metric_tools() + Self::spec_tools();
+        sdd_mcp::tidy_schemas(&mut tool_router);
+        MonitorServer {
+            state: Arc::new(State {
+                embedded: Arc::new(EmbeddedSource::new(&project.root)),
+                project,
+                spec: SpecSlot::default(),
+            }),
+            tool_router,
+        }
+    }
+
+    /// `sdd.yaml`, read now; a project without one watches with the defaults.
+    fn project_file(&self) -> Result<ProjectFile, ToolError> {
+        if !self
+            .state
+            .project
+            .root
+            .join(sdd_spec::project::PROJECT_FILE)
+            .exists()
+        {
+            return sdd_spec::project::parse_project_file("{}").map_err(|d| d.message);
+        }
+        sdd_mcp::read_project_file(&self.state.project)
+    }
+
+    /// The source `monitoring.source` names.
+    fn source(&self, file: &ProjectFile) -> Result<Source, ToolError> {
+        sdd_monitoring::source::from_config(&self.state.embedded, file)
+    }
+}
+
+#[tool_handler(router = self.tool_router)]
+impl ServerHandler for MonitorServer {
+    /// Every answer passes through [`sdd_mcp::call_tool_bounded`]: none is larger than an
+    /// agent's context can take.
+    async fn call_tool(
+        &self,
+        request: rmcp::model::CallToolRequestParams,
+        context: rmcp::service::RequestContext<rmcp::RoleServer>,
+    ) -> Result<rmcp::model::CallToolResponse, rmcp::ErrorData> {
+        sdd_mcp::call_tool_bounded(self, &self.tool_router, request, context).await
+    }
+
+    fn get_info(&self) -> rmcp::model::ServerConfig {
+        sdd_mcp::server_config(
+            &IDENTITY,
+            ServerCapabilities::builder().enable_tools().build(),
+        )
+    }
+}

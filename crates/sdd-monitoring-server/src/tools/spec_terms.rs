@@ -1,0 +1,321 @@
+//! The spec's terms: `constraint_headroom` and `scenario_health`.
+
+use rmcp::handler::server::wrapper::Parameters;
+use rmcp::{tool, tool_router, Json};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use sdd_mcp::{paged, Page, Paging, ToolError};
+use sdd_monitoring::headroom::{constraint_headroom, ConstraintHeadroom, Method, Watch};
+use sdd_monitoring::health::{scenario_health, Health, ScenarioHealth};
+use sdd_monitoring::source::Source;
+use sdd_spec::document::ReviewStatus;
+use sdd_spec::verdict::Verdict;
+
+use super::{budget_window_ms, WindowArgs, WindowUsed};
+use crate::MonitorServer;
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HeadroomArgs {
+    /// Only these constraint IDs (default: every constraint of the spec).
+    #[serde(default)]
+    pub ids: Option<Vec<String>>,
+    #[serde(flatten)]
+    pub window: WindowArgs,
+    /// Violated constraints first, then the rest in spec order.
+    #[serde(flatten)]
+    pub paging: Paging,
+}
+
+#[derive(Debug, Default, Clone, Serialize, JsonSchema)]
+pub struct HeadroomCounts {
+    /// Within their limits.
+    pub passing: usize,
+    /// Violated.
+    pub failing: usize,
+    /// Measured, but the numbers cannot decide (histogram resolution, mostly refusals).
+    pub inconclusive: usize,
+    /// Not measured from metrics (each says why).
+    pub unchecked: usize,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct HeadroomResult {
+    /// `ALL WITHIN LIMITS` only when every constraint was measured and is within its limit;
+    /// otherwise `VIOLATED — …` or `NO VIOLATION SEEN — …` with what was not measured.
+    pub headline: String,
+    /// Where the numbers come from.
+    pub source: String,
+    #[serde(flatten)]
+    pub window: WindowUsed,
+    /// Over every constraint asked for, paged or not.
+    pub counts: HeadroomCounts,
+    pub constraints: Vec<ConstraintHeadroom>,
+    pub page: Page,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HealthArgs {
+    /// Only these scenario IDs (default: every approved scenario).
+    #[serde(default)]
+    pub ids: Option<Vec<String>>,
+    #[serde(flatten)]
+    pub window: WindowArgs,
+    /// Failing scenarios first, then the rest in spec order.
+    #[serde(flatten)]
+    pub paging: Paging,
+}
+
+#[derive(Debug, Default, Clone, Serialize, JsonSchema)]
+pub struct HealthCounts {
+    pub healthy: usize,
+    pub partial: usize,
+    pub failing: usize,
+    pub no_data: usize,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct HealthResult {
+    /// `HEALTHY` only when every scenario asked for has data from both sides and no failure.
+    pub headline: String,
+    /// Where the service's outcome counts come from.
+    pub source: String,
+    /// Where the journeys come from (always the embedded store `sdd monitor` writes).
+    pub journeys_source: String,
+    #[serde(flatten)]
+    pub window: WindowUsed,
+    pub counts: HealthCounts,
+    pub scenarios: Vec<ScenarioHealth>,
+    pub measured_by: Vec<Method>,
+    /// Scenario IDs the service counts outcomes for that are not approved scenarios.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unknown_scenarios: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+    pub page: Page,
+}
+
+/// IDs asked for that the spec does not have, as one error naming them.
+fn unknown_ids<'a>(
+    asked: &Option<Vec<String>>,
+    known: impl Iterator<Item = &'a str> + Clone,
+    what: &str,
+) -> Result<(), ToolError> {
+    let Some(asked) = asked else { return Ok(()) };
+    let missing: Vec<&str> = asked
+        .iter()
+        .map(String::as_str)
+        .filter(|id| !known.clone().any(|k| k == *id))
+        .collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "no {what} with ID {}; list_scenarios / get_constraints of the specification server give the IDs",
+            missing
+                .iter()
+                .map(|m| format!("`{m}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+    }
+}
+
+fn headroom_headline(counts: &HeadroomCounts, rows: &[ConstraintHeadroom]) -> String {
+    let total = counts.passing + counts.failing + counts.inconclusive + counts.unchecked;
+    let names = |status: Verdict| {
+        let named: Vec<&str> = rows
+            .iter()
+            .filter(|r| r.status == status)
+            .take(5)
+            .map(|r| r.constraint.as_str())
+            .collect();
+        named.join(", ")
+    };
+    if counts.failing > 0 {
+        format!(
+            "VIOLATED — {} of {total} constraints violated ({}); {} within limits, {} not decided by metrics",
+            counts.failing,
+            names(Verdict::Failing),
+            counts.passing,
+            counts.inconclusive + counts.unchecked
+        )
+    } else if counts.inconclusive + counts.unchecked > 0 {
+        format!(
+            "NO VIOLATION SEEN — {} of {total} constraints measured within limits; {} inconclusive, {} not measured from metrics (each says why)",
+            counts.passing, counts.inconclusive, counts.unchecked
+        )
+    } else {
+        format!("ALL WITHIN LIMITS — {total} constraints measured")
+    }
+}
+
+fn health_headline(counts: &HealthCounts, rows: &[ScenarioHealth]) -> String {
+    let total = counts.healthy + counts.partial + counts.failing + counts.no_data;
+    if counts.failing > 0 {
+        let named: Vec<&str> = rows
+            .iter()
+            .filter(|r| r.status == Health::Failing)
+            .take(5)
+            .map(|r| r.scenario.as_str())
+            .collect();
+        format!(
+            "FAILING — {} of {total} scenarios failed in the window ({}); {} healthy",
+            counts.failing,
+            named.join(", "),
+            counts.healthy
+        )
+    } else if counts.partial + counts.no_data > 0 {
+        format!(
+            "NO FAILURE SEEN — {} of {total} scenarios healthy on both sides; {} seen by one side only, {} without data",
+            counts.healthy, counts.partial, counts.no_data
+        )
+    } else {
+        format!("HEALTHY — {total} scenarios, both sides, no failure")
+    }
+}
+
+#[tool_router(router = spec_tools, vis = "pub(crate)")]
+impl MonitorServer {
+    /// Every constraint of the spec judged on the service's metrics with the verifier's own
+    /// verdict functions: current value, limit, headroom, status, and for availability and
+    /// error-rate constraints the error budget spent and left. Constraints metrics cannot judge
+    /// (security, capacity, …) are listed with why, never skipped. Each row names the PromQL,
+    /// window and method behind it.
+    #[tool(annotations(read_only_hint = true, idempotent_hint = true, open_world_hint = true))]
+    pub async fn constraint_headroom(
+        &self,
+        Parameters(args): Parameters<HeadroomArgs>,
+    ) -> Result<Json<HeadroomResult>, ToolError> {
+        let file = self.project_file()?;
+        let loaded = self.state.spec.load(&self.state.project, Some(&file))?;
+        let spec = &loaded.spec;
+        unknown_ids(
+            &args.ids,
+            spec.constraints.iter().map(|c| c.id.as_str()),
+            "constraint",
+        )?;
+        let constraints: Vec<_> = spec
+            .constraints
+            .iter()
+            .filter(|c| args.ids.as_ref().is_none_or(|ids| ids.contains(&c.id)))
+            .map(|c| &**c)
+            .collect();
+        let window = args.window.resolve(&file)?;
+        let source = self.source(&file)?;
+        let watch = Watch::new(
+            &file,
+            &source,
+            window.at_ms,
+            window.window_ms,
+            budget_window_ms(&file)?,
+        );
+        let mut rows = constraint_headroom(&watch, &constraints)
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut counts = HeadroomCounts::default();
+        for row in &rows {
+            match row.status {
+                Verdict::Passing => counts.passing += 1,
+                Verdict::Failing => counts.failing += 1,
+                Verdict::Inconclusive => counts.inconclusive += 1,
+                Verdict::Unchecked => counts.unchecked += 1,
+            }
+        }
+        let headline = headroom_headline(&counts, &rows);
+        rows.sort_by_key(|r| match r.status {
+            Verdict::Failing => 0,
+            Verdict::Inconclusive => 1,
+            Verdict::Passing => 2,
+            Verdict::Unchecked => 3,
+        });
+        let described = source.describe();
+        Ok(Json(paged(rows, args.paging, |constraints, page| {
+            HeadroomResult {
+                headline: headline.clone(),
+                source: described.clone(),
+                window: window.clone(),
+                counts: counts.clone(),
+                constraints,
+                page,
+            }
+        })))
+    }
+
+    /// Each approved scenario's health over a window, from two sides: the service's own
+    /// outcome counter (`sdd_scenario_outcomes_total{scenario, outcome}`, counted at its
+    /// decision points) and the synthetic journeys `sdd monitor` runs from the scenario's
+    /// executable examples (success and latency per run). `healthy` only when both sides have
+    /// data and neither saw a failure.
+    #[tool(annotations(read_only_hint = true, idempotent_hint = true, open_world_hint = true))]
+    pub async fn scenario_health(
+        &self,
+        Parameters(args): Parameters<HealthArgs>,
+    ) -> Result<Json<HealthResult>, ToolError> {
+        let file = self.project_file()?;
+        let loaded = self.state.spec.load(&self.state.project, Some(&file))?;
+        let approved: Vec<_> = loaded
+            .spec
+            .scenarios
+            .iter()
+            .filter(|s| s.status == ReviewStatus::Approved)
+            .map(|s| &**s)
+            .collect();
+        unknown_ids(
+            &args.ids,
+            approved.iter().map(|s| s.id.as_str()),
+            "approved scenario",
+        )?;
+        let scenarios: Vec<_> = approved
+            .into_iter()
+            .filter(|s| args.ids.as_ref().is_none_or(|ids| ids.contains(&s.id)))
+            .collect();
+        let window = args.window.resolve(&file)?;
+        let source = self.source(&file)?;
+        let journeys = Source::Embedded(self.state.embedded.clone());
+        let watch = Watch::new(
+            &file,
+            &source,
+            window.at_ms,
+            window.window_ms,
+            budget_window_ms(&file)?,
+        );
+        let report = scenario_health(&watch, &journeys, &scenarios)
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut counts = HealthCounts::default();
+        for row in &report.rows {
+            match row.status {
+                Health::Healthy => counts.healthy += 1,
+                Health::Partial => counts.partial += 1,
+                Health::Failing => counts.failing += 1,
+                Health::NoData => counts.no_data += 1,
+            }
+        }
+        let headline = health_headline(&counts, &report.rows);
+        let mut rows = report.rows;
+        rows.sort_by_key(|r| match r.status {
+            Health::Failing => 0,
+            Health::NoData => 1,
+            Health::Partial => 2,
+            Health::Healthy => 3,
+        });
+        let (described, journeys_described) = (source.describe(), journeys.describe());
+        Ok(Json(paged(rows, args.paging, |scenarios, page| {
+            HealthResult {
+                headline: headline.clone(),
+                source: described.clone(),
+                journeys_source: journeys_described.clone(),
+                window: window.clone(),
+                counts: counts.clone(),
+                scenarios,
+                measured_by: report.measured_by.clone(),
+                unknown_scenarios: report.unknown_scenarios.clone(),
+                notes: report.notes.clone(),
+                page,
+            }
+        })))
+    }
+}
