@@ -65,6 +65,10 @@ pub struct ScenarioHealth {
     pub service: Option<ServiceOutcomes>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub journeys: Option<JourneyOutcomes>,
+    /// The first failed step of the scenario's last journey, when it failed
+    /// (`POST /tasks/7/complete: status expected 409, got 200`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_failure: Option<String>,
 }
 
 /// The health report: a row per scenario, the queries behind them, and outcome labels the
@@ -86,6 +90,7 @@ pub struct HealthReport {
 pub async fn scenario_health(
     watch: &Watch<'_>,
     journeys: &Source,
+    last_round: Option<&crate::monitor::JourneyRound>,
     scenarios: &[&Scenario],
 ) -> Result<HealthReport, SourceError> {
     let window = format_duration(watch.window_ms);
@@ -216,7 +221,13 @@ pub async fn scenario_health(
                         .map(|v| v * 1000.0),
                 }
             });
-            judge(s, service, journeys, &window)
+            let mut row = judge(s, service, journeys, &window);
+            // The last round's failure line, if that round is in the window.
+            row.last_failure = last_round
+                .filter(|r| r.at_ms <= watch.at_ms && r.at_ms > watch.at_ms - watch.window_ms)
+                .and_then(|r| r.runs.iter().find(|run| run.scenario == s.id))
+                .and_then(|run| run.failure.clone());
+            row
         })
         .collect();
     Ok(HealthReport {
@@ -286,6 +297,7 @@ pub fn judge(
         summary: parts.join("; "),
         service,
         journeys,
+        last_failure: None,
     }
 }
 

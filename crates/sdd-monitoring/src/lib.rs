@@ -9,6 +9,7 @@ pub mod explore;
 pub mod expr;
 pub mod headroom;
 pub mod health;
+pub mod monitor;
 pub mod prometheus;
 pub mod selector;
 pub mod source;

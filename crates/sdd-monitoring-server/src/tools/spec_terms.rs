@@ -282,7 +282,9 @@ impl MonitorServer {
             window.window_ms,
             budget_window_ms(&file)?,
         );
-        let report = scenario_health(&watch, &journeys, &scenarios)
+        let root = self.state.project.root.clone();
+        let last_round = sdd_mcp::blocking(|| sdd_monitoring::monitor::last_round(&root));
+        let report = scenario_health(&watch, &journeys, last_round.as_ref(), &scenarios)
             .await
             .map_err(|e| e.to_string())?;
         let mut counts = HealthCounts::default();
