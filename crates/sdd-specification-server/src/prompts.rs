@@ -37,36 +37,15 @@ pub struct EdgeCaseArgs {
 #[prompt_router(vis = "pub(crate)")]
 impl SpecServer {
     /// Add a feature the specification-driven way: analyse, propose scenarios, wait for a
-    /// person's approval, implement, verify.
+    /// person's approval, implement, instrument (SDD's metrics convention), verify.
     #[prompt(name = "add_feature")]
     pub async fn add_feature(
         &self,
         Parameters(args): Parameters<AddFeatureArgs>,
     ) -> Vec<PromptMessage> {
-        let domain = args
-            .domain
-            .as_deref()
-            .map(|d| format!(" in domain `{d}`"))
-            .unwrap_or_default();
         vec![PromptMessage::new_text(
             Role::User,
-            format!(
-                "Add this feature{domain}: {feature}\n\n\
-                 Work specification-first, with the sdd-specification tools:\n\
-                 1. Analyse: list_domains, then get_scenarios and get_constraints for the domains it touches; \
-                    dependency_graph if it crosses domains.\n\
-                 2. Propose: write Given/When/Then scenarios for the feature, including its error paths and the \
-                    edge cases analyze_coverage reports missing. Check each with validate_scenario, then call \
-                    propose_scenarios with a rationale per scenario.\n\
-                 3. Human review: stop and ask the user to review the proposals (`sdd review`). Do not implement \
-                    anything that is not approved, and never change a scenario's status yourself.\n\
-                 4. Implement: when approved, generate_test_suite for the project's test framework, keep the test \
-                    names (they carry scenario IDs), write the test bodies, then the code.\n\
-                 5. Verify: run the tests, map each result to its scenario, and check the constraints that apply \
-                    (get_constraints); impact_analysis tells which existing scenarios to re-run. Report per \
-                    scenario: passing, failing, or untested.",
-                feature = args.feature
-            ),
+            add_feature_text(&args.feature, args.domain.as_deref()),
         )]
     }
 
@@ -111,5 +90,63 @@ impl SpecServer {
                 domain = args.domain
             ),
         )]
+    }
+}
+
+/// The `add_feature` prompt's text.
+fn add_feature_text(feature: &str, domain: Option<&str>) -> String {
+    let domain = domain
+        .map(|d| format!(" in domain `{d}`"))
+        .unwrap_or_default();
+    format!(
+        "Add this feature{domain}: {feature}\n\n\
+         Work specification-first, with the sdd-specification tools:\n\
+         1. Analyse: list_domains, then get_scenarios and get_constraints for the domains it touches; \
+            dependency_graph if it crosses domains.\n\
+         2. Propose: write Given/When/Then scenarios for the feature, including its error paths and the \
+            edge cases analyze_coverage reports missing. Check each with validate_scenario, then call \
+            propose_scenarios with a rationale per scenario.\n\
+         3. Human review: stop and ask the user to review the proposals (`sdd review`). Do not implement \
+            anything that is not approved, and never change a scenario's status yourself.\n\
+         4. Implement: when approved, generate_test_suite for the project's test framework, keep the test \
+            names (they carry scenario IDs), write the test bodies, then the code.\n\
+         5. Instrument: the service emits SDD's metrics convention (SDD's README, section \"Metrics \
+            convention\"; the bundled example's src/metrics.rs does it), the same names, types and labels, \
+            so SDD's monitoring reads it: `http_request_duration_seconds` histogram (labels `method`, \
+            `route` = the route template or `unmatched`, `status` = the code; buckets 0.001, 0.0025, 0.005, \
+            0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.25, 0.5, 1, 2.5, 5, 10 s) from a middleware around the \
+            whole router; `sdd_scenario_outcomes_total` counter (labels `scenario` = the scenario ID as \
+            get_scenarios lists it, `outcome` = `success` when the service delivered what the scenario says, \
+            a refusal it asks for included, or `failure` when it could not or broke its rule), incremented at \
+            each approved scenario's decision point in the handlers, this feature's included; gauges \
+            `process_resident_memory_bytes`, `process_open_fds`, `process_start_time_seconds`, \
+            `db_size_bytes`, `db_connections_in_use` read at scrape time. Serve them as GET /metrics on a \
+            separate listener, 127.0.0.1:$METRICS_PORT, without a token, never on the API's port.\n\
+         6. Verify: run the tests, map each result to its scenario, and check the constraints that apply \
+            (get_constraints); impact_analysis tells which existing scenarios to re-run. Report per \
+            scenario: passing, failing, or untested."
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn add_feature_asks_for_the_metrics_convention() {
+        let text = add_feature_text("Tasks can have due dates", Some("tasks"));
+        assert!(text.starts_with("Add this feature in domain `tasks`: Tasks can have due dates\n"));
+        for needle in [
+            "\"Metrics convention\"",
+            "`http_request_duration_seconds` histogram",
+            "`sdd_scenario_outcomes_total` counter",
+            "`process_resident_memory_bytes`",
+            "`db_connections_in_use`",
+            "METRICS_PORT",
+            "6. Verify",
+        ] {
+            assert!(text.contains(needle), "{needle} missing from:\n{text}");
+        }
+        assert!(add_feature_text("x", None).starts_with("Add this feature: x\n"));
     }
 }

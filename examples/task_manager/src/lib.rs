@@ -2,12 +2,13 @@
 //! complete tasks over HTTP/JSON, stored in SQLite, behind HS256 JWTs and a per-user rate limit.
 //!
 //! `Faults` plants the bugs SDD must catch (see `TASK_MANAGER_FAULTS` in the README of the
-//! example); with none set the service does what its spec says.
+//! example); with none set the service does what its spec says. `metrics` emits SDD's metrics
+//! convention (request durations by route, scenario outcomes, process and database gauges).
 
 use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::body::Bytes;
@@ -17,11 +18,14 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 pub mod jwt;
+pub mod metrics;
+
+use metrics::{Metrics, Outcome, Scenario};
 
 /// The longest title the spec allows.
 pub const MAX_TITLE_CHARS: usize = 255;
@@ -173,6 +177,7 @@ pub struct App {
     db: Arc<Mutex<Connection>>,
     limiter: Arc<Mutex<HashMap<String, VecDeque<Instant>>>>,
     config: Arc<Config>,
+    metrics: Arc<Metrics>,
 }
 
 #[derive(Debug, Serialize, Deserialize, PartialEq, Eq, Clone)]
@@ -214,7 +219,8 @@ struct User(String);
 
 impl App {
     pub fn open(config: Config) -> Result<App, String> {
-        let db = if config.faults.lose_writes || config.faults.buffered_writes {
+        let in_memory = config.faults.lose_writes || config.faults.buffered_writes;
+        let db = if in_memory {
             Connection::open_in_memory()
         } else {
             if let Some(dir) = config
@@ -244,11 +250,36 @@ impl App {
             // The planted fault: the file is read at start and written only by `save`.
             copy_tasks(&db, &config.database, Copy::FromFile)?;
         }
+        // The metrics' own read-only connection, for the database's size: a scrape never waits
+        // for a handler (WAL lets it read while they write).
+        let size_source = if in_memory {
+            None
+        } else {
+            let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+            let connection = Connection::open_with_flags(&config.database, flags).map_err(|e| {
+                format!("cannot open {} for metrics: {e}", config.database.display())
+            })?;
+            Some(connection)
+        };
         Ok(App {
+            metrics: Arc::new(Metrics::new(size_source)),
             db: Arc::new(Mutex::new(db)),
             limiter: Arc::new(Mutex::new(HashMap::new())),
             config: Arc::new(config),
         })
+    }
+
+    /// The service's metrics (served by [`App::metrics_router`]).
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// `GET /metrics`, for the separate metrics listener: no token, as it is not on the API's
+    /// port (every API endpoint but `/health` requires one).
+    pub fn metrics_router(&self) -> Router {
+        Router::new()
+            .route("/metrics", get(metrics::serve_metrics))
+            .with_state(self.metrics.clone())
     }
 
     pub fn router(self) -> Router {
@@ -274,6 +305,12 @@ impl App {
             .merge(guarded(list, self.config.faults.open_route))
             .merge(guarded(complete, self.config.faults.open_write))
             .route("/health", get(health))
+            // Outermost, so refusals by authentication and the rate limit and requests no
+            // route matches are timed too; `Router::layer` keeps the matched route template.
+            .layer(middleware::from_fn_with_state(
+                self.metrics.clone(),
+                metrics::measure,
+            ))
             .with_state(self)
     }
 
@@ -286,10 +323,14 @@ impl App {
         Ok(())
     }
 
-    fn db(&self) -> std::sync::MutexGuard<'_, Connection> {
+    /// The connection, counted in `db_connections_in_use` while it is held.
+    fn db(&self) -> Db<'_> {
         // A panic while holding the lock cannot leave SQLite half-written (statements are
         // atomic), so a poisoned lock is still usable.
-        self.db.lock().unwrap_or_else(|e| e.into_inner())
+        let connection = self.db.lock().unwrap_or_else(|e| e.into_inner());
+        let in_use = self.metrics.db_in_use();
+        in_use.fetch_add(1, Ordering::Relaxed);
+        Db { connection, in_use }
     }
 
     /// Count a request for `user`; `Err(seconds)` until the oldest request in the window ages out.
@@ -314,6 +355,27 @@ impl App {
         }
         seen.push_back(now);
         Ok(())
+    }
+}
+
+/// The connection held by a handler: counted as in use from the lock's acquisition (waiting
+/// for it does not count) to its release.
+struct Db<'a> {
+    connection: MutexGuard<'a, Connection>,
+    in_use: &'a AtomicI64,
+}
+
+impl std::ops::Deref for Db<'_> {
+    type Target = Connection;
+
+    fn deref(&self) -> &Connection {
+        &self.connection
+    }
+}
+
+impl Drop for Db<'_> {
+    fn drop(&mut self) {
+        self.in_use.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -470,6 +532,9 @@ async fn create_task(
     let budget = app.config.faults.drop_after_writes.as_ref();
     if let Some(n) = budget.and_then(WriteBudget::dropped) {
         // The planted fault: answered as if stored (with an ID no stored task has), never stored.
+        // "A task should exist" is broken, and the decision point says so.
+        app.metrics
+            .scenario(Scenario::CreateASimpleTask, Outcome::Failure);
         let task = Task {
             id: 1_000_000_000 + n as i64,
             title,
@@ -488,6 +553,14 @@ async fn create_task(
             params![title, created_at, owner],
         )
         .and_then(|_| fetch(&db, db.last_insert_rowid()));
+    drop(db);
+    // The decision point of "Create a simple task": stored (and read back) or not. Refused
+    // titles belong to no approved scenario and are not counted.
+    let outcome = match inserted {
+        Ok(Some(_)) => Outcome::Success,
+        _ => Outcome::Failure,
+    };
+    app.metrics.scenario(Scenario::CreateASimpleTask, outcome);
     match inserted {
         Ok(Some(task)) => (StatusCode::CREATED, Json(task)).into_response(),
         Ok(None) => error(StatusCode::INTERNAL_SERVER_ERROR, "the task vanished"),
@@ -579,6 +652,10 @@ async fn list_tasks(
         let rows = statement.query_map(values.as_slice(), row_to_task)?;
         rows.collect::<Result<Vec<_>, _>>()
     })();
+    drop(db);
+    if status.is_some() {
+        count_filtered_list(&app, listed.is_ok());
+    }
     match listed {
         Ok(tasks) => Json(tasks).into_response(),
         Err(e) => storage_error(e),
@@ -614,6 +691,10 @@ fn list_spliced(app: &App, status: Option<&str>, owner: Option<&str>, limit: u32
         };
         rows.collect::<Result<Vec<_>, _>>()
     })();
+    drop(db);
+    if matches!(status, Some("pending" | "completed")) {
+        count_filtered_list(app, listed.is_ok());
+    }
     match listed {
         Ok(tasks) => Json(tasks).into_response(),
         Err(e) => error(
@@ -621,6 +702,18 @@ fn list_spliced(app: &App, status: Option<&str>, owner: Option<&str>, limit: u32
             format!("sqlite3.OperationalError: {e}"),
         ),
     }
+}
+
+/// The decision point of "List tasks filtered by status": a list by `pending` or `completed`
+/// was answered, or storage failed. Lists without a filter, or with an unknown one, are not it.
+fn count_filtered_list(app: &App, listed: bool) {
+    let outcome = if listed {
+        Outcome::Success
+    } else {
+        Outcome::Failure
+    };
+    app.metrics
+        .scenario(Scenario::ListTasksFilteredByStatus, outcome);
 }
 
 async fn complete_task(
@@ -633,11 +726,26 @@ async fn complete_task(
     };
     let owner = app.owner_filter(user.as_ref().map(|Extension(u)| u));
     let db = app.db();
-    match fetch(&db, id) {
-        Ok(Some(task)) if owner.as_ref().is_none_or(|o| *o == task.owner) => {}
+    // Held from here to the update, so the status read is the one the update meets.
+    let was_completed = match fetch(&db, id) {
+        Ok(Some(task)) if owner.as_ref().is_none_or(|o| *o == task.owner) => {
+            task.status == "completed"
+        }
         Ok(_) => return error(StatusCode::NOT_FOUND, "Task not found"),
-        Err(e) => return storage_error(e),
-    }
+        Err(e) => {
+            drop(db);
+            app.metrics
+                .scenario(Scenario::CompleteATask, Outcome::Failure);
+            return storage_error(e);
+        }
+    };
+    // A pending task is "Complete a task"; a completed one is "Cannot complete already
+    // completed task", whose success is the refusal.
+    let scenario = if was_completed {
+        Scenario::CannotCompleteAlreadyCompletedTask
+    } else {
+        Scenario::CompleteATask
+    };
     // One conditional update: of two simultaneous completions exactly one changes the row,
     // whatever the connection handling around it.
     let update = if app.config.faults.unimplemented_rule {
@@ -647,7 +755,17 @@ async fn complete_task(
          WHERE id = ?2 AND status = 'pending'"
     };
     let completed = db.execute(update, params![rfc3339(SystemTime::now()), id]);
-    match completed.and_then(|changed| Ok((changed, fetch(&db, id)?))) {
+    let result = completed.and_then(|changed| Ok((changed, fetch(&db, id)?)));
+    drop(db);
+    let outcome = match (&result, scenario) {
+        // Completed again (the `unimplemented_rule` fault): the rule is broken.
+        (Ok((1, Some(_))), Scenario::CannotCompleteAlreadyCompletedTask) => Outcome::Failure,
+        (Ok((1, Some(_))), _) => Outcome::Success,
+        (Ok((_, Some(_))), Scenario::CannotCompleteAlreadyCompletedTask) => Outcome::Success,
+        _ => Outcome::Failure,
+    };
+    app.metrics.scenario(scenario, outcome);
+    match result {
         Ok((1, Some(task))) => Json(task).into_response(),
         Ok((_, Some(_))) => error(StatusCode::CONFLICT, "Task is already completed"),
         Ok((_, None)) => error(StatusCode::NOT_FOUND, "Task not found"),
@@ -722,6 +840,33 @@ mod tests {
         assert_eq!(rfc3339(leap), "2000-02-29T00:00:00.000000Z");
         let not_leap = UNIX_EPOCH + Duration::new(4_107_542_399, 999_999_999); // 2100: no leap day
         assert_eq!(rfc3339(not_leap), "2100-02-28T23:59:59.999999Z");
+    }
+
+    #[test]
+    fn a_connection_is_counted_in_use_while_a_handler_holds_it() {
+        let dir = std::env::temp_dir().join(format!("task-manager-unit-{}", std::process::id()));
+        let app = App::open(Config {
+            database: dir.join("tasks.sqlite3"),
+            jwt_secret: "secret".into(),
+            rate_limit_per_minute: 100,
+            faults: Faults::default(),
+        })
+        .unwrap();
+        // A scrape reads the size through its own connection, so it does not wait for `held`.
+        let in_use = |app: &App| {
+            let (_, text) = app.metrics().exposition(None);
+            let line = text
+                .lines()
+                .find(|l| l.starts_with("db_connections_in_use "));
+            line.map(|l| l["db_connections_in_use ".len()..].to_string())
+        };
+        assert_eq!(in_use(&app).as_deref(), Some("0"));
+        let held = app.db();
+        assert_eq!(in_use(&app).as_deref(), Some("1"));
+        drop(held);
+        assert_eq!(in_use(&app).as_deref(), Some("0"));
+        drop(app);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

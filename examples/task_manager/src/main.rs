@@ -3,7 +3,8 @@
 //!
 //! Environment: `PORT` (8787), `DATABASE` (data/tasks.sqlite3), `JWT_SECRET` (required),
 //! `RATE_LIMIT_PER_MINUTE` (100), `TASK_MANAGER_FAULTS` (none; see `Faults`),
-//! `TASK_MANAGER_DROP_AFTER` (200: tasks stored before the `drop_after_writes` fault drops them).
+//! `TASK_MANAGER_DROP_AFTER` (200: tasks stored before the `drop_after_writes` fault drops them),
+//! `METRICS_PORT` (unset or empty: no metrics listener; else `GET /metrics` on 127.0.0.1 there).
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -35,6 +36,16 @@ fn run() -> Result<(), String> {
     let rate_limit_per_minute = env_or("RATE_LIMIT_PER_MINUTE", "100")
         .parse()
         .map_err(|_| "RATE_LIMIT_PER_MINUTE must be a number".to_string())?;
+    // Metrics on a port of their own, like an admin port: the spec's "Authentication required"
+    // constraint lets no API endpoint but the health check answer without a token, and a
+    // scraper has none. Loopback only; unset, the service has no metrics listener.
+    let metrics_port: Option<u16> = match std::env::var("METRICS_PORT") {
+        Ok(port) if !port.is_empty() => Some(
+            port.parse()
+                .map_err(|_| "METRICS_PORT must be a port number".to_string())?,
+        ),
+        _ => None,
+    };
     let faults = Faults::from_env()?;
     let config = Config {
         database: env_or("DATABASE", "data/tasks.sqlite3").into(),
@@ -51,6 +62,20 @@ fn run() -> Result<(), String> {
             .await
             .map_err(|e| format!("cannot listen on {address}: {e}"))?;
         eprintln!("task-manager listening on http://{address} (faults: {faults:?})");
+        if let Some(port) = metrics_port {
+            let address = SocketAddr::from(([127, 0, 0, 1], port));
+            let listener = tokio::net::TcpListener::bind(address)
+                .await
+                .map_err(|e| format!("cannot listen on {address} for metrics: {e}"))?;
+            eprintln!("task-manager metrics on http://{address}/metrics");
+            let router = app.metrics_router();
+            // Ends with the runtime, once the API has stopped.
+            tokio::spawn(async move {
+                if let Err(e) = axum::serve(listener, router).await {
+                    eprintln!("task-manager: the metrics listener stopped: {e}");
+                }
+            });
+        }
         axum::serve(listener, app.router())
             .with_graceful_shutdown(stop_requested())
             .await
