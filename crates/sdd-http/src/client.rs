@@ -3,14 +3,15 @@
 
 use std::time::{Duration, Instant};
 
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::Bytes;
 use hyper::Uri;
 use hyper_util::rt::TokioIo;
 
 use crate::AllowedHosts;
 
-/// Bodies larger than this are cut (and the response says so).
+/// The body cap of [`send`]: a larger body is an error ([`HttpError::BodyTooLarge`]).
+/// [`send_with_limit`] takes another cap per request.
 pub const MAX_BODY: usize = 4 * 1024 * 1024;
 
 #[derive(Debug, Clone)]
@@ -53,6 +54,8 @@ pub enum HttpError {
     Timeout(Duration),
     #[error("HTTP error: {0}")]
     Protocol(String),
+    #[error("the response body is larger than {0} bytes")]
+    BodyTooLarge(usize),
 }
 
 /// Host, port and path-and-query of an `http://` URL.
@@ -73,24 +76,38 @@ pub fn split_url(url: &str) -> Result<(String, u16, String), HttpError> {
     Ok((host, port, path))
 }
 
+/// [`send_with_limit`] with the body cap [`MAX_BODY`].
 pub async fn send(
     request: &HttpRequest,
     allowed: &AllowedHosts,
+) -> Result<HttpResponse, HttpError> {
+    send_with_limit(request, allowed, MAX_BODY).await
+}
+
+/// One request: `request.timeout` over the whole exchange, a response body of more than
+/// `max_body` bytes refused ([`HttpError::BodyTooLarge`]), and only hosts `allowed` lets through.
+pub async fn send_with_limit(
+    request: &HttpRequest,
+    allowed: &AllowedHosts,
+    max_body: usize,
 ) -> Result<HttpResponse, HttpError> {
     let (host, port, path) = split_url(&request.url)?;
     if !allowed.allows(&host) {
         return Err(HttpError::HostNotAllowed(host));
     }
     let started = Instant::now();
-    tokio::time::timeout(request.timeout, exchange(request, &host, port, &path))
-        .await
-        .map_err(|_| HttpError::Timeout(request.timeout))?
-        .map(|(status, headers, body)| HttpResponse {
-            status,
-            headers,
-            body,
-            elapsed: started.elapsed(),
-        })
+    tokio::time::timeout(
+        request.timeout,
+        exchange(request, &host, port, &path, max_body),
+    )
+    .await
+    .map_err(|_| HttpError::Timeout(request.timeout))?
+    .map(|(status, headers, body)| HttpResponse {
+        status,
+        headers,
+        body,
+        elapsed: started.elapsed(),
+    })
 }
 
 type Exchange = (u16, Vec<(String, String)>, Vec<u8>);
@@ -100,6 +117,7 @@ async fn exchange(
     host: &str,
     port: u16,
     path: &str,
+    max_body: usize,
 ) -> Result<Exchange, HttpError> {
     let address = format!(
         "{}:{port}",
@@ -141,11 +159,17 @@ async fn exchange(
             )
         })
         .collect();
-    let body = Limited::new(response.into_body(), MAX_BODY)
+    let body = Limited::new(response.into_body(), max_body)
         .collect()
         .await
         .map(|b| b.to_bytes().to_vec())
-        .map_err(|e| HttpError::Protocol(format!("reading the body: {e}")))?;
+        .map_err(|e| {
+            if e.is::<LengthLimitError>() {
+                HttpError::BodyTooLarge(max_body)
+            } else {
+                HttpError::Protocol(format!("reading the body: {e}"))
+            }
+        })?;
     driver.abort();
     Ok((status, headers, body))
 }
@@ -178,5 +202,76 @@ mod tests {
             .await
             .unwrap_err();
         assert!(matches!(err, HttpError::HostNotAllowed(_)), "{err}");
+    }
+
+    /// A server on loopback (a thread) that answers every connection with `body` after reading
+    /// the request head.
+    fn answering(body: Vec<u8>) -> String {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = listener.local_addr().unwrap();
+        std::thread::spawn(move || {
+            for mut stream in listener.incoming().flatten() {
+                let mut head = Vec::new();
+                let mut buffer = [0u8; 1024];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match stream.read(&mut buffer) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => head.extend_from_slice(&buffer[..n]),
+                    }
+                }
+                let mut answer =
+                    format!("HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n", body.len())
+                        .into_bytes();
+                answer.extend_from_slice(&body);
+                let _ = stream.write_all(&answer);
+            }
+        });
+        format!("http://{address}/")
+    }
+
+    #[tokio::test]
+    async fn body_cap_per_request() {
+        let url = answering(vec![b'x'; 5000]);
+        let request = HttpRequest {
+            method: "GET".into(),
+            url,
+            headers: vec![],
+            body: None,
+            timeout: Duration::from_secs(5),
+        };
+        let hosts = AllowedHosts::loopback_only();
+        // The default cap (4 MiB) lets it through, as before.
+        assert_eq!(send(&request, &hosts).await.unwrap().body.len(), 5000);
+        assert_eq!(
+            send_with_limit(&request, &hosts, 5000)
+                .await
+                .unwrap()
+                .body
+                .len(),
+            5000
+        );
+        let err = send_with_limit(&request, &hosts, 4999).await.unwrap_err();
+        assert!(matches!(err, HttpError::BodyTooLarge(4999)), "{err}");
+        assert_eq!(
+            err.to_string(),
+            "the response body is larger than 4999 bytes"
+        );
+    }
+
+    #[tokio::test]
+    async fn default_cap_refuses_a_larger_body() {
+        let url = answering(vec![b'x'; MAX_BODY + 1]);
+        let request = HttpRequest {
+            method: "GET".into(),
+            url,
+            headers: vec![],
+            body: None,
+            timeout: Duration::from_secs(20),
+        };
+        let err = send(&request, &AllowedHosts::loopback_only())
+            .await
+            .unwrap_err();
+        assert!(matches!(err, HttpError::BodyTooLarge(MAX_BODY)), "{err}");
     }
 }

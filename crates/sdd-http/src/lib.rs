@@ -11,5 +11,7 @@ pub mod auth;
 mod client;
 mod hosts;
 
-pub use client::{send, split_url, HttpError, HttpRequest, HttpResponse, MAX_BODY};
+pub use client::{
+    send, send_with_limit, split_url, HttpError, HttpRequest, HttpResponse, MAX_BODY,
+};
 pub use hosts::AllowedHosts;
