@@ -85,7 +85,24 @@ pub enum Command {
     #[command(verbatim_doc_comment)]
     Export(ExportArgs),
 
-    /// call one tool of a server (specification or implementation); prints its JSON result
+    /// watch the running service: scrape its metrics and run the scenarios as synthetic journeys
+    ///
+    /// Runs in the foreground until Ctrl-C (or --for SECONDS, or --once). Every
+    /// monitoring.scrape.interval_seconds (15) it scrapes each of monitoring.scrape.targets
+    /// (Prometheus or OpenMetrics text; a host other than loopback must be listed under
+    /// targets.allowed_hosts) into .sdd/metrics.sqlite3, with `job`, `instance` and `up` as
+    /// Prometheus adds them. Every monitoring.journeys.interval_seconds (60; 0 turns them off)
+    /// it runs every approved scenario's executable examples against service.base_url and
+    /// records success and duration per scenario (sdd_journey_success,
+    /// sdd_journey_duration_seconds). The monitoring server and `sdd status` read the store.
+    #[command(verbatim_doc_comment)]
+    Monitor(MonitorArgs),
+
+    /// the embedded metric store: `sdd metrics import FILE`
+    #[command(verbatim_doc_comment)]
+    Metrics(MetricsArgs),
+
+    /// call one tool of a server (specification, implementation or monitoring); prints its JSON result
     ///
     /// TOOL `tools` lists the server's tools with their schemas. A tool error prints its text
     /// on stderr and exits 1.
@@ -221,6 +238,45 @@ pub struct ReportArgs {
     /// where the page goes, inside the project (default: .sdd/report.html)
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct MonitorArgs {
+    #[command(flatten)]
+    pub project: ProjectArg,
+    /// one round (every target scraped, the journeys run once), then exit
+    #[arg(long, conflicts_with = "for_seconds")]
+    pub once: bool,
+    /// stop after this many seconds (default: until Ctrl-C)
+    #[arg(long = "for", value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=31_536_000))]
+    pub for_seconds: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub struct MetricsArgs {
+    #[command(subcommand)]
+    pub action: MetricsAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MetricsAction {
+    /// load OpenMetrics text with timestamps into .sdd/metrics.sqlite3
+    ///
+    /// The format `promtool tsdb create-blocks-from openmetrics` reads: `name{labels} value
+    /// timestamp` lines (timestamps in seconds), `# TYPE`/`# HELP`, ending in `# EOF`. Streamed;
+    /// samples already stored are kept as they are, so importing again adds only what is
+    /// missing. Lines that cannot be read are reported by number and skipped.
+    #[command(verbatim_doc_comment)]
+    Import(ImportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    #[command(flatten)]
+    pub project: ProjectArg,
+    /// the OpenMetrics file
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
 }
 
 #[derive(Debug, Args)]

@@ -18,6 +18,7 @@ mod call;
 mod cli;
 mod export;
 mod init;
+mod monitor;
 mod report;
 mod review;
 mod session;
@@ -74,6 +75,10 @@ fn run(command: Command) -> Result<ExitCode, String> {
                 "sdd exports a load test as `k6`, not `{}`: sdd export k6 …",
                 words.first().map(String::as_str).unwrap_or_default()
             )),
+        },
+        Command::Monitor(args) => block_on(monitor::run(&args)),
+        Command::Metrics(args) => match args.action {
+            cli::MetricsAction::Import(args) => monitor::import(&args),
         },
         Command::Call(args) => block_on(call::run(&args)),
         Command::Completions(args) => {

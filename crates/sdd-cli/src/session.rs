@@ -22,6 +22,7 @@ use sdd_mcp::Project;
 pub enum Server {
     Specification,
     Implementation,
+    Monitoring,
 }
 
 impl Server {
@@ -29,11 +30,12 @@ impl Server {
         match name {
             "specification" | "spec" | "sdd-specification" => Ok(Server::Specification),
             "implementation" | "impl" | "sdd-implementation" => Ok(Server::Implementation),
-            "monitoring" | "debugger" => Err(format!(
-                "the {name} server is not built yet; available: specification, implementation"
+            "monitoring" | "monitor" | "sdd-monitoring" => Ok(Server::Monitoring),
+            "debugger" => Err(format!(
+                "the {name} server is not built yet; available: specification, implementation, monitoring"
             )),
             other => Err(format!(
-                "unknown server `{other}`; use specification or implementation"
+                "unknown server `{other}`; use specification, implementation or monitoring"
             )),
         }
     }
@@ -112,6 +114,10 @@ impl Session {
             Server::Implementation => {
                 let server = sdd_implementation_server::ImplServer::new(project)
                     .map_err(|e| format!("{e:#}"))?;
+                sdd_mcp::connect_in_process(server, progress.clone()).await
+            }
+            Server::Monitoring => {
+                let server = sdd_monitoring_server::MonitorServer::new(project);
                 sdd_mcp::connect_in_process(server, progress.clone()).await
             }
         }

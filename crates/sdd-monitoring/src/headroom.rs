@@ -188,7 +188,7 @@ async fn judge(watch: &Watch<'_>, c: &Constraint) -> Result<ConstraintHeadroom, 
     }
     let kinds: Vec<&str> = c.parsed.checks.iter().map(check_kind).collect();
     Ok(row.unchecked(format!(
-        "not measured from metrics: a {} check needs traffic SDD makes itself (verify_constraints runs it); production metrics show what users sent, not what the service can take or refuse",
+        "not measured from metrics: its {} check needs traffic SDD makes itself (verify_constraints runs it); production metrics show what users sent, not what the service can take or refuse",
         kinds.join(" and ")
     )))
 }
@@ -297,6 +297,19 @@ fn route_pattern(path: &str) -> String {
 struct Traffic {
     measured: Measured,
     query: String,
+}
+
+impl Traffic {
+    /// The traffic for a ratio verdict (error rate, availability). The verdict functions were
+    /// written for SDD's own load, where mostly-4xx answers mean SDD was refused and measured
+    /// nothing; users' traffic in production is what it is, and its 4xx are answers the
+    /// service chose to give (the counted ones still count, from `status_counts`).
+    fn as_users_sent_it(&self) -> Measured {
+        Measured {
+            status_4xx: 0,
+            ..self.measured.clone()
+        }
+    }
 }
 
 async fn traffic(
@@ -553,7 +566,7 @@ async fn error_rate(
     if traffic.measured.requests == 0 {
         return Ok(row.unchecked(format!("no requests measured in the last {window}")));
     }
-    let (verdict, line) = judge_error_rate(&traffic.measured, max_percent, counted_4xx);
+    let (verdict, line) = judge_error_rate(&traffic.as_users_sent_it(), max_percent, counted_4xx);
     let failed = counted_failures(&traffic.measured, counted_4xx);
     let value = failed / traffic.measured.requests as f64 * 100.0;
     row.status = verdict;
@@ -610,7 +623,7 @@ async fn availability(
     if traffic.measured.requests == 0 {
         return Ok(row.unchecked(format!("no requests measured in the last {window}")));
     }
-    let (verdict, line) = judge_availability(&traffic.measured, min_percent);
+    let (verdict, line) = judge_availability(&traffic.as_users_sent_it(), min_percent);
     let value = 100.0 - traffic.measured.error_rate() * 100.0;
     row.status = verdict;
     row.summary = format!("{line} over the last {window}");

@@ -153,7 +153,11 @@ pub struct JourneyRound {
 }
 
 /// Run every approved scenario's examples once against the service `sdd.yaml` describes.
-pub async fn run_journeys(spec: &Spec, file: &ProjectFile, now_ms: i64) -> Result<JourneyRound, String> {
+pub async fn run_journeys(
+    spec: &Spec,
+    file: &ProjectFile,
+    now_ms: i64,
+) -> Result<JourneyRound, String> {
     let service = file.service.as_ref().ok_or(
         "sdd.yaml has no `service:` section: the journeys need its base_url (and headers) to reach the service",
     )?;
@@ -251,7 +255,10 @@ mod tests {
                 ("route".into(), "/a".into()),
             ]
         );
-        assert_eq!(instance_of("http://127.0.0.1:8788/metrics"), "127.0.0.1:8788");
+        assert_eq!(
+            instance_of("http://127.0.0.1:8788/metrics"),
+            "127.0.0.1:8788"
+        );
         assert_eq!(instance_of("http://localhost/metrics"), "localhost:80");
     }
 }

@@ -5,12 +5,14 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use sdd_metrics::store::{MetricStore, StoreError, METRICS_FILE};
 use sdd_metrics::summary::{StartBound, Summary, Window};
 
 use crate::embedded::{self, Sample, StepSeries};
 use crate::expr::Expr;
+use crate::prometheus::{PrometheusApi, PrometheusError, QueryResult};
 use crate::selector::{Labels, Selector};
 
 #[derive(Debug, thiserror::Error)]
@@ -20,7 +22,9 @@ pub enum SourceError {
     #[error("the embedded metric store {0} does not exist yet: run `sdd monitor` (it scrapes monitoring.scrape.targets and runs the journeys) or `sdd metrics import FILE`, or name a Prometheus under monitoring.source")]
     NoStore(PathBuf),
     #[error("{0}")]
-    Prometheus(String),
+    Prometheus(#[from] PrometheusError),
+    #[error("{0}")]
+    Unexpected(String),
     #[error("reading the metric store failed: {0}")]
     Worker(String),
 }
@@ -79,6 +83,7 @@ impl EmbeddedSource {
 
 pub enum Source {
     Embedded(Arc<EmbeddedSource>),
+    Prometheus(PrometheusApi),
 }
 
 /// The source `monitoring.source` of `sdd.yaml` names; `embedded` is the store kept open.
@@ -88,10 +93,13 @@ pub fn from_config(
 ) -> Result<Source, String> {
     match &file.monitoring.source.prometheus {
         None => Ok(Source::Embedded(embedded.clone())),
-        Some(p) => Err(format!(
-            "monitoring.source.prometheus ({}) cannot be read by this build yet; remove it to read the embedded store",
-            p.url
-        )),
+        Some(p) => PrometheusApi::new(
+            &p.url,
+            Duration::from_secs(p.timeout_seconds.max(1)),
+            sdd_verify::allowed_hosts(file),
+        )
+        .map(Source::Prometheus)
+        .map_err(|e| format!("monitoring.source.prometheus: {e}")),
     }
 }
 
@@ -100,6 +108,7 @@ impl Source {
     pub fn describe(&self) -> String {
         match self {
             Source::Embedded(e) => format!("embedded store {}", e.path().display()),
+            Source::Prometheus(api) => format!("Prometheus HTTP API at {}", api.base_url()),
         }
     }
 
@@ -110,6 +119,9 @@ impl Source {
                 StartBound::Excluded => "samples with start < t ≤ end (as Prometheus 3 selects)",
                 StartBound::Included => "samples with start ≤ t ≤ end (as Prometheus 2 selects)",
             },
+            Source::Prometheus(_) => {
+                "samples as the Prometheus selects them (start < t ≤ end from version 3, start ≤ t ≤ end before)"
+            }
         }
     }
 
@@ -124,6 +136,7 @@ impl Source {
                 })
                 .await
             }
+            Source::Prometheus(api) => instant_vector(api, &expr.to_string(), at_ms).await,
         }
     }
 
@@ -166,6 +179,40 @@ impl Source {
                 })
                 .await
             }
+            Source::Prometheus(api) => {
+                let metadata = api.metadata().await?;
+                let names = api.label_values("__name__").await?;
+                // Series per name from one `series` call over the last hour (capped: a server
+                // with more series than the cap is told, not half-counted).
+                let now = now_ms();
+                let series = api
+                    .series(&["{__name__=~\".+\"}".to_string()], now - 3_600_000, now)
+                    .await?;
+                let mut counts: std::collections::HashMap<String, usize> = Default::default();
+                for labels in series {
+                    if let Some(name) = labels.get("__name__") {
+                        *counts.entry(name.clone()).or_default() += 1;
+                    }
+                }
+                Ok(names
+                    .into_iter()
+                    .map(|name| {
+                        let family = metadata.get(&name).or_else(|| {
+                            ["_total", "_bucket", "_count", "_sum", "_created"]
+                                .iter()
+                                .find_map(|suffix| metadata.get(name.strip_suffix(suffix)?))
+                        });
+                        MetricName {
+                            kind: family
+                                .map(|f| f.kind.clone())
+                                .unwrap_or_else(|| "unknown".into()),
+                            help: family.map(|f| f.help.clone()).filter(|h| !h.is_empty()),
+                            series: counts.get(&name).copied().unwrap_or(0),
+                            name,
+                        }
+                    })
+                    .collect())
+            }
         }
     }
 
@@ -203,6 +250,7 @@ impl Source {
                 })
                 .await
             }
+            Source::Prometheus(api) => prometheus_summaries(api, selector, range_ms, at_ms).await,
         }
     }
 
@@ -232,7 +280,143 @@ impl Source {
                 })
                 .await
             }
+            Source::Prometheus(api) => Ok(api
+                .query_range(&selector.to_string(), start_ms, end_ms, step_ms)
+                .await?
+                .into_iter()
+                .map(|(mut labels, points)| {
+                    labels.remove("__name__");
+                    (labels, points)
+                })
+                .collect()),
         }
+    }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// An instant query whose answer must be a vector (what every [`Expr`] gives); labels without
+/// `__name__`, as the embedded store answers.
+async fn instant_vector(
+    api: &PrometheusApi,
+    promql: &str,
+    at_ms: i64,
+) -> Result<Vec<Sample>, SourceError> {
+    match api.query(promql, at_ms).await? {
+        QueryResult::Vector(samples) => Ok(samples
+            .into_iter()
+            .map(|(mut labels, value)| {
+                labels.remove("__name__");
+                (labels, value)
+            })
+            .collect()),
+        other => Err(SourceError::Unexpected(format!(
+            "{promql} gave a {} where an instant vector was expected",
+            match other {
+                QueryResult::Matrix(_) => "range vector",
+                _ => "scalar",
+            }
+        ))),
+    }
+}
+
+/// What the embedded store's `summarize` computes, asked of Prometheus one function at a
+/// time and joined by labels.
+async fn prometheus_summaries(
+    api: &PrometheusApi,
+    selector: &Selector,
+    range_ms: i64,
+    at_ms: i64,
+) -> Result<Vec<(Labels, Summary)>, SourceError> {
+    use crate::expr::{Expr, RangeFn};
+    let ask = |func| {
+        let expr = Expr::range(func, selector.clone(), range_ms);
+        async move { instant_vector(api, &expr.to_string(), at_ms).await }
+    };
+    let by_labels = |answer: Vec<Sample>| -> std::collections::BTreeMap<Labels, f64> {
+        answer.into_iter().collect()
+    };
+    let count = by_labels(ask(RangeFn::CountOverTime).await?);
+    let min = by_labels(ask(RangeFn::MinOverTime).await?);
+    let max = by_labels(ask(RangeFn::MaxOverTime).await?);
+    let mean = by_labels(ask(RangeFn::AvgOverTime).await?);
+    let mut quantiles = Vec::new();
+    for q in sdd_metrics::summary::PERCENTILES {
+        quantiles.push(by_labels(ask(RangeFn::QuantileOverTime(q)).await?));
+    }
+    let last = by_labels(ask(RangeFn::LastOverTime).await?);
+    let slope = by_labels(ask(RangeFn::Deriv).await?);
+    let counter = is_counter_name(api, &selector.metric).await;
+    let (rate, increase, resets) = if counter {
+        let resets = instant_vector(
+            api,
+            &format!("resets({selector}[{}])", crate::expr::duration(range_ms)),
+            at_ms,
+        )
+        .await?;
+        (
+            by_labels(ask(RangeFn::Rate).await?),
+            by_labels(ask(RangeFn::Increase).await?),
+            by_labels(resets),
+        )
+    } else {
+        Default::default()
+    };
+    Ok(count
+        .into_iter()
+        .map(|(labels, n)| {
+            let get = |m: &std::collections::BTreeMap<Labels, f64>| {
+                m.get(&labels).copied().unwrap_or(f64::NAN)
+            };
+            let summary = Summary {
+                count: n as usize,
+                min: get(&min),
+                max: get(&max),
+                mean: get(&mean),
+                p50: get(&quantiles[0]),
+                p90: get(&quantiles[1]),
+                p95: get(&quantiles[2]),
+                p99: get(&quantiles[3]),
+                last: sdd_metrics::summary::Point {
+                    timestamp_ms: at_ms,
+                    value: get(&last),
+                },
+                slope_per_second: slope.get(&labels).copied(),
+                counter: match (rate.get(&labels), increase.get(&labels)) {
+                    (Some(&rate_per_second), Some(&increase)) => {
+                        Some(sdd_metrics::summary::CounterSummary {
+                            rate_per_second,
+                            increase,
+                            resets: get(&resets) as usize,
+                        })
+                    }
+                    _ => None,
+                },
+            };
+            (labels, summary)
+        })
+        .collect())
+}
+
+/// Whether `name` is a counter by Prometheus' metadata, or else by the naming convention
+/// (`_total`, and a histogram's or summary's `_bucket`, `_count`, `_sum`) — what the embedded
+/// store's `is_counter` decides from the declared types.
+async fn is_counter_name(api: &PrometheusApi, name: &str) -> bool {
+    let by_suffix = ["_total", "_bucket", "_count", "_sum"]
+        .iter()
+        .any(|suffix| name.ends_with(suffix));
+    match api.metadata().await {
+        Ok(metadata) => match metadata.get(name).map(|m| m.kind.as_str()) {
+            Some("counter") => true,
+            Some("gauge") => false,
+            _ => by_suffix,
+        },
+        Err(_) => by_suffix,
     }
 }
 
