@@ -13,4 +13,6 @@ pub mod monitor;
 pub mod prometheus;
 pub mod selector;
 pub mod source;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod window;

@@ -16,10 +16,9 @@
 //! a port nothing listens on, a listener that never answers, a server answering garbage
 //! (tiny TCP servers here, not a Prometheus), a host not allowed.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use sdd_http::AllowedHosts;
@@ -27,6 +26,7 @@ use sdd_metrics::summary::{self, Bucket, Point, Window};
 use sdd_monitoring::prometheus::{
     step_for, PrometheusApi, PrometheusError, QueryResult, MAX_POINTS_PER_SERIES,
 };
+use sdd_monitoring::testing::{free_port, live_in_group, prometheus_installed, RunningPrometheus};
 
 const STEP_MS: i64 = 15_000;
 const HOUR_MS: i64 = 3_600_000;
@@ -34,45 +34,6 @@ const DAY_MS: i64 = 24 * HOUR_MS;
 /// Sample index of the counter's reset.
 const RESET_AT: usize = 4_000;
 const BOUNDS: [f64; 7] = [0.05, 0.1, 0.25, 0.5, 1.0, 2.5, f64::INFINITY];
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// Is `prometheus` (and promtool) installed? Under `CI` it must be: fail. Elsewhere: say
-/// loudly that the test is skipped.
-fn prometheus_installed(test: &str) -> bool {
-    let works = |tool: &str| {
-        Command::new(tool)
-            .arg("--version")
-            .output()
-            .is_ok_and(|out| out.status.success())
-    };
-    if works("prometheus") && works("promtool") {
-        return true;
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "{test}: prometheus/promtool not found, and CI must run this test: .ci/run installs Debian's `prometheus` package"
-    );
-    // Straight to stderr: the test harness captures `eprintln!`, which would hide the skip.
-    let _ = writeln!(
-        std::io::stderr(),
-        "\n################################################################################\n\
-         SKIPPED {test}: prometheus is not installed (apt-get install prometheus).\n\
-         Under CI this test fails instead; .ci/run installs it.\n\
-         ################################################################################\n"
-    );
-    false
-}
 
 /// Deterministic noise in [0, 1).
 struct Lcg(u64);
@@ -224,109 +185,6 @@ fn le(bound: f64) -> String {
     } else {
         bound.to_string()
     }
-}
-
-/// A Prometheus started by scripts/prometheus.sh in its own process group; dropping it stops
-/// the whole group (even when the test failed), and `--exit-with-parent` stops it if this test
-/// process is killed outright.
-struct RunningPrometheus {
-    child: Child,
-    url: String,
-    log: PathBuf,
-}
-
-impl RunningPrometheus {
-    fn start(dir: &Path, port: u16, backfill: &Path) -> RunningPrometheus {
-        use std::os::unix::process::CommandExt;
-        let log = dir.join("prometheus.log");
-        let mut child = Command::new(repo().join("scripts/prometheus.sh"))
-            .arg("--dir")
-            .arg(dir.join("prometheus"))
-            .args(["--port", &port.to_string()])
-            // It scrapes itself, so /api/v1/metadata has scraped families.
-            .args(["--target", &format!("127.0.0.1:{port}/metrics")])
-            .args(["--interval", "1s"])
-            .arg("--backfill")
-            .arg(backfill)
-            .arg("--exit-with-parent")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .process_group(0)
-            .spawn()
-            .expect("scripts/prometheus.sh");
-        let mut line = String::new();
-        // The script prints the URL once /-/ready answers; it stops Prometheus and closes
-        // stdout itself if it is not ready within a minute.
-        let _ = BufReader::new(child.stdout.take().unwrap()).read_line(&mut line);
-        let mut prometheus = RunningPrometheus {
-            child,
-            url: line.trim().to_string(),
-            log,
-        };
-        if prometheus.url != format!("http://127.0.0.1:{port}") {
-            let log = prometheus.log_text();
-            prometheus.stop();
-            panic!("Prometheus did not start; its log:\n{log}");
-        }
-        prometheus
-    }
-
-    fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    fn group(&self) -> i32 {
-        self.child.id() as i32
-    }
-
-    /// SIGTERM to the group, SIGKILL after 10 s; returns when no process of the group is left.
-    fn stop(&mut self) {
-        let group = format!("-{}", self.group());
-        let signal = |name: &str| {
-            let _ = Command::new("kill")
-                .args([name, "--", &group])
-                .stderr(Stdio::null())
-                .status();
-        };
-        signal("-TERM");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while matches!(self.child.try_wait(), Ok(None)) && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        signal("-KILL");
-        let _ = self.child.wait();
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while !live_in_group(self.group()).is_empty() && Instant::now() < deadline {
-            signal("-KILL");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for RunningPrometheus {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
-
-/// Processes (not zombies) of process group `group`, from /proc.
-fn live_in_group(group: i32) -> Vec<String> {
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
-            continue;
-        };
-        // pid (comm) state ppid pgrp …
-        let Some((head, rest)) = stat.rsplit_once(')') else {
-            continue;
-        };
-        let fields: Vec<&str> = rest.split_whitespace().collect();
-        if fields.len() > 2 && fields[2] == group.to_string() && fields[0] != "Z" {
-            found.push(head.to_string() + ")");
-        }
-    }
-    found
 }
 
 /// Equal, or within 1e-9 relative; NaN equals NaN.
@@ -513,7 +371,13 @@ async fn against_a_real_prometheus() {
     let backfill = dir.path().join("backfill.om");
     std::fs::write(&backfill, data.openmetrics()).unwrap();
     let port = free_port();
-    let mut prometheus = RunningPrometheus::start(dir.path(), port, &backfill);
+    // It scrapes itself, so /api/v1/metadata has scraped families.
+    let mut prometheus = RunningPrometheus::start(
+        dir.path(),
+        port,
+        &[format!("127.0.0.1:{port}/metrics")],
+        Some(&backfill),
+    );
     let api = PrometheusApi::new(
         &prometheus.url,
         Duration::from_secs(30),
