@@ -138,6 +138,16 @@ pub struct Summary {
 /// Summarise the points of `points` (sorted by time, one per instant) inside `window`; `None`
 /// when the window has none. `is_counter` adds rate, increase and resets.
 pub fn summarize(points: &[Point], window: Window, is_counter: bool) -> Option<Summary> {
+    summarize_as(points, window, is_counter, Extrapolation::Since2_51)
+}
+
+/// [`summarize`] with rate and increase extrapolated as `how` says.
+pub fn summarize_as(
+    points: &[Point],
+    window: Window,
+    is_counter: bool,
+    how: Extrapolation,
+) -> Option<Summary> {
     let points = window.select(points);
     let last = *points.last()?;
     let mut values: Vec<f64> = points.iter().map(|p| p.value).collect();
@@ -146,7 +156,10 @@ pub fn summarize(points: &[Point], window: Window, is_counter: bool) -> Option<S
     let mean = avg_over_time(&values);
     let quantiles = quantiles_over_time(&PERCENTILES, &mut values);
     let counter = if is_counter {
-        match (rate(points, window), increase(points, window)) {
+        match (
+            extrapolated_rate_as(points, window, true, true, how),
+            extrapolated_rate_as(points, window, true, false, how),
+        ) {
             (Some(rate_per_second), Some(increase)) => Some(CounterSummary {
                 rate_per_second,
                 increase,
@@ -357,13 +370,43 @@ pub fn delta(points: &[Point], window: Window) -> Option<f64> {
     extrapolated_rate(points, window, false, false)
 }
 
+/// The order in which Prometheus applies `extrapolatedRate`'s two limits at a window's start:
+/// from 2.51 the 1.1 × interval test comes first and a counter's zero point second
+/// (prometheus/prometheus#13725); before 2.51 (Debian 12's 2.42 among them) the other way
+/// round. They differ only when a counter's extrapolated zero point lies between 0.5 and 1.1
+/// sample intervals before its first sample in the window — typically a counter born inside
+/// the window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Extrapolation {
+    #[default]
+    Since2_51,
+    Before2_51,
+}
+
 /// Prometheus' `extrapolatedRate` for float samples (its comments explain the thresholds):
-/// `points` are the window's samples, sorted by time.
+/// `points` are the window's samples, sorted by time. As Prometheus 2.51 and later.
 pub fn extrapolated_rate(
     points: &[Point],
     window: Window,
     is_counter: bool,
     is_rate: bool,
+) -> Option<f64> {
+    extrapolated_rate_as(
+        points,
+        window,
+        is_counter,
+        is_rate,
+        Extrapolation::Since2_51,
+    )
+}
+
+/// `extrapolated_rate` in the order of limits `how` names.
+pub fn extrapolated_rate_as(
+    points: &[Point],
+    window: Window,
+    is_counter: bool,
+    is_rate: bool,
+    how: Extrapolation,
 ) -> Option<f64> {
     let (first, last) = match points {
         [first, .., last] => (first, last),
@@ -385,18 +428,22 @@ pub fn extrapolated_rate(
     let sampled_interval = seconds_between(first.timestamp_ms, last.timestamp_ms);
     let average_between_samples = sampled_interval / (points.len() - 1) as f64;
     let threshold = average_between_samples * 1.1;
-    if duration_to_start >= threshold {
-        duration_to_start = average_between_samples / 2.0;
-    }
-    if is_counter {
-        // A counter is never negative: if extrapolating back would pass zero, start at zero.
+    // A counter is never negative: if extrapolating back would pass zero, start at zero.
+    let zero_point = |duration_to_start: f64| {
         let mut duration_to_zero = duration_to_start;
         if result > 0.0 && first.value >= 0.0 {
             duration_to_zero = sampled_interval * (first.value / result);
         }
-        if duration_to_zero < duration_to_start {
-            duration_to_start = duration_to_zero;
-        }
+        duration_to_zero.min(duration_to_start)
+    };
+    if is_counter && how == Extrapolation::Before2_51 {
+        duration_to_start = zero_point(duration_to_start);
+    }
+    if duration_to_start >= threshold {
+        duration_to_start = average_between_samples / 2.0;
+    }
+    if is_counter && how == Extrapolation::Since2_51 {
+        duration_to_start = zero_point(duration_to_start);
     }
     if duration_to_end >= threshold {
         duration_to_end = average_between_samples / 2.0;
@@ -507,6 +554,38 @@ fn ensure_monotonic(buckets: &mut [Bucket]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_two_orders_of_extrapolation_limits() {
+        // A counter born inside the window: 1, 2, 3 at 15 s, 30 s, 45 s, window (-100 s, 45 s].
+        // Its zero point is 15 s before its first sample: one interval, inside (0.5, 1.1).
+        let points = [
+            Point {
+                timestamp_ms: 15_000,
+                value: 1.0,
+            },
+            Point {
+                timestamp_ms: 30_000,
+                value: 2.0,
+            },
+            Point {
+                timestamp_ms: 45_000,
+                value: 3.0,
+            },
+        ];
+        let window = Window::new(-100_000, 45_000);
+        let since = extrapolated_rate_as(&points, window, true, false, Extrapolation::Since2_51);
+        let before = extrapolated_rate_as(&points, window, true, false, Extrapolation::Before2_51);
+        // 2.51+: half an interval back (7.5 s): 2 × 37.5 / 30. Before: to the zero point.
+        assert_eq!(since, Some(2.5));
+        assert_eq!(before, Some(3.0));
+        assert_eq!(increase(&points, window), since);
+        // A gauge has no zero point: both orders agree.
+        assert_eq!(
+            extrapolated_rate_as(&points, window, false, false, Extrapolation::Before2_51),
+            extrapolated_rate_as(&points, window, false, false, Extrapolation::Since2_51),
+        );
+    }
 
     /// Samples as (seconds, value).
     type Samples<'a> = &'a [(i64, f64)];

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use sdd_metrics::exposition::split_labels;
 use sdd_metrics::store::{MetricStore, StoreError};
-use sdd_metrics::summary::{self, Bucket, Point, StartBound, Window};
+use sdd_metrics::summary::{self, Bucket, Extrapolation, Point, StartBound, Window};
 
 use crate::expr::{Expr, RangeFn};
 use crate::selector::{Labels, Selector};
@@ -41,14 +41,32 @@ pub fn select(
         .collect())
 }
 
-/// `expr` at instant `at_ms`. `start` is how a range's first instant is treated: excluded as
-/// Prometheus 3 does, included as Prometheus 2 did.
+/// Which Prometheus the embedded store answers like: how a range's first instant is treated
+/// (excluded from Prometheus 3, included before) and how `rate` / `increase` extrapolate
+/// (their order of limits changed in 2.51). The default is the current Prometheus.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Semantics {
+    pub start: StartBound,
+    pub extrapolation: Extrapolation,
+}
+
+impl Default for Semantics {
+    fn default() -> Self {
+        Semantics {
+            start: StartBound::Excluded,
+            extrapolation: Extrapolation::Since2_51,
+        }
+    }
+}
+
+/// `expr` at instant `at_ms`, evaluated as `semantics` says.
 pub fn evaluate(
     store: &MetricStore,
     expr: &Expr,
     at_ms: i64,
-    start: StartBound,
+    semantics: Semantics,
 ) -> Result<Vec<Sample>, StoreError> {
+    let start = semantics.start;
     match expr {
         Expr::Range {
             func,
@@ -71,7 +89,7 @@ pub fn evaluate(
                         continue;
                     }
                     let points = store.points(id, window)?;
-                    if let Some(value) = apply(*func, &points, window) {
+                    if let Some(value) = apply(*func, &points, window, semantics.extrapolation) {
                         seen_labels.insert(labels.clone());
                         out.push((labels, value));
                     }
@@ -81,7 +99,7 @@ pub fn evaluate(
         }
         Expr::Sum { by, inner } => {
             let mut groups: BTreeMap<Labels, f64> = BTreeMap::new();
-            for (labels, value) in evaluate(store, inner, at_ms, start)? {
+            for (labels, value) in evaluate(store, inner, at_ms, semantics)? {
                 let key: Labels = labels
                     .into_iter()
                     .filter(|(name, _)| by.contains(name))
@@ -92,7 +110,7 @@ pub fn evaluate(
         }
         Expr::HistogramQuantile { q, inner } => {
             let mut groups: BTreeMap<Labels, Vec<Bucket>> = BTreeMap::new();
-            for (mut labels, count) in evaluate(store, inner, at_ms, start)? {
+            for (mut labels, count) in evaluate(store, inner, at_ms, semantics)? {
                 // A series without a readable `le` is no bucket (Prometheus drops it too).
                 let Some(upper_bound) = labels.remove("le").and_then(|le| parse_le(&le)) else {
                     continue;
@@ -119,7 +137,7 @@ fn parse_le(text: &str) -> Option<f64> {
 }
 
 /// One range function over a window's points; `None` where PromQL gives no sample.
-fn apply(func: RangeFn, points: &[Point], window: Window) -> Option<f64> {
+fn apply(func: RangeFn, points: &[Point], window: Window, how: Extrapolation) -> Option<f64> {
     if points.is_empty() {
         return None;
     }
@@ -132,8 +150,8 @@ fn apply(func: RangeFn, points: &[Point], window: Window) -> Option<f64> {
         RangeFn::LastOverTime => points.last().map(|p| p.value),
         RangeFn::CountOverTime => Some(points.len() as f64),
         RangeFn::Deriv => summary::deriv(points),
-        RangeFn::Rate => summary::rate(points, window),
-        RangeFn::Increase => summary::increase(points, window),
+        RangeFn::Rate => summary::extrapolated_rate_as(points, window, true, true, how),
+        RangeFn::Increase => summary::extrapolated_rate_as(points, window, true, false, how),
     }
 }
 
@@ -225,7 +243,7 @@ mod tests {
         }
         store.ingest(&samples, &[]).unwrap();
         let at = 600_000;
-        let q = |expr: &Expr| evaluate(&store, expr, at, StartBound::Excluded).unwrap();
+        let q = |expr: &Expr| evaluate(&store, expr, at, Semantics::default()).unwrap();
 
         let max = q(&Expr::range(
             RangeFn::MaxOverTime,
@@ -246,7 +264,10 @@ mod tests {
             &store,
             &Expr::range(RangeFn::CountOverTime, Selector::named("g"), 60_000),
             at,
-            StartBound::Included,
+            Semantics {
+                start: StartBound::Included,
+                ..Semantics::default()
+            },
         )
         .unwrap();
         assert_eq!(count_2[0].1, 7.0);

@@ -154,8 +154,6 @@ pub struct SeriesSummary {
     pub p99: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last: Option<f64>,
-    /// Time of the last sample, ms since the epoch.
-    pub last_at_ms: i64,
     /// Least-squares slope per second (`deriv`); absent under two samples.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub slope_per_second: Option<f64>,
@@ -229,7 +227,6 @@ pub async fn query_metrics(
                 p95: finite(s.p95),
                 p99: finite(s.p99),
                 last: finite(s.last.value),
-                last_at_ms: s.last.timestamp_ms,
                 slope_per_second: s.slope_per_second.filter(|v| v.is_finite()),
                 rate_per_second: s
                     .counter

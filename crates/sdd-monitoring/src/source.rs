@@ -10,7 +10,7 @@ use std::time::Duration;
 use sdd_metrics::store::{MetricStore, StoreError, METRICS_FILE};
 use sdd_metrics::summary::{StartBound, Summary, Window};
 
-use crate::embedded::{self, Sample, StepSeries};
+use crate::embedded::{self, Sample, Semantics, StepSeries};
 use crate::expr::Expr;
 use crate::prometheus::{PrometheusApi, PrometheusError, QueryResult};
 use crate::selector::{Labels, Selector};
@@ -43,8 +43,8 @@ pub struct MetricName {
 pub struct EmbeddedSource {
     path: PathBuf,
     store: Mutex<Option<MetricStore>>,
-    /// How a range's first instant is treated (Prometheus 3 excludes it).
-    pub start: StartBound,
+    /// Which Prometheus it answers like (the current one unless set).
+    pub semantics: Semantics,
 }
 
 impl EmbeddedSource {
@@ -52,7 +52,7 @@ impl EmbeddedSource {
         EmbeddedSource {
             path: project_root.join(METRICS_FILE),
             store: Mutex::new(None),
-            start: StartBound::Excluded,
+            semantics: Semantics::default(),
         }
     }
 
@@ -115,7 +115,7 @@ impl Source {
     /// How a window's first instant counts, for the answer's method line.
     pub fn window_rule(&self) -> &'static str {
         match self {
-            Source::Embedded(e) => match e.start {
+            Source::Embedded(e) => match e.semantics.start {
                 StartBound::Excluded => "samples with start < t ≤ end (as Prometheus 3 selects)",
                 StartBound::Included => "samples with start ≤ t ≤ end (as Prometheus 2 selects)",
             },
@@ -132,7 +132,7 @@ impl Source {
                 let e = e.clone();
                 let expr = expr.clone();
                 blocking(move || {
-                    e.with_store(|store| embedded::evaluate(store, &expr, at_ms, e.start))
+                    e.with_store(|store| embedded::evaluate(store, &expr, at_ms, e.semantics))
                 })
                 .await
             }
@@ -233,15 +233,18 @@ impl Source {
                         let window = Window {
                             start_ms: at_ms.saturating_sub(range_ms),
                             end_ms: at_ms,
-                            start: e.start,
+                            start: e.semantics.start,
                         };
                         let counter = store.is_counter(&selector.metric)?;
                         let mut out = Vec::new();
                         for (id, labels) in embedded::select(store, &selector)? {
                             let points = store.points(id, window)?;
-                            if let Some(summary) =
-                                sdd_metrics::summary::summarize(&points, window, counter)
-                            {
+                            if let Some(summary) = sdd_metrics::summary::summarize_as(
+                                &points,
+                                window,
+                                counter,
+                                e.semantics.extrapolation,
+                            ) {
                                 out.push((labels, summary));
                             }
                         }

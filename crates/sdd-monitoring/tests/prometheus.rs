@@ -296,37 +296,13 @@ fn single(result: QueryResult) -> Option<f64> {
 /// whose zero point lies between half an interval and 1.1 intervals before its first sample is
 /// extrapolated to that zero point, where 2.51+ (and sdd_metrics) take half an interval.
 fn increase_zero_point_first(points: &[Point], window: Window) -> Option<f64> {
-    let (first, last) = (points.first()?, points.last()?);
-    if points.len() < 2 {
-        return None;
-    }
-    let mut result = last.value - first.value;
-    for pair in points.windows(2) {
-        if pair[1].value < pair[0].value {
-            result += pair[0].value;
-        }
-    }
-    let seconds = |from: i64, to: i64| (to as f64 - from as f64) / 1000.0;
-    let mut to_start = seconds(window.start_ms, first.timestamp_ms);
-    let to_end = seconds(last.timestamp_ms, window.end_ms);
-    let sampled = seconds(first.timestamp_ms, last.timestamp_ms);
-    let average = sampled / (points.len() - 1) as f64;
-    if result > 0.0 && first.value >= 0.0 {
-        to_start = to_start.min(sampled * (first.value / result));
-    }
-    let threshold = average * 1.1;
-    let mut interval = sampled;
-    interval += if to_start < threshold {
-        to_start
-    } else {
-        average / 2.0
-    };
-    interval += if to_end < threshold {
-        to_end
-    } else {
-        average / 2.0
-    };
-    Some(result * (interval / sampled))
+    summary::extrapolated_rate_as(
+        points,
+        window,
+        true,
+        false,
+        summary::Extrapolation::Before2_51,
+    )
 }
 
 /// Comparisons of Prometheus' answers with sdd_metrics.
