@@ -30,15 +30,21 @@ fn copy_example(to: &Path) {
     ] {
         copy(&from.join(entry), &to.join(entry));
     }
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let free_port = || {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    };
     let project = to.join("sdd.yaml");
     let text = std::fs::read_to_string(&project).unwrap();
-    assert!(text.contains("8787"));
-    std::fs::write(&project, text.replace("8787", &port.to_string())).unwrap();
+    // The API port and the operations (metrics) port: another copy may be running.
+    assert!(text.contains("8787") && text.contains("8788"));
+    let text = text
+        .replace("8787", &free_port().to_string())
+        .replace("8788", &free_port().to_string());
+    std::fs::write(&project, text).unwrap();
 }
 
 fn copy(from: &Path, to: &Path) {

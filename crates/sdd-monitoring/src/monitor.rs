@@ -161,9 +161,10 @@ pub async fn run_journeys(
     let service = file.service.as_ref().ok_or(
         "sdd.yaml has no `service:` section: the journeys need its base_url (and headers) to reach the service",
     )?;
-    let headers: BTreeMap<String, String> = sdd_verify::auth::client_headers(service, &file.auth)
-        .into_iter()
-        .collect();
+    let headers: BTreeMap<String, String> =
+        sdd_verify::auth::client_headers_as(service, &file.auth, "journeys")
+            .into_iter()
+            .collect();
     let hosts = sdd_verify::allowed_hosts(file);
     let target = ServiceClient {
         base_url: &service.base_url,

@@ -19,6 +19,27 @@ fn issuer(jwt: &JwtConfig) -> TokenIssuer {
 /// The headers of SDD as a client: `service.headers` (with `${env:…}` expanded), plus a fresh
 /// token when `auth.jwt` is set and the headers carry no `Authorization`.
 pub fn client_headers(service: &ServiceConfig, auth: &AuthConfig) -> Vec<(String, String)> {
+    headers_with(service, auth, |jwt| issuer(jwt).own())
+}
+
+/// The headers of SDD as a client under a user of its own, `<subject>-<user>` (the synthetic
+/// journeys run as `<subject>-journeys`: their traffic never spends the allowance of SDD's own
+/// user, or anyone's, under a per-user rate limit).
+pub fn client_headers_as(
+    service: &ServiceConfig,
+    auth: &AuthConfig,
+    user: &str,
+) -> Vec<(String, String)> {
+    headers_with(service, auth, |jwt| {
+        issuer(jwt).probe_credentials().user(user)
+    })
+}
+
+fn headers_with(
+    service: &ServiceConfig,
+    auth: &AuthConfig,
+    token: impl FnOnce(&JwtConfig) -> String,
+) -> Vec<(String, String)> {
     let mut headers: Vec<(String, String)> = service
         .headers
         .iter()
@@ -29,7 +50,7 @@ pub fn client_headers(service: &ServiceConfig, auth: &AuthConfig) -> Vec<(String
             .iter()
             .any(|(k, _)| k.eq_ignore_ascii_case("authorization"))
         {
-            headers.push(("Authorization".into(), issuer(jwt).own()));
+            headers.push(("Authorization".into(), token(jwt)));
         }
     }
     headers

@@ -1,0 +1,253 @@
+//! The bundled example watched in production, from both sources: the service runs with its
+//! `slow_reads` fault, a real Prometheus (Debian's package, `scripts/prometheus.sh`) scrapes
+//! its operations port, and `sdd monitor` scrapes it into the embedded store and runs the
+//! scenarios as synthetic journeys (whose reads are the slow traffic). Then
+//! `sdd call monitoring constraint_headroom` must show the read-latency constraint violated
+//! from either source, every constraint with the same status from both, and
+//! `scenario_health` must see the journeys and the service's outcome counts.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use sdd_monitoring::testing::{free_port, prometheus_installed, RunningPrometheus};
+use serde_json::Value;
+
+const READ_LATENCY: &str = "task_management_system.performance.api_response_time";
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
+}
+
+/// The example's service, built as `verify_example` builds it (its own target directory).
+fn service_binary() -> PathBuf {
+    let example = repo().join("examples/task_manager");
+    let target = repo().join("target/example-under-test");
+    let status = Command::new("cargo")
+        .args(["build", "--release", "--quiet"])
+        .current_dir(&example)
+        .env("CARGO_TARGET_DIR", &target)
+        .status()
+        .unwrap();
+    assert!(status.success(), "cargo build --release in the example");
+    target.join("release/task-manager")
+}
+
+/// The service in its own process group, killed with it on drop.
+struct Service(Child);
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.0.id())])
+            .status();
+        let _ = self.0.wait();
+    }
+}
+
+fn wait_for(url: &str) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let (host, rest) = url.trim_start_matches("http://").split_once('/').unwrap();
+    while Instant::now() < deadline {
+        if let Ok(mut stream) = std::net::TcpStream::connect(host) {
+            use std::io::{Read, Write};
+            let _ = stream.write_all(format!("GET /{rest} HTTP/1.0\r\n\r\n").as_bytes());
+            let mut answer = String::new();
+            let _ = stream.read_to_string(&mut answer);
+            if answer.starts_with("HTTP/1.1 200") || answer.starts_with("HTTP/1.0 200") {
+                return;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    panic!("{url} did not answer 200 within a minute");
+}
+
+fn sdd(project: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_sdd"))
+        .args(args)
+        .arg("--project")
+        .arg(project)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn call(project: &Path, tool: &str, arguments: &str) -> Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_sdd"))
+        .args(["call", "--project"])
+        .arg(project)
+        .args(["monitoring", tool, arguments])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{tool} on {}: {text}{}",
+        project.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_str(&text).unwrap()
+}
+
+fn statuses(answer: &Value) -> Vec<(String, String)> {
+    let mut rows: Vec<(String, String)> = answer["constraints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["constraint"].as_str().unwrap().to_string(),
+                c["status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    rows.sort();
+    rows
+}
+
+#[test]
+fn slow_reads_violate_the_read_latency_constraint_from_either_source() {
+    if !prometheus_installed("slow_reads_violate_the_read_latency_constraint_from_either_source") {
+        return;
+    }
+    let binary = service_binary();
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("embedded");
+    std::fs::create_dir_all(project.join("data")).unwrap();
+    let example = repo().join("examples/task_manager");
+    let status = Command::new("cp")
+        .arg("-r")
+        .arg(example.join("specs"))
+        .arg(&project)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let (port, metrics_port) = (free_port(), free_port());
+    let yaml = std::fs::read_to_string(example.join("sdd.yaml"))
+        .unwrap()
+        .replace("8787", &port.to_string())
+        .replace("8788", &metrics_port.to_string())
+        // Scrape every second and run the journeys every five (about 55 requests in 20 s,
+        // under the example's 100 per minute per user), so a short run has data.
+        .replace("interval_seconds: 5", "interval_seconds: 1")
+        .replace(
+            "journeys: {interval_seconds: 30}",
+            "journeys: {interval_seconds: 5}",
+        );
+    assert!(yaml.contains("interval_seconds: 1") && yaml.contains("interval_seconds: 5}"));
+    std::fs::write(project.join("sdd.yaml"), &yaml).unwrap();
+
+    use std::os::unix::process::CommandExt;
+    let _service = Service(
+        Command::new(&binary)
+            .current_dir(&project)
+            .env("PORT", port.to_string())
+            .env("METRICS_PORT", metrics_port.to_string())
+            .env("DATABASE", "data/tasks.sqlite3")
+            .env("JWT_SECRET", "task-manager-demo-secret")
+            .env("RATE_LIMIT_PER_MINUTE", "100")
+            .env("TASK_MANAGER_FAULTS", "slow_reads")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .spawn()
+            .unwrap(),
+    );
+    wait_for(&format!("http://127.0.0.1:{port}/health"));
+    wait_for(&format!("http://127.0.0.1:{metrics_port}/metrics"));
+    let prometheus_port = free_port();
+    let prometheus = RunningPrometheus::start(
+        dir.path(),
+        prometheus_port,
+        &[format!("127.0.0.1:{metrics_port}/metrics")],
+        None,
+    );
+
+    let (code, out, err) = sdd(&project, &["monitor", "--for", "20"]);
+    assert_eq!(code, 0, "sdd monitor: {out}{err}");
+    assert!(out.contains("samples stored"), "{out}");
+    assert!(out.contains("journeys: 4 scenarios, 4 passed"), "{out}");
+    // Prometheus' last scrape of the same traffic.
+    std::thread::sleep(Duration::from_secs(3));
+
+    // The same project read from the Prometheus.
+    let through_prometheus = dir.path().join("prometheus");
+    std::fs::create_dir_all(&through_prometheus).unwrap();
+    std::fs::write(
+        through_prometheus.join("sdd.yaml"),
+        yaml.replace(
+            "monitoring:\n",
+            &format!(
+                "monitoring:\n  source: {{prometheus: {{url: \"{}\"}}}}\n",
+                prometheus.url
+            ),
+        ),
+    )
+    .unwrap();
+    let status = Command::new("cp")
+        .arg("-r")
+        .arg(project.join("specs"))
+        .arg(&through_prometheus)
+        .status()
+        .unwrap();
+    assert!(status.success());
+
+    let args = r#"{"window": "2m", "limit": 100}"#;
+    let embedded = call(&project, "constraint_headroom", args);
+    let from_prometheus = call(&through_prometheus, "constraint_headroom", args);
+    assert!(
+        from_prometheus["source"]
+            .as_str()
+            .unwrap()
+            .contains("Prometheus"),
+        "{from_prometheus}"
+    );
+    for answer in [&embedded, &from_prometheus] {
+        let read = answer["constraints"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["constraint"] == READ_LATENCY)
+            .unwrap();
+        assert_eq!(read["status"], "failing", "{read:#}");
+        assert!(read["value"].as_f64().unwrap() > 150.0, "{read:#}");
+        assert!(
+            answer["headline"].as_str().unwrap().starts_with("VIOLATED"),
+            "{answer:#}"
+        );
+    }
+    assert_eq!(statuses(&embedded), statuses(&from_prometheus));
+
+    // Both see the service's outcome counts; the journeys (in the embedded store) pass.
+    for project in [&project, &through_prometheus] {
+        let health = call(project, "scenario_health", args);
+        let rows = health["scenarios"].as_array().unwrap();
+        assert_eq!(rows.len(), 4, "{health:#}");
+        let create = rows
+            .iter()
+            .find(|r| r["scenario"] == "task_management_system.create_a_simple_task")
+            .unwrap();
+        assert!(
+            create["service"]["successes"].as_f64().unwrap() >= 1.0,
+            "{health:#}"
+        );
+        if *project == through_prometheus {
+            // Its journeys are in the other project's store: this one has none.
+            assert_eq!(create["status"], "partial", "{health:#}");
+        } else {
+            assert_eq!(create["status"], "healthy", "{health:#}");
+            assert!(
+                create["journeys"]["runs"].as_u64().unwrap() >= 4,
+                "{health:#}"
+            );
+        }
+    }
+}
