@@ -7,3 +7,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v promtool >/dev/null || echo "promtool not found: the peer figure is skipped (apt-get install prometheus)"
 cargo bench -q -p sdd-metrics --bench store
+# The monitoring tools' queries on the same data from the embedded store and a real Prometheus.
+cargo bench -q -p sdd-monitoring --bench sources
