@@ -76,6 +76,10 @@ pub enum Command {
     /// write a self-contained HTML page of the last verification and the trend of runs
     ///
     /// The page (default .sdd/report.html) has inline SVG, no scripts and needs no network.
+    /// With monitoring data (`sdd monitor`, `sdd metrics import`, or a Prometheus under
+    /// monitoring.source) it also shows each approved scenario's health and the constraint
+    /// console: each constraint's value, limit, headroom and error budget, with a trend line
+    /// of its measure over monitoring.window; without, those sections say there is none.
     #[command(verbatim_doc_comment)]
     Report(ReportArgs),
 
@@ -97,6 +101,23 @@ pub enum Command {
     /// sdd_journey_duration_seconds). The monitoring server and `sdd status` read the store.
     #[command(verbatim_doc_comment)]
     Monitor(MonitorArgs),
+
+    /// the service against the spec now: each approved scenario's health, each constraint's headroom
+    ///
+    /// Asks the monitoring server (the one `sdd call monitoring …` reaches) about the window
+    /// ending now, by default monitoring.window of sdd.yaml (1h):
+    ///   scenario_health      each approved scenario: healthy, partial (one side has no data),
+    ///                        failing or no data, from the service's outcome counts and the
+    ///                        synthetic journeys `sdd monitor` runs, with the last failure line
+    ///   constraint_headroom  each constraint judged on the metrics: value against its limit,
+    ///                        headroom, error budget left; those metrics cannot judge are listed
+    ///                        last with why
+    /// The metrics are .sdd/metrics.sqlite3 (`sdd monitor`, `sdd metrics import`) or the
+    /// Prometheus under monitoring.source. Exit 0 when nothing failed, 1 when a scenario is
+    /// failing or a constraint violated, 2 when the metrics cannot be read (no store yet, an
+    /// unreachable Prometheus).
+    #[command(verbatim_doc_comment)]
+    Status(StatusArgs),
 
     /// the embedded metric store: `sdd metrics import FILE`
     #[command(verbatim_doc_comment)]
@@ -253,6 +274,18 @@ pub struct MonitorArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub project: ProjectArg,
+    /// how far back from now: 30m, 1h, 7d, 1h30m (default: monitoring.window of sdd.yaml, 1h)
+    #[arg(long, value_name = "DURATION", value_parser = window)]
+    pub window: Option<String>,
+    /// text (a board) or json (both answers as the server gives them, every page)
+    #[arg(long, value_enum, value_name = "FORMAT", default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
 pub struct MetricsArgs {
     #[command(subcommand)]
     pub action: MetricsAction,
@@ -383,6 +416,10 @@ fn seconds(text: &str, max: u64) -> Result<u64, String> {
         .ok()
         .filter(|s| (1..=max).contains(s))
         .ok_or_else(|| format!("--duration takes 1 to {max} seconds, not `{text}`"))
+}
+
+fn window(text: &str) -> Result<String, String> {
+    sdd_monitoring::window::parse_duration(text).map(|_| text.trim().to_string())
 }
 
 fn rate(text: &str) -> Result<f64, String> {

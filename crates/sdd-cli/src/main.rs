@@ -1,10 +1,11 @@
 //! `sdd` — the command line for people and scripts: the whole loop from a shell.
 //!
-//! `validate` and `review` work on the spec files directly; `call`, `verify`, `report` and
-//! `export` talk to the SDD servers, which run inside this process over a pipe and speak the
-//! real MCP protocol (see `session`), so a shell sees what an agent sees. The agent has no path to
-//! approval: `review` is only here, and a decision by `agent` is refused. The flags, their
-//! checks and the help text are `cli`'s (clap); this file dispatches to one module per command.
+//! `validate` and `review` work on the spec files directly; `call`, `verify`, `status`,
+//! `report` and `export` talk to the SDD servers, which run inside this process over a pipe
+//! and speak the real MCP protocol (see `session`), so a shell sees what an agent sees. The
+//! agent has no path to approval: `review` is only here, and a decision by `agent` is
+//! refused. The flags, their checks and the help text are `cli`'s (clap); this file
+//! dispatches to one module per command.
 
 use std::io::Write;
 use std::path::Path;
@@ -22,6 +23,7 @@ mod monitor;
 mod report;
 mod review;
 mod session;
+mod status;
 mod svg;
 mod table;
 mod validate;
@@ -68,7 +70,7 @@ fn run(command: Command) -> Result<ExitCode, String> {
         Command::Validate(args) => validate::run(&args),
         Command::Review(args) => review::run(&args),
         Command::Verify(args) => block_on(verify::run(&args)),
-        Command::Report(args) => report::run(&args),
+        Command::Report(args) => block_on(report::run(&args)),
         Command::Export(args) => match args.format {
             ExportFormat::K6(args) => block_on(export::run(&args)),
             ExportFormat::Other(words) => Err(format!(
@@ -76,6 +78,7 @@ fn run(command: Command) -> Result<ExitCode, String> {
                 words.first().map(String::as_str).unwrap_or_default()
             )),
         },
+        Command::Status(args) => block_on(status::run(&args)),
         Command::Monitor(args) => block_on(monitor::run(&args)),
         Command::Metrics(args) => match args.action {
             cli::MetricsAction::Import(args) => monitor::import(&args),

@@ -1,5 +1,6 @@
-//! Inline SVG plots for the report: a latency percentile curve per performance constraint and
-//! a status grid of the last runs. Plain SVG text, no scripts, so the page works offline.
+//! Inline SVG plots for the report: a latency percentile curve per performance constraint, a
+//! status grid of the last runs, and a sparkline per constraint of the console. Plain SVG
+//! text, no scripts, so the page works offline.
 
 use std::fmt::Write;
 
@@ -141,6 +142,113 @@ fn trim_number(v: f64) -> String {
     text.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
+/// A small line of `points` (time in ms, value) over `span` (start, end ms), for a table
+/// cell: the value axis fits the values and the limit (from 0 when `zero_based`), the limit
+/// is a dashed line, a gap in time longer than one and a half steps breaks the line, and the
+/// newest point is a dot. `title` says what the line shows (the tooltip), with its range.
+pub fn sparkline(
+    points: &[(i64, f64)],
+    span: (i64, i64),
+    limit: Option<f64>,
+    zero_based: bool,
+    title: &str,
+) -> String {
+    let (width, height, pad) = (160.0, 34.0, 3.0);
+    let values = points.iter().map(|(_, v)| *v).filter(|v| v.is_finite());
+    let (mut lo, mut hi) = values
+        .clone()
+        .chain(limit)
+        .chain(zero_based.then_some(0.0))
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+            (lo.min(v), hi.max(v))
+        });
+    if !lo.is_finite() || !hi.is_finite() {
+        (lo, hi) = (0.0, 1.0);
+    }
+    if hi - lo < 1e-9 {
+        let room = (hi.abs() * 0.05).max(1e-3);
+        (lo, hi) = (lo - room, hi + room);
+    }
+    let (start, end) = (span.0 as f64, (span.1.max(span.0 + 1)) as f64);
+    let x =
+        |t: i64| pad + ((t as f64 - start) / (end - start)).clamp(0.0, 1.0) * (width - 2.0 * pad);
+    let y = |v: f64| pad + (1.0 - (v - lo) / (hi - lo)) * (height - 2.0 * pad);
+    let (min, max) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
+        (a.min(v), b.max(v))
+    });
+    let range = if min.is_finite() {
+        format!(" — from {} to {}", trim_number(min), trim_number(max))
+    } else {
+        String::new()
+    };
+    let mut svg = String::new();
+    let _ = write!(
+        svg,
+        r#"<svg class="spark" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" aria-label="{}"><title>{}{}</title>"#,
+        escape(title),
+        escape(title),
+        escape(&range)
+    );
+    if let Some(limit) = limit {
+        let _ = write!(
+            svg,
+            r##"<line class="limit" x1="{pad}" x2="{}" y1="{ly:.1}" y2="{ly:.1}" stroke="#c0392b" stroke-width="1" stroke-dasharray="3 2"/>"##,
+            width - pad,
+            ly = y(limit)
+        );
+    }
+    // The step: the shortest time between two points.
+    let step = points
+        .windows(2)
+        .map(|w| w[1].0 - w[0].0)
+        .filter(|d| *d > 0)
+        .min()
+        .unwrap_or(i64::MAX);
+    let mut runs: Vec<Vec<(i64, f64)>> = Vec::new();
+    for &(t, v) in points.iter().filter(|(_, v)| v.is_finite()) {
+        match runs.last_mut() {
+            Some(run)
+                if run
+                    .last()
+                    .is_some_and(|(last, _)| (t - last) as f64 <= 1.5 * step as f64) =>
+            {
+                run.push((t, v))
+            }
+            _ => runs.push(vec![(t, v)]),
+        }
+    }
+    for run in &runs {
+        if run.len() == 1 {
+            let _ = write!(
+                svg,
+                r##"<circle cx="{:.1}" cy="{:.1}" r="1.2" fill="#1f6feb"/>"##,
+                x(run[0].0),
+                y(run[0].1)
+            );
+            continue;
+        }
+        let coordinates: Vec<String> = run
+            .iter()
+            .map(|(t, v)| format!("{:.1},{:.1}", x(*t), y(*v)))
+            .collect();
+        let _ = write!(
+            svg,
+            r##"<polyline fill="none" stroke="#1f6feb" stroke-width="1.5" points="{}"/>"##,
+            coordinates.join(" ")
+        );
+    }
+    if let Some(&(t, v)) = points.iter().rev().find(|(_, v)| v.is_finite()) {
+        let _ = write!(
+            svg,
+            r##"<circle class="last" cx="{:.1}" cy="{:.1}" r="2" fill="#1f6feb"/>"##,
+            x(t),
+            y(v)
+        );
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
 /// A cell of the status grid: its status word and a tooltip.
 pub struct Cell {
     pub status: String,
@@ -149,11 +257,11 @@ pub struct Cell {
 
 pub fn status_color(status: &str) -> &'static str {
     match status {
-        "passing" | "passed" => "#2da44e",
+        "passing" | "passed" | "healthy" => "#2da44e",
         "failing" | "failed" => "#cf222e",
-        "inconclusive" => "#d4a72c",
+        "inconclusive" | "partial" => "#d4a72c",
         "skipped" | "not_run" => "#8c959f",
-        "unchecked" | "no_test" => "#d0d7de",
+        "unchecked" | "no_test" | "no data" => "#d0d7de",
         "proposed" => "#8250df",
         "changed since approval" => "#bc4c00",
         _ => "#eaeef2",
@@ -242,6 +350,35 @@ mod tests {
         assert!(svg.contains("limit: p95 &lt; 100 ms"));
         assert!(svg.contains("reads &lt;p95&gt;"), "titles are escaped");
         assert!(svg.contains(">p99.9<"));
+    }
+
+    #[test]
+    fn a_sparkline_breaks_at_gaps_and_draws_its_limit() {
+        let minute = 60_000;
+        let points = [
+            (minute, 10.0),
+            (2 * minute, 12.0),
+            (3 * minute, 11.0),
+            // No requests at 4 and 5.
+            (6 * minute, 150.0),
+            (7 * minute, 160.0),
+        ];
+        let svg = sparkline(&points, (0, 8 * minute), Some(100.0), true, "reads <p95>");
+        assert!(svg.starts_with("<svg class=\"spark\"") && svg.ends_with("</svg>"));
+        assert_eq!(svg.matches("<polyline").count(), 2, "{svg}");
+        assert_eq!(svg.matches("class=\"limit\"").count(), 1);
+        assert!(svg.contains("reads &lt;p95&gt; — from 10 to 160"), "{svg}");
+        // The newest point is highest: the top of the plot, at 7 of 8 minutes.
+        assert!(
+            svg.contains(r#"<circle class="last" cx="137.8" cy="3.0""#),
+            "{svg}"
+        );
+        // One point alone is a dot; no points, no line and no NaN.
+        let svg = sparkline(&[(minute, 5.0)], (0, 2 * minute), None, false, "t");
+        assert_eq!(svg.matches("<polyline").count(), 0);
+        assert_eq!(svg.matches("<circle").count(), 2);
+        let svg = sparkline(&[], (0, minute), None, true, "t");
+        assert!(!svg.contains("NaN") && !svg.contains("<polyline"), "{svg}");
     }
 
     #[test]

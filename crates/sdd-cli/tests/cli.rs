@@ -175,6 +175,7 @@ fn each_command_has_help_and_refuses_flags_that_are_not_its_own() {
         "validate",
         "review",
         "verify",
+        "status",
         "report",
         "export",
         "call",
