@@ -12,6 +12,9 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
+use sdd_monitoring::explore::{ConstraintMapping, SeriesSummary};
+pub use sdd_monitoring::headroom::{ConstraintHeadroom, ErrorBudget};
+pub use sdd_monitoring::health::{Health, JourneyOutcomes, ScenarioHealth, ServiceOutcomes};
 use sdd_spec::constraint::CheckSpec;
 use sdd_spec::verdict::Verdict;
 
@@ -20,59 +23,8 @@ use crate::session::{self, Server, Session};
 use crate::table::Table;
 use crate::{say, shown};
 
-// The answers as this sdd reads them. The server's own result types only serialize; these
-// name every field the command uses, so a field the server renamed or dropped is an error
-// naming it, not a silent blank.
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Health {
-    Healthy,
-    Partial,
-    Failing,
-    NoData,
-}
-
-impl Health {
-    pub fn word(self) -> &'static str {
-        match self {
-            Health::Healthy => "healthy",
-            Health::Partial => "partial",
-            Health::Failing => "failing",
-            Health::NoData => "no data",
-        }
-    }
-}
-
-#[derive(Debug, Deserialize)]
-pub struct ServiceOutcomes {
-    pub successes: f64,
-    pub failures: f64,
-    pub success_percent: f64,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct JourneyOutcomes {
-    pub runs: u64,
-    pub failures: u64,
-    pub last_passed: bool,
-    #[serde(default)]
-    pub p95_ms: Option<f64>,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct ScenarioHealth {
-    pub scenario: String,
-    pub name: String,
-    pub status: Health,
-    pub summary: String,
-    #[serde(default)]
-    pub service: Option<ServiceOutcomes>,
-    #[serde(default)]
-    pub journeys: Option<JourneyOutcomes>,
-    #[serde(default)]
-    pub last_failure: Option<String>,
-}
+// The rows are the monitoring library's own types (a renamed field is a compile error here);
+// the answers below are a whole list read page by page, so they carry no `page`.
 
 /// `scenario_health`, every page.
 #[derive(Debug, Deserialize)]
@@ -89,40 +41,6 @@ pub struct HealthAnswer {
     pub notes: Vec<String>,
 }
 
-#[derive(Debug, Deserialize)]
-pub struct ErrorBudget {
-    pub window: String,
-    pub failures: f64,
-    #[serde(default)]
-    pub left_percent: Option<f64>,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct Method {
-    pub query: String,
-    pub window: String,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct ConstraintHeadroom {
-    pub constraint: String,
-    pub name: String,
-    pub status: Verdict,
-    pub summary: String,
-    #[serde(default)]
-    pub value: Option<f64>,
-    #[serde(default)]
-    pub limit: Option<f64>,
-    #[serde(default)]
-    pub unit: Option<String>,
-    #[serde(default)]
-    pub headroom_percent: Option<f64>,
-    #[serde(default)]
-    pub error_budget: Option<ErrorBudget>,
-    #[serde(default)]
-    pub measured_by: Vec<Method>,
-}
-
 /// `constraint_headroom`, every page.
 #[derive(Debug, Deserialize)]
 pub struct HeadroomAnswer {
@@ -134,28 +52,20 @@ pub struct HeadroomAnswer {
 }
 
 #[derive(Debug, Deserialize)]
-struct ConstraintMapping {
-    constraint: String,
-    #[serde(default)]
-    series: Vec<String>,
-}
-
-#[derive(Debug, Deserialize)]
 struct MetricsList {
     constraints: Vec<ConstraintMapping>,
 }
 
 /// One series of a `query_metrics` answer with its steps.
-#[derive(Debug, Deserialize)]
+#[derive(Debug)]
 pub struct SeriesSteps {
     pub labels: BTreeMap<String, String>,
-    #[serde(default)]
     pub steps: Vec<(i64, f64)>,
 }
 
 #[derive(Debug, Deserialize)]
 struct QueryAnswer {
-    series: Vec<SeriesSteps>,
+    series: Vec<SeriesSummary>,
 }
 
 /// A session with the monitoring server, every question about one window ending at one
@@ -233,7 +143,14 @@ impl Monitoring {
         arguments.insert("selector".into(), json!(selector));
         arguments.insert("points".into(), json!(points));
         let answer = all_pages(&self.session, tool, arguments, &["series"]).await?;
-        Ok(typed::<QueryAnswer>(tool, &answer)?.series)
+        Ok(typed::<QueryAnswer>(tool, &answer)?
+            .series
+            .into_iter()
+            .map(|s| SeriesSteps {
+                labels: s.labels,
+                steps: s.steps.unwrap_or_default(),
+            })
+            .collect())
     }
 }
 

@@ -105,11 +105,15 @@ async fn main() {
         )
         .unwrap();
         let version = api.build_version().await.unwrap_or_default();
-        println!("peer: Prometheus {version} (Debian package), the same file backfilled by promtool");
+        println!(
+            "peer: Prometheus {version} (Debian package), the same file backfilled by promtool"
+        );
         sources.push(("Prometheus HTTP API", Source::Prometheus(api)));
         Some(running)
     } else {
-        println!("prometheus not installed: the peer figures are skipped (apt-get install prometheus)");
+        println!(
+            "prometheus not installed: the peer figures are skipped (apt-get install prometheus)"
+        );
         None
     };
     let span_ms = GAUGE_SAMPLES * 1000;

@@ -5,7 +5,7 @@ use schemars::JsonSchema;
 use sdd_spec::constraint::CheckSpec;
 use sdd_spec::model::Constraint;
 use sdd_spec::project::ProjectFile;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::headroom::histogram_selectors;
 use crate::health::{JOURNEY_DURATION, JOURNEY_SUCCESS};
@@ -13,15 +13,15 @@ use crate::selector::{Labels, Selector};
 use crate::source::{MetricName, Source, SourceError};
 
 /// How a constraint is measured from metrics, or why it is not.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct ConstraintMapping {
     pub constraint: String,
     /// The series selectors measuring it (the request histogram narrowed to its scope, or
     /// what `monitoring.constraints` names).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub series: Vec<String>,
     /// Set when it is not measured from metrics.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unmeasured: Option<String>,
 }
 
@@ -73,15 +73,15 @@ pub fn constraint_mappings(
 }
 
 /// One metric name as listed.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct MetricListing {
     pub name: String,
     pub kind: String,
     pub series: usize,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub help: Option<String>,
     /// What SDD reads it for: constraint IDs, `scenario outcomes`, `journeys`.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub used_for: Vec<String>,
 }
 
@@ -134,36 +134,36 @@ pub async fn list_metrics(
 }
 
 /// One series over the window.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct SeriesSummary {
     pub labels: Labels,
     pub samples: usize,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mean: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub p50: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub p90: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub p95: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub p99: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last: Option<f64>,
     /// Least-squares slope per second (`deriv`); absent under two samples.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub slope_per_second: Option<f64>,
     /// For a counter: `rate` per second and `increase` over the window.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate_per_second: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub increase: Option<f64>,
     /// The series at evenly spaced steps, when asked for (`points`).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub steps: Option<Vec<(i64, f64)>>,
 }
 

@@ -10,7 +10,7 @@ use sdd_spec::constraint::CheckSpec;
 use sdd_spec::model::Constraint;
 use sdd_spec::project::ProjectFile;
 use sdd_spec::verdict::{judge_availability, judge_error_rate, judge_latency, Measured, Verdict};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::expr::{Expr, RangeFn};
 use crate::selector::{regex_escape, MatchOp, Matcher, Selector};
@@ -63,7 +63,7 @@ impl Watch<'_> {
 }
 
 /// How a number was obtained: enough to ask the same of Prometheus by hand.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct Method {
     /// The PromQL the number comes from (sent to Prometheus, or evaluated by the embedded store
     /// as Prometheus evaluates it).
@@ -75,7 +75,7 @@ pub struct Method {
 }
 
 /// The error budget of a ratio constraint over its window.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct ErrorBudget {
     pub window: String,
     pub requests: f64,
@@ -84,37 +84,37 @@ pub struct ErrorBudget {
     pub failures: f64,
     /// Share of the allowed failures spent (over 100 when exceeded); absent when the
     /// constraint allows no failure at all (a 100 % floor), where any failure is a violation.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spent_percent: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub left_percent: Option<f64>,
 }
 
 /// One constraint against the metrics.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct ConstraintHeadroom {
     pub constraint: String,
     pub name: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub requirement: Option<String>,
     /// `passing` (within its limit), `failing` (violated), `inconclusive` (measured, but the
     /// numbers cannot decide), `unchecked` (not measured: `why` says so).
     pub status: Verdict,
     /// The verdict's one line: value, limit, headroom, traffic.
     pub summary: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unit: Option<String>,
     /// `(limit − value) / limit` for a ceiling, `(value − floor) / (100 − floor)` for an
     /// availability floor; negative when violated.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub headroom_percent: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_budget: Option<ErrorBudget>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub measured_by: Vec<Method>,
 }
 
@@ -440,6 +440,13 @@ async fn latency(
     };
     let window = format_duration(watch.window_ms);
     let q = percentile / 100.0;
+    // The operation's latency: what the service answered as itself, not its refusals (a 401
+    // or 429 is fast and says nothing of the operation). 5xx stay: fast failures are no fast
+    // answers, and the verdict's error guard judges them.
+    let histograms: Vec<Selector> = histograms
+        .into_iter()
+        .map(|s| s.with(Matcher::new("status", MatchOp::NotRegex, "4..").expect("a valid regex")))
+        .collect();
     let buckets: Vec<Selector> = histograms
         .iter()
         .map(|s| s.renamed(&format!("{}_bucket", s.metric)))
@@ -481,7 +488,8 @@ async fn latency(
     row.measured_by.push(Method {
         query: traffic.query.clone(),
         window: window.clone(),
-        how: "requests by status: 4xx are refusals, 5xx failures".into(),
+        how: "requests by status, 4xx refusals left out (as from the percentile): 5xx are failures"
+            .into(),
     });
     if buckets.is_empty() || traffic.measured.requests == 0 {
         return Ok(row.unchecked(format!(

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use schemars::JsonSchema;
 use sdd_spec::model::Scenario;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::expr::{Expr, RangeFn};
 use crate::headroom::{Method, Watch};
@@ -20,7 +20,7 @@ pub const JOURNEY_SUCCESS: &str = "sdd_journey_success";
 /// Each journey run's duration in seconds (all its examples, in order).
 pub const JOURNEY_DURATION: &str = "sdd_journey_duration_seconds";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Health {
     /// Both sides have data and neither saw a failure.
@@ -33,8 +33,20 @@ pub enum Health {
     NoData,
 }
 
+impl Health {
+    /// `healthy`, `partial`, `failing`, `no data`: as a person reads it.
+    pub fn word(self) -> &'static str {
+        match self {
+            Health::Healthy => "healthy",
+            Health::Partial => "partial",
+            Health::Failing => "failing",
+            Health::NoData => "no data",
+        }
+    }
+}
+
 /// What the service counted at its decision points.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct ServiceOutcomes {
     /// `increase` over the window: extrapolated to the window's edges as Prometheus does,
     /// so not always whole.
@@ -44,44 +56,44 @@ pub struct ServiceOutcomes {
 }
 
 /// What the synthetic journeys saw.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct JourneyOutcomes {
     pub runs: u64,
     pub failures: u64,
     pub success_percent: f64,
     /// Whether the newest run in the window passed.
     pub last_passed: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub p95_ms: Option<f64>,
 }
 
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct ScenarioHealth {
     pub scenario: String,
     pub name: String,
     pub status: Health,
     pub summary: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service: Option<ServiceOutcomes>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub journeys: Option<JourneyOutcomes>,
     /// The first failed step of the scenario's last journey, when it failed
     /// (`POST /tasks/7/complete: status expected 409, got 200`).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_failure: Option<String>,
 }
 
 /// The health report: a row per scenario, the queries behind them, and outcome labels the
 /// spec does not know (a service counting under a wrong ID is found here).
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct HealthReport {
     pub rows: Vec<ScenarioHealth>,
     pub measured_by: Vec<Method>,
     /// Scenario IDs the outcome counter carries that are not approved scenarios of the spec.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unknown_scenarios: Vec<String>,
     /// Why a side has no data at all (no store yet, counter not emitted).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
 }
 

@@ -241,6 +241,18 @@ pub fn refusal_guard(m: &Measured) -> Option<Judgement> {
     None
 }
 
+/// A request rate with the digits it needs: `1000`, `42.5`, `0.317` (production traffic can be
+/// well under one request a second, which `{:.0}` would print as 0).
+pub fn format_rate(rate: f64) -> String {
+    if rate >= 100.0 {
+        format!("{rate:.0}")
+    } else if rate >= 1.0 {
+        format!("{rate:.1}")
+    } else {
+        format!("{rate:.3}")
+    }
+}
+
 /// `p95`, `p99.9`.
 pub fn format_percentile(p: f64) -> String {
     if p.fract() == 0.0 {
@@ -269,8 +281,9 @@ pub fn judge_latency(
         format!("{:.0} % over the limit", -headroom)
     };
     let summary = format!(
-        "{p} = {latency_ms:.1} ms, limit {max_ms} ms, {margin} at {:.0} req/s achieved ({scope}, {} requests)",
-        m.achieved_rate, m.requests
+        "{p} = {latency_ms:.1} ms, limit {max_ms} ms, {margin} at {} req/s achieved ({scope}, {} requests)",
+        format_rate(m.achieved_rate),
+        m.requests
     );
     // Generator lag only adds to latency measured from intended send times: a run that passes
     // anyway, at the rate asked for, is a pass.
@@ -342,8 +355,9 @@ pub fn judge_error_rate(m: &Measured, max_percent: f64, counted_4xx: &[u16]) -> 
         ),
     };
     let summary = format!(
-        "{measured:.2} % of {} requests failed{counting}, limit {max_percent} % at {:.0} req/s",
-        m.requests, m.achieved_rate
+        "{measured:.2} % of {} requests failed{counting}, limit {max_percent} % at {} req/s",
+        m.requests,
+        format_rate(m.achieved_rate)
     );
     // Not `guard`: its fixed error share would pre-empt the constraint's own limit.
     if let Some((verdict, why)) = refusal_guard(&refusals) {

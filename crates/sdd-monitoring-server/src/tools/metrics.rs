@@ -26,7 +26,7 @@ pub struct ListArgs {
     pub paging: Paging,
 }
 
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct MetricsListResult {
     pub source: String,
     /// Metric names with type, series count and what SDD reads each for.
@@ -56,7 +56,7 @@ pub struct QueryArgs {
     pub paging: Paging,
 }
 
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct QueryResult {
     pub source: String,
     pub selector: String,
@@ -65,7 +65,7 @@ pub struct QueryResult {
     /// How the figures are computed, and which samples a window holds.
     pub method: String,
     pub series: Vec<SeriesSummary>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
     pub page: Page,
 }

@@ -28,7 +28,7 @@ pub struct WindowArgs {
 }
 
 /// The window as answered.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct WindowUsed {
     /// `1h`.
     pub window: String,

@@ -28,7 +28,7 @@ pub struct HeadroomArgs {
     pub paging: Paging,
 }
 
-#[derive(Debug, Default, Clone, Serialize, JsonSchema)]
+#[derive(Debug, Default, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct HeadroomCounts {
     /// Within their limits.
     pub passing: usize,
@@ -40,7 +40,7 @@ pub struct HeadroomCounts {
     pub unchecked: usize,
 }
 
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct HeadroomResult {
     /// `ALL WITHIN LIMITS` only when every constraint was measured and is within its limit;
     /// otherwise `VIOLATED — …` or `NO VIOLATION SEEN — …` with what was not measured.
@@ -68,7 +68,7 @@ pub struct HealthArgs {
     pub paging: Paging,
 }
 
-#[derive(Debug, Default, Clone, Serialize, JsonSchema)]
+#[derive(Debug, Default, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct HealthCounts {
     pub healthy: usize,
     pub partial: usize,
@@ -76,7 +76,7 @@ pub struct HealthCounts {
     pub no_data: usize,
 }
 
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct HealthResult {
     /// `HEALTHY` only when every scenario asked for has data from both sides and no failure.
     pub headline: String,
@@ -90,9 +90,9 @@ pub struct HealthResult {
     pub scenarios: Vec<ScenarioHealth>,
     pub measured_by: Vec<Method>,
     /// Scenario IDs the service counts outcomes for that are not approved scenarios.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unknown_scenarios: Vec<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
     pub page: Page,
 }
