@@ -43,7 +43,8 @@ pub struct HeadroomCounts {
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct HeadroomResult {
     /// `ALL WITHIN LIMITS` only when every constraint was measured and is within its limit;
-    /// otherwise `VIOLATED — …` or `NO VIOLATION SEEN — …` with what was not measured.
+    /// otherwise `VIOLATED — …` or `NO VIOLATION SEEN — …` with what was not measured, or
+    /// `NOTHING TO JUDGE — …` when no constraint was asked about.
     pub headline: String,
     /// Where the numbers come from.
     pub source: String,
@@ -78,7 +79,8 @@ pub struct HealthCounts {
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct HealthResult {
-    /// `HEALTHY` only when every scenario asked for has data from both sides and no failure.
+    /// `HEALTHY` only when every scenario asked for has data from both sides and no failure;
+    /// `NOTHING TO JUDGE — …` when no approved scenario was asked about.
     pub headline: String,
     /// Where the service's outcome counts come from.
     pub source: String,
@@ -154,6 +156,10 @@ fn unknown_ids<'a>(
 
 fn headroom_headline(counts: &HeadroomCounts, rows: &[ConstraintHeadroom]) -> String {
     let total = counts.passing + counts.failing + counts.inconclusive + counts.unchecked;
+    if total == 0 {
+        // Nothing judged is no evidence: never "all within limits".
+        return "NOTHING TO JUDGE — no constraint was asked about: the spec has none, or `ids` named none".into();
+    }
     let names = |status: Verdict| {
         let named: Vec<&str> = rows
             .iter()
@@ -183,6 +189,10 @@ fn headroom_headline(counts: &HeadroomCounts, rows: &[ConstraintHeadroom]) -> St
 
 fn health_headline(counts: &HealthCounts, rows: &[ScenarioHealth]) -> String {
     let total = counts.healthy + counts.partial + counts.failing + counts.no_data;
+    if total == 0 {
+        // Nothing judged is no evidence: never "healthy".
+        return "NOTHING TO JUDGE — no approved scenario was asked about: the spec has none (`sdd review` approves them), or `ids` named none".into();
+    }
     if counts.failing > 0 {
         let named: Vec<&str> = rows
             .iter()
