@@ -66,10 +66,13 @@ fn call_prints_a_tools_json_result_and_reports_errors_by_exit_status() {
     let (code, _, err) = sdd_in(&example, &["call", "specification", "nope"]);
     assert_eq!(code, 1);
     assert!(err.contains("no tool `nope`"), "{err}");
+    let (code, _, err) = sdd_in(&example, &["call", "monitoring", "nope"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("no tool `nope`"), "{err}");
 
     // Usage errors: exit 2 with the reason.
     for (args, said) in [
-        (vec!["call", "monitoring", "x"], "not built yet"),
+        (vec!["call", "debugger", "x"], "not built yet"),
         (vec!["call", "spec"], "usage: sdd call"),
         (
             vec!["call", "spec", "get_scenarios", "{not json"],
