@@ -103,6 +103,10 @@ fn init_scaffolds_a_project_that_validates_and_keeps_what_exists() {
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("created specs/features.yaml"), "{out}");
     assert!(out.contains("test profiles for Cargo.toml"), "{out}");
+    assert!(
+        out.contains("wrote   .mcp.json (sdd-specification, sdd-implementation, sdd-monitoring)"),
+        "{out}"
+    );
 
     let project = std::fs::read_to_string(root.join("sdd.yaml")).unwrap();
     assert!(project.contains("cargo test"), "{project}");
@@ -110,10 +114,18 @@ fn init_scaffolds_a_project_that_validates_and_keeps_what_exists() {
     let mcp: Value =
         serde_json::from_str(&std::fs::read_to_string(root.join(".mcp.json")).unwrap()).unwrap();
     assert_eq!(mcp["mcpServers"]["other"]["command"], "other-server");
-    assert!(mcp["mcpServers"]["sdd-implementation"]["command"]
-        .as_str()
-        .unwrap()
-        .ends_with("sdd-implementation"));
+    for server in ["sdd-specification", "sdd-implementation", "sdd-monitoring"] {
+        let entry = &mcp["mcpServers"][server];
+        assert!(
+            entry["command"].as_str().unwrap().ends_with(server),
+            "{server}: {entry}"
+        );
+        assert_eq!(
+            entry["args"],
+            serde_json::json!(["--project", "."]),
+            "{server}"
+        );
+    }
     assert!(std::fs::read_to_string(root.join(".gitignore"))
         .unwrap()
         .contains(".sdd/"));
