@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
-# SDD's own conformance check: every tool, prompt and resource of both servers, through the
+# SDD's own conformance check: every tool, prompt and resource of each server, through the
 # official MCP Python SDK (pinned in conformance/requirements.txt), on a scratch copy of a
 # project so nothing in the repository is written:
 #   specification   the task-manager example's specs in a fresh git repository
 #                   (propose_scenarios writes; impact_analysis needs git history)
 #   implementation  the inventory fixture (tests in Rust and Python; runs go to its .sdd/)
-# Usage: scripts/conformance.sh [SERVER...]   (default: both; the servers must be built:
-# `cargo build` makes target/debug/sdd-specification and sdd-implementation).
+#   monitoring      the task-manager example's specs and sdd.yaml, its embedded metric store
+#                   filled by `sdd metrics import` from conformance/data/monitoring.om (30 min
+#                   of the metrics convention up to 2026-03-01T12:00:00Z, which the calls name
+#                   as `at`)
+# Usage: scripts/conformance.sh [SERVER...]   (default: all three; the servers must be built:
+# `cargo build` makes target/debug/sdd-specification, sdd-implementation, sdd-monitoring and
+# sdd, which the monitoring case imports with).
 # The first run makes .venv-conformance with python3's venv module and PyPI.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
@@ -23,7 +28,7 @@ if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import mcp, jsonschem
     exit 2
   }
 fi
-for server in "${@:-specification implementation}"; do
+for server in "${@:-specification implementation monitoring}"; do
   for one in $server; do
     binary="$repo/target/debug/sdd-$one"
     [ -x "$binary" ] || { echo "conformance: $binary is not built (run cargo build)" >&2; exit 2; }
@@ -42,7 +47,15 @@ for server in "${@:-specification implementation}"; do
         python="${SDD_PYTHON:-$repo/.venv-test/bin/python}"
         [ -x "$python" ] && sed -i "s#python3 -m pytest#$python -m pytest#" "$scratch/sdd.yaml"
         ;;
-      *) echo "conformance: unknown server $one (specification or implementation)" >&2; exit 2 ;;
+      monitoring)
+        mkdir -p "$scratch/specs"
+        cp "$repo"/examples/task_manager/specs/*.yaml "$scratch/specs/"
+        cp "$repo/examples/task_manager/sdd.yaml" "$scratch/"
+        sdd="$repo/target/debug/sdd"
+        [ -x "$sdd" ] || { echo "conformance: $sdd is not built (run cargo build)" >&2; exit 2; }
+        "$sdd" metrics import --project "$scratch" "$here/data/monitoring.om" >/dev/null
+        ;;
+      *) echo "conformance: unknown server $one (specification, implementation or monitoring)" >&2; exit 2 ;;
     esac
     echo "conformance: sdd-$one"
     status=0

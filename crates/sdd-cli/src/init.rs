@@ -350,6 +350,7 @@ fn register_servers(root: &Path) -> Result<String, String> {
     for (name, binary) in [
         ("sdd-specification", "sdd-specification"),
         ("sdd-implementation", "sdd-implementation"),
+        ("sdd-monitoring", "sdd-monitoring"),
     ] {
         servers.insert(
             name.into(),
@@ -358,7 +359,7 @@ fn register_servers(root: &Path) -> Result<String, String> {
     }
     let text = serde_json::to_string_pretty(&config).map_err(|e| e.to_string())? + "\n";
     std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-    Ok("wrote   .mcp.json (sdd-specification, sdd-implementation)".into())
+    Ok("wrote   .mcp.json (sdd-specification, sdd-implementation, sdd-monitoring)".into())
 }
 
 /// The server binary beside this `sdd` when it is there (a cargo build), else its bare name

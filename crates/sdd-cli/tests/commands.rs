@@ -66,6 +66,9 @@ fn call_prints_a_tools_json_result_and_reports_errors_by_exit_status() {
     let (code, _, err) = sdd_in(&example, &["call", "specification", "nope"]);
     assert_eq!(code, 1);
     assert!(err.contains("no tool `nope`"), "{err}");
+    let (code, _, err) = sdd_in(&example, &["call", "monitoring", "nope"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("no tool `nope`"), "{err}");
 
     // Usage errors: exit 2 with the reason.
     for (args, said) in [
@@ -100,6 +103,10 @@ fn init_scaffolds_a_project_that_validates_and_keeps_what_exists() {
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("created specs/features.yaml"), "{out}");
     assert!(out.contains("test profiles for Cargo.toml"), "{out}");
+    assert!(
+        out.contains("wrote   .mcp.json (sdd-specification, sdd-implementation, sdd-monitoring)"),
+        "{out}"
+    );
 
     let project = std::fs::read_to_string(root.join("sdd.yaml")).unwrap();
     assert!(project.contains("cargo test"), "{project}");
@@ -107,10 +114,18 @@ fn init_scaffolds_a_project_that_validates_and_keeps_what_exists() {
     let mcp: Value =
         serde_json::from_str(&std::fs::read_to_string(root.join(".mcp.json")).unwrap()).unwrap();
     assert_eq!(mcp["mcpServers"]["other"]["command"], "other-server");
-    assert!(mcp["mcpServers"]["sdd-implementation"]["command"]
-        .as_str()
-        .unwrap()
-        .ends_with("sdd-implementation"));
+    for server in ["sdd-specification", "sdd-implementation", "sdd-monitoring"] {
+        let entry = &mcp["mcpServers"][server];
+        assert!(
+            entry["command"].as_str().unwrap().ends_with(server),
+            "{server}: {entry}"
+        );
+        assert_eq!(
+            entry["args"],
+            serde_json::json!(["--project", "."]),
+            "{server}"
+        );
+    }
     assert!(std::fs::read_to_string(root.join(".gitignore"))
         .unwrap()
         .contains(".sdd/"));

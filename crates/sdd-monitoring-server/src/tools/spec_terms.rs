@@ -43,7 +43,8 @@ pub struct HeadroomCounts {
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct HeadroomResult {
     /// `ALL WITHIN LIMITS` only when every constraint was measured and is within its limit;
-    /// otherwise `VIOLATED — …` or `NO VIOLATION SEEN — …` with what was not measured.
+    /// otherwise `VIOLATED — …` or `NO VIOLATION SEEN — …` with what was not measured, or
+    /// `NOTHING TO JUDGE — …` when no constraint was asked about.
     pub headline: String,
     /// Where the numbers come from.
     pub source: String,
@@ -78,7 +79,8 @@ pub struct HealthCounts {
 
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct HealthResult {
-    /// `HEALTHY` only when every scenario asked for has data from both sides and no failure.
+    /// `HEALTHY` only when every scenario asked for has data from both sides and no failure;
+    /// `NOTHING TO JUDGE — …` when no approved scenario was asked about.
     pub headline: String,
     /// Where the service's outcome counts come from.
     pub source: String,
@@ -89,12 +91,41 @@ pub struct HealthResult {
     pub counts: HealthCounts,
     pub scenarios: Vec<ScenarioHealth>,
     pub measured_by: Vec<Method>,
-    /// Scenario IDs the service counts outcomes for that are not approved scenarios.
+    /// Scenario IDs the service counts outcomes for that are not approved scenarios (the
+    /// first 20; a note counts the rest).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unknown_scenarios: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
     pub page: Page,
+}
+
+/// Unknown scenario IDs one answer shows: a service that labels outcomes with something else
+/// than the ID (a path, a user) carries thousands, which must not crowd out the scenarios.
+const MAX_UNKNOWN_SHOWN: usize = 20;
+/// Characters of one unknown ID shown (a label value may be 64 KiB).
+const MAX_UNKNOWN_CHARS: usize = 200;
+
+/// The unknown IDs to show, and a note when some are left out.
+fn shown_unknown(unknown: &[String], outcomes_metric: &str) -> (Vec<String>, Option<String>) {
+    let shown = unknown
+        .iter()
+        .take(MAX_UNKNOWN_SHOWN)
+        .map(|id| {
+            if id.chars().count() > MAX_UNKNOWN_CHARS {
+                id.chars().take(MAX_UNKNOWN_CHARS).chain(['…']).collect()
+            } else {
+                id.clone()
+            }
+        })
+        .collect();
+    let note = (unknown.len() > MAX_UNKNOWN_SHOWN).then(|| {
+        format!(
+            "the service counts outcomes under {} scenario IDs that are not approved scenarios; unknown_scenarios lists the first {MAX_UNKNOWN_SHOWN}, query_metrics with `{outcomes_metric}` pages through all of them",
+            unknown.len()
+        )
+    });
+    (shown, note)
 }
 
 /// IDs asked for that the spec does not have, as one error naming them.
@@ -125,6 +156,10 @@ fn unknown_ids<'a>(
 
 fn headroom_headline(counts: &HeadroomCounts, rows: &[ConstraintHeadroom]) -> String {
     let total = counts.passing + counts.failing + counts.inconclusive + counts.unchecked;
+    if total == 0 {
+        // Nothing judged is no evidence: never "all within limits".
+        return "NOTHING TO JUDGE — no constraint was asked about: the spec has none, or `ids` named none".into();
+    }
     let names = |status: Verdict| {
         let named: Vec<&str> = rows
             .iter()
@@ -154,6 +189,10 @@ fn headroom_headline(counts: &HeadroomCounts, rows: &[ConstraintHeadroom]) -> St
 
 fn health_headline(counts: &HealthCounts, rows: &[ScenarioHealth]) -> String {
     let total = counts.healthy + counts.partial + counts.failing + counts.no_data;
+    if total == 0 {
+        // Nothing judged is no evidence: never "healthy".
+        return "NOTHING TO JUDGE — no approved scenario was asked about: the spec has none (`sdd review` approves them), or `ids` named none".into();
+    }
     if counts.failing > 0 {
         let named: Vec<&str> = rows
             .iter()
@@ -305,6 +344,12 @@ impl MonitorServer {
             Health::Healthy => 3,
         });
         let (described, journeys_described) = (source.describe(), journeys.describe());
+        let (unknown_scenarios, more_unknown) = shown_unknown(
+            &report.unknown_scenarios,
+            &file.monitoring.convention.scenario_outcomes,
+        );
+        let mut notes = report.notes;
+        notes.extend(more_unknown);
         Ok(Json(paged(rows, args.paging, |scenarios, page| {
             HealthResult {
                 headline: headline.clone(),
@@ -314,10 +359,34 @@ impl MonitorServer {
                 counts: counts.clone(),
                 scenarios,
                 measured_by: report.measured_by.clone(),
-                unknown_scenarios: report.unknown_scenarios.clone(),
-                notes: report.notes.clone(),
+                unknown_scenarios: unknown_scenarios.clone(),
+                notes: notes.clone(),
                 page,
             }
         })))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_ids_are_capped_in_number_and_length() {
+        let few: Vec<String> = vec!["a.b".into(), "x".repeat(500)];
+        let (shown, note) = shown_unknown(&few, "outcomes_total");
+        assert_eq!(shown[0], "a.b");
+        assert_eq!(shown[1].chars().count(), MAX_UNKNOWN_CHARS + 1);
+        assert!(shown[1].ends_with('…'));
+        assert_eq!(note, None);
+
+        let many: Vec<String> = (0..1000).map(|n| format!("d.s_{n}")).collect();
+        let (shown, note) = shown_unknown(&many, "outcomes_total");
+        assert_eq!(shown.len(), MAX_UNKNOWN_SHOWN);
+        let note = note.expect("the rest is counted");
+        assert!(
+            note.contains("1000 scenario IDs") && note.contains("`outcomes_total`"),
+            "{note}"
+        );
     }
 }
