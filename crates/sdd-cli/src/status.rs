@@ -595,6 +595,7 @@ mod tests {
         ConstraintHeadroom {
             constraint: "c".into(),
             name: "C".into(),
+            requirement: None,
             status: Verdict::Passing,
             summary: String::new(),
             value: Some(value),

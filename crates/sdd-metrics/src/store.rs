@@ -594,22 +594,48 @@ impl MetricStore {
     /// The points of a series inside `window`, in time order: one snapshot of its chunks and
     /// the head.
     pub fn points(&self, series: SeriesId, window: Window) -> Result<Vec<Point>, StoreError> {
+        Ok(self
+            .points_of_many(&[series], window)?
+            .pop()
+            .unwrap_or_default())
+    }
+
+    /// The points of each of `series` inside `window` (in their order), from one snapshot:
+    /// each series' chunks, and one pass over the head's window for all of them — the head is
+    /// keyed by time, so a read per series would scan the window once per series.
+    pub fn points_of_many(
+        &self,
+        series: &[SeriesId],
+        window: Window,
+    ) -> Result<Vec<Vec<Point>>, StoreError> {
         let head_sql = match window.start {
             StartBound::Excluded => {
-                "SELECT timestamp_ms, value FROM head
-                 WHERE timestamp_ms > ?2 AND timestamp_ms <= ?3 AND series_id = ?1
+                "SELECT series_id, timestamp_ms, value FROM head
+                 WHERE timestamp_ms > ?1 AND timestamp_ms <= ?2
                  ORDER BY timestamp_ms"
             }
             StartBound::Included => {
-                "SELECT timestamp_ms, value FROM head
-                 WHERE timestamp_ms >= ?2 AND timestamp_ms <= ?3 AND series_id = ?1
+                "SELECT series_id, timestamp_ms, value FROM head
+                 WHERE timestamp_ms >= ?1 AND timestamp_ms <= ?2
                  ORDER BY timestamp_ms"
             }
         };
-        let read = || -> Result<Vec<Point>, Fault> {
+        let one_head_sql = match window.start {
+            StartBound::Excluded => {
+                "SELECT series_id, timestamp_ms, value FROM head
+                 WHERE timestamp_ms > ?1 AND timestamp_ms <= ?2 AND series_id = ?3
+                 ORDER BY timestamp_ms"
+            }
+            StartBound::Included => {
+                "SELECT series_id, timestamp_ms, value FROM head
+                 WHERE timestamp_ms >= ?1 AND timestamp_ms <= ?2 AND series_id = ?3
+                 ORDER BY timestamp_ms"
+            }
+        };
+        let read = || -> Result<Vec<Vec<Point>>, Fault> {
             // A read transaction: a compaction elsewhere cannot move samples between the reads.
             let tx = self.conn.unchecked_transaction()?;
-            let mut chunked = Vec::new();
+            let mut chunked: Vec<Vec<Point>> = Vec::with_capacity(series.len());
             {
                 // From the chunk that holds the window's start (the newest starting at or before
                 // it), to the last starting inside the window.
@@ -620,38 +646,57 @@ impl MetricStore {
                          ?2)
                      ORDER BY first_ms",
                 )?;
-                let mut rows = statement.query(params![series, window.start_ms, window.end_ms])?;
                 let mut decoded = Vec::with_capacity(CHUNK_SAMPLES);
-                while let Some(row) = rows.next()? {
-                    let first_ms: i64 = row.get(0)?;
-                    let count: i64 = row.get(1)?;
-                    let data = row
-                        .get_ref(2)?
-                        .as_blob()
-                        .map_err(|e| Fault::Sql(e.into()))?;
-                    decoded.clear();
-                    chunk::decode(first_ms, count.max(0) as usize, data, &mut decoded).map_err(
-                        |problem| Fault::Chunk {
-                            series,
-                            first_ms,
-                            problem,
-                        },
-                    )?;
-                    chunked.extend(decoded.iter().filter(|p| window.contains(p.timestamp_ms)));
+                for &id in series {
+                    let mut points = Vec::new();
+                    let mut rows = statement.query(params![id, window.start_ms, window.end_ms])?;
+                    while let Some(row) = rows.next()? {
+                        let first_ms: i64 = row.get(0)?;
+                        let count: i64 = row.get(1)?;
+                        let data = row
+                            .get_ref(2)?
+                            .as_blob()
+                            .map_err(|e| Fault::Sql(e.into()))?;
+                        decoded.clear();
+                        chunk::decode(first_ms, count.max(0) as usize, data, &mut decoded)
+                            .map_err(|problem| Fault::Chunk {
+                                series: id,
+                                first_ms,
+                                problem,
+                            })?;
+                        points.extend(decoded.iter().filter(|p| window.contains(p.timestamp_ms)));
+                    }
+                    chunked.push(points);
                 }
             }
-            let mut head = Vec::new();
+            let mut head: Vec<Vec<Point>> = vec![Vec::new(); series.len()];
             {
-                let mut statement = tx.prepare_cached(head_sql)?;
-                let mut rows = statement.query(params![series, window.start_ms, window.end_ms])?;
+                // One series: its own rows by the index. Several: the window's rows once.
+                let wanted: HashMap<SeriesId, usize> =
+                    series.iter().enumerate().map(|(i, &id)| (id, i)).collect();
+                let mut statement;
+                let mut rows = if series.len() == 1 {
+                    statement = tx.prepare_cached(one_head_sql)?;
+                    statement.query(params![window.start_ms, window.end_ms, series[0]])?
+                } else {
+                    statement = tx.prepare_cached(head_sql)?;
+                    statement.query(params![window.start_ms, window.end_ms])?
+                };
                 while let Some(row) = rows.next()? {
-                    head.push(Point {
-                        timestamp_ms: row.get(0)?,
-                        value: row.get::<_, Option<f64>>(1)?.unwrap_or(f64::NAN),
-                    });
+                    let id: SeriesId = row.get(0)?;
+                    if let Some(&i) = wanted.get(&id) {
+                        head[i].push(Point {
+                            timestamp_ms: row.get(1)?,
+                            value: row.get::<_, Option<f64>>(2)?.unwrap_or(f64::NAN),
+                        });
+                    }
                 }
             }
-            Ok(merge(chunked, head))
+            Ok(chunked
+                .into_iter()
+                .zip(head)
+                .map(|(chunked, head)| merge(chunked, head))
+                .collect())
         };
         read().map_err(|fault| self.fault(fault))
     }
@@ -961,6 +1006,65 @@ mod tests {
             );
         }
         assert_eq!(store.find_series("g", [("a", "2")]).unwrap(), None);
+    }
+
+    /// Many series read at once give what each read alone gives: chunks and head, the window's
+    /// bounds, series without samples, an unknown id, the order asked.
+    #[test]
+    fn points_of_many_series_are_each_series_points() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = MetricStore::open(dir.path()).unwrap();
+        let mut samples = Vec::new();
+        for t in 0..300 {
+            for s in 0..4 {
+                if s == 3 && t > 10 {
+                    continue;
+                }
+                samples.push(sample(
+                    "m",
+                    &format!("s=\"{s}\""),
+                    t * 1000,
+                    (t * 10 + s) as f64,
+                ));
+            }
+        }
+        store.ingest(&samples[..600], &[]).unwrap();
+        store.compact().unwrap();
+        // The rest stays in the head: windows below cross from chunks into it.
+        store.ingest(&samples[600..], &[]).unwrap();
+        let ids: Vec<SeriesId> = (0..4)
+            .map(|s| {
+                store
+                    .find_series("m", [("s", &*s.to_string())])
+                    .unwrap()
+                    .unwrap()
+            })
+            .collect();
+        let asked = [ids[2], ids[0], 999_999, ids[3], ids[1]];
+        for window in [
+            Window::new(50_000, 250_000),
+            Window::including_start(50_000, 250_000),
+            Window::new(-1, 400_000),
+            Window::new(20_000, 30_000),
+        ] {
+            let many = store.points_of_many(&asked, window).unwrap();
+            assert_eq!(many.len(), asked.len());
+            for (id, points) in asked.iter().zip(&many) {
+                assert_eq!(
+                    points,
+                    &store.points(*id, window).unwrap(),
+                    "{id} {window:?}"
+                );
+            }
+            assert!(many[2].is_empty(), "an unknown id has no points");
+        }
+        assert_eq!(
+            store
+                .points_of_many(&asked, Window::new(50_000, 250_000))
+                .unwrap()[1]
+                .len(),
+            200
+        );
     }
 
     /// The same sample twice is one sample; a different value at a stored millisecond does not

@@ -79,20 +79,27 @@ pub fn evaluate(
                 start,
             };
             let mut seen_series = HashSet::new();
-            let mut seen_labels = HashSet::new();
-            let mut out = Vec::new();
+            let mut chosen = Vec::new();
             for selector in selectors {
                 for (id, labels) in select(store, selector)? {
-                    // `a or b`: a series both select counts once, and (the metric name being
-                    // dropped) a right-hand result whose labels the left gave is left out.
-                    if !seen_series.insert(id) || seen_labels.contains(&labels) {
-                        continue;
+                    if seen_series.insert(id) {
+                        chosen.push((id, labels));
                     }
-                    let points = store.points(id, window)?;
-                    if let Some(value) = apply(*func, &points, window, semantics.extrapolation) {
-                        seen_labels.insert(labels.clone());
-                        out.push((labels, value));
-                    }
+                }
+            }
+            let ids: Vec<_> = chosen.iter().map(|(id, _)| *id).collect();
+            let all_points = store.points_of_many(&ids, window)?;
+            // `a or b`: a series both select counts once (above), and (the metric name being
+            // dropped) a right-hand result whose labels the left gave is left out.
+            let mut seen_labels = HashSet::new();
+            let mut out = Vec::new();
+            for ((_, labels), points) in chosen.into_iter().zip(all_points) {
+                if seen_labels.contains(&labels) {
+                    continue;
+                }
+                if let Some(value) = apply(*func, &points, window, semantics.extrapolation) {
+                    seen_labels.insert(labels.clone());
+                    out.push((labels, value));
                 }
             }
             Ok(out)
@@ -167,9 +174,10 @@ pub fn range_points(
 ) -> Result<Vec<StepSeries>, StoreError> {
     let step_ms = step_ms.max(1);
     let window = Window::including_start(start_ms.saturating_sub(lookback_ms), end_ms);
+    let chosen = select(store, selector)?;
+    let ids: Vec<_> = chosen.iter().map(|(id, _)| *id).collect();
     let mut out = Vec::new();
-    for (id, labels) in select(store, selector)? {
-        let points = store.points(id, window)?;
+    for ((_, labels), points) in chosen.into_iter().zip(store.points_of_many(&ids, window)?) {
         let mut steps = Vec::new();
         let mut t = start_ms;
         let mut next = 0;

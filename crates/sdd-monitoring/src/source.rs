@@ -236,9 +236,12 @@ impl Source {
                             start: e.semantics.start,
                         };
                         let counter = store.is_counter(&selector.metric)?;
+                        let chosen = embedded::select(store, &selector)?;
+                        let ids: Vec<_> = chosen.iter().map(|(id, _)| *id).collect();
                         let mut out = Vec::new();
-                        for (id, labels) in embedded::select(store, &selector)? {
-                            let points = store.points(id, window)?;
+                        for ((_, labels), points) in
+                            chosen.into_iter().zip(store.points_of_many(&ids, window)?)
+                        {
                             if let Some(summary) = sdd_metrics::summary::summarize_as(
                                 &points,
                                 window,
