@@ -7,7 +7,11 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use sdd_metrics::store::MetricStore;
-use sdd_monitoring::monitor::{keep_round, run_journeys, scrape, store_journeys};
+use std::sync::Arc;
+
+use sdd_monitoring::monitor::{
+    keep_round, run_journeys, scrape, scrape_jobs, store_journeys, JourneyRound,
+};
 use sdd_spec::project::{load_project_file, ProjectFile};
 use sdd_spec::SpecCache;
 
@@ -37,18 +41,40 @@ fn read_file(root: &std::path::Path) -> Result<ProjectFile, String> {
     })
 }
 
+/// Journeys are on: an interval, and somewhere to go.
+fn journeys_on(file: &ProjectFile) -> bool {
+    let journeys = &file.monitoring.journeys;
+    journeys.interval_seconds > 0 && (journeys.base_url.is_some() || file.service.is_some())
+}
+
+fn say_round(round: &JourneyRound) -> bool {
+    let failed: Vec<_> = round.runs.iter().filter(|r| !r.passed).collect();
+    sayln!(
+        "{} journeys: {} scenarios, {} passed",
+        clock(),
+        round.runs.len(),
+        round.runs.len() - failed.len()
+    );
+    for run in &failed {
+        sayln!(
+            "    FAILED {}: {}",
+            run.scenario,
+            run.failure.as_deref().unwrap_or("failed")
+        );
+    }
+    !failed.is_empty()
+}
+
 pub async fn run(args: &MonitorArgs) -> Result<ExitCode, String> {
     let root = args.project.root()?;
     let mut file = read_file(&root)?;
-    let journeys_on =
-        |f: &ProjectFile| f.monitoring.journeys.interval_seconds > 0 && f.service.is_some();
     if file.monitoring.scrape.targets.is_empty() && !journeys_on(&file) {
         return Err(
-            "nothing to monitor: sdd.yaml lists no monitoring.scrape.targets, and journeys need a `service:` with monitoring.journeys.interval_seconds above 0".into(),
+            "nothing to monitor: sdd.yaml lists no monitoring.scrape.targets, and the journeys need monitoring.journeys.base_url or a `service:` (with monitoring.journeys.interval_seconds above 0)".into(),
         );
     }
     let mut store = MetricStore::open(&root).map_err(|e| e.to_string())?;
-    let cache = SpecCache::new(&root.join(&file.specs));
+    let cache = Arc::new(SpecCache::new(&root.join(&file.specs)));
     sayln!(
         "monitoring {} into {} (Ctrl-C stops)",
         root.display(),
@@ -60,6 +86,10 @@ pub async fn run(args: &MonitorArgs) -> Result<ExitCode, String> {
     let mut next_scrape = Instant::now();
     let mut next_journeys = Instant::now();
     let mut failures_seen = false;
+    // A round of journeys runs beside the scrapes (a hanging service must not stop the
+    // metrics), and is stored when it ends.
+    let mut journeys: Option<tokio::task::JoinHandle<Result<JourneyRound, String>>> = None;
+    let mut journeys_started = false;
     let stop = tokio::signal::ctrl_c();
     tokio::pin!(stop);
     loop {
@@ -69,11 +99,13 @@ pub async fn run(args: &MonitorArgs) -> Result<ExitCode, String> {
             Err(e) => eprintln!("{} {e} (monitoring with the previous sdd.yaml)", clock()),
         }
         let now = Instant::now();
-        if now >= next_scrape {
+        let scrape_due = now >= next_scrape && !(args.once && journeys_started);
+        if scrape_due {
             let hosts = sdd_verify::allowed_hosts(&file);
             let timeout = Duration::from_secs(file.monitoring.scrape.timeout_seconds.max(1));
-            for target in &file.monitoring.scrape.targets {
-                let outcome = scrape(&mut store, target, &hosts, timeout, now_ms())
+            let jobs = scrape_jobs(&file.monitoring.scrape.targets);
+            for (target, job) in file.monitoring.scrape.targets.iter().zip(&jobs) {
+                let outcome = scrape(&mut store, target, job, &hosts, timeout, now_ms())
                     .await
                     .map_err(|e| e.to_string())?;
                 match &outcome.error {
@@ -99,9 +131,34 @@ pub async fn run(args: &MonitorArgs) -> Result<ExitCode, String> {
             }
             next_scrape = now + Duration::from_secs(file.monitoring.scrape.interval_seconds.max(1));
         }
-        if journeys_on(&file) && now >= next_journeys {
-            let loaded = sdd_mcp::blocking(|| cache.load()).map_err(|e| e.to_string())?;
-            match run_journeys(&loaded.spec, &file, now_ms()).await {
+        if journeys.is_none()
+            && journeys_on(&file)
+            && now >= next_journeys
+            && !(args.once && journeys_started)
+        {
+            let (cache, round_file) = (cache.clone(), file.clone());
+            journeys_started = true;
+            journeys = Some(tokio::spawn(async move {
+                let loaded = sdd_mcp::blocking(|| cache.load()).map_err(|e| e.to_string())?;
+                let errors = loaded
+                    .diagnostics
+                    .iter()
+                    .filter(|d| d.severity == sdd_spec::Severity::Error)
+                    .count();
+                if errors > 0 {
+                    eprintln!(
+                        "{} the spec has {errors} errors: what does not load is not run (sdd validate lists them)",
+                        clock()
+                    );
+                }
+                run_journeys(&loaded.spec, &round_file, now_ms()).await
+            }));
+            next_journeys =
+                now + Duration::from_secs(file.monitoring.journeys.interval_seconds.max(1));
+        }
+        if journeys.as_ref().is_some_and(|j| j.is_finished()) {
+            let finished = journeys.take().expect("checked above");
+            match finished.await.map_err(|e| e.to_string())? {
                 Ok(round) => {
                     store_journeys(&mut store, &round).map_err(|e| e.to_string())?;
                     if let Err(e) = keep_round(&root, &round) {
@@ -110,36 +167,24 @@ pub async fn run(args: &MonitorArgs) -> Result<ExitCode, String> {
                             clock()
                         );
                     }
-                    let failed: Vec<_> = round.runs.iter().filter(|r| !r.passed).collect();
-                    failures_seen |= !failed.is_empty();
-                    sayln!(
-                        "{} journeys: {} scenarios, {} passed",
-                        clock(),
-                        round.runs.len(),
-                        round.runs.len() - failed.len()
-                    );
-                    for run in failed {
-                        sayln!(
-                            "    FAILED {}: {}",
-                            run.scenario,
-                            run.failure.as_deref().unwrap_or("failed")
-                        );
-                    }
+                    failures_seen |= say_round(&round);
                 }
                 Err(e) => {
                     failures_seen = true;
                     sayln!("{} journeys: not run ({e})", clock());
                 }
             }
-            next_journeys =
-                now + Duration::from_secs(file.monitoring.journeys.interval_seconds.max(1));
         }
-        if args.once {
+        if args.once && journeys.is_none() {
             break;
         }
         let mut wake = next_scrape;
-        if journeys_on(&file) {
+        if journeys_on(&file) && journeys.is_none() {
             wake = wake.min(next_journeys);
+        }
+        if journeys.is_some() {
+            // Look at the round again soon.
+            wake = wake.min(Instant::now() + Duration::from_millis(100));
         }
         if let Some(deadline) = deadline {
             if Instant::now() >= deadline {
@@ -148,12 +193,22 @@ pub async fn run(args: &MonitorArgs) -> Result<ExitCode, String> {
             wake = wake.min(deadline);
         }
         tokio::select! {
-            _ = tokio::time::sleep_until(wake.into()) => {}
+            // A stop asked for wins over a timer that is also due.
+            biased;
             _ = &mut stop => {
                 sayln!("{} stopped", clock());
                 break;
             }
+            _ = tokio::time::sleep_until(wake.into()) => {}
         }
+    }
+    if let Some(pending) = journeys {
+        // A round still going when the monitor stops is dropped, not waited for.
+        pending.abort();
+        sayln!(
+            "{} a round of journeys was still running: not recorded",
+            clock()
+        );
     }
     Ok(if args.once && failures_seen {
         ExitCode::from(1)

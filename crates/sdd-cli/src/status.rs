@@ -604,6 +604,7 @@ mod tests {
             headroom_percent: Some(90.25),
             error_budget: None,
             measured_by: Vec::new(),
+            not_judged: Vec::new(),
         }
     }
 

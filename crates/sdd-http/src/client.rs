@@ -68,7 +68,16 @@ pub fn split_url(url: &str) -> Result<(String, u16, String), HttpError> {
         .host()
         .ok_or_else(|| HttpError::BadUrl(url.into()))?
         .to_string();
-    let port = uri.port_u16().unwrap_or(80);
+    // A port written but not a port number (`:70000`) is a mistake, never port 80.
+    let authority = uri.authority().map(|a| a.as_str()).unwrap_or_default();
+    // After any credentials, and after an IPv6 literal's `]`.
+    let host_and_port = authority.rsplit('@').next().unwrap_or_default();
+    let after_host = host_and_port.rsplit(']').next().unwrap_or_default();
+    let port = match (after_host.contains(':'), uri.port_u16()) {
+        (false, _) => 80,
+        (true, Some(port)) => port,
+        (true, None) => return Err(HttpError::BadUrl(url.into())),
+    };
     let path = uri
         .path_and_query()
         .map(|p| p.as_str().to_string())
@@ -187,6 +196,9 @@ mod tests {
         assert_eq!(split_url("http://localhost").unwrap().1, 80);
         assert!(split_url("https://example.com/").is_err());
         assert!(split_url("not a url").is_err());
+        // Not a port: refused, never read as port 80.
+        assert!(split_url("http://127.0.0.1:70000/metrics").is_err());
+        assert_eq!(split_url("http://127.0.0.1:65535/").unwrap().1, 65535);
     }
 
     #[tokio::test]

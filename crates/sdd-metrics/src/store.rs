@@ -114,6 +114,11 @@ pub const SCHEMA_VERSION: i64 = newest(MIGRATIONS);
 pub enum StoreError {
     #[error("cannot create {0}: {1}")]
     CreateDir(PathBuf, std::io::Error),
+    #[error("the metric store {path} is busy: another process (another `sdd monitor` or `sdd metrics import`?) held it longer than the wait allows ({source}); nothing was lost — try again, or let one process write at a time")]
+    Busy {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
     #[error("the metric store {path} cannot be used: {source}. Move the file away to start a new store; SDD never deletes it")]
     Database {
         path: PathBuf,
@@ -269,9 +274,16 @@ impl MetricStore {
     }
 
     fn db(&self, source: rusqlite::Error) -> StoreError {
-        StoreError::Database {
-            path: self.path.clone(),
-            source,
+        // A lock held too long is another writer, not a damaged file: never advise moving it.
+        let busy = matches!(
+            source.sqlite_error_code(),
+            Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+        );
+        let path = self.path.clone();
+        if busy {
+            StoreError::Busy { path, source }
+        } else {
+            StoreError::Database { path, source }
         }
     }
 

@@ -205,7 +205,7 @@ fn openmetrics(traffic: Traffic) -> String {
     for scenario in [CREATE, COMPLETE, COMPLETE_TWICE] {
         series(
             &mut out,
-            &format!(r#"sdd_journey_success{{scenario="{scenario}"}}"#),
+            &format!(r#"sdd_journey_success{{job="sdd-journeys",scenario="{scenario}"}}"#),
             (0..=STEPS).step_by(2).map(|i| {
                 let failed = scenario == COMPLETE_TWICE && i == 400;
                 (time_of(i), if failed { 0.0 } else { 1.0 })
@@ -216,7 +216,7 @@ fn openmetrics(traffic: Traffic) -> String {
     for scenario in [CREATE, COMPLETE, COMPLETE_TWICE] {
         series(
             &mut out,
-            &format!(r#"sdd_journey_duration_seconds{{scenario="{scenario}"}}"#),
+            &format!(r#"sdd_journey_duration_seconds{{job="sdd-journeys",scenario="{scenario}"}}"#),
             (0..=STEPS).step_by(2).map(|i| (time_of(i), 0.012)),
         );
     }
@@ -486,7 +486,7 @@ async fn slow_reads_violate_the_read_constraint_and_a_limit_inside_a_bucket_is_i
     // holds their p95, (150 ms, 200 ms].
     std::fs::write(
         project.path().join("specs/read_budget.yaml"),
-        "feature: Read budget\nconstraints:\n  performance:\n    - name: Read latency budget\n      requirement: p95 latency < 180ms for all read operations\n",
+        "feature: Task Management System\nconstraints:\n  performance:\n    - name: Read latency budget\n      requirement: p95 latency < 180ms for all read operations\n",
     )
     .unwrap();
     import(project.path(), &openmetrics(Traffic::SlowReads));
@@ -507,7 +507,7 @@ async fn slow_reads_violate_the_read_constraint_and_a_limit_inside_a_bucket_is_i
     let budget = &answer["constraints"][1];
     assert_eq!(
         budget["constraint"],
-        "read_budget.performance.read_latency_budget"
+        "task_management_system.performance.read_latency_budget"
     );
     assert_eq!(budget["status"], "inconclusive", "{budget:#}");
     let summary = text(&budget["summary"]);
@@ -1061,5 +1061,36 @@ async fn answers_stay_bounded_on_a_thousand_series() {
         notes.contains("1000 scenario IDs") && notes.contains("no journey ran"),
         "{notes}"
     );
+    client.cancel().await.unwrap();
+}
+
+/// A spec file that does not load drops what it holds: no headline may be clean beside it.
+#[tokio::test]
+async fn a_spec_that_does_not_load_leaves_no_clean_headline() {
+    let project = project(None);
+    std::fs::write(
+        project.path().join("specs/payments.yaml"),
+        "feature: Payments\nconstraints:\n  performance:\n    - name: Pay\n      requirement: [p95 latency < 100ms\n",
+    )
+    .unwrap();
+    import(project.path(), &openmetrics(Traffic::Healthy));
+    let client = start(project.path()).await;
+    for tool in ["constraint_headroom", "scenario_health"] {
+        let answer = structured(&call(&client, tool, at(json!({}))).await);
+        let headline = text(&answer["headline"]);
+        assert!(
+            headline.contains("the spec has 1 errors"),
+            "{tool}: {headline}"
+        );
+        for clean in [
+            "ALL WITHIN LIMITS",
+            "HEALTHY",
+            "NO VIOLATION SEEN",
+            "NO FAILURE SEEN",
+        ] {
+            assert!(!headline.starts_with(clean), "{tool}: {headline}");
+        }
+        assert!(answer["spec_errors"].as_u64().unwrap() >= 1, "{answer:#}");
+    }
     client.cancel().await.unwrap();
 }

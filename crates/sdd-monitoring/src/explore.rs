@@ -77,7 +77,10 @@ pub fn constraint_mappings(
 pub struct MetricListing {
     pub name: String,
     pub kind: String,
-    pub series: usize,
+    /// Series of it (from a Prometheus: those seen in the last hour); absent when the source
+    /// has more series than one answer carries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub series: Option<usize>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub help: Option<String>,
     /// What SDD reads it for: constraint IDs, `scenario outcomes`, `journeys`.

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use sdd_metrics::summary::{histogram_quantile, Bucket};
 use sdd_spec::constraint::CheckSpec;
-use sdd_spec::model::Constraint;
+use sdd_spec::model::{Constraint, ConstraintScope};
 use sdd_spec::project::ProjectFile;
 use sdd_spec::verdict::{judge_availability, judge_error_rate, judge_latency, Measured, Verdict};
 use serde::{Deserialize, Serialize};
@@ -26,6 +26,9 @@ pub struct Watch<'a> {
     pub window_ms: i64,
     /// The error budget's window.
     pub budget_window_ms: i64,
+    /// How many domains the spec has: a constraint scoped to one of several cannot be judged on
+    /// the whole service's metrics.
+    pub domains: usize,
     /// Answers already fetched in this call, by PromQL: constraints of one scope ask the same.
     pub asked: std::sync::Mutex<std::collections::HashMap<String, Vec<crate::embedded::Sample>>>,
 }
@@ -44,8 +47,15 @@ impl Watch<'_> {
             at_ms,
             window_ms,
             budget_window_ms,
+            domains: 1,
             asked: Default::default(),
         }
+    }
+
+    /// The spec's number of domains (see [`Watch::domains`]).
+    pub fn with_domains(mut self, domains: usize) -> Self {
+        self.domains = domains.max(1);
+        self
     }
 
     /// `expr` at the watch's instant, asked of the source once per call.
@@ -116,6 +126,10 @@ pub struct ConstraintHeadroom {
     pub error_budget: Option<ErrorBudget>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub measured_by: Vec<Method>,
+    /// What the constraint also asks that metrics cannot judge (the load it is stated under, a
+    /// check only SDD's own traffic can make); a row with any is judged only in part.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_judged: Vec<String>,
 }
 
 impl ConstraintHeadroom {
@@ -132,6 +146,7 @@ impl ConstraintHeadroom {
             headroom_percent: None,
             error_budget: None,
             measured_by: Vec::new(),
+            not_judged: Vec::new(),
         }
     }
 
@@ -152,7 +167,38 @@ pub async fn constraint_headroom(
     for c in constraints {
         out.push(judge(watch, c).await?);
     }
+    let down = targets_down(watch).await?;
+    if !down.is_empty() {
+        // What a target served while it was down is in nobody's metrics: a pass is not one.
+        for row in out.iter_mut().filter(|r| r.status == Verdict::Passing) {
+            row.status = Verdict::Inconclusive;
+            row.summary = format!(
+                "{}; but {} was down (up = 0) in the window, and what it served then is not in its metrics",
+                row.summary,
+                down.join(", ")
+            );
+        }
+    }
     Ok(out)
+}
+
+/// The scrape targets whose `up` was 0 at some scrape in the window (`min_over_time(up[…])`),
+/// as `instance (job)`; none when nothing records `up` (imported data).
+pub async fn targets_down(watch: &Watch<'_>) -> Result<Vec<String>, SourceError> {
+    let expr = Expr::range(RangeFn::MinOverTime, Selector::named("up"), watch.window_ms);
+    Ok(watch
+        .evaluate(&expr)
+        .await?
+        .into_iter()
+        .filter(|(_, value)| *value < 1.0)
+        .map(|(labels, _)| {
+            let instance = labels.get("instance").cloned().unwrap_or_default();
+            match labels.get("job") {
+                Some(job) => format!("{instance} ({job})"),
+                None => instance,
+            }
+        })
+        .collect())
 }
 
 async fn judge(watch: &Watch<'_>, c: &Constraint) -> Result<ConstraintHeadroom, SourceError> {
@@ -167,30 +213,94 @@ async fn judge(watch: &Watch<'_>, c: &Constraint) -> Result<ConstraintHeadroom, 
     if let Some(not) = &c.parsed.not_checkable {
         return Ok(row.unchecked(format!("not machine-checkable: {}", not.reason)));
     }
-    // The first check with a meaning in production metrics decides; a constraint whose checks
-    // have none is listed with why.
+    // Scoped to one domain of several: the service's metrics do not say which requests are
+    // the domain's, and the whole service's would judge it on others' traffic.
+    let mapped = mapping.and_then(|m| m.histogram.as_ref()).is_some();
+    if !mapped && watch.domains > 1 {
+        if let ConstraintScope::Domain(name) | ConstraintScope::Interaction(name) = &c.scope {
+            return Ok(row.unchecked(format!(
+                "not measured: it holds for `{name}`, one of the spec's {} domains, and the service's metrics do not say which requests are `{name}`'s; name them under monitoring.constraints.{}.histogram",
+                watch.domains, c.id
+            )));
+        }
+    }
+    // Every check with a meaning in production metrics is judged; the others are named.
+    let mut parts = Vec::new();
+    let mut not_judged = Vec::new();
+    let has_latency = c
+        .parsed
+        .checks
+        .iter()
+        .any(|check| matches!(check, CheckSpec::Latency { .. }));
     for check in &c.parsed.checks {
         match check {
             CheckSpec::Latency {
                 percentile,
                 max_ms,
                 scope,
-            } => return latency(watch, c, row, *percentile, *max_ms, scope).await,
+            } => parts.push(latency(watch, c, row.clone(), *percentile, *max_ms, scope).await?),
             CheckSpec::ErrorRate {
                 max_percent,
                 counted_4xx,
-            } => return error_rate(watch, c, row, *max_percent, counted_4xx).await,
+            } => parts.push(error_rate(watch, c, row.clone(), *max_percent, counted_4xx).await?),
             CheckSpec::Availability { min_percent } => {
-                return availability(watch, c, row, *min_percent).await
+                parts.push(availability(watch, c, row.clone(), *min_percent).await?)
             }
-            _ => {}
+            CheckSpec::Throughput { per_second, unit } if has_latency => not_judged.push(format!(
+                "the load it is stated under ({per_second} {unit}/s): production traffic is what users send, and verify_constraints measures it at that rate"
+            )),
+            other => not_judged.push(format!(
+                "its {} check: it needs traffic SDD makes itself (verify_constraints runs it)",
+                check_kind(other)
+            )),
         }
     }
-    let kinds: Vec<&str> = c.parsed.checks.iter().map(check_kind).collect();
-    Ok(row.unchecked(format!(
-        "not measured from metrics: its {} check needs traffic SDD makes itself (verify_constraints runs it); production metrics show what users sent, not what the service can take or refuse",
-        kinds.join(" and ")
-    )))
+    if parts.is_empty() {
+        let kinds: Vec<&str> = c.parsed.checks.iter().map(check_kind).collect();
+        return Ok(row.unchecked(format!(
+            "not measured from metrics: its {} check needs traffic SDD makes itself (verify_constraints runs it); production metrics show what users sent, not what the service can take or refuse",
+            kinds.join(" and ")
+        )));
+    }
+    Ok(combine(parts, not_judged))
+}
+
+/// How much a status weighs when the parts of a constraint are put together: the row says
+/// the worst.
+fn weight(status: Verdict) -> u8 {
+    match status {
+        Verdict::Passing => 0,
+        Verdict::Unchecked => 1,
+        Verdict::Inconclusive => 2,
+        Verdict::Failing => 3,
+    }
+}
+
+/// One row from the judged parts of a constraint: the worst part's figures and status, every
+/// part's line and queries, and what was not judged.
+fn combine(parts: Vec<ConstraintHeadroom>, not_judged: Vec<String>) -> ConstraintHeadroom {
+    let worst = parts
+        .iter()
+        .enumerate()
+        .max_by_key(|(i, p)| (weight(p.status), std::cmp::Reverse(*i)))
+        .map(|(i, _)| i)
+        .unwrap_or(0);
+    let summaries: Vec<String> = parts.iter().map(|p| p.summary.clone()).collect();
+    let budget = parts.iter().find_map(|p| p.error_budget.clone());
+    let measured_by = parts.iter().flat_map(|p| p.measured_by.clone()).collect();
+    let mut row = parts.into_iter().nth(worst).expect("a part");
+    row.summary = summaries.join("; ");
+    row.error_budget = budget;
+    row.measured_by = measured_by;
+    if !not_judged.is_empty() {
+        row.summary = format!(
+            "{}; not judged from metrics: {}",
+            row.summary,
+            not_judged.join("; ")
+        );
+    }
+    row.not_judged = not_judged;
+    row
 }
 
 fn check_kind(check: &CheckSpec) -> &'static str {
@@ -297,6 +407,9 @@ fn route_pattern(path: &str) -> String {
 struct Traffic {
     measured: Measured,
     query: String,
+    /// Requests whose series carry neither a `status` nor a `code` label: nothing can tell
+    /// their failures from their answers.
+    without_status: f64,
 }
 
 impl Traffic {
@@ -312,7 +425,7 @@ impl Traffic {
     }
 }
 
-async fn traffic(
+async fn traffic_in(
     watch: &Watch<'_>,
     histograms: &[Selector],
     range_ms: i64,
@@ -321,8 +434,9 @@ async fn traffic(
         .iter()
         .map(|s| s.renamed(&format!("{}_count", s.metric)))
         .collect();
+    // `status` by the convention; `code` as Prometheus' own Go client (promhttp) names it.
     let expr = Expr::sum_by(
-        &["status"],
+        &["status", "code"],
         Expr::Range {
             func: RangeFn::Increase,
             selectors: counts,
@@ -331,12 +445,19 @@ async fn traffic(
     );
     let answer = watch.evaluate(&expr).await?;
     let mut m = Measured::default();
-    let (mut total, mut c4, mut c5) = (0.0, 0.0, 0.0);
+    let (mut total, mut c4, mut c5, mut without_status) = (0.0, 0.0, 0.0, 0.0);
     for (labels, value) in &answer {
         if !value.is_finite() {
             continue;
         }
-        let status = labels.get("status").cloned().unwrap_or_default();
+        let status = labels
+            .get("status")
+            .or_else(|| labels.get("code"))
+            .cloned()
+            .unwrap_or_default();
+        if status.is_empty() {
+            without_status += value;
+        }
         total += value;
         match status.as_bytes().first() {
             Some(b'4') => c4 += value,
@@ -352,7 +473,20 @@ async fn traffic(
     Ok(Traffic {
         measured: m,
         query: expr.to_string(),
+        without_status,
     })
+}
+
+impl Traffic {
+    /// Why failures cannot be counted, when some requests carry no status.
+    fn status_unknown(&self) -> Option<String> {
+        (self.without_status >= 0.5).then(|| {
+            format!(
+                "{:.0} of the {} requests carry neither a `status` nor a `code` label, so failures cannot be told from answers; label the histogram by status (README, \"Metrics convention\")",
+                self.without_status, self.measured.requests
+            )
+        })
+    }
 }
 
 /// Where a percentile stands against a limit, from the buckets alone: a histogram knows only
@@ -443,9 +577,10 @@ async fn latency(
     // The operation's latency: what the service answered as itself, not its refusals (a 401
     // or 429 is fast and says nothing of the operation). 5xx stay: fast failures are no fast
     // answers, and the verdict's error guard judges them.
+    let not_4xx = |label| Matcher::new(label, MatchOp::NotRegex, "4..").expect("a valid regex");
     let histograms: Vec<Selector> = histograms
         .into_iter()
-        .map(|s| s.with(Matcher::new("status", MatchOp::NotRegex, "4..").expect("a valid regex")))
+        .map(|s| s.with(not_4xx("status")).with(not_4xx("code")))
         .collect();
     let buckets: Vec<Selector> = histograms
         .iter()
@@ -474,7 +609,7 @@ async fn latency(
             })
         })
         .collect();
-    let traffic = traffic(watch, &histograms, watch.window_ms).await?;
+    let traffic = traffic_in(watch, &histograms, watch.window_ms).await?;
     row.limit = Some(max_ms);
     row.unit = Some("ms".into());
     row.measured_by.push(Method {
@@ -512,6 +647,17 @@ async fn latency(
         );
         return Ok(row);
     }
+    if let Some(why) = traffic.status_unknown() {
+        // The verdict's guard (more than 1 % failures fails it) cannot run.
+        row.status = Verdict::Inconclusive;
+        row.summary = format!(
+            "{} = {estimate_ms:.1} ms, limit {max_ms} ms; but {why}",
+            sdd_spec::verdict::format_percentile(percentile)
+        );
+        row.value = Some(estimate_ms);
+        row.headroom_percent = Some((max_ms - estimate_ms) / max_ms * 100.0);
+        return Ok(row);
+    }
     let (mut verdict, mut line) = judge_latency(
         &traffic.measured,
         percentile,
@@ -521,8 +667,10 @@ async fn latency(
         false,
     );
     // The estimate interpolates inside a bucket; only the buckets themselves can say which
-    // side of the limit the percentile is on.
-    if matches!(verdict, Verdict::Passing | Verdict::Failing) {
+    // side of the limit the percentile is on — unless the verdict's guard decided on other
+    // grounds (too many failures), which no bucket can undo.
+    let guarded = sdd_spec::verdict::guard(&traffic.measured).is_some();
+    if !guarded && matches!(verdict, Verdict::Passing | Verdict::Failing) {
         match decide_by_buckets(q, &buckets, max_ms / 1000.0) {
             BucketDecision::AtOrBelow if verdict == Verdict::Failing && estimate_ms > max_ms => {
                 // Interpolation put it above, the buckets below: the buckets count.
@@ -563,7 +711,7 @@ async fn error_rate(
         Err(why) => return Ok(row.unchecked(format!("not measured: {why}"))),
     };
     let window = format_duration(watch.window_ms);
-    let traffic = traffic(watch, &histograms, watch.window_ms).await?;
+    let traffic = traffic_in(watch, &histograms, watch.window_ms).await?;
     row.measured_by.push(Method {
         query: traffic.query.clone(),
         window: window.clone(),
@@ -573,6 +721,9 @@ async fn error_rate(
     row.unit = Some("%".into());
     if traffic.measured.requests == 0 {
         return Ok(row.unchecked(format!("no requests measured in the last {window}")));
+    }
+    if let Some(why) = traffic.status_unknown() {
+        return Ok(row.unchecked(format!("not measured: {why}")));
     }
     let (verdict, line) = judge_error_rate(&traffic.as_users_sent_it(), max_percent, counted_4xx);
     let failed = counted_failures(&traffic.measured, counted_4xx);
@@ -585,7 +736,7 @@ async fn error_rate(
         budget(
             watch,
             &histograms,
-            1.0 - max_percent / 100.0,
+            max_percent / 100.0,
             counted_4xx,
             &mut row,
         )
@@ -620,7 +771,7 @@ async fn availability(
     // Availability is judged over the budget's window (30 days unless sdd.yaml says
     // otherwise): an hour of one 5xx in a hundred requests is budget spent, not a violation.
     let window = format_duration(watch.budget_window_ms);
-    let traffic = traffic(watch, &histograms, watch.budget_window_ms).await?;
+    let traffic = traffic_in(watch, &histograms, watch.budget_window_ms).await?;
     row.measured_by.push(Method {
         query: traffic.query.clone(),
         window: window.clone(),
@@ -630,6 +781,18 @@ async fn availability(
     row.unit = Some("%".into());
     if traffic.measured.requests == 0 {
         return Ok(row.unchecked(format!("no requests measured in the last {window}")));
+    }
+    if let Some(why) = traffic.status_unknown() {
+        return Ok(row.unchecked(format!("not measured: {why}")));
+    }
+    // The budget's window is long; the answer is about now: no traffic in the tool's window
+    // means the figures are old, and nothing says how the service does now.
+    let recent = traffic_in(watch, &histograms, watch.window_ms).await?;
+    if recent.measured.requests == 0 {
+        return Ok(row.unchecked(format!(
+            "no requests measured in the last {}: the last {window}'s figures are older, and nothing says how the service does now",
+            format_duration(watch.window_ms)
+        )));
     }
     let (verdict, line) = judge_availability(&traffic.as_users_sent_it(), min_percent);
     let value = 100.0 - traffic.measured.error_rate() * 100.0;
@@ -660,7 +823,7 @@ async fn budget(
     row: &mut ConstraintHeadroom,
 ) -> Result<ErrorBudget, SourceError> {
     let window = format_duration(watch.budget_window_ms);
-    let traffic = traffic(watch, histograms, watch.budget_window_ms).await?;
+    let traffic = traffic_in(watch, histograms, watch.budget_window_ms).await?;
     row.measured_by.push(Method {
         query: traffic.query.clone(),
         window: window.clone(),

@@ -19,6 +19,9 @@ use crate::window::format_duration;
 pub const JOURNEY_SUCCESS: &str = "sdd_journey_success";
 /// Each journey run's duration in seconds (all its examples, in order).
 pub const JOURNEY_DURATION: &str = "sdd_journey_duration_seconds";
+/// The `job` of the journeys' series. A scraped series never carries it (a scrape sets its
+/// own `job` and keeps the target's as `exported_job`), so no service can report journeys.
+pub const JOURNEY_JOB: &str = "sdd-journeys";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
@@ -147,8 +150,9 @@ pub async fn scenario_health(
         ));
     }
 
-    let success = Selector::named(JOURNEY_SUCCESS);
-    let duration = Selector::named(JOURNEY_DURATION);
+    let ours = || crate::selector::Matcher::equal("job", JOURNEY_JOB);
+    let success = Selector::named(JOURNEY_SUCCESS).with(ours());
+    let duration = Selector::named(JOURNEY_DURATION).with(ours());
     let w = watch.window_ms;
     let journey_exprs = [
         Expr::range(RangeFn::CountOverTime, success.clone(), w),
@@ -204,7 +208,7 @@ pub async fn scenario_health(
         .cloned()
         .collect();
 
-    let rows = scenarios
+    let rows: Vec<ScenarioHealth> = scenarios
         .iter()
         .map(|s| {
             let service = service.get(&s.id).map(|&(ok, failed)| ServiceOutcomes {
@@ -242,6 +246,21 @@ pub async fn scenario_health(
             row
         })
         .collect();
+    let down = crate::headroom::targets_down(watch).await?;
+    let mut rows = rows;
+    if !down.is_empty() {
+        notes.push(format!(
+            "{} was down (up = 0) in the window: the outcomes it counted then are not in its metrics",
+            down.join(", ")
+        ));
+        for row in rows.iter_mut().filter(|r| r.status == Health::Healthy) {
+            row.status = Health::Partial;
+            row.summary = format!(
+                "{}; but a scrape target was down in the window",
+                row.summary
+            );
+        }
+    }
     Ok(HealthReport {
         rows,
         measured_by,

@@ -15,14 +15,41 @@ use sdd_spec::project::ProjectFile;
 use sdd_verify::examples::{check_examples, CheckReport, CheckVerdict, ServiceClient};
 use serde::{Deserialize, Serialize};
 
-use crate::health::{JOURNEY_DURATION, JOURNEY_SUCCESS};
+use crate::health::{JOURNEY_DURATION, JOURNEY_JOB, JOURNEY_SUCCESS};
 
 /// Where the last round of journeys is kept, for the failure lines `scenario_health` shows.
 pub const LAST_JOURNEYS_FILE: &str = ".sdd/last-journeys.json";
 
 /// The job label of scraped series (Prometheus sets `job` from its scrape config; the
-/// bundled Prometheus set-up uses the same name).
+/// bundled Prometheus set-up uses the same names): `sdd` for the first path, `sdd-2`, `sdd-3`, …
+/// for targets with another path, so two endpoints of one host are two series each.
 pub const SCRAPE_JOB: &str = "sdd";
+
+/// Each target's job, as `scripts/prometheus.sh` names them: targets with the same path share
+/// a job; each further path gets the next number.
+pub fn scrape_jobs(targets: &[String]) -> Vec<String> {
+    let mut paths: Vec<String> = Vec::new();
+    targets
+        .iter()
+        .map(|target| {
+            let path = sdd_http::split_url(target)
+                .map(|(_, _, path)| path)
+                .unwrap_or_default();
+            let index = match paths.iter().position(|p| *p == path) {
+                Some(i) => i,
+                None => {
+                    paths.push(path);
+                    paths.len() - 1
+                }
+            };
+            if index == 0 {
+                SCRAPE_JOB.to_string()
+            } else {
+                format!("{SCRAPE_JOB}-{}", index + 1)
+            }
+        })
+        .collect()
+}
 
 /// One scrape's outcome.
 #[derive(Debug, Clone)]
@@ -47,14 +74,14 @@ fn instance_of(url: &str) -> String {
 
 /// Add `job` and `instance` to a scraped sample as Prometheus does with `honor_labels: false`:
 /// the target's own `job` / `instance` labels are kept as `exported_job` / `exported_instance`.
-fn with_target_labels(sample: &mut Sample, instance: &str) {
+fn with_target_labels(sample: &mut Sample, job: &str, instance: &str) {
     let mut pairs = split_labels(&sample.labels);
     for pair in &mut pairs {
         if pair.0 == "job" || pair.0 == "instance" {
             pair.0 = format!("exported_{}", pair.0);
         }
     }
-    pairs.push(("job".into(), SCRAPE_JOB.into()));
+    pairs.push(("job".into(), job.into()));
     pairs.push(("instance".into(), instance.into()));
     sample.labels = canonical_labels(pairs.iter().map(|(n, v)| (n.as_str(), v.as_str())));
 }
@@ -64,6 +91,7 @@ fn with_target_labels(sample: &mut Sample, instance: &str) {
 pub async fn scrape(
     store: &mut MetricStore,
     target: &str,
+    job: &str,
     hosts: &AllowedHosts,
     timeout: Duration,
     now_ms: i64,
@@ -87,7 +115,8 @@ pub async fn scrape(
         problem_count: 0,
         error: None,
     };
-    let (mut samples, families) = match sdd_http::send(&request, hosts).await {
+    let answer = sdd_http::send_with_limit(&request, hosts, exposition::MAX_SCRAPE_BYTES).await;
+    let (mut samples, families) = match answer {
         Ok(response) if response.status == 200 => {
             let format = Format::from_content_type(response.header("content-type").unwrap_or(""));
             let parsed = exposition::parse(&response.body, format, now_ms);
@@ -99,6 +128,15 @@ pub async fn scrape(
                 .take(5)
                 .map(|p| format!("line {}: {}", p.line, p.message))
                 .collect();
+            if parsed.samples.is_empty() && outcome.problem_count > 0 {
+                // Nothing readable: not a metrics endpoint (HTML, binary, compressed). A scrape
+                // Prometheus cannot parse counts as failed, and so does this one.
+                outcome.error = Some(format!(
+                    "no sample could be read ({} lines not read, first: {})",
+                    outcome.problem_count,
+                    outcome.problems.first().cloned().unwrap_or_default()
+                ));
+            }
             (parsed.samples, parsed.families)
         }
         Ok(response) => {
@@ -111,10 +149,10 @@ pub async fn scrape(
         }
     };
     for sample in &mut samples {
-        with_target_labels(sample, &instance);
+        with_target_labels(sample, job, &instance);
     }
     let up = if outcome.error.is_none() { 1.0 } else { 0.0 };
-    let target_labels = canonical_labels([("instance", instance.as_str()), ("job", SCRAPE_JOB)]);
+    let target_labels = canonical_labels([("instance", instance.as_str()), ("job", job)]);
     for (name, value) in [
         ("up", up),
         ("scrape_duration_seconds", started.elapsed().as_secs_f64()),
@@ -152,29 +190,38 @@ pub struct JourneyRound {
     pub runs: Vec<JourneyRun>,
 }
 
-/// Run every approved scenario's examples once against the service `sdd.yaml` describes.
+/// Run every approved scenario's examples once against the service: `monitoring.journeys.base_url`,
+/// else `service.base_url`.
 pub async fn run_journeys(
     spec: &Spec,
     file: &ProjectFile,
     now_ms: i64,
 ) -> Result<JourneyRound, String> {
-    let service = file.service.as_ref().ok_or(
-        "sdd.yaml has no `service:` section: the journeys need its base_url (and headers) to reach the service",
-    )?;
+    let base_url = file
+        .monitoring
+        .journeys
+        .base_url
+        .clone()
+        .or_else(|| file.service.as_ref().map(|s| s.base_url.clone()))
+        .ok_or(
+            "the journeys need somewhere to go: set monitoring.journeys.base_url (a deployed service) or a `service:` section with its base_url",
+        )?;
+    let no_headers = BTreeMap::new();
+    let configured = file.service.as_ref().map_or(&no_headers, |s| &s.headers);
     let headers: BTreeMap<String, String> =
-        sdd_verify::auth::client_headers_as(service, &file.auth, "journeys")
+        sdd_verify::auth::client_headers_as(configured, &file.auth, "journeys")
             .into_iter()
             .collect();
     let hosts = sdd_verify::allowed_hosts(file);
     let target = ServiceClient {
-        base_url: &service.base_url,
+        base_url: &base_url,
         headers: &headers,
         allowed_hosts: &hosts,
     };
     let report: CheckReport = check_examples(spec, &[], &target).await;
     Ok(JourneyRound {
         at_ms: now_ms,
-        base_url: service.base_url.clone(),
+        base_url,
         runs: report
             .scenarios
             .iter()
@@ -187,10 +234,20 @@ pub async fn run_journeys(
                     .flat_map(|e| &e.steps)
                     .map(|step| step.elapsed_ms)
                     .sum(),
-                failure: s.first_failure_line(),
+                failure: s.first_failure_line().map(|line| one_line(&line, 300)),
             })
             .collect(),
     })
+}
+
+/// `text` on one line (a body with newlines, an HTML page) and at most `max` characters.
+fn one_line(text: &str, max: usize) -> String {
+    let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if flat.chars().count() > max {
+        flat.chars().take(max).chain(['…']).collect()
+    } else {
+        flat
+    }
 }
 
 /// Store a round as series: `sdd_journey_success{scenario}` (1 or 0) and
@@ -198,7 +255,7 @@ pub async fn run_journeys(
 pub fn store_journeys(store: &mut MetricStore, round: &JourneyRound) -> Result<usize, StoreError> {
     let mut samples = Vec::with_capacity(round.runs.len() * 2);
     for run in &round.runs {
-        let labels = canonical_labels([("scenario", run.scenario.as_str())]);
+        let labels = canonical_labels([("job", JOURNEY_JOB), ("scenario", run.scenario.as_str())]);
         samples.push(Sample {
             name: JOURNEY_SUCCESS.into(),
             labels: labels.clone(),
@@ -246,7 +303,7 @@ mod tests {
             value: 1.0,
             timestamp_ms: 0,
         };
-        with_target_labels(&mut sample, "127.0.0.1:8788");
+        with_target_labels(&mut sample, SCRAPE_JOB, "127.0.0.1:8788");
         assert_eq!(
             split_labels(&sample.labels),
             vec![
@@ -261,5 +318,21 @@ mod tests {
             "127.0.0.1:8788"
         );
         assert_eq!(instance_of("http://localhost/metrics"), "localhost:80");
+        let targets: Vec<String> = [
+            "http://a:1/metrics",
+            "http://b:1/metrics",
+            "http://a:1/other",
+            "http://c:1/other",
+            "http://a:1/third",
+        ]
+        .iter()
+        .map(|t| t.to_string())
+        .collect();
+        assert_eq!(
+            scrape_jobs(&targets),
+            ["sdd", "sdd", "sdd-2", "sdd-2", "sdd-3"]
+        );
+        assert_eq!(one_line("a\n  b\r\n<html>\n", 300), "a b <html>");
+        assert_eq!(one_line(&"x".repeat(400), 300).chars().count(), 301);
     }
 }

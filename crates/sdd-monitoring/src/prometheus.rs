@@ -90,6 +90,8 @@ pub enum DecodeError {
 /// What went wrong talking to Prometheus, each naming what to change.
 #[derive(Debug, thiserror::Error)]
 pub enum PrometheusError {
+    #[error("Prometheus at {url} answered with warnings: {}; the answer may be partial (a store, shard or replica missing), so no verdict is drawn from it", warnings.join("; "))]
+    Partial { url: String, warnings: Vec<String> },
     #[error("`{url}` is not a usable Prometheus URL: {reason}")]
     BadUrl { url: String, reason: String },
     #[error("Prometheus at {url}: host `{host}` is not allowed; SDD sends requests to loopback only unless sdd.yaml lists the host under `targets.allowed_hosts`")]
@@ -401,8 +403,18 @@ impl PrometheusApi {
         }
         match decode(&response.body) {
             Ok(answer) => {
-                for warning in &answer.warnings {
-                    tracing::warn!(url = %url, "Prometheus warns: {warning}");
+                // Informational annotations ("PromQL info: …", Prometheus 2.49) say nothing is
+                // missing; any other warning (Thanos' "partial response", a query warning) may
+                // mean the data is not whole.
+                let (info, warnings): (Vec<String>, Vec<String>) = answer
+                    .warnings
+                    .into_iter()
+                    .partition(|w| w.starts_with("PromQL info"));
+                for note in &info {
+                    tracing::info!(url = %url, "Prometheus notes: {note}");
+                }
+                if !warnings.is_empty() {
+                    return Err(PrometheusError::Partial { url, warnings });
                 }
                 Ok(answer.data)
             }

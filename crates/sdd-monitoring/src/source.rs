@@ -36,7 +36,9 @@ pub struct MetricName {
     /// `counter`, `gauge`, `histogram`, … when declared; `unknown` otherwise.
     pub kind: String,
     pub help: Option<String>,
-    pub series: usize,
+    /// How many series it has; `None` when the source would not say (a Prometheus with more
+    /// series than one answer may carry).
+    pub series: Option<usize>,
 }
 
 /// The embedded store, opened on first use and kept (a connection per source).
@@ -171,7 +173,7 @@ impl Source {
                                         .unwrap_or_else(|| "unknown".into()),
                                     help: family.and_then(|f| f.help.clone()),
                                     name,
-                                    series,
+                                    series: Some(series),
                                 }
                             })
                             .collect())
@@ -187,10 +189,18 @@ impl Source {
                 let now = now_ms();
                 let series = api
                     .series(&["{__name__=~\".+\"}".to_string()], now - 3_600_000, now)
-                    .await?;
-                let mut counts: std::collections::HashMap<String, usize> = Default::default();
-                for labels in series {
-                    if let Some(name) = labels.get("__name__") {
+                    .await;
+                // More series than one answer may carry: the names stand, the counts are not
+                // known (never a number that only counts what fitted).
+                let counted = match series {
+                    Ok(series) => true.then_some(series),
+                    Err(PrometheusError::TooManySeries { .. }) => None,
+                    Err(e) => return Err(e.into()),
+                };
+                let mut counts: Option<std::collections::HashMap<String, usize>> =
+                    counted.as_ref().map(|_| Default::default());
+                for labels in counted.into_iter().flatten() {
+                    if let (Some(name), Some(counts)) = (labels.get("__name__"), counts.as_mut()) {
                         *counts.entry(name.clone()).or_default() += 1;
                     }
                 }
@@ -207,7 +217,7 @@ impl Source {
                                 .map(|f| f.kind.clone())
                                 .unwrap_or_else(|| "unknown".into()),
                             help: family.map(|f| f.help.clone()).filter(|h| !h.is_empty()),
-                            series: counts.get(&name).copied().unwrap_or(0),
+                            series: counts.as_ref().map(|c| c.get(&name).copied().unwrap_or(0)),
                             name,
                         }
                     })

@@ -198,7 +198,7 @@ fn openmetrics(end_ms: i64) -> String {
             let t = start_ms + m * 60_000;
             let failed = scenario.ends_with("by_status") && m == minute_steps - 20;
             text.push_str(&format!(
-                "sdd_journey_success{{scenario=\"{scenario}\"}} {} {}\n",
+                "sdd_journey_success{{job=\"sdd-journeys\",scenario=\"{scenario}\"}} {} {}\n",
                 if failed { 0 } else { 1 },
                 t / 1000
             ));
@@ -209,7 +209,7 @@ fn openmetrics(end_ms: i64) -> String {
         for m in 0..=minute_steps {
             let t = start_ms + m * 60_000;
             text.push_str(&format!(
-                "sdd_journey_duration_seconds{{scenario=\"{scenario}\"}} {} {}\n",
+                "sdd_journey_duration_seconds{{job=\"sdd-journeys\",scenario=\"{scenario}\"}} {} {}\n",
                 0.01 + (m % 7) as f64 * 0.003,
                 t / 1000
             ));

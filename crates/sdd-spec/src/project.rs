@@ -176,12 +176,18 @@ pub struct JourneyConfig {
     /// the journeys off.
     #[serde(default = "default_journey_interval")]
     pub interval_seconds: u64,
+    /// Where the journeys go, when not to `service.base_url` (a deployed service SDD does not
+    /// start: production, staging). A host other than loopback must be listed under
+    /// `targets.allowed_hosts`. `service.headers` and `auth` still apply.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_url: Option<String>,
 }
 
 impl Default for JourneyConfig {
     fn default() -> Self {
         JourneyConfig {
             interval_seconds: default_journey_interval(),
+            base_url: None,
         }
     }
 }

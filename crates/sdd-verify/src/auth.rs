@@ -2,6 +2,8 @@
 //! `sdd_http::auth::TokenIssuer` (its secret read from the environment when the file says
 //! `${env:NAME}`), and `service.headers` the headers every client request carries.
 
+use std::collections::BTreeMap;
+
 use sdd_http::auth::{ProbeCredentials, TokenIssuer};
 use sdd_spec::project::{AuthConfig, JwtConfig, ServiceConfig};
 
@@ -19,29 +21,29 @@ fn issuer(jwt: &JwtConfig) -> TokenIssuer {
 /// The headers of SDD as a client: `service.headers` (with `${env:…}` expanded), plus a fresh
 /// token when `auth.jwt` is set and the headers carry no `Authorization`.
 pub fn client_headers(service: &ServiceConfig, auth: &AuthConfig) -> Vec<(String, String)> {
-    headers_with(service, auth, |jwt| issuer(jwt).own())
+    headers_with(&service.headers, auth, |jwt| issuer(jwt).own())
 }
 
 /// The headers of SDD as a client under a user of its own, `<subject>-<user>` (the synthetic
 /// journeys run as `<subject>-journeys`: their traffic never spends the allowance of SDD's own
 /// user, or anyone's, under a per-user rate limit).
+/// `configured` is `service.headers` (none when sdd.yaml has no service).
 pub fn client_headers_as(
-    service: &ServiceConfig,
+    configured: &BTreeMap<String, String>,
     auth: &AuthConfig,
     user: &str,
 ) -> Vec<(String, String)> {
-    headers_with(service, auth, |jwt| {
+    headers_with(configured, auth, |jwt| {
         issuer(jwt).probe_credentials().user(user)
     })
 }
 
 fn headers_with(
-    service: &ServiceConfig,
+    configured: &BTreeMap<String, String>,
     auth: &AuthConfig,
     token: impl FnOnce(&JwtConfig) -> String,
 ) -> Vec<(String, String)> {
-    let mut headers: Vec<(String, String)> = service
-        .headers
+    let mut headers: Vec<(String, String)> = configured
         .iter()
         .map(|(k, v)| (k.clone(), expand_env(v)))
         .collect();

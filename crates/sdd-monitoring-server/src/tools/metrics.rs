@@ -64,6 +64,11 @@ pub struct QueryResult {
     pub window: WindowUsed,
     /// How the figures are computed, and which samples a window holds.
     pub method: String,
+    /// The PromQL each figure is (sent as such to a Prometheus; evaluated alike by the store).
+    pub queries: Vec<String>,
+    /// The steps' spacing when `points` was asked for (a range query of the bare selector).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<String>,
     pub series: Vec<SeriesSummary>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
@@ -146,12 +151,46 @@ impl MonitorServer {
         );
         let described = source.describe();
         let shown = selector.to_string();
+        let range = sdd_monitoring::expr::duration(window.window_ms);
+        let mut queries: Vec<String> = [
+            "count_over_time",
+            "min_over_time",
+            "max_over_time",
+            "avg_over_time",
+            "last_over_time",
+            "deriv",
+        ]
+        .iter()
+        .map(|f| format!("{f}({shown}[{range}])"))
+        .collect();
+        queries.extend(
+            [0.5, 0.9, 0.95, 0.99]
+                .iter()
+                .map(|q| format!("quantile_over_time({q}, {shown}[{range}])")),
+        );
+        queries.push(format!(
+            "rate({shown}[{range}]) and increase({shown}[{range}]), for a counter"
+        ));
+        let step = args.points.map(|p| {
+            sdd_monitoring::window::format_duration((window.window_ms / p as i64).max(1000))
+        });
+        let mut notes = notes;
+        if args.points.is_some()
+            && series
+                .iter()
+                .all(|s| s.steps.as_ref().is_none_or(Vec::is_empty))
+            && !series.is_empty()
+        {
+            notes.push("no series has a sample within 5 minutes of any step: the steps are empty (a shorter window, or more points, lands steps near the samples)".into());
+        }
         Ok(Json(paged(series, args.paging, |series, page| {
             QueryResult {
                 source: described.clone(),
                 selector: shown.clone(),
                 window: window.clone(),
                 method: method.clone(),
+                queries: queries.clone(),
+                step: step.clone(),
                 series,
                 notes: notes.clone(),
                 page,

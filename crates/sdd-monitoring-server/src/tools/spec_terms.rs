@@ -38,6 +38,9 @@ pub struct HeadroomCounts {
     pub inconclusive: usize,
     /// Not measured from metrics (each says why).
     pub unchecked: usize,
+    /// Of the passing: judged only in part (the load a latency bound is stated under, a check
+    /// only SDD's own traffic can make; each row's `not_judged` says what).
+    pub partly_judged: usize,
 }
 
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
@@ -53,6 +56,11 @@ pub struct HeadroomResult {
     /// Over every constraint asked for, paged or not.
     pub counts: HeadroomCounts,
     pub constraints: Vec<ConstraintHeadroom>,
+    /// Errors loading the spec: what they drop is judged by no one (validate_spec lists them).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub spec_errors: usize,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
     pub page: Page,
 }
 
@@ -90,6 +98,9 @@ pub struct HealthResult {
     pub window: WindowUsed,
     pub counts: HealthCounts,
     pub scenarios: Vec<ScenarioHealth>,
+    /// Errors loading the spec: the scenarios they drop are watched by no one.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub spec_errors: usize,
     pub measured_by: Vec<Method>,
     /// Scenario IDs the service counts outcomes for that are not approved scenarios (the
     /// first 20; a note counts the rest).
@@ -128,6 +139,19 @@ fn shown_unknown(unknown: &[String], outcomes_metric: &str) -> (Vec<String>, Opt
     (shown, note)
 }
 
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+/// Errors the spec's files gave when loading.
+fn spec_errors(loaded: &sdd_spec::Loaded) -> usize {
+    loaded
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity == sdd_spec::Severity::Error)
+        .count()
+}
+
 /// IDs asked for that the spec does not have, as one error naming them.
 fn unknown_ids<'a>(
     asked: &Option<Vec<String>>,
@@ -154,6 +178,25 @@ fn unknown_ids<'a>(
     }
 }
 
+/// A headline with what the spec's load errors leave out: a file or element that does not load
+/// is judged by no one, so no clean headline stands beside them.
+fn with_spec_errors(headline: String, spec_errors: usize) -> String {
+    if spec_errors == 0 {
+        return headline;
+    }
+    let clean = ["ALL WITHIN LIMITS", "HEALTHY", "NOTHING TO JUDGE", "NO "]
+        .iter()
+        .any(|word| headline.starts_with(word));
+    let said = format!(
+        "the spec has {spec_errors} errors (validate_spec lists them), and what does not load is not judged"
+    );
+    if clean {
+        format!("INCOMPLETE — {said}; {headline}")
+    } else {
+        format!("{headline}; {said}")
+    }
+}
+
 fn headroom_headline(counts: &HeadroomCounts, rows: &[ConstraintHeadroom]) -> String {
     let total = counts.passing + counts.failing + counts.inconclusive + counts.unchecked;
     if total == 0 {
@@ -177,10 +220,10 @@ fn headroom_headline(counts: &HeadroomCounts, rows: &[ConstraintHeadroom]) -> St
             counts.passing,
             counts.inconclusive + counts.unchecked
         )
-    } else if counts.inconclusive + counts.unchecked > 0 {
+    } else if counts.inconclusive + counts.unchecked + counts.partly_judged > 0 {
         format!(
-            "NO VIOLATION SEEN — {} of {total} constraints measured within limits; {} inconclusive, {} not measured from metrics (each says why)",
-            counts.passing, counts.inconclusive, counts.unchecked
+            "NO VIOLATION SEEN — {} of {total} constraints measured within limits ({} of them only in part); {} inconclusive, {} not measured from metrics (each says why)",
+            counts.passing, counts.partly_judged, counts.inconclusive, counts.unchecked
         )
     } else {
         format!("ALL WITHIN LIMITS — {total} constraints measured")
@@ -236,6 +279,18 @@ impl MonitorServer {
             spec.constraints.iter().map(|c| c.id.as_str()),
             "constraint",
         )?;
+        let spec_errors = spec_errors(&loaded);
+        // A mapping under an ID the spec does not have measures nothing: a typo, said.
+        let notes: Vec<String> = file
+            .monitoring
+            .constraints
+            .keys()
+            .filter(|id| !spec.constraints.iter().any(|c| &c.id == *id))
+            .take(20)
+            .map(|id| {
+                format!("monitoring.constraints.{id} of sdd.yaml names no constraint of the spec (get_constraints lists the IDs)")
+            })
+            .collect();
         let constraints: Vec<_> = spec
             .constraints
             .iter()
@@ -250,20 +305,24 @@ impl MonitorServer {
             window.at_ms,
             window.window_ms,
             budget_window_ms(&file)?,
-        );
+        )
+        .with_domains(spec.domains.len());
         let mut rows = constraint_headroom(&watch, &constraints)
             .await
             .map_err(|e| e.to_string())?;
         let mut counts = HeadroomCounts::default();
         for row in &rows {
             match row.status {
-                Verdict::Passing => counts.passing += 1,
+                Verdict::Passing => {
+                    counts.passing += 1;
+                    counts.partly_judged += usize::from(!row.not_judged.is_empty());
+                }
                 Verdict::Failing => counts.failing += 1,
                 Verdict::Inconclusive => counts.inconclusive += 1,
                 Verdict::Unchecked => counts.unchecked += 1,
             }
         }
-        let headline = headroom_headline(&counts, &rows);
+        let headline = with_spec_errors(headroom_headline(&counts, &rows), spec_errors);
         rows.sort_by_key(|r| match r.status {
             Verdict::Failing => 0,
             Verdict::Inconclusive => 1,
@@ -278,6 +337,8 @@ impl MonitorServer {
                 window: window.clone(),
                 counts: counts.clone(),
                 constraints,
+                spec_errors,
+                notes: notes.clone(),
                 page,
             }
         })))
@@ -335,7 +396,8 @@ impl MonitorServer {
                 Health::NoData => counts.no_data += 1,
             }
         }
-        let headline = health_headline(&counts, &report.rows);
+        let headline =
+            with_spec_errors(health_headline(&counts, &report.rows), spec_errors(&loaded));
         let mut rows = report.rows;
         rows.sort_by_key(|r| match r.status {
             Health::Failing => 0,
@@ -358,6 +420,7 @@ impl MonitorServer {
                 window: window.clone(),
                 counts: counts.clone(),
                 scenarios,
+                spec_errors: spec_errors(&loaded),
                 measured_by: report.measured_by.clone(),
                 unknown_scenarios: unknown_scenarios.clone(),
                 notes: notes.clone(),
