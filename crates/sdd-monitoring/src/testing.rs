@@ -47,6 +47,19 @@ pub fn prometheus_installed(test: &str) -> bool {
     false
 }
 
+/// Deterministic noise in [0, 1) for generated test data (a 64-bit LCG, Knuth's constants).
+pub struct Lcg(pub u64);
+
+impl Lcg {
+    pub fn draw(&mut self) -> f64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (self.0 >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
 /// A Prometheus started by scripts/prometheus.sh in its own process group; dropping it stops
 /// the whole group (even when the test failed), and `--exit-with-parent` stops it if this test
 /// process is killed outright.

@@ -9,7 +9,6 @@ use std::sync::Arc;
 use sdd_monitoring::headroom::{constraint_headroom, ConstraintHeadroom, Watch};
 use sdd_monitoring::health::{scenario_health, Health};
 use sdd_monitoring::source::{EmbeddedSource, Source};
-use sdd_spec::document::ReviewStatus;
 use sdd_spec::verdict::Verdict;
 
 const END_S: i64 = 1_780_000_000;
@@ -244,13 +243,7 @@ async fn a_scraped_target_cannot_report_journeys() {
     let case = Case::new(&[("shop.yaml", spec)], YAML, &metrics);
     let file = sdd_spec::project::load_project_file(case.root()).unwrap();
     let loaded = sdd_spec::load::load_dir(&case.root().join("specs")).unwrap();
-    let scenarios: Vec<_> = loaded
-        .spec
-        .scenarios
-        .iter()
-        .filter(|s| s.status == ReviewStatus::Approved)
-        .map(|s| &**s)
-        .collect();
+    let scenarios: Vec<_> = loaded.spec.approved_scenarios().collect();
     assert_eq!(scenarios.len(), 1);
     let source = Source::Embedded(Arc::new(EmbeddedSource::new(case.root())));
     let watch = Watch::new(&file, &source, END_S * 1000, HOUR_MS, 30 * 24 * HOUR_MS);

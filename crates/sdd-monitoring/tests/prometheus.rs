@@ -26,7 +26,9 @@ use sdd_metrics::summary::{self, Bucket, Point, Window};
 use sdd_monitoring::prometheus::{
     step_for, PrometheusApi, PrometheusError, QueryResult, MAX_POINTS_PER_SERIES,
 };
-use sdd_monitoring::testing::{free_port, live_in_group, prometheus_installed, RunningPrometheus};
+use sdd_monitoring::testing::{
+    free_port, live_in_group, prometheus_installed, Lcg, RunningPrometheus,
+};
 
 const STEP_MS: i64 = 15_000;
 const HOUR_MS: i64 = 3_600_000;
@@ -34,19 +36,6 @@ const DAY_MS: i64 = 24 * HOUR_MS;
 /// Sample index of the counter's reset.
 const RESET_AT: usize = 4_000;
 const BOUNDS: [f64; 7] = [0.05, 0.1, 0.25, 0.5, 1.0, 2.5, f64::INFINITY];
-
-/// Deterministic noise in [0, 1).
-struct Lcg(u64);
-
-impl Lcg {
-    fn next(&mut self) -> f64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        (self.0 >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
 
 /// The generated series, as points.
 struct Data {
@@ -88,7 +77,7 @@ impl Data {
                 let value = if i == RESET_AT + 50 {
                     f64::NAN
                 } else {
-                    50.0 + 30.0 * (i as f64 / 40.0).sin() + 10.0 * noise.next()
+                    50.0 + 30.0 * (i as f64 / 40.0).sin() + 10.0 * noise.draw()
                 };
                 point(t, value)
             })
@@ -98,14 +87,14 @@ impl Data {
             if i == RESET_AT {
                 value = 3.25;
             } else if i > 0 {
-                value += 20.0 * noise.next();
+                value += 20.0 * noise.draw();
             }
             counter.push(point(t, value));
         }
         let (mut low_counter, mut value) = (Vec::new(), 8.0);
         for (i, &t) in times.iter().enumerate() {
             if i > 0 {
-                value += 5.0 + 10.0 * noise.next();
+                value += 5.0 + 10.0 * noise.draw();
             }
             low_counter.push(point(t, value));
         }
@@ -114,9 +103,9 @@ impl Data {
         let (mut buckets, mut count, mut sum) =
             (vec![Vec::new(); BOUNDS.len()], Vec::new(), Vec::new());
         for &t in &times {
-            for _ in 0..(noise.next() * 20.0) as usize {
+            for _ in 0..(noise.draw() * 20.0) as usize {
                 // Mostly fast, a slow tail.
-                let observed = -0.3 * (1.0 - noise.next()).ln();
+                let observed = -0.3 * (1.0 - noise.draw()).ln();
                 total += observed;
                 for (b, bound) in BOUNDS.iter().enumerate() {
                     if observed <= *bound {

@@ -23,8 +23,7 @@ use sdd_monitoring::health::scenario_health;
 use sdd_monitoring::prometheus::PrometheusApi;
 use sdd_monitoring::selector::Selector;
 use sdd_monitoring::source::{EmbeddedSource, Source};
-use sdd_monitoring::testing::{free_port, prometheus_installed, repo, RunningPrometheus};
-use sdd_spec::document::ReviewStatus;
+use sdd_monitoring::testing::{free_port, prometheus_installed, repo, Lcg, RunningPrometheus};
 use sdd_spec::verdict::Verdict;
 use serde_json::Value;
 
@@ -35,19 +34,6 @@ const BOUNDS: [f64; 16] = [
 ];
 const READ_LATENCY: &str = "task_management_system.performance.api_response_time";
 const UPTIME: &str = "task_management_system.reliability.uptime";
-
-/// Deterministic noise in [0, 1).
-struct Lcg(u64);
-
-impl Lcg {
-    fn next(&mut self) -> f64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        (self.0 >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
 
 fn le(bound: f64) -> String {
     if bound == f64::INFINITY {
@@ -127,7 +113,7 @@ fn openmetrics(end_ms: i64) -> String {
                 *per_step
             };
             for _ in 0..n {
-                let v = latency(t, rng.next());
+                let v = latency(t, rng.draw());
                 count += 1;
                 sum += v;
                 for (b, bound) in BOUNDS.iter().enumerate() {
@@ -317,13 +303,7 @@ async fn both_sources_give_the_same_answers() {
     let file = sdd_spec::project::load_project_file(&example).unwrap();
     let loaded = sdd_spec::load::load_dir(&example.join("specs")).unwrap();
     let constraints: Vec<_> = loaded.spec.constraints.iter().map(|c| &**c).collect();
-    let scenarios: Vec<_> = loaded
-        .spec
-        .scenarios
-        .iter()
-        .filter(|s| s.status == ReviewStatus::Approved)
-        .map(|s| &**s)
-        .collect();
+    let scenarios: Vec<_> = loaded.spec.approved_scenarios().collect();
 
     // Off the 15 s grid, and on it; the slow last hour and a healthy hour three hours earlier.
     let instants = [

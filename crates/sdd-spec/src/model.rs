@@ -186,6 +186,14 @@ impl Spec {
         self.domains.iter().find(|d| d.name == name)
     }
 
+    /// The scenarios a person approved (and that have not changed since), in file order.
+    pub fn approved_scenarios(&self) -> impl Iterator<Item = &Scenario> {
+        self.scenarios
+            .iter()
+            .map(|s| &**s)
+            .filter(|s| s.status == crate::document::ReviewStatus::Approved)
+    }
+
     pub fn scenario(&self, id: &str) -> Option<&Scenario> {
         self.scenarios.iter().map(|s| &**s).find(|s| s.id == id)
     }

@@ -9,7 +9,6 @@ use sdd_mcp::{paged, Page, Paging, ToolError};
 use sdd_monitoring::headroom::{constraint_headroom, ConstraintHeadroom, Method, Watch};
 use sdd_monitoring::health::{scenario_health, Health, ScenarioHealth};
 use sdd_monitoring::source::Source;
-use sdd_spec::document::ReviewStatus;
 use sdd_spec::verdict::Verdict;
 
 use super::{budget_window_ms, WindowArgs, WindowUsed};
@@ -356,13 +355,7 @@ impl MonitorServer {
     ) -> Result<Json<HealthResult>, ToolError> {
         let file = self.project_file()?;
         let loaded = self.state.spec.load(&self.state.project, Some(&file))?;
-        let approved: Vec<_> = loaded
-            .spec
-            .scenarios
-            .iter()
-            .filter(|s| s.status == ReviewStatus::Approved)
-            .map(|s| &**s)
-            .collect();
+        let approved: Vec<_> = loaded.spec.approved_scenarios().collect();
         unknown_ids(
             &args.ids,
             approved.iter().map(|s| s.id.as_str()),
