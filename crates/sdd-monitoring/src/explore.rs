@@ -95,6 +95,23 @@ pub async fn list_metrics(
     mappings: &[ConstraintMapping],
 ) -> Result<Vec<MetricListing>, SourceError> {
     let names = source.metric_names().await?;
+    // Each mapping's selectors parsed once: the metric names they read (a histogram's series
+    // too), each with the constraints reading it, in mapping order.
+    let mut readers: std::collections::HashMap<String, Vec<&str>> = Default::default();
+    for m in mappings {
+        let mut read: Vec<String> = Vec::new();
+        for selector in m.series.iter().filter_map(|s| Selector::parse(s).ok()) {
+            read.push(selector.metric.clone());
+            read.extend(
+                ["_bucket", "_count", "_sum"].map(|suffix| format!("{}{suffix}", selector.metric)),
+            );
+        }
+        read.sort();
+        read.dedup();
+        for metric in read {
+            readers.entry(metric).or_default().push(&m.constraint);
+        }
+    }
     Ok(names
         .into_iter()
         .map(
@@ -104,20 +121,10 @@ pub async fn list_metrics(
                  help,
                  series,
              }| {
-                let mut used_for = Vec::new();
-                for m in mappings {
-                    let uses = m.series.iter().any(|s| {
-                        Selector::parse(s).is_ok_and(|sel| {
-                            name == sel.metric
-                                || ["_bucket", "_count", "_sum"]
-                                    .iter()
-                                    .any(|suffix| name == format!("{}{suffix}", sel.metric))
-                        })
-                    });
-                    if uses {
-                        used_for.push(m.constraint.clone());
-                    }
-                }
+                let mut used_for: Vec<String> = readers
+                    .get(&name)
+                    .map(|ids| ids.iter().map(|id| id.to_string()).collect())
+                    .unwrap_or_default();
                 if name == project.monitoring.convention.scenario_outcomes {
                     used_for.push("scenario outcomes".into());
                 }

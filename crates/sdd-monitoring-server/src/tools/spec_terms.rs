@@ -389,8 +389,8 @@ impl MonitorServer {
                 Health::NoData => counts.no_data += 1,
             }
         }
-        let headline =
-            with_spec_errors(health_headline(&counts, &report.rows), spec_errors(&loaded));
+        let spec_errors_now = spec_errors(&loaded);
+        let headline = with_spec_errors(health_headline(&counts, &report.rows), spec_errors_now);
         let mut rows = report.rows;
         rows.sort_by_key(|r| match r.status {
             Health::Failing => 0,
@@ -413,7 +413,7 @@ impl MonitorServer {
                 window: window.clone(),
                 counts: counts.clone(),
                 scenarios,
-                spec_errors: spec_errors(&loaded),
+                spec_errors: spec_errors_now,
                 measured_by: report.measured_by.clone(),
                 unknown_scenarios: unknown_scenarios.clone(),
                 notes: notes.clone(),
