@@ -13,3 +13,4 @@ pub mod patterns;
 pub mod stats;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod trace;
