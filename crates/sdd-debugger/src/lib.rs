@@ -9,6 +9,7 @@
 
 pub mod drain;
 pub mod event;
+pub mod gather;
 pub mod incident;
 pub mod patterns;
 pub mod stats;
