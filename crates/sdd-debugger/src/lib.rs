@@ -9,6 +9,8 @@
 
 pub mod drain;
 pub mod event;
+#[cfg(feature = "testing")]
+pub mod log_corpus;
 pub mod patterns;
 pub mod stats;
 #[cfg(feature = "testing")]
