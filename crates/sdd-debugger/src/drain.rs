@@ -229,17 +229,12 @@ impl Miner {
         if node == NONE {
             return None;
         }
-        let mut depth = 1;
-        for token in ids {
-            if depth >= self.max_node_depth || depth >= n {
-                break;
-            }
+        for token in &ids[..self.routing_tokens(n)] {
             let here = &self.nodes[node as usize];
             node = match here.children.get(token) {
                 Some(&child) => child,
                 None => here.wildcard?,
             };
-            depth += 1;
         }
         Some(node)
     }
@@ -360,11 +355,7 @@ impl Miner {
             self.by_len[n] = node;
         }
         let max_children = self.config.max_children.max(1);
-        let mut depth = 1;
-        for (i, &token) in tokens.iter().enumerate() {
-            if depth >= self.max_node_depth || depth >= n {
-                break;
-            }
+        for (i, &token) in tokens.iter().enumerate().take(self.routing_tokens(n)) {
             let here = &self.nodes[node as usize];
             let wild_child = here.wildcard;
             let count = here.children.len() + usize::from(wild_child.is_some());
@@ -383,9 +374,14 @@ impl Miner {
             } else {
                 self.wildcard_child(node)
             };
-            depth += 1;
         }
         node
+    }
+
+    /// How many leading tokens of a line of `n` route it: `depth - 3`, and never its last
+    /// token (Drain3 stops at `max_node_depth` or the token count).
+    fn routing_tokens(&self, n: usize) -> usize {
+        (self.max_node_depth - 1).min(n.saturating_sub(1))
     }
 
     fn new_node(&mut self) -> u32 {
@@ -909,5 +905,283 @@ impl Hasher for FxHasher {
     #[inline]
     fn finish(&self) -> u64 {
         self.hash
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn masked(token: &str) -> String {
+        let mut out = String::new();
+        if mask_token(token, &mut out) {
+            out
+        } else {
+            token.to_string()
+        }
+    }
+
+    #[test]
+    fn masking_replaces_variables_inside_tokens_at_word_boundaries() {
+        let cases = [
+            ("42", "<*>"),
+            ("-42", "<*>"),
+            ("3.14", "<*>"),
+            ("1,024", "<*>"),
+            ("blk_-1608999687919862906", "blk_<*>"),
+            ("size=12,", "size=<*>,"),
+            ("0x1f", "<*>"),
+            ("0xZZ", "0xZZ"),
+            ("10.250.19.102", "<*>"),
+            ("/10.250.19.102:50010", "/<*>"),
+            ("10.0.0.1:", "<*>:"),
+            ("(uid=0)", "(uid=<*>)"),
+            ("123e4567-e89b-12d3-a456-426614174000", "<*>"),
+            ("trace=4bf92f3577b34da6a3ce929d0e0e4736", "trace=<*>"),
+            ("deadbeef", "deadbeef"),
+            // A digit run glued to letters is not masked (it still counts as variable).
+            ("12ms", "12ms"),
+            ("v2", "v2"),
+            ("core.3", "core.<*>"),
+            ("é42", "é<*>"),
+            ("1.2.3.4.5", "<*>.<*>"),
+        ];
+        for (token, want) in cases {
+            assert_eq!(masked(token), want, "{token}");
+        }
+    }
+
+    fn tokens(line: &str, extra: &[char]) -> Vec<String> {
+        let config = MinerConfig {
+            extra_delimiters: extra.to_vec(),
+            ..MinerConfig::default()
+        };
+        let mut s = Scratch::default();
+        s.read(line, &Delimiters::new(extra), &config, &Interner::default());
+        (0..s.spans.len())
+            .map(|i| s.text(i, line).to_string())
+            .collect()
+    }
+
+    #[test]
+    fn tokens_split_on_whitespace_and_the_extra_delimiters() {
+        let cases: &[(&str, &[char], &[&str])] = &[
+            ("a  b\tc\r\n", &[], &["a", "b", "c"]),
+            ("", &[], &[]),
+            ("   ", &[], &[]),
+            ("k=v,x=y", &['=', ','], &["k", "v", "x", "y"]),
+            ("a\u{2003}b", &[], &["a", "b"]),
+            ("a·b", &['·'], &["a", "b"]),
+            ("port 22", &[], &["port", "<*>"]),
+        ];
+        for &(line, extra, want) in cases {
+            assert_eq!(tokens(line, extra), want, "{line:?}");
+        }
+    }
+
+    #[test]
+    fn long_lines_keep_a_trailing_wildcard_for_what_is_cut() {
+        let many = "w ".repeat(MAX_TOKENS * 2);
+        let got = tokens(&many, &[]);
+        assert_eq!(got.len(), MAX_TOKENS);
+        assert_eq!(got.last().map(String::as_str), Some(WILDCARD));
+        let huge = "x".repeat(MAX_LINE_BYTES * 2);
+        assert_eq!(tokens(&huge, &[]), [WILDCARD]);
+        let two = format!("head {huge}");
+        assert_eq!(tokens(&two, &[]), ["head", WILDCARD]);
+    }
+
+    /// Mines the lines and answers each line's id and the final templates by id.
+    fn mine(config: MinerConfig, lines: &[&str]) -> (Miner, Vec<TemplateId>) {
+        let mut miner = Miner::new(config);
+        let ids = lines.iter().map(|l| miner.add(l)).collect();
+        (miner, ids)
+    }
+
+    fn text(miner: &Miner, id: TemplateId) -> &str {
+        miner.template(id).map_or("?", |t| t.text.as_str())
+    }
+
+    #[test]
+    fn similar_lines_merge_and_differing_positions_become_wildcards() {
+        let (miner, ids) = mine(
+            MinerConfig::default(),
+            &[
+                "user alice logged in",
+                "user bob logged in",
+                "user carol logged out",
+                "disk full",
+                "user dave logged in",
+            ],
+        );
+        assert_eq!(ids, [1, 1, 1, 2, 1]);
+        assert_eq!(text(&miner, 1), "user <*> logged <*>");
+        assert_eq!(miner.template(1).map(|t| t.count), Some(4));
+        assert_eq!(miner.len(), 2);
+    }
+
+    #[test]
+    fn the_threshold_decides_between_merging_and_a_new_cluster() {
+        // 2 of 4 tokens equal: 0.5.
+        let lines = ["a b c d", "a b x y"];
+        let cases = [(0.4, vec![1, 1]), (0.5, vec![1, 1]), (0.6, vec![1, 2])];
+        for (similarity, want) in cases {
+            let (_, ids) = mine(
+                MinerConfig {
+                    similarity,
+                    ..MinerConfig::default()
+                },
+                &lines,
+            );
+            assert_eq!(ids, want, "similarity {similarity}");
+        }
+    }
+
+    #[test]
+    fn the_first_tokens_route_and_tokens_with_digits_share_the_wildcard_child() {
+        // Depth 4 routes by the first token: different first words never merge…
+        let (_, ids) = mine(MinerConfig::default(), &["open file a", "close file a"]);
+        assert_eq!(ids, [1, 2]);
+        // …but first tokens with digits meet under `<*>`.
+        let (miner, ids) = mine(
+            MinerConfig::default(),
+            &["12:00 job done", "13:05 job done"],
+        );
+        assert_eq!(ids, [1, 1]);
+        assert_eq!(text(&miner, 1), "<*>:<*> job done");
+        // Without parametrize_numeric (and masking) they have children of their own.
+        let config = MinerConfig {
+            parametrize_numeric: false,
+            mask: false,
+            ..MinerConfig::default()
+        };
+        let (_, ids) = mine(config, &["12:00 job done", "13:05 job done"]);
+        assert_eq!(ids, [1, 2]);
+        // Depth 3 routes by the token count alone.
+        let config = MinerConfig {
+            depth: 3,
+            ..MinerConfig::default()
+        };
+        let (_, ids) = mine(config, &["open file a", "close file a"]);
+        assert_eq!(ids, [1, 1]);
+    }
+
+    #[test]
+    fn a_full_node_sends_new_tokens_to_its_wildcard_child() {
+        let config = MinerConfig {
+            max_children: 3,
+            ..MinerConfig::default()
+        };
+        let lines = ["a x", "b x", "c x", "d x"];
+        let (miner, ids) = mine(config, &lines);
+        // a and b get children; the third child is `<*>`, shared by c and d.
+        assert_eq!(ids, [1, 2, 3, 3]);
+        assert_eq!(text(&miner, 3), "<*> x");
+    }
+
+    #[test]
+    fn ids_stay_with_their_cluster_while_the_template_changes() {
+        let mut miner = Miner::new(MinerConfig::default());
+        let first = miner.add("job alpha finished ok");
+        assert_eq!(text(&miner, first), "job alpha finished ok");
+        assert_eq!(miner.add("job beta finished ok"), first);
+        assert_eq!(text(&miner, first), "job <*> finished ok");
+        assert_eq!(miner.add("job gamma finished late"), first);
+        assert_eq!(text(&miner, first), "job <*> finished <*>");
+        let examples = &miner
+            .template(first)
+            .map(|t| t.examples.clone())
+            .unwrap_or_default();
+        assert_eq!(
+            examples,
+            &[
+                "job alpha finished ok",
+                "job beta finished ok",
+                "job gamma finished late"
+            ]
+        );
+    }
+
+    #[test]
+    fn matching_does_not_learn_and_needs_every_constant_token() {
+        let (miner, ids) = mine(
+            MinerConfig::default(),
+            &["user alice logged in", "user bob logged in"],
+        );
+        let cases = [
+            ("user zed logged in", Some(ids[0])),
+            ("user zed logged out", None),
+            ("user zed logged", None),
+            ("", None),
+        ];
+        for (line, want) in cases {
+            assert_eq!(miner.matching(line), want, "{line}");
+        }
+        assert_eq!(miner.len(), 1);
+    }
+
+    #[test]
+    fn matching_falls_back_to_every_cluster_of_the_same_length() {
+        // "x" routes under its own child, but the cluster "<*> y" it matches sits under `<*>`.
+        let (mut miner, _) = mine(MinerConfig::default(), &["1 y", "2 y"]);
+        miner.add("x z");
+        assert_eq!(miner.matching("3 y"), Some(1));
+        assert_eq!(miner.matching("x y"), None);
+        let (miner, _) = mine(MinerConfig::default(), &["<*> y"]);
+        assert_eq!(miner.matching("<*> y"), Some(1));
+    }
+
+    #[test]
+    fn the_least_recently_used_cluster_goes_past_max_clusters_and_ids_are_never_reused() {
+        let config = MinerConfig {
+            max_clusters: Some(2),
+            ..MinerConfig::default()
+        };
+        let mut miner = Miner::new(config);
+        assert_eq!(miner.add("alpha one"), 1);
+        assert_eq!(miner.add("beta two"), 2);
+        assert_eq!(miner.add("alpha one"), 1); // beta is now the least recently used
+        assert_eq!(miner.add("gamma three"), 3);
+        assert!(miner.template(2).is_none());
+        assert_eq!(miner.len(), 2);
+        assert_eq!(text(&miner, 1), "alpha one");
+        assert_eq!(text(&miner, 3), "gamma three");
+        // beta comes back under a new id.
+        assert_eq!(miner.add("beta two"), 4);
+        assert!(miner.template(1).is_none());
+        let mut ids: Vec<TemplateId> = miner.templates().map(|t| t.id).collect();
+        ids.sort();
+        assert_eq!(ids, [3, 4]);
+        // Eviction keeps working through many moves of the last slot.
+        for i in 0..1000 {
+            miner.add(&format!("w{} {}", i % 7, "x".repeat(i % 13)));
+        }
+        assert_eq!(miner.len(), 2);
+        assert!(miner.templates().all(|t| miner.template(t.id) == Some(t)));
+    }
+
+    #[test]
+    fn an_empty_line_is_its_own_template() {
+        let (miner, ids) = mine(MinerConfig::default(), &["", "   ", "a"]);
+        assert_eq!(ids, [1, 1, 2]);
+        assert_eq!(text(&miner, 1), "");
+        assert_eq!(miner.matching("\t"), Some(1));
+    }
+
+    #[test]
+    fn examples_are_cut_at_500_characters_on_a_character_boundary() {
+        let line = "é".repeat(800);
+        let (miner, _) = mine(MinerConfig::default(), &[&line]);
+        let example = &miner
+            .template(1)
+            .map(|t| t.examples[0].clone())
+            .unwrap_or_default();
+        assert_eq!(example.chars().count(), EXAMPLE_CHARS);
+        let config = MinerConfig {
+            examples_per_template: 0,
+            ..MinerConfig::default()
+        };
+        let (miner, _) = mine(config, &["a", "a"]);
+        assert!(miner.template(1).is_some_and(|t| t.examples.is_empty()));
     }
 }

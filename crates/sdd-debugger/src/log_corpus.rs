@@ -115,7 +115,7 @@ pub fn templates(set: Set) -> Vec<Planted> {
             pattern,
             text: pattern
                 .split(' ')
-                .map(|token| placeholders_as_wildcards(token))
+                .map(placeholders_as_wildcards)
                 .collect::<Vec<_>>()
                 .join(" "),
             variable: pattern.split(' ').map(|t| t.contains('{')).collect(),
