@@ -107,7 +107,8 @@ pub struct Miner {
     max_node_depth: usize,
     delimiters: Delimiters,
     interner: Interner,
-    /// Arena of tree nodes; `by_len[n]` is the node of lines of `n` tokens.
+    /// Arena of tree nodes, never shrunk, so every node index stored in it or in `by_len`
+    /// and `Cluster::leaf` stays valid; `by_len[n]` is the node of lines of `n` tokens.
     nodes: Vec<Node>,
     by_len: Vec<u32>,
     /// Live clusters, dense (an evicted one is swap-removed and its mover's links fixed).
@@ -626,6 +627,7 @@ impl Scratch {
                 tail = true;
                 break;
             }
+            // `start` and `i` only ever move by whole characters: both are boundaries.
             let token = &capped[start..i];
             let mut span = Span {
                 source: Source::Line,
