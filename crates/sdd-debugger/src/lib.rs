@@ -11,6 +11,8 @@ pub mod drain;
 pub mod event;
 pub mod gather;
 pub mod incident;
+#[cfg(feature = "testing")]
+pub mod log_corpus;
 pub mod patterns;
 pub mod stats;
 #[cfg(feature = "testing")]
