@@ -103,6 +103,13 @@ impl Corpus {
         self.records.len()
     }
 
+    /// The first and last event's time.
+    pub fn span(&self) -> Option<(Nanos, Nanos)> {
+        let mut times = self.records.iter().map(|r| r.at);
+        let first = times.next()?;
+        Some(times.fold((first, first), |(lo, hi), t| (lo.min(t), hi.max(t))))
+    }
+
     pub fn is_empty(&self) -> bool {
         self.records.is_empty()
     }

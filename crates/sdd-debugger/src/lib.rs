@@ -7,6 +7,7 @@
 //! step by step, log templates compared between windows, and incident analysis that finds the
 //! onset, what broke, what changed before it, and ranks hypotheses by their evidence.
 
+pub mod collect;
 pub mod drain;
 pub mod event;
 pub mod gather;

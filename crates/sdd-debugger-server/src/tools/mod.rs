@@ -1,0 +1,65 @@
+//! The debugger server's tools, one module per group: `incidents.rs` (analyze_incident),
+//! `transactions.rs` (trace_transaction) and `logs.rs` (log_patterns). Every tool only reads
+//! the project's files and metric source: read-only and idempotent.
+
+mod incidents;
+mod logs;
+mod transactions;
+
+pub use incidents::IncidentResult;
+pub use logs::PatternsResult;
+pub use transactions::TransactionResult;
+
+use sdd_debugger::event::{Nanos, NANOS_PER_SECOND};
+use sdd_mcp::ToolError;
+
+pub(crate) fn now() -> Nanos {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as Nanos)
+        .unwrap_or(0)
+}
+
+/// A time argument: RFC 3339 (`2026-12-01T03:12:00Z`), or a duration back from now (`30m`,
+/// `2h`, `7d`).
+pub(crate) fn parse_time(name: &str, text: &str) -> Result<Nanos, ToolError> {
+    let text = text.trim();
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(text) {
+        return t
+            .timestamp_nanos_opt()
+            .ok_or_else(|| format!("{name}: `{text}` is out of range"));
+    }
+    match sdd_monitoring::window::parse_duration(text) {
+        Ok(ms) => Ok(now() - ms * 1_000_000),
+        Err(_) => Err(format!(
+            "{name}: `{text}` is neither an RFC 3339 time (2026-12-01T03:12:00Z) nor a duration back from now (30m, 2h, 7d)"
+        )),
+    }
+}
+
+/// Both ends of an optional window, or neither.
+pub(crate) fn window(
+    what: &str,
+    start: &Option<String>,
+    end: &Option<String>,
+) -> Result<Option<(Nanos, Nanos)>, ToolError> {
+    let (start, end) = match (start, end) {
+        (None, None) => return Ok(None),
+        (Some(s), e) => (
+            parse_time(&format!("{what}_start"), s)?,
+            match e {
+                Some(e) => parse_time(&format!("{what}_end"), e)?,
+                None => now() + NANOS_PER_SECOND,
+            },
+        ),
+        (None, Some(_)) => {
+            return Err(format!(
+                "{what}_end without {what}_start: give the start too"
+            ))
+        }
+    };
+    if end <= start {
+        return Err(format!("{what}: the end is not after the start"));
+    }
+    Ok(Some((start, end)))
+}
