@@ -193,6 +193,8 @@ pub mod fields {
     pub const SPAN_ID: &str = "span_id";
     pub const PARENT_SPAN_ID: &str = "parent_span_id";
     pub const DURATION_MS: &str = "duration_ms";
+    /// `span` for a timed step; absent or `event` for a decision event.
+    pub const KIND: &str = "kind";
     pub const SERVICE_NAME: &str = "service_name";
     pub const SERVICE_VERSION: &str = "service_version";
 }

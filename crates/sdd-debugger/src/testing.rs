@@ -247,3 +247,72 @@ fn fnv(text: &str) -> u64 {
         (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
     })
 }
+
+/// An event as a line of the JSON-lines convention (README, "Semantic event convention"):
+/// what a service following it writes.
+pub fn json_line(e: &Event) -> String {
+    use crate::event::fields;
+    let mut o = serde_json::Map::new();
+    let mut put = |k: &str, v: Option<serde_json::Value>| {
+        if let Some(v) = v {
+            o.insert(k.to_string(), v);
+        }
+    };
+    let at = chrono::DateTime::from_timestamp(
+        e.at.div_euclid(NANOS_PER_SECOND),
+        e.at.rem_euclid(NANOS_PER_SECOND) as u32,
+    )
+    .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true));
+    let text = |v: &Option<String>| v.clone().map(serde_json::Value::String);
+    put(fields::TIMESTAMP, at.map(serde_json::Value::String));
+    put(fields::EVENT, text(&e.name));
+    put(fields::MESSAGE, text(&e.message));
+    put(fields::LEVEL, text(&e.level));
+    put(fields::SCENARIO, text(&e.scenario));
+    put(fields::STEP, text(&e.step));
+    put(fields::CONSTRAINT, text(&e.constraint));
+    put(fields::BUSINESS_RULE, text(&e.business_rule));
+    put(fields::EXPECTED_OUTCOME, text(&e.expected_outcome));
+    put(fields::ACTUAL_OUTCOME, text(&e.actual_outcome));
+    put(
+        fields::OUTCOME,
+        e.outcome.map(|o| serde_json::Value::String(o.word().into())),
+    );
+    if !e.decision_factors.is_empty() {
+        put(
+            fields::DECISION_FACTORS,
+            Some(serde_json::Value::Object(
+                e.decision_factors
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
+            )),
+        );
+    }
+    if !e.attributes.is_empty() {
+        put(
+            fields::ATTRIBUTES,
+            Some(serde_json::Value::Object(
+                e.attributes
+                    .iter()
+                    .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+                    .collect(),
+            )),
+        );
+    }
+    put(fields::TRACE_ID, text(&e.trace_id));
+    put(fields::SPAN_ID, text(&e.span_id));
+    put(fields::PARENT_SPAN_ID, text(&e.parent_span_id));
+    put(
+        fields::DURATION_MS,
+        e.duration_ms
+            .and_then(serde_json::Number::from_f64)
+            .map(serde_json::Value::Number),
+    );
+    put(fields::SERVICE_NAME, text(&e.service_name));
+    put(fields::SERVICE_VERSION, text(&e.service_version));
+    if e.kind == EventKind::Span {
+        o.insert("kind".into(), serde_json::Value::String("span".into()));
+    }
+    serde_json::Value::Object(o).to_string()
+}

@@ -1,0 +1,323 @@
+//! Protocol tests: the built `sdd-debugger` binary spawned as a child process and driven by
+//! rmcp's client, as an MCP client would, on scratch projects whose event files are generated
+//! here with a known planted cause (`sdd_debugger::testing`), so every answer is known.
+
+use std::path::Path;
+
+use sdd_debugger::testing::{incident, json_line, Generated, Planted};
+use sdd_mcp::test_client::{call, error_text, structured, Client};
+use serde_json::{json, Value};
+
+const SERVER: &str = env!("CARGO_BIN_EXE_sdd-debugger");
+
+async fn start(project: &Path) -> Client {
+    sdd_mcp::test_client::start(SERVER, &["--project".as_ref(), project.as_os_str()]).await
+}
+
+const SPEC: &str = "\
+feature: Shop
+description: Orders, created and completed.
+constraints:
+  security:
+    - name: Rate limiting
+      requirement: Max 600 requests per minute per user
+scenarios:
+  - name: Create an order
+    when: I create an order
+    then: The order exists
+  - name: Complete an order
+    given: An order exists
+    when: I complete it
+    then: The order is completed
+  - name: List orders
+    when: I list my orders
+    then: I see them
+";
+
+const SDD_YAML: &str = "\
+specs: specs
+debugger:
+  sources:
+    - {path: logs/events.jsonl, format: json_lines}
+    - {path: logs/app.log, format: text}
+  business_keys: [order_id]
+";
+
+/// A project whose events are a generated run with `planted` at 70 % of it, and a plain-text
+/// log whose last part has a template the rest does not.
+fn project(planted: Planted) -> (tempfile::TempDir, Generated) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path();
+    std::fs::create_dir_all(root.join("specs")).unwrap();
+    std::fs::create_dir_all(root.join("logs")).unwrap();
+    std::fs::write(root.join("specs/shop.yaml"), SPEC).unwrap();
+    std::fs::write(root.join("sdd.yaml"), SDD_YAML).unwrap();
+    let generated = incident(planted, 3, 20.0, 300);
+    let mut events = String::new();
+    for e in &generated.events {
+        events.push_str(&json_line(e));
+        events.push('\n');
+    }
+    // One truncated line: counted and shown, never fatal.
+    events.push_str("{\"timestamp\": \"2026-11-30T01:00:00Z\", \"event\": \"trunc\n");
+    std::fs::write(root.join("logs/events.jsonl"), events).unwrap();
+    let mut text = String::new();
+    let mut at = generated.start;
+    let mut n = 0;
+    while at < generated.end {
+        let time = sdd_debugger::incident::rfc3339(at);
+        text.push_str(&format!("{time} INFO served request {n} in {} ms\n", n % 17));
+        if planted != Planted::Healthy && at >= generated.onset {
+            text.push_str(&format!(
+                "{time} ERROR connection refused to 10.0.0.{} port 5432\n",
+                n % 7
+            ));
+        }
+        at += 500_000_000;
+        n += 1;
+    }
+    std::fs::write(root.join("logs/app.log"), text).unwrap();
+    (dir, generated)
+}
+
+fn wire_chars(v: &Value) -> usize {
+    v.to_string().chars().count()
+}
+
+#[tokio::test]
+async fn a_planted_deploy_ranks_first_with_its_evidence_and_sources() {
+    let (dir, _) = project(Planted::Deploy);
+    let client = start(dir.path()).await;
+    let result = call(&client, "analyze_incident", json!({})).await;
+    let v = structured(&result);
+    assert!(
+        v["headline"].as_str().unwrap().starts_with("INCIDENT: shop.complete_an_order failure rate rose"),
+        "{}",
+        v["headline"]
+    );
+    let first = &v["hypotheses"][0];
+    assert_eq!(first["kind"], "deploy", "{first:#}");
+    assert!(first["cause"].as_str().unwrap().contains("2.1.0"));
+    let claims: Vec<&str> = first["evidence_for"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["claim"].as_str().unwrap())
+        .collect();
+    assert!(claims.iter().any(|c| c.contains("first seen")), "{claims:?}");
+    // Evidence points at the lines it rests on.
+    let examples = first["evidence_for"][1]["examples"].as_array().unwrap();
+    assert!(examples[0].as_str().unwrap().starts_with("logs/events.jsonl:"), "{examples:?}");
+    // The truncated line is counted with its example; the text log read as text.
+    let sources = v["sources"].as_array().unwrap();
+    let events = sources.iter().find(|s| s["file"] == "logs/events.jsonl").unwrap();
+    assert_eq!(events["skipped"], 1, "{events:#}");
+    assert_eq!(events["skipped_examples"].as_array().unwrap().len(), 1);
+    let new = v["new_log_templates"].as_array().unwrap();
+    assert!(
+        new.iter().any(|t| t["template"].as_str().unwrap().contains("connection refused")),
+        "{new:#?}"
+    );
+    assert!(wire_chars(&v) < 40_000, "{} chars", wire_chars(&v));
+    client.cancel().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_healthy_run_claims_nothing() {
+    let (dir, _) = project(Planted::Healthy);
+    let client = start(dir.path()).await;
+    let v = structured(&call(&client, "analyze_incident", json!({})).await);
+    assert!(
+        v["headline"].as_str().unwrap().starts_with("NOTHING ABOVE NOISE"),
+        "{}",
+        v["headline"]
+    );
+    assert_eq!(v["hypotheses"], json!([]));
+    assert_eq!(v["broke"], json!([]));
+    // Nothing new in the text log either.
+    let patterns = structured(&call(&client, "log_patterns", json!({})).await);
+    assert!(
+        patterns["summary"].as_str().unwrap().starts_with("0 new templates"),
+        "{}",
+        patterns["summary"]
+    );
+    client.cancel().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_window_given_is_judged_and_a_quiet_window_claims_nothing() {
+    let (dir, generated) = project(Planted::Attribute);
+    let client = start(dir.path()).await;
+    let t = sdd_debugger::incident::rfc3339;
+    let v = structured(
+        &call(
+            &client,
+            "analyze_incident",
+            json!({"start": t(generated.onset), "end": t(generated.end)}),
+        )
+        .await,
+    );
+    assert_eq!(v["hypotheses"][0]["kind"], "attribute", "{}", v["headline"]);
+    assert!(v["hypotheses"][0]["cause"]
+        .as_str()
+        .unwrap()
+        .contains("client_version = 7.1.0"));
+    let quiet = structured(
+        &call(
+            &client,
+            "analyze_incident",
+            json!({
+                "baseline_start": t(generated.start),
+                "baseline_end": t(generated.start + 100_000_000_000),
+                "start": t(generated.start + 100_000_000_000),
+                "end": t(generated.start + 200_000_000_000),
+            }),
+        )
+        .await,
+    );
+    assert_eq!(quiet["hypotheses"], json!([]), "{}", quiet["headline"]);
+    client.cancel().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_transaction_is_found_by_business_key_and_by_trace_id() {
+    let (dir, generated) = project(Planted::Deploy);
+    let client = start(dir.path()).await;
+    let v = structured(&call(&client, "trace_transaction", json!({"key": "order_id=5"})).await);
+    let steps = v["steps"].as_array().unwrap();
+    // The request span, two step spans and the decision event of request 5.
+    assert!(steps.len() >= 4, "{v:#}");
+    assert_eq!(steps[0]["depth"], 0);
+    assert_eq!(steps[0]["name"], "request");
+    assert!(steps.iter().any(|s| s["depth"] == 1 && s["step"].is_string()));
+    assert!(v["summary"].as_str().unwrap().contains("1 traces"), "{}", v["summary"]);
+    let trace = v["traces"][0].as_str().unwrap().to_string();
+    let by_trace = structured(&call(&client, "trace_transaction", json!({"key": trace})).await);
+    assert_eq!(by_trace["steps_total"], v["steps_total"]);
+    // A bare value tries the business keys.
+    let bare = structured(&call(&client, "trace_transaction", json!({"key": "5"})).await);
+    assert_eq!(bare["steps_total"], v["steps_total"]);
+    let none = structured(
+        &call(&client, "trace_transaction", json!({"key": "order_id=no-such-order"})).await,
+    );
+    assert!(none["summary"].as_str().unwrap().starts_with("nothing found"));
+    assert!(generated.events.len() > 1000);
+    client.cancel().await.unwrap();
+}
+
+#[tokio::test]
+async fn log_patterns_names_the_new_template_with_its_numbers() {
+    let (dir, generated) = project(Planted::Deploy);
+    let client = start(dir.path()).await;
+    let t = sdd_debugger::incident::rfc3339;
+    let v = structured(
+        &call(
+            &client,
+            "log_patterns",
+            json!({"start": t(generated.onset), "end": t(generated.end), "limit": 5}),
+        )
+        .await,
+    );
+    let rows = v["rows"].as_array().unwrap();
+    let refused = rows
+        .iter()
+        .find(|r| r["template"].as_str().unwrap().contains("connection refused"))
+        .unwrap_or_else(|| panic!("{v:#}"));
+    assert_eq!(refused["change"], "new");
+    assert_eq!(refused["baseline_count"], 0);
+    assert!(refused["current_count"].as_u64().unwrap() > 100);
+    assert!(refused["examples"][0].as_str().unwrap().contains("10.0.0."));
+    assert!(rows.len() <= 5);
+    client.cancel().await.unwrap();
+}
+
+#[tokio::test]
+async fn bad_arguments_get_clear_errors() {
+    let (dir, _) = project(Planted::Healthy);
+    let client = start(dir.path()).await;
+    let cases = [
+        ("analyze_incident", json!({"start": "yesterday"}), "start"),
+        (
+            "analyze_incident",
+            json!({"start": "2026-12-01T10:00:00Z", "end": "2026-12-01T09:00:00Z"}),
+            "not after",
+        ),
+        ("analyze_incident", json!({"baseline_end": "1h"}), "baseline_start"),
+        ("analyze_incident", json!({"max_hypotheses": 0}), "max_hypotheses"),
+        ("trace_transaction", json!({"key": "  "}), "key"),
+        ("trace_transaction", json!({"key": "x", "limit": 100000}), "limit"),
+        ("log_patterns", json!({"limit": 0}), "limit"),
+        ("log_patterns", json!({"similarity": 2.0}), "similarity"),
+    ];
+    for (tool, args, word) in cases {
+        let result = call(&client, tool, args.clone()).await;
+        assert_eq!(result.is_error, Some(true), "{tool} {args}");
+        let text = error_text(&result);
+        assert!(text.contains(word), "{tool} {args}: {text}");
+    }
+    // Unknown arguments are refused by the schema, not ignored.
+    let unknown = client
+        .call_tool(
+            rmcp::model::CallToolRequestParams::new("analyze_incident")
+                .with_arguments(serde_json::from_value(json!({"window": "1h"})).unwrap()),
+        )
+        .await;
+    let refused = match unknown {
+        Err(_) => true,
+        Ok(r) => r.is_error == Some(true),
+    };
+    assert!(refused, "an unknown argument must be refused");
+    client.cancel().await.unwrap();
+}
+
+#[tokio::test]
+async fn sources_outside_the_project_or_missing_are_named_not_read() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("sdd.yaml"),
+        "debugger:\n  sources:\n    - {path: ../outside.jsonl}\n    - {path: logs/missing.jsonl}\n",
+    )
+    .unwrap();
+    let client = start(dir.path()).await;
+    let v = structured(&call(&client, "analyze_incident", json!({})).await);
+    assert!(
+        v["headline"].as_str().unwrap().starts_with("NOTHING TO ANALYSE"),
+        "{}",
+        v["headline"]
+    );
+    let notes = v["notes"].to_string();
+    assert!(notes.contains("outside"), "{notes}");
+    assert!(notes.contains("missing.jsonl"), "{notes}");
+    client.cancel().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parallel_calls_give_the_same_answers() {
+    let (dir, _) = project(Planted::SlowStep);
+    let client = std::sync::Arc::new(start(dir.path()).await);
+    let mut handles = Vec::new();
+    for _ in 0..4 {
+        let client = client.clone();
+        handles.push(tokio::spawn(async move {
+            structured(&call(&client, "analyze_incident", json!({})).await)
+        }));
+    }
+    let mut answers = Vec::new();
+    for h in handles {
+        answers.push(h.await.unwrap());
+    }
+    assert_eq!(answers[0]["hypotheses"][0]["kind"], "slow_step", "{}", answers[0]["headline"]);
+    for a in &answers[1..] {
+        assert_eq!(a["hypotheses"], answers[0]["hypotheses"]);
+    }
+}
+
+#[tokio::test]
+async fn tool_schemas_match_the_snapshot() {
+    let dir = tempfile::tempdir().unwrap();
+    sdd_mcp::test_client::assert_tool_snapshot(
+        start(dir.path()).await,
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots/tools.json"),
+    )
+    .await;
+}
