@@ -16,7 +16,9 @@ pub type Nanos = i64;
 pub const NANOS_PER_SECOND: i64 = 1_000_000_000;
 
 /// What a decision point delivered, in the scenario's terms.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     /// The service did what the scenario says (a refusal the scenario asks for included).

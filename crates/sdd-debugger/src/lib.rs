@@ -10,6 +10,7 @@
 pub mod drain;
 pub mod event;
 pub mod patterns;
+pub mod read;
 pub mod stats;
 #[cfg(feature = "testing")]
 pub mod testing;
