@@ -307,30 +307,10 @@ pub fn read_from(
     Ok(state.finish())
 }
 
-/// Read and drop the rest of a line (through its newline); the bytes dropped.
+/// Read and drop the rest of a line (through its newline); the bytes dropped. `skip_until`
+/// keeps nothing, so a line of gigabytes costs no memory.
 fn discard_line(reader: &mut impl BufRead) -> std::io::Result<u64> {
-    let mut dropped = 0u64;
-    loop {
-        let available = match reader.fill_buf() {
-            Ok(available) => available,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        if available.is_empty() {
-            return Ok(dropped);
-        }
-        match available.iter().position(|b| *b == b'\n') {
-            Some(at) => {
-                reader.consume(at + 1);
-                return Ok(dropped + at as u64 + 1);
-            }
-            None => {
-                let n = available.len();
-                reader.consume(n);
-                dropped += n as u64;
-            }
-        }
-    }
+    reader.skip_until(b'\n').map(|n| n as u64)
 }
 
 /// At most [`EXCERPT_CHARS`] characters, control characters as spaces.
