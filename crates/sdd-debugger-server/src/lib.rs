@@ -51,7 +51,8 @@ pub struct DebuggerServer {
 
 impl DebuggerServer {
     pub fn new(project: Project) -> Self {
-        let mut tool_router = Self::incident_tools() + Self::transaction_tools() + Self::log_tools();
+        let mut tool_router =
+            Self::incident_tools() + Self::transaction_tools() + Self::log_tools();
         sdd_mcp::tidy_schemas(&mut tool_router);
         DebuggerServer {
             state: Arc::new(State {

@@ -66,7 +66,10 @@ fn project(planted: Planted) -> (tempfile::TempDir, Generated) {
     let mut n = 0;
     while at < generated.end {
         let time = sdd_debugger::incident::rfc3339(at);
-        text.push_str(&format!("{time} INFO served request {n} in {} ms\n", n % 17));
+        text.push_str(&format!(
+            "{time} INFO served request {n} in {} ms\n",
+            n % 17
+        ));
         if planted != Planted::Healthy && at >= generated.onset {
             text.push_str(&format!(
                 "{time} ERROR connection refused to 10.0.0.{} port 5432\n",
@@ -91,7 +94,10 @@ async fn a_planted_deploy_ranks_first_with_its_evidence_and_sources() {
     let result = call(&client, "analyze_incident", json!({})).await;
     let v = structured(&result);
     assert!(
-        v["headline"].as_str().unwrap().starts_with("INCIDENT: shop.complete_an_order failure rate rose"),
+        v["headline"]
+            .as_str()
+            .unwrap()
+            .starts_with("INCIDENT: shop.complete_an_order failure rate rose"),
         "{}",
         v["headline"]
     );
@@ -104,18 +110,33 @@ async fn a_planted_deploy_ranks_first_with_its_evidence_and_sources() {
         .iter()
         .map(|e| e["claim"].as_str().unwrap())
         .collect();
-    assert!(claims.iter().any(|c| c.contains("first seen")), "{claims:?}");
+    assert!(
+        claims.iter().any(|c| c.contains("first seen")),
+        "{claims:?}"
+    );
     // Evidence points at the lines it rests on.
     let examples = first["evidence_for"][1]["examples"].as_array().unwrap();
-    assert!(examples[0].as_str().unwrap().starts_with("logs/events.jsonl:"), "{examples:?}");
+    assert!(
+        examples[0]
+            .as_str()
+            .unwrap()
+            .starts_with("logs/events.jsonl:"),
+        "{examples:?}"
+    );
     // The truncated line is counted with its example; the text log read as text.
     let sources = v["sources"].as_array().unwrap();
-    let events = sources.iter().find(|s| s["file"] == "logs/events.jsonl").unwrap();
+    let events = sources
+        .iter()
+        .find(|s| s["file"] == "logs/events.jsonl")
+        .unwrap();
     assert_eq!(events["skipped"], 1, "{events:#}");
     assert_eq!(events["skipped_examples"].as_array().unwrap().len(), 1);
     let new = v["new_log_templates"].as_array().unwrap();
     assert!(
-        new.iter().any(|t| t["template"].as_str().unwrap().contains("connection refused")),
+        new.iter().any(|t| t["template"]
+            .as_str()
+            .unwrap()
+            .contains("connection refused")),
         "{new:#?}"
     );
     assert!(wire_chars(&v) < 40_000, "{} chars", wire_chars(&v));
@@ -128,7 +149,10 @@ async fn a_healthy_run_claims_nothing() {
     let client = start(dir.path()).await;
     let v = structured(&call(&client, "analyze_incident", json!({})).await);
     assert!(
-        v["headline"].as_str().unwrap().starts_with("NOTHING ABOVE NOISE"),
+        v["headline"]
+            .as_str()
+            .unwrap()
+            .starts_with("NOTHING ABOVE NOISE"),
         "{}",
         v["headline"]
     );
@@ -137,7 +161,10 @@ async fn a_healthy_run_claims_nothing() {
     // Nothing new in the text log either.
     let patterns = structured(&call(&client, "log_patterns", json!({})).await);
     assert!(
-        patterns["summary"].as_str().unwrap().starts_with("0 new templates"),
+        patterns["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("0 new templates"),
         "{}",
         patterns["summary"]
     );
@@ -189,8 +216,14 @@ async fn a_transaction_is_found_by_business_key_and_by_trace_id() {
     assert!(steps.len() >= 4, "{v:#}");
     assert_eq!(steps[0]["depth"], 0);
     assert_eq!(steps[0]["name"], "request");
-    assert!(steps.iter().any(|s| s["depth"] == 1 && s["step"].is_string()));
-    assert!(v["summary"].as_str().unwrap().contains("1 traces"), "{}", v["summary"]);
+    assert!(steps
+        .iter()
+        .any(|s| s["depth"] == 1 && s["step"].is_string()));
+    assert!(
+        v["summary"].as_str().unwrap().contains("1 traces"),
+        "{}",
+        v["summary"]
+    );
     let trace = v["traces"][0].as_str().unwrap().to_string();
     let by_trace = structured(&call(&client, "trace_transaction", json!({"key": trace})).await);
     assert_eq!(by_trace["steps_total"], v["steps_total"]);
@@ -198,9 +231,17 @@ async fn a_transaction_is_found_by_business_key_and_by_trace_id() {
     let bare = structured(&call(&client, "trace_transaction", json!({"key": "5"})).await);
     assert_eq!(bare["steps_total"], v["steps_total"]);
     let none = structured(
-        &call(&client, "trace_transaction", json!({"key": "order_id=no-such-order"})).await,
+        &call(
+            &client,
+            "trace_transaction",
+            json!({"key": "order_id=no-such-order"}),
+        )
+        .await,
     );
-    assert!(none["summary"].as_str().unwrap().starts_with("nothing found"));
+    assert!(none["summary"]
+        .as_str()
+        .unwrap()
+        .starts_with("nothing found"));
     assert!(generated.events.len() > 1000);
     client.cancel().await.unwrap();
 }
@@ -221,7 +262,12 @@ async fn log_patterns_names_the_new_template_with_its_numbers() {
     let rows = v["rows"].as_array().unwrap();
     let refused = rows
         .iter()
-        .find(|r| r["template"].as_str().unwrap().contains("connection refused"))
+        .find(|r| {
+            r["template"]
+                .as_str()
+                .unwrap()
+                .contains("connection refused")
+        })
         .unwrap_or_else(|| panic!("{v:#}"));
     assert_eq!(refused["change"], "new");
     assert_eq!(refused["baseline_count"], 0);
@@ -242,10 +288,22 @@ async fn bad_arguments_get_clear_errors() {
             json!({"start": "2026-12-01T10:00:00Z", "end": "2026-12-01T09:00:00Z"}),
             "not after",
         ),
-        ("analyze_incident", json!({"baseline_end": "1h"}), "baseline_start"),
-        ("analyze_incident", json!({"max_hypotheses": 0}), "max_hypotheses"),
+        (
+            "analyze_incident",
+            json!({"baseline_end": "1h"}),
+            "baseline_start",
+        ),
+        (
+            "analyze_incident",
+            json!({"max_hypotheses": 0}),
+            "max_hypotheses",
+        ),
         ("trace_transaction", json!({"key": "  "}), "key"),
-        ("trace_transaction", json!({"key": "x", "limit": 100000}), "limit"),
+        (
+            "trace_transaction",
+            json!({"key": "x", "limit": 100000}),
+            "limit",
+        ),
         ("log_patterns", json!({"limit": 0}), "limit"),
         ("log_patterns", json!({"similarity": 2.0}), "similarity"),
     ];
@@ -279,14 +337,30 @@ async fn sources_outside_the_project_or_missing_are_named_not_read() {
     )
     .unwrap();
     let client = start(dir.path()).await;
+    // A path outside the project is a mistake in sdd.yaml: refused, naming the field.
+    let refused = call(&client, "analyze_incident", json!({})).await;
+    assert_eq!(refused.is_error, Some(true));
+    let text = error_text(&refused);
+    assert!(
+        text.contains("debugger.sources[0].path") && text.contains("leaves the project"),
+        "{text}"
+    );
+    // A missing file is named, and the rest still answers.
+    std::fs::write(
+        dir.path().join("sdd.yaml"),
+        "debugger:\n  sources:\n    - {path: logs/missing.jsonl}\n",
+    )
+    .unwrap();
     let v = structured(&call(&client, "analyze_incident", json!({})).await);
     assert!(
-        v["headline"].as_str().unwrap().starts_with("NOTHING TO ANALYSE"),
+        v["headline"]
+            .as_str()
+            .unwrap()
+            .starts_with("NOTHING TO ANALYSE"),
         "{}",
         v["headline"]
     );
     let notes = v["notes"].to_string();
-    assert!(notes.contains("outside"), "{notes}");
     assert!(notes.contains("missing.jsonl"), "{notes}");
     client.cancel().await.unwrap();
 }
@@ -306,7 +380,11 @@ async fn parallel_calls_give_the_same_answers() {
     for h in handles {
         answers.push(h.await.unwrap());
     }
-    assert_eq!(answers[0]["hypotheses"][0]["kind"], "slow_step", "{}", answers[0]["headline"]);
+    assert_eq!(
+        answers[0]["hypotheses"][0]["kind"], "slow_step",
+        "{}",
+        answers[0]["headline"]
+    );
     for a in &answers[1..] {
         assert_eq!(a["hypotheses"], answers[0]["hypotheses"]);
     }

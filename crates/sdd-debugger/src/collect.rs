@@ -8,7 +8,7 @@ use sdd_spec::project::ProjectFile;
 
 use crate::event::{Event, EventKind, Nanos};
 use crate::patterns::LogLine;
-use crate::read::{read_file, sources_of, ReadOptions, ReadReport, TextLine};
+use crate::read::{read_file_as, sources_of, ReadOptions, ReadReport, TextLine};
 
 /// What reading the sources found.
 #[derive(Debug, Default)]
@@ -40,21 +40,23 @@ pub fn collect(
         );
     }
     for source in &sources {
-        match read_file(
+        // Paths relative to the project: shorter, and no home directory in answers.
+        let name = source
+            .path
+            .strip_prefix(root)
+            .unwrap_or(&source.path)
+            .display()
+            .to_string();
+        match read_file_as(
             &source.path,
+            &name,
             source.format,
             &source.fields,
             &options,
             on_event,
             on_text,
         ) {
-            Ok(mut report) => {
-                // Paths relative to the project: shorter, and no home directory in answers.
-                if let Ok(relative) = source.path.strip_prefix(root) {
-                    report.file = relative.display().to_string();
-                }
-                reads.push(report);
-            }
+            Ok(report) => reads.push(report),
             Err(e) => problems.push(e.to_string()),
         }
     }

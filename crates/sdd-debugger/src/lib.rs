@@ -15,6 +15,7 @@ pub mod incident;
 #[cfg(feature = "testing")]
 pub mod log_corpus;
 pub mod patterns;
+pub mod read;
 pub mod stats;
 #[cfg(feature = "testing")]
 pub mod testing;

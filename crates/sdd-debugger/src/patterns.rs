@@ -17,7 +17,7 @@ use std::cmp::Ordering;
 use std::collections::HashMap;
 
 use schemars::JsonSchema;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::drain::{Miner, MinerConfig, TemplateId};
 use crate::event::{Nanos, NANOS_PER_SECOND};
@@ -78,7 +78,7 @@ pub enum PatternError {
 }
 
 /// How a template's rate moved from the baseline to the current window.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Change {
     /// Absent in the baseline, present in the current window, and significant.
@@ -235,7 +235,7 @@ pub struct TemplateCounts {
 }
 
 /// One template in the answer.
-#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema, Deserialize)]
 pub struct PatternRow {
     pub template_id: TemplateId,
     /// The template: tokens joined by spaces, variables as `<*>`.
@@ -260,7 +260,7 @@ pub struct PatternRow {
 }
 
 /// log_patterns' answer.
-#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema, Deserialize)]
 pub struct PatternReport {
     /// Changes first (most significant first), then the rest by count; at most the limit.
     pub rows: Vec<PatternRow>,

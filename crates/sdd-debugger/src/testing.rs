@@ -276,7 +276,8 @@ pub fn json_line(e: &Event) -> String {
     put(fields::ACTUAL_OUTCOME, text(&e.actual_outcome));
     put(
         fields::OUTCOME,
-        e.outcome.map(|o| serde_json::Value::String(o.word().into())),
+        e.outcome
+            .map(|o| serde_json::Value::String(o.word().into())),
     );
     if !e.decision_factors.is_empty() {
         put(

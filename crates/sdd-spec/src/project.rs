@@ -51,6 +51,194 @@ pub struct ProjectFile {
     /// scrapes and probes, and which series measure which constraint.
     #[serde(default)]
     pub monitoring: MonitoringConfig,
+    /// Where the debugger reads the service's semantic events and logs, and which attributes
+    /// identify a business transaction. The service output SDD captured when it started the
+    /// service (`.sdd/service-logs/`) is always read too.
+    #[serde(default)]
+    pub debugger: DebuggerConfig,
+}
+
+/// Where the captured output of the service SDD started is kept, relative to the project root:
+/// one `service-<started>-<pid>.jsonl` file per start (written by `sdd-exec`, read by the
+/// debugger).
+pub const SERVICE_LOGS_DIR: &str = ".sdd/service-logs";
+
+/// The `debugger` section: read by the debugger server.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DebuggerConfig {
+    /// Event and log files to read, besides the captured service output (default: none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<EventSourceConfig>,
+    /// Attribute names a business transaction can be looked up by (`task_id`, `order_id`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub business_keys: Vec<String>,
+}
+
+/// One event or log source of the debugger.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EventSourceConfig {
+    /// The file, relative to the project root and inside it (`logs/events.jsonl`). A `*` in
+    /// the file name (not in a directory) matches any characters: `logs/app-*.jsonl`.
+    pub path: String,
+    /// How its lines are read (default `auto`: OTLP JSON, JSON lines or text, line by line).
+    #[serde(default)]
+    pub format: EventFormat,
+    /// Where the convention's fields are in each JSON record, as dotted paths
+    /// (`{timestamp: ts, event: msg, scenario: fields.scenario}`); a field not named here is
+    /// read under its own name.
+    #[serde(default, skip_serializing_if = "EventFieldMap::is_empty")]
+    pub fields: EventFieldMap,
+    /// More attributes, each name to a dotted path in the record (`{db_shard: ctx.shard}`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub attributes: BTreeMap<String, String>,
+}
+
+/// The format of an event source.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EventFormat {
+    /// Each line on its own: an OTLP JSON request, a JSON-lines event, or a text line.
+    #[default]
+    Auto,
+    /// One JSON object per line (the semantic event convention, through `fields`).
+    JsonLines,
+    /// OTLP JSON: one `ExportLogsServiceRequest` or `ExportTraceServiceRequest` per line.
+    OtlpJson,
+    /// Plain text lines (mined for templates), a leading timestamp recognised.
+    Text,
+    /// The service output SDD captured (`.sdd/service-logs/*.jsonl`).
+    ServiceCapture,
+}
+
+/// The convention's fields (README, "Semantic event convention"), each to a dotted path in the
+/// record. Only these names are fields; anything else is an error naming them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EventFieldMap {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub level: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scenario: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub constraint: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub business_rule: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected_outcome: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actual_outcome: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decision_factors: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attributes: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub span_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent_span_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_version: Option<String>,
+}
+
+impl EventFieldMap {
+    /// Each mapped field as (convention name, dotted path), in the convention's order.
+    pub fn entries(&self) -> Vec<(&'static str, &str)> {
+        let all = [
+            ("timestamp", &self.timestamp),
+            ("event", &self.event),
+            ("message", &self.message),
+            ("level", &self.level),
+            ("scenario", &self.scenario),
+            ("step", &self.step),
+            ("constraint", &self.constraint),
+            ("business_rule", &self.business_rule),
+            ("expected_outcome", &self.expected_outcome),
+            ("actual_outcome", &self.actual_outcome),
+            ("outcome", &self.outcome),
+            ("decision_factors", &self.decision_factors),
+            ("attributes", &self.attributes),
+            ("trace_id", &self.trace_id),
+            ("span_id", &self.span_id),
+            ("parent_span_id", &self.parent_span_id),
+            ("duration_ms", &self.duration_ms),
+            ("service_name", &self.service_name),
+            ("service_version", &self.service_version),
+        ];
+        all.into_iter()
+            .filter_map(|(name, path)| path.as_deref().map(|p| (name, p)))
+            .collect()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries().is_empty()
+    }
+}
+
+/// What is wrong with a dotted path of `debugger.sources[].fields` or `.attributes`.
+fn dotted_path_problem(path: &str) -> Option<&'static str> {
+    if path.trim().is_empty() {
+        Some("is empty")
+    } else if path.split('.').any(str::is_empty) {
+        Some("has an empty segment (`a..b`, or a leading or trailing dot)")
+    } else {
+        None
+    }
+}
+
+/// The `debugger` section's checks beyond its types: every path names something.
+fn check_debugger(config: &DebuggerConfig) -> Result<(), String> {
+    for (i, source) in config.sources.iter().enumerate() {
+        let path = std::path::Path::new(&source.path);
+        if source.path.trim().is_empty() {
+            return Err(format!("debugger.sources[{i}].path is empty"));
+        }
+        if path.is_absolute()
+            || path
+                .components()
+                .any(|c| matches!(c, std::path::Component::ParentDir))
+        {
+            return Err(format!(
+                "debugger.sources[{i}].path `{}` leaves the project: give a path inside it, relative to the project root",
+                source.path
+            ));
+        }
+        for (field, dotted) in source.fields.entries() {
+            if let Some(problem) = dotted_path_problem(dotted) {
+                return Err(format!("debugger.sources[{i}].fields.{field} {problem}"));
+            }
+        }
+        for (name, dotted) in &source.attributes {
+            if name.trim().is_empty() {
+                return Err(format!(
+                    "debugger.sources[{i}].attributes has an empty attribute name"
+                ));
+            }
+            if let Some(problem) = dotted_path_problem(dotted) {
+                return Err(format!("debugger.sources[{i}].attributes.{name} {problem}"));
+            }
+        }
+    }
+    if config.business_keys.iter().any(|k| k.trim().is_empty()) {
+        return Err("debugger.business_keys has an empty name".into());
+    }
+    Ok(())
 }
 
 /// The `monitoring` section: read by the monitoring server and `sdd monitor`.
@@ -751,6 +939,11 @@ pub fn parse_project_file_with(
             .into());
         }
     }
+    if let Some(message) = check_debugger(&file.debugger).err() {
+        return Err(Diagnostic::error("invalid-project-file", message)
+            .in_file(PROJECT_FILE)
+            .into());
+    }
     Ok(file)
 }
 
@@ -876,6 +1069,79 @@ mod tests {
         );
         let err = parse_project_file("monitoring: {source: {graphite: {}}}\n").unwrap_err();
         assert!(err.message.contains("graphite"), "{}", err.message);
+    }
+
+    #[test]
+    fn parses_the_debugger_section() {
+        let file = parse_project_file("tests: {}\n").unwrap();
+        assert!(file.debugger.sources.is_empty() && file.debugger.business_keys.is_empty());
+
+        let file = parse_project_file(
+            "debugger:\n  sources:\n    - path: logs/events.jsonl\n      format: json_lines\n      fields: {timestamp: ts, event: msg, scenario: fields.scenario}\n      attributes: {db_shard: ctx.shard}\n    - path: logs/*.log\n  business_keys: [task_id]\n",
+        )
+        .unwrap();
+        let d = file.debugger;
+        assert_eq!(d.business_keys, ["task_id"]);
+        assert_eq!(d.sources[0].format, EventFormat::JsonLines);
+        assert_eq!(
+            d.sources[0].fields.entries(),
+            [
+                ("timestamp", "ts"),
+                ("event", "msg"),
+                ("scenario", "fields.scenario")
+            ]
+        );
+        assert_eq!(d.sources[0].attributes["db_shard"], "ctx.shard");
+        assert_eq!(d.sources[1].format, EventFormat::Auto);
+        assert!(d.sources[1].fields.is_empty());
+    }
+
+    #[test]
+    fn debugger_mistakes_are_named() {
+        let cases = [
+            // Not a convention field: the message lists the ones there are.
+            (
+                "debugger: {sources: [{path: a.jsonl, fields: {tenant: x}}]}\n",
+                "unknown field `tenant`, expected one of `timestamp`, `event`",
+            ),
+            (
+                "debugger: {sources: [{path: a.jsonl, format: csv}]}\n",
+                "unknown variant `csv`",
+            ),
+            (
+                "debugger: {sources: [{path: a.jsonl, colour: red}]}\n",
+                "unknown field `colour`",
+            ),
+            ("debugger: {sauces: []}\n", "unknown field `sauces`"),
+            (
+                "debugger: {sources: [{path: ../other/a.jsonl}]}\n",
+                "leaves the project",
+            ),
+            (
+                "debugger: {sources: [{path: /var/log/a.jsonl}]}\n",
+                "leaves the project",
+            ),
+            (
+                "debugger: {sources: [{path: ''}]}\n",
+                "debugger.sources[0].path is empty",
+            ),
+            (
+                "debugger: {sources: [{path: a, fields: {event: 'a..b'}}]}\n",
+                "debugger.sources[0].fields.event has an empty segment",
+            ),
+            (
+                "debugger: {sources: [{path: a, attributes: {shard: ''}}]}\n",
+                "debugger.sources[0].attributes.shard is empty",
+            ),
+            (
+                "debugger: {business_keys: ['']}\n",
+                "business_keys has an empty name",
+            ),
+        ];
+        for (text, want) in cases {
+            let err = parse_project_file(text).unwrap_err();
+            assert!(err.message.contains(want), "{text}: {}", err.message);
+        }
     }
 
     #[test]

@@ -34,6 +34,7 @@ pub struct IncidentArgs {
     /// The baseline to compare with (default: everything read before the incident window).
     #[serde(default)]
     pub baseline_start: Option<String>,
+    /// The baseline's end (default: the incident window's start).
     #[serde(default)]
     pub baseline_end: Option<String>,
     /// Read only events since then: RFC 3339 or a duration back from now (`6h`; default: every
@@ -94,6 +95,7 @@ impl DebuggerServer {
         let (corpus, collected, lines) = sdd_mcp::blocking(move || {
             let mut corpus = Corpus::new(&business_keys);
             let mut lines = LineKeep::default();
+            let mut texts = LineKeep::default();
             let collected = collect(
                 &collect_file,
                 &root,
@@ -102,11 +104,11 @@ impl DebuggerServer {
                     lines.event(&e);
                     corpus.add(&e);
                 },
-                &mut |t| lines.text(t),
+                &mut |t| texts.text(t),
             );
+            lines.append(texts);
             (corpus, collected, lines)
-        })
-        .await;
+        });
         let mut notes = collected.problems.clone();
         let mut context = Context::default();
         if let Some((first, last)) = corpus.span() {
@@ -130,9 +132,7 @@ impl DebuggerServer {
                 Err(e) => context.not_reached.push(format!("git: {e}")),
             }
             let root = self.state.project.root.clone();
-            match sdd_mcp::blocking(move || gather::history_changes(&root, from - lookback, to))
-                .await
-            {
+            match sdd_mcp::blocking(move || gather::history_changes(&root, from - lookback, to)) {
                 Ok(changes) => context.changes.extend(changes),
                 Err(e) => context.not_reached.push(format!("run history: {e}")),
             }
@@ -146,8 +146,7 @@ impl DebuggerServer {
         let (report, corpus) = sdd_mcp::blocking(move || {
             let report = analyze(&corpus, &context, &options);
             (report, corpus)
-        })
-        .await;
+        });
         drop(corpus);
         // Subjects the spec does not have: the events and the spec disagree, and the answer
         // says so rather than judging a name it cannot trace.

@@ -25,11 +25,13 @@ pub struct PatternsArgs {
     /// quarter of the lines' time span.
     #[serde(default)]
     pub start: Option<String>,
+    /// The window's end (default: now).
     #[serde(default)]
     pub end: Option<String>,
     /// The window to compare with (default: everything before `start`).
     #[serde(default)]
     pub baseline_start: Option<String>,
+    /// The baseline's end (default: the incident window's start).
     #[serde(default)]
     pub baseline_end: Option<String>,
     /// Templates returned at most (default 20, at most 100): changes first, then by count.
@@ -75,7 +77,9 @@ impl DebuggerServer {
         let baseline = window("baseline", &args.baseline_start, &args.baseline_end)?;
         let limit = args.limit.unwrap_or(DEFAULT_TEMPLATES);
         if limit == 0 || limit > MAX_TEMPLATES {
-            return Err(format!("limit: {limit} is not between 1 and {MAX_TEMPLATES}"));
+            return Err(format!(
+                "limit: {limit} is not between 1 and {MAX_TEMPLATES}"
+            ));
         }
         let mut miner = sdd_debugger::drain::MinerConfig::default();
         if let Some(s) = args.similarity {
@@ -154,8 +158,6 @@ impl DebuggerServer {
                 notes,
             })
         })
-        .await
         .map(Json)
     }
 }
-

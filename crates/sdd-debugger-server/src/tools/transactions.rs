@@ -134,7 +134,6 @@ impl DebuggerServer {
                 notes,
             })
         })
-        .await
         .map(Json)
     }
 }
