@@ -10,6 +10,7 @@ use axum::http::{header, Request, StatusCode};
 use axum::Router;
 use serde_json::{json, Value};
 use task_manager::metrics::DURATION_BUCKETS;
+use task_manager::events::EventsConfig;
 use task_manager::{jwt, unix_now, App, Config, Faults, WriteBudget};
 use tower::ServiceExt;
 
@@ -45,6 +46,8 @@ fn service_with(faults: Faults, rate_limit_per_minute: usize) -> Service {
         jwt_secret: SECRET.into(),
         rate_limit_per_minute,
         faults,
+        version: None,
+        events: EventsConfig::default(),
     })
     .expect("open");
     Service {

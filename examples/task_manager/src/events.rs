@@ -1,0 +1,921 @@
+//! SDD's semantic events (SDD's README, "Semantic event convention"): a `tracing` layer that
+//! writes every event and every closed span as a JSON line (`EVENTS_LOG`) and as OTLP JSON
+//! (`OTLP_LOG`, the OpenTelemetry collector's `file` exporter format).
+//!
+//! Handlers speak plain `tracing`. The layer reads these field names (everything else is an
+//! attribute under its own name):
+//!
+//! - `scenario`, `step`, `constraint`, `business_rule`, `expected_outcome`, `actual_outcome`,
+//!   `outcome`, `message`: the convention's own fields; `event` names an event that has no
+//!   `name:` (the `name:` of `tracing::info!(name: "task.create", …)` is the event's name);
+//! - `decision.<factor>`: a decision factor (numbers stay numbers);
+//! - `attr.<name>`: an attribute named `<name>` (the prefix is optional: any other field is an
+//!   attribute too, so a span's `user`, `db_shard`, `task_id` and `client_version` are);
+//! - on a root span only, `traceparent` (the W3C header, whose trace the request continues)
+//!   and `otel.kind = "server"` (written as OTLP span kind 2); neither is written as a field.
+//!
+//! An event carries the fields of every span it is in (outer first, inner ones override) and
+//! its own, the trace and span IDs of the innermost span, and `duration_ms` since that span
+//! began. A span is written when it closes: a JSON line whose `event` is the span's name, with
+//! its fields and its whole `duration_ms`, and an OTLP span (status 2, error, when an event in
+//! it failed or logged an error, or its `http.response.status_code` is 5xx).
+//!
+//! Handlers never wait for a disk: the layer hands each record to a writer thread through a
+//! bounded channel and counts, instead of blocking, the records a full channel refuses (told at
+//! shutdown). The writer flushes every 100 records or 200 ms, so an OTLP line holds a batch.
+//!
+//! Why the OTLP JSON is written here with serde_json rather than by OpenTelemetry's crates:
+//! `opentelemetry-stdout` writes its own debug-oriented layout, not the collector's `file`
+//! exporter format that SDD's debugger reads, and `opentelemetry_sdk` brings an asynchronous
+//! export pipeline (batch processors, a runtime, futures) for what is a buffered file write.
+//! Measured with `cargo tree -e normal` (0.31): opentelemetry + opentelemetry_sdk +
+//! opentelemetry-stdout are 31 crates on their own and 17 new in this service (26 with
+//! tracing-opentelemetry and opentelemetry-appender-tracing to keep `tracing` as the API);
+//! tracing + tracing-subscriber (`registry`, `std`) are 9 crates on their own, 7 new here.
+
+use std::fs::{File, OpenOptions};
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use serde::Serialize;
+use serde_json::{json, Map, Value};
+use tracing::field::{Field, Visit};
+use tracing::span::{Attributes, Id, Record as Recorded};
+use tracing::{Dispatch, Event, Level, Subscriber};
+use tracing_subscriber::layer::{Context, SubscriberExt};
+use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::Layer;
+
+/// `service_name` of every record (`service.name` in OTLP).
+pub const SERVICE_NAME: &str = "task-manager";
+
+/// An OTLP line is written once this many records wait…
+const BATCH_RECORDS: usize = 100;
+/// …or once the oldest has waited this long.
+const BATCH_AGE: Duration = Duration::from_millis(200);
+/// Records between the handlers and the writer; past this they are dropped (and counted).
+const QUEUE_RECORDS: usize = 16_384;
+
+/// Where the semantic events go; both `None` is no events at all.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EventsConfig {
+    /// JSON lines by the convention's field names (`EVENTS_LOG`). Appended to.
+    pub json_lines: Option<PathBuf>,
+    /// OTLP JSON, one `ExportLogsServiceRequest` or `ExportTraceServiceRequest` per line
+    /// (`OTLP_LOG`). Appended to.
+    pub otlp: Option<PathBuf>,
+}
+
+impl EventsConfig {
+    /// From `EVENTS_LOG` and `OTLP_LOG` (unset or empty: that output is off).
+    pub fn from_env() -> EventsConfig {
+        let path = |name: &str| {
+            std::env::var_os(name)
+                .filter(|p| !p.is_empty())
+                .map(PathBuf::from)
+        };
+        EventsConfig {
+            json_lines: path("EVENTS_LOG"),
+            otlp: path("OTLP_LOG"),
+        }
+    }
+
+    pub fn is_off(&self) -> bool {
+        self.json_lines.is_none() && self.otlp.is_none()
+    }
+}
+
+/// The running event pipeline: the `tracing` dispatcher to run requests under, and its writer.
+/// Clones share both.
+#[derive(Clone)]
+pub struct Events {
+    dispatch: Dispatch,
+    writer: Arc<WriterHandle>,
+}
+
+impl std::fmt::Debug for Events {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Events").finish_non_exhaustive()
+    }
+}
+
+struct WriterHandle {
+    sender: SyncSender<Message>,
+    dropped: Arc<AtomicU64>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Events {
+    /// Open the files (their directories are created) and start the writer thread.
+    pub fn start(config: &EventsConfig, service_version: &str) -> Result<Events, String> {
+        let open = |path: &Option<PathBuf>| -> Result<Option<BufWriter<File>>, String> {
+            path.as_deref().map(open_append).transpose()
+        };
+        let sinks = Sinks {
+            json_lines: open(&config.json_lines)?,
+            otlp: open(&config.otlp)?,
+            service_version: service_version.to_string(),
+            reported: false,
+        };
+        let (sender, receiver) = mpsc::sync_channel(QUEUE_RECORDS);
+        let thread = std::thread::Builder::new()
+            .name("events-writer".into())
+            .spawn(move || write_records(receiver, sinks))
+            .map_err(|e| format!("cannot start the events writer: {e}"))?;
+        let dropped = Arc::new(AtomicU64::new(0));
+        let layer = EventLayer {
+            sender: sender.clone(),
+            dropped: dropped.clone(),
+            ids: Ids::seeded(),
+        };
+        Ok(Events {
+            dispatch: Dispatch::new(tracing_subscriber::registry().with(layer)),
+            writer: Arc::new(WriterHandle {
+                sender,
+                dropped,
+                thread: Mutex::new(Some(thread)),
+            }),
+        })
+    }
+
+    /// The dispatcher the layer is in: run a request under it (`WithSubscriber`).
+    pub fn dispatch(&self) -> &Dispatch {
+        &self.dispatch
+    }
+
+    /// Records refused so far because the writer's queue was full.
+    pub fn dropped(&self) -> u64 {
+        self.writer.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Wait until every record sent so far is in the files (for tests and shutdown; never
+    /// from a request handler).
+    pub fn flush(&self) {
+        let (done, wait) = mpsc::sync_channel(1);
+        if self.writer.sender.send(Message::Flush(done)).is_ok() {
+            let _ = wait.recv();
+        }
+    }
+
+    /// Flush, stop the writer and say on stderr how many records were dropped. Records sent
+    /// afterwards are lost; a second call does nothing.
+    pub fn shutdown(&self) {
+        self.writer.stop();
+    }
+}
+
+impl WriterHandle {
+    fn stop(&self) {
+        let thread = self
+            .thread
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        let Some(thread) = thread else { return };
+        let _ = self.sender.send(Message::Stop);
+        let _ = thread.join();
+        eprintln!(
+            "task-manager: events stopped; {} records dropped (the writer's queue was full)",
+            self.dropped.load(Ordering::Relaxed)
+        );
+    }
+}
+
+impl Drop for WriterHandle {
+    fn drop(&mut self) {
+        // The last `Events` is gone: what was sent still reaches the files.
+        self.stop();
+    }
+}
+
+fn open_append(path: &Path) -> Result<BufWriter<File>, String> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    }
+    let file = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    Ok(BufWriter::with_capacity(1 << 16, file))
+}
+
+/// A field's value as `tracing` handed it over.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FieldValue {
+    Str(String),
+    I64(i64),
+    U64(u64),
+    F64(f64),
+    Bool(bool),
+}
+
+impl FieldValue {
+    fn json(&self) -> Value {
+        match self {
+            FieldValue::Str(s) => Value::String(s.clone()),
+            FieldValue::I64(n) => Value::from(*n),
+            FieldValue::U64(n) => Value::from(*n),
+            FieldValue::F64(x) => serde_json::Number::from_f64(*x)
+                .map_or_else(|| Value::String(x.to_string()), Value::Number),
+            FieldValue::Bool(b) => Value::Bool(*b),
+        }
+    }
+
+    /// OTLP's `AnyValue` in JSON: 64-bit integers as decimal strings, as OTLP JSON requires.
+    fn otlp(&self) -> Value {
+        match self {
+            FieldValue::Str(s) => json!({ "stringValue": s }),
+            FieldValue::I64(n) => json!({ "intValue": n.to_string() }),
+            FieldValue::U64(n) if i64::try_from(*n).is_ok() => {
+                json!({ "intValue": n.to_string() })
+            }
+            FieldValue::U64(n) => json!({ "stringValue": n.to_string() }),
+            FieldValue::F64(x) if x.is_finite() => json!({ "doubleValue": x }),
+            FieldValue::F64(x) => json!({ "stringValue": x.to_string() }),
+            FieldValue::Bool(b) => json!({ "boolValue": b }),
+        }
+    }
+
+    fn text(&self) -> String {
+        match self {
+            FieldValue::Str(s) => s.clone(),
+            other => other.json().to_string(),
+        }
+    }
+}
+
+type Fields = Vec<(&'static str, FieldValue)>;
+
+/// Collects fields in the order `tracing` visits them.
+struct Collect<'a>(&'a mut Fields);
+
+impl Collect<'_> {
+    fn put(&mut self, field: &Field, value: FieldValue) {
+        let name = field.name();
+        // A value recorded again (`Span::record`) replaces the one before.
+        match self.0.iter_mut().find(|(n, _)| *n == name) {
+            Some(slot) => slot.1 = value,
+            None => self.0.push((name, value)),
+        }
+    }
+}
+
+impl Visit for Collect<'_> {
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        self.put(field, FieldValue::F64(value));
+    }
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        self.put(field, FieldValue::I64(value));
+    }
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        self.put(field, FieldValue::U64(value));
+    }
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        self.put(field, FieldValue::Bool(value));
+    }
+    fn record_str(&mut self, field: &Field, value: &str) {
+        self.put(field, FieldValue::Str(value.to_string()));
+    }
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        self.put(field, FieldValue::Str(format!("{value:?}")));
+    }
+}
+
+/// Trace and span IDs from a splitmix64 stream: fast, no lock, no `rand`. Seeded from the
+/// clock, the process and a counter, so two pipelines (or two processes) do not collide.
+struct Ids {
+    state: AtomicU64,
+}
+
+impl Ids {
+    fn seeded() -> Ids {
+        static PIPELINES: AtomicU64 = AtomicU64::new(0);
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
+        let seed = nanos
+            ^ u64::from(std::process::id()).rotate_left(32)
+            ^ PIPELINES
+                .fetch_add(1, Ordering::Relaxed)
+                .wrapping_mul(0xA076_1D64_78BD_642F);
+        Ids {
+            state: AtomicU64::new(seed),
+        }
+    }
+
+    fn next(&self) -> u64 {
+        const GAMMA: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut z = self
+            .state
+            .fetch_add(GAMMA, Ordering::Relaxed)
+            .wrapping_add(GAMMA);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Never 0: W3C trace context makes all-zero IDs invalid.
+    fn span_id(&self) -> u64 {
+        loop {
+            let id = self.next();
+            if id != 0 {
+                return id;
+            }
+        }
+    }
+
+    fn trace_id(&self) -> u128 {
+        (u128::from(self.next()) << 64) | u128::from(self.span_id())
+    }
+}
+
+/// The trace ID and parent span ID of a W3C `traceparent` header
+/// (`00-<32 hex>-<16 hex>-<2 hex>`); `None` for anything else, all-zero IDs included.
+pub fn parse_traceparent(header: &str) -> Option<(u128, u64)> {
+    let mut parts = header.trim().split('-');
+    let (version, trace, parent, flags) =
+        (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+    let hex = |s: &str, len: usize| {
+        s.len() == len && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    };
+    // Version 00 has exactly four parts; a later version may add more.
+    let later = version != "00";
+    if !hex(version, 2) || version == "ff" || !hex(trace, 32) || !hex(parent, 16) {
+        return None;
+    }
+    if !hex(flags, 2) || (!later && parts.next().is_some()) {
+        return None;
+    }
+    let trace = u128::from_str_radix(trace, 16).ok()?;
+    let parent = u64::from_str_radix(parent, 16).ok()?;
+    (trace != 0 && parent != 0).then_some((trace, parent))
+}
+
+/// What the layer keeps in each span (the registry's extensions).
+struct SpanData {
+    trace_id: u128,
+    span_id: u64,
+    parent_span_id: Option<u64>,
+    start: SystemTime,
+    started: Instant,
+    fields: Fields,
+    server: bool,
+    failed: bool,
+}
+
+/// Where a record stands in its trace.
+#[derive(Debug, Clone, Copy)]
+struct TraceContext {
+    trace_id: u128,
+    span_id: u64,
+    parent_span_id: Option<u64>,
+}
+
+enum RecordKind {
+    Event,
+    Span {
+        end: SystemTime,
+        server: bool,
+        failed: bool,
+    },
+}
+
+/// One event or closed span, as the handler's thread hands it to the writer: the fields
+/// unsorted (outer spans' first), every formatting left to the writer.
+struct Record {
+    kind: RecordKind,
+    /// The event's `name:` or the span's name; `None` for an event without one.
+    name: Option<&'static str>,
+    level: Level,
+    /// An event's time; a span's start.
+    at: SystemTime,
+    trace: Option<TraceContext>,
+    duration_ms: Option<f64>,
+    fields: Fields,
+}
+
+enum Message {
+    Record(Record),
+    Flush(SyncSender<()>),
+    Stop,
+}
+
+struct EventLayer {
+    sender: SyncSender<Message>,
+    dropped: Arc<AtomicU64>,
+    ids: Ids,
+}
+
+impl EventLayer {
+    fn send(&self, record: Record) {
+        match self.sender.try_send(Message::Record(record)) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_)) => {
+                self.dropped.fetch_add(1, Ordering::Relaxed);
+            }
+            // Stopped: the service is shutting down.
+            Err(TrySendError::Disconnected(_)) => {}
+        }
+    }
+}
+
+fn duration_ms(since: Instant) -> f64 {
+    // Microsecond precision, as the timestamps have.
+    (since.elapsed().as_micros() as f64) / 1000.0
+}
+
+fn is_failure(fields: &[(&'static str, FieldValue)]) -> bool {
+    fields
+        .iter()
+        .any(|(n, v)| *n == "outcome" && *v == FieldValue::Str("failure".into()))
+}
+
+impl<S> Layer<S> for EventLayer
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    fn on_new_span(&self, attributes: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
+        let Some(span) = ctx.span(id) else { return };
+        let mut fields = Fields::new();
+        attributes.record(&mut Collect(&mut fields));
+        let take = |fields: &mut Fields, name: &str| {
+            let at = fields.iter().position(|(n, _)| *n == name)?;
+            Some(fields.remove(at).1)
+        };
+        let traceparent = take(&mut fields, "traceparent");
+        let server = take(&mut fields, "otel.kind") == Some(FieldValue::Str("server".into()));
+        let inherited = span.parent().and_then(|parent| {
+            let extensions = parent.extensions();
+            let data = extensions.get::<SpanData>()?;
+            Some((data.trace_id, Some(data.span_id)))
+        });
+        let continued = || match &traceparent {
+            Some(FieldValue::Str(header)) => {
+                parse_traceparent(header).map(|(trace, parent)| (trace, Some(parent)))
+            }
+            _ => None,
+        };
+        let (trace_id, parent_span_id) = inherited
+            .or_else(continued)
+            .unwrap_or_else(|| (self.ids.trace_id(), None));
+        span.extensions_mut().insert(SpanData {
+            trace_id,
+            span_id: self.ids.span_id(),
+            parent_span_id,
+            start: SystemTime::now(),
+            started: Instant::now(),
+            fields,
+            server,
+            failed: false,
+        });
+    }
+
+    fn on_record(&self, id: &Id, values: &Recorded<'_>, ctx: Context<'_, S>) {
+        let Some(span) = ctx.span(id) else { return };
+        let mut extensions = span.extensions_mut();
+        if let Some(data) = extensions.get_mut::<SpanData>() {
+            values.record(&mut Collect(&mut data.fields));
+        }
+    }
+
+    fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
+        let at = SystemTime::now();
+        let mut fields = Fields::new();
+        let mut trace = None;
+        let mut duration = None;
+        let innermost = ctx.event_span(event);
+        if let Some(span) = &innermost {
+            for outer in span.scope().from_root() {
+                if let Some(data) = outer.extensions().get::<SpanData>() {
+                    fields.extend(data.fields.iter().cloned());
+                    trace = Some(TraceContext {
+                        trace_id: data.trace_id,
+                        span_id: data.span_id,
+                        parent_span_id: data.parent_span_id,
+                    });
+                    duration = Some(duration_ms(data.started));
+                }
+            }
+        }
+        let own = fields.len();
+        event.record(&mut Collect(&mut fields));
+        let level = *event.metadata().level();
+        if let Some(span) = &innermost {
+            if level == Level::ERROR || is_failure(&fields[own..]) {
+                if let Some(data) = span.extensions_mut().get_mut::<SpanData>() {
+                    data.failed = true;
+                }
+            }
+        }
+        // `tracing` names an event without `name:` "event <file>:<line>": no name of ours.
+        let name = event.metadata().name();
+        self.send(Record {
+            kind: RecordKind::Event,
+            name: (!name.starts_with("event ")).then_some(name),
+            level,
+            at,
+            trace,
+            duration_ms: duration,
+            fields,
+        });
+    }
+
+    fn on_close(&self, id: Id, ctx: Context<'_, S>) {
+        let Some(span) = ctx.span(&id) else { return };
+        let Some(data) = span.extensions_mut().remove::<SpanData>() else {
+            return;
+        };
+        let mut fields = Fields::new();
+        if let Some(parent) = span.parent() {
+            for outer in parent.scope().from_root() {
+                if let Some(outer) = outer.extensions().get::<SpanData>() {
+                    fields.extend(outer.fields.iter().cloned());
+                }
+            }
+        }
+        let server_error = data.fields.iter().any(|(n, v)| {
+            *n == "http.response.status_code"
+                && matches!(v, FieldValue::U64(c) if *c >= 500)
+                    | matches!(v, FieldValue::I64(c) if *c >= 500)
+        });
+        let failed = data.failed || server_error || is_failure(&data.fields);
+        fields.extend(data.fields);
+        self.send(Record {
+            kind: RecordKind::Span {
+                end: SystemTime::now(),
+                server: data.server,
+                failed,
+            },
+            name: Some(span.name()),
+            level: if failed { Level::ERROR } else { Level::INFO },
+            at: data.start,
+            trace: Some(TraceContext {
+                trace_id: data.trace_id,
+                span_id: data.span_id,
+                parent_span_id: data.parent_span_id,
+            }),
+            duration_ms: Some(duration_ms(data.started)),
+            fields,
+        });
+    }
+}
+
+/// A record's fields sorted into the convention's places; a later value of a name wins.
+#[derive(Default)]
+struct Semantic {
+    event: Option<String>,
+    message: Option<String>,
+    scenario: Option<String>,
+    step: Option<String>,
+    constraint: Option<String>,
+    business_rule: Option<String>,
+    expected_outcome: Option<String>,
+    actual_outcome: Option<String>,
+    outcome: Option<String>,
+    decision_factors: Vec<(&'static str, FieldValue)>,
+    attributes: Vec<(&'static str, FieldValue)>,
+}
+
+fn put(list: &mut Vec<(&'static str, FieldValue)>, name: &'static str, value: &FieldValue) {
+    match list.iter_mut().find(|(n, _)| *n == name) {
+        Some(slot) => slot.1 = value.clone(),
+        None => list.push((name, value.clone())),
+    }
+}
+
+impl Semantic {
+    fn of(fields: &Fields) -> Semantic {
+        let mut s = Semantic::default();
+        for (name, value) in fields {
+            let text = || Some(value.text());
+            match *name {
+                "event" => s.event = text(),
+                "message" => s.message = text(),
+                "scenario" => s.scenario = text(),
+                "step" => s.step = text(),
+                "constraint" => s.constraint = text(),
+                "business_rule" => s.business_rule = text(),
+                "expected_outcome" => s.expected_outcome = text(),
+                "actual_outcome" => s.actual_outcome = text(),
+                "outcome" => s.outcome = text(),
+                other => match other.strip_prefix("decision.") {
+                    Some(factor) => put(&mut s.decision_factors, factor, value),
+                    None => {
+                        let attribute = other.strip_prefix("attr.").unwrap_or(other);
+                        put(&mut s.attributes, attribute, value);
+                    }
+                },
+            }
+        }
+        s
+    }
+}
+
+/// A JSON line, in the convention's field order; absent fields are left out.
+#[derive(Serialize)]
+struct Line<'a> {
+    timestamp: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    event: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<&'a str>,
+    level: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scenario: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    step: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    constraint: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    business_rule: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expected_outcome: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    actual_outcome: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    outcome: Option<&'a str>,
+    #[serde(skip_serializing_if = "Map::is_empty")]
+    decision_factors: Map<String, Value>,
+    #[serde(skip_serializing_if = "Map::is_empty")]
+    attributes: Map<String, Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    trace_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    span_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    parent_span_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    duration_ms: Option<f64>,
+    service_name: &'a str,
+    service_version: &'a str,
+}
+
+fn trace_hex(id: u128) -> String {
+    format!("{id:032x}")
+}
+
+fn span_hex(id: u64) -> String {
+    format!("{id:016x}")
+}
+
+fn unix_nanos(at: SystemTime) -> String {
+    at.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos())
+        .to_string()
+}
+
+fn level_text(level: Level) -> &'static str {
+    match level {
+        Level::ERROR => "ERROR",
+        Level::WARN => "WARN",
+        Level::INFO => "INFO",
+        Level::DEBUG => "DEBUG",
+        Level::TRACE => "TRACE",
+    }
+}
+
+/// OpenTelemetry's severity numbers for the levels (TRACE 1, DEBUG 5, INFO 9, WARN 13, ERROR 17).
+fn severity_number(level: Level) -> u8 {
+    match level {
+        Level::TRACE => 1,
+        Level::DEBUG => 5,
+        Level::INFO => 9,
+        Level::WARN => 13,
+        Level::ERROR => 17,
+    }
+}
+
+/// The record as one JSON line of the convention.
+fn line_text(record: &Record, semantic: &Semantic, service_version: &str) -> String {
+    let map = |list: &[(&'static str, FieldValue)]| -> Map<String, Value> {
+        list.iter()
+            .map(|(n, v)| ((*n).to_string(), v.json()))
+            .collect()
+    };
+    let line = Line {
+        timestamp: crate::rfc3339(record.at),
+        event: semantic.event.as_deref().or(record.name),
+        message: semantic.message.as_deref(),
+        level: level_text(record.level),
+        scenario: semantic.scenario.as_deref(),
+        step: semantic.step.as_deref(),
+        constraint: semantic.constraint.as_deref(),
+        business_rule: semantic.business_rule.as_deref(),
+        expected_outcome: semantic.expected_outcome.as_deref(),
+        actual_outcome: semantic.actual_outcome.as_deref(),
+        outcome: semantic.outcome.as_deref(),
+        decision_factors: map(&semantic.decision_factors),
+        attributes: map(&semantic.attributes),
+        trace_id: record.trace.map(|t| trace_hex(t.trace_id)),
+        span_id: record.trace.map(|t| span_hex(t.span_id)),
+        parent_span_id: record
+            .trace
+            .and_then(|t| t.parent_span_id)
+            .map(span_hex),
+        duration_ms: record.duration_ms,
+        service_name: SERVICE_NAME,
+        service_version,
+    };
+    serde_json::to_string(&line).expect("a line of strings, numbers and maps serializes")
+}
+
+/// The record's OTLP attributes: `event.name`, the convention's `sdd.*` keys, one
+/// `sdd.decision.<factor>` per factor, and every other attribute under its own name.
+fn otlp_attributes(name: Option<&str>, semantic: &Semantic, duration: Option<f64>) -> Vec<Value> {
+    let mut attributes = Vec::new();
+    let mut text = |key: &str, value: Option<&str>| {
+        if let Some(value) = value {
+            attributes.push(json!({ "key": key, "value": { "stringValue": value } }));
+        }
+    };
+    text("event.name", semantic.event.as_deref().or(name));
+    text("sdd.scenario", semantic.scenario.as_deref());
+    text("sdd.step", semantic.step.as_deref());
+    text("sdd.constraint", semantic.constraint.as_deref());
+    text("sdd.business_rule", semantic.business_rule.as_deref());
+    text("sdd.expected_outcome", semantic.expected_outcome.as_deref());
+    text("sdd.actual_outcome", semantic.actual_outcome.as_deref());
+    text("sdd.outcome", semantic.outcome.as_deref());
+    if let Some(ms) = duration {
+        attributes.push(json!({ "key": "sdd.duration_ms", "value": { "doubleValue": ms } }));
+    }
+    for (factor, value) in &semantic.decision_factors {
+        let key = format!("sdd.decision.{factor}");
+        attributes.push(json!({ "key": key, "value": value.otlp() }));
+    }
+    for (key, value) in &semantic.attributes {
+        attributes.push(json!({ "key": key, "value": value.otlp() }));
+    }
+    attributes
+}
+
+/// The record as an OTLP `LogRecord` or `Span` (JSON), by its kind.
+fn otlp_record(record: &Record, semantic: &Semantic) -> (bool, Value) {
+    let attributes = otlp_attributes(record.name, semantic, record.duration_ms);
+    match record.kind {
+        RecordKind::Event => {
+            let time = unix_nanos(record.at);
+            let body = semantic
+                .message
+                .as_deref()
+                .or(semantic.event.as_deref())
+                .or(record.name)
+                .unwrap_or_default();
+            let mut log = json!({
+                "timeUnixNano": time,
+                "observedTimeUnixNano": time,
+                "severityNumber": severity_number(record.level),
+                "severityText": level_text(record.level),
+                "body": { "stringValue": body },
+                "attributes": attributes,
+            });
+            if let Some(trace) = record.trace {
+                log["traceId"] = trace_hex(trace.trace_id).into();
+                log["spanId"] = span_hex(trace.span_id).into();
+            }
+            (false, log)
+        }
+        RecordKind::Span {
+            end,
+            server,
+            failed,
+        } => {
+            let trace = record.trace.expect("every span has a trace context");
+            let mut span = json!({
+                "traceId": trace_hex(trace.trace_id),
+                "spanId": span_hex(trace.span_id),
+                "name": record.name.unwrap_or_default(),
+                // SPAN_KIND_SERVER for the request, SPAN_KIND_INTERNAL for its steps.
+                "kind": if server { 2 } else { 1 },
+                "startTimeUnixNano": unix_nanos(record.at),
+                "endTimeUnixNano": unix_nanos(end),
+                "attributes": attributes,
+                // STATUS_CODE_OK or STATUS_CODE_ERROR.
+                "status": { "code": if failed { 2 } else { 1 } },
+            });
+            if let Some(parent) = trace.parent_span_id {
+                span["parentSpanId"] = span_hex(parent).into();
+            }
+            (true, span)
+        }
+    }
+}
+
+/// The writer thread's files and what it has not written yet.
+struct Sinks {
+    json_lines: Option<BufWriter<File>>,
+    otlp: Option<BufWriter<File>>,
+    service_version: String,
+    /// A write error was told on stderr (once is enough).
+    reported: bool,
+}
+
+#[derive(Default)]
+struct Batch {
+    logs: Vec<Value>,
+    spans: Vec<Value>,
+    since: Option<Instant>,
+}
+
+impl Sinks {
+    fn take(&mut self, record: &Record, batch: &mut Batch) {
+        let semantic = Semantic::of(&record.fields);
+        if let Some(file) = &mut self.json_lines {
+            let line = line_text(record, &semantic, &self.service_version);
+            let written = writeln!(file, "{line}");
+            report(&mut self.reported, written);
+        }
+        if self.otlp.is_some() {
+            match otlp_record(record, &semantic) {
+                (true, span) => batch.spans.push(span),
+                (false, log) => batch.logs.push(log),
+            }
+        }
+        batch.since.get_or_insert_with(Instant::now);
+    }
+
+    /// Write the batch (a logs line and a spans line, each when not empty) and flush both files.
+    fn flush(&mut self, batch: &mut Batch) {
+        if let Some(file) = &mut self.otlp {
+            let resource = json!({ "attributes": [
+                { "key": "service.name", "value": { "stringValue": SERVICE_NAME } },
+                { "key": "service.version", "value": { "stringValue": self.service_version } },
+            ] });
+            let scope = json!({ "name": SERVICE_NAME });
+            if !batch.logs.is_empty() {
+                let records = std::mem::take(&mut batch.logs);
+                let request = json!({ "resourceLogs": [{
+                    "resource": resource,
+                    "scopeLogs": [{ "scope": scope, "logRecords": records }],
+                }] });
+                report(&mut self.reported, writeln!(file, "{request}"));
+            }
+            if !batch.spans.is_empty() {
+                let spans = std::mem::take(&mut batch.spans);
+                let request = json!({ "resourceSpans": [{
+                    "resource": resource,
+                    "scopeSpans": [{ "scope": scope, "spans": spans }],
+                }] });
+                report(&mut self.reported, writeln!(file, "{request}"));
+            }
+            report(&mut self.reported, file.flush());
+        }
+        if let Some(file) = &mut self.json_lines {
+            report(&mut self.reported, file.flush());
+        }
+        batch.since = None;
+    }
+}
+
+fn report(reported: &mut bool, result: std::io::Result<()>) {
+    if let Err(e) = result {
+        if !*reported {
+            eprintln!("task-manager: cannot write events: {e}");
+            *reported = true;
+        }
+    }
+}
+
+/// The writer thread: records in, batches out, until `Stop` (or every sender is gone).
+fn write_records(receiver: Receiver<Message>, mut sinks: Sinks) {
+    let mut batch = Batch::default();
+    loop {
+        let message = match batch.since {
+            Some(since) => {
+                let left = BATCH_AGE.saturating_sub(since.elapsed());
+                match receiver.recv_timeout(left) {
+                    Ok(message) => message,
+                    Err(RecvTimeoutError::Timeout) => {
+                        sinks.flush(&mut batch);
+                        continue;
+                    }
+                    Err(RecvTimeoutError::Disconnected) => Message::Stop,
+                }
+            }
+            None => receiver.recv().unwrap_or(Message::Stop),
+        };
+        match message {
+            Message::Record(record) => {
+                sinks.take(&record, &mut batch);
+                if batch.logs.len() + batch.spans.len() >= BATCH_RECORDS {
+                    sinks.flush(&mut batch);
+                }
+            }
+            Message::Flush(done) => {
+                sinks.flush(&mut batch);
+                let _ = done.send(());
+            }
+            Message::Stop => {
+                sinks.flush(&mut batch);
+                return;
+            }
+        }
+    }
+}
