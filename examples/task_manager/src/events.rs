@@ -171,11 +171,7 @@ impl Events {
 
 impl WriterHandle {
     fn stop(&self) {
-        let thread = self
-            .thread
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take();
+        let thread = self.thread.lock().unwrap_or_else(|e| e.into_inner()).take();
         let Some(thread) = thread else { return };
         let _ = self.sender.send(Message::Stop);
         let _ = thread.join();
@@ -715,10 +711,7 @@ fn line_text(record: &Record, semantic: &Semantic, service_version: &str) -> Str
         attributes: map(&semantic.attributes),
         trace_id: record.trace.map(|t| trace_hex(t.trace_id)),
         span_id: record.trace.map(|t| span_hex(t.span_id)),
-        parent_span_id: record
-            .trace
-            .and_then(|t| t.parent_span_id)
-            .map(span_hex),
+        parent_span_id: record.trace.and_then(|t| t.parent_span_id).map(span_hex),
         duration_ms: record.duration_ms,
         service_name: SERVICE_NAME,
         service_version,
@@ -916,6 +909,413 @@ fn write_records(receiver: Receiver<Message>, mut sinks: Sinks) {
                 sinks.flush(&mut batch);
                 return;
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tracing::field::Empty;
+
+    /// A pipeline writing to fresh files in a directory removed at the end.
+    struct Fixture {
+        events: Events,
+        dir: PathBuf,
+    }
+
+    impl Fixture {
+        fn new(version: &str) -> Fixture {
+            static NEXT: AtomicU64 = AtomicU64::new(0);
+            let dir = std::env::temp_dir().join(format!(
+                "task-manager-events-unit-{}-{}",
+                std::process::id(),
+                NEXT.fetch_add(1, Ordering::Relaxed)
+            ));
+            let config = EventsConfig {
+                json_lines: Some(dir.join("nested/events.jsonl")),
+                otlp: Some(dir.join("nested/otlp.jsonl")),
+            };
+            let events = Events::start(&config, version).unwrap();
+            Fixture { events, dir }
+        }
+
+        fn run(&self, emit: impl FnOnce()) {
+            tracing::dispatcher::with_default(self.events.dispatch(), emit);
+        }
+
+        fn read(&self, file: &str) -> Vec<Value> {
+            self.events.flush();
+            let text = std::fs::read_to_string(self.dir.join("nested").join(file)).unwrap();
+            text.lines()
+                .map(|l| serde_json::from_str(l).unwrap())
+                .collect()
+        }
+    }
+
+    impl Drop for Fixture {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+
+    fn is_hex(value: &Value, digits: usize) -> bool {
+        value.as_str().is_some_and(|s| {
+            s.len() == digits && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+        })
+    }
+
+    /// A request span with a step span inside, and a decision event in the step.
+    fn emit_a_decision() {
+        let request = tracing::info_span!(
+            "http.request",
+            otel.kind = "server",
+            user = "ada",
+            task_id = Empty,
+            client_version = Empty
+        );
+        let _in_request = request.enter();
+        request.record("task_id", 42_i64);
+        let step = tracing::info_span!("task.complete", scenario = "s.complete", step = "3_update");
+        let _in_step = step.enter();
+        tracing::info!(
+            name: "task.complete",
+            scenario = "s.complete_a_task",
+            step = "3_update",
+            constraint = "s.security.rate_limiting",
+            business_rule = "a completed task cannot be completed again",
+            expected_outcome = "completed",
+            actual_outcome = "completed",
+            outcome = "success",
+            decision.was_completed = false,
+            decision.title_chars = 14_u64,
+            decision.ratio = 0.5,
+            attr.db_shard = "B",
+            "task {} completed",
+            42
+        );
+    }
+
+    #[test]
+    fn a_json_line_has_the_conventions_fields_with_their_types() {
+        let fixture = Fixture::new("9.9.9");
+        fixture.run(emit_a_decision);
+        let lines = fixture.read("events.jsonl");
+        assert_eq!(
+            lines.len(),
+            3,
+            "the event, then the step's span, then the request's"
+        );
+        let event = &lines[0];
+        let keys: Vec<&str> = event
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        let mut want = vec![
+            "timestamp",
+            "event",
+            "message",
+            "level",
+            "scenario",
+            "step",
+            "constraint",
+            "business_rule",
+            "expected_outcome",
+            "actual_outcome",
+            "outcome",
+            "decision_factors",
+            "attributes",
+            "trace_id",
+            "span_id",
+            "parent_span_id",
+            "duration_ms",
+            "service_name",
+            "service_version",
+        ];
+        want.sort_unstable();
+        assert_eq!(keys, want, "every field of the convention, and no other");
+        let timestamp = event["timestamp"].as_str().unwrap();
+        assert!(
+            chrono::DateTime::parse_from_rfc3339(timestamp).is_ok()
+                && timestamp.ends_with('Z')
+                && timestamp.len() == "2026-12-01T03:12:00.123456Z".len(),
+            "{timestamp}"
+        );
+        assert_eq!(event["event"], "task.complete");
+        assert_eq!(event["message"], "task 42 completed");
+        assert_eq!(event["level"], "INFO");
+        // The event's own scenario wins over its span's.
+        assert_eq!(event["scenario"], "s.complete_a_task");
+        assert_eq!(event["step"], "3_update");
+        assert_eq!(event["constraint"], "s.security.rate_limiting");
+        assert_eq!(
+            event["business_rule"],
+            "a completed task cannot be completed again"
+        );
+        assert_eq!(event["outcome"], "success");
+        assert_eq!(
+            event["decision_factors"],
+            json!({ "was_completed": false, "title_chars": 14, "ratio": 0.5 }),
+            "numbers stay numbers"
+        );
+        assert_eq!(
+            event["attributes"],
+            json!({ "user": "ada", "task_id": 42, "db_shard": "B" }),
+            "the request span's attributes, `attr.` stripped, no `otel.kind`"
+        );
+        assert!(is_hex(&event["trace_id"], 32));
+        assert!(is_hex(&event["span_id"], 16) && is_hex(&event["parent_span_id"], 16));
+        assert!(event["duration_ms"].as_f64().unwrap() >= 0.0);
+        assert_eq!(event["service_name"], "task-manager");
+        assert_eq!(event["service_version"], "9.9.9");
+
+        // Spans: the step's parent is the request, whose own has none; one trace.
+        let (step, request) = (&lines[1], &lines[2]);
+        assert_eq!(step["event"], "task.complete");
+        assert_eq!(step["scenario"], "s.complete");
+        assert_eq!(request["event"], "http.request");
+        assert_eq!(
+            step["span_id"], event["span_id"],
+            "the event is in the step"
+        );
+        assert_eq!(step["parent_span_id"], request["span_id"]);
+        assert!(request.get("parent_span_id").is_none());
+        assert_eq!(step["trace_id"], request["trace_id"]);
+        assert_eq!(event["trace_id"], request["trace_id"]);
+        assert!(step.get("outcome").is_none() && step["duration_ms"].is_f64());
+        assert!(request["duration_ms"].as_f64() >= step["duration_ms"].as_f64());
+        // The span line's time is its start: the request began before its step.
+        assert!(request["timestamp"].as_str() <= step["timestamp"].as_str());
+    }
+
+    #[test]
+    fn an_otlp_log_record_and_span_have_the_conventions_keys_and_value_types() {
+        let fixture = Fixture::new("9.9.9");
+        fixture.run(emit_a_decision);
+        let lines = fixture.read("otlp.jsonl");
+        let logs = lines
+            .iter()
+            .find(|l| l.get("resourceLogs").is_some())
+            .unwrap();
+        let traces = lines
+            .iter()
+            .find(|l| l.get("resourceSpans").is_some())
+            .unwrap();
+        for (request, scope) in [
+            (&logs["resourceLogs"], "scopeLogs"),
+            (&traces["resourceSpans"], "scopeSpans"),
+        ] {
+            assert_eq!(
+                request[0]["resource"]["attributes"],
+                json!([
+                    { "key": "service.name", "value": { "stringValue": "task-manager" } },
+                    { "key": "service.version", "value": { "stringValue": "9.9.9" } },
+                ])
+            );
+            assert_eq!(request[0][scope][0]["scope"]["name"], "task-manager");
+        }
+        let record = &logs["resourceLogs"][0]["scopeLogs"][0]["logRecords"][0];
+        let time = record["timeUnixNano"].as_str().unwrap();
+        assert!(
+            time.len() >= 19 && time.bytes().all(|b| b.is_ascii_digit()),
+            "{time}"
+        );
+        assert_eq!(record["observedTimeUnixNano"], record["timeUnixNano"]);
+        assert_eq!(record["severityNumber"], 9);
+        assert_eq!(record["severityText"], "INFO");
+        assert_eq!(
+            record["body"],
+            json!({ "stringValue": "task 42 completed" })
+        );
+        assert!(is_hex(&record["traceId"], 32) && is_hex(&record["spanId"], 16));
+        let attributes: Map<String, Value> = record["attributes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| (a["key"].as_str().unwrap().to_string(), a["value"].clone()))
+            .collect();
+        let text = |s: &str| json!({ "stringValue": s });
+        assert_eq!(attributes["event.name"], text("task.complete"));
+        assert_eq!(attributes["sdd.scenario"], text("s.complete_a_task"));
+        assert_eq!(attributes["sdd.step"], text("3_update"));
+        assert_eq!(
+            attributes["sdd.constraint"],
+            text("s.security.rate_limiting")
+        );
+        assert_eq!(
+            attributes["sdd.business_rule"],
+            text("a completed task cannot be completed again")
+        );
+        assert_eq!(attributes["sdd.expected_outcome"], text("completed"));
+        assert_eq!(attributes["sdd.actual_outcome"], text("completed"));
+        assert_eq!(attributes["sdd.outcome"], text("success"));
+        assert!(attributes["sdd.duration_ms"]["doubleValue"].is_f64());
+        assert_eq!(
+            attributes["sdd.decision.was_completed"],
+            json!({ "boolValue": false })
+        );
+        assert_eq!(
+            attributes["sdd.decision.title_chars"],
+            json!({ "intValue": "14" })
+        );
+        assert_eq!(
+            attributes["sdd.decision.ratio"],
+            json!({ "doubleValue": 0.5 })
+        );
+        assert_eq!(attributes["task_id"], json!({ "intValue": "42" }));
+        assert_eq!(attributes["user"], text("ada"));
+        assert_eq!(attributes["db_shard"], text("B"));
+        assert_eq!(attributes.len(), 15, "{attributes:#?}");
+
+        let spans = traces["resourceSpans"][0]["scopeSpans"][0]["spans"]
+            .as_array()
+            .unwrap();
+        assert_eq!(spans.len(), 2);
+        let (step, request) = (&spans[0], &spans[1]);
+        assert_eq!(
+            (&step["name"], &step["kind"]),
+            (&json!("task.complete"), &json!(1))
+        );
+        assert_eq!(
+            (&request["name"], &request["kind"]),
+            (&json!("http.request"), &json!(2))
+        );
+        assert_eq!(step["parentSpanId"], request["spanId"]);
+        assert!(request.get("parentSpanId").is_none());
+        assert_eq!(step["spanId"], record["spanId"]);
+        assert_eq!(step["traceId"], record["traceId"]);
+        for span in spans {
+            assert_eq!(span["status"], json!({ "code": 1 }));
+            let nanos = |k: &str| span[k].as_str().unwrap().parse::<u128>().unwrap();
+            assert!(nanos("endTimeUnixNano") >= nanos("startTimeUnixNano"));
+        }
+    }
+
+    #[test]
+    fn a_failure_in_a_span_makes_it_an_error_and_an_incoming_traceparent_is_continued() {
+        let fixture = Fixture::new("1.0.0");
+        fixture.run(|| {
+            let request = tracing::info_span!(
+                "http.request",
+                traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+                http.response.status_code = Empty,
+            );
+            let _in_request = request.enter();
+            tracing::info_span!("task.create", step = "2_store").in_scope(|| {
+                tracing::error!(name: "task.create", outcome = "failure", "timeout");
+            });
+            request.record("http.response.status_code", 500_u16);
+        });
+        let lines = fixture.read("events.jsonl");
+        assert!(lines
+            .iter()
+            .all(|l| l["trace_id"] == "4bf92f3577b34da6a3ce929d0e0e4736"));
+        assert_eq!(lines[2]["parent_span_id"], "00f067aa0ba902b7");
+        assert!(lines[2]["attributes"].get("traceparent").is_none());
+        let levels: Vec<&Value> = lines.iter().map(|l| &l["level"]).collect();
+        assert_eq!(levels, ["ERROR", "ERROR", "ERROR"]);
+        let otlp = fixture.read("otlp.jsonl");
+        let traces = otlp
+            .iter()
+            .find(|l| l.get("resourceSpans").is_some())
+            .unwrap();
+        let spans = traces["resourceSpans"][0]["scopeSpans"][0]["spans"]
+            .as_array()
+            .unwrap();
+        assert!(spans.iter().all(|s| s["status"]["code"] == 2), "{spans:#?}");
+    }
+
+    #[test]
+    fn otlp_lines_hold_batches_of_at_most_100_records() {
+        let fixture = Fixture::new("1.0.0");
+        fixture.run(|| {
+            for n in 0..250 {
+                tracing::info!(name: "task.list", step = "1_query", decision.seq = n, "listed");
+            }
+        });
+        let lines = fixture.read("otlp.jsonl");
+        let sizes: Vec<usize> = lines
+            .iter()
+            .map(|l| {
+                l["resourceLogs"][0]["scopeLogs"][0]["logRecords"]
+                    .as_array()
+                    .unwrap()
+                    .len()
+            })
+            .collect();
+        assert_eq!(sizes.iter().sum::<usize>(), 250);
+        assert!(sizes.iter().all(|n| *n <= BATCH_RECORDS), "{sizes:?}");
+        assert!(
+            lines.len() < 125,
+            "batches, not a line per record: {sizes:?}"
+        );
+        // Events outside any span have no trace context.
+        assert!(fixture.read("events.jsonl")[0].get("trace_id").is_none());
+    }
+
+    #[test]
+    fn a_full_queue_drops_and_counts_records_instead_of_blocking() {
+        let (sender, _receiver) = mpsc::sync_channel(2);
+        let layer = EventLayer {
+            sender,
+            dropped: Arc::default(),
+            ids: Ids::seeded(),
+        };
+        for _ in 0..5 {
+            layer.send(Record {
+                kind: RecordKind::Event,
+                name: None,
+                level: Level::INFO,
+                at: SystemTime::now(),
+                trace: None,
+                duration_ms: None,
+                fields: Fields::new(),
+            });
+        }
+        assert_eq!(layer.dropped.load(Ordering::Relaxed), 3);
+    }
+
+    #[test]
+    fn ids_are_never_zero_and_do_not_repeat() {
+        let ids = Ids::seeded();
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..10_000 {
+            let id = ids.span_id();
+            assert_ne!(id, 0);
+            assert!(seen.insert(id));
+        }
+        let (a, b) = (ids.trace_id(), ids.trace_id());
+        assert!(a != b && a >> 64 != 0 || b >> 64 != 0);
+        assert_eq!(trace_hex(1).len(), 32);
+        assert_eq!(span_hex(1), "0000000000000001");
+        // Two pipelines started at the same instant still differ.
+        assert_ne!(Ids::seeded().next(), Ids::seeded().next());
+    }
+
+    #[test]
+    fn traceparent_headers_parse_only_when_valid() {
+        let valid = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        assert_eq!(
+            parse_traceparent(valid),
+            Some((0x4bf92f3577b34da6a3ce929d0e0e4736, 0x00f067aa0ba902b7))
+        );
+        // A later version may append fields.
+        let later = "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra";
+        assert!(parse_traceparent(later).is_some());
+        for bad in [
+            "",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra",
+            "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",
+            "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e473-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-1",
+        ] {
+            assert_eq!(parse_traceparent(bad), None, "{bad:?}");
         }
     }
 }

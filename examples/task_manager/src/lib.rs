@@ -485,6 +485,11 @@ fn copy_tasks(db: &Connection, file: &std::path::Path, direction: Copy) -> Resul
         .map_err(|e| format!("cannot copy the tasks: {e}"))
 }
 
+/// A refusal's status and message, for [`error`] to answer.
+fn refusal(status: StatusCode, message: impl Into<String>) -> (StatusCode, String) {
+    (status, message.into())
+}
+
 /// An error response: `{"error": message}` with `status`.
 fn error(status: StatusCode, message: impl Into<String>) -> Response {
     (status, Json(json!({ "error": message.into() }))).into_response()
@@ -646,7 +651,8 @@ mod rules {
     pub const ALREADY_COMPLETED: &str = "a completed task cannot be completed again";
     pub const ALREADY_COMPLETED_EXPECTED: &str =
         "refused with \"Task is already completed\"; status and completed_at unchanged";
-    pub const LIST_FILTERED: &str = "listing by status shows exactly the user's tasks with that status";
+    pub const LIST_FILTERED: &str =
+        "listing by status shows exactly the user's tasks with that status";
     pub const LIST_FILTERED_EXPECTED: &str = "the user's tasks with the status asked for";
 }
 
@@ -695,7 +701,7 @@ async fn create_task(
     // Refused bodies and titles are no approved scenario's decision point: no event, no count.
     let title = match validate.in_scope(|| task_title(&app, &headers, &body)) {
         Ok(title) => title,
-        Err(refused) => return refused,
+        Err((status, message)) => return error(status, message),
     };
     let title_chars = title.chars().count();
     validate.record("decision.title_chars", title_chars);
@@ -710,14 +716,18 @@ async fn create_task(
     store_task(&app, store, owner, title, title_chars)
 }
 
-/// The body's title, or the refusal to answer.
-fn task_title(app: &App, headers: &HeaderMap, body: &Bytes) -> Result<String, Response> {
+/// The body's title, or the refusal to answer (its status and message).
+fn task_title(
+    app: &App,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<String, (StatusCode, String)> {
     let is_json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_none_or(|v| v.starts_with("application/json"));
     if !is_json {
-        return Err(error(
+        return Err(refusal(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "send the task as application/json",
         ));
@@ -725,24 +735,29 @@ fn task_title(app: &App, headers: &HeaderMap, body: &Bytes) -> Result<String, Re
     let title = match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(fields)) => match fields.get("title") {
             Some(Value::String(title)) => title.clone(),
-            Some(_) => return Err(error(StatusCode::BAD_REQUEST, "title must be a string")),
-            None => return Err(error(StatusCode::BAD_REQUEST, "Title is required")),
+            Some(_) => return Err(refusal(StatusCode::BAD_REQUEST, "title must be a string")),
+            None => return Err(refusal(StatusCode::BAD_REQUEST, "Title is required")),
         },
-        Ok(_) => return Err(error(StatusCode::BAD_REQUEST, "send a JSON object")),
+        Ok(_) => return Err(refusal(StatusCode::BAD_REQUEST, "send a JSON object")),
         Err(e) if app.config.faults.crash_on_bad_json => {
             // The planted fault: an unwrap's panic message, source location included.
-            return Err(error(
+            return Err(refusal(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 format!("thread 'tokio-runtime-worker' panicked at src/lib.rs:331:62:\ncalled `Result::unwrap()` on an `Err` value: {e}"),
             ));
         }
-        Err(e) => return Err(error(StatusCode::BAD_REQUEST, format!("invalid JSON: {e}"))),
+        Err(e) => {
+            return Err(refusal(
+                StatusCode::BAD_REQUEST,
+                format!("invalid JSON: {e}"),
+            ))
+        }
     };
     if title.trim().is_empty() {
-        return Err(error(StatusCode::BAD_REQUEST, "Title is required"));
+        return Err(refusal(StatusCode::BAD_REQUEST, "Title is required"));
     }
     if title.chars().count() > MAX_TITLE_CHARS {
-        return Err(error(
+        return Err(refusal(
             StatusCode::BAD_REQUEST,
             format!("Title too long (max {MAX_TITLE_CHARS})"),
         ));
@@ -751,7 +766,13 @@ fn task_title(app: &App, headers: &HeaderMap, body: &Bytes) -> Result<String, Re
 }
 
 /// Creation's `2_store` (in `store`, its span) and `3_read_back` steps.
-fn store_task(app: &App, store: Span, owner: String, title: String, title_chars: usize) -> Response {
+fn store_task(
+    app: &App,
+    store: Span,
+    owner: String,
+    title: String,
+    title_chars: usize,
+) -> Response {
     let scenario = Scenario::CreateASimpleTask.id();
     let failed = |actual_outcome: &str, message: &str| {
         decision!(
@@ -822,7 +843,10 @@ fn store_task(app: &App, store: Span, owner: String, title: String, title_chars:
     // The decision point of "Create a simple task": stored and read back or not. Refused
     // titles belong to no approved scenario and are not counted.
     let (outcome, actual_outcome) = match &read {
-        Ok(Some(_)) => (Outcome::Success, "stored as pending and read back".to_string()),
+        Ok(Some(_)) => (
+            Outcome::Success,
+            "stored as pending and read back".to_string(),
+        ),
         Ok(None) => (Outcome::Failure, "stored but not found".to_string()),
         Err(e) => (Outcome::Failure, format!("read back failed: {e}")),
     };
@@ -1112,7 +1136,8 @@ async fn complete_task(
     }
     drop(in_check);
     drop(check);
-    let update_span = tracing::info_span!("task.complete", scenario = scenario.id(), step = "3_update");
+    let update_span =
+        tracing::info_span!("task.complete", scenario = scenario.id(), step = "3_update");
     let _in_update = update_span.enter();
     // One conditional update: of two simultaneous completions exactly one changes the row,
     // whatever the connection handling around it.
@@ -1234,6 +1259,39 @@ mod tests {
     }
 
     #[test]
+    fn db_shards_are_fnv_1a_of_the_user_modulo_3() {
+        // FNV-1a 64 of "" is its offset basis, 0xcbf29ce484222325 (14695981039346656037).
+        assert_eq!(14_695_981_039_346_656_037_u64 % 3, 2);
+        assert_eq!(db_shard(""), "C");
+        // "a": 0xaf63dc4c8601ec8c.
+        assert_eq!(0xaf63_dc4c_8601_ec8c_u64 % 3, 1);
+        assert_eq!(db_shard("a"), "B");
+        let users: Vec<String> = (0..300).map(|n| format!("user-{n}")).collect();
+        for shard in ["A", "B", "C"] {
+            let on = users.iter().filter(|u| db_shard(u) == shard).count();
+            assert!((60..=140).contains(&on), "{shard}: {on} of 300");
+        }
+    }
+
+    #[test]
+    fn the_version_reported_is_set_or_bumped_by_a_bad_deploy() {
+        let config = |version: Option<&str>, faults: &str| Config {
+            database: PathBuf::new(),
+            jwt_secret: String::new(),
+            rate_limit_per_minute: 1,
+            faults: Faults::parse(faults).unwrap(),
+            version: version.map(str::to_string),
+            events: EventsConfig::default(),
+        };
+        assert_eq!(config(None, "").service_version(), "1.4.1");
+        assert_eq!(config(None, "bad_deploy").service_version(), "1.4.2");
+        assert_eq!(
+            config(Some("2.0.0"), "bad_deploy").service_version(),
+            "2.0.0"
+        );
+    }
+
+    #[test]
     fn rfc3339_matches_known_instants() {
         assert_eq!(rfc3339(UNIX_EPOCH), "1970-01-01T00:00:00.000000Z");
         let at = UNIX_EPOCH + Duration::new(1_795_378_503, 123_456_000);
@@ -1284,6 +1342,12 @@ mod tests {
         assert_eq!(f.drop_after_writes, Some(WriteBudget::new(200)));
         let f = Faults::parse("alg_none").unwrap();
         assert!(f.alg_none && !f.open_route);
+        let f = Faults::parse("bad_deploy,bad_shard,slow_dependency").unwrap();
+        assert!(f.bad_deploy && f.bad_shard && f.slow_dependency && !f.slow_reads);
+        // Every name the error message lists is one `parse` takes.
+        for name in FAULT_NAMES {
+            assert_ne!(Faults::parse(name).unwrap(), Faults::default(), "{name}");
+        }
         assert!(Faults::parse("slow")
             .unwrap_err()
             .contains("unknown fault `slow`"));

@@ -70,9 +70,7 @@ fn run() -> Result<(), String> {
         let listener = tokio::net::TcpListener::bind(address)
             .await
             .map_err(|e| format!("cannot listen on {address}: {e}"))?;
-        eprintln!(
-            "task-manager {version} listening on http://{address} (faults: {faults:?})"
-        );
+        eprintln!("task-manager {version} listening on http://{address} (faults: {faults:?})");
         if let Some(port) = metrics_port {
             let address = SocketAddr::from(([127, 0, 0, 1], port));
             let listener = tokio::net::TcpListener::bind(address)
