@@ -643,10 +643,10 @@ async fn health(State(app): State<App>) -> Response {
 /// The business rules of the approved scenarios whose decision points are here, and what each
 /// expects, in the words of `specs/task_management.yaml`.
 mod rules {
-    pub const CREATE: &str = "a created task exists with its title, status \"pending\", a unique ID and a created_at timestamp";
+    pub const CREATE: &str = "the task should exist with its title, status \"pending\", a unique ID and a created_at timestamp";
     pub const CREATE_EXPECTED: &str = "the task stored as pending and read back";
     pub const COMPLETE: &str =
-        "a completed task has status \"completed\" and a completed_at after its created_at";
+        "the task should have status \"completed\" and a completed_at after its created_at";
     pub const COMPLETE_EXPECTED: &str = "status \"completed\" with a completed_at timestamp";
     pub const ALREADY_COMPLETED: &str = "a completed task cannot be completed again";
     pub const ALREADY_COMPLETED_EXPECTED: &str =
