@@ -3,7 +3,9 @@
 //!
 //! `Faults` plants the bugs SDD must catch (see `TASK_MANAGER_FAULTS` in the README of the
 //! example); with none set the service does what its spec says. `metrics` emits SDD's metrics
-//! convention (request durations by route, scenario outcomes, process and database gauges).
+//! convention (request durations by route, scenario outcomes, process and database gauges);
+//! `events` writes SDD's semantic events (one per scenario decision point and per refusal a
+//! constraint demands, and a span per request and per scenario step) from `tracing`.
 
 use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
@@ -21,10 +23,15 @@ use axum::{Extension, Json, Router};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use tracing::field::Empty;
+use tracing::instrument::WithSubscriber;
+use tracing::{Instrument, Span};
 
+pub mod events;
 pub mod jwt;
 pub mod metrics;
 
+use events::{Events, EventsConfig};
 use metrics::{Metrics, Outcome, Scenario};
 
 /// The longest title the spec allows.
@@ -66,9 +73,23 @@ pub struct Faults {
     /// A token whose header says `"alg": "none"` is taken unsigned, its claims trusted: anyone
     /// can be any user (breaks "Authentication required").
     pub alg_none: bool,
+    /// A bad release: the version reported becomes 1.4.2 (unless `TASK_MANAGER_VERSION` says
+    /// otherwise) and its completion statement names a column the schema does not have, so
+    /// "Complete a task" fails with a storage error. Nothing else fails.
+    pub bad_deploy: bool,
+    /// One database shard is down: users whose `db_shard` is B cannot create tasks (a 500 and
+    /// "timeout after 5000 ms waiting for shard B", answered at once). Other shards are fine.
+    pub bad_shard: bool,
+    /// A dependency of creation's `2_store` step answers 120 ms late: slower, never wrong.
+    pub slow_dependency: bool,
 }
 
-pub const FAULT_NAMES: [&str; 12] = [
+// No switch for the fourth incident the debugger is shown, a traffic spike: it is made by the
+// load, not the service. A few users sending far more than 100 requests a minute trip the rate
+// limit, which shows as `rate_limit.admit` events with outcome `refused`, each with the user's
+// `user`, `db_shard` and `client_version`.
+
+pub const FAULT_NAMES: [&str; 15] = [
     "slow_reads",
     "open_route",
     "no_rate_limit",
@@ -81,6 +102,9 @@ pub const FAULT_NAMES: [&str; 12] = [
     "buffered_writes",
     "drop_after_writes",
     "alg_none",
+    "bad_deploy",
+    "bad_shard",
+    "slow_dependency",
 ];
 
 /// The `drop_after_writes` fault's budget: how many tasks are stored before the service starts
@@ -144,6 +168,9 @@ impl Faults {
                 "buffered_writes" => faults.buffered_writes = true,
                 "drop_after_writes" => faults.drop_after_writes = Some(WriteBudget::from_env()?),
                 "alg_none" => faults.alg_none = true,
+                "bad_deploy" => faults.bad_deploy = true,
+                "bad_shard" => faults.bad_shard = true,
+                "slow_dependency" => faults.slow_dependency = true,
                 other => {
                     return Err(format!(
                         "unknown fault `{other}`; known: {}",
@@ -170,6 +197,40 @@ pub struct Config {
     /// Requests per minute per user (the `sub` claim).
     pub rate_limit_per_minute: usize,
     pub faults: Faults,
+    /// The version the service reports (`TASK_MANAGER_VERSION`); `None`:
+    /// [`DEFAULT_VERSION`], or [`BAD_DEPLOY_VERSION`] under the `bad_deploy` fault.
+    pub version: Option<String>,
+    /// Where the semantic events go (`EVENTS_LOG`, `OTLP_LOG`); both `None`: no events.
+    pub events: EventsConfig,
+}
+
+/// The version reported when `TASK_MANAGER_VERSION` is unset.
+pub const DEFAULT_VERSION: &str = "1.4.1";
+/// The version reported under the `bad_deploy` fault when `TASK_MANAGER_VERSION` is unset: the
+/// bump shows in `sdd_build_info` and in every event.
+pub const BAD_DEPLOY_VERSION: &str = "1.4.2";
+
+impl Config {
+    /// The version the service reports.
+    pub fn service_version(&self) -> &str {
+        match &self.version {
+            Some(version) => version,
+            None if self.faults.bad_deploy => BAD_DEPLOY_VERSION,
+            None => DEFAULT_VERSION,
+        }
+    }
+}
+
+/// The database shard a user's tasks would live on, `A`, `B` or `C`: FNV-1a (64-bit) of the
+/// user's name, modulo 3. The service has one database; the shard is a dimension of its events
+/// (and the `bad_shard` fault's target), stable across restarts and processes.
+pub fn db_shard(user: &str) -> &'static str {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in user.bytes() {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    ["A", "B", "C"][(hash % 3) as usize]
 }
 
 #[derive(Clone)]
@@ -178,6 +239,8 @@ pub struct App {
     limiter: Arc<Mutex<HashMap<String, VecDeque<Instant>>>>,
     config: Arc<Config>,
     metrics: Arc<Metrics>,
+    /// The semantic event pipeline, `None` when `config.events` names no file.
+    events: Option<Events>,
 }
 
 #[derive(Debug, Serialize, Deserialize, PartialEq, Eq, Clone)]
@@ -261,8 +324,14 @@ impl App {
             })?;
             Some(connection)
         };
+        let events = if config.events.is_off() {
+            None
+        } else {
+            Some(Events::start(&config.events, config.service_version())?)
+        };
         Ok(App {
-            metrics: Arc::new(Metrics::new(size_source)),
+            metrics: Arc::new(Metrics::new(size_source, config.service_version())),
+            events,
             db: Arc::new(Mutex::new(db)),
             limiter: Arc::new(Mutex::new(HashMap::new())),
             config: Arc::new(config),
@@ -272,6 +341,11 @@ impl App {
     /// The service's metrics (served by [`App::metrics_router`]).
     pub fn metrics(&self) -> &Metrics {
         &self.metrics
+    }
+
+    /// The semantic event pipeline (flush it to read the files; shut it down at exit).
+    pub fn events(&self) -> Option<&Events> {
+        self.events.as_ref()
     }
 
     /// `GET /metrics`, for the separate metrics listener: no token, as it is not on the API's
@@ -305,6 +379,8 @@ impl App {
             .merge(guarded(list, self.config.faults.open_route))
             .merge(guarded(complete, self.config.faults.open_write))
             .route("/health", get(health))
+            // A trace per request, its span around authentication and the handler.
+            .layer(middleware::from_fn_with_state(self.clone(), trace_request))
             // Outermost, so refusals by authentication and the rate limit and requests no
             // route matches are timed too; `Router::layer` keeps the matched route template.
             .layer(middleware::from_fn_with_state(
@@ -409,9 +485,59 @@ fn copy_tasks(db: &Connection, file: &std::path::Path, direction: Copy) -> Resul
         .map_err(|e| format!("cannot copy the tasks: {e}"))
 }
 
+/// A refusal's status and message, for [`error`] to answer.
+fn refusal(status: StatusCode, message: impl Into<String>) -> (StatusCode, String) {
+    (status, message.into())
+}
+
 /// An error response: `{"error": message}` with `status`.
 fn error(status: StatusCode, message: impl Into<String>) -> Response {
     (status, Json(json!({ "error": message.into() }))).into_response()
+}
+
+/// The SDD IDs of the constraints whose refusals are events.
+const AUTHENTICATION_REQUIRED: &str = "task_management_system.security.authentication_required";
+const RATE_LIMITING: &str = "task_management_system.security.rate_limiting";
+
+/// A span per request (a new trace, or the one of an incoming W3C `traceparent`), with the
+/// request's dimensions, which every event and step span in it carries. Only when the service
+/// writes events: otherwise the request runs as it is.
+async fn trace_request(State(app): State<App>, request: Request, next: Next) -> Response {
+    let Some(events) = app.events.clone() else {
+        return next.run(request).await;
+    };
+    let route = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or(metrics::UNMATCHED_ROUTE, |p| p.as_str())
+        .to_string();
+    let traceparent = header_text(request.headers(), "traceparent");
+    let client_version = header_text(request.headers(), "x-client-version");
+    let span = tracing::dispatcher::with_default(events.dispatch(), || {
+        tracing::info_span!(
+            "http.request",
+            otel.kind = "server",
+            traceparent = traceparent,
+            http.request.method = request.method().as_str(),
+            http.route = route,
+            http.response.status_code = Empty,
+            user = Empty,
+            db_shard = Empty,
+            client_version = client_version,
+            task_id = Empty,
+        )
+    });
+    let response = next
+        .run(request)
+        .instrument(span.clone())
+        .with_subscriber(events.dispatch().clone())
+        .await;
+    span.record("http.response.status_code", response.status().as_u16());
+    response
+}
+
+fn header_text(headers: &HeaderMap, name: &str) -> Option<String> {
+    Some(headers.get(name)?.to_str().ok()?.to_string())
 }
 
 async fn authenticate(State(app): State<App>, request: Request, next: Next) -> Response {
@@ -421,7 +547,7 @@ async fn authenticate(State(app): State<App>, request: Request, next: Next) -> R
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "));
     let Some(token) = token else {
-        return unauthorized("missing bearer token");
+        return refuse_unauthenticated(false, "missing bearer token");
     };
     let verify = if app.config.faults.alg_none {
         jwt::verify_trusting_alg_none
@@ -430,15 +556,28 @@ async fn authenticate(State(app): State<App>, request: Request, next: Next) -> R
     };
     let user = match verify(token, &app.config.jwt_secret, unix_now()) {
         Ok(user) => user,
-        Err(reason) => return unauthorized(&reason),
+        Err(reason) => return refuse_unauthenticated(true, &reason),
     };
+    let span = Span::current();
+    span.record("user", user.as_str());
+    span.record("db_shard", db_shard(&user));
     if let Err(retry_after) = app.admit(&user) {
+        let limit = app.config.rate_limit_per_minute;
+        // Admissions are not events (there would be one per request); refusals are.
+        tracing::warn!(
+            name: "rate_limit.admit",
+            constraint = RATE_LIMITING,
+            business_rule = "Max 100 requests per minute per user",
+            expected_outcome = "at most the limit of requests per minute per user answered",
+            actual_outcome = "refused with 429",
+            outcome = "refused",
+            decision.limit_per_minute = limit,
+            decision.retry_after_seconds = retry_after,
+            "Rate limit exceeded ({limit} requests per minute)"
+        );
         let mut response = error(
             StatusCode::TOO_MANY_REQUESTS,
-            format!(
-                "Rate limit exceeded ({} requests per minute)",
-                app.config.rate_limit_per_minute
-            ),
+            format!("Rate limit exceeded ({limit} requests per minute)"),
         );
         if let Ok(value) = retry_after.to_string().parse() {
             response.headers_mut().insert(header::RETRY_AFTER, value);
@@ -470,6 +609,21 @@ async fn authenticate_if_token(State(app): State<App>, request: Request, next: N
     }
 }
 
+/// A request without a valid token, refused as "Authentication required" demands.
+fn refuse_unauthenticated(token_sent: bool, reason: &str) -> Response {
+    tracing::warn!(
+        name: "auth.verify",
+        constraint = AUTHENTICATION_REQUIRED,
+        business_rule = "All endpoints require valid JWT token",
+        expected_outcome = "only requests with a valid token answered",
+        actual_outcome = "refused with 401",
+        outcome = "refused",
+        decision.token_sent = token_sent,
+        "Unauthorized: {reason}"
+    );
+    unauthorized(reason)
+}
+
 fn unauthorized(reason: &str) -> Response {
     let mut response = error(StatusCode::UNAUTHORIZED, format!("Unauthorized: {reason}"));
     response.headers_mut().insert(
@@ -486,6 +640,50 @@ async fn health(State(app): State<App>) -> Response {
     }
 }
 
+/// The business rules of the approved scenarios whose decision points are here, and what each
+/// expects, in the words of `specs/task_management.yaml`.
+mod rules {
+    pub const CREATE: &str = "the task should exist with its title, status \"pending\", a unique ID and a created_at timestamp";
+    pub const CREATE_EXPECTED: &str = "the task stored as pending and read back";
+    pub const COMPLETE: &str =
+        "the task should have status \"completed\" and a completed_at after its created_at";
+    pub const COMPLETE_EXPECTED: &str = "status \"completed\" with a completed_at timestamp";
+    pub const ALREADY_COMPLETED: &str = "a completed task cannot be completed again";
+    pub const ALREADY_COMPLETED_EXPECTED: &str =
+        "refused with \"Task is already completed\"; status and completed_at unchanged";
+    pub const LIST_FILTERED: &str =
+        "listing by status shows exactly the user's tasks with that status";
+    pub const LIST_FILTERED_EXPECTED: &str = "the user's tasks with the status asked for";
+}
+
+/// One scenario decision point's event, by its outcome: INFO for a success, ERROR for a
+/// failure (`tracing` fixes an event's level at compile time, hence the match).
+macro_rules! decision {
+    ($name:literal, $outcome:expr, $($fields:tt)+) => {
+        match $outcome {
+            Outcome::Success => tracing::info!(name: $name, outcome = "success", $($fields)+),
+            Outcome::Failure => tracing::error!(name: $name, outcome = "failure", $($fields)+),
+        }
+    };
+}
+
+/// A decision event's human text: the task and what happened, or for a failure what went
+/// wrong (`complete failed: no such column: completed_on`).
+fn message(outcome: Outcome, task_id: i64, actual_outcome: &str) -> String {
+    match outcome {
+        Outcome::Success => format!("task {task_id}: {actual_outcome}"),
+        Outcome::Failure => actual_outcome.to_string(),
+    }
+}
+
+/// How much later the `slow_dependency` fault's store step answers.
+const SLOW_DEPENDENCY: Duration = Duration::from_millis(120);
+
+/// What `bad_shard` answers for shard B, at once (a real client would have waited 5 s).
+const SHARD_B_TIMEOUT: &str = "timeout after 5000 ms waiting for shard B";
+
+/// The steps of "Create a simple task": `1_validate` (the body and its title), `2_store`
+/// (the insert), `3_read_back` (the stored task read back: the decision point).
 async fn create_task(
     State(app): State<App>,
     user: Option<Extension<User>>,
@@ -493,50 +691,123 @@ async fn create_task(
     body: Bytes,
 ) -> Response {
     let owner = user.map(|Extension(u)| u.0).unwrap_or_default();
+    let scenario = Scenario::CreateASimpleTask.id();
+    let validate = tracing::info_span!(
+        "task.create",
+        scenario,
+        step = "1_validate",
+        decision.title_chars = Empty
+    );
+    // Refused bodies and titles are no approved scenario's decision point: no event, no count.
+    let title = match validate.in_scope(|| task_title(&app, &headers, &body)) {
+        Ok(title) => title,
+        Err((status, message)) => return error(status, message),
+    };
+    let title_chars = title.chars().count();
+    validate.record("decision.title_chars", title_chars);
+    drop(validate);
+    let store = tracing::info_span!("task.create", scenario, step = "2_store");
+    if app.config.faults.slow_dependency {
+        // The planted fault: inside the step's span, so its duration shows it.
+        tokio::time::sleep(SLOW_DEPENDENCY)
+            .instrument(store.clone())
+            .await;
+    }
+    store_task(&app, store, owner, title, title_chars)
+}
+
+/// The body's title, or the refusal to answer (its status and message).
+fn task_title(
+    app: &App,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<String, (StatusCode, String)> {
     let is_json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_none_or(|v| v.starts_with("application/json"));
     if !is_json {
-        return error(
+        return Err(refusal(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "send the task as application/json",
-        );
+        ));
     }
-    let title = match serde_json::from_slice::<Value>(&body) {
+    let title = match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(fields)) => match fields.get("title") {
             Some(Value::String(title)) => title.clone(),
-            Some(_) => return error(StatusCode::BAD_REQUEST, "title must be a string"),
-            None => return error(StatusCode::BAD_REQUEST, "Title is required"),
+            Some(_) => return Err(refusal(StatusCode::BAD_REQUEST, "title must be a string")),
+            None => return Err(refusal(StatusCode::BAD_REQUEST, "Title is required")),
         },
-        Ok(_) => return error(StatusCode::BAD_REQUEST, "send a JSON object"),
+        Ok(_) => return Err(refusal(StatusCode::BAD_REQUEST, "send a JSON object")),
         Err(e) if app.config.faults.crash_on_bad_json => {
             // The planted fault: an unwrap's panic message, source location included.
-            return error(
+            return Err(refusal(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 format!("thread 'tokio-runtime-worker' panicked at src/lib.rs:331:62:\ncalled `Result::unwrap()` on an `Err` value: {e}"),
-            );
+            ));
         }
-        Err(e) => return error(StatusCode::BAD_REQUEST, format!("invalid JSON: {e}")),
+        Err(e) => {
+            return Err(refusal(
+                StatusCode::BAD_REQUEST,
+                format!("invalid JSON: {e}"),
+            ))
+        }
     };
     if title.trim().is_empty() {
-        return error(StatusCode::BAD_REQUEST, "Title is required");
+        return Err(refusal(StatusCode::BAD_REQUEST, "Title is required"));
     }
     if title.chars().count() > MAX_TITLE_CHARS {
-        return error(
+        return Err(refusal(
             StatusCode::BAD_REQUEST,
             format!("Title too long (max {MAX_TITLE_CHARS})"),
+        ));
+    }
+    Ok(title)
+}
+
+/// Creation's `2_store` (in `store`, its span) and `3_read_back` steps.
+fn store_task(
+    app: &App,
+    store: Span,
+    owner: String,
+    title: String,
+    title_chars: usize,
+) -> Response {
+    let scenario = Scenario::CreateASimpleTask.id();
+    let failed = |actual_outcome: &str, message: &str| {
+        decision!(
+            "task.create",
+            Outcome::Failure,
+            scenario,
+            step = "2_store",
+            business_rule = rules::CREATE,
+            expected_outcome = rules::CREATE_EXPECTED,
+            actual_outcome,
+            decision.title_chars = title_chars,
+            "{message}"
         );
+        app.metrics
+            .scenario(Scenario::CreateASimpleTask, Outcome::Failure);
+    };
+    let in_store = store.enter();
+    if app.config.faults.bad_shard && db_shard(&owner) == "B" {
+        // The planted fault: shard B's store does not answer; the others are fine.
+        failed("not stored: shard B timed out", SHARD_B_TIMEOUT);
+        return storage_failure(SHARD_B_TIMEOUT);
     }
     let created_at = rfc3339(SystemTime::now());
     let budget = app.config.faults.drop_after_writes.as_ref();
     if let Some(n) = budget.and_then(WriteBudget::dropped) {
         // The planted fault: answered as if stored (with an ID no stored task has), never stored.
         // "A task should exist" is broken, and the decision point says so.
-        app.metrics
-            .scenario(Scenario::CreateASimpleTask, Outcome::Failure);
+        let id = 1_000_000_000 + n as i64;
+        Span::current().record("task_id", id);
+        failed(
+            "answered 201 with an ID, never stored",
+            "task answered as created but not stored",
+        );
         let task = Task {
-            id: 1_000_000_000 + n as i64,
+            id,
             title,
             status: "pending".into(),
             created_at,
@@ -552,16 +823,47 @@ async fn create_task(
             "INSERT INTO tasks (title, status, created_at, owner) VALUES (?1, 'pending', ?2, ?3)",
             params![title, created_at, owner],
         )
-        .and_then(|_| fetch(&db, db.last_insert_rowid()));
-    drop(db);
-    // The decision point of "Create a simple task": stored (and read back) or not. Refused
-    // titles belong to no approved scenario and are not counted.
-    let outcome = match inserted {
-        Ok(Some(_)) => Outcome::Success,
-        _ => Outcome::Failure,
+        .map(|_| db.last_insert_rowid());
+    let id = match inserted {
+        Ok(id) => id,
+        Err(e) => {
+            drop(db);
+            failed("not stored", &format!("create failed: {e}"));
+            return storage_error(e);
+        }
     };
+    drop(in_store);
+    drop(store);
+    // The request's business key from here on: its span line and every later event carry it.
+    Span::current().record("task_id", id);
+    let read_back = tracing::info_span!("task.create", scenario, step = "3_read_back");
+    let _in_read_back = read_back.enter();
+    let read = fetch(&db, id);
+    drop(db);
+    // The decision point of "Create a simple task": stored and read back or not. Refused
+    // titles belong to no approved scenario and are not counted.
+    let (outcome, actual_outcome) = match &read {
+        Ok(Some(_)) => (
+            Outcome::Success,
+            "stored as pending and read back".to_string(),
+        ),
+        Ok(None) => (Outcome::Failure, "stored but not found".to_string()),
+        Err(e) => (Outcome::Failure, format!("read back failed: {e}")),
+    };
+    decision!(
+        "task.create",
+        outcome,
+        scenario,
+        step = "3_read_back",
+        business_rule = rules::CREATE,
+        expected_outcome = rules::CREATE_EXPECTED,
+        actual_outcome = actual_outcome.as_str(),
+        decision.title_chars = title_chars,
+        "{}",
+        message(outcome, id, &actual_outcome)
+    );
     app.metrics.scenario(Scenario::CreateASimpleTask, outcome);
-    match inserted {
+    match read {
         Ok(Some(task)) => (StatusCode::CREATED, Json(task)).into_response(),
         Ok(None) => error(StatusCode::INTERNAL_SERVER_ERROR, "the task vanished"),
         Err(e) => storage_error(e),
@@ -580,6 +882,8 @@ async fn get_task(
     let Ok(id) = id.parse::<i64>() else {
         return error(StatusCode::NOT_FOUND, "Task not found");
     };
+    // A read is no decision point (no event); its request span carries the task.
+    Span::current().record("task_id", id);
     match fetch(&app.db(), id) {
         // Another user's task is answered as missing: its existence is not theirs to know.
         Ok(Some(task)) if owner.as_ref().is_none_or(|o| *o == task.owner) => {
@@ -629,6 +933,10 @@ async fn list_tasks(
             )
         }
     };
+    let _in_query = status
+        .as_deref()
+        .map_or_else(Span::none, |status| list_query_span(status, limit))
+        .entered();
     let db = app.db();
     let listed = (|| {
         // One statement per filter, so each is answered from an index (`x IS NULL OR` in a
@@ -653,13 +961,24 @@ async fn list_tasks(
         rows.collect::<Result<Vec<_>, _>>()
     })();
     drop(db);
-    if status.is_some() {
-        count_filtered_list(&app, listed.is_ok());
+    if let Some(status) = &status {
+        count_filtered_list(&app, status, &listed);
     }
     match listed {
         Ok(tasks) => Json(tasks).into_response(),
         Err(e) => storage_error(e),
     }
+}
+
+/// The one step of "List tasks filtered by status", `1_query`.
+fn list_query_span(status: &str, limit: u32) -> Span {
+    tracing::info_span!(
+        "task.list",
+        scenario = Scenario::ListTasksFilteredByStatus.id(),
+        step = "1_query",
+        decision.status_filter = status,
+        decision.limit = limit,
+    )
 }
 
 /// The planted `sql_in_filter` fault: the filter spliced into the SQL text, and SQLite's error
@@ -682,6 +1001,10 @@ fn list_spliced(app: &App, status: Option<&str>, owner: Option<&str>, limit: u32
     let sql = format!(
         "SELECT id, title, status, created_at, completed_at, owner FROM tasks {filter} ORDER BY id DESC LIMIT ?{limit_at}"
     );
+    let counted = status.filter(|s| matches!(*s, "pending" | "completed"));
+    let _in_query = counted
+        .map_or_else(Span::none, |status| list_query_span(status, limit))
+        .entered();
     let db = app.db();
     let listed = (|| {
         let mut statement = db.prepare(&sql)?;
@@ -692,8 +1015,8 @@ fn list_spliced(app: &App, status: Option<&str>, owner: Option<&str>, limit: u32
         rows.collect::<Result<Vec<_>, _>>()
     })();
     drop(db);
-    if matches!(status, Some("pending" | "completed")) {
-        count_filtered_list(app, listed.is_ok());
+    if let Some(status) = counted {
+        count_filtered_list(app, status, &listed);
     }
     match listed {
         Ok(tasks) => Json(tasks).into_response(),
@@ -706,16 +1029,34 @@ fn list_spliced(app: &App, status: Option<&str>, owner: Option<&str>, limit: u32
 
 /// The decision point of "List tasks filtered by status": a list by `pending` or `completed`
 /// was answered, or storage failed. Lists without a filter, or with an unknown one, are not it.
-fn count_filtered_list(app: &App, listed: bool) {
-    let outcome = if listed {
-        Outcome::Success
-    } else {
-        Outcome::Failure
+fn count_filtered_list(app: &App, status: &str, listed: &rusqlite::Result<Vec<Task>>) {
+    let (outcome, actual_outcome, listed_tasks) = match listed {
+        Ok(tasks) => (
+            Outcome::Success,
+            format!("{} {status} tasks listed", tasks.len()),
+            tasks.len(),
+        ),
+        Err(e) => (Outcome::Failure, format!("list failed: {e}"), 0),
     };
+    decision!(
+        "task.list",
+        outcome,
+        scenario = Scenario::ListTasksFilteredByStatus.id(),
+        step = "1_query",
+        business_rule = rules::LIST_FILTERED,
+        expected_outcome = rules::LIST_FILTERED_EXPECTED,
+        actual_outcome = actual_outcome.as_str(),
+        decision.status_filter = status,
+        decision.listed = listed_tasks,
+        "{actual_outcome}"
+    );
     app.metrics
         .scenario(Scenario::ListTasksFilteredByStatus, outcome);
 }
 
+/// The steps of completing: `1_load` (the task), `2_check_status` (a completed task is
+/// refused here: "Cannot complete already completed task"), `3_update` (a pending one is
+/// completed: "Complete a task").
 async fn complete_task(
     State(app): State<App>,
     user: Option<Extension<User>>,
@@ -724,7 +1065,15 @@ async fn complete_task(
     let Ok(id) = id.parse::<i64>() else {
         return error(StatusCode::NOT_FOUND, "Task not found");
     };
+    Span::current().record("task_id", id);
     let owner = app.owner_filter(user.as_ref().map(|Extension(u)| u));
+    let load = tracing::info_span!(
+        "task.complete",
+        scenario = Empty,
+        step = "1_load",
+        decision.was_completed = Empty
+    );
+    let in_load = load.enter();
     let db = app.db();
     // Held from here to the update, so the status read is the one the update meets.
     let was_completed = match fetch(&db, id) {
@@ -734,6 +1083,16 @@ async fn complete_task(
         Ok(_) => return error(StatusCode::NOT_FOUND, "Task not found"),
         Err(e) => {
             drop(db);
+            decision!(
+                "task.complete",
+                Outcome::Failure,
+                scenario = Scenario::CompleteATask.id(),
+                step = "1_load",
+                business_rule = rules::COMPLETE,
+                expected_outcome = rules::COMPLETE_EXPECTED,
+                actual_outcome = "the task could not be read",
+                "complete failed: {e}"
+            );
             app.metrics
                 .scenario(Scenario::CompleteATask, Outcome::Failure);
             return storage_error(e);
@@ -746,10 +1105,49 @@ async fn complete_task(
     } else {
         Scenario::CompleteATask
     };
+    load.record("scenario", scenario.id());
+    load.record("decision.was_completed", was_completed);
+    drop(in_load);
+    drop(load);
+    let check = tracing::info_span!(
+        "task.complete",
+        scenario = scenario.id(),
+        step = "2_check_status",
+        decision.was_completed = was_completed
+    );
+    let in_check = check.enter();
+    // The rule is checked under the lock the load took, so the refusal is final. (The
+    // `unimplemented_rule` fault skips the check: the task is completed again below.)
+    if was_completed && !app.config.faults.unimplemented_rule {
+        drop(db);
+        decision!(
+            "task.complete",
+            Outcome::Success,
+            scenario = scenario.id(),
+            step = "2_check_status",
+            business_rule = rules::ALREADY_COMPLETED,
+            expected_outcome = rules::ALREADY_COMPLETED_EXPECTED,
+            actual_outcome = "refused with \"Task is already completed\"",
+            decision.was_completed = was_completed,
+            "task {id} is already completed: refused"
+        );
+        app.metrics.scenario(scenario, Outcome::Success);
+        return error(StatusCode::CONFLICT, "Task is already completed");
+    }
+    drop(in_check);
+    drop(check);
+    let update_span =
+        tracing::info_span!("task.complete", scenario = scenario.id(), step = "3_update");
+    let _in_update = update_span.enter();
     // One conditional update: of two simultaneous completions exactly one changes the row,
     // whatever the connection handling around it.
     let update = if app.config.faults.unimplemented_rule {
         "UPDATE tasks SET status = 'completed', completed_at = ?1 WHERE id = ?2"
+    } else if app.config.faults.bad_deploy {
+        // The planted fault: the release's statement names a column of a migration that was
+        // never run, so SQLite refuses it ("no such column: completed_on").
+        "UPDATE tasks SET status = 'completed', completed_on = ?1
+         WHERE id = ?2 AND status = 'pending'"
     } else {
         "UPDATE tasks SET status = 'completed', completed_at = ?1
          WHERE id = ?2 AND status = 'pending'"
@@ -764,6 +1162,31 @@ async fn complete_task(
         (Ok((_, Some(_))), Scenario::CannotCompleteAlreadyCompletedTask) => Outcome::Success,
         _ => Outcome::Failure,
     };
+    let (business_rule, expected_outcome) = match scenario {
+        Scenario::CannotCompleteAlreadyCompletedTask => {
+            (rules::ALREADY_COMPLETED, rules::ALREADY_COMPLETED_EXPECTED)
+        }
+        _ => (rules::COMPLETE, rules::COMPLETE_EXPECTED),
+    };
+    let actual_outcome = match &result {
+        Ok((1, Some(_))) if was_completed => "completed again".to_string(),
+        Ok((1, Some(_))) => "completed".to_string(),
+        Ok((_, Some(_))) => "refused with \"Task is already completed\"".to_string(),
+        Ok((_, None)) => "the task vanished".to_string(),
+        Err(e) => format!("complete failed: {e}"),
+    };
+    decision!(
+        "task.complete",
+        outcome,
+        scenario = scenario.id(),
+        step = "3_update",
+        business_rule,
+        expected_outcome,
+        actual_outcome = actual_outcome.as_str(),
+        decision.was_completed = was_completed,
+        "{}",
+        message(outcome, id, &actual_outcome)
+    );
     app.metrics.scenario(scenario, outcome);
     match result {
         Ok((1, Some(task))) => Json(task).into_response(),
@@ -794,7 +1217,11 @@ fn row_to_task(row: &rusqlite::Row<'_>) -> rusqlite::Result<Task> {
 
 /// Storage failures are logged in full and answered without internals.
 fn storage_error(e: rusqlite::Error) -> Response {
-    eprintln!("storage error: {e}");
+    storage_failure(&e.to_string())
+}
+
+fn storage_failure(reason: &str) -> Response {
+    eprintln!("storage error: {reason}");
     error(StatusCode::INTERNAL_SERVER_ERROR, "storage error")
 }
 
@@ -832,6 +1259,39 @@ mod tests {
     }
 
     #[test]
+    fn db_shards_are_fnv_1a_of_the_user_modulo_3() {
+        // FNV-1a 64 of "" is its offset basis, 0xcbf29ce484222325 (14695981039346656037).
+        assert_eq!(14_695_981_039_346_656_037_u64 % 3, 2);
+        assert_eq!(db_shard(""), "C");
+        // "a": 0xaf63dc4c8601ec8c.
+        assert_eq!(0xaf63_dc4c_8601_ec8c_u64 % 3, 1);
+        assert_eq!(db_shard("a"), "B");
+        let users: Vec<String> = (0..300).map(|n| format!("user-{n}")).collect();
+        for shard in ["A", "B", "C"] {
+            let on = users.iter().filter(|u| db_shard(u) == shard).count();
+            assert!((60..=140).contains(&on), "{shard}: {on} of 300");
+        }
+    }
+
+    #[test]
+    fn the_version_reported_is_set_or_bumped_by_a_bad_deploy() {
+        let config = |version: Option<&str>, faults: &str| Config {
+            database: PathBuf::new(),
+            jwt_secret: String::new(),
+            rate_limit_per_minute: 1,
+            faults: Faults::parse(faults).unwrap(),
+            version: version.map(str::to_string),
+            events: EventsConfig::default(),
+        };
+        assert_eq!(config(None, "").service_version(), "1.4.1");
+        assert_eq!(config(None, "bad_deploy").service_version(), "1.4.2");
+        assert_eq!(
+            config(Some("2.0.0"), "bad_deploy").service_version(),
+            "2.0.0"
+        );
+    }
+
+    #[test]
     fn rfc3339_matches_known_instants() {
         assert_eq!(rfc3339(UNIX_EPOCH), "1970-01-01T00:00:00.000000Z");
         let at = UNIX_EPOCH + Duration::new(1_795_378_503, 123_456_000);
@@ -850,6 +1310,8 @@ mod tests {
             jwt_secret: "secret".into(),
             rate_limit_per_minute: 100,
             faults: Faults::default(),
+            version: None,
+            events: EventsConfig::default(),
         })
         .unwrap();
         // A scrape reads the size through its own connection, so it does not wait for `held`.
@@ -880,6 +1342,12 @@ mod tests {
         assert_eq!(f.drop_after_writes, Some(WriteBudget::new(200)));
         let f = Faults::parse("alg_none").unwrap();
         assert!(f.alg_none && !f.open_route);
+        let f = Faults::parse("bad_deploy,bad_shard,slow_dependency").unwrap();
+        assert!(f.bad_deploy && f.bad_shard && f.slow_dependency && !f.slow_reads);
+        // Every name the error message lists is one `parse` takes.
+        for name in FAULT_NAMES {
+            assert_ne!(Faults::parse(name).unwrap(), Faults::default(), "{name}");
+        }
         assert!(Faults::parse("slow")
             .unwrap_err()
             .contains("unknown fault `slow`"));

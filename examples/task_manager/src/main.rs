@@ -4,11 +4,15 @@
 //! Environment: `PORT` (8787), `DATABASE` (data/tasks.sqlite3), `JWT_SECRET` (required),
 //! `RATE_LIMIT_PER_MINUTE` (100), `TASK_MANAGER_FAULTS` (none; see `Faults`),
 //! `TASK_MANAGER_DROP_AFTER` (200: tasks stored before the `drop_after_writes` fault drops them),
-//! `METRICS_PORT` (unset or empty: no metrics listener; else `GET /metrics` on 127.0.0.1 there).
+//! `METRICS_PORT` (unset or empty: no metrics listener; else `GET /metrics` on 127.0.0.1 there),
+//! `TASK_MANAGER_VERSION` (the version reported; unset: 1.4.1, or 1.4.2 under `bad_deploy`),
+//! `EVENTS_LOG` and `OTLP_LOG` (unset or empty: none; else SDD's semantic events appended there,
+//! as JSON lines and as OTLP JSON; their directories are created).
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
+use task_manager::events::EventsConfig;
 use task_manager::{App, Config, Faults};
 
 fn main() -> ExitCode {
@@ -52,7 +56,12 @@ fn run() -> Result<(), String> {
         jwt_secret,
         rate_limit_per_minute,
         faults: faults.clone(),
+        version: std::env::var("TASK_MANAGER_VERSION")
+            .ok()
+            .filter(|v| !v.is_empty()),
+        events: EventsConfig::from_env(),
     };
+    let version = config.service_version().to_string();
     let app = App::open(config)?;
     let saved = app.clone();
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
@@ -61,7 +70,7 @@ fn run() -> Result<(), String> {
         let listener = tokio::net::TcpListener::bind(address)
             .await
             .map_err(|e| format!("cannot listen on {address}: {e}"))?;
-        eprintln!("task-manager listening on http://{address} (faults: {faults:?})");
+        eprintln!("task-manager {version} listening on http://{address} (faults: {faults:?})");
         if let Some(port) = metrics_port {
             let address = SocketAddr::from(([127, 0, 0, 1], port));
             let listener = tokio::net::TcpListener::bind(address)
@@ -81,6 +90,9 @@ fn run() -> Result<(), String> {
             .await
             .map_err(|e| e.to_string())?;
         saved.save()?;
+        if let Some(events) = saved.events() {
+            events.shutdown();
+        }
         eprintln!("task-manager stopped");
         Ok(())
     })

@@ -20,7 +20,7 @@ use prometheus_client::encoding::{
 };
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
-use prometheus_client::metrics::gauge::ConstGauge;
+use prometheus_client::metrics::gauge::{ConstGauge, Gauge};
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::{Registry, Unit};
@@ -94,6 +94,11 @@ struct RequestLabels {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct BuildLabels {
+    version: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
 struct OutcomeLabels {
     scenario: &'static str,
     outcome: &'static str,
@@ -115,9 +120,23 @@ pub struct Metrics {
 
 impl Metrics {
     /// `database` is a connection of the metrics' own to the database file (`None` when the
-    /// tasks live in memory): a scrape never waits for the handlers' connection.
-    pub fn new(database: Option<Connection>) -> Metrics {
+    /// tasks live in memory): a scrape never waits for the handlers' connection. `version` is
+    /// the version the service reports, the label of `sdd_build_info`.
+    pub fn new(database: Option<Connection>, version: &str) -> Metrics {
         let mut registry = Registry::default();
+        // Prometheus' build-info convention: a gauge of 1 whose label is the deployed version,
+        // so a release shows as a change of series (and joins other series by `* on()`).
+        let build = Family::<BuildLabels, Gauge>::default();
+        build
+            .get_or_create(&BuildLabels {
+                version: version.to_string(),
+            })
+            .set(1);
+        registry.register(
+            "sdd_build_info",
+            "The version the service reports (1 for the running one)",
+            build,
+        );
         let requests = Family::new_with_constructor(duration_histogram as fn() -> Histogram);
         registry.register_with_unit(
             "http_request_duration",

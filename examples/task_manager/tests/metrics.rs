@@ -9,6 +9,7 @@ use axum::body::{to_bytes, Body};
 use axum::http::{header, Request, StatusCode};
 use axum::Router;
 use serde_json::{json, Value};
+use task_manager::events::EventsConfig;
 use task_manager::metrics::DURATION_BUCKETS;
 use task_manager::{jwt, unix_now, App, Config, Faults, WriteBudget};
 use tower::ServiceExt;
@@ -45,6 +46,8 @@ fn service_with(faults: Faults, rate_limit_per_minute: usize) -> Service {
         jwt_secret: SECRET.into(),
         rate_limit_per_minute,
         faults,
+        version: None,
+        events: EventsConfig::default(),
     })
     .expect("open");
     Service {
@@ -355,6 +358,7 @@ async fn the_exposition_parses_in_both_formats_with_every_family_typed() {
         ("process_start_time_seconds", "gauge"),
         ("db_size_bytes", "gauge"),
         ("db_connections_in_use", "gauge"),
+        ("sdd_build_info", "gauge"),
     ] {
         assert_eq!(
             text.types.get(family).map(String::as_str),
@@ -390,6 +394,24 @@ async fn the_exposition_parses_in_both_formats_with_every_family_typed() {
     let open = Exposition::parse(&body, true);
     assert_eq!(open.types["sdd_scenario_outcomes"], "counter");
     assert_eq!(open.samples.len(), text.samples.len());
+}
+
+#[tokio::test]
+async fn build_info_names_the_version_reported() {
+    for (faults, version) in [("", "1.4.1"), ("bad_deploy", "1.4.2")] {
+        let text = service(faults).scrape().await;
+        let builds: Vec<&Labels> = text
+            .samples
+            .iter()
+            .filter(|(n, _, _)| n == "sdd_build_info")
+            .map(|(_, l, _)| l)
+            .collect();
+        assert_eq!(builds.len(), 1, "{faults}");
+        assert_eq!(
+            text.value("sdd_build_info", &[("version", version)]),
+            Some(1.0)
+        );
+    }
 }
 
 #[tokio::test]

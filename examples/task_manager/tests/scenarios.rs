@@ -8,6 +8,7 @@ use axum::body::{to_bytes, Body};
 use axum::http::{Request, StatusCode};
 use axum::Router;
 use serde_json::{json, Value};
+use task_manager::events::EventsConfig;
 use task_manager::{jwt, unix_now, App, Config, Faults};
 use tower::ServiceExt;
 
@@ -40,6 +41,8 @@ fn service() -> Service {
         jwt_secret: SECRET.into(),
         rate_limit_per_minute: 100,
         faults: Faults::from_env().expect("TASK_MANAGER_FAULTS"),
+        version: None,
+        events: EventsConfig::default(),
     };
     Service {
         router: App::open(config).expect("open").router(),
