@@ -131,7 +131,7 @@ async fn a_planted_deploy_ranks_first_with_its_evidence_and_sources() {
         .unwrap();
     assert_eq!(events["skipped"], 1, "{events:#}");
     assert_eq!(events["skipped_examples"].as_array().unwrap().len(), 1);
-    let new = v["new_log_templates"].as_array().unwrap();
+    let new = v["risen_log_templates"].as_array().unwrap();
     assert!(
         new.iter().any(|t| t["template"]
             .as_str()

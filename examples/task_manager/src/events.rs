@@ -630,6 +630,9 @@ impl<'a> Semantic<'a> {
 #[derive(Serialize)]
 struct Line<'a> {
     timestamp: String,
+    /// `span` for a timed step (its timestamp is its start); absent for an event.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    kind: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     event: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -704,6 +707,7 @@ fn severity_number(level: Level) -> u8 {
 fn write_line(out: &mut Vec<u8>, record: &Record, semantic: &Semantic<'_>, service_version: &str) {
     let line = Line {
         timestamp: crate::rfc3339(record.at),
+        kind: matches!(record.kind, RecordKind::Span { .. }).then_some("span"),
         event: semantic.event.as_deref().or(record.name),
         message: semantic.message.as_deref(),
         level: level_text(record.level),
@@ -1232,6 +1236,8 @@ mod tests {
         assert_eq!(step["trace_id"], request["trace_id"]);
         assert_eq!(event["trace_id"], request["trace_id"]);
         assert!(step.get("outcome").is_none() && step["duration_ms"].is_f64());
+        assert_eq!((step["kind"].as_str(), request["kind"].as_str()), (Some("span"), Some("span")));
+        assert!(event.get("kind").is_none(), "{event}");
         assert!(request["duration_ms"].as_f64() >= step["duration_ms"].as_f64());
         // The span line's time is its start: the request began before its step.
         assert!(request["timestamp"].as_str() <= step["timestamp"].as_str());

@@ -52,9 +52,10 @@ pub struct IncidentResult {
     pub report: Report,
     /// Each source as read: lines, events, lines skipped (with the first examples and why).
     pub sources: Vec<ReadReport>,
-    /// Log templates (event messages and plain-text lines) new in the incident window.
+    /// Log templates (event messages and plain-text lines) new in the incident window or
+    /// significantly more frequent there than in the baseline.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub new_log_templates: Vec<PatternRow>,
+    pub risen_log_templates: Vec<PatternRow>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
 }
@@ -162,18 +163,19 @@ impl DebuggerServer {
                 }
             }
         }
-        let new_log_templates = new_templates(&report, lines).unwrap_or_default();
+        let risen_log_templates = risen_templates(&report, lines).unwrap_or_default();
         Ok(Json(IncidentResult {
             report,
             sources: collected.reads,
-            new_log_templates,
+            risen_log_templates,
             notes,
         }))
     }
 }
 
-/// The templates new in the incident window against the baseline (at most five).
-fn new_templates(report: &Report, lines: LineKeep) -> Option<Vec<PatternRow>> {
+/// The templates new in the incident window, or significantly more frequent there than in the
+/// baseline (at most five).
+fn risen_templates(report: &Report, lines: LineKeep) -> Option<Vec<PatternRow>> {
     let parse = |t: &str| {
         chrono::DateTime::parse_from_rfc3339(t)
             .ok()
@@ -198,7 +200,10 @@ fn new_templates(report: &Report, lines: LineKeep) -> Option<Vec<PatternRow>> {
         result
             .rows
             .into_iter()
-            .filter(|r| r.change == TemplateChange::New)
+            .filter(|r| {
+                r.change == TemplateChange::New
+                    || (r.change == TemplateChange::RateChanged && r.current_rate > r.baseline_rate)
+            })
             .take(5)
             .collect(),
     )
