@@ -47,7 +47,7 @@ fn json_line(i: usize) -> String {
         "scenario": "task_management_system.complete_a_task",
         "step": "2_store",
         "business_rule": "a completed task cannot be completed again",
-        "outcome": if i % 50 == 0 { "failure" } else { "success" },
+        "outcome": if i.is_multiple_of(50) { "failure" } else { "success" },
         "decision_factors": {"was_completed": false, "title_chars": i % 80},
         "attributes": {"task_id": format!("t{i}"), "user": format!("u{}", i % 100), "db_shard": "B"},
         "trace_id": format!("{:032x}", i as u128 * 7919 + 1),
