@@ -22,7 +22,7 @@ echo '{"enableAllProjectMcpServers": true}' >"$work/home/.claude/settings.json"
 out="$(cd "$work/project" && HOME="$work/home" DISABLE_AUTOUPDATER=1 CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 timeout 180 "$tools/node_modules/.bin/claude" mcp list 2>&1)"
 echo "$out"
 status=0
-for server in sdd-specification sdd-implementation sdd-monitoring; do
+for server in sdd-specification sdd-implementation sdd-monitoring sdd-debugger; do
   if ! grep -q "^$server: .* - ✔ Connected$" <<<"$out"; then
     echo "claude mcp list: $server did not connect" >&2
     status=1

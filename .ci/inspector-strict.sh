@@ -10,7 +10,7 @@ if [ ! -x "$tools/node_modules/.bin/mcp-inspector" ]; then
   mkdir -p "$tools"
   npm install --silent --prefix "$tools" "@modelcontextprotocol/inspector@$version"
 fi
-for server in specification implementation monitoring; do
+for server in specification implementation monitoring debugger; do
   echo "inspector --strict: sdd-$server"
   "$tools/node_modules/.bin/mcp-inspector" --cli --strict --method tools/list \
     "$repo/target/debug/sdd-$server" --project "$repo/examples/task_manager" >/dev/null

@@ -9,9 +9,11 @@
 #                   filled by `sdd metrics import` from conformance/data/monitoring.om (30 min
 #                   of the metrics convention up to 2026-03-01T12:00:00Z, which the calls name
 #                   as `at`)
-# Usage: scripts/conformance.sh [SERVER...]   (default: all three; the servers must be built:
-# `cargo build` makes target/debug/sdd-specification, sdd-implementation, sdd-monitoring and
-# sdd, which the monitoring case imports with).
+#   debugger        a generated run with a planted deploy as JSON lines of the event
+#                   convention (`generate_incident`, an example of the sdd-debugger crate)
+# Usage: scripts/conformance.sh [SERVER...]   (default: all four; the servers must be built:
+# `cargo build` makes target/debug/sdd-specification, sdd-implementation, sdd-monitoring,
+# sdd-debugger and sdd, which the monitoring case imports with).
 # The first run makes .venv-conformance with python3's venv module and PyPI.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
@@ -28,7 +30,7 @@ if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import mcp, jsonschem
     exit 2
   }
 fi
-for server in "${@:-specification implementation monitoring}"; do
+for server in "${@:-specification implementation monitoring debugger}"; do
   for one in $server; do
     binary="$repo/target/debug/sdd-$one"
     [ -x "$binary" ] || { echo "conformance: $binary is not built (run cargo build)" >&2; exit 2; }
@@ -55,7 +57,15 @@ for server in "${@:-specification implementation monitoring}"; do
         [ -x "$sdd" ] || { echo "conformance: $sdd is not built (run cargo build)" >&2; exit 2; }
         "$sdd" metrics import --project "$scratch" "$here/data/monitoring.om" >/dev/null
         ;;
-      *) echo "conformance: unknown server $one (specification, implementation or monitoring)" >&2; exit 2 ;;
+      debugger)
+        # A generated run with a planted deploy (sdd-debugger's testing corpus), as JSON lines
+        # of the event convention.
+        mkdir -p "$scratch/logs"
+        printf 'debugger:\n  sources:\n    - {path: logs/events.jsonl}\n  business_keys: [order_id]\n' >"$scratch/sdd.yaml"
+        (cd "$repo" && cargo run -q -p sdd-debugger --features testing --example generate_incident -- deploy 1 10 240) \
+          >"$scratch/logs/events.jsonl"
+        ;;
+      *) echo "conformance: unknown server $one (specification, implementation, monitoring or debugger)" >&2; exit 2 ;;
     esac
     echo "conformance: sdd-$one"
     status=0

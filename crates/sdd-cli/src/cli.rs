@@ -123,7 +123,7 @@ pub enum Command {
     #[command(verbatim_doc_comment)]
     Metrics(MetricsArgs),
 
-    /// call one tool of a server (specification, implementation or monitoring); prints its JSON result
+    /// call one tool of a server (specification, implementation, monitoring or debugger); prints its JSON result
     ///
     /// TOOL `tools` lists the server's tools with their schemas. A tool error prints its text
     /// on stderr and exits 1.

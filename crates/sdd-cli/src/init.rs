@@ -351,6 +351,7 @@ fn register_servers(root: &Path) -> Result<String, String> {
         ("sdd-specification", "sdd-specification"),
         ("sdd-implementation", "sdd-implementation"),
         ("sdd-monitoring", "sdd-monitoring"),
+        ("sdd-debugger", "sdd-debugger"),
     ] {
         servers.insert(
             name.into(),
@@ -359,7 +360,10 @@ fn register_servers(root: &Path) -> Result<String, String> {
     }
     let text = serde_json::to_string_pretty(&config).map_err(|e| e.to_string())? + "\n";
     std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-    Ok("wrote   .mcp.json (sdd-specification, sdd-implementation, sdd-monitoring)".into())
+    Ok(
+        "wrote   .mcp.json (sdd-specification, sdd-implementation, sdd-monitoring, sdd-debugger)"
+            .into(),
+    )
 }
 
 /// The server binary beside this `sdd` when it is there (a cargo build), else its bare name

@@ -23,6 +23,7 @@ pub enum Server {
     Specification,
     Implementation,
     Monitoring,
+    Debugger,
 }
 
 impl Server {
@@ -31,11 +32,9 @@ impl Server {
             "specification" | "spec" | "sdd-specification" => Ok(Server::Specification),
             "implementation" | "impl" | "sdd-implementation" => Ok(Server::Implementation),
             "monitoring" | "monitor" | "sdd-monitoring" => Ok(Server::Monitoring),
-            "debugger" => Err(format!(
-                "the {name} server is not built yet; available: specification, implementation, monitoring"
-            )),
+            "debugger" | "debug" | "sdd-debugger" => Ok(Server::Debugger),
             other => Err(format!(
-                "unknown server `{other}`; use specification, implementation or monitoring"
+                "unknown server `{other}`; use specification, implementation, monitoring or debugger"
             )),
         }
     }
@@ -118,6 +117,10 @@ impl Session {
             }
             Server::Monitoring => {
                 let server = sdd_monitoring_server::MonitorServer::new(project);
+                sdd_mcp::connect_in_process(server, progress.clone()).await
+            }
+            Server::Debugger => {
+                let server = sdd_debugger_server::DebuggerServer::new(project);
                 sdd_mcp::connect_in_process(server, progress.clone()).await
             }
         }

@@ -90,7 +90,7 @@ fn init_scaffolds_a_project_that_validates_and_keeps_what_exists() {
     assert!(out.contains("created specs/features.yaml"), "{out}");
     assert!(out.contains("test profiles for Cargo.toml"), "{out}");
     assert!(
-        out.contains("wrote   .mcp.json (sdd-specification, sdd-implementation, sdd-monitoring)"),
+        out.contains("wrote   .mcp.json (sdd-specification, sdd-implementation, sdd-monitoring, sdd-debugger)"),
         "{out}"
     );
 
@@ -100,7 +100,12 @@ fn init_scaffolds_a_project_that_validates_and_keeps_what_exists() {
     let mcp: Value =
         serde_json::from_str(&std::fs::read_to_string(root.join(".mcp.json")).unwrap()).unwrap();
     assert_eq!(mcp["mcpServers"]["other"]["command"], "other-server");
-    for server in ["sdd-specification", "sdd-implementation", "sdd-monitoring"] {
+    for server in [
+        "sdd-specification",
+        "sdd-implementation",
+        "sdd-monitoring",
+        "sdd-debugger",
+    ] {
         let entry = &mcp["mcpServers"][server];
         assert!(
             entry["command"].as_str().unwrap().ends_with(server),
