@@ -6,65 +6,17 @@
 //! from either source, every constraint with the same status from both, and
 //! `scenario_health` must see the journeys and the service's outcome counts.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+mod support;
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use sdd_monitoring::testing::{free_port, prometheus_installed, RunningPrometheus};
+use support::{repo, service_binary, wait_for, Service};
 use serde_json::Value;
 
 const READ_LATENCY: &str = "task_management_system.performance.api_response_time";
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .unwrap()
-}
-
-/// The example's service, built as `verify_example` builds it (its own target directory).
-fn service_binary() -> PathBuf {
-    let example = repo().join("examples/task_manager");
-    let target = repo().join("target/example-under-test");
-    let status = Command::new("cargo")
-        .args(["build", "--release", "--quiet"])
-        .current_dir(&example)
-        .env("CARGO_TARGET_DIR", &target)
-        .status()
-        .unwrap();
-    assert!(status.success(), "cargo build --release in the example");
-    target.join("release/task-manager")
-}
-
-/// The service in its own process group, killed with it on drop.
-struct Service(Child);
-
-impl Drop for Service {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-KILL", "--", &format!("-{}", self.0.id())])
-            .status();
-        let _ = self.0.wait();
-    }
-}
-
-fn wait_for(url: &str) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let (host, rest) = url.trim_start_matches("http://").split_once('/').unwrap();
-    while Instant::now() < deadline {
-        if let Ok(mut stream) = std::net::TcpStream::connect(host) {
-            use std::io::{Read, Write};
-            let _ = stream.write_all(format!("GET /{rest} HTTP/1.0\r\n\r\n").as_bytes());
-            let mut answer = String::new();
-            let _ = stream.read_to_string(&mut answer);
-            if answer.starts_with("HTTP/1.1 200") || answer.starts_with("HTTP/1.0 200") {
-                return;
-            }
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    panic!("{url} did not answer 200 within a minute");
-}
 
 fn sdd(project: &Path, args: &[&str]) -> (i32, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_sdd"))
