@@ -378,6 +378,12 @@ impl State<'_> {
         sniff_otlp: bool,
         fallback: Option<(Nanos, TimestampFormat)>,
     ) {
+        if fallback.is_none() && self.fields.is_plain() {
+            if let Some((event, format)) = json::plain_event(text, &mut self.tally) {
+                self.event(event, Some(format), line_no);
+                return;
+            }
+        }
         let mut records = serde_json::Deserializer::from_str(text).into_iter::<Value>();
         let mut read = 0;
         loop {

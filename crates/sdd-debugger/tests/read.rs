@@ -548,7 +548,7 @@ impl Read for Generated {
             return Ok(0);
         }
         self.next_line += 1;
-        if self.next_line % self.long_every == 0 {
+        if self.next_line.is_multiple_of(self.long_every) {
             self.long_left = self.long_bytes;
         } else {
             self.short = format!(
