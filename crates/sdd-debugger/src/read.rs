@@ -322,6 +322,16 @@ pub fn read_from(
     Ok(state.finish())
 }
 
+/// Whether a line's first key is `resourceLogs` or `resourceSpans`, as the collector writes
+/// them: such a line goes straight to the OTLP reader instead of being parsed as an event first.
+fn looks_like_otlp(line: &str) -> bool {
+    let Some(rest) = line.trim_start().strip_prefix('{') else {
+        return false;
+    };
+    let rest = rest.trim_start();
+    rest.starts_with("\"resourceLogs\"") || rest.starts_with("\"resourceSpans\"")
+}
+
 /// Read and drop the rest of a line (through its newline); the bytes dropped. `skip_until`
 /// keeps nothing, so a line of gigabytes costs no memory.
 fn discard_line(reader: &mut impl BufRead) -> std::io::Result<u64> {
@@ -393,6 +403,16 @@ impl State<'_> {
         sniff_otlp: bool,
         fallback: Option<(Nanos, TimestampFormat)>,
     ) {
+        if sniff_otlp && looks_like_otlp(text) {
+            self.otlp_line(text, line_no);
+            return;
+        }
+        if fallback.is_none() && self.fields.is_plain() {
+            if let Some((event, format)) = json::plain_event(text, &mut self.tally) {
+                self.event(event, Some(format), line_no);
+                return;
+            }
+        }
         let mut records = serde_json::Deserializer::from_str(text).into_iter::<Value>();
         let mut read = 0;
         loop {
@@ -443,10 +463,10 @@ impl State<'_> {
         fallback: Option<(Nanos, TimestampFormat)>,
     ) {
         if sniff_otlp && otlp::is_request(&record) {
-            match otlp::Request::deserialize(Value::Object(record)) {
-                Ok(request) => self.otlp_request(request, text, line_no),
-                Err(e) => self.skip(line_no, format!("invalid OTLP JSON: {e}"), text),
-            }
+            // Rare (a line whose first key is not resourceLogs or resourceSpans, or an OTLP
+            // line a captured service printed): written out again, to be read raw.
+            let line = Value::Object(record).to_string();
+            self.otlp_line(&line, line_no);
             return;
         }
         match json::event_of(record, self.fields, fallback.map(|f| f.0), &mut self.tally) {

@@ -356,6 +356,29 @@ fn otlp_log_records_map_the_convention_and_tolerate_unknown_fields() {
 }
 
 #[test]
+fn auto_finds_otlp_whatever_its_key_order_and_inside_a_capture() {
+    let record = json!([{"timeUnixNano": T.to_string(), "body": {"stringValue": "a"}}]);
+    // A key before `resourceLogs`: found by parsing, not by the first key.
+    let batch = json!([{"scopeLogs": [{"logRecords": record}]}]);
+    let reordered = format!("{{\"a\": 0, \"resourceLogs\": {batch}}}\n");
+    let r = read(&reordered, Format::Auto);
+    assert_eq!(
+        (r.report.events, r.report.skipped),
+        (1, 0),
+        "{:?}",
+        r.report
+    );
+    let captured = line(
+        json!({"captured_at": "2026-12-01T03:12:01Z", "stream": "stdout",
+                               "text": otlp_logs(record).trim_end()}),
+    );
+    let r = read(&captured, Format::ServiceCapture);
+    assert_eq!(r.events.len(), 1, "{:?}", r.report);
+    assert_eq!(r.events[0].at, T, "the record's own time");
+    assert_eq!(r.events[0].service_name.as_deref(), Some("task_manager"));
+}
+
+#[test]
 fn one_bad_otlp_record_skips_only_itself() {
     let input = otlp_logs(json!([
         {"timeUnixNano": T, "body": {"stringValue": "a"}},

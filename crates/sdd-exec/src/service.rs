@@ -1,15 +1,18 @@
 //! The service under specification: started from `sdd.yaml` under the supervisor, watched until
-//! its readiness probe answers, its output kept in a bounded log, stopped gracefully and then
-//! killed with its whole process group.
+//! its readiness probe answers, its output kept in a bounded log (and, when the caller asks,
+//! captured on disk for the debugger: `crate::capture`), stopped gracefully and then killed
+//! with its whole process group.
 
 use std::collections::VecDeque;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+
+use crate::capture::{Capture, CaptureSink};
 use tokio::process::{Child, ChildStdin};
 
 use sdd_http::{AllowedHosts, HttpRequest};
@@ -121,9 +124,30 @@ fn push_line(log: &SharedLog, stream: Stream, started: Instant, mut text: String
     }
 }
 
-async fn pump(stream: impl AsyncRead + Unpin, kind: Stream, log: SharedLog, started: Instant) {
-    let mut lines = BufReader::new(stream).lines();
-    while let Ok(Some(line)) = lines.next_line().await {
+async fn pump(
+    stream: impl AsyncRead + Unpin,
+    kind: Stream,
+    log: SharedLog,
+    started: Instant,
+    capture: Option<CaptureSink>,
+) {
+    let mut reader = BufReader::new(stream);
+    let mut bytes = Vec::new();
+    loop {
+        bytes.clear();
+        match reader.read_until(b'\n', &mut bytes).await {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {}
+        }
+        let mut line = bytes.as_slice();
+        line = line.strip_suffix(b"\n").unwrap_or(line);
+        line = line.strip_suffix(b"\r").unwrap_or(line);
+        // Lossy: a line that is not UTF-8 once ended the pump (`lines()` fails on it), and the
+        // service then blocked on a full pipe.
+        let line = String::from_utf8_lossy(line).into_owned();
+        if let Some(capture) = &capture {
+            capture.send(kind, &line);
+        }
         push_line(&log, kind, started, line);
     }
 }
@@ -214,15 +238,33 @@ pub struct Service {
     exit: Option<Exit>,
     /// The tasks copying stdout and stderr into the log; they end at end-of-file.
     pumps: Vec<tokio::task::JoinHandle<()>>,
+    /// The thread writing the capture file, and the file (`Service::start_capturing`).
+    capture: Option<(std::thread::JoinHandle<()>, PathBuf)>,
+    /// The capture file once its writer has ended.
+    capture_path: Option<PathBuf>,
 }
 
 impl Service {
-    /// Start the service and wait until its readiness probe answers.
+    /// Start the service and wait until its readiness probe answers. Its output is kept in
+    /// memory only; see [`Service::start_capturing`].
     pub async fn start(
         root: &Path,
         config: &ServiceConfig,
         allowed: &AllowedHosts,
         supervisor: &Supervisor,
+    ) -> Result<Service, StartError> {
+        Service::start_capturing(root, config, allowed, supervisor, None).await
+    }
+
+    /// [`Service::start`], and with `capture` its output is also written to a new file in
+    /// `capture.dir` (`Capture::for_project(root)`: `.sdd/service-logs`, where the debugger
+    /// reads it). A capture that cannot be written is logged and left out; the start goes on.
+    pub async fn start_capturing(
+        root: &Path,
+        config: &ServiceConfig,
+        allowed: &AllowedHosts,
+        supervisor: &Supervisor,
+        capture: Option<Capture>,
     ) -> Result<Service, StartError> {
         // `${env:NAME}` in env, headers and the command, read from SDD's own environment.
         let (config, warnings) = config.with_env_expanded(&|name| std::env::var(name).ok());
@@ -252,6 +294,14 @@ impl Service {
         spec.grace = Duration::from_secs(config.stop.grace_seconds);
         let mut child = spawn(supervisor, &spec, &workdir)?;
         let started = Instant::now();
+        let capture = capture.and_then(|capture| {
+            crate::capture::start(
+                &capture,
+                std::time::SystemTime::now(),
+                child.id().unwrap_or(0),
+            )
+        });
+        let sink = capture.as_ref().map(|c| c.sink.clone());
         let log: SharedLog = Arc::default();
         let mut pumps = Vec::new();
         if let Some(out) = child.stdout.take() {
@@ -260,6 +310,7 @@ impl Service {
                 Stream::Stdout,
                 log.clone(),
                 started,
+                sink.clone(),
             )));
         }
         if let Some(err) = child.stderr.take() {
@@ -268,8 +319,11 @@ impl Service {
                 Stream::Stderr,
                 log.clone(),
                 started,
+                sink,
             )));
         }
+        // From here the pumps hold the only senders: the writer ends when both have ended.
+        let capture = capture.map(|c| (c.writer, c.path));
         let stop_pipe = child.stdin.take();
         let mut service = Service {
             child,
@@ -282,6 +336,8 @@ impl Service {
             warnings,
             exit: None,
             pumps,
+            capture,
+            capture_path: None,
         };
         let deadline = started + Duration::from_secs(config.ready.timeout_seconds.max(1));
         loop {
@@ -314,11 +370,34 @@ impl Service {
         }
     }
 
-    /// Wait (briefly) until the log has everything the exited service wrote.
+    /// Wait (briefly) until the log, and the capture file, have everything the exited service
+    /// wrote.
     async fn drain_output(&mut self) {
         for pump in self.pumps.drain(..) {
             let _ = tokio::time::timeout(Duration::from_secs(2), pump).await;
         }
+        if let Some((writer, path)) = self.capture.take() {
+            // The writer ends once the pumps have; it only has the queue's last lines to write.
+            let joined = tokio::task::spawn_blocking(move || writer.join());
+            if tokio::time::timeout(Duration::from_secs(2), joined)
+                .await
+                .is_err()
+            {
+                tracing::warn!(
+                    "the capture of the service's output in {} was still being written",
+                    path.display()
+                );
+            }
+            self.capture_path = Some(path);
+        }
+    }
+
+    /// The file its output is captured in, if it is.
+    pub fn capture_file(&self) -> Option<&Path> {
+        self.capture
+            .as_ref()
+            .map(|(_, path)| path.as_path())
+            .or(self.capture_path.as_deref())
     }
 
     fn poll_exit(&mut self) -> Option<Exit> {

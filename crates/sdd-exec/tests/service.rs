@@ -131,3 +131,98 @@ async fn a_service_that_exits_before_it_is_ready_says_how_and_shows_its_output()
     assert!(!message.contains("[out] line 97 "), "{}", &message[..200]);
     assert!(message.len() < 5000, "{} bytes", message.len());
 }
+
+/// A service whose output should be captured: `before` runs first, then it listens on `port`.
+fn printing_config(port: u16, before: &str) -> ServiceConfig {
+    serde_json::from_value(serde_json::json!({
+        "command": format!("{before}; exec python3 -m http.server {port} --bind 127.0.0.1"),
+        "base_url": format!("http://127.0.0.1:{port}"),
+        "ready": {"tcp": port, "timeout_seconds": 30},
+        "stop": {"signal": "TERM", "grace_seconds": 5},
+    }))
+    .unwrap()
+}
+
+fn captured_lines(path: &std::path::Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("each captured line is JSON"))
+        .collect()
+}
+
+/// The output of a service SDD starts lands in `.sdd/service-logs/` for the debugger, line by
+/// line with its stream and capture time, and a file stops at its cap with a line saying so.
+#[tokio::test]
+async fn the_service_output_is_captured_on_disk_and_capped() {
+    use sdd_exec::capture::Capture;
+    let dir = tempfile::tempdir().unwrap();
+    let allowed = AllowedHosts::new(Vec::<String>::new());
+    let supervisor = supervisor();
+
+    let port = free_port();
+    let capture = Capture::for_project(dir.path());
+    let service = Service::start_capturing(
+        dir.path(),
+        &printing_config(
+            port,
+            r#"echo 'listening soon'; echo '{"event": "task.create"}'; printf 'caf\351\n' >&2"#,
+        ),
+        &allowed,
+        &supervisor,
+        Some(capture.clone()),
+    )
+    .await
+    .expect("starts");
+    let report = service.stop().await;
+    assert!(report.graceful, "{report:?}");
+    let files: Vec<_> = std::fs::read_dir(&capture.dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    let name = files[0].file_name().unwrap().to_str().unwrap().to_string();
+    assert!(
+        name.starts_with("service-") && name.ends_with(".jsonl") && name.len() > 30,
+        "{name}"
+    );
+    let lines = captured_lines(&files[0]);
+    let texts: Vec<(&str, &str)> = lines
+        .iter()
+        .map(|l| (l["stream"].as_str().unwrap(), l["text"].as_str().unwrap()))
+        .collect();
+    assert!(texts.contains(&("stdout", "listening soon")), "{texts:?}");
+    assert!(texts.contains(&("stdout", r#"{"event": "task.create"}"#)));
+    // Not UTF-8: kept lossily, and the pump goes on.
+    assert!(texts.contains(&("stderr", "caf\u{FFFD}")), "{texts:?}");
+    let at = lines[0]["captured_at"].as_str().unwrap();
+    assert!(at.len() == 27 && at.ends_with('Z'), "{at}");
+
+    // A small cap: the file ends with the note, within its size.
+    let port = free_port();
+    let small = Capture {
+        max_file_bytes: 4096,
+        ..Capture::in_dir(dir.path().join("small"))
+    };
+    let service = Service::start_capturing(
+        dir.path(),
+        &printing_config(port, "seq 1 2000"),
+        &allowed,
+        &supervisor,
+        Some(small.clone()),
+    )
+    .await
+    .expect("starts");
+    let file = service.capture_file().expect("captured").to_path_buf();
+    service.stop().await;
+    let size = std::fs::metadata(&file).unwrap().len();
+    assert!(size <= 4096, "{size}");
+    let lines = captured_lines(&file);
+    assert_eq!(lines[0]["text"], "1");
+    let last = lines.last().unwrap();
+    assert_eq!(last["stream"], "sdd");
+    assert!(
+        last["text"].as_str().unwrap().contains("truncated"),
+        "{last}"
+    );
+}

@@ -457,6 +457,11 @@ async fn service_lifecycle_and_executable_examples() {
 
     let started = structured(&call(&client, "start_service", json!({})).await);
     assert_eq!(started["state"], "running", "{started:#}");
+    // Its output is also captured where the debugger reads it.
+    let captures = std::fs::read_dir(project.path().join(".sdd/service-logs"))
+        .expect("start_service captures the service's output")
+        .count();
+    assert_eq!(captures, 1);
     let err = error_text(&call(&client, "start_service", json!({})).await);
     assert!(err.contains("already running"), "{err}");
     let status = structured(&call(&client, "service_status", json!({})).await);

@@ -372,6 +372,176 @@ pub(crate) fn event_of(
     Ok((event, format))
 }
 
+/// The convention's record as it is on the line, strings borrowed where they have no escapes:
+/// the fast path for the default map, which skips building a `serde_json::Value` of the whole
+/// record (its keys, its map) before taking it apart. Any record it cannot take as it is (a
+/// field of another type, duplicate keys, a tracing-subscriber `fields` object, an OTLP
+/// request, two records on a line) goes the general way instead.
+#[derive(serde::Deserialize)]
+struct Plain<'a> {
+    #[serde(default)]
+    timestamp: Option<Time>,
+    #[serde(default)]
+    time: Option<Time>,
+    #[serde(default)]
+    ts: Option<Time>,
+    #[serde(default, rename = "@timestamp")]
+    at_timestamp: Option<Time>,
+    #[serde(default, borrow)]
+    event: Option<std::borrow::Cow<'a, str>>,
+    #[serde(default, borrow)]
+    message: Option<std::borrow::Cow<'a, str>>,
+    #[serde(default, borrow)]
+    msg: Option<std::borrow::Cow<'a, str>>,
+    #[serde(default)]
+    level: Option<Value>,
+    #[serde(default)]
+    severity: Option<Value>,
+    #[serde(default, borrow)]
+    scenario: Option<std::borrow::Cow<'a, str>>,
+    #[serde(default, borrow)]
+    step: Option<std::borrow::Cow<'a, str>>,
+    #[serde(default, borrow)]
+    constraint: Option<std::borrow::Cow<'a, str>>,
+    #[serde(default, borrow)]
+    business_rule: Option<std::borrow::Cow<'a, str>>,
+    #[serde(default, borrow)]
+    expected_outcome: Option<std::borrow::Cow<'a, str>>,
+    #[serde(default, borrow)]
+    actual_outcome: Option<std::borrow::Cow<'a, str>>,
+    #[serde(default)]
+    outcome: Option<Value>,
+    #[serde(default)]
+    decision_factors: Option<std::collections::BTreeMap<String, Value>>,
+    #[serde(default)]
+    attributes: Option<std::collections::BTreeMap<String, Value>>,
+    #[serde(default, borrow)]
+    trace_id: Option<std::borrow::Cow<'a, str>>,
+    #[serde(default, borrow)]
+    span_id: Option<std::borrow::Cow<'a, str>>,
+    #[serde(default, borrow)]
+    parent_span_id: Option<std::borrow::Cow<'a, str>>,
+    #[serde(default)]
+    duration_ms: Option<Value>,
+    #[serde(default, borrow)]
+    service_name: Option<std::borrow::Cow<'a, str>>,
+    #[serde(default, borrow)]
+    service_version: Option<std::borrow::Cow<'a, str>>,
+    // Present: not a plain convention record (see above).
+    #[serde(default)]
+    fields: Option<serde::de::IgnoredAny>,
+    #[serde(default)]
+    span: Option<serde::de::IgnoredAny>,
+    #[serde(default, rename = "resourceLogs")]
+    resource_logs: Option<serde::de::IgnoredAny>,
+    #[serde(default, rename = "resourceSpans")]
+    resource_spans: Option<serde::de::IgnoredAny>,
+}
+
+/// A timestamp as read by [`timestamp_of_value`], without building the value; `Bad` sends the
+/// record the general way, which says why.
+enum Time {
+    Parsed(Nanos, TimestampFormat),
+    Bad,
+}
+
+impl<'de> serde::Deserialize<'de> for Time {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Time, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = Time;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a timestamp")
+            }
+            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Time, E> {
+                Ok(Time::of(super::timestamp::timestamp_of_str(text)))
+            }
+            fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<Time, E> {
+                Ok(Time::of(timestamp_of_value(&Value::from(n))))
+            }
+            fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<Time, E> {
+                Ok(Time::of(timestamp_of_value(&Value::from(n))))
+            }
+            fn visit_f64<E: serde::de::Error>(self, n: f64) -> Result<Time, E> {
+                Ok(Time::of(timestamp_of_value(&Value::from(n))))
+            }
+            fn visit_unit<E: serde::de::Error>(self) -> Result<Time, E> {
+                Ok(Time::Bad)
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
+}
+
+impl Time {
+    fn of(parsed: Option<(Nanos, TimestampFormat)>) -> Time {
+        match parsed {
+            Some((at, format)) => Time::Parsed(at, format),
+            None => Time::Bad,
+        }
+    }
+}
+
+/// The fast path: `Some` when the line is one plain convention record with a timestamp that
+/// parses (read with the default map), `None` when it must go the general way.
+pub(crate) fn plain_event(line: &str, tally: &mut Tally) -> Option<(Event, TimestampFormat)> {
+    let plain: Plain = serde_json::from_str(line).ok()?;
+    if plain.fields.is_some()
+        || plain.span.is_some()
+        || plain.resource_logs.is_some()
+        || plain.resource_spans.is_some()
+    {
+        return None;
+    }
+    // The general way's order: the convention's name first, then the courtesy names.
+    let (at, format) = match plain
+        .timestamp
+        .or(plain.time)
+        .or(plain.ts)
+        .or(plain.at_timestamp)?
+    {
+        Time::Parsed(at, format) => (at, format),
+        Time::Bad => return None,
+    };
+    let owned = |text: Option<std::borrow::Cow<str>>| text.map(std::borrow::Cow::into_owned);
+    let mut event = Event::at(at, EventKind::Log);
+    event.name = owned(plain.event);
+    event.message = owned(plain.message.or(plain.msg));
+    event.level = plain.level.or(plain.severity).map(level_word);
+    event.scenario = owned(plain.scenario);
+    event.step = owned(plain.step);
+    event.constraint = owned(plain.constraint);
+    event.business_rule = owned(plain.business_rule);
+    event.expected_outcome = owned(plain.expected_outcome);
+    event.actual_outcome = owned(plain.actual_outcome);
+    event.outcome = plain.outcome.and_then(|v| Outcome::parse(&value_text(&v)));
+    event.decision_factors = plain.decision_factors.unwrap_or_default();
+    event.attributes = plain
+        .attributes
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(name, value)| (name, text(value)))
+        .collect();
+    event.trace_id = plain.trace_id.and_then(|id| hex_id(&id, 32, tally));
+    event.span_id = plain.span_id.and_then(|id| hex_id(&id, 16, tally));
+    event.parent_span_id = plain.parent_span_id.and_then(|id| hex_id(&id, 16, tally));
+    event.duration_ms = plain
+        .duration_ms
+        .as_ref()
+        .and_then(number)
+        .filter(|d| d.is_finite());
+    event.service_name = owned(plain.service_name);
+    event.service_version = owned(plain.service_version);
+    Some((event, format))
+}
+
+impl FieldMap {
+    /// The default map with no extra attributes: records may take the fast path.
+    pub(crate) fn is_plain(&self) -> bool {
+        !self.customized && self.attributes.is_empty()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -485,6 +655,58 @@ mod tests {
         let mut map = FieldMap::default();
         map.set(Field::Timestamp, "ts");
         assert!(read(json!({"time": "2026-12-01T03:12:00Z"}), &map).is_err());
+    }
+
+    /// The fast path reads what the general way reads, or leaves the record to it.
+    #[test]
+    fn the_fast_path_agrees_with_the_general_way() {
+        let records = [
+            json!({"timestamp": "2026-12-01T03:12:00Z", "event": "a", "level": 40,
+                   "outcome": true, "decision_factors": {"n": 1.5}, "attributes": {"k": [1]},
+                   "trace_id": "4BF92F3577B34DA6A3CE929D0E0E4736", "span_id": "bad",
+                   "duration_ms": "2", "service_version": "1.4.2", "extra": {"x": null}}),
+            json!({"time": 1796094720123i64, "msg": "mé", "severity": "warning"}),
+            json!({"timestamp": null, "ts": 1796094720.5, "message": null}),
+        ];
+        for record in records {
+            let line = record.to_string();
+            let (mut t1, mut t2) = (Tally::default(), Tally::default());
+            let (fast, _) = plain_event(&line, &mut t1).expect("a plain record");
+            let slow = event_of(
+                record.as_object().unwrap().clone(),
+                &FieldMap::default(),
+                None,
+                &mut t2,
+            )
+            .ok()
+            .unwrap()
+            .0;
+            assert_eq!(fast, slow, "{line}");
+            assert_eq!(t1.invalid_ids, t2.invalid_ids);
+        }
+        let general = [
+            json!({"timestamp": "soon"}),
+            json!({"event": "no time"}),
+            json!({"timestamp": 1796094720, "step": 2}),
+            json!({"timestamp": 1796094720, "fields": {"message": "m"}}),
+            json!({"timestamp": 1796094720, "resourceLogs": []}),
+        ];
+        for record in general {
+            assert!(
+                plain_event(&record.to_string(), &mut Tally::default()).is_none(),
+                "{record}"
+            );
+        }
+        assert!(plain_event(
+            r#"{"timestamp": 1796094720, "timestamp": 1796094721}"#,
+            &mut Tally::default()
+        )
+        .is_none());
+        assert!(plain_event(
+            r#"{"timestamp": 1796094720}{"timestamp": 1796094721}"#,
+            &mut Tally::default()
+        )
+        .is_none());
     }
 
     #[test]

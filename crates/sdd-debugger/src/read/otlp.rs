@@ -2,12 +2,13 @@
 //! collector's `file` exporter writes them) into events: log records as log events, spans as
 //! span events.
 //!
-//! Tolerant by construction: every type ignores unknown fields, and records are kept as JSON
-//! values until each is read on its own, so one malformed record costs that record, not its
-//! batch. IDs are hex strings (OTLP JSON's encoding, unlike protobuf's default JSON mapping);
+//! Tolerant by construction: every type ignores unknown fields, and records are kept as raw
+//! JSON text (borrowed from the line, validated, not built into values) until each is read on
+//! its own, so one malformed record costs that record, not its batch. IDs are hex strings (OTLP JSON's encoding, unlike protobuf's default JSON mapping);
 //! 64-bit integers may be JSON strings or numbers.
 
 use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::Value;
 
 use super::json::{hex_id, level_word};
@@ -18,14 +19,14 @@ use crate::event::{otlp, value_text, Event, EventKind, Nanos, Outcome};
 /// One line: logs, spans, or (unusually) both.
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
-pub(crate) struct Request {
-    #[serde(default)]
-    resource_logs: Option<Vec<ResourceLogs>>,
-    #[serde(default)]
-    resource_spans: Option<Vec<ResourceSpans>>,
+pub(crate) struct Request<'a> {
+    #[serde(default, borrow)]
+    resource_logs: Option<Vec<ResourceLogs<'a>>>,
+    #[serde(default, borrow)]
+    resource_spans: Option<Vec<ResourceSpans<'a>>>,
 }
 
-impl Request {
+impl Request<'_> {
     /// Neither `resourceLogs` nor `resourceSpans`: some other JSON object, not an empty batch.
     pub(crate) fn is_foreign(&self) -> bool {
         self.resource_logs.is_none() && self.resource_spans.is_none()
@@ -34,50 +35,52 @@ impl Request {
 
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
-struct ResourceLogs {
-    #[serde(default, deserialize_with = "nullable")]
-    resource: Resource,
+struct ResourceLogs<'a> {
+    #[serde(default, borrow, deserialize_with = "nullable")]
+    resource: Resource<'a>,
     // The name before OTLP 1.0 too.
     #[serde(
         default,
+        borrow,
         deserialize_with = "nullable",
         alias = "instrumentationLibraryLogs"
     )]
-    scope_logs: Vec<ScopeLogs>,
+    scope_logs: Vec<ScopeLogs<'a>>,
 }
 
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
-struct ScopeLogs {
-    #[serde(default, deserialize_with = "nullable")]
-    log_records: Vec<Value>,
+struct ScopeLogs<'a> {
+    #[serde(default, borrow, deserialize_with = "nullable")]
+    log_records: Vec<&'a RawValue>,
 }
 
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
-struct ResourceSpans {
-    #[serde(default, deserialize_with = "nullable")]
-    resource: Resource,
+struct ResourceSpans<'a> {
+    #[serde(default, borrow, deserialize_with = "nullable")]
+    resource: Resource<'a>,
     #[serde(
         default,
+        borrow,
         deserialize_with = "nullable",
         alias = "instrumentationLibrarySpans"
     )]
-    scope_spans: Vec<ScopeSpans>,
+    scope_spans: Vec<ScopeSpans<'a>>,
 }
 
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
-struct ScopeSpans {
-    #[serde(default, deserialize_with = "nullable")]
-    spans: Vec<Value>,
+struct ScopeSpans<'a> {
+    #[serde(default, borrow, deserialize_with = "nullable")]
+    spans: Vec<&'a RawValue>,
 }
 
 #[derive(Deserialize, Default)]
-struct Resource {
-    // Kept as values: one malformed resource attribute should not cost the resource's records.
-    #[serde(default, deserialize_with = "nullable")]
-    attributes: Vec<Value>,
+struct Resource<'a> {
+    // Kept raw: one malformed resource attribute should not cost the resource's records.
+    #[serde(default, borrow, deserialize_with = "nullable")]
+    attributes: Vec<&'a RawValue>,
 }
 
 #[derive(Deserialize)]
@@ -279,7 +282,7 @@ struct ResourceFacts {
 fn resource_facts(resource: &Resource) -> ResourceFacts {
     let mut facts = ResourceFacts::default();
     for attribute in &resource.attributes {
-        let Ok(kv) = KeyValue::deserialize(attribute) else {
+        let Ok(kv) = serde_json::from_str::<KeyValue>(attribute.get()) else {
             continue;
         };
         let Some(Ok(value)) = kv.value.map(AnyValue::into_json) else {
@@ -294,31 +297,37 @@ fn resource_facts(resource: &Resource) -> ResourceFacts {
     facts
 }
 
+/// A value as text, a string moved rather than copied (most attributes are strings).
+fn into_text(value: Value) -> String {
+    match value {
+        Value::String(s) => s,
+        other => other.to_string(),
+    }
+}
+
 /// One attribute of a log record or span, into the event by the convention's keys.
 fn apply_attribute(event: &mut Event, key: String, value: Value) {
-    let text = || value_text(&value);
     match key.as_str() {
-        otlp::SERVICE_NAME => event.service_name = Some(text()),
-        otlp::SERVICE_VERSION => event.service_version = Some(text()),
-        otlp::EVENT_NAME => event.name = Some(text()),
-        otlp::SCENARIO => event.scenario = Some(text()),
-        otlp::STEP => event.step = Some(text()),
-        otlp::CONSTRAINT => event.constraint = Some(text()),
-        otlp::BUSINESS_RULE => event.business_rule = Some(text()),
-        otlp::EXPECTED_OUTCOME => event.expected_outcome = Some(text()),
-        otlp::ACTUAL_OUTCOME => event.actual_outcome = Some(text()),
-        otlp::OUTCOME => event.outcome = Outcome::parse(&text()),
+        otlp::SERVICE_NAME => event.service_name = Some(into_text(value)),
+        otlp::SERVICE_VERSION => event.service_version = Some(into_text(value)),
+        otlp::EVENT_NAME => event.name = Some(into_text(value)),
+        otlp::SCENARIO => event.scenario = Some(into_text(value)),
+        otlp::STEP => event.step = Some(into_text(value)),
+        otlp::CONSTRAINT => event.constraint = Some(into_text(value)),
+        otlp::BUSINESS_RULE => event.business_rule = Some(into_text(value)),
+        otlp::EXPECTED_OUTCOME => event.expected_outcome = Some(into_text(value)),
+        otlp::ACTUAL_OUTCOME => event.actual_outcome = Some(into_text(value)),
+        otlp::OUTCOME => event.outcome = Outcome::parse(&into_text(value)),
         otlp::DURATION_MS => {
             event.duration_ms = super::json::number(&value).filter(|d| d.is_finite());
         }
-        _ => match key.strip_prefix(otlp::DECISION_PREFIX) {
-            Some(factor) if !factor.is_empty() => {
-                event.decision_factors.insert(factor.to_string(), value);
-            }
-            _ => {
-                event.attributes.insert(key, text());
-            }
-        },
+        _ if key.starts_with(otlp::DECISION_PREFIX) && key.len() > otlp::DECISION_PREFIX.len() => {
+            let factor = key[otlp::DECISION_PREFIX.len()..].to_string();
+            event.decision_factors.insert(factor, value);
+        }
+        _ => {
+            event.attributes.insert(key, into_text(value));
+        }
     }
 }
 
@@ -370,7 +379,7 @@ pub(crate) fn events_of(request: Request, tally: &mut Tally, out: &mut dyn FnMut
         let facts = resource_facts(&resource_logs.resource);
         for scope in resource_logs.scope_logs {
             for record in scope.log_records {
-                out(log_event(&record, &facts, tally));
+                out(log_event(record, &facts, tally));
             }
         }
     }
@@ -378,7 +387,7 @@ pub(crate) fn events_of(request: Request, tally: &mut Tally, out: &mut dyn FnMut
         let facts = resource_facts(&resource_spans.resource);
         for scope in resource_spans.scope_spans {
             for span in scope.spans {
-                out(span_event(&span, &facts, tally));
+                out(span_event(span, &facts, tally));
             }
         }
     }
@@ -388,9 +397,9 @@ fn time(value: Option<&U64>) -> Option<Nanos> {
     value.and_then(U64::get).and_then(otlp_nanos)
 }
 
-fn log_event(record: &Value, facts: &ResourceFacts, tally: &mut Tally) -> Item {
-    let record =
-        LogRecord::deserialize(record).map_err(|e| format!("malformed OTLP log record: {e}"))?;
+fn log_event(record: &RawValue, facts: &ResourceFacts, tally: &mut Tally) -> Item {
+    let record = serde_json::from_str::<LogRecord>(record.get())
+        .map_err(|e| format!("malformed OTLP log record: {e}"))?;
     let at = time(record.time_unix_nano.as_ref())
         .or_else(|| time(record.observed_time_unix_nano.as_ref()))
         .ok_or("OTLP log record without timeUnixNano or observedTimeUnixNano")?;
@@ -420,8 +429,9 @@ fn log_event(record: &Value, facts: &ResourceFacts, tally: &mut Tally) -> Item {
     Ok(event)
 }
 
-fn span_event(span: &Value, facts: &ResourceFacts, tally: &mut Tally) -> Item {
-    let span = Span::deserialize(span).map_err(|e| format!("malformed OTLP span: {e}"))?;
+fn span_event(span: &RawValue, facts: &ResourceFacts, tally: &mut Tally) -> Item {
+    let span = serde_json::from_str::<Span>(span.get())
+        .map_err(|e| format!("malformed OTLP span: {e}"))?;
     let start =
         time(span.start_time_unix_nano.as_ref()).ok_or("OTLP span without startTimeUnixNano")?;
     let mut event = Event::at(start, EventKind::Span);
@@ -471,7 +481,8 @@ mod tests {
     use serde_json::json;
 
     fn events(line: Value) -> Vec<Item> {
-        let request = Request::deserialize(&line).unwrap();
+        let line = line.to_string();
+        let request: Request = serde_json::from_str(&line).unwrap();
         let mut out = Vec::new();
         events_of(request, &mut Tally::default(), &mut |item| out.push(item));
         out

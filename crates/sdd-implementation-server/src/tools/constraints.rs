@@ -16,6 +16,7 @@ use sdd_verify::constraints::{verify, ConstraintVerdict, ServiceUnderTest, Verif
 use sdd_verify::record::{constraint_status, RunStamp};
 
 use super::service::service_config;
+use sdd_exec::capture::Capture;
 use sdd_exec::service::Service;
 use sdd_http::AllowedHosts;
 use sdd_spec::project::ServiceConfig;
@@ -42,11 +43,13 @@ impl Restarter for ServiceRestarter<'_> {
                     Stop::Crash => service.crash().await,
                 };
             }
-            let service = Service::start(
+            // Restarted as start_service starts it: its output captured for the debugger.
+            let service = Service::start_capturing(
                 &self.server.state.project.root,
                 self.config,
                 self.allowed_hosts,
                 &self.server.state.supervisor,
+                Some(Capture::for_project(&self.server.state.project.root)),
             )
             .await
             .map_err(|e| e.to_string())?;

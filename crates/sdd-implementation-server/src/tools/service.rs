@@ -6,6 +6,7 @@ use rmcp::{tool, tool_router, Json, RoleServer};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use sdd_exec::capture::Capture;
 use sdd_exec::service::{
     probe, LogsView, Service, ServiceState, ServiceStatus, StopReport, Stream,
 };
@@ -153,11 +154,13 @@ impl ImplServer {
         slot.current = None;
         slot.stopped = None;
         let allowed_hosts = sdd_verify::allowed_hosts(&file);
-        let start = Service::start(
+        // Its output also goes to .sdd/service-logs/, where the debugger reads it.
+        let start = Service::start_capturing(
             &self.state.project.root,
             config,
             &allowed_hosts,
             &self.state.supervisor,
+            Some(Capture::for_project(&self.state.project.root)),
         );
         let mut service = sdd_mcp::with_progress(&context, "starting the service", start)
             .await?
