@@ -260,6 +260,8 @@ fn check(case: Case, answer: &Value, source: &str) -> Option<String> {
 async fn each_planted_incident_ranks_its_cause_first_and_a_healthy_run_claims_nothing() {
     let binary = service_binary();
     let mut problems = Vec::new();
+    // `SDD_INCIDENT_CASES=SlowDependency,BadShard` runs only those, and keeps their events.
+    let only = std::env::var("SDD_INCIDENT_CASES").ok();
     for case in [
         Case::Healthy,
         Case::BadDeploy,
@@ -267,6 +269,12 @@ async fn each_planted_incident_ranks_its_cause_first_and_a_healthy_run_claims_no
         Case::SlowDependency,
         Case::TrafficSpike,
     ] {
+        if only
+            .as_deref()
+            .is_some_and(|o| !o.split(',').any(|c| c == format!("{case:?}")))
+        {
+            continue;
+        }
         let dir = run(&binary, case).await;
         let answer = analyze(dir.path());
         problems.extend(check(case, &answer, "JSON lines"));
@@ -276,6 +284,9 @@ async fn each_planted_incident_ranks_its_cause_first_and_a_healthy_run_claims_no
         problems.extend(check(case, &answer, "OTLP JSON"));
         let events: PathBuf = dir.path().join("logs/events.jsonl");
         assert!(events.metadata().unwrap().len() > 0, "{case:?}: no events written");
+        if only.is_some() {
+            eprintln!("{case:?}: events kept in {}", dir.keep().display());
+        }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n\n"));
 }

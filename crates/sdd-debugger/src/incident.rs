@@ -466,32 +466,26 @@ fn proportion_bins(a: &Analysis, signal: Signal, requests: &[u64]) -> Vec<(u64, 
     bins
 }
 
-/// Median duration per bin of a step; bins without one carry the previous bin's (a level
-/// series has no gaps; leading empty bins take the first seen).
-fn latency_bins(a: &Analysis, scenario: u32, step: u32) -> (Vec<f64>, Vec<Vec<f64>>) {
-    let mut per_bin: Vec<Vec<f64>> = vec![Vec::new(); a.bins()];
-    for r in a
+/// The most durations one step's change point is computed over: beyond it, every k-th span
+/// in time order (the change point's cost is a sort).
+const MAX_LATENCY_POINTS: usize = 200_000;
+
+/// A step's durations in time order, with their times (evenly thinned past
+/// [`MAX_LATENCY_POINTS`]).
+fn latency_series(a: &Analysis, scenario: u32, step: u32) -> Vec<(Nanos, f64)> {
+    let all: Vec<(Nanos, f64)> = a
         .records
         .iter()
-        .filter(|r| r.scenario == scenario && r.step == step && r.kind == EventKind::Span)
-    {
-        if r.duration_ms.is_finite() {
-            per_bin[a.bin_of(r.at)].push(r.duration_ms as f64);
-        }
-    }
-    let mut medians: Vec<Option<f64>> = per_bin.iter().map(|v| stats::median(v)).collect();
-    let first = medians.iter().flatten().next().copied();
-    let mut last = first;
-    for m in medians.iter_mut() {
-        match m {
-            Some(v) => last = Some(*v),
-            None => *m = last,
-        }
-    }
-    (
-        medians.into_iter().map(|m| m.unwrap_or(0.0)).collect(),
-        per_bin,
-    )
+        .filter(|r| {
+            r.scenario == scenario
+                && r.step == step
+                && r.kind == EventKind::Span
+                && r.duration_ms.is_finite()
+        })
+        .map(|r| (r.at, r.duration_ms as f64))
+        .collect();
+    let every = all.len().div_ceil(MAX_LATENCY_POINTS).max(1);
+    all.into_iter().step_by(every).collect()
 }
 
 struct Found {
@@ -980,8 +974,12 @@ fn judge_share(a: &Analysis, signal: Signal, bins: &[(u64, u64)], tests: f64) ->
 }
 
 fn judge_latency(a: &Analysis, scenario: u32, step: u32, tests: f64) -> Option<Found> {
-    let (medians, _) = latency_bins(a, scenario, step);
-    let c = stats::level_change_point(&medians)?;
+    // Each span's duration, not a median per bin: a short incident has few bins, and a rank
+    // test over a handful of medians cannot reach the corrected significance however clear
+    // the change.
+    let series = latency_series(a, scenario, step);
+    let durations: Vec<f64> = series.iter().map(|(_, d)| *d).collect();
+    let c = stats::level_change_point(&durations)?;
     let p = (c.p_value * tests).min(1.0);
     if p >= a.options.alpha
         || c.statistic <= 0.0
@@ -990,6 +988,7 @@ fn judge_latency(a: &Analysis, scenario: u32, step: u32, tests: f64) -> Option<F
     {
         return None;
     }
+    let changed_at = series.get(c.index).map(|(t, _)| *t)?;
     let signal = Signal::Step(scenario, step);
     Some(Found {
         signal,
@@ -999,7 +998,7 @@ fn judge_latency(a: &Analysis, scenario: u32, step: u32, tests: f64) -> Option<F
             what: "median duration".into(),
             before: c.before,
             after: c.after,
-            since: Some(rfc3339(a.bin_start(c.index))),
+            since: Some(rfc3339(changed_at)),
             evidence: Evidence {
                 claim: String::new(),
                 figures: BTreeMap::new(),
@@ -1007,7 +1006,7 @@ fn judge_latency(a: &Analysis, scenario: u32, step: u32, tests: f64) -> Option<F
                 examples: Vec::new(),
             },
         },
-        onset_bin: Some(c.index),
+        onset_bin: Some(a.bin_of(changed_at)),
         p_value: p,
     })
 }

@@ -427,6 +427,8 @@ struct Plain<'a> {
     service_name: Option<std::borrow::Cow<'a, str>>,
     #[serde(default, borrow)]
     service_version: Option<std::borrow::Cow<'a, str>>,
+    #[serde(default)]
+    kind: Option<Value>,
     // Present: not a plain convention record (see above).
     #[serde(default)]
     fields: Option<serde::de::IgnoredAny>,
@@ -532,6 +534,12 @@ pub(crate) fn plain_event(line: &str, tally: &mut Tally) -> Option<(Event, Times
         .filter(|d| d.is_finite());
     event.service_name = owned(plain.service_name);
     event.service_version = owned(plain.service_version);
+    if plain
+        .kind
+        .is_some_and(|k| value_text(&k).eq_ignore_ascii_case("span"))
+    {
+        event.kind = EventKind::Span;
+    }
     Some((event, format))
 }
 
@@ -554,6 +562,22 @@ mod tests {
         event_of(record, map, None, &mut Tally::default())
             .map(|(e, _)| e)
             .map_err(|e| e.0)
+    }
+
+    #[test]
+    fn kind_span_makes_a_timed_step_on_both_paths() {
+        let line = r#"{"timestamp":"2026-12-01T03:12:00Z","event":"task.create","kind":"span","duration_ms":1.5}"#;
+        let (fast, _) = plain_event(line, &mut Tally::default()).unwrap();
+        let general = read(serde_json::from_str(line).unwrap(), &FieldMap::default()).unwrap();
+        assert_eq!(
+            (fast.kind, general.kind),
+            (EventKind::Span, EventKind::Span)
+        );
+        let event = r#"{"timestamp":"2026-12-01T03:12:00Z","event":"task.create","kind":"event"}"#;
+        assert_eq!(
+            plain_event(event, &mut Tally::default()).unwrap().0.kind,
+            EventKind::Log
+        );
     }
 
     #[test]
