@@ -10,8 +10,8 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
 use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -86,7 +86,10 @@ async fn send(
     body: Option<Value>,
 ) -> Option<(u16, Value)> {
     let mut headers = vec![
-        ("Authorization".to_string(), format!("Bearer {}", token(user))),
+        (
+            "Authorization".to_string(),
+            format!("Bearer {}", token(user)),
+        ),
         ("X-Client-Version".to_string(), client.to_string()),
     ];
     if body.is_some() {
@@ -129,9 +132,25 @@ async fn traffic(port: u16, length: Duration, workers: usize, pace: Duration, se
                 .await;
                 if let Some((201, task)) = created {
                     let id = task["id"].as_i64().unwrap_or(0);
-                    send(port, "POST", &format!("/tasks/{id}/complete"), &user, client, None).await;
+                    send(
+                        port,
+                        "POST",
+                        &format!("/tasks/{id}/complete"),
+                        &user,
+                        client,
+                        None,
+                    )
+                    .await;
                 }
-                send(port, "GET", "/tasks?status=pending&limit=5", &user, client, None).await;
+                send(
+                    port,
+                    "GET",
+                    "/tasks?status=pending&limit=5",
+                    &user,
+                    client,
+                    None,
+                )
+                .await;
                 tokio::time::sleep(pace).await;
             }
         }));
@@ -149,7 +168,15 @@ async fn spike(port: u16, length: Duration) {
         handles.push(tokio::spawn(async move {
             let user = format!("spammer-{}", worker % 2);
             while Instant::now() < until {
-                send(port, "GET", "/tasks?status=pending&limit=5", &user, "7.0.3", None).await;
+                send(
+                    port,
+                    "GET",
+                    "/tasks?status=pending&limit=5",
+                    &user,
+                    "7.0.3",
+                    None,
+                )
+                .await;
             }
         }));
     }
@@ -242,9 +269,10 @@ fn check(case: Case, answer: &Value, source: &str) -> Option<String> {
             let ok = first.is_some_and(|h| {
                 h["kind"] == kind
                     && h["cause"].as_str().unwrap_or_default().contains(phrase)
-                    && h["evidence_for"]
-                        .as_array()
-                        .is_some_and(|e| e.iter().any(|e| e["figures"].as_object().is_some_and(|f| !f.is_empty())))
+                    && h["evidence_for"].as_array().is_some_and(|e| {
+                        e.iter()
+                            .any(|e| e["figures"].as_object().is_some_and(|f| !f.is_empty()))
+                    })
             });
             (!ok).then(|| {
                 format!(
@@ -283,7 +311,10 @@ async fn each_planted_incident_ranks_its_cause_first_and_a_healthy_run_claims_no
         let answer = analyze(dir.path());
         problems.extend(check(case, &answer, "OTLP JSON"));
         let events: PathBuf = dir.path().join("logs/events.jsonl");
-        assert!(events.metadata().unwrap().len() > 0, "{case:?}: no events written");
+        assert!(
+            events.metadata().unwrap().len() > 0,
+            "{case:?}: no events written"
+        );
         if only.is_some() {
             eprintln!("{case:?}: events kept in {}", dir.keep().display());
         }

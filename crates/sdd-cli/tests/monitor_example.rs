@@ -13,8 +13,8 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use sdd_monitoring::testing::{free_port, prometheus_installed, RunningPrometheus};
-use support::{repo, service_binary, wait_for, Service};
 use serde_json::Value;
+use support::{repo, service_binary, wait_for, Service};
 
 const READ_LATENCY: &str = "task_management_system.performance.api_response_time";
 

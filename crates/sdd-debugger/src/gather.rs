@@ -46,7 +46,14 @@ pub async fn git_changes(root: &Path, from: Nanos, to: Nanos) -> Result<Vec<Chan
             ".",
         ],
     )
-    .await?;
+    .await
+    .map_err(|e| {
+        if e.contains("not a git repository") {
+            "the project is not a git repository: no commits to look at".to_string()
+        } else {
+            e
+        }
+    })?;
     Ok(parse_git_log(&out))
 }
 

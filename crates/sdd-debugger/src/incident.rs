@@ -420,12 +420,19 @@ impl Analysis<'_> {
         (counts, basis)
     }
 
+    /// Up to three distinct `file:line` (an OTLP line holds many records).
     fn example_lines<'r>(&self, records: impl Iterator<Item = &'r Record>) -> Vec<String> {
-        records
-            .filter(|r| r.file != NONE)
-            .take(3)
-            .map(|r| format!("{}:{}", self.text(r.file), r.line))
-            .collect()
+        let mut lines: Vec<String> = Vec::new();
+        for r in records.filter(|r| r.file != NONE) {
+            let line = format!("{}:{}", self.text(r.file), r.line);
+            if !lines.contains(&line) {
+                lines.push(line);
+                if lines.len() == 3 {
+                    break;
+                }
+            }
+        }
+        lines
     }
 }
 

@@ -85,4 +85,3 @@ pub fn wait_for(url: &str) {
     }
     panic!("{url} did not answer 200 within a minute");
 }
-
