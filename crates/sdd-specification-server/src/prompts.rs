@@ -37,7 +37,8 @@ pub struct EdgeCaseArgs {
 #[prompt_router(vis = "pub(crate)")]
 impl SpecServer {
     /// Add a feature the specification-driven way: analyse, propose scenarios, wait for a
-    /// person's approval, implement, instrument (SDD's metrics convention), verify.
+    /// person's approval, implement, instrument (SDD's metrics and semantic event conventions),
+    /// verify.
     #[prompt(name = "add_feature")]
     pub async fn add_feature(
         &self,
@@ -121,7 +122,16 @@ fn add_feature_text(feature: &str, domain: Option<&str>) -> String {
             each approved scenario's decision point in the handlers, this feature's included; gauges \
             `process_resident_memory_bytes`, `process_open_fds`, `process_start_time_seconds`, \
             `db_size_bytes`, `db_connections_in_use` read at scrape time. Serve them as GET /metrics on a \
-            separate listener, 127.0.0.1:$METRICS_PORT, without a token, never on the API's port.\n\
+            separate listener, 127.0.0.1:$METRICS_PORT, without a token, never on the API's port. \
+            And it emits SDD's semantic events (README, section \"Semantic event convention\"; the bundled \
+            example's src/events.rs does it through `tracing`): at each decision point one event with \
+            `event` (`<area>.<decision>`), `scenario` (the scenario ID), `step` (numbered, `2_store`), \
+            `business_rule` in the spec's words, `expected_outcome`, `actual_outcome`, `outcome` \
+            (`success`, `failure`, or `refused` for a refusal a constraint demands, with `constraint` = its \
+            ID), `decision_factors`, `attributes` (business keys such as the entity's ID, the user, any \
+            dimension a failure could share), `trace_id`/`span_id` (one trace per request, a span per \
+            step with `kind: span` and `duration_ms`), `service_version`; as JSON lines (EVENTS_LOG) and \
+            OTLP JSON (OTLP_LOG), so the debugger server can explain an incident in the spec's terms.\n\
          6. Verify: run the tests, map each result to its scenario, and check the constraints that apply \
             (get_constraints); impact_analysis tells which existing scenarios to re-run. Report per \
             scenario: passing, failing, or untested."
@@ -143,6 +153,10 @@ mod tests {
             "`process_resident_memory_bytes`",
             "`db_connections_in_use`",
             "METRICS_PORT",
+            "\"Semantic event convention\"",
+            "`business_rule`",
+            "`refused`",
+            "OTLP JSON (OTLP_LOG)",
             "6. Verify",
         ] {
             assert!(text.contains(needle), "{needle} missing from:\n{text}");
