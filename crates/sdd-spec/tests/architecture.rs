@@ -78,6 +78,16 @@ const RULES: &[(&str, &[&str], &str)] = &[
     ),
     ("sdd-verify", &["rmcp"], "no library crate knows MCP"),
     (
+        "sdd-monitoring",
+        &["rmcp", "sdd-mcp"],
+        "the monitoring library answers in its own types; only its server speaks MCP",
+    ),
+    (
+        "sdd-debugger",
+        &["rmcp", "sdd-mcp"],
+        "the debugger library answers in its own types; only its server speaks MCP",
+    ),
+    (
         "sdd-specification-server",
         &["rusqlite", "hyper", "sdd-load", "sdd-verify", "sdd-history"],
         "the specification server reads specs and runs git, nothing more",
