@@ -58,7 +58,8 @@ fn call_prints_a_tools_json_result_and_reports_errors_by_exit_status() {
 
     // Usage errors: exit 2 with the reason.
     for (args, said) in [
-        (vec!["call", "debugger", "x"], "not built yet"),
+        (vec!["call", "debugger", "x"], "no tool `x` on this server"),
+        (vec!["call", "debuger", "x"], "unknown server `debuger`"),
         (vec!["call", "spec"], "usage: sdd call"),
         (
             vec!["call", "spec", "get_scenarios", "{not json"],

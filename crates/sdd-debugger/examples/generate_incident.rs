@@ -12,8 +12,12 @@ fn main() {
         "attribute" => Planted::Attribute,
         "slow_step" => Planted::SlowStep,
         "spike" => Planted::Spike,
+        "canary" => Planted::Canary,
+        "decision_factor" => Planted::DecisionFactor,
+        "deploy_after_onset" => Planted::DeployAfterOnset,
+        "noisy_healthy" => Planted::NoisyHealthy,
         other => {
-            eprintln!("unknown cause `{other}`: healthy, deploy, attribute, slow_step or spike");
+            eprintln!("unknown cause `{other}`: healthy, deploy, attribute, slow_step, spike, canary, decision_factor, deploy_after_onset or noisy_healthy");
             std::process::exit(2);
         }
     };

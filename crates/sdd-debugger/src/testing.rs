@@ -51,23 +51,41 @@ pub enum Planted {
     /// One user sends six times the whole service's traffic from the onset; the rate limit
     /// refuses what is over its budget.
     Spike,
+    /// A canary: version 2.1.0 takes a quarter of the requests from the onset, and `complete`
+    /// fails 40 % of the time there only.
+    Canary,
+    /// Orders paid by voucher (a decision factor, one in eight) fail to `create` from the
+    /// onset.
+    DecisionFactor,
+    /// Client 7.1.0 starts failing `create` at the onset; version 2.1.0 is deployed a minute
+    /// *later*: the deploy is a symptom of the response, never the cause.
+    DeployAfterOnset,
+    /// Healthy, but noisy: failures at 2 % with bursts of up to 8 in a second, and the traffic
+    /// swinging by half over the run.
+    NoisyHealthy,
 }
 
 impl Planted {
-    pub const ALL: [Planted; 5] = [
+    pub const ALL: [Planted; 9] = [
         Planted::Healthy,
         Planted::Deploy,
         Planted::Attribute,
         Planted::SlowStep,
         Planted::Spike,
+        Planted::Canary,
+        Planted::DecisionFactor,
+        Planted::DeployAfterOnset,
+        Planted::NoisyHealthy,
     ];
 
     /// The hypothesis kind that must rank first (none for a healthy run).
     pub fn expected_kind(self) -> Option<&'static str> {
         match self {
-            Planted::Healthy => None,
-            Planted::Deploy => Some("deploy"),
-            Planted::Attribute => Some("attribute"),
+            Planted::Healthy | Planted::NoisyHealthy => None,
+            Planted::Deploy | Planted::Canary => Some("deploy"),
+            Planted::Attribute | Planted::DecisionFactor | Planted::DeployAfterOnset => {
+                Some("attribute")
+            }
             Planted::SlowStep => Some("slow_step"),
             Planted::Spike => Some("traffic_spike"),
         }
@@ -76,9 +94,10 @@ impl Planted {
     /// A word that must appear in the first hypothesis' cause.
     pub fn expected_word(self) -> Option<&'static str> {
         match self {
-            Planted::Healthy => None,
-            Planted::Deploy => Some("2.1.0"),
-            Planted::Attribute => Some("client_version = 7.1.0"),
+            Planted::Healthy | Planted::NoisyHealthy => None,
+            Planted::Deploy | Planted::Canary => Some("2.1.0"),
+            Planted::Attribute | Planted::DeployAfterOnset => Some("client_version = 7.1.0"),
+            Planted::DecisionFactor => Some("decision.payment = voucher"),
             Planted::SlowStep => Some("2_store"),
             Planted::Spike => Some("rate limit"),
         }
@@ -115,7 +134,12 @@ pub fn incident(planted: Planted, seed: u64, rate: f64, seconds: u64) -> Generat
     let spiker_limit_per_minute = 600usize;
     loop {
         let spiking = planted == Planted::Spike && at as Nanos >= onset;
-        let total_rate = if spiking { rate * 7.0 } else { rate };
+        let mut total_rate = if spiking { rate * 7.0 } else { rate };
+        if planted == Planted::NoisyHealthy {
+            // Half again as busy at the middle of the run as at its ends, smoothly.
+            let phase = (at - start as f64) / (end - start) as f64;
+            total_rate *= 1.0 + 0.5 * (std::f64::consts::PI * phase).sin();
+        }
         at += rng.exponential(NANOS_PER_SECOND as f64 / total_rate);
         let t = at as Nanos;
         if t >= end {
@@ -134,7 +158,12 @@ pub fn incident(planted: Planted, seed: u64, rate: f64, seconds: u64) -> Generat
             2..=5 => "7.0.3",
             _ => "6.9.9",
         };
-        let deployed = matches!(planted, Planted::Deploy) && t >= onset;
+        let deployed = match planted {
+            Planted::Deploy => t >= onset,
+            Planted::Canary => t >= onset && rng.unit() < 0.25,
+            Planted::DeployAfterOnset => t >= onset + 60 * NANOS_PER_SECOND,
+            _ => false,
+        };
         let version = if deployed { "2.1.0" } else { "2.0.0" };
         let trace = format!("{:016x}{:016x}", seed, request);
         let root_span = format!("{:016x}", request * 4 + 1);
@@ -178,15 +207,30 @@ pub fn incident(planted: Planted, seed: u64, rate: f64, seconds: u64) -> Generat
             _ => (SCENARIO_LIST, ["1_authorize", "2_query"]),
         };
         let mut failed = rng.unit() < 0.002;
+        if planted == Planted::NoisyHealthy {
+            // 2 % all along, and now and then a burst.
+            failed |= rng.unit() < 0.02 || (t / NANOS_PER_SECOND) % 97 == 0 && rng.unit() < 0.3;
+        }
         if planted == Planted::Deploy && deployed && scenario == SCENARIO_COMPLETE {
             failed |= rng.unit() < 0.3;
         }
-        if planted == Planted::Attribute
+        if planted == Planted::Canary && deployed && scenario == SCENARIO_COMPLETE {
+            failed |= rng.unit() < 0.4;
+        }
+        if matches!(planted, Planted::Attribute | Planted::DeployAfterOnset)
             && t >= onset
             && scenario == SCENARIO_CREATE
             && client == "7.1.0"
         {
             failed |= rng.unit() < 0.9;
+        }
+        let payment = if rng.below(8) == 0 { "voucher" } else { "card" };
+        if planted == Planted::DecisionFactor
+            && t >= onset
+            && scenario == SCENARIO_CREATE
+            && payment == "voucher"
+        {
+            failed = true;
         }
         let mut step_at = t + 20_000;
         let mut total_ms = 0.0;
@@ -222,6 +266,11 @@ pub fn incident(planted: Planted, seed: u64, rate: f64, seconds: u64) -> Generat
         decision
             .attributes
             .insert("order_id".into(), request.to_string());
+        if scenario == SCENARIO_CREATE {
+            decision
+                .decision_factors
+                .insert("payment".into(), serde_json::json!(payment));
+        }
         decision.span_id = Some(root_span.clone());
         if failed {
             decision.message = Some(format!("{scenario} failed"));

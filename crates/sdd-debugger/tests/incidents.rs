@@ -55,6 +55,16 @@ fn each_planted_cause_ranks_first_and_healthy_runs_claim_nothing() {
                         continue;
                     }
                     let first = first.unwrap();
+                    // A deploy after the onset is a symptom: listed, never a hypothesis.
+                    if planted == Planted::DeployAfterOnset {
+                        let listed = report.symptoms.iter().any(|s| s.what.contains("2.1.0"));
+                        let ranked = report.hypotheses.iter().any(|h| h.kind == "deploy");
+                        if !listed || ranked {
+                            failures.push(format!(
+                                "{planted:?} seed {seed}: the late deploy listed as a symptom {listed}, ranked {ranked}"
+                            ));
+                        }
+                    }
                     // Evidence carries numbers.
                     if first.evidence_for.is_empty()
                         || first.evidence_for.iter().all(|e| e.figures.is_empty())
