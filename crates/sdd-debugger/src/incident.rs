@@ -1349,11 +1349,22 @@ fn deploy_candidates(
             score,
             evidence_for: vec![
                 Evidence {
-                    claim: format!(
-                        "version {name} first seen at {}, {:.0} s before the onset",
-                        rfc3339(seen),
-                        seconds(onset - seen).max(0.0)
-                    ),
+                    // The onset is a bin's start: a version first seen later in that bin
+                    // is after it, and which came first within the bin is not known.
+                    claim: if seen > onset {
+                        format!(
+                            "version {name} first seen at {}, {:.1} s after the start of the onset's {} s bin: the order within a bin is not known",
+                            rfc3339(seen),
+                            seconds(seen - onset),
+                            seconds(tolerance)
+                        )
+                    } else {
+                        format!(
+                            "version {name} first seen at {}, {:.0} s before the onset",
+                            rfc3339(seen),
+                            seconds(onset - seen)
+                        )
+                    },
                     figures: BTreeMap::from([("seconds_before_onset".into(), seconds(onset - seen))]),
                     source: "the first event with service_version = ".to_string() + &name,
                     examples: a.example_lines(a.records.iter().copied().filter(|r| r.version == version)),

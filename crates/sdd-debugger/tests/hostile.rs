@@ -183,3 +183,29 @@ fn an_attribute_share_names_the_failures_it_was_counted_over() {
         "the share is over the failures that carry a region: {claim}"
     );
 }
+
+#[test]
+fn a_deploy_inside_the_onset_bin_is_not_said_to_precede_it() {
+    // The onset is the start of a bin; a version first seen later in that bin is ranked (the
+    // order within a bin cannot be told), but it was not "0 s before the onset".
+    let generated =
+        sdd_debugger::testing::incident(sdd_debugger::testing::Planted::Deploy, 1, 60.0, 600);
+    let mut corpus = Corpus::new(&["order_id".to_string()]);
+    for e in &generated.events {
+        corpus.add(e);
+    }
+    let report = analyze(&corpus, &Context::default(), &Options::default());
+    let deploy = report
+        .hypotheses
+        .iter()
+        .find(|h| h.kind == "deploy")
+        .unwrap_or_else(|| panic!("{:?}", causes(&report)));
+    let first_seen = &deploy.evidence_for[0];
+    let before = first_seen.figures["seconds_before_onset"];
+    assert!(before < 0.0, "planted after the bin start: {first_seen:?}");
+    assert!(
+        !first_seen.claim.contains("before the onset") && first_seen.claim.contains("after"),
+        "{}",
+        first_seen.claim
+    );
+}
