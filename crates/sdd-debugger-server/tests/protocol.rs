@@ -329,6 +329,61 @@ async fn bad_arguments_get_clear_errors() {
 }
 
 #[tokio::test]
+async fn windows_at_the_edges_of_time_are_answered_not_a_panic() {
+    // Valid RFC 3339, and as far apart as nanoseconds in an i64 reach: the window's length once
+    // overflowed, and the panic left the call unanswered.
+    let (dir, _) = project(Planted::Healthy);
+    let client = start(dir.path()).await;
+    let far = json!({"start": "1678-01-01T00:00:00Z", "end": "2262-01-01T00:00:00Z"});
+    let call_far = |tool| {
+        let args = far.clone();
+        let client = &client;
+        async move {
+            tokio::time::timeout(std::time::Duration::from_secs(60), call(client, tool, args))
+                .await
+                .unwrap_or_else(|_| panic!("{tool}: no answer"))
+        }
+    };
+    let v = structured(&call_far("analyze_incident").await);
+    assert!(v["headline"].is_string(), "{v:#}");
+    let result = call_far("log_patterns").await;
+    if result.is_error == Some(true) {
+        assert!(error_text(&result).contains("baseline"));
+    }
+    // A window entirely before any event is said to hold none, not judged.
+    let v = structured(
+        &call(
+            &client,
+            "analyze_incident",
+            json!({"start": "2001-01-01T00:00:00Z", "end": "2001-01-02T00:00:00Z"}),
+        )
+        .await,
+    );
+    assert!(
+        v["headline"]
+            .as_str()
+            .unwrap()
+            .starts_with("NOTHING TO ANALYSE: no events in the incident window"),
+        "{}",
+        v["headline"]
+    );
+    // A start in the future: the error names the window and both ends.
+    let future = call(
+        &client,
+        "analyze_incident",
+        json!({"start": "2199-01-01T00:00:00Z"}),
+    )
+    .await;
+    assert_eq!(future.is_error, Some(true));
+    let text = error_text(&future);
+    assert!(
+        text.starts_with("the window: the end (") && text.contains("2199"),
+        "{text}"
+    );
+    client.cancel().await.unwrap();
+}
+
+#[tokio::test]
 async fn sources_outside_the_project_or_missing_are_named_not_read() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(

@@ -309,6 +309,17 @@ pub struct Report {
     pub method: String,
 }
 
+/// The earliest and latest instant an analysis looks at: those the readers accept (1990 to
+/// 2200, [`crate::read::EARLIEST_SECONDS`] and [`crate::read::LATEST_SECONDS`]). Any two are
+/// less than an i64 of nanoseconds apart, so a span's length never overflows.
+pub const EARLIEST: Nanos = crate::read::EARLIEST_SECONDS * NANOS_PER_SECOND;
+pub const LATEST: Nanos = crate::read::LATEST_SECONDS * NANOS_PER_SECOND;
+
+/// `at`, moved into [`EARLIEST`]..=[`LATEST`].
+pub fn clamp_time(at: Nanos) -> Nanos {
+    at.clamp(EARLIEST, LATEST)
+}
+
 pub fn rfc3339(at: Nanos) -> String {
     let seconds = at.div_euclid(NANOS_PER_SECOND);
     let nanos = at.rem_euclid(NANOS_PER_SECOND) as u32;
@@ -509,17 +520,28 @@ pub fn analyze(corpus: &Corpus, context: &Context, options: &Options) -> Report 
     let mut probed = Vec::new();
     let mut not_reached = context.not_reached.clone();
     let (data_start, data_end) = match (records.first(), records.last()) {
-        (Some(f), Some(l)) => (f.at, l.at + 1),
+        (Some(f), Some(l)) => (f.at, l.at.saturating_add(1)),
         _ => {
             return empty_report(options, context, "no events in the sources", not_reached);
         }
     };
+    // Times from the caller are kept to the span events can have: a window from 1677 to 2262
+    // is as long as an i64 of nanoseconds can count, and its length would overflow.
+    let clamped = Options {
+        window: options.window.map(|(s, e)| (clamp_time(s), clamp_time(e))),
+        baseline: options
+            .baseline
+            .map(|(s, e)| (clamp_time(s), clamp_time(e))),
+        ..options.clone()
+    };
+    let options = &clamped;
     let (start, end) = match (options.window, options.baseline) {
         (Some(w), Some(b)) => (b.0.min(w.0), w.1.max(b.1)),
         (Some(w), None) => (data_start.min(w.0 - (w.1 - w.0)), w.1),
         (None, Some(b)) => (b.0, data_end),
         (None, None) => (data_start, data_end),
     };
+    let (start, end) = (clamp_time(start), clamp_time(end));
     let records: Vec<&Record> = records
         .into_iter()
         .filter(|r| r.at >= start && r.at < end)
@@ -723,13 +745,29 @@ pub fn analyze(corpus: &Corpus, context: &Context, options: &Options) -> Report 
         ));
     }
     if broke.is_empty() {
-        return Report {
-            headline: format!(
+        // A window without events was not compared at all: "nothing above noise" would be a
+        // verdict on no evidence.
+        let events_in = |w| a.records.iter().filter(|r| in_window(r.at, w)).count();
+        let empty = [("incident", incident), ("baseline", baseline)]
+            .into_iter()
+            .find(|(_, w)| events_in(*w) == 0);
+        let headline = match empty {
+            Some((name, w)) => format!(
+                "NOTHING TO ANALYSE: no events in the {name} window {} – {} (the events run from {} to {}); give a window that holds events",
+                rfc3339(w.0),
+                rfc3339(w.1),
+                rfc3339(data_start),
+                rfc3339(data_end)
+            ),
+            None => format!(
                 "NOTHING ABOVE NOISE: no scenario, constraint or step got significantly worse ({} events, {} signals checked at p < {} after correction)",
                 a.records.len(),
                 signal_count as usize,
                 options.alpha
             ),
+        };
+        return Report {
+            headline,
             windows,
             events: a.records.len(),
             probed,
@@ -776,6 +814,7 @@ pub fn analyze(corpus: &Corpus, context: &Context, options: &Options) -> Report 
         onset,
         tolerance,
         &mut candidates,
+        &mut symptoms,
     );
     for shift in &metric_shifts {
         let since = shift.since.clone();
@@ -1310,11 +1349,22 @@ fn deploy_candidates(
             score,
             evidence_for: vec![
                 Evidence {
-                    claim: format!(
-                        "version {name} first seen at {}, {:.0} s before the onset",
-                        rfc3339(seen),
-                        seconds(onset - seen).max(0.0)
-                    ),
+                    // The onset is a bin's start: a version first seen later in that bin
+                    // is after it, and which came first within the bin is not known.
+                    claim: if seen > onset {
+                        format!(
+                            "version {name} first seen at {}, {:.1} s after the start of the onset's {} s bin: the order within a bin is not known",
+                            rfc3339(seen),
+                            seconds(seen - onset),
+                            seconds(tolerance)
+                        )
+                    } else {
+                        format!(
+                            "version {name} first seen at {}, {:.0} s before the onset",
+                            rfc3339(seen),
+                            seconds(onset - seen)
+                        )
+                    },
                     figures: BTreeMap::from([("seconds_before_onset".into(), seconds(onset - seen))]),
                     source: "the first event with service_version = ".to_string() + &name,
                     examples: a.example_lines(a.records.iter().copied().filter(|r| r.version == version)),
@@ -1551,6 +1601,7 @@ fn attribute_candidates(
     onset: Nanos,
     tolerance: Nanos,
     candidates: &mut Vec<Hypothesis>,
+    symptoms: &mut Vec<Symptom>,
 ) {
     let mut bad_n: HashMap<u32, u64> = HashMap::new();
     let mut good_n: HashMap<u32, u64> = HashMap::new();
@@ -1605,13 +1656,23 @@ fn attribute_candidates(
         if p >= a.options.alpha || t.difference < MIN_OVERREPRESENTATION {
             continue;
         }
-        if first_bad
+        let (key, value) = (a.text(k).to_string(), a.text(v).to_string());
+        // A value whose failures began after the onset is a consequence, like a version first
+        // seen after it: a bin of tolerance, as for the others, plus three mean gaps between
+        // the value's failures, so that a rare value is not ruled out for not having failed
+        // within the first bin by chance (a Poisson wait that long has a chance of e^-3).
+        let mean_gap = (incident.1 - incident.0) / x1.max(1) as Nanos;
+        if let Some(&t0) = first_bad
             .get(&(k, v))
-            .is_some_and(|&t0| t0 > onset + tolerance * 4)
+            .filter(|&&t0| t0 - onset > tolerance.saturating_add(mean_gap.saturating_mul(3)))
         {
+            symptoms.push(Symptom {
+                what: format!("requests with {key} = {value} began failing"),
+                since: rfc3339(t0),
+                after_onset_seconds: seconds(t0 - onset),
+            });
             continue;
         }
-        let (key, value) = (a.text(k).to_string(), a.text(v).to_string());
         let explained = x1 as f64 / total_bad.max(1) as f64;
         // Before the onset: did this value succeed?
         let (mut bx, mut bn) = (0u64, 0u64);
@@ -1631,9 +1692,16 @@ fn attribute_candidates(
         figures.insert("failures_with_value".into(), x1 as f64);
         figures.insert("failures".into(), n1 as f64);
         figures.insert("p_value".into(), p);
+        // The shares are over the records that carry the key at all: when some failures do
+        // not (a source that does not log it), the claim says so rather than overstate.
+        let over = if n1 < total_bad {
+            format!(" with a {key}")
+        } else {
+            String::new()
+        };
         let mut evidence_for = vec![Evidence {
             claim: format!(
-                "{} of the failures carry {key} = {value} against {} of the successes",
+                "{} of the failures{over} carry {key} = {value} against {} of the successes{over}",
                 percent(t.p1),
                 percent(t.p2)
             ),

@@ -232,27 +232,47 @@ fn depths(events: &[Event], problems: &mut Vec<String>) -> HashMap<String, usize
         .filter(|e| e.kind == EventKind::Span)
         .filter_map(|e| e.span_id.as_deref())
         .collect();
-    let mut depth = HashMap::new();
+    // Each span's depth is computed once: a walk up stops at a span already placed, so a
+    // chain or a cycle of n spans costs n steps, not n²/2 (a 10 000-span trace took minutes).
+    let mut depth: HashMap<&str, usize> = HashMap::new();
     let mut missing = BTreeSet::new();
     let mut cycles = BTreeSet::new();
     for &span in &spans {
-        let mut d = 0;
-        let mut seen = HashSet::from([span]);
-        let mut at = span;
-        while let Some(&parent) = parent_of.get(at) {
-            if !spans.contains(parent) {
-                missing.insert((at.to_string(), parent.to_string()));
-                break;
-            }
-            if !seen.insert(parent) {
-                cycles.insert(span.to_string());
-                d = 0;
-                break;
-            }
-            d += 1;
-            at = parent;
+        if depth.contains_key(span) {
+            continue;
         }
-        depth.insert(span.to_string(), d);
+        // The spans walked whose depth is not known yet, from `span` up, and where each is.
+        let mut path: Vec<&str> = Vec::new();
+        let mut on_path: HashMap<&str, usize> = HashMap::new();
+        let mut at = span;
+        // The depth of the last span of `path`.
+        let top = loop {
+            if let Some(&d) = depth.get(at) {
+                break d + 1;
+            }
+            if let Some(&i) = on_path.get(at) {
+                // path[i..] is a cycle: each of its spans is its own ancestor, shown as a root.
+                for &s in &path[i..] {
+                    cycles.insert(s.to_string());
+                    depth.insert(s, 0);
+                }
+                path.truncate(i);
+                break 1;
+            }
+            on_path.insert(at, path.len());
+            path.push(at);
+            match parent_of.get(at) {
+                Some(&parent) if spans.contains(parent) => at = parent,
+                Some(&parent) => {
+                    missing.insert((at.to_string(), parent.to_string()));
+                    break 0;
+                }
+                None => break 0,
+            }
+        };
+        for (i, &s) in path.iter().enumerate() {
+            depth.insert(s, top + path.len() - 1 - i);
+        }
     }
     for (span, parent) in missing.iter().take(5) {
         problems.push(format!(
@@ -274,6 +294,9 @@ fn depths(events: &[Event], problems: &mut Vec<String>) -> HashMap<String, usize
         ));
     }
     depth
+        .into_iter()
+        .map(|(span, d)| (span.to_string(), d))
+        .collect()
 }
 
 /// The transaction of `events` (in any order), at most `limit` steps shown.
@@ -297,7 +320,14 @@ pub fn build(found_by: String, mut events: Vec<Event>, limit: usize) -> Transact
     let start = events.first().map(|e| e.at).unwrap_or(0);
     let end = events
         .iter()
-        .map(|e| e.at + e.duration_ms.map(|d| (d * 1e6) as i64).unwrap_or(0))
+        // A duration is the service's word: an absurd one (1e300 ms) must not overflow.
+        .map(|e| {
+            e.at.saturating_add(
+                e.duration_ms
+                    .map(|d| (d.max(0.0) * 1e6) as i64)
+                    .unwrap_or(0),
+            )
+        })
         .max()
         .unwrap_or(start);
     let mut scenarios: Vec<String> = Vec::new();
@@ -326,7 +356,7 @@ pub fn build(found_by: String, mut events: Vec<Event>, limit: usize) -> Transact
         .take(limit)
         .map(|e| Step {
             at: rfc3339(e.at),
-            offset_ms: (e.at - start) as f64 / 1e6,
+            offset_ms: e.at.saturating_sub(start) as f64 / 1e6,
             kind: e.kind,
             depth: depth(e),
             name: e.name.clone(),
@@ -355,7 +385,7 @@ pub fn build(found_by: String, mut events: Vec<Event>, limit: usize) -> Transact
         traces: traces.into_iter().collect(),
         scenarios,
         outcomes,
-        duration_ms: (end - start) as f64 / 1e6,
+        duration_ms: end.saturating_sub(start) as f64 / 1e6,
         steps,
         steps_total,
         problems,
@@ -416,6 +446,62 @@ mod tests {
         let mut any = Lookup::new(Key::parse("7"), vec!["user".into(), "task_id".into()]);
         any.first(named);
         assert_eq!(any.traces().len(), 1);
+    }
+
+    #[test]
+    fn long_chains_and_cycles_take_linear_time() {
+        // Each span once walked up to its root: a chain of n spans cost n²/2 steps, and a
+        // 10 000-span trace took minutes.
+        let n = 20_000;
+        let id = |i: usize| format!("{i:016x}");
+        let mut events: Vec<Event> = (0..n)
+            .map(|i| {
+                let parent = (i > 0).then(|| id(i - 1));
+                span(i as Nanos, &id(i), parent.as_deref(), "chain")
+            })
+            .collect();
+        // And a cycle of n spans, with one span hanging below it.
+        events
+            .extend((0..n).map(|i| span(i as Nanos, &id(n + i), Some(&id(n + (i + 1) % n)), "c")));
+        events.push(span(0, "below", Some(&id(n)), "c"));
+        let started = std::time::Instant::now();
+        let t = build("test".into(), events, 5);
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "{:?}",
+            started.elapsed()
+        );
+        let mut problems = Vec::new();
+        let chain: Vec<Event> = (0..n)
+            .map(|i| {
+                let parent = (i > 0).then(|| id(i - 1));
+                span(i as Nanos, &id(i), parent.as_deref(), "chain")
+            })
+            .collect();
+        let depth = depths(&chain, &mut problems);
+        assert_eq!(depth[&id(n - 1)], n - 1);
+        assert!(problems.is_empty(), "{problems:?}");
+        assert!(
+            t.problems
+                .iter()
+                .any(|p| p.starts_with(&format!("{n} spans are their own ancestors"))),
+            "{:?}",
+            t.problems
+        );
+    }
+
+    #[test]
+    fn absurd_durations_do_not_overflow_the_end() {
+        let mut events = vec![span(1_796_000_000_000_000_000, "a", None, "t")];
+        events[0].duration_ms = Some(1e300);
+        events.push(span(1_796_000_000_000_000_000, "b", Some("a"), "t"));
+        events[1].duration_ms = Some(-1e300);
+        let t = build("test".into(), events, 5);
+        assert!(
+            t.duration_ms.is_finite() && t.duration_ms >= 0.0,
+            "{}",
+            t.duration_ms
+        );
     }
 
     #[test]

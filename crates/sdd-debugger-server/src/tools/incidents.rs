@@ -81,7 +81,7 @@ impl DebuggerServer {
         let since = args
             .since
             .as_deref()
-            .map(|s| super::parse_time("since", s))
+            .map(|s| super::parse_time("since", s).map(sdd_debugger::incident::clamp_time))
             .transpose()?;
         let max_hypotheses = args.max_hypotheses.unwrap_or(5);
         if max_hypotheses == 0 || max_hypotheses > MAX_HYPOTHESES {

@@ -11,6 +11,7 @@ pub use logs::PatternsResult;
 pub use transactions::TransactionResult;
 
 use sdd_debugger::event::{Nanos, NANOS_PER_SECOND};
+use sdd_debugger::incident::clamp_time;
 use sdd_mcp::ToolError;
 
 pub(crate) fn now() -> Nanos {
@@ -59,7 +60,14 @@ pub(crate) fn window(
         }
     };
     if end <= start {
-        return Err(format!("{what}: the end is not after the start"));
+        let name = if what.is_empty() { "the window" } else { what };
+        return Err(format!(
+            "{name}: the end ({}) is not after the start ({})",
+            sdd_debugger::incident::rfc3339(end),
+            sdd_debugger::incident::rfc3339(start)
+        ));
     }
-    Ok(Some((start, end)))
+    // Checked in order first, then kept to the times events can have: a window from 1677 to
+    // 2262 is valid RFC 3339, and its length would overflow the arithmetic on it.
+    Ok(Some((clamp_time(start), clamp_time(end))))
 }
