@@ -301,6 +301,16 @@ async fn bad_arguments_get_clear_errors() {
         ("trace_transaction", json!({"key": "  "}), "key"),
         (
             "trace_transaction",
+            json!({"key": "trace:"}),
+            "names no value",
+        ),
+        (
+            "trace_transaction",
+            json!({"key": "task_id="}),
+            "names no value",
+        ),
+        (
+            "trace_transaction",
             json!({"key": "x", "limit": 100000}),
             "limit",
         ),
@@ -453,4 +463,25 @@ async fn tool_schemas_match_the_snapshot() {
         &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots/tools.json"),
     )
     .await;
+}
+
+#[tokio::test]
+async fn lines_without_times_are_mined_and_said_not_compared() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("logs")).unwrap();
+    std::fs::write(
+        dir.path().join("sdd.yaml"),
+        "debugger:\n  sources:\n    - {path: logs/plain.log, format: text}\n",
+    )
+    .unwrap();
+    let text: String = (0..50)
+        .map(|i| format!("worker {i} picked job {}\n", i * 7))
+        .collect();
+    std::fs::write(dir.path().join("logs/plain.log"), text).unwrap();
+    let client = start(dir.path()).await;
+    let v = structured(&call(&client, "log_patterns", json!({})).await);
+    let summary = v["summary"].as_str().unwrap();
+    assert!(summary.contains("no line carries a time"), "{summary}");
+    assert_eq!(v["rows"][0]["count"], 50, "{v:#}");
+    client.cancel().await.unwrap();
 }

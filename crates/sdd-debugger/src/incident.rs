@@ -719,7 +719,9 @@ pub fn analyze(corpus: &Corpus, context: &Context, options: &Options) -> Report 
         baseline_end: rfc3339(baseline.1),
         incident_start: rfc3339(incident.0),
         incident_end: rfc3339(incident.1),
-        onset: Some(rfc3339(onset)),
+        // Without a change point there is no onset, only the cut the windows were made at.
+        onset: (options.window.is_some() || found.iter().any(|f| f.onset_bin.is_some()))
+            .then(|| rfc3339(onset)),
         onset_method,
         bin_seconds: seconds(bin),
     };

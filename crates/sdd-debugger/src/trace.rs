@@ -203,7 +203,7 @@ pub struct Transaction {
     pub duration_ms: f64,
     pub steps: Vec<Step>,
     pub steps_total: usize,
-    /// Cycles, missing parents, duplicate spans: what was shown as a root instead.
+    /// Cycles and missing parents: what was shown as a root instead.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub problems: Vec<String>,
 }

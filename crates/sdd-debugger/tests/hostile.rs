@@ -194,7 +194,12 @@ fn a_deploy_inside_the_onset_bin_is_not_said_to_precede_it() {
     for e in &generated.events {
         corpus.add(e);
     }
-    let report = analyze(&corpus, &Context::default(), &Options::default());
+    // Bins of 9 s: the planted deploy (at 420 s) falls 6 s into the bin that holds the onset.
+    let options = Options {
+        bin: Some(9_000_000_000),
+        ..Options::default()
+    };
+    let report = analyze(&corpus, &Context::default(), &options);
     let deploy = report
         .hypotheses
         .iter()

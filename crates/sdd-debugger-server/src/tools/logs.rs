@@ -100,7 +100,9 @@ impl DebuggerServer {
                 lines.append(texts);
                 c
             };
-            let (first, last) = lines.span().unwrap_or((0, 1));
+            // Lines without a time are mined and counted, but no window can hold them.
+            let timed = lines.span();
+            let (first, last) = timed.unwrap_or((0, 1));
             let current = current.unwrap_or_else(|| {
                 let cut = last - (last - first) / 4;
                 (cut, last + 1)
@@ -128,7 +130,13 @@ impl DebuggerServer {
             let report = log_patterns(lines.iter(), &options).map_err(|e| e.to_string())?;
             let count = |c| report.rows.iter().filter(|r| r.change == c).count();
             use sdd_debugger::patterns::Change;
-            let summary = format!(
+            let summary = if timed.is_none() {
+                format!(
+                    "{} templates over {} lines; no line carries a time, so no window was compared (the counts are the whole files')",
+                    report.templates, report.lines
+                )
+            } else {
+                format!(
                 "{} new templates, {} vanished, {} changed in rate (of {}) between the baseline {} – {} and {} – {}",
                 count(Change::New),
                 count(Change::Vanished),
@@ -138,7 +146,8 @@ impl DebuggerServer {
                 rfc3339(baseline.1),
                 rfc3339(current.0),
                 rfc3339(current.1),
-            );
+            )
+            };
             let mut notes = collected.problems;
             if lines.capped() {
                 notes.push(format!(

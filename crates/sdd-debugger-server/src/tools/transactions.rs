@@ -60,6 +60,18 @@ impl DebuggerServer {
         let file = self.project_file()?;
         let root = self.state.project.root.clone();
         let key = Key::parse(&args.key);
+        let empty = match &key {
+            Key::TraceId(id) => id.is_empty(),
+            Key::Business { attribute, value } => {
+                value.is_empty() || attribute.as_deref().is_some_and(str::is_empty)
+            }
+        };
+        if empty {
+            return Err(format!(
+                "key: `{}` names no value; give a trace ID or a business key such as task_id=42",
+                args.key
+            ));
+        }
         sdd_mcp::blocking(move || {
             let mut lookup = Lookup::new(key, file.debugger.business_keys.clone());
             let mut notes = Vec::new();
