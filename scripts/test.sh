@@ -11,9 +11,9 @@ fi
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
 cargo test --workspace
-# Every tool, prompt and resource of the three servers through the official MCP Python SDK
+# Every tool, prompt and resource of the four servers through the official MCP Python SDK
 # (pinned in conformance/requirements.txt; the first run installs it into .venv-conformance).
-scripts/conformance.sh specification implementation monitoring
+scripts/conformance.sh specification implementation monitoring debugger
 # The bundled example is its own Cargo workspace (as a user's project is); it shares our
 # target directory so its dependencies build once.
 export CARGO_TARGET_DIR="$PWD/target"

@@ -364,6 +364,8 @@ const MIN_SLOWDOWN_MS: f64 = 2.0;
 const MIN_SPIKE_FACTOR: f64 = 1.5;
 /// BubbleUp: the value's share among failures must exceed its share among successes by this.
 const MIN_OVERREPRESENTATION: f64 = 0.2;
+/// BubbleUp: the fewest successes carrying a key that a share among them is read from.
+const MIN_REFERENCE: u64 = 30;
 
 /// Which records count for a signal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -1632,6 +1634,20 @@ fn attribute_candidates(
             }
         }
     }
+    // The successes before the onset: the reference for a key the incident window has too few
+    // successes of (every `complete` failing after a bad deploy leaves none to compare with).
+    let mut base_good_n: HashMap<u32, u64> = HashMap::new();
+    let mut base_good_kv: HashMap<(u32, u32), u64> = HashMap::new();
+    for r in a.records.iter().filter(|r| {
+        in_window(r.at, baseline)
+            && in_scope(r, broke, a.outcome_kind)
+            && !is_bad(r, broke, a.outcome_kind)
+    }) {
+        for &(k, v) in r.dims.iter() {
+            *base_good_n.entry(k).or_default() += 1;
+            *base_good_kv.entry((k, v)).or_default() += 1;
+        }
+    }
     // The 20 most frequent bad values of each key are tested; the correction counts them all.
     let mut tested: Vec<(KeyValue, u64)> = Vec::new();
     let mut by_key: HashMap<u32, Vec<(KeyValue, u64)>> = HashMap::new();
@@ -1647,11 +1663,20 @@ fn attribute_candidates(
     let mut found: Vec<(f64, f64, Hypothesis)> = Vec::new();
     for ((k, v), x1) in tested {
         let n1 = bad_n.get(&k).copied().unwrap_or(0);
-        let n2 = good_n.get(&k).copied().unwrap_or(0);
-        let x2 = good_kv.get(&(k, v)).copied().unwrap_or(0);
-        // A key only the failures carry (an error text) is compared against nothing: its
-        // share among successes is taken as zero only when successes exist at all.
-        let Some(t) = stats::two_proportion_test(x1, n1, x2, n2.max(1)) else {
+        // The reference: the incident window's successes, or, with too few of them, the
+        // baseline's; with too few of either there is nothing to compare with, and no claim.
+        let (x2, n2, reference) = match good_n.get(&k).copied().unwrap_or(0) {
+            n if n >= MIN_REFERENCE => (good_kv.get(&(k, v)).copied().unwrap_or(0), n, ""),
+            _ => match base_good_n.get(&k).copied().unwrap_or(0) {
+                n if n >= MIN_REFERENCE => (
+                    base_good_kv.get(&(k, v)).copied().unwrap_or(0),
+                    n,
+                    " before the onset",
+                ),
+                _ => continue,
+            },
+        };
+        let Some(t) = stats::two_proportion_test(x1, n1, x2, n2) else {
             continue;
         };
         let p = (t.p_value * tests).min(1.0);
@@ -1703,7 +1728,7 @@ fn attribute_candidates(
         };
         let mut evidence_for = vec![Evidence {
             claim: format!(
-                "{} of the failures{over} carry {key} = {value} against {} of the successes{over}",
+                "{} of the failures{over} carry {key} = {value} against {} of the successes{over}{reference}",
                 percent(t.p1),
                 percent(t.p2)
             ),

@@ -214,3 +214,29 @@ fn a_deploy_inside_the_onset_bin_is_not_said_to_precede_it() {
         first_seen.claim
     );
 }
+
+#[test]
+fn with_no_success_left_the_baseline_is_the_reference_and_says_so() {
+    // From 300 s on, only client 7.1.0 still calls, and every call fails: the incident window
+    // has no success to compare with, so the share among failures is read against the
+    // successes before the onset (7.1.0 was one call in five there).
+    let corpus = traffic(400, |second, rng| {
+        if second < 300.0 {
+            let client = if rng.below(5) == 0 { "7.1.0" } else { "7.0.3" };
+            (rng.unit() < 0.002, vec![("client_version", client)])
+        } else {
+            (true, vec![("client_version", "7.1.0")])
+        }
+    });
+    let report = analyze(&corpus, &Context::default(), &Options::default());
+    let h = report
+        .hypotheses
+        .iter()
+        .find(|h| h.cause.contains("client_version = 7.1.0"))
+        .unwrap_or_else(|| panic!("{:?}", causes(&report)));
+    let claim = &h.evidence_for[0].claim;
+    assert!(
+        claim.contains("of the successes before the onset"),
+        "{claim}"
+    );
+}

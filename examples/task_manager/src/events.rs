@@ -1236,7 +1236,10 @@ mod tests {
         assert_eq!(step["trace_id"], request["trace_id"]);
         assert_eq!(event["trace_id"], request["trace_id"]);
         assert!(step.get("outcome").is_none() && step["duration_ms"].is_f64());
-        assert_eq!((step["kind"].as_str(), request["kind"].as_str()), (Some("span"), Some("span")));
+        assert_eq!(
+            (step["kind"].as_str(), request["kind"].as_str()),
+            (Some("span"), Some("span"))
+        );
         assert!(event.get("kind").is_none(), "{event}");
         assert!(request["duration_ms"].as_f64() >= step["duration_ms"].as_f64());
         // The span line's time is its start: the request began before its step.
