@@ -1065,6 +1065,64 @@ fn in_window(at: Nanos, w: (Nanos, Nanos)) -> bool {
     at >= w.0 && at < w.1
 }
 
+/// How a share signal's evidence reads: `failed 12 of 400 times`, `refused 90 of 300 requests`.
+struct ShareWords {
+    /// The figures' prefixes: `failures_incident`, `outcomes_baseline`, …
+    bad: &'static str,
+    all: &'static str,
+    verb: &'static str,
+    unit: &'static str,
+    source: String,
+}
+
+/// A share signal confirmed against the baseline: `(bad, all)` in each window, the one-sided
+/// two-proportion test corrected for `tests`, and the effect floor; `None` when the incident
+/// window is not significantly (and materially) worse.
+fn confirm_share(
+    a: &Analysis,
+    f: &mut Found,
+    (bi, ni): (u64, u64),
+    (bb, nb): (u64, u64),
+    tests: f64,
+    words: ShareWords,
+    examples: Vec<String>,
+) -> Option<()> {
+    let t = stats::two_proportion_test(bi, ni, bb, nb)?;
+    let p = (t.p_value * tests).min(1.0);
+    if p >= a.options.alpha || t.difference < MIN_SHARE_RISE {
+        return None;
+    }
+    f.broken.before = t.p2;
+    f.broken.after = t.p1;
+    f.p_value = f.p_value.max(p);
+    let ShareWords {
+        bad,
+        all,
+        verb,
+        unit,
+        source,
+    } = words;
+    let figures = BTreeMap::from([
+        (format!("{bad}_incident"), bi as f64),
+        (format!("{all}_incident"), ni as f64),
+        (format!("{bad}_baseline"), bb as f64),
+        (format!("{all}_baseline"), nb as f64),
+        ("p_value".to_string(), p),
+    ]);
+    f.broken.evidence = Evidence {
+        claim: format!(
+            "{} {verb} {bi} of {ni} {unit} ({}) in the incident window against {bb} of {nb} ({}) in the baseline",
+            f.broken.subject,
+            percent(t.p1),
+            percent(t.p2)
+        ),
+        figures,
+        source,
+        examples,
+    };
+    Some(())
+}
+
 /// Keep a found signal only if the incident window is significantly worse than the baseline,
 /// and fill its evidence from the two windows' counts.
 fn confirm_against_baseline(
@@ -1095,34 +1153,25 @@ fn confirm_against_baseline(
                     }
                     (bad, all)
                 };
-            let (bi, ni) = count(incident);
-            let (bb, nb) = count(baseline);
-            let t = stats::two_proportion_test(bi, ni, bb, nb)?;
-            let p = (t.p_value * tests).min(1.0);
-            if p >= a.options.alpha || t.difference < MIN_SHARE_RISE {
-                return None;
-            }
-            f.broken.before = t.p2;
-            f.broken.after = t.p1;
-            f.p_value = f.p_value.max(p);
-            let mut figures = BTreeMap::new();
-            figures.insert("failures_incident".into(), bi as f64);
-            figures.insert("outcomes_incident".into(), ni as f64);
-            figures.insert("failures_baseline".into(), bb as f64);
-            figures.insert("outcomes_baseline".into(), nb as f64);
-            figures.insert("p_value".into(), p);
-            f.broken.evidence = Evidence {
-                claim: format!(
-                    "{name} failed {bi} of {ni} times ({}) in the incident window against {bb} of {nb} ({}) in the baseline",
-                    percent(t.p1),
-                    percent(t.p2)
-                ),
-                figures,
+            let examples = a.example_lines(a.records.iter().copied().filter(|r| {
+                r.scenario == s && r.outcome == Some(Outcome::Failure) && in_window(r.at, incident)
+            }));
+            let words = ShareWords {
+                bad: "failures",
+                all: "outcomes",
+                verb: "failed",
+                unit: "times",
                 source: format!("events with scenario = {name} and outcome success/failure"),
-                examples: a.example_lines(a.records.iter().copied().filter(|r| {
-                    r.scenario == s && r.outcome == Some(Outcome::Failure) && in_window(r.at, incident)
-                })),
             };
+            confirm_share(
+                a,
+                &mut f,
+                count(incident),
+                count(baseline),
+                tests,
+                words,
+                examples,
+            )?;
         }
         Signal::Constraint(c) => {
             let roots = a.records.iter().any(|r| r.root);
@@ -1145,33 +1194,27 @@ fn confirm_against_baseline(
                     .count() as u64;
                 (refused, requests.max(refused))
             };
-            let (bi, ni) = count(incident);
-            let (bb, nb) = count(baseline);
-            let t = stats::two_proportion_test(bi, ni, bb, nb)?;
-            let p = (t.p_value * tests).min(1.0);
-            if p >= a.options.alpha || t.difference < MIN_SHARE_RISE {
-                return None;
-            }
-            f.broken.before = t.p2;
-            f.broken.after = t.p1;
-            let mut figures = BTreeMap::new();
-            figures.insert("refused_incident".into(), bi as f64);
-            figures.insert("requests_incident".into(), ni as f64);
-            figures.insert("refused_baseline".into(), bb as f64);
-            figures.insert("requests_baseline".into(), nb as f64);
-            figures.insert("p_value".into(), p);
-            f.broken.evidence = Evidence {
-                claim: format!(
-                    "{name} refused {bi} of {ni} requests ({}) in the incident window against {bb} of {nb} ({}) in the baseline",
-                    percent(t.p1),
-                    percent(t.p2)
-                ),
-                figures,
+            let examples = a.example_lines(a.records.iter().copied().filter(|r| {
+                r.constraint == c
+                    && r.outcome == Some(Outcome::Refused)
+                    && in_window(r.at, incident)
+            }));
+            let words = ShareWords {
+                bad: "refused",
+                all: "requests",
+                verb: "refused",
+                unit: "requests",
                 source: format!("events with constraint = {name} and outcome refused"),
-                examples: a.example_lines(a.records.iter().copied().filter(|r| {
-                    r.constraint == c && r.outcome == Some(Outcome::Refused) && in_window(r.at, incident)
-                })),
             };
+            confirm_share(
+                a,
+                &mut f,
+                count(incident),
+                count(baseline),
+                tests,
+                words,
+                examples,
+            )?;
         }
         Signal::Step(s, t) => {
             let durations = |w| -> Vec<f64> {

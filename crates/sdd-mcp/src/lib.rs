@@ -25,7 +25,7 @@ pub use output::{
 };
 pub use progress::{with_progress, with_progress_stages, Stage};
 pub use project::{Project, ProjectError};
-pub use project_files::{read_project_file, SpecSlot};
+pub use project_files::{read_project_file, read_project_file_or_default, SpecSlot};
 pub use schema::{schema_problems, tidy_schemas, Side};
 
 /// A mistake the agent can fix: returned as an error *tool result* (`isError: true`) whose text

@@ -35,6 +35,15 @@ pub fn read_project_file(project: &Project) -> Result<ProjectFile, ToolError> {
     })
 }
 
+/// [`read_project_file`], or the defaults when the project has no `sdd.yaml` (the servers
+/// that only read — monitoring, debugging — work on a project that never wrote one).
+pub fn read_project_file_or_default(project: &Project) -> Result<ProjectFile, ToolError> {
+    if !project.root.join(sdd_spec::project::PROJECT_FILE).exists() {
+        return sdd_spec::project::parse_project_file("{}").map_err(|d| d.message);
+    }
+    read_project_file(project)
+}
+
 /// The spec a server keeps loaded between calls, for the spec root `sdd.yaml` names now
 /// (another root, after an edit of `sdd.yaml`, starts another cache).
 #[derive(Default)]

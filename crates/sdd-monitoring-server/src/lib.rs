@@ -62,16 +62,7 @@ impl MonitorServer {
 
     /// `sdd.yaml`, read now; a project without one watches with the defaults.
     fn project_file(&self) -> Result<ProjectFile, ToolError> {
-        if !self
-            .state
-            .project
-            .root
-            .join(sdd_spec::project::PROJECT_FILE)
-            .exists()
-        {
-            return sdd_spec::project::parse_project_file("{}").map_err(|d| d.message);
-        }
-        sdd_mcp::read_project_file(&self.state.project)
+        sdd_mcp::read_project_file_or_default(&self.state.project)
     }
 
     /// The source `monitoring.source` names.
