@@ -640,19 +640,11 @@ pub fn analyze(corpus: &Corpus, context: &Context, options: &Options) -> Report 
 
     // 2. Onset: the given window, or the earliest significant rise.
     let mut found: Vec<Found> = Vec::new();
-    for &s in &scenarios {
-        let signal = Signal::Scenario(s);
-        if let Some(f) = judge_share(
-            &a,
-            signal,
-            &proportion_bins(&a, signal, &requests),
-            signal_count,
-        ) {
-            found.push(f);
-        }
-    }
-    for &c in &constraints {
-        let signal = Signal::Constraint(c);
+    let share_signals = scenarios
+        .iter()
+        .map(|&s| Signal::Scenario(s))
+        .chain(constraints.iter().map(|&c| Signal::Constraint(c)));
+    for signal in share_signals {
         if let Some(f) = judge_share(
             &a,
             signal,
@@ -1679,16 +1671,24 @@ fn attribute_candidates(
     }
     // The successes before the onset: the reference for a key the incident window has too few
     // successes of (every `complete` failing after a bad deploy leaves none to compare with).
+    // Its failures too, for each value's failure rate before the onset (one pass, not one per
+    // value tested).
     let mut base_good_n: HashMap<u32, u64> = HashMap::new();
     let mut base_good_kv: HashMap<(u32, u32), u64> = HashMap::new();
-    for r in a.records.iter().filter(|r| {
-        in_window(r.at, baseline)
-            && in_scope(r, broke, a.outcome_kind)
-            && !is_bad(r, broke, a.outcome_kind)
-    }) {
+    let mut base_bad_kv: HashMap<(u32, u32), u64> = HashMap::new();
+    for r in a
+        .records
+        .iter()
+        .filter(|r| in_window(r.at, baseline) && in_scope(r, broke, a.outcome_kind))
+    {
+        let bad = is_bad(r, broke, a.outcome_kind);
         for &(k, v) in r.dims.iter() {
-            *base_good_n.entry(k).or_default() += 1;
-            *base_good_kv.entry((k, v)).or_default() += 1;
+            if bad {
+                *base_bad_kv.entry((k, v)).or_default() += 1;
+            } else {
+                *base_good_n.entry(k).or_default() += 1;
+                *base_good_kv.entry((k, v)).or_default() += 1;
+            }
         }
     }
     // The 20 most frequent bad values of each key are tested; the correction counts them all.
@@ -1745,17 +1745,8 @@ fn attribute_candidates(
         }
         let explained = x1 as f64 / total_bad.max(1) as f64;
         // Before the onset: did this value succeed?
-        let (mut bx, mut bn) = (0u64, 0u64);
-        for r in a
-            .records
-            .iter()
-            .filter(|r| in_window(r.at, baseline) && in_scope(r, broke, a.outcome_kind))
-        {
-            if r.dims.iter().any(|&(rk, rv)| rk == k && rv == v) {
-                bn += 1;
-                bx += is_bad(r, broke, a.outcome_kind) as u64;
-            }
-        }
+        let bx = base_bad_kv.get(&(k, v)).copied().unwrap_or(0);
+        let bn = bx + base_good_kv.get(&(k, v)).copied().unwrap_or(0);
         let mut figures = BTreeMap::new();
         figures.insert("share_among_failures".into(), t.p1);
         figures.insert("share_among_successes".into(), t.p2);
