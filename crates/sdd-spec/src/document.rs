@@ -409,6 +409,24 @@ pub struct DegradationDoc {
     pub principles: Vec<NamedText>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub monitoring_categories: Vec<MonitoringCategoryDoc>,
+    /// The rates of change that count as degradation, in percent of the current level: the
+    /// seed's `{daily: 0.1, weekly: 1.0, monthly: 5.0}`. A trend slower than all of them is
+    /// reported, not raised. Patterns such as "Query time increasing by >1% per week" add
+    /// their own rate for the series they name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thresholds: Option<DegradationThresholds>,
+}
+
+/// Percent of the current level per day, week and month (30 days).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DegradationThresholds {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub daily: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weekly: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub monthly: Option<f64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]

@@ -275,6 +275,11 @@ pub struct MonitoringConfig {
     /// Per constraint ID: the series that measure it, instead of the convention's default.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub constraints: BTreeMap<String, ConstraintMetric>,
+    /// The degradation hunter (`detect_degradation`, `health_report`) and the early warnings
+    /// `generate_alert_rules` writes: what load and business volume growth may follow, and
+    /// the limits resources must stay under.
+    #[serde(default)]
+    pub degradation: DegradationConfig,
 }
 
 impl Default for MonitoringConfig {
@@ -287,8 +292,88 @@ impl Default for MonitoringConfig {
             budget_window: default_budget_window(),
             convention: MetricConvention::default(),
             constraints: BTreeMap::new(),
+            degradation: DegradationConfig::default(),
         }
     }
+}
+
+/// What the degradation hunter looks at and what growth it accepts.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DegradationConfig {
+    /// How far back `detect_degradation` looks when a call names no window (default `30d`).
+    #[serde(default = "default_degradation_window")]
+    pub window: String,
+    /// The series hunted, as PromQL selectors (`process_resident_memory_bytes`,
+    /// `db_pool_in_use{pool="main"}`). Empty (the default): every gauge, every counter's rate
+    /// and the request-duration histogram's p99 by route.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub series: Vec<String>,
+    /// Metric names never hunted, besides the ones that describe the scrape or the build
+    /// (`up`, `scrape_*`, `*_start_time_seconds`, `*_build_info`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exclude: Vec<String>,
+    /// The load resources may follow, as a counter selector whose summed rate is the load
+    /// (default: the request-duration histogram's `_count`). A resource that grows with it is
+    /// not degrading; one that grows with time at the same load is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub load: Option<String>,
+    /// The business volume stored data may follow: a counter or gauge whose summed value is
+    /// the volume (`orders_created_total`). The `volume` series are judged against it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub business: Option<String>,
+    /// Series that hold stored data and may grow with the business (table sizes, the database
+    /// file): growth that follows `business` is not degradation, growth beyond it is. Without
+    /// `business` they are judged against time alone.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub volume: Vec<String>,
+    /// Limits resources must stay within: time to exhaustion is projected against them and
+    /// `generate_alert_rules` writes an early warning for each.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub limits: Vec<ResourceLimit>,
+    /// The significance a trend must reach, after the correction for the number of series
+    /// hunted (Benjamini–Hochberg; default 0.01).
+    #[serde(default = "default_degradation_significance")]
+    pub significance: f64,
+}
+
+impl Default for DegradationConfig {
+    fn default() -> Self {
+        DegradationConfig {
+            window: default_degradation_window(),
+            series: Vec::new(),
+            exclude: Vec::new(),
+            load: None,
+            business: None,
+            volume: Vec::new(),
+            limits: Vec::new(),
+            significance: default_degradation_significance(),
+        }
+    }
+}
+
+fn default_degradation_window() -> String {
+    "30d".into()
+}
+fn default_degradation_significance() -> f64 {
+    0.01
+}
+
+/// A resource's limit: `process_resident_memory_bytes` under 4 GiB, a cache's hit ratio over 0.8.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResourceLimit {
+    /// The series, as a PromQL selector.
+    pub series: String,
+    /// The ceiling it must stay under.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<f64>,
+    /// The floor it must stay over.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min: Option<f64>,
+    /// What running out means, in the spec's words (the alert's summary).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
 }
 
 fn default_monitoring_window() -> String {
