@@ -1,0 +1,4 @@
+//! The degradation hunter: trends, steps and seasonality in the service's series, growth told
+//! apart from load, and the time left before a constraint or a limit is crossed.
+
+pub mod stats;
