@@ -1,4 +1,7 @@
 //! The degradation hunter: trends, steps and seasonality in the service's series, growth told
 //! apart from load, and the time left before a constraint or a limit is crossed.
 
+pub mod analyze;
 pub mod stats;
+#[cfg(any(test, feature = "testing"))]
+pub mod synthetic;

@@ -285,9 +285,10 @@ pub fn remove_period(
     if n < 2 * phases || phases < 2 || x[n - 1] - x[0] < 2.0 * period {
         return None;
     }
+    // Bucket starts fall on phase boundaries: the nudge keeps `k − ε` in phase `k`.
     let phase_of = |t: f64| -> usize {
         let f = (t / period).rem_euclid(1.0);
-        ((f * phases as f64) as usize).min(phases - 1)
+        ((f * phases as f64 + 1e-6) as usize) % phases
     };
     let detrended: Vec<f64> = (0..n).map(|i| y[i] - slope * x[i]).collect();
     let mut groups: Vec<Vec<f64>> = vec![Vec::new(); phases];
