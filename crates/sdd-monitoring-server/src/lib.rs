@@ -17,7 +17,10 @@ use sdd_mcp::{Project, ServerIdentity, SpecSlot, ToolError};
 use sdd_monitoring::source::{EmbeddedSource, Source};
 use sdd_spec::project::ProjectFile;
 
-pub use tools::{HeadroomResult, HealthResult, MetricsListResult, QueryResult};
+pub use tools::{
+    DegradationResult, HeadroomResult, HealthReportResult, HealthResult, MetricsListResult,
+    QueryResult,
+};
 
 pub const IDENTITY: ServerIdentity = ServerIdentity {
     name: "sdd-monitoring",
@@ -48,7 +51,7 @@ pub struct MonitorServer {
 
 impl MonitorServer {
     pub fn new(project: Project) -> Self {
-        let mut tool_router = Self::metric_tools() + Self::spec_tools();
+        let mut tool_router = Self::metric_tools() + Self::spec_tools() + Self::degradation_tools();
         sdd_mcp::tidy_schemas(&mut tool_router);
         MonitorServer {
             state: Arc::new(State {

@@ -2,9 +2,11 @@
 //! query_metrics) and `spec_terms.rs` (scenario_health, constraint_headroom). Every tool only
 //! reads: read-only and idempotent; open-world when the source is a Prometheus elsewhere.
 
+mod degradation;
 mod metrics;
 mod spec_terms;
 
+pub use degradation::{DegradationResult, HealthReportResult};
 pub use metrics::{MetricsListResult, QueryResult};
 pub use spec_terms::{HeadroomResult, HealthResult};
 

@@ -240,9 +240,17 @@ pub struct DriverFit {
     pub time_per_day_high: f64,
     pub time_percent_per_day: f64,
     pub time_p: f64,
-    /// The series' own trend before the driver's part was taken out, and its p.
-    pub raw_percent_per_day: f64,
-    pub raw_p: f64,
+    /// The trend of the series less the driver's part (`y − b·driver`), when the driver
+    /// explains the series (p < 0.05): the growth at the same load.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trend_at_same_driver: Option<Trend>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub steps_at_same_driver: Vec<Step>,
+    /// The corrected p of `trend_at_same_driver`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub q_at_same_driver: Option<f64>,
+    #[serde(skip)]
+    pub p_at_same_driver: Option<f64>,
 }
 
 /// Whether and when the series crosses its bound.
@@ -360,9 +368,11 @@ impl SeriesAnalysis {
 /// Everything about one series but the verdict, which needs every series' p (the correction
 /// for how many were hunted): [`decide`] gives it.
 ///
-/// With a driver that explains the series, the trend is measured on the series less the
-/// driver's part (`y − b·driver`, `b` from a Huber fit on driver and time): the growth at the
-/// same load. The raw trend is kept beside it, to tell "grows with load" from "flat".
+/// The series is measured as it is; when a driver (load, business volume) explains it, it is
+/// measured again less the driver's part (`y − b·driver`, `b` from a Huber fit on driver and
+/// time): the growth at the same load. The second measure can only explain a finding away,
+/// never make one: a driver that shares a daily cycle with an unrelated series must not
+/// paint the driver's own growth onto it.
 pub fn analyze(input: &SeriesInput, significance: f64) -> SeriesAnalysis {
     let points: Vec<(i64, f64)> = input
         .points
@@ -407,26 +417,39 @@ pub fn analyze(input: &SeriesInput, significance: f64) -> SeriesAnalysis {
     }
     // The scale percentages are taken of: the level, or the spread when the level is near 0.
     let scale = level.abs().max(spread).max(f64::MIN_POSITIVE);
-    let percent = |per_day: f64| per_day / scale * 100.0;
-    let days = |t: i64| (t - first.0) as f64 / DAY_MS as f64;
-
-    // The raw trend (no profile taken out: for "it grows, with its driver" only).
-    let (rx, ry): (Vec<f64>, Vec<f64>) = raw_coarse.iter().map(|&(t, v)| (days(t), v)).unzip();
-    let raw_slope = theil_sen(&rx, &ry, 0.0, 0.95).map_or(0.0, |l| l.slope);
-    let raw_p = mann_kendall_hamed_rao(&rx, &ry, raw_slope).map_or(1.0, |mk| mk.p);
+    let grid = Grid {
+        origin: first.0,
+        medium_width,
+        coarse_width,
+        scale,
+        significance,
+    };
+    let medium = bucket_medians(&points, medium_width);
+    let raw = match measure(&grid, medium.clone(), "") {
+        Ok(m) => m,
+        Err(why) => return SeriesAnalysis::not_judged(samples, why),
+    };
 
     // The driver's part, from the medium buckets.
-    let mut medium = bucket_medians(&points, medium_width);
     let mut driver_fit = None;
     if let Some(driver) = &input.driver {
         let driver_medium = bucket_medians(driver.points, medium_width);
         let aligned = align(&medium, &driver_medium);
-        let xs: Vec<f64> = aligned.iter().map(|r| days(r.0)).collect();
+        let xs: Vec<f64> = aligned.iter().map(|r| grid.days(r.0)).collect();
         let ds: Vec<f64> = aligned.iter().map(|r| r.2).collect();
         let ys: Vec<f64> = aligned.iter().map(|r| r.1).collect();
         if let Some(fit) = huber_load_fit(&xs, &ds, &ys) {
             let z = normal_quantile(0.975);
             let explains = fit.load_p() < 0.05;
+            let adjusted = explains
+                .then(|| {
+                    let less: Vec<(i64, f64)> = aligned
+                        .iter()
+                        .map(|&(t, y, d)| (t, y - fit.load * d))
+                        .collect();
+                    measure(&grid, less, "the driver's part").ok()
+                })
+                .flatten();
             driver_fit = Some(DriverFit {
                 driver: driver.name.to_string(),
                 method: format!(
@@ -436,9 +459,9 @@ pub fn analyze(input: &SeriesInput, significance: f64) -> SeriesAnalysis {
                     crate::window::format_duration(medium_width),
                     fit.rho,
                     if explains {
-                        "; the trend below is of the series less the driver's part"
+                        "; the series less the driver's part is measured again"
                     } else {
-                        "; the driver explains nothing significant, so the trend below is of the series itself"
+                        "; the driver explains nothing significant"
                     }
                 ),
                 per_driver_unit: fit.load,
@@ -447,32 +470,91 @@ pub fn analyze(input: &SeriesInput, significance: f64) -> SeriesAnalysis {
                 time_per_day: fit.time,
                 time_per_day_low: fit.time - z * fit.time_se,
                 time_per_day_high: fit.time + z * fit.time_se,
-                time_percent_per_day: percent(fit.time),
+                time_percent_per_day: fit.time / scale * 100.0,
                 time_p: fit.time_p(),
-                raw_percent_per_day: percent(raw_slope),
-                raw_p,
+                p_at_same_driver: adjusted.as_ref().map(|m| m.p),
+                q_at_same_driver: None,
+                trend_at_same_driver: adjusted.as_ref().map(|m| m.trend.clone()),
+                steps_at_same_driver: adjusted.map(|m| m.steps).unwrap_or_default(),
             });
-            if explains {
-                medium = aligned
-                    .iter()
-                    .map(|&(t, y, d)| (t, y - fit.load * d))
-                    .collect();
-            }
         }
     }
-    let adjusted = driver_fit.as_ref().is_some_and(|f| f.driver_p < 0.05);
-    let first_coarse = if adjusted {
-        bucket_medians(&medium, coarse_width)
-    } else {
-        raw_coarse.clone()
-    };
-    let (cx, cy): (Vec<f64>, Vec<f64>) = first_coarse.iter().map(|&(t, v)| (days(t), v)).unzip();
+
+    // Time to the bound, from the series' own line and its interval.
+    let time_to_violation = input.bound.as_ref().map(|bound| {
+        let swing = raw
+            .seasonality
+            .iter()
+            .find(|s| s.period == "1d")
+            .map_or(0.0, |s| s.amplitude / 2.0);
+        let now = raw.now + input.worse.sign() * swing;
+        project(
+            bound,
+            input.worse,
+            now,
+            raw.trend.per_day_low,
+            raw.trend.per_day_high,
+        )
+    });
+
+    SeriesAnalysis {
+        verdict: Verdict::NotJudged,
+        pattern: None,
+        summary: String::new(),
+        samples,
+        buckets: raw.coarse.len(),
+        bucket,
+        level,
+        p: raw.p,
+        trend: Some(raw.trend),
+        seasonality: raw.seasonality,
+        steps: raw.steps,
+        driver_fit,
+        time_to_violation,
+        coarse: raw.coarse,
+    }
+}
+
+/// The buckets and scale a series is measured on.
+struct Grid {
+    origin: i64,
+    medium_width: i64,
+    coarse_width: i64,
+    scale: f64,
+    significance: f64,
+}
+
+impl Grid {
+    fn days(&self, t: i64) -> f64 {
+        (t - self.origin) as f64 / DAY_MS as f64
+    }
+}
+
+/// One measure of a series: its profiles out, its trend, its steps.
+struct Measure {
+    trend: Trend,
+    p: f64,
+    seasonality: Vec<SeasonalProfile>,
+    steps: Vec<Step>,
+    coarse: Vec<(i64, f64)>,
+    /// The trend line at the last bucket.
+    now: f64,
+}
+
+/// Measure the medium buckets `medium` (`taken_out`: what was already taken out of them, for
+/// the method line).
+fn measure(grid: &Grid, mut medium: Vec<(i64, f64)>, taken_out: &str) -> Result<Measure, String> {
+    let (medium_width, coarse_width) = (grid.medium_width, grid.coarse_width);
+    let bucket = crate::window::format_duration(coarse_width);
+    let first_coarse = bucket_medians(&medium, coarse_width);
+    let (cx, cy): (Vec<f64>, Vec<f64>) =
+        first_coarse.iter().map(|&(t, v)| (grid.days(t), v)).unzip();
     let first_slope = theil_sen(&cx, &cy, 0.0, 0.95).map_or(0.0, |l| l.slope);
     let mut seasonality = Vec::new();
     {
+        // Phases from the epoch: the profiles line up with UTC days and weeks.
         let mx: Vec<f64> = medium.iter().map(|p| p.0 as f64 / DAY_MS as f64).collect();
         let mut my: Vec<f64> = medium.iter().map(|p| p.1).collect();
-        // The detrending slope is per day of `days()`, which only shifts the origin.
         for (period_ms, label) in [(DAY_MS, "1d"), (WEEK_MS, "7d")] {
             let phases = (period_ms / medium_width).min(168) as usize;
             if phases < 4 {
@@ -503,39 +585,37 @@ pub fn analyze(input: &SeriesInput, significance: f64) -> SeriesAnalysis {
     } else {
         bucket_medians(&medium, coarse_width)
     };
-    let (x, y): (Vec<f64>, Vec<f64>) = coarse.iter().map(|&(t, v)| (days(t), v)).unzip();
+    let (x, y): (Vec<f64>, Vec<f64>) = coarse.iter().map(|&(t, v)| (grid.days(t), v)).unzip();
     let n = x.len();
     if n < MIN_BUCKETS {
-        return SeriesAnalysis::not_judged(
-            samples,
-            format!("{n} bucket(s) of {bucket} where both the series and its driver have points: at least {MIN_BUCKETS} are needed"),
-        );
+        return Err(format!(
+            "{n} bucket(s) of {bucket} with data: at least {MIN_BUCKETS} are needed"
+        ));
     }
-    let Some(rough) = theil_sen(&x, &y, 0.0, 0.95) else {
-        return SeriesAnalysis::not_judged(samples, "no two buckets at different times".into());
-    };
-    let Some(mk) = mann_kendall_hamed_rao(&x, &y, rough.slope) else {
-        return SeriesAnalysis::not_judged(samples, "too few buckets for Mann–Kendall".into());
-    };
+    let rough = theil_sen(&x, &y, 0.0, 0.95).ok_or("no two buckets at different times")?;
+    let mk =
+        mann_kendall_hamed_rao(&x, &y, rough.slope).ok_or("too few buckets for Mann–Kendall")?;
     let line = theil_sen(&x, &y, mk.corrected_var(), 0.95).unwrap_or(rough);
     let residuals: Vec<f64> = (0..n)
         .map(|i| y[i] - line.intercept - line.slope * x[i])
         .collect();
     let sigma = robust_sigma(&residuals)
         .unwrap_or(0.0)
-        .max(f64::EPSILON * scale);
-    // Power: the slope a test at `significance` finds four times in five, from the OLS
-    // slope's standard error widened by the autocorrelation and Theil–Sen's efficiency (0.91).
+        .max(f64::EPSILON * grid.scale);
+    // Power: the slope a test at the hunt's significance finds four times in five, from the
+    // OLS slope's standard error widened by the autocorrelation and Theil–Sen's efficiency
+    // (0.91).
     let mean_x = x.iter().sum::<f64>() / n as f64;
     let sxx: f64 = x.iter().map(|v| (v - mean_x).powi(2)).sum();
     let se = sigma / sxx.sqrt() * (mk.variance_inflation / 0.91).sqrt();
-    let detectable = (normal_quantile(1.0 - significance / 2.0) + normal_quantile(0.8)) * se;
-    let mut taken_out = Vec::new();
-    if adjusted {
-        taken_out.push("the driver's part".to_string());
+    let detectable = (normal_quantile(1.0 - grid.significance / 2.0) + normal_quantile(0.8)) * se;
+    let percent = |per_day: f64| per_day / grid.scale * 100.0;
+    let mut out = Vec::new();
+    if !taken_out.is_empty() {
+        out.push(taken_out.to_string());
     }
     if !seasonality.is_empty() {
-        taken_out.push(format!(
+        out.push(format!(
             "the {} profile (medians per phase of {} buckets, kept at F-test p < 0.001)",
             seasonality
                 .iter()
@@ -548,10 +628,10 @@ pub fn analyze(input: &SeriesInput, significance: f64) -> SeriesAnalysis {
     let trend = Trend {
         method: format!(
             "Theil–Sen slope and Mann–Kendall test (Hamed–Rao correction for autocorrelation) on {n} medians of {bucket}{}",
-            if taken_out.is_empty() {
+            if out.is_empty() {
                 String::new()
             } else {
-                format!(", after {} taken out", taken_out.join(" and "))
+                format!(", after {} taken out", out.join(" and "))
             }
         ),
         per_day: line.slope,
@@ -566,54 +646,36 @@ pub fn analyze(input: &SeriesInput, significance: f64) -> SeriesAnalysis {
         variance_inflation: mk.variance_inflation,
         detectable_percent_per_week: percent(detectable) * 7.0,
     };
-
     // Steps: PELT over line segments, at the BIC's penalty doubled (buckets are not
-    // independent), segments of at least a twentieth of the window, at least 4 σ.
+    // independent), segments of at least a twentieth of the window, at least 4 σ. The noise
+    // σ comes from the bucket-to-bucket differences: the residuals from one line would count
+    // the step itself as noise and hide it.
+    let differences: Vec<f64> = y.windows(2).map(|w| w[1] - w[0]).collect();
+    let step_sigma = robust_sigma(&differences)
+        .map(|s| s / std::f64::consts::SQRT_2)
+        .filter(|s| *s > 0.0)
+        .unwrap_or(sigma);
     let min_len = (n / 20).max(4);
-    let steps: Vec<Step> = pelt_lines(&x, &y, sigma, 6.0 * (n as f64).ln(), min_len)
+    let steps: Vec<Step> = pelt_lines(&x, &y, step_sigma, 6.0 * (n as f64).ln(), min_len)
         .into_iter()
         .filter(|c| c.step_sigmas.abs() >= 4.0)
         .map(|c| Step {
             at_ms: coarse[c.index].0,
             at: rfc3339(coarse[c.index].0),
             step: c.step,
-            step_percent: c.step / scale * 100.0,
+            step_percent: c.step / grid.scale * 100.0,
             sigmas: c.step_sigmas,
             slope_change_per_day: c.slope_change,
         })
         .collect();
-
-    // Time to the bound, from the raw line (a limit is on the series, not on its part beyond
-    // load) and its interval.
-    let time_to_violation = input.bound.as_ref().map(|bound| {
-        let raw_var =
-            mann_kendall_hamed_rao(&rx, &ry, raw_slope).map_or(0.0, |mk| mk.corrected_var());
-        let raw_line = theil_sen(&rx, &ry, raw_var, 0.95).unwrap_or(line);
-        let swing = seasonality
-            .iter()
-            .find(|s| s.period == "1d")
-            .map_or(0.0, |s| s.amplitude / 2.0);
-        let now =
-            raw_line.intercept + raw_line.slope * rx[rx.len() - 1] + input.worse.sign() * swing;
-        project(bound, input.worse, now, raw_line.low, raw_line.high)
-    });
-
-    SeriesAnalysis {
-        verdict: Verdict::NotJudged,
-        pattern: None,
-        summary: String::new(),
-        samples,
-        buckets: n,
-        bucket,
-        level,
+    Ok(Measure {
+        now: line.intercept + line.slope * x[n - 1],
         p: mk.p,
-        trend: Some(trend),
+        trend,
         seasonality,
         steps,
-        driver_fit,
-        time_to_violation,
         coarse,
-    }
+    })
 }
 
 /// `(t, series, driver)` where both have a bucket.
@@ -631,7 +693,70 @@ fn align(series: &[(i64, f64)], driver: &[(i64, f64)]) -> Vec<(i64, f64, f64)> {
     out
 }
 
-/// The verdict, once `q` (the trend's p corrected for the number of series) is known.
+/// What one measure (the series, or the series at the same driver) says.
+enum Reading {
+    Worsening(Pattern, String),
+    BelowThreshold(String),
+    Improving(String),
+    Flat(String),
+}
+
+fn read(
+    trend: &Trend,
+    steps: &[Step],
+    q: f64,
+    worse: Worse,
+    significance: f64,
+    thresholds: Thresholds,
+) -> Reading {
+    let sign = worse.sign();
+    let significant = q <= significance;
+    let worsening = trend.per_day * sign > 0.0;
+    let rate = |pct: f64| format!("{:+.3} % a day ({:+.2} % a week)", pct, pct * 7.0);
+    let way = if sign > 0.0 { "rising" } else { "declining" };
+    let step = steps
+        .iter()
+        .filter(|s| s.step * sign > 0.0 && s.step_percent.abs() >= thresholds.step_percent)
+        .max_by(|a, b| a.sigmas.abs().total_cmp(&b.sigmas.abs()));
+    // A step first: a line through a step is a trend too, but "since when" is the news.
+    if let Some(s) = step {
+        return Reading::Worsening(
+            Pattern::Step,
+            format!(
+                "a step of {:+.1} % ({:.1} σ) at {}",
+                s.step_percent, s.sigmas, s.at
+            ),
+        );
+    }
+    if significant && worsening && trend.percent_per_day.abs() >= thresholds.percent_per_day {
+        let pattern = if sign > 0.0 {
+            Pattern::Rising
+        } else {
+            Pattern::Declining
+        };
+        return Reading::Worsening(
+            pattern,
+            format!("{way} {} (q {q:.1e})", rate(trend.percent_per_day)),
+        );
+    }
+    if significant && worsening {
+        return Reading::BelowThreshold(format!(
+            "{way} {} — slower than the threshold, {:.3} % a day",
+            rate(trend.percent_per_day),
+            thresholds.percent_per_day
+        ));
+    }
+    if significant {
+        return Reading::Improving(format!("improving {}", rate(trend.percent_per_day)));
+    }
+    Reading::Flat(format!(
+        "no trend (q {q:.2}); one of {:.2} % a week would have been found 4 times in 5",
+        trend.detectable_percent_per_week
+    ))
+}
+
+/// The verdict, once the p values are corrected for the number of series (`q` of the series,
+/// `q_at_same_driver` of it less its driver's part).
 pub fn decide(
     a: &mut SeriesAnalysis,
     worse: Worse,
@@ -642,91 +767,47 @@ pub fn decide(
     let Some(trend) = a.trend.clone() else {
         return;
     };
-    let sign = worse.sign();
-    let significant = q <= significance;
-    let worsening = trend.per_day * sign > 0.0;
-    let fast = trend.percent_per_day.abs() >= thresholds.percent_per_day;
-    let step = a
-        .steps
-        .iter()
-        .filter(|s| s.step * sign > 0.0 && s.step_percent.abs() >= thresholds.step_percent)
-        .max_by(|a, b| a.sigmas.abs().total_cmp(&b.sigmas.abs()))
-        .cloned();
-    let driver = a.driver_fit.clone().filter(|f| f.driver_p < 0.05);
-    let rate = |pct: f64| format!("{:+.3} % a day ({:+.2} % a week)", pct, pct * 7.0);
-    let way = if sign > 0.0 { "rising" } else { "declining" };
-    let beyond = driver
-        .as_ref()
-        .map(|f| format!(" at the same {}", f.driver))
-        .unwrap_or_default();
-    let (verdict, pattern, summary) = if significant && worsening && fast {
-        (
-            Verdict::Degrading,
-            Some(if sign > 0.0 {
-                Pattern::Rising
-            } else {
-                Pattern::Declining
-            }),
-            format!(
-                "{way}{beyond}: {} (q {:.1e})",
-                rate(trend.percent_per_day),
-                q
-            ),
-        )
-    } else if let Some(s) = step {
-        (
-            Verdict::Degrading,
-            Some(Pattern::Step),
-            format!(
-                "a step{beyond} of {:+.1} % ({:.1} σ) at {}",
-                s.step_percent, s.sigmas, s.at
-            ),
-        )
-    } else if let Some(fit) = driver
-        .as_ref()
-        .filter(|f| f.raw_p <= significance && f.raw_percent_per_day * sign > 0.0)
-    {
-        (
-            Verdict::FollowsDriver,
-            None,
-            format!(
-                "{way} {} as {} grew ({:.0} % of the variance beyond time is its); at the same {} {}",
-                rate(fit.raw_percent_per_day),
-                fit.driver,
-                fit.driver_explained * 100.0,
-                fit.driver,
-                if significant {
-                    format!("it changes {}", rate(trend.percent_per_day))
-                } else {
-                    format!("no trend (q {q:.2})")
+    let (verdict, pattern, summary) = match read(
+        &trend,
+        &a.steps,
+        q,
+        worse,
+        significance,
+        thresholds,
+    ) {
+        Reading::Worsening(pattern, said) => {
+            let at_same = a
+                .driver_fit
+                .as_ref()
+                .and_then(|f| Some((f, f.trend_at_same_driver.as_ref()?, f.q_at_same_driver?)));
+            match at_same {
+                None => (Verdict::Degrading, Some(pattern), said),
+                Some((fit, adjusted, q_adj)) => {
+                    match read(adjusted, &fit.steps_at_same_driver, q_adj, worse, significance, thresholds) {
+                        Reading::Worsening(pattern, at_same) => (
+                            Verdict::Degrading,
+                            Some(pattern),
+                            format!("{said}; at the same {}: {at_same}", fit.driver),
+                        ),
+                        Reading::BelowThreshold(at_same)
+                        | Reading::Improving(at_same)
+                        | Reading::Flat(at_same) => (
+                            Verdict::FollowsDriver,
+                            None,
+                            format!(
+                                "{said}, as {} grew ({:.0} % of the variance beyond time is its); at the same {}: {at_same}",
+                                fit.driver,
+                                fit.driver_explained * 100.0,
+                                fit.driver
+                            ),
+                        ),
+                    }
                 }
-            ),
-        )
-    } else if significant && worsening {
-        (
-            Verdict::BelowThreshold,
-            None,
-            format!(
-                "{way}{beyond} {} — slower than the threshold, {:.3} % a day",
-                rate(trend.percent_per_day),
-                thresholds.percent_per_day
-            ),
-        )
-    } else if significant {
-        (
-            Verdict::Improving,
-            None,
-            format!("improving{beyond} {}", rate(trend.percent_per_day)),
-        )
-    } else {
-        (
-            Verdict::NoTrend,
-            None,
-            format!(
-                "no trend{beyond} (q {:.2}); one of {:.2} % a week would have been found 4 times in 5",
-                q, trend.detectable_percent_per_week
-            ),
-        )
+            }
+        }
+        Reading::BelowThreshold(said) => (Verdict::BelowThreshold, None, said),
+        Reading::Improving(said) => (Verdict::Improving, None, said),
+        Reading::Flat(said) => (Verdict::NoTrend, None, said),
     };
     a.verdict = verdict;
     a.pattern = pattern;
@@ -841,6 +922,9 @@ mod tests {
         };
         let mut a = analyze(&input, ALPHA);
         let p = a.p;
+        if let Some(fit) = a.driver_fit.as_mut() {
+            fit.q_at_same_driver = fit.p_at_same_driver;
+        }
         decide(&mut a, worse, p, ALPHA, Thresholds::default());
         a
     }

@@ -2,6 +2,9 @@
 //! apart from load, and the time left before a constraint or a limit is crossed.
 
 pub mod analyze;
+pub mod hunt;
+pub mod report;
+pub mod score;
 pub mod stats;
 #[cfg(any(test, feature = "testing"))]
 pub mod synthetic;
