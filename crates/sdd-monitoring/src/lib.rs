@@ -12,6 +12,7 @@ pub mod headroom;
 pub mod health;
 pub mod monitor;
 pub mod prometheus;
+pub mod rules;
 pub mod selector;
 pub mod source;
 #[cfg(feature = "testing")]
