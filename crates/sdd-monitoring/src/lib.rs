@@ -4,6 +4,7 @@
 //! Prometheus-compatible HTTP API), the mapping from the spec's scenarios and constraints to
 //! series, and the answers the monitoring tools give in the spec's terms.
 
+pub mod dashboard;
 pub mod degradation;
 pub mod embedded;
 pub mod explore;

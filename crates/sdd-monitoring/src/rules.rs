@@ -404,7 +404,9 @@ pub fn number(value: f64) -> String {
     format!("{}", tidy(value))
 }
 
-fn tidy(value: f64) -> f64 {
+/// `value` rounded to 10 significant digits: the number a person wrote, not its binary
+/// neighbour (`99.9 / 100` is `0.999`, not `0.9990000000000001`).
+pub fn tidy(value: f64) -> f64 {
     if !value.is_finite() || value == 0.0 {
         return value;
     }
@@ -565,16 +567,16 @@ fn quoted(text: &str) -> String {
 /// A literal block (`|-`) indented by `indent`, when the text reads back exactly as one;
 /// otherwise a quoted scalar.
 fn block(text: &str, indent: usize) -> String {
-    let plain = !text.is_empty()
-        && text.lines().all(|l| {
-            !l.starts_with([' ', '\t'])
-                && !l.ends_with([' ', '\t'])
-                && !l.is_empty()
-                && l.chars().all(|c| !c.is_control())
-        })
-        && !text.ends_with('\n')
+    // A first line indented would be read as the block's indentation; an empty or trailing
+    // blank line would change under `|-`'s chomping; control characters need escapes.
+    let plain = !text.starts_with([' ', '\t'])
         && !text.contains('\r')
-        && !text.contains('\u{feff}');
+        && text.lines().all(|l| {
+            !l.trim().is_empty()
+                && !l.ends_with([' ', '\t'])
+                && l.chars().all(|c| !c.is_control() && c != '\u{feff}')
+        })
+        && !text.ends_with('\n');
     if !plain {
         return quoted(text);
     }
@@ -656,7 +658,7 @@ pub fn alert_rules(setting: &Setting<'_>, constraints: &[&Constraint]) -> AlertR
 }
 
 /// The constraint in its own words: `Uptime: 99.9% availability`.
-fn in_words(c: &Constraint) -> String {
+pub fn in_words(c: &Constraint) -> String {
     match &c.requirement {
         Some(r) if !r.trim().is_empty() => format!("{}: {}", c.name, r.trim()),
         _ => c.name.clone(),
@@ -795,8 +797,9 @@ fn latency_rule(
             (
                 "description".into(),
                 template_literal(&format!(
-                    "Constraint {} bounds the {p} of {scope} requests at {} ms; over the last {} it has been above that for {LATENCY_FOR} (refusals, 4xx, left out).",
+                    "Constraint {} bounds the {p} of {} requests at {} ms; over the last {} it has been above that for {LATENCY_FOR} (refusals, 4xx, left out).",
                     c.id,
+                    scope_in_words(scope),
                     number(max_ms),
                     format_duration(LATENCY_WINDOW_MS)
                 )) + " Now {{ $value | humanizeDuration }}.",
@@ -805,11 +808,25 @@ fn latency_rule(
     }
 }
 
+/// A latency scope as a sentence says it: `read` requests, `all` requests, `search` requests.
+pub fn scope_in_words(scope: &str) -> &str {
+    match scope {
+        "reads" => "read",
+        "writes" => "write",
+        other => other,
+    }
+}
+
 /// The early warning and the crossing for one limit (`max`, `min`, or both).
-fn resource_rules(limit: &ResourceLimit, index: usize) -> Result<Vec<Rule>, String> {
+/// A limit's bounds: (`max` or `min`, the value).
+pub type Bounds = Vec<(&'static str, f64)>;
+
+/// A limit of `monitoring.degradation.limits` read: its series and its bounds, or why it
+/// cannot be watched.
+pub fn limit_bounds(limit: &ResourceLimit, index: usize) -> Result<(Selector, Bounds), String> {
     let at = format!("monitoring.degradation.limits[{index}]");
     let selector = Selector::parse(&limit.series).map_err(|e| format!("{at}.series: {e}"))?;
-    let bounds: Vec<(&str, f64)> = [("max", limit.max), ("min", limit.min)]
+    let bounds: Bounds = [("max", limit.max), ("min", limit.min)]
         .into_iter()
         .filter_map(|(name, v)| v.map(|v| (name, v)))
         .collect();
@@ -821,6 +838,12 @@ fn resource_rules(limit: &ResourceLimit, index: usize) -> Result<Vec<Rule>, Stri
     if let Some((name, _)) = bounds.iter().find(|(_, v)| !v.is_finite()) {
         return Err(format!("{at}.{name} is not a finite number"));
     }
+    Ok((selector, bounds))
+}
+
+fn resource_rules(limit: &ResourceLimit, index: usize) -> Result<Vec<Rule>, String> {
+    let at = format!("monitoring.degradation.limits[{index}]");
+    let (selector, bounds) = limit_bounds(limit, index)?;
     let series = selector.to_string();
     let mut rules = Vec::new();
     for (bound, value) in bounds {
@@ -1410,6 +1433,8 @@ monitoring:
         // An expression that a literal block cannot hold exactly is quoted.
         assert_eq!(block("a\tb", 2), "\"a\\tb\"");
         assert_eq!(block(" x", 2), "\" x\"");
+        assert_eq!(block("(\n  a\n)", 4), "|-\n    (\n      a\n    )");
+        assert_eq!(block("a\n\nb", 2), "\"a\\n\\nb\"");
         assert_eq!(block("x\u{7}", 2), "\"x\\u0007\"");
         assert_eq!(AlertRules::default().to_yaml(""), "groups: []\n");
     }

@@ -14,7 +14,10 @@
 use std::path::Path;
 use std::process::Command;
 
-use sdd_monitoring::rules::{alert_rules, AlertRules, BurnRate, RuleKind, Setting, BURN_RATES};
+use sdd_monitoring::dashboard::dashboard;
+use sdd_monitoring::rules::{
+    alert_rules, AlertRules, BurnRate, Rule, RuleGroup, RuleKind, Setting, BURN_RATES,
+};
 use sdd_monitoring::testing::{prometheus_installed, repo};
 use sdd_monitoring::window::format_duration;
 use sdd_spec::model::Spec;
@@ -396,4 +399,59 @@ fn exhaustion_warns_on_a_climb_toward_a_limit_and_not_on_a_flat_series() {
         }),
     ];
     run_tests(dir.path(), "limits.yml", "1m", cases);
+}
+
+/// Every query of the example's dashboard is PromQL Prometheus accepts: `$__rate_interval`
+/// filled in as Grafana would, each query checked as a recording rule.
+#[test]
+fn dashboard_queries_pass_promtool_check() {
+    if !prometheus_installed("dashboard_queries_pass_promtool_check") {
+        return;
+    }
+    let (spec, file) = example();
+    let setting = Setting {
+        project: &file,
+        domains: spec.domains.len(),
+        budget_window_ms: 30 * DAY,
+    };
+    let scenarios: Vec<_> = spec.approved_scenarios().collect();
+    let constraints: Vec<_> = spec.constraints.iter().map(|c| &**c).collect();
+    let board = dashboard(&setting, "Task manager", &scenarios, &constraints);
+    let queries: Vec<String> = board
+        .queries()
+        .map(|q| q.replace("$__rate_interval", "5m"))
+        .collect();
+    // A row per approved scenario (three queries, two with journeys), the latency and uptime
+    // panels, the two limits.
+    assert!(queries.len() >= 3 * scenarios.len() + 3 + 2, "{queries:#?}");
+    let as_rules = AlertRules {
+        groups: vec![RuleGroup {
+            name: "dashboard".into(),
+            rules: queries
+                .iter()
+                .enumerate()
+                .map(|(i, q)| Rule {
+                    kind: RuleKind::Record,
+                    name: format!("sdd:dashboard_query_{i}"),
+                    expr: q.clone(),
+                    hold: None,
+                    labels: Vec::new(),
+                    annotations: Vec::new(),
+                })
+                .collect(),
+        }],
+        ..AlertRules::default()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("dashboard.yml"),
+        as_rules.to_yaml("dashboard"),
+    )
+    .unwrap();
+    let (ok, said) = promtool(dir.path(), &["check", "rules", "dashboard.yml"]);
+    assert!(ok, "{said}\n{queries:#?}");
+    assert!(
+        said.contains(&format!("SUCCESS: {} rules found", queries.len())),
+        "{said}"
+    );
 }
