@@ -1,6 +1,7 @@
 //! The monitoring server: the spec watched in production. Answers are in the spec's terms —
 //! each approved scenario's health, each constraint's headroom — with the source, query,
-//! window and method behind every number; raw series only when asked, and capped.
+//! window and method behind every number; raw series only when asked, and capped. It also
+//! writes the spec as Prometheus alert rules and a Grafana dashboard.
 //!
 //! Handlers translate; the work is `sdd_monitoring`'s. `sdd.yaml` and the spec are read on
 //! every call (edits are seen at once); the embedded store's connection is kept.
@@ -18,8 +19,8 @@ use sdd_monitoring::source::{EmbeddedSource, Source};
 use sdd_spec::project::ProjectFile;
 
 pub use tools::{
-    DegradationResult, HeadroomResult, HealthReportResult, HealthResult, MetricsListResult,
-    QueryResult,
+    AlertRulesResult, DashboardResult, DegradationResult, HeadroomResult, HealthReportResult,
+    HealthResult, MetricsListResult, QueryResult,
 };
 
 pub const IDENTITY: ServerIdentity = ServerIdentity {
@@ -33,7 +34,10 @@ pub const IDENTITY: ServerIdentity = ServerIdentity {
         and from the synthetic journeys `sdd monitor` runs, side by side; list_metrics shows what is \
         there and what measures which constraint; query_metrics summarises any series over a window. \
         Every answer names its source (the embedded store under .sdd/ or a Prometheus from sdd.yaml), \
-        the PromQL, the window and the method. Summaries only: raw points only when asked, capped.",
+        the PromQL, the window and the method. Summaries only: raw points only when asked, capped. \
+        generate_alert_rules writes the constraints as a Prometheus rule file (burn-rate, latency and \
+        exhaustion alerts) and generate_dashboard as a Grafana dashboard, each naming what it cannot \
+        cover; both write only when given a `path` inside the project.",
 };
 
 pub(crate) struct State {
@@ -51,7 +55,10 @@ pub struct MonitorServer {
 
 impl MonitorServer {
     pub fn new(project: Project) -> Self {
-        let mut tool_router = Self::metric_tools() + Self::spec_tools() + Self::degradation_tools();
+        let mut tool_router = Self::metric_tools()
+            + Self::spec_tools()
+            + Self::degradation_tools()
+            + Self::generate_tools();
         sdd_mcp::tidy_schemas(&mut tool_router);
         MonitorServer {
             state: Arc::new(State {

@@ -1,12 +1,18 @@
 //! The monitoring server's tools, one module per group: `metrics.rs` (list_metrics,
-//! query_metrics) and `spec_terms.rs` (scenario_health, constraint_headroom). Every tool only
-//! reads: read-only and idempotent; open-world when the source is a Prometheus elsewhere.
+//! query_metrics), `spec_terms.rs` (scenario_health, constraint_headroom), `degradation.rs`
+//! (detect_degradation, health_report) and `generate.rs` (generate_alert_rules,
+//! generate_dashboard). All but the generators only read: read-only and idempotent; open-world
+//! when the source is a Prometheus elsewhere. The two generators read the spec and sdd.yaml,
+//! and write one file inside the project when given a `path` (never over a file they did not
+//! write): idempotent, not destructive, closed-world.
 
 mod degradation;
+mod generate;
 mod metrics;
 mod spec_terms;
 
 pub use degradation::{DegradationResult, HealthReportResult};
+pub use generate::{AlertRulesResult, DashboardResult};
 pub use metrics::{MetricsListResult, QueryResult};
 pub use spec_terms::{HeadroomResult, HealthResult};
 
