@@ -274,11 +274,6 @@ fn write_generated(
     Ok(())
 }
 
-/// At most `max` of `items`, and how many are left out.
-fn listed<T>(items: Vec<T>, max: usize) -> (Vec<T>, usize) {
-    sdd_mcp::first(items, max)
-}
-
 #[tool_router(router = generate_tools, vis = "pub(crate)")]
 impl MonitorServer {
     /// A Prometheus rule file from the spec's constraints and sdd.yaml: multi-window,
@@ -372,9 +367,9 @@ impl MonitorServer {
                 "then: promtool check rules FILE, and add it to rule_files of prometheus.yml".into(),
             ],
         };
-        let (rules_listed, rules_not_listed) = listed(summaries, MAX_RULES_LISTED);
+        let (rules_listed, rules_not_listed) = sdd_mcp::first(summaries, MAX_RULES_LISTED);
         let (not_covered, not_covered_not_listed) =
-            listed(generated.not_covered.clone(), MAX_NOT_COVERED_LISTED);
+            sdd_mcp::first(generated.not_covered.clone(), MAX_NOT_COVERED_LISTED);
         let answer = |yaml: String| AlertRulesResult {
             headline: headline.clone(),
             counts: counts.clone(),
@@ -489,9 +484,9 @@ impl MonitorServer {
                 "call again with `path` (e.g. `monitoring/sdd-dashboard.json`) to write the file, then import it in Grafana (Dashboards → New → Import)".into(),
             ],
         };
-        let (panels, panels_not_listed) = listed(board.panels.clone(), MAX_PANELS_LISTED);
+        let (panels, panels_not_listed) = sdd_mcp::first(board.panels.clone(), MAX_PANELS_LISTED);
         let (not_covered, not_covered_not_listed) =
-            listed(board.not_covered.clone(), MAX_NOT_COVERED_LISTED);
+            sdd_mcp::first(board.not_covered.clone(), MAX_NOT_COVERED_LISTED);
         let answer = |json: String| DashboardResult {
             headline: headline.clone(),
             dashboard_chars: text.chars().count(),
