@@ -25,7 +25,12 @@ use sdd_monitoring::selector::Labels;
 use sdd_monitoring::source::{EmbeddedSource, Source};
 use sdd_monitoring::testing::{free_port, RunningPrometheus};
 
+/// A series' name, its planted kind and its points.
+type NamedPoints = (String, &'static str, Vec<(i64, f64)>);
+
 const SERIES: usize = 1_000;
+/// Both families, for the peer's queries.
+const ALL: &str = "{__name__=~\"s|s_hit_ratio\"}";
 const POINTS: i64 = 10_000;
 
 const KINDS: [(&str, Planted, bool); 7] = [
@@ -96,11 +101,17 @@ fn time<T>(runs: usize, mut f: impl FnMut() -> T) -> (Duration, T) {
 async fn main() {
     // The data: one load growing 1 % a day (shared), 1,000 series.
     let load_points = load(&shape(0), 0.01);
-    let mut data: Vec<(String, &str, Vec<(i64, f64)>)> = Vec::new();
+    let mut data: Vec<NamedPoints> = Vec::new();
     for i in 0..SERIES {
         let (kind, planted, _) = KINDS[i % KINDS.len()];
+        // A hit ratio says by its name which way is worse; the rest are gauges where up is.
+        let family = if worse_is_lower(kind) {
+            "s_hit_ratio"
+        } else {
+            "s"
+        };
         data.push((
-            format!("s{{kind=\"{kind}\",i=\"{i}\"}}"),
+            format!("{family}{{kind=\"{kind}\",i=\"{i}\"}}"),
             kind,
             series(&shape(i as u64 + 1), planted, &load_points),
         ));
@@ -109,7 +120,7 @@ async fn main() {
         data.iter()
             .map(|(name, kind, points)| Candidate {
                 series: name.clone(),
-                metric: "s".into(),
+                metric: name.split('{').next().unwrap_or_default().to_string(),
                 kind: SeriesKind::Gauge,
                 worse: if worse_is_lower(kind) {
                     sdd_monitoring::degradation::analyze::Worse::Lower
@@ -136,7 +147,7 @@ async fn main() {
         )
     });
     println!(
-        "analysis alone: {SERIES} series × {POINTS} points in {:.2} s ({} threads: one)",
+        "analysis alone: {SERIES} series × {POINTS} points in {:.2} s (on {} threads)",
         analysis.as_secs_f64(),
         std::thread::available_parallelism().map_or(1, |n| n.get())
     );
@@ -160,11 +171,14 @@ async fn main() {
     {
         use std::io::Write;
         let mut out = std::io::BufWriter::new(std::fs::File::create(&file).unwrap());
-        writeln!(out, "# TYPE s gauge").unwrap();
-        for (name, _, points) in &data {
-            for &(t, v) in points {
-                let t = t + shift;
-                writeln!(out, "{name} {v} {}.{:03}", t / 1000, t % 1000).unwrap();
+        for family in ["s", "s_hit_ratio"] {
+            writeln!(out, "# TYPE {family} gauge").unwrap();
+            let prefix = format!("{family}{{");
+            for (name, _, points) in data.iter().filter(|d| d.0.starts_with(&prefix)) {
+                for &(t, v) in points {
+                    let t = t + shift;
+                    writeln!(out, "{name} {v} {}.{:03}", t / 1000, t % 1000).unwrap();
+                }
             }
         }
         writeln!(out, "# TYPE http_request_duration_seconds histogram").unwrap();
@@ -195,7 +209,7 @@ async fn main() {
         started.elapsed().as_secs_f64()
     );
     let source = Source::Embedded(Arc::new(EmbeddedSource::new(&project)));
-    let project_file = sdd_spec::project::ProjectFile::default();
+    let project_file = sdd_spec::project::parse_project_file("{}").unwrap();
     let options = HuntOptions {
         start_ms: end_ms - POINTS * 60_000,
         end_ms,
@@ -237,10 +251,12 @@ async fn main() {
     }
 
     // The peer.
-    let installed = std::process::Command::new("prometheus")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
+    // `SDD_BENCH_NO_PEER=1` skips the peer (its backfill of 10 M samples takes minutes).
+    let installed = std::env::var_os("SDD_BENCH_NO_PEER").is_none()
+        && std::process::Command::new("prometheus")
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success());
     let mut theirs: BTreeMap<String, usize> = BTreeMap::new();
     let mut peer_time = None;
     let _prometheus = if installed {
@@ -256,8 +272,8 @@ async fn main() {
         .unwrap();
         let version = api.build_version().await.unwrap_or_default();
         let range = format!("{}m", POINTS);
-        let predict = format!("predict_linear(s[{range}], 604800)");
-        let mean = format!("avg_over_time(s[{range}])");
+        let predict = format!("predict_linear({ALL}[{range}], 604800)");
+        let mean = format!("avg_over_time({ALL}[{range}])");
         let mut times = Vec::new();
         let mut answers = None;
         for _ in 0..4 {
@@ -281,7 +297,7 @@ async fn main() {
             .collect();
         // The last value, to project from.
         let last = api
-            .query(&format!("last_over_time(s[{range}])"), end_ms)
+            .query(&format!("last_over_time({ALL}[{range}])"), end_ms)
             .await
             .unwrap();
         let QueryResult::Vector(last) = last else {
@@ -314,7 +330,7 @@ async fn main() {
         println!("peer: Prometheus {version} (Debian package)");
         Some(running)
     } else {
-        println!("prometheus not installed: the peer is skipped (apt-get install prometheus)");
+        println!("the peer is skipped (SDD_BENCH_NO_PEER, or prometheus not installed: apt-get install prometheus)");
         None
     };
 

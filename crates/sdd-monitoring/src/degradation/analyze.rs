@@ -7,7 +7,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::stats::{
-    huber_load_fit, mann_kendall_hamed_rao, median_in_place, normal_quantile, pelt_lines,
+    huber_load_fit, mann_kendall_hamed_rao, median, median_in_place, normal_quantile, pelt_lines,
     remove_period, robust_sigma, theil_sen,
 };
 
@@ -222,6 +222,10 @@ pub struct Step {
     pub sigmas: f64,
     /// The change of slope, per day.
     pub slope_change_per_day: f64,
+    /// The new level (the median until the next change) against the median of everything
+    /// before the change, percent: a return to an earlier level (Monday after a weekend) is
+    /// no step to a worse level.
+    pub against_all_before_percent: f64,
 }
 
 /// The series fitted on its driver and time.
@@ -240,17 +244,15 @@ pub struct DriverFit {
     pub time_per_day_high: f64,
     pub time_percent_per_day: f64,
     pub time_p: f64,
+    /// Whether the driver explains the series strongly enough (p < 0.001, at least half the
+    /// variance beyond time) for the verdict to rest on the series less its part.
+    pub decides: bool,
     /// The trend of the series less the driver's part (`y − b·driver`), when the driver
-    /// explains the series (p < 0.05): the growth at the same load.
+    /// explains it at all (p < 0.05): the growth at the same load.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trend_at_same_driver: Option<Trend>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub steps_at_same_driver: Vec<Step>,
-    /// The corrected p of `trend_at_same_driver`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub q_at_same_driver: Option<f64>,
-    #[serde(skip)]
-    pub p_at_same_driver: Option<f64>,
 }
 
 /// Whether and when the series crosses its bound.
@@ -472,8 +474,12 @@ pub fn analyze(input: &SeriesInput, significance: f64) -> SeriesAnalysis {
                 time_per_day_high: fit.time + z * fit.time_se,
                 time_percent_per_day: fit.time / scale * 100.0,
                 time_p: fit.time_p(),
-                p_at_same_driver: adjusted.as_ref().map(|m| m.p),
-                q_at_same_driver: None,
+                // Half the variance beyond time: a series that only shares the load's cycles
+                // (busy by day, quiet at weekends; a fifth to two fifths on the synthetic
+                // series) must not have the load's growth painted onto it.
+                decides: adjusted.is_some()
+                    && fit.load_p() < 0.001
+                    && fit.load_explained >= 0.5,
                 trend_at_same_driver: adjusted.as_ref().map(|m| m.trend.clone()),
                 steps_at_same_driver: adjusted.map(|m| m.steps).unwrap_or_default(),
             });
@@ -505,7 +511,11 @@ pub fn analyze(input: &SeriesInput, significance: f64) -> SeriesAnalysis {
         buckets: raw.coarse.len(),
         bucket,
         level,
-        p: raw.p,
+        p: driver_fit
+            .as_ref()
+            .filter(|f| f.decides)
+            .and_then(|f| f.trend_at_same_driver.as_ref())
+            .map_or(raw.p, |t| t.p),
         trend: Some(raw.trend),
         seasonality: raw.seasonality,
         steps: raw.steps,
@@ -541,45 +551,53 @@ struct Measure {
     now: f64,
 }
 
+/// Take the daily and weekly profiles out of `medium` where an F test finds them
+/// (detrended by the Theil–Sen slope of `coarse`, the same series in coarse buckets).
+fn take_out_cycles(
+    grid: &Grid,
+    medium: &mut [(i64, f64)],
+    coarse: &[(i64, f64)],
+) -> Vec<SeasonalProfile> {
+    let (cx, cy): (Vec<f64>, Vec<f64>) = coarse.iter().map(|&(t, v)| (grid.days(t), v)).unzip();
+    let slope = theil_sen(&cx, &cy, 0.0, 0.95).map_or(0.0, |l| l.slope);
+    let mut seasonality = Vec::new();
+    // Phases from the epoch: the profiles line up with UTC days and weeks.
+    let mx: Vec<f64> = medium.iter().map(|p| p.0 as f64 / DAY_MS as f64).collect();
+    let mut my: Vec<f64> = medium.iter().map(|p| p.1).collect();
+    for (period_ms, label) in [(DAY_MS, "1d"), (WEEK_MS, "7d")] {
+        let phases = (period_ms / grid.medium_width).min(168) as usize;
+        if phases < 4 {
+            continue;
+        }
+        if let Some(s) = remove_period(
+            &mx,
+            &mut my,
+            slope,
+            period_ms as f64 / DAY_MS as f64,
+            phases,
+            0.001,
+        ) {
+            seasonality.push(SeasonalProfile {
+                period: label.into(),
+                amplitude: s.amplitude,
+                explained: s.explained,
+                p: s.p,
+            });
+        }
+    }
+    for (m, y) in medium.iter_mut().zip(my) {
+        m.1 = y;
+    }
+    seasonality
+}
+
 /// Measure the medium buckets `medium` (`taken_out`: what was already taken out of them, for
 /// the method line).
 fn measure(grid: &Grid, mut medium: Vec<(i64, f64)>, taken_out: &str) -> Result<Measure, String> {
     let (medium_width, coarse_width) = (grid.medium_width, grid.coarse_width);
     let bucket = crate::window::format_duration(coarse_width);
     let first_coarse = bucket_medians(&medium, coarse_width);
-    let (cx, cy): (Vec<f64>, Vec<f64>) =
-        first_coarse.iter().map(|&(t, v)| (grid.days(t), v)).unzip();
-    let first_slope = theil_sen(&cx, &cy, 0.0, 0.95).map_or(0.0, |l| l.slope);
-    let mut seasonality = Vec::new();
-    {
-        // Phases from the epoch: the profiles line up with UTC days and weeks.
-        let mx: Vec<f64> = medium.iter().map(|p| p.0 as f64 / DAY_MS as f64).collect();
-        let mut my: Vec<f64> = medium.iter().map(|p| p.1).collect();
-        for (period_ms, label) in [(DAY_MS, "1d"), (WEEK_MS, "7d")] {
-            let phases = (period_ms / medium_width).min(168) as usize;
-            if phases < 4 {
-                continue;
-            }
-            if let Some(s) = remove_period(
-                &mx,
-                &mut my,
-                first_slope,
-                period_ms as f64 / DAY_MS as f64,
-                phases,
-                0.001,
-            ) {
-                seasonality.push(SeasonalProfile {
-                    period: label.into(),
-                    amplitude: s.amplitude,
-                    explained: s.explained,
-                    p: s.p,
-                });
-            }
-        }
-        for (m, y) in medium.iter_mut().zip(my) {
-            m.1 = y;
-        }
-    }
+    let seasonality = take_out_cycles(grid, &mut medium, &first_coarse);
     let coarse = if seasonality.is_empty() {
         first_coarse
     } else {
@@ -656,10 +674,15 @@ fn measure(grid: &Grid, mut medium: Vec<(i64, f64)>, taken_out: &str) -> Result<
         .filter(|s| *s > 0.0)
         .unwrap_or(sigma);
     let min_len = (n / 20).max(4);
-    let steps: Vec<Step> = pelt_lines(&x, &y, step_sigma, 6.0 * (n as f64).ln(), min_len)
-        .into_iter()
-        .filter(|c| c.step_sigmas.abs() >= 4.0)
-        .map(|c| Step {
+    let changes = pelt_lines(&x, &y, step_sigma, 6.0 * (n as f64).ln(), min_len);
+    let bounds: Vec<usize> = changes.iter().map(|c| c.index).chain([n]).collect();
+    let steps: Vec<Step> = changes
+        .iter()
+        .zip(bounds.windows(2))
+        .filter(|(c, _)| c.step_sigmas.abs() >= 4.0)
+        .map(|(c, w)| (c, against_before(&y, w[0], w[1], grid.scale)))
+        .map(|(c, against_all_before_percent)| Step {
+            against_all_before_percent,
             at_ms: coarse[c.index].0,
             at: rfc3339(coarse[c.index].0),
             step: c.step,
@@ -693,6 +716,14 @@ fn align(series: &[(i64, f64)], driver: &[(i64, f64)]) -> Vec<(i64, f64, f64)> {
     out
 }
 
+/// The median of `y[from..to]` against the median of `y[..from]`, percent of `scale`.
+fn against_before(y: &[f64], from: usize, to: usize, scale: f64) -> f64 {
+    match (median(&y[from..to]), median(&y[..from])) {
+        (Some(after), Some(before)) => (after - before) / scale * 100.0,
+        _ => 0.0,
+    }
+}
+
 /// What one measure (the series, or the series at the same driver) says.
 enum Reading {
     Worsening(Pattern, String),
@@ -716,7 +747,11 @@ fn read(
     let way = if sign > 0.0 { "rising" } else { "declining" };
     let step = steps
         .iter()
-        .filter(|s| s.step * sign > 0.0 && s.step_percent.abs() >= thresholds.step_percent)
+        .filter(|s| {
+            s.step * sign > 0.0
+                && s.step_percent.abs() >= thresholds.step_percent
+                && s.against_all_before_percent * sign >= thresholds.step_percent
+        })
         .max_by(|a, b| a.sigmas.abs().total_cmp(&b.sigmas.abs()));
     // A step first: a line through a step is a trend too, but "since when" is the news.
     if let Some(s) = step {
@@ -755,8 +790,9 @@ fn read(
     ))
 }
 
-/// The verdict, once the p values are corrected for the number of series (`q` of the series,
-/// `q_at_same_driver` of it less its driver's part).
+/// The verdict, once the p values are corrected for the number of series: `q` is the
+/// corrected p of the measure the verdict rests on — the series less its driver's part when
+/// the driver decides, the series itself otherwise.
 pub fn decide(
     a: &mut SeriesAnalysis,
     worse: Worse,
@@ -767,47 +803,70 @@ pub fn decide(
     let Some(trend) = a.trend.clone() else {
         return;
     };
-    let (verdict, pattern, summary) = match read(
-        &trend,
-        &a.steps,
-        q,
-        worse,
-        significance,
-        thresholds,
-    ) {
-        Reading::Worsening(pattern, said) => {
-            let at_same = a
-                .driver_fit
-                .as_ref()
-                .and_then(|f| Some((f, f.trend_at_same_driver.as_ref()?, f.q_at_same_driver?)));
-            match at_same {
-                None => (Verdict::Degrading, Some(pattern), said),
-                Some((fit, adjusted, q_adj)) => {
-                    match read(adjusted, &fit.steps_at_same_driver, q_adj, worse, significance, thresholds) {
-                        Reading::Worsening(pattern, at_same) => (
-                            Verdict::Degrading,
-                            Some(pattern),
-                            format!("{said}; at the same {}: {at_same}", fit.driver),
-                        ),
-                        Reading::BelowThreshold(at_same)
-                        | Reading::Improving(at_same)
-                        | Reading::Flat(at_same) => (
+    let deciding = a
+        .driver_fit
+        .as_ref()
+        .filter(|f| f.decides)
+        .and_then(|f| Some((f, f.trend_at_same_driver.as_ref()?)));
+    let (verdict, pattern, summary) = match deciding {
+        None => match read(&trend, &a.steps, q, worse, significance, thresholds) {
+            Reading::Worsening(pattern, said) => (Verdict::Degrading, Some(pattern), said),
+            Reading::BelowThreshold(said) => (Verdict::BelowThreshold, None, said),
+            Reading::Improving(said) => (Verdict::Improving, None, said),
+            Reading::Flat(said) => (Verdict::NoTrend, None, said),
+        },
+        Some((fit, adjusted)) => {
+            let at_same = format!("at the same {}", fit.driver);
+            match read(
+                adjusted,
+                &fit.steps_at_same_driver,
+                q,
+                worse,
+                significance,
+                thresholds,
+            ) {
+                Reading::Worsening(pattern, said) => (
+                    Verdict::Degrading,
+                    Some(pattern),
+                    format!("{at_same}: {said}"),
+                ),
+                other => {
+                    let said = match other {
+                        Reading::BelowThreshold(s) | Reading::Improving(s) | Reading::Flat(s) => s,
+                        Reading::Worsening(..) => unreachable!("matched above"),
+                    };
+                    // The series itself worsens (uncorrected: a description, not a finding).
+                    let raw_worsens = trend.p <= significance && trend.per_day * worse.sign() > 0.0;
+                    if raw_worsens {
+                        (
                             Verdict::FollowsDriver,
                             None,
                             format!(
-                                "{said}, as {} grew ({:.0} % of the variance beyond time is its); at the same {}: {at_same}",
+                                "{} {:+.3} % a day as {} grew ({:.0} % of the variance beyond time is its); {at_same}: {said}",
+                                if worse.sign() > 0.0 { "rising" } else { "declining" },
+                                trend.percent_per_day,
                                 fit.driver,
                                 fit.driver_explained * 100.0,
-                                fit.driver
                             ),
-                        ),
+                        )
+                    } else {
+                        let verdict = match read(
+                            adjusted,
+                            &fit.steps_at_same_driver,
+                            q,
+                            worse,
+                            significance,
+                            thresholds,
+                        ) {
+                            Reading::BelowThreshold(_) => Verdict::BelowThreshold,
+                            Reading::Improving(_) => Verdict::Improving,
+                            _ => Verdict::NoTrend,
+                        };
+                        (verdict, None, format!("{at_same}: {said}"))
                     }
                 }
             }
         }
-        Reading::BelowThreshold(said) => (Verdict::BelowThreshold, None, said),
-        Reading::Improving(said) => (Verdict::Improving, None, said),
-        Reading::Flat(said) => (Verdict::NoTrend, None, said),
     };
     a.verdict = verdict;
     a.pattern = pattern;
@@ -922,9 +981,6 @@ mod tests {
         };
         let mut a = analyze(&input, ALPHA);
         let p = a.p;
-        if let Some(fit) = a.driver_fit.as_mut() {
-            fit.q_at_same_driver = fit.p_at_same_driver;
-        }
         decide(&mut a, worse, p, ALPHA, Thresholds::default());
         a
     }

@@ -17,7 +17,7 @@ use super::analyze::{
     analyze, bucket_width, decide, Bound, Driver, SeriesAnalysis, SeriesInput, Thresholds, Verdict,
     Worse,
 };
-use super::stats::{benjamini_hochberg, spearman};
+use super::stats::{benjamini_hochberg, spearman, spearman_p};
 use crate::embedded::StepSeries;
 use crate::selector::{Labels, Selector};
 use crate::source::{Source, SourceError};
@@ -558,6 +558,49 @@ pub struct Candidate {
     pub volume: bool,
 }
 
+/// One candidate measured (the verdict waits for the correction over all).
+fn judge_one(
+    c: &Candidate,
+    load: Option<&[(i64, f64)]>,
+    business: Option<&[(i64, f64)]>,
+    resolution_ms: i64,
+    significance: f64,
+    patterns: &[String],
+) -> Hunted {
+    let driver = if c.volume {
+        business.map(|points| Driver {
+            name: "business volume",
+            points,
+        })
+    } else {
+        load.map(|points| Driver {
+            name: "load",
+            points,
+        })
+    };
+    let analysis = analyze(
+        &SeriesInput {
+            points: &c.points,
+            worse: c.worse,
+            driver,
+            bound: c.bound.clone(),
+            resolution_ms,
+        },
+        significance,
+    );
+    Hunted {
+        spec_pattern: pattern_for(&c.metric, &c.kind, patterns),
+        series: c.series.clone(),
+        metric: c.metric.clone(),
+        kind: c.kind.clone(),
+        worse: c.worse,
+        constraint: c.constraint.clone(),
+        q: 1.0,
+        analysis,
+        related: Vec::new(),
+    }
+}
+
 /// Judge every candidate, correct the p values together, decide, and relate the degradations.
 pub fn judge_all(
     candidates: Vec<Candidate>,
@@ -568,43 +611,29 @@ pub fn judge_all(
     thresholds: Thresholds,
     patterns: &[String],
 ) -> Vec<Hunted> {
-    let mut hunted: Vec<Hunted> = candidates
-        .into_iter()
-        .map(|c| {
-            let driver = if c.volume {
-                business.map(|points| Driver {
-                    name: "business volume",
-                    points,
+    // The series are judged on every core: each is independent until the correction.
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 8);
+    let chunk = candidates.len().div_ceil(threads).max(1);
+    let mut hunted: Vec<Hunted> = std::thread::scope(|scope| {
+        let workers: Vec<_> = candidates
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    part.iter()
+                        .map(|c| {
+                            judge_one(c, load, business, resolution_ms, significance, patterns)
+                        })
+                        .collect::<Vec<Hunted>>()
                 })
-            } else {
-                load.map(|points| Driver {
-                    name: "load",
-                    points,
-                })
-            };
-            let analysis = analyze(
-                &SeriesInput {
-                    points: &c.points,
-                    worse: c.worse,
-                    driver,
-                    bound: c.bound.clone(),
-                    resolution_ms,
-                },
-                significance,
-            );
-            Hunted {
-                spec_pattern: pattern_for(&c.metric, &c.kind, patterns),
-                series: c.series,
-                metric: c.metric,
-                kind: c.kind,
-                worse: c.worse,
-                constraint: c.constraint,
-                q: 1.0,
-                analysis,
-                related: Vec::new(),
-            }
-        })
-        .collect();
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap_or_default())
+            .collect()
+    });
     let judged: Vec<usize> = (0..hunted.len())
         .filter(|&i| hunted[i].analysis.trend.is_some())
         .collect();
@@ -614,27 +643,6 @@ pub fn judge_all(
             .map(|&i| hunted[i].analysis.p)
             .collect::<Vec<_>>(),
     );
-    // The measures at the same driver are corrected among themselves.
-    let adjusted: Vec<usize> = (0..hunted.len())
-        .filter(|&i| {
-            hunted[i]
-                .analysis
-                .driver_fit
-                .as_ref()
-                .is_some_and(|f| f.p_at_same_driver.is_some())
-        })
-        .collect();
-    let q_adjusted = benjamini_hochberg(
-        &adjusted
-            .iter()
-            .filter_map(|&i| hunted[i].analysis.driver_fit.as_ref()?.p_at_same_driver)
-            .collect::<Vec<_>>(),
-    );
-    for (&i, q) in adjusted.iter().zip(q_adjusted) {
-        if let Some(fit) = hunted[i].analysis.driver_fit.as_mut() {
-            fit.q_at_same_driver = Some(q);
-        }
-    }
     for (&i, q) in judged.iter().zip(q) {
         let h = &mut hunted[i];
         h.q = q;
@@ -648,7 +656,7 @@ pub fn judge_all(
 /// (Spearman's ρ of first differences: differencing takes both trends out, so two unrelated
 /// trends do not correlate), at p < 0.01, three at most.
 fn relate(hunted: &mut [Hunted]) {
-    let diffs: Vec<BTreeMap<i64, f64>> = hunted
+    let diffs: Vec<Vec<(i64, f64)>> = hunted
         .iter()
         .map(|h| {
             h.analysis
@@ -658,20 +666,38 @@ fn relate(hunted: &mut [Hunted]) {
                 .collect()
         })
         .collect();
+    // Ranks standardised once per series: on the same buckets (the common case) ρ is then a
+    // dot product.
+    let standardised: Vec<Option<Vec<f64>>> = diffs
+        .iter()
+        .map(|d| standardised_ranks(&d.iter().map(|p| p.1).collect::<Vec<_>>()))
+        .collect();
     for i in 0..hunted.len() {
         if hunted[i].analysis.verdict != Verdict::Degrading {
             continue;
         }
         let mut related: Vec<Related> = Vec::new();
         for j in 0..hunted.len() {
-            if i == j || hunted[j].analysis.coarse.is_empty() {
+            if i == j || diffs[j].len() < 4 {
                 continue;
             }
-            let (a, b): (Vec<f64>, Vec<f64>) = diffs[i]
-                .iter()
-                .filter_map(|(t, v)| diffs[j].get(t).map(|w| (*v, *w)))
-                .unzip();
-            if let Some((rho, p)) = spearman(&a, &b) {
+            let same_buckets = diffs[i].len() == diffs[j].len()
+                && diffs[i].iter().zip(&diffs[j]).all(|(a, b)| a.0 == b.0);
+            let answer = match (&standardised[i], &standardised[j]) {
+                (Some(a), Some(b)) if same_buckets => {
+                    let rho: f64 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+                    spearman_p(rho, a.len())
+                }
+                _ => {
+                    let other: BTreeMap<i64, f64> = diffs[j].iter().copied().collect();
+                    let (a, b): (Vec<f64>, Vec<f64>) = diffs[i]
+                        .iter()
+                        .filter_map(|(t, v)| other.get(t).map(|w| (*v, *w)))
+                        .unzip();
+                    spearman(&a, &b)
+                }
+            };
+            if let Some((rho, p)) = answer {
                 if p < 0.01 && rho.is_finite() {
                     related.push(Related {
                         series: hunted[j].series.clone(),
@@ -686,6 +712,18 @@ fn relate(hunted: &mut [Hunted]) {
         related.truncate(3);
         hunted[i].related = related;
     }
+}
+
+/// Ranks centred and scaled to unit length (`None` when all are equal): the Pearson
+/// correlation of two such vectors is their dot product, Spearman's ρ.
+fn standardised_ranks(values: &[f64]) -> Option<Vec<f64>> {
+    if values.len() < 4 {
+        return None;
+    }
+    let ranks = super::stats::ranks(values);
+    let mean = ranks.iter().sum::<f64>() / ranks.len() as f64;
+    let norm = ranks.iter().map(|r| (r - mean).powi(2)).sum::<f64>().sqrt();
+    (norm > 0.0).then(|| ranks.iter().map(|r| (r - mean) / norm).collect())
 }
 
 /// The spec pattern a series answers: the first `degradation_detection` pattern naming what

@@ -239,7 +239,15 @@ pub fn spearman(a: &[f64], b: &[f64]) -> Option<(f64, f64)> {
     }
     let (ra, rb) = (ranks(&a[..n]), ranks(&b[..n]));
     let rho = pearson(&ra, &rb)?;
+    spearman_p(rho, n)
+}
+
+/// `(ρ, p)`: the two-sided p of a rank correlation `rho` over `n` pairs.
+pub fn spearman_p(rho: f64, n: usize) -> Option<(f64, f64)> {
     let df = n as f64 - 2.0;
+    if df < 1.0 {
+        return None;
+    }
     let t = rho * (df / ((1.0 - rho) * (1.0 + rho)).max(1e-300)).sqrt();
     let p = StudentsT::new(0.0, 1.0, df).ok()?.sf(t.abs()) * 2.0;
     Some((rho, p.min(1.0)))
