@@ -89,6 +89,9 @@ pub struct Faults {
     pub bad_shard: bool,
     /// A dependency of creation's `2_store` step answers 120 ms late: slower, never wrong.
     pub slow_dependency: bool,
+    // The gradual faults, for the monitoring server's degradation hunter: nothing fails and
+    // every answer is right; what degrades is a trend over minutes (memory, read latency as
+    // the table grows, the cache's hit ratio).
     /// Every request handled keeps [`LEAK_PER_REQUEST`] bytes that are never freed: resident
     /// memory grows with the requests served so far, not with the current rate.
     pub memory_leak: bool,
@@ -104,10 +107,6 @@ pub struct Faults {
 // load, not the service. A few users sending far more than 100 requests a minute trip the rate
 // limit, which shows as `rate_limit.admit` events with outcome `refused`, each with the user's
 // `user`, `db_shard` and `client_version`.
-
-// The last three are gradual: nothing fails and each request is fine on its own; what
-// degrades is a trend over minutes (memory, read latency against the table's size, the cache's
-// hit ratio), for the monitoring server's degradation hunter.
 
 pub const FAULT_NAMES: [&str; 18] = [
     "slow_reads",
