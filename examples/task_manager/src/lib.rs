@@ -20,7 +20,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
-use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension, StatementStatus};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use tracing::field::Empty;
@@ -30,12 +30,19 @@ use tracing::{Instrument, Span};
 pub mod events;
 pub mod jwt;
 pub mod metrics;
+pub mod token_cache;
 
 use events::{Events, EventsConfig};
 use metrics::{Metrics, Outcome, Scenario};
+use token_cache::TokenCache;
 
 /// The longest title the spec allows.
 pub const MAX_TITLE_CHARS: usize = 255;
+
+/// What the `memory_leak` fault keeps of each request: at the 30 to 60 requests a second of a
+/// busy hour, 18 to 37 MB a minute: clear within minutes, and 10 minutes at 60 a second
+/// keep 370 MB, far from exhausting a machine.
+pub const LEAK_PER_REQUEST: usize = 10 * 1024;
 
 /// Bugs that can be switched on, so people and tests can watch verification turn red.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -82,6 +89,18 @@ pub struct Faults {
     pub bad_shard: bool,
     /// A dependency of creation's `2_store` step answers 120 ms late: slower, never wrong.
     pub slow_dependency: bool,
+    // The gradual faults, for the monitoring server's degradation hunter: nothing fails and
+    // every answer is right; what degrades is a trend over minutes (memory, read latency as
+    // the table grows, the cache's hit ratio).
+    /// Every request handled keeps [`LEAK_PER_REQUEST`] bytes that are never freed: resident
+    /// memory grows with the requests served so far, not with the current rate.
+    pub memory_leak: bool,
+    /// Lists are read without an index: every task of every user is read and filtered in the
+    /// service, so a list takes longer the more tasks the table holds.
+    pub missing_index: bool,
+    /// The verified-token cache loses capacity as time passes (see `token_cache`): its hit
+    /// ratio declines steadily over minutes; a miss only costs a verification.
+    pub cache_decay: bool,
 }
 
 // No switch for the fourth incident the debugger is shown, a traffic spike: it is made by the
@@ -89,7 +108,7 @@ pub struct Faults {
 // limit, which shows as `rate_limit.admit` events with outcome `refused`, each with the user's
 // `user`, `db_shard` and `client_version`.
 
-pub const FAULT_NAMES: [&str; 15] = [
+pub const FAULT_NAMES: [&str; 18] = [
     "slow_reads",
     "open_route",
     "no_rate_limit",
@@ -105,6 +124,9 @@ pub const FAULT_NAMES: [&str; 15] = [
     "bad_deploy",
     "bad_shard",
     "slow_dependency",
+    "memory_leak",
+    "missing_index",
+    "cache_decay",
 ];
 
 /// The `drop_after_writes` fault's budget: how many tasks are stored before the service starts
@@ -171,6 +193,9 @@ impl Faults {
                 "bad_deploy" => faults.bad_deploy = true,
                 "bad_shard" => faults.bad_shard = true,
                 "slow_dependency" => faults.slow_dependency = true,
+                "memory_leak" => faults.memory_leak = true,
+                "missing_index" => faults.missing_index = true,
+                "cache_decay" => faults.cache_decay = true,
                 other => {
                     return Err(format!(
                         "unknown fault `{other}`; known: {}",
@@ -225,12 +250,17 @@ impl Config {
 /// user's name, modulo 3. The service has one database; the shard is a dimension of its events
 /// (and the `bad_shard` fault's target), stable across restarts and processes.
 pub fn db_shard(user: &str) -> &'static str {
+    ["A", "B", "C"][(fnv1a(user.as_bytes()) % 3) as usize]
+}
+
+/// FNV-1a, 64-bit.
+pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in user.bytes() {
-        hash ^= u64::from(byte);
+    for byte in bytes {
+        hash ^= u64::from(*byte);
         hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
     }
-    ["A", "B", "C"][(hash % 3) as usize]
+    hash
 }
 
 #[derive(Clone)]
@@ -241,6 +271,33 @@ pub struct App {
     metrics: Arc<Metrics>,
     /// The semantic event pipeline, `None` when `config.events` names no file.
     events: Option<Events>,
+    /// Tokens verified before, so a token sent again is not verified again.
+    tokens: Arc<TokenCache>,
+    /// Rows SQLite stepped through in full-table scans to answer lists.
+    list_rows_scanned: Arc<AtomicU64>,
+    /// The `memory_leak` fault's hoard (empty without it).
+    leak: Arc<Leak>,
+}
+
+/// The planted `memory_leak` fault: a buffer kept for each request handled, never freed.
+#[derive(Debug, Default)]
+struct Leak {
+    buffers: Mutex<Vec<Box<[u8]>>>,
+}
+
+impl Leak {
+    fn retain_one(&self) {
+        // Filled with a non-zero byte so that its pages are written, and resident: a zeroed
+        // allocation could stay untouched pages that cost no memory.
+        let buffer = vec![0xa5_u8; LEAK_PER_REQUEST].into_boxed_slice();
+        let mut buffers = self.buffers.lock().unwrap_or_else(|e| e.into_inner());
+        buffers.push(buffer);
+    }
+
+    fn retained_bytes(&self) -> usize {
+        let buffers = self.buffers.lock().unwrap_or_else(|e| e.into_inner());
+        buffers.iter().map(|b| b.len()).sum()
+    }
 }
 
 #[derive(Debug, Serialize, Deserialize, PartialEq, Eq, Clone)]
@@ -329,9 +386,14 @@ impl App {
         } else {
             Some(Events::start(&config.events, config.service_version())?)
         };
+        let tokens = Arc::new(TokenCache::new(config.faults.cache_decay));
+        let metrics = Metrics::new(size_source, config.service_version(), tokens.clone());
         Ok(App {
-            metrics: Arc::new(Metrics::new(size_source, config.service_version())),
+            metrics: Arc::new(metrics),
             events,
+            tokens,
+            list_rows_scanned: Arc::default(),
+            leak: Arc::default(),
             db: Arc::new(Mutex::new(db)),
             limiter: Arc::new(Mutex::new(HashMap::new())),
             config: Arc::new(config),
@@ -346,6 +408,22 @@ impl App {
     /// The semantic event pipeline (flush it to read the files; shut it down at exit).
     pub fn events(&self) -> Option<&Events> {
         self.events.as_ref()
+    }
+
+    /// The cache of verified tokens.
+    pub fn token_cache(&self) -> &TokenCache {
+        &self.tokens
+    }
+
+    /// Rows SQLite stepped through in full-table scans to answer lists since the start: what
+    /// an index spares (0 with the indexes in use, the table's size per list without them).
+    pub fn list_rows_scanned(&self) -> u64 {
+        self.list_rows_scanned.load(Ordering::Relaxed)
+    }
+
+    /// Bytes the `memory_leak` fault has kept (0 without it).
+    pub fn leaked_bytes(&self) -> usize {
+        self.leak.retained_bytes()
     }
 
     /// `GET /metrics`, for the separate metrics listener: no token, as it is not on the API's
@@ -374,11 +452,18 @@ impl App {
         };
         let list = Router::new().route("/tasks", get(list_tasks));
         let complete = Router::new().route("/tasks/{id}/complete", post(complete_task));
-        Router::new()
+        let mut router = Router::new()
             .merge(guarded(protected, false))
             .merge(guarded(list, self.config.faults.open_route))
             .merge(guarded(complete, self.config.faults.open_write))
-            .route("/health", get(health))
+            .route("/health", get(health));
+        if self.config.faults.memory_leak {
+            router = router.layer(middleware::from_fn_with_state(
+                self.clone(),
+                retain_per_request,
+            ));
+        }
+        router
             // A trace per request, its span around authentication and the handler.
             .layer(middleware::from_fn_with_state(self.clone(), trace_request))
             // Outermost, so refusals by authentication and the rate limit and requests no
@@ -554,9 +639,19 @@ async fn authenticate(State(app): State<App>, request: Request, next: Next) -> R
     } else {
         jwt::verify_hs256
     };
-    let user = match verify(token, &app.config.jwt_secret, unix_now()) {
-        Ok(user) => user,
-        Err(reason) => return refuse_unauthenticated(true, &reason),
+    let now = unix_now();
+    let user = match app.tokens.user(token, now) {
+        Some(user) => user,
+        None => match verify(token, &app.config.jwt_secret, now) {
+            Ok(user) => {
+                // Verified, so its claims are the ones checked: kept until its `exp`.
+                if let Some(expires_at) = jwt::expiry(token) {
+                    app.tokens.remember(token, &user, expires_at);
+                }
+                user
+            }
+            Err(reason) => return refuse_unauthenticated(true, &reason),
+        },
     };
     let span = Span::current();
     span.record("user", user.as_str());
@@ -598,6 +693,12 @@ impl App {
         }
         user.map(|u| u.0.clone())
     }
+}
+
+/// The planted `memory_leak` fault: each request handled leaves a buffer behind.
+async fn retain_per_request(State(app): State<App>, request: Request, next: Next) -> Response {
+    app.leak.retain_one();
+    next.run(request).await
 }
 
 /// The planted faults' open routes: a request without a token goes through as no one.
@@ -938,28 +1039,12 @@ async fn list_tasks(
         .map_or_else(Span::none, |status| list_query_span(status, limit))
         .entered();
     let db = app.db();
-    let listed = (|| {
-        // One statement per filter, so each is answered from an index (`x IS NULL OR` in a
-        // single statement made SQLite scan every user's tasks for one user's twenty).
-        const COLUMNS: &str =
-            "SELECT id, title, status, created_at, completed_at, owner FROM tasks";
-        let (filter, values): (&str, Vec<&dyn rusqlite::ToSql>) = match (&owner, &status) {
-            (Some(owner), Some(status)) => {
-                ("WHERE owner = ?1 AND status = ?2", vec![owner, status])
-            }
-            (Some(owner), None) => ("WHERE owner = ?1", vec![owner]),
-            (None, Some(status)) => ("WHERE status = ?1", vec![status]),
-            (None, None) => ("", vec![]),
-        };
-        let limit_at = values.len() + 1;
-        let mut statement = db.prepare_cached(&format!(
-            "{COLUMNS} {filter} ORDER BY id DESC LIMIT ?{limit_at}"
-        ))?;
-        let mut values = values;
-        values.push(&limit);
-        let rows = statement.query_map(values.as_slice(), row_to_task)?;
-        rows.collect::<Result<Vec<_>, _>>()
-    })();
+    let scanned = &app.list_rows_scanned;
+    let listed = if app.config.faults.missing_index {
+        list_scanning(&db, owner.as_deref(), status.as_deref(), limit, scanned)
+    } else {
+        list_indexed(&db, owner.as_ref(), status.as_ref(), limit, scanned)
+    };
     drop(db);
     if let Some(status) = &status {
         count_filtered_list(&app, status, &listed);
@@ -968,6 +1053,72 @@ async fn list_tasks(
         Ok(tasks) => Json(tasks).into_response(),
         Err(e) => storage_error(e),
     }
+}
+
+/// A user's newest tasks (with a status, if asked), each filter answered from its index.
+fn list_indexed(
+    db: &Connection,
+    owner: Option<&String>,
+    status: Option<&String>,
+    limit: u32,
+    scanned: &AtomicU64,
+) -> rusqlite::Result<Vec<Task>> {
+    // One statement per filter, so each is answered from an index (`x IS NULL OR` in a
+    // single statement made SQLite scan every user's tasks for one user's twenty).
+    const COLUMNS: &str = "SELECT id, title, status, created_at, completed_at, owner FROM tasks";
+    let (filter, values): (&str, Vec<&dyn rusqlite::ToSql>) = match (owner, status) {
+        (Some(owner), Some(status)) => ("WHERE owner = ?1 AND status = ?2", vec![owner, status]),
+        (Some(owner), None) => ("WHERE owner = ?1", vec![owner]),
+        (None, Some(status)) => ("WHERE status = ?1", vec![status]),
+        (None, None) => ("", vec![]),
+    };
+    let limit_at = values.len() + 1;
+    let mut statement = db.prepare_cached(&format!(
+        "{COLUMNS} {filter} ORDER BY id DESC LIMIT ?{limit_at}"
+    ))?;
+    let mut values = values;
+    values.push(&limit);
+    let tasks = statement
+        .query_map(values.as_slice(), row_to_task)?
+        .collect::<Result<Vec<_>, _>>();
+    count_scanned(&statement, scanned);
+    tasks
+}
+
+/// The planted `missing_index` fault: the statement has nothing an index could answer (and
+/// says `NOT INDEXED`), so SQLite reads every task of every user, and the service keeps the
+/// user's newest, as code that loads a whole table and filters it does. The work grows with
+/// the table, not with the answer.
+fn list_scanning(
+    db: &Connection,
+    owner: Option<&str>,
+    status: Option<&str>,
+    limit: u32,
+    scanned: &AtomicU64,
+) -> rusqlite::Result<Vec<Task>> {
+    let mut statement = db.prepare_cached(
+        "SELECT id, title, status, created_at, completed_at, owner FROM tasks NOT INDEXED ORDER BY id DESC",
+    )?;
+    let every_task = statement.query_map([], row_to_task)?;
+    let mut kept = Vec::new();
+    for task in every_task {
+        let task = task?;
+        let wanted = owner.is_none_or(|o| o == task.owner)
+            && status.is_none_or(|s| s == task.status)
+            && kept.len() < limit as usize;
+        if wanted {
+            kept.push(task);
+        }
+    }
+    count_scanned(&statement, scanned);
+    Ok(kept)
+}
+
+/// Add the rows a list statement stepped through in a full-table scan (SQLite's own count)
+/// and start the statement's count again, as it is cached and run again.
+fn count_scanned(statement: &rusqlite::Statement<'_>, scanned: &AtomicU64) {
+    let rows = statement.reset_status(StatementStatus::FullscanStep);
+    scanned.fetch_add(u64::try_from(rows).unwrap_or(0), Ordering::Relaxed);
 }
 
 /// The one step of "List tasks filtered by status", `1_query`.

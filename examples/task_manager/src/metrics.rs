@@ -18,13 +18,15 @@ use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{
     prometheus_text, text, DescriptorEncoder, EncodeLabelSet, EncodeMetric,
 };
-use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::counter::{ConstCounter, Counter};
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::{ConstGauge, Gauge};
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::{Registry, Unit};
 use rusqlite::Connection;
+
+use crate::token_cache::TokenCache;
 
 /// The upper bounds (seconds) of `http_request_duration_seconds`' buckets. 0.15 sits between
 /// the read constraint's 100 ms and 200 ms so that 150 ms more (the `slow_reads` fault) shows.
@@ -121,8 +123,9 @@ pub struct Metrics {
 impl Metrics {
     /// `database` is a connection of the metrics' own to the database file (`None` when the
     /// tasks live in memory): a scrape never waits for the handlers' connection. `version` is
-    /// the version the service reports, the label of `sdd_build_info`.
-    pub fn new(database: Option<Connection>, version: &str) -> Metrics {
+    /// the version the service reports, the label of `sdd_build_info`; `tokens` the cache of
+    /// verified tokens, whose lookups are counted.
+    pub fn new(database: Option<Connection>, version: &str, tokens: Arc<TokenCache>) -> Metrics {
         let mut registry = Registry::default();
         // Prometheus' build-info convention: a gauge of 1 whose label is the deployed version,
         // so a release shows as a change of series (and joins other series by `* on()`).
@@ -164,6 +167,7 @@ impl Metrics {
             database: database.map(Mutex::new),
             db_in_use: db_in_use.clone(),
         }));
+        registry.register_collector(Box::new(CacheLookups(tokens)));
         Metrics {
             registry,
             requests,
@@ -333,6 +337,45 @@ impl Collector for Resources {
         let help = "Database connections held by request handlers right now (the service has one, behind a lock: 0 or 1).";
         let in_use = self.db_in_use.load(Ordering::Relaxed);
         gauge(&mut encoder, "db_connections_in_use", help, None, in_use)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct LookupLabels {
+    result: &'static str,
+}
+
+/// The verified-token cache's lookups, read at each scrape: `task_manager_cache_lookups_total`
+/// by `result` (`hit`, `miss`; both from 0) and `task_manager_cache_hit_ratio`, the hits'
+/// share of the last 1,000 lookups (absent before the first).
+#[derive(Debug)]
+struct CacheLookups(Arc<TokenCache>);
+
+impl Collector for CacheLookups {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let stats = self.0.stats();
+        let help = "Lookups of the verified-token cache, by result (hit or miss)";
+        let mut family = encoder.encode_descriptor(
+            "task_manager_cache_lookups",
+            help,
+            None,
+            MetricType::Counter,
+        )?;
+        for (result, count) in [("hit", stats.hits), ("miss", stats.misses)] {
+            let labels = LookupLabels { result };
+            ConstCounter::new(count).encode(family.encode_family(&labels)?)?;
+        }
+        if let Some(ratio) = stats.recent_hit_ratio {
+            let help = "Share of the last 1000 lookups of the verified-token cache that hit";
+            gauge(
+                &mut encoder,
+                "task_manager_cache_hit_ratio",
+                help,
+                None,
+                ratio,
+            )?;
+        }
+        Ok(())
     }
 }
 

@@ -359,6 +359,9 @@ async fn the_exposition_parses_in_both_formats_with_every_family_typed() {
         ("db_size_bytes", "gauge"),
         ("db_connections_in_use", "gauge"),
         ("sdd_build_info", "gauge"),
+        // The example's own: its cache of verified tokens, which the request above looked up.
+        ("task_manager_cache_lookups_total", "counter"),
+        ("task_manager_cache_hit_ratio", "gauge"),
     ] {
         assert_eq!(
             text.types.get(family).map(String::as_str),

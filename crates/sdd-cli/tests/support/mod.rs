@@ -1,5 +1,6 @@
-//! What the command line's test files share: the repository, `sdd` run in a directory, and
-//! the example's service built and run in its own process group.
+//! What the command line's test files share: the repository, `sdd` run in a directory, the
+//! example's service built and run in its own process group, and traffic for it that varies
+//! over time.
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
@@ -84,4 +85,133 @@ pub fn wait_for(url: &str) {
         std::thread::sleep(Duration::from_millis(200));
     }
     panic!("{url} did not answer 200 within a minute");
+}
+
+/// `auth.jwt.secret` of the example's `sdd.yaml`.
+pub const EXAMPLE_JWT_SECRET: &str = "task-manager-demo-secret";
+
+/// Traffic for the example that varies over time, as a day's does, for the gradual faults:
+/// the arrival rate swings linearly between `low_rate` and `high_rate` and back every `period`
+/// (an open model through `sdd-load`: requests arrive on schedule whatever the service does);
+/// half the requests create a task (`POST /tasks`), the other half list the user's newest
+/// (`GET /tasks?limit=20`, and with `status=pending`), each signed as one of `users` users.
+///
+/// A resource that follows the load swings with it; one that degrades climbs through the
+/// swings. Spread over 301 users, 60 requests a second is 12 a minute for each, far from the
+/// example's 100; the user count is odd so that every user both creates and lists (a request's
+/// user and its kind both come from its number).
+#[derive(Debug, Clone)]
+pub struct VaryingLoad {
+    /// `http://127.0.0.1:PORT`: the service's API.
+    pub base_url: String,
+    /// The trough and the peak of the arrival rate, requests a second.
+    pub low_rate: f64,
+    pub high_rate: f64,
+    /// One swing, trough to peak and back.
+    pub period: Duration,
+    pub users: usize,
+    /// The HS256 secret the users' tokens are signed with.
+    pub secret: String,
+}
+
+impl VaryingLoad {
+    /// 15 to 60 requests a second and back every minute (37.5 a second on average, about 19
+    /// tasks created a second) over 301 users, signed as the example's `sdd.yaml` signs.
+    pub fn for_example(base_url: &str) -> VaryingLoad {
+        VaryingLoad {
+            base_url: base_url.to_string(),
+            low_rate: 15.0,
+            high_rate: 60.0,
+            period: Duration::from_secs(60),
+            users: 301,
+            secret: EXAMPLE_JWT_SECRET.to_string(),
+        }
+    }
+
+    /// The arrival rate's ramps for `duration`: up half a period, down half a period, from the
+    /// trough; the last ramp cut where the duration ends, at the rate it has reached there.
+    pub fn stages(&self, duration: Duration) -> Vec<sdd_load::Stage> {
+        let half = self.period.as_secs_f64() / 2.0;
+        let mut stages = Vec::new();
+        let (mut left, mut rising) = (duration.as_secs_f64(), true);
+        while left > 1e-9 {
+            let (from, to) = if rising {
+                (self.low_rate, self.high_rate)
+            } else {
+                (self.high_rate, self.low_rate)
+            };
+            let seconds = left.min(half);
+            stages.push(sdd_load::Stage {
+                seconds,
+                from_rate: from,
+                to_rate: from + (to - from) * seconds / half,
+            });
+            left -= seconds;
+            rising = !rising;
+        }
+        stages
+    }
+
+    /// The `sdd-load` plan for `duration`.
+    pub fn plan(&self, duration: Duration) -> sdd_load::LoadPlan {
+        let json = vec![("Content-Type".to_string(), "application/json".to_string())];
+        let endpoints = vec![
+            sdd_load::Endpoint {
+                method: "POST".into(),
+                path: "/tasks".into(),
+                headers: json,
+                body: Some(r#"{"title": "varying load task {{seq}}"}"#.into()),
+                weight: 2,
+            },
+            sdd_load::Endpoint::get("/tasks?limit=20"),
+            sdd_load::Endpoint::get("/tasks?status=pending&limit=20"),
+        ];
+        let model = sdd_load::Model::Open {
+            rate: self.low_rate,
+            stages: self.stages(duration),
+        };
+        let mut plan = sdd_load::LoadPlan::new(&self.base_url, endpoints, model, duration);
+        // Valid for the run and an hour after it, so no token expires while a test reads on.
+        let expires = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+            + duration.as_secs()
+            + 3600;
+        plan.identities = (0..self.users)
+            .map(|n| {
+                let claims =
+                    serde_json::json!({"sub": format!("varying-load-{n}"), "exp": expires});
+                let token = sdd_http::auth::sign_hs256(&self.secret, claims.as_object().unwrap());
+                vec![("Authorization".to_string(), format!("Bearer {token}"))]
+            })
+            .collect();
+        // One generator thread is plenty for 60 requests a second, and leaves the machine's
+        // cores to the service and to `sdd monitor` beside it.
+        plan.threads = Some(1);
+        plan
+    }
+
+    /// Send the traffic for `duration` (blocking), then the load generator's report. Every
+    /// request must have been answered (a 4xx or 5xx is the service's business, not the
+    /// generator's: the report counts them).
+    pub fn run(&self, duration: Duration) -> sdd_load::LoadReport {
+        let report = sdd_load::run_blocking(
+            &self.plan(duration),
+            &sdd_http::AllowedHosts::loopback_only(),
+        )
+        .expect("the varying load runs");
+        assert_eq!(
+            report.errors.transport(),
+            0,
+            "requests went unanswered: {:?}",
+            report.first_error
+        );
+        report
+    }
+
+    /// [`VaryingLoad::run`] on a thread of its own, so that a test can watch meanwhile.
+    pub fn spawn(self, duration: Duration) -> std::thread::JoinHandle<sdd_load::LoadReport> {
+        std::thread::spawn(move || self.run(duration))
+    }
 }
