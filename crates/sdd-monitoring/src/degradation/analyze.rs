@@ -108,6 +108,21 @@ impl Worse {
     /// Which way is worse for a metric, by its name: ratios of hits, availability and free
     /// space fall when they degrade; everything else hunted (resources, latencies, sizes,
     /// error rates) rises.
+    /// Which way is worse for a series: its labels first (`result="hit"`, `outcome="success"`
+    /// fall when they degrade; `miss`, `failure`, `error` rise), then its name.
+    pub fn of_series(name: &str, labels: &std::collections::BTreeMap<String, String>) -> Worse {
+        for key in ["result", "outcome", "status_class", "cache"] {
+            match labels.get(key).map(|v| v.to_ascii_lowercase()).as_deref() {
+                Some("hit" | "hits" | "success" | "ok") => return Worse::Lower,
+                Some("miss" | "misses" | "failure" | "error" | "errors" | "fail") => {
+                    return Worse::Higher
+                }
+                _ => {}
+            }
+        }
+        Worse::of_metric(name)
+    }
+
     pub fn of_metric(name: &str) -> Worse {
         let name = name.to_ascii_lowercase();
         let lower_is_worse = [
@@ -144,6 +159,9 @@ pub struct Thresholds {
     pub percent_per_day: f64,
     /// A step counts when it moves the level by at least this share (percent).
     pub step_percent: f64,
+    /// A trend counts only when it also moves the series this much (percent of its level)
+    /// within the window: a few minutes' drift is no rate per day.
+    pub window_change_percent: f64,
 }
 
 impl Default for Thresholds {
@@ -151,6 +169,7 @@ impl Default for Thresholds {
         Thresholds {
             percent_per_day: 1.0 / 7.0,
             step_percent: 5.0,
+            window_change_percent: 1.0,
         }
     }
 }
@@ -181,6 +200,8 @@ pub struct Trend {
     /// Sen's 95 % interval of the slope (autocorrelation-corrected).
     pub per_day_low: f64,
     pub per_day_high: f64,
+    /// What the slope moves the series over the window, percent of its level.
+    pub percent_over_window: f64,
     /// The slope as a share of the level: percent per day, week and month (30 days).
     pub percent_per_day: f64,
     pub percent_per_week: f64,
@@ -222,9 +243,9 @@ pub struct Step {
     pub sigmas: f64,
     /// The change of slope, per day.
     pub slope_change_per_day: f64,
-    /// The new level (the median until the next change) against the median of everything
-    /// before the change, percent: a return to an earlier level (Monday after a weekend) is
-    /// no step to a worse level.
+    /// The level after (the median of everything from the change on) against the median of
+    /// everything before it, percent: a return to an earlier level (Monday after a weekend) or
+    /// noise that jumps about is no step to a worse level.
     pub against_all_before_percent: f64,
 }
 
@@ -655,6 +676,7 @@ fn measure(grid: &Grid, mut medium: Vec<(i64, f64)>, taken_out: &str) -> Result<
         per_day: line.slope,
         per_day_low: line.low,
         per_day_high: line.high,
+        percent_over_window: percent(line.slope) * (x[n - 1] - x[0]),
         percent_per_day: percent(line.slope),
         percent_per_week: percent(line.slope) * 7.0,
         percent_per_month: percent(line.slope) * 30.0,
@@ -669,18 +691,18 @@ fn measure(grid: &Grid, mut medium: Vec<(i64, f64)>, taken_out: &str) -> Result<
     // σ comes from the bucket-to-bucket differences: the residuals from one line would count
     // the step itself as noise and hide it.
     let differences: Vec<f64> = y.windows(2).map(|w| w[1] - w[0]).collect();
+    // Never under a quarter of the residuals' σ: a quantised series (a percentile from
+    // histogram buckets) has bucket-to-bucket differences that are mostly 0.
     let step_sigma = robust_sigma(&differences)
         .map(|s| s / std::f64::consts::SQRT_2)
-        .filter(|s| *s > 0.0)
-        .unwrap_or(sigma);
+        .unwrap_or(0.0)
+        .max(sigma / 4.0);
     let min_len = (n / 20).max(4);
     let changes = pelt_lines(&x, &y, step_sigma, 6.0 * (n as f64).ln(), min_len);
-    let bounds: Vec<usize> = changes.iter().map(|c| c.index).chain([n]).collect();
     let steps: Vec<Step> = changes
         .iter()
-        .zip(bounds.windows(2))
-        .filter(|(c, _)| c.step_sigmas.abs() >= 4.0)
-        .map(|(c, w)| (c, against_before(&y, w[0], w[1], grid.scale)))
+        .filter(|c| c.step_sigmas.abs() >= 4.0)
+        .map(|c| (c, against_before(&y, c.index, grid.scale)))
         .map(|(c, against_all_before_percent)| Step {
             against_all_before_percent,
             at_ms: coarse[c.index].0,
@@ -716,9 +738,11 @@ fn align(series: &[(i64, f64)], driver: &[(i64, f64)]) -> Vec<(i64, f64, f64)> {
     out
 }
 
-/// The median of `y[from..to]` against the median of `y[..from]`, percent of `scale`.
-fn against_before(y: &[f64], from: usize, to: usize, scale: f64) -> f64 {
-    match (median(&y[from..to]), median(&y[..from])) {
+/// The median of everything from `from` on against the median of everything before it,
+/// percent of `scale`: a step to a worse level stays there (noise that jumps about, or a
+/// weekend's dip, comes back).
+fn against_before(y: &[f64], from: usize, scale: f64) -> f64 {
+    match (median(&y[from..]), median(&y[..from])) {
         (Some(after), Some(before)) => (after - before) / scale * 100.0,
         _ => 0.0,
     }
@@ -763,7 +787,11 @@ fn read(
             ),
         );
     }
-    if significant && worsening && trend.percent_per_day.abs() >= thresholds.percent_per_day {
+    if significant
+        && worsening
+        && trend.percent_per_day.abs() >= thresholds.percent_per_day
+        && trend.percent_over_window.abs() >= thresholds.window_change_percent
+    {
         let pattern = if sign > 0.0 {
             Pattern::Rising
         } else {
@@ -776,9 +804,11 @@ fn read(
     }
     if significant && worsening {
         return Reading::BelowThreshold(format!(
-            "{way} {} — slower than the threshold, {:.3} % a day",
+            "{way} {} ({:+.2} % over the window) — under the threshold, {:.3} % a day and {} % over the window",
             rate(trend.percent_per_day),
-            thresholds.percent_per_day
+            trend.percent_over_window,
+            thresholds.percent_per_day,
+            thresholds.window_change_percent
         ));
     }
     if significant {

@@ -316,7 +316,7 @@ pub async fn hunt(
                             label_text(&labels)
                         ),
                         metric: name.clone(),
-                        worse: Worse::of_metric(&name),
+                        worse: Worse::of_series(&name, &labels),
                         kind,
                         constraint: None,
                         bound: None,
