@@ -33,7 +33,8 @@ pub struct DegradationArgs {
     /// One series in full, by its exact `series` text from an earlier answer.
     #[serde(default)]
     pub series: Option<String>,
-    /// How many degrading series in full (default 8, at most 40); the rest one line each.
+    /// How many degrading series in full (default 5, at most 10); the next 12 one line each,
+    /// the rest counted.
     #[serde(default)]
     pub limit: Option<usize>,
 }
@@ -150,7 +151,7 @@ impl MonitorServer {
     ) -> Result<Json<DegradationResult>, ToolError> {
         let file = self.project_file()?;
         let window = Self::degradation_window(&file, &args.window, &args.at)?;
-        let limit = args.limit.unwrap_or(8).clamp(1, 40);
+        let limit = args.limit.unwrap_or(5).clamp(1, 10);
         let (mut found, significance, thresholds_from, source) =
             self.run_hunt(&file, &window, args.metric.clone()).await?;
         if let Some(wanted) = &args.series {

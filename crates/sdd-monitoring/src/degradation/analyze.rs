@@ -180,6 +180,9 @@ pub struct Driver<'a> {
     /// `load (requests/s)` or `business volume`.
     pub name: &'a str,
     pub points: &'a [(i64, f64)],
+    /// Judge the series per unit of the driver (stored data per unit of business volume:
+    /// "tables growing faster than business metrics") rather than less the driver's part.
+    pub per_unit: bool,
 }
 
 pub struct SeriesInput<'a> {
@@ -367,6 +370,11 @@ pub struct SeriesAnalysis {
     pub coarse: Vec<(i64, f64)>,
 }
 
+/// A series the statistics failed on (said, never dropped).
+pub fn analyze_failed(samples: usize) -> SeriesAnalysis {
+    SeriesAnalysis::not_judged(samples, String::new())
+}
+
 impl SeriesAnalysis {
     fn not_judged(samples: usize, why: String) -> SeriesAnalysis {
         SeriesAnalysis {
@@ -407,6 +415,15 @@ pub fn analyze(input: &SeriesInput, significance: f64) -> SeriesAnalysis {
     let (Some(first), Some(last)) = (points.first(), points.last()) else {
         return SeriesAnalysis::not_judged(0, "no points in the window".into());
     };
+    // Sums of squares overflow past 1e154: no figure computed from such values would mean
+    // anything, so none is claimed.
+    if points.iter().any(|p| p.1.abs() > 1e150) {
+        return SeriesAnalysis::not_judged(
+            samples,
+            "its values reach past ±1e150, where the sums of squares the statistics need overflow"
+                .into(),
+        );
+    }
     let span = last.0 - first.0;
     let coarse_width = bucket_width(span, COARSE_BUCKETS, input.resolution_ms);
     let medium_width = bucket_width(span, MEDIUM_BUCKETS, input.resolution_ms).min(coarse_width);
@@ -436,7 +453,19 @@ pub fn analyze(input: &SeriesInput, significance: f64) -> SeriesAnalysis {
         a.verdict = Verdict::NoTrend;
         a.buckets = raw_coarse.len();
         a.bucket = bucket;
+        // Flat is no trend, but a flat series past its bound is violated now.
+        a.time_to_violation = input
+            .bound
+            .as_ref()
+            .map(|bound| project(bound, input.worse, level, 0.0, 0.0));
         return a;
+    }
+    if !(low.is_finite() && high.is_finite() && (high - low).is_finite()) {
+        return SeriesAnalysis::not_judged(
+            samples,
+            "its values are too large to compute with (beyond ±1e300 their differences overflow)"
+                .into(),
+        );
     }
     // The scale percentages are taken of: the level, or the spread when the level is near 0.
     let scale = level.abs().max(spread).max(f64::MIN_POSITIVE);
@@ -455,7 +484,45 @@ pub fn analyze(input: &SeriesInput, significance: f64) -> SeriesAnalysis {
 
     // The driver's part, from the medium buckets.
     let mut driver_fit = None;
-    if let Some(driver) = &input.driver {
+    if let Some(driver) = input.driver.as_ref().filter(|d| d.per_unit) {
+        // Per unit of the business volume: a table that grows with the business keeps its
+        // size per order (or lets it fall, as a fixed overhead spreads); one that grows faster
+        // sees it rise. A ratio needs no fit, so time and volume rising together (steady
+        // business) confuse nothing.
+        let driver_medium = bucket_medians(driver.points, medium_width);
+        let per_unit: Vec<(i64, f64)> = align(&medium, &driver_medium)
+            .into_iter()
+            .filter(|r| r.2 > 0.0)
+            .map(|(t, y, d)| (t, y / d))
+            .collect();
+        let unit_scale = median(&per_unit.iter().map(|p| p.1).collect::<Vec<_>>())
+            .unwrap_or(0.0)
+            .abs();
+        let unit_grid = Grid {
+            scale: unit_scale.max(f64::MIN_POSITIVE),
+            ..grid
+        };
+        let per = measure(&unit_grid, per_unit, "").ok();
+        driver_fit = Some(DriverFit {
+            driver: driver.name.to_string(),
+            method: format!(
+                "the series divided by {} at each of its medians of {}, measured as a series of its own",
+                driver.name,
+                crate::window::format_duration(medium_width)
+            ),
+            per_driver_unit: unit_scale,
+            driver_p: 0.0,
+            driver_explained: 1.0,
+            time_per_day: per.as_ref().map_or(0.0, |m| m.trend.per_day),
+            time_per_day_low: per.as_ref().map_or(0.0, |m| m.trend.per_day_low),
+            time_per_day_high: per.as_ref().map_or(0.0, |m| m.trend.per_day_high),
+            time_percent_per_day: per.as_ref().map_or(0.0, |m| m.trend.percent_per_day),
+            time_p: per.as_ref().map_or(1.0, |m| m.p),
+            decides: per.is_some(),
+            trend_at_same_driver: per.as_ref().map(|m| m.trend.clone()),
+            steps_at_same_driver: per.map(|m| m.steps).unwrap_or_default(),
+        });
+    } else if let Some(driver) = &input.driver {
         let driver_medium = bucket_medians(driver.points, medium_width);
         let aligned = align(&medium, &driver_medium);
         let xs: Vec<f64> = aligned.iter().map(|r| grid.days(r.0)).collect();
@@ -701,7 +768,9 @@ fn measure(grid: &Grid, mut medium: Vec<(i64, f64)>, taken_out: &str) -> Result<
     let changes = pelt_lines(&x, &y, step_sigma, 6.0 * (n as f64).ln(), min_len);
     let steps: Vec<Step> = changes
         .iter()
-        .filter(|c| c.step_sigmas.abs() >= 4.0)
+        // A quarter of the window after it at least: a jump in the last minutes is not yet a
+        // level (a busy neighbour on the machine, a burst).
+        .filter(|c| c.step_sigmas.abs() >= 4.0 && c.index * 4 <= n * 3)
         .map(|c| (c, against_before(&y, c.index, grid.scale)))
         .map(|(c, against_all_before_percent)| Step {
             against_all_before_percent,
@@ -846,7 +915,15 @@ pub fn decide(
             Reading::Flat(said) => (Verdict::NoTrend, None, said),
         },
         Some((fit, adjusted)) => {
-            let at_same = format!("at the same {}", fit.driver);
+            let at_same = if fit.driver == "business volume" {
+                "per unit of business volume".to_string()
+            } else {
+                format!("at the same {}", fit.driver)
+            };
+            // The series must itself move the worse way, by the window floor: a flat series
+            // is never degrading because of what its driver did.
+            let itself_worsens = trend.per_day * worse.sign() > 0.0
+                && trend.percent_over_window.abs() >= thresholds.window_change_percent;
             match read(
                 adjusted,
                 &fit.steps_at_same_driver,
@@ -855,15 +932,23 @@ pub fn decide(
                 significance,
                 thresholds,
             ) {
-                Reading::Worsening(pattern, said) => (
+                Reading::Worsening(pattern, said) if itself_worsens => (
                     Verdict::Degrading,
                     Some(pattern),
                     format!("{at_same}: {said}"),
                 ),
+                Reading::Worsening(_, said) => (
+                    Verdict::NoTrend,
+                    None,
+                    format!(
+                        "{at_same}: {said}; but the series itself moves {:+.2} % over the window, so what changed is its driver",
+                        trend.percent_over_window
+                    ),
+                ),
                 other => {
                     let said = match other {
                         Reading::BelowThreshold(s) | Reading::Improving(s) | Reading::Flat(s) => s,
-                        Reading::Worsening(..) => unreachable!("matched above"),
+                        Reading::Worsening(_, s) => s,
                     };
                     // The series itself worsens (uncorrected: a description, not a finding).
                     let raw_worsens = trend.p <= significance && trend.per_day * worse.sign() > 0.0;
@@ -1005,6 +1090,7 @@ mod tests {
             driver: with_load.then_some(Driver {
                 name: "load",
                 points: &load,
+                per_unit: false,
             }),
             bound: None,
             resolution_ms: shape.step_ms,

@@ -14,8 +14,8 @@ use sdd_spec::project::ProjectFile;
 use serde::{Deserialize, Serialize};
 
 use super::analyze::{
-    analyze, bucket_width, decide, Bound, Driver, SeriesAnalysis, SeriesInput, Thresholds, Verdict,
-    Worse,
+    analyze, analyze_failed, bucket_width, decide, Bound, Driver, SeriesAnalysis, SeriesInput,
+    Thresholds, Verdict, Worse,
 };
 use super::stats::{benjamini_hochberg, spearman, spearman_p};
 use crate::embedded::StepSeries;
@@ -253,6 +253,17 @@ pub async fn hunt(
             })
             .collect()
     };
+    if let Some(only) = &options.only {
+        if !families
+            .iter()
+            .any(|(text, _)| text.contains(only.as_str()))
+        {
+            not_hunted.push(NotHunted {
+                what: format!("metric `{only}`"),
+                why: "no metric family's name contains it (list_metrics lists them)".into(),
+            });
+        }
+    }
     let load_metric = Selector::parse(&load_text).ok().map(|s| s.metric);
     for (text, role) in families {
         let Ok(selector) = Selector::parse(&text) else {
@@ -341,6 +352,13 @@ pub async fn hunt(
                 continue;
             }
         };
+        if limit.max.is_some_and(|v| !v.is_finite()) || limit.min.is_some_and(|v| !v.is_finite()) {
+            not_hunted.push(NotHunted {
+                what: limit.series.clone(),
+                why: "monitoring.degradation.limits: `max` and `min` must be finite numbers".into(),
+            });
+            continue;
+        }
         let (value, worse) = match (limit.max, limit.min) {
             (Some(max), _) => (max, Worse::Higher),
             (None, Some(min)) => (min, Worse::Lower),
@@ -571,23 +589,34 @@ fn judge_one(
         business.map(|points| Driver {
             name: "business volume",
             points,
+            per_unit: true,
         })
     } else {
         load.map(|points| Driver {
             name: "load",
             points,
+            per_unit: false,
         })
     };
-    let analysis = analyze(
-        &SeriesInput {
-            points: &c.points,
-            worse: c.worse,
-            driver,
-            bound: c.bound.clone(),
-            resolution_ms,
-        },
-        significance,
-    );
+    let input = SeriesInput {
+        points: &c.points,
+        worse: c.worse,
+        driver,
+        bound: c.bound.clone(),
+        resolution_ms,
+    };
+    // A series whose values break the arithmetic is said not judged; it never takes the
+    // other series of its thread with it.
+    let analysis = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        analyze(&input, significance)
+    }))
+    .unwrap_or_else(|_| {
+        let mut a = analyze_failed(c.points.len());
+        a.summary =
+            "not judged: the statistics failed on its values (extreme or degenerate numbers)"
+                .into();
+        a
+    });
     Hunted {
         spec_pattern: pattern_for(&c.metric, &c.kind, patterns),
         series: c.series.clone(),
@@ -923,6 +952,8 @@ fn parse_bound(text: &str) -> Option<f64> {
 mod tests {
     use super::*;
 
+    use crate::degradation::analyze::Bound;
+
     #[test]
     fn counters_become_rates_across_resets() {
         let points = [(0, 10.0), (1000, 20.0), (2000, 5.0), (4000, 9.0)];
@@ -1027,5 +1058,137 @@ mod tests {
                 "{metric}"
             );
         }
+    }
+
+    fn candidate(series: &str, worse: Worse, points: Vec<(i64, f64)>) -> Candidate {
+        Candidate {
+            series: series.into(),
+            metric: series.into(),
+            kind: SeriesKind::Gauge,
+            worse,
+            constraint: None,
+            bound: None,
+            points,
+            labels: Labels::new(),
+            volume: false,
+        }
+    }
+
+    fn verdict_of<'a>(hunted: &'a [Hunted], series: &str) -> &'a Hunted {
+        hunted.iter().find(|h| h.series == series).unwrap()
+    }
+
+    /// What the hostile review found, pinned: a series of extreme values is said not judged
+    /// and takes nothing with it; a flat series whose cycle follows a growing load is not
+    /// degrading; a flat series past its limit is violated now; stored data that grows with
+    /// a counter of the business (its size per order falling) only follows it.
+    #[test]
+    fn extreme_values_driver_growth_flat_bounds_and_volume_per_unit() {
+        use crate::degradation::synthetic::{load, series, Planted, Shape};
+        let shape = Shape {
+            days: 14.0,
+            step_ms: 300_000,
+            seed: 3,
+        };
+        let growing = load(&shape, 0.03);
+        let extreme: Vec<(i64, f64)> = growing
+            .iter()
+            .enumerate()
+            .map(|(i, &(t, _))| (t, if i % 2 == 0 { 1e308 } else { -1e308 }))
+            .collect();
+        let leak = series(
+            &shape,
+            Planted::Leak {
+                percent_per_day: 2.0,
+            },
+            &growing,
+        );
+        // Busy when the load is, and no trend of its own.
+        let in_phase: Vec<(i64, f64)> = growing
+            .iter()
+            .map(|&(t, _)| {
+                let hour = ((t / 3_600_000) % 24) as f64;
+                (
+                    t,
+                    0.9 + 0.05 * ((hour - 15.0) / 24.0 * std::f64::consts::TAU).cos(),
+                )
+            })
+            .collect();
+        let flat_over: Vec<(i64, f64)> = growing.iter().map(|&(t, _)| (t, 600.0)).collect();
+        // Orders counted since the start; the database is a fixed 1e6 plus 2,000 an order.
+        let mut orders = 0.0;
+        let business: Vec<(i64, f64)> = growing
+            .iter()
+            .map(|&(t, rate)| {
+                orders += rate * 300.0;
+                (t, orders)
+            })
+            .collect();
+        let database: Vec<(i64, f64)> = business
+            .iter()
+            .map(|&(t, o)| (t, 1e6 + 2000.0 * o))
+            .collect();
+        let mut over = candidate("memory", Worse::Higher, flat_over);
+        over.bound = Some(Bound {
+            value: 512.0,
+            source: "limit memory ≤ 512".into(),
+        });
+        let mut db = candidate("db_size_bytes", Worse::Higher, database);
+        db.volume = true;
+        let hunted = judge_all(
+            vec![
+                candidate("extreme", Worse::Higher, extreme),
+                candidate("leak", Worse::Higher, leak),
+                candidate("cache_hit_ratio", Worse::Lower, in_phase),
+                over,
+                db,
+            ],
+            Some(&growing),
+            Some(&business),
+            shape.step_ms,
+            0.01,
+            Thresholds::default(),
+            &[],
+        );
+        assert_eq!(hunted.len(), 5);
+        let extreme = verdict_of(&hunted, "extreme");
+        assert_eq!(
+            extreme.analysis.verdict,
+            Verdict::NotJudged,
+            "{}",
+            extreme.analysis.summary
+        );
+        assert!(!extreme.analysis.summary.is_empty());
+        assert_eq!(
+            verdict_of(&hunted, "leak").analysis.verdict,
+            Verdict::Degrading
+        );
+        let in_phase = verdict_of(&hunted, "cache_hit_ratio");
+        assert_ne!(
+            in_phase.analysis.verdict,
+            Verdict::Degrading,
+            "{}",
+            in_phase.analysis.summary
+        );
+        let over = verdict_of(&hunted, "memory");
+        assert_eq!(
+            over.analysis
+                .time_to_violation
+                .as_ref()
+                .map(|t| t.summary.as_str()),
+            Some("violated now")
+        );
+        let db = verdict_of(&hunted, "db_size_bytes");
+        assert_eq!(
+            db.analysis.verdict,
+            Verdict::FollowsDriver,
+            "{}",
+            db.analysis.summary
+        );
+        assert!(
+            db.analysis.summary.contains("per unit of business volume"),
+            "{}",
+            db.analysis.summary
+        );
     }
 }

@@ -171,7 +171,7 @@ pub struct DegradationReport {
 /// One-line lists are cut here.
 const LINES: usize = 12;
 
-pub const METHOD: &str = "Each series is fetched at one step; a counter becomes its per-second rate, a histogram its p99 by labels (status aside), and each latency or ratio constraint its own percentile or error ratio. Per series: medians per bucket (buckets aligned to the day); when the load (or, for stored data, the business volume) explains the series, its part is taken out first (Huber fit on driver and time); daily and weekly profiles are taken out when an F test finds them (p < 0.001); the trend is the Theil–Sen slope with Sen's interval, tested with Mann–Kendall under the Hamed–Rao correction for autocorrelation; steps come from PELT over line segments (penalty 6·ln n, at least 4 σ). The p values of all series are corrected together (Benjamini–Hochberg). A series degrades when its trend is significant, goes the worse way and is at least the threshold, or when it stepped the worse way by at least 5 %. Time to violation projects the trend line (plus half the daily swing) with the slope's interval.";
+pub const METHOD: &str = "Each series is fetched at one step; a counter becomes its per-second rate, a histogram its p99 by labels (status aside), and each latency or ratio constraint its own percentile or error ratio. Per series: medians per bucket (buckets aligned to the day); when the load (or, for stored data, the business volume) explains at least half the series' variance beyond time (Huber fit on driver and time, p < 0.001), the verdict rests on the series less the driver's part; daily and weekly profiles are taken out when an F test finds them (p < 0.001); the trend is the Theil–Sen slope with Sen's interval, tested with Mann–Kendall under the Hamed–Rao correction for autocorrelation; steps come from PELT over line segments (penalty 6·ln n, at least 4 σ). The p values of all series are corrected together (Benjamini–Hochberg). A series degrades when its trend is significant, goes the worse way, is at least the threshold and moves the series at least 1 % within the window, or when it stepped the worse way by at least 5 % and stayed worse than everything before. Each degradation lists up to three series whose bucket-to-bucket changes move with its own (Spearman's ρ of first differences, p < 0.01). Time to violation projects the trend line (plus half the daily swing) with the slope's interval.";
 
 /// `in_full`: every series among the findings, whatever its verdict (one series asked for).
 pub fn report(
@@ -247,7 +247,7 @@ pub fn report(
             .then(soon(a).total_cmp(&soon(b)))
             .then(a.q.total_cmp(&b.q))
     });
-    let more_findings: Vec<Line> = degrading.iter().skip(limit).map(line).collect();
+    let more_findings: Vec<Line> = degrading.iter().skip(limit).take(LINES).map(line).collect();
     degrading.truncate(limit);
     let headline = headline(&counts, &degrading, &hunt.not_hunted, hunt.load.is_some());
     let shown = |n: usize, total: usize| n < total;

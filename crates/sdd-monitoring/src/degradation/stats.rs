@@ -249,6 +249,9 @@ pub fn spearman_p(rho: f64, n: usize) -> Option<(f64, f64)> {
         return None;
     }
     let t = rho * (df / ((1.0 - rho) * (1.0 + rho)).max(1e-300)).sqrt();
+    if !t.is_finite() {
+        return None;
+    }
     let p = StudentsT::new(0.0, 1.0, df).ok()?.sf(t.abs()) * 2.0;
     Some((rho, p.min(1.0)))
 }
@@ -323,6 +326,9 @@ pub fn remove_period(
         }
     } else {
         let f = (between / df1) / (within / df2);
+        if !f.is_finite() {
+            return None;
+        }
         FisherSnedecor::new(df1, df2).ok()?.sf(f)
     };
     if p >= alpha {
