@@ -215,8 +215,10 @@ fn the_gradual_faults_are_named_and_the_healthy_service_shows_none() {
         named("process_resident_memory_bytes", "rising"),
         "the leak: {found:?}\n{report}"
     );
+    // Its shards go one by one: a decline, or a step where several went close together.
     assert!(
-        named("task_manager_cache_hit_ratio", "declining"),
+        named("task_manager_cache_hit_ratio", "declining")
+            || named("task_manager_cache_hit_ratio", "step"),
         "the cache: {found:?}\n{report}"
     );
     assert!(

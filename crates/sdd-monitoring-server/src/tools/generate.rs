@@ -16,6 +16,7 @@ use sdd_monitoring::rules::{self, alert_rules, NotCovered, RuleKind, RuleSummary
 use sdd_spec::project::ProjectFile;
 
 use super::budget_window_ms;
+use super::{is_zero, spec_errors};
 use crate::MonitorServer;
 
 /// Rules listed in one answer (the file holds them all).
@@ -115,19 +116,6 @@ pub struct DashboardResult {
     pub spec_errors: usize,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
-}
-
-fn is_zero(n: &usize) -> bool {
-    *n == 0
-}
-
-/// Errors the spec's files gave when loading.
-fn spec_errors(loaded: &sdd_spec::Loaded) -> usize {
-    loaded
-        .diagnostics
-        .iter()
-        .filter(|d| d.severity == sdd_spec::Severity::Error)
-        .count()
 }
 
 /// Mappings under `monitoring.constraints` that name no constraint: they watch nothing.

@@ -85,3 +85,16 @@ pub(crate) fn budget_window_ms(file: &ProjectFile) -> Result<i64, ToolError> {
     parse_duration(&file.monitoring.budget_window)
         .map_err(|e| format!("monitoring.budget_window of sdd.yaml: {e}"))
 }
+
+pub(crate) fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+/// Errors the spec's files gave when loading.
+pub(crate) fn spec_errors(loaded: &sdd_spec::Loaded) -> usize {
+    loaded
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity == sdd_spec::Severity::Error)
+        .count()
+}

@@ -12,6 +12,7 @@ use sdd_monitoring::source::Source;
 use sdd_spec::verdict::Verdict;
 
 use super::{budget_window_ms, WindowArgs, WindowUsed};
+use super::{is_zero, spec_errors};
 use crate::MonitorServer;
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -136,19 +137,6 @@ fn shown_unknown(unknown: &[String], outcomes_metric: &str) -> (Vec<String>, Opt
         )
     });
     (shown, note)
-}
-
-fn is_zero(n: &usize) -> bool {
-    *n == 0
-}
-
-/// Errors the spec's files gave when loading.
-fn spec_errors(loaded: &sdd_spec::Loaded) -> usize {
-    loaded
-        .diagnostics
-        .iter()
-        .filter(|d| d.severity == sdd_spec::Severity::Error)
-        .count()
 }
 
 /// IDs asked for that the spec does not have, as one error naming them.
