@@ -3,7 +3,6 @@
 //! same arrival rate, endpoints, users and bounds. The decisions are `sdd_verify::export`'s
 //! and the JavaScript `sdd_load::k6`'s; this module reads the project and writes the file.
 
-use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use rmcp::handler::server::wrapper::Parameters;
@@ -245,54 +244,16 @@ fn confined(
     Ok(path)
 }
 
-/// Write `text` to `path` through a temporary file beside it, readable by its owner only (it
-/// may hold tokens), then renamed over it. A file already there is replaced only if it
-/// begins with `mark` (this tool wrote it); anything else is left alone and named.
+/// `sdd_mcp::write_generated` for this tool: owner-only (the script holds tokens), replacing
+/// only a file that begins with `mark`.
 fn write_generated(path: &Path, text: &str, mark: &str) -> Result<(), String> {
-    let shown = path.display();
-    match std::fs::symlink_metadata(path) {
-        Ok(meta) if !meta.is_file() => {
-            return Err(format!(
-                "`{shown}` exists and is not a regular file; choose another path"
-            ));
-        }
-        Ok(_) => {
-            let mut head = String::new();
-            let read = std::fs::File::open(path)
-                .and_then(|f| f.take(mark.len() as u64).read_to_string(&mut head));
-            if read.is_err() || !head.starts_with(mark) {
-                return Err(format!(
-                    "`{shown}` exists and was not written by export_load_test; choose another path or remove it"
-                ));
-            }
-        }
-        Err(_) => {}
-    }
-    let parent = path
-        .parent()
-        .ok_or_else(|| format!("`{shown}` has no directory"))?;
-    std::fs::create_dir_all(parent)
-        .map_err(|e| format!("cannot create `{}`: {e}", parent.display()))?;
-    let file_name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().to_string())
-        .unwrap_or_default();
-    let temp = parent.join(format!(".{file_name}.{}.tmp", std::process::id()));
-    let written = (|| {
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let mut f = options.open(&temp)?;
-        f.write_all(text.as_bytes())?;
-        f.sync_all()?;
-        std::fs::rename(&temp, path)
-    })();
-    if let Err(e) = written {
-        let _ = std::fs::remove_file(&temp);
-        return Err(format!("cannot write `{shown}`: {e}"));
-    }
-    Ok(())
+    sdd_mcp::write_generated(
+        path,
+        text,
+        |before| before.starts_with(mark),
+        "export_load_test",
+        true,
+    )
 }
 
 #[cfg(test)]

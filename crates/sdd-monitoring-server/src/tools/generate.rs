@@ -25,8 +25,6 @@ const MAX_RULES_LISTED: usize = 60;
 const MAX_PANELS_LISTED: usize = 40;
 /// Uncovered constraints and limits listed in one answer.
 const MAX_NOT_COVERED_LISTED: usize = 40;
-/// The largest file replaced by a write (a larger one is not this tool's).
-const MAX_REPLACED_BYTES: u64 = 16 * 1024 * 1024;
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -208,60 +206,6 @@ fn write_target(
     Ok(path)
 }
 
-/// Write `text` to `path` through a temporary file beside it, renamed over it. A file already
-/// there is replaced only when `ours` says this tool wrote it; anything else is left alone.
-fn write_generated(
-    path: &Path,
-    text: &str,
-    ours: impl Fn(&str) -> bool,
-    tool: &str,
-) -> Result<(), String> {
-    use std::io::{Read, Write};
-    let shown = path.display();
-    match std::fs::symlink_metadata(path) {
-        Ok(meta) if !meta.is_file() => {
-            return Err(format!(
-                "`{shown}` exists and is not a regular file; choose another path"
-            ));
-        }
-        Ok(meta) => {
-            let mut before = String::new();
-            let read = (meta.len() <= MAX_REPLACED_BYTES)
-                .then(|| std::fs::File::open(path).and_then(|mut f| f.read_to_string(&mut before)));
-            if !matches!(read, Some(Ok(_))) || !ours(&before) {
-                return Err(format!(
-                    "`{shown}` exists and was not written by {tool}; choose another path or remove it"
-                ));
-            }
-        }
-        Err(_) => {}
-    }
-    let parent = path
-        .parent()
-        .ok_or_else(|| format!("`{shown}` has no directory"))?;
-    std::fs::create_dir_all(parent)
-        .map_err(|e| format!("cannot create `{}`: {e}", parent.display()))?;
-    let file_name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().to_string())
-        .unwrap_or_default();
-    let temp = parent.join(format!(".{file_name}.{}.tmp", std::process::id()));
-    let written = (|| {
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&temp)?;
-        f.write_all(text.as_bytes())?;
-        f.sync_all()?;
-        std::fs::rename(&temp, path)
-    })();
-    if let Err(e) = written {
-        let _ = std::fs::remove_file(&temp);
-        return Err(format!("cannot write `{shown}`: {e}"));
-    }
-    Ok(())
-}
-
 #[tool_router(router = generate_tools, vis = "pub(crate)")]
 impl MonitorServer {
     /// A Prometheus rule file from the spec's constraints and sdd.yaml: multi-window,
@@ -338,7 +282,13 @@ impl MonitorServer {
                 let specs = SpecSlot::specs_dir(&self.state.project, Some(&file))?;
                 let path = write_target(&self.state.project, &specs, relative, &[".yml", ".yaml"])?;
                 sdd_mcp::blocking(|| {
-                    write_generated(&path, &text, rules::is_generated, "generate_alert_rules")
+                    sdd_mcp::write_generated(
+                        &path,
+                        &text,
+                        rules::is_generated,
+                        "generate_alert_rules",
+                        false,
+                    )
                 })?;
                 tracing::info!(path = %path.display(), rules = summaries.len(), "wrote the alert rules");
                 Some(self.state.project.display(&path))
@@ -457,7 +407,13 @@ impl MonitorServer {
                 let specs = SpecSlot::specs_dir(&self.state.project, Some(&file))?;
                 let path = write_target(&self.state.project, &specs, relative, &[".json"])?;
                 sdd_mcp::blocking(|| {
-                    write_generated(&path, &text, dashboard::is_generated, "generate_dashboard")
+                    sdd_mcp::write_generated(
+                        &path,
+                        &text,
+                        dashboard::is_generated,
+                        "generate_dashboard",
+                        false,
+                    )
                 })?;
                 tracing::info!(path = %path.display(), panels = board.panels.len(), "wrote the dashboard");
                 Some(self.state.project.display(&path))
@@ -542,20 +498,41 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("a/b/rules.yml");
         let ours = format!("{}\ngroups: []\n", rules::GENERATED_BY);
-        write_generated(&path, &ours, rules::is_generated, "generate_alert_rules").unwrap();
-        write_generated(&path, &ours, rules::is_generated, "generate_alert_rules").unwrap();
+        sdd_mcp::write_generated(
+            &path,
+            &ours,
+            rules::is_generated,
+            "generate_alert_rules",
+            false,
+        )
+        .unwrap();
+        sdd_mcp::write_generated(
+            &path,
+            &ours,
+            rules::is_generated,
+            "generate_alert_rules",
+            false,
+        )
+        .unwrap();
         assert_eq!(std::fs::read_to_string(&path).unwrap(), ours);
         let theirs = dir.path().join("prometheus.yml");
         std::fs::write(&theirs, "global: {}\n").unwrap();
-        let err = write_generated(&theirs, &ours, rules::is_generated, "generate_alert_rules")
-            .unwrap_err();
+        let err = sdd_mcp::write_generated(
+            &theirs,
+            &ours,
+            rules::is_generated,
+            "generate_alert_rules",
+            false,
+        )
+        .unwrap_err();
         assert!(err.contains("not written by generate_alert_rules"), "{err}");
         assert_eq!(std::fs::read_to_string(&theirs).unwrap(), "global: {}\n");
-        let err = write_generated(
+        let err = sdd_mcp::write_generated(
             dir.path(),
             &ours,
             rules::is_generated,
             "generate_alert_rules",
+            false,
         )
         .unwrap_err();
         assert!(err.contains("not a regular file"), "{err}");

@@ -1,0 +1,66 @@
+//! Files the servers generate into the project (load-test scripts, alert rules, dashboards):
+//! written whole or not at all, and never over a file some other hand wrote.
+
+use std::io::{Read, Write};
+use std::path::Path;
+
+/// A file over this size is not read to decide whether a tool wrote it: it is not replaced.
+const MAX_REPLACED_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Write `text` to `path` through a temporary file beside it, renamed over it (readable by
+/// its owner only when `owner_only`: it may hold tokens). A file already there is replaced
+/// only when `ours` says `tool` wrote it; anything else is left alone and named.
+pub fn write_generated(
+    path: &Path,
+    text: &str,
+    ours: impl Fn(&str) -> bool,
+    tool: &str,
+    owner_only: bool,
+) -> Result<(), String> {
+    let shown = path.display();
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if !meta.is_file() => {
+            return Err(format!(
+                "`{shown}` exists and is not a regular file; choose another path"
+            ));
+        }
+        Ok(meta) => {
+            let mut before = String::new();
+            let read = (meta.len() <= MAX_REPLACED_BYTES)
+                .then(|| std::fs::File::open(path).and_then(|mut f| f.read_to_string(&mut before)));
+            if !matches!(read, Some(Ok(_))) || !ours(&before) {
+                return Err(format!(
+                    "`{shown}` exists and was not written by {tool}; choose another path or remove it"
+                ));
+            }
+        }
+        Err(_) => {}
+    }
+    let parent = path
+        .parent()
+        .ok_or_else(|| format!("`{shown}` has no directory"))?;
+    std::fs::create_dir_all(parent)
+        .map_err(|e| format!("cannot create `{}`: {e}", parent.display()))?;
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
+    let temp = parent.join(format!(".{file_name}.{}.tmp", std::process::id()));
+    let written = (|| {
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        if owner_only {
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        }
+        let mut f = options.open(&temp)?;
+        f.write_all(text.as_bytes())?;
+        f.sync_all()?;
+        std::fs::rename(&temp, path)
+    })();
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&temp);
+        return Err(format!("cannot write `{shown}`: {e}"));
+    }
+    Ok(())
+}
