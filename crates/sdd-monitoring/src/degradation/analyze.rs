@@ -183,6 +183,38 @@ pub struct Driver<'a> {
     /// Judge the series per unit of the driver (stored data per unit of business volume:
     /// "tables growing faster than business metrics") rather than less the driver's part.
     pub per_unit: bool,
+    /// The driver's medians per bucket width, shared by every series of a hunt (each asks for
+    /// the same few widths); `None` computes them for this series alone.
+    pub medians: Option<&'a DriverMedians>,
+}
+
+/// `(bucket start, median)` of a series, shared.
+type Medians = std::sync::Arc<Vec<(i64, f64)>>;
+
+/// A driver's medians by bucket width, computed once per width and shared across threads.
+#[derive(Default)]
+pub struct DriverMedians(std::sync::Mutex<std::collections::HashMap<i64, Medians>>);
+
+impl DriverMedians {
+    fn of(&self, points: &[(i64, f64)], width: i64) -> std::sync::Arc<Vec<(i64, f64)>> {
+        if let Some(found) = self.0.lock().ok().and_then(|m| m.get(&width).cloned()) {
+            return found;
+        }
+        let medians = std::sync::Arc::new(bucket_medians(points, width));
+        if let Ok(mut m) = self.0.lock() {
+            m.insert(width, medians.clone());
+        }
+        medians
+    }
+}
+
+impl Driver<'_> {
+    fn medians(&self, width: i64) -> std::sync::Arc<Vec<(i64, f64)>> {
+        match self.medians {
+            Some(cache) => cache.of(self.points, width),
+            None => std::sync::Arc::new(bucket_medians(self.points, width)),
+        }
+    }
 }
 
 pub struct SeriesInput<'a> {
@@ -489,8 +521,8 @@ pub fn analyze(input: &SeriesInput, significance: f64) -> SeriesAnalysis {
         // size per order (or lets it fall, as a fixed overhead spreads); one that grows faster
         // sees it rise. A ratio needs no fit, so time and volume rising together (steady
         // business) confuse nothing.
-        let driver_medium = bucket_medians(driver.points, medium_width);
-        let per_unit: Vec<(i64, f64)> = align(&medium, &driver_medium)
+        let driver_medium = driver.medians(medium_width);
+        let per_unit: Vec<(i64, f64)> = align(&medium, driver_medium.as_slice())
             .into_iter()
             .filter(|r| r.2 > 0.0)
             .map(|(t, y, d)| (t, y / d))
@@ -523,8 +555,8 @@ pub fn analyze(input: &SeriesInput, significance: f64) -> SeriesAnalysis {
             steps_at_same_driver: per.map(|m| m.steps).unwrap_or_default(),
         });
     } else if let Some(driver) = &input.driver {
-        let driver_medium = bucket_medians(driver.points, medium_width);
-        let aligned = align(&medium, &driver_medium);
+        let driver_medium = driver.medians(medium_width);
+        let aligned = align(&medium, driver_medium.as_slice());
         let xs: Vec<f64> = aligned.iter().map(|r| grid.days(r.0)).collect();
         let ds: Vec<f64> = aligned.iter().map(|r| r.2).collect();
         let ys: Vec<f64> = aligned.iter().map(|r| r.1).collect();
@@ -1091,6 +1123,7 @@ mod tests {
                 name: "load",
                 points: &load,
                 per_unit: false,
+                medians: None,
             }),
             bound: None,
             resolution_ms: shape.step_ms,

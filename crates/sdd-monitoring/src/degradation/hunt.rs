@@ -14,8 +14,8 @@ use sdd_spec::project::ProjectFile;
 use serde::{Deserialize, Serialize};
 
 use super::analyze::{
-    analyze, analyze_failed, bucket_width, decide, Bound, Driver, SeriesAnalysis, SeriesInput,
-    Thresholds, Verdict, Worse,
+    analyze, analyze_failed, bucket_width, decide, Bound, Driver, DriverMedians, SeriesAnalysis,
+    SeriesInput, Thresholds, Verdict, Worse,
 };
 use super::stats::{benjamini_hochberg, spearman, spearman_p};
 use crate::embedded::StepSeries;
@@ -584,18 +584,21 @@ fn judge_one(
     resolution_ms: i64,
     significance: f64,
     patterns: &[String],
+    medians: &(DriverMedians, DriverMedians),
 ) -> Hunted {
     let driver = if c.volume {
         business.map(|points| Driver {
             name: "business volume",
             points,
             per_unit: true,
+            medians: Some(&medians.1),
         })
     } else {
         load.map(|points| Driver {
             name: "load",
             points,
             per_unit: false,
+            medians: Some(&medians.0),
         })
     };
     let input = SeriesInput {
@@ -645,6 +648,9 @@ pub fn judge_all(
         .map_or(1, |n| n.get())
         .clamp(1, 8);
     let chunk = candidates.len().div_ceil(threads).max(1);
+    // The load's and the business volume's medians, bucketed once for every series.
+    let medians = (DriverMedians::default(), DriverMedians::default());
+    let medians = &medians;
     let mut hunted: Vec<Hunted> = std::thread::scope(|scope| {
         let workers: Vec<_> = candidates
             .chunks(chunk)
@@ -652,7 +658,15 @@ pub fn judge_all(
                 scope.spawn(move || {
                     part.iter()
                         .map(|c| {
-                            judge_one(c, load, business, resolution_ms, significance, patterns)
+                            judge_one(
+                                c,
+                                load,
+                                business,
+                                resolution_ms,
+                                significance,
+                                patterns,
+                                medians,
+                            )
                         })
                         .collect::<Vec<Hunted>>()
                 })
