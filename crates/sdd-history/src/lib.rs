@@ -17,6 +17,7 @@
 //! in the previous run of the same kind and label and is `failing` now, computed when the run
 //! is recorded and stored with it.
 
+pub mod incidents;
 mod kinds;
 pub mod migrations;
 mod schema;
@@ -55,6 +56,14 @@ pub enum HistoryError {
         path: PathBuf,
         version: i64,
         source: rusqlite::Error,
+    },
+    #[error("no incident {0} in the run history; list_incidents shows the recorded ones")]
+    UnknownIncident(i64),
+    #[error("incident {incident} in the run history {path} cannot be read: {problem}")]
+    UnreadableIncident {
+        path: PathBuf,
+        incident: i64,
+        problem: String,
     },
     #[error("run {run} in the run history {path} is of kind `{kind}`, which this SDD does not know; upgrade SDD to read it")]
     UnknownKind {

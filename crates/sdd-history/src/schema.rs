@@ -50,6 +50,37 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         // label is one index seek per pair, however long the history.
         sql: "CREATE INDEX runs_by_kind_label ON runs(kind, label, id);",
     },
+    Migration {
+        version: 3,
+        description: "incidents and the learnings proposed from each",
+        // Subjects and links are JSON lists (`json_each` filters by subject); the analysis is
+        // the debugger's answer as JSON. Learnings are replaced as a set (`position` keeps
+        // their order).
+        sql: "CREATE TABLE incidents (
+                 id INTEGER PRIMARY KEY,
+                 recorded_at TEXT NOT NULL,
+                 title TEXT NOT NULL,
+                 started_at TEXT NOT NULL,
+                 ended_at TEXT,
+                 detected_at TEXT,
+                 subjects TEXT NOT NULL,
+                 cause TEXT,
+                 resolution TEXT,
+                 links TEXT NOT NULL,
+                 analysis TEXT,
+                 recorded_by TEXT NOT NULL
+             );
+             CREATE INDEX incidents_by_start ON incidents(started_at);
+             CREATE TABLE incident_learnings (
+                 incident_id INTEGER NOT NULL REFERENCES incidents(id),
+                 position INTEGER NOT NULL,
+                 proposed_at TEXT NOT NULL,
+                 kind TEXT NOT NULL,
+                 key TEXT NOT NULL,
+                 draft TEXT NOT NULL,
+                 PRIMARY KEY (incident_id, position)
+             );",
+    },
 ];
 
 /// The schema version this SDD writes and reads.
