@@ -16,6 +16,7 @@ pub mod incident;
 pub mod log_corpus;
 pub mod patterns;
 pub mod read;
+pub mod runbook;
 pub mod stats;
 #[cfg(feature = "testing")]
 pub mod testing;

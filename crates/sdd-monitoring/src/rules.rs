@@ -781,6 +781,125 @@ fn ratio_rules(
     rules
 }
 
+// ---------------------------------------------------------------------------------------------
+// A scenario's own success, from the service's outcome counter.
+
+/// The recording rule holding a scenario's failed share of outcomes over each window.
+pub const SCENARIO_FAILURE_RECORD: &str = "sdd:scenario_failure_ratio";
+
+/// The usual success targets, strictest first: [`scenario_target`] picks among them.
+pub const SUCCESS_TARGETS: [f64; 7] = [99.99, 99.9, 99.5, 99.0, 98.0, 95.0, 90.0];
+
+/// The strictest usual target whose budget is at least twice `failure_share` (the share that
+/// failed while the scenario was healthy), so a healthy service spends at most half of it;
+/// `None` when even 90 % is too strict.
+pub fn scenario_target(failure_share: f64) -> Option<f64> {
+    SUCCESS_TARGETS
+        .into_iter()
+        .find(|t| tidy(1.0 - t / 100.0) >= 2.0 * failure_share.max(0.0))
+}
+
+/// Multi-window, multi-burn-rate alerts on one scenario's success as the service counts it
+/// (`outcomes{scenario="ID"}`, `outcome="success"` or not), in the shape of the constraints'
+/// ratio alerts: a recording per window, an alert per [`BURN_RATES`] condition.
+pub fn scenario_success_rules(
+    outcomes: &str,
+    scenario_id: &str,
+    scenario_name: &str,
+    target_percent: f64,
+    budget_window_ms: i64,
+) -> RuleGroup {
+    let labels = vec![("scenario".to_string(), scenario_id.to_string())];
+    let id = crate::selector::quote(scenario_id);
+    let mut rules: Vec<Rule> = ratio_windows()
+        .into_iter()
+        .map(|w| {
+            let range = format_duration(w);
+            Rule {
+                kind: RuleKind::Record,
+                name: format!("{SCENARIO_FAILURE_RECORD}:rate{range}"),
+                expr: format!(
+                    "(sum(rate({outcomes}{{scenario={id},outcome!=\"success\"}}[{range}])) or vector(0))\n/\n(sum(rate({outcomes}{{scenario={id}}}[{range}])) > 0)"
+                ),
+                hold: None,
+                labels: labels.clone(),
+                annotations: Vec::new(),
+            }
+        })
+        .collect();
+    let budget = tidy(1.0 - target_percent / 100.0);
+    let budget_window = format_duration(budget_window_ms);
+    for burn in BURN_RATES {
+        if burn.factor * budget >= 1.0 {
+            continue;
+        }
+        let condition = |window: i64| {
+            format!(
+                "{SCENARIO_FAILURE_RECORD}:rate{}{{scenario={id}}} > ({} * {})",
+                format_duration(window),
+                number(burn.factor),
+                number(budget)
+            )
+        };
+        let (long, short) = (
+            format_duration(burn.long_ms),
+            format_duration(burn.short_ms),
+        );
+        let mut labels = labels.clone();
+        labels.push(("severity".into(), burn.severity.into()));
+        rules.push(Rule {
+            kind: RuleKind::Alert,
+            name: format!("SddScenarioBurn{long}"),
+            expr: format!("{}\nand\n{}", condition(burn.long_ms), condition(burn.short_ms)),
+            hold: None,
+            labels: labels
+                .into_iter()
+                .map(|(k, v)| (k, template_literal(&v)))
+                .collect(),
+            annotations: vec![
+                (
+                    "summary".into(),
+                    template_literal(&format!(
+                        "{scenario_name} failing — burning its {}% success budget at {}× (over {long} and {short})",
+                        number(target_percent),
+                        number(burn.factor)
+                    )),
+                ),
+                (
+                    "description".into(),
+                    template_literal(&format!(
+                        "\"{scenario_name}\" should succeed {}% of the time over {budget_window}; over the last {long} and {short} more than {} of its attempts failed.",
+                        number(target_percent),
+                        percent(burn.factor * budget)
+                    )),
+                ),
+            ],
+        });
+    }
+    RuleGroup {
+        name: format!("sdd:scenario:{scenario_id}"),
+        rules,
+    }
+}
+
+/// How long after an onset a burn-rate condition becomes true, when the failed share moves
+/// from `before` to `after` at the onset and traffic is steady: over a window `W`, `t` after
+/// the onset, the share is `(before·(W−t) + after·t)/W` until `t = W`. Both windows must be
+/// over `factor × budget`. `None` when `after` never gets there; `Some(0)` when `before`
+/// already is.
+pub fn burn_fires_after_ms(burn: &BurnRate, budget: f64, before: f64, after: f64) -> Option<f64> {
+    let threshold = burn.factor * budget;
+    if after.is_nan() || after <= threshold {
+        return None;
+    }
+    if before > threshold {
+        return Some(0.0);
+    }
+    // The share must exceed the threshold: the crossing time, for each window.
+    let crossing = |window_ms: i64| window_ms as f64 * (threshold - before) / (after - before);
+    Some(crossing(burn.long_ms).max(crossing(burn.short_ms)))
+}
+
 fn latency_rule(
     c: &Constraint,
     percentile: f64,
@@ -944,6 +1063,91 @@ fn resource_rules(limit: &ResourceLimit, index: usize) -> Result<Vec<Rule>, Stri
 mod tests {
     use super::*;
     use sdd_spec::project::parse_project_file;
+
+    /// The target leaves a healthy service at most half its budget.
+    #[test]
+    fn a_scenario_target_is_the_strictest_that_a_healthy_service_keeps() {
+        for (failure_share, target) in [
+            (0.0, Some(99.99)),
+            (0.00005, Some(99.99)),
+            (0.00006, Some(99.9)),
+            (0.0005, Some(99.9)),
+            (0.002, Some(99.5)),
+            (0.01, Some(98.0)),
+            (0.05, Some(90.0)),
+            (0.06, None),
+            (-1.0, Some(99.99)),
+        ] {
+            assert_eq!(scenario_target(failure_share), target, "{failure_share}");
+        }
+    }
+
+    #[test]
+    fn a_burn_condition_fires_when_both_windows_cross() {
+        let page = BURN_RATES[0]; // 14.4× over 1 h and 5 m
+        let budget = 0.001;
+        let minutes = |ms: Option<f64>| ms.map(|ms| (ms / MINUTE as f64 * 100.0).round() / 100.0);
+        for (before, after, expected) in [
+            // Everything failing: the hour's share passes 1.44 % after 0.0144 h.
+            (0.0, 1.0, Some(0.86)),
+            // 5 % failing: 17.28 minutes (the 5-minute window crossed long before).
+            (0.0, 0.05, Some(17.28)),
+            // A baseline of failures shortens it.
+            (0.005, 0.05, Some(12.53)),
+            // Below the threshold it never fires; above it before, at once.
+            (0.0, 0.0144, None),
+            (0.0, 0.01, None),
+            (0.02, 0.5, Some(0.0)),
+            (0.0, f64::NAN, None),
+        ] {
+            assert_eq!(
+                minutes(burn_fires_after_ms(&page, budget, before, after)),
+                expected,
+                "{before} -> {after}"
+            );
+        }
+        // The ticket over 3 days: at 5 % failing, the 6 h window crosses first and the 3 d
+        // one decides.
+        let slow = BURN_RATES[3];
+        assert_eq!(
+            minutes(burn_fires_after_ms(&slow, budget, 0.0, 0.05)),
+            Some(86.4)
+        );
+    }
+
+    /// The proposed scenario rules read the scenario's outcomes and nothing else.
+    #[test]
+    fn scenario_rules_select_the_scenario_and_its_failures() {
+        let group = scenario_success_rules("outcomes_total", "a.b", "Do \"b\"", 99.9, 30 * DAY);
+        assert_eq!(group.name, "sdd:scenario:a.b");
+        let record = &group.rules[0];
+        assert_eq!(record.name, "sdd:scenario_failure_ratio:rate5m");
+        assert!(
+            record
+                .expr
+                .contains(r#"outcomes_total{scenario="a.b",outcome!="success"}[5m]"#),
+            "{}",
+            record.expr
+        );
+        let alerts: Vec<&str> = group
+            .rules
+            .iter()
+            .filter(|r| r.kind == RuleKind::Alert)
+            .map(|r| r.name.as_str())
+            .collect();
+        assert_eq!(
+            alerts,
+            [
+                "SddScenarioBurn1h",
+                "SddScenarioBurn6h",
+                "SddScenarioBurn1d",
+                "SddScenarioBurn3d"
+            ]
+        );
+        assert!(group.rules[ratio_windows().len()]
+            .expr
+            .contains(r#"sdd:scenario_failure_ratio:rate1h{scenario="a.b"} > (14.4 * 0.001)"#));
+    }
 
     const SPEC: &str = r#"
 feature: Shop
