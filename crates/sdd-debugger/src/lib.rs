@@ -12,6 +12,7 @@ pub mod drain;
 pub mod event;
 pub mod gather;
 pub mod incident;
+pub mod learnings;
 #[cfg(feature = "testing")]
 pub mod log_corpus;
 pub mod patterns;

@@ -864,11 +864,7 @@ flow:
 
     fn runbook(spec: &Spec, id: &str, incidents: &[IncidentRecord]) -> Runbook {
         let project = sdd_spec::project::parse_project_file("specs: specs\n").unwrap();
-        let setting = Setting {
-            project: &project,
-            domains: spec.domains.len(),
-            budget_window_ms: 30 * 24 * 3_600_000,
-        };
+        let setting = Setting::new(&project, spec).unwrap();
         let constraints: Vec<&Constraint> = spec.constraints.iter().map(|c| &**c).collect();
         let rules = alert_rules(&setting, &constraints);
         write(

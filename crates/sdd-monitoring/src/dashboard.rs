@@ -248,7 +248,7 @@ pub fn dashboard(
         let panels = coverage
             .measures
             .iter()
-            .map(|m| constraint_panel(c, m))
+            .map(|m| constraint_panel(c, m, outcomes))
             .collect();
         layout.line(panels);
     }
@@ -353,10 +353,16 @@ fn markdown_text(text: &str) -> String {
     out
 }
 
+/// The share of a scenario's counted outcomes that succeeded over `range`.
+fn scenario_success_expr(outcomes: &str, scenario_id: &str, range: &str) -> String {
+    let counted = Selector::named(outcomes).with(Matcher::equal("scenario", scenario_id));
+    let succeeded = counted.clone().with(Matcher::equal("outcome", "success"));
+    format!("sum(rate({succeeded}[{range}]))\n/\n(sum(rate({counted}[{range}])) > 0)")
+}
+
 fn scenario_row(layout: &mut Layout, outcomes: &str, scenario: &Scenario) {
     layout.row(&format!("Scenario: {}", scenario.name));
     let counted = Selector::named(outcomes).with(Matcher::equal("scenario", &scenario.id));
-    let succeeded = counted.clone().with(Matcher::equal("outcome", "success"));
     let journey = |metric: &str| {
         Selector::named(metric)
             .with(Matcher::equal("job", JOURNEY_JOB))
@@ -364,9 +370,7 @@ fn scenario_row(layout: &mut Layout, outcomes: &str, scenario: &Scenario) {
     };
     let journeys = !scenario.examples.is_empty();
     let mut share = vec![(
-        format!(
-            "sum(rate({succeeded}[{RATE_INTERVAL}]))\n/\n(sum(rate({counted}[{RATE_INTERVAL}])) > 0)"
-        ),
+        scenario_success_expr(outcomes, &scenario.id, RATE_INTERVAL),
         "service",
     )];
     let mut about_journeys = format!(
@@ -432,7 +436,7 @@ fn scenario_row(layout: &mut Layout, outcomes: &str, scenario: &Scenario) {
     layout.line(panels);
 }
 
-fn constraint_panel<'a>(c: &Constraint, measure: &Measure) -> Panel<'a> {
+fn constraint_panel<'a>(c: &Constraint, measure: &Measure, outcomes: &str) -> Panel<'a> {
     match measure {
         Measure::Latency {
             percentile,
@@ -458,6 +462,25 @@ fn constraint_panel<'a>(c: &Constraint, measure: &Measure) -> Panel<'a> {
                 threshold: Some(Threshold::Ceiling(tidy(max_ms / 1000.0))),
             }
         }
+        Measure::ScenarioSuccess {
+            scenario_id,
+            scenario_name,
+            min_percent,
+        } => Panel {
+            title: format!("\"{scenario_name}\" success (floor {}%)", number(*min_percent)),
+            description: format!(
+                "{} ({}). The service's count of the scenario's outcomes: successes over all; the line is the floor.",
+                in_words(c),
+                c.id
+            ),
+            queries: vec![(
+                scenario_success_expr(outcomes, scenario_id, RATE_INTERVAL),
+                "succeeded",
+            )],
+            unit: "percentunit",
+            range: None,
+            threshold: Some(Threshold::Floor(tidy(min_percent / 100.0))),
+        },
         Measure::Ratio { check, histograms } => {
             let ratio = error_ratio_expr(check, histograms, RATE_INTERVAL);
             match check {
@@ -530,6 +553,7 @@ scenarios:
             project: &project,
             domains: 1,
             budget_window_ms: 30 * 86_400_000,
+            scenarios: Vec::new(),
         };
         let scenarios: Vec<&Scenario> = spec.approved_scenarios().collect();
         let constraints: Vec<&Constraint> = spec.constraints.iter().map(|c| &**c).collect();

@@ -10,7 +10,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use sdd_spec::constraint::CheckSpec;
-use sdd_spec::model::{Constraint, ConstraintScope};
+use sdd_spec::model::{Constraint, ConstraintScope, Scenario, Spec};
 use sdd_spec::project::{ProjectFile, ResourceLimit};
 
 use crate::headroom::histogram_selectors;
@@ -47,6 +47,11 @@ impl BurnRate {
     /// `SddErrorBudgetBurn1h`: one alert name per condition, so each says which one fired.
     pub fn alert_name(&self) -> String {
         format!("SddErrorBudgetBurn{}", format_duration(self.long_ms))
+    }
+
+    /// `SddScenarioBurn1h`: the same condition on one scenario's own success.
+    pub fn scenario_alert_name(&self) -> String {
+        format!("SddScenarioBurn{}", format_duration(self.long_ms))
     }
 }
 
@@ -112,6 +117,41 @@ pub struct Setting<'a> {
     pub domains: usize,
     /// `monitoring.budget_window` (the burn rates' meaning: how fast that budget goes).
     pub budget_window_ms: i64,
+    /// The approved scenarios: a success-rate constraint that names one is measured from the
+    /// service's outcome counter for it.
+    pub scenarios: Vec<&'a Scenario>,
+}
+
+impl<'a> Setting<'a> {
+    /// The setting of `spec` under `project`; an unreadable `monitoring.budget_window` is the
+    /// error.
+    pub fn new(project: &'a ProjectFile, spec: &'a Spec) -> Result<Setting<'a>, String> {
+        Ok(Setting {
+            project,
+            domains: spec.domains.len(),
+            budget_window_ms: crate::window::parse_duration(&project.monitoring.budget_window)
+                .map_err(|e| format!("monitoring.budget_window of sdd.yaml: {e}"))?,
+            scenarios: spec.approved_scenarios().collect(),
+        })
+    }
+
+    /// The approved scenario of `c`'s scope whose name its requirement says (the longest such
+    /// name, so "Complete a task" is not read as "Complete a").
+    pub fn scenario_named_by(&self, c: &Constraint) -> Option<&'a Scenario> {
+        let text = c.requirement.as_deref().unwrap_or_default().to_lowercase();
+        self.scenarios
+            .iter()
+            .copied()
+            .filter(|s| match &c.scope {
+                ConstraintScope::Domain(d) => &s.domain == d,
+                ConstraintScope::Global(_) | ConstraintScope::Interaction(_) => true,
+            })
+            .filter(|s| {
+                let name = s.name.trim().to_lowercase();
+                !name.is_empty() && text.contains(&name)
+            })
+            .max_by_key(|s| s.name.trim().len())
+    }
 }
 
 /// A ratio constraint's check: what counts as failed, and the share allowed.
@@ -193,6 +233,12 @@ pub enum Measure {
         /// The request histograms (without `_count`).
         histograms: Vec<Selector>,
     },
+    /// A success rate of one scenario, from the service's outcome counter.
+    ScenarioSuccess {
+        scenario_id: String,
+        scenario_name: String,
+        min_percent: f64,
+    },
 }
 
 /// A constraint (or a check of one), or a resource limit, that no rule watches, and why.
@@ -243,7 +289,15 @@ pub fn coverage(setting: &Setting<'_>, c: &Constraint) -> Coverage {
         return whole(format!("not machine-checkable: {}", not.reason));
     }
     let mapped = mapping.and_then(|m| m.histogram.as_ref()).is_some();
-    if !mapped && setting.domains > 1 {
+    // A scenario's success is counted per scenario: which domain's requests are which does
+    // not matter to it.
+    let per_scenario = !c.parsed.checks.is_empty()
+        && c.parsed
+            .checks
+            .iter()
+            .all(|k| matches!(k, CheckSpec::SuccessRate { .. }))
+        && setting.scenario_named_by(c).is_some();
+    if !mapped && !per_scenario && setting.domains > 1 {
         if let ConstraintScope::Domain(name) | ConstraintScope::Interaction(name) = &c.scope {
             return whole(format!(
                 "it holds for `{name}`, one of the spec's {} domains, and the service's metrics do not say which requests are `{name}`'s; name them under monitoring.constraints.{}.histogram",
@@ -286,6 +340,24 @@ pub fn coverage(setting: &Setting<'_>, c: &Constraint) -> Coverage {
                     min_percent: *min_percent,
                 }),
             ),
+            CheckSpec::SuccessRate { min_percent, .. } => {
+                match setting.scenario_named_by(c) {
+                    Some(s) if *min_percent < 100.0 => measures.push(Measure::ScenarioSuccess {
+                        scenario_id: s.id.clone(),
+                        scenario_name: s.name.clone(),
+                        min_percent: *min_percent,
+                    }),
+                    Some(_) => left_out(
+                        check,
+                        "it allows no failure at all, so there is no error budget to burn: any failed attempt violates it".into(),
+                    ),
+                    None => left_out(
+                        check,
+                        "its success rate names no approved scenario of its scope, and request metrics do not say what succeeded; name the scenario (\"99.9% success rate for <scenario name>\") to measure it from the service's outcome counter".into(),
+                    ),
+                }
+                continue;
+            }
             CheckSpec::Throughput { per_second, unit } if has_latency => {
                 left_out(check, format!(
                     "the load it is stated under ({per_second} {unit}/s): production traffic is what users send, and verify_constraints measures it at that rate"
@@ -623,6 +695,23 @@ pub fn alert_rules(setting: &Setting<'_>, constraints: &[&Constraint]) -> AlertR
                 Measure::Ratio { check, histograms } => {
                     rules.extend(ratio_rules(setting, c, check, histograms))
                 }
+                Measure::ScenarioSuccess {
+                    scenario_id,
+                    scenario_name,
+                    min_percent,
+                } => {
+                    let group = scenario_success_rules(
+                        &setting.project.monitoring.convention.scenario_outcomes,
+                        scenario_id,
+                        scenario_name,
+                        *min_percent,
+                        setting.budget_window_ms,
+                    );
+                    rules.extend(group.rules.into_iter().map(|mut r| {
+                        r.labels.insert(0, ("constraint".into(), c.id.clone()));
+                        r
+                    }))
+                }
                 Measure::Latency {
                     percentile,
                     max_ms,
@@ -849,7 +938,7 @@ pub fn scenario_success_rules(
         labels.push(("severity".into(), burn.severity.into()));
         rules.push(Rule {
             kind: RuleKind::Alert,
-            name: format!("SddScenarioBurn{long}"),
+            name: burn.scenario_alert_name(),
             expr: format!("{}\nand\n{}", condition(burn.long_ms), condition(burn.short_ms)),
             hold: None,
             labels: labels
@@ -1187,6 +1276,50 @@ scenarios: []
         parse_project_file(yaml).unwrap_or_else(|d| panic!("{}", d.message))
     }
 
+    /// A success-rate constraint that names an approved scenario is measured from the
+    /// outcome counter: its burn-rate alerts carry both IDs. One that names none is said not
+    /// covered, with what to write; one that allows no failure has no budget to burn.
+    #[test]
+    fn a_success_rate_naming_a_scenario_gets_that_scenarios_alerts() {
+        let text = |fingerprint: &str| {
+            format!(
+                "feature: Shop\nconstraints:\n  reliability:\n    - name: Checkout success\n      requirement: 99.5% success rate for Check out a cart\n    - name: Vague success\n      requirement: 99% success rate\n    - name: Perfect checkout\n      requirement: 100% success rate for Check out a cart\nscenarios:\n  - name: Check out a cart\n    when: I check out\n    then: An order is created\n    status: approved\n    reviewed_by: alice\n    approved_fingerprint: \"{fingerprint}\"\n"
+            )
+        };
+        let draft = spec(&text(""));
+        let fingerprint = sdd_spec::approval::scenario_fingerprint(&draft.scenarios[0]);
+        let spec = spec(&text(&fingerprint));
+        assert_eq!(spec.approved_scenarios().count(), 1);
+        let project = project("{}");
+        let setting = Setting::new(&project, &spec).unwrap();
+        let constraints: Vec<&Constraint> = spec.constraints.iter().map(|c| &**c).collect();
+        let rules = alert_rules(&setting, &constraints);
+        let checkout = &spec.constraints[0].id;
+        let scenario = &spec.scenarios[0].id;
+        let alert = rules
+            .rules()
+            .find(|r| r.name == "SddScenarioBurn1h")
+            .expect("the scenario's page alert");
+        assert_eq!(alert.label("constraint"), Some(checkout.as_str()));
+        assert_eq!(alert.label("scenario"), Some(scenario.as_str()));
+        assert!(alert.expr.contains("(14.4 * 0.005)"), "{}", alert.expr);
+        let reasons: Vec<(&str, &str)> = rules
+            .not_covered
+            .iter()
+            .map(|n| (n.name.as_str(), n.reason.as_str()))
+            .collect();
+        assert!(
+            reasons.iter().any(|(name, why)| *name == "Vague success"
+                && why.contains("names no approved scenario")),
+            "{reasons:?}"
+        );
+        assert!(
+            reasons.iter().any(|(name, why)| *name == "Perfect checkout"
+                && why.contains("allows no failure")),
+            "{reasons:?}"
+        );
+    }
+
     fn id(name: &str) -> String {
         let spec = spec(SPEC);
         spec.constraints
@@ -1204,6 +1337,7 @@ scenarios: []
             project: &project,
             domains: 1,
             budget_window_ms: 30 * DAY,
+            scenarios: Vec::new(),
         };
         let constraints: Vec<&Constraint> = spec.constraints.iter().map(|c| &**c).collect();
         alert_rules(&setting, &constraints)
@@ -1565,6 +1699,7 @@ monitoring:
             project: &project,
             domains: 2,
             budget_window_ms: 30 * DAY,
+            scenarios: Vec::new(),
         };
         let coverage = coverage(&setting, &c);
         assert!(coverage.measures.is_empty());
@@ -1602,6 +1737,7 @@ monitoring:
             project: &project,
             domains: 1,
             budget_window_ms: 30 * DAY,
+            scenarios: Vec::new(),
         };
         let constraints: Vec<&Constraint> = spec.constraints.iter().map(|c| &**c).collect();
         let rules = alert_rules(&setting, &constraints);

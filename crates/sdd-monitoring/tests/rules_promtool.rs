@@ -62,6 +62,7 @@ fn example_rules() -> AlertRules {
         project: &file,
         domains: spec.domains.len(),
         budget_window_ms: 30 * DAY,
+        scenarios: Vec::new(),
     };
     let constraints: Vec<_> = spec.constraints.iter().map(|c| &**c).collect();
     alert_rules(&setting, &constraints)
@@ -414,6 +415,7 @@ fn dashboard_queries_pass_promtool_check() {
         project: &file,
         domains: spec.domains.len(),
         budget_window_ms: 30 * DAY,
+        scenarios: Vec::new(),
     };
     let scenarios: Vec<_> = spec.approved_scenarios().collect();
     let constraints: Vec<_> = spec.constraints.iter().map(|c| &**c).collect();

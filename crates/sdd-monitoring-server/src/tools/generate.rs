@@ -15,7 +15,6 @@ use sdd_monitoring::dashboard::{self, dashboard, PanelSummary};
 use sdd_monitoring::rules::{self, alert_rules, NotCovered, RuleKind, RuleSummary, Setting};
 use sdd_spec::project::ProjectFile;
 
-use super::budget_window_ms;
 use super::{is_zero, spec_errors};
 use crate::MonitorServer;
 
@@ -231,11 +230,7 @@ impl MonitorServer {
         let file = self.project_file()?;
         let loaded = self.state.spec.load(&self.state.project, Some(&file))?;
         let spec = &loaded.spec;
-        let setting = Setting {
-            project: &file,
-            domains: spec.domains.len(),
-            budget_window_ms: budget_window_ms(&file)?,
-        };
+        let setting = Setting::new(&file, spec)?;
         let constraints: Vec<_> = spec.constraints.iter().map(|c| &**c).collect();
         let generated = alert_rules(&setting, &constraints);
         let text = generated.file();
@@ -360,11 +355,7 @@ impl MonitorServer {
         let file = self.project_file()?;
         let loaded = self.state.spec.load(&self.state.project, Some(&file))?;
         let spec = &loaded.spec;
-        let setting = Setting {
-            project: &file,
-            domains: spec.domains.len(),
-            budget_window_ms: budget_window_ms(&file)?,
-        };
+        let setting = Setting::new(&file, spec)?;
         let scenarios: Vec<_> = spec.approved_scenarios().collect();
         let constraints: Vec<_> = spec.constraints.iter().map(|c| &**c).collect();
         let board = dashboard(&setting, &system_title(spec), &scenarios, &constraints);
