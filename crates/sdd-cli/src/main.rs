@@ -21,6 +21,7 @@ mod export;
 mod incident;
 mod init;
 mod monitor;
+mod operations;
 mod report;
 mod review;
 mod session;

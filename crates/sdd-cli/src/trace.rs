@@ -4,6 +4,8 @@
 //! parent was missing or that formed a cycle, as the tool names them. `--format json` prints
 //! the tool's answer as it is. The report's transaction view asks the same tool.
 
+use std::io::Read;
+use std::path::Path;
 use std::process::ExitCode;
 
 use serde_json::json;
@@ -54,6 +56,87 @@ async fn lookup_raw(
         arguments["limit"] = json!(limit);
     }
     session.call("trace_transaction", arguments).await
+}
+
+/// `trace_transaction` for `key` on an open debugger session, as its typed answer.
+pub async fn lookup(session: &Session, key: &str) -> Result<TransactionResult, String> {
+    let answer = lookup_raw(session, key, None).await?;
+    serde_json::from_value(answer)
+        .map_err(|e| format!("trace_transaction answered in a form this sdd cannot read: {e}"))
+}
+
+/// The transaction key of the event at `example` (`logs/events.jsonl:16644`, as evidence
+/// cites events): its trace ID, else the first business key of sdd.yaml it carries. The line
+/// is read from the source sdd.yaml names with that path, in that source's format and fields,
+/// so it is the event the analysis read.
+pub fn key_of_example(root: &Path, example: &str) -> Result<String, String> {
+    let (name, line) = example
+        .rsplit_once(':')
+        .and_then(|(name, line)| Some((name, line.parse::<u64>().ok()?)))
+        .ok_or_else(|| format!("`{example}` is not a file:line"))?;
+    let file = if root.join(sdd_spec::project::PROJECT_FILE).exists() {
+        sdd_spec::project::load_project_file(root)
+    } else {
+        sdd_spec::project::parse_project_file("{}")
+    }
+    .map_err(|d| format!("sdd.yaml: {}", d.message))?;
+    let (sources, _) = sdd_debugger::read::sources_of(&file, root);
+    let source = sources
+        .iter()
+        .find(|s| s.name == name)
+        .ok_or_else(|| format!("{name} is not a source of sdd.yaml (any more)"))?;
+    let text = nth_line(&source.path, line)?;
+    let mut first = None;
+    let _ = sdd_debugger::read::read_from(
+        text.as_bytes(),
+        name,
+        source.format,
+        &source.fields,
+        &sdd_debugger::read::ReadOptions::default(),
+        &mut |event| {
+            first.get_or_insert(event);
+        },
+        &mut |_| {},
+    );
+    let event = first.ok_or_else(|| format!("{example} is not an event SDD can read"))?;
+    if let Some(trace) = &event.trace_id {
+        return Ok(format!("trace:{trace}"));
+    }
+    file.debugger
+        .business_keys
+        .iter()
+        .find_map(|key| Some(format!("{key}={}", event.dimension(key)?)))
+        .ok_or_else(|| {
+            format!("the event at {example} carries no trace ID and none of debugger.business_keys")
+        })
+}
+
+/// Line `number` (1-based) of a regular file, read no further than it; a line over the
+/// readers' limit is refused rather than held.
+fn nth_line(path: &Path, number: u64) -> Result<String, String> {
+    use std::io::BufRead;
+    let shown = path.display();
+    let metadata = std::fs::metadata(path).map_err(|e| format!("{shown}: {e}"))?;
+    if !metadata.is_file() {
+        return Err(format!("{shown} is not a regular file"));
+    }
+    let file = std::fs::File::open(path).map_err(|e| format!("{shown}: {e}"))?;
+    let mut reader = std::io::BufReader::new(file);
+    let mut buffer = Vec::new();
+    for at in 1..=number {
+        buffer.clear();
+        let read = (&mut reader)
+            .take(sdd_debugger::read::MAX_LINE_BYTES as u64 + 1)
+            .read_until(b'\n', &mut buffer)
+            .map_err(|e| format!("{shown}: {e}"))?;
+        if read == 0 {
+            return Err(format!("{shown} has {} lines, not {number}", at - 1));
+        }
+        if read > sdd_debugger::read::MAX_LINE_BYTES {
+            return Err(format!("{shown}:{at} is longer than a line SDD reads"));
+        }
+    }
+    Ok(String::from_utf8_lossy(&buffer).into_owned())
 }
 
 /// The transaction for a terminal: the summary, a row per step, then what did not fit.

@@ -265,3 +265,166 @@ fn trace_prints_a_known_transaction_step_by_step() {
     assert_eq!(code, 2);
     assert!(err.contains("--limit takes 1 to 500 steps"), "{err}");
 }
+
+/// The last verification `sdd report` needs, as `sdd verify` writes it (nothing verified).
+fn write_last_verify(root: &Path) {
+    std::fs::create_dir_all(root.join(".sdd")).unwrap();
+    std::fs::write(
+        root.join(".sdd/last-verify.json"),
+        r#"{"project": "shop", "started_at": "t", "duration_seconds": 1.0, "ok": true, "steps": [], "scenarios": [], "constraints": []}"#,
+    )
+    .unwrap();
+}
+
+/// `sdd report` (with `args`), then the page and the DOM Chromium made of it.
+fn report(root: &Path, args: &[&str]) -> (String, String) {
+    let mut all = vec!["report"];
+    all.extend(args);
+    let (code, out, err) = run(root, &all);
+    assert_eq!(code, 0, "{out}{err}");
+    let page = root.join(".sdd/report.html");
+    let html = std::fs::read_to_string(&page).unwrap();
+    for forbidden in [
+        "<script", "<link", "<img", "src=", "href=", "url(", "@import",
+    ] {
+        assert!(!html.contains(forbidden), "not self-contained: {forbidden}");
+    }
+    let dom = support::render_in_chromium(&page, root);
+    (html, dom)
+}
+
+/// The part of the DOM from `heading` to the next `<h2>` (or the end).
+fn section<'a>(dom: &'a str, heading: &str) -> &'a str {
+    let start = dom
+        .find(heading)
+        .unwrap_or_else(|| panic!("{heading}: {dom}"));
+    let rest = &dom[start + heading.len()..];
+    let end = rest.find("<h2>").unwrap_or(rest.len());
+    &dom[start..start + heading.len() + end]
+}
+
+/// An incident recorded with the analysis `sdd incident` gives, as an agent would record it,
+/// and the learnings proposed from it.
+fn record_incident(root: &Path) -> Value {
+    let (code, json, err) = run(root, &["incident", "--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let analysis: Value = serde_json::from_str(&json).unwrap();
+    let mut history = sdd_history::History::open(root).unwrap();
+    let incident = sdd_history::incidents::NewIncident {
+        title: "Completing orders fails after the 2.1.0 deploy".into(),
+        started_at: analysis["windows"]["onset"].as_str().unwrap().into(),
+        subjects: vec!["shop.complete_an_order".into()],
+        cause: Some("2.1.0 broke completion".into()),
+        resolution: Some("rolled back to 2.0.0".into()),
+        analysis: Some(analysis.clone()),
+        recorded_by: "Ada Lovelace".into(),
+        ..Default::default()
+    };
+    let record = history
+        .record_incident(&incident, "2026-12-01T04:00:00Z")
+        .unwrap();
+    history
+        .set_learnings(
+            record.id,
+            &[sdd_history::incidents::Learning {
+                kind: sdd_history::incidents::LearningKind::AlertRule,
+                key: "ShopCompleteAnOrderFailing".into(),
+                draft: serde_json::json!({"expr": "…"}),
+            }],
+            "2026-12-01T05:00:00Z",
+        )
+        .unwrap();
+    analysis
+}
+
+#[test]
+fn the_operations_part_shows_the_incident_and_its_transaction_in_chromium() {
+    let (dir, _) = project(Planted::Deploy);
+    let root = dir.path();
+    write_last_verify(root);
+    let analysis = record_incident(root);
+    let cited = analysis["hypotheses"][0]["evidence_for"][0]["examples"][0]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let (_, dom) = report(root, &[]);
+    let operations = &dom[dom.find("<h1>Operations</h1>").expect(&dom)..];
+    // Without a metric store, the board and the console say so.
+    assert!(section(operations, "<h2>Scenario health</h2>").contains("no monitoring data"));
+    assert!(section(operations, "<h2>Constraint console</h2>").contains("no monitoring data"));
+    let incidents = section(operations, "<h2>Incidents</h2>");
+    for part in [
+        "#1 Completing orders fails after the 2.1.0 deploy",
+        "broke shop.complete_an_order",
+        "2.1.0 broke completion",
+        "rolled back to 2.0.0",
+        "<b>the deploy of version 2.1.0</b>",
+        "[deploy, score 1.00]",
+        "alert_rule: <code>ShopCompleteAnOrderFailing</code>",
+    ] {
+        assert!(incidents.contains(part), "{part}: {incidents}");
+    }
+    // The transaction behind the top hypothesis: the event its evidence cites first.
+    let transaction = section(operations, "<h2>Transaction</h2>");
+    assert!(
+        transaction.contains(&format!(
+            "the transaction of the event at {cited}, the first the top hypothesis of incident #1 (the deploy of version 2.1.0) cites"
+        )),
+        "{transaction}"
+    );
+    assert!(transaction.contains("steps in 1 traces"), "{transaction}");
+    let svg = &transaction[transaction
+        .find("<svg class=\"plot waterfall\"")
+        .expect(transaction)..];
+    let svg = &svg[..svg.find("</svg>").unwrap()];
+    let rows = transaction.matches("<tr>").count() - 1;
+    assert!(rows >= 2, "{transaction}");
+    assert_eq!(svg.matches("<g class=\"step\">").count(), rows, "{svg}");
+    // Every span a bar, and the request (the root) spans the whole transaction.
+    assert!(svg.contains("width=\"520.0\""), "{svg}");
+
+    // A screenshot for people (and the notes): target/sdd-operations.png.
+    support::screenshot(
+        &root.join(".sdd/report.html"),
+        root,
+        &support::repo().join("target/sdd-operations.png"),
+    );
+
+    // --trace chooses another one.
+    let (_, dom) = report(root, &["--trace", "order_id=5"]);
+    let transaction = section(&dom, "<h2>Transaction</h2>");
+    assert!(
+        transaction.contains("order_id=5 — chosen with --trace"),
+        "{transaction}"
+    );
+    assert!(
+        transaction.contains("shop.create_an_order.2_store"),
+        "{transaction}"
+    );
+}
+
+#[test]
+fn the_operations_part_without_data_says_there_is_none_in_chromium() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write_last_verify(root);
+    let (_, dom) = report(root, &[]);
+    let operations = &dom[dom.find("<h1>Operations</h1>").expect(&dom)..];
+    assert!(section(operations, "<h2>Scenario health</h2>").contains("no monitoring data"));
+    assert!(section(operations, "<h2>Incidents</h2>").contains("No incidents recorded"));
+    let transaction = section(operations, "<h2>Transaction</h2>");
+    assert!(
+        transaction.contains("No transaction chosen: no incident is recorded. Choose one with"),
+        "{transaction}"
+    );
+    assert!(!operations.contains("<svg class=\"plot waterfall\""));
+    // A key that names nothing is said, not drawn.
+    let (_, dom) = report(root, &["--trace", "task_id=42"]);
+    let transaction = section(&dom, "<h2>Transaction</h2>");
+    assert!(
+        transaction.contains("nothing found for task_id = 42"),
+        "{transaction}"
+    );
+    assert!(!transaction.contains("<svg"), "{transaction}");
+}
