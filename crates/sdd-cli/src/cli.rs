@@ -73,13 +73,22 @@ pub enum Command {
     #[command(verbatim_doc_comment)]
     Verify(VerifyArgs),
 
-    /// write a self-contained HTML page of the last verification and the trend of runs
+    /// write a self-contained HTML page of the last verification, the trend of runs and operations
     ///
     /// The page (default .sdd/report.html) has inline SVG, no scripts and needs no network.
-    /// With monitoring data (`sdd monitor`, `sdd metrics import`, or a Prometheus under
-    /// monitoring.source) it also shows each approved scenario's health and the constraint
-    /// console: each constraint's value, limit, headroom and error budget, with a trend line
-    /// of its measure over monitoring.window; without, those sections say there is none.
+    /// After the verification it has an operations part, each section saying when it has
+    /// nothing to show:
+    ///   scenario health     each approved scenario's health (monitoring data: `sdd monitor`,
+    ///                       `sdd metrics import`, or a Prometheus under monitoring.source)
+    ///   constraint console  each constraint's value, limit, headroom and error budget, a trend
+    ///                       line of its measure over monitoring.window, and its time to
+    ///                       violation at 7, 30 and 90 days (the trend over
+    ///                       monitoring.degradation.window)
+    ///   incidents           the last 10 recorded in the run history, with the top hypotheses
+    ///                       of their analysis and the learnings proposed from them
+    ///   transaction         one transaction's steps as a waterfall: --trace KEY, else the one
+    ///                       behind the latest incident's top hypothesis (the first event its
+    ///                       evidence cites)
     #[command(verbatim_doc_comment)]
     Report(ReportArgs),
 

@@ -318,6 +318,48 @@ mod tests {
     }
 
     #[test]
+    fn a_cited_event_gives_its_trace_else_its_business_key_else_why_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("logs")).unwrap();
+        std::fs::write(
+            root.join("sdd.yaml"),
+            "debugger:\n  sources:\n    - {path: logs/e.jsonl, format: json_lines}\n  business_keys: [order_id]\n",
+        )
+        .unwrap();
+        let trace = "0123456789abcdef0123456789abcdef";
+        std::fs::write(
+            root.join("logs/e.jsonl"),
+            format!(
+                "{{\"timestamp\": \"2026-12-01T03:00:00Z\", \"event\": \"a\", \"trace_id\": \"{trace}\"}}\n\
+                 {{\"timestamp\": \"2026-12-01T03:00:01Z\", \"event\": \"b\", \"attributes\": {{\"order_id\": \"42\"}}}}\n\
+                 {{\"timestamp\": \"2026-12-01T03:00:02Z\", \"event\": \"c\"}}\n\
+                 not json\n"
+            ),
+        )
+        .unwrap();
+        let table: [(&str, Result<String, &str>); 7] = [
+            ("logs/e.jsonl:1", Ok(format!("trace:{trace}"))),
+            ("logs/e.jsonl:2", Ok("order_id=42".into())),
+            (
+                "logs/e.jsonl:3",
+                Err("carries no trace ID and none of debugger.business_keys"),
+            ),
+            ("logs/e.jsonl:4", Err("is not an event SDD can read")),
+            ("logs/e.jsonl:9", Err("has 4 lines, not 9")),
+            ("logs/other.jsonl:1", Err("is not a source of sdd.yaml")),
+            ("logs/e.jsonl", Err("is not a file:line")),
+        ];
+        for (example, expected) in table {
+            match (key_of_example(root, example), expected) {
+                (Ok(key), Ok(expected)) => assert_eq!(key, expected, "{example}"),
+                (Err(e), Err(expected)) => assert!(e.contains(expected), "{example}: {e}"),
+                (got, expected) => panic!("{example}: {got:?}, expected {expected:?}"),
+            }
+        }
+    }
+
+    #[test]
     fn outcomes_and_decisions_say_what_was_decided() {
         let mut s = step(None, None, None);
         assert_eq!(
