@@ -61,8 +61,11 @@ pub fn recorded_hypotheses(record: &IncidentRecord) -> Result<Vec<Hypothesis>, S
     Ok(hypotheses)
 }
 
-/// The "Incidents" section.
-pub fn incidents_section(incidents: &Result<Vec<IncidentView>, String>) -> String {
+/// The "Incidents" section; `recorded` is how many the history holds, when it could say.
+pub fn incidents_section(
+    incidents: &Result<Vec<IncidentView>, String>,
+    recorded: Option<u64>,
+) -> String {
     let mut out = String::from("<h2>Incidents</h2>");
     let incidents = match incidents {
         Ok(incidents) => incidents,
@@ -81,8 +84,9 @@ pub fn incidents_section(incidents: &Result<Vec<IncidentView>, String>) -> Strin
     }
     let _ = write!(
         out,
-        "<p class=\"note\">The {} most recently recorded, newest first (at most {RECENT_INCIDENTS}), from .sdd/history.sqlite3.</p>",
-        incidents.len()
+        "<p class=\"note\">{} of {} recorded in .sdd/history.sqlite3, the newest first (at most {RECENT_INCIDENTS} shown).</p>",
+        incidents.len(),
+        recorded.map_or("the".to_string(), |n| n.to_string())
     );
     for view in incidents {
         out.push_str(&incident_card(view));
@@ -488,9 +492,9 @@ mod tests {
 
     #[test]
     fn the_incidents_section_says_what_there_is() {
-        let none = incidents_section(&Ok(Vec::new()));
+        let none = incidents_section(&Ok(Vec::new()), Some(0));
         assert!(none.contains("No incidents recorded"), "{none}");
-        let unread = incidents_section(&Err("newer <file>".into()));
+        let unread = incidents_section(&Err("newer <file>".into()), None);
         assert!(
             unread.contains("could not be read: newer &lt;file&gt;"),
             "{unread}"
@@ -509,8 +513,9 @@ mod tests {
                 draft: json!({}),
             },
         }]);
-        let html = incidents_section(&Ok(vec![with_learning, view(1, Vec::new())]));
+        let html = incidents_section(&Ok(vec![with_learning, view(1, Vec::new())]), Some(12));
         for part in [
+            "2 of 12 recorded in .sdd/history.sqlite3, the newest first",
             "<h3>#4 Checkout &lt;failing&gt;</h3>",
             "broke shop.complete_an_order",
             "<b>cause</b>: <span class=\"none\">not stated</span>",
@@ -527,7 +532,7 @@ mod tests {
         let mut bare = view(9, Vec::new());
         bare.record.incident.analysis = None;
         bare.hypotheses = recorded_hypotheses(&bare.record);
-        let html = incidents_section(&Ok(vec![bare]));
+        let html = incidents_section(&Ok(vec![bare]), None);
         assert!(html.contains("Recorded without an analysis"), "{html}");
     }
 }

@@ -59,9 +59,11 @@ pub async fn run(options: &ReportArgs) -> Result<ExitCode, String> {
         Ok(history) => crate::operations::recent_incidents(history),
         Err(e) => Err(e.to_string()),
     };
+    let recorded = history.as_ref().ok().and_then(|h| h.incident_count().ok());
+    // Closed before the servers are asked: they open the history themselves.
     drop(history);
     let mut production = monitoring_sections(&root).await;
-    production.push_str(&crate::operations::incidents_section(&incidents));
+    production.push_str(&crate::operations::incidents_section(&incidents, recorded));
     production.push_str(
         &crate::operations::transaction_section(&root, options.trace.as_deref(), &incidents).await,
     );

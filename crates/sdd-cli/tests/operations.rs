@@ -355,6 +355,7 @@ fn the_operations_part_shows_the_incident_and_its_transaction_in_chromium() {
     assert!(section(operations, "<h2>Constraint console</h2>").contains("no monitoring data"));
     let incidents = section(operations, "<h2>Incidents</h2>");
     for part in [
+        "1 of 1 recorded in .sdd/history.sqlite3",
         "#1 Completing orders fails after the 2.1.0 deploy",
         "broke shop.complete_an_order",
         "2.1.0 broke completion",
