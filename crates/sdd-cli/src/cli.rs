@@ -73,13 +73,22 @@ pub enum Command {
     #[command(verbatim_doc_comment)]
     Verify(VerifyArgs),
 
-    /// write a self-contained HTML page of the last verification and the trend of runs
+    /// write a self-contained HTML page of the last verification, the trend of runs and operations
     ///
     /// The page (default .sdd/report.html) has inline SVG, no scripts and needs no network.
-    /// With monitoring data (`sdd monitor`, `sdd metrics import`, or a Prometheus under
-    /// monitoring.source) it also shows each approved scenario's health and the constraint
-    /// console: each constraint's value, limit, headroom and error budget, with a trend line
-    /// of its measure over monitoring.window; without, those sections say there is none.
+    /// After the verification it has an operations part, each section saying when it has
+    /// nothing to show:
+    ///   scenario health     each approved scenario's health (monitoring data: `sdd monitor`,
+    ///                       `sdd metrics import`, or a Prometheus under monitoring.source)
+    ///   constraint console  each constraint's value, limit, headroom and error budget, a trend
+    ///                       line of its measure over monitoring.window, and its time to
+    ///                       violation at 7, 30 and 90 days (the trend over
+    ///                       monitoring.degradation.window)
+    ///   incidents           the last 10 recorded in the run history, with the top hypotheses
+    ///                       of their analysis and the learnings proposed from them
+    ///   transaction         one transaction's steps as a waterfall: --trace KEY, else the one
+    ///                       behind the latest incident's top hypothesis (the first event its
+    ///                       evidence cites)
     #[command(verbatim_doc_comment)]
     Report(ReportArgs),
 
@@ -118,6 +127,42 @@ pub enum Command {
     /// unreachable Prometheus).
     #[command(verbatim_doc_comment)]
     Status(StatusArgs),
+
+    /// what broke, since when, and the hypotheses that explain it, ranked by evidence
+    ///
+    /// Runs the debugger server's analyze_incident (what `sdd call debugger analyze_incident`
+    /// runs) over debugger.sources of sdd.yaml and the service output the implementation
+    /// server captured (.sdd/service-logs), with the metrics, git and the run history around
+    /// them. Without --start the onset is found as a change point; the baseline is what was
+    /// read before the incident window. It prints:
+    ///   the headline      what broke and the top hypothesis, or that nothing rose above noise
+    ///   windows, onset    the baseline and incident windows, and how the onset was found
+    ///   what broke        each scenario or constraint (or step) worse: before → after, since
+    ///   hypotheses        ranked, each with its evidence for and against (claims, key figures,
+    ///                     the file:line of events behind it) and how to verify it
+    ///   symptoms          changes after the onset: consequences, never ranked as causes
+    ///   not reached       what could not be looked at (no metric store, not a git repository,
+    ///                     no source), and the sources read
+    /// --format json prints the tool's answer as it is.
+    /// Exit 0 when analysed (whether or not something broke), 1 when the tool refused (a source
+    /// outside the project, a window it cannot take), 2 on a usage mistake.
+    #[command(verbatim_doc_comment)]
+    Incident(IncidentArgs),
+
+    /// one business transaction, step by step, with the decisions it took
+    ///
+    /// KEY is a trace ID (32 hex digits, or trace:ID) or a business key: task_id=42, or a bare
+    /// value looked up in debugger.business_keys of sdd.yaml (every trace that touched it:
+    /// its creation, completion and reads). Runs the debugger server's trace_transaction and
+    /// prints a row per step: its time since the first event, its duration, the step indented
+    /// by its depth in the span tree, its outcome (expected and actual), its decision
+    /// (business rule and decision factors) and the file:line it was read from. Spans whose
+    /// parent is missing or that form a cycle are shown as roots and named below.
+    /// --format json prints the tool's answer as it is.
+    /// Exit 0 when the transaction was found, 1 when nothing was found or the tool refused,
+    /// 2 on a usage mistake.
+    #[command(verbatim_doc_comment)]
+    Trace(TraceArgs),
 
     /// the embedded metric store: `sdd metrics import FILE`
     #[command(verbatim_doc_comment)]
@@ -259,6 +304,10 @@ pub struct ReportArgs {
     /// where the page goes, inside the project (default: .sdd/report.html)
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// the transaction the operations section shows: a trace ID or a business key such as
+    /// task_id=42 (default: the one behind the latest incident's top hypothesis)
+    #[arg(long, value_name = "KEY")]
+    pub trace: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -281,6 +330,42 @@ pub struct StatusArgs {
     #[arg(long, value_name = "DURATION", value_parser = window)]
     pub window: Option<String>,
     /// text (a board) or json (both answers as the server gives them, every page)
+    #[arg(long, value_enum, value_name = "FORMAT", default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct IncidentArgs {
+    #[command(flatten)]
+    pub project: ProjectArg,
+    /// read only events since then: a duration back from now (6h, 2d) or an RFC 3339 time (default: every event)
+    #[arg(long, value_name = "WHEN", value_parser = time_argument)]
+    pub since: Option<String>,
+    /// the incident window's start, a duration back from now or an RFC 3339 time (default: the onset found)
+    #[arg(long, value_name = "WHEN", value_parser = time_argument)]
+    pub start: Option<String>,
+    /// the incident window's end (default: now); needs --start
+    #[arg(long, value_name = "WHEN", value_parser = time_argument, requires = "start")]
+    pub end: Option<String>,
+    /// at most this many hypotheses, 1 to 10 (default 5)
+    #[arg(long, value_name = "N", value_parser = max_hypotheses)]
+    pub max: Option<usize>,
+    /// text (for people) or json (the tool's answer)
+    #[arg(long, value_enum, value_name = "FORMAT", default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct TraceArgs {
+    #[command(flatten)]
+    pub project: ProjectArg,
+    /// a trace ID, or a business key such as task_id=42
+    #[arg(value_name = "KEY")]
+    pub key: String,
+    /// show at most this many steps, 1 to 500 (default 100); the answer says how many there are
+    #[arg(long, value_name = "N", value_parser = steps_limit)]
+    pub limit: Option<usize>,
+    /// text (a row per step) or json (the tool's answer)
     #[arg(long, value_enum, value_name = "FORMAT", default_value_t = Format::Text)]
     pub format: Format,
 }
@@ -420,6 +505,34 @@ fn seconds(text: &str, max: u64) -> Result<u64, String> {
 
 fn window(text: &str) -> Result<String, String> {
     sdd_monitoring::window::parse_duration(text).map(|_| text.trim().to_string())
+}
+
+/// A time the debugger takes: RFC 3339, or a duration back from now.
+fn time_argument(text: &str) -> Result<String, String> {
+    let text = text.trim();
+    if chrono::DateTime::parse_from_rfc3339(text).is_ok()
+        || sdd_monitoring::window::parse_duration(text).is_ok()
+    {
+        return Ok(text.to_string());
+    }
+    Err(format!(
+        "`{text}` is neither a duration back from now (30m, 6h, 7d) nor an RFC 3339 time (2026-12-01T03:12:00Z)"
+    ))
+}
+
+fn max_hypotheses(text: &str) -> Result<usize, String> {
+    count(text, "--max", 10, "hypotheses")
+}
+
+fn steps_limit(text: &str) -> Result<usize, String> {
+    count(text, "--limit", 500, "steps")
+}
+
+fn count(text: &str, flag: &str, max: usize, what: &str) -> Result<usize, String> {
+    text.parse()
+        .ok()
+        .filter(|n| (1..=max).contains(n))
+        .ok_or_else(|| format!("{flag} takes 1 to {max} {what}, not `{text}`"))
 }
 
 fn rate(text: &str) -> Result<f64, String> {

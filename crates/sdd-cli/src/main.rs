@@ -18,14 +18,17 @@ use cli::{Cli, Command, ExportFormat};
 mod call;
 mod cli;
 mod export;
+mod incident;
 mod init;
 mod monitor;
+mod operations;
 mod report;
 mod review;
 mod session;
 mod status;
 mod svg;
 mod table;
+mod trace;
 mod validate;
 mod verify;
 
@@ -79,6 +82,8 @@ fn run(command: Command) -> Result<ExitCode, String> {
             )),
         },
         Command::Status(args) => block_on(status::run(&args)),
+        Command::Incident(args) => block_on(incident::run(&args)),
+        Command::Trace(args) => block_on(trace::run(&args)),
         Command::Monitor(args) => block_on(monitor::run(&args)),
         Command::Metrics(args) => match args.action {
             cli::MetricsAction::Import(args) => monitor::import(&args),

@@ -1,10 +1,11 @@
 //! `sdd report`: one self-contained HTML page (no scripts, no network) from the last
-//! verification (`.sdd/last-verify.json`), the run history (`.sdd/history.sqlite3`) and the
-//! monitoring server: the verdict and its steps, the scenario matrix, every constraint's
-//! verdict with a latency percentile plot per performance run, the service as monitoring
-//! sees it now (each approved scenario's health; the constraint console, each constraint's
-//! headroom with a trend line of its measure over the window), and the trend of the last runs
-//! as status grids.
+//! verification (`.sdd/last-verify.json`), the run history (`.sdd/history.sqlite3`), the
+//! monitoring server and the debugger server: the verdict and its steps, the scenario matrix,
+//! every constraint's verdict with a latency percentile plot per performance run, and the
+//! trend of the last runs as status grids; then the operations part — the service as
+//! monitoring sees it now (each approved scenario's health; the constraint console, each
+//! constraint's headroom with a trend line of its measure over the window and its time to
+//! violation), and `operations.rs`'s recent incidents and one transaction's waterfall.
 
 use std::collections::HashMap;
 use std::fmt::Write;
@@ -13,6 +14,7 @@ use std::process::ExitCode;
 
 use sdd_history::{History, HistoryQuery, RunKind};
 use sdd_metrics::summary::{histogram_quantile, Bucket};
+use sdd_monitoring::degradation::report::Outlook;
 use sdd_spec::verdict::{Overall, Verdict};
 use sdd_verify::consistency::ConsistencyCheck;
 use sdd_verify::constraints::ConstraintVerdict;
@@ -20,8 +22,8 @@ use sdd_verify::constraints::ConstraintVerdict;
 use crate::cli::ReportArgs;
 use crate::status::{
     budget_text, headroom_text, journeys_text, limit_text, measures, scenario_detail, service_text,
-    short_reason, value_text, ConstraintHeadroom, HeadroomAnswer, Health, HealthAnswer, Measure,
-    Monitoring, SeriesSteps,
+    short_reason, value_text, ConstraintHeadroom, DegradationResult, HeadroomAnswer, Health,
+    HealthAnswer, Measure, Monitoring, SeriesSteps,
 };
 use crate::svg::{escape, percentile_curve, sparkline, status_color, status_grid, Cell};
 use crate::verify::{Verification, LAST_VERIFY};
@@ -45,15 +47,27 @@ pub async fn run(options: &ReportArgs) -> Result<ExitCode, String> {
     })?;
     let verification: Verification = serde_json::from_str(&text)
         .map_err(|e| format!("{} is not a verification this sdd wrote: {e}", shown(&last)))?;
-    let trend = match History::open(&root) {
-        Ok(history) => trend(&history),
+    let history = History::open(&root);
+    let trend = match &history {
+        Ok(history) => trend(history),
         Err(e) => format!(
             "<p class=\"note\">No history: {}</p>",
             escape(&e.to_string())
         ),
     };
-    let monitoring = monitoring_sections(&root).await;
-    let html = page(&verification, &monitoring, &trend);
+    let incidents = match &history {
+        Ok(history) => crate::operations::recent_incidents(history),
+        Err(e) => Err(e.to_string()),
+    };
+    let recorded = history.as_ref().ok().and_then(|h| h.incident_count().ok());
+    // Closed before the servers are asked: they open the history themselves.
+    drop(history);
+    let mut production = monitoring_sections(&root).await;
+    production.push_str(&crate::operations::incidents_section(&incidents, recorded));
+    production.push_str(
+        &crate::operations::transaction_section(&root, options.trace.as_deref(), &incidents).await,
+    );
+    let html = page(&verification, &production, &trend);
     let out = output_path(&root, options.out.as_deref())?;
     if let Some(dir) = out.parent() {
         std::fs::create_dir_all(dir)
@@ -114,7 +128,7 @@ fn not_verified_list(v: &Verification) -> String {
     format!("<p>not verified: {}</p>", items.join(", "))
 }
 
-fn page(v: &Verification, monitoring: &str, trend: &str) -> String {
+fn page(v: &Verification, operations: &str, trend: &str) -> String {
     let mut body = String::new();
     // A file from before `overall` said only whether anything failed: it cannot claim more.
     let overall = v.overall.unwrap_or(if v.ok {
@@ -181,13 +195,18 @@ fn page(v: &Verification, monitoring: &str, trend: &str) -> String {
         consistency_section(&mut body, c);
     }
 
-    body.push_str(monitoring);
-
     body.push_str("<h2>Trend of the last runs</h2>");
     body.push_str(trend);
 
+    // The service as it runs, after the verification of the build: one page, so it travels
+    // as one file (and links nothing).
+    let _ = write!(
+        body,
+        "<section class=\"operations\" id=\"operations\"><h1>Operations</h1><p class=\"note\">The service as it runs: each approved scenario's health and each constraint's headroom and time to violation (the monitoring server), the incidents recorded in the run history, and one transaction step by step (the debugger server).</p>{operations}</section>"
+    );
+
     format!(
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\"><title>SDD report — {}</title><style>{STYLE}</style></head><body>{body}<footer>Generated by sdd {} from {}, the run history and the monitoring server. Self-contained: no scripts, no network.</footer></body></html>\n",
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\"><title>SDD report — {}</title><style>{STYLE}</style></head><body>{body}<footer>Generated by sdd {} from {}, the run history, the monitoring server and the debugger server. Self-contained: no scripts, no network.</footer></body></html>\n",
         overall.as_str(),
         env!("CARGO_PKG_VERSION"),
         LAST_VERIFY
@@ -360,7 +379,8 @@ async fn monitoring_sections(root: &Path) -> String {
         Ok((headroom, _)) => {
             let measures = measures(root);
             let trends = trends(&monitoring, &headroom, &measures).await;
-            out.push_str(&console_section(&headroom, &measures, &trends));
+            let outlook = monitoring.outlook().await;
+            out.push_str(&console_section(&headroom, &measures, &trends, &outlook));
         }
         Err(e) => out.push_str(&unread(e)),
     }
@@ -644,11 +664,63 @@ fn format_step(ms: i64) -> String {
     sdd_monitoring::window::format_duration(ms)
 }
 
+/// Where a constraint's trend takes it: `crosses in 12–40 days` and, under it, the verdict
+/// at each horizon (`7d holds · 30d may violate · 90d violated`).
+fn time_to_violation(outlook: &Outlook) -> String {
+    let t = &outlook.time_to_violation;
+    let horizons: Vec<String> = t
+        .horizons
+        .iter()
+        .map(|h| format!("{}d {}", h.days, h.status))
+        .collect();
+    if horizons.is_empty() {
+        return escape(&t.summary);
+    }
+    format!(
+        "{}<br><small>{}</small>",
+        escape(&t.summary),
+        escape(&horizons.join(" · "))
+    )
+}
+
+/// Each constraint's outlook, by constraint ID (a limit of monitoring.degradation.limits has
+/// none: the console lists constraints).
+fn outlooks(outlook: &Result<DegradationResult, String>) -> HashMap<&str, &Outlook> {
+    match outlook {
+        Ok(answer) => answer
+            .report
+            .outlook
+            .iter()
+            .filter_map(|o| Some((o.constraint.as_deref()?, o)))
+            .collect(),
+        Err(_) => HashMap::new(),
+    }
+}
+
+/// What the time-to-violation column rests on, or why it is empty.
+fn outlook_note(outlook: &Result<DegradationResult, String>) -> String {
+    match outlook {
+        Ok(answer) => format!(
+            "<p class=\"note\">Time to violation: where the trend of each constraint's measure over the last {} (to {}, {}) takes it, with the slope's interval, at 7, 30 and 90 days (detect_degradation). The hunt: {}</p>",
+            escape(&answer.window.window),
+            escape(&answer.window.at),
+            escape(&answer.source),
+            escape(&answer.report.headline)
+        ),
+        Err(e) => format!(
+            "<p class=\"note\">No time to violation: detect_degradation could not answer: {}</p>",
+            escape(e)
+        ),
+    }
+}
+
 fn console_section(
     h: &HeadroomAnswer,
     measures: &HashMap<String, Measure>,
     trends: &HashMap<String, Result<Trend, String>>,
+    outlook: &Result<DegradationResult, String>,
 ) -> String {
+    let by_constraint = outlooks(outlook);
     let mut out = String::new();
     let _ = write!(
         out,
@@ -664,7 +736,7 @@ fn console_section(
         .iter()
         .partition(|c| c.status != Verdict::Unchecked);
     if !measured.is_empty() {
-        out.push_str("<table class=\"console\"><tr><th>constraint</th><th>status</th><th>value</th><th>limit</th><th>headroom</th><th>error budget</th><th>trend</th></tr>");
+        out.push_str("<table class=\"console\"><tr><th>constraint</th><th>status</th><th>value</th><th>limit</th><th>headroom</th><th>error budget</th><th>trend</th><th>time to violation</th></tr>");
         for c in &measured {
             let measure = measures.get(&c.constraint);
             let line = match (trends.get(&c.constraint), &span) {
@@ -696,7 +768,7 @@ fn console_section(
             };
             let _ = write!(
                 out,
-                "<tr><td><b>{}</b><br><small>{}</small>{}</td><td>{}</td><td class=\"nw\" title=\"{}\">{}</td><td class=\"nw\">{}</td><td class=\"num nw\">{}</td><td>{}</td><td>{line}</td></tr>",
+                "<tr><td><b>{}</b><br><small>{}</small>{}</td><td>{}</td><td class=\"nw\" title=\"{}\">{}</td><td class=\"nw\">{}</td><td class=\"num nw\">{}</td><td>{}</td><td>{line}</td><td>{}</td></tr>",
                 escape(&c.name),
                 escape(&c.constraint),
                 if c.status == Verdict::Passing {
@@ -717,9 +789,14 @@ fn console_section(
                 escape(&limit_text(c, measure)),
                 escape(&headroom_text(c)),
                 escape(&budget_text(c)),
+                match by_constraint.get(c.constraint.as_str()) {
+                    Some(outlook) => time_to_violation(outlook),
+                    None => "<small>no outlook (see below)</small>".into(),
+                },
             );
         }
         out.push_str("</table>");
+        out.push_str(&outlook_note(outlook));
         if let Some(span) = &span {
             let _ = write!(
                 out,
@@ -842,7 +919,8 @@ table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:6px 8px;
 td.num{text-align:right}td.nw{white-space:nowrap}small{color:#656d76}.detail{color:#cf222e;font-size:12px;margin-top:2px}\
 .badge{display:inline-block;padding:1px 8px;border-radius:10px;font-size:12px;white-space:nowrap}\
 section.constraint{border:1px solid #d0d7de;border-radius:8px;padding:4px 16px 12px;margin:12px 0}\
-section.constraint h3{margin:10px 0 0}.figures{color:#444;font-size:13px}.note,.legend{color:#656d76}\
+section.constraint h3{margin:10px 0 0}section.operations{margin-top:48px;border-top:4px solid #1f2328}section.operations h1{font-size:24px;margin:16px 0 0}\
+section.incident{border:1px solid #d0d7de;border-radius:8px;padding:4px 16px 8px;margin:12px 0}section.incident h3{margin:10px 0 0}ol.hypotheses{margin:4px 0}.figures{color:#444;font-size:13px}.note,.legend{color:#656d76}\
 svg.plot{display:block;max-width:100%;height:auto;margin:8px 0}svg.spark{display:block}\
 .headline{font-size:15px;font-weight:600;margin:8px 0 2px}footer{margin-top:40px;color:#8c959f;font-size:12px}";
 
@@ -1059,6 +1137,72 @@ mod tests {
             "h_bucket{route=~\"/a|/b\"}"
         );
         assert_eq!(renamed("h", "_count"), "h_count");
+    }
+
+    #[test]
+    fn time_to_violation_reads_the_outlook_of_each_constraint() {
+        use sdd_monitoring::degradation::analyze::{Horizon, TimeToViolation, Verdict as Trend};
+        let outlook = |constraint: Option<&str>, summary: &str, horizons: &[(u32, &str)]| Outlook {
+            series: "s".into(),
+            constraint: constraint.map(Into::into),
+            verdict: Trend::NoTrend,
+            summary: String::new(),
+            percent_per_week: None,
+            time_to_violation: TimeToViolation {
+                bound: "max".into(),
+                limit: 100.0,
+                now: 50.0,
+                summary: summary.into(),
+                days_earliest: None,
+                days_latest: None,
+                horizons: horizons
+                    .iter()
+                    .map(|(days, status)| Horizon {
+                        days: *days,
+                        low: 0.0,
+                        high: 0.0,
+                        status: status.to_string(),
+                    })
+                    .collect(),
+            },
+        };
+        let climbing = outlook(
+            Some("a.latency"),
+            "crosses in 12–40 days",
+            &[(7, "holds"), (30, "may violate"), (90, "violated")],
+        );
+        assert_eq!(
+            time_to_violation(&climbing),
+            "crosses in 12–40 days<br><small>7d holds · 30d may violate · 90d violated</small>"
+        );
+        assert_eq!(
+            time_to_violation(&outlook(None, "not on this trend <flat>", &[])),
+            "not on this trend &lt;flat&gt;"
+        );
+        // Only constraints are in the console: a limit of degradation.limits has no row.
+        let mut report: sdd_monitoring::degradation::report::DegradationReport =
+            serde_json::from_value(serde_json::json!({
+                "headline": "h", "method": "m", "step": "1m", "significance": 0.01,
+                "thresholds": "t", "counts": {"judged": 0, "degrading": 0, "follows_driver": 0,
+                "below_threshold": 0, "improving": 0, "no_trend": 0, "not_judged": 0},
+                "findings": [], "more": ""
+            }))
+            .unwrap();
+        report.outlook = vec![climbing, outlook(None, "limit", &[])];
+        let answer: Result<DegradationResult, String> = Ok(DegradationResult {
+            source: "store".into(),
+            window: serde_json::from_value(serde_json::json!({"window": "30d", "at": "t"}))
+                .unwrap(),
+            report,
+        });
+        let by = outlooks(&answer);
+        assert_eq!(by.keys().copied().collect::<Vec<_>>(), ["a.latency"]);
+        assert!(outlook_note(&answer).contains("over the last 30d (to t, store)"));
+        let failed: Result<DegradationResult, String> = Err("unreachable <x>".into());
+        assert!(outlooks(&failed).is_empty());
+        assert!(outlook_note(&failed).contains(
+            "No time to violation: detect_degradation could not answer: unreachable &lt;x&gt;"
+        ));
     }
 
     #[test]

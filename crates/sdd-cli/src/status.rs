@@ -15,6 +15,7 @@ use serde_json::{json, Map, Value};
 use sdd_monitoring::explore::{ConstraintMapping, SeriesSummary};
 pub use sdd_monitoring::headroom::{ConstraintHeadroom, ErrorBudget};
 pub use sdd_monitoring::health::{Health, JourneyOutcomes, ScenarioHealth, ServiceOutcomes};
+pub use sdd_monitoring_server::DegradationResult;
 use sdd_spec::constraint::CheckSpec;
 use sdd_spec::verdict::Verdict;
 
@@ -120,6 +121,14 @@ impl Monitoring {
         )
         .await?;
         Ok((typed(tool, &answer)?, answer))
+    }
+
+    /// Where each constraint's trend takes it (`detect_degradation`'s outlook: the time to
+    /// violation at 7, 30 and 90 days), over monitoring.degradation.window ending at the
+    /// same instant.
+    pub async fn outlook(&self) -> Result<DegradationResult, String> {
+        let arguments = json!({"at": self.at, "limit": 1});
+        self.session.call_as("detect_degradation", arguments).await
     }
 
     /// The series selectors measuring each constraint (`list_metrics`), by constraint ID.

@@ -1,6 +1,6 @@
 //! Inline SVG plots for the report: a latency percentile curve per performance constraint, a
-//! status grid of the last runs, and a sparkline per constraint of the console. Plain SVG
-//! text, no scripts, so the page works offline.
+//! status grid of the last runs, a sparkline per constraint of the console, and the waterfall
+//! of one transaction's steps. Plain SVG text, no scripts, so the page works offline.
 
 use std::fmt::Write;
 
@@ -327,6 +327,109 @@ pub fn status_grid(
     svg
 }
 
+/// One row of a waterfall: a step, where it starts and how long it took.
+pub struct Bar {
+    pub label: String,
+    /// Nesting in the span tree: the label is indented by it.
+    pub depth: usize,
+    pub offset_ms: f64,
+    /// `None`: an event without a duration, drawn as a tick.
+    pub duration_ms: Option<f64>,
+    /// `success`, `failure`, … (its colour); empty when the step records none.
+    pub outcome: String,
+    pub tooltip: String,
+}
+
+/// The colour of a step by its outcome: failures red, refusals amber, successes green, the
+/// rest (spans that record no outcome) blue.
+fn outcome_color(outcome: &str) -> &'static str {
+    match outcome {
+        "failure" | "error" => "#cf222e",
+        "refused" | "degraded" => "#d4a72c",
+        "success" => "#2da44e",
+        _ => "#1f6feb",
+    }
+}
+
+/// A transaction's steps as a waterfall: a row per step (in order, labels indented by
+/// depth), a bar from its start over its duration on a time axis from the first event to
+/// `total_ms`, a tick for an event without a duration; hover a row for its detail.
+pub fn waterfall(bars: &[Bar], total_ms: f64, title: &str) -> String {
+    let (row, top, right) = (18.0, 22.0, 16.0);
+    let longest = bars
+        .iter()
+        .map(|b| b.label.chars().count() + 2 * b.depth)
+        .max()
+        .unwrap_or(0)
+        .min(60);
+    let label_w = longest as f64 * 6.2 + 12.0;
+    let plot_w = 520.0;
+    let width = label_w + plot_w + right;
+    let height = top + bars.len() as f64 * row + 8.0;
+    let span = if total_ms.is_finite() && total_ms > 0.0 {
+        total_ms
+    } else {
+        1.0
+    };
+    let x = |ms: f64| label_w + (ms / span).clamp(0.0, 1.0) * plot_w;
+    let mut svg = String::new();
+    let _ = write!(
+        svg,
+        r#"<svg class="plot waterfall" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width:.0} {height:.0}" width="{width:.0}" height="{height:.0}" role="img" aria-label="{}"><title>{}</title>"#,
+        escape(title),
+        escape(title)
+    );
+    // The time axis: five ticks from 0 to the transaction's end.
+    for i in 0..=4 {
+        let ms = span * i as f64 / 4.0;
+        let _ = write!(
+            svg,
+            r##"<line x1="{px:.1}" x2="{px:.1}" y1="{top}" y2="{:.1}" stroke="#e3e3e3"/><text x="{px:.1}" y="14" font-size="9" text-anchor="middle" fill="#555">{} ms</text>"##,
+            height - 6.0,
+            format_ms(ms),
+            px = x(ms)
+        );
+    }
+    for (i, bar) in bars.iter().enumerate() {
+        let y = top + i as f64 * row;
+        let label: String = bar.label.chars().take(60).collect();
+        let color = outcome_color(&bar.outcome);
+        let _ = write!(
+            svg,
+            r##"<g class="step"><title>{}</title><text x="{:.1}" y="{:.1}" font-size="11" fill="#333">{}</text>"##,
+            escape(&bar.tooltip),
+            4.0 + 12.0 * bar.depth.min(8) as f64,
+            y + row - 5.0,
+            escape(&label)
+        );
+        match bar.duration_ms {
+            Some(ms) => {
+                let start = x(bar.offset_ms);
+                // At least a pixel wide, so a step of microseconds is still seen.
+                let w = (x(bar.offset_ms + ms.max(0.0)) - start).max(1.0);
+                let _ = write!(
+                    svg,
+                    r#"<rect class="bar" x="{start:.1}" y="{:.1}" width="{w:.1}" height="{:.1}" rx="2" fill="{color}"/>"#,
+                    y + 3.0,
+                    row - 6.0
+                );
+            }
+            None => {
+                let _ = write!(
+                    svg,
+                    r#"<rect class="tick" x="{:.1}" y="{:.1}" width="3" height="{:.1}" fill="{color}"/>"#,
+                    x(bar.offset_ms) - 1.5,
+                    y + 1.0,
+                    row - 2.0
+                );
+            }
+        }
+        svg.push_str("</g>");
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -379,6 +482,39 @@ mod tests {
         assert_eq!(svg.matches("<circle").count(), 2);
         let svg = sparkline(&[], (0, minute), None, true, "t");
         assert!(!svg.contains("NaN") && !svg.contains("<polyline"), "{svg}");
+    }
+
+    #[test]
+    fn a_waterfall_draws_a_bar_per_span_and_a_tick_per_event() {
+        let bar = |label: &str, depth, offset_ms, duration_ms, outcome: &str| Bar {
+            label: label.into(),
+            depth,
+            offset_ms,
+            duration_ms,
+            outcome: outcome.into(),
+            tooltip: format!("{label} <detail>"),
+        };
+        let bars = [
+            bar("request", 0, 0.0, Some(10.0), ""),
+            bar("store", 1, 2.0, Some(0.0001), ""),
+            bar("decide", 1, 9.0, None, "failure"),
+        ];
+        let svg = waterfall(&bars, 10.0, "order <5>");
+        assert!(svg.starts_with("<svg class=\"plot waterfall\"") && svg.ends_with("</svg>"));
+        assert_eq!(svg.matches("class=\"bar\"").count(), 2, "{svg}");
+        assert_eq!(svg.matches("class=\"tick\"").count(), 1, "{svg}");
+        // The request spans the whole axis (after labels of 8 characters); a microsecond step is
+        // still a pixel wide; the decision at 9 of 10 ms is a tick there.
+        assert!(svg.contains(r#"x="61.6" y="25.0" width="520.0""#), "{svg}");
+        assert!(svg.contains(r#"class="tick" x="528.1""#), "{svg}");
+        assert!(svg.contains(r#"width="1.0""#), "{svg}");
+        // The failure is red; titles are escaped; the deeper label is indented.
+        assert!(svg.contains(r##"fill="#cf222e""##), "{svg}");
+        assert!(svg.contains("decide &lt;detail&gt;") && svg.contains("order &lt;5&gt;"));
+        assert!(svg.contains(r#"<text x="16.0""#), "{svg}");
+        // Nothing to draw on: no NaN.
+        let svg = waterfall(&[bar("x", 0, 0.0, None, "")], 0.0, "t");
+        assert!(!svg.contains("NaN"), "{svg}");
     }
 
     #[test]

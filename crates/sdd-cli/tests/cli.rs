@@ -176,6 +176,8 @@ fn each_command_has_help_and_refuses_flags_that_are_not_its_own() {
         "review",
         "verify",
         "status",
+        "incident",
+        "trace",
         "report",
         "export",
         "call",

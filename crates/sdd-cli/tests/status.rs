@@ -421,6 +421,18 @@ fn the_report_shows_scenario_health_and_the_constraint_console_with_trend_lines(
         "{row}"
     );
     assert!(row.contains("class=\"limit\""), "{row}");
+    // Its time to violation: the trend's outlook at 7, 30 and 90 days, or that there is none,
+    // with what the column rests on below the table.
+    assert!(row.contains("no outlook (see below)"), "{row}");
+    let note = &html[html
+        .find("Time to violation: where the trend")
+        .expect(&html)..];
+    // Half an hour is too short for a trend: the hunt says so, and no outlook is made up.
+    assert!(
+        note.contains("The hunt: NOTHING TO JUDGE — "),
+        "{}",
+        &note[..note.find("</p>").unwrap()]
+    );
     // Each of the 30 minutes with requests is a step: one line of at least 29 points.
     let points = row
         .split("points=\"")

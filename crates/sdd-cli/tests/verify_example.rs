@@ -9,6 +9,10 @@ use std::process::Command;
 
 use serde_json::Value;
 
+mod support;
+
+use support::{render_in_chromium, screenshot};
+
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../..")
@@ -392,53 +396,4 @@ fn verify_passes_when_healthy_fails_for_each_planted_fault_and_reports() {
     assert!(dom.contains("#cf222e") && dom.contains("#2da44e"));
     // A screenshot for people (and the notes): target/sdd-report.png.
     screenshot(&page, dir.path(), &repo().join("target/sdd-report.png"));
-}
-
-fn chromium(profile: &Path) -> Command {
-    let mut command = Command::new(std::env::var("SDD_CHROMIUM").unwrap_or("chromium".into()));
-    command.args([
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-    ]);
-    command.arg(format!(
-        "--user-data-dir={}",
-        profile.join("chromium").display()
-    ));
-    command
-}
-
-/// The DOM after the browser parsed and laid out the page.
-fn render_in_chromium(page: &Path, scratch: &Path) -> String {
-    let out = chromium(scratch)
-        .arg("--dump-dom")
-        .arg(format!("file://{}", page.display()))
-        .output()
-        .expect("Debian's chromium (.ci/run installs it)");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn screenshot(page: &Path, scratch: &Path, png: &Path) {
-    let out = chromium(scratch)
-        .arg("--window-size=1200,3000")
-        .arg(format!("--screenshot={}", png.display()))
-        .arg(format!("file://{}", page.display()))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(std::fs::metadata(png).unwrap().len() > 10_000);
 }

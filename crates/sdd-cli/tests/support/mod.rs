@@ -1,6 +1,6 @@
 //! What the command line's test files share: the repository, `sdd` run in a directory, the
-//! example's service built and run in its own process group, and traffic for it that varies
-//! over time.
+//! example's service built and run in its own process group, traffic for it that varies over
+//! time, and the report rendered in headless Chromium.
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
@@ -214,4 +214,60 @@ impl VaryingLoad {
     pub fn spawn(self, duration: Duration) -> std::thread::JoinHandle<sdd_load::LoadReport> {
         std::thread::spawn(move || self.run(duration))
     }
+}
+
+/// Debian's chromium (or `SDD_CHROMIUM`), headless, with its profile under `profile` and no
+/// network of its own.
+pub fn chromium(profile: &Path) -> Command {
+    let mut command = Command::new(std::env::var("SDD_CHROMIUM").unwrap_or("chromium".into()));
+    command.args([
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+    ]);
+    command.arg(format!(
+        "--user-data-dir={}",
+        profile.join("chromium").display()
+    ));
+    command
+}
+
+/// The DOM after the browser parsed and laid out the page.
+pub fn render_in_chromium(page: &Path, scratch: &Path) -> String {
+    let out = chromium(scratch)
+        .arg("--dump-dom")
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .expect("Debian's chromium (.ci/run installs it)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A screenshot of `page` into `png`, 1200 px wide.
+pub fn screenshot(page: &Path, scratch: &Path, png: &Path) {
+    // `target/` is not there when the build's target directory is elsewhere.
+    if let Some(dir) = png.parent() {
+        std::fs::create_dir_all(dir).unwrap();
+    }
+    let out = chromium(scratch)
+        .arg("--window-size=1200,3000")
+        .arg(format!("--screenshot={}", png.display()))
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(std::fs::metadata(png).unwrap().len() > 10_000);
 }
