@@ -60,8 +60,11 @@ for server in "${@:-specification implementation monitoring debugger}"; do
       debugger)
         # A generated run with a planted deploy (sdd-debugger's testing corpus), as JSON lines
         # of the event convention.
-        mkdir -p "$scratch/logs"
+        # Its spec names the run's scenarios, so incidents recorded from it have subjects and
+        # runbooks.
+        mkdir -p "$scratch/logs" "$scratch/specs"
         printf 'debugger:\n  sources:\n    - {path: logs/events.jsonl}\n  business_keys: [order_id]\n' >"$scratch/sdd.yaml"
+        printf 'feature: Shop\nscenarios:\n  - name: Create an order\n    when: I create an order\n    then: The order exists\n  - name: Complete an order\n    given: An order exists\n    when: I complete it\n    then: The order is completed\n  - name: List orders\n    when: I list my orders\n    then: I see them\n' >"$scratch/specs/shop.yaml"
         (cd "$repo" && cargo run -q -p sdd-debugger --features testing --example generate_incident -- deploy 1 10 240) \
           >"$scratch/logs/events.jsonl"
         ;;

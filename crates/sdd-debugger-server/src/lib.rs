@@ -18,7 +18,10 @@ use sdd_mcp::{Project, ServerIdentity, SpecSlot, ToolError};
 use sdd_monitoring::source::EmbeddedSource;
 use sdd_spec::project::ProjectFile;
 
-pub use tools::{IncidentResult, PatternsResult, TransactionResult};
+pub use tools::{
+    IncidentList, IncidentResult, LearningsResult, PatternsResult, RecordResult, RunbookResult,
+    TransactionResult,
+};
 
 pub const IDENTITY: ServerIdentity = ServerIdentity {
     name: "sdd-debugger",
@@ -32,8 +35,13 @@ pub const IDENTITY: ServerIdentity = ServerIdentity {
         when nothing stands out above noise it says so and claims nothing. trace_transaction shows \
         one business transaction (a trace ID, or a business key such as task_id=42) step by step \
         with decisions and outcomes. log_patterns mines log templates (Drain) and names the ones new, \
-        vanished or changed in rate between two windows. Sources: debugger.sources of sdd.yaml and \
-        the service logs the implementation server captured (.sdd/service-logs).",
+        vanished or changed in rate between two windows. record_incident stores an incident with its \
+        analysis in the run history; post_incident_learnings turns one into proposed scenarios, \
+        constraints, alert rules and runbook updates, each citing it; list_incidents shows past \
+        incidents and what became of their learnings; generate_runbook writes a scenario's or \
+        constraint's runbook from the spec and its incidents, every line cited. Sources: \
+        debugger.sources of sdd.yaml and the service logs the implementation server captured \
+        (.sdd/service-logs).",
 };
 
 pub(crate) struct State {
@@ -51,8 +59,11 @@ pub struct DebuggerServer {
 
 impl DebuggerServer {
     pub fn new(project: Project) -> Self {
-        let mut tool_router =
-            Self::incident_tools() + Self::transaction_tools() + Self::log_tools();
+        let mut tool_router = Self::incident_tools()
+            + Self::transaction_tools()
+            + Self::log_tools()
+            + Self::record_tools()
+            + Self::runbook_tools();
         sdd_mcp::tidy_schemas(&mut tool_router);
         DebuggerServer {
             state: Arc::new(State {

@@ -485,3 +485,328 @@ async fn lines_without_times_are_mined_and_said_not_compared() {
     assert_eq!(v["rows"][0]["count"], 50, "{v:#}");
     client.cancel().await.unwrap();
 }
+
+/// The operations loop through the protocol: an incident recorded with its analysis, the
+/// learnings proposed from it (the alert that would have caught it, with how much earlier),
+/// the runbook citing it, and list_incidents saying what became of each learning.
+#[tokio::test]
+async fn an_incident_recorded_gives_learnings_a_runbook_and_a_listing() {
+    let (dir, generated) = project(Planted::Deploy);
+    let client = start(dir.path()).await;
+    let rfc = sdd_debugger::incident::rfc3339;
+    let detected = generated.end;
+    let result = call(
+        &client,
+        "record_incident",
+        json!({
+            "title": "Complete an order failing after the 2.1.0 deploy",
+            "start": rfc(generated.onset),
+            "end": rfc(generated.end),
+            "detected_at": rfc(detected),
+            "resolution": "Rolled back to 2.0.0",
+            "links": ["https://tracker.example/INC-1"],
+        }),
+    )
+    .await;
+    let recorded = structured(&result);
+    assert_eq!(recorded["id"], 1, "{recorded:#}");
+    // The subjects come from the analysis when none are given.
+    assert_eq!(
+        recorded["subjects"],
+        json!(["shop.complete_an_order"]),
+        "{recorded:#}"
+    );
+    assert!(
+        recorded["top_hypotheses"][0]
+            .as_str()
+            .unwrap()
+            .contains("2.1.0"),
+        "{recorded:#}"
+    );
+
+    let result = call(&client, "post_incident_learnings", json!({})).await;
+    let learned = structured(&result);
+    let proposals = learned["proposals"].as_array().unwrap();
+    let of = |kind: &str| {
+        proposals
+            .iter()
+            .find(|p| p["kind"] == kind)
+            .unwrap_or_else(|| panic!("no {kind}: {learned:#}"))
+    };
+    // The generated incident lasts 90 s: at 0.3 % failing before and 25 % after, a 99 %
+    // target's page alert needs half an hour — it would not have fired, and it says so.
+    let alert = of("alert_rule");
+    assert_eq!(
+        alert["key"], "SddScenarioBurn1h{scenario=\"shop.complete_an_order\"}",
+        "{alert:#}"
+    );
+    assert!(alert["draft"]["earlier_by_seconds"].is_null(), "{alert:#}");
+    assert!(
+        alert["summary"]
+            .as_str()
+            .unwrap()
+            .contains("it would not have fired"),
+        "{alert:#}"
+    );
+    // The same failures noticed three hours in, still going on: the alert would have paged
+    // first, by the difference.
+    let late = structured(
+        &call(
+            &client,
+            "record_incident",
+            json!({
+                "title": "Complete an order failing, noticed late",
+                "start": rfc(generated.onset),
+                "detected_at": rfc(generated.onset + 3 * 3600 * 1_000_000_000),
+                "subjects": ["shop.complete_an_order"],
+                "links": ["incident:1"],
+            }),
+        )
+        .await,
+    );
+    assert_eq!(late["id"], 2);
+    let again = structured(&call(&client, "post_incident_learnings", json!({"incident": 2})).await);
+    let alert = again["proposals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["kind"] == "alert_rule")
+        .unwrap_or_else(|| panic!("{again:#}"));
+    let fires = alert["draft"]["fires_after_onset_seconds"]
+        .as_f64()
+        .unwrap();
+    let earlier = alert["draft"]["earlier_by_seconds"]
+        .as_f64()
+        .unwrap_or_else(|| panic!("{alert:#}"));
+    // The onset is the scenario's own change point: from it to the detection is the alert's
+    // delay plus how much earlier it is.
+    let at = |field: &str| {
+        chrono::DateTime::parse_from_rfc3339(alert["draft"][field].as_str().unwrap())
+            .unwrap()
+            .timestamp_millis() as f64
+            / 1000.0
+    };
+    assert!(
+        earlier > 0.0 && (earlier + fires - (at("detected_at") - at("onset"))).abs() < 2.0,
+        "fires {fires} s after the onset, {earlier} s before the detection: {alert:#}"
+    );
+    assert!(
+        of("constraint")["draft"]["requirement"]
+            .as_str()
+            .unwrap()
+            .ends_with("success rate for Complete an order"),
+        "{learned:#}"
+    );
+    assert!(of("runbook_update")["draft"]["added"]
+        .to_string()
+        .contains("incident #1"));
+
+    let result = call(&client, "list_incidents", json!({})).await;
+    let listed = structured(&result);
+    assert_eq!(listed["total"], 2);
+    assert_eq!(listed["incidents"][1]["id"], 1, "newest first");
+    let states: Vec<(String, bool)> = listed["incidents"][1]["learnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            (
+                l["status"].as_str().unwrap().to_string(),
+                l["adopted"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert!(
+        states.contains(&("not in the spec".into(), false)),
+        "{states:?}"
+    );
+    assert!(
+        states.contains(&("not generated yet".into(), false)),
+        "{states:?}"
+    );
+    assert!(
+        states.contains(&("in the runbook".into(), true)),
+        "{states:?}"
+    );
+    assert_eq!(listed["incidents"][1]["resolution"], "Rolled back to 2.0.0");
+
+    // The runbook cites the incident; written to a file, and written again over its own file.
+    let args = json!({"id": "shop.complete_an_order", "path": "ops/complete.md"});
+    let result = call(&client, "generate_runbook", args.clone()).await;
+    let runbook = structured(&result);
+    let md = runbook["markdown"].as_str().unwrap();
+    assert!(
+        md.starts_with("# Runbook: Complete an order failing"),
+        "{md}"
+    );
+    assert!(md.contains("Rolled back to 2.0.0 [incident #1]"), "{md}");
+    assert!(md.contains("2.1.0"), "{md}");
+    assert_eq!(runbook["written"], "ops/complete.md");
+    let file = std::fs::read_to_string(dir.path().join("ops/complete.md")).unwrap();
+    assert!(file.starts_with("<!-- Generated by SDD (generate_runbook)"));
+    structured(&call(&client, "generate_runbook", args).await);
+    // A hand-written file, the spec directory, outside the project: refused, nothing written.
+    std::fs::write(dir.path().join("ops/mine.md"), "# my notes\n").unwrap();
+    for (path, says) in [
+        ("ops/mine.md", "was not written by generate_runbook"),
+        ("specs/runbook.md", "inside the spec directory"),
+        ("../runbook.md", "outside"),
+        ("ops/runbook.txt", "ending in `.md`"),
+    ] {
+        let result = call(
+            &client,
+            "generate_runbook",
+            json!({"id": "shop.complete_an_order", "path": path}),
+        )
+        .await;
+        let e = error_text(&result);
+        assert!(e.contains(says), "{path}: {e}");
+    }
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("ops/mine.md")).unwrap(),
+        "# my notes\n"
+    );
+    client.cancel().await.unwrap();
+}
+
+/// An attribute the failures shared becomes a scenario; with `propose: true` it is written to
+/// the spec as `proposed` (nothing approved), and list_incidents says it waits for review.
+#[tokio::test]
+async fn a_learned_scenario_is_proposed_for_review_not_approved() {
+    let (dir, generated) = project(Planted::Attribute);
+    let client = start(dir.path()).await;
+    let rfc = sdd_debugger::incident::rfc3339;
+    structured(
+        &call(
+            &client,
+            "record_incident",
+            json!({"title": "Create an order failing", "start": rfc(generated.onset), "end": rfc(generated.end)}),
+        )
+        .await,
+    );
+    let before = std::fs::read_to_string(dir.path().join("specs/shop.yaml")).unwrap();
+    let result = call(&client, "post_incident_learnings", json!({"propose": true})).await;
+    let learned = structured(&result);
+    let scenario = learned["proposals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["kind"] == "scenario")
+        .unwrap_or_else(|| panic!("{learned:#}"));
+    let key = scenario["key"].as_str().unwrap();
+    assert!(key.contains("7_1_0"), "{key}");
+    assert_eq!(learned["written"][0]["ids"][0], key, "{learned:#}");
+    let after = std::fs::read_to_string(dir.path().join("specs/shop.yaml")).unwrap();
+    assert!(
+        after.starts_with(&before),
+        "the file was appended to, not rewritten"
+    );
+    assert!(after.contains("status: \"proposed\""), "{after}");
+    assert!(!after[before.len()..].contains("approved"), "{after}");
+    // Asked again, the scenario exists: said, not written twice.
+    let again =
+        structured(&call(&client, "post_incident_learnings", json!({"propose": true})).await);
+    assert!(
+        again["written"].as_array().is_none_or(|w| w.is_empty()),
+        "{again:#}"
+    );
+    assert!(
+        again["next_steps"].to_string().contains("already exists"),
+        "{again:#}"
+    );
+    let listed = structured(
+        &call(
+            &client,
+            "list_incidents",
+            json!({"subject": "shop.create_an_order"}),
+        )
+        .await,
+    );
+    let states = listed["incidents"][0]["learnings"].to_string();
+    assert!(states.contains("proposed, waiting for review"), "{states}");
+    client.cancel().await.unwrap();
+}
+
+#[tokio::test]
+async fn incident_records_refuse_bad_arguments_and_keep_nothing() {
+    let (dir, _) = project(Planted::Healthy);
+    let client = start(dir.path()).await;
+    let e = error_text(&call(&client, "post_incident_learnings", json!({})).await);
+    assert!(e.contains("no incident is recorded yet"), "{e}");
+    for (args, says) in [
+        (json!({"title": "", "start": "1h"}), "title"),
+        (json!({"title": "x", "start": "yesterday"}), "start"),
+        (
+            json!({"title": "x", "start": "1h", "end": "2h"}),
+            "not after",
+        ),
+        (
+            json!({"title": "x", "start": "1h", "detected_at": "2h"}),
+            "detected_at is before",
+        ),
+        (
+            json!({"title": "x", "start": "1h", "subjects": ["shop.nope"]}),
+            "`shop.nope` is",
+        ),
+        (
+            json!({"title": "a\u{7}b", "start": "1h"}),
+            "control character",
+        ),
+        (
+            json!({"title": "x".repeat(201), "start": "1h"}),
+            "longer than 200",
+        ),
+        (
+            json!({"title": "x", "start": "1h", "links": vec!["l"; 21]}),
+            "at most 20",
+        ),
+        (
+            json!({"title": "x", "start": "1h", "severity": "high"}),
+            "severity",
+        ),
+    ] {
+        let e = error_text(&call(&client, "record_incident", args.clone()).await);
+        assert!(e.contains(says), "{args}: {e}");
+    }
+    assert!(
+        !dir.path().join(".sdd/history.sqlite3").exists() || {
+            let listed = structured(&call(&client, "list_incidents", json!({})).await);
+            listed["total"] == 0
+        }
+    );
+    let e = error_text(&call(&client, "post_incident_learnings", json!({"incident": 99})).await);
+    assert!(e.contains("no incident 99"), "{e}");
+    let e = error_text(&call(&client, "list_incidents", json!({"limit": 0})).await);
+    assert!(e.contains("limit"), "{e}");
+    let e = error_text(&call(&client, "generate_runbook", json!({"id": "shop.nope"})).await);
+    assert!(e.contains("no scenario or constraint"), "{e}");
+    client.cancel().await.unwrap();
+}
+
+/// Parallel records each land once, with their own IDs.
+#[tokio::test]
+async fn parallel_records_each_land_once() {
+    let (dir, _) = project(Planted::Healthy);
+    let client = std::sync::Arc::new(start(dir.path()).await);
+    let mut handles = Vec::new();
+    for i in 0..6 {
+        let client = client.clone();
+        handles.push(tokio::spawn(async move {
+            let args = json!({"title": format!("incident {i}"), "start": "2h", "analyze": false, "subjects": ["shop.create_an_order"]});
+            structured(&call(&client, "record_incident", args).await)["id"]
+                .as_i64()
+                .unwrap()
+        }));
+    }
+    let mut ids = Vec::new();
+    for h in handles {
+        ids.push(h.await.unwrap());
+    }
+    ids.sort_unstable();
+    assert_eq!(ids, [1, 2, 3, 4, 5, 6]);
+    let listed = structured(&call(&client, "list_incidents", json!({"limit": 50})).await);
+    assert_eq!(listed["total"], 6);
+    assert_eq!(listed["incidents"].as_array().unwrap().len(), 6);
+    let listed = structured(&call(&client, "list_incidents", json!({"limit": 2})).await);
+    assert!(listed["more"].as_str().unwrap().contains("raise `limit`"));
+}

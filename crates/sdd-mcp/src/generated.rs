@@ -2,7 +2,9 @@
 //! written whole or not at all, and never over a file some other hand wrote.
 
 use std::io::{Read, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+use crate::{Project, ToolError};
 
 /// A file over this size is not read to decide whether a tool wrote it: it is not replaced.
 const MAX_REPLACED_BYTES: u64 = 16 * 1024 * 1024;
@@ -63,4 +65,83 @@ pub fn write_generated(
         return Err(format!("cannot write `{shown}`: {e}"));
     }
     Ok(())
+}
+
+/// `relative` as a file a generating tool may write: inside the project root, outside the spec root,
+/// ending in one of `extensions`.
+pub fn generated_target(
+    project: &Project,
+    specs: &Path,
+    relative: &str,
+    extensions: &[&str],
+) -> Result<PathBuf, ToolError> {
+    let path = Project::confine(&project.root, relative).map_err(|e| format!("`path`: {e}"))?;
+    let name = relative.rsplit('/').next().unwrap_or_default();
+    if !extensions
+        .iter()
+        .any(|ext| name.len() > ext.len() && name.ends_with(ext))
+    {
+        return Err(format!(
+            "`path` must name a file ending in {}, not `{relative}`",
+            extensions
+                .iter()
+                .map(|e| format!("`{e}`"))
+                .collect::<Vec<_>>()
+                .join(" or ")
+        ));
+    }
+    // A rule file or dashboard under the spec root would be read as a spec file.
+    let specs = specs.canonicalize().unwrap_or_else(|_| specs.to_path_buf());
+    let mut existing = path.clone();
+    let mut rest = Vec::new();
+    while !existing.exists() {
+        match (existing.file_name(), existing.parent()) {
+            (Some(name), Some(parent)) => {
+                rest.push(name.to_os_string());
+                existing = parent.to_path_buf();
+            }
+            _ => break,
+        }
+    }
+    let mut real = existing.canonicalize().unwrap_or(existing);
+    real.extend(rest.iter().rev());
+    if real.starts_with(&specs) || path.starts_with(&specs) {
+        return Err(format!(
+            "`path` `{relative}` is inside the spec directory ({}), where it would be read as a spec file; write it elsewhere, e.g. `monitoring/{name}`",
+            project.display(&specs)
+        ));
+    }
+    Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn project(dir: &Path) -> Project {
+        std::fs::create_dir_all(dir.join("specs")).unwrap();
+        Project::new(Some(dir), None).unwrap()
+    }
+
+    #[test]
+    fn paths_stay_in_the_project_outside_the_specs_and_name_the_right_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = project(dir.path());
+        let ok = generated_target(&p, &p.specs, "monitoring/sdd.yml", &[".yml", ".yaml"]).unwrap();
+        assert!(ok.starts_with(&p.root));
+        for bad in ["../x.yml", "/tmp/x.yml", "a/../../x.yml"] {
+            let err = generated_target(&p, &p.specs, bad, &[".yml"]).unwrap_err();
+            assert!(err.contains("outside"), "{bad}: {err}");
+        }
+        for bad in ["x.txt", ".yml", "dir/", ""] {
+            let err = generated_target(&p, &p.specs, bad, &[".yml"]).unwrap_err();
+            assert!(err.contains("ending in `.yml`"), "{bad}: {err}");
+        }
+        let err = generated_target(&p, &p.specs, "specs/alerts.yml", &[".yml"]).unwrap_err();
+        assert!(err.contains("inside the spec directory"), "{err}");
+        // Through a link into the specs, too.
+        std::os::unix::fs::symlink(dir.path().join("specs"), dir.path().join("s")).unwrap();
+        let err = generated_target(&p, &p.specs, "s/new/alerts.yml", &[".yml"]).unwrap_err();
+        assert!(err.contains("inside the spec directory"), "{err}");
+    }
 }

@@ -74,6 +74,13 @@ impl DebuggerServer {
         &self,
         Parameters(args): Parameters<IncidentArgs>,
     ) -> Result<Json<IncidentResult>, ToolError> {
+        self.analysis(args).await.map(Json)
+    }
+}
+
+impl DebuggerServer {
+    /// `analyze_incident`'s work: `record_incident` runs it too for the window it records.
+    pub(crate) async fn analysis(&self, args: IncidentArgs) -> Result<IncidentResult, ToolError> {
         let file = self.project_file()?;
         let incident = window("", &args.start, &args.end)
             .map_err(|e| e.replace("_start", "start").replace("_end", "end"))?;
@@ -164,12 +171,12 @@ impl DebuggerServer {
             }
         }
         let risen_log_templates = risen_templates(&report, lines).unwrap_or_default();
-        Ok(Json(IncidentResult {
+        Ok(IncidentResult {
             report,
             sources: collected.reads,
             risen_log_templates,
             notes,
-        }))
+        })
     }
 }
 

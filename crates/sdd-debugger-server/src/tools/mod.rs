@@ -1,13 +1,20 @@
 //! The debugger server's tools, one module per group: `incidents.rs` (analyze_incident),
-//! `transactions.rs` (trace_transaction) and `logs.rs` (log_patterns). Every tool only reads
-//! the project's files and metric source: read-only and idempotent.
+//! `transactions.rs` (trace_transaction), `logs.rs` (log_patterns), `records.rs`
+//! (record_incident, list_incidents, post_incident_learnings) and `runbooks.rs`
+//! (generate_runbook). The analyses only read the project's files and metric source; the
+//! records write the run history, and nothing but the history, a runbook file asked for, or
+//! scenarios proposed on request.
 
 mod incidents;
 mod logs;
+mod records;
+mod runbooks;
 mod transactions;
 
 pub use incidents::IncidentResult;
 pub use logs::PatternsResult;
+pub use records::{IncidentList, LearningsResult, RecordResult};
+pub use runbooks::RunbookResult;
 pub use transactions::TransactionResult;
 
 use sdd_debugger::event::{Nanos, NANOS_PER_SECOND};

@@ -3,14 +3,12 @@
 //! `path` they also write that one file inside the project, and never over a file they did not
 //! write themselves.
 
-use std::path::{Path, PathBuf};
-
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::{tool, tool_router, Json};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use sdd_mcp::{largest_fitting, Project, SpecSlot, ToolError, DEFAULT_ANSWER_CHARS};
+use sdd_mcp::{largest_fitting, SpecSlot, ToolError, DEFAULT_ANSWER_CHARS};
 use sdd_monitoring::dashboard::{self, dashboard, PanelSummary};
 use sdd_monitoring::rules::{self, alert_rules, NotCovered, RuleKind, RuleSummary, Setting};
 use sdd_spec::project::ProjectFile;
@@ -158,53 +156,6 @@ fn fitting<A: Serialize>(text: &str, answer: impl Fn(String) -> A) -> (String, b
     (first_lines(text, keep), true)
 }
 
-/// `relative` as a file this tool may write: inside the project root, outside the spec root,
-/// ending in one of `extensions`.
-fn write_target(
-    project: &Project,
-    specs: &Path,
-    relative: &str,
-    extensions: &[&str],
-) -> Result<PathBuf, ToolError> {
-    let path = Project::confine(&project.root, relative).map_err(|e| format!("`path`: {e}"))?;
-    let name = relative.rsplit('/').next().unwrap_or_default();
-    if !extensions
-        .iter()
-        .any(|ext| name.len() > ext.len() && name.ends_with(ext))
-    {
-        return Err(format!(
-            "`path` must name a file ending in {}, not `{relative}`",
-            extensions
-                .iter()
-                .map(|e| format!("`{e}`"))
-                .collect::<Vec<_>>()
-                .join(" or ")
-        ));
-    }
-    // A rule file or dashboard under the spec root would be read as a spec file.
-    let specs = specs.canonicalize().unwrap_or_else(|_| specs.to_path_buf());
-    let mut existing = path.clone();
-    let mut rest = Vec::new();
-    while !existing.exists() {
-        match (existing.file_name(), existing.parent()) {
-            (Some(name), Some(parent)) => {
-                rest.push(name.to_os_string());
-                existing = parent.to_path_buf();
-            }
-            _ => break,
-        }
-    }
-    let mut real = existing.canonicalize().unwrap_or(existing);
-    real.extend(rest.iter().rev());
-    if real.starts_with(&specs) || path.starts_with(&specs) {
-        return Err(format!(
-            "`path` `{relative}` is inside the spec directory ({}), where it would be read as a spec file; write it elsewhere, e.g. `monitoring/{name}`",
-            project.display(&specs)
-        ));
-    }
-    Ok(path)
-}
-
 #[tool_router(router = generate_tools, vis = "pub(crate)")]
 impl MonitorServer {
     /// A Prometheus rule file from the spec's constraints and sdd.yaml: multi-window,
@@ -275,7 +226,12 @@ impl MonitorServer {
         let written = match &args.path {
             Some(relative) => {
                 let specs = SpecSlot::specs_dir(&self.state.project, Some(&file))?;
-                let path = write_target(&self.state.project, &specs, relative, &[".yml", ".yaml"])?;
+                let path = sdd_mcp::generated_target(
+                    &self.state.project,
+                    &specs,
+                    relative,
+                    &[".yml", ".yaml"],
+                )?;
                 sdd_mcp::blocking(|| {
                     sdd_mcp::write_generated(
                         &path,
@@ -396,7 +352,8 @@ impl MonitorServer {
         let written = match &args.path {
             Some(relative) => {
                 let specs = SpecSlot::specs_dir(&self.state.project, Some(&file))?;
-                let path = write_target(&self.state.project, &specs, relative, &[".json"])?;
+                let path =
+                    sdd_mcp::generated_target(&self.state.project, &specs, relative, &[".json"])?;
                 sdd_mcp::blocking(|| {
                     sdd_mcp::write_generated(
                         &path,
@@ -456,33 +413,6 @@ impl MonitorServer {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn project(dir: &Path) -> Project {
-        std::fs::create_dir_all(dir.join("specs")).unwrap();
-        Project::new(Some(dir), None).unwrap()
-    }
-
-    #[test]
-    fn paths_stay_in_the_project_outside_the_specs_and_name_the_right_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = project(dir.path());
-        let ok = write_target(&p, &p.specs, "monitoring/sdd.yml", &[".yml", ".yaml"]).unwrap();
-        assert!(ok.starts_with(&p.root));
-        for bad in ["../x.yml", "/tmp/x.yml", "a/../../x.yml"] {
-            let err = write_target(&p, &p.specs, bad, &[".yml"]).unwrap_err();
-            assert!(err.contains("outside"), "{bad}: {err}");
-        }
-        for bad in ["x.txt", ".yml", "dir/", ""] {
-            let err = write_target(&p, &p.specs, bad, &[".yml"]).unwrap_err();
-            assert!(err.contains("ending in `.yml`"), "{bad}: {err}");
-        }
-        let err = write_target(&p, &p.specs, "specs/alerts.yml", &[".yml"]).unwrap_err();
-        assert!(err.contains("inside the spec directory"), "{err}");
-        // Through a link into the specs, too.
-        std::os::unix::fs::symlink(dir.path().join("specs"), dir.path().join("s")).unwrap();
-        let err = write_target(&p, &p.specs, "s/new/alerts.yml", &[".yml"]).unwrap_err();
-        assert!(err.contains("inside the spec directory"), "{err}");
-    }
 
     #[test]
     fn only_files_this_tool_wrote_are_replaced() {
