@@ -11,6 +11,7 @@ pub mod collect;
 pub mod drain;
 pub mod event;
 pub mod gather;
+pub mod hotfix;
 pub mod incident;
 #[cfg(feature = "testing")]
 pub mod log_corpus;
@@ -20,3 +21,4 @@ pub mod stats;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod trace;
+pub mod whatif;
