@@ -7,17 +7,19 @@
 //! so an answer is always about the files as they are.
 #![deny(clippy::print_stdout)]
 
+mod prompts;
 mod tools;
 
 use std::sync::Arc;
 
-use rmcp::handler::server::router::tool::ToolRouter;
+use rmcp::handler::server::router::{prompt::PromptRouter, tool::ToolRouter};
 use rmcp::model::ServerCapabilities;
-use rmcp::{tool_handler, ServerHandler};
+use rmcp::{prompt_handler, tool_handler, ServerHandler};
 use sdd_mcp::{Project, ServerIdentity, SpecSlot, ToolError};
 use sdd_monitoring::source::EmbeddedSource;
 use sdd_spec::project::ProjectFile;
 
+pub use tools::{DraftHotfixResult, WhatIfResult};
 pub use tools::{IncidentResult, PatternsResult, TransactionResult};
 
 pub const IDENTITY: ServerIdentity = ServerIdentity {
@@ -33,7 +35,12 @@ pub const IDENTITY: ServerIdentity = ServerIdentity {
         one business transaction (a trace ID, or a business key such as task_id=42) step by step \
         with decisions and outcomes. log_patterns mines log templates (Drain) and names the ones new, \
         vanished or changed in rate between two windows. Sources: debugger.sources of sdd.yaml and \
-        the service logs the implementation server captured (.sdd/service-logs).",
+        the service logs the implementation server captured (.sdd/service-logs). draft_hotfix \
+        turns a bug report (\"When X, Y should happen but Z happens\") into a proposed scenario \
+        for a person's review (`sdd review`), a failing regression test and what the fix must not \
+        break. what_if judges a proposed spec change without writing it: impact, headroom on \
+        today's metrics, and the alert rules and dashboard panels it would change. Prompts: \
+        investigate_incident, write_hotfix.",
 };
 
 pub(crate) struct State {
@@ -47,12 +54,15 @@ pub(crate) struct State {
 pub struct DebuggerServer {
     state: Arc<State>,
     tool_router: ToolRouter<Self>,
+    prompt_router: PromptRouter<Self>,
 }
 
 impl DebuggerServer {
     pub fn new(project: Project) -> Self {
         let mut tool_router =
             Self::incident_tools() + Self::transaction_tools() + Self::log_tools();
+        // The emergency path and what-if.
+        tool_router = tool_router + Self::hotfix_tools() + Self::whatif_tools();
         sdd_mcp::tidy_schemas(&mut tool_router);
         DebuggerServer {
             state: Arc::new(State {
@@ -61,6 +71,7 @@ impl DebuggerServer {
                 spec: SpecSlot::default(),
             }),
             tool_router,
+            prompt_router: Self::prompt_router(),
         }
     }
 
@@ -71,6 +82,7 @@ impl DebuggerServer {
 }
 
 #[tool_handler(router = self.tool_router)]
+#[prompt_handler(router = self.prompt_router)]
 impl ServerHandler for DebuggerServer {
     /// Every answer passes through [`sdd_mcp::call_tool_bounded`]: none is larger than an
     /// agent's context can take.
@@ -85,7 +97,10 @@ impl ServerHandler for DebuggerServer {
     fn get_info(&self) -> rmcp::model::ServerConfig {
         sdd_mcp::server_config(
             &IDENTITY,
-            ServerCapabilities::builder().enable_tools().build(),
+            ServerCapabilities::builder()
+                .enable_tools()
+                .enable_prompts()
+                .build(),
         )
     }
 }

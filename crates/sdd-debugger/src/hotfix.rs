@@ -45,7 +45,12 @@ const SHAPE: &str = "write it as `When X, Y should happen but Z happens`";
 /// Words that open the situation.
 const OPENERS: [&str; 4] = ["when ", "whenever ", "if ", "after "];
 /// Words that open the expectation, with spaces around so they match whole words.
-const EXPECTS: [&str; 4] = [" should ", " must ", " is expected to ", " are expected to "];
+const EXPECTS: [&str; 4] = [
+    " should ",
+    " must ",
+    " is expected to ",
+    " are expected to ",
+];
 /// What separates the expectation from what happens instead; at one position the longest wins.
 const INSTEADS: [&str; 10] = [
     ", but actually ",
@@ -129,7 +134,10 @@ pub fn parse_report(text: &str) -> Result<BugReport, ReportError> {
             expect_word.trim()
         )));
     }
-    let actual = text.get(instead_at + instead_word.len()..).unwrap_or("").trim();
+    let actual = text
+        .get(instead_at + instead_word.len()..)
+        .unwrap_or("")
+        .trim();
     if actual.is_empty() {
         return Err(ReportError(format!(
             "what happens instead is empty after `{}`; {SHAPE}",
@@ -352,7 +360,11 @@ pub fn regression_test(
     let code = suite_code(framework, &[scenario], &options);
     let today = format!(
         "Today, instead (the bug report): {}",
-        report.actual.split_whitespace().collect::<Vec<_>>().join(" ")
+        report
+            .actual
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
     );
     RegressionTest {
         framework,
@@ -370,7 +382,10 @@ pub fn regression_test(
 fn with_comment_after_then(framework: Framework, code: &str, comment: &str) -> String {
     let lines: Vec<&str> = code.split_inclusive('\n').collect();
     let (at, line) = match framework {
-        Framework::Cucumber => match lines.iter().position(|l| l.trim_start().starts_with("@id:")) {
+        Framework::Cucumber => match lines
+            .iter()
+            .position(|l| l.trim_start().starts_with("@id:"))
+        {
             Some(at) => (at, "  # ".to_string() + comment + "\n"),
             None => return format!("{code}# {comment}\n"),
         },
@@ -421,8 +436,11 @@ pub struct Guard {
 /// reason; scenarios first, in spec order.
 pub fn must_not_break(spec: &Spec, impact: &Impact, domain: &str, new_id: &str) -> Vec<Guard> {
     let mut guards: Vec<Guard> = Vec::new();
-    let mut add = |kind: GuardKind, id: &str, name: &str, requirement: Option<&String>, why| {
-        match guards.iter_mut().find(|g| g.kind == kind && g.id == id) {
+    let mut add =
+        |kind: GuardKind, id: &str, name: &str, requirement: Option<&String>, why| match guards
+            .iter_mut()
+            .find(|g| g.kind == kind && g.id == id)
+        {
             Some(g) => g.why.push(why),
             None => guards.push(Guard {
                 kind,
@@ -431,8 +449,7 @@ pub fn must_not_break(spec: &Spec, impact: &Impact, domain: &str, new_id: &str) 
                 requirement: requirement.cloned(),
                 why: vec![why],
             }),
-        }
-    };
+        };
     for s in spec.approved_scenarios().filter(|s| s.id != new_id) {
         if impact.rerun_scenarios.contains(&s.id) {
             add(
@@ -558,18 +575,42 @@ mod tests {
         let table = [
             ("", "is empty"),
             ("   .", "is empty"),
-            ("The API answers 500 on a second completion", "missing the situation"),
-            ("When I complete a task twice, it answers 500", "missing what should happen"),
-            ("When I complete a task twice, it should answer 409", "missing what happens instead"),
-            ("When I complete a task twice the API should answer 409 but it answers 500", "where the situation ends"),
-            ("When , it should answer 409 but 500", "situation after `when` is empty"),
-            ("When I retry, it should but it answers 500", "what should happen is empty"),
-            ("When I retry, it should answer 409 but", "what happens instead is empty"),
+            (
+                "The API answers 500 on a second completion",
+                "missing the situation",
+            ),
+            (
+                "When I complete a task twice, it answers 500",
+                "missing what should happen",
+            ),
+            (
+                "When I complete a task twice, it should answer 409",
+                "missing what happens instead",
+            ),
+            (
+                "When I complete a task twice the API should answer 409 but it answers 500",
+                "where the situation ends",
+            ),
+            (
+                "When , it should answer 409 but 500",
+                "situation after `when` is empty",
+            ),
+            (
+                "When I retry, it should but it answers 500",
+                "what should happen is empty",
+            ),
+            (
+                "When I retry, it should answer 409 but",
+                "what happens instead is empty",
+            ),
         ];
         for (text, needle) in table {
             let err = parse_report(text).expect_err(text).0;
             assert!(err.contains(needle), "{text:?}: {err}");
-            assert!(err.contains("When X, Y should happen but Z happens"), "{err}");
+            assert!(
+                err.contains("When X, Y should happen but Z happens"),
+                "{err}"
+            );
         }
         let huge = format!("When {}, it should work but it fails", "x ".repeat(5000));
         assert!(parse_report(&huge).unwrap_err().0.contains("at most 3000"));
@@ -577,11 +618,16 @@ mod tests {
 
     #[test]
     fn parts_given_separately_must_all_be_there() {
-        let r = report_from_parts(Some("I retry"), Some("it should answer 409"), Some("500")).unwrap();
+        let r =
+            report_from_parts(Some("I retry"), Some("it should answer 409"), Some("500")).unwrap();
         assert_eq!(r.expected, "It should answer 409");
-        let err = report_from_parts(Some("I retry"), None, Some("500")).unwrap_err().0;
+        let err = report_from_parts(Some("I retry"), None, Some("500"))
+            .unwrap_err()
+            .0;
         assert!(err.contains("`expected` is missing"), "{err}");
-        let err = report_from_parts(Some(" "), Some("x"), Some("y")).unwrap_err().0;
+        let err = report_from_parts(Some(" "), Some("x"), Some("y"))
+            .unwrap_err()
+            .0;
         assert!(err.contains("`when` is missing"), "{err}");
     }
 
@@ -598,8 +644,12 @@ mod tests {
             OneOrMany::One("The API should answer 409".into())
         );
         assert_eq!(draft.when.as_deref(), Some("I complete a completed task"));
-        assert!(draft.rationale.contains("observed today instead: it answers 500"));
-        assert!(draft.rationale.contains("expected: the API should answer 409"));
+        assert!(draft
+            .rationale
+            .contains("observed today instead: it answers 500"));
+        assert!(draft
+            .rationale
+            .contains("expected: the API should answer 409"));
         let long = derived_name(&"word ".repeat(40));
         assert!(long.chars().count() <= MAX_DERIVED_NAME_CHARS, "{long}");
         assert!(long.ends_with("word"), "{long}");
@@ -613,15 +663,21 @@ mod tests {
             ("flow.yaml".to_string(), "interaction: billing\nparticipants: [tasks, reports]\nconstraints:\n  - name: Flow latency\n    requirement: p99 latency < 500ms\n".to_string()),
         ];
         let before = sdd_spec::load_sources(&base).spec;
-        let report = parse_report("When I complete a task twice, it should answer 409 but it answers 500").unwrap();
+        let report =
+            parse_report("When I complete a task twice, it should answer 409 but it answers 500")
+                .unwrap();
         let draft = draft_scenario(&report, &DraftOptions::default());
         let (_, items) =
-            sdd_spec::review::check_proposals("tasks", std::slice::from_ref(&draft), "agent").unwrap();
+            sdd_spec::review::check_proposals("tasks", std::slice::from_ref(&draft), "agent")
+                .unwrap();
         let mut sources = base;
         sources.push(("(draft)".into(), draft_source("tasks", &items[0])));
         let after = sdd_spec::load_sources(&sources);
         assert!(
-            after.diagnostics.iter().all(|d| d.severity != sdd_spec::Severity::Error),
+            after
+                .diagnostics
+                .iter()
+                .all(|d| d.severity != sdd_spec::Severity::Error),
             "{:?}",
             after.diagnostics
         );
@@ -650,7 +706,9 @@ mod tests {
         assert!(why("tasks.performance.reads").contains("constraint of the domain `tasks`"));
         assert!(why("billing.interaction.flow_latency").contains("interaction `billing`"));
         // Neither the proposal itself nor another proposal is something to keep.
-        assert!(guards.iter().all(|g| g.id != new_id && g.id != "tasks.idea"));
+        assert!(guards
+            .iter()
+            .all(|g| g.id != new_id && g.id != "tasks.idea"));
         assert_eq!(guards[0].kind, GuardKind::Scenario);
     }
 
@@ -658,7 +716,9 @@ mod tests {
     fn the_regression_test_fails_until_written_and_says_what_happens_today() {
         let (_, after) = spec_with_draft();
         let scenario = after.scenario("tasks.i_complete_a_task_twice").unwrap();
-        let report = parse_report("When I complete a task twice, it should answer 409 but it answers 500").unwrap();
+        let report =
+            parse_report("When I complete a task twice, it should answer 409 but it answers 500")
+                .unwrap();
         for framework in [
             Framework::Cargo,
             Framework::Pytest,
@@ -669,7 +729,8 @@ mod tests {
         ] {
             let test = regression_test(framework, scenario, &report);
             assert!(
-                test.code.contains("Today, instead (the bug report): it answers 500"),
+                test.code
+                    .contains("Today, instead (the bug report): it answers 500"),
                 "{framework:?}:\n{}",
                 test.code
             );
@@ -707,6 +768,9 @@ mod tests {
         let empty = sdd_spec::project::parse_project_file("{}").unwrap();
         assert!(project_framework(&empty, dir.path()).is_none());
         std::fs::write(dir.path().join("go.mod"), "module x\n").unwrap();
-        assert_eq!(project_framework(&empty, dir.path()).unwrap().0, Framework::Go);
+        assert_eq!(
+            project_framework(&empty, dir.path()).unwrap().0,
+            Framework::Go
+        );
     }
 }

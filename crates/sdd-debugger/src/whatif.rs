@@ -186,7 +186,8 @@ pub fn apply_change(
     }
     let text_field = |key: &str| change.get(key).and_then(Value::as_str).map(str::to_string);
     let explicit = text_field("id");
-    let name = text_field("name").ok_or("`change` has no `name`: every scenario and constraint needs one")?;
+    let name = text_field("name")
+        .ok_or("`change` has no `name`: every scenario and constraint needs one")?;
     let domain = match (&hints.domain, &explicit) {
         (Some(d), _) => d.clone(),
         (None, Some(id)) if id.contains('.') => id.split('.').next().unwrap_or_default().to_string(),
@@ -197,7 +198,9 @@ pub fn apply_change(
         }
     };
     if ids::slug(&domain) != domain {
-        return Err(format!("`domain` `{domain}` is not a domain name (snake_case); see list_domains"));
+        return Err(format!(
+            "`domain` `{domain}` is not a domain name (snake_case); see list_domains"
+        ));
     }
     let (id, existing) = match kind {
         ChangeKind::Scenario => {
@@ -227,7 +230,8 @@ pub fn apply_change(
                     }
                 }
             };
-            let id = explicit.unwrap_or_else(|| ids::derived_constraint_id(&domain, &category, &name));
+            let id =
+                explicit.unwrap_or_else(|| ids::derived_constraint_id(&domain, &category, &name));
             let at = current.constraint(&id).map(|c| c.location.clone());
             (id, at.map(|l| (l, Some(category))))
         }
@@ -247,10 +251,14 @@ pub fn apply_change(
                 ));
             }
             let Some((_, text)) = sources.iter_mut().find(|(p, _)| *p == location.file) else {
-                return Err(format!("`{}` could not be read again; try once more", location.file));
+                return Err(format!(
+                    "`{}` could not be read again; try once more",
+                    location.file
+                ));
             };
-            let mut value: Value = serde_yaml::from_str(text)
-                .map_err(|e| format!("`{}` does not parse now ({e}); fix it first", location.file))?;
+            let mut value: Value = serde_yaml::from_str(text).map_err(|e| {
+                format!("`{}` does not parse now ({e}); fix it first", location.file)
+            })?;
             let slot = value_at(&mut value, &location.path).ok_or_else(|| {
                 format!(
                     "`{id}` could not be found at `{}` in `{}`; edit the file by hand",
@@ -275,9 +283,11 @@ pub fn apply_change(
             let text = match kind {
                 ChangeKind::Scenario => format!("domain: {domain}\nscenarios:\n{}", indented("  ")),
                 _ => {
-                    let category = hints.category.clone().or_else(|| {
-                        id.split('.').nth(1).map(str::to_string)
-                    }).unwrap_or_default();
+                    let category = hints
+                        .category
+                        .clone()
+                        .or_else(|| id.split('.').nth(1).map(str::to_string))
+                        .unwrap_or_default();
                     format!(
                         "domain: {domain}\nconstraints:\n  {}:\n{}",
                         serde_json::to_string(&category).unwrap_or_default(),
@@ -308,7 +318,9 @@ fn checked_file(file: &str) -> Result<String, String> {
         ));
     }
     if !(file.ends_with(".yaml") || file.ends_with(".yml")) {
-        return Err(format!("`file` `{file}` must name a `.yaml` or `.yml` spec file"));
+        return Err(format!(
+            "`file` `{file}` must name a `.yaml` or `.yml` spec file"
+        ));
     }
     Ok(file.to_string())
 }
@@ -600,8 +612,8 @@ pub fn shift(
         row.summary = format!("not reached: {}", after.summary);
         return row;
     }
-    row.would_be_violated_now = after.status == Verdict::Failing
-        && row.status_before.is_none_or(|s| s != Verdict::Failing);
+    row.would_be_violated_now =
+        after.status == Verdict::Failing && row.status_before.is_none_or(|s| s != Verdict::Failing);
     let percent = |p: Option<f64>| p.map(|p| format!("{p:.1} %")).unwrap_or("unknown".into());
     row.summary = match (&before, row.would_be_violated_now) {
         (_, true) => format!(
@@ -653,7 +665,9 @@ mod tests {
         let w = apply_change(sources(), &current, &value, &hints)?;
         let new = sdd_spec::load_sources(&w.sources);
         assert!(
-            new.diagnostics.iter().all(|d| d.severity != sdd_spec::Severity::Error),
+            new.diagnostics
+                .iter()
+                .all(|d| d.severity != sdd_spec::Severity::Error),
             "{:?}",
             new.diagnostics
         );
@@ -678,27 +692,46 @@ mod tests {
             ChangeHints::default(),
         )
         .unwrap();
-        assert_eq!((applied.action.as_str(), applied.id.as_deref()), ("edit", Some("tasks.performance.reads")));
+        assert_eq!(
+            (applied.action.as_str(), applied.id.as_deref()),
+            ("edit", Some("tasks.performance.reads"))
+        );
         let impact = sdd_spec::analysis::impact::compare(&old, &new);
         assert_eq!(impact.constraints.changed[0].id, "tasks.performance.reads");
 
         let (old, new, applied) = would_be(
             "name: Writes\nrequirement: p99 latency < 200ms for create operations\n",
-            ChangeHints { domain: Some("tasks".into()), category: Some("performance".into()), ..Default::default() },
+            ChangeHints {
+                domain: Some("tasks".into()),
+                category: Some("performance".into()),
+                ..Default::default()
+            },
         )
         .unwrap();
         assert_eq!(applied.action, "new");
         let impact = sdd_spec::analysis::impact::compare(&old, &new);
-        assert_eq!(impact.constraints.added, vec!["tasks.performance.writes".to_string()]);
-        assert_eq!(new.constraint("tasks.performance.writes").unwrap().category, "performance");
+        assert_eq!(
+            impact.constraints.added,
+            vec!["tasks.performance.writes".to_string()]
+        );
+        assert_eq!(
+            new.constraint("tasks.performance.writes").unwrap().category,
+            "performance"
+        );
 
         // A whole document replaces the file it names.
         let (old, new, applied) = would_be(
             &TASKS.replace("Error rate < 1%", "Error rate < 0.1%"),
-            ChangeHints { file: Some("tasks.yaml".into()), ..Default::default() },
+            ChangeHints {
+                file: Some("tasks.yaml".into()),
+                ..Default::default()
+            },
         )
         .unwrap();
-        assert_eq!((applied.kind, applied.action.as_str()), (ChangeKind::Document, "edit"));
+        assert_eq!(
+            (applied.kind, applied.action.as_str()),
+            (ChangeKind::Document, "edit")
+        );
         let impact = sdd_spec::analysis::impact::compare(&old, &new);
         assert_eq!(impact.constraints.changed[0].id, "tasks.reliability.errors");
     }
@@ -716,23 +749,40 @@ mod tests {
             ("a: [{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{]\n", ChangeHints::default(), "line 1"),
         ];
         for (change, hints, needle) in table {
-            let err = would_be(change, hints).err().unwrap_or_else(|| panic!("{change} placed"));
+            let err = would_be(change, hints)
+                .err()
+                .unwrap_or_else(|| panic!("{change} placed"));
             assert!(err.contains(needle), "{change:?}: {err}");
         }
         // An alias bomb is refused before serde_yaml expands it.
         let mut bomb = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
         for i in 1..12 {
-            bomb.push_str(&format!("{}: &{} [*{}, *{}, *{}, *{}, *{}, *{}, *{}, *{}, *{}, *{}]\n",
-                (b'a' + i) as char, (b'a' + i) as char,
-                (b'a' + i - 1) as char, (b'a' + i - 1) as char, (b'a' + i - 1) as char, (b'a' + i - 1) as char, (b'a' + i - 1) as char,
-                (b'a' + i - 1) as char, (b'a' + i - 1) as char, (b'a' + i - 1) as char, (b'a' + i - 1) as char, (b'a' + i - 1) as char));
+            bomb.push_str(&format!(
+                "{}: &{} [*{}, *{}, *{}, *{}, *{}, *{}, *{}, *{}, *{}, *{}]\n",
+                (b'a' + i) as char,
+                (b'a' + i) as char,
+                (b'a' + i - 1) as char,
+                (b'a' + i - 1) as char,
+                (b'a' + i - 1) as char,
+                (b'a' + i - 1) as char,
+                (b'a' + i - 1) as char,
+                (b'a' + i - 1) as char,
+                (b'a' + i - 1) as char,
+                (b'a' + i - 1) as char,
+                (b'a' + i - 1) as char,
+                (b'a' + i - 1) as char
+            ));
         }
         assert!(parse_change(&bomb, &Limits::default()).is_err());
     }
 
     fn setting_rules(spec: &Spec) -> AlertRules {
         let project = sdd_spec::project::parse_project_file("{}").unwrap();
-        let setting = Setting { project: &project, domains: spec.domains.len(), budget_window_ms: 30 * 86_400_000 };
+        let setting = Setting {
+            project: &project,
+            domains: spec.domains.len(),
+            budget_window_ms: 30 * 86_400_000,
+        };
         let constraints: Vec<_> = spec.constraints.iter().map(|c| &**c).collect();
         alert_rules(&setting, &constraints)
     }
@@ -753,7 +803,12 @@ mod tests {
         assert_eq!(burn.constraint.as_deref(), Some("tasks.reliability.errors"));
         assert_ne!(burn.expr_before, burn.expr_after);
         // Nothing else moved: every change is the error-rate constraint's.
-        assert!(changes.iter().all(|c| c.constraint.as_deref() == Some("tasks.reliability.errors")), "{changes:#?}");
+        assert!(
+            changes
+                .iter()
+                .all(|c| c.constraint.as_deref() == Some("tasks.reliability.errors")),
+            "{changes:#?}"
+        );
         assert!(diff_rules(&setting_rules(&old), &setting_rules(&old)).is_empty());
     }
 
@@ -764,14 +819,31 @@ mod tests {
             title: title.into(),
             queries: vec![q.into()],
         };
-        let board = |panels| Dashboard { json: serde_json::Value::Null, panels, not_covered: Vec::new() };
-        let old = board(vec![panel("A", "p95", "q1"), panel("A", "gone", "q2"), panel("B", "same", "q3")]);
-        let new = board(vec![panel("A", "p95", "q1b"), panel("B", "same", "q3"), panel("C", "new", "q4")]);
+        let board = |panels| Dashboard {
+            json: serde_json::Value::Null,
+            panels,
+            not_covered: Vec::new(),
+        };
+        let old = board(vec![
+            panel("A", "p95", "q1"),
+            panel("A", "gone", "q2"),
+            panel("B", "same", "q3"),
+        ]);
+        let new = board(vec![
+            panel("A", "p95", "q1b"),
+            panel("B", "same", "q3"),
+            panel("C", "new", "q4"),
+        ]);
         let diff = diff_panels(&old, &new);
-        let seen: Vec<(Difference, &str)> = diff.iter().map(|d| (d.change, d.title.as_str())).collect();
+        let seen: Vec<(Difference, &str)> =
+            diff.iter().map(|d| (d.change, d.title.as_str())).collect();
         assert_eq!(
             seen,
-            vec![(Difference::Removed, "gone"), (Difference::Changed, "p95"), (Difference::Added, "new")]
+            vec![
+                (Difference::Removed, "gone"),
+                (Difference::Changed, "p95"),
+                (Difference::Added, "new")
+            ]
         );
         assert_eq!(diff[1].queries_before, vec!["q1".to_string()]);
         assert_eq!(diff[1].queries_after, vec!["q1b".to_string()]);
@@ -796,29 +868,72 @@ mod tests {
 
     #[test]
     fn headroom_before_and_after_tells_eaten_violated_and_not_reached() {
-        let tightened = shift("c", "c", None, None,
-            Some(Ok(judged(Verdict::Passing, 100.0, 20.0))), Ok(judged(Verdict::Failing, 50.0, -60.0)));
+        let tightened = shift(
+            "c",
+            "c",
+            None,
+            None,
+            Some(Ok(judged(Verdict::Passing, 100.0, 20.0))),
+            Ok(judged(Verdict::Failing, 50.0, -60.0)),
+        );
         assert!(tightened.would_be_violated_now);
-        assert!(tightened.summary.starts_with("WOULD BE VIOLATED NOW"), "{}", tightened.summary);
-        assert_eq!((tightened.limit_before, tightened.limit_after), (Some(100.0), Some(50.0)));
+        assert!(
+            tightened.summary.starts_with("WOULD BE VIOLATED NOW"),
+            "{}",
+            tightened.summary
+        );
+        assert_eq!(
+            (tightened.limit_before, tightened.limit_after),
+            (Some(100.0), Some(50.0))
+        );
 
-        let eaten = shift("c", "c", None, None,
-            Some(Ok(judged(Verdict::Passing, 100.0, 20.0))), Ok(judged(Verdict::Passing, 90.0, 11.1)));
+        let eaten = shift(
+            "c",
+            "c",
+            None,
+            None,
+            Some(Ok(judged(Verdict::Passing, 100.0, 20.0))),
+            Ok(judged(Verdict::Passing, 90.0, 11.1)),
+        );
         assert!(!eaten.would_be_violated_now);
-        assert!(eaten.summary.starts_with("eats 8.9 points"), "{}", eaten.summary);
+        assert!(
+            eaten.summary.starts_with("eats 8.9 points"),
+            "{}",
+            eaten.summary
+        );
 
-        let freed = shift("c", "c", None, None,
-            Some(Ok(judged(Verdict::Passing, 100.0, 20.0))), Ok(judged(Verdict::Passing, 200.0, 60.0)));
-        assert!(freed.summary.starts_with("frees 40.0 points"), "{}", freed.summary);
+        let freed = shift(
+            "c",
+            "c",
+            None,
+            None,
+            Some(Ok(judged(Verdict::Passing, 100.0, 20.0))),
+            Ok(judged(Verdict::Passing, 200.0, 60.0)),
+        );
+        assert!(
+            freed.summary.starts_with("frees 40.0 points"),
+            "{}",
+            freed.summary
+        );
 
         // Already failing: not "would be" violated, it is.
-        let still = shift("c", "c", None, None,
-            Some(Ok(judged(Verdict::Failing, 70.0, -14.0))), Ok(judged(Verdict::Failing, 60.0, -33.0)));
+        let still = shift(
+            "c",
+            "c",
+            None,
+            None,
+            Some(Ok(judged(Verdict::Failing, 70.0, -14.0))),
+            Ok(judged(Verdict::Failing, 60.0, -33.0)),
+        );
         assert!(!still.would_be_violated_now);
 
         let unreached = shift("c", "c", None, None, None, Err("connection refused".into()));
         assert_eq!(unreached.status_after, Verdict::Unchecked);
-        assert!(unreached.summary.starts_with("not reached"), "{}", unreached.summary);
+        assert!(
+            unreached.summary.starts_with("not reached"),
+            "{}",
+            unreached.summary
+        );
 
         let mut unmeasured = judged(Verdict::Unchecked, 50.0, 0.0);
         unmeasured.summary = "no series measures it".into();

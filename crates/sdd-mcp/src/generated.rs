@@ -2,7 +2,9 @@
 //! written whole or not at all, and never over a file some other hand wrote.
 
 use std::io::{Read, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+use crate::{Project, ToolError};
 
 /// A file over this size is not read to decide whether a tool wrote it: it is not replaced.
 const MAX_REPLACED_BYTES: u64 = 16 * 1024 * 1024;
@@ -63,4 +65,53 @@ pub fn write_generated(
         return Err(format!("cannot write `{shown}`: {e}"));
     }
     Ok(())
+}
+
+/// `relative` (the tool argument `arg`) as a file a tool may generate into the project: inside
+/// the project root, outside the spec root (where it would be read as a spec file), ending in
+/// one of `extensions`.
+pub fn generated_target(
+    project: &Project,
+    specs: &Path,
+    arg: &str,
+    relative: &str,
+    extensions: &[&str],
+) -> Result<PathBuf, ToolError> {
+    let path = Project::confine(&project.root, relative).map_err(|e| format!("`{arg}`: {e}"))?;
+    let name = relative.rsplit('/').next().unwrap_or_default();
+    if !extensions
+        .iter()
+        .any(|ext| name.len() > ext.len() && name.ends_with(ext))
+    {
+        return Err(format!(
+            "`{arg}` must name a file ending in {}, not `{relative}`",
+            extensions
+                .iter()
+                .map(|e| format!("`{e}`"))
+                .collect::<Vec<_>>()
+                .join(" or ")
+        ));
+    }
+    // A rule file or dashboard under the spec root would be read as a spec file.
+    let specs = specs.canonicalize().unwrap_or_else(|_| specs.to_path_buf());
+    let mut existing = path.clone();
+    let mut rest = Vec::new();
+    while !existing.exists() {
+        match (existing.file_name(), existing.parent()) {
+            (Some(name), Some(parent)) => {
+                rest.push(name.to_os_string());
+                existing = parent.to_path_buf();
+            }
+            _ => break,
+        }
+    }
+    let mut real = existing.canonicalize().unwrap_or(existing);
+    real.extend(rest.iter().rev());
+    if real.starts_with(&specs) || path.starts_with(&specs) {
+        return Err(format!(
+            "`{arg}` `{relative}` is inside the spec directory ({}), where it would be read as a spec file; write it elsewhere in the project",
+            project.display(&specs)
+        ));
+    }
+    Ok(path)
 }

@@ -19,7 +19,7 @@ pub mod test_client;
 pub mod test_spec;
 
 pub use cli::{init_tracing, run, ServerIdentity};
-pub use generated::write_generated;
+pub use generated::{generated_target, write_generated};
 pub use oneshot::{call_once, connect_in_process, list_tools, result_text, tool_arguments};
 pub use output::{
     bound_response, bounded_resource, call_tool_bounded, first, largest_fitting, paged, wire_chars,

@@ -1,14 +1,20 @@
 //! The debugger server's tools, one module per group: `incidents.rs` (analyze_incident),
-//! `transactions.rs` (trace_transaction) and `logs.rs` (log_patterns). Every tool only reads
-//! the project's files and metric source: read-only and idempotent.
+//! `transactions.rs` (trace_transaction), `logs.rs` (log_patterns), `hotfix.rs`
+//! (draft_hotfix) and `whatif.rs` (what_if). All but draft_hotfix only read the project's
+//! files and metric source: read-only and idempotent. draft_hotfix writes one proposal into
+//! the spec (and a new test file when asked): not read-only, not destructive.
 
+mod hotfix;
 mod incidents;
 mod logs;
 mod transactions;
+mod whatif;
 
+pub use hotfix::DraftHotfixResult;
 pub use incidents::IncidentResult;
 pub use logs::PatternsResult;
 pub use transactions::TransactionResult;
+pub use whatif::WhatIfResult;
 
 use sdd_debugger::event::{Nanos, NANOS_PER_SECOND};
 use sdd_debugger::incident::clamp_time;

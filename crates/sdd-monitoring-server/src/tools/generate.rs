@@ -159,53 +159,6 @@ fn fitting<A: Serialize>(text: &str, answer: impl Fn(String) -> A) -> (String, b
     (first_lines(text, keep), true)
 }
 
-/// `relative` as a file this tool may write: inside the project root, outside the spec root,
-/// ending in one of `extensions`.
-fn write_target(
-    project: &Project,
-    specs: &Path,
-    relative: &str,
-    extensions: &[&str],
-) -> Result<PathBuf, ToolError> {
-    let path = Project::confine(&project.root, relative).map_err(|e| format!("`path`: {e}"))?;
-    let name = relative.rsplit('/').next().unwrap_or_default();
-    if !extensions
-        .iter()
-        .any(|ext| name.len() > ext.len() && name.ends_with(ext))
-    {
-        return Err(format!(
-            "`path` must name a file ending in {}, not `{relative}`",
-            extensions
-                .iter()
-                .map(|e| format!("`{e}`"))
-                .collect::<Vec<_>>()
-                .join(" or ")
-        ));
-    }
-    // A rule file or dashboard under the spec root would be read as a spec file.
-    let specs = specs.canonicalize().unwrap_or_else(|_| specs.to_path_buf());
-    let mut existing = path.clone();
-    let mut rest = Vec::new();
-    while !existing.exists() {
-        match (existing.file_name(), existing.parent()) {
-            (Some(name), Some(parent)) => {
-                rest.push(name.to_os_string());
-                existing = parent.to_path_buf();
-            }
-            _ => break,
-        }
-    }
-    let mut real = existing.canonicalize().unwrap_or(existing);
-    real.extend(rest.iter().rev());
-    if real.starts_with(&specs) || path.starts_with(&specs) {
-        return Err(format!(
-            "`path` `{relative}` is inside the spec directory ({}), where it would be read as a spec file; write it elsewhere, e.g. `monitoring/{name}`",
-            project.display(&specs)
-        ));
-    }
-    Ok(path)
-}
-
 #[tool_router(router = generate_tools, vis = "pub(crate)")]
 impl MonitorServer {
     /// A Prometheus rule file from the spec's constraints and sdd.yaml: multi-window,
@@ -280,7 +233,13 @@ impl MonitorServer {
         let written = match &args.path {
             Some(relative) => {
                 let specs = SpecSlot::specs_dir(&self.state.project, Some(&file))?;
-                let path = write_target(&self.state.project, &specs, relative, &[".yml", ".yaml"])?;
+                let path = sdd_mcp::generated_target(
+                    &self.state.project,
+                    &specs,
+                    "path",
+                    relative,
+                    &[".yml", ".yaml"],
+                )?;
                 sdd_mcp::blocking(|| {
                     sdd_mcp::write_generated(
                         &path,
@@ -405,7 +364,13 @@ impl MonitorServer {
         let written = match &args.path {
             Some(relative) => {
                 let specs = SpecSlot::specs_dir(&self.state.project, Some(&file))?;
-                let path = write_target(&self.state.project, &specs, relative, &[".json"])?;
+                let path = sdd_mcp::generated_target(
+                    &self.state.project,
+                    &specs,
+                    "path",
+                    relative,
+                    &[".json"],
+                )?;
                 sdd_mcp::blocking(|| {
                     sdd_mcp::write_generated(
                         &path,
