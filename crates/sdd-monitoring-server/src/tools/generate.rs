@@ -3,14 +3,12 @@
 //! `path` they also write that one file inside the project, and never over a file they did not
 //! write themselves.
 
-use std::path::{Path, PathBuf};
-
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::{tool, tool_router, Json};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use sdd_mcp::{largest_fitting, Project, SpecSlot, ToolError, DEFAULT_ANSWER_CHARS};
+use sdd_mcp::{largest_fitting, SpecSlot, ToolError, DEFAULT_ANSWER_CHARS};
 use sdd_monitoring::dashboard::{self, dashboard, PanelSummary};
 use sdd_monitoring::rules::{self, alert_rules, NotCovered, RuleKind, RuleSummary, Setting};
 use sdd_spec::project::ProjectFile;
@@ -430,6 +428,8 @@ impl MonitorServer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sdd_mcp::Project;
+    use std::path::Path;
 
     fn project(dir: &Path) -> Project {
         std::fs::create_dir_all(dir.join("specs")).unwrap();
@@ -440,21 +440,30 @@ mod tests {
     fn paths_stay_in_the_project_outside_the_specs_and_name_the_right_file() {
         let dir = tempfile::tempdir().unwrap();
         let p = project(dir.path());
-        let ok = write_target(&p, &p.specs, "monitoring/sdd.yml", &[".yml", ".yaml"]).unwrap();
+        let ok = sdd_mcp::generated_target(
+            &p,
+            &p.specs,
+            "path",
+            "monitoring/sdd.yml",
+            &[".yml", ".yaml"],
+        )
+        .unwrap();
         assert!(ok.starts_with(&p.root));
         for bad in ["../x.yml", "/tmp/x.yml", "a/../../x.yml"] {
-            let err = write_target(&p, &p.specs, bad, &[".yml"]).unwrap_err();
+            let err = sdd_mcp::generated_target(&p, &p.specs, "path", bad, &[".yml"]).unwrap_err();
             assert!(err.contains("outside"), "{bad}: {err}");
         }
         for bad in ["x.txt", ".yml", "dir/", ""] {
-            let err = write_target(&p, &p.specs, bad, &[".yml"]).unwrap_err();
+            let err = sdd_mcp::generated_target(&p, &p.specs, "path", bad, &[".yml"]).unwrap_err();
             assert!(err.contains("ending in `.yml`"), "{bad}: {err}");
         }
-        let err = write_target(&p, &p.specs, "specs/alerts.yml", &[".yml"]).unwrap_err();
+        let err = sdd_mcp::generated_target(&p, &p.specs, "path", "specs/alerts.yml", &[".yml"])
+            .unwrap_err();
         assert!(err.contains("inside the spec directory"), "{err}");
         // Through a link into the specs, too.
         std::os::unix::fs::symlink(dir.path().join("specs"), dir.path().join("s")).unwrap();
-        let err = write_target(&p, &p.specs, "s/new/alerts.yml", &[".yml"]).unwrap_err();
+        let err = sdd_mcp::generated_target(&p, &p.specs, "path", "s/new/alerts.yml", &[".yml"])
+            .unwrap_err();
         assert!(err.contains("inside the spec directory"), "{err}");
     }
 
