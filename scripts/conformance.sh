@@ -10,7 +10,8 @@
 #                   of the metrics convention up to 2026-03-01T12:00:00Z, which the calls name
 #                   as `at`)
 #   debugger        a generated run with a planted deploy as JSON lines of the event
-#                   convention (`generate_incident`, an example of the sdd-debugger crate)
+#                   convention (`generate_incident`, an example of the sdd-debugger crate),
+#                   and the task-manager example's specs (draft_hotfix writes its proposal)
 # Usage: scripts/conformance.sh [SERVER...]   (default: all four; the servers must be built:
 # `cargo build` makes target/debug/sdd-specification, sdd-implementation, sdd-monitoring,
 # sdd-debugger and sdd, which the monitoring case imports with).
@@ -59,8 +60,10 @@ for server in "${@:-specification implementation monitoring debugger}"; do
         ;;
       debugger)
         # A generated run with a planted deploy (sdd-debugger's testing corpus), as JSON lines
-        # of the event convention.
-        mkdir -p "$scratch/logs"
+        # of the event convention; the task-manager example's specs for draft_hotfix (which
+        # writes a proposal into them) and what_if.
+        mkdir -p "$scratch/logs" "$scratch/specs"
+        cp "$repo"/examples/task_manager/specs/*.yaml "$scratch/specs/"
         printf 'debugger:\n  sources:\n    - {path: logs/events.jsonl}\n  business_keys: [order_id]\n' >"$scratch/sdd.yaml"
         (cd "$repo" && cargo run -q -p sdd-debugger --features testing --example generate_incident -- deploy 1 10 240) \
           >"$scratch/logs/events.jsonl"
