@@ -10,7 +10,8 @@
 #                   of the metrics convention up to 2026-03-01T12:00:00Z, which the calls name
 #                   as `at`)
 #   debugger        a generated run with a planted deploy as JSON lines of the event
-#                   convention (`generate_incident`, an example of the sdd-debugger crate)
+#                   convention (`generate_incident`, an example of the sdd-debugger crate),
+#                   and the task-manager example's specs (draft_hotfix writes its proposal)
 # Usage: scripts/conformance.sh [SERVER...]   (default: all four; the servers must be built:
 # `cargo build` makes target/debug/sdd-specification, sdd-implementation, sdd-monitoring,
 # sdd-debugger and sdd, which the monitoring case imports with).
@@ -59,11 +60,13 @@ for server in "${@:-specification implementation monitoring debugger}"; do
         ;;
       debugger)
         # A generated run with a planted deploy (sdd-debugger's testing corpus), as JSON lines
-        # of the event convention.
-        # Its spec names the run's scenarios, so incidents recorded from it have subjects and
-        # runbooks.
+        # of the event convention; the task-manager example's specs for draft_hotfix (which
+        # writes a proposal into them) and what_if, and a spec naming the run's scenarios, so
+        # incidents recorded from it have subjects and runbooks.
         mkdir -p "$scratch/logs" "$scratch/specs"
-        printf 'debugger:\n  sources:\n    - {path: logs/events.jsonl}\n  business_keys: [order_id]\n' >"$scratch/sdd.yaml"
+        cp "$repo"/examples/task_manager/specs/*.yaml "$scratch/specs/"
+        # Two domains (the example's and Shop): the uptime what_if edits is named a histogram.
+        printf 'debugger:\n  sources:\n    - {path: logs/events.jsonl}\n  business_keys: [order_id]\nmonitoring:\n  constraints:\n    task_management_system.reliability.uptime: {histogram: http_request_duration_seconds}\n' >"$scratch/sdd.yaml"
         printf 'feature: Shop\nscenarios:\n  - name: Create an order\n    when: I create an order\n    then: The order exists\n  - name: Complete an order\n    given: An order exists\n    when: I complete it\n    then: The order is completed\n  - name: List orders\n    when: I list my orders\n    then: I see them\n' >"$scratch/specs/shop.yaml"
         (cd "$repo" && cargo run -q -p sdd-debugger --features testing --example generate_incident -- deploy 1 10 240) \
           >"$scratch/logs/events.jsonl"

@@ -7,20 +7,21 @@
 //! so an answer is always about the files as they are.
 #![deny(clippy::print_stdout)]
 
+mod prompts;
 mod tools;
 
 use std::sync::Arc;
 
-use rmcp::handler::server::router::tool::ToolRouter;
+use rmcp::handler::server::router::{prompt::PromptRouter, tool::ToolRouter};
 use rmcp::model::ServerCapabilities;
-use rmcp::{tool_handler, ServerHandler};
+use rmcp::{prompt_handler, tool_handler, ServerHandler};
 use sdd_mcp::{Project, ServerIdentity, SpecSlot, ToolError};
 use sdd_monitoring::source::EmbeddedSource;
 use sdd_spec::project::ProjectFile;
 
 pub use tools::{
-    IncidentList, IncidentResult, LearningsResult, PatternsResult, RecordResult, RunbookResult,
-    TransactionResult,
+    DraftHotfixResult, IncidentList, IncidentResult, LearningsResult, PatternsResult, RecordResult,
+    RunbookResult, TransactionResult, WhatIfResult,
 };
 
 pub const IDENTITY: ServerIdentity = ServerIdentity {
@@ -39,9 +40,13 @@ pub const IDENTITY: ServerIdentity = ServerIdentity {
         analysis in the run history; post_incident_learnings turns one into proposed scenarios, \
         constraints, alert rules and runbook updates, each citing it; list_incidents shows past \
         incidents and what became of their learnings; generate_runbook writes a scenario's or \
-        constraint's runbook from the spec and its incidents, every line cited. Sources: \
-        debugger.sources of sdd.yaml and the service logs the implementation server captured \
-        (.sdd/service-logs).",
+        constraint's runbook from the spec and its incidents, every line cited. draft_hotfix \
+        turns a bug report (\"When X, Y should happen but Z happens\") into a proposed scenario \
+        for a person's review (`sdd review`), a failing regression test and what the fix must not \
+        break. what_if judges a proposed spec change without writing it: impact, headroom on \
+        today's metrics, and the alert rules and dashboard panels it would change. Prompts: \
+        investigate_incident, write_hotfix. Sources: debugger.sources of sdd.yaml and the \
+        service logs the implementation server captured (.sdd/service-logs).",
 };
 
 pub(crate) struct State {
@@ -55,6 +60,7 @@ pub(crate) struct State {
 pub struct DebuggerServer {
     state: Arc<State>,
     tool_router: ToolRouter<Self>,
+    prompt_router: PromptRouter<Self>,
 }
 
 impl DebuggerServer {
@@ -63,7 +69,9 @@ impl DebuggerServer {
             + Self::transaction_tools()
             + Self::log_tools()
             + Self::record_tools()
-            + Self::runbook_tools();
+            + Self::runbook_tools()
+            + Self::hotfix_tools()
+            + Self::whatif_tools();
         sdd_mcp::tidy_schemas(&mut tool_router);
         DebuggerServer {
             state: Arc::new(State {
@@ -72,6 +80,7 @@ impl DebuggerServer {
                 spec: SpecSlot::default(),
             }),
             tool_router,
+            prompt_router: Self::prompt_router(),
         }
     }
 
@@ -82,6 +91,7 @@ impl DebuggerServer {
 }
 
 #[tool_handler(router = self.tool_router)]
+#[prompt_handler(router = self.prompt_router)]
 impl ServerHandler for DebuggerServer {
     /// Every answer passes through [`sdd_mcp::call_tool_bounded`]: none is larger than an
     /// agent's context can take.
@@ -96,7 +106,10 @@ impl ServerHandler for DebuggerServer {
     fn get_info(&self) -> rmcp::model::ServerConfig {
         sdd_mcp::server_config(
             &IDENTITY,
-            ServerCapabilities::builder().enable_tools().build(),
+            ServerCapabilities::builder()
+                .enable_tools()
+                .enable_prompts()
+                .build(),
         )
     }
 }

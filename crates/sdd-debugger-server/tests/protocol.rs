@@ -10,6 +10,10 @@ use serde_json::{json, Value};
 
 const SERVER: &str = env!("CARGO_BIN_EXE_sdd-debugger");
 
+/// draft_hotfix, what_if and the prompts on copies of the task-manager example.
+#[path = "protocol/operations.rs"]
+mod operations;
+
 async fn start(project: &Path) -> Client {
     sdd_mcp::test_client::start(SERVER, &["--project".as_ref(), project.as_os_str()]).await
 }

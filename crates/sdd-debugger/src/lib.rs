@@ -11,6 +11,7 @@ pub mod collect;
 pub mod drain;
 pub mod event;
 pub mod gather;
+pub mod hotfix;
 pub mod incident;
 pub mod learnings;
 #[cfg(feature = "testing")]
@@ -22,3 +23,4 @@ pub mod stats;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod trace;
+pub mod whatif;

@@ -67,22 +67,24 @@ pub fn write_generated(
     Ok(())
 }
 
-/// `relative` as a file a generating tool may write: inside the project root, outside the spec root,
-/// ending in one of `extensions`.
+/// `relative` (the tool argument `arg`) as a file a tool may generate into the project: inside
+/// the project root, outside the spec root (where it would be read as a spec file), ending in
+/// one of `extensions`.
 pub fn generated_target(
     project: &Project,
     specs: &Path,
+    arg: &str,
     relative: &str,
     extensions: &[&str],
 ) -> Result<PathBuf, ToolError> {
-    let path = Project::confine(&project.root, relative).map_err(|e| format!("`path`: {e}"))?;
+    let path = Project::confine(&project.root, relative).map_err(|e| format!("`{arg}`: {e}"))?;
     let name = relative.rsplit('/').next().unwrap_or_default();
     if !extensions
         .iter()
         .any(|ext| name.len() > ext.len() && name.ends_with(ext))
     {
         return Err(format!(
-            "`path` must name a file ending in {}, not `{relative}`",
+            "`{arg}` must name a file ending in {}, not `{relative}`",
             extensions
                 .iter()
                 .map(|e| format!("`{e}`"))
@@ -107,7 +109,7 @@ pub fn generated_target(
     real.extend(rest.iter().rev());
     if real.starts_with(&specs) || path.starts_with(&specs) {
         return Err(format!(
-            "`path` `{relative}` is inside the spec directory ({}), where it would be read as a spec file; write it elsewhere, e.g. `monitoring/{name}`",
+            "`{arg}` `{relative}` is inside the spec directory ({}), where it would be read as a spec file; write it elsewhere in the project",
             project.display(&specs)
         ));
     }
@@ -127,21 +129,30 @@ mod tests {
     fn paths_stay_in_the_project_outside_the_specs_and_name_the_right_file() {
         let dir = tempfile::tempdir().unwrap();
         let p = project(dir.path());
-        let ok = generated_target(&p, &p.specs, "monitoring/sdd.yml", &[".yml", ".yaml"]).unwrap();
+        let ok = generated_target(
+            &p,
+            &p.specs,
+            "path",
+            "monitoring/sdd.yml",
+            &[".yml", ".yaml"],
+        )
+        .unwrap();
         assert!(ok.starts_with(&p.root));
         for bad in ["../x.yml", "/tmp/x.yml", "a/../../x.yml"] {
-            let err = generated_target(&p, &p.specs, bad, &[".yml"]).unwrap_err();
+            let err = generated_target(&p, &p.specs, "path", bad, &[".yml"]).unwrap_err();
             assert!(err.contains("outside"), "{bad}: {err}");
         }
         for bad in ["x.txt", ".yml", "dir/", ""] {
-            let err = generated_target(&p, &p.specs, bad, &[".yml"]).unwrap_err();
+            let err = generated_target(&p, &p.specs, "path", bad, &[".yml"]).unwrap_err();
             assert!(err.contains("ending in `.yml`"), "{bad}: {err}");
         }
-        let err = generated_target(&p, &p.specs, "specs/alerts.yml", &[".yml"]).unwrap_err();
+        let err =
+            generated_target(&p, &p.specs, "path", "specs/alerts.yml", &[".yml"]).unwrap_err();
         assert!(err.contains("inside the spec directory"), "{err}");
         // Through a link into the specs, too.
         std::os::unix::fs::symlink(dir.path().join("specs"), dir.path().join("s")).unwrap();
-        let err = generated_target(&p, &p.specs, "s/new/alerts.yml", &[".yml"]).unwrap_err();
+        let err =
+            generated_target(&p, &p.specs, "path", "s/new/alerts.yml", &[".yml"]).unwrap_err();
         assert!(err.contains("inside the spec directory"), "{err}");
     }
 }

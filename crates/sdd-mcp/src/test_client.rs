@@ -107,6 +107,24 @@ pub async fn assert_tool_snapshot(client: Client, path: &std::path::Path) {
     );
 }
 
+/// Every prompt with its description and arguments as the client lists them, compared with
+/// the committed snapshot at `path` (rewritten when `UPDATE_SNAPSHOTS` is set): the slash
+/// commands people start workflows with are a contract too.
+pub async fn assert_prompt_snapshot(client: Client, path: &std::path::Path) {
+    let mut prompts = client.list_all_prompts().await.expect("prompts/list");
+    client.cancel().await.expect("shut the server down");
+    prompts.sort_by(|a, b| a.name.cmp(&b.name));
+    let fresh = serde_json::to_string_pretty(&prompts).expect("prompts as JSON") + "\n";
+    if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
+        std::fs::write(path, &fresh).expect("write the snapshot");
+    }
+    let committed = std::fs::read_to_string(path).unwrap_or_default();
+    assert!(
+        committed == fresh,
+        "prompts changed: review and run with UPDATE_SNAPSHOTS=1"
+    );
+}
+
 /// What [`ping_during`] saw: the longest a ping waited, and each call's result with the time
 /// from the start until it ended.
 pub struct PingsDuring {

@@ -7,13 +7,14 @@
 //! every call (edits are seen at once); the embedded store's connection is kept.
 #![deny(clippy::print_stdout)]
 
+mod prompts;
 mod tools;
 
 use std::sync::Arc;
 
-use rmcp::handler::server::router::tool::ToolRouter;
+use rmcp::handler::server::router::{prompt::PromptRouter, tool::ToolRouter};
 use rmcp::model::ServerCapabilities;
-use rmcp::{tool_handler, ServerHandler};
+use rmcp::{prompt_handler, tool_handler, ServerHandler};
 use sdd_mcp::{Project, ServerIdentity, SpecSlot, ToolError};
 use sdd_monitoring::source::{EmbeddedSource, Source};
 use sdd_spec::project::ProjectFile;
@@ -37,7 +38,7 @@ pub const IDENTITY: ServerIdentity = ServerIdentity {
         the PromQL, the window and the method. Summaries only: raw points only when asked, capped. \
         generate_alert_rules writes the constraints as a Prometheus rule file (burn-rate, latency and \
         exhaustion alerts) and generate_dashboard as a Grafana dashboard, each naming what it cannot \
-        cover; both write only when given a `path` inside the project.",
+        cover; both write only when given a `path` inside the project. Prompt: review_degradation.",
 };
 
 pub(crate) struct State {
@@ -51,6 +52,7 @@ pub(crate) struct State {
 pub struct MonitorServer {
     state: Arc<State>,
     tool_router: ToolRouter<Self>,
+    prompt_router: PromptRouter<Self>,
 }
 
 impl MonitorServer {
@@ -67,6 +69,7 @@ impl MonitorServer {
                 spec: SpecSlot::default(),
             }),
             tool_router,
+            prompt_router: Self::prompt_router(),
         }
     }
 
@@ -82,6 +85,7 @@ impl MonitorServer {
 }
 
 #[tool_handler(router = self.tool_router)]
+#[prompt_handler(router = self.prompt_router)]
 impl ServerHandler for MonitorServer {
     /// Every answer passes through [`sdd_mcp::call_tool_bounded`]: none is larger than an
     /// agent's context can take.
@@ -96,7 +100,10 @@ impl ServerHandler for MonitorServer {
     fn get_info(&self) -> rmcp::model::ServerConfig {
         sdd_mcp::server_config(
             &IDENTITY,
-            ServerCapabilities::builder().enable_tools().build(),
+            ServerCapabilities::builder()
+                .enable_tools()
+                .enable_prompts()
+                .build(),
         )
     }
 }

@@ -976,6 +976,32 @@ async fn tool_schemas_match_the_snapshot() {
     .await;
 }
 
+#[tokio::test]
+async fn the_review_degradation_prompt_is_listed_and_filled_in() {
+    let client = start(&repo().join("examples/task_manager")).await;
+    let prompt = client
+        .get_prompt(
+            rmcp::model::GetPromptRequestParams::new("review_degradation")
+                .with_arguments(json!({"window": "7d"}).as_object().unwrap().clone()),
+        )
+        .await
+        .unwrap();
+    let text = format!("{prompt:?}");
+    for step in [
+        "detect_degradation with `window: 7d`",
+        "health_report",
+        "generate_alert_rules",
+        "what_if",
+    ] {
+        assert!(text.contains(step), "{step} missing: {text}");
+    }
+    sdd_mcp::test_client::assert_prompt_snapshot(
+        client,
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots/prompts.json"),
+    )
+    .await;
+}
+
 /// On 1,000 series of one metric, 1,000 metric names and 1,000 unknown scenario IDs, default
 /// answers stay under 40,000 characters as the client receives them, and say how to go on.
 #[tokio::test]

@@ -285,6 +285,52 @@ pub fn check_proposals(
     Ok((new_ids, items))
 }
 
+/// Errors listed when proposals are refused.
+const LISTED_ERRORS: usize = 20;
+
+/// Every proposal checked against `spec` with `validate_scenario` (lints, duplicates,
+/// contradictions): the checks when none has an error (their warnings are for the answer),
+/// else the refusal naming each error, which writes nothing. The one gate before [`propose`]
+/// for every tool that proposes (the specification server's propose_scenarios, the debugger
+/// server's draft_hotfix).
+pub fn validate_proposals(
+    spec: &crate::model::Spec,
+    domain: &str,
+    scenarios: &[ProposedScenario],
+    proposed_by: &str,
+) -> Result<Vec<crate::analysis::validate::ScenarioCheck>, String> {
+    let checks: Vec<_> = scenarios
+        .iter()
+        .map(|s| {
+            crate::analysis::validate::validate_scenario(
+                spec,
+                &s.clone().into_doc(proposed_by),
+                domain,
+            )
+        })
+        .collect();
+    let errors: Vec<String> = checks
+        .iter()
+        .flat_map(|c| {
+            c.diagnostics
+                .iter()
+                .filter(|d| d.severity == crate::Severity::Error)
+                .map(move |d| format!("{}: {}", c.id, d.message))
+        })
+        .collect();
+    if errors.is_empty() {
+        return Ok(checks);
+    }
+    let more = match errors.len().saturating_sub(LISTED_ERRORS) {
+        0 => String::new(),
+        n => format!("\n- … and {n} more (validate_scenario checks one at a time)"),
+    };
+    Err(format!(
+        "nothing was written; fix these first:\n- {}{more}",
+        errors[..errors.len().min(LISTED_ERRORS)].join("\n- ")
+    ))
+}
+
 /// A person's decision on a proposed scenario.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]

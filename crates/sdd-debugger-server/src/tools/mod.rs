@@ -1,21 +1,27 @@
 //! The debugger server's tools, one module per group: `incidents.rs` (analyze_incident),
 //! `transactions.rs` (trace_transaction), `logs.rs` (log_patterns), `records.rs`
-//! (record_incident, list_incidents, post_incident_learnings) and `runbooks.rs`
-//! (generate_runbook). The analyses only read the project's files and metric source; the
-//! records write the run history, and nothing but the history, a runbook file asked for, or
-//! scenarios proposed on request.
+//! (record_incident, list_incidents, post_incident_learnings), `runbooks.rs`
+//! (generate_runbook), `hotfix.rs` (draft_hotfix) and `whatif.rs` (what_if). The analyses and
+//! what_if only read the project's files and metric source. The records write the run history;
+//! generate_runbook writes a runbook file when asked; draft_hotfix writes one proposal into
+//! the spec (and a new test file when asked); post_incident_learnings writes proposals only
+//! with `propose: true`. Nothing is approved or applied.
 
+mod hotfix;
 mod incidents;
 mod logs;
 mod records;
 mod runbooks;
 mod transactions;
+mod whatif;
 
+pub use hotfix::DraftHotfixResult;
 pub use incidents::IncidentResult;
 pub use logs::PatternsResult;
 pub use records::{IncidentList, LearningsResult, RecordResult};
 pub use runbooks::RunbookResult;
 pub use transactions::TransactionResult;
+pub use whatif::WhatIfResult;
 
 use sdd_debugger::event::{Nanos, NANOS_PER_SECOND};
 use sdd_debugger::incident::clamp_time;

@@ -93,7 +93,8 @@ impl DebuggerServer {
         let mut written = None;
         if let Some(relative) = args.path.as_deref() {
             let specs = sdd_mcp::SpecSlot::specs_dir(&self.state.project, Some(&file))?;
-            let path = sdd_mcp::generated_target(&self.state.project, &specs, relative, &[".md"])?;
+            let path =
+                sdd_mcp::generated_target(&self.state.project, &specs, "path", relative, &[".md"])?;
             let text = format!("{GENERATED_BY}\n{}", runbook.markdown);
             let target = path.clone();
             sdd_mcp::blocking(move || {

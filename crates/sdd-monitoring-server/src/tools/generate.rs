@@ -229,6 +229,7 @@ impl MonitorServer {
                 let path = sdd_mcp::generated_target(
                     &self.state.project,
                     &specs,
+                    "path",
                     relative,
                     &[".yml", ".yaml"],
                 )?;
@@ -352,8 +353,13 @@ impl MonitorServer {
         let written = match &args.path {
             Some(relative) => {
                 let specs = SpecSlot::specs_dir(&self.state.project, Some(&file))?;
-                let path =
-                    sdd_mcp::generated_target(&self.state.project, &specs, relative, &[".json"])?;
+                let path = sdd_mcp::generated_target(
+                    &self.state.project,
+                    &specs,
+                    "path",
+                    relative,
+                    &[".json"],
+                )?;
                 sdd_mcp::blocking(|| {
                     sdd_mcp::write_generated(
                         &path,
@@ -413,7 +419,6 @@ impl MonitorServer {
 #[cfg(test)]
 mod tests {
     use super::*;
-
     #[test]
     fn only_files_this_tool_wrote_are_replaced() {
         let dir = tempfile::tempdir().unwrap();

@@ -9,12 +9,12 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use sdd_mcp::{paged, wire_chars, Page, Paging, ToolError};
-use sdd_spec::analysis::validate::{validate_scenario, ScenarioCheck};
+use sdd_spec::analysis::validate::ScenarioCheck;
 
 use super::analysis::{shorten_checks, CheckedScenario};
 use sdd_spec::document::{ProposedScenario, ReviewStatus};
 use sdd_spec::model::Scenario;
-use sdd_spec::review::{check_proposals, propose, ProposalOutcome};
+use sdd_spec::review::{check_proposals, propose, validate_proposals, ProposalOutcome};
 use sdd_spec::testgen::{suite_code, Framework, GenerateOptions, GeneratedTest};
 
 use crate::SpecServer;
@@ -34,9 +34,6 @@ pub struct ProposeArgs {
     #[serde(default)]
     pub file: Option<String>,
 }
-
-/// Errors listed when proposals are refused.
-const LISTED_ERRORS: usize = 20;
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct ProposeResult {
@@ -127,30 +124,8 @@ impl SpecServer {
         // Size, characters and required fields first: nothing below sees a hostile input.
         check_proposals(&args.domain, &args.scenarios, "agent").map_err(|e| e.to_string())?;
         let loaded = self.load()?;
-        let checks: Vec<ScenarioCheck> = args
-            .scenarios
-            .iter()
-            .map(|s| validate_scenario(&loaded.spec, &s.clone().into_doc("agent"), &args.domain))
-            .collect();
-        let errors: Vec<String> = checks
-            .iter()
-            .flat_map(|c| {
-                c.diagnostics
-                    .iter()
-                    .filter(|d| d.severity == sdd_spec::Severity::Error)
-                    .map(move |d| format!("{}: {}", c.id, d.message))
-            })
-            .collect();
-        if !errors.is_empty() {
-            let more = match errors.len().saturating_sub(LISTED_ERRORS) {
-                0 => String::new(),
-                n => format!("\n- … and {n} more (validate_scenario checks one at a time)"),
-            };
-            return Err(format!(
-                "nothing was written; fix these first:\n- {}{more}",
-                errors[..errors.len().min(LISTED_ERRORS)].join("\n- ")
-            ));
-        }
+        let checks: Vec<ScenarioCheck> =
+            validate_proposals(&loaded.spec, &args.domain, &args.scenarios, "agent")?;
         // File I/O and waiting for the spec tree's lock happen on a blocking thread, so other
         // calls (and `ping`) keep being answered while writers queue.
         let specs = self.project.specs.clone();
