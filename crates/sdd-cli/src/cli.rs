@@ -164,6 +164,22 @@ pub enum Command {
     #[command(verbatim_doc_comment)]
     Trace(TraceArgs),
 
+    /// write a scenario's or constraint's runbook, from the spec and its recorded incidents
+    ///
+    /// Runs the debugger server's generate_runbook for ID (a scenario or constraint ID) and
+    /// writes the Markdown to --out (default runbooks/ID.md, inside the project and outside
+    /// the spec directory; only a file generate_runbook wrote is replaced). The runbook says,
+    /// in the spec's words: how it is detected (the alerts generate_alert_rules gives), how to
+    /// verify it (the tools to call, what healthy answers), likely causes (recorded incidents
+    /// first, then the spec's dependencies, interaction steps and refusing constraints),
+    /// remediation (past resolutions, the spec's declared degradation and failure handling)
+    /// and escalation. Every line names its source; what neither the spec nor an incident says
+    /// is printed as a gap.
+    /// Exit 0 when written, 1 when the tool refused (no such ID, a path it may not write),
+    /// 2 on a usage mistake.
+    #[command(verbatim_doc_comment)]
+    Runbook(RunbookArgs),
+
     /// the embedded metric store: `sdd metrics import FILE`
     #[command(verbatim_doc_comment)]
     Metrics(MetricsArgs),
@@ -368,6 +384,18 @@ pub struct TraceArgs {
     /// text (a row per step) or json (the tool's answer)
     #[arg(long, value_enum, value_name = "FORMAT", default_value_t = Format::Text)]
     pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct RunbookArgs {
+    #[command(flatten)]
+    pub project: ProjectArg,
+    /// the scenario or constraint ID
+    #[arg(value_name = "ID")]
+    pub id: String,
+    /// where to write it, relative to the project root (default runbooks/ID.md)
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -24,6 +24,7 @@ mod monitor;
 mod operations;
 mod report;
 mod review;
+mod runbook;
 mod session;
 mod status;
 mod svg;
@@ -85,6 +86,7 @@ fn run(command: Command) -> Result<ExitCode, String> {
         Command::Incident(args) => block_on(incident::run(&args)),
         Command::Trace(args) => block_on(trace::run(&args)),
         Command::Monitor(args) => block_on(monitor::run(&args)),
+        Command::Runbook(args) => block_on(runbook::run(&args)),
         Command::Metrics(args) => match args.action {
             cli::MetricsAction::Import(args) => monitor::import(&args),
         },

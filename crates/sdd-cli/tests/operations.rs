@@ -429,3 +429,54 @@ fn the_operations_part_without_data_says_there_is_none_in_chromium() {
     );
     assert!(!transaction.contains("<svg"), "{transaction}");
 }
+
+/// `sdd runbook ID` writes the runbook the debugger server generates, citing the incident
+/// recorded for it; a second run replaces its own file; an unknown ID and a path it may not
+/// write are refused with exit 1, a hand-written file left as it was.
+#[test]
+fn runbook_writes_the_subjects_runbook_citing_its_incidents() {
+    let (dir, _) = project(Planted::Deploy);
+    record_incident(dir.path());
+    let (code, out, err) = run(dir.path(), &["runbook", "shop.complete_an_order"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.starts_with(
+            "Wrote the runbook \"Complete an order failing\" to runbooks/shop_complete_an_order.md"
+        ),
+        "{out}"
+    );
+    let written =
+        std::fs::read_to_string(dir.path().join("runbooks/shop_complete_an_order.md")).unwrap();
+    assert!(
+        written.contains("# Runbook: Complete an order failing"),
+        "{written}"
+    );
+    assert!(written.contains("2.1.0 broke completion"), "{written}");
+    assert!(
+        written.contains("rolled back to 2.0.0 [incident #1]"),
+        "{written}"
+    );
+    let (code, _, err) = run(dir.path(), &["runbook", "shop.complete_an_order"]);
+    assert_eq!(code, 0, "{err}");
+
+    std::fs::write(dir.path().join("mine.md"), "mine\n").unwrap();
+    for (args, says) in [
+        (vec!["runbook", "shop.nope"], "no scenario or constraint"),
+        (
+            vec!["runbook", "shop.complete_an_order", "--out", "mine.md"],
+            "was not written by generate_runbook",
+        ),
+        (
+            vec!["runbook", "shop.complete_an_order", "--out", "../x.md"],
+            "outside",
+        ),
+    ] {
+        let (code, out, err) = run(dir.path(), &args);
+        assert_eq!(code, 1, "{args:?}: {out}{err}");
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("mine.md")).unwrap(),
+        "mine\n"
+    );
+}
