@@ -321,3 +321,249 @@ async fn each_planted_incident_ranks_its_cause_first_and_a_healthy_run_claims_no
     }
     assert!(problems.is_empty(), "{}", problems.join("\n\n"));
 }
+
+/// The example's code, beside the events of a run: what an agent fixes and tests.
+fn copy_code(to: &Path) {
+    fn copy(from: &Path, to: &Path) {
+        if from.is_dir() {
+            std::fs::create_dir_all(to).unwrap();
+            for entry in std::fs::read_dir(from).unwrap() {
+                let entry = entry.unwrap();
+                copy(&entry.path(), &to.join(entry.file_name()));
+            }
+        } else {
+            std::fs::copy(from, to).unwrap();
+        }
+    }
+    let example = repo().join("examples/task_manager");
+    for entry in ["Cargo.toml", "Cargo.lock", "src"] {
+        copy(&example.join(entry), &to.join(entry));
+    }
+}
+
+/// `sdd ARGS` in the project, with the example's own target directory (its dependencies build
+/// once, as `verify_example` builds them): exit code, stdout, stderr.
+fn sdd_at(dir: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_sdd"))
+        .args(args)
+        .arg("--project")
+        .arg(dir)
+        .env("CARGO_TARGET_DIR", repo().join("target/example-under-test"))
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+fn call(dir: &Path, server: &str, tool: &str, args: Value) -> Value {
+    let (code, out, err) = sdd_at(dir, &["call", server, tool, &args.to_string()]);
+    assert_eq!(code, 0, "{tool}: {out}{err}");
+    serde_json::from_str(&out).unwrap_or_else(|e| panic!("{tool}: {e}: {out}"))
+}
+
+/// The scenario's status in a run_tests answer.
+fn scenario_status(run: &Value, id: &str) -> String {
+    run["traceability"]["scenarios"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{run:#}"))
+        .iter()
+        .find(|s| s["scenario_id"] == id)
+        .unwrap_or_else(|| panic!("{id} not in {run:#}"))["verdict"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// The agent's regression test for the hotfix, in the example's test style: the service as
+/// version 1.4.2 was configured (`bad_deploy`), a task created and completed through its
+/// router. Named by the test-name convention, so traceability maps it to the scenario.
+fn regression_test_body(test_name: &str) -> String {
+    format!(
+        r##"//! The hotfix's regression test (draft_hotfix wrote its skeleton; the agent its body).
+
+use axum::body::{{to_bytes, Body}};
+use axum::http::Request;
+use serde_json::Value;
+use task_manager::{{jwt, unix_now, App, Config, Faults}};
+use tower::ServiceExt;
+
+async fn send(app: &axum::Router, method: &str, path: &str, body: Option<&str>) -> (u16, Value) {{
+    let token = jwt::sign_hs256("s", "ada", unix_now() + 600);
+    let mut request = Request::builder()
+        .method(method)
+        .uri(path)
+        .header("authorization", format!("Bearer {{token}}"));
+    if body.is_some() {{
+        request = request.header("content-type", "application/json");
+    }}
+    let body = body.map(|b| Body::from(b.to_string())).unwrap_or_else(Body::empty);
+    let response = app.clone().oneshot(request.body(body).unwrap()).await.unwrap();
+    let status = response.status().as_u16();
+    let bytes = to_bytes(response.into_body(), 1 << 20).await.unwrap();
+    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+}}
+
+#[tokio::test]
+async fn {test_name}() {{
+    let dir = std::env::temp_dir().join(format!("hotfix-{{}}", std::process::id()));
+    let app = App::open(Config {{
+        database: dir.join("tasks.sqlite3"),
+        jwt_secret: "s".into(),
+        rate_limit_per_minute: 1000,
+        faults: Faults::parse("bad_deploy").unwrap(),
+        version: None,
+        events: Default::default(),
+    }})
+    .unwrap();
+    let api = app.router();
+    let (status, task) = send(&api, "POST", "/tasks", Some(r#"{{"title": "Buy groceries"}}"#)).await;
+    assert_eq!(status, 201, "{{task}}");
+    let id = task["id"].as_i64().unwrap();
+    let (status, done) = send(&api, "POST", &format!("/tasks/{{id}}/complete"), None).await;
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(status, 200, "{{done}}");
+    assert_eq!(done["status"], "completed");
+}}
+"##
+    )
+}
+
+/// The whole operations loop on the example, from a shell and through MCP: the bad deploy
+/// planted and traffic sent; `sdd incident` names the deploy; the incident is recorded;
+/// `draft_hotfix` writes a proposed scenario and a failing regression test; a person approves
+/// it with `sdd review`; the agent's test body fails on the broken code and passes once the
+/// code is fixed; `post_incident_learnings` proposes the alert that would have caught it, and
+/// by how much earlier.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_operations_loop_from_a_planted_incident_to_its_fix() {
+    let binary = service_binary();
+    let dir = run(&binary, Case::BadDeploy).await;
+    let root = dir.path();
+
+    // 1. The person on call asks what broke.
+    let (code, out, err) = sdd_at(root, &["incident"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let hypotheses = out
+        .find("\nhypotheses (")
+        .unwrap_or_else(|| panic!("{out}"));
+    let first = out[hypotheses + 1..].lines().nth(1).unwrap_or_default();
+    assert!(first.contains("version 1.4.2"), "the deploy first: {out}");
+    let analysis = call(root, "debugger", "analyze_incident", json!({}));
+    let onset = analysis["windows"]["onset"].as_str().unwrap().to_string();
+
+    // 2. The agent records it (detected now, minutes after the onset).
+    let recorded = call(
+        root,
+        "debugger",
+        "record_incident",
+        json!({"title": "Complete a task failing after the 1.4.2 deploy", "start": onset, "detected_at": "1s"}),
+    );
+    assert_eq!(
+        recorded["subjects"],
+        json!(["task_management_system.complete_a_task"]),
+        "{recorded:#}"
+    );
+
+    // 3. The hotfix: a proposed scenario and a failing regression test, nothing approved.
+    copy_code(root);
+    let profile = format!(
+        "tests:\n  rust:\n    command: cargo test --no-fail-fast --test sdd_hotfix\n    timeout_seconds: 900\n    results: {{format: libtest}}\n"
+    );
+    let mut yaml = std::fs::read_to_string(root.join("sdd.yaml")).unwrap();
+    yaml.push_str(&profile);
+    std::fs::write(root.join("sdd.yaml"), yaml).unwrap();
+    let hotfix = call(
+        root,
+        "debugger",
+        "draft_hotfix",
+        json!({
+            "report": "When I complete a pending task, the task should have status \"completed\" but the service answers 500 with a storage error",
+            "domain": "task_management_system",
+            "name": "Complete a task after a release",
+            "framework": "cargo",
+            "test_path": "tests/sdd_hotfix.rs",
+        }),
+    );
+    let id = hotfix["scenario"]["id"].as_str().unwrap().to_string();
+    let test_name = hotfix["test"]["test_name"].as_str().unwrap().to_string();
+    assert_eq!(hotfix["scenario"]["status"], "proposed", "{hotfix:#}");
+    assert_eq!(hotfix["test_written"], "tests/sdd_hotfix.rs");
+    let skeleton = call(
+        root,
+        "implementation",
+        "run_tests",
+        json!({"profile": "rust"}),
+    );
+    // The skeleton fails, and is traced to the proposal (not yet to an approved scenario).
+    let unapproved = &skeleton["traceability"]["tests_for_unapproved_scenarios"][0];
+    assert_eq!(unapproved["scenario_id"], id.as_str(), "{skeleton:#}");
+    assert_eq!(unapproved["test"], test_name.as_str());
+    assert_eq!(
+        unapproved["outcome"], "failed",
+        "the skeleton fails: {skeleton:#}"
+    );
+
+    // 4. A person approves the proposal; the agent cannot.
+    let (code, out, err) = sdd_at(root, &["review", "--approve", &id, "--by", "Ada Lovelace"]);
+    assert_eq!(code, 0, "{out}{err}");
+
+    // 5. The agent writes the test's body: it fails on the code as deployed…
+    std::fs::write(
+        root.join("tests/sdd_hotfix.rs"),
+        regression_test_body(&test_name),
+    )
+    .unwrap();
+    let red = call(
+        root,
+        "implementation",
+        "run_tests",
+        json!({"profile": "rust"}),
+    );
+    assert_eq!(scenario_status(&red, &id), "failing", "{red:#}");
+    // … and passes once the code is fixed (the release's statement names the column the
+    // schema has).
+    let lib = root.join("src/lib.rs");
+    let code_text = std::fs::read_to_string(&lib).unwrap();
+    assert!(code_text.contains("completed_on = ?1"));
+    std::fs::write(
+        &lib,
+        code_text.replace("completed_on = ?1", "completed_at = ?1"),
+    )
+    .unwrap();
+    let green = call(
+        root,
+        "implementation",
+        "run_tests",
+        json!({"profile": "rust"}),
+    );
+    assert_eq!(scenario_status(&green, &id), "passing", "{green:#}");
+
+    // 6. What the incident teaches: the alert that would have caught it, and how much earlier.
+    let learned = call(root, "debugger", "post_incident_learnings", json!({}));
+    let alert = learned["proposals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["kind"] == "alert_rule")
+        .unwrap_or_else(|| panic!("{learned:#}"));
+    assert_eq!(
+        alert["key"], "SddScenarioBurn1h{scenario=\"task_management_system.complete_a_task\"}",
+        "{alert:#}"
+    );
+    assert!(
+        alert["draft"]["earlier_by_seconds"].as_f64().unwrap_or(0.0) > 0.0,
+        "{alert:#}"
+    );
+    let runbook = call(
+        root,
+        "debugger",
+        "generate_runbook",
+        json!({"id": "task_management_system.complete_a_task"}),
+    );
+    let md = runbook["markdown"].as_str().unwrap();
+    assert!(md.contains("[incident #1]"), "{md}");
+    eprintln!("{md}");
+}

@@ -344,13 +344,10 @@ fn detection(
         let check = gap
             .check
             .as_deref()
-            .map(|c| format!("its {} check", c.replace('_', " ")))
-            .unwrap_or_else(|| "it".into());
+            .map(|c| format!(" ({} check)", c.replace('_', " ")))
+            .unwrap_or_default();
         w.cited(
-            &format!(
-                "- No alert watches \"{}\": {check} — {}",
-                gap.name, gap.reason
-            ),
+            &format!("- No alert watches \"{}\"{check}: {}", gap.name, gap.reason),
             &format!(
                 "generate_alert_rules: {}",
                 gap.constraint.as_deref().unwrap_or_default()
@@ -563,8 +560,6 @@ fn causes(
                     "rate_limit" => Some("a rate-limit refusal (429)"),
                     "authentication" => Some("an authentication refusal (401)"),
                     "max_size" => Some("a size refusal (413 or 400)"),
-                    "latency" => Some("a slow answer past its latency bound"),
-                    "time_bound" => Some("a time-out past its bound"),
                     _ => None,
                 })
                 .collect();
@@ -711,7 +706,7 @@ fn escalation(
     w.line("## Escalation");
     w.line("");
     let ids: BTreeSet<&str> = touching.iter().map(|c| c.id.as_str()).collect();
-    let pages: Vec<&str> = rules
+    let pages: BTreeSet<&str> = rules
         .rules()
         .filter(|r| {
             r.kind == RuleKind::Alert
@@ -719,21 +714,28 @@ fn escalation(
                 && r.label("constraint").is_some_and(|c| ids.contains(c))
         })
         .map(|r| r.name.as_str())
-        .collect::<BTreeSet<_>>()
-        .into_iter()
         .collect();
+    // Burn-rate pages mean the error budget goes within days; the others, a bound crossed.
+    let (burns, crossings): (Vec<&str>, Vec<&str>) =
+        pages.into_iter().partition(|p| p.contains("Burn"));
+    let either = |names: &[&str]| {
+        names
+            .iter()
+            .map(|p| format!("`{p}`"))
+            .collect::<Vec<_>>()
+            .join(" or ")
+    };
     let mut n = 0;
-    if !pages.is_empty() {
+    for (names, why) in [
+        (&burns, "at that rate the error budget is gone within days"),
+        (&crossings, "the constraint's bound is crossed and stays so"),
+    ] {
+        if names.is_empty() {
+            continue;
+        }
         n += 1;
         w.cited(
-            &format!(
-                "- Page the on-call when {} fires: the error budget goes fast enough to run out within days",
-                pages
-                    .iter()
-                    .map(|p| format!("`{p}`"))
-                    .collect::<Vec<_>>()
-                    .join(" or ")
-            ),
+            &format!("- Page the on-call when {} fires: {why}", either(names)),
             "generate_alert_rules: severity page",
         );
     }
