@@ -469,11 +469,9 @@ async fn the_operations_loop_from_a_planted_incident_to_its_fix() {
 
     // 3. The hotfix: a proposed scenario and a failing regression test, nothing approved.
     copy_code(root);
-    let profile = format!(
-        "tests:\n  rust:\n    command: cargo test --no-fail-fast --test sdd_hotfix\n    timeout_seconds: 900\n    results: {{format: libtest}}\n"
-    );
+    let profile = "tests:\n  rust:\n    command: cargo test --no-fail-fast --test sdd_hotfix\n    timeout_seconds: 900\n    results: {format: libtest}\n";
     let mut yaml = std::fs::read_to_string(root.join("sdd.yaml")).unwrap();
-    yaml.push_str(&profile);
+    yaml.push_str(profile);
     std::fs::write(root.join("sdd.yaml"), yaml).unwrap();
     let hotfix = call(
         root,
