@@ -261,7 +261,18 @@ pub fn write(subject: Subject<'_>, input: &RunbookInput<'_>) -> Runbook {
     detection(&mut w, subject, input, &touching);
     verification(&mut w, subject, spec);
     causes(&mut w, subject, spec, domain, &touching, &incidents);
-    remediation(&mut w, spec, domain, &touching, &incidents);
+    // The degradation the spec declares around the subject: for a constraint, every
+    // constraint holding where it holds (its domain's and the global ones).
+    let around: Vec<&Constraint> = match subject {
+        Subject::Scenario(_) => touching.clone(),
+        Subject::Constraint(c) => match &c.scope {
+            ConstraintScope::Domain(d) => constraints_touching(spec, d),
+            ConstraintScope::Global(_) | ConstraintScope::Interaction(_) => {
+                spec.constraints.iter().map(|c| &**c).collect()
+            }
+        },
+    };
+    remediation(&mut w, spec, domain, &around, &incidents);
     escalation(&mut w, subject, spec, input.rules, &touching, domain);
 
     Runbook {
@@ -1035,6 +1046,8 @@ flow:
         assert!(md.contains("`constraint_headroom {\"ids\": [\""), "{md}");
         assert!(md.contains("\"Complete checkout\""), "{md}");
         assert!(md.contains("SddErrorBudgetBurn6h"), "{md}");
+        // The degradation declared where it holds is its remediation too.
+        assert!(md.contains("Graceful degradation: Orders continue"), "{md}");
         assert_every_statement_cited(md);
     }
 }
