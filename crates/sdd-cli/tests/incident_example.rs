@@ -324,20 +324,9 @@ async fn each_planted_incident_ranks_its_cause_first_and_a_healthy_run_claims_no
 
 /// The example's code, beside the events of a run: what an agent fixes and tests.
 fn copy_code(to: &Path) {
-    fn copy(from: &Path, to: &Path) {
-        if from.is_dir() {
-            std::fs::create_dir_all(to).unwrap();
-            for entry in std::fs::read_dir(from).unwrap() {
-                let entry = entry.unwrap();
-                copy(&entry.path(), &to.join(entry.file_name()));
-            }
-        } else {
-            std::fs::copy(from, to).unwrap();
-        }
-    }
     let example = repo().join("examples/task_manager");
     for entry in ["Cargo.toml", "Cargo.lock", "src"] {
-        copy(&example.join(entry), &to.join(entry));
+        support::copy_tree(&example.join(entry), &to.join(entry));
     }
 }
 

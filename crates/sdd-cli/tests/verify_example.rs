@@ -11,7 +11,7 @@ use serde_json::Value;
 
 mod support;
 
-use support::{render_in_chromium, screenshot};
+use support::{copy_tree as copy, render_in_chromium, screenshot};
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -49,18 +49,6 @@ fn copy_example(to: &Path) {
         .replace("8787", &free_port().to_string())
         .replace("8788", &free_port().to_string());
     std::fs::write(&project, text).unwrap();
-}
-
-fn copy(from: &Path, to: &Path) {
-    if from.is_dir() {
-        std::fs::create_dir_all(to).unwrap();
-        for entry in std::fs::read_dir(from).unwrap() {
-            let entry = entry.unwrap();
-            copy(&entry.path(), &to.join(entry.file_name()));
-        }
-    } else {
-        std::fs::copy(from, to).unwrap();
-    }
 }
 
 struct Outcome {

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use sdd_debugger::testing::{incident, json_line, Generated, Planted};
+use sdd_debugger::testing::{incident, json_lines, Generated, Planted, SHOP_SPEC};
 use sdd_mcp::test_client::{call, error_text, structured, Client};
 use serde_json::{json, Value};
 
@@ -17,26 +17,6 @@ mod operations;
 async fn start(project: &Path) -> Client {
     sdd_mcp::test_client::start(SERVER, &["--project".as_ref(), project.as_os_str()]).await
 }
-
-const SPEC: &str = "\
-feature: Shop
-description: Orders, created and completed.
-constraints:
-  security:
-    - name: Rate limiting
-      requirement: Max 600 requests per minute per user
-scenarios:
-  - name: Create an order
-    when: I create an order
-    then: The order exists
-  - name: Complete an order
-    given: An order exists
-    when: I complete it
-    then: The order is completed
-  - name: List orders
-    when: I list my orders
-    then: I see them
-";
 
 const SDD_YAML: &str = "\
 specs: specs
@@ -54,14 +34,10 @@ fn project(planted: Planted) -> (tempfile::TempDir, Generated) {
     let root = dir.path();
     std::fs::create_dir_all(root.join("specs")).unwrap();
     std::fs::create_dir_all(root.join("logs")).unwrap();
-    std::fs::write(root.join("specs/shop.yaml"), SPEC).unwrap();
+    std::fs::write(root.join("specs/shop.yaml"), SHOP_SPEC).unwrap();
     std::fs::write(root.join("sdd.yaml"), SDD_YAML).unwrap();
     let generated = incident(planted, 3, 20.0, 300);
-    let mut events = String::new();
-    for e in &generated.events {
-        events.push_str(&json_line(e));
-        events.push('\n');
-    }
+    let mut events = json_lines(&generated);
     // One truncated line: counted and shown, never fatal.
     events.push_str("{\"timestamp\": \"2026-11-30T01:00:00Z\", \"event\": \"trunc\n");
     std::fs::write(root.join("logs/events.jsonl"), events).unwrap();

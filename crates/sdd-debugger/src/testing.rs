@@ -297,6 +297,38 @@ fn fnv(text: &str) -> u64 {
     })
 }
 
+/// The generated shop as a spec: its three scenarios (IDs `shop.create_an_order`,
+/// `shop.complete_an_order`, `shop.list_orders`) and a rate limit far above its traffic.
+pub const SHOP_SPEC: &str = "\
+feature: Shop
+description: Orders, created and completed.
+constraints:
+  security:
+    - name: Rate limiting
+      requirement: Max 600 requests per minute per user
+scenarios:
+  - name: Create an order
+    when: I create an order
+    then: The order exists
+  - name: Complete an order
+    given: An order exists
+    when: I complete it
+    then: The order is completed
+  - name: List orders
+    when: I list my orders
+    then: I see them
+";
+
+/// A generated run's events as JSON lines, one per line.
+pub fn json_lines(generated: &Generated) -> String {
+    let mut events = String::new();
+    for e in &generated.events {
+        events.push_str(&json_line(e));
+        events.push('\n');
+    }
+    events
+}
+
 /// An event as a line of the JSON-lines convention (README, "Semantic event convention"):
 /// what a service following it writes.
 pub fn json_line(e: &Event) -> String {

@@ -271,3 +271,16 @@ pub fn screenshot(page: &Path, scratch: &Path, png: &Path) {
     );
     assert!(std::fs::metadata(png).unwrap().len() > 10_000);
 }
+
+/// `from` (a file or a directory, recursively) copied to `to`.
+pub fn copy_tree(from: &Path, to: &Path) {
+    if from.is_dir() {
+        std::fs::create_dir_all(to).unwrap();
+        for entry in std::fs::read_dir(from).unwrap() {
+            let entry = entry.unwrap();
+            copy_tree(&entry.path(), &to.join(entry.file_name()));
+        }
+    } else {
+        std::fs::copy(from, to).unwrap();
+    }
+}
