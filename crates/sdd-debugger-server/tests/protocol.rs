@@ -814,3 +814,33 @@ async fn parallel_records_each_land_once() {
     let listed = structured(&call(&client, "list_incidents", json!({"limit": 2})).await);
     assert!(listed["more"].as_str().unwrap().contains("raise `limit`"));
 }
+
+/// A runbook longer than the answer's cap, its incidents' causes in letters of two bytes: it
+/// is cut at a line, never inside a letter (the cut sliced the Markdown at byte 30,000 and
+/// panicked, and the client waited for an answer that never came).
+#[tokio::test]
+async fn a_long_runbook_in_two_byte_letters_is_cut_not_a_panic() {
+    let (dir, _) = project(Planted::Healthy);
+    let client = start(dir.path()).await;
+    for i in 0..12 {
+        let cause = format!("{}{}{i}", "x".repeat(i), "é".repeat(1_990));
+        let args = json!({"title": "Orders not listed", "start": "2026-11-30T00:56:08Z", "analyze": false, "subjects": ["shop.list_orders"], "cause": cause});
+        structured(&call(&client, "record_incident", args).await);
+        let result = tokio::time::timeout(
+            std::time::Duration::from_secs(60),
+            call(
+                &client,
+                "generate_runbook",
+                json!({"id": "shop.list_orders"}),
+            ),
+        )
+        .await
+        .unwrap_or_else(|_| panic!("no answer after {} incidents", i + 1));
+        let runbook = structured(&result);
+        assert!(wire_chars(&runbook) < 40_000, "{}", wire_chars(&runbook));
+        if i >= 8 {
+            assert_eq!(runbook["truncated"], true, "{i}");
+        }
+    }
+    client.cancel().await.unwrap();
+}
