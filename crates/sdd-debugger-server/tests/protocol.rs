@@ -844,3 +844,33 @@ async fn a_long_runbook_in_two_byte_letters_is_cut_not_a_panic() {
     }
     client.cancel().await.unwrap();
 }
+
+/// Text that reads other than it is — a right-to-left override, an isolate, a line or
+/// paragraph separator — is refused in an incident's words (it ends up in runbooks and the
+/// report); a subject named twice is stored once.
+#[tokio::test]
+async fn incident_words_that_read_other_than_they_are_are_refused() {
+    let (dir, _) = project(Planted::Healthy);
+    let client = start(dir.path()).await;
+    for (field, value) in [
+        ("title", "Complete \u{202e}redro na\u{202c} failing"),
+        ("title", "Orders\u{2028}listed"),
+        ("cause", "shard \u{2067}B\u{2069} down"),
+        ("resolution", "rolled back\u{2029}then"),
+        ("recorded_by", "Ada\u{200f}"),
+    ] {
+        let mut args = json!({"title": "Orders not listed", "start": "1h", "analyze": false, "subjects": ["shop.list_orders"]});
+        args[field] = json!(value);
+        let e = error_text(&call(&client, "record_incident", args).await);
+        assert!(
+            e.contains(field) && e.contains("U+"),
+            "{field} {value:?}: {e}"
+        );
+    }
+    let args = json!({"title": "x", "start": "1h", "analyze": false, "subjects": ["shop.list_orders", "shop.list_orders"]});
+    let recorded = structured(&call(&client, "record_incident", args).await);
+    assert_eq!(recorded["subjects"], json!(["shop.list_orders"]));
+    let listed = structured(&call(&client, "list_incidents", json!({})).await);
+    assert_eq!(listed["total"], 1, "{listed:#}");
+    client.cancel().await.unwrap();
+}

@@ -207,6 +207,17 @@ impl DebuggerServer {
             {
                 return Err(format!("{name}: contains the control character {c:?}"));
             }
+            // Characters that make text read other than it is where it is shown (a runbook,
+            // the report, a terminal): bidirectional overrides, embeddings, isolates and
+            // marks, and the Unicode line and paragraph separators.
+            if let Some(c) = value.chars().find(|c| {
+                matches!(c, '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{2028}' | '\u{2029}')
+            }) {
+                return Err(format!(
+                    "{name}: contains U+{:04X}, which changes how the text around it reads (direction or line breaks); write it without",
+                    c as u32
+                ));
+            }
             Ok(())
         };
         if args.title.trim().is_empty() {
@@ -270,7 +281,12 @@ impl DebuggerServer {
 
         let mut notes = Vec::new();
         let mut analysis = None;
-        let mut subjects = args.subjects.clone();
+        let mut subjects: Vec<String> = Vec::new();
+        for s in &args.subjects {
+            if !subjects.contains(s) {
+                subjects.push(s.clone());
+            }
+        }
         if args.analyze.unwrap_or(true) {
             let window = IncidentArgs {
                 start: Some(rfc3339(start)),
