@@ -874,3 +874,30 @@ async fn incident_words_that_read_other_than_they_are_are_refused() {
     assert_eq!(listed["total"], 1, "{listed:#}");
     client.cancel().await.unwrap();
 }
+
+/// Incidents with the longest words allowed, listed 50 at a time: the listing keeps to the
+/// answer's ~40,000 characters by showing fewer and saying so (it was refused whole at
+/// 100,000 with advice about an `offset` the tool does not take).
+#[tokio::test]
+async fn a_listing_of_long_incidents_fits_the_answer() {
+    let (dir, _) = project(Planted::Healthy);
+    let client = start(dir.path()).await;
+    for i in 0..12 {
+        let args = json!({"title": format!("Orders not listed {i}"), "start": "2026-11-30T00:56:08Z", "analyze": false, "subjects": ["shop.list_orders"], "cause": "é".repeat(4_000), "resolution": "r".repeat(4_000)});
+        structured(&call(&client, "record_incident", args).await);
+    }
+    let result = call(&client, "list_incidents", json!({"limit": 50})).await;
+    let listed = structured(&result);
+    assert!(wire_chars(&listed) <= 40_000, "{}", wire_chars(&listed));
+    let shown = listed["incidents"].as_array().unwrap().len();
+    assert!((1..12).contains(&shown), "{shown}");
+    assert_eq!(listed["total"], 12);
+    assert!(
+        listed["more"]
+            .as_str()
+            .unwrap()
+            .contains("to fit the answer"),
+        "{listed:#}"
+    );
+    client.cancel().await.unwrap();
+}

@@ -14,7 +14,7 @@ use sdd_debugger::learnings::{self, LearnInput, Learned};
 use sdd_debugger::runbook::incident_cause;
 use sdd_history::incidents::{IncidentRecord, LearningKind, LearningRecord, NewIncident};
 use sdd_history::History;
-use sdd_mcp::ToolError;
+use sdd_mcp::{largest_fitting, wire_chars, ToolError, DEFAULT_ANSWER_CHARS};
 use sdd_monitoring::rules::{alert_rules, AlertRules, RuleKind, Setting};
 use sdd_spec::document::{ProposedScenario, ReviewStatus};
 use sdd_spec::model::Spec;
@@ -401,16 +401,28 @@ impl DebuggerServer {
         let setting = Setting::new(&file, &loaded.spec)?;
         let constraints: Vec<_> = loaded.spec.constraints.iter().map(|c| &**c).collect();
         let rules = alert_rules(&setting, &constraints);
-        let incidents = rows
+        let incidents: Vec<IncidentSummary> = rows
             .into_iter()
             .take(limit)
             .map(|(record, learnings)| summary(&record, &learnings, &loaded.spec, &rules))
             .collect();
-        Ok(Json(IncidentList {
+        // Each incident may carry some 20,000 characters of words: show as many of the
+        // newest as fit one answer (room left for the JSON-RPC envelope), and say so.
+        let answer = |n: usize| IncidentList {
             total,
-            incidents,
-            more,
-        }))
+            incidents: incidents[..n].to_vec(),
+            more: if n < incidents.len() {
+                Some(format!(
+                    "{} more incident(s) matched but were left out to fit the answer: ask for a smaller `limit` with `since` or `subject`, or read them with post_incident_learnings {{\"incident\": ID}}",
+                    incidents.len() - n
+                ))
+            } else {
+                more.clone()
+            },
+        };
+        let budget = DEFAULT_ANSWER_CHARS - 1_000;
+        let keep = largest_fitting(incidents.len(), |n| wire_chars(&answer(n)) <= budget);
+        Ok(Json(answer(keep.max(1).min(incidents.len()))))
     }
 
     /// Turn a recorded incident into proposals, each citing it: a success constraint for each
