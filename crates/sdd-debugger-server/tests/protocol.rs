@@ -901,3 +901,36 @@ async fn a_listing_of_long_incidents_fits_the_answer() {
     );
     client.cancel().await.unwrap();
 }
+
+/// A whole new spec file of 200 scenarios: what_if keeps to the answer's ~40,000 characters
+/// (its panel changes alone passed that, and the answer was refused at 100,000), its counts
+/// whole in the headline (it said "100 scenarios" and "40 panel changes", the lists' caps) and
+/// what was left out said in `notes`.
+#[tokio::test]
+async fn what_if_on_a_large_new_file_fits_the_answer() {
+    let (dir, _) = project(Planted::Healthy);
+    let client = start(dir.path()).await;
+    let mut file = String::from("domain: billing\nscenarios:\n");
+    for i in 0..200 {
+        file.push_str(&format!(
+            "  - name: Billing scenario number {i} with a fairly long descriptive name\n    when: I do thing {i}\n    then: thing {i} is done and everything is consistent\n"
+        ));
+    }
+    let result = call(&client, "what_if", json!({"change": file})).await;
+    let answer = structured(&result);
+    assert!(wire_chars(&answer) <= 40_000, "{}", wire_chars(&answer));
+    assert!(
+        answer["headline"]
+            .as_str()
+            .unwrap()
+            .contains("200 scenarios and 0 constraints added, changed or removed; 200 to re-test"),
+        "{}",
+        answer["headline"]
+    );
+    assert!(
+        answer["notes"].to_string().contains("to fit the answer"),
+        "{:#}",
+        answer["notes"]
+    );
+    client.cancel().await.unwrap();
+}
