@@ -790,3 +790,123 @@ async fn parallel_records_each_land_once() {
     let listed = structured(&call(&client, "list_incidents", json!({"limit": 2})).await);
     assert!(listed["more"].as_str().unwrap().contains("raise `limit`"));
 }
+
+/// A runbook longer than the answer's cap, its incidents' causes in letters of two bytes: it
+/// is cut at a line, never inside a letter (the cut sliced the Markdown at byte 30,000 and
+/// panicked, and the client waited for an answer that never came).
+#[tokio::test]
+async fn a_long_runbook_in_two_byte_letters_is_cut_not_a_panic() {
+    let (dir, _) = project(Planted::Healthy);
+    let client = start(dir.path()).await;
+    for i in 0..12 {
+        let cause = format!("{}{}{i}", "x".repeat(i), "é".repeat(1_990));
+        let args = json!({"title": "Orders not listed", "start": "2026-11-30T00:56:08Z", "analyze": false, "subjects": ["shop.list_orders"], "cause": cause});
+        structured(&call(&client, "record_incident", args).await);
+        let result = tokio::time::timeout(
+            std::time::Duration::from_secs(60),
+            call(
+                &client,
+                "generate_runbook",
+                json!({"id": "shop.list_orders"}),
+            ),
+        )
+        .await
+        .unwrap_or_else(|_| panic!("no answer after {} incidents", i + 1));
+        let runbook = structured(&result);
+        assert!(wire_chars(&runbook) < 40_000, "{}", wire_chars(&runbook));
+        if i >= 8 {
+            assert_eq!(runbook["truncated"], true, "{i}");
+        }
+    }
+    client.cancel().await.unwrap();
+}
+
+/// Text that reads other than it is — a right-to-left override, an isolate, a line or
+/// paragraph separator — is refused in an incident's words (it ends up in runbooks and the
+/// report); a subject named twice is stored once.
+#[tokio::test]
+async fn incident_words_that_read_other_than_they_are_are_refused() {
+    let (dir, _) = project(Planted::Healthy);
+    let client = start(dir.path()).await;
+    for (field, value) in [
+        ("title", "Complete \u{202e}redro na\u{202c} failing"),
+        ("title", "Orders\u{2028}listed"),
+        ("cause", "shard \u{2067}B\u{2069} down"),
+        ("resolution", "rolled back\u{2029}then"),
+        ("recorded_by", "Ada\u{200f}"),
+    ] {
+        let mut args = json!({"title": "Orders not listed", "start": "1h", "analyze": false, "subjects": ["shop.list_orders"]});
+        args[field] = json!(value);
+        let e = error_text(&call(&client, "record_incident", args).await);
+        assert!(
+            e.contains(field) && e.contains("U+"),
+            "{field} {value:?}: {e}"
+        );
+    }
+    let args = json!({"title": "x", "start": "1h", "analyze": false, "subjects": ["shop.list_orders", "shop.list_orders"]});
+    let recorded = structured(&call(&client, "record_incident", args).await);
+    assert_eq!(recorded["subjects"], json!(["shop.list_orders"]));
+    let listed = structured(&call(&client, "list_incidents", json!({})).await);
+    assert_eq!(listed["total"], 1, "{listed:#}");
+    client.cancel().await.unwrap();
+}
+
+/// Incidents with the longest words allowed, listed 50 at a time: the listing keeps to the
+/// answer's ~40,000 characters by showing fewer and saying so (it was refused whole at
+/// 100,000 with advice about an `offset` the tool does not take).
+#[tokio::test]
+async fn a_listing_of_long_incidents_fits_the_answer() {
+    let (dir, _) = project(Planted::Healthy);
+    let client = start(dir.path()).await;
+    for i in 0..12 {
+        let args = json!({"title": format!("Orders not listed {i}"), "start": "2026-11-30T00:56:08Z", "analyze": false, "subjects": ["shop.list_orders"], "cause": "é".repeat(4_000), "resolution": "r".repeat(4_000)});
+        structured(&call(&client, "record_incident", args).await);
+    }
+    let result = call(&client, "list_incidents", json!({"limit": 50})).await;
+    let listed = structured(&result);
+    assert!(wire_chars(&listed) <= 40_000, "{}", wire_chars(&listed));
+    let shown = listed["incidents"].as_array().unwrap().len();
+    assert!((1..12).contains(&shown), "{shown}");
+    assert_eq!(listed["total"], 12);
+    assert!(
+        listed["more"]
+            .as_str()
+            .unwrap()
+            .contains("to fit the answer"),
+        "{listed:#}"
+    );
+    client.cancel().await.unwrap();
+}
+
+/// A whole new spec file of 200 scenarios: what_if keeps to the answer's ~40,000 characters
+/// (its panel changes alone passed that, and the answer was refused at 100,000), its counts
+/// whole in the headline (it said "100 scenarios" and "40 panel changes", the lists' caps) and
+/// what was left out said in `notes`.
+#[tokio::test]
+async fn what_if_on_a_large_new_file_fits_the_answer() {
+    let (dir, _) = project(Planted::Healthy);
+    let client = start(dir.path()).await;
+    let mut file = String::from("domain: billing\nscenarios:\n");
+    for i in 0..200 {
+        file.push_str(&format!(
+            "  - name: Billing scenario number {i} with a fairly long descriptive name\n    when: I do thing {i}\n    then: thing {i} is done and everything is consistent\n"
+        ));
+    }
+    let result = call(&client, "what_if", json!({"change": file})).await;
+    let answer = structured(&result);
+    assert!(wire_chars(&answer) <= 40_000, "{}", wire_chars(&answer));
+    assert!(
+        answer["headline"]
+            .as_str()
+            .unwrap()
+            .contains("200 scenarios and 0 constraints added, changed or removed; 200 to re-test"),
+        "{}",
+        answer["headline"]
+    );
+    assert!(
+        answer["notes"].to_string().contains("to fit the answer"),
+        "{:#}",
+        answer["notes"]
+    );
+    client.cancel().await.unwrap();
+}

@@ -317,8 +317,19 @@ fn success_learnings(
         "Proposed by SDD (post_incident_learnings) from {cite}: \"{}\" at {target}% success.\nAdding the constraint `{requirement}` to the spec makes generate_alert_rules write these.",
         scenario.name
     ));
-    if file.len() > 20_000 {
-        file.truncate(20_000);
+    const MAX_RULES_FILE: usize = 20_000;
+    const CUT: &str = "# cut here to fit the answer: generate_alert_rules writes them whole once the constraint is in the spec\n";
+    if file.len() > MAX_RULES_FILE {
+        // At the last whole line that leaves room for the note (a char boundary: never
+        // inside a letter).
+        let room = MAX_RULES_FILE - CUT.len();
+        let mut end = room;
+        while !file.is_char_boundary(end) {
+            end -= 1;
+        }
+        let cut = file[..end].rfind('\n').map_or(0, |i| i + 1);
+        file.truncate(cut);
+        file.push_str(CUT);
     }
     out.proposals.push(Proposal {
         kind: LearningKind::AlertRule,
@@ -546,6 +557,36 @@ scenarios:
             .iter()
             .find(|p| p.kind == kind)
             .unwrap_or_else(|| panic!("no {kind:?} in {:#?}", learned))
+    }
+
+    /// A long scenario name in letters of two bytes makes the proposed rules file longer than
+    /// its cap: it is cut at a line (never inside a letter, which panicked), and says so.
+    #[test]
+    fn a_long_rules_file_is_cut_at_a_line_not_inside_a_letter() {
+        for pad in ["", "x", "xy", "xyz"] {
+            let name = format!("Complete checkout {pad}{}", "é".repeat(1_500));
+            let text = format!(
+                "domain: checkout\nscenarios:\n  - id: {SCENARIO}\n    name: \"{name}\"\n    when: I check out\n    then: An order is created\n"
+            );
+            let spec = sdd_spec::load::load_sources(&[("checkout.yaml".into(), text)]).spec;
+            assert!(spec.scenario(SCENARIO).is_some());
+            let record = incident(
+                Some(analysis(
+                    0.0005,
+                    0.3,
+                    ("deploy", "the deploy of version 1.4.2"),
+                )),
+                None,
+            );
+            let learned = learn_from(&spec, &record);
+            let rules = proposal(&learned, LearningKind::AlertRule).draft["rules"]
+                .as_str()
+                .unwrap()
+                .to_string();
+            assert!(rules.len() <= 20_000, "{}", rules.len());
+            assert!(rules.ends_with('\n'), "{pad:?}: cut inside a line");
+            assert!(rules.contains("# cut here"), "{pad:?}: {rules}");
+        }
     }
 
     /// 0.05 % failing before, 30 % after: a 99.9 % target, whose page alert over 1 h crosses

@@ -127,6 +127,41 @@ fn spec_at(location: &sdd_spec::diagnostic::Location) -> String {
     format!("spec: {}:{}", location.file, location.line)
 }
 
+/// Free text from an incident record (its title, cause, resolution: whatever an agent or a
+/// person typed) as one line of plain Markdown text: every run of white space (a newline, a
+/// line or paragraph separator) one space, and what Markdown or HTML would read as structure
+/// escaped with a backslash — so it can neither start a heading or a list, nor open raw HTML
+/// or a comment that hides the rest of the runbook, nor leave a line uncited.
+pub fn plain(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for (n, word) in text.split_whitespace().enumerate() {
+        if n > 0 {
+            out.push(' ');
+        }
+        for (i, c) in word.chars().enumerate() {
+            let structure = matches!(
+                c,
+                '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '#' | '|' | '~'
+            ) || (n == 0 && i == 0 && matches!(c, '-' | '+' | '='));
+            if structure {
+                out.push('\\');
+            }
+            out.push(c);
+        }
+        // `1.` or `1)` opening the text would start a list inside the list item.
+        if n == 0 && word.len() > 1 && word[..word.len() - 1].bytes().all(|b| b.is_ascii_digit()) {
+            let last = out.pop();
+            if let Some(mark @ ('.' | ')')) = last {
+                out.push('\\');
+                out.push(mark);
+            } else if let Some(c) = last {
+                out.push(c);
+            }
+        }
+    }
+    out
+}
+
 fn incident_cite(i: &IncidentRecord) -> String {
     format!("incident #{}", i.id)
 }
@@ -493,7 +528,7 @@ fn causes(
     let mut by_cause: BTreeMap<String, Vec<&IncidentRecord>> = BTreeMap::new();
     for i in incidents {
         if let Some(cause) = incident_cause(i) {
-            by_cause.entry(cause).or_default().push(i);
+            by_cause.entry(plain(&cause)).or_default().push(i);
         }
     }
     let mut grouped: Vec<(String, Vec<&IncidentRecord>)> = by_cause.into_iter().collect();
@@ -635,9 +670,9 @@ fn remediation(
         w.cited(
             &format!(
                 "{n}. What resolved \"{}\" ({}): {}",
-                i.incident.title,
+                plain(&i.incident.title),
                 i.incident.started_at,
-                resolution.trim()
+                plain(resolution)
             ),
             &incident_cite(i),
         );
@@ -996,6 +1031,48 @@ flow:
         assert!(rb.cites.contains(&"incident #3".to_string()));
         assert_eq!(rb.incidents_cited, 2);
         assert_every_statement_cited(md);
+    }
+
+    /// An incident's words are an agent's or a person's free text: a multi-line cause, Markdown
+    /// or HTML in it stays one cited line of plain text, never a heading, a list, raw HTML or
+    /// an HTML comment that hides the rest of the runbook.
+    #[test]
+    fn an_incidents_free_text_stays_one_cited_line_of_plain_text() {
+        let spec = spec();
+        let id = spec.scenarios[0].id.clone();
+        let mut hostile = incident(
+            4,
+            Some("# Heading\n- list\n<img src=x onerror=alert(1)>\n```\ncode"),
+            Some("Rolled back <!-- the rest is hidden"),
+        );
+        hostile.incident.title = "checkouts *failing* [x](javascript:alert(1)) | `tick`".into();
+        let rb = runbook(&spec, &id, &[hostile]);
+        let md = &rb.markdown;
+        assert_every_statement_cited(md);
+        // Each only ever behind a backslash.
+        for raw in ["<img", "<!--", "# Heading", "*failing*", "[x]("] {
+            let unescaped = md
+                .match_indices(raw)
+                .any(|(at, _)| !md[..at].ends_with('\\'));
+            assert!(!unescaped, "`{raw}` reached the runbook raw:\n{md}");
+        }
+        assert!(!md.contains("\n- list"), "{md}");
+        assert!(
+            md.contains(
+                r"\# Heading - list \<img src=x onerror=alert(1)\> \`\`\` code — seen in 1"
+            ),
+            "{md}"
+        );
+        assert!(
+            md.contains(r"Rolled back \<!-- the rest is hidden [incident #4]"),
+            "{md}"
+        );
+        assert!(
+            md.contains(
+                r#"What resolved "checkouts \*failing\* \[x\](javascript:alert(1)) \| \`tick\`""#
+            ),
+            "{md}"
+        );
     }
 
     /// A bare spec gives a runbook that says what it lacks rather than inventing steps.

@@ -162,7 +162,9 @@ impl History {
     ) -> Result<Vec<IncidentRecord>, HistoryError> {
         let sql = format!(
             "SELECT {INCIDENT_COLUMNS} FROM incidents
-             WHERE (?1 IS NULL OR EXISTS (SELECT 1 FROM json_each(incidents.subjects) WHERE value = ?1))
+             WHERE (?1 IS NULL
+                    OR NOT json_valid(incidents.subjects)
+                    OR EXISTS (SELECT 1 FROM json_each(incidents.subjects) WHERE value = ?1))
                AND (?2 IS NULL OR started_at >= ?2)
              ORDER BY id DESC LIMIT ?3"
         );
@@ -461,6 +463,17 @@ mod tests {
         let e = history.incident(id).unwrap_err().to_string();
         assert!(
             e.contains(&format!("incident {id}")) && e.contains("subjects"),
+            "{e}"
+        );
+        // Looked up by subject, too: the row is named, not the whole file called unusable
+        // ("malformed JSON … move the file away", which would lose every good incident).
+        let e = history
+            .incidents(Some("A"), None, 10)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains(&format!("incident {id}"))
+                && !e.to_lowercase().contains("move the file away"),
             "{e}"
         );
         history

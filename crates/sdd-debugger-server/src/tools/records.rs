@@ -14,7 +14,7 @@ use sdd_debugger::learnings::{self, LearnInput, Learned};
 use sdd_debugger::runbook::incident_cause;
 use sdd_history::incidents::{IncidentRecord, LearningKind, LearningRecord, NewIncident};
 use sdd_history::History;
-use sdd_mcp::ToolError;
+use sdd_mcp::{largest_fitting, wire_chars, ToolError, DEFAULT_ANSWER_CHARS};
 use sdd_monitoring::rules::{alert_rules, AlertRules, RuleKind, Setting};
 use sdd_spec::document::{ProposedScenario, ReviewStatus};
 use sdd_spec::model::Spec;
@@ -207,6 +207,17 @@ impl DebuggerServer {
             {
                 return Err(format!("{name}: contains the control character {c:?}"));
             }
+            // Characters that make text read other than it is where it is shown (a runbook,
+            // the report, a terminal): bidirectional overrides, embeddings, isolates and
+            // marks, and the Unicode line and paragraph separators.
+            if let Some(c) = value.chars().find(|c| {
+                matches!(c, '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{2028}' | '\u{2029}')
+            }) {
+                return Err(format!(
+                    "{name}: contains U+{:04X}, which changes how the text around it reads (direction or line breaks); write it without",
+                    c as u32
+                ));
+            }
             Ok(())
         };
         if args.title.trim().is_empty() {
@@ -270,7 +281,12 @@ impl DebuggerServer {
 
         let mut notes = Vec::new();
         let mut analysis = None;
-        let mut subjects = args.subjects.clone();
+        let mut subjects: Vec<String> = Vec::new();
+        for s in &args.subjects {
+            if !subjects.contains(s) {
+                subjects.push(s.clone());
+            }
+        }
         if args.analyze.unwrap_or(true) {
             let window = IncidentArgs {
                 start: Some(rfc3339(start)),
@@ -385,16 +401,28 @@ impl DebuggerServer {
         let setting = Setting::new(&file, &loaded.spec)?;
         let constraints: Vec<_> = loaded.spec.constraints.iter().map(|c| &**c).collect();
         let rules = alert_rules(&setting, &constraints);
-        let incidents = rows
+        let incidents: Vec<IncidentSummary> = rows
             .into_iter()
             .take(limit)
             .map(|(record, learnings)| summary(&record, &learnings, &loaded.spec, &rules))
             .collect();
-        Ok(Json(IncidentList {
+        // Each incident may carry some 20,000 characters of words: show as many of the
+        // newest as fit one answer (room left for the JSON-RPC envelope), and say so.
+        let answer = |n: usize| IncidentList {
             total,
-            incidents,
-            more,
-        }))
+            incidents: incidents[..n].to_vec(),
+            more: if n < incidents.len() {
+                Some(format!(
+                    "{} more incident(s) matched but were left out to fit the answer: ask for a smaller `limit` with `since` or `subject`, or read them with post_incident_learnings {{\"incident\": ID}}",
+                    incidents.len() - n
+                ))
+            } else {
+                more.clone()
+            },
+        };
+        let budget = DEFAULT_ANSWER_CHARS - 1_000;
+        let keep = largest_fitting(incidents.len(), |n| wire_chars(&answer(n)) <= budget);
+        Ok(Json(answer(keep.max(1).min(incidents.len()))))
     }
 
     /// Turn a recorded incident into proposals, each citing it: a success constraint for each

@@ -110,9 +110,12 @@ impl DebuggerServer {
         }
         let mut truncated = false;
         if runbook.markdown.len() > MAX_ANSWER_MARKDOWN {
-            let cut = runbook.markdown[..MAX_ANSWER_MARKDOWN]
-                .rfind('\n')
-                .unwrap_or(0);
+            // A char boundary at or before the cap: slicing inside a letter panics.
+            let mut end = MAX_ANSWER_MARKDOWN;
+            while !runbook.markdown.is_char_boundary(end) {
+                end -= 1;
+            }
+            let cut = runbook.markdown[..end].rfind('\n').unwrap_or(0);
             runbook.markdown.truncate(cut);
             runbook.markdown.push_str(
                 "\n\n_(cut here to fit the answer: write it with `path` to read all of it)_\n",

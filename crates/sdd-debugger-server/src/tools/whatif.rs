@@ -11,7 +11,7 @@ use sdd_debugger::whatif::{
     apply_change, current_sources, diff_panels, diff_rules, headroom_shifts, parse_change,
     AppliedChange, ChangeHints, HeadroomShift, PanelChange, RuleChange,
 };
-use sdd_mcp::{SpecSlot, ToolError};
+use sdd_mcp::{largest_fitting, wire_chars, SpecSlot, ToolError, DEFAULT_ANSWER_CHARS};
 use sdd_monitoring::headroom::Watch;
 use sdd_monitoring::rules::{alert_rules, Setting};
 use sdd_monitoring::window::{format_duration, parse_duration};
@@ -195,6 +195,15 @@ impl DebuggerServer {
             .take(MAX_LISTED)
             .cloned()
             .collect();
+        // The headline's counts are taken before any list is cut.
+        let scenarios_total = impact.scenarios.added.len()
+            + impact.scenarios.changed.len()
+            + impact.scenarios.removed.len();
+        let constraints_total = impact.constraints.added.len()
+            + impact.constraints.changed.len()
+            + impact.constraints.removed.len();
+        let (retest_total, reverify_total) =
+            (impact.rerun_scenarios.len(), impact.rerun_constraints.len());
         impact.scenarios.changed = listed(
             std::mem::take(&mut impact.scenarios.changed),
             MAX_RERUN_LISTED,
@@ -241,6 +250,7 @@ impl DebuggerServer {
             ))
         };
         let dashboard = diff_panels(&board(&old.spec)?, &board(&new.spec)?);
+        let (alerts_total, panels_total) = (alerts.len(), dashboard.len());
         let alerts = listed(alerts, MAX_LISTED, "rule changes", &mut notes);
         let dashboard = listed(dashboard, MAX_LISTED, "panel changes", &mut notes);
 
@@ -278,12 +288,12 @@ impl DebuggerServer {
                 sdd_debugger::whatif::ChangeKind::Document => "spec file",
             },
             applied.id.as_deref().map(|id| format!(" `{id}`")).unwrap_or_default(),
-            impact.scenarios.added.len() + impact.scenarios.changed.len() + impact.scenarios.removed.len(),
-            impact.constraints.added.len() + impact.constraints.changed.len() + impact.constraints.removed.len(),
-            impact.rerun_scenarios.len(),
-            impact.rerun_constraints.len(),
-            alerts.len(),
-            dashboard.len(),
+            scenarios_total,
+            constraints_total,
+            retest_total,
+            reverify_total,
+            alerts_total,
+            panels_total,
         );
         if !violated.is_empty() {
             headline.push_str(&format!("; WOULD BE VIOLATED NOW: {}", violated.join(", ")));
@@ -299,7 +309,7 @@ impl DebuggerServer {
             ));
         }
         headline.push_str(". Nothing was written.");
-        Ok(Json(WhatIfResult {
+        let mut result = WhatIfResult {
             headline,
             applied,
             errors: errors_now,
@@ -312,6 +322,49 @@ impl DebuggerServer {
             alerts,
             dashboard,
             notes,
-        }))
+        };
+        // The lists are capped by count; a large file's panels and re-runs still pass one
+        // answer: cut the longest kinds first until it fits (the headline's counts are whole).
+        let budget = DEFAULT_ANSWER_CHARS - 1_000;
+        fit(&mut result, budget, "panel changes", |r| &mut r.dashboard);
+        fit(&mut result, budget, "rule changes", |r| &mut r.alerts);
+        fit(&mut result, budget, "test keys to re-run", |r| {
+            &mut r.impact.rerun_test_keys
+        });
+        fit(&mut result, budget, "scenarios to re-run", |r| {
+            &mut r.impact.rerun_scenarios
+        });
+        fit(&mut result, budget, "scenarios added", |r| {
+            &mut r.impact.scenarios.added
+        });
+        fit(&mut result, budget, "new diagnostics", |r| {
+            &mut r.new_diagnostics
+        });
+        Ok(Json(result))
+    }
+}
+
+/// The list `get` picks out of `result`, cut to as many as keep the answer within `budget`
+/// characters, the cut said in `notes`.
+fn fit<T: Clone + Serialize>(
+    result: &mut WhatIfResult,
+    budget: usize,
+    what: &str,
+    get: impl Fn(&mut WhatIfResult) -> &mut Vec<T>,
+) {
+    if wire_chars(&*result) <= budget {
+        return;
+    }
+    let all = std::mem::take(get(result));
+    let total = all.len();
+    let keep = largest_fitting(total, |n| {
+        *get(result) = all[..n].to_vec();
+        wire_chars(&*result) <= budget
+    });
+    *get(result) = all[..keep].to_vec();
+    if keep < total {
+        result.notes.push(format!(
+            "{total} {what}; the first {keep} are listed to fit the answer"
+        ));
     }
 }
