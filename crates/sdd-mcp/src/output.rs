@@ -241,7 +241,17 @@ pub async fn call_tool_bounded<S: Send + Sync + 'static>(
 ) -> Result<rmcp::model::CallToolResponse, rmcp::ErrorData> {
     let name = request.name.clone();
     let call = rmcp::handler::server::tool::ToolCallContext::new(server, request, context);
-    let response = router.call(call).await?;
+    let response = match answer_panics(router.call(call)).await {
+        Ok(answer) => answer?,
+        Err(message) => {
+            tracing::error!(tool = %name, %message, "a tool panicked");
+            return Ok(rmcp::model::CallToolResponse::Complete(
+                rmcp::model::CallToolResult::error(vec![rmcp::model::ContentBlock::text(
+                    panic_answer(&name, &message),
+                )]),
+            ));
+        }
+    };
     let Some(tool) = router.get(&name) else {
         return Ok(bound_response(response, &[]));
     };
@@ -253,6 +263,30 @@ pub async fn call_tool_bounded<S: Send + Sync + 'static>(
         .map(|properties| properties.keys().map(String::as_str).collect())
         .unwrap_or_default();
     Ok(bound_response(response, &accepted))
+}
+
+/// `work`'s output, or the message of the panic that stopped it: a panic inside a handler
+/// otherwise unwinds through rmcp's task and the client waits for an answer that never comes.
+async fn answer_panics<F: std::future::Future>(work: F) -> Result<F::Output, String> {
+    use futures::FutureExt;
+    std::panic::AssertUnwindSafe(work)
+        .catch_unwind()
+        .await
+        .map_err(|panic| {
+            panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic without a message".into())
+        })
+}
+
+/// What the agent reads when a tool panicked: a bug of SDD's, nothing of its work trusted.
+fn panic_answer(tool: &str, message: &str) -> String {
+    let message: String = message.chars().take(500).collect();
+    format!(
+        "{tool} failed inside SDD (a bug, not your input's fault): {message}. Nothing it was doing is to be trusted; the server goes on answering. Report it with the arguments that caused it."
+    )
 }
 
 /// serde names the accepted fields when it refuses an unknown one (``unknown field `limt`,
@@ -333,6 +367,25 @@ pub fn bound_response(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A panicking handler is answered with its message; a finished one with its output.
+    #[tokio::test]
+    async fn a_panic_in_a_handler_is_an_answer_not_silence() {
+        let ok = answer_panics(async { 7 }).await;
+        assert_eq!(ok, Ok(7));
+        let panicked = answer_panics(async {
+            let index: usize = "9".parse().unwrap();
+            [1, 2, 3][index]
+        })
+        .await;
+        let message = panicked.unwrap_err();
+        assert!(message.contains("index out of bounds"), "{message}");
+        let formatted = answer_panics(async { panic!("bad {}", "state") }).await;
+        assert_eq!(formatted, Err::<(), _>("bad state".to_string()));
+        let text = panic_answer("generate_runbook", &"x".repeat(10_000));
+        assert!(text.starts_with("generate_runbook failed inside SDD"));
+        assert!(text.len() < 1_000);
+    }
 
     #[test]
     fn oversized_answers_become_a_tool_error_that_says_how_to_ask_for_less() {
