@@ -132,6 +132,7 @@ async fn main() {
                 points: points.clone(),
                 labels: Labels::new(),
                 volume: false,
+                bounds: Vec::new(),
             })
             .collect()
     };

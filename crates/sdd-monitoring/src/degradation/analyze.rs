@@ -98,7 +98,7 @@ pub enum Worse {
 
 impl Worse {
     /// `+1` when rising is worse.
-    fn sign(self) -> f64 {
+    pub fn sign(self) -> f64 {
         match self {
             Worse::Higher => 1.0,
             Worse::Lower => -1.0,
@@ -227,7 +227,7 @@ pub struct SeriesInput<'a> {
 }
 
 /// The trend, on the deseasonalised coarse buckets.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 pub struct Trend {
     pub method: String,
     /// Theil–Sen slope, in the series' unit per day.
@@ -264,7 +264,7 @@ pub struct SeasonalProfile {
     pub p: f64,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 pub struct Step {
     /// When the new level starts, ms since the epoch.
     #[serde(skip)]

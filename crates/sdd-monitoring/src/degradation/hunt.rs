@@ -72,6 +72,9 @@ pub struct Hunted {
     pub spec_pattern: Option<String>,
     /// The p of the trend corrected for the number of series judged.
     pub q: f64,
+    /// A histogram percentile's bucket bounds (see [`Candidate::bounds`]).
+    #[serde(skip)]
+    pub bounds: Vec<f64>,
     #[serde(flatten)]
     pub analysis: SeriesAnalysis,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -305,6 +308,7 @@ pub async fn hunt(
                         points,
                         labels: key,
                         volume: false,
+                        bounds: bucket_bounds(&buckets),
                     });
                 }
             }
@@ -334,6 +338,7 @@ pub async fn hunt(
                         points,
                         labels,
                         volume: is_volume,
+                        bounds: Vec::new(),
                     });
                 }
             }
@@ -404,6 +409,7 @@ pub async fn hunt(
                     points,
                     labels,
                     volume: false,
+                    bounds: Vec::new(),
                 });
                 attached = true;
             }
@@ -480,9 +486,11 @@ pub async fn hunt(
                 };
                 fetched.extend(steps(renamed).await?);
             }
-            let points = match kind {
-                SeriesKind::Percentile { q } => quantile_series(q, &fetched),
-                _ => error_ratio_series(&fetched, check),
+            let (points, bounds) = match kind {
+                SeriesKind::Percentile { q } => {
+                    (quantile_series(q, &fetched), bucket_bounds(&fetched))
+                }
+                _ => (error_ratio_series(&fetched, check), Vec::new()),
             };
             if points.is_empty() {
                 not_hunted.push(NotHunted {
@@ -514,6 +522,7 @@ pub async fn hunt(
                 points,
                 labels: Labels::new(),
                 volume: false,
+                bounds,
             });
         }
     }
@@ -574,6 +583,9 @@ pub struct Candidate {
     pub labels: Labels,
     /// Judged against the business volume rather than the load.
     pub volume: bool,
+    /// A histogram percentile's bucket bounds (finite, ascending): a change inside one bucket
+    /// is finer than the histogram resolves. Empty for other series.
+    pub bounds: Vec<f64>,
 }
 
 /// One candidate measured (the verdict waits for the correction over all).
@@ -628,6 +640,7 @@ fn judge_one(
         worse: c.worse,
         constraint: c.constraint.clone(),
         q: 1.0,
+        bounds: c.bounds.clone(),
         analysis,
         related: Vec::new(),
     }
@@ -690,6 +703,7 @@ pub fn judge_all(
         let h = &mut hunted[i];
         h.q = q;
         decide(&mut h.analysis, h.worse, q, significance, thresholds);
+        within_resolution(&mut h.analysis, h.worse, &h.bounds);
     }
     relate(&mut hunted);
     hunted
@@ -879,6 +893,57 @@ fn sum_aligned(series: &[Vec<(i64, f64)>]) -> Vec<(i64, f64)> {
 
 /// Increases of every bucket series between steps, summed by bound, turned into the `q`
 /// quantile at each step (steps without traffic left out).
+/// The finite bucket bounds of a histogram's series, ascending, once each.
+fn bucket_bounds(buckets: &[(Labels, Vec<(i64, f64)>)]) -> Vec<f64> {
+    let mut bounds: Vec<f64> = buckets
+        .iter()
+        .filter_map(|(labels, _)| labels.get("le").and_then(|v| parse_bound(v)))
+        .filter(|b| b.is_finite())
+        .collect();
+    bounds.sort_by(f64::total_cmp);
+    bounds.dedup();
+    bounds
+}
+
+/// A percentile read from a histogram is interpolated inside the bucket it falls in: a
+/// degradation whose whole change — the trend over the window, or its largest step the worse
+/// way — is smaller than that bucket's width is finer than the histogram resolves, and is not
+/// claimed (a healthy service's p95 wandering inside its 0–1 ms bucket read as a step).
+pub fn within_resolution(a: &mut SeriesAnalysis, worse: Worse, bounds: &[f64]) {
+    if a.verdict != Verdict::Degrading || bounds.is_empty() || !a.level.is_finite() {
+        return;
+    }
+    let upper_index = bounds.iter().position(|&b| b >= a.level);
+    let Some(i) = upper_index else {
+        return;
+    };
+    let (lower, upper) = (if i == 0 { 0.0 } else { bounds[i - 1] }, bounds[i]);
+    let width = upper - lower;
+    let trend_change = a
+        .trend
+        .as_ref()
+        .map(|t| (t.percent_over_window / 100.0 * a.level).abs())
+        .unwrap_or(0.0);
+    let step_change = a
+        .steps
+        .iter()
+        .filter(|s| s.step * worse.sign() > 0.0)
+        .map(|s| s.step.abs())
+        .fold(0.0_f64, f64::max);
+    let change = trend_change.max(step_change);
+    if change.is_finite() && change < width {
+        a.verdict = Verdict::BelowThreshold;
+        a.pattern = None;
+        a.summary = format!(
+            "{} — but the whole change ({}) is inside one bucket of the histogram at its level ({}–{}): finer than a percentile from these buckets resolves, so it is not claimed",
+            a.summary,
+            crate::rules::number(change),
+            crate::rules::number(lower),
+            crate::rules::number(upper)
+        );
+    }
+}
+
 fn quantile_series(q: f64, buckets: &[(Labels, Vec<(i64, f64)>)]) -> Vec<(i64, f64)> {
     let mut by_step: BTreeMap<i64, BTreeMap<u64, (f64, f64)>> = BTreeMap::new();
     for (labels, points) in buckets {
@@ -1074,6 +1139,57 @@ mod tests {
         }
     }
 
+    /// A degradation whose whole change stays inside the histogram bucket of its level is
+    /// not claimed; one larger than the bucket is, and other series are left alone.
+    #[test]
+    fn a_change_inside_one_histogram_bucket_is_not_claimed() {
+        let bounds = [0.001, 0.0025, 0.005, 0.01, 0.025];
+        let degrading = |level: f64, percent_over_window: f64, steps: &[f64]| {
+            let mut a = analyze_failed(100);
+            a.verdict = Verdict::Degrading;
+            a.pattern = Some(super::super::analyze::Pattern::Step);
+            a.level = level;
+            a.trend = Some(super::super::analyze::Trend {
+                percent_over_window,
+                ..Default::default()
+            });
+            a.steps = steps
+                .iter()
+                .map(|&step| super::super::analyze::Step {
+                    step,
+                    ..Default::default()
+                })
+                .collect();
+            a
+        };
+        for (level, over_window, steps, bounds, claimed) in [
+            // The healthy example: p95 about 1 ms, 72 % up, steps under a millisecond.
+            (0.00099, 72.0, vec![0.0007, -0.006], &bounds[..], false),
+            // The same figures at 1 ms level but a 2 ms step the worse way: claimed.
+            (0.00099, 72.0, vec![0.002], &bounds[..], true),
+            // 20 ms, up 100 %: 20 ms over a 15 ms bucket.
+            (0.02, 100.0, vec![], &bounds[..], true),
+            // 20 ms, up 10 %: 2 ms inside the 10–25 ms bucket.
+            (0.02, 10.0, vec![], &bounds[..], false),
+            // Not a histogram: no bounds, nothing changes.
+            (0.00099, 1.0, vec![], &[][..], true),
+            // Above the last finite bound: the bucket is unbounded, left as judged.
+            (0.5, 1.0, vec![], &bounds[..], true),
+        ] {
+            let mut a = degrading(level, over_window, &steps);
+            within_resolution(&mut a, Worse::Higher, bounds);
+            assert_eq!(
+                a.verdict == Verdict::Degrading,
+                claimed,
+                "{level} {over_window} {steps:?}: {}",
+                a.summary
+            );
+            if !claimed {
+                assert!(a.pattern.is_none() && a.summary.contains("inside one bucket"));
+            }
+        }
+    }
+
     fn candidate(series: &str, worse: Worse, points: Vec<(i64, f64)>) -> Candidate {
         Candidate {
             series: series.into(),
@@ -1085,6 +1201,7 @@ mod tests {
             points,
             labels: Labels::new(),
             volume: false,
+            bounds: Vec::new(),
         }
     }
 
