@@ -201,22 +201,24 @@ impl DebuggerServer {
             if value.chars().count() > max {
                 return Err(format!("{name}: longer than {max} characters"));
             }
-            if let Some(c) = value
-                .chars()
-                .find(|c| c.is_control() && !(lines && (*c == '\n' || *c == '\t')))
-            {
-                return Err(format!("{name}: contains the control character {c:?}"));
-            }
-            // Characters that make text read other than it is where it is shown (a runbook,
-            // the report, a terminal): bidirectional overrides, embeddings, isolates and
-            // marks, and the Unicode line and paragraph separators.
-            if let Some(c) = value.chars().find(|c| {
-                matches!(c, '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{2028}' | '\u{2029}')
-            }) {
-                return Err(format!(
-                    "{name}: contains U+{:04X}, which changes how the text around it reads (direction or line breaks); write it without",
-                    c as u32
-                ));
+            // The spec's own rule for what may be written (control characters, separators,
+            // invisible and bidirectional characters): they make text read other than it is
+            // where it is shown (a runbook, the report, a terminal). Cause and resolution may
+            // hold lines and tabs.
+            let checked = if lines {
+                value.replace(['\n', '\t'], " ")
+            } else {
+                value.to_string()
+            };
+            if let Some((_, c)) = sdd_spec::spec_write::forbidden_char(&checked) {
+                return Err(if c.is_control() {
+                    format!("{name}: contains the control character {c:?}")
+                } else {
+                    format!(
+                        "{name}: contains U+{:04X}, which changes how the text around it reads (direction, line breaks, or nothing seen at all); write it without",
+                        c as u32
+                    )
+                });
             }
             Ok(())
         };
