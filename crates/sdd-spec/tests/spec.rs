@@ -413,3 +413,36 @@ fn the_spec_cache_answers_an_old_tree_from_metadata_alone() {
         .expect("the bundled example's files are older than its read");
     assert!(std::sync::Arc::ptr_eq(&loaded, &unchanged));
 }
+
+/// The bundled examples are the seed's own specs: every check must stay quiet on them except
+/// for what is really there (external domains, the seed's product_catalog ⇄ search cycle,
+/// prose constraints no machine can check). A new check that fires here is a false alarm.
+#[test]
+fn bundled_examples_raise_only_what_is_really_there() {
+    use std::collections::BTreeMap;
+    let codes = |dir: &str| -> BTreeMap<String, usize> {
+        let loaded = load_dir(&repo().join(dir)).unwrap();
+        let report = sdd_spec::analysis::validate::validate(&loaded.spec, &loaded.diagnostics);
+        let mut counts = BTreeMap::new();
+        for d in &report.diagnostics {
+            *counts.entry(d.code.clone()).or_default() += 1;
+        }
+        counts
+    };
+    let expect = |pairs: &[(&str, usize)]| -> BTreeMap<String, usize> {
+        pairs.iter().map(|(c, n)| (c.to_string(), *n)).collect()
+    };
+    assert_eq!(
+        codes("examples/task_manager/specs"),
+        expect(&[("not-checkable", 2)])
+    );
+    assert_eq!(
+        codes("examples/ecommerce_platform/specs"),
+        expect(&[
+            ("dependency-cycle", 1),
+            ("not-checkable", 10),
+            ("unknown-domain", 6),
+            ("unknown-participant", 4),
+        ])
+    );
+}
