@@ -837,6 +837,51 @@ fn rate_limit(tokens: &[Token], lower: &str) -> Option<CheckSpec> {
 }
 
 /// "Support 10,000 concurrent users".
+/// A burst of requests a scenario sets up: "sends 150 requests in one minute" → (150, 60 s).
+/// The window is needed: without one, the count says nothing against a rate limit.
+pub fn request_burst(text: &str) -> Option<(u64, f64)> {
+    let tokens = tokenize(&text.to_lowercase());
+    for i in 0..tokens.len() {
+        let Some(n) = number(&tokens, i) else {
+            continue;
+        };
+        // "150 requests", "150 search requests", "150 api calls".
+        let Some(noun_at) = (i + 1..(i + 3).min(tokens.len())).find(|&j| {
+            matches!(
+                word(&tokens, j),
+                Some("requests" | "calls" | "attempts" | "searches" | "times")
+            )
+        }) else {
+            continue;
+        };
+        for j in noun_at + 1..(noun_at + 6).min(tokens.len()) {
+            if !matches!(
+                word(&tokens, j),
+                Some("in" | "within" | "per" | "during" | "over" | "inside")
+            ) {
+                continue;
+            }
+            let (count, unit_at) = match (number(&tokens, j + 1), word(&tokens, j + 1)) {
+                (Some(k), _) => (k, j + 2),
+                (None, Some("one" | "a" | "an" | "the" | "1")) => (1.0, j + 2),
+                (None, Some(_)) => (1.0, j + 1),
+                _ => continue,
+            };
+            let unit_at = if word(&tokens, unit_at) == Some("single") {
+                unit_at + 1
+            } else {
+                unit_at
+            };
+            if let Some(unit) = word(&tokens, unit_at).and_then(duration_unit) {
+                if n >= 1.0 && n.fract() == 0.0 && count > 0.0 {
+                    return Some((n as u64, count * unit));
+                }
+            }
+        }
+    }
+    None
+}
+
 fn concurrency(tokens: &[Token]) -> Option<CheckSpec> {
     (0..tokens.len()).find_map(|i| {
         let n = number(tokens, i)?;
@@ -1676,6 +1721,27 @@ mod tests {
                 event: "single node failure".into()
             }]
         );
+    }
+
+    #[test]
+    fn request_bursts_need_a_window() {
+        let table: &[(&str, Option<(u64, f64)>)] = &[
+            ("A user sends 150 requests in one minute", Some((150, 60.0))),
+            (
+                "one client makes 1,000 API calls within 10 seconds",
+                Some((1000, 10.0)),
+            ),
+            (
+                "I send 101 search requests in a single minute",
+                Some((101, 60.0)),
+            ),
+            ("the user retries 3 times per hour", Some((3, 3600.0))),
+            ("A user sends 150 requests", None),
+            ("I create 3 tasks in one minute", None),
+        ];
+        for (text, want) in table {
+            assert_eq!(request_burst(text), *want, "{text}");
+        }
     }
 
     #[test]

@@ -42,53 +42,285 @@ pub enum Polarity {
     Neutral,
 }
 
+/// Read an outcome sentence's polarity, negation included.
+///
+/// A cue says success ("is created", "201", "succeeds") or failure ("error", "rejected",
+/// "403"). A negator ("no", "not", "n't", "never", "nothing", "none", "without", "neither",
+/// "nor") outside quotes turns the first cue after it in the same clause: "No loan is created"
+/// and "the card is not charged" read as refusals, "no error is shown" and "the request does
+/// not fail" as successes. A negated cue that only restricts what else happens ("not charged
+/// twice", "no other user's tasks are listed") says nothing about the action itself, and
+/// neither does a negated observation ("the task is not shown"). An un-negated failure cue
+/// wins over success cues, as before: "an error is returned" is a failure.
 pub fn polarity(outcome: &str) -> Polarity {
-    let lower = outcome.to_lowercase();
-    const FAILURE: &[&str] = &[
-        "error",
-        "fail",
-        "reject",
-        "refuse",
-        "denied",
-        "forbidden",
-        "unauthorized",
-        "not be created",
-        "not be allowed",
-        "should not",
-        "must not",
-        "cannot",
-        "can't",
-        "invalid",
-        "400",
-        "401",
-        "403",
-        "404",
-        "409",
-        "422",
-        "429",
-    ];
-    const SUCCESS: &[&str] = &[
-        "should be created",
-        "should exist",
-        "succeed",
-        "is created",
-        "are created",
-        "should be returned",
-        "should receive the",
-        "should see",
-        "200",
-        "201",
-        "is stored",
-        "should be stored",
-        "accepted",
-    ];
-    if FAILURE.iter().any(|w| lower.contains(w)) {
+    let mut failure = false;
+    let mut success = false;
+    let mut refused = false;
+    let mut dangling_modal = false;
+    for clause in clauses(outcome) {
+        let mut pending: Option<Negation> = None;
+        for (i, word) in clause.iter().enumerate() {
+            if !word.quoted {
+                if let Some(kind) = negator(&clause, i) {
+                    pending = Some(kind);
+                    continue;
+                }
+            }
+            let Some(cue) = cue(&clause, i) else {
+                continue;
+            };
+            let negation = pending.take();
+            match (cue, negation) {
+                (Cue::Failure, None) => failure = true,
+                (Cue::Failure, Some(_)) => success = true,
+                (Cue::Success | Cue::Observed, None) => success = true,
+                (Cue::Success, Some(Negation::NoLonger)) => success = true,
+                (Cue::Success, Some(Negation::Plain)) if !restricts_extent(&clause) => {
+                    refused = true
+                }
+                _ => {}
+            }
+        }
+        if let Some(Negation::Plain) = pending {
+            dangling_modal |= clause.iter().any(|w| MODALS.contains(&w.text.as_str()));
+        }
+    }
+    if failure || (refused && !success) {
         Polarity::Failure
-    } else if SUCCESS.iter().any(|w| lower.contains(w)) {
+    } else if success {
         Polarity::Success
+    } else if refused || dangling_modal {
+        // "The title must not exceed 255 characters": a rule the action must keep, read as a
+        // refusal of what breaks it (as the reader always did).
+        Polarity::Failure
     } else {
         Polarity::Neutral
     }
+}
+
+/// One word of an outcome, lowercased, and whether it sat inside double quotes.
+struct Word {
+    text: String,
+    quoted: bool,
+}
+
+#[derive(Clone, Copy)]
+enum Negation {
+    Plain,
+    /// "no longer", "not anymore": a state that ended, which is what a delete succeeds at.
+    NoLonger,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Cue {
+    Failure,
+    /// The action took effect: created, stored, charged, …
+    Success,
+    /// Something was seen or returned: un-negated it is success; negated it restricts what
+    /// is shown, not whether the action worked.
+    Observed,
+}
+
+const MODALS: &[&str] = &["should", "must", "shall", "may", "will", "can"];
+
+/// Words, split into clauses at punctuation and at the conjunctions that start a new claim,
+/// so the "no" of "no order is created and an email is sent" does not reach "sent".
+fn clauses(text: &str) -> Vec<Vec<Word>> {
+    let text = text.replace(['\u{2019}', '\u{2018}'], "'");
+    let mut clauses: Vec<Vec<Word>> = vec![Vec::new()];
+    for (part_index, part) in text.split('"').enumerate() {
+        let quoted = part_index % 2 == 1;
+        let mut word = String::new();
+        let flush = |word: &mut String, clauses: &mut Vec<Vec<Word>>, boundary: bool| {
+            if !word.is_empty() {
+                let text = std::mem::take(word).to_lowercase();
+                let text = text.trim_matches('\'').to_string();
+                if !quoted && matches!(text.as_str(), "and" | "but" | "while" | "then" | "whereas")
+                {
+                    clauses.push(Vec::new());
+                } else if !text.is_empty() {
+                    clauses
+                        .last_mut()
+                        .expect("one clause")
+                        .push(Word { text, quoted });
+                }
+            }
+            if boundary && !quoted && !clauses.last().expect("one clause").is_empty() {
+                clauses.push(Vec::new());
+            }
+        };
+        for c in part.chars() {
+            if c.is_alphanumeric() || c == '_' || c == '\'' {
+                word.push(c);
+            } else {
+                flush(
+                    &mut word,
+                    &mut clauses,
+                    matches!(c, ',' | ';' | ':' | '.' | '(' | ')'),
+                );
+            }
+        }
+        flush(&mut word, &mut clauses, false);
+    }
+    clauses.retain(|c| !c.is_empty());
+    clauses
+}
+
+/// Whether word `i` negates what follows it.
+fn negator(clause: &[Word], i: usize) -> Option<Negation> {
+    let word = clause[i].text.as_str();
+    let next = clause.get(i + 1).map(|w| w.text.as_str());
+    match word {
+        // "not found" is a failure cue of its own (see `cue`).
+        "not" if next == Some("found") => None,
+        "no" if next == Some("longer") => Some(Negation::NoLonger),
+        "not" | "never" if clause[i + 1..].iter().any(|w| w.text == "anymore") => {
+            Some(Negation::NoLonger)
+        }
+        "no" | "not" | "never" | "nothing" | "none" | "without" | "neither" | "nor" => {
+            Some(Negation::Plain)
+        }
+        "can't" => None,
+        w if w.ends_with("n't") => Some(Negation::Plain),
+        _ => None,
+    }
+}
+
+/// Whether word `i` (with what follows) says the action failed or took effect.
+fn cue(clause: &[Word], i: usize) -> Option<Cue> {
+    let word = clause[i].text.as_str();
+    let next = clause.get(i + 1).map(|w| w.text.as_str());
+    const FAILURE_STEMS: &[&str] = &[
+        "error",
+        "fail",
+        "reject",
+        "refus",
+        "denied",
+        "deny",
+        "declin",
+        "forbidden",
+        "unauthori",
+        "unauthenticated",
+        "invalid",
+        "exception",
+        "conflict",
+        "unavailable",
+    ];
+    const FAILURE_STATUSES: &[&str] = &[
+        "400", "401", "402", "403", "404", "405", "409", "410", "412", "413", "415", "422", "429",
+        "500", "502", "503", "504",
+    ];
+    const SUCCESS_WORDS: &[&str] = &[
+        "created",
+        "creating",
+        "stored",
+        "saved",
+        "persisted",
+        "recorded",
+        "charged",
+        "processed",
+        "sent",
+        "added",
+        "updated",
+        "modified",
+        "changed",
+        "deleted",
+        "removed",
+        "accepted",
+        "allowed",
+        "permitted",
+        "able",
+        "succeed",
+        "succeeds",
+        "succeeded",
+        "success",
+        "successful",
+        "successfully",
+        "exist",
+        "exists",
+        "reserved",
+        "completed",
+        "completes",
+        "placed",
+        "booked",
+        "registered",
+        "granted",
+        "transferred",
+        "paid",
+        "published",
+        "uploaded",
+        "confirmed",
+        "issued",
+        "approved",
+        "scheduled",
+        "enrolled",
+        "applied",
+        "200",
+        "201",
+        "202",
+        "204",
+    ];
+    const OBSERVED_WORDS: &[&str] = &[
+        "returned",
+        "returns",
+        "see",
+        "sees",
+        "seen",
+        "shown",
+        "shows",
+        "displayed",
+        "listed",
+        "visible",
+        "receive",
+        "receives",
+        "received",
+        "contains",
+        "includes",
+    ];
+    if matches!(word, "cannot" | "can't") || (word == "not" && next == Some("found")) {
+        return Some(Cue::Failure);
+    }
+    if FAILURE_STEMS.iter().any(|s| word.starts_with(s)) && !word.starts_with("failover") {
+        return Some(Cue::Failure);
+    }
+    if FAILURE_STATUSES.contains(&word) {
+        return Some(Cue::Failure);
+    }
+    if SUCCESS_WORDS.contains(&word) {
+        return Some(Cue::Success);
+    }
+    if OBSERVED_WORDS.contains(&word) {
+        return Some(Cue::Observed);
+    }
+    None
+}
+
+/// "not charged twice", "no other user's tasks", "only one order": the negation limits how
+/// much happens, not whether it does.
+fn restricts_extent(clause: &[Word]) -> bool {
+    clause.iter().any(|w| {
+        matches!(
+            w.text.as_str(),
+            "twice"
+                | "again"
+                | "second"
+                | "duplicate"
+                | "duplicated"
+                | "more"
+                | "extra"
+                | "other"
+                | "another"
+                | "else"
+                | "else's"
+                | "only"
+                | "yet"
+                | "until"
+                | "before"
+                | "partial"
+                | "partially"
+                | "half"
+        )
+    })
 }
 
 /// The overall outcome of a list of `then` sentences: failure wins if any says failure (but a
@@ -119,6 +351,71 @@ mod tests {
             shape("the task should have status \"done\"")
         );
         assert_eq!(quoted_values("title \"a\" and \"b\""), vec!["a", "b"]);
+    }
+
+    /// The polarity reader, negation included: each row is an outcome and what it says of the
+    /// action.
+    #[test]
+    fn polarity_reads_negation() {
+        use Polarity::{Failure, Neutral, Success};
+        let table: &[(&str, Polarity)] = &[
+            // Negated effects are refusals.
+            ("No loan is created", Failure),
+            ("The loan is not created", Failure),
+            ("The loan isn't created", Failure),
+            ("Nothing is stored", Failure),
+            ("The customer is not charged", Failure),
+            ("The card is never charged", Failure),
+            (
+                "The application is rejected without creating a loan",
+                Failure,
+            ),
+            ("None of the items are reserved", Failure),
+            ("The user should not be able to delete the task", Failure),
+            ("Deleting it is not allowed", Failure),
+            ("The task should not be created", Failure),
+            ("The title must not exceed 255 characters", Failure),
+            // Negated failures are successes.
+            ("No error is shown", Success),
+            ("The request does not fail", Success),
+            ("The import should not fail and the file is stored", Success),
+            ("The payment is processed without errors", Success),
+            // Plain cues, as before.
+            ("A loan is created", Success),
+            ("The task should be created", Success),
+            ("Response status 201", Success),
+            (
+                "I should receive an error \"Title too long (max 255)\"",
+                Failure,
+            ),
+            ("An error is returned", Failure),
+            ("I should receive a 404", Failure),
+            ("The API responds 429 Too Many Requests", Failure),
+            ("Task not found", Failure),
+            ("I cannot complete the task", Failure),
+            ("The order is confirmed", Success),
+            ("The task should no longer exist", Success),
+            // Negation that limits extent or what is seen says nothing about the action.
+            ("The customer is not charged twice", Neutral),
+            ("No other user's tasks are listed", Neutral),
+            ("The task is not shown", Neutral),
+            ("The deleted task is not shown", Success),
+            ("The task list shows 3 tasks", Success),
+            // Quoted words do not negate; clauses end at "and", "but" and punctuation.
+            ("I should see the message \"No tasks yet\"", Success),
+            ("No order is created and a rejection email is sent", Failure),
+            ("No charge is made, and the order is created", Success),
+            ("The order is created but no email is sent", Success),
+            ("It should have status \"pending\"", Neutral),
+            ("The database fails over to the replica", Failure),
+            ("The system failover completes", Success),
+        ];
+        let wrong: Vec<String> = table
+            .iter()
+            .filter(|(text, want)| polarity(text) != *want)
+            .map(|(text, want)| format!("{text:?}: want {want:?}, got {:?}", polarity(text)))
+            .collect();
+        assert!(wrong.is_empty(), "{wrong:#?}");
     }
 
     #[test]

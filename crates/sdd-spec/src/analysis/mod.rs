@@ -6,6 +6,7 @@ pub mod conflicts;
 pub mod coverage;
 pub mod graph;
 pub mod impact;
+pub mod scenario_rules;
 pub mod validate;
 
 /// A request that cannot be answered as asked (unknown ID, wrong constraint kind, …). The message
