@@ -67,6 +67,15 @@ pub fn find_conflicts(spec: &Spec) -> ConflictReport {
     report
 }
 
+/// Which of `scenarios` contradict a constraint that applies to them, or a limit another of
+/// them states: what coverage must not count as showing the behaviour the rule asks for.
+pub(crate) fn against_rules(spec: &Spec, scenarios: &[&Scenario]) -> ConflictReport {
+    let mut report = ConflictReport::default();
+    size_limits(spec, scenarios, &mut report);
+    super::scenario_rules::check(spec, scenarios, &mut report);
+    report
+}
+
 /// Check one candidate scenario (not yet in the spec) against the spec.
 pub fn conflicts_with(spec: &Spec, candidate: &Scenario) -> ConflictReport {
     let mut scenarios: Vec<&Scenario> = spec
