@@ -280,6 +280,22 @@ fn class_of(conflict_kind: &str) -> Option<EdgeCaseClass> {
     }
 }
 
+/// The IDs of the scenarios (of any domain) that read as covering `class` but contradict its
+/// rule: what a list of the covering scenarios must leave out, as [`analyze_coverage`] does.
+pub fn not_counted_for(spec: &Spec, class: EdgeCaseClass) -> std::collections::HashSet<String> {
+    let live: Vec<&Scenario> = spec
+        .scenarios
+        .iter()
+        .map(|s| &**s)
+        .filter(|s| s.status != ReviewStatus::Rejected)
+        .collect();
+    contradicting(spec, &live)
+        .into_iter()
+        .filter(|n| n.class == class)
+        .map(|n| n.scenario)
+        .collect()
+}
+
 fn contradicting(spec: &Spec, scenarios: &[&Scenario]) -> Vec<NotCounted> {
     let report = super::conflicts::against_rules(spec, scenarios);
     let mut not_counted: Vec<NotCounted> = Vec::new();
@@ -562,6 +578,13 @@ mod tests {
         let spec = load_sources(&[("b.yaml".into(), yaml.into())]).spec;
         let report = &analyze_coverage(&spec, None)[0];
         assert!(report.missing.contains(&EdgeCaseClass::Auth), "{report:#?}");
+        assert!(
+            EdgeCaseClass::Auth.covered_by(spec.scenario("bookings.book_without_a_token").unwrap())
+        );
+        assert_eq!(
+            not_counted_for(&spec, EdgeCaseClass::Auth),
+            ["bookings.book_without_a_token".to_string()].into()
+        );
         assert!(
             report.missing.contains(&EdgeCaseClass::RateLimits),
             "{report:#?}"
