@@ -8,7 +8,9 @@ use sdd_spec::analysis::validate::validate;
 use sdd_spec::load_dir;
 
 fn data(dir: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/review").join(dir)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/review")
+        .join(dir)
 }
 
 /// (code, file:line) of every finding, sorted.
@@ -21,7 +23,11 @@ fn findings(dir: &str) -> Vec<(String, String)> {
         .map(|d| {
             (
                 d.code.clone(),
-                format!("{}:{}", d.file.as_deref().unwrap_or("?"), d.line.unwrap_or(0)),
+                format!(
+                    "{}:{}",
+                    d.file.as_deref().unwrap_or("?"),
+                    d.line.unwrap_or(0)
+                ),
             )
         })
         .collect();
