@@ -34,6 +34,8 @@ pub(crate) fn check(spec: &Spec, scenarios: &[&Scenario], report: &mut ConflictR
         }
         let setup = setup_text(s);
         let succeeds = overall_polarity(&s.then) == Polarity::Success;
+        // Read once per scenario, however many time bounds apply to it.
+        let mut then_bounds: Option<Vec<ThenBound>> = None;
         for c in constraints.iter() {
             for rule in &c.parsed.checks {
                 match rule {
@@ -61,7 +63,12 @@ pub(crate) fn check(spec: &Spec, scenarios: &[&Scenario], report: &mut ConflictR
                     CheckSpec::TimeBound {
                         max_seconds,
                         subject,
-                    } => time_bound(s, c, *max_seconds, subject, report),
+                    } => {
+                        let bounds = then_bounds.get_or_insert_with(|| then_time_bounds(s));
+                        if !bounds.is_empty() {
+                            time_bound(s, bounds, c, *max_seconds, subject, report)
+                        }
+                    }
                     _ => {}
                 }
             }
@@ -309,60 +316,84 @@ fn ownership(
     );
 }
 
+/// A time bound a scenario's Then states: the line, the bound, and what it is about.
+struct ThenBound<'a> {
+    then: &'a str,
+    seconds: f64,
+    about: BTreeSet<String>,
+}
+
+/// Words too common in time bounds to say what one is about.
+const TIME_GENERIC: &[&str] = &[
+    "complete",
+    "completes",
+    "completed",
+    "entire",
+    "whole",
+    "flow",
+    "fails",
+    "finish",
+    "finishes",
+    "done",
+    "seconds",
+    "minutes",
+    "hours",
+    "time",
+    "less",
+    "under",
+    "before",
+];
+
+fn then_time_bounds(s: &Scenario) -> Vec<ThenBound<'_>> {
+    let mut bounds = Vec::new();
+    for then in &s.then {
+        for check in parse_sentence(then, &[]) {
+            if let CheckSpec::TimeBound {
+                max_seconds,
+                subject,
+            } = check
+            {
+                bounds.push(ThenBound {
+                    then,
+                    seconds: max_seconds,
+                    about: stems(&subject, TIME_GENERIC),
+                });
+            }
+        }
+    }
+    bounds
+}
+
 fn time_bound(
     s: &Scenario,
+    bounds: &[ThenBound],
     c: &Constraint,
     max_seconds: f64,
     subject: &str,
     report: &mut ConflictReport,
 ) {
-    const GENERIC: &[&str] = &[
-        "complete",
-        "completes",
-        "completed",
-        "entire",
-        "whole",
-        "flow",
-        "fails",
-        "finish",
-        "finishes",
-        "done",
-        "seconds",
-        "minutes",
-        "hours",
-        "time",
-        "less",
-        "under",
-        "before",
-    ];
-    let bound_words = stems(&format!("{} {subject}", c.name), GENERIC);
-    for then in &s.then {
-        for check in parse_sentence(then, &[]) {
-            let CheckSpec::TimeBound {
-                max_seconds: allowed,
-                subject: about,
-            } = check
-            else {
-                continue;
-            };
-            if allowed <= max_seconds || stems(&about, GENERIC).is_disjoint(&bound_words) {
-                continue;
-            }
-            let message = format!(
-                "scenario `{}` accepts \"{then}\" ({}), but constraint `{}` requires it within {}",
-                s.id,
-                seconds_text(allowed),
-                c.id,
-                seconds_text(max_seconds),
-            );
-            report.add(
-                Diagnostic::new(Severity::Warning, CONTRADICTS_TIME_BOUND, message)
-                    .at(&s.location)
-                    .with_help("tighten the scenario's bound to the constraint's, or change the constraint"),
-                vec![s.id.clone()],
-                Some(c.id.clone()),
-            );
+    let bound_words = stems(&format!("{} {subject}", c.name), TIME_GENERIC);
+    for bound in bounds {
+        if bound.seconds <= max_seconds || bound.about.is_disjoint(&bound_words) {
+            continue;
         }
+        let message = format!(
+            "scenario `{}` accepts \"{}\" ({}), but constraint `{}` requires it within {}",
+            s.id,
+            bound.then,
+            seconds_text(bound.seconds),
+            c.id,
+            seconds_text(max_seconds),
+        );
+        report.add(
+            Diagnostic::new(Severity::Warning, CONTRADICTS_TIME_BOUND, message)
+                .at(&s.location)
+                .with_help(
+                    "tighten the scenario's bound to the constraint's, or change the constraint",
+                ),
+            vec![s.id.clone()],
+            Some(c.id.clone()),
+        );
     }
 }
 
