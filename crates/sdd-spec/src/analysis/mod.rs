@@ -3,6 +3,7 @@
 
 pub mod budget;
 pub mod conflicts;
+pub mod consistency;
 pub mod coverage;
 pub mod graph;
 pub mod impact;
