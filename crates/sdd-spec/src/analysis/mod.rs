@@ -7,6 +7,7 @@ pub mod consistency;
 pub mod coverage;
 pub mod graph;
 pub mod impact;
+pub mod interactions;
 pub mod validate;
 
 /// A request that cannot be answered as asked (unknown ID, wrong constraint kind, …). The message

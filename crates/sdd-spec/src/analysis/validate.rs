@@ -9,7 +9,7 @@ use crate::document::{OneOrMany, ReviewStatus, ScenarioDoc};
 use crate::ids;
 use crate::model::{Scenario, Spec};
 
-use super::{conflicts, consistency, graph};
+use super::{conflicts, consistency, graph, interactions};
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 pub struct ValidationSummary {
@@ -83,6 +83,7 @@ pub fn validate(spec: &Spec, load_diagnostics: &[Diagnostic]) -> ValidationRepor
     diagnostics.extend(graph::dependency_graph(spec).diagnostics);
     diagnostics.extend(conflicts::find_conflicts(spec).diagnostics);
     diagnostics.extend(consistency::check_constraints(spec));
+    diagnostics.extend(interactions::check_interactions(spec));
     finish(spec, diagnostics)
 }
 
