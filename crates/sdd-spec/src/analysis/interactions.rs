@@ -12,25 +12,30 @@ use crate::diagnostic::Diagnostic;
 use crate::model::{Constraint, ConstraintScope, Interaction, Spec};
 
 /// An end-to-end bound the parts are compared with: a percentile latency bound, or a hard time
-/// bound (`percentile: None`).
+/// bound (`percentile: None`), on some operations (`all`, `reads`, …; a time bound is on all).
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) struct Whole {
+pub(crate) struct Whole<'a> {
     pub ms: f64,
     pub percentile: Option<f64>,
+    pub operations: &'a str,
 }
 
-impl Whole {
-    pub fn of(check: &CheckSpec) -> Option<Whole> {
+impl<'a> Whole<'a> {
+    pub fn of(check: &'a CheckSpec) -> Option<Whole<'a>> {
         match check {
             CheckSpec::Latency {
-                percentile, max_ms, ..
+                percentile,
+                max_ms,
+                scope,
             } => Some(Whole {
                 ms: *max_ms,
                 percentile: Some(*percentile),
+                operations: scope,
             }),
             CheckSpec::TimeBound { max_seconds, .. } => Some(Whole {
                 ms: max_seconds * 1e3,
                 percentile: None,
+                operations: "all",
             }),
             _ => None,
         }
@@ -49,7 +54,7 @@ impl Whole {
 pub(crate) struct Declared<'a> {
     pub constraint: &'a Constraint,
     pub check: &'a CheckSpec,
-    pub whole: Whole,
+    pub whole: Whole<'a>,
 }
 
 /// Every domain's own latency and time bounds, by domain name (lower case).
@@ -78,14 +83,26 @@ impl<'a> DomainBounds<'a> {
         DomainBounds(by_domain)
     }
 
-    /// The participant's own bound that can be compared with `whole`, the tightest if several:
-    /// for a percentile bound, a latency bound at the same or a stricter percentile or a hard
-    /// time bound; for a hard time bound, a time bound or a latency bound. `None` when the
-    /// participant declares nothing comparable.
-    pub fn comparable(&self, participant: &str, whole: &Whole) -> Option<Declared<'a>> {
+    /// The participant's own bound that can be compared with `whole` (the constraint
+    /// `whole_id`, never a part of itself), the tightest if several: for a percentile bound, a
+    /// latency bound at the same or a stricter percentile or a hard time bound; for a hard time
+    /// bound, a time bound or a latency bound; either on the same operations, or one of the two
+    /// on all. `None` when the participant declares nothing comparable.
+    pub fn comparable(
+        &self,
+        participant: &str,
+        whole: &Whole,
+        whole_id: &str,
+    ) -> Option<Declared<'a>> {
         self.0
             .get(&participant.to_lowercase())?
             .iter()
+            .filter(|d| d.constraint.id != whole_id)
+            .filter(|d| {
+                d.whole.operations == whole.operations
+                    || d.whole.operations == "all"
+                    || whole.operations == "all"
+            })
             .filter(|d| match (whole.percentile, d.whole.percentile) {
                 (Some(p), Some(q)) => q >= p,
                 _ => true,
@@ -105,7 +122,7 @@ pub fn check_interactions(spec: &Spec) -> Vec<Diagnostic> {
     let bounds = DomainBounds::of(spec);
     let domains: BTreeSet<String> = spec.domains.iter().map(|d| d.name.to_lowercase()).collect();
     let mut out = Vec::new();
-    let mut wholes: HashMap<&str, Vec<(&Constraint, Whole)>> = HashMap::new();
+    let mut wholes: HashMap<&str, Vec<(&Constraint, Whole<'_>)>> = HashMap::new();
     for c in &spec.constraints {
         if let ConstraintScope::Interaction(name) = &c.scope {
             for check in &c.parsed.checks {
@@ -165,7 +182,7 @@ fn budgets(
         let mut parts = Vec::new();
         for (&p, &times) in &calls {
             let participant = &interaction.participants[p];
-            let Some(declared) = bounds.comparable(participant, whole) else {
+            let Some(declared) = bounds.comparable(participant, whole, &constraint.id) else {
                 continue;
             };
             sum += declared.whole.ms * times as f64;
