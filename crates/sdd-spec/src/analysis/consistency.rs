@@ -40,7 +40,10 @@ fn impossible_values(spec: &Spec, out: &mut Vec<Diagnostic>) {
         };
         let read_from = match (&c.parsed.source, c.requirement.as_deref()) {
             (crate::constraint::CheckSource::Structured, _) => "its `check:` block".to_string(),
-            (_, Some(text)) => format!("\"{text}\""),
+            (_, Some(text)) => match c.measurement.as_deref() {
+                Some(measurement) => format!("\"{text}\" measured \"{measurement}\""),
+                None => format!("\"{text}\""),
+            },
             (_, None) => "its sentences".to_string(),
         };
         out.push(
@@ -150,7 +153,7 @@ fn compare_groups<K, T>(
                     .at(&bound.constraint.location)
                     .with_help(format!(
                         "a narrower scope may be stricter than the global constraint, not looser: \
-                         lower this one to at most {}, or change the global one",
+                         lower this one to {}, or change the global one",
                         describe(&key, limit)
                     )),
                 );
@@ -385,6 +388,7 @@ mod tests {
             d[0].message
         );
         assert_eq!(d[0].line, Some(7));
+        assert!(d[0].help.as_deref().unwrap().starts_with("keep one number"));
         // Stricter than global (50 < 100) is a refinement; looser (500 > 100) is the finding;
         // another `per` or window compares with nothing.
         assert_eq!(d[1].severity, crate::Severity::Warning);
@@ -393,6 +397,13 @@ mod tests {
                 .starts_with("constraint `search.security.search_rate` allows at most 500 requests per 60 s per user for domain `search`, more than the global `shop.security.global_rate`"),
             "{}",
             d[1].message
+        );
+        assert!(
+            d[1].help.as_deref().unwrap().contains(
+                "lower this one to at most 100 requests per 60 s per user, or change the global one"
+            ),
+            "{:?}",
+            d[1].help
         );
     }
 
