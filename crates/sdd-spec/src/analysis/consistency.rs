@@ -70,14 +70,24 @@ struct Bound<'a, T> {
     value: T,
 }
 
+/// The two findings of one kind of limit.
+struct Codes {
+    /// Two bounds on the same thing under the same scope with different numbers (an error).
+    same_scope_code: &'static str,
+    /// A domain or interaction bound looser than the global one (a warning).
+    looser_code: &'static str,
+}
+
 /// Reports, for each group of bounds on the same thing under the same scope, every bound whose
 /// number differs from the group's first one (`same_scope_code`, an error); and for each bound
 /// under a domain or interaction, whether it allows more than the strictest global bound on the
 /// same thing (`looser_code`, a warning). `describe` words one bound for a message.
 fn compare_groups<K, T>(
     bounds: Vec<(K, Bound<'_, T>)>,
-    same_scope_code: &str,
-    looser_code: &str,
+    Codes {
+        same_scope_code,
+        looser_code,
+    }: Codes,
     describe: impl Fn(&K, &T) -> String,
     out: &mut Vec<Diagnostic>,
 ) where
@@ -184,8 +194,10 @@ fn rate_limits(spec: &Spec, out: &mut Vec<Diagnostic>) {
     }
     compare_groups(
         bounds,
-        "conflicting-rate-limit",
-        "looser-rate-limit",
+        Codes {
+            same_scope_code: "conflicting-rate-limit",
+            looser_code: "looser-rate-limit",
+        },
         |(per, window): &(String, u64), max: &u64| {
             let per = if per == "global" {
                 String::new()
@@ -239,8 +251,10 @@ fn size_limits(spec: &Spec, out: &mut Vec<Diagnostic>) {
     }
     compare_groups(
         bounds,
-        "conflicting-size-limit",
-        "looser-size-limit",
+        Codes {
+            same_scope_code: "conflicting-size-limit",
+            looser_code: "looser-size-limit",
+        },
         |(field, unit): &(String, String), max: &f64| format!("{field} at most {max} {unit}"),
         out,
     );
