@@ -140,6 +140,7 @@ async fn every_read_tool_answers_on_the_bundled_examples_and_survives_bad_argume
     let b = structured(&budget);
     assert_eq!(b["allocations"].as_array().unwrap().len(), 6);
     assert!(b["allocated_ms"].as_f64().unwrap() <= 30000.0);
+    assert_eq!(b["fits"], json!(true));
     let not_a_bound = call(
         &client,
         "propagate_constraints",

@@ -3,9 +3,11 @@
 
 pub mod budget;
 pub mod conflicts;
+pub mod consistency;
 pub mod coverage;
 pub mod graph;
 pub mod impact;
+pub mod interactions;
 pub mod scenario_rules;
 pub mod validate;
 
