@@ -39,6 +39,14 @@ fn findings(dir: &str) -> Vec<(String, String)> {
 fn every_planted_defect_is_found_where_it_is_written() {
     let found = findings("planted");
     let expected: &[(&str, &str)] = &[
+        // Constraints against each other.
+        ("conflicting-rate-limit", "accounts.yaml:11"),
+        ("impossible-value", "lending.yaml:27"),
+        ("latency-out-of-order", "lending.yaml:23"),
+        // Interactions against their participants.
+        ("budget-exceeded", "disbursement.yaml:13"),
+        ("unknown-step-actor", "disbursement.yaml:1"),
+        // Scenarios against each other and against constraints.
         ("contradicting-outcomes", "loans.yaml:17"),
         ("contradicts-auth", "loans.yaml:23"),
         ("contradicts-limit", "loans.yaml:33"),

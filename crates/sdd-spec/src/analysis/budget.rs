@@ -455,7 +455,7 @@ mod tests {
         let plan = split(
             &spec_declaring(&[
                 ("payment", "p99.9 latency < 70ms"),
-                ("cart", "Cart answers within 50ms"),
+                ("cart", "p99 latency < 50ms"),
             ]),
             0.0,
         );

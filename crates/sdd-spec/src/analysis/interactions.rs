@@ -85,7 +85,7 @@ impl<'a> DomainBounds<'a> {
 
     /// The participant's own bound that can be compared with `whole` (the constraint
     /// `whole_id`, never a part of itself), the tightest if several: for a percentile bound, a
-    /// latency bound at the same or a stricter percentile or a hard time bound; for a hard time
+    /// latency bound at the same or a stricter percentile; for a hard time
     /// bound, a time bound or a latency bound; either on the same operations, or one of the two
     /// on all. `None` when the participant declares nothing comparable.
     pub fn comparable(
@@ -103,9 +103,13 @@ impl<'a> DomainBounds<'a> {
                     || d.whole.operations == "all"
                     || whole.operations == "all"
             })
+            // A hard time bound a participant states is about one of its operations ("loan
+            // decision completes within 30 seconds"), not each call a flow makes: it is no
+            // part of a percentile budget.
             .filter(|d| match (whole.percentile, d.whole.percentile) {
                 (Some(p), Some(q)) => q >= p,
-                _ => true,
+                (Some(_), None) => false,
+                (None, _) => true,
             })
             .min_by(|a, b| {
                 a.whole.ms.total_cmp(&b.whole.ms).then_with(|| {
