@@ -58,18 +58,34 @@ pub fn polarity(outcome: &str) -> Polarity {
     let mut refused = false;
     let mut dangling_modal = false;
     for clause in clauses(outcome) {
+        // A negation reaches every effect after it in its clause ("no charge is made": both
+        // `charge` and `made`), but only the first cue's failure: in "the order is not created
+        // because the card is declined" the decline is no less a failure.
         let mut pending: Option<Negation> = None;
+        let mut reached = false;
         for (i, word) in clause.iter().enumerate() {
             if !word.quoted {
                 if let Some(kind) = negator(&clause, i) {
                     pending = Some(kind);
+                    reached = false;
                     continue;
                 }
             }
             let Some(cue) = cue(&clause, i) else {
                 continue;
             };
-            let negation = pending.take();
+            let negation = match cue {
+                Cue::Failure if reached => None,
+                _ => pending,
+            };
+            // "Creating a task is not allowed": a gerund with nothing denying it names the
+            // action, it does not claim it took effect.
+            if cue == Cue::Success && negation.is_none() && word.text.ends_with("ing") {
+                continue;
+            }
+            // What is seen or received ("should not receive an error") does not use up the
+            // negation: the error after it is still denied.
+            reached |= pending.is_some() && cue != Cue::Observed;
             match (cue, negation) {
                 (Cue::Failure, None) => failure = true,
                 (Cue::Failure, Some(_)) => success = true,
@@ -81,7 +97,7 @@ pub fn polarity(outcome: &str) -> Polarity {
                 _ => {}
             }
         }
-        if let Some(Negation::Plain) = pending {
+        if matches!(pending, Some(Negation::Plain)) && !reached {
             dangling_modal |= clause.iter().any(|w| MODALS.contains(&w.text.as_str()));
         }
     }
@@ -135,7 +151,11 @@ fn clauses(text: &str) -> Vec<Vec<Word>> {
             if !word.is_empty() {
                 let text = std::mem::take(word).to_lowercase();
                 let text = text.trim_matches('\'').to_string();
-                if !quoted && matches!(text.as_str(), "and" | "but" | "while" | "then" | "whereas")
+                if !quoted
+                    && matches!(
+                        text.as_str(),
+                        "and" | "but" | "while" | "then" | "whereas" | "because" | "since" | "so"
+                    )
                 {
                     clauses.push(Vec::new());
                 } else if !text.is_empty() {
@@ -205,56 +225,93 @@ fn cue(clause: &[Word], i: usize) -> Option<Cue> {
         "exception",
         "conflict",
         "unavailable",
+        "blocked",
+        "prevented",
+        "aborted",
+        "throttled",
+        "insufficient",
+        "disallowed",
     ];
     const FAILURE_STATUSES: &[&str] = &[
         "400", "401", "402", "403", "404", "405", "409", "410", "412", "413", "415", "422", "429",
         "500", "502", "503", "504",
     ];
-    const SUCCESS_WORDS: &[&str] = &[
-        "created",
-        "creating",
-        "stored",
-        "saved",
-        "persisted",
-        "recorded",
-        "charged",
-        "processed",
-        "sent",
-        "added",
-        "updated",
-        "modified",
-        "changed",
-        "deleted",
-        "removed",
-        "accepted",
-        "allowed",
-        "permitted",
-        "able",
+    // Verbs whose every form says the action took effect (create, creates, created, creating).
+    const SUCCESS_VERBS: &[&str] = &[
+        "create",
+        "store",
+        "save",
+        "persist",
+        "record",
+        "charge",
+        "send",
+        "add",
+        "update",
+        "modify",
+        "change",
+        "delete",
+        "remove",
+        "accept",
+        "allow",
+        "permit",
         "succeed",
-        "succeeds",
-        "succeeded",
+        "exist",
+        "reserve",
+        "complete",
+        "book",
+        "register",
+        "grant",
+        "transfer",
+        "pay",
+        "publish",
+        "upload",
+        "confirm",
+        "approve",
+        "schedule",
+        "enrol",
+        "enroll",
+        "apply",
+        "make",
+        "generate",
+        "insert",
+        "submit",
+        "deliver",
+        "activate",
+        "assign",
+        "execute",
+        "debit",
+        "credit",
+        "refund",
+        "write",
+        "commit",
+        "finalize",
+        "finalise",
+        "ship",
+        "import",
+        "export",
+        "authorize",
+        "authorise",
+        "authenticate",
+    ];
+    // Forms of other words that say so too; their base forms are nouns too often ("no
+    // issues", "the process", "an open task").
+    const SUCCESS_WORDS: &[&str] = &[
+        "sent",
+        "paid",
+        "made",
+        "written",
+        "wrote",
+        "placed",
+        "issued",
+        "processed",
+        "opened",
+        "taken",
+        "started",
+        "logged",
+        "able",
         "success",
         "successful",
         "successfully",
-        "exist",
-        "exists",
-        "reserved",
-        "completed",
-        "completes",
-        "placed",
-        "booked",
-        "registered",
-        "granted",
-        "transferred",
-        "paid",
-        "published",
-        "uploaded",
-        "confirmed",
-        "issued",
-        "approved",
-        "scheduled",
-        "enrolled",
-        "applied",
         "200",
         "201",
         "202",
@@ -286,13 +343,38 @@ fn cue(clause: &[Word], i: usize) -> Option<Cue> {
     if FAILURE_STATUSES.contains(&word) {
         return Some(Cue::Failure);
     }
-    if SUCCESS_WORDS.contains(&word) {
+    if SUCCESS_WORDS.contains(&word) || SUCCESS_VERBS.iter().any(|v| inflects(word, v)) {
         return Some(Cue::Success);
     }
     if OBSERVED_WORDS.contains(&word) {
         return Some(Cue::Observed);
     }
     None
+}
+
+/// Whether `word` is a form of the verb `base`: base, -s/-es, -d/-ed (with `y` → `ied` and a
+/// doubled last consonant), -ing (with a dropped `e`).
+fn inflects(word: &str, base: &str) -> bool {
+    let Some(rest) = word.strip_prefix(base.trim_end_matches(['e', 'y'])) else {
+        return false;
+    };
+    let cut = &base[base.trim_end_matches(['e', 'y']).len()..];
+    let last = base.chars().last().unwrap_or(' ');
+    let doubled = format!("{last}");
+    let rest = if cut.is_empty() {
+        rest.strip_prefix(doubled.as_str())
+            .filter(|r| r.starts_with('e') || r.starts_with('i'))
+            .unwrap_or(rest)
+    } else {
+        rest
+    };
+    match cut {
+        "" => matches!(rest, "" | "s" | "es" | "ed" | "ing"),
+        "e" => matches!(rest, "e" | "es" | "ed" | "ing"),
+        "y" => matches!(rest, "y" | "ys" | "ies" | "ied" | "ying"),
+        // "ee", "ey": only the plain forms.
+        _ => rest == cut || rest == format!("{cut}s") || rest == format!("{cut}d"),
+    }
 }
 
 /// "not charged twice", "no other user's tasks", "only one order": the negation limits how
@@ -409,6 +491,26 @@ mod tests {
             ("It should have status \"pending\"", Neutral),
             ("The database fails over to the replica", Failure),
             ("The system failover completes", Success),
+            // Other wordings of the same: verbs in every form, negations that reach on.
+            ("No booking should be made", Failure),
+            ("The system does not create a loan", Failure),
+            ("No charge is made", Failure),
+            ("No audit record is written", Failure),
+            ("Nothing is written to the log", Failure),
+            ("The transfer is blocked", Failure),
+            ("The account is debited", Success),
+            ("The system creates the loan", Success),
+            (
+                "The order is not created because the card is declined",
+                Failure,
+            ),
+            ("I should not receive an error", Success),
+            ("There are no issues", Neutral),
+            ("The refund is applied", Success),
+            (
+                "The amount is applied to the balance, so no refund is issued",
+                Success,
+            ),
         ];
         let wrong: Vec<String> = table
             .iter()
@@ -416,6 +518,33 @@ mod tests {
             .map(|(text, want)| format!("{text:?}: want {want:?}, got {:?}", polarity(text)))
             .collect();
         assert!(wrong.is_empty(), "{wrong:#?}");
+    }
+
+    #[test]
+    fn verb_forms() {
+        for (word, base) in [
+            ("create", "create"),
+            ("creates", "create"),
+            ("created", "create"),
+            ("creating", "create"),
+            ("submitted", "submit"),
+            ("submitting", "submit"),
+            ("applied", "apply"),
+            ("applies", "apply"),
+            ("paying", "pay"),
+            ("pays", "pay"),
+            ("booked", "book"),
+            ("transferred", "transfer"),
+        ] {
+            assert!(inflects(word, base), "{word} of {base}");
+        }
+        for (word, base) in [
+            ("creator", "create"),
+            ("booking", "boo"),
+            ("adds", "address"),
+        ] {
+            assert!(!inflects(word, base), "{word} of {base}");
+        }
     }
 
     #[test]
