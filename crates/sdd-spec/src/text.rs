@@ -57,7 +57,10 @@ pub fn polarity(outcome: &str) -> Polarity {
     let mut success = false;
     let mut refused = false;
     let mut dangling_modal = false;
-    for clause in clauses(outcome) {
+    let lower = outcome
+        .to_lowercase()
+        .replace(['\u{2019}', '\u{2018}'], "'");
+    for clause in clauses(&lower) {
         // A negation reaches every effect after it in its clause ("no charge is made": both
         // `charge` and `made`), but only the first cue's failure: in "the order is not created
         // because the card is declined" the decline is no less a failure.
@@ -98,7 +101,7 @@ pub fn polarity(outcome: &str) -> Polarity {
             }
         }
         if matches!(pending, Some(Negation::Plain)) && !reached {
-            dangling_modal |= clause.iter().any(|w| MODALS.contains(&w.text.as_str()));
+            dangling_modal |= clause.iter().any(|w| MODALS.contains(&w.text));
         }
     }
     if failure || (refused && !success) {
@@ -115,8 +118,8 @@ pub fn polarity(outcome: &str) -> Polarity {
 }
 
 /// One word of an outcome, lowercased, and whether it sat inside double quotes.
-struct Word {
-    text: String,
+struct Word<'a> {
+    text: &'a str,
     quoted: bool,
 }
 
@@ -139,48 +142,52 @@ enum Cue {
 
 const MODALS: &[&str] = &["should", "must", "shall", "may", "will", "can"];
 
-/// Words, split into clauses at punctuation and at the conjunctions that start a new claim,
-/// so the "no" of "no order is created and an email is sent" does not reach "sent".
-fn clauses(text: &str) -> Vec<Vec<Word>> {
-    let text = text.replace(['\u{2019}', '\u{2018}'], "'");
-    let mut clauses: Vec<Vec<Word>> = vec![Vec::new()];
-    for (part_index, part) in text.split('"').enumerate() {
-        let quoted = part_index % 2 == 1;
-        let mut word = String::new();
-        let flush = |word: &mut String, clauses: &mut Vec<Vec<Word>>, boundary: bool| {
-            if !word.is_empty() {
-                let text = std::mem::take(word).to_lowercase();
-                let text = text.trim_matches('\'').to_string();
-                if !quoted
-                    && matches!(
-                        text.as_str(),
-                        "and" | "but" | "while" | "then" | "whereas" | "because" | "since" | "so"
-                    )
-                {
-                    clauses.push(Vec::new());
-                } else if !text.is_empty() {
-                    clauses
-                        .last_mut()
-                        .expect("one clause")
-                        .push(Word { text, quoted });
-                }
-            }
-            if boundary && !quoted && !clauses.last().expect("one clause").is_empty() {
-                clauses.push(Vec::new());
-            }
-        };
-        for c in part.chars() {
-            if c.is_alphanumeric() || c == '_' || c == '\'' {
-                word.push(c);
-            } else {
-                flush(
-                    &mut word,
-                    &mut clauses,
-                    matches!(c, ',' | ';' | ':' | '.' | '(' | ')'),
-                );
-            }
+/// Words of `lower` (the outcome lowercased, curly apostrophes made straight), split into
+/// clauses at punctuation and at the conjunctions that start a new claim, so the "no" of "no
+/// order is created and an email is sent" does not reach "sent". Borrowed: the reader runs
+/// for every Then of every scenario, several times per analysis.
+fn clauses<'a>(lower: &'a str) -> Vec<Vec<Word<'a>>> {
+    let mut clauses: Vec<Vec<Word<'a>>> = vec![Vec::new()];
+    let mut quoted = false;
+    let mut start: Option<usize> = None;
+    let flush = |clauses: &mut Vec<Vec<Word<'a>>>, from: usize, to: usize, quoted: bool| {
+        let text = lower[from..to].trim_matches('\'');
+        if text.is_empty() {
+            return;
         }
-        flush(&mut word, &mut clauses, false);
+        if !quoted
+            && matches!(
+                text,
+                "and" | "but" | "while" | "then" | "whereas" | "because" | "since" | "so"
+            )
+        {
+            clauses.push(Vec::new());
+        } else {
+            clauses
+                .last_mut()
+                .expect("one clause")
+                .push(Word { text, quoted });
+        }
+    };
+    for (at, c) in lower.char_indices() {
+        if c.is_alphanumeric() || c == '_' || c == '\'' {
+            start.get_or_insert(at);
+            continue;
+        }
+        if let Some(from) = start.take() {
+            flush(&mut clauses, from, at, quoted);
+        }
+        if c == '"' {
+            quoted = !quoted;
+        } else if !quoted
+            && matches!(c, ',' | ';' | ':' | '.' | '(' | ')')
+            && !clauses.last().expect("one clause").is_empty()
+        {
+            clauses.push(Vec::new());
+        }
+    }
+    if let Some(from) = start {
+        flush(&mut clauses, from, lower.len(), quoted);
     }
     clauses.retain(|c| !c.is_empty());
     clauses
@@ -188,8 +195,8 @@ fn clauses(text: &str) -> Vec<Vec<Word>> {
 
 /// Whether word `i` negates what follows it.
 fn negator(clause: &[Word], i: usize) -> Option<Negation> {
-    let word = clause[i].text.as_str();
-    let next = clause.get(i + 1).map(|w| w.text.as_str());
+    let word = clause[i].text;
+    let next = clause.get(i + 1).map(|w| w.text);
     match word {
         // "not found" is a failure cue of its own (see `cue`).
         "not" if next == Some("found") => None,
@@ -208,8 +215,8 @@ fn negator(clause: &[Word], i: usize) -> Option<Negation> {
 
 /// Whether word `i` (with what follows) says the action failed or took effect.
 fn cue(clause: &[Word], i: usize) -> Option<Cue> {
-    let word = clause[i].text.as_str();
-    let next = clause.get(i + 1).map(|w| w.text.as_str());
+    let word = clause[i].text;
+    let next = clause.get(i + 1).map(|w| w.text);
     const FAILURE_STEMS: &[&str] = &[
         "error",
         "fail",
@@ -382,7 +389,7 @@ fn inflects(word: &str, base: &str) -> bool {
 fn restricts_extent(clause: &[Word]) -> bool {
     clause.iter().any(|w| {
         matches!(
-            w.text.as_str(),
+            w.text,
             "twice"
                 | "again"
                 | "second"

@@ -36,6 +36,7 @@ pub(crate) fn check(spec: &Spec, scenarios: &[&Scenario], report: &mut ConflictR
         let succeeds = overall_polarity(&s.then) == Polarity::Success;
         // Read once per scenario, however many time bounds apply to it.
         let mut then_bounds: Option<Vec<ThenBound>> = None;
+        let mut burst: Option<Option<(u64, f64)>> = None;
         for c in constraints.iter() {
             for rule in &c.parsed.checks {
                 match rule {
@@ -46,9 +47,14 @@ pub(crate) fn check(spec: &Spec, scenarios: &[&Scenario], report: &mut ConflictR
                         max_requests,
                         window_seconds,
                         per,
-                    } if succeeds => {
-                        rate_limit(s, &setup, c, (*max_requests, *window_seconds, per), report)
-                    }
+                    } if succeeds => rate_limit(
+                        s,
+                        &setup,
+                        *burst.get_or_insert_with(|| request_burst(&setup)),
+                        c,
+                        (*max_requests, *window_seconds, per),
+                        report,
+                    ),
                     CheckSpec::Ownership {
                         resource,
                         writes_only,
@@ -200,11 +206,12 @@ fn authentication(
 fn rate_limit(
     s: &Scenario,
     setup: &str,
+    burst: Option<(u64, f64)>,
     c: &Constraint,
     (max_requests, window_seconds, per): (u64, f64, &str),
     report: &mut ConflictReport,
 ) {
-    let Some((sent, over_seconds)) = request_burst(setup) else {
+    let Some((sent, over_seconds)) = burst else {
         return;
     };
     // Many senders each under the limit do not break a per-user limit; the reader cannot
