@@ -53,6 +53,16 @@ pub enum Polarity {
 /// neither does a negated observation ("the task is not shown"). An un-negated failure cue
 /// wins over success cues, as before: "an error is returned" is a failure.
 pub fn polarity(outcome: &str) -> Polarity {
+    polarity_after(outcome, None)
+}
+
+/// [`polarity`], knowing the action (`when`) the outcome follows: a denied effect counts as a
+/// refusal only when its clause names something the action does or acts on ("I apply for a
+/// loan" … "no loan is created"), or denies everything ("nothing is stored"). A denied side
+/// effect — "no refund is issued" after "I charge the card" — says nothing of the action.
+pub fn polarity_after(outcome: &str, action: Option<&str>) -> Polarity {
+    let action_words: Option<std::collections::HashSet<String>> =
+        action.map(|a| content_stems(&a.to_lowercase()));
     let mut failure = false;
     let mut success = false;
     let mut refused = false;
@@ -95,12 +105,17 @@ pub fn polarity(outcome: &str) -> Polarity {
                 (Cue::Success | Cue::Observed, None) => success = true,
                 (Cue::Success, Some(Negation::NoLonger)) => success = true,
                 (Cue::Success, Some(Negation::Plain)) if !restricts_extent(&clause) => {
+                    refused |= action_words
+                        .as_ref()
+                        .is_none_or(|action| names_the_action(&clause, action))
+                }
+                (Cue::Success, Some(Negation::Everything)) if !restricts_extent(&clause) => {
                     refused = true
                 }
                 _ => {}
             }
         }
-        if matches!(pending, Some(Negation::Plain)) && !reached {
+        if matches!(pending, Some(Negation::Plain | Negation::Everything)) && !reached {
             dangling_modal |= clause.iter().any(|w| MODALS.contains(&w.text));
         }
     }
@@ -125,7 +140,10 @@ struct Word<'a> {
 
 #[derive(Clone, Copy)]
 enum Negation {
+    /// "no X", "not", "never": denies what the clause names.
     Plain,
+    /// "nothing", "none", "without": denies every effect, whatever the action.
+    Everything,
     /// "no longer", "not anymore": a state that ended, which is what a delete succeeds at.
     NoLonger,
 }
@@ -204,9 +222,8 @@ fn negator(clause: &[Word], i: usize) -> Option<Negation> {
         "not" | "never" if clause[i + 1..].iter().any(|w| w.text == "anymore") => {
             Some(Negation::NoLonger)
         }
-        "no" | "not" | "never" | "nothing" | "none" | "without" | "neither" | "nor" => {
-            Some(Negation::Plain)
-        }
+        "nothing" | "none" | "without" => Some(Negation::Everything),
+        "no" | "not" | "never" | "neither" | "nor" => Some(Negation::Plain),
         "can't" => None,
         w if w.ends_with("n't") => Some(Negation::Plain),
         _ => None,
@@ -359,6 +376,33 @@ fn cue(clause: &[Word], i: usize) -> Option<Cue> {
     None
 }
 
+/// Words that carry content, cut to four letters ("charged" and "charge" meet): what a clause
+/// and an action are compared by.
+fn content_stems(lower: &str) -> std::collections::HashSet<String> {
+    lower
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| w.len() > 2 && !w.chars().all(|c| c.is_ascii_digit()) && !FILLER.contains(w))
+        .map(|w| w.chars().take(4).collect())
+        .collect()
+}
+
+/// Words too common to say what a clause is about.
+const FILLER: &[&str] = &[
+    "the", "and", "for", "with", "from", "that", "this", "are", "was", "were", "has", "have",
+    "had", "been", "being", "should", "must", "shall", "will", "can", "may", "not", "nor", "any",
+    "all", "its", "their", "his", "her", "our", "your", "into", "onto", "there", "then", "when",
+    "does", "did", "get", "gets", "got", "also", "still", "yet", "user", "users", "system",
+    "request", "requests", "response",
+];
+
+fn names_the_action(clause: &[Word], action: &std::collections::HashSet<String>) -> bool {
+    clause.iter().filter(|w| !w.quoted).any(|w| {
+        w.text.len() > 2
+            && !FILLER.contains(&w.text)
+            && action.contains(&w.text.chars().take(4).collect::<String>())
+    })
+}
+
 /// Whether `word` is a form of the verb `base`: base, -s/-es, -d/-ed (with `y` → `ied` and a
 /// doubled last consonant), -ing (with a dropped `e`).
 fn inflects(word: &str, base: &str) -> bool {
@@ -415,7 +459,12 @@ fn restricts_extent(clause: &[Word]) -> bool {
 /// The overall outcome of a list of `then` sentences: failure wins if any says failure (but a
 /// scenario that says "only one should succeed, the other should receive an error" is mixed).
 pub fn overall_polarity(outcomes: &[String]) -> Polarity {
-    let polarities: Vec<Polarity> = outcomes.iter().map(|o| polarity(o)).collect();
+    overall_polarity_after(outcomes, None)
+}
+
+/// [`overall_polarity`] of outcomes that follow `action` (see [`polarity_after`]).
+pub fn overall_polarity_after(outcomes: &[String], action: Option<&str>) -> Polarity {
+    let polarities: Vec<Polarity> = outcomes.iter().map(|o| polarity_after(o, action)).collect();
     let fail = polarities.contains(&Polarity::Failure);
     let success = polarities.contains(&Polarity::Success);
     match (success, fail) {
@@ -525,6 +574,40 @@ mod tests {
             .map(|(text, want)| format!("{text:?}: want {want:?}, got {:?}", polarity(text)))
             .collect();
         assert!(wrong.is_empty(), "{wrong:#?}");
+    }
+
+    /// A denied effect is a refusal when it is the action's own; a denied side effect says
+    /// nothing about the action.
+    #[test]
+    fn a_denied_side_effect_is_not_a_refusal() {
+        use Polarity::{Failure, Neutral, Success};
+        let table: &[(&str, &str, Polarity)] = &[
+            ("I apply for a loan", "No loan is created", Failure),
+            ("I book a room", "No booking is made", Failure),
+            (
+                "The customer pays with an expired card",
+                "The customer is not charged",
+                Failure,
+            ),
+            ("I upload an empty file", "Nothing is stored", Failure),
+            ("I charge the card 300 EUR", "No refund is issued", Neutral),
+            (
+                "Alice moves 50 EUR between her accounts",
+                "No overdraft fee is charged",
+                Neutral,
+            ),
+            ("I update my profile", "No email is sent", Neutral),
+            (
+                "I charge the card 300 EUR",
+                "The card is charged 300 EUR",
+                Success,
+            ),
+        ];
+        for (when, then, want) in table {
+            assert_eq!(polarity_after(then, Some(when)), *want, "{when} / {then}");
+        }
+        // Without the action, a denied effect is read as a refusal, as before.
+        assert_eq!(polarity("No refund is issued"), Failure);
     }
 
     #[test]

@@ -12,7 +12,9 @@ use serde::{Deserialize, Serialize};
 use crate::constraint::{parse_sentence, CheckSpec};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::model::{Scenario, Spec};
-use crate::text::{normalise, overall_polarity, polarity, quoted_values, shape, Polarity};
+use crate::text::{
+    normalise, overall_polarity, overall_polarity_after, polarity, quoted_values, shape, Polarity,
+};
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct Conflict {
@@ -158,7 +160,7 @@ impl<'a> Outcome<'a> {
         Outcome {
             scenario,
             key,
-            polarity: overall_polarity(&scenario.then),
+            polarity: overall_polarity_after(&scenario.then, scenario.when.as_deref()),
             values: scenario
                 .then
                 .iter()

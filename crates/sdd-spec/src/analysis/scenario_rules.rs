@@ -12,7 +12,7 @@ use std::collections::BTreeSet;
 use crate::constraint::{parse_sentence, request_burst, CheckSpec};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::model::{Constraint, Scenario, Spec};
-use crate::text::{overall_polarity, Polarity};
+use crate::text::{overall_polarity_after, Polarity};
 
 use super::conflicts::ConflictReport;
 
@@ -33,7 +33,7 @@ pub(crate) fn check(spec: &Spec, scenarios: &[&Scenario], report: &mut ConflictR
             continue;
         }
         let setup = setup_text(s);
-        let succeeds = overall_polarity(&s.then) == Polarity::Success;
+        let succeeds = overall_polarity_after(&s.then, s.when.as_deref()) == Polarity::Success;
         // Read once per scenario, however many time bounds apply to it.
         let mut then_bounds: Option<Vec<ThenBound>> = None;
         let mut burst: Option<Option<(u64, f64)>> = None;
