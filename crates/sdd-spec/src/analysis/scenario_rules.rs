@@ -25,6 +25,7 @@ pub const CONTRADICTS_TIME_BOUND: &str = "contradicts-time-bound";
 /// Check `scenarios` against every constraint that applies to each one's domain.
 pub(crate) fn check(spec: &Spec, scenarios: &[&Scenario], report: &mut ConflictReport) {
     let mut by_domain: std::collections::HashMap<&str, Vec<&Constraint>> = Default::default();
+    let mut common_words: std::collections::HashMap<&str, BTreeSet<String>> = Default::default();
     for s in scenarios {
         let constraints = by_domain
             .entry(s.domain.as_str())
@@ -41,7 +42,10 @@ pub(crate) fn check(spec: &Spec, scenarios: &[&Scenario], report: &mut ConflictR
             for rule in &c.parsed.checks {
                 match rule {
                     CheckSpec::Authentication { exceptions, .. } if succeeds => {
-                        authentication(s, &setup, c, exceptions, report)
+                        let common = common_words
+                            .entry(s.domain.as_str())
+                            .or_insert_with(|| common_in(spec, &s.domain));
+                        authentication(s, &setup, common, c, exceptions, report)
                     }
                     CheckSpec::RateLimit {
                         max_requests,
@@ -89,7 +93,7 @@ fn setup_text(s: &Scenario) -> String {
         text.push(' ');
         text.push_str(part);
     }
-    text.to_lowercase()
+    text.to_lowercase().replace(['\u{2019}', '\u{2018}'], "'")
 }
 
 /// Words of a text that say what it is about, without a plural `s` and cut to a 5-letter
@@ -108,6 +112,105 @@ fn stems(text: &str, generic: &[&str]) -> BTreeSet<String> {
         .collect()
 }
 
+/// Words cut to four letters ("listing" meets "list", "logins" meets "login"), HTTP verbs and
+/// words that name no endpoint left out.
+fn word_stems(text: &str) -> BTreeSet<String> {
+    const NO_ENDPOINT: &[&str] = &[
+        "get",
+        "post",
+        "put",
+        "patch",
+        "delete",
+        "head",
+        "options",
+        "endpoint",
+        "endpoints",
+        "api",
+        "route",
+        "routes",
+        "path",
+        "call",
+        "calls",
+        "the",
+        "and",
+        "for",
+        "with",
+        "all",
+        "any",
+        "every",
+        "request",
+        "requests",
+        "public",
+        "without",
+        "token",
+        "user",
+        "users",
+    ];
+    text.to_lowercase()
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| {
+            w.len() > 2 && !NO_ENDPOINT.contains(w) && !w.chars().all(|c| c.is_ascii_digit())
+        })
+        .map(|w| w.chars().take(4).collect())
+        .collect()
+}
+
+/// "logs in", "signing up" → "login", "signup": as endpoints are named.
+fn with_one_word_logins(text: &str) -> String {
+    let mut out = text.to_string();
+    for (from, to) in [
+        ("log in", "login"),
+        ("logs in", "login"),
+        ("logging in", "login"),
+        ("sign in", "signin"),
+        ("signs in", "signin"),
+        ("signing in", "signin"),
+        ("sign up", "signup"),
+        ("signs up", "signup"),
+        ("signing up", "signup"),
+    ] {
+        out = out.replace(from, to);
+    }
+    out
+}
+
+/// The words (see [`word_stems`]) that at least 3 of a domain's scenarios and more than
+/// 40 % of them use, and its name's: what every scenario there is about, so no exception.
+fn common_in(spec: &Spec, domain: &str) -> BTreeSet<String> {
+    let mut counts: std::collections::HashMap<String, usize> = Default::default();
+    let mut total = 0usize;
+    for s in spec.scenarios_in(domain) {
+        total += 1;
+        for word in word_stems(&setup_text(s)) {
+            *counts.entry(word).or_default() += 1;
+        }
+    }
+    let mut common: BTreeSet<String> = counts
+        .into_iter()
+        .filter(|(_, n)| *n >= 3 && *n * 5 > total * 2)
+        .map(|(w, _)| w)
+        .collect();
+    common.extend(word_stems(&domain.replace('_', " ")));
+    common
+}
+
+/// The phrase of `setup` that says no credentials are sent, if one does ("without a token",
+/// but not "without a token refresh").
+fn anonymous(setup: &str) -> Option<&'static str> {
+    ANONYMOUS.iter().copied().find(|m| {
+        setup.match_indices(m).any(|(at, _)| {
+            let next = setup[at + m.len()..]
+                .split_whitespace()
+                .next()
+                .unwrap_or("");
+            !matches!(
+                next.trim_end_matches(|c: char| !c.is_alphanumeric()),
+                "refresh" | "rotation" | "renewal" | "expiry" | "expiration" | "refreshes"
+            )
+        })
+    })
+}
+
 /// What a scenario sets up that says no credentials are sent.
 const ANONYMOUS: &[&str] = &[
     "without a token",
@@ -124,6 +227,10 @@ const ANONYMOUS: &[&str] = &[
     "without credentials",
     "without an api key",
     "without api key",
+    "with no api key",
+    "no api key",
+    "without a key",
+    "with no credentials",
     "without a session",
     "without an authorization header",
     "without the authorization header",
@@ -142,38 +249,38 @@ const ANONYMOUS: &[&str] = &[
 fn authentication(
     s: &Scenario,
     setup: &str,
+    common: &BTreeSet<String>,
     c: &Constraint,
     exceptions: &[String],
     report: &mut ConflictReport,
 ) {
-    let Some(marker) = ANONYMOUS.iter().find(|m| setup.contains(*m)) else {
+    let Some(marker) = anonymous(setup) else {
         return;
     };
-    // An exception names an endpoint or a use ("Health check endpoint", "/health", "public
-    // catalog browsing"): one shared word is enough to leave the scenario alone, since a
-    // missed contradiction costs less than a false one.
-    const GENERIC: &[&str] = &[
-        "endpoint",
-        "endpoints",
-        "api",
-        "route",
-        "routes",
-        "path",
-        "call",
-    ];
-    let mut scenario_words = stems(setup, GENERIC);
+    // An exception names an endpoint or a use ("Health check endpoint", "POST /login",
+    // "Device provisioning endpoint"). Its words that the domain's scenarios use all the time
+    // ("device" in a device domain) and the HTTP verbs say nothing of which endpoint; one of
+    // the others, named by the scenario, exempts it.
+    let mut scenario_words = word_stems(&with_one_word_logins(setup));
     for example in &s.examples {
         for step in &example.steps {
-            scenario_words.extend(stems(&step.request.path, GENERIC));
+            scenario_words.extend(word_stems(&step.request.path));
         }
     }
     let mut all_exceptions: Vec<&String> = exceptions.iter().chain(c.exceptions.iter()).collect();
     all_exceptions.sort();
     all_exceptions.dedup();
-    if all_exceptions
-        .iter()
-        .any(|e| !stems(e, GENERIC).is_disjoint(&scenario_words))
-    {
+    let exempt = all_exceptions.iter().any(|e| {
+        let words = word_stems(&with_one_word_logins(&e.to_lowercase()));
+        let telling: Vec<&String> = words.iter().filter(|w| !common.contains(*w)).collect();
+        let telling = if telling.is_empty() {
+            words.iter().collect()
+        } else {
+            telling
+        };
+        telling.iter().any(|w| scenario_words.contains(*w))
+    });
+    if exempt {
         return;
     }
     let except = if all_exceptions.is_empty() {
@@ -282,6 +389,30 @@ const NOT_OWNER: &[&str] = &[
     "who doesn't own",
 ];
 
+/// Who the scenario's actor acts for, when it is not themselves: a marker phrase, or
+/// "another guest's", "a reservation belonging to another customer".
+fn not_owner(setup: &str) -> Option<String> {
+    if let Some(marker) = NOT_OWNER.iter().find(|m| setup.contains(*m)) {
+        return Some(marker.to_string());
+    }
+    let words: Vec<&str> = setup.split_whitespace().collect();
+    for pair in words.windows(2) {
+        let owner = pair[1].trim_end_matches(|c: char| !c.is_alphanumeric() && c != '\'');
+        if matches!(pair[0], "another" | "other") && owner.ends_with("'s") {
+            return Some(format!("{} {owner}", pair[0]));
+        }
+    }
+    [
+        "belonging to another",
+        "belongs to another",
+        "owned by another",
+        "created by another",
+    ]
+    .iter()
+    .find(|m| setup.contains(*m))
+    .map(|m| m.to_string())
+}
+
 const WRITES: &[&str] = &[
     "edit", "update", "change", "modif", "delet", "remov", "renam", "complet", "cancel", "archiv",
     "patch", "overwrit", "replac", "assign",
@@ -294,9 +425,16 @@ fn ownership(
     (resource, writes_only, unless): (&str, bool, Option<&str>),
     report: &mut ConflictReport,
 ) {
-    let Some(marker) = NOT_OWNER.iter().find(|m| setup.contains(*m)) else {
+    let Some(marker) = not_owner(setup) else {
         return;
     };
+    // Sharing is how a resource reaches another user by right.
+    if ["shared", "public", "published"]
+        .iter()
+        .any(|w| setup.contains(w))
+    {
+        return;
+    }
     let words = stems(setup, &[]);
     if resource != "resources" && stems(resource, &[]).is_disjoint(&words) {
         return;
@@ -309,7 +447,7 @@ fn ownership(
         return;
     }
     let message = format!(
-        "scenario `{}` expects success when acting on {resource} of {marker}, but constraint `{}` reserves {} to their owner",
+        "scenario `{}` expects success acting on {resource} of {marker}, but constraint `{}` reserves {} to their owner",
         s.id,
         c.id,
         if writes_only { "changes" } else { "them" },
@@ -379,9 +517,17 @@ fn time_bound(
     subject: &str,
     report: &mut ConflictReport,
 ) {
-    let bound_words = stems(&format!("{} {subject}", c.name), TIME_GENERIC);
+    // Every word that says what the constraint bounds must name the scenario's bound too:
+    // "confirmation email" is not "invoice email".
+    let mut bound_words = stems(subject, TIME_GENERIC);
+    if bound_words.is_empty() {
+        bound_words = stems(&c.name, TIME_GENERIC);
+    }
+    if bound_words.is_empty() {
+        return;
+    }
     for bound in bounds {
-        if bound.seconds <= max_seconds || bound.about.is_disjoint(&bound_words) {
+        if bound.seconds <= max_seconds || !bound_words.is_subset(&bound.about) {
             continue;
         }
         let message = format!(
@@ -444,6 +590,88 @@ mod tests {
         ] {
             assert!(codes(&format!("{AUTH}{scenario}")).is_empty(), "{scenario}");
         }
+    }
+
+    /// An exception exempts the scenarios that name its endpoint, not every scenario that
+    /// shares a word with it.
+    #[test]
+    fn exceptions_exempt_only_their_endpoint() {
+        let spec = |exception: &str, scenarios: &[(&str, &str)]| {
+            let mut yaml = format!("feature: Devices\nconstraints:\n  security:\n    - name: Tokens\n      requirement: All endpoints require a valid API key\n      exception: {exception}\nscenarios:\n");
+            for (i, (when, then)) in scenarios.iter().enumerate() {
+                yaml.push_str(&format!(
+                    "  - name: S{i}\n    when: {when}\n    then: {then}\n"
+                ));
+            }
+            codes(&yaml)
+        };
+        let device_scenarios = [
+            (
+                "A device posts a reading without an API key",
+                "The reading is accepted with 202",
+            ),
+            (
+                "A device posts a reading with its key",
+                "The reading is accepted with 202",
+            ),
+            ("An admin lists the device fleet", "Every device is listed"),
+        ];
+        // "device" is what every scenario of the domain is about: it names no endpoint.
+        assert_eq!(
+            spec("Device provisioning endpoint", &device_scenarios),
+            vec![CONTRADICTS_AUTH.to_string()]
+        );
+        assert!(spec(
+            "Device provisioning endpoint",
+            &[(
+                "A new device is provisioned without an API key",
+                "The device is registered"
+            )]
+        )
+        .is_empty());
+        // HTTP verbs name no endpoint; one-word logins meet their path.
+        assert_eq!(
+            spec(
+                "GET /status",
+                &[(
+                    "A client requests GET /accounts/42 with no API key",
+                    "200 OK is returned"
+                )]
+            ),
+            vec![CONTRADICTS_AUTH.to_string()]
+        );
+        assert_eq!(
+            spec(
+                "GET /status",
+                &[(
+                    "A client requests GET /accounts/42 without an API key",
+                    "200 OK is returned"
+                )]
+            ),
+            vec![CONTRADICTS_AUTH.to_string()]
+        );
+        assert!(spec(
+            "POST /login",
+            &[("The user logs in without a token", "A session is created")]
+        )
+        .is_empty());
+        assert!(spec(
+            "Health check endpoint",
+            &[(
+                "A monitor calls GET /health without a token",
+                "It returns 200"
+            )]
+        )
+        .is_empty());
+        // A token refresh is no missing token.
+        assert!(spec(
+            "Health check endpoint",
+            &[(
+                "I open my device without a token refresh",
+                "The device is returned"
+            )]
+        )
+        .is_empty());
     }
 
     #[test]
