@@ -1116,6 +1116,26 @@ impl Builder {
                     }
                     (id.clone(), true)
                 }
+                // A name without a letter or digit would derive `domain.`, which names
+                // nothing: the scenario gets an ID from its place, and an error.
+                None if ids::slug(&doc.name).is_empty() => {
+                    // The name is not quoted: it may be only control characters.
+                    let what = if doc.name.trim().is_empty() {
+                        "this scenario has no name"
+                    } else {
+                        "this scenario's name has no letter or digit"
+                    };
+                    let id = format!("{}.unnamed_{}", ids::slug(domain), ids::slug(&path));
+                    self.diagnostics.push(
+                        Diagnostic::error(
+                            "missing-field",
+                            format!("{what}, so no ID can be derived from it (it is `{id}` until it has one)"),
+                        )
+                        .at(&ctx.location(&format!("{path}.name")))
+                        .with_help("give it a `name` that says the behaviour in a few words, or an explicit `id:`"),
+                    );
+                    (id, false)
+                }
                 None => (ids::derived_scenario_id(domain, &doc.name), false),
             };
             // Its approval diagnostics travel with it: whether it is a duplicate is known once

@@ -382,13 +382,11 @@ pub fn validate_scenario(spec: &Spec, doc: &ScenarioDoc, domain: &str) -> Scenar
     // punctuation) would give `domain.`, which names nothing.
     let unnamed = ids::slug(&doc.name).is_empty();
     if unnamed {
+        // The name is not quoted: it may be only control characters.
         let what = if doc.name.trim().is_empty() {
-            "the scenario has no name".to_string()
+            "the scenario has no name"
         } else {
-            format!(
-                "the scenario's name `{}` has no letter or digit",
-                doc.name.trim()
-            )
+            "the scenario's name has no letter or digit"
         };
         diagnostics.push(
             Diagnostic::error("missing-field", format!("{what}, so it gets no usable ID"))
@@ -644,6 +642,36 @@ mod tests {
         assert_eq!(
             validate_scenario(&Spec::default(), &doc, "bookings").id,
             "bookings.hold"
+        );
+    }
+
+    /// A scenario written without a name gets an ID from its place, never `domain.`, and an
+    /// error at its `name`.
+    #[test]
+    fn a_written_scenario_without_a_name_gets_an_id_from_its_place() {
+        let loaded = load_sources(&[(
+            "f.yaml".into(),
+            "feature: T\nscenarios:\n  - name: Fine\n    when: I act\n    then: I see 1 task\n  - name: \"\"\n    when: I act\n    then: I see 2 tasks\n".into(),
+        )]);
+        let ids: Vec<&str> = loaded
+            .spec
+            .scenarios
+            .iter()
+            .map(|s| s.id.as_str())
+            .collect();
+        assert_eq!(ids, ["t.fine", "t.unnamed_scenarios_1"]);
+        let d = loaded
+            .diagnostics
+            .iter()
+            .find(|d| d.code == "missing-field")
+            .unwrap();
+        assert_eq!(
+            d.message,
+            "this scenario has no name, so no ID can be derived from it (it is `t.unnamed_scenarios_1` until it has one)"
+        );
+        assert_eq!(
+            (d.path.as_deref(), d.line),
+            (Some("scenarios[1].name"), Some(6))
         );
     }
 
