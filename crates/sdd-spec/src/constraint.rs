@@ -142,39 +142,72 @@ impl CheckSpec {
     /// percentile outside (0, 100], a percentage outside [0, 100], a duration longer than a
     /// year, a number that is not finite or too large to be exact. `None` when they can.
     pub fn problem(&self) -> Option<String> {
-        let finite_and_exact = |what: &str, x: f64| -> Option<String> {
+        self.assess().map(|p| p.reason)
+    }
+
+    /// [`CheckSpec::problem`], and whether the number is one that cannot hold at all (a zero or
+    /// negative bound or window, a percentile outside (0, 100], availability or success rate
+    /// at or below 0 % or above 100 %, an error rate outside [0, 100]): the spec is wrong, not
+    /// merely beyond what a run can measure.
+    pub fn assess(&self) -> Option<Problem> {
+        let usable = |reason: String| Problem {
+            reason,
+            impossible: false,
+        };
+        let cannot_hold = |reason: String| Problem {
+            reason,
+            impossible: true,
+        };
+        let finite_and_exact = |what: &str, x: f64| -> Option<Problem> {
             if !x.is_finite() {
-                Some(format!("the {what} is not a finite number"))
+                Some(usable(format!("the {what} is not a finite number")))
             } else if x.abs() > MAX_EXACT {
-                Some(format!(
+                Some(usable(format!(
                     "the {what} ({x}) is beyond {MAX_EXACT}, the largest whole number a check can \
                      hold exactly"
-                ))
+                )))
             } else {
                 None
             }
         };
-        let positive = |what: &str, x: f64| -> Option<String> {
-            finite_and_exact(what, x)
-                .or_else(|| (x <= 0.0).then(|| format!("the {what} ({x}) must be above zero")))
-        };
-        let percent = |what: &str, x: f64| -> Option<String> {
+        let positive = |what: &str, x: f64| -> Option<Problem> {
             finite_and_exact(what, x).or_else(|| {
-                (!(0.0..=100.0).contains(&x))
-                    .then(|| format!("the {what} ({x}%) is not a percentage between 0 and 100"))
+                (x <= 0.0).then(|| cannot_hold(format!("the {what} ({x}) must be above zero")))
             })
         };
-        let duration = |what: &str, seconds: f64| -> Option<String> {
+        let percent = |what: &str, x: f64| -> Option<Problem> {
+            finite_and_exact(what, x).or_else(|| {
+                (!(0.0..=100.0).contains(&x)).then(|| {
+                    cannot_hold(format!(
+                        "the {what} ({x}%) is not a percentage between 0 and 100"
+                    ))
+                })
+            })
+        };
+        // A floor of 0 % holds whatever happens: nobody means it.
+        let floor = |what: &str, x: f64| -> Option<Problem> {
+            percent(what, x).or_else(|| {
+                (x <= 0.0).then(|| {
+                    cannot_hold(format!(
+                        "the {what} floor ({x}%) must be above 0%: a floor of zero holds \
+                         whatever happens"
+                    ))
+                })
+            })
+        };
+        let duration = |what: &str, seconds: f64| -> Option<Problem> {
             finite_and_exact(what, seconds)
                 .or_else(|| {
-                    (seconds <= 0.0).then(|| format!("the {what} ({seconds} s) must be above zero"))
+                    (seconds <= 0.0).then(|| {
+                        cannot_hold(format!("the {what} ({seconds} s) must be above zero"))
+                    })
                 })
                 .or_else(|| {
                     (seconds > MAX_DURATION_SECONDS).then(|| {
-                        format!(
-                        "the {what} ({seconds} s) is longer than a year: no test run can measure \
-                         it; it is probably a typo"
-                    )
+                        usable(format!(
+                            "the {what} ({seconds} s) is longer than a year: no test run can \
+                             measure it; it is probably a typo"
+                        ))
                     })
                 })
         };
@@ -184,10 +217,10 @@ impl CheckSpec {
             } => finite_and_exact("percentile", *percentile)
                 .or_else(|| {
                     (!(*percentile > 0.0 && *percentile <= 100.0)).then(|| {
-                        format!(
+                        cannot_hold(format!(
                             "percentile {percentile} is outside (0, 100]: a percentile is the \
                              share of requests at or below the bound"
-                        )
+                        ))
                     })
                 })
                 .or_else(|| duration("latency bound", max_ms / 1e3)),
@@ -200,10 +233,10 @@ impl CheckSpec {
                 counted_4xx
                     .iter()
                     .find(|s| !(400..500).contains(*s))
-                    .map(|s| format!("{s} is not a 4xx status; counted_4xx lists client errors (5xx always count)"))
+                    .map(|s| usable(format!("{s} is not a 4xx status; counted_4xx lists client errors (5xx always count)")))
             }),
-            CheckSpec::Availability { min_percent } => percent("availability", *min_percent),
-            CheckSpec::SuccessRate { min_percent, .. } => percent("success rate", *min_percent),
+            CheckSpec::Availability { min_percent } => floor("availability", *min_percent),
+            CheckSpec::SuccessRate { min_percent, .. } => floor("success rate", *min_percent),
             CheckSpec::RateLimit {
                 max_requests,
                 window_seconds,
@@ -232,12 +265,26 @@ impl CheckSpec {
     }
 }
 
+/// Why a check's numbers cannot be used as written (see [`CheckSpec::assess`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Problem {
+    pub reason: String,
+    /// The number cannot hold at all (p150, a zero window, 100.5 % availability), as opposed
+    /// to a number the checker cannot use (exponent notation, beyond a year, not exact).
+    pub impossible: bool,
+}
+
 /// Why a constraint could not be turned into a check, and what would make it checkable.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct NotCheckable {
     pub reason: String,
     /// A `check:` block (YAML) that would make the constraint checkable.
     pub suggestion: String,
+    /// True when the reason is a value that cannot hold (availability above 100 %, p150, a
+    /// zero or negative bound or window): the constraint is wrong as written, and validation
+    /// reports it as the error `impossible-value` rather than as not checkable.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub impossible: bool,
 }
 
 /// Where a constraint's checks came from.
@@ -275,19 +322,20 @@ pub fn parse_constraint(
     exceptions: &[String],
 ) -> ParsedConstraint {
     let requirement_text = requirement.unwrap_or("");
-    let refuse = |reason: String| ParsedConstraint {
+    let refuse = |problem: Problem| ParsedConstraint {
         checks: Vec::new(),
         source: CheckSource::Text,
         not_checkable: Some(NotCheckable {
-            reason,
+            reason: problem.reason,
             suggestion: suggestion_for(name, requirement_text),
+            impossible: problem.impossible,
         }),
     };
     // Numbers the recognisers would misread (the tokenizer has no sign and no exponent: `-5ms`
     // read as 5 ms, `1e308ms` as a capacity of 1) are refused before any recogniser runs.
     for text in [Some(requirement_text), measurement].into_iter().flatten() {
-        if let Some(reason) = number_problem(text) {
-            return refuse(reason);
+        if let Some(problem) = number_problem(text) {
+            return refuse(problem);
         }
     }
     let mut checks = parse_sentence(requirement_text, exceptions);
@@ -298,19 +346,21 @@ pub fn parse_constraint(
             }
         }
     }
-    if let Some(reason) = checks.iter().find_map(CheckSpec::problem) {
-        return refuse(reason);
+    if let Some(problem) = checks.iter().find_map(CheckSpec::assess) {
+        return refuse(problem);
     }
     let has_bound = checks.iter().any(|c| !c.is_load_condition());
     let not_checkable = if requirement_text.trim().is_empty() {
         Some(NotCheckable {
             reason: "the constraint has no `requirement` sentence".into(),
             suggestion: suggestion_for(name, ""),
+            impossible: false,
         })
     } else if !has_bound && checks.is_empty() {
         Some(NotCheckable {
             reason: unparsed_reason(requirement_text),
             suggestion: suggestion_for(name, requirement_text),
+            impossible: false,
         })
     } else if !has_bound
         && (!is_capacity_requirement(requirement_text) || needs_many_nodes(requirement_text))
@@ -329,6 +379,7 @@ pub fn parse_constraint(
                 )
             },
             suggestion: suggestion_for(name, requirement_text),
+            impossible: false,
         })
     } else {
         None
@@ -340,10 +391,33 @@ pub fn parse_constraint(
     }
 }
 
+/// The reading of a structured `check:` block: held to the same ranges as a parsed one, so
+/// `max_ms: -5` or `percentile: 101` never reaches a run.
+pub fn parse_structured(check: &CheckSpec) -> ParsedConstraint {
+    match check.assess() {
+        None => ParsedConstraint {
+            checks: vec![check.clone()],
+            source: CheckSource::Structured,
+            not_checkable: None,
+        },
+        Some(problem) => ParsedConstraint {
+            checks: Vec::new(),
+            source: CheckSource::Structured,
+            not_checkable: Some(NotCheckable {
+                reason: problem.reason,
+                suggestion:
+                    "correct the number in the `check:` block (see specs/sdd-spec.schema.json)"
+                        .into(),
+                impossible: problem.impossible,
+            }),
+        },
+    }
+}
+
 /// A number in `text` that cannot be read as written: negative (`< -5ms`), in exponent notation
 /// (`1e308ms`), too large to be exact or not finite, or a percentile word outside (0, 100]
 /// (`p101`, `p0`). The reason names the number and says what to write instead.
-fn number_problem(text: &str) -> Option<String> {
+fn number_problem(text: &str) -> Option<Problem> {
     let chars: Vec<char> = text.chars().collect();
     let word_at = |i: usize| -> String {
         chars[i..]
@@ -363,11 +437,14 @@ fn number_problem(text: &str) -> Option<String> {
             && starts_number(i + 1)
             && (i == 0 || chars[i - 1].is_whitespace() || "<>=≤≥(:,".contains(chars[i - 1]))
         {
-            return Some(format!(
-                "`{}` is negative: a bound on time, rate, size or share cannot be below zero; \
-                 write the positive bound (e.g. `< 5ms`)",
-                word_at(i)
-            ));
+            return Some(Problem {
+                reason: format!(
+                    "`{}` is negative: a bound on time, rate, size or share cannot be below \
+                     zero; write the positive bound (e.g. `< 5ms`)",
+                    word_at(i)
+                ),
+                impossible: true,
+            });
         }
         // `1e3`: a digit that starts a number, then an exponent.
         let starts_here = c.is_ascii_digit()
@@ -383,11 +460,14 @@ fn number_problem(text: &str) -> Option<String> {
             if matches!(chars.get(j), Some('e' | 'E')) {
                 let sign = usize::from(matches!(chars.get(j + 1), Some('+' | '-')));
                 if chars.get(j + 1 + sign).is_some_and(|d| d.is_ascii_digit()) {
-                    return Some(format!(
-                        "`{}` is in exponent notation, which constraint sentences do not use; \
-                         write the number out with its unit (e.g. `500ms`, `10 million`)",
-                        word_at(i)
-                    ));
+                    return Some(Problem {
+                        reason: format!(
+                            "`{}` is in exponent notation, which constraint sentences do not \
+                             use; write the number out with its unit (e.g. `500ms`, `10 million`)",
+                            word_at(i)
+                        ),
+                        impossible: false,
+                    });
                 }
             }
         }
@@ -396,20 +476,26 @@ fn number_problem(text: &str) -> Option<String> {
     for token in tokenize(&lower) {
         match token {
             Token::Number(n) if !n.is_finite() || n > MAX_EXACT => {
-                return Some(format!(
-                    "a number in the sentence is beyond {MAX_EXACT}, the largest whole number a \
-                     check can hold exactly; no real bound is that large"
-                ));
+                return Some(Problem {
+                    reason: format!(
+                        "a number in the sentence is beyond {MAX_EXACT}, the largest whole \
+                         number a check can hold exactly; no real bound is that large"
+                    ),
+                    impossible: false,
+                });
             }
             Token::Word(w)
                 if w.starts_with('p') && w[1..].starts_with(|d: char| d.is_ascii_digit()) =>
             {
                 if let Ok(p) = w[1..].parse::<f64>() {
                     if !(p > 0.0 && p <= 100.0) {
-                        return Some(format!(
-                            "`{w}`: percentile {p} is outside (0, 100]; a percentile is the \
-                             share of requests at or below the bound (e.g. `p95`, `p99.9`)"
-                        ));
+                        return Some(Problem {
+                            reason: format!(
+                                "`{w}`: percentile {p} is outside (0, 100]; a percentile is the \
+                                 share of requests at or below the bound (e.g. `p95`, `p99.9`)"
+                            ),
+                            impossible: true,
+                        });
                     }
                 }
             }
@@ -821,6 +907,11 @@ fn rate_limit(tokens: &[Token], lower: &str) -> Option<CheckSpec> {
         let (window, next) = match (tokens.get(i + 2), word(tokens, i + 3)) {
             (Some(Token::Punct('/')), Some(unit)) => (rate_unit(unit), i + 4),
             (Some(Token::Word(per)), Some(unit)) if per == "per" => (rate_unit(unit), i + 4),
+            // "per 10 seconds", "per 0 seconds": the window as written, so a zero one is seen.
+            (Some(Token::Word(per)), None) if per == "per" => match duration_at(tokens, i + 3) {
+                Some((seconds, after)) => (Some(seconds), after),
+                None => (None, i),
+            },
             _ => (None, i),
         };
         let Some(window_seconds) = window else {
@@ -846,6 +937,51 @@ fn rate_limit(tokens: &[Token], lower: &str) -> Option<CheckSpec> {
 }
 
 /// "Support 10,000 concurrent users".
+/// A burst of requests a scenario sets up: "sends 150 requests in one minute" → (150, 60 s).
+/// The window is needed: without one, the count says nothing against a rate limit.
+pub fn request_burst(text: &str) -> Option<(u64, f64)> {
+    let tokens = tokenize(&text.to_lowercase());
+    for i in 0..tokens.len() {
+        let Some(n) = number(&tokens, i) else {
+            continue;
+        };
+        // "150 requests", "150 search requests", "150 api calls".
+        let Some(noun_at) = (i + 1..(i + 3).min(tokens.len())).find(|&j| {
+            matches!(
+                word(&tokens, j),
+                Some("requests" | "calls" | "attempts" | "searches" | "times")
+            )
+        }) else {
+            continue;
+        };
+        for j in noun_at + 1..(noun_at + 6).min(tokens.len()) {
+            if !matches!(
+                word(&tokens, j),
+                Some("in" | "within" | "per" | "during" | "over" | "inside")
+            ) {
+                continue;
+            }
+            let (count, unit_at) = match (number(&tokens, j + 1), word(&tokens, j + 1)) {
+                (Some(k), _) => (k, j + 2),
+                (None, Some("one" | "a" | "an" | "the" | "1")) => (1.0, j + 2),
+                (None, Some(_)) => (1.0, j + 1),
+                _ => continue,
+            };
+            let unit_at = if word(&tokens, unit_at) == Some("single") {
+                unit_at + 1
+            } else {
+                unit_at
+            };
+            if let Some(unit) = word(&tokens, unit_at).and_then(duration_unit) {
+                if n >= 1.0 && n.fract() == 0.0 && count > 0.0 {
+                    return Some((n as u64, count * unit));
+                }
+            }
+        }
+    }
+    None
+}
+
 fn concurrency(tokens: &[Token]) -> Option<CheckSpec> {
     (0..tokens.len()).find_map(|i| {
         let n = number(tokens, i)?;
@@ -1685,6 +1821,27 @@ mod tests {
                 event: "single node failure".into()
             }]
         );
+    }
+
+    #[test]
+    fn request_bursts_need_a_window() {
+        let table: &[(&str, Option<(u64, f64)>)] = &[
+            ("A user sends 150 requests in one minute", Some((150, 60.0))),
+            (
+                "one client makes 1,000 API calls within 10 seconds",
+                Some((1000, 10.0)),
+            ),
+            (
+                "I send 101 search requests in a single minute",
+                Some((101, 60.0)),
+            ),
+            ("the user retries 3 times per hour", Some((3, 3600.0))),
+            ("A user sends 150 requests", None),
+            ("I create 3 tasks in one minute", None),
+        ];
+        for (text, want) in table {
+            assert_eq!(request_burst(text), *want, "{text}");
+        }
     }
 
     #[test]

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use serde::de::DeserializeOwned;
 use serde_yaml::Value;
 
-use crate::constraint::{parse_constraint, CheckSource, NotCheckable, ParsedConstraint};
+use crate::constraint::parse_constraint;
 use crate::diagnostic::{Diagnostic, Location};
 use crate::document::*;
 use crate::ids;
@@ -1310,24 +1310,7 @@ impl Builder {
             .map(OneOrMany::into_vec)
             .unwrap_or_default();
         let parsed = match &doc.check {
-            // A structured check is held to the same ranges as a parsed one: `max_ms: -5` or
-            // `percentile: 101` must not reach a run.
-            Some(check) => match check.problem() {
-                None => ParsedConstraint {
-                    checks: vec![check.clone()],
-                    source: CheckSource::Structured,
-                    not_checkable: None,
-                },
-                Some(reason) => ParsedConstraint {
-                    checks: Vec::new(),
-                    source: CheckSource::Structured,
-                    not_checkable: Some(NotCheckable {
-                        reason,
-                        suggestion: "correct the number in the `check:` block                                      (see specs/sdd-spec.schema.json)"
-                            .into(),
-                    }),
-                },
-            },
+            Some(check) => crate::constraint::parse_structured(check),
             None => parse_constraint(
                 &doc.name,
                 doc.requirement.as_deref(),

@@ -42,53 +42,374 @@ pub enum Polarity {
     Neutral,
 }
 
+/// Read an outcome sentence's polarity, negation included.
+///
+/// A cue says success ("is created", "201", "succeeds") or failure ("error", "rejected",
+/// "403"). A negator ("no", "not", "n't", "never", "nothing", "none", "without", "neither",
+/// "nor") outside quotes turns the first cue after it in the same clause: "No loan is created"
+/// and "the card is not charged" read as refusals, "no error is shown" and "the request does
+/// not fail" as successes. A negated cue that only restricts what else happens ("not charged
+/// twice", "no other user's tasks are listed") says nothing about the action itself, and
+/// neither does a negated observation ("the task is not shown"). An un-negated failure cue
+/// wins over success cues, as before: "an error is returned" is a failure.
 pub fn polarity(outcome: &str) -> Polarity {
-    let lower = outcome.to_lowercase();
-    const FAILURE: &[&str] = &[
-        "error",
-        "fail",
-        "reject",
-        "refuse",
-        "denied",
-        "forbidden",
-        "unauthorized",
-        "not be created",
-        "not be allowed",
-        "should not",
-        "must not",
-        "cannot",
-        "can't",
-        "invalid",
-        "400",
-        "401",
-        "403",
-        "404",
-        "409",
-        "422",
-        "429",
-    ];
-    const SUCCESS: &[&str] = &[
-        "should be created",
-        "should exist",
-        "succeed",
-        "is created",
-        "are created",
-        "should be returned",
-        "should receive the",
-        "should see",
-        "200",
-        "201",
-        "is stored",
-        "should be stored",
-        "accepted",
-    ];
-    if FAILURE.iter().any(|w| lower.contains(w)) {
+    let mut failure = false;
+    let mut success = false;
+    let mut refused = false;
+    let mut dangling_modal = false;
+    let lower = outcome
+        .to_lowercase()
+        .replace(['\u{2019}', '\u{2018}'], "'");
+    for clause in clauses(&lower) {
+        // A negation reaches every effect after it in its clause ("no charge is made": both
+        // `charge` and `made`), but only the first cue's failure: in "the order is not created
+        // because the card is declined" the decline is no less a failure.
+        let mut pending: Option<Negation> = None;
+        let mut reached = false;
+        for (i, word) in clause.iter().enumerate() {
+            if !word.quoted {
+                if let Some(kind) = negator(&clause, i) {
+                    pending = Some(kind);
+                    reached = false;
+                    continue;
+                }
+            }
+            let Some(cue) = cue(&clause, i) else {
+                continue;
+            };
+            let negation = match cue {
+                Cue::Failure if reached => None,
+                _ => pending,
+            };
+            // "Creating a task is not allowed": a gerund with nothing denying it names the
+            // action, it does not claim it took effect.
+            if cue == Cue::Success && negation.is_none() && word.text.ends_with("ing") {
+                continue;
+            }
+            // What is seen or received ("should not receive an error") does not use up the
+            // negation: the error after it is still denied.
+            reached |= pending.is_some() && cue != Cue::Observed;
+            match (cue, negation) {
+                (Cue::Failure, None) => failure = true,
+                (Cue::Failure, Some(_)) => success = true,
+                (Cue::Success | Cue::Observed, None) => success = true,
+                (Cue::Success, Some(Negation::NoLonger)) => success = true,
+                (Cue::Success, Some(Negation::Plain)) if !restricts_extent(&clause) => {
+                    refused = true
+                }
+                _ => {}
+            }
+        }
+        if matches!(pending, Some(Negation::Plain)) && !reached {
+            dangling_modal |= clause.iter().any(|w| MODALS.contains(&w.text));
+        }
+    }
+    if failure || (refused && !success) {
         Polarity::Failure
-    } else if SUCCESS.iter().any(|w| lower.contains(w)) {
+    } else if success {
         Polarity::Success
+    } else if refused || dangling_modal {
+        // "The title must not exceed 255 characters": a rule the action must keep, read as a
+        // refusal of what breaks it (as the reader always did).
+        Polarity::Failure
     } else {
         Polarity::Neutral
     }
+}
+
+/// One word of an outcome, lowercased, and whether it sat inside double quotes.
+struct Word<'a> {
+    text: &'a str,
+    quoted: bool,
+}
+
+#[derive(Clone, Copy)]
+enum Negation {
+    Plain,
+    /// "no longer", "not anymore": a state that ended, which is what a delete succeeds at.
+    NoLonger,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Cue {
+    Failure,
+    /// The action took effect: created, stored, charged, …
+    Success,
+    /// Something was seen or returned: un-negated it is success; negated it restricts what
+    /// is shown, not whether the action worked.
+    Observed,
+}
+
+const MODALS: &[&str] = &["should", "must", "shall", "may", "will", "can"];
+
+/// Words of `lower` (the outcome lowercased, curly apostrophes made straight), split into
+/// clauses at punctuation and at the conjunctions that start a new claim, so the "no" of "no
+/// order is created and an email is sent" does not reach "sent". Borrowed: the reader runs
+/// for every Then of every scenario, several times per analysis.
+fn clauses<'a>(lower: &'a str) -> Vec<Vec<Word<'a>>> {
+    let mut clauses: Vec<Vec<Word<'a>>> = vec![Vec::new()];
+    let mut quoted = false;
+    let mut start: Option<usize> = None;
+    let flush = |clauses: &mut Vec<Vec<Word<'a>>>, from: usize, to: usize, quoted: bool| {
+        let text = lower[from..to].trim_matches('\'');
+        if text.is_empty() {
+            return;
+        }
+        if !quoted
+            && matches!(
+                text,
+                "and" | "but" | "while" | "then" | "whereas" | "because" | "since" | "so"
+            )
+        {
+            clauses.push(Vec::new());
+        } else {
+            clauses
+                .last_mut()
+                .expect("one clause")
+                .push(Word { text, quoted });
+        }
+    };
+    for (at, c) in lower.char_indices() {
+        if c.is_alphanumeric() || c == '_' || c == '\'' {
+            start.get_or_insert(at);
+            continue;
+        }
+        if let Some(from) = start.take() {
+            flush(&mut clauses, from, at, quoted);
+        }
+        if c == '"' {
+            quoted = !quoted;
+        } else if !quoted
+            && matches!(c, ',' | ';' | ':' | '.' | '(' | ')')
+            && !clauses.last().expect("one clause").is_empty()
+        {
+            clauses.push(Vec::new());
+        }
+    }
+    if let Some(from) = start {
+        flush(&mut clauses, from, lower.len(), quoted);
+    }
+    clauses.retain(|c| !c.is_empty());
+    clauses
+}
+
+/// Whether word `i` negates what follows it.
+fn negator(clause: &[Word], i: usize) -> Option<Negation> {
+    let word = clause[i].text;
+    let next = clause.get(i + 1).map(|w| w.text);
+    match word {
+        // "not found" is a failure cue of its own (see `cue`).
+        "not" if next == Some("found") => None,
+        "no" if next == Some("longer") => Some(Negation::NoLonger),
+        "not" | "never" if clause[i + 1..].iter().any(|w| w.text == "anymore") => {
+            Some(Negation::NoLonger)
+        }
+        "no" | "not" | "never" | "nothing" | "none" | "without" | "neither" | "nor" => {
+            Some(Negation::Plain)
+        }
+        "can't" => None,
+        w if w.ends_with("n't") => Some(Negation::Plain),
+        _ => None,
+    }
+}
+
+/// Whether word `i` (with what follows) says the action failed or took effect.
+fn cue(clause: &[Word], i: usize) -> Option<Cue> {
+    let word = clause[i].text;
+    let next = clause.get(i + 1).map(|w| w.text);
+    const FAILURE_STEMS: &[&str] = &[
+        "error",
+        "fail",
+        "reject",
+        "refus",
+        "denied",
+        "deny",
+        "declin",
+        "forbidden",
+        "unauthori",
+        "unauthenticated",
+        "invalid",
+        "exception",
+        "conflict",
+        "unavailable",
+        "blocked",
+        "prevented",
+        "aborted",
+        "throttled",
+        "insufficient",
+        "disallowed",
+    ];
+    const FAILURE_STATUSES: &[&str] = &[
+        "400", "401", "402", "403", "404", "405", "409", "410", "412", "413", "415", "422", "429",
+        "500", "502", "503", "504",
+    ];
+    // Verbs whose every form says the action took effect (create, creates, created, creating).
+    const SUCCESS_VERBS: &[&str] = &[
+        "create",
+        "store",
+        "save",
+        "persist",
+        "record",
+        "charge",
+        "send",
+        "add",
+        "update",
+        "modify",
+        "change",
+        "delete",
+        "remove",
+        "accept",
+        "allow",
+        "permit",
+        "succeed",
+        "exist",
+        "reserve",
+        "complete",
+        "book",
+        "register",
+        "grant",
+        "transfer",
+        "pay",
+        "publish",
+        "upload",
+        "confirm",
+        "approve",
+        "schedule",
+        "enrol",
+        "enroll",
+        "apply",
+        "make",
+        "generate",
+        "insert",
+        "submit",
+        "deliver",
+        "activate",
+        "assign",
+        "execute",
+        "debit",
+        "credit",
+        "refund",
+        "write",
+        "commit",
+        "finalize",
+        "finalise",
+        "ship",
+        "import",
+        "export",
+        "authorize",
+        "authorise",
+        "authenticate",
+    ];
+    // Forms of other words that say so too; their base forms are nouns too often ("no
+    // issues", "the process", "an open task").
+    const SUCCESS_WORDS: &[&str] = &[
+        "sent",
+        "paid",
+        "made",
+        "written",
+        "wrote",
+        "placed",
+        "issued",
+        "processed",
+        "opened",
+        "taken",
+        "started",
+        "logged",
+        "able",
+        "success",
+        "successful",
+        "successfully",
+        "200",
+        "201",
+        "202",
+        "204",
+    ];
+    const OBSERVED_WORDS: &[&str] = &[
+        "returned",
+        "returns",
+        "see",
+        "sees",
+        "seen",
+        "shown",
+        "shows",
+        "displayed",
+        "listed",
+        "visible",
+        "receive",
+        "receives",
+        "received",
+        "contains",
+        "includes",
+    ];
+    if matches!(word, "cannot" | "can't") || (word == "not" && next == Some("found")) {
+        return Some(Cue::Failure);
+    }
+    if FAILURE_STEMS.iter().any(|s| word.starts_with(s)) && !word.starts_with("failover") {
+        return Some(Cue::Failure);
+    }
+    if FAILURE_STATUSES.contains(&word) {
+        return Some(Cue::Failure);
+    }
+    if SUCCESS_WORDS.contains(&word) || SUCCESS_VERBS.iter().any(|v| inflects(word, v)) {
+        return Some(Cue::Success);
+    }
+    if OBSERVED_WORDS.contains(&word) {
+        return Some(Cue::Observed);
+    }
+    None
+}
+
+/// Whether `word` is a form of the verb `base`: base, -s/-es, -d/-ed (with `y` → `ied` and a
+/// doubled last consonant), -ing (with a dropped `e`).
+fn inflects(word: &str, base: &str) -> bool {
+    let Some(rest) = word.strip_prefix(base.trim_end_matches(['e', 'y'])) else {
+        return false;
+    };
+    let cut = &base[base.trim_end_matches(['e', 'y']).len()..];
+    let last = base.chars().last().unwrap_or(' ');
+    let doubled = format!("{last}");
+    let rest = if cut.is_empty() {
+        rest.strip_prefix(doubled.as_str())
+            .filter(|r| r.starts_with('e') || r.starts_with('i'))
+            .unwrap_or(rest)
+    } else {
+        rest
+    };
+    match cut {
+        "" => matches!(rest, "" | "s" | "es" | "ed" | "ing"),
+        "e" => matches!(rest, "e" | "es" | "ed" | "ing"),
+        "y" => matches!(rest, "y" | "ys" | "ies" | "ied" | "ying"),
+        // "ee", "ey": only the plain forms.
+        _ => rest == cut || rest == format!("{cut}s") || rest == format!("{cut}d"),
+    }
+}
+
+/// "not charged twice", "no other user's tasks", "only one order": the negation limits how
+/// much happens, not whether it does.
+fn restricts_extent(clause: &[Word]) -> bool {
+    clause.iter().any(|w| {
+        matches!(
+            w.text,
+            "twice"
+                | "again"
+                | "second"
+                | "duplicate"
+                | "duplicated"
+                | "more"
+                | "extra"
+                | "other"
+                | "another"
+                | "else"
+                | "else's"
+                | "only"
+                | "yet"
+                | "until"
+                | "before"
+                | "partial"
+                | "partially"
+                | "half"
+        )
+    })
 }
 
 /// The overall outcome of a list of `then` sentences: failure wins if any says failure (but a
@@ -119,6 +440,118 @@ mod tests {
             shape("the task should have status \"done\"")
         );
         assert_eq!(quoted_values("title \"a\" and \"b\""), vec!["a", "b"]);
+    }
+
+    /// The polarity reader, negation included: each row is an outcome and what it says of the
+    /// action.
+    #[test]
+    fn polarity_reads_negation() {
+        use Polarity::{Failure, Neutral, Success};
+        let table: &[(&str, Polarity)] = &[
+            // Negated effects are refusals.
+            ("No loan is created", Failure),
+            ("The loan is not created", Failure),
+            ("The loan isn't created", Failure),
+            ("Nothing is stored", Failure),
+            ("The customer is not charged", Failure),
+            ("The card is never charged", Failure),
+            (
+                "The application is rejected without creating a loan",
+                Failure,
+            ),
+            ("None of the items are reserved", Failure),
+            ("The user should not be able to delete the task", Failure),
+            ("Deleting it is not allowed", Failure),
+            ("The task should not be created", Failure),
+            ("The title must not exceed 255 characters", Failure),
+            // Negated failures are successes.
+            ("No error is shown", Success),
+            ("The request does not fail", Success),
+            ("The import should not fail and the file is stored", Success),
+            ("The payment is processed without errors", Success),
+            // Plain cues, as before.
+            ("A loan is created", Success),
+            ("The task should be created", Success),
+            ("Response status 201", Success),
+            (
+                "I should receive an error \"Title too long (max 255)\"",
+                Failure,
+            ),
+            ("An error is returned", Failure),
+            ("I should receive a 404", Failure),
+            ("The API responds 429 Too Many Requests", Failure),
+            ("Task not found", Failure),
+            ("I cannot complete the task", Failure),
+            ("The order is confirmed", Success),
+            ("The task should no longer exist", Success),
+            // Negation that limits extent or what is seen says nothing about the action.
+            ("The customer is not charged twice", Neutral),
+            ("No other user's tasks are listed", Neutral),
+            ("The task is not shown", Neutral),
+            ("The deleted task is not shown", Success),
+            ("The task list shows 3 tasks", Success),
+            // Quoted words do not negate; clauses end at "and", "but" and punctuation.
+            ("I should see the message \"No tasks yet\"", Success),
+            ("No order is created and a rejection email is sent", Failure),
+            ("No charge is made, and the order is created", Success),
+            ("The order is created but no email is sent", Success),
+            ("It should have status \"pending\"", Neutral),
+            ("The database fails over to the replica", Failure),
+            ("The system failover completes", Success),
+            // Other wordings of the same: verbs in every form, negations that reach on.
+            ("No booking should be made", Failure),
+            ("The system does not create a loan", Failure),
+            ("No charge is made", Failure),
+            ("No audit record is written", Failure),
+            ("Nothing is written to the log", Failure),
+            ("The transfer is blocked", Failure),
+            ("The account is debited", Success),
+            ("The system creates the loan", Success),
+            (
+                "The order is not created because the card is declined",
+                Failure,
+            ),
+            ("I should not receive an error", Success),
+            ("There are no issues", Neutral),
+            ("The refund is applied", Success),
+            (
+                "The amount is applied to the balance, so no refund is issued",
+                Success,
+            ),
+        ];
+        let wrong: Vec<String> = table
+            .iter()
+            .filter(|(text, want)| polarity(text) != *want)
+            .map(|(text, want)| format!("{text:?}: want {want:?}, got {:?}", polarity(text)))
+            .collect();
+        assert!(wrong.is_empty(), "{wrong:#?}");
+    }
+
+    #[test]
+    fn verb_forms() {
+        for (word, base) in [
+            ("create", "create"),
+            ("creates", "create"),
+            ("created", "create"),
+            ("creating", "create"),
+            ("submitted", "submit"),
+            ("submitting", "submit"),
+            ("applied", "apply"),
+            ("applies", "apply"),
+            ("paying", "pay"),
+            ("pays", "pay"),
+            ("booked", "book"),
+            ("transferred", "transfer"),
+        ] {
+            assert!(inflects(word, base), "{word} of {base}");
+        }
+        for (word, base) in [
+            ("creator", "create"),
+            ("booking", "boo"),
+            ("adds", "address"),
+        ] {
+            assert!(!inflects(word, base), "{word} of {base}");
+        }
     }
 
     #[test]

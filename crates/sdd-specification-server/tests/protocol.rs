@@ -140,6 +140,7 @@ async fn every_read_tool_answers_on_the_bundled_examples_and_survives_bad_argume
     let b = structured(&budget);
     assert_eq!(b["allocations"].as_array().unwrap().len(), 6);
     assert!(b["allocated_ms"].as_f64().unwrap() <= 30000.0);
+    assert_eq!(b["fits"], json!(true));
     let not_a_bound = call(
         &client,
         "propagate_constraints",
@@ -761,4 +762,50 @@ async fn an_oversized_page_is_cut_by_size_and_the_next_one_goes_on() {
             "the next page starts where this one ended"
         );
     }
+}
+
+/// The reviewer's defects planted in a spec the analyses were not written against, through the
+/// protocol: validate_spec names each, analyze_coverage does not count a scenario that breaks a
+/// rule, and get_scenarios agrees with it.
+#[tokio::test]
+async fn planted_spec_defects_are_reported_through_the_protocol() {
+    let specs = repo().join("crates/sdd-spec/tests/data/review/planted");
+    let client = start(&specs, &repo()).await;
+    let report = structured(&call(&client, "validate_spec", json!({})).await);
+    let text = report.to_string();
+    for code in [
+        "contradicting-outcomes",
+        "contradicts-auth",
+        "contradicts-rate-limit",
+        "contradicts-limit",
+        "contradicts-ownership",
+        "contradicts-time-bound",
+    ] {
+        assert!(text.contains(code), "{code} missing from {report:#}");
+    }
+    let coverage = structured(&call(&client, "analyze_coverage", json!({"domain": "loans"})).await);
+    let not_counted = &coverage["details"][0]["not_counted"];
+    assert!(
+        not_counted.as_array().is_some_and(|n| n
+            .iter()
+            .any(|n| n["scenario"] == "loans.apply_anonymously" && n["class"] == "auth")),
+        "{coverage:#}"
+    );
+    let auth = structured(
+        &call(
+            &client,
+            "get_scenarios",
+            json!({"domain": "loans", "edge_case": "auth"}),
+        )
+        .await,
+    );
+    let ids: Vec<&str> = auth["scenarios"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
+    assert!(!ids.contains(&"loans.apply_anonymously"), "{ids:?}");
+    assert!(ids.contains(&"loans.health_check"), "{ids:?}");
+    client.cancel().await.unwrap();
 }

@@ -35,7 +35,12 @@ pub struct ConflictReport {
 impl ConflictReport {
     /// A conflict, told twice: as the diagnostic (located, with help) and as the conflict
     /// between `scenarios` (and `constraint`) under the diagnostic's code and message.
-    fn add(&mut self, diagnostic: Diagnostic, scenarios: Vec<String>, constraint: Option<String>) {
+    pub(crate) fn add(
+        &mut self,
+        diagnostic: Diagnostic,
+        scenarios: Vec<String>,
+        constraint: Option<String>,
+    ) {
         self.conflicts.push(Conflict {
             kind: diagnostic.code.clone(),
             message: diagnostic.message.clone(),
@@ -58,6 +63,16 @@ pub fn find_conflicts(spec: &Spec) -> ConflictReport {
     duplicate_names(&live, &mut report);
     same_situation(&live, &mut report);
     size_limits(spec, &live, &mut report);
+    super::scenario_rules::check(spec, &live, &mut report);
+    report
+}
+
+/// Which of `scenarios` contradict a constraint that applies to them, or a limit another of
+/// them states: what coverage must not count as showing the behaviour the rule asks for.
+pub(crate) fn against_rules(spec: &Spec, scenarios: &[&Scenario]) -> ConflictReport {
+    let mut report = ConflictReport::default();
+    size_limits(spec, scenarios, &mut report);
+    super::scenario_rules::check(spec, scenarios, &mut report);
     report
 }
 
@@ -76,6 +91,7 @@ pub fn conflicts_with(spec: &Spec, candidate: &Scenario) -> ConflictReport {
     duplicate_names(&scenarios, &mut report);
     same_situation(&scenarios, &mut report);
     size_limits(spec, &scenarios, &mut report);
+    super::scenario_rules::check(spec, &[candidate], &mut report);
     report
         .conflicts
         .retain(|c| c.scenarios.contains(&candidate.id));
@@ -327,67 +343,52 @@ fn subjects(text: &str) -> Vec<&'static str> {
         .collect()
 }
 
+/// Size limits at every scope: a domain's scenarios are held to the limits of the
+/// constraints that apply to the domain (its own, the global ones, its interactions') and to
+/// the limits its other scenarios state when they refuse ("max 255").
 fn size_limits(spec: &Spec, scenarios: &[&Scenario], report: &mut ConflictReport) {
-    let mut limits: HashMap<String, Vec<SizeLimit>> = HashMap::new();
-    for c in &spec.constraints {
-        for check in &c.parsed.checks {
-            if let CheckSpec::MaxSize { max, unit, subject } = check {
-                let text = format!(
-                    "{} {} {}",
-                    c.name,
-                    subject,
-                    c.requirement.as_deref().unwrap_or("")
-                );
-                limits
-                    .entry(c.scope.name().to_string())
-                    .or_default()
-                    .push(SizeLimit {
-                        max: *max,
-                        unit: unit.clone(),
-                        subjects: subjects(&text),
-                        source: format!("constraint `{}`", c.id),
-                        constraint: Some(c.id.clone()),
-                        scenario: None,
-                    });
-            }
-        }
-    }
+    let mut from_constraints: HashMap<&str, Vec<SizeLimit>> = HashMap::new();
+    let mut from_scenarios: HashMap<&str, Vec<SizeLimit>> = HashMap::new();
     for s in scenarios {
         for outcome in &s.then {
-            if polarity(outcome) != Polarity::Failure {
+            // A refusal, or a rule the action keeps ("must not exceed 255 characters").
+            if polarity(outcome) == Polarity::Success {
                 continue;
             }
             for check in parse_sentence(outcome, &[]) {
                 if let CheckSpec::MaxSize { max, unit, .. } = check {
                     let text = format!("{outcome} {}", s.when.as_deref().unwrap_or(""));
-                    limits.entry(s.domain.clone()).or_default().push(SizeLimit {
-                        max,
-                        unit,
-                        subjects: subjects(&text),
-                        source: format!("scenario `{}` (\"{outcome}\")", s.id),
-                        constraint: None,
-                        scenario: Some(s.id.clone()),
-                    });
+                    from_scenarios
+                        .entry(s.domain.as_str())
+                        .or_default()
+                        .push(SizeLimit {
+                            max,
+                            unit,
+                            subjects: subjects(&text),
+                            source: format!("scenario `{}` (\"{outcome}\")", s.id),
+                            constraint: None,
+                            scenario: Some(s.id.clone()),
+                        });
                 }
             }
         }
     }
-    if limits.is_empty() {
-        return;
-    }
     for s in scenarios {
         let Some(when) = &s.when else { continue };
-        let Some(domain_limits) = limits.get(&s.domain) else {
-            continue;
-        };
         let Some((size, unit)) = stated_size(when) else {
             continue;
         };
         if overall_polarity(&s.then) != Polarity::Success {
             continue;
         }
+        let constraint_limits = from_constraints
+            .entry(s.domain.as_str())
+            .or_insert_with(|| constraint_size_limits(spec, &s.domain));
         let scenario_subjects = subjects(when);
-        for limit in domain_limits {
+        let limits = constraint_limits
+            .iter()
+            .chain(from_scenarios.get(s.domain.as_str()).into_iter().flatten());
+        for limit in limits {
             let same_field = limit.subjects.iter().any(|w| scenario_subjects.contains(w));
             if limit.unit != unit
                 || !same_field
@@ -413,6 +414,31 @@ fn size_limits(spec: &Spec, scenarios: &[&Scenario], report: &mut ConflictReport
             );
         }
     }
+}
+
+fn constraint_size_limits(spec: &Spec, domain: &str) -> Vec<SizeLimit> {
+    let mut limits = Vec::new();
+    for c in spec.constraints_for(domain) {
+        for check in &c.parsed.checks {
+            if let CheckSpec::MaxSize { max, unit, subject } = check {
+                let text = format!(
+                    "{} {} {}",
+                    c.name,
+                    subject,
+                    c.requirement.as_deref().unwrap_or("")
+                );
+                limits.push(SizeLimit {
+                    max: *max,
+                    unit: unit.clone(),
+                    subjects: subjects(&text),
+                    source: format!("constraint `{}`", c.id),
+                    constraint: Some(c.id.clone()),
+                    scenario: None,
+                });
+            }
+        }
+    }
+    limits
 }
 
 /// "a title of 10,000 characters" → (10000, "characters").
@@ -539,6 +565,34 @@ mod tests {
         assert_eq!(
             r.conflicts[0].constraint.as_deref(),
             Some("t.input.title_length")
+        );
+    }
+
+    #[test]
+    fn a_negated_outcome_contradicts_a_success() {
+        let r = conflicts(
+            "feature: Loans\nscenarios:\n  - name: Approve\n    given: An applicant with a good score\n    when: I apply for a loan\n    then: A loan is created\n  - name: Approve again\n    given: an applicant with a good score\n    when: I apply for a loan\n    then: No loan is created\n",
+        );
+        assert_eq!(r.conflicts.len(), 1, "{:#?}", r.conflicts);
+        assert_eq!(r.conflicts[0].kind, "contradicting-outcomes");
+        assert!(r.conflicts[0]
+            .message
+            .contains("succeed and the other to fail"));
+    }
+
+    #[test]
+    fn a_global_size_limit_binds_every_domain() {
+        let spec = load_sources(&[
+            ("system.yaml".into(), "system: Shop\ndomains:\n  - name: reviews\nglobal_constraints:\n  input:\n    - name: Text fields\n      requirement: Comment max 500 characters\n".into()),
+            ("reviews.yaml".into(), "domain: reviews\nscenarios:\n  - name: Long review\n    when: I post a comment of 2,000 characters\n    then: The comment is stored\n".into()),
+        ])
+        .spec;
+        let r = find_conflicts(&spec);
+        assert_eq!(r.conflicts.len(), 1, "{:#?}", r.conflicts);
+        assert_eq!(r.conflicts[0].kind, "contradicts-limit");
+        assert_eq!(
+            r.conflicts[0].constraint.as_deref(),
+            Some("shop.input.text_fields")
         );
     }
 

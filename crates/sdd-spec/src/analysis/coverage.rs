@@ -167,12 +167,29 @@ pub struct ClassCoverage {
     pub constraints: Vec<String>,
 }
 
+/// A scenario that reads as covering a class but contradicts the rule for it (anonymous
+/// success where authentication is required, a burst over the rate limit that succeeds, …):
+/// it shows the opposite of the behaviour, so it does not count.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct NotCounted {
+    pub class: EdgeCaseClass,
+    pub scenario: String,
+    /// The constraint it contradicts, if the rule is a constraint's (else another scenario's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub constraint: Option<String>,
+    /// The finding, as `validate_spec` reports it.
+    pub reason: String,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct DomainCoverage {
     pub domain: String,
     pub scenario_count: usize,
     pub covered: Vec<ClassCoverage>,
     pub missing: Vec<EdgeCaseClass>,
+    /// Scenarios left out of a class because they contradict its rule.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_counted: Vec<NotCounted>,
     /// One drafted scenario per missing class, ready for `propose_scenarios`.
     pub suggestions: Vec<ProposedScenario>,
 }
@@ -216,13 +233,19 @@ fn domain_coverage(spec: &Spec, domain: &str) -> DomainCoverage {
         .collect();
     let entity = entity_of(spec, domain);
     let limits = DomainLimits::of(spec, domain);
+    let not_counted = contradicting(spec, &scenarios);
     let mut covered = Vec::new();
     let mut missing = Vec::new();
     let mut suggestions = Vec::new();
     for class in ALL_CLASSES {
         let ids: Vec<String> = texts
             .iter()
-            .filter(|(_, t)| class.shown_in(t))
+            .filter(|(id, t)| {
+                class.shown_in(t)
+                    && !not_counted
+                        .iter()
+                        .any(|n| n.class == class && &n.scenario == id)
+            })
             .map(|(id, _)| id.clone())
             .collect();
         if ids.is_empty() {
@@ -241,8 +264,64 @@ fn domain_coverage(spec: &Spec, domain: &str) -> DomainCoverage {
         scenario_count: scenarios.len(),
         covered,
         missing,
+        not_counted,
         suggestions,
     }
+}
+
+/// The class whose rule each kind of contradiction breaks.
+fn class_of(conflict_kind: &str) -> Option<EdgeCaseClass> {
+    use super::scenario_rules::{CONTRADICTS_AUTH, CONTRADICTS_OWNERSHIP, CONTRADICTS_RATE_LIMIT};
+    match conflict_kind {
+        CONTRADICTS_AUTH | CONTRADICTS_OWNERSHIP => Some(EdgeCaseClass::Auth),
+        CONTRADICTS_RATE_LIMIT => Some(EdgeCaseClass::RateLimits),
+        "contradicts-limit" => Some(EdgeCaseClass::InputBounds),
+        _ => None,
+    }
+}
+
+/// The IDs of the scenarios (of any domain) that read as covering `class` but contradict its
+/// rule: what a list of the covering scenarios must leave out, as [`analyze_coverage`] does.
+pub fn not_counted_for(spec: &Spec, class: EdgeCaseClass) -> std::collections::HashSet<String> {
+    let live: Vec<&Scenario> = spec
+        .scenarios
+        .iter()
+        .map(|s| &**s)
+        .filter(|s| s.status != ReviewStatus::Rejected)
+        .collect();
+    contradicting(spec, &live)
+        .into_iter()
+        .filter(|n| n.class == class)
+        .map(|n| n.scenario)
+        .collect()
+}
+
+fn contradicting(spec: &Spec, scenarios: &[&Scenario]) -> Vec<NotCounted> {
+    let report = super::conflicts::against_rules(spec, scenarios);
+    let mut not_counted: Vec<NotCounted> = Vec::new();
+    for conflict in report.conflicts {
+        let Some(class) = class_of(&conflict.kind) else {
+            continue;
+        };
+        // The scenario that breaks the rule is named first; a size limit another scenario
+        // states is named after it, and that one is not at fault.
+        let Some(scenario) = conflict.scenarios.first() else {
+            continue;
+        };
+        if not_counted
+            .iter()
+            .any(|n| n.class == class && &n.scenario == scenario)
+        {
+            continue;
+        }
+        not_counted.push(NotCounted {
+            class,
+            scenario: scenario.clone(),
+            constraint: conflict.constraint,
+            reason: conflict.message,
+        });
+    }
+    not_counted
 }
 
 /// The main thing a domain's scenarios act on: the most frequent noun after "create a" / "a",
@@ -489,6 +568,44 @@ fn capitalise(word: &str) -> String {
 mod tests {
     use super::*;
     use crate::load_sources;
+
+    /// A scenario that shows the opposite of a rule does not cover the rule's class: anonymous
+    /// success where tokens are required reads as "auth" but is the very hole the class asks
+    /// to be tested.
+    #[test]
+    fn a_scenario_that_contradicts_a_rule_does_not_cover_its_class() {
+        let yaml = "feature: Bookings\nconstraints:\n  security:\n    - name: Tokens\n      requirement: All endpoints require a valid token\n    - name: Rate limit\n      requirement: Max 100 requests per minute per user\nscenarios:\n  - name: Book without a token\n    when: I book a room without a token\n    then: The booking is created\n  - name: Burst\n    when: A user sends 150 requests in one minute to check rooms\n    then: All requests succeed\n";
+        let spec = load_sources(&[("b.yaml".into(), yaml.into())]).spec;
+        let report = &analyze_coverage(&spec, None)[0];
+        assert!(report.missing.contains(&EdgeCaseClass::Auth), "{report:#?}");
+        assert!(
+            EdgeCaseClass::Auth.covered_by(spec.scenario("bookings.book_without_a_token").unwrap())
+        );
+        assert_eq!(
+            not_counted_for(&spec, EdgeCaseClass::Auth),
+            ["bookings.book_without_a_token".to_string()].into()
+        );
+        assert!(
+            report.missing.contains(&EdgeCaseClass::RateLimits),
+            "{report:#?}"
+        );
+        let not_counted: Vec<(EdgeCaseClass, &str)> = report
+            .not_counted
+            .iter()
+            .map(|n| (n.class, n.scenario.as_str()))
+            .collect();
+        assert_eq!(
+            not_counted,
+            vec![
+                (EdgeCaseClass::Auth, "bookings.book_without_a_token"),
+                (EdgeCaseClass::RateLimits, "bookings.burst"),
+            ]
+        );
+        assert_eq!(
+            report.not_counted[0].constraint.as_deref(),
+            Some("bookings.security.tokens")
+        );
+    }
 
     #[test]
     fn seed_task_spec_lacks_auth_and_not_found_but_has_error_paths() {

@@ -3,9 +3,12 @@
 
 pub mod budget;
 pub mod conflicts;
+pub mod consistency;
 pub mod coverage;
 pub mod graph;
 pub mod impact;
+pub mod interactions;
+pub mod scenario_rules;
 pub mod validate;
 
 /// A request that cannot be answered as asked (unknown ID, wrong constraint kind, …). The message

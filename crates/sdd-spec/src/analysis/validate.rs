@@ -9,7 +9,7 @@ use crate::document::{OneOrMany, ReviewStatus, ScenarioDoc};
 use crate::ids;
 use crate::model::{Scenario, Spec};
 
-use super::{conflicts, graph};
+use super::{conflicts, consistency, graph, interactions};
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 pub struct ValidationSummary {
@@ -38,7 +38,13 @@ pub fn validate(spec: &Spec, load_diagnostics: &[Diagnostic]) -> ValidationRepor
         lint_scenario(scenario, &mut diagnostics);
     }
     for constraint in &spec.constraints {
-        if let Some(why) = &constraint.parsed.not_checkable {
+        // A value that cannot hold is `consistency`'s `impossible-value` error instead.
+        if let Some(why) = constraint
+            .parsed
+            .not_checkable
+            .as_ref()
+            .filter(|w| !w.impossible)
+        {
             diagnostics.push(
                 Diagnostic::warning(
                     "not-checkable",
@@ -88,6 +94,8 @@ pub fn validate(spec: &Spec, load_diagnostics: &[Diagnostic]) -> ValidationRepor
         }
     }
     diagnostics.extend(conflicts.diagnostics);
+    diagnostics.extend(consistency::check_constraints(spec));
+    diagnostics.extend(interactions::check_interactions(spec));
     finish(spec, diagnostics)
 }
 

@@ -8,7 +8,9 @@ use serde::{Deserialize, Serialize};
 
 use sdd_mcp::{first, largest_fitting, paged, wire_chars, Page, Paging, ToolError};
 use sdd_spec::analysis::conflicts::Conflict;
-use sdd_spec::analysis::coverage::{analyze_coverage, DomainCoverage, EdgeCaseClass, ALL_CLASSES};
+use sdd_spec::analysis::coverage::{
+    analyze_coverage, DomainCoverage, EdgeCaseClass, NotCounted, ALL_CLASSES,
+};
 use sdd_spec::analysis::validate::{validate, validate_scenario, ScenarioCheck, ValidationSummary};
 use sdd_spec::document::ProposedScenario;
 use sdd_spec::document::ScenarioDoc;
@@ -141,6 +143,10 @@ pub struct DomainRow {
 pub struct DomainDetails {
     pub domain: String,
     pub covered: Vec<CoveredClass>,
+    /// Scenarios that read as covering a class but contradict its rule (anonymous success
+    /// where a token is required, …): not counted, at most 3 listed (validate_spec lists all).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub not_counted: Vec<NotCounted>,
     /// One drafted scenario per missing class.
     pub suggestions: Vec<ProposedScenario>,
 }
@@ -424,6 +430,7 @@ fn details_of(d: DomainCoverage) -> DomainDetails {
                 }
             })
             .collect(),
+        not_counted: first(d.not_counted, COVERING_IDS).0,
         suggestions: d.suggestions,
         domain: d.domain,
     }

@@ -187,10 +187,12 @@ impl SpecServer {
         })))
     }
 
-    /// Split a latency (pXX) or time-bound constraint into per-participant budgets that never
-    /// add up to more than the whole, with the rule stated. Interaction constraints default to
-    /// the interaction's participants; for others pass `participants` in call order. Optional
-    /// `weights` and a `reserve_ms` for network overhead.
+    /// Split a latency (pXX) or time-bound constraint into per-participant budgets, with the
+    /// rule stated. A participant that declares its own bound keeps it (`declared_by` names its
+    /// constraint) and only the remainder is split among the others; `fits: false` when the
+    /// declared bounds alone exceed the whole. Interaction constraints default to the
+    /// interaction's participants; for others pass `participants` (declared domains) in call
+    /// order. Optional `weights` and a `reserve_ms` for network overhead.
     #[tool(annotations(read_only_hint = true, idempotent_hint = true, open_world_hint = false))]
     pub async fn propagate_constraints(
         &self,

@@ -282,6 +282,12 @@ impl SpecServer {
             }
         }
         let needle = args.text.as_deref().map(str::to_lowercase);
+        // As analyze_coverage counts: a scenario that contradicts the class's rule does not
+        // cover it.
+        let not_counted = args
+            .edge_case
+            .map(|class| sdd_spec::analysis::coverage::not_counted_for(spec, class))
+            .unwrap_or_default();
         let matching: Vec<Arc<Scenario>> = spec
             .scenarios
             .iter()
@@ -293,7 +299,10 @@ impl SpecServer {
             })
             .filter(|s| args.status.is_none_or(|st| s.status == st))
             .filter(|s| args.ids.is_empty() || args.ids.contains(&s.id))
-            .filter(|s| args.edge_case.is_none_or(|class| class.covered_by(s)))
+            .filter(|s| {
+                args.edge_case
+                    .is_none_or(|class| class.covered_by(s) && !not_counted.contains(&s.id))
+            })
             .filter(|s| {
                 needle.as_deref().is_none_or(|n| {
                     std::iter::once(&s.name)
