@@ -16,12 +16,26 @@ use crate::{say, sayln};
 pub fn run(options: &ReviewArgs) -> Result<ExitCode, String> {
     let specs = options.specs.specs();
     let loaded = sdd_spec::load_dir(&specs).map_err(|e| e.to_string())?;
-    let proposals: Vec<_> = loaded
+    // Decisions go by ID, and a duplicate's ID is the first's: it cannot be decided until it
+    // has its own. Said, not left out silently.
+    let (duplicates, proposals): (Vec<_>, Vec<_>) = loaded
         .spec
         .scenarios
         .iter()
         .filter(|s| needs_review(s.status))
-        .collect();
+        .partition(|s| s.is_duplicate());
+    for s in &duplicates {
+        sayln!(
+            "{}  ({})  {}  [not reviewable: its ID is already used at {}; give it its own `id:`]",
+            s.id,
+            s.location,
+            s.name,
+            s.duplicate_of
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default()
+        );
+    }
     if options.list {
         for s in &proposals {
             let changed = if s.status == ReviewStatus::ChangedSinceApproval {

@@ -512,8 +512,9 @@ fn scenario_rows(
     runs: &[TestRunReport],
     checks: Option<&CheckReport>,
 ) -> Vec<ScenarioRow> {
-    spec.scenarios
-        .iter()
+    // One row per ID: a duplicate (reported by validate as `duplicate-id`) would show the
+    // first's verdict under its own name.
+    spec.unique_scenarios()
         .map(|scenario| {
             let id = scenario.id.as_str();
             let mut detail = None;

@@ -410,6 +410,46 @@ fn a_scenario_weakened_after_approval_is_shown_for_review_again() {
     assert!(listed.contains("0 scenario(s) waiting"), "{listed}");
 }
 
+/// A proposal whose ID another scenario already has cannot be decided by that ID (it would
+/// decide the first): `sdd review` says so, names both places, and approving the ID does not
+/// touch it.
+#[test]
+fn a_proposed_duplicate_is_said_not_reviewable() {
+    let project = tempfile::tempdir().unwrap();
+    let root = project.path();
+    std::fs::create_dir_all(root.join("specs")).unwrap();
+    std::fs::write(
+        root.join("specs/a.yaml"),
+        "feature: Tasks\ndomain: tasks\nscenarios:\n  - name: Create\n    when: I create\n    then: I see 1 task\n",
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("specs/b.yaml"),
+        "feature: Tasks\ndomain: tasks\nscenarios:\n  - name: Create\n    status: proposed\n    rationale: r\n    when: I create twice\n    then: I see 2 tasks\n",
+    )
+    .unwrap();
+    let (_, listed, _) = sdd_in(root, &["review", "--list"]);
+    assert!(
+        listed.contains("tasks.create  (b.yaml:4:5)  Create  [not reviewable: its ID is already used at a.yaml:4:5; give it its own `id:`]"),
+        "{listed}"
+    );
+    assert!(listed.contains("0 scenario(s) waiting"), "{listed}");
+    let (code, out, err) = sdd_in(
+        root,
+        &["review", "--approve", "tasks.create", "--by", "Ada"],
+    );
+    assert_ne!(
+        code, 0,
+        "the first is approved already: nothing to decide: {out}{err}"
+    );
+    let (code, out, err) = sdd_in(root, &["validate"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        format!("{out}{err}").contains("2 scenarios"),
+        "every scenario written is counted: {out}{err}"
+    );
+}
+
 /// A project whose spec has a constraint and no service to check it against: nothing failed,
 /// nothing was verified. The headline says NO FAILURES and names the constraint (it once said
 /// VERIFIED); the exit status is 0, or 3 with `--strict`, and the saved verification agrees.

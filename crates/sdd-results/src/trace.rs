@@ -150,7 +150,10 @@ pub fn trace(spec: &Spec, cases: &[TestCase], filtered: bool) -> Traceability {
             Mapping::None => out.unmapped_tests.push(case.name.clone()),
         }
     }
-    for scenario in &spec.scenarios {
+    // A scenario whose ID duplicates an earlier one's has no test of its own (tests name the
+    // ID, which is the first's; `sdd validate` reports it as `duplicate-id`): it is not traced,
+    // rather than told as a second scenario of that ID with no test.
+    for scenario in spec.unique_scenarios() {
         let tests = by_scenario.remove(scenario.id.as_str()).unwrap_or_default();
         if scenario.status != ReviewStatus::Approved {
             out.tests_for_unapproved_scenarios
@@ -220,11 +223,13 @@ const MAX_SPLITS: usize = 8;
 impl<'a> TestMap<'a> {
     pub fn new(spec: &'a Spec) -> Self {
         let mut map = TestMap {
-            convention: TestNameIndex::new(spec.scenarios.iter().map(|s| s.id.as_str())),
+            convention: TestNameIndex::new(spec.unique_scenarios().map(|s| s.id.as_str())),
             by_name: HashMap::new(),
             rows: HashMap::new(),
         };
-        for scenario in &spec.scenarios {
+        // Only the scenarios that keep their ID: a duplicate of the same name would make every
+        // test of that name ambiguous, and a test maps to an ID, which is the first's.
+        for scenario in spec.unique_scenarios() {
             map.by_name
                 .entry(scenario.name.trim())
                 .or_default()
@@ -618,6 +623,34 @@ Feature: Orders
         assert_eq!(verdict("orders.ship_an_order"), ScenarioVerdict::NoTest);
         assert_eq!(verdict("warehouse.ship_an_order"), ScenarioVerdict::NoTest);
         assert_eq!(verdict("orders.cancel"), ScenarioVerdict::Passing);
+    }
+
+    /// A scenario whose ID duplicates an earlier one's stays in the spec's model; it must not
+    /// make the first's name ambiguous, nor be traced as a second scenario of that ID.
+    #[test]
+    fn a_duplicate_neither_hides_nor_doubles_the_first() {
+        let spec = sdd_spec::load::load_sources(&[
+            (
+                "a.feature".into(),
+                "Feature: Shop\n  Scenario: Pay\n    When I pay\n    Then it is paid\n".into(),
+            ),
+            (
+                "b.yaml".into(),
+                "feature: Shop\nscenarios:\n  - {name: Pay, when: I pay twice, then: it is paid once}\n".into(),
+            ),
+        ])
+        .spec;
+        assert_eq!(spec.scenarios.len(), 2);
+        let map = TestMap::new(&spec);
+        assert_eq!(map.scenario_for("Pay"), Mapping::Scenario("shop.pay"));
+        let t = trace(&spec, &[case("Pay", Outcome::Passed)], false);
+        let rows: Vec<_> = t
+            .scenarios
+            .iter()
+            .map(|s| (s.scenario_id.as_str(), s.verdict))
+            .collect();
+        assert_eq!(rows, [("shop.pay", ScenarioVerdict::Passing)]);
+        assert_eq!(t.summary.approved_scenarios, 1);
     }
 
     #[test]

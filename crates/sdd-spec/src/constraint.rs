@@ -606,6 +606,13 @@ pub const VAGUE_WORDS: &[&str] = &[
     "high performance",
     "as needed",
     "etc",
+    // Judgements of how something feels to use: no number or value can satisfy them.
+    "smoothly",
+    "user friendly",
+    "easy to use",
+    "intuitively",
+    "snappy",
+    "in a timely manner",
 ];
 
 /// The first vague word in `lower` (already lowercased), matched on word boundaries.
@@ -620,7 +627,9 @@ pub fn has_digit(text: &str) -> bool {
     text.chars().any(|c| c.is_ascii_digit())
 }
 
-fn contains_word(haystack: &str, word: &str) -> bool {
+/// Whether `word` (a word or phrase) is in `haystack` with no letter or digit right before or
+/// after it: `works` is not in `networks`.
+pub(crate) fn contains_word(haystack: &str, word: &str) -> bool {
     let bytes = haystack.as_bytes();
     let mut start = 0;
     while let Some(found) = haystack[start..].find(word) {

@@ -1615,7 +1615,11 @@ Feature: Eating
             .find(|d| d.code == "bad-id")
             .unwrap();
         assert_eq!((bad.line, bad.column), (Some(5), Some(3)));
-        assert_eq!(loaded.spec.scenarios.len(), 2);
+        // The duplicate stays in the model, marked; its ID finds the first.
+        assert_eq!(loaded.spec.scenarios.len(), 3);
+        assert_eq!(loaded.spec.unique_scenarios().count(), 2);
+        assert_eq!(loaded.spec.scenarios[1].location.file, "b.feature");
+        assert!(loaded.spec.scenarios[1].is_duplicate());
     }
 
     #[test]
@@ -1681,7 +1685,8 @@ Feature: Eating
             (
                 "NUL",
                 "Feature: X\0\n  Scenario: \0\n    Given \u{202e}x\n".into(),
-                "",
+                // A name of no letter or digit gives no ID (it once gave `x.`).
+                "missing-field",
             ),
             ("wide table", nested, ""),
             (

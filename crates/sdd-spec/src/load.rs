@@ -546,8 +546,8 @@ struct FileModel {
     text: String,
     files: Vec<SpecFile>,
     domains: Vec<DomainDeclaration>,
-    /// Each scenario with the diagnostics about its approval (those count only if the scenario
-    /// does: a duplicate is dropped with them) and its test key (`ids::test_key`).
+    /// Each scenario with the diagnostics about its approval (told after a `duplicate-id` when
+    /// it turns out to be a duplicate) and its test key (`ids::test_key`).
     scenarios: Vec<(std::sync::Arc<Scenario>, Vec<Diagnostic>, String)>,
     constraints: Vec<std::sync::Arc<Constraint>>,
     interactions: Vec<Interaction>,
@@ -562,6 +562,8 @@ struct DomainDeclaration {
     name: String,
     description: Option<String>,
     dependencies: Vec<String>,
+    /// Where each of `dependencies` is written.
+    dependencies_at: Vec<Location>,
     at: Location,
 }
 
@@ -881,7 +883,19 @@ impl Builder {
             } else {
                 None
             };
-            self.declare_domain(&owner, description, &dependencies, ctx.location(key));
+            let dependencies_at = list_locations(
+                ctx,
+                fields.get("dependencies").copied(),
+                "dependencies",
+                dependencies.len(),
+            );
+            self.declare_domain(
+                &owner,
+                description,
+                &dependencies,
+                dependencies_at,
+                ctx.location(key),
+            );
         } else if !dependencies.is_empty() {
             self.diagnostics.push(
                 Diagnostic::warning("misplaced-key", "`dependencies` only means something in a domain file")
@@ -929,10 +943,17 @@ impl Builder {
             for (i, path, value) in items(domains, "domains") {
                 let _ = i;
                 if let Some(decl) = self.item::<DomainDecl>(ctx, value, &path) {
+                    let dependencies_at = list_locations(
+                        ctx,
+                        value.get("dependencies"),
+                        &format!("{path}.dependencies"),
+                        decl.dependencies.len(),
+                    );
                     self.declare_domain(
                         &decl.name,
                         decl.description,
                         &decl.dependencies,
+                        dependencies_at,
                         ctx.location(&path),
                     );
                 }
@@ -1029,12 +1050,14 @@ impl Builder {
         name: &str,
         description: Option<String>,
         dependencies: &[String],
+        dependencies_at: Vec<Location>,
         at: Location,
     ) {
         self.out.domains.push(DomainDeclaration {
             name: name.to_string(),
             description,
             dependencies: dependencies.to_vec(),
+            dependencies_at,
             at,
         });
     }
@@ -1056,6 +1079,30 @@ impl Builder {
                 continue;
             };
             let location = ctx.location(&path);
+            let clauses_at = ClauseLocations {
+                given: list_locations(
+                    ctx,
+                    value.get("given"),
+                    &format!("{path}.given"),
+                    doc.given.as_ref().map_or(0, |g| match g {
+                        OneOrMany::One(_) => 1,
+                        OneOrMany::Many(v) => v.len(),
+                    }),
+                ),
+                when: doc
+                    .when
+                    .as_ref()
+                    .map(|_| ctx.location(&format!("{path}.when"))),
+                then: list_locations(
+                    ctx,
+                    value.get("then"),
+                    &format!("{path}.then"),
+                    doc.then.as_ref().map_or(0, |t| match t {
+                        OneOrMany::One(_) => 1,
+                        OneOrMany::Many(v) => v.len(),
+                    }),
+                ),
+            };
             let (id, explicit_id) = match &doc.id {
                 Some(id) => {
                     if let Some(problem) = ids::check_explicit_id(id) {
@@ -1069,10 +1116,30 @@ impl Builder {
                     }
                     (id.clone(), true)
                 }
+                // A name without a letter or digit would derive `domain.`, which names
+                // nothing: the scenario gets an ID from its place, and an error.
+                None if ids::slug(&doc.name).is_empty() => {
+                    // The name is not quoted: it may be only control characters.
+                    let what = if doc.name.trim().is_empty() {
+                        "this scenario has no name"
+                    } else {
+                        "this scenario's name has no letter or digit"
+                    };
+                    let id = format!("{}.unnamed_{}", ids::slug(domain), ids::slug(&path));
+                    self.diagnostics.push(
+                        Diagnostic::error(
+                            "missing-field",
+                            format!("{what}, so no ID can be derived from it (it is `{id}` until it has one)"),
+                        )
+                        .at(&ctx.location(&format!("{path}.name")))
+                        .with_help("give it a `name` that says the behaviour in a few words, or an explicit `id:`"),
+                    );
+                    (id, false)
+                }
                 None => (ids::derived_scenario_id(domain, &doc.name), false),
             };
-            // Its approval diagnostics travel with it: a duplicate (known once the whole tree is
-            // put together) is dropped with them.
+            // Its approval diagnostics travel with it: whether it is a duplicate is known once
+            // the whole tree is put together, and its `duplicate-id` comes before them.
             let mark = self.diagnostics.0.len();
             let status = self.approval_status(ctx, &path, &id, &doc);
             let approval = self.diagnostics.take_from(mark);
@@ -1097,6 +1164,8 @@ impl Builder {
                 tags: doc.tags,
                 examples: doc.examples,
                 location,
+                duplicate_of: None,
+                clauses_at,
             };
             let test_key = ids::test_key(&scenario.id);
             self.out
@@ -1298,7 +1367,8 @@ impl Builder {
 }
 
 /// The tree put together from its files' models, in path order: domains merged, duplicate IDs
-/// found (the first in path order keeps the ID), test keys checked.
+/// found (the first in path order keeps the ID; a duplicate stays, marked with
+/// `duplicate_of`), test keys checked.
 #[derive(Default)]
 struct Assembly<'a> {
     spec: Spec,
@@ -1324,7 +1394,7 @@ impl<'a> Assembly<'a> {
                 Note::Diagnostic(d) => self.diagnostics.push(d.clone()),
                 Note::Scenario(i) => {
                     let (scenario, approval, test_key) = &file.scenarios[*i];
-                    if let Some(first) = self.scenario_ids.get(scenario.id.as_str()) {
+                    if let Some(first) = self.scenario_ids.get(scenario.id.as_str()).copied() {
                         self.diagnostics.push(
                             Diagnostic::error(
                                 "duplicate-id",
@@ -1347,6 +1417,12 @@ impl<'a> Assembly<'a> {
                                 }
                             }),
                         );
+                        // Kept, marked: counted and linted like any scenario written, but
+                        // never found by its ID (the first keeps it) nor given a test key.
+                        self.diagnostics.extend(approval.iter().cloned());
+                        let mut duplicate = Scenario::clone(scenario);
+                        duplicate.duplicate_of = Some(first.clone());
+                        self.spec.scenarios.push(std::sync::Arc::new(duplicate));
                         continue;
                     }
                     self.scenario_ids.insert(&scenario.id, &scenario.location);
@@ -1417,14 +1493,22 @@ impl<'a> Assembly<'a> {
                 name: declaration.name.clone(),
                 description: None,
                 dependencies: Vec::new(),
+                dependencies_at: Vec::new(),
                 declared_at: Vec::new(),
             });
         if domain.description.is_none() {
             domain.description = declaration.description.clone();
         }
-        for dep in &declaration.dependencies {
+        for (i, dep) in declaration.dependencies.iter().enumerate() {
             if !domain.dependencies.contains(dep) {
                 domain.dependencies.push(dep.clone());
+                domain.dependencies_at.push(
+                    declaration
+                        .dependencies_at
+                        .get(i)
+                        .unwrap_or(&declaration.at)
+                        .clone(),
+                );
             }
         }
         domain.declared_at.push(declaration.at.clone());
@@ -1475,6 +1559,17 @@ pub(crate) fn clip(text: &mut String) {
 /// Interaction constraints come as a plain list; they are filed under the category `interaction`.
 fn category_of(_doc: &ConstraintDoc) -> &'static str {
     "interaction"
+}
+
+/// Where each of the `n` strings of a field written as one string or a list is: the list's
+/// items (`then[1]`), or the field itself for a single string (or anything else).
+fn list_locations(ctx: &FileCtx, value: Option<&Value>, path: &str, n: usize) -> Vec<Location> {
+    match value {
+        Some(Value::Sequence(_)) => (0..n)
+            .map(|i| ctx.location(&format!("{path}[{i}]")))
+            .collect(),
+        _ => vec![ctx.location(path); n],
+    }
 }
 
 /// `(index, path, value)` of every item of a YAML sequence (nothing for other values).

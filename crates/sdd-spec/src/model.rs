@@ -47,6 +47,10 @@ pub struct Domain {
     pub description: Option<String>,
     /// Domains this one depends on, in declaration order, without duplicates.
     pub dependencies: Vec<String>,
+    /// Where each of `dependencies` is written (the first place that names it), in the same
+    /// order: the `dependencies:` entry of a domain file or of the system file's `domains:`.
+    #[serde(default)]
+    pub dependencies_at: Vec<Location>,
     /// Every place that declares the domain or adds dependencies to it.
     pub declared_at: Vec<Location>,
 }
@@ -83,6 +87,34 @@ pub struct Scenario {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub examples: Vec<crate::document::ExampleDoc>,
     pub location: Location,
+    /// Set when an earlier scenario (in path order) already has this ID: where that one is
+    /// written. The duplicate stays in the model (counted, linted, seen by coverage) but
+    /// lookups by ID find the first, and test generation does not write a second test of the
+    /// same name for it. `sdd validate` reports it as `duplicate-id`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duplicate_of: Option<Location>,
+    /// Where each sentence of `given`, `when` and `then` is written, so a finding about one
+    /// clause points at its own line. Empty for a scenario that came from no file (a
+    /// candidate being checked); not part of the serialized model.
+    #[serde(skip)]
+    pub clauses_at: ClauseLocations,
+}
+
+/// Where a scenario's clauses are written: one location per sentence of `given` and `then`
+/// (the list item, `scenarios[2].then[1]`, or the field when it is a single sentence), and the
+/// `when`.
+#[derive(Debug, Clone, Default)]
+pub struct ClauseLocations {
+    pub given: Vec<Location>,
+    pub when: Option<Location>,
+    pub then: Vec<Location>,
+}
+
+impl Scenario {
+    /// Whether this scenario is a duplicate: another one written earlier has its ID.
+    pub fn is_duplicate(&self) -> bool {
+        self.duplicate_of.is_some()
+    }
 }
 
 /// Who a constraint belongs to.
@@ -187,15 +219,29 @@ impl Spec {
     }
 
     /// The scenarios a person approved (and that have not changed since), in file order.
+    /// A duplicate (see [`Scenario::duplicate_of`]) is never among them: its ID is another's.
     pub fn approved_scenarios(&self) -> impl Iterator<Item = &Scenario> {
         self.scenarios
             .iter()
             .map(|s| &**s)
-            .filter(|s| s.status == crate::document::ReviewStatus::Approved)
+            .filter(|s| s.status == crate::document::ReviewStatus::Approved && !s.is_duplicate())
     }
 
+    /// The scenario with this ID; of duplicates, the first written (the one that keeps the ID).
     pub fn scenario(&self, id: &str) -> Option<&Scenario> {
-        self.scenarios.iter().map(|s| &**s).find(|s| s.id == id)
+        self.scenarios
+            .iter()
+            .map(|s| &**s)
+            .find(|s| s.id == id && !s.is_duplicate())
+    }
+
+    /// The scenarios that keep their ID (every one but duplicates), in file order: what
+    /// anything keyed by scenario ID (tests, results, approvals, comparisons) should walk.
+    pub fn unique_scenarios(&self) -> impl Iterator<Item = &Scenario> {
+        self.scenarios
+            .iter()
+            .map(|s| &**s)
+            .filter(|s| !s.is_duplicate())
     }
 
     pub fn constraint(&self, id: &str) -> Option<&Constraint> {

@@ -628,13 +628,13 @@ fn same_scenarios_except(before: &Loaded, after: &Loaded, changed: &[&str]) -> R
         }
         v
     };
+    // By ID: a duplicate must not take the place of the scenario that keeps the ID.
     let after_by_id: BTreeMap<&str, &Scenario> = after
         .spec
-        .scenarios
-        .iter()
-        .map(|s| (s.id.as_str(), &**s))
+        .unique_scenarios()
+        .map(|s| (s.id.as_str(), s))
         .collect();
-    for old in &before.spec.scenarios {
+    for old in before.spec.unique_scenarios() {
         let Some(new) = after_by_id.get(old.id.as_str()) else {
             return Err(format!("scenario `{}` would disappear", old.id));
         };

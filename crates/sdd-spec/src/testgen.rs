@@ -67,6 +67,10 @@ pub struct GeneratedTest {
 pub struct SkippedScenario {
     pub scenario_id: String,
     pub status: ReviewStatus,
+    /// Why it was left out when its status is not the reason: its ID is a duplicate (another
+    /// scenario, written first, has it and gets the test of that name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -75,7 +79,7 @@ pub struct GeneratedSuite {
     /// Where to save the file, relative to the project root.
     pub suggested_path: String,
     pub tests: Vec<GeneratedTest>,
-    /// Scenarios left out because they are not approved.
+    /// Scenarios left out because they are not approved, or because their ID is a duplicate.
     pub skipped: Vec<SkippedScenario>,
     pub code: String,
 }
@@ -100,9 +104,11 @@ pub fn generate_suite(
         .map(|s| &**s)
         .filter(|s| options.domain.as_deref().is_none_or(|d| s.domain == d))
         .collect();
+    // A duplicate ID would name a second test like the first's, and results could not tell
+    // them apart: the first written keeps the test, the duplicate is skipped and said so.
     let (approved, skipped): (Vec<&Scenario>, Vec<&Scenario>) = selected
         .into_iter()
-        .partition(|s| s.status == ReviewStatus::Approved);
+        .partition(|s| s.status == ReviewStatus::Approved && !s.is_duplicate());
     let suite = options.domain.clone().unwrap_or_else(|| "scenarios".into());
     let code = suite_code(framework, &approved, options);
     GeneratedSuite {
@@ -120,6 +126,12 @@ pub fn generate_suite(
             .map(|s| SkippedScenario {
                 scenario_id: s.id.clone(),
                 status: s.status,
+                reason: s.duplicate_of.as_ref().map(|first| {
+                    format!(
+                        "its ID is already the ID of the scenario at {first}, which gets the test; give this one (at {}) its own `id:` to generate a test for it",
+                        s.location
+                    )
+                }),
             })
             .collect(),
         code,
@@ -420,6 +432,37 @@ mod tests {
             "feature: Tasks\nscenarios:\n  - name: Create a \"quoted\" task\n    when: I create a task with title \"$HOME\"\n    then: it exists\n  - name: Proposal\n    status: proposed\n    rationale: r\n    when: x\n    then: y\n".into(),
         )])
         .spec
+    }
+
+    /// A duplicate ID would give a second test of the first's name: the first keeps the test,
+    /// the duplicate is skipped and the suite says why.
+    #[test]
+    fn a_duplicate_is_skipped_and_said_why() {
+        let spec = load_sources(&[
+            (
+                "a.yaml".into(),
+                "feature: Tasks\nscenarios:\n  - name: Create\n    when: I create\n    then: it exists\n".into(),
+            ),
+            (
+                "b.yaml".into(),
+                "feature: Tasks\nscenarios:\n  - name: Create\n    when: I create it again\n    then: it exists twice\n".into(),
+            ),
+        ])
+        .spec;
+        for framework in [Framework::Pytest, Framework::Cucumber] {
+            let suite = generate_suite(&spec, framework, &GenerateOptions::default());
+            assert_eq!(suite.tests.len(), 1, "{framework:?}");
+            assert_eq!(suite.tests[0].scenario_id, "tasks.create");
+            assert!(!suite.code.contains("again"), "{}", suite.code);
+            assert_eq!(suite.skipped.len(), 1);
+            let skipped = &suite.skipped[0];
+            assert_eq!(skipped.scenario_id, "tasks.create");
+            assert_eq!(skipped.status, ReviewStatus::Approved);
+            assert_eq!(
+                skipped.reason.as_deref(),
+                Some("its ID is already the ID of the scenario at a.yaml:3:5, which gets the test; give this one (at b.yaml:3:5) its own `id:` to generate a test for it")
+            );
+        }
     }
 
     #[test]

@@ -71,7 +71,15 @@ fn yaml_and_feature_files_load_into_one_spec() {
             "orders.total_2",
             "orders.total_3",
             "orders.place_an_order",
+            // The duplicate stays in the model (counted, linted), marked with the first's place.
+            "orders.refund_an_order",
         ]
+    );
+    let duplicate = spec.scenarios.last().unwrap();
+    assert_eq!(duplicate.location.file, "orders.yaml");
+    assert_eq!(
+        duplicate.duplicate_of.as_ref().unwrap().file,
+        "orders.feature"
     );
 
     let cancel = spec.scenario("orders.cancel").unwrap();

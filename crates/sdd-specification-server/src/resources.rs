@@ -95,6 +95,8 @@ impl SpecServer {
         if uri == SUMMARY_URI {
             let spec = &loaded.spec;
             let by_status = |st| spec.scenarios.iter().filter(|s| s.status == st).count();
+            let (load_error_list, more_load_errors) =
+                crate::tools::query::load_errors(&loaded.diagnostics);
             let summary = serde_json::json!({
                 "files": spec.files.len(),
                 "domains": spec.domains.len(),
@@ -105,6 +107,8 @@ impl SpecServer {
                 "changed_since_approval": by_status(sdd_spec::document::ReviewStatus::ChangedSinceApproval),
                 "constraints": spec.constraints.len(),
                 "load_errors": sdd_spec::diagnostic::count_errors(&loaded.diagnostics),
+                "load_error_list": load_error_list,
+                "more_load_errors": more_load_errors,
                 "summary": format!("{} scenarios in {} domains, {} constraints", spec.scenarios.len(), spec.domains.len(), spec.constraints.len()),
             });
             return Ok(text(

@@ -191,6 +191,21 @@ async fn every_read_tool_answers_on_the_bundled_examples_and_survives_bad_argume
     )
     .await;
     assert!(error_text(&missing_field).contains("name"));
+    // A blank name gives no ID (never `product_catalog.`) and an error that says so.
+    let blank = structured(
+        &call(
+            &client,
+            "validate_scenario",
+            json!({"domain": "product_catalog", "scenario": {"name": " ", "when": "x", "then": "the product has status \"hidden\""}}),
+        )
+        .await,
+    );
+    assert_eq!(blank["valid"], false);
+    assert_eq!(blank["id"], "");
+    assert_eq!(
+        blank["diagnostics"][0]["code"], "missing-field",
+        "{blank:#}"
+    );
 
     let suite = call(
         &client,
@@ -397,12 +412,74 @@ async fn malformed_spec_and_missing_root_are_tool_errors_not_crashes() {
     assert_eq!(v["valid"], false);
     assert_eq!(v["diagnostics"][0]["line"], 2);
     assert_eq!(v["diagnostics"][0]["column"], 14);
+    // list_domains and the summary resource say which file and why, not only how many.
+    let domains = structured(&call(&client, "list_domains", json!({})).await);
+    assert_eq!(domains["load_errors"], 1);
+    let listed = &domains["load_error_list"][0];
+    assert_eq!(
+        (&listed["file"], &listed["line"], &listed["code"]),
+        (&json!("seed.yaml"), &json!(2), &json!("yaml-syntax")),
+        "{domains:#}"
+    );
+    assert!(listed["message"].as_str().unwrap().contains("invalid YAML"));
+    assert!(domains.get("more_load_errors").is_none(), "{domains:#}");
+    let summary = client
+        .read_resource(ReadResourceRequestParams::new(
+            "sdd://spec/summary".to_string(),
+        ))
+        .await
+        .unwrap();
+    assert!(
+        format!("{summary:?}").contains("yaml-syntax"),
+        "{summary:?}"
+    );
     client.cancel().await.unwrap();
 
     let missing = dir.path().join("not-here");
     let client = start(&missing, dir.path()).await;
     let result = call(&client, "list_domains", json!({})).await;
     assert!(error_text(&result).contains("does not exist"));
+    client.cancel().await.unwrap();
+}
+
+/// A scenario whose ID another already has stays visible (counted, marked `duplicate_of`) and
+/// never takes the first's place: the first keeps the test, the duplicate is counted as
+/// skipped.
+#[tokio::test]
+async fn a_duplicate_id_is_shown_and_skipped_never_taking_the_first_place() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("a.yaml"),
+        "feature: Tasks\nscenarios:\n  - name: Create\n    when: I create a task\n    then: the task has status \"open\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("b.yaml"),
+        "feature: Tasks\nscenarios:\n  - name: Create\n    when: I create it twice\n    then: I see 2 tasks\n",
+    )
+    .unwrap();
+    let client = start(dir.path(), dir.path()).await;
+    let domains = structured(&call(&client, "list_domains", json!({})).await);
+    assert_eq!(domains["totals"]["scenarios"], 2, "{domains:#}");
+    assert_eq!(domains["load_error_list"][0]["code"], "duplicate-id");
+    assert_eq!(domains["load_error_list"][0]["file"], "b.yaml");
+    let scenarios =
+        structured(&call(&client, "get_scenarios", json!({"ids": ["tasks.create"]})).await);
+    let listed = scenarios["scenarios"].as_array().unwrap();
+    assert_eq!(listed.len(), 2);
+    assert!(listed[0].get("duplicate_of").is_none());
+    assert_eq!(listed[1]["duplicate_of"]["file"], "a.yaml");
+    let suite = structured(
+        &call(
+            &client,
+            "generate_test_suite",
+            json!({"framework": "pytest"}),
+        )
+        .await,
+    );
+    assert_eq!(suite["tests"].as_array().unwrap().len(), 1, "{suite:#}");
+    assert_eq!(suite["skipped"]["duplicate_id"], 1);
+    assert!(!suite["code"].as_str().unwrap().contains("twice"));
     client.cancel().await.unwrap();
 }
 

@@ -29,7 +29,7 @@ use serde_json::Value;
 
 use sdd_http::HttpRequest;
 use sdd_load::{CreatedSample, SampleSpec};
-use sdd_spec::document::{ExampleStep, ReviewStatus};
+use sdd_spec::document::ExampleStep;
 use sdd_spec::model::Spec;
 use sdd_spec::project::LoadConfig;
 use sdd_spec::verdict::{Overall, Verdict};
@@ -156,11 +156,9 @@ impl ReadRoute {
 /// The read routes of the approved scenarios' examples, in spec order.
 pub fn read_routes(spec: &Spec) -> Vec<ReadRoute> {
     let mut routes = Vec::new();
-    for scenario in spec
-        .scenarios
-        .iter()
-        .filter(|s| s.status == ReviewStatus::Approved)
-    {
+    // Approved and keeping its ID: a duplicate's examples would be told under the
+    // first's ID.
+    for scenario in spec.approved_scenarios() {
         for (n, example) in scenario.examples.iter().enumerate() {
             for (i, write) in example.steps.iter().enumerate() {
                 let method = write.request.method.to_ascii_uppercase();
@@ -626,6 +624,7 @@ async fn read_one(
 mod tests {
     use super::*;
     use crate::examples::{ExampleResult, Mismatch, ScenarioCheck, StepResult};
+    use sdd_spec::document::ReviewStatus;
 
     const SPEC: &str = r#"
 feature: Tasks

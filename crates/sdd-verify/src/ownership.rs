@@ -17,7 +17,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::Value;
 
 use sdd_http::{self as http, HttpRequest};
-use sdd_spec::document::{ExampleDoc, ExampleStep, ReviewStatus};
+use sdd_spec::document::{ExampleDoc, ExampleStep};
 use sdd_spec::model::Spec;
 use sdd_spec::project::LoadConfig;
 use sdd_spec::routes::{DeclaredRoutes, Route};
@@ -92,11 +92,9 @@ impl Creator<'_> {
 
 fn creators(spec: &Spec) -> Vec<Creator<'_>> {
     let mut found = Vec::new();
-    for scenario in spec
-        .scenarios
-        .iter()
-        .filter(|s| s.status == ReviewStatus::Approved)
-    {
+    // Approved and keeping its ID: a duplicate's examples would be told under the
+    // first's ID.
+    for scenario in spec.approved_scenarios() {
         for (n, example) in scenario.examples.iter().enumerate() {
             // The first write that captures something creates the object.
             if let Some(create_at) = example.steps.iter().position(|s| {

@@ -9,7 +9,6 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::{Duration, Instant};
 
-use sdd_spec::document::ReviewStatus;
 use sdd_spec::model::Spec;
 
 use crate::examples::{self, run_steps, write_then_read_split, ServiceClient};
@@ -114,11 +113,9 @@ pub async fn restart_probe(
     let mut refused = Vec::new();
     let mut not_written = Vec::new();
     let mut candidates = 0;
-    for scenario in spec
-        .scenarios
-        .iter()
-        .filter(|s| s.status == ReviewStatus::Approved)
-    {
+    // Approved and keeping its ID: a duplicate's examples would be told under the
+    // first's ID.
+    for scenario in spec.approved_scenarios() {
         for (n, example) in scenario.examples.iter().enumerate() {
             let Some(split) = write_then_read_split(example) else {
                 continue;

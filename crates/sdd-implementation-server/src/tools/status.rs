@@ -108,7 +108,9 @@ impl ImplServer {
             Ok(loaded) => {
                 let spec = &loaded.spec;
                 spec_counts.scenarios = spec.scenarios.len();
-                for s in &spec.scenarios {
+                // By status, one per ID: a duplicate ID (a load error, counted below) would
+                // be a second approved scenario that no test can ever speak for.
+                for s in spec.unique_scenarios() {
                     match s.status {
                         ReviewStatus::Approved => {
                             spec_counts.approved += 1;

@@ -5,8 +5,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::diagnostic::Diagnostic;
-use crate::model::Spec;
+use crate::diagnostic::{Diagnostic, Location};
+use crate::model::{Domain, Spec};
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct DependencyGraph {
@@ -35,7 +35,7 @@ pub struct UnknownReference {
     /// The domain or interaction that refers to it.
     pub from: String,
     pub missing: String,
-    /// `file:line:column` of the reference's owner.
+    /// `file:line:column` of the reference: the dependency's entry, or the interaction.
     pub at: String,
 }
 
@@ -45,8 +45,8 @@ pub fn dependency_graph(spec: &Spec) -> DependencyGraph {
     let mut unknown = Vec::new();
     let mut diagnostics = Vec::new();
     for domain in &spec.domains {
-        let at = domain.declared_at.first().cloned().unwrap_or_default();
-        for dep in &domain.dependencies {
+        for (i, dep) in domain.dependencies.iter().enumerate() {
+            let at = dependency_at(domain, i);
             if declared.contains(dep.as_str()) {
                 edges.push(Edge {
                     from: domain.name.clone(),
@@ -110,14 +110,38 @@ pub fn dependency_graph(spec: &Spec) -> DependencyGraph {
                 .into_iter()
                 .map(|i| names[i].clone())
                 .collect();
-            let at = spec
-                .domain(&path[0])
-                .and_then(|d| d.declared_at.first().cloned())
-                .unwrap_or_default();
+            // Reported at the edge that closes the cycle; the help names where the others are.
+            let edges_at: Vec<Location> = path
+                .windows(2)
+                .map(|pair| edge_at(spec, &pair[0], &pair[1]))
+                .collect();
+            let closing = edges_at.last().cloned().unwrap_or_default();
+            let others: Vec<String> = path
+                .windows(2)
+                .zip(&edges_at)
+                .take(edges_at.len().saturating_sub(1))
+                .map(|(pair, at)| format!("{} → {} at {at}", pair[0], pair[1]))
+                .collect();
+            let mut help = String::from("these domains must be built and released together; break the cycle by moving the shared part into its own domain, or remove one of its dependencies");
+            if !others.is_empty() {
+                help.push_str(&format!(
+                    " (the cycle's other edges: {})",
+                    others.join(", ")
+                ));
+            }
+            let n = path.len();
             diagnostics.push(
-                Diagnostic::warning("dependency-cycle", format!("dependency cycle: {}", path.join(" → ")))
-                    .at(&at)
-                    .with_help("these domains must be built and released together; break the cycle by moving the shared part into its own domain"),
+                Diagnostic::warning(
+                    "dependency-cycle",
+                    format!(
+                        "dependency cycle: {} (closed here by `{}` depending on `{}`)",
+                        path.join(" → "),
+                        path[n - 2],
+                        path[n - 1]
+                    ),
+                )
+                .at(&closing)
+                .with_help(help),
             );
             cycles.push(path);
         }
@@ -167,6 +191,30 @@ pub fn dependency_graph(spec: &Spec) -> DependencyGraph {
         build_order,
         diagnostics,
     }
+}
+
+/// Where `domain`'s `i`th dependency is written; where the domain is declared if unknown.
+fn dependency_at(domain: &Domain, i: usize) -> Location {
+    domain
+        .dependencies_at
+        .get(i)
+        .or_else(|| domain.declared_at.first())
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// Where the dependency `from` → `to` is written.
+fn edge_at(spec: &Spec, from: &str, to: &str) -> Location {
+    spec.domain(from)
+        .map(|d| {
+            let i = d
+                .dependencies
+                .iter()
+                .position(|x| x == to)
+                .unwrap_or(usize::MAX);
+            dependency_at(d, i)
+        })
+        .unwrap_or_default()
 }
 
 /// Tarjan's algorithm, iterative. Components come out dependencies-first.
@@ -307,7 +355,75 @@ mod tests {
         assert!(g
             .diagnostics
             .iter()
-            .any(|d| d.message == "dependency cycle: b → c → b"));
+            .any(|d| d.message.starts_with("dependency cycle: b → c → b")));
+    }
+
+    /// A dependency's findings point where the dependency is written — the entry in the system
+    /// file's `domains:` or in a domain file's `dependencies:` — not at line 1 of a file.
+    #[test]
+    fn findings_point_at_the_dependency_entry() {
+        let loaded = load_sources(&[
+            (
+                "domains/search.yaml".into(),
+                "domain: search\ndescription: Finding products\ndependencies:\n  - inventory\n  - product_catalog\n".into(),
+            ),
+            (
+                "system.yaml".into(),
+                "system: Shop\ndomains:\n  - name: product_catalog\n    dependencies: [pricing, search]\n  - name: search\n".into(),
+            ),
+        ]);
+        let g = dependency_graph(&loaded.spec);
+        let unknown: Vec<_> = g
+            .diagnostics
+            .iter()
+            .filter(|d| d.code == "unknown-domain")
+            .map(|d| {
+                (
+                    d.file.clone().unwrap(),
+                    d.line.unwrap(),
+                    d.column.unwrap(),
+                    d.path.clone().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            unknown,
+            vec![
+                (
+                    "system.yaml".to_string(),
+                    4,
+                    20,
+                    "domains[0].dependencies[0]".to_string()
+                ),
+                (
+                    "domains/search.yaml".to_string(),
+                    4,
+                    5,
+                    "dependencies[0]".to_string()
+                ),
+            ]
+        );
+        let cycle = g
+            .diagnostics
+            .iter()
+            .find(|d| d.code == "dependency-cycle")
+            .unwrap();
+        assert_eq!(
+            cycle.message,
+            "dependency cycle: product_catalog → search → product_catalog (closed here by `search` depending on `product_catalog`)"
+        );
+        assert_eq!(
+            (cycle.file.as_deref(), cycle.line, cycle.column),
+            (Some("domains/search.yaml"), Some(5), Some(5))
+        );
+        assert!(
+            cycle
+                .help
+                .as_deref()
+                .unwrap()
+                .contains("product_catalog → search at system.yaml:4:29"),
+            "{cycle}"
+        );
     }
 
     #[test]

@@ -50,16 +50,11 @@ pub struct Impact {
 }
 
 pub fn compare(old: &Spec, new: &Spec) -> Impact {
-    let old_scenarios: BTreeMap<&str, &Scenario> = old
-        .scenarios
-        .iter()
-        .map(|s| (s.id.as_str(), &**s))
-        .collect();
-    let new_scenarios: BTreeMap<&str, &Scenario> = new
-        .scenarios
-        .iter()
-        .map(|s| (s.id.as_str(), &**s))
-        .collect();
+    // By ID: a duplicate must not take the place of the scenario that keeps the ID.
+    let old_scenarios: BTreeMap<&str, &Scenario> =
+        old.unique_scenarios().map(|s| (s.id.as_str(), s)).collect();
+    let new_scenarios: BTreeMap<&str, &Scenario> =
+        new.unique_scenarios().map(|s| (s.id.as_str(), s)).collect();
     let old_constraints: BTreeMap<&str, &Constraint> = old
         .constraints
         .iter()

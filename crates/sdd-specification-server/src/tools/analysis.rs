@@ -302,7 +302,8 @@ const LISTED_CONFLICTS: usize = 10;
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct CheckedScenario {
     pub valid: bool,
-    /// The ID it would get.
+    /// The ID it would get; empty when it can have none (no `id` and a name without a letter
+    /// or digit: a `missing-field` error says so).
     pub id: String,
     /// Errors first.
     pub diagnostics: Vec<Diagnostic>,
@@ -315,7 +316,7 @@ pub struct CheckedScenario {
     pub conflicts_omitted: usize,
 }
 
-fn is_zero(n: &usize) -> bool {
+pub(crate) fn is_zero(n: &usize) -> bool {
     *n == 0
 }
 

@@ -88,8 +88,8 @@ pub struct TestSuitePage {
     pub page: Page,
     /// The tests in `code`, with the scenario each one stands for.
     pub tests: Vec<GeneratedTest>,
-    /// Scenarios (of `domain`) left out because they are not approved, by status; list them
-    /// with get_scenarios and `status`.
+    /// Scenarios (of `domain`) left out because they are not approved, by status (list them
+    /// with get_scenarios and `status`), or because their ID is a duplicate.
     pub skipped: SkippedCounts,
     pub code: String,
 }
@@ -100,6 +100,11 @@ pub struct SkippedCounts {
     pub rejected: usize,
     /// Written `approved` but changed since a person approved them.
     pub changed_since_approval: usize,
+    /// Scenarios whose ID another scenario, written first, already has: that one gets the
+    /// test of that name, and a second would be indistinguishable in results. Give each its own
+    /// `id:` (validate_spec lists them as `duplicate-id`; get_scenarios shows `duplicate_of`).
+    #[serde(skip_serializing_if = "super::analysis::is_zero")]
+    pub duplicate_id: usize,
 }
 
 #[tool_router(router = authoring_tools, vis = "pub(crate)")]
@@ -209,6 +214,10 @@ impl SpecServer {
             .iter()
             .filter(|s| args.domain.as_deref().is_none_or(|d| s.domain == d))
         {
+            if s.is_duplicate() {
+                skipped.duplicate_id += 1;
+                continue;
+            }
             match s.status {
                 ReviewStatus::Approved => approved.push(s),
                 ReviewStatus::Proposed => skipped.proposed += 1,

@@ -6,4 +6,4 @@
 mod analysis;
 mod authoring;
 mod planning;
-mod query;
+pub(crate) mod query;

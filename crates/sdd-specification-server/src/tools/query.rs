@@ -46,8 +46,52 @@ pub struct DomainList {
     pub domains: Vec<DomainSummary>,
     /// Interactions (cross-domain flows) with a participant among this page's domains.
     pub interactions: Vec<InteractionSummary>,
-    /// Problems met while loading; run validate_spec for details.
+    /// Errors met while loading (a file that does not parse, a broken entry, a duplicate ID).
+    /// What does not parse is missing from the counts above.
     pub load_errors: usize,
+    /// The first of those errors, where and what (validate_spec gives every one with help).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub load_error_list: Vec<LoadProblem>,
+    /// Load errors not in `load_error_list`.
+    #[serde(skip_serializing_if = "super::analysis::is_zero")]
+    pub more_load_errors: usize,
+}
+
+/// One error met while loading: where it is and what it says.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct LoadProblem {
+    /// Spec file, relative to the spec root.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+    pub code: String,
+    pub message: String,
+}
+
+/// Load errors told one by one next to their count; the rest are counted (validate_spec
+/// pages through all of them).
+pub(crate) const LISTED_LOAD_ERRORS: usize = 5;
+
+/// The first [`LISTED_LOAD_ERRORS`] errors among `diagnostics`, and how many more there are.
+pub(crate) fn load_errors(
+    diagnostics: &[sdd_spec::diagnostic::Diagnostic],
+) -> (Vec<LoadProblem>, usize) {
+    let errors: Vec<&sdd_spec::diagnostic::Diagnostic> = diagnostics
+        .iter()
+        .filter(|d| d.severity == sdd_spec::diagnostic::Severity::Error)
+        .collect();
+    let listed = errors
+        .iter()
+        .take(LISTED_LOAD_ERRORS)
+        .map(|d| LoadProblem {
+            file: d.file.clone(),
+            line: d.line,
+            code: d.code.clone(),
+            message: d.message.clone(),
+        })
+        .collect();
+    (listed, errors.len().saturating_sub(LISTED_LOAD_ERRORS))
 }
 
 #[derive(Debug, Clone, Copy, Serialize, JsonSchema)]
@@ -168,6 +212,7 @@ impl SpecServer {
             interactions: spec.interactions.len(),
         };
         let load_errors = sdd_spec::diagnostic::count_errors(&loaded.diagnostics);
+        let (load_error_list, more_load_errors) = self::load_errors(&loaded.diagnostics);
         let domains: Vec<DomainSummary> = spec
             .domains
             .iter()
@@ -214,6 +259,8 @@ impl SpecServer {
                 domains,
                 interactions,
                 load_errors,
+                load_error_list: load_error_list.clone(),
+                more_load_errors,
             }
         });
         Ok(Json(answer))
