@@ -59,7 +59,9 @@ pub fn find_conflicts(spec: &Spec) -> ConflictReport {
         .scenarios
         .iter()
         .map(|s| &**s)
-        .filter(|s| s.status != crate::document::ReviewStatus::Rejected)
+        // A second scenario with a taken ID is reported as `duplicate-id`; compared here too,
+        // its findings would name one ID twice.
+        .filter(|s| s.status != crate::document::ReviewStatus::Rejected && s.duplicate_of.is_none())
         .collect();
     let mut report = ConflictReport::default();
     duplicate_names(&live, &mut report);
