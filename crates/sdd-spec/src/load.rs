@@ -1020,9 +1020,20 @@ impl Builder {
         if let Some(list) = fields.get("flow") {
             for (_, path, value) in items(list, "flow") {
                 if let Some(flow) = self.item::<FlowDoc>(ctx, value, &path) {
+                    let steps_at = match &flow.steps {
+                        Some(StepsDoc::Numbered(map)) => map
+                            .keys()
+                            .map(|k| ctx.location(&format!("{path}.steps.{k}")))
+                            .collect(),
+                        Some(StepsDoc::List(list)) => (0..list.len())
+                            .map(|i| ctx.location(&format!("{path}.steps[{i}]")))
+                            .collect(),
+                        None => Vec::new(),
+                    };
                     flows.push(Flow {
                         name: flow.name,
                         steps: flow.steps.map(|s| s.ordered()).unwrap_or_default(),
+                        steps_at,
                         failure_handling: flow
                             .failure_handling
                             .into_iter()

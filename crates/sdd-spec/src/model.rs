@@ -167,6 +167,10 @@ pub struct Constraint {
 pub struct Flow {
     pub name: String,
     pub steps: Vec<String>,
+    /// Where each step is written, in the order of `steps` (for diagnostics about one step).
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub steps_at: Vec<Location>,
     pub failure_handling: Vec<FailureHandling>,
 }
 

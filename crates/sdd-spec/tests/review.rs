@@ -50,7 +50,7 @@ fn every_planted_defect_is_found_where_it_is_written() {
         ("unobservable-then", "loans.yaml:57"),
         // Interactions against their participants.
         ("budget-exceeded", "disbursement.yaml:13"),
-        ("unknown-step-actor", "disbursement.yaml:1"),
+        ("unknown-step-actor", "disbursement.yaml:9"),
         // Scenarios against each other and against constraints.
         ("contradicting-outcomes", "loans.yaml:17"),
         ("contradicts-auth", "loans.yaml:23"),

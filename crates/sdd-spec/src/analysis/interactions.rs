@@ -574,7 +574,7 @@ fn flow_steps(interaction: &Interaction, domains: &BTreeSet<String>, out: &mut V
                         interaction.name
                     ),
                 )
-                .at(&interaction.location)
+                .at(flow.steps_at.get(n).unwrap_or(&interaction.location))
                 .with_help(format!(
                     "name the participant that does this step ({}), or add `{}` to \
                      `participants:` and declare it as a domain",
@@ -724,7 +724,7 @@ mod tests {
             .as_deref()
             .unwrap()
             .contains("add `warehouse` to `participants:`"));
-        assert_eq!(d[0].line, Some(1));
+        assert_eq!(d[0].line, Some(13), "at the step itself");
     }
 
     #[test]
