@@ -692,18 +692,29 @@ fn tokenize(text: &str) -> Vec<Token> {
         if c.is_ascii_digit() || (c == '.' && chars.get(i + 1).is_some_and(|d| d.is_ascii_digit()))
         {
             let mut digits = String::new();
+            // Digits since the start or the last group separator.
+            let mut group = 0usize;
             while i < chars.len() {
                 let d = chars[i];
-                let grouping = d == ','
-                    && chars.get(i + 1).is_some_and(|n| n.is_ascii_digit())
-                    && chars.get(i + 2).is_some_and(|n| n.is_ascii_digit())
-                    && chars.get(i + 3).is_some_and(|n| n.is_ascii_digit());
+                // "1,000", and "1 000" / "1\u{a0}000" as SI and French write it: a space
+                // groups only a whole group of three digits after at most three.
+                let three_more =
+                    (1..=3).all(|k| chars.get(i + k).is_some_and(|n| n.is_ascii_digit()));
+                let grouping = three_more
+                    && (d == ','
+                        || matches!(d, ' ' | '\u{a0}' | '\u{202f}')
+                            && (1..=3).contains(&group)
+                            && !digits.contains('.')
+                            && !chars.get(i + 4).is_some_and(|n| n.is_ascii_digit()));
                 if d.is_ascii_digit()
                     || d == '.' && chars.get(i + 1).is_some_and(|n| n.is_ascii_digit())
                 {
                     digits.push(d);
+                    group += 1;
                 } else if !grouping {
                     break;
+                } else {
+                    group = 0;
                 }
                 i += 1;
             }
@@ -1820,6 +1831,34 @@ mod tests {
             vec![CheckSpec::NoDataLoss {
                 event: "single node failure".into()
             }]
+        );
+    }
+
+    /// A space (or a no-break space) groups thousands as SI and French write them; it never
+    /// joins numbers that are apart.
+    #[test]
+    fn thousands_grouped_by_spaces() {
+        let rate = |text: &str| match one(text).as_slice() {
+            [CheckSpec::RateLimit { max_requests, .. }] => *max_requests,
+            other => panic!("{text}: {other:?}"),
+        };
+        assert_eq!(rate("Max 1 000 requests per minute per user"), 1000);
+        assert_eq!(rate("Max 10\u{a0}000 requests per hour per user"), 10_000);
+        assert_eq!(rate("Max 1,000 requests per minute per user"), 1000);
+        let latency = |text: &str| match one(text).as_slice() {
+            [CheckSpec::Latency { max_ms, .. }] => *max_ms,
+            other => panic!("{text}: {other:?}"),
+        };
+        assert_eq!(latency("p99 latency < 1 500 ms"), 1500.0);
+        assert_eq!(latency("p99 latency < 1 500ms"), 1500.0);
+        assert_eq!(latency("p99 latency < 250 ms"), 250.0);
+        assert_eq!(
+            request_burst("a user sends 10 000 requests in one minute"),
+            Some((10_000, 60.0))
+        );
+        assert_eq!(
+            request_burst("5 users send 100 requests in 1 minute"),
+            Some((100, 60.0))
         );
     }
 
