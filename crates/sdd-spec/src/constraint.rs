@@ -1481,16 +1481,46 @@ fn time_bound(tokens: &[Token], lower: &str) -> Option<CheckSpec> {
 fn size_unit(word: &str) -> Option<(f64, &'static str)> {
     Some(match word {
         "b" | "byte" | "bytes" => (1.0, "bytes"),
-        "kb" => (1e3, "bytes"),
+        "kb" | "kilobyte" | "kilobytes" => (1e3, "bytes"),
         "kib" => (1024.0, "bytes"),
-        "mb" => (1e6, "bytes"),
+        "mb" | "megabyte" | "megabytes" => (1e6, "bytes"),
         "mib" => (1_048_576.0, "bytes"),
-        "gb" => (1e9, "bytes"),
+        "gb" | "gigabyte" | "gigabytes" => (1e9, "bytes"),
         "gib" => (1_073_741_824.0, "bytes"),
         "char" | "chars" | "character" | "characters" => (1.0, "characters"),
         "item" | "items" | "entries" | "elements" => (1.0, "items"),
         _ => return None,
     })
+}
+
+/// A size a scenario states, in the unit a size limit is held in, and the field it is of when
+/// the sentence says: "a memo of 300 characters" → (300, characters, memo), "a file of 80MB" →
+/// (8e7, bytes, file), "a 300-character title" → (300, characters, title).
+pub fn stated_size(text: &str) -> Option<(f64, &'static str, Option<String>)> {
+    let tokens = tokenize(&text.to_lowercase());
+    for i in 0..tokens.len() {
+        let Some(n) = number(&tokens, i) else {
+            continue;
+        };
+        let (unit_at, hyphen) = match tokens.get(i + 1) {
+            Some(Token::Punct('-')) => (i + 2, true),
+            _ => (i + 1, false),
+        };
+        let Some((scale, unit)) = word(&tokens, unit_at).and_then(size_unit) else {
+            continue;
+        };
+        let field = if i >= 2 && word(&tokens, i - 1) == Some("of") {
+            word(&tokens, i - 2)
+        } else if hyphen {
+            word(&tokens, unit_at + 1)
+        } else {
+            None
+        }
+        .filter(|w| !matches!(*w, "a" | "an" | "the" | "size" | "length" | "total"))
+        .map(str::to_string);
+        return Some((n * scale, unit, field));
+    }
+    None
 }
 
 /// "files up to 50MB", "max 255", "at most 1000 items", "(max 255)".
@@ -1860,6 +1890,39 @@ mod tests {
             request_burst("5 users send 100 requests in 1 minute"),
             Some((100, 60.0))
         );
+    }
+
+    #[test]
+    fn stated_sizes_with_their_field() {
+        type Size<'a> = Option<(f64, &'a str, Option<&'a str>)>;
+        let table: &[(&str, Size)] = &[
+            (
+                "I create a task with a title of 10,000 characters",
+                Some((10_000.0, "characters", Some("title"))),
+            ),
+            (
+                "A customer adds a memo of 300 characters",
+                Some((300.0, "characters", Some("memo"))),
+            ),
+            (
+                "I upload a file of 80MB",
+                Some((8e7, "bytes", Some("file"))),
+            ),
+            (
+                "A device posts a payload of 100 kilobytes",
+                Some((1e5, "bytes", Some("payload"))),
+            ),
+            (
+                "I submit a 300-character bio",
+                Some((300.0, "characters", Some("bio"))),
+            ),
+            ("I upload 3 files", None),
+        ];
+        for (text, want) in table {
+            let got = stated_size(text);
+            let got = got.as_ref().map(|(n, u, f)| (*n, *u, f.as_deref()));
+            assert_eq!(got, *want, "{text}");
+        }
     }
 
     #[test]

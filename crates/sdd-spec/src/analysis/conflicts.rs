@@ -314,6 +314,8 @@ struct SizeLimit {
     max: f64,
     unit: String,
     subjects: Vec<&'static str>,
+    /// Every word of the limit's text, stemmed: what a field the scenario names is looked up in.
+    words: std::collections::BTreeSet<String>,
     source: String,
     constraint: Option<String>,
     scenario: Option<String>,
@@ -369,6 +371,7 @@ fn size_limits(spec: &Spec, scenarios: &[&Scenario], report: &mut ConflictReport
                             max,
                             unit,
                             subjects: subjects(&text),
+                            words: field_stems(&text),
                             source: format!("scenario `{}` (\"{outcome}\")", s.id),
                             constraint: None,
                             scenario: Some(s.id.clone()),
@@ -379,7 +382,7 @@ fn size_limits(spec: &Spec, scenarios: &[&Scenario], report: &mut ConflictReport
     }
     for s in scenarios {
         let Some(when) = &s.when else { continue };
-        let Some((size, unit)) = stated_size(when) else {
+        let Some((size, unit, field)) = crate::constraint::stated_size(when) else {
             continue;
         };
         if overall_polarity(&s.then) != Polarity::Success {
@@ -393,7 +396,12 @@ fn size_limits(spec: &Spec, scenarios: &[&Scenario], report: &mut ConflictReport
             .iter()
             .chain(from_scenarios.get(s.domain.as_str()).into_iter().flatten());
         for limit in limits {
-            let same_field = limit.subjects.iter().any(|w| scenario_subjects.contains(w));
+            // The field the scenario names ("a memo of 300 characters") must be one the limit
+            // names; without one, a known field word they share.
+            let same_field = match &field {
+                Some(field) => limit.words.contains(&field_stem(field)),
+                None => limit.subjects.iter().any(|w| scenario_subjects.contains(w)),
+            };
             if limit.unit != unit
                 || !same_field
                 || size <= limit.max
@@ -435,6 +443,7 @@ fn constraint_size_limits(spec: &Spec, domain: &str) -> Vec<SizeLimit> {
                     max: *max,
                     unit: unit.clone(),
                     subjects: subjects(&text),
+                    words: field_stems(&text),
                     source: format!("constraint `{}`", c.id),
                     constraint: Some(c.id.clone()),
                     scenario: None,
@@ -445,24 +454,16 @@ fn constraint_size_limits(spec: &Spec, domain: &str) -> Vec<SizeLimit> {
     limits
 }
 
-/// "a title of 10,000 characters" → (10000, "characters").
-fn stated_size(text: &str) -> Option<(f64, String)> {
-    let lower = text.to_lowercase().replace(',', "");
-    let words: Vec<&str> = lower.split_whitespace().collect();
-    for pair in words.windows(2) {
-        let Ok(n) = pair[0].parse::<f64>() else {
-            continue;
-        };
-        let unit = pair[1].trim_end_matches(['.', ',', ')']);
-        let unit = match unit {
-            "characters" | "chars" | "character" => "characters",
-            "bytes" => "bytes",
-            "items" | "entries" => "items",
-            _ => continue,
-        };
-        return Some((n, unit.to_string()));
-    }
-    None
+fn field_stem(word: &str) -> String {
+    word.trim_end_matches('s').chars().take(5).collect()
+}
+
+fn field_stems(text: &str) -> std::collections::BTreeSet<String> {
+    text.to_lowercase()
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| w.len() > 1)
+        .map(field_stem)
+        .collect()
 }
 
 #[cfg(test)]
@@ -598,6 +599,42 @@ mod tests {
             r.conflicts[0].constraint.as_deref(),
             Some("shop.input.text_fields")
         );
+    }
+
+    /// The field is the one the scenario names, whatever it is called, and sizes are held in
+    /// the limit's unit ("80MB" against "50MB").
+    #[test]
+    fn any_named_field_and_any_size_unit() {
+        let kinds = |limit: &str, when: &str| -> Vec<String> {
+            conflicts(&format!("feature: T\nconstraints:\n  input:\n    - name: Limit\n      requirement: {limit}\nscenarios:\n  - name: Big\n    when: {when}\n    then: It is accepted\n"))
+                .conflicts
+                .into_iter()
+                .map(|c| c.kind)
+                .collect()
+        };
+        let hit = vec!["contradicts-limit".to_string()];
+        assert_eq!(
+            kinds(
+                "Transfer memo max 140 characters",
+                "A customer sends a transfer with a memo of 300 characters"
+            ),
+            hit
+        );
+        assert_eq!(kinds("Files up to 50MB", "I upload a file of 80MB"), hit);
+        assert_eq!(
+            kinds(
+                "Payloads max 64KB",
+                "A device posts a payload of 100000 bytes"
+            ),
+            hit
+        );
+        // Another field, or under the limit: nothing.
+        assert!(kinds(
+            "Transfer memo max 140 characters",
+            "A customer sends a transfer with a reference of 300 characters"
+        )
+        .is_empty());
+        assert!(kinds("Files up to 50MB", "I upload a file of 20MB").is_empty());
     }
 
     #[test]
