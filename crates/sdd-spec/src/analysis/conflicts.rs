@@ -210,6 +210,18 @@ fn situation(group: &[&Scenario], report: &mut ConflictReport) {
             }
         }
     }
+    // Success against failure is found in one pass over them all, however many there are:
+    // the plainest contradiction must not hide past the first 200.
+    let first = |p: Polarity| distinct.iter().position(|d| d.polarity == p);
+    if let (Some(s), Some(f)) = (first(Polarity::Success), first(Polarity::Failure)) {
+        if s.max(f) >= compared {
+            let (a, b) = (&distinct[s.min(f)], &distinct[s.max(f)]);
+            // Told beyond the cap: it is one finding, and the one that matters most.
+            if let Some(reasons) = contradiction(a, b) {
+                contradicting_outcomes(a.scenario, b.scenario, &reasons, report);
+            }
+        }
+    }
     let untold = found.saturating_sub(TOLD_CONTRADICTIONS);
     let uncompared = distinct.len() - compared;
     if untold > 0 || uncompared > 0 {
@@ -534,6 +546,29 @@ mod tests {
             "{}",
             many[0].message
         );
+    }
+
+    /// One success and one failure among thousands of distinct outcomes of one situation are
+    /// found, though only the first 200 are compared pairwise.
+    #[test]
+    fn success_against_failure_is_found_past_the_compared_outcomes() {
+        let mut yaml = String::from("feature: T\nscenarios:\n");
+        for i in 0..500 {
+            let then = match i {
+                0 => "The order is created".to_string(),
+                499 => "No order is created".to_string(),
+                _ => format!("The order has note \"n{i}\""),
+            };
+            yaml.push_str(&format!("  - name: Row {i}\n    given: a cart\n    when: I place an order\n    then: {then}\n"));
+        }
+        let r = conflicts(&yaml);
+        let found: Vec<&Conflict> = r
+            .conflicts
+            .iter()
+            .filter(|c| c.scenarios == vec!["t.row_0".to_string(), "t.row_499".into()])
+            .collect();
+        assert_eq!(found.len(), 1, "{:#?}", &r.conflicts[..3]);
+        assert!(found[0].message.contains("succeed and the other to fail"));
     }
 
     #[test]
