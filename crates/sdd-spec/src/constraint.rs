@@ -242,6 +242,16 @@ impl CheckSpec {
                 window_seconds,
                 ..
             } => finite_and_exact("request limit", *max_requests as f64)
+                .or_else(|| {
+                    // Zero requests per window refuses every request: no service is meant so.
+                    (*max_requests == 0).then(|| {
+                        cannot_hold(
+                            "the request limit (0) must be above zero: a limit of zero refuses \
+                             every request"
+                                .to_string(),
+                        )
+                    })
+                })
                 .or_else(|| duration("rate-limit window", *window_seconds)),
             CheckSpec::TimeBound { max_seconds, .. } => duration("time bound", *max_seconds),
             CheckSpec::MaxSize { max, .. } => positive("size limit", *max),
@@ -651,9 +661,9 @@ pub fn parse_sentence(text: &str, exceptions: &[String]) -> Vec<CheckSpec> {
     let tokens = tokenize(&lower);
     let mut checks = Vec::new();
 
-    if let Some(check) = latency(&tokens, &lower) {
-        checks.push(check);
-    }
+    let latency = latency(&tokens, &lower);
+    let has_latency = latency.is_some();
+    checks.extend(latency);
     let rate_limit = rate_limit(&tokens, &lower);
     let has_rate_limit = rate_limit.is_some();
     checks.extend(rate_limit);
@@ -666,7 +676,10 @@ pub fn parse_sentence(text: &str, exceptions: &[String]) -> Vec<CheckSpec> {
     checks.extend(injection(&lower));
     checks.extend(no_data_loss(&lower));
     checks.extend(ownership(&lower));
-    checks.extend(time_bound(&tokens, &lower));
+    // A latency sentence already carries its bound ("median latency must be under 80 ms").
+    if !has_latency {
+        checks.extend(time_bound(&tokens, &lower));
+    }
     checks.extend(max_size(&tokens, &lower));
     if checks.is_empty() {
         checks.extend(capacity(&tokens));
@@ -830,6 +843,14 @@ fn latency(tokens: &[Token], lower: &str) -> Option<CheckSpec> {
             w[1..].parse::<f64>().ok().map(|p| (i, p))
         }
         Token::Word(w) if w == "median" => Some((i, 50.0)),
+        // "99th percentile", "95 percentile", "the 99.9th percentile".
+        Token::Number(n) => {
+            let at = match word(tokens, i + 1) {
+                Some("th" | "st" | "nd" | "rd") => i + 2,
+                _ => i + 1,
+            };
+            (word(tokens, at) == Some("percentile")).then_some((at, *n))
+        }
         _ => None,
     })?;
     if !(0.0..=100.0).contains(&percentile) {
@@ -1890,6 +1911,34 @@ mod tests {
             request_burst("5 users send 100 requests in 1 minute"),
             Some((100, 60.0))
         );
+    }
+
+    #[test]
+    fn a_rate_limit_of_zero_cannot_hold() {
+        let checks = one("Max 0 requests per minute per user");
+        let problem = checks[0].assess().expect("a problem");
+        assert!(problem.impossible, "{problem:?}");
+        assert!(problem.reason.contains("refuses every request"));
+    }
+
+    #[test]
+    fn ordinal_percentiles_and_one_reading_per_bound() {
+        let latency = |text: &str| match one(text).as_slice() {
+            [CheckSpec::Latency {
+                percentile, max_ms, ..
+            }] => (*percentile, *max_ms),
+            other => panic!("{text}: {other:?}"),
+        };
+        assert_eq!(
+            latency("99th percentile response time must stay below 250 ms"),
+            (99.0, 250.0)
+        );
+        assert_eq!(
+            latency("The 95th percentile of response times is under 2 seconds"),
+            (95.0, 2000.0)
+        );
+        assert_eq!(latency("Median latency must be under 80 ms"), (50.0, 80.0));
+        assert_eq!(latency("p99 latency < 100ms"), (99.0, 100.0));
     }
 
     #[test]
