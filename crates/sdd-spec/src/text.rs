@@ -109,13 +109,19 @@ pub fn polarity_after(outcome: &str, action: Option<&str>) -> Polarity {
                         .as_ref()
                         .is_none_or(|action| names_the_action(&clause, action))
                 }
-                (Cue::Success, Some(Negation::Everything)) if !restricts_extent(&clause) => {
+                (Cue::Success, Some(Negation::Everything | Negation::Predicate))
+                    if !restricts_extent(&clause) =>
+                {
                     refused = true
                 }
                 _ => {}
             }
         }
-        if matches!(pending, Some(Negation::Plain | Negation::Everything)) && !reached {
+        if matches!(
+            pending,
+            Some(Negation::Plain | Negation::Everything | Negation::Predicate)
+        ) && !reached
+        {
             dangling_modal |= clause.iter().any(|w| MODALS.contains(&w.text));
         }
     }
@@ -140,8 +146,13 @@ struct Word<'a> {
 
 #[derive(Clone, Copy)]
 enum Negation {
-    /// "no X", "not", "never": denies what the clause names.
+    /// "no X": denies that one thing happened, which may be a side effect ("no refund is
+    /// issued").
     Plain,
+    /// "not", "never", "n't": denies the effect of the thing the clause is about ("the
+    /// reservation is not created"), which is the action's own unless the negation only
+    /// limits how much happens.
+    Predicate,
     /// "nothing", "none", "without": denies every effect, whatever the action.
     Everything,
     /// "no longer", "not anymore": a state that ended, which is what a delete succeeds at.
@@ -223,9 +234,10 @@ fn negator(clause: &[Word], i: usize) -> Option<Negation> {
             Some(Negation::NoLonger)
         }
         "nothing" | "none" | "without" => Some(Negation::Everything),
-        "no" | "not" | "never" | "neither" | "nor" => Some(Negation::Plain),
+        "not" | "never" => Some(Negation::Predicate),
+        "no" | "neither" | "nor" => Some(Negation::Plain),
         "can't" => None,
-        w if w.ends_with("n't") => Some(Negation::Plain),
+        w if w.ends_with("n't") => Some(Negation::Predicate),
         _ => None,
     }
 }
@@ -316,6 +328,16 @@ fn cue(clause: &[Word], i: usize) -> Option<Cue> {
         "authorize",
         "authorise",
         "authenticate",
+        "cancel",
+        "archive",
+        "close",
+        "share",
+        "invite",
+        "restore",
+        "revoke",
+        "rename",
+        "verify",
+        "ingest",
     ];
     // Forms of other words that say so too; their base forms are nouns too often ("no
     // issues", "the process", "an open task").
@@ -590,6 +612,16 @@ mod tests {
                 Failure,
             ),
             ("I upload an empty file", "Nothing is stored", Failure),
+            (
+                "The guest books room 101",
+                "The reservation is not created",
+                Failure,
+            ),
+            (
+                "Guest A cancels another user's reservation",
+                "The reservation is cancelled",
+                Success,
+            ),
             ("I charge the card 300 EUR", "No refund is issued", Neutral),
             (
                 "Alice moves 50 EUR between her accounts",
