@@ -74,3 +74,72 @@ fn every_planted_defect_is_found_where_it_is_written() {
 fn the_healthy_twin_raises_nothing() {
     assert_eq!(findings("healthy"), Vec::<(String, String)>::new());
 }
+
+/// Findings that say what a spec leaves open rather than what it gets wrong: the healthy twins
+/// may have them.
+const OPEN_ENDS: &[&str] = &["not-checkable", "unknown-domain", "unknown-participant"];
+
+fn codes(dir: &str) -> std::collections::BTreeSet<String> {
+    findings(dir)
+        .into_iter()
+        .map(|(code, _)| code)
+        .filter(|c| !OPEN_ENDS.contains(&c.as_str()))
+        .collect()
+}
+
+/// Four systems written by a hostile reviewer, not by whoever wrote the checks — a hotel, a bank,
+/// a document-sharing app (in Gherkin too), an IoT ingest — each with defects planted in a
+/// team's own wording and a healthy twin worded to tempt a naive checker ("not charged twice",
+/// "no refund is issued", "unless they are admins", many users each under a limit, stricter
+/// domain limits, "1 000" with a space).
+#[test]
+fn other_systems_planted_defects_are_found_and_their_healthy_twins_stay_quiet() {
+    let everywhere = [
+        "budget-exceeded",
+        "contradicting-outcomes",
+        "contradicts-auth",
+        "contradicts-limit",
+        "contradicts-ownership",
+        "contradicts-rate-limit",
+        "contradicts-time-bound",
+        "impossible-value",
+        "latency-out-of-order",
+        "unknown-step-actor",
+    ];
+    let also: &[(&str, &[&str])] = &[
+        (
+            "hotel",
+            &[
+                "conflicting-latency",
+                "conflicting-size-limit",
+                "looser-rate-limit",
+                "looser-size-limit",
+            ],
+        ),
+        (
+            "bank",
+            &[
+                "conflicting-latency",
+                "conflicting-rate-limit",
+                "conflicting-size-limit",
+                "looser-size-limit",
+            ],
+        ),
+        ("docs", &["looser-rate-limit", "looser-size-limit"]),
+        ("iot", &["conflicting-size-limit"]),
+    ];
+    for (system, extra) in also {
+        let expected: std::collections::BTreeSet<String> = everywhere
+            .iter()
+            .chain(extra.iter())
+            .map(|c| c.to_string())
+            .collect();
+        assert_eq!(codes(&format!("{system}/planted")), expected, "{system}");
+        assert_eq!(
+            codes(&format!("{system}/healthy")),
+            Default::default(),
+            "{system}: {:#?}",
+            findings(&format!("{system}/healthy"))
+        );
+    }
+}
