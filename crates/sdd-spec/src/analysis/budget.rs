@@ -67,9 +67,10 @@ pub struct BudgetPlan {
     pub allocations: Vec<Allocation>,
     /// Sum of allocations plus reserve; more than `total_ms` only when `fits` is false.
     pub allocated_ms: f64,
-    /// False when the participants' declared bounds cannot fit in the whole: their sum (plus
-    /// the reserve) exceeds it, or, for a percentile bound, the percentiles they hold leave the
-    /// union bound no room. `rule` then says which; the others get nothing.
+    /// False when the plan cannot guarantee the whole: the participants' declared bounds (plus
+    /// the reserve) use it up — the others then get nothing — or, for a percentile bound, the
+    /// percentiles they hold leave the union bound no room (the others still share the time
+    /// left; the whole may hold, but this plan does not prove it). `rule` says which.
     pub fits: bool,
     pub rule: String,
 }
@@ -173,7 +174,12 @@ pub fn propagate_budget(spec: &Spec, request: &BudgetRequest) -> Result<BudgetPl
         .map(|(p, _)| weight(p))
         .sum();
     let splittable = total_ms - request.reserve_ms - declared_ms;
-    let fits_time = splittable >= -1e-9;
+    // The others need some time too: a whole used up by the declared parts leaves them none.
+    let fits_time = if rest > 0 {
+        splittable > 1e-9
+    } else {
+        splittable >= -1e-9
+    };
     // The union bound's room: what the whole may miss, less what each declared part may miss.
     let tail = percentile.map(|p| {
         (100.0 - p)
@@ -204,7 +210,8 @@ pub fn propagate_budget(spec: &Spec, request: &BudgetRequest) -> Result<BudgetPl
                 declared_by: Some(own.constraint.id.clone()),
             },
             None => {
-                let budget_ms = if fits {
+                // Time left is shared even when the percentiles cannot be guaranteed.
+                let budget_ms = if fits_time {
                     round_down(splittable * weight(p) / total_weight, 10.0)
                 } else {
                     0.0
@@ -276,14 +283,16 @@ pub fn propagate_budget(spec: &Spec, request: &BudgetRequest) -> Result<BudgetPl
         ));
     } else if !fits_tail {
         rule.push_str(&format!(
-            " The declared percentiles cannot fit: the declared parts may miss their bounds {} % \
-             of the time together, more than the {} % the whole allows; declare them at \
-             stricter percentiles or loosen `{}`.",
+            " The union bound cannot guarantee the whole: the declared parts may miss their \
+             bounds {} % of the time together, more than the {} % the whole allows, so the \
+             shares above do not prove p{} (it may still hold: measure it); declare the parts at \
+             stricter percentiles or loosen `{}` for a plan that does.",
             round_down(
                 100.0 - percentile.unwrap_or(100.0) - tail.unwrap_or(0.0),
                 1e4
             ),
             round_down(100.0 - percentile.unwrap_or(100.0), 1e4),
+            percentile.unwrap_or(100.0),
             constraint.id
         ));
     }
@@ -474,7 +483,43 @@ mod tests {
             0.0,
         );
         assert!(!tail.fits);
-        assert!(tail.rule.contains("The declared percentiles cannot fit: the declared parts may miss their bounds 2 % of the time together, more than the 1 %"), "{}", tail.rule);
+        assert!(tail.rule.contains("The union bound cannot guarantee the whole: the declared parts may miss their bounds 2 % of the time together, more than the 1 %"), "{}", tail.rule);
+        // The time left is still shared: 80 ms for the one participant without a bound.
+        assert_eq!(tail.allocations[2].budget_ms, 80.0, "{tail:#?}");
+        // Declared parts that use up the whole leave the others nothing: no fit.
+        let full = split(
+            &spec_declaring(&[
+                ("payment", "p99.9 latency < 60ms"),
+                ("cart", "p99.9 latency < 40ms"),
+            ]),
+            0.0,
+        );
+        assert!(!full.fits, "{full:#?}");
+    }
+
+    /// Against a hard time bound a part counts at its worst declared case: its highest
+    /// percentile, not the tightest number it states.
+    #[test]
+    fn a_hard_whole_takes_each_part_at_its_highest_percentile() {
+        let mut files = vec![
+            ("i.yaml".to_string(), "interaction: checkout\nparticipants: [cart, payment]\nconstraints:\n  - name: Timeout\n    requirement: Entire flow completes or fails within 30 seconds\n".to_string()),
+            ("s.yaml".to_string(), "system: Shop\ndomains:\n  - name: cart\n  - name: payment\n".to_string()),
+        ];
+        files.push(("c.yaml".into(), "feature: C\ndomain: cart\nconstraints:\n  performance:\n    - name: Typical\n      requirement: p95 latency < 150ms\n    - name: Tail\n      requirement: p99 latency < 2s\n".into()));
+        let plan = propagate_budget(
+            &load_sources(&files).spec,
+            &BudgetRequest {
+                constraint_id: "checkout.interaction.timeout".into(),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(plan.allocations[0].budget_ms, 2000.0, "{plan:#?}");
+        assert_eq!(
+            plan.allocations[0].declared_by.as_deref(),
+            Some("cart.performance.tail")
+        );
+        assert_eq!(plan.allocations[1].budget_ms, 28000.0);
     }
 
     #[test]

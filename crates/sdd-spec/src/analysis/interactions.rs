@@ -112,10 +112,21 @@ impl<'a> DomainBounds<'a> {
                 (None, _) => true,
             })
             .min_by(|a, b| {
-                a.whole.ms.total_cmp(&b.whole.ms).then_with(|| {
-                    let p = |d: &Declared| d.whole.percentile.unwrap_or(100.0);
-                    p(b).total_cmp(&p(a))
-                })
+                let p = |d: &Declared| d.whole.percentile.unwrap_or(100.0);
+                match whole.percentile {
+                    // Against a percentile: the tightest bound the part keeps.
+                    Some(_) => a
+                        .whole
+                        .ms
+                        .total_cmp(&b.whole.ms)
+                        .then_with(|| p(b).total_cmp(&p(a))),
+                    // Against a hard bound: the part's nearest to its worst case — a hard bound,
+                    // else its highest percentile (a p95 of 150 ms says little of the slowest
+                    // call when a p99 of 2 s is declared too).
+                    None => p(b)
+                        .total_cmp(&p(a))
+                        .then_with(|| b.whole.ms.total_cmp(&a.whole.ms)),
+                }
             })
             .copied()
     }
