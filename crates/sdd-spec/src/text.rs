@@ -104,14 +104,14 @@ pub fn polarity_after(outcome: &str, action: Option<&str>) -> Polarity {
                 (Cue::Failure, Some(_)) => success = true,
                 (Cue::Success | Cue::Observed, None) => success = true,
                 (Cue::Success, Some(Negation::NoLonger)) => success = true,
-                (Cue::Success, Some(Negation::Plain)) if !restricts_extent(&clause) => {
-                    refused |= action_words
-                        .as_ref()
-                        .is_none_or(|action| names_the_action(&clause, action))
-                }
-                (Cue::Success, Some(Negation::Everything | Negation::Predicate))
+                (Cue::Success, Some(Negation::Plain | Negation::Predicate))
                     if !restricts_extent(&clause) =>
                 {
+                    refused |= action_words
+                        .as_ref()
+                        .is_none_or(|action| denies_the_action(word.text, action))
+                }
+                (Cue::Success, Some(Negation::Everything)) if !restricts_extent(&clause) => {
                     refused = true
                 }
                 _ => {}
@@ -330,7 +330,9 @@ fn cue(clause: &[Word], i: usize) -> Option<Cue> {
         "authenticate",
         "cancel",
         "archive",
-        "close",
+        "dispense",
+        "withdraw",
+        "amend",
         "share",
         "invite",
         "restore",
@@ -383,7 +385,18 @@ fn cue(clause: &[Word], i: usize) -> Option<Cue> {
     if matches!(word, "cannot" | "can't") || (word == "not" && next == Some("found")) {
         return Some(Cue::Failure);
     }
-    if FAILURE_STEMS.iter().any(|s| word.starts_with(s)) && !word.starts_with("failover") {
+    // "turned down", "bounces": refusals too.
+    if matches!(word, "turned" | "turns" | "turn") && next == Some("down")
+        || matches!(word, "bounce" | "bounces" | "bounced")
+    {
+        return Some(Cue::Failure);
+    }
+    // "fails over to the replica" is a recovery, not a failure.
+    let fails_over = word.starts_with("fail") && next == Some("over");
+    if FAILURE_STEMS.iter().any(|s| word.starts_with(s))
+        && !word.starts_with("failover")
+        && !fails_over
+    {
         return Some(Cue::Failure);
     }
     if FAILURE_STATUSES.contains(&word) {
@@ -404,7 +417,7 @@ fn content_stems(lower: &str) -> std::collections::HashSet<String> {
     lower
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| w.len() > 2 && !w.chars().all(|c| c.is_ascii_digit()) && !FILLER.contains(w))
-        .map(|w| w.chars().take(4).collect())
+        .map(|w| w.trim_end_matches('s').chars().take(4).collect())
         .collect()
 }
 
@@ -417,12 +430,46 @@ const FILLER: &[&str] = &[
     "request", "requests", "response",
 ];
 
-fn names_the_action(clause: &[Word], action: &std::collections::HashSet<String>) -> bool {
-    clause.iter().filter(|w| !w.quoted).any(|w| {
-        w.text.len() > 2
-            && !FILLER.contains(&w.text)
-            && action.contains(&w.text.chars().take(4).collect::<String>())
-    })
+/// Whether a denied effect (`cue`, "created", "charged", "booked") is the action's own: an
+/// effect every making action has (created, saved, recorded, able, allowed), the action's
+/// own verb ("books" … "not booked"), or one of a kind with it ("pays" … "not charged").
+/// Anything else is a side effect: "the patient is not charged" after booking an appointment.
+fn denies_the_action(cue: &str, action: &std::collections::HashSet<String>) -> bool {
+    const MAKING: &[&str] = &[
+        "crea", "make", "add", "save", "stor", "reco", "pers", "plac", "inse", "gene", "writ",
+        "able", "allo", "perm", "succ", "acce", "comp", "proc", "exis", "appl",
+    ];
+    const KINDS: &[&[&str]] = &[
+        &["book", "rese", "sche", "appo"],
+        &["pay", "char", "bill", "debi", "paym"],
+        &["enro", "regi", "sign", "join"],
+        &["orde", "purc", "buy", "chec"],
+        &["send", "mail", "emai", "noti", "text"],
+        &["uplo", "stor", "save", "impo"],
+        &["tran", "move"],
+        &["dele", "remo"],
+        &["appr", "gran"],
+        &["issu", "disp", "pres"],
+    ];
+    let stem = verb_stem(cue);
+    MAKING.contains(&stem.as_str())
+        || action.contains(&stem)
+        || KINDS
+            .iter()
+            .any(|kind| kind.contains(&stem.as_str()) && kind.iter().any(|k| action.contains(*k)))
+}
+
+/// The four-letter stem of a verb form, irregular forms by their base: "made" → "make".
+fn verb_stem(word: &str) -> String {
+    let base = match word {
+        "sent" => "send",
+        "paid" => "pay",
+        "made" => "make",
+        "written" | "wrote" => "write",
+        "taken" => "take",
+        w => w,
+    };
+    base.trim_end_matches('s').chars().take(4).collect()
 }
 
 /// Whether `word` is a form of the verb `base`: base, -s/-es, -d/-ed (with `y` → `ied` and a
@@ -567,7 +614,14 @@ mod tests {
             ("No charge is made, and the order is created", Success),
             ("The order is created but no email is sent", Success),
             ("It should have status \"pending\"", Neutral),
-            ("The database fails over to the replica", Failure),
+            ("The database fails over to the replica", Neutral),
+            (
+                "The payment fails over to the backup provider and succeeds",
+                Success,
+            ),
+            ("The booking is turned down", Failure),
+            ("None of the requests is turned down", Success),
+            ("The request bounces", Failure),
             ("The system failover completes", Success),
             // Other wordings of the same: verbs in every form, negations that reach on.
             ("No booking should be made", Failure),
