@@ -54,7 +54,7 @@ impl EdgeCaseClass {
     }
 
     fn shown_in(self, lowercased: &str) -> bool {
-        self.markers().iter().any(|m| lowercased.contains(m))
+        self.markers().iter().any(|m| starts_a_word(lowercased, m))
     }
 
     /// Phrases that show a scenario exercises this class (matched on lowercased text).
@@ -154,6 +154,20 @@ impl EdgeCaseClass {
             ],
         }
     }
+}
+
+/// Whether `marker` occurs at the start of a word of `text` ("race" not in "trace"); a marker
+/// that is a whole word also ends one ("again" not in "against").
+fn starts_a_word(text: &str, marker: &str) -> bool {
+    const WHOLE: &[&str] = &[
+        "again", "race", "max", "zero", "empty", "escape", "missing", "twice",
+    ];
+    text.match_indices(marker).any(|(at, _)| {
+        let before = text[..at].chars().next_back();
+        let after = text[at + marker.len()..].chars().next();
+        before.is_none_or(|c| !c.is_alphanumeric())
+            && (!WHOLE.contains(&marker) || after.is_none_or(|c| !c.is_alphanumeric()))
+    })
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -605,6 +619,18 @@ mod tests {
             report.not_counted[0].constraint.as_deref(),
             Some("bookings.security.tokens")
         );
+    }
+
+    #[test]
+    fn markers_are_words() {
+        assert!(starts_a_word("i submit it again", "again"));
+        assert!(!starts_a_word(
+            "the notes are saved against the trip",
+            "again"
+        ));
+        assert!(!starts_a_word("a trace id", "race"));
+        assert!(starts_a_word("two requests race", "race"));
+        assert!(starts_a_word("it is idempotent", "idempot"));
     }
 
     #[test]

@@ -194,11 +194,30 @@ fn common_in(spec: &Spec, domain: &str) -> BTreeSet<String> {
     common
 }
 
-/// The phrase of `setup` that says no credentials are sent, if one does ("without a token",
-/// but not "without a token refresh").
-fn anonymous(setup: &str) -> Option<&'static str> {
-    ANONYMOUS.iter().copied().find(|m| {
-        setup.match_indices(m).any(|(at, _)| {
+/// The phrase of `setup` that says no credentials are sent, if one does: a marker ("without
+/// a token", "not logged in"), or "without" / "with no" / "missing" a few words before a
+/// credential ("with no OAuth access token", "with a missing Authorization header"). Not when
+/// the setup also says the actor is signed in ("a signed-in rider opens a link that carries no
+/// token in the URL") or refreshes a token.
+fn anonymous(setup: &str) -> Option<String> {
+    const SIGNED_IN: &[&str] = &[
+        "signed-in",
+        "logged-in",
+        "is signed in",
+        "is logged in",
+        "who is authenticated",
+        "an authenticated",
+        "a valid token",
+        "a valid access token",
+        "valid refresh token",
+        "refresh token",
+        "refreshes",
+    ];
+    if SIGNED_IN.iter().any(|m| setup.contains(m)) {
+        return None;
+    }
+    if let Some(marker) = ANONYMOUS.iter().find(|m| {
+        setup.match_indices(*m).any(|(at, _)| {
             let next = setup[at + m.len()..]
                 .split_whitespace()
                 .next()
@@ -208,7 +227,50 @@ fn anonymous(setup: &str) -> Option<&'static str> {
                 "refresh" | "rotation" | "renewal" | "expiry" | "expiration" | "refreshes"
             )
         })
-    })
+    }) {
+        return Some(marker.to_string());
+    }
+    let words: Vec<&str> = setup
+        .split(|c: char| !(c.is_alphanumeric() || c == '-'))
+        .filter(|w| !w.is_empty())
+        .collect();
+    for (i, w) in words.iter().enumerate() {
+        let opener = match (*w, words.get(i + 1).copied()) {
+            ("without", _) | ("missing", _) => 1,
+            ("with", Some("no" | "a")) if *w == "with" => 2,
+            ("not", Some("signed" | "logged")) => {
+                return Some(format!("not {} in", words[i + 1]));
+            }
+            _ => continue,
+        };
+        if *w == "with" && words.get(i + 1) == Some(&"a") && words.get(i + 2) != Some(&"missing") {
+            continue;
+        }
+        let from = i + opener;
+        let to = (from + 4).min(words.len());
+        let credential = (from..to).find(|&j| {
+            matches!(
+                words[j],
+                "token"
+                    | "key"
+                    | "credentials"
+                    | "authorization"
+                    | "authorisation"
+                    | "session"
+                    | "cookie"
+                    | "jwt"
+                    | "login"
+                    | "password"
+            ) && !matches!(
+                words.get(j + 1).copied(),
+                Some("refresh" | "rotation" | "renewal" | "expiry" | "expiration" | "refreshes")
+            )
+        });
+        if let Some(j) = credential {
+            return Some(format!("{w} … {}", words[j]));
+        }
+    }
+    None
 }
 
 /// What a scenario sets up that says no credentials are sent.
@@ -491,7 +553,12 @@ const TIME_GENERIC: &[&str] = &[
 
 fn then_time_bounds(s: &Scenario) -> Vec<ThenBound<'_>> {
     let mut bounds = Vec::new();
-    for then in &s.then {
+    // "The prescription is not issued within 3 days if the GP rejects it" accepts nothing.
+    for then in s
+        .then
+        .iter()
+        .filter(|t| crate::text::polarity(t) != Polarity::Failure)
+    {
         for check in parse_sentence(then, &[]) {
             if let CheckSpec::TimeBound {
                 max_seconds,
@@ -660,6 +727,35 @@ mod tests {
             &[(
                 "A monitor calls GET /health without a token",
                 "It returns 200"
+            )]
+        )
+        .is_empty());
+        // Other wordings of a missing credential.
+        for when in [
+            "The rider requests a ride with no OAuth access token",
+            "A client books with a missing Authorization header",
+            "A visitor, while not signed in, books a ride",
+        ] {
+            assert_eq!(
+                spec("Health check endpoint", &[(when, "The ride is booked")]),
+                vec![CONTRADICTS_AUTH.to_string()],
+                "{when}"
+            );
+        }
+        // A signed-in actor, or a token refresh, is no missing credential.
+        assert!(spec(
+            "Health check endpoint",
+            &[(
+                "A signed-in rider opens a link that carries no token in the URL",
+                "The trip map is shown"
+            )]
+        )
+        .is_empty());
+        assert!(spec(
+            "Health check endpoint",
+            &[(
+                "The rider refreshes the expired token using a valid refresh token",
+                "A new access token is issued"
             )]
         )
         .is_empty());
