@@ -918,7 +918,17 @@ fn throughput(tokens: &[Token]) -> Option<CheckSpec> {
 /// "Max 100 requests per minute per user", "at most 10 requests/second per IP".
 fn rate_limit(tokens: &[Token], lower: &str) -> Option<CheckSpec> {
     let limiting = [
-        "max", "maximum", "most", "limit", "limited", "exceed", "more",
+        "max",
+        "maximum",
+        "most",
+        "limit",
+        "limited",
+        "exceed",
+        "more",
+        "capped",
+        "cap",
+        "throttled",
+        "throttle",
     ]
     .iter()
     .any(|w| contains_word(lower, w));
@@ -927,18 +937,36 @@ fn rate_limit(tokens: &[Token], lower: &str) -> Option<CheckSpec> {
     }
     for i in 0..tokens.len() {
         let Some(n) = number(tokens, i) else { continue };
-        let Some(noun) = word(tokens, i + 1) else {
-            continue;
+        // "30 requests per minute", or "capped at 30 per minute" when the sentence is about
+        // requests.
+        let counted = |w: &str| {
+            matches!(
+                w,
+                "requests" | "request" | "req" | "calls" | "call" | "attempts" | "login"
+            )
         };
-        if !matches!(
-            noun,
-            "requests" | "request" | "req" | "calls" | "call" | "attempts" | "login"
-        ) {
-            continue;
-        }
+        let noun_at = match word(tokens, i + 1) {
+            Some(noun) if counted(noun) => i + 1,
+            Some("per" | "a" | "an" | "each" | "every")
+                if lower.contains("request") || lower.contains("call") =>
+            {
+                i
+            }
+            None if matches!(tokens.get(i + 1), Some(Token::Punct('/')))
+                && (lower.contains("request") || lower.contains("call")) =>
+            {
+                i
+            }
+            _ => continue,
+        };
+        let i = noun_at - 1;
         let (window, next) = match (tokens.get(i + 2), word(tokens, i + 3)) {
             (Some(Token::Punct('/')), Some(unit)) => (rate_unit(unit), i + 4),
-            (Some(Token::Word(per)), Some(unit)) if per == "per" => (rate_unit(unit), i + 4),
+            (Some(Token::Word(per)), Some(unit))
+                if matches!(per.as_str(), "per" | "a" | "an" | "each" | "every") =>
+            {
+                (rate_unit(unit), i + 4)
+            }
             // "per 10 seconds", "per 0 seconds": the window as written, so a zero one is seen.
             (Some(Token::Word(per)), None) if per == "per" => match duration_at(tokens, i + 3) {
                 Some((seconds, after)) => (Some(seconds), after),
@@ -1547,15 +1575,36 @@ pub fn stated_size(text: &str) -> Option<(f64, &'static str, Option<String>)> {
 /// "files up to 50MB", "max 255", "at most 1000 items", "(max 255)".
 fn max_size(tokens: &[Token], lower: &str) -> Option<CheckSpec> {
     for i in 0..tokens.len() {
-        let lead = match (word(tokens, i), word(tokens, i + 1)) {
-            (Some("max" | "maximum"), _) => 1,
-            (Some("up" | "at"), Some("to" | "most")) => 2,
+        // Leads that say a bound; for the ones other counts share ("no more than 3 retries"),
+        // only a size unit after the number makes it a size.
+        let (lead, needs_unit) = match (word(tokens, i), word(tokens, i + 1)) {
+            (Some("max" | "maximum"), _) => (1, false),
+            (Some("up" | "at"), Some("to" | "most")) => (2, false),
+            (Some("exceed" | "exceeds"), _) => (1, true),
+            (Some("limited" | "capped"), Some("to" | "at")) => (2, true),
+            (Some("longer" | "larger" | "bigger" | "more"), Some("than")) => (2, true),
             _ => continue,
         };
-        let Some(n) = number(tokens, i + lead) else {
+        // "max. 500 characters"; "maximum pickup note length is 500 characters".
+        let at = if matches!(tokens.get(i + lead), Some(Token::Punct('.' | ':'))) {
+            i + lead + 1
+        } else if needs_unit || number(tokens, i + lead).is_some() {
+            i + lead
+        } else {
+            match (i + lead..(i + lead + 6).min(tokens.len())).find(|&j| {
+                number(tokens, j).is_some() && word(tokens, j + 1).and_then(size_unit).is_some()
+            }) {
+                Some(j) => j,
+                None => continue,
+            }
+        };
+        let Some(n) = number(tokens, at) else {
             continue;
         };
-        let next = word(tokens, i + lead + 1);
+        let next = word(tokens, at + 1);
+        if needs_unit && next.and_then(size_unit).is_none() {
+            continue;
+        }
         // "max 100 requests per minute" is a rate limit, not a size.
         if next.is_some_and(|w| matches!(w, "requests" | "request" | "req" | "calls")) {
             continue;
@@ -1574,15 +1623,30 @@ fn max_size(tokens: &[Token], lower: &str) -> Option<CheckSpec> {
                 (1.0, "items")
             }
         });
-        let subject = lower
-            .split(" up to ")
-            .next()
-            .map(|s| s.split(" max").next().unwrap_or(s))
-            .unwrap_or(lower)
-            .trim()
-            .trim_end_matches(['(', ',', '.'])
-            .trim()
-            .to_string();
+        let subject = [
+            " up to ",
+            " max",
+            " may not exceed",
+            " must not exceed",
+            " should not exceed",
+            " cannot exceed",
+            " exceed",
+            " are limited to",
+            " is limited to",
+            " limited to",
+            " no longer than",
+            " no larger than",
+            " larger than",
+            " no more than",
+            " at most",
+            " length is",
+        ]
+        .iter()
+        .fold(lower, |s, cut| s.split(cut).next().unwrap_or(s))
+        .trim()
+        .trim_end_matches(['(', ',', '.', ':'])
+        .trim()
+        .to_string();
         return Some(CheckSpec::MaxSize {
             max: n * scale,
             unit: unit.into(),
@@ -1910,6 +1974,57 @@ mod tests {
         assert_eq!(
             request_burst("5 users send 100 requests in 1 minute"),
             Some((100, 60.0))
+        );
+    }
+
+    /// Size and rate limits as teams write them.
+    #[test]
+    fn limits_in_other_words() {
+        let size = |text: &str| match one(text).as_slice() {
+            [CheckSpec::MaxSize { max, unit, subject }] => (*max, unit.clone(), subject.clone()),
+            other => panic!("{text}: {other:?}"),
+        };
+        assert_eq!(
+            size("Attachments may not exceed 10 MB"),
+            (1e7, "bytes".into(), "attachments".into())
+        );
+        assert_eq!(
+            size("Personal statements must not exceed 4000 characters").0,
+            4000.0
+        );
+        assert_eq!(
+            size("Pickup notes are limited to 500 characters").2,
+            "pickup notes"
+        );
+        assert_eq!(size("Pickup notes: no longer than 500 characters").0, 500.0);
+        assert_eq!(size("Pickup notes max. 500 characters").0, 500.0);
+        assert_eq!(
+            size("Maximum pickup note length is 500 characters").0,
+            500.0
+        );
+        assert_eq!(size("Uploads larger than 25 MB are rejected").0, 2.5e7);
+        assert!(one("No more than 3 retries")
+            .iter()
+            .all(|c| !matches!(c, CheckSpec::MaxSize { .. })));
+        let rate = |text: &str| match one(text).as_slice() {
+            [CheckSpec::RateLimit {
+                max_requests,
+                window_seconds,
+                per,
+            }] => (*max_requests, *window_seconds, per.clone()),
+            other => panic!("{text}: {other:?}"),
+        };
+        assert_eq!(
+            rate("Requests are capped at 30 per minute per client"),
+            (30, 60.0, "user".into())
+        );
+        assert_eq!(
+            rate("Clients are throttled to 30 requests a minute"),
+            (30, 60.0, "global".into())
+        );
+        assert_eq!(
+            rate("Max 100 requests per minute per user"),
+            (100, 60.0, "user".into())
         );
     }
 

@@ -259,8 +259,6 @@ fn anonymous(setup: &str) -> Option<String> {
                     | "session"
                     | "cookie"
                     | "jwt"
-                    | "login"
-                    | "password"
             ) && !matches!(
                 words.get(j + 1).copied(),
                 Some("refresh" | "rotation" | "renewal" | "expiry" | "expiration" | "refreshes")
