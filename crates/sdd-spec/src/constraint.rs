@@ -1426,9 +1426,10 @@ fn no_data_loss(lower: &str) -> Option<CheckSpec> {
 /// nothing; one that names only changes ("edit", "delete") leaves reading open; an "unless …"
 /// or "except …" clause is kept as the rule's exception.
 fn ownership(lower: &str) -> Option<CheckSpec> {
-    const READS: [&str; 5] = ["access", "see", "read", "view", "list"];
-    const WRITES: [&str; 7] = [
-        "modify", "change", "edit", "update", "delete", "complete", "remove",
+    const READS: [&str; 7] = ["access", "see", "read", "view", "list", "open", "manage"];
+    const WRITES: [&str; 11] = [
+        "modify", "change", "edit", "update", "delete", "complete", "remove", "amend", "withdraw",
+        "cancel", "close",
     ];
     const OWNERS: [&str; 6] = [
         "owner", "owners", "author", "authors", "creator", "creators",
@@ -1772,6 +1773,14 @@ mod tests {
     fn ownership_table() {
         type Expected = Option<(&'static str, bool, Option<&'static str>)>;
         let cases: &[(&str, Expected)] = &[
+            (
+                "Students may only amend their own enrolments",
+                Some(("enrolments", true, None)),
+            ),
+            (
+                "Patients can only view their own prescriptions",
+                Some(("prescriptions", false, None)),
+            ),
             (
                 "Users can only access their own tasks",
                 Some(("tasks", false, None)),

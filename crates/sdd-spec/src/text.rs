@@ -16,22 +16,68 @@ pub fn normalise(text: &str) -> String {
     out
 }
 
-/// The values in double quotes, in order: `status "pending"` → `["pending"]`.
-pub fn quoted_values(text: &str) -> Vec<String> {
-    text.split('"')
-        .enumerate()
-        .filter(|(i, _)| i % 2 == 1)
-        .map(|(_, v)| v.to_string())
-        .collect()
+/// The values a claim states, in order: those in double quotes, and the numbers written
+/// outside them (amounts, counts, statuses): `status "pending"` → `["pending"]`, "the rider is
+/// billed £18.40" → `["18.40"]`, "HTTP 201 is returned" → `["201"]`.
+pub fn claim_values(text: &str) -> Vec<String> {
+    let mut values = Vec::new();
+    for (i, part) in text.split('"').enumerate() {
+        if i % 2 == 1 {
+            values.push(part.to_string());
+        } else {
+            values.extend(numbers(part).into_iter().map(str::to_string));
+        }
+    }
+    values
 }
 
-/// The sentence with quoted values replaced by a placeholder, normalised: the "shape" of a claim.
-pub fn shape(text: &str) -> String {
-    let mut unquoted = String::new();
+/// The claim with its values (see [`claim_values`]) replaced by a placeholder, normalised: two
+/// claims of one shape with different values contradict each other.
+pub fn claim_shape(text: &str) -> String {
+    let mut blanked = String::new();
     for (i, part) in text.split('"').enumerate() {
-        unquoted.push_str(if i % 2 == 1 { " value " } else { part });
+        if i % 2 == 1 {
+            blanked.push_str(" value ");
+        } else {
+            let mut rest = part;
+            for number in numbers(part) {
+                let at = rest.find(number).unwrap_or(0);
+                blanked.push_str(&rest[..at]);
+                blanked.push_str(" value ");
+                rest = &rest[at + number.len()..];
+            }
+            blanked.push_str(rest);
+        }
     }
-    normalise(&unquoted)
+    normalise(&blanked)
+}
+
+/// Numbers in `text`: digits with the `.` and `,` inside them ("18.40", "1,000").
+fn numbers(text: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i].is_ascii_digit()
+            && (i == 0 || !(bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] == b'_'))
+        {
+            let start = i;
+            while i < bytes.len()
+                && (bytes[i].is_ascii_digit()
+                    || matches!(bytes[i], b'.' | b',')
+                        && bytes.get(i + 1).is_some_and(u8::is_ascii_digit))
+            {
+                i += 1;
+            }
+            // "p99", "2xx", "10ms": a number glued to letters is a unit or a name, kept whole
+            // in the shape.
+            if !bytes.get(i).is_some_and(|b| b.is_ascii_alphabetic()) {
+                out.push(&text[start..i]);
+            }
+        }
+        i += 1;
+    }
+    out
 }
 
 /// Whether an outcome sentence says the action failed or was refused.
@@ -554,10 +600,20 @@ mod tests {
             "task should have status pending"
         );
         assert_eq!(
-            shape("The task should have status \"pending\""),
-            shape("the task should have status \"done\"")
+            claim_shape("The task should have status \"pending\""),
+            claim_shape("the task should have status \"done\"")
         );
-        assert_eq!(quoted_values("title \"a\" and \"b\""), vec!["a", "b"]);
+        assert_eq!(claim_values("title \"a\" and \"b\""), vec!["a", "b"]);
+        assert_eq!(claim_values("The rider is billed £18.40"), vec!["18.40"]);
+        assert_eq!(
+            claim_shape("The rider is billed £18.40"),
+            claim_shape("The rider is billed £20.00")
+        );
+        assert_eq!(
+            claim_values("HTTP 201 is returned within 10ms"),
+            vec!["201"]
+        );
+        assert_eq!(claim_values("p99 of 2xx"), Vec::<String>::new());
     }
 
     /// The polarity reader, negation included: each row is an outcome and what it says of the

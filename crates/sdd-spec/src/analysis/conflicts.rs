@@ -13,7 +13,8 @@ use crate::constraint::{parse_sentence, CheckSpec};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::model::{Scenario, Spec};
 use crate::text::{
-    normalise, overall_polarity, overall_polarity_after, polarity, quoted_values, shape, Polarity,
+    claim_shape, claim_values, normalise, overall_polarity, overall_polarity_after, polarity,
+    Polarity,
 };
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -151,7 +152,7 @@ struct Outcome<'a> {
     /// Its Then, normalised and sorted: equal keys mean the same behaviour.
     key: Vec<String>,
     polarity: Polarity,
-    /// Each Then line's shape (quoted values blanked) with its quoted values.
+    /// Each Then line's shape (its values blanked) with its values: quoted ones and numbers.
     values: Vec<(String, Vec<String>, &'a str)>,
 }
 
@@ -166,7 +167,7 @@ impl<'a> Outcome<'a> {
             values: scenario
                 .then
                 .iter()
-                .map(|t| (shape(t), quoted_values(t), t.as_str()))
+                .map(|t| (claim_shape(t), claim_values(t), t.as_str()))
                 .filter(|(_, quoted, _)| !quoted.is_empty())
                 .collect(),
         }
@@ -569,6 +570,19 @@ mod tests {
             .collect();
         assert_eq!(found.len(), 1, "{:#?}", &r.conflicts[..3]);
         assert!(found[0].message.contains("succeed and the other to fail"));
+    }
+
+    #[test]
+    fn the_same_claim_with_other_numbers_is_a_contradiction() {
+        let r = conflicts(
+            "feature: Rides\nscenarios:\n  - name: A\n    given: a 10 km trip\n    when: The ride ends\n    then: The rider is billed £18.40\n  - name: B\n    given: a 10 km trip\n    when: The ride ends\n    then: The rider is billed £20.00\n",
+        );
+        assert_eq!(r.conflicts.len(), 1, "{:#?}", r.conflicts);
+        assert!(
+            r.conflicts[0].message.contains("£18.40"),
+            "{}",
+            r.conflicts[0].message
+        );
     }
 
     #[test]

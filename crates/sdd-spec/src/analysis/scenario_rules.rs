@@ -475,7 +475,7 @@ fn not_owner(setup: &str) -> Option<String> {
 
 const WRITES: &[&str] = &[
     "edit", "update", "change", "modif", "delet", "remov", "renam", "complet", "cancel", "archiv",
-    "patch", "overwrit", "replac", "assign",
+    "patch", "overwrit", "replac", "assign", "withdr", "amend",
 ];
 
 fn ownership(
