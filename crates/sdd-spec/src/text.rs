@@ -109,6 +109,19 @@ pub fn polarity(outcome: &str) -> Polarity {
 pub fn polarity_after(outcome: &str, action: Option<&str>) -> Polarity {
     let action_words: Option<std::collections::HashSet<String>> =
         action.map(|a| content_stems(&a.to_lowercase()));
+    // What the action acts on: its words after the actor ("the rider requests a ride" → requests,
+    // ride), so "no ride should be booked" is about it and "no refund is issued" is not.
+    let acted_on: Option<std::collections::HashSet<String>> = action.map(|a| {
+        let lower = a.to_lowercase();
+        let mut words = lower.split_whitespace();
+        let first = words.next();
+        let rest: Vec<&str> = if matches!(first, Some("the" | "a" | "an")) {
+            words.skip(1).collect()
+        } else {
+            words.collect()
+        };
+        content_stems(&rest.join(" "))
+    });
     let mut failure = false;
     let mut success = false;
     let mut refused = false;
@@ -121,11 +134,16 @@ pub fn polarity_after(outcome: &str, action: Option<&str>) -> Polarity {
         // `charge` and `made`), but only the first cue's failure: in "the order is not created
         // because the card is declined" the decline is no less a failure.
         let mut pending: Option<Negation> = None;
+        // The thing "no" denies: "no ride should be booked" → ride.
+        let mut denied: Option<&str> = None;
         let mut reached = false;
         for (i, word) in clause.iter().enumerate() {
             if !word.quoted {
                 if let Some(kind) = negator(&clause, i) {
                     pending = Some(kind);
+                    denied = (word.text == "no")
+                        .then(|| clause.get(i + 1).map(|w| w.text))
+                        .flatten();
                     reached = false;
                     continue;
                 }
@@ -156,6 +174,17 @@ pub fn polarity_after(outcome: &str, action: Option<&str>) -> Polarity {
                     refused |= action_words
                         .as_ref()
                         .is_none_or(|action| denies_the_action(word.text, action))
+                        || denied.is_some_and(|thing| {
+                            acted_on.as_ref().is_some_and(|on| {
+                                on.contains(
+                                    &thing
+                                        .trim_end_matches('s')
+                                        .chars()
+                                        .take(4)
+                                        .collect::<String>(),
+                                )
+                            })
+                        })
                 }
                 (Cue::Success, Some(Negation::Everything)) if !restricts_extent(&clause) => {
                     refused = true
