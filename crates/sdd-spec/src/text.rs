@@ -419,6 +419,8 @@ fn cue(clause: &[Word], i: usize) -> Option<Cue> {
     // Forms of other words that say so too; their base forms are nouns too often ("no
     // issues", "the process", "an open task").
     const SUCCESS_WORDS: &[&str] = &[
+        "withdrawn",
+        "dispensed",
         "sent",
         "paid",
         "made",
@@ -578,7 +580,9 @@ fn restricts_extent(clause: &[Word]) -> bool {
     clause.iter().any(|w| {
         matches!(
             w.text,
-            "twice"
+            "double"
+                | "overbooked"
+                | "twice"
                 | "again"
                 | "second"
                 | "duplicate"
@@ -768,6 +772,47 @@ mod tests {
                 Neutral,
             ),
             ("I update my profile", "No email is sent", Neutral),
+            (
+                "Mrs Patel books an appointment",
+                "The appointment is not booked",
+                Failure,
+            ),
+            (
+                "Mrs Patel books an appointment",
+                "The patient is not charged",
+                Neutral,
+            ),
+            (
+                "Mrs Patel books the slot with Dr Okafor",
+                "Dr Okafor is not double-booked",
+                Neutral,
+            ),
+            (
+                "The student enrols on CS204",
+                "The student is not charged a late fee",
+                Neutral,
+            ),
+            (
+                "The rider requests a ride",
+                "The rider is not logged out",
+                Neutral,
+            ),
+            (
+                "The pharmacy requests a repeat prescription",
+                "Nothing is dispensed",
+                Failure,
+            ),
+            (
+                "The rider requests a ride to King's Cross",
+                "No ride should be booked",
+                Failure,
+            ),
+            ("The rider requests a ride", "No reminder is sent", Neutral),
+            (
+                "The student withdraws another student's enrolment",
+                "The enrolment is withdrawn",
+                Success,
+            ),
             (
                 "I charge the card 300 EUR",
                 "The card is charged 300 EUR",
