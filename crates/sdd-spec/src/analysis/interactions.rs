@@ -43,9 +43,23 @@ impl<'a> Whole<'a> {
 
     fn words(&self) -> String {
         match self.percentile {
-            Some(p) => format!("{} ms at p{p}", self.ms),
-            None => format!("{} ms", self.ms),
+            Some(p) => format!("{} at p{p}", human_ms(self.ms)),
+            None => human_ms(self.ms),
         }
+    }
+}
+
+/// A duration as people write it: "550 ms", "30 s", "90 min", "49 h".
+fn human_ms(ms: f64) -> String {
+    let round = |x: f64| (x * 1e3).round() / 1e3;
+    if ms < 10_000.0 {
+        format!("{} ms", round(ms))
+    } else if ms < 600_000.0 {
+        format!("{} s", round(ms / 1e3))
+    } else if ms < 7_200_000.0 {
+        format!("{} min", round(ms / 6e4))
+    } else {
+        format!("{} h", round(ms / 3.6e6))
     }
 }
 
@@ -219,11 +233,11 @@ fn budgets(
                     "budget-exceeded",
                     format!(
                         "interaction `{}` must finish within {} (`{}`), but {along} its \
-                         participants' own bounds add up to {} ms: {}",
+                         participants' own bounds add up to {}: {}",
                         interaction.name,
                         whole.words(),
                         constraint.id,
-                        (sum * 1e3).round() / 1e3,
+                        human_ms(sum),
                         parts.join(" + ")
                     ),
                 )
@@ -693,7 +707,7 @@ mod tests {
         ]);
         assert_eq!(d.len(), 1, "{d:#?}");
         assert!(
-            d[0].message.contains("add up to 35000 ms: `shopping_cart` 20000 ms (`shopping_cart.performance.own_latency`) + `inventory` 15000 ms at p99"),
+            d[0].message.contains("add up to 35 s: `shopping_cart` 20 s (`shopping_cart.performance.own_latency`) + `inventory` 15 s at p99"),
             "{}",
             d[0].message
         );
