@@ -128,6 +128,61 @@ fn other_systems_planted_defects_are_found_and_their_healthy_twins_stay_quiet() 
         ("docs", &["looser-rate-limit", "looser-size-limit"]),
         ("iot", &["conflicting-size-limit"]),
     ];
+    check_systems(&everywhere, also);
+}
+
+/// A second hostile review's systems, in wording unlike the first's (British spelling, "is
+/// turned down", "capped at 30 per minute per client", "may not exceed 10 MB", side effects
+/// denied in success scenarios). What is planted there and still not found is said in the
+/// closing note, not pinned: a flow step whose actor is written with an article ("The
+/// Registrar's Office approves …"), or whose verb is not one the reader knows ("EPS transmits").
+#[test]
+fn a_second_review_s_systems_too() {
+    let everywhere = [
+        "budget-exceeded",
+        "contradicting-outcomes",
+        "contradicts-auth",
+        "contradicts-limit",
+        "contradicts-rate-limit",
+        "contradicts-time-bound",
+        "impossible-value",
+        "contradicts-ownership",
+    ];
+    let also: &[(&str, &[&str])] = &[
+        (
+            "ride",
+            &[
+                "conflicting-latency",
+                "conflicting-rate-limit",
+                "conflicting-size-limit",
+                "latency-out-of-order",
+                "looser-rate-limit",
+                "looser-size-limit",
+                "unknown-step-actor",
+            ],
+        ),
+        (
+            "uni",
+            &[
+                "conflicting-size-limit",
+                "latency-out-of-order",
+                "looser-rate-limit",
+                "looser-size-limit",
+            ],
+        ),
+        (
+            "health",
+            &[
+                "conflicting-latency",
+                "conflicting-rate-limit",
+                "looser-rate-limit",
+            ],
+        ),
+    ];
+    check_systems(&everywhere, also);
+}
+
+fn check_systems(everywhere: &[&str], also: &[(&str, &[&str])]) {
     for (system, extra) in also {
         let expected: std::collections::BTreeSet<String> = everywhere
             .iter()
