@@ -364,17 +364,10 @@ fn latency_bounds(spec: &Spec, out: &mut Vec<Diagnostic>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::load_sources;
 
     /// The findings of this module on the given files, as (code, constraint-ID-in-message).
     fn findings(files: &[(&str, &str)]) -> Vec<Diagnostic> {
-        let loaded = load_sources(
-            &files
-                .iter()
-                .map(|(p, t)| (p.to_string(), t.to_string()))
-                .collect::<Vec<_>>(),
-        );
-        check_constraints(&loaded.spec)
+        check_constraints(&super::super::spec_of(files))
     }
 
     fn codes(d: &[Diagnostic]) -> Vec<&str> {

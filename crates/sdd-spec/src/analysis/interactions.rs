@@ -614,16 +614,9 @@ fn flow_steps(interaction: &Interaction, domains: &BTreeSet<String>, out: &mut V
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::load_sources;
 
     fn findings(files: &[(&str, &str)]) -> Vec<Diagnostic> {
-        let loaded = load_sources(
-            &files
-                .iter()
-                .map(|(p, t)| (p.to_string(), t.to_string()))
-                .collect::<Vec<_>>(),
-        );
-        check_interactions(&loaded.spec)
+        check_interactions(&super::super::spec_of(files))
     }
 
     const SYSTEM: &str = "system: Shop\ndomains:\n  - name: shopping_cart\n  - name: payment_gateway\n  - name: inventory\n";

@@ -20,3 +20,15 @@ pub enum AnalysisError {
     #[error("{0}")]
     Invalid(String),
 }
+
+/// The spec of a few files written inline, for the analyses' unit tests.
+#[cfg(test)]
+pub(crate) fn spec_of(files: &[(&str, &str)]) -> crate::Spec {
+    crate::load_sources(
+        &files
+            .iter()
+            .map(|(p, t)| (p.to_string(), t.to_string()))
+            .collect::<Vec<_>>(),
+    )
+    .spec
+}
