@@ -1462,6 +1462,19 @@ fn ownership(lower: &str) -> Option<CheckSpec> {
             })
             .map(str::to_string)
     };
+    let after_from = |words: &[&str], from: usize| -> Option<String> {
+        words[from..]
+            .iter()
+            .find(|w| {
+                ![
+                    "a", "an", "the", "each", "every", "any", "only", "can", "may", "must",
+                ]
+                .contains(w)
+                    && !is_act(w)
+                    && !OWNERS.contains(w)
+            })
+            .map(|w| w.to_string())
+    };
     let restricting = words.contains(&"only")
         || ["not", "cannot", "can't", "never", "no", "mustn't"]
             .iter()
@@ -1471,14 +1484,32 @@ fn ownership(lower: &str) -> Option<CheckSpec> {
         return None;
     }
     let own_at = words.iter().position(|w| *w == "own");
+    // "only the patient who booked an appointment can cancel it": whoever made it owns it.
+    let maker_at = words.windows(3).position(|w| {
+        w[0] == "who"
+            && [
+                "booked", "created", "made", "placed", "wrote", "uploaded", "owns", "opened",
+            ]
+            .contains(&w[1])
+    });
     let resource = if let Some(i) = own_at {
         after(i)
     } else if let Some(i) = words.iter().position(|w| OWNERS.contains(w)) {
-        // "only the owner can complete a task": the resource follows the act.
+        // "only the owner can complete a task": the resource follows the act; "an enrolment
+        // can be withdrawn only by its owner": it leads the sentence.
         words[i..]
             .iter()
             .position(|w| is_act(w))
             .and_then(|j| after(i + j))
+            .or_else(|| {
+                // Passive: the act comes before its owner.
+                let act_at = words.iter().position(|w| is_act(w))?;
+                (act_at < i)
+                    .then(|| after_from(&words[..act_at], 0))
+                    .flatten()
+            })
+    } else if let Some(i) = maker_at.filter(|_| words.contains(&"only")) {
+        after(i + 1)
     } else if let Some(i) = words.iter().position(|w| *w == "users'" || *w == "user's") {
         if !rule.contains("other") && !rule.contains("another") {
             return None;
@@ -1776,6 +1807,18 @@ mod tests {
             (
                 "Students may only amend their own enrolments",
                 Some(("enrolments", true, None)),
+            ),
+            (
+                "Only the owner can withdraw an enrolment",
+                Some(("enrolment", true, None)),
+            ),
+            (
+                "An enrolment can be withdrawn only by its owner",
+                Some(("enrolment", true, None)),
+            ),
+            (
+                "Only the patient who booked an appointment can cancel it",
+                Some(("appointment", true, None)),
             ),
             (
                 "Patients can only view their own prescriptions",
