@@ -134,8 +134,7 @@ fn other_systems_planted_defects_are_found_and_their_healthy_twins_stay_quiet() 
 /// A second hostile review's systems, in wording unlike the first's (British spelling, "is
 /// turned down", "capped at 30 per minute per client", "may not exceed 10 MB", side effects
 /// denied in success scenarios). What is planted there and still not found is said in the
-/// closing note, not pinned: a flow step whose actor is written with an article ("The
-/// Registrar's Office approves …"), or whose verb is not one the reader knows ("EPS transmits").
+/// closing note, not pinned.
 #[test]
 fn a_second_review_s_systems_too() {
     let everywhere = [
@@ -168,6 +167,7 @@ fn a_second_review_s_systems_too() {
                 "latency-out-of-order",
                 "looser-rate-limit",
                 "looser-size-limit",
+                "unknown-step-actor",
             ],
         ),
         (
@@ -176,6 +176,7 @@ fn a_second_review_s_systems_too() {
                 "conflicting-latency",
                 "conflicting-rate-limit",
                 "looser-rate-limit",
+                "unknown-step-actor",
             ],
         ),
     ];

@@ -559,14 +559,65 @@ fn unknown_actor(step: &str, names: &Names, domains: &BTreeSet<String>) -> Optio
     let lower = actor.to_lowercase();
     let capitalised = actor.chars().next().is_some_and(char::is_uppercase)
         && actor.chars().all(char::is_alphabetic);
-    (capitalised
+    if capitalised
         && !is_identifier(&lower)
         && !is_base_verb(&lower)
         && !EXTERNAL_ACTORS.iter().any(|a| same_word(a, &lower))
         && is_third_person(&verb)
-        && !known(actor))
-    .then(|| actor.to_string())
+        && !known(actor)
+    {
+        return Some(actor.to_string());
+    }
+    // A named actor of up to three words before a verb that takes an object ("The SMS gateway
+    // texts the student", "The Registrar's Office approves the request", "EPS transmits the
+    // prescription"): reported when no word of it names a participant or domain.
+    let verb_at = (start + 1..(start + 4).min(tokens.len())).find(|&j| {
+        let word = tokens[j].to_lowercase();
+        let object_follows = tokens
+            .get(j + 1)
+            .is_some_and(|t| OBJECT_OPENERS.contains(&t.to_lowercase().as_str()));
+        word.len() > 3
+            && word.ends_with('s')
+            && !word.ends_with("ss")
+            && !word.ends_with("'s")
+            && (is_third_person(&word) || object_follows)
+    })?;
+    let phrase = &tokens[start..verb_at];
+    let first_capital = phrase[0].chars().next().is_some_and(char::is_uppercase);
+    let words: Vec<String> = phrase
+        .iter()
+        .map(|w| w.to_lowercase().trim_end_matches("'s").to_string())
+        .collect();
+    let plain = words.iter().all(|w| {
+        w.chars().all(char::is_alphabetic)
+            && !is_base_verb(w)
+            && !EXTERNAL_ACTORS.iter().any(|a| same_word(a, w))
+    });
+    // Known when one participant or domain holds every telling word of it ("the payment
+    // gateway" is `payment_gateway`; "the inventory service" is `inventory`); "SMS gateway"
+    // is not `payment_gateway`.
+    const GENERIC: &[&str] = &[
+        "service", "system", "api", "server", "module", "app", "backend",
+    ];
+    let telling: Vec<&String> = words
+        .iter()
+        .filter(|w| !GENERIC.contains(&w.as_str()))
+        .collect();
+    let holds_all = |name: &str| {
+        telling
+            .iter()
+            .all(|t| words_of(name).any(|w| same_word(w, t)))
+    };
+    let known_phrase = telling.is_empty()
+        || known(&words.join("_"))
+        || names.lower.iter().any(|p| holds_all(p))
+        || domains.iter().any(|d| holds_all(d));
+    (first_capital && plain && !known_phrase).then(|| phrase.join(" "))
 }
+
+/// Words that open a verb's object: after a capitalised subject, a word ending in `s`
+/// followed by one of these is the verb ("EPS transmits the prescription").
+const OBJECT_OPENERS: &[&str] = &["the", "a", "an", "its", "their", "each", "every", "all"];
 
 fn flow_steps(interaction: &Interaction, domains: &BTreeSet<String>, out: &mut Vec<Diagnostic>) {
     let names = Names::of(&interaction.participants);
@@ -708,7 +759,7 @@ mod tests {
 
     #[test]
     fn steps_naming_undeclared_actors() {
-        let flow = "interaction: checkout\nparticipants: [shopping_cart, pricing_engine, payment_gateway, inventory]\nflow:\n  - name: Buy\n    steps:\n      - Cart requests final pricing from pricing_engine\n      - Payment_gateway reserves payment authorization\n      - Inventory reserves items\n      - Validate the cart\n      - Reserve items\n      - Customer submits the order\n      - The inventory confirms reservation\n      - Warehouse reserves items\n      - Cart asks stock_service for availability\n      - \"fraud_check: scores the payment\"\n      - Payment_gateway stores payment_id and order.created\n      - Warehouse ships items\n      - billing_engine.charge runs\n      - Search indexes the products\n";
+        let flow = "interaction: checkout\nparticipants: [shopping_cart, pricing_engine, payment_gateway, inventory]\nflow:\n  - name: Buy\n    steps:\n      - Cart requests final pricing from pricing_engine\n      - Payment_gateway reserves payment authorization\n      - Inventory reserves items\n      - Validate the cart\n      - Reserve items\n      - Customer submits the order\n      - The inventory confirms reservation\n      - Warehouse reserves items\n      - Cart asks stock_service for availability\n      - \"fraud_check: scores the payment\"\n      - Payment_gateway stores payment_id and order.created\n      - Warehouse ships items\n      - billing_engine.charge runs\n      - Search indexes the products\n      - The SMS gateway texts the customer\n      - The Registrar's Office approves the request\n      - EPS transmits the prescription\n      - The payment gateway captures the payment\n      - The inventory service confirms the stock\n";
         let d = findings(&[
             (
                 "s.yaml",
@@ -730,7 +781,10 @@ mod tests {
                 "Warehouse",
                 "stock_service",
                 "fraud_check",
-                "billing_engine.charge"
+                "billing_engine.charge",
+                "SMS gateway",
+                "Registrar's Office",
+                "EPS"
             ],
             "{d:#?}"
         );
