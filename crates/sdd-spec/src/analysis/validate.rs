@@ -401,9 +401,20 @@ pub fn validate_scenario(spec: &Spec, doc: &ScenarioDoc, domain: &str) -> Scenar
                 .with_help("give it a `name` that says the behaviour in a few words, e.g. \"Cancel a booking after payment\" (its ID is derived from the name's letters and digits)"),
         );
     }
+    // Likewise a blank domain would give `.name`.
+    let no_domain = ids::slug(domain).is_empty();
+    if no_domain {
+        diagnostics.push(
+            Diagnostic::error(
+                "missing-field",
+                "the scenario has no domain, so it gets no usable ID",
+            )
+            .with_help("pass the domain it belongs to (list them with list_domains)"),
+        );
+    }
     let id = match &doc.id {
         Some(id) => id.clone(),
-        None if unnamed => String::new(),
+        None if unnamed || no_domain => String::new(),
         None => ids::derived_scenario_id(domain, &doc.name),
     };
     let candidate = Scenario {
@@ -642,6 +653,18 @@ mod tests {
                 .unwrap();
             assert!(d.message.contains("no usable ID"), "{}", d.message);
             assert!(d.help.as_deref().unwrap().contains("`name`"));
+        }
+        let doc: ScenarioDoc = serde_json::from_value(
+            serde_json::json!({"name": "Book", "when": "I book", "then": "the booking has status \"held\""}),
+        )
+        .unwrap();
+        for domain in ["", "  "] {
+            let check = validate_scenario(&Spec::default(), &doc, domain);
+            assert!(
+                !check.valid && check.id.is_empty(),
+                "{domain:?}: {}",
+                check.id
+            );
         }
         let doc: ScenarioDoc = serde_json::from_value(
             serde_json::json!({"name": "", "id": "bookings.hold", "when": "I book", "then": "the booking has status \"held\""}),
