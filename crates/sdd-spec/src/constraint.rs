@@ -1000,6 +1000,9 @@ fn rate_limit(tokens: &[Token], lower: &str) -> Option<CheckSpec> {
 /// A burst of requests a scenario sets up: "sends 150 requests in one minute" → (150, 60 s).
 /// The window is needed: without one, the count says nothing against a rate limit.
 pub fn request_burst(text: &str) -> Option<(u64, f64)> {
+    if !text.bytes().any(|b| b.is_ascii_digit()) {
+        return None;
+    }
     let tokens = tokenize(&text.to_lowercase());
     for i in 0..tokens.len() {
         let Some(n) = number(&tokens, i) else {

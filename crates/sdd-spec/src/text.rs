@@ -107,28 +107,16 @@ pub fn polarity(outcome: &str) -> Polarity {
 /// loan" … "no loan is created"), or denies everything ("nothing is stored"). A denied side
 /// effect — "no refund is issued" after "I charge the card" — says nothing of the action.
 pub fn polarity_after(outcome: &str, action: Option<&str>) -> Polarity {
-    let action_words: Option<std::collections::HashSet<String>> =
-        action.map(|a| content_stems(&a.to_lowercase()));
-    // What the action acts on: its words after the actor ("the rider requests a ride" → requests,
-    // ride), so "no ride should be booked" is about it and "no refund is issued" is not.
-    let acted_on: Option<std::collections::HashSet<String>> = action.map(|a| {
-        let lower = a.to_lowercase();
-        let mut words = lower.split_whitespace();
-        let first = words.next();
-        let rest: Vec<&str> = if matches!(first, Some("the" | "a" | "an")) {
-            words.skip(1).collect()
-        } else {
-            words.collect()
-        };
-        content_stems(&rest.join(" "))
-    });
+    // Read only when a denied effect needs it: most outcomes deny nothing.
+    let mut context: Option<Option<ActionWords>> = None;
     let mut failure = false;
     let mut success = false;
     let mut refused = false;
     let mut dangling_modal = false;
-    let lower = outcome
-        .to_lowercase()
-        .replace(['\u{2019}', '\u{2018}'], "'");
+    let mut lower = outcome.to_lowercase();
+    if lower.contains(['\u{2019}', '\u{2018}']) {
+        lower = lower.replace(['\u{2019}', '\u{2018}'], "'");
+    }
     for clause in clauses(&lower) {
         // A negation reaches every effect after it in its clause ("no charge is made": both
         // `charge` and `made`), but only the first cue's failure: in "the order is not created
@@ -171,20 +159,22 @@ pub fn polarity_after(outcome: &str, action: Option<&str>) -> Polarity {
                 (Cue::Success, Some(Negation::Plain | Negation::Predicate))
                     if !restricts_extent(&clause) =>
                 {
-                    refused |= action_words
-                        .as_ref()
-                        .is_none_or(|action| denies_the_action(word.text, action))
-                        || denied.is_some_and(|thing| {
-                            acted_on.as_ref().is_some_and(|on| {
-                                on.contains(
-                                    &thing
-                                        .trim_end_matches('s')
-                                        .chars()
-                                        .take(4)
-                                        .collect::<String>(),
-                                )
-                            })
-                        })
+                    let action = context.get_or_insert_with(|| action.map(ActionWords::of));
+                    refused |= match action {
+                        None => true,
+                        Some(action) => {
+                            denies_the_action(word.text, &action.all)
+                                || denied.is_some_and(|thing| {
+                                    action.acted_on.contains(
+                                        &thing
+                                            .trim_end_matches('s')
+                                            .chars()
+                                            .take(4)
+                                            .collect::<String>(),
+                                    )
+                                })
+                        }
+                    }
                 }
                 (Cue::Success, Some(Negation::Everything)) if !restricts_extent(&clause) => {
                     refused = true
@@ -347,101 +337,6 @@ fn cue(clause: &[Word], i: usize) -> Option<Cue> {
         "400", "401", "402", "403", "404", "405", "409", "410", "412", "413", "415", "422", "429",
         "500", "502", "503", "504",
     ];
-    // Verbs whose every form says the action took effect (create, creates, created, creating).
-    const SUCCESS_VERBS: &[&str] = &[
-        "create",
-        "store",
-        "save",
-        "persist",
-        "record",
-        "charge",
-        "send",
-        "add",
-        "update",
-        "modify",
-        "change",
-        "delete",
-        "remove",
-        "accept",
-        "allow",
-        "permit",
-        "succeed",
-        "exist",
-        "reserve",
-        "complete",
-        "book",
-        "register",
-        "grant",
-        "transfer",
-        "pay",
-        "publish",
-        "upload",
-        "confirm",
-        "approve",
-        "schedule",
-        "enrol",
-        "enroll",
-        "apply",
-        "make",
-        "generate",
-        "insert",
-        "submit",
-        "deliver",
-        "activate",
-        "assign",
-        "execute",
-        "debit",
-        "credit",
-        "refund",
-        "write",
-        "commit",
-        "finalize",
-        "finalise",
-        "ship",
-        "import",
-        "export",
-        "authorize",
-        "authorise",
-        "authenticate",
-        "cancel",
-        "archive",
-        "dispense",
-        "withdraw",
-        "amend",
-        "share",
-        "invite",
-        "restore",
-        "revoke",
-        "rename",
-        "verify",
-        "ingest",
-    ];
-    // Forms of other words that say so too; their base forms are nouns too often ("no
-    // issues", "the process", "an open task").
-    const SUCCESS_WORDS: &[&str] = &[
-        "withdrawn",
-        "dispensed",
-        "sent",
-        "paid",
-        "made",
-        "written",
-        "wrote",
-        "placed",
-        "issued",
-        "processed",
-        "opened",
-        "taken",
-        "started",
-        "logged",
-        "able",
-        "success",
-        "successful",
-        "successfully",
-        "200",
-        "201",
-        "202",
-        "204",
-    ];
     const OBSERVED_WORDS: &[&str] = &[
         "returned",
         "returns",
@@ -479,13 +374,38 @@ fn cue(clause: &[Word], i: usize) -> Option<Cue> {
     if FAILURE_STATUSES.contains(&word) {
         return Some(Cue::Failure);
     }
-    if SUCCESS_WORDS.contains(&word) || SUCCESS_VERBS.iter().any(|v| inflects(word, v)) {
+    if success_forms().contains(word) {
         return Some(Cue::Success);
     }
     if OBSERVED_WORDS.contains(&word) {
         return Some(Cue::Observed);
     }
     None
+}
+
+/// An action's words (see [`content_stems`]): all of them, and those after its actor ("the
+/// rider requests a ride" → requests, ride), so "no ride should be booked" is about it and
+/// "no refund is issued" is not.
+struct ActionWords {
+    all: std::collections::HashSet<String>,
+    acted_on: std::collections::HashSet<String>,
+}
+
+impl ActionWords {
+    fn of(action: &str) -> ActionWords {
+        let lower = action.to_lowercase();
+        let mut words = lower.split_whitespace();
+        let first = words.next();
+        let rest: Vec<&str> = if matches!(first, Some("the" | "a" | "an")) {
+            words.skip(1).collect()
+        } else {
+            words.collect()
+        };
+        ActionWords {
+            all: content_stems(&lower),
+            acted_on: content_stems(&rest.join(" ")),
+        }
+    }
 }
 
 /// Words that carry content, cut to four letters ("charged" and "charge" meet): what a clause
@@ -549,19 +469,148 @@ fn verb_stem(word: &str) -> String {
     base.trim_end_matches('s').chars().take(4).collect()
 }
 
+// Verbs whose every form says the action took effect (create, creates, created, creating).
+const SUCCESS_VERBS: &[&str] = &[
+    "create",
+    "store",
+    "save",
+    "persist",
+    "record",
+    "charge",
+    "send",
+    "add",
+    "update",
+    "modify",
+    "change",
+    "delete",
+    "remove",
+    "accept",
+    "allow",
+    "permit",
+    "succeed",
+    "exist",
+    "reserve",
+    "complete",
+    "book",
+    "register",
+    "grant",
+    "transfer",
+    "pay",
+    "publish",
+    "upload",
+    "confirm",
+    "approve",
+    "schedule",
+    "enrol",
+    "enroll",
+    "apply",
+    "make",
+    "generate",
+    "insert",
+    "submit",
+    "deliver",
+    "activate",
+    "assign",
+    "execute",
+    "debit",
+    "credit",
+    "refund",
+    "write",
+    "commit",
+    "finalize",
+    "finalise",
+    "ship",
+    "import",
+    "export",
+    "authorize",
+    "authorise",
+    "authenticate",
+    "cancel",
+    "archive",
+    "dispense",
+    "withdraw",
+    "amend",
+    "share",
+    "invite",
+    "restore",
+    "revoke",
+    "rename",
+    "verify",
+    "ingest",
+];
+// Forms of other words that say so too; their base forms are nouns too often ("no
+// issues", "the process", "an open task").
+const SUCCESS_WORDS: &[&str] = &[
+    "withdrawn",
+    "dispensed",
+    "sent",
+    "paid",
+    "made",
+    "written",
+    "wrote",
+    "placed",
+    "issued",
+    "processed",
+    "opened",
+    "taken",
+    "started",
+    "logged",
+    "able",
+    "success",
+    "successful",
+    "successfully",
+    "200",
+    "201",
+    "202",
+    "204",
+];
+
+/// Every form of the success verbs, and the other success words: built once, since the cue
+/// reader looks every word of every outcome up in it.
+fn success_forms() -> &'static std::collections::HashSet<String> {
+    static FORMS: std::sync::OnceLock<std::collections::HashSet<String>> =
+        std::sync::OnceLock::new();
+    FORMS.get_or_init(|| {
+        let mut forms: std::collections::HashSet<String> =
+            SUCCESS_WORDS.iter().map(|w| w.to_string()).collect();
+        for base in SUCCESS_VERBS {
+            let stem = base.trim_end_matches(['e', 'y']);
+            let last = base.chars().last().unwrap_or(' ');
+            let candidates = [
+                base.to_string(),
+                format!("{base}s"),
+                format!("{base}es"),
+                format!("{base}d"),
+                format!("{base}ed"),
+                format!("{base}ing"),
+                format!("{stem}ing"),
+                format!("{stem}ies"),
+                format!("{stem}ied"),
+                format!("{stem}ying"),
+                format!("{base}{last}ed"),
+                format!("{base}{last}ing"),
+            ];
+            forms.extend(candidates.into_iter().filter(|c| inflects(c, base)));
+        }
+        forms
+    })
+}
+
 /// Whether `word` is a form of the verb `base`: base, -s/-es, -d/-ed (with `y` → `ied` and a
 /// doubled last consonant), -ing (with a dropped `e`).
 fn inflects(word: &str, base: &str) -> bool {
-    let Some(rest) = word.strip_prefix(base.trim_end_matches(['e', 'y'])) else {
+    // Called for every word against every verb: no allocation.
+    let stem = base.trim_end_matches(['e', 'y']);
+    let Some(rest) = word.strip_prefix(stem) else {
         return false;
     };
-    let cut = &base[base.trim_end_matches(['e', 'y']).len()..];
-    let last = base.chars().last().unwrap_or(' ');
-    let doubled = format!("{last}");
+    let cut = &base[stem.len()..];
     let rest = if cut.is_empty() {
-        rest.strip_prefix(doubled.as_str())
-            .filter(|r| r.starts_with('e') || r.starts_with('i'))
-            .unwrap_or(rest)
+        let last = base.as_bytes().last().copied().unwrap_or(b' ');
+        match rest.as_bytes() {
+            [doubled, next, ..] if *doubled == last && matches!(next, b'e' | b'i') => &rest[1..],
+            _ => rest,
+        }
     } else {
         rest
     };
@@ -570,7 +619,12 @@ fn inflects(word: &str, base: &str) -> bool {
         "e" => matches!(rest, "e" | "es" | "ed" | "ing"),
         "y" => matches!(rest, "y" | "ys" | "ies" | "ied" | "ying"),
         // "ee", "ey": only the plain forms.
-        _ => rest == cut || rest == format!("{cut}s") || rest == format!("{cut}d"),
+        _ => {
+            rest == cut
+                || rest.len() == cut.len() + 1
+                    && rest.starts_with(cut)
+                    && (rest.ends_with('s') || rest.ends_with('d'))
+        }
     }
 }
 

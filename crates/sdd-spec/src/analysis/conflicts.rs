@@ -370,8 +370,11 @@ fn size_limits(spec: &Spec, scenarios: &[&Scenario], report: &mut ConflictReport
     let mut from_scenarios: HashMap<&str, Vec<SizeLimit>> = HashMap::new();
     for s in scenarios {
         for outcome in &s.then {
-            // A refusal, or a rule the action keeps ("must not exceed 255 characters").
-            if polarity(outcome) == Polarity::Success {
+            // A limit is a number (most outcomes have none, and need no parsing) in a refusal,
+            // or in a rule the action keeps ("must not exceed 255 characters").
+            if !outcome.bytes().any(|b| b.is_ascii_digit())
+                || polarity(outcome) == Polarity::Success
+            {
                 continue;
             }
             for check in parse_sentence(outcome, &[]) {
@@ -395,6 +398,10 @@ fn size_limits(spec: &Spec, scenarios: &[&Scenario], report: &mut ConflictReport
     }
     for s in scenarios {
         let Some(when) = &s.when else { continue };
+        // A size is a number: most Whens have none, and need no tokenizing.
+        if !when.bytes().any(|b| b.is_ascii_digit()) {
+            continue;
+        }
         let Some((size, unit, field)) = crate::constraint::stated_size(when) else {
             continue;
         };

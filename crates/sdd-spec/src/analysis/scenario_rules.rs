@@ -41,7 +41,11 @@ pub(crate) fn check(spec: &Spec, scenarios: &[&Scenario], report: &mut ConflictR
         for c in constraints.iter() {
             for rule in &c.parsed.checks {
                 match rule {
-                    CheckSpec::Authentication { exceptions, .. } if succeeds => {
+                    // The domain's common words are read only for a scenario that sends no
+                    // credentials.
+                    CheckSpec::Authentication { exceptions, .. }
+                        if succeeds && anonymous(&setup).is_some() =>
+                    {
                         let common = common_words
                             .entry(s.domain.as_str())
                             .or_insert_with(|| common_in(spec, &s.domain));
@@ -206,6 +210,7 @@ fn anonymous(setup: &str) -> Option<String> {
         "is signed in",
         "is logged in",
         "who is authenticated",
+        "is authenticated",
         "an authenticated",
         "a valid token",
         "a valid access token",
@@ -213,7 +218,23 @@ fn anonymous(setup: &str) -> Option<String> {
         "refresh token",
         "refreshes",
     ];
-    if SIGNED_IN.iter().any(|m| setup.contains(m)) {
+    // Most setups say nothing of credentials: one pass of cheap tests first.
+    const ABOUT_CREDENTIALS: &[&str] = &[
+        "token",
+        "key",
+        "auth",
+        "credential",
+        "logged",
+        "signed",
+        "anonym",
+        "session",
+        "cookie",
+        "jwt",
+        "header",
+    ];
+    if !ABOUT_CREDENTIALS.iter().any(|w| setup.contains(w))
+        || SIGNED_IN.iter().any(|m| setup.contains(m))
+    {
         return None;
     }
     if let Some(marker) = ANONYMOUS.iter().find(|m| {
