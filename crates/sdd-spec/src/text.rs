@@ -16,6 +16,13 @@ pub fn normalise(text: &str) -> String {
     out
 }
 
+/// A word without its plural `s`, cut to its first `letters` letters: how the analyses match
+/// words loosely ("tasks" meets "task", "browsing" meets "browse" at 5, "charged" meets
+/// "charge" at 4).
+pub fn stem(word: &str, letters: usize) -> String {
+    word.trim_end_matches('s').chars().take(letters).collect()
+}
+
 /// The values a claim states, in order: those in double quotes, and the numbers written
 /// outside them (amounts, counts, statuses): `status "pending"` → `["pending"]`, "the rider is
 /// billed £18.40" → `["18.40"]`, "HTTP 201 is returned" → `["201"]`.
@@ -164,15 +171,8 @@ pub fn polarity_after(outcome: &str, action: Option<&str>) -> Polarity {
                         None => true,
                         Some(action) => {
                             denies_the_action(word.text, &action.all)
-                                || denied.is_some_and(|thing| {
-                                    action.acted_on.contains(
-                                        &thing
-                                            .trim_end_matches('s')
-                                            .chars()
-                                            .take(4)
-                                            .collect::<String>(),
-                                    )
-                                })
+                                || denied
+                                    .is_some_and(|thing| action.acted_on.contains(&stem(thing, 4)))
                         }
                     }
                 }
@@ -414,7 +414,7 @@ fn content_stems(lower: &str) -> std::collections::HashSet<String> {
     lower
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| w.len() > 2 && !w.chars().all(|c| c.is_ascii_digit()) && !FILLER.contains(w))
-        .map(|w| w.trim_end_matches('s').chars().take(4).collect())
+        .map(|w| stem(w, 4))
         .collect()
 }
 
@@ -466,7 +466,7 @@ fn verb_stem(word: &str) -> String {
         "taken" => "take",
         w => w,
     };
-    base.trim_end_matches('s').chars().take(4).collect()
+    stem(base, 4)
 }
 
 // Verbs whose every form says the action took effect (create, creates, created, creating).

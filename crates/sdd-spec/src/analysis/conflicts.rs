@@ -475,7 +475,7 @@ fn constraint_size_limits(spec: &Spec, domain: &str) -> Vec<SizeLimit> {
 }
 
 fn field_stem(word: &str) -> String {
-    word.trim_end_matches('s').chars().take(5).collect()
+    crate::text::stem(word, 5)
 }
 
 fn field_stems(text: &str) -> std::collections::BTreeSet<String> {

@@ -12,7 +12,7 @@ use std::collections::BTreeSet;
 use crate::constraint::{parse_sentence, request_burst, CheckSpec};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::model::{Constraint, Scenario, Spec};
-use crate::text::{overall_polarity_after, Polarity};
+use crate::text::{overall_polarity_after, stem, Polarity};
 
 use super::conflicts::ConflictReport;
 
@@ -112,7 +112,7 @@ fn stems(text: &str, generic: &[&str]) -> BTreeSet<String> {
     text.to_lowercase()
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| w.len() > 2 && !STOP.contains(w) && !generic.contains(w))
-        .map(|w| w.trim_end_matches('s').chars().take(5).collect())
+        .map(|w| stem(w, 5))
         .collect()
 }
 
@@ -155,7 +155,7 @@ fn word_stems(text: &str) -> BTreeSet<String> {
         .filter(|w| {
             w.len() > 2 && !NO_ENDPOINT.contains(w) && !w.chars().all(|c| c.is_ascii_digit())
         })
-        .map(|w| w.chars().take(4).collect())
+        .map(|w| stem(w, 4))
         .collect()
 }
 
