@@ -608,10 +608,12 @@ fn scenario_rows(
 fn rank(verdict: ScenarioVerdict) -> u8 {
     match verdict {
         ScenarioVerdict::Failing => 0,
-        ScenarioVerdict::Passing => 1,
-        ScenarioVerdict::Skipped => 2,
-        ScenarioVerdict::NotRun => 3,
-        ScenarioVerdict::NoTest => 4,
+        // A run that cannot vouch for it outranks another's pass: never claim more than was read.
+        ScenarioVerdict::Unverified => 1,
+        ScenarioVerdict::Passing => 2,
+        ScenarioVerdict::Skipped => 3,
+        ScenarioVerdict::NotRun => 4,
+        ScenarioVerdict::NoTest => 5,
     }
 }
 

@@ -80,10 +80,13 @@ pub enum SubjectStatus {
     /// Checked, but the measurement cannot decide (the load generator was the limit, too many
     /// refused requests).
     Inconclusive,
+    /// Its tests ran, but the run's results do not reconcile with the runner's own summary (a
+    /// crashed test binary, tests the output does not list): what was read cannot vouch for it.
+    Unverified,
 }
 
 impl SubjectStatus {
-    pub const ALL: [SubjectStatus; 7] = [
+    pub const ALL: [SubjectStatus; 8] = [
         SubjectStatus::Passing,
         SubjectStatus::Failing,
         SubjectStatus::Skipped,
@@ -91,6 +94,7 @@ impl SubjectStatus {
         SubjectStatus::NotRun,
         SubjectStatus::Unchecked,
         SubjectStatus::Inconclusive,
+        SubjectStatus::Unverified,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -102,6 +106,7 @@ impl SubjectStatus {
             SubjectStatus::NotRun => "not_run",
             SubjectStatus::Unchecked => "unchecked",
             SubjectStatus::Inconclusive => "inconclusive",
+            SubjectStatus::Unverified => "unverified",
         }
     }
 

@@ -32,8 +32,13 @@ pub enum ScenarioVerdict {
     Skipped,
     /// No test carries its ID.
     NoTest,
-    /// A filtered run did not select any of its tests; nothing is known from this run.
+    /// A filtered run did not select any of its tests, or a run that did not finish (a crashed
+    /// test binary) may have held them: nothing is known from this run.
     NotRun,
+    /// Its tests that were read passed, but the run's results do not reconcile with the
+    /// runner's own summary (or a test binary crashed), so a test of it may be among those not
+    /// read. Never counted as passing.
+    Unverified,
 }
 
 impl ScenarioVerdict {
@@ -44,6 +49,7 @@ impl ScenarioVerdict {
             ScenarioVerdict::Skipped => "skipped",
             ScenarioVerdict::NoTest => "no_test",
             ScenarioVerdict::NotRun => "not_run",
+            ScenarioVerdict::Unverified => "unverified",
         }
     }
 
@@ -54,6 +60,7 @@ impl ScenarioVerdict {
             "skipped" => ScenarioVerdict::Skipped,
             "no_test" => ScenarioVerdict::NoTest,
             "not_run" => ScenarioVerdict::NotRun,
+            "unverified" => ScenarioVerdict::Unverified,
             _ => return None,
         })
     }
@@ -87,6 +94,10 @@ pub struct TraceSummary {
     pub skipped: usize,
     pub no_test: usize,
     pub not_run: usize,
+    /// Scenarios whose tests were read passing from a run that does not reconcile with its
+    /// runner's summary.
+    #[serde(default)]
+    pub unverified: usize,
     pub tests: usize,
     pub unmapped_tests: usize,
 }
@@ -174,6 +185,7 @@ pub fn trace(spec: &Spec, cases: &[TestCase], filtered: bool) -> Traceability {
             ScenarioVerdict::Skipped => summary.skipped += 1,
             ScenarioVerdict::NoTest => summary.no_test += 1,
             ScenarioVerdict::NotRun => summary.not_run += 1,
+            ScenarioVerdict::Unverified => summary.unverified += 1,
         }
         out.scenarios.push(ScenarioTrace {
             scenario_id: scenario.id.clone(),

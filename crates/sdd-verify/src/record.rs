@@ -69,6 +69,7 @@ pub fn scenario_status(verdict: ScenarioVerdict) -> SubjectStatus {
         ScenarioVerdict::Skipped => SubjectStatus::Skipped,
         ScenarioVerdict::NoTest => SubjectStatus::NoTest,
         ScenarioVerdict::NotRun => SubjectStatus::NotRun,
+        ScenarioVerdict::Unverified => SubjectStatus::Unverified,
     }
 }
 
@@ -138,6 +139,7 @@ mod tests {
             ScenarioVerdict::Skipped,
             ScenarioVerdict::NoTest,
             ScenarioVerdict::NotRun,
+            ScenarioVerdict::Unverified,
         ] {
             same(v, scenario_status(v));
         }

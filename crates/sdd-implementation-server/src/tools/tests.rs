@@ -290,10 +290,11 @@ fn bound(mut report: TestRunReport) -> RunTestsResult {
     let trace = &mut report.traceability;
     let rank = |v: ScenarioVerdict| match v {
         ScenarioVerdict::Failing => 0,
-        ScenarioVerdict::NoTest => 1,
-        ScenarioVerdict::Skipped => 2,
-        ScenarioVerdict::NotRun => 3,
-        ScenarioVerdict::Passing => 4,
+        ScenarioVerdict::Unverified => 1,
+        ScenarioVerdict::NoTest => 2,
+        ScenarioVerdict::Skipped => 3,
+        ScenarioVerdict::NotRun => 4,
+        ScenarioVerdict::Passing => 5,
     };
     trace.scenarios.sort_by_key(|s| rank(s.verdict));
     let (mut scenarios, mut scenarios_omitted) =
