@@ -552,10 +552,11 @@ fn scenario_rows(
                     Outcome::Failed => "failing",
                     Outcome::Passed => "passing",
                     Outcome::Skipped => "skipped",
+                    Outcome::NotRun => "not_run",
                 })
                 .collect();
             if tests == "-" && !proposal_outcomes.is_empty() {
-                tests = ["failing", "passing", "skipped"]
+                tests = ["failing", "not_run", "passing", "skipped"]
                     .into_iter()
                     .find(|v| proposal_outcomes.contains(v))
                     .unwrap_or("skipped")

@@ -125,13 +125,16 @@ pub enum TestOutcome {
     Passed,
     Failed,
     Skipped,
+    /// Its test binary crashed before reporting it.
+    NotRun,
 }
 
 impl TestOutcome {
-    pub const ALL: [TestOutcome; 3] = [
+    pub const ALL: [TestOutcome; 4] = [
         TestOutcome::Passed,
         TestOutcome::Failed,
         TestOutcome::Skipped,
+        TestOutcome::NotRun,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -139,6 +142,7 @@ impl TestOutcome {
             TestOutcome::Passed => "passed",
             TestOutcome::Failed => "failed",
             TestOutcome::Skipped => "skipped",
+            TestOutcome::NotRun => "not_run",
         }
     }
 

@@ -121,7 +121,11 @@ fn main() {
     assert_eq!(parsed_py.cases.len(), TESTS);
     let spec = spec();
     let trace = time("map 100,000 results to 10,000 scenarios", || {
-        sdd_results::trace::trace(&spec, &parsed.cases, false)
+        sdd_results::trace::trace(
+            &spec,
+            &parsed.cases,
+            sdd_results::trace::RunShape::default(),
+        )
     });
     assert_eq!(trace.summary.approved_scenarios, SCENARIOS);
     assert_eq!(trace.summary.unmapped_tests, 0);

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use serde::Deserialize;
 
-use super::{relevant_excerpt, Outcome, ParsedResults, TestCase};
+use super::{relevant_excerpt, CrashedBinary, Outcome, ParsedResults, Reconciliation, TestCase};
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -30,8 +30,25 @@ pub fn parse(text: &str) -> ParsedResults {
     let mut package_output: HashMap<String, String> = HashMap::new();
     let mut package_failed_tests: HashMap<String, usize> = HashMap::new();
     let mut stray_lines = 0usize;
+    // Tests that started (`run`) and have not ended (`pass`/`fail`/`skip`), in order.
+    let mut started: Vec<(String, String)> = Vec::new();
+    let mut ended: std::collections::HashSet<(String, String)> = Default::default();
+    // Packages that ended, and those that did not build.
+    let mut packages_ended: std::collections::HashSet<String> = Default::default();
+    let mut packages_seen: Vec<String> = Vec::new();
+    let mut not_built: Vec<String> = Vec::new();
     for line in text.lines().filter(|l| !l.trim().is_empty()) {
         let Ok(event) = serde_json::from_str::<Event>(line) else {
+            // Go before 1.24 prints a package that does not build as plain text, outside the
+            // JSON: `FAIL\texample.com/p [build failed]`.
+            if let Some(package) = line.strip_prefix("FAIL").and_then(|rest| {
+                rest.trim()
+                    .strip_suffix("[build failed]")
+                    .or(rest.trim().strip_suffix("[setup failed]"))
+            }) {
+                not_built.push(package.trim().to_string());
+                continue;
+            }
             stray_lines += 1;
             if stray_lines <= 3 {
                 package_output
@@ -45,7 +62,16 @@ pub fn parse(text: &str) -> ParsedResults {
             .import_path
             .clone()
             .unwrap_or_else(|| event.package.clone());
+        if !package.is_empty() && !packages_seen.contains(&package) {
+            packages_seen.push(package.clone());
+        }
         let Some(test) = event.test.clone() else {
+            if matches!(event.action.as_str(), "pass" | "fail" | "skip") {
+                packages_ended.insert(package.clone());
+            }
+            if event.action == "build-fail" {
+                not_built.push(package.clone());
+            }
             match event.action.as_str() {
                 "output" | "build-output" => package_output
                     .entry(package)
@@ -66,6 +92,10 @@ pub fn parse(text: &str) -> ParsedResults {
         };
         let key = (package.clone(), test.clone());
         let outcome = match event.action.as_str() {
+            "run" => {
+                started.push(key);
+                continue;
+            }
             "output" => {
                 output
                     .entry(key)
@@ -81,7 +111,17 @@ pub fn parse(text: &str) -> ParsedResults {
         if outcome == Outcome::Failed {
             *package_failed_tests.entry(package.clone()).or_default() += 1;
         }
+        ended.insert(key.clone());
         let text = output.remove(&key).unwrap_or_default();
+        if let Some(panic) = text.lines().find(|l| l.starts_with("panic: ")) {
+            // The test binary died with this test: tests it had not started are unknown.
+            parsed.crashed.push(CrashedBinary {
+                binary: Some(package.clone()),
+                crashed_test: Some(format!("{package}::{test}")),
+                reason: panic.trim_end_matches(" [recovered]").to_string(),
+                ..CrashedBinary::default()
+            });
+        }
         let logged: Vec<&str> = text
             .lines()
             .map(str::trim)
@@ -106,10 +146,40 @@ pub fn parse(text: &str) -> ParsedResults {
                 case.excerpt = relevant_excerpt(&body);
             }
             Outcome::Skipped => case.message = logged.last().map(|l| strip_location(l)),
-            Outcome::Passed => {}
+            Outcome::Passed | Outcome::NotRun => {}
         }
         parsed.push(case);
     }
+    // Started and never ended: the binary died (a panic elsewhere) before they reported.
+    let mut never_ended = 0usize;
+    for (package, test) in started.iter().filter(|k| !ended.contains(*k)) {
+        never_ended += 1;
+        let mut case = TestCase::new(format!("{package}::{test}"), Outcome::NotRun);
+        case.message =
+            Some("started but never reported a result: its test binary died first".into());
+        parsed.push(case);
+    }
+    for crash in &mut parsed.crashed {
+        crash.reported = parsed
+            .cases
+            .iter()
+            .filter(|c| {
+                c.outcome != Outcome::NotRun
+                    && crash
+                        .binary
+                        .as_deref()
+                        .is_some_and(|p| c.name.starts_with(&format!("{p}::")))
+            })
+            .count()
+            .saturating_sub(1);
+    }
+    parsed.reconciliation = reconcile(
+        started.len(),
+        never_ended,
+        &packages_seen,
+        &packages_ended,
+        &not_built,
+    );
     if stray_lines > 0 && parsed.cases.is_empty() {
         let sample = package_output.remove("").unwrap_or_default();
         parsed.problems.push(format!(
@@ -118,6 +188,50 @@ pub fn parse(text: &str) -> ParsedResults {
         ));
     }
     parsed
+}
+
+/// go test prints no counts: what it does say is that every test it started ended, and every
+/// package ended (`ok`/`FAIL`) and built.
+fn reconcile(
+    started: usize,
+    never_ended: usize,
+    packages: &[String],
+    ended: &std::collections::HashSet<String>,
+    not_built: &[String],
+) -> Reconciliation {
+    if packages.is_empty() && not_built.is_empty() {
+        return Reconciliation::missing(
+            "go test's package results",
+            "no package reported (the output is not `go test -json`, or it was cut)",
+        );
+    }
+    // Every test go starts ends with `pass`, `fail` or `skip`, unless its binary dies.
+    let mut out = Reconciliation::compare(
+        "go test's `run` events",
+        &[("tests ended", started)],
+        &[("tests ended", started - never_ended)],
+        "the rest are listed as `not_run`",
+    );
+    let unfinished: Vec<&str> = packages
+        .iter()
+        .filter(|p| !ended.contains(*p) && !not_built.contains(p))
+        .map(String::as_str)
+        .collect();
+    if !unfinished.is_empty() {
+        out.status = super::ReconcileStatus::SummaryMissing;
+        out.differences.push(format!(
+            "package(s) {} never reported `ok` or `FAIL`: the run did not finish, or its output was cut",
+            unfinished.join(", ")
+        ));
+    }
+    if !not_built.is_empty() {
+        out.status = super::ReconcileStatus::Differs;
+        out.differences.push(format!(
+            "package(s) {} did not build, so their tests are unknown (the compiler's errors are on stderr)",
+            not_built.join(", ")
+        ));
+    }
+    out
 }
 
 /// `inventory_test.go:30: message` — what `t.Log`/`t.Error` print.

@@ -5,13 +5,25 @@
 
 use serde::Deserialize;
 
-use super::{relevant_excerpt, Outcome, ParsedResults, TestCase};
+use super::{relevant_excerpt, Outcome, ParsedResults, Reconciliation, TestCase};
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Report {
     #[serde(default)]
     test_results: Vec<FileResult>,
+    // The runner's own counts (Jest and Vitest write them all but the last).
+    num_total_tests: Option<usize>,
+    #[serde(default)]
+    num_passed_tests: usize,
+    #[serde(default)]
+    num_failed_tests: usize,
+    #[serde(default)]
+    num_pending_tests: usize,
+    #[serde(default)]
+    num_todo_tests: usize,
+    #[serde(default)]
+    num_runtime_error_test_suites: usize,
 }
 
 #[derive(Deserialize)]
@@ -52,14 +64,23 @@ pub fn parse(text: &str) -> ParsedResults {
             return parsed;
         }
     };
+    let mut read = [0usize; 4];
+    let mut did_not_run: Vec<String> = Vec::new();
     for file in report.test_results {
         if file.assertion_results.is_empty() && !file.message.trim().is_empty() {
             let excerpt = relevant_excerpt(&file.message).unwrap_or_default();
             parsed
                 .problems
                 .push(format!("test file {} did not run:\n{excerpt}", file.name));
+            did_not_run.push(file.name.clone());
         }
         for assertion in file.assertion_results {
+            read[match assertion.status.as_str() {
+                "passed" => 0,
+                "failed" => 1,
+                "todo" => 3,
+                _ => 2,
+            }] += 1;
             let outcome = match assertion.status.as_str() {
                 "passed" => Outcome::Passed,
                 "failed" => Outcome::Failed,
@@ -88,8 +109,39 @@ pub fn parse(text: &str) -> ParsedResults {
             } else if assertion.status != "skipped" && outcome == Outcome::Skipped {
                 case.message = Some(assertion.status.clone());
             }
-            parsed.push(case);
+            // Not `push`: two files may hold tests of the same name.
+            parsed.push_repeated(case);
         }
+    }
+    if let Some(total) = report.num_total_tests {
+        let mut reconciliation = Reconciliation::compare(
+            "the report's own counts (numTotalTests, …)",
+            &[
+                ("tests", total),
+                ("passed", report.num_passed_tests),
+                ("failed", report.num_failed_tests),
+                ("pending", report.num_pending_tests),
+                ("todo", report.num_todo_tests),
+            ],
+            &[
+                ("tests", read.iter().sum()),
+                ("passed", read[0]),
+                ("failed", read[1]),
+                ("pending", read[2]),
+                ("todo", read[3]),
+            ],
+            "",
+        );
+        // A file that failed to run counts none of its tests: they are unknown.
+        let broken = did_not_run.len().max(report.num_runtime_error_test_suites);
+        if broken > 0 {
+            reconciliation.status = crate::ReconcileStatus::Differs;
+            reconciliation.differences.push(format!(
+                "{broken} test file(s) did not run ({}), so their tests are in no count",
+                did_not_run.join(", ")
+            ));
+        }
+        parsed.reconciliation = reconciliation;
     }
     parsed
 }

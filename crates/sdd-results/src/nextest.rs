@@ -2,14 +2,23 @@
 //! `PASS [   0.005s] (1/3) my-crate tests::name`, and after a failure the indented captured
 //! `stdout ───` / `stderr ───` blocks. Pass `--status-level skip` to have skipped tests listed.
 
-use super::libtest::panic_message;
-use super::{relevant_excerpt, Outcome, ParsedResults, TestCase};
+use super::libtest::{failure_message, own_section};
+use super::{relevant_excerpt, Outcome, ParsedResults, Reconciliation, TestCase};
+
+/// What to pass so nextest lists every test it skips.
+const LIST_SKIPPED: &str = "pass `--status-level skip` (or `all`) so nextest lists every test it skips, and `--no-fail-fast` so it runs them all";
 
 pub fn parse(text: &str) -> ParsedResults {
     let mut parsed = ParsedResults::default();
     // The failing test whose captured output is being read, and that output.
     let mut capturing: Option<(String, String)> = None;
+    let mut summary: Option<Vec<(String, usize)>> = None;
     for line in text.lines() {
+        if let Some(counts) = summary_line(line) {
+            finish(&mut parsed, capturing.take());
+            summary = Some(counts);
+            continue;
+        }
         if let Some(case) = status_line(line) {
             finish(&mut parsed, capturing.take());
             if case.outcome == Outcome::Failed {
@@ -21,9 +30,11 @@ pub fn parse(text: &str) -> ParsedResults {
         let Some((_, body)) = capturing.as_mut() else {
             continue;
         };
-        if line.trim_start().starts_with("stderr ───") && !body.contains("panicked at") {
-            // Prefer what went to stderr (the panic); stdout is the libtest harness chatter.
-            body.clear();
+        if line.trim_start().starts_with("stderr ───") {
+            // The panic went to stderr; of stdout keep only the test's own section (a
+            // `#[should_panic]` verdict), not the libtest harness around it.
+            *body = own_section(body);
+            body.push_str("\n--- stderr ---\n");
         } else if line.starts_with('─') || line.trim_start().starts_with("Summary [") {
             finish(&mut parsed, capturing.take());
         } else if let Some(captured) = line.strip_prefix("    ") {
@@ -34,15 +45,79 @@ pub fn parse(text: &str) -> ParsedResults {
         }
     }
     finish(&mut parsed, capturing.take());
+    parsed.reconciliation = match summary {
+        Some(counts) => reconcile(&parsed, &counts),
+        None => Reconciliation::missing(
+            "nextest's `Summary` line",
+            "the run did not finish, or its output was cut (nextest writes it on stderr)",
+        ),
+    };
     parsed
+}
+
+/// nextest's counts beside the tests read: `passed` (flaky and leaky passes too), `failed`
+/// (aborts and signals too, and the `timed out` nextest counts apart), `skipped`, and `not
+/// run` (cancelled after a failure: never listed).
+fn reconcile(parsed: &ParsedResults, counts: &[(String, usize)]) -> Reconciliation {
+    let said = |words: &[&str]| -> usize {
+        counts
+            .iter()
+            .filter(|(w, _)| words.contains(&w.as_str()))
+            .map(|(_, n)| n)
+            .sum()
+    };
+    let runner = [
+        ("passed", said(&["passed"])),
+        ("failed", said(&["failed", "timed out", "exec failed"])),
+        ("skipped", said(&["skipped"])),
+        ("not run", said(&["not run"])),
+    ];
+    let read = [
+        ("passed", parsed.count(Outcome::Passed)),
+        ("failed", parsed.count(Outcome::Failed)),
+        ("skipped", parsed.count(Outcome::Skipped)),
+        ("not run", parsed.count(Outcome::NotRun)),
+    ];
+    Reconciliation::compare("nextest's `Summary` line", &runner, &read, LIST_SKIPPED)
+}
+
+/// `     Summary [   2.024s] 9 tests run: 5 passed, 4 failed, 2 skipped` (also `1 timed out`,
+/// `3 not run`, `5 passed (1 slow, 1 flaky)`): each count by its words.
+fn summary_line(line: &str) -> Option<Vec<(String, usize)>> {
+    let rest = line.trim_start().strip_prefix("Summary [")?;
+    let (_, rest) = rest.split_once(']')?;
+    let (_, counts) = rest.split_once(" run: ")?;
+    let mut out = Vec::new();
+    let mut depth = 0usize;
+    let mut plain = String::new();
+    // Leave out parenthesised notes (`(1 slow)`): they count tests already counted.
+    for c in counts.chars() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth = depth.saturating_sub(1),
+            c if depth == 0 => plain.push(c),
+            _ => {}
+        }
+    }
+    for part in plain.split(',') {
+        let (n, word) = part.trim().split_once(' ')?;
+        out.push((word.trim().to_string(), n.parse().ok()?));
+    }
+    Some(out)
 }
 
 fn finish(parsed: &mut ParsedResults, capture: Option<(String, String)>) {
     let Some((name, body)) = capture else { return };
     if let Some(case) = parsed.latest_mut(&name) {
-        if case.message.is_none() {
-            case.message = panic_message(&body);
-        }
+        let explained = failure_message(&own_section(&body));
+        let crashed =
+            body.contains("has overflowed its stack") || body.contains("fatal runtime error");
+        case.message = match (case.message.take(), explained) {
+            // `killed by SIGABRT` says less than the runtime's last words.
+            (Some(signal), Some(words)) if crashed => Some(format!("{signal}: {words}")),
+            (Some(message), _) => Some(message),
+            (None, words) => words,
+        };
         case.excerpt = relevant_excerpt(&body).or(case.excerpt.take());
     }
 }

@@ -1,17 +1,49 @@
-//! pytest terminal output. Run with `-v` (one `file.py::test STATUS` line per test) and `-rA`
-//! (the short summary with each failure's message); the `FAILURES` section gives each failure's
-//! `E` lines and a short excerpt. Both forms are read, and pytest-xdist's `[gw0]` prefix too.
+//! pytest terminal output. Run with `-v` (one `file.py::test STATUS` line per test) and `-ra`
+//! (the short summary: each failure, error, skip, xfail and failing subtest with its message);
+//! the `FAILURES` and `ERRORS` sections give each failure's `E` lines and a short excerpt, and
+//! the final line (`= 6 failed, 3 passed, 1 skipped in 0.03s =`) is pytest's own count, which
+//! the tests read must match. pytest-xdist's `[gw0]` prefix is read too.
+//!
+//! Subtests (pytest 9's `subtests` fixture, unittest's `self.subTest`) report `SUBPASSED` and
+//! `SUBFAILED` lines of their own; pytest may still print the parent `PASSED`, so a failing
+//! subtest makes its parent test failed here.
 
-use super::{relevant_excerpt, Outcome, ParsedResults, TestCase};
+use std::collections::{HashMap, HashSet};
+
+use super::{relevant_excerpt, Outcome, ParsedResults, Reconciliation, TestCase};
 
 const STATUSES: &[&str] = &["PASSED", "FAILED", "SKIPPED", "ERROR", "XFAIL", "XPASS"];
+const SUB_STATUSES: &[&str] = &["SUBPASSED", "SUBFAILED", "SUBSKIPPED"];
+
+/// How to have pytest list every test and explain every failure.
+const LIST_EVERY_TEST: &str = "run pytest with `-v -ra`: `-v` lists every test by name, `-ra` gives the summary of failures, skips and subtests";
+
+/// One test (or subtest) outcome as pytest printed it, on a `-v` line or in the summary.
+struct Report {
+    node: String,
+    status: &'static str,
+    /// The subtest (`[msg] (a=1)`, `(total=11)`), for a `SUB…` status.
+    sub: Option<String>,
+    message: Option<String>,
+}
 
 pub fn parse(text: &str) -> ParsedResults {
     let mut parsed = ParsedResults::default();
+    let mut reports: Vec<Report> = Vec::new();
     let mut sections: Vec<(String, String)> = Vec::new();
     let mut in_failures = false;
     let mut open: Option<(String, String)> = None;
+    let mut final_counts: Option<Vec<(String, usize)>> = None;
+    let mut collection_errors: Vec<String> = Vec::new();
+    // Node IDs seen on `-v` lines: the summary's `STATUS node - message` is split after one.
+    let mut known: HashSet<String> = HashSet::new();
     for line in text.lines() {
+        if let Some(counts) = final_line(line) {
+            sections.extend(open.take());
+            in_failures = false;
+            final_counts = Some(counts);
+            continue;
+        }
         if let Some(title) = banner(line, '=') {
             sections.extend(open.take());
             in_failures = title == "FAILURES" || title == "ERRORS";
@@ -27,47 +59,206 @@ pub fn parse(text: &str) -> ParsedResults {
             }
             continue;
         }
-        if let Some(case) = summary_line(line).or_else(|| verbose_line(line)) {
-            parsed.push(case);
+        if let Some(report) = verbose_line(line) {
+            known.insert(report.node.clone());
+            reports.push(report);
+        } else if let Some(report) = summary_line(line, &known) {
+            reports.push(report);
         } else if let Some(rest) = line.strip_prefix("ERROR ") {
             // `ERROR tests/test_x.py - ImportError: …`: a file that could not be collected.
             if !rest.contains("::") {
+                let file = rest.split(" - ").next().unwrap_or(rest).trim().to_string();
                 parsed
                     .problems
                     .push(format!("pytest could not collect {}", rest.trim()));
+                collection_errors.push(file);
             }
         }
     }
     sections.extend(open.take());
-    let failed_by_section: std::collections::HashMap<String, usize> = parsed
-        .cases
-        .iter()
-        .enumerate()
-        .filter(|(_, c)| c.outcome == Outcome::Failed)
-        .map(|(i, c)| (section_name(&c.name), i))
-        .collect();
+
+    let counted = count_reports(&reports, collection_errors.len());
+    // Each test once, its latest status deciding (a teardown ERROR after PASSED fails it).
+    let mut subfailures: HashMap<String, Vec<(String, Option<String>)>> = HashMap::new();
+    for report in reports {
+        if let Some(sub) = report.sub {
+            if report.status == "SUBFAILED" {
+                let failures = subfailures.entry(report.node).or_default();
+                if !failures.iter().any(|(s, _)| *s == sub) {
+                    failures.push((sub, report.message));
+                }
+            }
+            continue;
+        }
+        let mut case = TestCase::new(report.node, outcome_of(report.status));
+        case.message = report
+            .message
+            .or_else(|| (report.status == "XFAIL").then(|| "expected failure".to_string()));
+        parsed.push(case);
+    }
+    attach_sections(&mut parsed, sections, &mut subfailures);
+    for (node, failures) in subfailures {
+        let Some(case) = parsed.latest_mut(&node) else {
+            // A subtest of a test never listed (no `-v`): the reconciliation tells it.
+            continue;
+        };
+        case.outcome = Outcome::Failed;
+        // pytest's own word on the parent (`contains 1 failed subtest`, cut to `contains 1
+        // failed s...` in the summary) says less than the subtest's assertion.
+        if case
+            .message
+            .as_deref()
+            .is_none_or(|m| m.starts_with("contains ") && m.contains(" failed s"))
+        {
+            let (sub, message) = &failures[0];
+            case.message = Some(match message {
+                Some(m) => format!("subtest {sub} failed: {m}"),
+                None => format!("subtest {sub} failed"),
+            });
+        }
+    }
+    parsed.reconciliation = match final_counts {
+        Some(counts) => reconcile(&counts, &counted),
+        None => Reconciliation::missing(
+            "pytest's final line",
+            "the run did not finish, or its output was cut",
+        ),
+    };
+    parsed
+}
+
+/// Statuses as pytest counts them on its final line, each (status, test, subtest) once: `-v`
+/// lines and summary lines repeat each other.
+fn count_reports(reports: &[Report], collection_errors: usize) -> HashMap<&'static str, usize> {
+    let mut seen: HashSet<(&str, &str, Option<&str>)> = HashSet::new();
+    let mut counts: HashMap<&'static str, usize> = HashMap::new();
+    for r in reports {
+        if seen.insert((r.status, r.node.as_str(), r.sub.as_deref())) {
+            *counts.entry(r.status).or_default() += 1;
+        }
+    }
+    *counts.entry("ERROR").or_default() += collection_errors;
+    counts
+}
+
+/// pytest's final line beside the same counts from the reports read. A failing subtest is in
+/// pytest's `failed` (pytest 9; the older plugin counted `subtests failed` apart); passing
+/// subtests are left out, since unittest-style ones are never listed.
+fn reconcile(said: &[(String, usize)], read: &HashMap<&'static str, usize>) -> Reconciliation {
+    let runner = |words: &[&str]| -> usize {
+        said.iter()
+            .filter(|(w, _)| words.contains(&w.as_str()))
+            .map(|(_, n)| n)
+            .sum()
+    };
+    let got = |status: &str| read.get(status).copied().unwrap_or(0);
+    let subtests_apart = said.iter().any(|(w, _)| w == "subtests failed");
+    let mut runner_counts = vec![
+        ("passed", runner(&["passed"])),
+        ("failed", runner(&["failed"])),
+        ("skipped", runner(&["skipped"])),
+        ("xfailed", runner(&["xfailed"])),
+        ("xpassed", runner(&["xpassed"])),
+        ("errors", runner(&["error", "errors"])),
+    ];
+    let mut read_counts = vec![
+        ("passed", got("PASSED")),
+        (
+            "failed",
+            got("FAILED") + if subtests_apart { 0 } else { got("SUBFAILED") },
+        ),
+        ("skipped", got("SKIPPED")),
+        ("xfailed", got("XFAIL")),
+        ("xpassed", got("XPASS")),
+        ("errors", got("ERROR")),
+    ];
+    if subtests_apart {
+        runner_counts.push(("subtests failed", runner(&["subtests failed"])));
+        read_counts.push(("subtests failed", got("SUBFAILED")));
+    }
+    Reconciliation::compare(
+        "pytest's final line",
+        &runner_counts,
+        &read_counts,
+        LIST_EVERY_TEST,
+    )
+}
+
+/// Give each `FAILURES`/`ERRORS` section to its test (or subtest): by title, and among tests
+/// of one title (`test_x` in two files) to the one whose file the section names, else in
+/// order. The `E` lines become the message, the section the excerpt.
+fn attach_sections(
+    parsed: &mut ParsedResults,
+    sections: Vec<(String, String)>,
+    subfailures: &mut HashMap<String, Vec<(String, Option<String>)>>,
+) {
+    let mut by_title: HashMap<String, Vec<usize>> = HashMap::new();
+    let mut titles_of: HashMap<String, String> = HashMap::new();
+    for (at, case) in parsed.cases.iter().enumerate() {
+        titles_of.insert(section_name(&case.name), case.name.clone());
+        if case.outcome == Outcome::Failed {
+            by_title
+                .entry(section_name(&case.name))
+                .or_default()
+                .push(at);
+        }
+    }
+    let mut taken: HashSet<usize> = HashSet::new();
     for (title, body) in sections {
         let test = title
             .trim_start_matches("ERROR at setup of ")
             .trim_start_matches("ERROR at teardown of ");
-        let Some(case) = failed_by_section
-            .get(test)
-            .and_then(|i| parsed.cases.get_mut(*i))
-        else {
+        let message = e_lines(&body);
+        if let Some(candidates) = by_title.get(test) {
+            let file_named = candidates.iter().copied().find(|at| {
+                !taken.contains(at)
+                    && parsed.cases[*at]
+                        .name
+                        .split_once("::")
+                        .is_some_and(|(file, _)| body.contains(&format!("{file}:")))
+            });
+            let chosen =
+                file_named.or_else(|| candidates.iter().copied().find(|at| !taken.contains(at)));
+            if let Some(at) = chosen {
+                taken.insert(at);
+                let case = &mut parsed.cases[at];
+                if message.is_some() {
+                    case.message = message;
+                }
+                case.excerpt = relevant_excerpt(&body);
+            }
+            continue;
+        }
+        // A subtest's section: `test_x [msg] (a=1)`, `Class.test_x (total=11)`.
+        let Some((node, sub)) = titles_of.iter().find_map(|(name_title, node)| {
+            test.strip_prefix(name_title.as_str())
+                .and_then(|rest| rest.strip_prefix(' '))
+                .map(|sub| (node.clone(), sub.to_string()))
+        }) else {
             continue;
         };
-        let e_lines: Vec<&str> = body
-            .lines()
-            .filter_map(|l| l.strip_prefix("E ").map(str::trim))
-            .filter(|l| !l.is_empty())
-            .take(6)
-            .collect();
-        if !e_lines.is_empty() {
-            case.message = Some(e_lines.join("\n"));
+        let failures = subfailures.entry(node.clone()).or_default();
+        match failures.iter_mut().find(|(s, _)| *s == sub) {
+            Some((_, m)) => *m = message.clone().or(m.take()),
+            None => failures.push((sub, message.clone())),
         }
-        case.excerpt = relevant_excerpt(&body);
+        if let Some(case) = parsed.latest_mut(&node) {
+            if case.excerpt.is_none() {
+                case.excerpt = relevant_excerpt(&body);
+            }
+        }
     }
-    parsed
+}
+
+/// The `E   ` lines of a section: the assertion as pytest explains it.
+fn e_lines(body: &str) -> Option<String> {
+    let lines: Vec<&str> = body
+        .lines()
+        .filter_map(|l| l.strip_prefix("E ").map(str::trim))
+        .filter(|l| !l.is_empty())
+        .take(6)
+        .collect();
+    (!lines.is_empty()).then(|| lines.join("\n"))
 }
 
 /// `==== FAILURES ====` → `FAILURES`; `____ test_x ____` → `test_x`.
@@ -78,6 +269,25 @@ fn banner(line: &str, fill: char) -> Option<&str> {
     (!title.is_empty()).then_some(title)
 }
 
+/// pytest's final line: `= 6 failed, 3 passed, 1 xfailed, 2 subtests passed in 0.03s =` (with
+/// `-q`, without the `=`), or `no tests ran in 0.01s`.
+fn final_line(line: &str) -> Option<Vec<(String, usize)>> {
+    let inner = line.trim().trim_matches('=').trim();
+    let (counts, time) = inner.rsplit_once(" in ")?;
+    let seconds = time.split_whitespace().next()?.strip_suffix('s')?;
+    seconds.parse::<f64>().ok()?;
+    if counts == "no tests ran" {
+        return Some(Vec::new());
+    }
+    counts
+        .split(", ")
+        .map(|part| {
+            let (n, word) = part.split_once(' ')?;
+            Some((word.to_string(), n.parse().ok()?))
+        })
+        .collect()
+}
+
 /// How pytest titles a failure section: the node ID without its file, classes joined by `.`.
 fn section_name(node_id: &str) -> String {
     node_id
@@ -86,36 +296,119 @@ fn section_name(node_id: &str) -> String {
         .unwrap_or_else(|| node_id.to_string())
 }
 
-/// `-rA` summary: `FAILED file.py::test_x - AssertionError: …`
-fn summary_line(line: &str) -> Option<TestCase> {
+/// `-ra` summary: `FAILED file.py::test_x[3 - refund] - AssertionError: …`,
+/// `SUBFAILED[msg] (a=1) file.py::test_x`, `SUBFAILED(total=11) file.py::Class::test_x`.
+fn summary_line(line: &str, known: &HashSet<String>) -> Option<Report> {
+    if let Some(sub_status) = SUB_STATUSES.iter().find(|s| line.starts_with(**s)) {
+        let rest = &line[sub_status.len()..];
+        // The subtest's description, then the node: the first word holding `::` starts it.
+        let at = rest.match_indices(' ').map(|(at, _)| at + 1).find(|at| {
+            rest[*at..]
+                .split(' ')
+                .next()
+                .is_some_and(|w| w.contains("::"))
+        })?;
+        let (node, message) = split_node(rest[at..].trim(), known);
+        return Some(Report {
+            node: node.to_string(),
+            status: sub_status,
+            sub: Some(rest[..at].trim().to_string()),
+            message,
+        });
+    }
     let (status, rest) = line.split_once(' ')?;
-    let outcome = outcome_of(status)?;
-    let (node, message) = match rest.split_once(" - ") {
-        Some((node, message)) => (node, Some(message.trim().to_string())),
-        None => (rest, None),
-    };
-    let node = node.trim();
+    let status = STATUSES.iter().find(|s| **s == status)?;
+    let (node, message) = split_node(rest, known);
     if !node.contains("::") || node.starts_with('[') {
         return None;
     }
-    let mut case = TestCase::new(node, outcome);
-    case.message = message.or_else(|| (status == "XFAIL").then(|| "expected failure".into()));
-    Some(case)
+    Some(Report {
+        node: node.to_string(),
+        status,
+        sub: None,
+        message,
+    })
 }
 
-/// `-v`: `file.py::test_x PASSED [ 50%]`, `file.py::test_y[a b] SKIPPED (reason) [ 75%]`, or
-/// with xdist `[gw0] [ 50%] PASSED file.py::test_x`. Node IDs may contain spaces (parameters).
-fn verbose_line(line: &str) -> Option<TestCase> {
+/// `node - message`, where the node itself may hold ` - ` (a parameter ID): after a node seen
+/// on a `-v` line if one fits, else after the node's closing `]`, else at the first ` - `.
+fn split_node<'a>(rest: &'a str, known: &HashSet<String>) -> (&'a str, Option<String>) {
+    let rest = rest.trim_end();
+    let message = |after: &str| {
+        after
+            .strip_prefix(" - ")
+            .map(|m| m.trim().to_string())
+            .filter(|m| !m.is_empty())
+    };
+    let longest_known = known
+        .iter()
+        .filter(|k| {
+            rest.strip_prefix(k.as_str())
+                .is_some_and(|after| after.is_empty() || after.starts_with(" - "))
+        })
+        .max_by_key(|k| k.len());
+    if let Some(node) = longest_known {
+        return (&rest[..node.len()], message(&rest[node.len()..]));
+    }
+    if let Some(end) = parameters_end(rest) {
+        return (&rest[..end], message(&rest[end..]));
+    }
+    match rest.split_once(" - ") {
+        Some((node, m)) => (node, Some(m.trim().to_string())),
+        None => (rest, None),
+    }
+}
+
+/// Where a node ID with parameters ends: after the `]` that closes the `[` opened in its last
+/// `::` part, when a ` - ` or nothing follows it.
+fn parameters_end(rest: &str) -> Option<usize> {
+    let name_start = rest.find("::")?;
+    let first_dash = rest.find(" - ").unwrap_or(rest.len());
+    let open = rest[name_start..].find('[')? + name_start;
+    if open > first_dash {
+        return None;
+    }
+    let mut depth = 0usize;
+    for (at, c) in rest[open..].char_indices() {
+        match c {
+            '[' => depth += 1,
+            ']' if depth > 0 => {
+                depth -= 1;
+                if depth == 0 {
+                    let end = open + at + 1;
+                    let after = &rest[end..];
+                    if after.is_empty() || after.starts_with(" - ") {
+                        return Some(end);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// `-v`: `file.py::test_x PASSED [ 50%]`, `file.py::test_y[a b] SKIPPED (reason) [ 75%]`,
+/// `file.py::test_z SUBFAILED[msg] (a=1) [ 83%]`, or with xdist `[gw0] [ 50%] PASSED
+/// file.py::test_x`. Node IDs may contain spaces (parameters).
+fn verbose_line(line: &str) -> Option<Report> {
     let line = line.trim_end();
+    let report = |node: &str, status: &'static str, sub: Option<String>, message| {
+        let node = node.trim();
+        (node.contains("::") && !STATUSES.iter().any(|s| node.starts_with(s))).then(|| Report {
+            node: node.to_string(),
+            status,
+            sub,
+            message,
+        })
+    };
     if line.starts_with("[gw") {
         // xdist: the status comes first, the node ID is the rest.
-        let (status, node) = STATUSES.iter().find_map(|status| {
+        let (status, node) = STATUSES.iter().chain(SUB_STATUSES).find_map(|status| {
             let at = line.find(&format!(" {status} "))?;
             Some((*status, line[at + status.len() + 2..].trim()))
         })?;
-        return node
-            .contains("::")
-            .then(|| TestCase::new(node, outcome_of(status).unwrap_or(Outcome::Failed)));
+        return report(node, status, None, None);
     }
     // Without the progress marker `[ 50%]`, the line ends with the status, or with the status
     // and a reason in parentheses.
@@ -125,8 +418,20 @@ fn verbose_line(line: &str) -> Option<TestCase> {
             body = body[..at].trim_end();
         }
     }
+    // A subtest: `node SUBFAILED[msg] (a=1)`.
+    for status in SUB_STATUSES {
+        let marker = format!(" {status}");
+        if let Some(at) = body.find(&marker) {
+            let sub = body[at + marker.len()..].trim();
+            if sub.starts_with('[') || sub.starts_with('(') {
+                return report(&body[..at], status, Some(sub.to_string()), None);
+            }
+        }
+    }
     let (node, status, reason) = match body.rsplit_once(' ') {
-        Some((node, last)) if STATUSES.contains(&last) => (node, last, None),
+        Some((node, last)) if STATUSES.contains(&last) => {
+            (node, *STATUSES.iter().find(|s| **s == last)?, None)
+        }
         _ if body.ends_with(')') => {
             // `node SKIPPED (reason)`: the reason may itself hold spaces and parentheses.
             let (at, status) = STATUSES.iter().find_map(|status| {
@@ -138,22 +443,15 @@ fn verbose_line(line: &str) -> Option<TestCase> {
         }
         _ => return None,
     };
-    let node = node.trim();
-    if !node.contains("::") || STATUSES.iter().any(|s| node.starts_with(s)) {
-        return None;
-    }
-    let mut case = TestCase::new(node, outcome_of(status)?);
-    case.message = reason;
-    Some(case)
+    report(node, status, None, reason)
 }
 
-fn outcome_of(status: &str) -> Option<Outcome> {
-    Some(match status {
+fn outcome_of(status: &str) -> Outcome {
+    match status {
         "PASSED" | "XPASS" => Outcome::Passed,
-        "FAILED" | "ERROR" => Outcome::Failed,
         "SKIPPED" | "XFAIL" => Outcome::Skipped,
-        _ => return None,
-    })
+        _ => Outcome::Failed,
+    }
 }
 
 #[cfg(test)]
@@ -179,6 +477,7 @@ t.py:9: AssertionError
 =========================== short test summary info ============================
 FAILED t.py::test_two[1-2] - assert 1 == 2
 SKIPPED [1] t.py:12: no db
+==================== 1 failed, 3 passed, 1 skipped in 0.01s ====================
 ";
         let parsed = parse(text);
         let got: Vec<_> = parsed
@@ -205,16 +504,123 @@ SKIPPED [1] t.py:12: no db
             .as_deref()
             .unwrap()
             .contains(">       assert a == b"));
+        assert_eq!(
+            parsed.reconciliation.status,
+            crate::ReconcileStatus::Agrees,
+            "{:?}",
+            parsed.reconciliation
+        );
     }
 
     #[test]
     fn collection_errors_are_problems() {
-        let parsed = parse("ERROR tests/test_x.py - ModuleNotFoundError: No module named 'foo'\n");
+        let parsed = parse(
+            "ERROR tests/test_x.py - ModuleNotFoundError: No module named 'foo'\n=== 1 error in 0.05s ===\n",
+        );
         assert!(parsed.problems[0].contains("could not collect tests/test_x.py"));
+        assert!(parsed.reconciliation.status.vouches());
     }
 
     #[test]
     fn section_names_follow_pytest() {
         assert_eq!(section_name("a/t.py::TestA::test_b[x]"), "TestA.test_b[x]");
+    }
+
+    /// Summary lines are split after the node, whatever its parameters hold.
+    #[test]
+    fn summary_lines_split_after_the_node() {
+        // Unbalanced brackets are read right only with the node from its `-v` line.
+        let known: HashSet<String> = [
+            "t.py::test_k[a - b]".to_string(),
+            "t.py::test_w[a]] - x]".to_string(),
+        ]
+        .into();
+        let table: &[(&str, &str, Option<&str>)] = &[
+            (
+                "FAILED t.py::test_x[3 - refund] - Asserti...",
+                "t.py::test_x[3 - refund]",
+                Some("Asserti..."),
+            ),
+            (
+                "FAILED t.py::test_x[3 - refund]",
+                "t.py::test_x[3 - refund]",
+                None,
+            ),
+            (
+                "FAILED t.py::test_x[a[0] - b] - m - n",
+                "t.py::test_x[a[0] - b]",
+                Some("m - n"),
+            ),
+            (
+                "FAILED t.py::test_k[a - b] - boom",
+                "t.py::test_k[a - b]",
+                Some("boom"),
+            ),
+            (
+                "FAILED t.py::test_y - AssertionError: a - b",
+                "t.py::test_y",
+                Some("AssertionError: a - b"),
+            ),
+            (
+                "FAILED t.py::test_w[a]] - x] - m",
+                "t.py::test_w[a]] - x]",
+                Some("m"),
+            ),
+            (
+                "XFAIL t.py::test_z - reason",
+                "t.py::test_z",
+                Some("reason"),
+            ),
+        ];
+        for (line, node, message) in table {
+            let report = summary_line(line, &known).unwrap();
+            assert_eq!(
+                (report.node.as_str(), report.message.as_deref()),
+                (*node, *message),
+                "{line}"
+            );
+        }
+        let sub = summary_line("SUBFAILED[amount] (amount=-1) t.py::test_v", &known).unwrap();
+        assert_eq!(
+            (sub.node.as_str(), sub.sub.as_deref()),
+            ("t.py::test_v", Some("[amount] (amount=-1)"))
+        );
+    }
+
+    #[test]
+    fn final_lines() {
+        type Counts = Option<Vec<(&'static str, usize)>>;
+        let table: &[(&str, Counts)] = &[
+            (
+                "= 6 failed, 3 passed, 1 error, 2 subtests passed in 0.03s =",
+                Some(vec![
+                    ("failed", 6),
+                    ("passed", 3),
+                    ("error", 1),
+                    ("subtests passed", 2),
+                ]),
+            ),
+            ("4 passed in 1.20s (0:00:01)", Some(vec![("passed", 4)])),
+            ("======= no tests ran in 0.01s =======", Some(vec![])),
+            ("t.py::test_in 0.5s PASSED", None),
+            ("=== FAILURES ===", None),
+        ];
+        for (line, expected) in table {
+            let expected = expected.as_ref().map(|v| {
+                v.iter()
+                    .map(|(w, n)| (w.to_string(), *n))
+                    .collect::<Vec<_>>()
+            });
+            assert_eq!(final_line(line), expected, "{line}");
+        }
+    }
+
+    #[test]
+    fn a_run_cut_short_has_no_final_line() {
+        let parsed = parse("t.py::test_a PASSED [ 50%]\n");
+        assert_eq!(
+            parsed.reconciliation.status,
+            crate::ReconcileStatus::SummaryMissing
+        );
     }
 }

@@ -137,9 +137,36 @@ pub struct Traceability {
     pub tests_for_unapproved_scenarios: Vec<UnapprovedTest>,
 }
 
-/// Map `cases` onto the approved scenarios of `spec`. `filtered`: the run selected only some
-/// tests, so a scenario without a test in it is `not_run` rather than `no_test`.
-pub fn trace(spec: &Spec, cases: &[TestCase], filtered: bool) -> Traceability {
+/// What a run's results can vouch for, beyond the tests they list.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RunShape {
+    /// The run selected only some tests: a scenario without a test in it is `not_run`, not
+    /// `no_test`.
+    pub filtered: bool,
+    /// The tests read are not the whole run (they do not reconcile with the runner's summary,
+    /// or a crashed binary's unreported tests are unknown): a scenario without a failing test
+    /// may have one among those not read, so none is `passing` (`unverified`) or `no_test`
+    /// (`not_run`).
+    pub incomplete: bool,
+    /// The format leaves skipped tests out: a scenario with no test in it may have a skipped
+    /// one (`not_run`, not `no_test`).
+    pub skips_unlisted: bool,
+}
+
+impl RunShape {
+    /// The shape of a run read into `parsed`.
+    pub fn of(parsed: &crate::ParsedResults, filtered: bool) -> RunShape {
+        RunShape {
+            filtered,
+            incomplete: !parsed.is_complete(),
+            skips_unlisted: parsed.skips_unlisted,
+        }
+    }
+}
+
+/// Map `cases` onto the approved scenarios of `spec`, each verdict no more than `shape` lets
+/// the run vouch for.
+pub fn trace(spec: &Spec, cases: &[TestCase], shape: RunShape) -> Traceability {
     let map = TestMap::new(spec);
     let mut by_scenario: HashMap<&str, Vec<TestCase>> = Default::default();
     let mut out = Traceability::default();
@@ -176,7 +203,7 @@ pub fn trace(spec: &Spec, cases: &[TestCase], filtered: bool) -> Traceability {
                 }));
             continue;
         }
-        let verdict = verdict_of(&tests, filtered);
+        let verdict = verdict_of(&tests, shape);
         let summary = &mut out.summary;
         summary.approved_scenarios += 1;
         match verdict {
@@ -429,14 +456,22 @@ fn peel(name: &str) -> Hints<'_> {
     hints
 }
 
-fn verdict_of(tests: &[TestCase], filtered: bool) -> ScenarioVerdict {
-    if tests.iter().any(|t| t.outcome == Outcome::Failed) {
+/// A scenario's verdict from its tests: a failure is a failure whatever else is unknown; a pass
+/// counts only when no test of it can be missing from the results (`shape`) and none of its
+/// tests went unreported.
+fn verdict_of(tests: &[TestCase], shape: RunShape) -> ScenarioVerdict {
+    let any = |outcome| tests.iter().any(|t| t.outcome == outcome);
+    if any(Outcome::Failed) {
         ScenarioVerdict::Failing
-    } else if tests.iter().any(|t| t.outcome == Outcome::Passed) {
-        ScenarioVerdict::Passing
-    } else if !tests.is_empty() {
+    } else if any(Outcome::Passed) {
+        if shape.incomplete || any(Outcome::NotRun) {
+            ScenarioVerdict::Unverified
+        } else {
+            ScenarioVerdict::Passing
+        }
+    } else if any(Outcome::Skipped) {
         ScenarioVerdict::Skipped
-    } else if filtered {
+    } else if !tests.is_empty() || shape.filtered || shape.incomplete || shape.skips_unlisted {
         ScenarioVerdict::NotRun
     } else {
         ScenarioVerdict::NoTest
@@ -612,7 +647,7 @@ Feature: Orders
                 Outcome::Passed,
             ),
         ];
-        let t = trace(&spec, &cases, false);
+        let t = trace(&spec, &cases, RunShape::default());
         assert_eq!(
             t.ambiguous_tests,
             [AmbiguousTest {
@@ -655,7 +690,7 @@ Feature: Orders
         assert_eq!(spec.scenarios.len(), 2);
         let map = TestMap::new(&spec);
         assert_eq!(map.scenario_for("Pay"), Mapping::Scenario("shop.pay"));
-        let t = trace(&spec, &[case("Pay", Outcome::Passed)], false);
+        let t = trace(&spec, &[case("Pay", Outcome::Passed)], RunShape::default());
         let rows: Vec<_> = t
             .scenarios
             .iter()
@@ -677,7 +712,7 @@ Feature: Orders
             case("t.py::test_helper", Outcome::Passed),
             case("t.py::test_sdd_shop_gift", Outcome::Passed),
         ];
-        let t = trace(&spec(), &cases, false);
+        let t = trace(&spec(), &cases, RunShape::default());
         let verdicts: Vec<_> = t
             .scenarios
             .iter()
@@ -698,7 +733,57 @@ Feature: Orders
             (t.summary.passing, t.summary.failing, t.summary.no_test),
             (1, 1, 1)
         );
-        let filtered = trace(&spec(), &cases[..1], true);
+        let filtered = trace(
+            &spec(),
+            &cases[..1],
+            RunShape {
+                filtered: true,
+                ..RunShape::default()
+            },
+        );
         assert_eq!(filtered.scenarios[2].verdict, ScenarioVerdict::NotRun);
+    }
+
+    /// What each set of test outcomes makes of a scenario, in a whole run and in one whose
+    /// results cannot vouch for everything it ran.
+    #[test]
+    fn verdicts_never_claim_more_than_the_results_vouch_for() {
+        use Outcome::{Failed as F, NotRun as N, Passed as P, Skipped as S};
+        use ScenarioVerdict::*;
+        let whole = RunShape::default();
+        let incomplete = RunShape {
+            incomplete: true,
+            ..whole
+        };
+        let skips_unlisted = RunShape {
+            skips_unlisted: true,
+            ..whole
+        };
+        let table: &[(&[Outcome], RunShape, ScenarioVerdict)] = &[
+            (&[P], whole, Passing),
+            (&[P, S], whole, Passing),
+            (&[F, P], whole, Failing),
+            (&[S], whole, Skipped),
+            (&[], whole, NoTest),
+            // A test of it never reported (its binary crashed): the pass vouches for part.
+            (&[P, N], whole, Unverified),
+            (&[N], whole, NotRun),
+            (&[F, N], whole, Failing),
+            // The results do not reconcile with the runner's summary.
+            (&[P], incomplete, Unverified),
+            (&[F], incomplete, Failing),
+            (&[S], incomplete, Skipped),
+            (&[], incomplete, NotRun),
+            (&[], skips_unlisted, NotRun),
+            (&[P], skips_unlisted, Passing),
+        ];
+        for (outcomes, shape, expected) in table {
+            let tests: Vec<TestCase> = outcomes.iter().map(|o| case("t", *o)).collect();
+            assert_eq!(
+                verdict_of(&tests, *shape),
+                *expected,
+                "{outcomes:?} {shape:?}"
+            );
+        }
     }
 }

@@ -45,7 +45,11 @@ fn every_cucumber_report_maps_to_the_feature_file_scenarios() {
         let parsed = parse_path(format, &data(file));
         assert_eq!(parsed.problems, Vec::<String>::new(), "{file}");
         assert_eq!(parsed.cases.len(), 5, "{file}: {:#?}", parsed.cases);
-        let t = trace(&loaded.spec, &parsed.cases, false);
+        let t = trace(
+            &loaded.spec,
+            &parsed.cases,
+            sdd_results::trace::RunShape::default(),
+        );
         let verdicts: Vec<(&str, ScenarioVerdict)> = t
             .scenarios
             .iter()

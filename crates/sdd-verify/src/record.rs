@@ -78,6 +78,7 @@ pub fn test_outcome(outcome: Outcome) -> TestOutcome {
         Outcome::Passed => TestOutcome::Passed,
         Outcome::Failed => TestOutcome::Failed,
         Outcome::Skipped => TestOutcome::Skipped,
+        Outcome::NotRun => TestOutcome::NotRun,
     }
 }
 
@@ -143,7 +144,12 @@ mod tests {
         ] {
             same(v, scenario_status(v));
         }
-        for o in [Outcome::Passed, Outcome::Failed, Outcome::Skipped] {
+        for o in [
+            Outcome::Passed,
+            Outcome::Failed,
+            Outcome::Skipped,
+            Outcome::NotRun,
+        ] {
             same(o, test_outcome(o));
         }
         for v in [CheckVerdict::Passing, CheckVerdict::Failing] {

@@ -14,8 +14,8 @@ use sdd_spec::project::{confine, ResultsFormat, TestProfile};
 use sdd_exec::git::TreeState;
 use sdd_exec::process::{run, Exit, RunSpec, Supervisor};
 use sdd_history::{History, NewRun, RunKind, SubjectResult, TestRow};
-use sdd_results::trace::{trace, ScenarioVerdict, TestMap, Traceability};
-use sdd_results::{parse_output, parse_path, Outcome, TestCase};
+use sdd_results::trace::{trace, RunShape, ScenarioVerdict, TestMap, Traceability};
+use sdd_results::{parse_output, parse_path, Outcome, ParsedResults, TestCase};
 
 use crate::record::{scenario_status, test_outcome, RunStamp};
 
@@ -280,8 +280,9 @@ pub async fn run_tests(request: TestRunRequest<'_>) -> Result<TestRunReport, Tes
         }
         None => {
             let mut text = outcome.stdout.text.clone();
-            if format == ResultsFormat::Nextest {
-                // nextest reports on stderr.
+            if matches!(format, ResultsFormat::Nextest | ResultsFormat::Libtest) {
+                // nextest reports on stderr; cargo names each test binary there, and a crashed
+                // binary's last words (`has overflowed its stack`) are there.
                 text.push('\n');
                 text.push_str(&outcome.stderr.text);
             }
@@ -294,7 +295,13 @@ pub async fn run_tests(request: TestRunRequest<'_>) -> Result<TestRunReport, Tes
             sdd_exec::blocking(|| parse_output(format, &text))
         }
     };
+    let mut parsed = parsed;
+    if !parsed.crashed.is_empty() {
+        name_unreported_tests(&mut parsed, root, &spec_run, supervisor).await;
+    }
+    let shape = RunShape::of(&parsed, filter.is_some());
     problems.extend(parsed.problems);
+    problems.extend(parsed.crashed.iter().map(|c| c.describe()));
     if let Exit::TimedOut { after_seconds } = outcome.exit {
         problems.insert(
             0,
@@ -306,7 +313,7 @@ pub async fn run_tests(request: TestRunRequest<'_>) -> Result<TestRunReport, Tes
 
     let cases = parsed.cases;
     // Up to hundreds of thousands of tests against the whole spec: off the async workers.
-    let traceability = sdd_exec::blocking(|| trace(spec, &cases, filter.is_some()));
+    let traceability = sdd_exec::blocking(|| trace(spec, &cases, shape));
     // The same mapping as the traceability's: by ID in the name, else by scenario name.
     let index = TestMap::new(spec);
     let counts = TestCounts {
@@ -390,6 +397,67 @@ pub async fn run_tests(request: TestRunRequest<'_>) -> Result<TestRunReport, Tes
             });
     }
     Ok(report)
+}
+
+/// Longest a crashed test binary may take to list its tests.
+const LIST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Name the tests a crashed libtest binary never reported, by asking the binary for its list
+/// (`--list --format terse`), so they and their scenarios read `not_run` rather than vanish.
+/// Only an executable inside the project is run (its path comes from the run's output), and
+/// only a list of exactly as many tests as the binary was to run is used: a filtered run lists
+/// more, and then which ones ran is unknown (the crash says so).
+async fn name_unreported_tests(
+    parsed: &mut ParsedResults,
+    root: &Path,
+    run_spec: &RunSpec,
+    supervisor: &Supervisor,
+) {
+    let mut unreported = Vec::new();
+    for crash in &mut parsed.crashed {
+        let Some(executable) = crash.executable.as_deref() else {
+            continue;
+        };
+        // The path comes from the run's output: only a file inside the project is run, and
+        // otherwise the crash stays told with its unreported tests unknown.
+        let Some(executable) = confine(root, executable) else {
+            continue;
+        };
+        let mut list = RunSpec::new(
+            "\"${1}\" --list --format terse",
+            run_spec.workdir.clone(),
+            LIST_TIMEOUT,
+        );
+        list.args = vec![executable.to_string_lossy().into_owned()];
+        list.env = run_spec.env.clone();
+        let Ok(listed) = run(supervisor, &list).await else {
+            continue;
+        };
+        if listed.exit != (Exit::Code { code: 0 }) {
+            continue;
+        }
+        let names: Vec<&str> = listed
+            .stdout
+            .text
+            .lines()
+            .filter_map(|l| l.strip_suffix(": test"))
+            .collect();
+        if Some(names.len()) != crash.tests {
+            continue;
+        }
+        let reported: std::collections::HashSet<&str> =
+            crash.reported_tests.iter().map(String::as_str).collect();
+        for name in names.into_iter().filter(|n| !reported.contains(n)) {
+            let mut case = TestCase::new(name, Outcome::NotRun);
+            case.message = Some(format!(
+                "never reported: {} crashed first",
+                crash.binary.as_deref().unwrap_or("its test binary")
+            ));
+            unreported.push(case);
+        }
+        crash.unreported_named = true;
+    }
+    parsed.cases.extend(unreported);
 }
 
 fn record(
