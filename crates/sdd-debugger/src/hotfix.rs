@@ -739,7 +739,10 @@ mod tests {
                 "{framework:?}:\n{}",
                 test.code
             );
-            let ids = after.scenarios.iter().map(|s| s.id.as_str());
+            let ids = after
+                .scenarios
+                .iter()
+                .map(|s| (s.id.as_str(), s.domain.as_str()));
             if framework != Framework::Cucumber {
                 assert_eq!(
                     sdd_spec::ids::scenario_for_test_name(&test.test_name, ids),

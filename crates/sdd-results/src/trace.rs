@@ -262,7 +262,10 @@ const MAX_SPLITS: usize = 8;
 impl<'a> TestMap<'a> {
     pub fn new(spec: &'a Spec) -> Self {
         let mut map = TestMap {
-            convention: TestNameIndex::new(spec.unique_scenarios().map(|s| s.id.as_str())),
+            convention: TestNameIndex::new(
+                spec.unique_scenarios()
+                    .map(|s| (s.id.as_str(), s.domain.as_str())),
+            ),
             by_name: HashMap::new(),
             rows: HashMap::new(),
         };

@@ -276,7 +276,7 @@ fn pytest_outcomes_and_messages_come_from_the_assertion() {
     }
     for (name, file) in [
         ("sub/test_other.py::test_same_name", "sub/test_other.py:6"),
-        ("test_ledger.py::test_same_name", "test_ledger.py:64"),
+        ("test_ledger.py::test_same_name", "test_ledger.py:65"),
     ] {
         let excerpt = case(&parsed, name).excerpt.clone().unwrap_or_default();
         assert!(excerpt.contains(file), "{name}: {excerpt}");

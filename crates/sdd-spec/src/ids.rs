@@ -7,7 +7,9 @@
 //! Test-name convention (the implementation server relies on it): a test for scenario `ID`
 //! carries `sdd_<test_key(ID)>` in its name (`test_sdd_…` for pytest, `sdd_…` for cargo,
 //! `Test_sdd_…` for go) and, where a runner allows free text (jest/vitest), the exact ID in square
-//! brackets: `[ID]`. `test_key` lowercases and turns every run of other characters into one `_`;
+//! brackets: `[ID]` — the full ID with its domain, `[domain.ID]` for an explicit ID that holds no
+//! `.`, so that a parameter that happens to equal a short ID (`test_x[refund]`) never captures a
+//! test. `test_key` lowercases and turns every run of other characters into one `_`;
 //! mapping back is a lookup of the keys of all known IDs (validation reports key collisions), so
 //! no runner's name mangling can lose the ID.
 
@@ -61,30 +63,44 @@ pub fn check_explicit_id(id: &str) -> Option<String> {
     None
 }
 
-/// Find the scenario a test name refers to: an exact `[ID]` wins, then the longest
-/// `sdd_<key>` match. For many names, build a [`TestNameIndex`] once instead.
+/// What a free-text test name carries in brackets for a scenario: its ID when the ID holds its
+/// domain (every derived ID, `domain.name_slug`, and a dotted explicit one), else
+/// `domain_slug.ID`.
+pub fn bracket_id(id: &str, domain: &str) -> String {
+    if id.contains('.') {
+        id.to_string()
+    } else {
+        format!("{}.{id}", slug(domain))
+    }
+}
+
+/// Find the scenario a test name refers to, among `(id, domain)` pairs: a `[ID]` (see
+/// [`bracket_id`]) wins, then the longest `sdd_<key>` match. For many names, build a
+/// [`TestNameIndex`] once instead.
 pub fn scenario_for_test_name<'a>(
     test_name: &str,
-    ids: impl IntoIterator<Item = &'a str>,
+    scenarios: impl IntoIterator<Item = (&'a str, &'a str)>,
 ) -> Option<&'a str> {
-    TestNameIndex::new(ids).scenario_for(test_name)
+    TestNameIndex::new(scenarios).scenario_for(test_name)
 }
 
 /// Maps runner test names to scenario IDs in time linear in the name, whatever the number of
-/// scenarios: a set of IDs for `[ID]` markers and a table from test key to ID for `sdd_<key>`.
+/// scenarios: the bracketed forms for `[ID]` markers and a table from test key to ID for
+/// `sdd_<key>`.
 #[derive(Debug, Default)]
 pub struct TestNameIndex<'a> {
-    ids: std::collections::HashSet<&'a str>,
+    brackets: std::collections::HashMap<String, &'a str>,
     by_key: std::collections::HashMap<String, &'a str>,
     /// The most `_`-separated words any key has.
     longest_key: usize,
 }
 
 impl<'a> TestNameIndex<'a> {
-    pub fn new(ids: impl IntoIterator<Item = &'a str>) -> Self {
+    /// An index of `(id, domain)` pairs.
+    pub fn new(scenarios: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
         let mut index = TestNameIndex::default();
-        for id in ids {
-            index.ids.insert(id);
+        for (id, domain) in scenarios {
+            index.brackets.insert(bracket_id(id, domain), id);
             let key = test_key(id);
             index.longest_key = index.longest_key.max(key.split('_').count());
             index.by_key.entry(key).or_insert(id);
@@ -97,7 +113,7 @@ impl<'a> TestNameIndex<'a> {
         while let Some(open) = rest.find('[') {
             let after = &rest[open + 1..];
             let Some(close) = after.find(']') else { break };
-            if let Some(id) = self.ids.get(&after[..close]) {
+            if let Some(id) = self.brackets.get(&after[..close]) {
                 return Some(id);
             }
             rest = &after[close + 1..];
@@ -142,7 +158,12 @@ mod tests {
 
     #[test]
     fn test_names_map_back_in_every_runner_style() {
-        let ids = ["tasks.create_a_task", "tasks.create_a_task_twice", "TM-7"];
+        let ids = [
+            ("tasks.create_a_task", "Tasks"),
+            ("tasks.create_a_task_twice", "Tasks"),
+            ("TM-7", "Tasks"),
+            ("refund", "Billing"),
+        ];
         let cases = [
             (
                 "tests/test_tasks.py::TestScenarios::test_sdd_tasks_create_a_task",
@@ -153,7 +174,18 @@ mod tests {
                 Some("tasks.create_a_task_twice"),
             ),
             ("Test_sdd_tasks_create_a_task", Some("tasks.create_a_task")),
-            ("scenarios > [TM-7] Cancel a task", Some("TM-7")),
+            ("scenarios > [tasks.TM-7] Cancel a task", Some("TM-7")),
+            // A short ID alone in brackets is a parameter, not a scenario's mark.
+            ("scenarios > [TM-7] Cancel a task", None),
+            ("tests/test_b.py::test_helper[refund]", None),
+            (
+                "tests/test_b.py::test_helper[billing.refund]",
+                Some("refund"),
+            ),
+            (
+                "[tasks.create_a_task] Create a task",
+                Some("tasks.create_a_task"),
+            ),
             ("test_sdd_tm_7", Some("TM-7")),
             ("test_unrelated", None),
             ("test_sdd_tasks_create_a_taskforce", None),

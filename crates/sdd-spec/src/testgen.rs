@@ -52,7 +52,11 @@ impl Framework {
             Framework::Pytest => format!("test_sdd_{key}"),
             Framework::Cargo => format!("sdd_{key}"),
             Framework::Go => format!("Test_sdd_{key}"),
-            Framework::Jest | Framework::Vitest => format!("[{}] {}", scenario.id, scenario.name),
+            Framework::Jest | Framework::Vitest => format!(
+                "[{}] {}",
+                crate::ids::bracket_id(&scenario.id, &scenario.domain),
+                scenario.name
+            ),
         }
     }
 }
@@ -484,7 +488,10 @@ mod tests {
                 "{framework:?}: {}",
                 suite.code
             );
-            let ids = spec.scenarios.iter().map(|s| s.id.as_str());
+            let ids = spec
+                .scenarios
+                .iter()
+                .map(|s| (s.id.as_str(), s.domain.as_str()));
             assert_eq!(
                 scenario_for_test_name(name, ids),
                 Some("tasks.create_a_quoted_task"),

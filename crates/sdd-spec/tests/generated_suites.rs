@@ -71,7 +71,11 @@ fn pytest_collects_every_generated_test_and_each_fails_with_a_recoverable_name()
         "{stdout}"
     );
     let report = std::fs::read_to_string(dir.path().join("report.xml")).unwrap();
-    let ids: Vec<&str> = spec.scenarios.iter().map(|s| s.id.as_str()).collect();
+    let ids: Vec<(&str, &str)> = spec
+        .scenarios
+        .iter()
+        .map(|s| (s.id.as_str(), s.domain.as_str()))
+        .collect();
     for test in &suite.tests {
         let name_attr = format!("name=\"{}\"", test.test_name);
         assert!(
@@ -116,7 +120,11 @@ fn cargo_runs_the_generated_rust_suite_and_reports_every_test_failed() {
         stdout.contains(&format!("0 passed; {} failed", suite.tests.len())),
         "{stdout}"
     );
-    let ids: Vec<&str> = spec.scenarios.iter().map(|s| s.id.as_str()).collect();
+    let ids: Vec<(&str, &str)> = spec
+        .scenarios
+        .iter()
+        .map(|s| (s.id.as_str(), s.domain.as_str()))
+        .collect();
     for test in &suite.tests {
         assert!(
             stdout.contains(&format!("    {}\n", test.test_name)),

@@ -15,6 +15,16 @@ pub fn inventory_project() -> std::io::Result<tempfile::TempDir> {
     private_copy(&inventory_fixture(), "18080")
 }
 
+/// A private copy of `tests/fixtures/fidelity` of this crate: test suites (Rust, Python) whose
+/// runners report every shape SDD must read without losing, inventing or silently passing a
+/// test — subtests, ` - ` in parameter IDs, a crashing test binary, `should_panic`, xfail.
+pub fn fidelity_project() -> std::io::Result<tempfile::TempDir> {
+    private_copy(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/fidelity"),
+        "no port",
+    )
+}
+
 /// `tests/fixtures/notes` of this crate: a service whose notes belong to their writer, with
 /// the ownership faults the ownership probe must catch.
 pub fn notes_fixture() -> PathBuf {

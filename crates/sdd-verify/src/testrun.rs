@@ -420,7 +420,7 @@ async fn name_unreported_tests(
         };
         // The path comes from the run's output: only a file inside the project is run, and
         // otherwise the crash stays told with its unreported tests unknown.
-        let Some(executable) = confine(root, executable) else {
+        let Some(executable) = inside_project(root, &run_spec.workdir, executable) else {
             continue;
         };
         let mut list = RunSpec::new(
@@ -458,6 +458,18 @@ async fn name_unreported_tests(
         crash.unreported_named = true;
     }
     parsed.cases.extend(unreported);
+}
+
+/// `path` (absolute, or relative to `workdir`) when it is a file inside the project, resolved.
+fn inside_project(root: &Path, workdir: &Path, path: &str) -> Option<PathBuf> {
+    let path = Path::new(path);
+    let full = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        workdir.join(path)
+    };
+    let full = full.canonicalize().ok()?;
+    (full.starts_with(root.canonicalize().ok()?) && full.is_file()).then_some(full)
 }
 
 fn record(
@@ -631,6 +643,24 @@ mod tests {
         assert!(reason("--config=x").contains("starts with `-`"));
         assert!(reason(&"x".repeat(MAX_FILTER_BYTES + 1)).contains("bytes long"));
         assert!(command_with_filter("py", &p, Some(&"x".repeat(MAX_FILTER_BYTES))).is_ok());
+    }
+
+    /// A crashed binary's path comes from the run's output: only a file in the project is run.
+    #[test]
+    fn only_executables_inside_the_project_are_listed() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("rust/target")).unwrap();
+        std::fs::write(root.join("rust/target/t-1"), "").unwrap();
+        let workdir = root.join("rust");
+        let abs = root.join("rust/target/t-1");
+        assert!(inside_project(root, &workdir, "target/t-1").is_some());
+        assert!(inside_project(root, &workdir, abs.to_str().unwrap()).is_some());
+        assert!(inside_project(root, &workdir, "/bin/sh").is_none());
+        assert!(inside_project(root, &workdir, "../../../bin/sh").is_none());
+        assert!(inside_project(root, &workdir, "target").is_none());
+        std::os::unix::fs::symlink("/bin/sh", root.join("rust/target/sh")).unwrap();
+        assert!(inside_project(root, &workdir, "target/sh").is_none());
     }
 
     #[test]
