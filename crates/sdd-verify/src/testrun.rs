@@ -15,7 +15,7 @@ use sdd_exec::git::TreeState;
 use sdd_exec::process::{run, Exit, RunSpec, Supervisor};
 use sdd_history::{History, NewRun, RunKind, SubjectResult, TestRow};
 use sdd_results::trace::{trace, RunShape, ScenarioVerdict, TestMap, Traceability};
-use sdd_results::{parse_output, parse_path, Outcome, ParsedResults, TestCase};
+use sdd_results::{parse_output, parse_path, Outcome, ParsedResults, Reconciliation, TestCase};
 
 use crate::record::{scenario_status, test_outcome, RunStamp};
 
@@ -71,6 +71,10 @@ pub struct TestRunReport {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous_run_id: Option<i64>,
     pub traceability: Traceability,
+    /// The tests read counted against the runner's own summary (pytest's final line,
+    /// libtest's `test result:` lines, nextest's `Summary`, …). Unless it `agrees` (or the
+    /// format has no summary: `not_offered`), no scenario of the run is `passing` or `no_test`.
+    pub reconciliation: Reconciliation,
     /// Results that could not be read, stale results files, truncated output.
     pub problems: Vec<String>,
     /// The end of the output when the run gave no readable results (a build error, say).
@@ -302,6 +306,7 @@ pub async fn run_tests(request: TestRunRequest<'_>) -> Result<TestRunReport, Tes
     let shape = RunShape::of(&parsed, filter.is_some());
     problems.extend(parsed.problems);
     problems.extend(parsed.crashed.iter().map(|c| c.describe()));
+    let reconciliation = parsed.reconciliation;
     if let Exit::TimedOut { after_seconds } = outcome.exit {
         problems.insert(
             0,
@@ -379,6 +384,7 @@ pub async fn run_tests(request: TestRunRequest<'_>) -> Result<TestRunReport, Tes
         regressions: Vec::new(),
         previous_run_id: None,
         traceability,
+        reconciliation,
         problems,
         output_tail,
     };
