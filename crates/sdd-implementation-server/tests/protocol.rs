@@ -313,6 +313,85 @@ async fn project_status_survives_a_run_of_an_unknown_kind() {
     client.cancel().await.unwrap();
 }
 
+/// project_status reads the newest deciding run across profiles (a stale profile's failure no
+/// longer outvotes a newer pass), counts unverified scenarios apart and never as passing, and
+/// puts a red run no failing scenario explains first in what to do.
+#[tokio::test]
+async fn project_status_follows_the_newest_run_and_names_unexplained_red_runs() {
+    let project = inventory_project().unwrap();
+    let mut history = sdd_history::History::open(project.path()).unwrap();
+    let result = |subject: &str, status| sdd_history::SubjectResult {
+        subject: subject.into(),
+        status,
+        detail: None,
+    };
+    let run = |label: &str, summary, results| sdd_history::NewRun {
+        kind: sdd_history::RunKind::Tests,
+        label: label.into(),
+        started_at: "2026-12-01T00:00:00Z".into(),
+        duration_seconds: 1.0,
+        commit: None,
+        dirty: None,
+        filter: None,
+        ok: false,
+        summary,
+        results,
+        tests: Vec::new(),
+    };
+    use sdd_history::SubjectStatus::{Failing, Passing, Unverified};
+    // The stale profile: recorded by an older SDD, red by its failing scenario.
+    history
+        .record(&run(
+            "rust",
+            json!({"tests": {"total": 4, "failed": 1}}),
+            vec![result("inventory.add_an_item", Failing)],
+        ))
+        .unwrap();
+    history
+        .record(&run(
+            "python",
+            json!({
+                "tests": {"total": 5, "passed": 3, "failed": 2, "skipped": 0},
+                "unmapped_failures": {"count": 2, "first": ["test_helper_x", "test_helper_y"]},
+                "problems": [], "problems_total": 0,
+            }),
+            vec![
+                result("inventory.add_an_item", Passing),
+                result("inventory.bulk_import", Unverified),
+            ],
+        ))
+        .unwrap();
+    drop(history);
+    let client = start(project.path()).await;
+    let status = structured(&call(&client, "project_status", json!({})).await);
+    assert_eq!(status["scenarios"]["passing"], 1, "{status:#}");
+    assert_eq!(status["scenarios"]["failing"], 0, "{status:#}");
+    assert_eq!(status["scenarios"]["unverified"], 1, "{status:#}");
+    assert_eq!(
+        status["unverified"][0]["scenario_id"], "inventory.bulk_import",
+        "{status:#}"
+    );
+    assert_eq!(
+        status["attention"].as_array().unwrap().len(),
+        1,
+        "{status:#}"
+    );
+    assert_eq!(status["attention"][0]["profile"], "python", "{status:#}");
+    assert_eq!(status["attention"][0]["unmapped_failures"], 2, "{status:#}");
+    let first = status["next_steps"][0].as_str().unwrap();
+    assert!(
+        first.contains("run_tests profile `python`")
+            && first.contains("2 failing test(s) map to no scenario: test_helper_x, test_helper_y"),
+        "{first}"
+    );
+    let steps = status["next_steps"].to_string();
+    assert!(
+        steps.contains("Unverified") && steps.contains("inventory.bulk_import"),
+        "{steps}"
+    );
+    client.cancel().await.unwrap();
+}
+
 /// A `run_tests` filter written to break out of a double-quoted `filter_arg` reaches the runner
 /// as one argument, verbatim, and runs nothing; a NUL in a filter is refused with the reason.
 #[tokio::test]
