@@ -186,8 +186,11 @@ pub enum Command {
 
     /// call one tool of a server (specification, implementation, monitoring or debugger); prints its JSON result
     ///
-    /// TOOL `tools` lists the server's tools with their schemas. A tool error prints its text
-    /// on stderr and exits 1.
+    /// TOOL `tools` lists the server's tools with their schemas. Exit status: 0 the tool ran
+    /// and its answer is not a failure; 1 the tool ran and its answer reports a failure
+    /// (run_tests `ok: false`, check_scenarios with failing scenarios, verify_constraints
+    /// `failed`, validate_spec not valid, scenario_health / constraint_headroom failing);
+    /// 2 the call failed: a tool error (its text on stderr), bad JSON, a usage mistake.
     #[command(
         verbatim_doc_comment,
         override_usage = "sdd call [--project DIR] SERVER TOOL [JSON]"

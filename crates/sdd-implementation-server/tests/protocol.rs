@@ -1249,3 +1249,59 @@ async fn a_hostile_export_path_is_refused() {
     );
     client.cancel().await.unwrap();
 }
+
+/// The binary's own `call` exits as `sdd call` does: 1 when the run it made is red (here,
+/// results that cannot be read), 0 for an answer that judges nothing, 2 for a tool error.
+#[test]
+fn a_scripted_call_exits_by_what_its_answer_reports() {
+    let project = inventory_project().unwrap();
+    let call = |tool: &str, arguments: &str| {
+        let out = std::process::Command::new(SERVER)
+            .arg("--project")
+            .arg(project.path())
+            .args(["call", tool, arguments])
+            .env("RUST_LOG", "error")
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+        )
+    };
+    let (code, out) = call("run_tests", r#"{"profile": "broken-results"}"#);
+    assert_eq!(code, Some(1), "{out}");
+    let answer: Value = serde_json::from_str(&out).expect(&out);
+    assert_eq!(answer["ok"], false, "{answer:#}");
+    let (code, out) = call("list_test_profiles", "{}");
+    assert_eq!(code, Some(0), "{out}");
+    let (code, out) = call("run_tests", r#"{"profile": "nope"}"#);
+    assert_eq!(code, Some(2), "{out}");
+}
+
+/// Which answers of this server count as failures for a scripted call.
+#[test]
+fn answers_that_report_a_failure() {
+    use sdd_implementation_server::reports_failure;
+    assert!(reports_failure("run_tests", &json!({"ok": false})));
+    assert!(!reports_failure("run_tests", &json!({"ok": true})));
+    assert!(reports_failure(
+        "check_scenarios",
+        &json!({"summary": {"failing": 2}})
+    ));
+    assert!(!reports_failure(
+        "check_scenarios",
+        &json!({"summary": {"failing": 0}})
+    ));
+    assert!(reports_failure(
+        "verify_constraints",
+        &json!({"overall": "failed"})
+    ));
+    assert!(!reports_failure(
+        "verify_constraints",
+        &json!({"overall": "no_failures"})
+    ));
+    assert!(!reports_failure(
+        "project_status",
+        &json!({"ok": false, "scenarios": {"failing": 3}})
+    ));
+}
