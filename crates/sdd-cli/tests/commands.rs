@@ -110,6 +110,95 @@ fn call_exits_1_when_the_run_it_made_is_red() {
     assert_eq!(code, 0, "{err}");
 }
 
+/// `sdd history prune` on a history of ten runs of 2,000 tests: dry, it says what would go
+/// and removes nothing; then it removes that, keeps the latest runs (the next run's
+/// regressions are still found) and says the file's size before and after, smaller.
+#[test]
+fn history_prune_says_what_it_removed_and_keeps_the_latest_runs() {
+    use sdd_history::{History, HistoryQuery, NewRun, RunKind, SubjectResult, SubjectStatus};
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let run = |status| NewRun {
+        kind: RunKind::Tests,
+        label: "unit".into(),
+        started_at: "2026-12-01T00:00:00Z".into(),
+        duration_seconds: 1.0,
+        commit: None,
+        dirty: None,
+        filter: None,
+        ok: status == SubjectStatus::Passing,
+        summary: serde_json::json!({}),
+        results: vec![SubjectResult {
+            subject: "shop.checkout".into(),
+            status,
+            detail: None,
+        }],
+        tests: (0..2000)
+            .map(|i| sdd_history::TestRow {
+                name: format!("tests/test_shop.py::test_case_number_{i:05}"),
+                outcome: sdd_history::TestOutcome::Passed,
+                scenario_id: None,
+            })
+            .collect(),
+    };
+    let mut history = History::open(root).unwrap();
+    // Record without pruning, as an SDD before the retention did.
+    history.set_retention(sdd_history::Retention {
+        test_rows_runs: 1000,
+        runs: 1000,
+    });
+    for _ in 0..10 {
+        history.record(&run(SubjectStatus::Passing)).unwrap();
+    }
+    drop(history);
+    let runs = || {
+        History::open(root)
+            .unwrap()
+            .runs(&HistoryQuery {
+                limit: 100,
+                ..HistoryQuery::default()
+            })
+            .unwrap()
+            .len()
+    };
+
+    let (code, out, err) = sdd_in(root, &["history", "prune", "--keep-runs", "3", "--dry-run"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("would remove 7 run(s) with 7 scenario result(s), 14000 per-test row(s)"),
+        "{out}"
+    );
+    assert_eq!(runs(), 10);
+
+    let (code, out, err) = sdd_in(root, &["history", "prune", "--keep-runs", "3"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("removed 7 run(s)"), "{out}");
+    let sizes = out
+        .lines()
+        .find(|l| l.starts_with(".sdd/history.sqlite3: "))
+        .unwrap_or_else(|| panic!("{out}"));
+    let (before, after) = sizes
+        .trim_start_matches(".sdd/history.sqlite3: ")
+        .split_once(" → ")
+        .unwrap_or_else(|| panic!("{out}"));
+    let kb = |size: &str| -> f64 {
+        let (n, unit) = size.split_once(' ').unwrap();
+        n.parse::<f64>().unwrap() * if unit == "MB" { 1024.0 } else { 1.0 }
+    };
+    assert!(kb(after) < kb(before) / 2.0, "{out}");
+    assert_eq!(runs(), 3);
+    // Regressions still come against the latest run kept.
+    let next = History::open(root)
+        .unwrap()
+        .record(&run(SubjectStatus::Failing))
+        .unwrap();
+    assert_eq!(next.regressions, ["shop.checkout"]);
+
+    // The floors are usage rules.
+    let (code, _, err) = sdd_in(root, &["history", "prune", "--keep-test-rows", "1"]);
+    assert_eq!(code, 2, "{err}");
+}
+
 #[test]
 fn init_scaffolds_a_project_that_validates_and_keeps_what_exists() {
     let dir = tempfile::tempdir().unwrap();

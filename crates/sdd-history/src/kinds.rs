@@ -208,7 +208,7 @@ mod tests {
         );
         assert_eq!(
             words(SubjectStatus::ALL.iter().map(|s| s.as_str()).collect()),
-            "passing failing skipped no_test not_run unchecked inconclusive"
+            "passing failing skipped no_test not_run unchecked inconclusive unverified"
         );
         assert_eq!(SubjectStatus::NoTest.to_string(), "no_test");
     }

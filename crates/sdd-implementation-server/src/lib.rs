@@ -130,6 +130,13 @@ impl ImplServer {
             *guard = Some(History::open(&self.state.project.root).map_err(|e| e.to_string())?);
         }
         let history = guard.as_mut().ok_or("the history is not open")?;
+        // sdd.yaml is read afresh on every call, its retention with it; a file that cannot be
+        // read keeps the default (the call that needs it says what is wrong with it).
+        let retention = self
+            .project_file()
+            .map(|file| sdd_verify::record::retention(&file.history))
+            .unwrap_or_default();
+        history.set_retention(retention);
         f(history).map_err(|e| e.to_string())
     }
 

@@ -1305,3 +1305,33 @@ fn answers_that_report_a_failure() {
         &json!({"ok": false, "scenarios": {"failing": 3}})
     ));
 }
+
+/// `history` of sdd.yaml is applied after every recorded run: with `keep_runs: 2`, three runs
+/// of a profile leave its latest two, and the latest still has its regressions' base.
+#[tokio::test]
+async fn runs_beyond_the_retention_of_sdd_yaml_are_pruned() {
+    let project = inventory_project().unwrap();
+    let file = project.path().join("sdd.yaml");
+    let yaml = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(
+        &file,
+        format!("{yaml}history: {{keep_runs: 2, keep_test_rows: 2}}\n"),
+    )
+    .unwrap();
+    let client = start(project.path()).await;
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        let run =
+            structured(&call(&client, "run_tests", json!({"profile": "broken-results"})).await);
+        ids.push(run["run_id"].as_i64().unwrap());
+    }
+    let listed = structured(&call(&client, "history", json!({"limit": 10})).await);
+    let listed: Vec<i64> = listed["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(listed, [ids[2], ids[1]]);
+    client.cancel().await.unwrap();
+}
