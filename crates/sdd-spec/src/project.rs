@@ -742,7 +742,8 @@ pub enum ResultsFormat {
     Libtest,
     /// `cargo nextest run` human output.
     Nextest,
-    /// pytest terminal output with `-rA` (short summary) or `-v`.
+    /// pytest terminal output with `-v` (one line per test) and `-ra` (the short summary of
+    /// failures, errors and skips; `-rA` reads the same but reprints every passing test).
     Pytest,
     /// `go test -json` event stream.
     GoJson,
@@ -1160,7 +1161,7 @@ mod tests {
     #[test]
     fn parses_profiles_service_and_targets() {
         let file = parse_project_file(
-            "tests:\n  unit:\n    command: cargo test\n    results: {format: libtest}\n  api:\n    command: pytest -rA\n    workdir: api\n    timeout_seconds: 60\n    results: {format: junit, path: report.xml}\nservice:\n  command: ./serve\n  base_url: http://127.0.0.1:8080\n  ready: {http: /health}\ntargets:\n  allowed_hosts: [staging.internal]\n",
+            "tests:\n  unit:\n    command: cargo test\n    results: {format: libtest}\n  api:\n    command: pytest -ra\n    workdir: api\n    timeout_seconds: 60\n    results: {format: junit, path: report.xml}\nservice:\n  command: ./serve\n  base_url: http://127.0.0.1:8080\n  ready: {http: /health}\ntargets:\n  allowed_hosts: [staging.internal]\n",
         )
         .unwrap();
         assert_eq!(file.specs, "specs");
