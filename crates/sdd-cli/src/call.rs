@@ -1,5 +1,9 @@
 //! `sdd call SERVER TOOL [JSON]`: any tool of any server from a shell. Prints the tool's JSON
-//! result on stdout; a tool error prints its text on stderr and exits 1.
+//! result on stdout and exits as every server's own `call` does (`sdd_mcp::CALL_OK`,
+//! `CALL_REPORTS_FAILURE`, `CALL_FAILED`): 0 when the tool ran and its answer is not a failure,
+//! 1 when it ran and reports one (run_tests `ok: false`, a failing verdict — the server says
+//! which of its answers judge), 2 when the call itself failed (a tool error, printed on stderr,
+//! or a usage mistake).
 
 use std::process::ExitCode;
 
@@ -36,11 +40,20 @@ pub async fn run(args: &CallArgs) -> Result<ExitCode, String> {
                 "{}",
                 serde_json::to_string_pretty(&value).map_err(|e| e.to_string())?
             );
-            Ok(ExitCode::SUCCESS)
+            let reports_failure = if tool == "tools" {
+                sdd_mcp::judges_nothing
+            } else {
+                server.reports_failure()
+            };
+            Ok(ExitCode::from(sdd_mcp::call_exit_status(
+                reports_failure,
+                tool,
+                &value,
+            )))
         }
         Err(text) => {
             eprintln!("{text}");
-            Ok(ExitCode::from(1))
+            Ok(ExitCode::from(sdd_mcp::CALL_FAILED))
         }
     }
 }

@@ -184,10 +184,17 @@ pub enum Command {
     #[command(verbatim_doc_comment)]
     Metrics(MetricsArgs),
 
+    /// the run history (.sdd/history.sqlite3): `sdd history prune`
+    #[command(verbatim_doc_comment)]
+    History(HistoryArgs),
+
     /// call one tool of a server (specification, implementation, monitoring or debugger); prints its JSON result
     ///
-    /// TOOL `tools` lists the server's tools with their schemas. A tool error prints its text
-    /// on stderr and exits 1.
+    /// TOOL `tools` lists the server's tools with their schemas. Exit status: 0 the tool ran
+    /// and its answer is not a failure; 1 the tool ran and its answer reports a failure
+    /// (run_tests `ok: false`, check_scenarios with failing scenarios, verify_constraints
+    /// `failed`, validate_spec not valid, scenario_health / constraint_headroom failing);
+    /// 2 the call failed: a tool error (its text on stderr), bad JSON, a usage mistake.
     #[command(
         verbatim_doc_comment,
         override_usage = "sdd call [--project DIR] SERVER TOOL [JSON]"
@@ -396,6 +403,41 @@ pub struct RunbookArgs {
     /// where to write it, relative to the project root (default runbooks/ID.md)
     #[arg(long, value_name = "FILE")]
     pub out: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    #[command(subcommand)]
+    pub action: HistoryAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HistoryAction {
+    /// remove old runs' rows from .sdd/history.sqlite3 and shrink the file
+    ///
+    /// Keeps, for each test profile (and the examples, each constraint selection), the per-test
+    /// rows of its latest runs and the runs themselves with their per-scenario results for many
+    /// more: `history.keep_test_rows` (5) and `history.keep_runs` (500) of sdd.yaml, unless
+    /// given here. The latest run of each is never removed, so regressions come out the same.
+    /// Runs after every recorded run anyway; this also gives the space back (VACUUM) and says
+    /// what it removed and the file's size before and after. Incidents are never removed.
+    #[command(verbatim_doc_comment)]
+    Prune(PruneArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PruneArgs {
+    #[command(flatten)]
+    pub project: ProjectArg,
+    /// keep this many latest runs of each profile, with their scenario results (at least 1)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub keep_runs: Option<u64>,
+    /// keep the per-test rows of this many latest runs of each profile (at least 2)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(2..))]
+    pub keep_test_rows: Option<u64>,
+    /// say what would be removed, remove nothing
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Args)]

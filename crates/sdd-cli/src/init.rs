@@ -114,6 +114,8 @@ struct Profile {
     filter_arg: Option<&'static str>,
     /// `results:` as flow YAML.
     results: &'static str,
+    /// A comment written above its command (what to check in it).
+    note: Option<&'static str>,
 }
 
 /// The files `sdd init` looks for, said when it finds none.
@@ -134,6 +136,7 @@ fn find_stacks(root: &Path) -> Stacks {
             env: Some("{RUST_BACKTRACE: \"0\"}"),
             filter_arg: Some("\"{filter}\""),
             results: "{format: libtest}",
+            note: None,
         });
     }
     let python = [
@@ -145,16 +148,20 @@ fn find_stacks(root: &Path) -> Stacks {
     .into_iter()
     .find(|f| root.join(f).is_file());
     if let Some(marker) = python {
+        let (pytest, note) = python_runner(root);
         stacks.profiles.push(Profile {
             name: "python",
             from: marker.into(),
-            // -v: one line per test; -rA: the summary with every failure's message. No cache
-            // directory written into the project.
-            command: "python3 -m pytest -v -rA -p no:cacheprovider".into(),
+            // -v: one line per test; -ra: the summary with every failure's, error's and skip's
+            // message — not -rA, which reprints every passing test too (1,094 s against 17 s
+            // on a 27,000-test suite, read into the same results). No cache directory written
+            // into the project.
+            command: format!("{pytest} -v -ra -p no:cacheprovider"),
             // Wide enough that pytest does not cut test names and messages short.
             env: Some("{COLUMNS: \"200\"}"),
             filter_arg: Some("\"-k {filter}\""),
             results: "{format: pytest}",
+            note,
         });
     }
     if root.join("package.json").is_file() {
@@ -171,9 +178,35 @@ fn find_stacks(root: &Path) -> Stacks {
             env: None,
             filter_arg: Some("\"-run {filter}\""),
             results: "{format: go_json}",
+            note: None,
         });
     }
     stacks
+}
+
+/// How the project's own Python runs pytest: its virtual environment's interpreter when there
+/// is one (`.venv`, `venv`), else its lock file's runner (uv, Poetry), else the system
+/// `python3`, with a note saying to check it. Always `python -m pytest`, never the `pytest`
+/// script: it puts the project root on `sys.path` alike whichever runs it.
+fn python_runner(root: &Path) -> (String, Option<&'static str>) {
+    for venv in [".venv", "venv"] {
+        if root.join(venv).join("bin/python").is_file() {
+            return (format!("{venv}/bin/python -m pytest"), None);
+        }
+    }
+    if root.join("uv.lock").is_file() {
+        return ("uv run python -m pytest".into(), None);
+    }
+    if root.join("poetry.lock").is_file() {
+        return ("poetry run python -m pytest".into(), None);
+    }
+    (
+        "python3 -m pytest".into(),
+        Some(
+            "python3 is the system interpreter (no .venv, venv, uv.lock or poetry.lock here): \
+             if the tests need a virtual environment, put its python here (e.g. .venv/bin/python)",
+        ),
+    )
 }
 
 /// The JavaScript runners whose report SDD reads (`jest_json`), from package.json: its test
@@ -245,6 +278,7 @@ fn node_profile(root: &Path) -> Result<Profile, String> {
         } else {
             "{format: jest_json, path: .sdd/vitest.json}"
         },
+        note: None,
     })
 }
 
@@ -283,10 +317,13 @@ fn project_yaml(stacks: &Stacks) -> String {
     } else {
         out.push_str("tests:\n");
         for p in &stacks.profiles {
-            out.push_str(&format!(
-                "  {}:   # from {}\n    command: {}\n",
-                p.name, p.from, p.command
-            ));
+            out.push_str(&format!("  {}:   # from {}\n", p.name, p.from));
+            if let Some(note) = p.note {
+                for line in comment(note).lines() {
+                    out.push_str(&format!("    {line}\n"));
+                }
+            }
+            out.push_str(&format!("    command: {}\n", p.command));
             if let Some(env) = p.env {
                 out.push_str(&format!("    env: {env}\n"));
             }
@@ -446,15 +483,59 @@ mod tests {
             "pytest.ini",
             "requirements.txt",
         ] {
-            let (file, _, said) = init_with(&[(marker, "")]);
+            let (file, yaml, said) = init_with(&[(marker, "")]);
             let python = profile(&file, "python");
             assert_eq!(
                 python.command,
-                "python3 -m pytest -v -rA -p no:cacheprovider"
+                "python3 -m pytest -v -ra -p no:cacheprovider"
+            );
+            assert!(
+                yaml.contains("# python3 is the system interpreter (no .venv, venv, uv.lock"),
+                "{yaml}"
             );
             assert_eq!(python.results.format, ResultsFormat::Pytest);
             assert_eq!(python.filter_arg.as_deref(), Some("-k {filter}"));
             assert_eq!(said, format!("test profiles for {marker} (python)"));
+        }
+    }
+
+    /// The project's own Python runs its tests: its virtual environment's interpreter, else
+    /// its lock file's runner; only without either the system python3, with a note to check it.
+    #[test]
+    fn pytest_runs_with_the_projects_own_python() {
+        for (files, runner) in [
+            (&[".venv/bin/python"][..], ".venv/bin/python -m pytest"),
+            (&["venv/bin/python"][..], "venv/bin/python -m pytest"),
+            (&["uv.lock"][..], "uv run python -m pytest"),
+            (&["poetry.lock"][..], "poetry run python -m pytest"),
+            // The environment there beats the lock file's runner.
+            (
+                &["uv.lock", ".venv/bin/python"][..],
+                ".venv/bin/python -m pytest",
+            ),
+            // A venv directory without an interpreter is not one.
+            (&["venv/README"][..], "python3 -m pytest"),
+        ] {
+            let dir = tempfile::tempdir().unwrap();
+            std::fs::write(dir.path().join("pyproject.toml"), "").unwrap();
+            for file in files {
+                let path = dir.path().join(file);
+                std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+                std::fs::write(path, "").unwrap();
+            }
+            let yaml = project_yaml(&find_stacks(dir.path()));
+            std::fs::write(dir.path().join("sdd.yaml"), &yaml).unwrap();
+            let file = sdd_spec::project::load_project_file(dir.path()).unwrap();
+            assert_eq!(
+                profile(&file, "python").command,
+                format!("{runner} -v -ra -p no:cacheprovider"),
+                "{files:?}"
+            );
+            assert_eq!(
+                yaml.contains("system interpreter"),
+                runner.starts_with("python3"),
+                "{files:?}: {yaml}"
+            );
         }
     }
 

@@ -18,6 +18,7 @@ use cli::{Cli, Command, ExportFormat};
 mod call;
 mod cli;
 mod export;
+mod history;
 mod incident;
 mod init;
 mod monitor;
@@ -89,6 +90,9 @@ fn run(command: Command) -> Result<ExitCode, String> {
         Command::Runbook(args) => block_on(runbook::run(&args)),
         Command::Metrics(args) => match args.action {
             cli::MetricsAction::Import(args) => monitor::import(&args),
+        },
+        Command::History(args) => match args.action {
+            cli::HistoryAction::Prune(args) => history::prune(&args),
         },
         Command::Call(args) => block_on(call::run(&args)),
         Command::Completions(args) => {

@@ -27,6 +27,16 @@ pub enum Server {
 }
 
 impl Server {
+    /// Which of the server's answers report a failure (see `sdd_mcp::ServerIdentity`).
+    pub fn reports_failure(self) -> sdd_mcp::ReportsFailure {
+        match self {
+            Server::Specification => sdd_specification_server::IDENTITY.reports_failure,
+            Server::Implementation => sdd_implementation_server::IDENTITY.reports_failure,
+            Server::Monitoring => sdd_monitoring_server::IDENTITY.reports_failure,
+            Server::Debugger => sdd_debugger_server::IDENTITY.reports_failure,
+        }
+    }
+
     pub fn parse(name: &str) -> Result<Server, String> {
         match name {
             "specification" | "spec" | "sdd-specification" => Ok(Server::Specification),

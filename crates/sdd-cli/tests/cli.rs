@@ -180,6 +180,7 @@ fn each_command_has_help_and_refuses_flags_that_are_not_its_own() {
         "trace",
         "report",
         "export",
+        "history",
         "call",
         "completions",
     ] {

@@ -1,6 +1,7 @@
-//! `sdd call` and `sdd init` as a shell uses them: JSON on stdout, exit status 0 / 1 (tool
-//! error) / 2 (usage), and a scaffold that validates, never overwrites, and writes test
-//! profiles that really run the project's tests.
+//! `sdd call` and `sdd init` as a shell uses them: JSON on stdout, exit status 0 (ran, not a
+//! failure) / 1 (ran, reports a failure) / 2 (the call failed: usage, tool error), and a
+//! scaffold that validates, never overwrites, and writes test profiles that really run the
+//! project's tests.
 
 use std::process::Command;
 
@@ -37,7 +38,7 @@ fn call_prints_a_tools_json_result_and_reports_errors_by_exit_status() {
     let tools: Value = serde_json::from_str(&out).unwrap();
     assert!(tools.as_array().unwrap().len() > 5);
 
-    // A tool error: exit 1, its text on stderr.
+    // A tool error: the call failed, exit 2, its text on stderr.
     let (code, _, err) = sdd_in(
         &example,
         &[
@@ -47,13 +48,13 @@ fn call_prints_a_tools_json_result_and_reports_errors_by_exit_status() {
             r#"{"profile": "nope"}"#,
         ],
     );
-    assert_eq!(code, 1);
+    assert_eq!(code, 2);
     assert!(err.contains("no test profile `nope`"), "{err}");
     let (code, _, err) = sdd_in(&example, &["call", "specification", "nope"]);
-    assert_eq!(code, 1);
+    assert_eq!(code, 2);
     assert!(err.contains("no tool `nope`"), "{err}");
     let (code, _, err) = sdd_in(&example, &["call", "monitoring", "nope"]);
-    assert_eq!(code, 1);
+    assert_eq!(code, 2);
     assert!(err.contains("no tool `nope`"), "{err}");
 
     // Usage errors: exit 2 with the reason.
@@ -71,9 +72,131 @@ fn call_prints_a_tools_json_result_and_reports_errors_by_exit_status() {
         ),
     ] {
         let (code, _, err) = sdd_in(&example, &args);
-        assert!(code == 2 || code == 1, "{args:?}: {code}");
+        assert_eq!(code, 2, "{args:?}");
         assert!(err.contains(said), "{args:?}: {err}");
     }
+}
+
+/// `sdd call … run_tests` on a red run exits 1 with the whole answer on stdout (it once
+/// exited 0, so a CI script saw failing tests as success); a green filtered run of the same
+/// profile exits 0; a profile that does not exist is a failed call, 2.
+#[test]
+fn call_exits_1_when_the_run_it_made_is_red() {
+    if !sdd_verify::testing::pytest_available() {
+        eprintln!("skipped: no python with pytest here; set SDD_PYTHON");
+        return;
+    }
+    let project = sdd_verify::testing::inventory_project().unwrap();
+    let call = |arguments: &str| {
+        sdd_in(
+            project.path(),
+            &["call", "implementation", "run_tests", arguments],
+        )
+    };
+    let (code, out, err) = call(r#"{"profile": "python"}"#);
+    assert_eq!(code, 1, "{out}{err}");
+    let answer: Value = serde_json::from_str(&out).expect("the answer on stdout");
+    assert_eq!(answer["ok"], false, "{answer:#}");
+    assert_eq!(answer["tests"]["failed"], 1, "{answer:#}");
+    let (code, out, err) = call(r#"{"profile": "python", "filter": "add_an_item"}"#);
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, _, err) = call(r#"{"profile": "no-such-profile"}"#);
+    assert_eq!(code, 2, "{err}");
+    // A tool that judges nothing exits 0 whatever the project's state.
+    let (code, _, err) = sdd_in(
+        project.path(),
+        &["call", "implementation", "project_status"],
+    );
+    assert_eq!(code, 0, "{err}");
+}
+
+/// `sdd history prune` on a history of ten runs of 2,000 tests: dry, it says what would go
+/// and removes nothing; then it removes that, keeps the latest runs (the next run's
+/// regressions are still found) and says the file's size before and after, smaller.
+#[test]
+fn history_prune_says_what_it_removed_and_keeps_the_latest_runs() {
+    use sdd_history::{History, HistoryQuery, NewRun, RunKind, SubjectResult, SubjectStatus};
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let run = |status| NewRun {
+        kind: RunKind::Tests,
+        label: "unit".into(),
+        started_at: "2026-12-01T00:00:00Z".into(),
+        duration_seconds: 1.0,
+        commit: None,
+        dirty: None,
+        filter: None,
+        ok: status == SubjectStatus::Passing,
+        summary: serde_json::json!({}),
+        results: vec![SubjectResult {
+            subject: "shop.checkout".into(),
+            status,
+            detail: None,
+        }],
+        tests: (0..2000)
+            .map(|i| sdd_history::TestRow {
+                name: format!("tests/test_shop.py::test_case_number_{i:05}"),
+                outcome: sdd_history::TestOutcome::Passed,
+                scenario_id: None,
+            })
+            .collect(),
+    };
+    let mut history = History::open(root).unwrap();
+    // Record without pruning, as an SDD before the retention did.
+    history.set_retention(sdd_history::Retention {
+        test_rows_runs: 1000,
+        runs: 1000,
+    });
+    for _ in 0..10 {
+        history.record(&run(SubjectStatus::Passing)).unwrap();
+    }
+    drop(history);
+    let runs = || {
+        History::open(root)
+            .unwrap()
+            .runs(&HistoryQuery {
+                limit: 100,
+                ..HistoryQuery::default()
+            })
+            .unwrap()
+            .len()
+    };
+
+    let (code, out, err) = sdd_in(root, &["history", "prune", "--keep-runs", "3", "--dry-run"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("would remove 7 run(s) with 7 scenario result(s), 14000 per-test row(s)"),
+        "{out}"
+    );
+    assert_eq!(runs(), 10);
+
+    let (code, out, err) = sdd_in(root, &["history", "prune", "--keep-runs", "3"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("removed 7 run(s)"), "{out}");
+    let sizes = out
+        .lines()
+        .find(|l| l.starts_with(".sdd/history.sqlite3: "))
+        .unwrap_or_else(|| panic!("{out}"));
+    let (before, after) = sizes
+        .trim_start_matches(".sdd/history.sqlite3: ")
+        .split_once(" → ")
+        .unwrap_or_else(|| panic!("{out}"));
+    let kb = |size: &str| -> f64 {
+        let (n, unit) = size.split_once(' ').unwrap();
+        n.parse::<f64>().unwrap() * if unit == "MB" { 1024.0 } else { 1.0 }
+    };
+    assert!(kb(after) < kb(before) / 2.0, "{out}");
+    assert_eq!(runs(), 3);
+    // Regressions still come against the latest run kept.
+    let next = History::open(root)
+        .unwrap()
+        .record(&run(SubjectStatus::Failing))
+        .unwrap();
+    assert_eq!(next.regressions, ["shop.checkout"]);
+
+    // The floors are usage rules.
+    let (code, _, err) = sdd_in(root, &["history", "prune", "--keep-test-rows", "1"]);
+    assert_eq!(code, 2, "{err}");
 }
 
 #[test]
@@ -201,7 +324,8 @@ fn init_profile_runs(files: &[(&str, &str)], profile: &str, env: &[(&str, String
     );
     assert_eq!(code, 0, "{err}");
 
-    let run = |arguments: Value| {
+    // Exit 1: the run is red (a test fails); 0: the filtered run is green.
+    let run = |arguments: Value, exit: i32| {
         let out = Command::new(env!("CARGO_BIN_EXE_sdd"))
             .args([
                 "call",
@@ -216,13 +340,13 @@ fn init_profile_runs(files: &[(&str, &str)], profile: &str, env: &[(&str, String
         let text = String::from_utf8_lossy(&out.stdout);
         assert_eq!(
             out.status.code(),
-            Some(0),
+            Some(exit),
             "{text}{}",
             String::from_utf8_lossy(&out.stderr)
         );
         serde_json::from_str::<Value>(&text).unwrap()
     };
-    let report = run(serde_json::json!({ "profile": profile }));
+    let report = run(serde_json::json!({ "profile": profile }), 1);
     assert_eq!(report["tests"]["passed"], 1, "{report:#}");
     assert_eq!(report["tests"]["failed"], 1, "{report:#}");
     assert_eq!(report["ok"], false);
@@ -237,7 +361,10 @@ fn init_profile_runs(files: &[(&str, &str)], profile: &str, env: &[(&str, String
     assert_eq!(scenario["scenario_id"], "shop.checkout", "{report:#}");
     assert_eq!(scenario["verdict"], "passing", "{report:#}");
 
-    let report = run(serde_json::json!({ "profile": profile, "filter": "sdd_shop" }));
+    let report = run(
+        serde_json::json!({ "profile": profile, "filter": "sdd_shop" }),
+        0,
+    );
     assert_eq!(report["tests"]["total"], 1, "{report:#}");
     assert_eq!(report["ok"], true, "{report:#}");
 }
@@ -376,7 +503,7 @@ fn a_scenario_weakened_after_approval_is_shown_for_review_again() {
         root,
         &["call", "specification", "propose_scenarios", forged],
     );
-    assert_eq!(code, 1, "{out}");
+    assert_eq!(code, 2, "a refused proposal is a failed call: {out}");
     let (code, out, err) = sdd_in(
         root,
         &["review", "--approve", "tasks.delete_twice", "--by", "Ada"],

@@ -349,7 +349,8 @@ fn sdd_at(dir: &Path, args: &[&str]) -> (i32, String, String) {
 
 fn call(dir: &Path, server: &str, tool: &str, args: Value) -> Value {
     let (code, out, err) = sdd_at(dir, &["call", server, tool, &args.to_string()]);
-    assert_eq!(code, 0, "{tool}: {out}{err}");
+    // 1: the tool ran and reports a failure (the red run_tests is meant to); 2 is a failed call.
+    assert!(code == 0 || code == 1, "{tool}: {out}{err}");
     serde_json::from_str(&out).unwrap_or_else(|e| panic!("{tool}: {e}: {out}"))
 }
 

@@ -40,8 +40,10 @@ fn call(project: &Path, tool: &str, arguments: &str) -> Value {
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
+    // 1: the tool ran and its answer reports a failure (a violated constraint), which some
+    // of these answers are meant to; only 2, a failed call, is the test's failure.
     assert!(
-        out.status.success(),
+        matches!(out.status.code(), Some(0 | 1)),
         "{tool} on {}: {text}{}",
         project.display(),
         String::from_utf8_lossy(&out.stderr)

@@ -47,6 +47,7 @@ pub const IDENTITY: ServerIdentity = ServerIdentity {
         today's metrics, and the alert rules and dashboard panels it would change. Prompts: \
         investigate_incident, write_hotfix. Sources: debugger.sources of sdd.yaml and the \
         service logs the implementation server captured (.sdd/service-logs).",
+    reports_failure: sdd_mcp::judges_nothing,
 };
 
 pub(crate) struct State {

@@ -15,11 +15,15 @@
 //! error naming the run, never read as something else; several processes may write at once
 //! (WAL, a busy timeout, immediate transactions); a regression is a subject that was `passing`
 //! in the previous run of the same kind and label and is `failing` now, computed when the run
-//! is recorded and stored with it.
+//! is recorded and stored with it. Runs are never edited; old ones are removed only by the
+//! retention (`retention`: per-test rows of the last few runs of each kind and label, runs and
+//! their results of many more), which never removes the latest run of a kind and label, so
+//! regressions come out the same with or without it.
 
 pub mod incidents;
 mod kinds;
 pub mod migrations;
+mod retention;
 mod schema;
 pub mod status;
 
@@ -32,6 +36,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 pub use kinds::{RunKind, SubjectStatus, TestOutcome};
+pub use retention::{PruneReport, Retention};
 pub use schema::SCHEMA_VERSION;
 
 /// Where the history lives, relative to the project root.
@@ -234,6 +239,8 @@ const MAX_CARRIED_RUNS: usize = 200;
 pub struct History {
     conn: Connection,
     path: PathBuf,
+    /// Applied to a run's kind and label after it is recorded.
+    retention: Retention,
 }
 
 /// What went wrong reading the file, before it is said which file.
@@ -340,6 +347,7 @@ impl History {
         Ok(History {
             conn,
             path: path.to_path_buf(),
+            retention: Retention::DEFAULT,
         })
     }
 
@@ -359,9 +367,28 @@ impl History {
         fault.at(&self.path)
     }
 
+    /// What [`History::record`] keeps of each kind and label (`history.retention` of sdd.yaml;
+    /// [`Retention::DEFAULT`] until set).
+    pub fn set_retention(&mut self, retention: Retention) {
+        self.retention = retention;
+    }
+
     /// Record a run; returns it as stored, with its regressions against the previous run of
-    /// the same kind and label.
+    /// the same kind and label. Then what the retention does not keep of that kind and label
+    /// is removed, in a transaction of its own: a prune that fails (another writer held the
+    /// file too long) is logged and tried again after the next run, never the run's failure.
     pub fn record(&mut self, run: &NewRun) -> Result<RunRecord, HistoryError> {
+        let recorded = self.record_only(run)?;
+        if let Err(e) = self.prune_label(run.kind, &run.label, self.retention) {
+            tracing::warn!(
+                "the run history was not pruned after run {}: {e}",
+                recorded.id
+            );
+        }
+        Ok(recorded)
+    }
+
+    fn record_only(&mut self, run: &NewRun) -> Result<RunRecord, HistoryError> {
         // Immediate: the previous run is looked up under the write lock, so two processes
         // recording runs of one kind and label each compare with the run before their own.
         let tx = self

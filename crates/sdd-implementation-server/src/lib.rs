@@ -37,7 +37,20 @@ pub const IDENTITY: ServerIdentity = ServerIdentity {
         check_scenarios runs the spec's executable examples against it; verify_constraints measures the \
         constraints under load, and export_load_test writes that load as a k6 script (for k6 on a \
         cluster). Commands come only from sdd.yaml; you choose a profile by name.",
+    reports_failure,
 };
+
+/// Which answers report a failure, for a scripted `call`'s exit status: a test run that is not
+/// `ok`, examples of which some failed, a constraint verification whose `overall` is `failed`.
+/// Other tools (listings, history, status) describe; they do not judge.
+pub fn reports_failure(tool: &str, answer: &serde_json::Value) -> bool {
+    match tool {
+        "run_tests" => answer["ok"] == false,
+        "check_scenarios" => answer["summary"]["failing"].as_u64().unwrap_or(0) > 0,
+        "verify_constraints" => answer["overall"] == "failed",
+        _ => false,
+    }
+}
 
 /// What every tool call shares: the project, the supervisor, the history and the service.
 pub(crate) struct State {
@@ -117,6 +130,13 @@ impl ImplServer {
             *guard = Some(History::open(&self.state.project.root).map_err(|e| e.to_string())?);
         }
         let history = guard.as_mut().ok_or("the history is not open")?;
+        // sdd.yaml is read afresh on every call, its retention with it; a file that cannot be
+        // read keeps the default (the call that needs it says what is wrong with it).
+        let retention = self
+            .project_file()
+            .map(|file| sdd_verify::record::retention(&file.history))
+            .unwrap_or_default();
+        history.set_retention(retention);
         f(history).map_err(|e| e.to_string())
     }
 

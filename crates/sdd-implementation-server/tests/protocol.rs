@@ -313,6 +313,85 @@ async fn project_status_survives_a_run_of_an_unknown_kind() {
     client.cancel().await.unwrap();
 }
 
+/// project_status reads the newest deciding run across profiles (a stale profile's failure no
+/// longer outvotes a newer pass), counts unverified scenarios apart and never as passing, and
+/// puts a red run no failing scenario explains first in what to do.
+#[tokio::test]
+async fn project_status_follows_the_newest_run_and_names_unexplained_red_runs() {
+    let project = inventory_project().unwrap();
+    let mut history = sdd_history::History::open(project.path()).unwrap();
+    let result = |subject: &str, status| sdd_history::SubjectResult {
+        subject: subject.into(),
+        status,
+        detail: None,
+    };
+    let run = |label: &str, summary, results| sdd_history::NewRun {
+        kind: sdd_history::RunKind::Tests,
+        label: label.into(),
+        started_at: "2026-12-01T00:00:00Z".into(),
+        duration_seconds: 1.0,
+        commit: None,
+        dirty: None,
+        filter: None,
+        ok: false,
+        summary,
+        results,
+        tests: Vec::new(),
+    };
+    use sdd_history::SubjectStatus::{Failing, Passing, Unverified};
+    // The stale profile: recorded by an older SDD, red by its failing scenario.
+    history
+        .record(&run(
+            "rust",
+            json!({"tests": {"total": 4, "failed": 1}}),
+            vec![result("inventory.add_an_item", Failing)],
+        ))
+        .unwrap();
+    history
+        .record(&run(
+            "python",
+            json!({
+                "tests": {"total": 5, "passed": 3, "failed": 2, "skipped": 0},
+                "unmapped_failures": {"count": 2, "first": ["test_helper_x", "test_helper_y"]},
+                "problems": [], "problems_total": 0,
+            }),
+            vec![
+                result("inventory.add_an_item", Passing),
+                result("inventory.bulk_import", Unverified),
+            ],
+        ))
+        .unwrap();
+    drop(history);
+    let client = start(project.path()).await;
+    let status = structured(&call(&client, "project_status", json!({})).await);
+    assert_eq!(status["scenarios"]["passing"], 1, "{status:#}");
+    assert_eq!(status["scenarios"]["failing"], 0, "{status:#}");
+    assert_eq!(status["scenarios"]["unverified"], 1, "{status:#}");
+    assert_eq!(
+        status["unverified"][0]["scenario_id"], "inventory.bulk_import",
+        "{status:#}"
+    );
+    assert_eq!(
+        status["attention"].as_array().unwrap().len(),
+        1,
+        "{status:#}"
+    );
+    assert_eq!(status["attention"][0]["profile"], "python", "{status:#}");
+    assert_eq!(status["attention"][0]["unmapped_failures"], 2, "{status:#}");
+    let first = status["next_steps"][0].as_str().unwrap();
+    assert!(
+        first.contains("run_tests profile `python`")
+            && first.contains("2 failing test(s) map to no scenario: test_helper_x, test_helper_y"),
+        "{first}"
+    );
+    let steps = status["next_steps"].to_string();
+    assert!(
+        steps.contains("Unverified") && steps.contains("inventory.bulk_import"),
+        "{steps}"
+    );
+    client.cancel().await.unwrap();
+}
+
 /// A `run_tests` filter written to break out of a double-quoted `filter_arg` reaches the runner
 /// as one argument, verbatim, and runs nothing; a NUL in a filter is refused with the reason.
 #[tokio::test]
@@ -1168,5 +1247,91 @@ async fn a_hostile_export_path_is_refused() {
         std::fs::read_to_string(&theirs).unwrap(),
         "// my own k6 script\n"
     );
+    client.cancel().await.unwrap();
+}
+
+/// The binary's own `call` exits as `sdd call` does: 1 when the run it made is red (here,
+/// results that cannot be read), 0 for an answer that judges nothing, 2 for a tool error.
+#[test]
+fn a_scripted_call_exits_by_what_its_answer_reports() {
+    let project = inventory_project().unwrap();
+    let call = |tool: &str, arguments: &str| {
+        let out = std::process::Command::new(SERVER)
+            .arg("--project")
+            .arg(project.path())
+            .args(["call", tool, arguments])
+            .env("RUST_LOG", "error")
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+        )
+    };
+    let (code, out) = call("run_tests", r#"{"profile": "broken-results"}"#);
+    assert_eq!(code, Some(1), "{out}");
+    let answer: Value = serde_json::from_str(&out).expect(&out);
+    assert_eq!(answer["ok"], false, "{answer:#}");
+    let (code, out) = call("list_test_profiles", "{}");
+    assert_eq!(code, Some(0), "{out}");
+    let (code, out) = call("run_tests", r#"{"profile": "nope"}"#);
+    assert_eq!(code, Some(2), "{out}");
+}
+
+/// Which answers of this server count as failures for a scripted call.
+#[test]
+fn answers_that_report_a_failure() {
+    use sdd_implementation_server::reports_failure;
+    assert!(reports_failure("run_tests", &json!({"ok": false})));
+    assert!(!reports_failure("run_tests", &json!({"ok": true})));
+    assert!(reports_failure(
+        "check_scenarios",
+        &json!({"summary": {"failing": 2}})
+    ));
+    assert!(!reports_failure(
+        "check_scenarios",
+        &json!({"summary": {"failing": 0}})
+    ));
+    assert!(reports_failure(
+        "verify_constraints",
+        &json!({"overall": "failed"})
+    ));
+    assert!(!reports_failure(
+        "verify_constraints",
+        &json!({"overall": "no_failures"})
+    ));
+    assert!(!reports_failure(
+        "project_status",
+        &json!({"ok": false, "scenarios": {"failing": 3}})
+    ));
+}
+
+/// `history` of sdd.yaml is applied after every recorded run: with `keep_runs: 2`, three runs
+/// of a profile leave its latest two, and the latest still has its regressions' base.
+#[tokio::test]
+async fn runs_beyond_the_retention_of_sdd_yaml_are_pruned() {
+    let project = inventory_project().unwrap();
+    let file = project.path().join("sdd.yaml");
+    let yaml = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(
+        &file,
+        format!("{yaml}history: {{keep_runs: 2, keep_test_rows: 2}}\n"),
+    )
+    .unwrap();
+    let client = start(project.path()).await;
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        let run =
+            structured(&call(&client, "run_tests", json!({"profile": "broken-results"})).await);
+        ids.push(run["run_id"].as_i64().unwrap());
+    }
+    let listed = structured(&call(&client, "history", json!({"limit": 10})).await);
+    let listed: Vec<i64> = listed["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(listed, [ids[2], ids[1]]);
     client.cancel().await.unwrap();
 }

@@ -17,6 +17,41 @@ pub struct ServerIdentity {
     pub version: &'static str,
     /// What the server is for and how an agent should use it (sent as `instructions`).
     pub instructions: &'static str,
+    /// Whether one of its tools' answers reports a failure (a red test run, a failing
+    /// verdict): a scripted `call` then exits [`CALL_REPORTS_FAILURE`], so a CI script can
+    /// stop on it without reading the JSON. Each server knows which of its answers judge.
+    pub reports_failure: ReportsFailure,
+}
+
+/// Whether `tool`'s structured answer says that what it checked failed.
+pub type ReportsFailure = fn(tool: &str, answer: &serde_json::Value) -> bool;
+
+/// For a server none of whose answers is a verdict.
+pub fn judges_nothing(_tool: &str, _answer: &serde_json::Value) -> bool {
+    false
+}
+
+/// Exit status of a scripted call whose tool ran and whose answer is not a failure.
+pub const CALL_OK: u8 = 0;
+/// Exit status of a scripted call whose tool ran and reports a failure (run_tests `ok: false`,
+/// a failing verdict): the same 1 as `sdd verify` and `sdd status` when something failed.
+pub const CALL_REPORTS_FAILURE: u8 = 1;
+/// Exit status of a scripted call that failed itself: a usage mistake, arguments that are not
+/// a JSON object, a tool error (an unknown profile, a bad argument: the text says what to fix),
+/// a protocol error. 2, like every `sdd` usage mistake.
+pub const CALL_FAILED: u8 = 2;
+
+/// The exit status of a call of `tool` that answered `answer` (its structured content).
+pub fn call_exit_status(
+    reports_failure: ReportsFailure,
+    tool: &str,
+    answer: &serde_json::Value,
+) -> u8 {
+    if reports_failure(tool, answer) {
+        CALL_REPORTS_FAILURE
+    } else {
+        CALL_OK
+    }
 }
 
 enum Mode {
@@ -39,7 +74,9 @@ fn usage(identity: &ServerIdentity) -> String {
          {name} [--project DIR] [--specs DIR] tools             print the tool list (names, schemas) as JSON\n\n\
          --project DIR  the project root (default: current directory); nothing outside it is written\n\
          --specs DIR    the spec root (default: PROJECT/specs; relative paths are from the current directory)\n\n\
-         Exit status of `call`: 0 success, 1 tool error (the result explains it), 2 usage or protocol error.\n\
+         Exit status of `call`: 0 the tool ran and its answer is not a failure; 1 the tool ran and its answer\n\
+         reports a failure (run_tests `ok: false`, a failing verdict); 2 the call failed (usage, bad JSON,\n\
+         a tool error — the result explains it —, a protocol error).\n\
          Logs go to stderr; set RUST_LOG=debug for more.",
         name = identity.name,
         version = identity.version,
@@ -172,9 +209,10 @@ where
                     };
                     print_result(&output);
                     if is_error {
-                        ExitCode::from(1)
+                        ExitCode::from(CALL_FAILED)
                     } else {
-                        ExitCode::SUCCESS
+                        let answer = result.structured_content.unwrap_or_default();
+                        ExitCode::from(call_exit_status(identity.reports_failure, &tool, &answer))
                     }
                 }
                 Err(e) => {

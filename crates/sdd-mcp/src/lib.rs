@@ -18,7 +18,10 @@ pub mod test_client;
 #[cfg(feature = "test-client")]
 pub mod test_spec;
 
-pub use cli::{init_tracing, run, ServerIdentity};
+pub use cli::{
+    call_exit_status, init_tracing, judges_nothing, run, ReportsFailure, ServerIdentity,
+    CALL_FAILED, CALL_OK, CALL_REPORTS_FAILURE,
+};
 pub use generated::{generated_target, write_generated};
 pub use oneshot::{call_once, connect_in_process, list_tools, result_text, tool_arguments};
 pub use output::{

@@ -39,7 +39,15 @@ pub const IDENTITY: ServerIdentity = ServerIdentity {
         generate_alert_rules writes the constraints as a Prometheus rule file (burn-rate, latency and \
         exhaustion alerts) and generate_dashboard as a Grafana dashboard, each naming what it cannot \
         cover; both write only when given a `path` inside the project. Prompt: review_degradation.",
+    reports_failure,
 };
+
+/// Which answers report a failure, for a scripted `call`'s exit status: a failing scenario in
+/// `scenario_health` or a violated constraint in `constraint_headroom` (as `sdd status` exits 1).
+pub fn reports_failure(tool: &str, answer: &serde_json::Value) -> bool {
+    matches!(tool, "scenario_health" | "constraint_headroom")
+        && answer["counts"]["failing"].as_u64().unwrap_or(0) > 0
+}
 
 pub(crate) struct State {
     pub project: Project,
@@ -105,5 +113,30 @@ impl ServerHandler for MonitorServer {
                 .enable_prompts()
                 .build(),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    /// A failing scenario or violated constraint is a failure for a scripted call, as for
+    /// `sdd status`; other answers never are.
+    #[test]
+    fn failing_health_or_headroom_reports_a_failure() {
+        for tool in ["scenario_health", "constraint_headroom"] {
+            assert!(super::reports_failure(
+                tool,
+                &json!({"counts": {"failing": 1}})
+            ));
+            assert!(!super::reports_failure(
+                tool,
+                &json!({"counts": {"failing": 0}})
+            ));
+        }
+        assert!(!super::reports_failure(
+            "list_metrics",
+            &json!({"counts": {"failing": 1}})
+        ));
     }
 }

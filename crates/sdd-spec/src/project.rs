@@ -56,6 +56,52 @@ pub struct ProjectFile {
     /// service (`.sdd/service-logs/`) is always read too.
     #[serde(default)]
     pub debugger: DebuggerConfig,
+    /// How much of the past the run history (`.sdd/history.sqlite3`) keeps. Applied after
+    /// every recorded run; `sdd history prune` applies it at once and shrinks the file.
+    #[serde(default)]
+    pub history: HistoryConfig,
+}
+
+/// The `history` section: what the run history keeps, counted in runs of each test profile
+/// (and of the executable examples, and of each constraint selection).
+///
+/// Per-test rows are nearly all of the file (a 27,000-test suite made 32 MB in ten runs) and
+/// only recent runs' are read (`compare_runs` diffs two runs test by test, nearly always the
+/// last two); a run's record and its one status per scenario are small and feed history,
+/// trends and regressions, so they are kept far longer. Counted in runs, not days, so a profile
+/// run rarely keeps as much of its past as one run every minute. The latest run of each profile
+/// is never removed, so regressions (against the previous run of the same profile) are the
+/// same with or without pruning.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct HistoryConfig {
+    /// Runs of each profile whose per-test rows are kept: the latest N (default 5; at least
+    /// 2, so the latest can be compared test by test with the one before).
+    #[serde(default = "default_keep_test_rows")]
+    #[schemars(range(min = 2))]
+    pub keep_test_rows: usize,
+    /// Runs of each profile kept at all, with their per-scenario results: the latest N
+    /// (default 500; at least 1).
+    #[serde(default = "default_keep_runs")]
+    #[schemars(range(min = 1))]
+    pub keep_runs: usize,
+}
+
+impl Default for HistoryConfig {
+    fn default() -> Self {
+        HistoryConfig {
+            keep_test_rows: default_keep_test_rows(),
+            keep_runs: default_keep_runs(),
+        }
+    }
+}
+
+fn default_keep_test_rows() -> usize {
+    5
+}
+
+fn default_keep_runs() -> usize {
+    500
 }
 
 /// Where the captured output of the service SDD started is kept, relative to the project root:
@@ -696,7 +742,8 @@ pub enum ResultsFormat {
     Libtest,
     /// `cargo nextest run` human output.
     Nextest,
-    /// pytest terminal output with `-rA` (short summary) or `-v`.
+    /// pytest terminal output with `-v` (one line per test) and `-ra` (the short summary of
+    /// failures, errors and skips; `-rA` reads the same but reprints every passing test).
     Pytest,
     /// `go test -json` event stream.
     GoJson,
@@ -1114,7 +1161,7 @@ mod tests {
     #[test]
     fn parses_profiles_service_and_targets() {
         let file = parse_project_file(
-            "tests:\n  unit:\n    command: cargo test\n    results: {format: libtest}\n  api:\n    command: pytest -rA\n    workdir: api\n    timeout_seconds: 60\n    results: {format: junit, path: report.xml}\nservice:\n  command: ./serve\n  base_url: http://127.0.0.1:8080\n  ready: {http: /health}\ntargets:\n  allowed_hosts: [staging.internal]\n",
+            "tests:\n  unit:\n    command: cargo test\n    results: {format: libtest}\n  api:\n    command: pytest -ra\n    workdir: api\n    timeout_seconds: 60\n    results: {format: junit, path: report.xml}\nservice:\n  command: ./serve\n  base_url: http://127.0.0.1:8080\n  ready: {http: /health}\ntargets:\n  allowed_hosts: [staging.internal]\n",
         )
         .unwrap();
         assert_eq!(file.specs, "specs");

@@ -30,7 +30,14 @@ pub const IDENTITY: ServerIdentity = ServerIdentity {
         person approves them; you cannot. generate_test_suite writes failing tests named after scenario \
         IDs; impact_analysis says what a spec change touches. Every result is computed from the spec \
         files; nothing is guessed.",
+    reports_failure,
 };
+
+/// Which answers report a failure, for a scripted `call`'s exit status: `validate_spec` on a
+/// spec with errors (as `sdd validate` exits 1). The other tools read, draft or propose.
+pub fn reports_failure(tool: &str, answer: &serde_json::Value) -> bool {
+    tool == "validate_spec" && answer["valid"] == false
+}
 
 #[derive(Clone)]
 pub struct SpecServer {
@@ -121,5 +128,28 @@ impl ServerHandler for SpecServer {
         _context: rmcp::service::RequestContext<rmcp::RoleServer>,
     ) -> Result<rmcp::model::ReadResourceResponse, rmcp::ErrorData> {
         self.read(&request.uri).map(Into::into)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    /// A spec with errors is a failure for a scripted call, as for `sdd validate`; a reading
+    /// tool never is.
+    #[test]
+    fn only_an_invalid_spec_reports_a_failure() {
+        assert!(super::reports_failure(
+            "validate_spec",
+            &json!({"valid": false})
+        ));
+        assert!(!super::reports_failure(
+            "validate_spec",
+            &json!({"valid": true})
+        ));
+        assert!(!super::reports_failure(
+            "get_scenarios",
+            &json!({"valid": false})
+        ));
     }
 }

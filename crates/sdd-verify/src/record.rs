@@ -12,6 +12,14 @@ use sdd_results::Outcome;
 use crate::constraints::Verdict;
 use crate::examples::CheckVerdict;
 
+/// What the history keeps, as `history` of sdd.yaml says (the history crate knows no sdd.yaml).
+pub fn retention(config: &sdd_spec::project::HistoryConfig) -> sdd_history::Retention {
+    sdd_history::Retention {
+        test_rows_runs: config.keep_test_rows,
+        runs: config.keep_runs,
+    }
+}
+
 /// How a problem saying a run could not be recorded begins (the error follows): `sdd verify`
 /// finds it by this prefix.
 pub const NOT_RECORDED: &str = "the run was not recorded: ";
@@ -102,6 +110,17 @@ pub fn constraint_status(verdict: Verdict) -> SubjectStatus {
 
 #[cfg(test)]
 mod tests {
+
+    /// sdd.yaml's defaults are the history's own: a project without a `history` section keeps
+    /// what a history opened without one does.
+    #[test]
+    fn the_default_retention_is_the_same_on_both_sides() {
+        assert_eq!(
+            super::retention(&sdd_spec::project::HistoryConfig::default()),
+            sdd_history::Retention::DEFAULT
+        );
+    }
+
     use super::*;
 
     #[tokio::test]

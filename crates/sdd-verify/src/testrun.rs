@@ -13,6 +13,7 @@ use sdd_spec::project::{confine, ResultsFormat, TestProfile};
 
 use sdd_exec::git::TreeState;
 use sdd_exec::process::{run, Exit, RunSpec, Supervisor};
+use sdd_history::status::RunTrouble;
 use sdd_history::{History, NewRun, RunKind, SubjectResult, TestRow};
 use sdd_results::trace::{trace, RunShape, ScenarioVerdict, TestMap, Traceability};
 use sdd_results::{parse_output, parse_path, Outcome, ParsedResults, Reconciliation, TestCase};
@@ -363,8 +364,10 @@ pub async fn run_tests(request: TestRunRequest<'_>) -> Result<TestRunReport, Tes
         && !cases.is_empty()
         && !matches!(outcome.exit, Exit::TimedOut { .. })
     {
+        // `Exit`'s Display is the predicate of a sentence ("exited with status 101"); its
+        // Debug form (`Code { code: 101 }`) says nothing to a reader.
         problems.push(format!(
-            "the command exited with {:?} although no test failed; see output_tail",
+            "the command {} although no test failed; see output_tail",
             outcome.exit
         ));
     }
@@ -524,11 +527,37 @@ fn record(
             scenario_id: index.scenario_for(&c.name).id().map(str::to_string),
         })
         .collect();
-    let summary = serde_json::json!({
+    // Why a red run is red beyond its failing scenarios, for `project_status`: failing tests
+    // that count against no approved scenario, and the run's problems — a few of each, one
+    // line apiece, so a run of 27,000 tests stores a few hundred bytes of it.
+    let approved: std::collections::HashSet<&str> = report
+        .traceability
+        .scenarios
+        .iter()
+        .map(|s| s.scenario_id.as_str())
+        .collect();
+    let unmapped_failures: Vec<&str> = cases
+        .iter()
+        .filter(|c| c.outcome == Outcome::Failed)
+        .filter(|c| {
+            index
+                .scenario_for(&c.name)
+                .id()
+                .is_none_or(|id| !approved.contains(id))
+        })
+        .map(|c| c.name.as_str())
+        .collect();
+    let trouble = RunTrouble::new(&unmapped_failures, &report.problems);
+    let mut summary = serde_json::json!({
         "tests": report.tests,
         "scenarios": report.traceability.summary,
         "exit": report.exit,
     });
+    if let (Some(fields), Ok(serde_json::Value::Object(trouble))) =
+        (summary.as_object_mut(), serde_json::to_value(&trouble))
+    {
+        fields.extend(trouble);
+    }
     history
         .record(&NewRun {
             // The command's time, without parsing and tracing its results.

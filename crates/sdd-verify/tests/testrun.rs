@@ -309,3 +309,93 @@ async fn unusable_filters_are_refused_with_the_reason() {
         assert!(!dir.path().join("ran").exists());
     }
 }
+
+/// A profile in `root`'s sdd.yaml whose command is `script`, printing libtest's output.
+fn add_scripted_profile(root: &Path, name: &str, script: &str) {
+    let dir = root.join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("run.sh"), script).unwrap();
+    let file = root.join("sdd.yaml");
+    let yaml = std::fs::read_to_string(&file).unwrap().replacen(
+        "tests:\n",
+        &format!(
+            "tests:\n  {name}:\n    command: sh run.sh\n    workdir: {name}\n    results: {{format: libtest}}\n"
+        ),
+        1,
+    );
+    std::fs::write(file, yaml).unwrap();
+}
+
+/// A red run says why in the summary it is recorded with — failing tests that map to no
+/// scenario, its problems, one line each — and no problem shows an exit in its Debug form
+/// (`Code { code: 3 }`, once the whole explanation of a red run).
+#[tokio::test]
+async fn a_red_run_records_why_in_words() {
+    let dir = project();
+    let root = dir.path();
+    add_scripted_profile(
+        root,
+        "unmapped",
+        "printf 'running 2 tests\\ntest sdd_inventory_add_an_item ... ok\\ntest helper_parses_dates ... FAILED\\n\\nfailures:\\n\\n---- helper_parses_dates stdout ----\\nboom\\n\\nfailures:\\n    helper_parses_dates\\n\\ntest result: FAILED. 1 passed; 1 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.00s\\n'\nexit 101\n",
+    );
+    add_scripted_profile(
+        root,
+        "exits-3",
+        "printf 'running 1 test\\ntest sdd_inventory_add_an_item ... ok\\n\\ntest result: ok. 1 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.00s\\n'\nexit 3\n",
+    );
+    let history = Mutex::new(Some(History::open(root).unwrap()));
+
+    let unmapped = run(root, "unmapped", None, &history).await;
+    assert!(!unmapped.ok, "{unmapped:#?}");
+    let exits = run(root, "exits-3", None, &history).await;
+    assert!(!exits.ok, "{exits:#?}");
+    for problem in &exits.problems {
+        assert!(!problem.contains("Code {"), "{problem}");
+    }
+    assert!(
+        exits
+            .problems
+            .iter()
+            .any(|p| p.contains("the command exited with status 3 although no test failed")),
+        "{:?}",
+        exits.problems
+    );
+
+    let guard = history.lock().unwrap();
+    let history = guard.as_ref().unwrap();
+    let summary = |id: Option<i64>| history.run(id.unwrap()).unwrap().summary;
+    let stored = summary(unmapped.run_id);
+    assert_eq!(stored["unmapped_failures"]["count"], 1, "{stored:#}");
+    assert_eq!(
+        stored["unmapped_failures"]["first"][0], "helper_parses_dates",
+        "{stored:#}"
+    );
+    let stored = summary(exits.run_id);
+    assert_eq!(stored["unmapped_failures"]["count"], 0, "{stored:#}");
+    let problems = stored["problems"].as_array().unwrap();
+    assert!(!problems.is_empty(), "{stored:#}");
+    for problem in problems {
+        let problem = problem.as_str().unwrap();
+        assert!(
+            !problem.contains("Code {") && !problem.contains('\n'),
+            "{problem}"
+        );
+    }
+    // What project_status reads back from the history says both.
+    let latest = history
+        .latest_statuses(&sdd_history::status::SCENARIO_RUN_KINDS)
+        .unwrap();
+    let attention = sdd_history::status::attention(&latest);
+    let said: Vec<(&str, &str)> = attention
+        .iter()
+        .map(|a| (a.profile.as_str(), a.problem.as_str()))
+        .collect();
+    assert_eq!(attention.len(), 2, "{said:?}");
+    assert!(said[0].1.contains("exited with status 3"), "{said:?}");
+    assert!(
+        said[1]
+            .1
+            .contains("1 failing test(s) map to no scenario: helper_parses_dates"),
+        "{said:?}"
+    );
+}

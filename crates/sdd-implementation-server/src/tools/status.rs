@@ -6,8 +6,8 @@ use schemars::JsonSchema;
 use serde::Serialize;
 
 use sdd_history::status::{
-    scenario_standing, ApprovedScenario, FailingScenario, ScenarioCounts, ScenarioStanding,
-    SCENARIO_RUN_KINDS,
+    attention, scenario_standing, ApprovedScenario, FailingScenario, RunAttention, ScenarioCounts,
+    ScenarioStanding, SCENARIO_RUN_KINDS,
 };
 use sdd_history::{HistoryQuery, RunKind, RunRecord};
 use sdd_mcp::{first, ToolError};
@@ -53,6 +53,14 @@ pub struct ProjectStatus {
     /// The first 10 failing scenarios (`scenarios.failing` counts them; traceability with
     /// `verdict: failing` lists them all).
     pub failing: Vec<FailingScenario>,
+    /// The first 10 unverified scenarios: their tests that were read passed, but the run's
+    /// results do not reconcile with the runner's summary (or a test binary crashed); never
+    /// counted as passing (`scenarios.unverified` counts them).
+    pub unverified: Vec<FailingScenario>,
+    /// The latest test runs that are red for a reason no failing scenario explains — failing
+    /// tests that map to no scenario, a crashed test binary, results that do not reconcile
+    /// with the runner's summary, a timeout, nothing readable — newest first (the first 10).
+    pub attention: Vec<RunAttention>,
     /// Scenarios without a test (the first 10; traceability with `verdict: no_test`).
     pub without_tests: Vec<String>,
     /// Regressions flagged by the latest runs (the first 10).
@@ -72,9 +80,11 @@ pub struct ProjectStatus {
 #[tool_router(router = status_tools, vis = "pub(crate)")]
 impl ImplServer {
     /// Where the project stands: the spec (approved / proposed scenarios), scenarios implemented
-    /// / passing / failing / without a test / never checked according to the latest run of each
-    /// test profile and of the executable examples, regressions, the last runs, and what to do
-    /// next. Call this first, and after every change.
+    /// / passing / failing / unverified / without a test / never checked (across test profiles
+    /// the newest run that saw a scenario pass or fail decides; a failure in the executable
+    /// examples counts whatever the tests say), test runs that are red for reasons no scenario
+    /// explains (`attention`), regressions, the last runs, and what to do next. Call this
+    /// first, and after every change.
     #[tool(annotations(read_only_hint = true, idempotent_hint = true, open_world_hint = false))]
     pub async fn project_status(
         &self,
@@ -154,11 +164,20 @@ impl ImplServer {
         let ScenarioStanding {
             counts,
             mut failing,
+            mut unverified,
             mut without_tests,
             regressions,
         } = scenario_standing(&approved, &latest);
+        let mut attention = attention(&latest);
 
-        // What to do next.
+        // What to do next. A red run no scenario explains comes first: until it is fixed, the
+        // scenario counts below it are not the whole story.
+        for red in attention.iter().take(3) {
+            next_steps.push(format!(
+                "run_tests profile `{}` (run {}) is red for a reason no failing scenario explains: {}; fix that and run it again",
+                red.profile, red.run_id, red.problem
+            ));
+        }
         if file.is_ok() && project_file.test_profiles.is_empty() {
             next_steps.push("Add a test profile to sdd.yaml (`tests:` with a command and a results format) so run_tests can run your tests".into());
         }
@@ -191,6 +210,17 @@ impl ImplServer {
             next_steps.push(format!(
                 "Make the failing scenarios pass: {}",
                 failing
+                    .iter()
+                    .take(5)
+                    .map(|f| f.scenario_id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        if !unverified.is_empty() {
+            next_steps.push(format!(
+                "Unverified — their tests passed but the run's results do not reconcile with the runner's summary (or a test binary crashed), so they are not counted as passing: {}; see the run's problems (history) and run the profile again",
+                unverified
                     .iter()
                     .take(5)
                     .map(|f| f.scenario_id.as_str())
@@ -241,6 +271,8 @@ impl ImplServer {
             );
         }
         failing.truncate(LISTED);
+        unverified.truncate(LISTED);
+        attention.truncate(LISTED);
         without_tests.truncate(LISTED);
         let regressions_total = regressions.len();
         let (regressions, _) = first(regressions, LISTED);
@@ -257,6 +289,8 @@ impl ImplServer {
             spec: spec_counts,
             scenarios: counts,
             failing,
+            unverified,
+            attention,
             without_tests,
             regressions,
             regressions_total,
