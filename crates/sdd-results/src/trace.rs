@@ -582,6 +582,15 @@ Feature: Orders
                 To("orders.ship_an_order"),
             ),
             ("[warehouse.restock] anything", To("warehouse.restock")),
+            // `[ID]` in every runner's names: a pytest parameter, a go subtest.
+            ("t.py::test_x[warehouse.restock]", To("warehouse.restock")),
+            ("shop/ledger::TestX/[orders.cancel]", To("orders.cancel")),
+            // Rust doc tests, by the item's path.
+            (
+                "src/lib.rs - sdd_orders_ship_an_order (line 3)",
+                To("orders.ship_an_order"),
+            ),
+            ("src/lib.rs - post (line 6)", Unmapped),
             // The name alone, when one scenario has it.
             ("Restock", To("warehouse.restock")),
             // Two features have `Ship an order`: the name alone is no answer.
