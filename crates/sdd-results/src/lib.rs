@@ -202,9 +202,12 @@ pub struct Reconciliation {
     /// The same counts from the tests read.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub parsed: Vec<Count>,
-    /// Each difference in words, and what to change so none remain.
+    /// Each difference in words.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub differences: Vec<String>,
+    /// What to change so that the runner lists every test, when that is the likely cause.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub fix: String,
 }
 
 /// How many tests the runner (or the reading) puts under one of the runner's words.
@@ -250,15 +253,13 @@ impl Reconciliation {
             if said != read {
                 out.status = ReconcileStatus::Differs;
                 out.differences.push(format!(
-                    "{source} says {said} {word}, but {read} {} read{hint}",
+                    "{source} says {said} {word}, but {read} {} read",
                     if read == 1 { "was" } else { "were" },
-                    hint = if hint.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" ({hint})")
-                    }
                 ));
             }
+        }
+        if !out.differences.is_empty() {
+            out.fix = hint.to_string();
         }
         out
     }
@@ -280,6 +281,9 @@ impl Reconciliation {
         }
         if self.source.is_empty() {
             self.source = other.source.clone();
+        }
+        if self.fix.is_empty() {
+            self.fix = other.fix.clone();
         }
         for (mine, theirs) in [
             (&mut self.runner, other.runner),
@@ -389,9 +393,14 @@ pub fn parse_output(format: ResultsFormat, text: &str) -> ParsedResults {
         // Said below, better: no results at all.
     } else if !reconciliation.status.vouches() {
         parsed.problems.push(format!(
-            "the tests read do not reconcile with {}: {}; scenarios whose tests may be among those not read are `unverified` or `not_run`, never passing",
+            "the tests read do not reconcile with {}: {}; scenarios whose tests may be among those not read are `unverified` or `not_run`, never passing{}",
             reconciliation.source,
-            reconciliation.differences.join("; ")
+            reconciliation.differences.join("; "),
+            if reconciliation.fix.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", reconciliation.fix)
+            }
         ));
     }
 

@@ -159,16 +159,16 @@ fn counts_read_reconcile_with_the_runners_own_summary() {
     let quiet = parse(&recordings()[2]);
     assert!(
         quiet.reconciliation.differences[0].contains("says 4 passed, but 0 were read")
-            && quiet.reconciliation.differences[0].contains("`-v -ra`"),
+            && quiet.reconciliation.fix.contains("`-v -ra`"),
         "{:?}",
-        quiet.reconciliation.differences
+        quiet.reconciliation
     );
     let nextest = parse(&recordings()[6]);
     assert!(
         nextest.reconciliation.differences[0].contains("says 2 skipped, but 0 were read")
-            && nextest.reconciliation.differences[0].contains("--status-level skip"),
+            && nextest.problems[0].contains("--status-level skip"),
         "{:?}",
-        nextest.reconciliation.differences
+        nextest.problems
     );
 }
 
