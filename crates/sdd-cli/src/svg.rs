@@ -259,7 +259,7 @@ pub fn status_color(status: &str) -> &'static str {
     match status {
         "passing" | "passed" | "healthy" => "#2da44e",
         "failing" | "failed" => "#cf222e",
-        "inconclusive" | "partial" => "#d4a72c",
+        "inconclusive" | "partial" | "unverified" => "#d4a72c",
         "skipped" | "not_run" => "#8c959f",
         "unchecked" | "no_test" | "no data" => "#d0d7de",
         "proposed" => "#8250df",

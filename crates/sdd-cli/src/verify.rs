@@ -587,6 +587,10 @@ fn scenario_rows(
                 format!("{review}, not verified")
             } else if tests == "failing" || examples == "failing" {
                 "failing".into()
+            } else if tests == ScenarioVerdict::Unverified.as_str() {
+                // A test of it may be among those the run's results lost: a passing example
+                // does not outweigh a test that may have failed.
+                tests.clone()
             } else if tests == "passing" || examples == "passing" {
                 "passing".into()
             } else {
@@ -731,6 +735,22 @@ pub(crate) mod tests {
         });
         let result: RunTestsResult = serde_json::from_value(answer).expect("a run_tests answer");
         result.report
+    }
+
+    /// A run whose results did not reconcile leaves its scenarios `unverified`: never passing,
+    /// and the verification is not VERIFIED.
+    #[test]
+    fn an_unverified_scenario_is_not_verified() {
+        let spec = spec();
+        let runs = [run(&[("t.kept", "unverified")], json!([]), json!([]))];
+        let rows = scenario_rows(&spec, &runs, None);
+        let kept: Vec<ScenarioRow> = rows.into_iter().filter(|r| r.id == "t.kept").collect();
+        assert_eq!(kept[0].verdict, "unverified");
+        let (overall, _, not_verified) = standing(&spec, &[], &kept, &[], None);
+        assert_ne!(overall, Overall::Verified);
+        assert!(not_verified
+            .iter()
+            .any(|n| n.subject == "t.kept" && n.why == "unverified"));
     }
 
     #[test]

@@ -65,6 +65,21 @@ fn pytest_verbose() -> String {
             test_name(i)
         ));
     }
+    // `-ra`'s summary, a line per failure, and pytest's final line, which is reconciled.
+    out.push_str(
+        "=========================== short test summary info ============================\n",
+    );
+    for i in (0..TESTS).step_by(20) {
+        out.push_str(&format!(
+            "FAILED tests/test_domain.py::{} - assert 1 == 2\n",
+            test_name(i)
+        ));
+    }
+    let failed = TESTS.div_ceil(20);
+    out.push_str(&format!(
+        "============ {failed} failed, {} passed in 812.00s (0:13:32) ============\n",
+        TESTS - failed
+    ));
     out
 }
 
@@ -119,6 +134,12 @@ fn main() {
         parse_output(ResultsFormat::Pytest, &pytest)
     });
     assert_eq!(parsed_py.cases.len(), TESTS);
+    assert_eq!(
+        parsed_py.reconciliation.status,
+        sdd_results::ReconcileStatus::Agrees,
+        "{:?}",
+        parsed_py.reconciliation
+    );
     let spec = spec();
     let trace = time("map 100,000 results to 10,000 scenarios", || {
         sdd_results::trace::trace(

@@ -82,6 +82,10 @@ pub struct ParsedResults {
     /// no test in it may have a skipped one.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub skips_unlisted: bool,
+    /// Tests the runner says it left out (pytest's `deselected`, libtest's `filtered out`):
+    /// a scenario with no test in the run may have one among them.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub filtered_out: usize,
     /// Test name → position of its latest entry in `cases`.
     #[serde(skip)]
     #[schemars(skip)]
@@ -134,7 +138,11 @@ impl ParsedResults {
     /// named. Only then can a scenario with no failing test be called passing, or one with no
     /// test at all be told it has none.
     pub fn is_complete(&self) -> bool {
-        self.reconciliation.status.vouches() && self.crashed.iter().all(|c| c.unreported_named)
+        // A problem is something not read (a file that did not collect, a report that could
+        // not be read, a malformed line): the tests in it are unknown.
+        self.problems.is_empty()
+            && self.reconciliation.status.vouches()
+            && self.crashed.iter().all(|c| c.unreported_named)
     }
 
     /// Fold in another results file's reading (a JUnit directory): statuses combine to the
@@ -152,6 +160,7 @@ impl ParsedResults {
         self.reconciliation.absorb(other.reconciliation, file);
         self.crashed.extend(other.crashed);
         self.skips_unlisted |= other.skips_unlisted;
+        self.filtered_out += other.filtered_out;
     }
 }
 
@@ -303,6 +312,10 @@ impl Reconciliation {
                 .map(|d| format!("{}: {d}", file.display())),
         );
     }
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 fn dedup_keep_order(words: &mut Vec<&str>) {

@@ -18,8 +18,8 @@ struct Binary {
     /// Where its results are in `cases`: `first_case..end`.
     first_case: usize,
     end: usize,
-    /// Its `test result:` counts: passed, failed, ignored.
-    result: Option<[usize; 3]>,
+    /// Its `test result:` counts: passed, failed, ignored, filtered out.
+    result: Option<[usize; 4]>,
 }
 
 /// What cargo said on stderr about one binary: `Running …` or `Doc-tests …` and what followed.
@@ -35,10 +35,23 @@ pub fn parse(text: &str) -> ParsedResults {
     let mut headers: Vec<Header> = Vec::new();
     let mut sections: Vec<(String, String)> = Vec::new();
     let mut open_section: Option<(String, String)> = None;
+    // cargo without `--no-fail-fast` stops at the first binary that fails: `error: test
+    // failed, to rerun pass …` with no `error: N targets failed:` after it.
+    let mut a_binary_failed = false;
+    let mut failures_summed = false;
     for line in text.lines() {
         if let Some(header) = cargo_header(line) {
             headers.push(header);
             continue;
+        }
+        if line.starts_with("error: test failed, to rerun pass")
+            || line.starts_with("error: doctest failed, to rerun pass")
+        {
+            a_binary_failed = true;
+        } else if line.starts_with("error: ")
+            && (line.ends_with(" targets failed:") || line.ends_with(" target failed:"))
+        {
+            failures_summed = true;
         }
         if let Some(name) = section_header(line) {
             sections.extend(open_section.take());
@@ -83,6 +96,16 @@ pub fn parse(text: &str) -> ParsedResults {
     attach(&mut parsed, sections);
     record_crashes(&mut parsed, &binaries, &headers);
     parsed.reconciliation = reconcile(&parsed, &binaries);
+    parsed.filtered_out = binaries.iter().filter_map(|b| b.result).map(|r| r[3]).sum();
+    if a_binary_failed && !failures_summed {
+        parsed.reconciliation.status = crate::ReconcileStatus::Differs;
+        parsed.reconciliation.differences.push(
+            "cargo stopped at the first test binary that failed, so the binaries after it never ran"
+                .into(),
+        );
+        parsed.reconciliation.fix =
+            "run `cargo test --no-fail-fast` so every test binary runs".into();
+    }
     parsed
 }
 
@@ -90,12 +113,20 @@ pub fn parse(text: &str) -> ParsedResults {
 /// paired in order with the stderr blocks that tell a crash, and its crashing test (the
 /// thread that overflowed or panicked) a failure.
 fn record_crashes(parsed: &mut ParsedResults, binaries: &[Binary], headers: &[Header]) {
+    // cargo names every binary it runs, in the order their output comes: one name per
+    // `running N tests` block. When the two lists do not match up (output cut, stderr not
+    // given), a crashed block takes the next stderr block that tells a crash.
+    let paired = headers.len() == binaries.len();
     let mut crash_headers = headers.iter().filter(|h| tells_a_crash(&h.body));
-    for binary in binaries {
+    for (at, binary) in binaries.iter().enumerate() {
         if binary.result.is_some() {
             continue;
         }
-        let header = crash_headers.next();
+        let header = if paired {
+            headers.get(at)
+        } else {
+            crash_headers.next()
+        };
         let body = header.map(|h| h.body.as_str()).unwrap_or_default();
         let mut reported_tests: Vec<String> = parsed.cases[binary.first_case..binary.end]
             .iter()
@@ -143,6 +174,7 @@ fn reconcile(parsed: &ParsedResults, binaries: &[Binary]) -> Reconciliation {
     let mut read = [0usize; 3];
     for binary in &finished {
         for (total, n) in runner.iter_mut().zip(binary.result.unwrap_or_default()) {
+            // (zip stops at `runner`'s three: `filtered out` is not a result)
             *total += n;
         }
         for case in &parsed.cases[binary.first_case..binary.end] {
@@ -200,10 +232,10 @@ fn running_line(line: &str) -> Option<usize> {
 }
 
 /// `test result: FAILED. 2 passed; 3 failed; 2 ignored; 0 measured; 0 filtered out; finished …`
-fn result_counts(line: &str) -> Option<[usize; 3]> {
+fn result_counts(line: &str) -> Option<[usize; 4]> {
     let rest = line.strip_prefix("test result: ")?;
     let (_, counts) = rest.split_once(". ")?;
-    let mut out = [0usize; 3];
+    let mut out = [0usize; 4];
     let mut seen = 0;
     for part in counts.split(';') {
         let (n, word) = part.trim().split_once(' ')?;
@@ -211,6 +243,10 @@ fn result_counts(line: &str) -> Option<[usize; 3]> {
             "passed" => 0,
             "failed" => 1,
             "ignored" => 2,
+            "filtered out" => {
+                out[3] = n.parse().ok()?;
+                continue;
+            }
             _ => continue,
         };
         out[slot] = n.parse().ok()?;
@@ -518,7 +554,7 @@ mod tests {
 
     #[test]
     fn a_binary_without_its_result_line_crashed() {
-        let text = "running 3 tests\ntest a ... ok\n\nrunning 1 test\ntest b ... ok\n\ntest result: ok. 1 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out\n\n     Running tests/crash.rs (target/debug/deps/crash-1)\n\nthread 'c' (42) has overflowed its stack\nfatal runtime error: stack overflow, aborting\nerror: test failed, to rerun pass `--test crash`\n\nCaused by:\n  process didn't exit successfully: `/p/target/debug/deps/crash-1` (signal: 6, SIGABRT: process abort signal)\n     Running tests/more.rs (target/debug/deps/more-2)\n";
+        let text = "running 3 tests\ntest a ... ok\n\nrunning 1 test\ntest b ... ok\n\ntest result: ok. 1 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out\n\n     Running tests/crash.rs (target/debug/deps/crash-1)\n\nthread 'c' (42) has overflowed its stack\nfatal runtime error: stack overflow, aborting\nerror: test failed, to rerun pass `--test crash`\n\nCaused by:\n  process didn't exit successfully: `/p/target/debug/deps/crash-1` (signal: 6, SIGABRT: process abort signal)\n     Running tests/more.rs (target/debug/deps/more-2)\nerror: 1 target failed:\n    `--test crash`\n";
         let parsed = parse(text);
         let crash = &parsed.crashed[0];
         assert_eq!(crash.binary.as_deref(), Some("tests/crash.rs"));
@@ -538,6 +574,38 @@ mod tests {
         assert!(!parsed.is_complete());
         // The binary that finished reconciles on its own.
         assert_eq!(parsed.reconciliation.status, crate::ReconcileStatus::Agrees);
+    }
+
+    /// Without `--no-fail-fast` cargo stops at the first binary that fails; the binaries after
+    /// it never run, and nothing in the output lists them.
+    #[test]
+    fn cargo_stopping_at_a_failed_binary_is_a_difference() {
+        let stdout = "running 1 test\ntest a ... FAILED\n\nfailures:\n\n---- a stdout ----\nboom\n\nfailures:\n    a\n\ntest result: FAILED. 0 passed; 1 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.00s\n";
+        let stopped = format!("{stdout}\n     Running tests/a.rs (target/debug/deps/a-1)\nerror: test failed, to rerun pass `--test a`\n");
+        let parsed = parse(&stopped);
+        assert!(!parsed.is_complete());
+        assert!(parsed.reconciliation.fix.contains("--no-fail-fast"));
+        let finished = format!("{stopped}error: 1 target failed:\n    `--test a`\n");
+        assert!(parse(&finished).reconciliation.status.vouches());
+        // Only stdout: nothing says whether cargo went on.
+        assert!(parse(stdout).reconciliation.status.vouches());
+    }
+
+    /// A test that calls `process::exit(0)` ends its binary without a word on stderr: the
+    /// binary is still named, by its place among cargo's `Running` lines, so its tests can be
+    /// listed.
+    #[test]
+    fn a_binary_that_exits_quietly_is_named_by_its_place() {
+        let text = "running 1 test\ntest a ... ok\n\ntest result: ok. 1 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.00s\n\nrunning 2 tests\n     Running unittests src/lib.rs (target/debug/deps/x-1)\n     Running tests/zexit.rs (target/debug/deps/zexit-2)\n";
+        let parsed = parse(text);
+        let crash = &parsed.crashed[0];
+        assert_eq!(crash.binary.as_deref(), Some("tests/zexit.rs"));
+        assert_eq!(
+            crash.executable.as_deref(),
+            Some("target/debug/deps/zexit-2")
+        );
+        assert_eq!(crash.crashed_test, None);
+        assert_eq!((crash.tests, crash.reported), (Some(2), 0));
     }
 
     #[test]

@@ -86,8 +86,17 @@ fn reconcile(parsed: &ParsedResults, counts: &[(String, usize)]) -> Reconciliati
 fn summary_line(line: &str) -> Option<Vec<(String, usize)>> {
     let rest = line.trim_start().strip_prefix("Summary [")?;
     let (_, rest) = rest.split_once(']')?;
-    let (_, counts) = rest.split_once(" run: ")?;
+    let (ran, counts) = rest.split_once(" run: ")?;
     let mut out = Vec::new();
+    // `3/6 tests run`: cancelled after a failure (`--fail-fast`), the other 3 never ran.
+    if let Some((ran, of)) = ran
+        .split_whitespace()
+        .next()
+        .and_then(|n| n.split_once('/'))
+    {
+        let (ran, of): (usize, usize) = (ran.parse().ok()?, of.parse().ok()?);
+        out.push(("not run".to_string(), of.saturating_sub(ran)));
+    }
     let mut depth = 0usize;
     let mut plain = String::new();
     // Leave out parenthesised notes (`(1 slow)`): they count tests already counted.
@@ -162,6 +171,30 @@ fn status_line(line: &str) -> Option<TestCase> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn summaries() {
+        let table: &[(&str, &[(&str, usize)])] = &[
+            (
+                "     Summary [   2.024s] 9 tests run: 5 passed, 4 failed, 2 skipped",
+                &[("passed", 5), ("failed", 4), ("skipped", 2)],
+            ),
+            (
+                "     Summary [   0.1s] 3/6 tests run: 2 passed, 1 failed, 1 skipped",
+                &[("not run", 3), ("passed", 2), ("failed", 1), ("skipped", 1)],
+            ),
+            (
+                "     Summary [   0.1s] 4 tests run: 4 passed (1 slow, 1 flaky), 0 skipped",
+                &[("passed", 4), ("skipped", 0)],
+            ),
+        ];
+        for (line, expected) in table {
+            let got = summary_line(line).unwrap();
+            let expected: Vec<(String, usize)> =
+                expected.iter().map(|(w, n)| (w.to_string(), *n)).collect();
+            assert_eq!(got, expected, "{line}");
+        }
+    }
 
     #[test]
     fn statuses() {

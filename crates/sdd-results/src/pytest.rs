@@ -10,7 +10,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::{relevant_excerpt, Outcome, ParsedResults, Reconciliation, TestCase};
+use super::{relevant_excerpt, Outcome, ParsedResults, ReconcileStatus, Reconciliation, TestCase};
 
 const STATUSES: &[&str] = &["PASSED", "FAILED", "SKIPPED", "ERROR", "XFAIL", "XPASS"];
 const SUB_STATUSES: &[&str] = &["SUBPASSED", "SUBFAILED", "SUBSKIPPED"];
@@ -37,7 +37,26 @@ pub fn parse(text: &str) -> ParsedResults {
     let mut collection_errors: Vec<String> = Vec::new();
     // Node IDs seen on `-v` lines: the summary's `STATUS node - message` is split after one.
     let mut known: HashSet<String> = HashSet::new();
+    // What pytest collected and selected; the tests it started (`-v` prints the node before
+    // running it when the test writes to the terminal, `-s`); why it stopped early.
+    let mut collected: Option<Collected> = None;
+    let mut started: Vec<String> = Vec::new();
+    let mut stopped: Vec<String> = Vec::new();
     for line in text.lines() {
+        if let Some(counts) = collected_line(line) {
+            collected = Some(counts);
+            continue;
+        }
+        if let Some(why) = line
+            .strip_prefix("!!!")
+            .and_then(|l| l.strip_suffix("!!!"))
+            .map(|l| l.trim_matches('!').trim())
+        {
+            if !why.is_empty() {
+                stopped.push(why.to_string());
+            }
+            continue;
+        }
         if let Some(counts) = final_line(line) {
             sections.extend(open.take());
             in_failures = false;
@@ -62,6 +81,8 @@ pub fn parse(text: &str) -> ParsedResults {
         if let Some(report) = verbose_line(line) {
             known.insert(report.node.clone());
             reports.push(report);
+        } else if let Some(node) = started_line(line) {
+            started.push(node);
         } else if let Some(report) = summary_line(line, &known) {
             reports.push(report);
         } else if let Some(rest) = line.strip_prefix("ERROR ") {
@@ -78,6 +99,16 @@ pub fn parse(text: &str) -> ParsedResults {
     sections.extend(open.take());
 
     let counted = count_reports(&reports, collection_errors.len());
+    let nodes_read: HashSet<&str> = reports
+        .iter()
+        .filter(|r| r.sub.is_none())
+        .map(|r| r.node.as_str())
+        .collect();
+    let never_ended: Vec<String> = started
+        .into_iter()
+        .filter(|n| !nodes_read.contains(n.as_str()))
+        .collect();
+    let tests_read = nodes_read.len();
     // Each test once, its latest status deciding (a teardown ERROR after PASSED fails it).
     let mut subfailures: HashMap<String, Vec<(String, Option<String>)>> = HashMap::new();
     for report in reports {
@@ -117,14 +148,120 @@ pub fn parse(text: &str) -> ParsedResults {
             });
         }
     }
-    parsed.reconciliation = match final_counts {
-        Some(counts) => reconcile(&counts, &counted),
+    let mut reconciliation = match final_counts {
+        Some(counts) => {
+            if let Some(deselected) = counts
+                .iter()
+                .find(|(w, _)| w == "deselected")
+                .map(|(_, n)| *n)
+            {
+                parsed.filtered_out += deselected;
+            }
+            reconcile(&counts, &counted, collected.map_or(0, |c| c.skipped))
+        }
         None => Reconciliation::missing(
             "pytest's final line",
             "the run did not finish, or its output was cut",
         ),
     };
+    if let Some(collected) = collected {
+        if collected.selected != tests_read {
+            reconciliation.status = ReconcileStatus::Differs;
+            reconciliation.differences.push(format!(
+                "pytest collected {} test(s) to run, but {tests_read} reported an outcome",
+                collected.selected
+            ));
+        }
+    }
+    if !never_ended.is_empty() {
+        reconciliation.status = ReconcileStatus::Differs;
+        reconciliation.differences.push(format!(
+            "{} test(s) started but their outcome was never read ({}): output a test writes to the terminal (`-s`) can hide it",
+            never_ended.len(),
+            never_ended.iter().take(3).cloned().collect::<Vec<_>>().join(", ")
+        ));
+    }
+    if !stopped.is_empty() {
+        reconciliation.status = ReconcileStatus::Differs;
+        reconciliation.differences.push(format!(
+            "pytest stopped early ({}): tests after that point never ran",
+            stopped.join("; ")
+        ));
+    }
+    if !collection_errors.is_empty() {
+        reconciliation.status = ReconcileStatus::Differs;
+        reconciliation.differences.push(format!(
+            "pytest could not collect {}, so the tests in it are unknown",
+            collection_errors.join(", ")
+        ));
+    }
+    parsed.reconciliation = reconciliation;
     parsed
+}
+
+/// What pytest's `collected` line says it is to run.
+#[derive(Clone, Copy)]
+struct Collected {
+    /// Tests to run: collected, less those deselected.
+    selected: usize,
+    /// Whole modules skipped at collection (`pytest.skip(allow_module_level=True)`): counted
+    /// in the final line's `skipped`, never listed by node.
+    skipped: usize,
+}
+
+/// `collected 13 items`, `collecting ... collected 4 items / 1 deselected / 3 selected`,
+/// `collected 0 items / 1 skipped`, and pytest-xdist's `2 workers [4 items]`.
+fn collected_line(line: &str) -> Option<Collected> {
+    let line = line.trim();
+    let line = line.strip_prefix("collecting ... ").unwrap_or(line);
+    if let Some(rest) = line.strip_prefix("collected ") {
+        let mut parts = rest.split(" / ");
+        let (n, word) = parts.next()?.split_once(' ')?;
+        if !word.starts_with("item") {
+            return None;
+        }
+        let mut out = Collected {
+            selected: n.parse().ok()?,
+            skipped: 0,
+        };
+        let mut deselected = 0;
+        let mut selected = None;
+        for part in parts {
+            let (n, word) = part.trim().split_once(' ')?;
+            let n: usize = n.parse().ok()?;
+            match word {
+                "deselected" => deselected = n,
+                "selected" => selected = Some(n),
+                "skipped" => out.skipped = n,
+                _ => {}
+            }
+        }
+        out.selected = selected.unwrap_or(out.selected.saturating_sub(deselected));
+        return Some(out);
+    }
+    // xdist: `2 workers [4 items]`.
+    let (workers, items) = line.split_once(" [")?;
+    let (n, word) = workers.split_once(' ')?;
+    n.parse::<usize>().ok()?;
+    if !word.starts_with("worker") {
+        return None;
+    }
+    let (n, rest) = items.split_once(' ')?;
+    rest.starts_with("item").then(|| Collected {
+        selected: n.parse().unwrap_or(0),
+        skipped: 0,
+    })
+}
+
+/// `-v` prints a test's node before running it when the test writes to the terminal (`-s`),
+/// its outcome after the output: `file.py::test_x ` alone on its line.
+fn started_line(line: &str) -> Option<String> {
+    if !line.ends_with(' ') || line.starts_with(' ') || line.starts_with('[') {
+        return None;
+    }
+    let node = line.trim();
+    let (file, _) = node.split_once("::")?;
+    (file.ends_with(".py") && !file.contains(' ')).then(|| node.to_string())
 }
 
 /// Statuses as pytest counts them on its final line, each (status, test, subtest) once: `-v`
@@ -144,7 +281,11 @@ fn count_reports(reports: &[Report], collection_errors: usize) -> HashMap<&'stat
 /// pytest's final line beside the same counts from the reports read. A failing subtest is in
 /// pytest's `failed` (pytest 9; the older plugin counted `subtests failed` apart); passing
 /// subtests are left out, since unittest-style ones are never listed.
-fn reconcile(said: &[(String, usize)], read: &HashMap<&'static str, usize>) -> Reconciliation {
+fn reconcile(
+    said: &[(String, usize)],
+    read: &HashMap<&'static str, usize>,
+    modules_skipped: usize,
+) -> Reconciliation {
     let runner = |words: &[&str]| -> usize {
         said.iter()
             .filter(|(w, _)| words.contains(&w.as_str()))
@@ -167,7 +308,7 @@ fn reconcile(said: &[(String, usize)], read: &HashMap<&'static str, usize>) -> R
             "failed",
             got("FAILED") + if subtests_apart { 0 } else { got("SUBFAILED") },
         ),
-        ("skipped", got("SKIPPED")),
+        ("skipped", got("SKIPPED") + modules_skipped),
         ("xfailed", got("XFAIL")),
         ("xpassed", got("XPASS")),
         ("errors", got("ERROR")),
@@ -340,15 +481,18 @@ fn split_node<'a>(rest: &'a str, known: &HashSet<String>) -> (&'a str, Option<St
             .map(|m| m.trim().to_string())
             .filter(|m| !m.is_empty())
     };
-    let longest_known = known
-        .iter()
-        .filter(|k| {
-            rest.strip_prefix(k.as_str())
-                .is_some_and(|after| after.is_empty() || after.starts_with(" - "))
-        })
-        .max_by_key(|k| k.len());
-    if let Some(node) = longest_known {
-        return (&rest[..node.len()], message(&rest[node.len()..]));
+    // Each place the node may end (a ` - ` or the end), longest first: a hash lookup each.
+    let ends = rest
+        .match_indices(" - ")
+        .map(|(at, _)| at)
+        .chain([rest.len()])
+        .collect::<Vec<_>>();
+    if let Some(end) = ends
+        .into_iter()
+        .rev()
+        .find(|end| known.contains(&rest[..*end]))
+    {
+        return (&rest[..end], message(&rest[end..]));
     }
     if let Some(end) = parameters_end(rest) {
         return (&rest[..end], message(&rest[end..]));
@@ -518,7 +662,9 @@ SKIPPED [1] t.py:12: no db
             "ERROR tests/test_x.py - ModuleNotFoundError: No module named 'foo'\n=== 1 error in 0.05s ===\n",
         );
         assert!(parsed.problems[0].contains("could not collect tests/test_x.py"));
-        assert!(parsed.reconciliation.status.vouches());
+        // The file's tests are unknown: the run vouches for nothing it might have held.
+        assert!(!parsed.reconciliation.status.vouches());
+        assert!(!parsed.is_complete());
     }
 
     #[test]
@@ -613,6 +759,45 @@ SKIPPED [1] t.py:12: no db
             });
             assert_eq!(final_line(line), expected, "{line}");
         }
+    }
+
+    /// What pytest says it was to run, against the tests that reported an outcome: a run
+    /// stopped by `pytest.exit`, `-x` or an interrupt, or a test whose outcome line its own
+    /// output hid (`-s`), differs even when the final line's counts agree.
+    #[test]
+    fn tests_collected_but_never_reported_are_a_difference() {
+        let cases: &[(&str, bool)] = &[
+            (
+                "collecting ... collected 2 items\n\nt.py::test_a PASSED [ 50%]\nt.py::test_b \n!!!!!!! _pytest.outcomes.Exit: bailing out !!!!!!!\n==== 1 passed in 0.01s ====\n",
+                false,
+            ),
+            (
+                "collected 3 items / 1 deselected / 2 selected\n\nt.py::test_a PASSED [ 50%]\nt.py::test_b PASSED [100%]\n==== 2 passed, 1 deselected in 0.01s ====\n",
+                true,
+            ),
+            (
+                "collected 0 items / 1 skipped\n\n==== 1 skipped in 0.01s ====\n",
+                true,
+            ),
+            (
+                "created: 2/2 workers\n2 workers [2 items]\n\n[gw0] [ 50%] PASSED t.py::test_a\n[gw1] [100%] PASSED t.py::test_b\n==== 2 passed in 0.5s ====\n",
+                true,
+            ),
+            (
+                "collected 2 items\n\nt.py::test_a \nt.py::test_fake PASSED\nPASSED [ 50%]\nt.py::test_b PASSED [100%]\n==== 2 passed in 0.01s ====\n",
+                false,
+            ),
+        ];
+        for (text, complete) in cases {
+            let parsed = parse(text);
+            assert_eq!(
+                parsed.is_complete(),
+                *complete,
+                "{text}\n{:?}",
+                parsed.reconciliation
+            );
+        }
+        assert_eq!(parse(cases[1].0).filtered_out, 1);
     }
 
     #[test]

@@ -157,7 +157,7 @@ impl RunShape {
     /// The shape of a run read into `parsed`.
     pub fn of(parsed: &crate::ParsedResults, filtered: bool) -> RunShape {
         RunShape {
-            filtered,
+            filtered: filtered || parsed.filtered_out > 0,
             incomplete: !parsed.is_complete(),
             skips_unlisted: parsed.skips_unlisted,
         }

@@ -75,6 +75,7 @@ pub struct TestRunReport {
     /// The tests read counted against the runner's own summary (pytest's final line,
     /// libtest's `test result:` lines, nextest's `Summary`, …). Unless it `agrees` (or the
     /// format has no summary: `not_offered`), no scenario of the run is `passing` or `no_test`.
+    #[serde(default)]
     pub reconciliation: Reconciliation,
     /// Results that could not be read, stale results files, truncated output.
     pub problems: Vec<String>,
@@ -291,7 +292,10 @@ pub async fn run_tests(request: TestRunRequest<'_>) -> Result<TestRunReport, Tes
                 text.push('\n');
                 text.push_str(&outcome.stderr.text);
             }
-            if outcome.stdout.truncated {
+            if outcome.stdout.truncated
+                || (outcome.stderr.truncated
+                    && matches!(format, ResultsFormat::Nextest | ResultsFormat::Libtest))
+            {
                 problems.push(format!(
                     "the output exceeded {} MiB, so results in its middle were not read; have the runner write a results file (e.g. JUnit) and set `results.path`",
                     PARSE_CAP / (1024 * 1024)
@@ -304,7 +308,10 @@ pub async fn run_tests(request: TestRunRequest<'_>) -> Result<TestRunReport, Tes
     if !parsed.crashed.is_empty() {
         name_unreported_tests(&mut parsed, root, &spec_run, supervisor).await;
     }
-    let shape = RunShape::of(&parsed, filter.is_some());
+    let mut shape = RunShape::of(&parsed, filter.is_some());
+    // Stale results, output cut in its middle, a run stopped at its timeout: what was read is
+    // not the whole run, whatever the parser could check.
+    shape.incomplete |= !problems.is_empty() || matches!(outcome.exit, Exit::TimedOut { .. });
     problems.extend(parsed.problems);
     problems.extend(parsed.crashed.iter().map(|c| c.describe()));
     let reconciliation = parsed.reconciliation;

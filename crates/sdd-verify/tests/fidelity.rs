@@ -172,4 +172,32 @@ async fn pytest_subtests_fail_their_scenario_and_an_unlisting_run_passes_none() 
         quiet.problems
     );
     assert!(!quiet.ok);
+    // `-x` stops at the first failure: pytest's final line counts only what ran, but it
+    // collected more.
+    let first = run(dir.path(), "python-first-failure").await;
+    let v = verdicts(&first);
+    assert!(v.values().all(|v| !matches!(v, Passing | NoTest)), "{v:#?}");
+    assert!(
+        first
+            .problems
+            .iter()
+            .any(|p| p.contains("collected 13 test(s) to run")),
+        "{:?}",
+        first.problems
+    );
+}
+
+/// Without `--no-fail-fast`, cargo stops at the first test binary that fails: the binaries
+/// after it never run, and no scenario may read as passing or without a test.
+#[tokio::test]
+async fn cargo_stopping_early_passes_no_scenario() {
+    let dir = sdd_verify::testing::fidelity_project().unwrap();
+    let report = run(dir.path(), "rust-fail-fast").await;
+    let v = verdicts(&report);
+    assert!(v.values().all(|v| !matches!(v, Passing | NoTest)), "{v:#?}");
+    assert!(
+        report.problems.iter().any(|p| p.contains("--no-fail-fast")),
+        "{:?}",
+        report.problems
+    );
 }
