@@ -19,11 +19,11 @@ const SUB_STATUSES: &[&str] = &["SUBPASSED", "SUBFAILED", "SUBSKIPPED"];
 const LIST_EVERY_TEST: &str = "run pytest with `-v -ra`: `-v` lists every test by name, `-ra` gives the summary of failures, skips and subtests";
 
 /// One test (or subtest) outcome as pytest printed it, on a `-v` line or in the summary.
-struct Report {
-    node: String,
+struct Report<'t> {
+    node: &'t str,
     status: &'static str,
     /// The subtest (`[msg] (a=1)`, `(total=11)`), for a `SUB…` status.
-    sub: Option<String>,
+    sub: Option<&'t str>,
     message: Option<String>,
 }
 
@@ -36,7 +36,7 @@ pub fn parse(text: &str) -> ParsedResults {
     let mut final_counts: Option<Vec<(String, usize)>> = None;
     let mut collection_errors: Vec<String> = Vec::new();
     // Node IDs seen on `-v` lines: the summary's `STATUS node - message` is split after one.
-    let mut known: HashSet<String> = HashSet::new();
+    let mut known: HashSet<&str> = HashSet::new();
     // What pytest collected and selected; the tests it started (`-v` prints the node before
     // running it when the test writes to the terminal, `-s`); why it stopped early.
     let mut collected: Option<Collected> = None;
@@ -79,7 +79,7 @@ pub fn parse(text: &str) -> ParsedResults {
             continue;
         }
         if let Some(report) = verbose_line(line) {
-            known.insert(report.node.clone());
+            known.insert(report.node);
             reports.push(report);
         } else if let Some(node) = started_line(line) {
             started.push(node);
@@ -102,7 +102,7 @@ pub fn parse(text: &str) -> ParsedResults {
     let nodes_read: HashSet<&str> = reports
         .iter()
         .filter(|r| r.sub.is_none())
-        .map(|r| r.node.as_str())
+        .map(|r| r.node)
         .collect();
     let never_ended: Vec<String> = started
         .into_iter()
@@ -114,9 +114,9 @@ pub fn parse(text: &str) -> ParsedResults {
     for report in reports {
         if let Some(sub) = report.sub {
             if report.status == "SUBFAILED" {
-                let failures = subfailures.entry(report.node).or_default();
-                if !failures.iter().any(|(s, _)| *s == sub) {
-                    failures.push((sub, report.message));
+                let failures = subfailures.entry(report.node.to_string()).or_default();
+                if !failures.iter().any(|(s, _)| s == sub) {
+                    failures.push((sub.to_string(), report.message));
                 }
             }
             continue;
@@ -270,7 +270,7 @@ fn count_reports(reports: &[Report], collection_errors: usize) -> HashMap<&'stat
     let mut seen: HashSet<(&str, &str, Option<&str>)> = HashSet::new();
     let mut counts: HashMap<&'static str, usize> = HashMap::new();
     for r in reports {
-        if seen.insert((r.status, r.node.as_str(), r.sub.as_deref())) {
+        if seen.insert((r.status, r.node, r.sub)) {
             *counts.entry(r.status).or_default() += 1;
         }
     }
@@ -334,9 +334,9 @@ fn attach_sections(
     subfailures: &mut HashMap<String, Vec<(String, Option<String>)>>,
 ) {
     let mut by_title: HashMap<String, Vec<usize>> = HashMap::new();
-    let mut titles_of: HashMap<String, String> = HashMap::new();
+    // Every test by its section title, for subtests' sections: built only if one comes.
+    let mut titles_of: Option<HashMap<String, String>> = None;
     for (at, case) in parsed.cases.iter().enumerate() {
-        titles_of.insert(section_name(&case.name), case.name.clone());
         if case.outcome == Outcome::Failed {
             by_title
                 .entry(section_name(&case.name))
@@ -371,11 +371,24 @@ fn attach_sections(
             continue;
         }
         // A subtest's section: `test_x [msg] (a=1)`, `Class.test_x (total=11)`.
-        let Some((node, sub)) = titles_of.iter().find_map(|(name_title, node)| {
-            test.strip_prefix(name_title.as_str())
-                .and_then(|rest| rest.strip_prefix(' '))
-                .map(|sub| (node.clone(), sub.to_string()))
-        }) else {
+        let titles = titles_of.get_or_insert_with(|| {
+            parsed
+                .cases
+                .iter()
+                .map(|c| (section_name(&c.name), c.name.clone()))
+                .collect()
+        });
+        // `Class.test_x (total=11)`: the title up to each space, longest first.
+        let Some((node, sub)) = test
+            .match_indices(' ')
+            .map(|(at, _)| at)
+            .rev()
+            .find_map(|at| {
+                titles
+                    .get(&test[..at])
+                    .map(|node| (node.clone(), test[at + 1..].to_string()))
+            })
+        else {
             continue;
         };
         let failures = subfailures.entry(node.clone()).or_default();
@@ -439,7 +452,7 @@ fn section_name(node_id: &str) -> String {
 
 /// `-ra` summary: `FAILED file.py::test_x[3 - refund] - AssertionError: …`,
 /// `SUBFAILED[msg] (a=1) file.py::test_x`, `SUBFAILED(total=11) file.py::Class::test_x`.
-fn summary_line(line: &str, known: &HashSet<String>) -> Option<Report> {
+fn summary_line<'t>(line: &'t str, known: &HashSet<&str>) -> Option<Report<'t>> {
     if let Some(sub_status) = SUB_STATUSES.iter().find(|s| line.starts_with(**s)) {
         let rest = &line[sub_status.len()..];
         // The subtest's description, then the node: the first word holding `::` starts it.
@@ -451,9 +464,9 @@ fn summary_line(line: &str, known: &HashSet<String>) -> Option<Report> {
         })?;
         let (node, message) = split_node(rest[at..].trim(), known);
         return Some(Report {
-            node: node.to_string(),
+            node,
             status: sub_status,
-            sub: Some(rest[..at].trim().to_string()),
+            sub: Some(rest[..at].trim()),
             message,
         });
     }
@@ -464,7 +477,7 @@ fn summary_line(line: &str, known: &HashSet<String>) -> Option<Report> {
         return None;
     }
     Some(Report {
-        node: node.to_string(),
+        node,
         status,
         sub: None,
         message,
@@ -473,7 +486,7 @@ fn summary_line(line: &str, known: &HashSet<String>) -> Option<Report> {
 
 /// `node - message`, where the node itself may hold ` - ` (a parameter ID): after a node seen
 /// on a `-v` line if one fits, else after the node's closing `]`, else at the first ` - `.
-fn split_node<'a>(rest: &'a str, known: &HashSet<String>) -> (&'a str, Option<String>) {
+fn split_node<'a>(rest: &'a str, known: &HashSet<&str>) -> (&'a str, Option<String>) {
     let rest = rest.trim_end();
     let message = |after: &str| {
         after
@@ -535,22 +548,29 @@ fn parameters_end(rest: &str) -> Option<usize> {
 /// `-v`: `file.py::test_x PASSED [ 50%]`, `file.py::test_y[a b] SKIPPED (reason) [ 75%]`,
 /// `file.py::test_z SUBFAILED[msg] (a=1) [ 83%]`, or with xdist `[gw0] [ 50%] PASSED
 /// file.py::test_x`. Node IDs may contain spaces (parameters).
-fn verbose_line(line: &str) -> Option<Report> {
+fn verbose_line(line: &str) -> Option<Report<'_>> {
     let line = line.trim_end();
-    let report = |node: &str, status: &'static str, sub: Option<String>, message| {
+    fn report<'t>(
+        node: &'t str,
+        status: &'static str,
+        sub: Option<&'t str>,
+        message: Option<String>,
+    ) -> Option<Report<'t>> {
         let node = node.trim();
-        (node.contains("::") && !STATUSES.iter().any(|s| node.starts_with(s))).then(|| Report {
-            node: node.to_string(),
+        (node.contains("::") && !STATUSES.iter().any(|s| node.starts_with(s))).then_some(Report {
+            node,
             status,
             sub,
             message,
         })
-    };
+    }
     if line.starts_with("[gw") {
         // xdist: the status comes first, the node ID is the rest.
         let (status, node) = STATUSES.iter().chain(SUB_STATUSES).find_map(|status| {
-            let at = line.find(&format!(" {status} "))?;
-            Some((*status, line[at + status.len() + 2..].trim()))
+            let at = line.match_indices(status).map(|(at, _)| at).find(|at| {
+                line[..*at].ends_with(' ') && line[at + status.len()..].starts_with(' ')
+            })?;
+            Some((*status, line[at + status.len() + 1..].trim()))
         })?;
         return report(node, status, None, None);
     }
@@ -563,12 +583,13 @@ fn verbose_line(line: &str) -> Option<Report> {
         }
     }
     // A subtest: `node SUBFAILED[msg] (a=1)`.
-    for status in SUB_STATUSES {
-        let marker = format!(" {status}");
-        if let Some(at) = body.find(&marker) {
-            let sub = body[at + marker.len()..].trim();
-            if sub.starts_with('[') || sub.starts_with('(') {
-                return report(&body[..at], status, Some(sub.to_string()), None);
+    if body.contains(" SUB") {
+        for status in SUB_STATUSES {
+            if let Some(at) = body.find(status).filter(|at| body[..*at].ends_with(' ')) {
+                let sub = body[at + status.len()..].trim();
+                if sub.starts_with('[') || sub.starts_with('(') {
+                    return report(&body[..at - 1], status, Some(sub), None);
+                }
             }
         }
     }
@@ -676,11 +697,7 @@ SKIPPED [1] t.py:12: no db
     #[test]
     fn summary_lines_split_after_the_node() {
         // Unbalanced brackets are read right only with the node from its `-v` line.
-        let known: HashSet<String> = [
-            "t.py::test_k[a - b]".to_string(),
-            "t.py::test_w[a]] - x]".to_string(),
-        ]
-        .into();
+        let known: HashSet<&str> = ["t.py::test_k[a - b]", "t.py::test_w[a]] - x]"].into();
         let table: &[(&str, &str, Option<&str>)] = &[
             (
                 "FAILED t.py::test_x[3 - refund] - Asserti...",
@@ -721,14 +738,14 @@ SKIPPED [1] t.py:12: no db
         for (line, node, message) in table {
             let report = summary_line(line, &known).unwrap();
             assert_eq!(
-                (report.node.as_str(), report.message.as_deref()),
+                (report.node, report.message.as_deref()),
                 (*node, *message),
                 "{line}"
             );
         }
         let sub = summary_line("SUBFAILED[amount] (amount=-1) t.py::test_v", &known).unwrap();
         assert_eq!(
-            (sub.node.as_str(), sub.sub.as_deref()),
+            (sub.node, sub.sub),
             ("t.py::test_v", Some("[amount] (amount=-1)"))
         );
     }
