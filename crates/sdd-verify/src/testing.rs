@@ -25,6 +25,34 @@ pub fn fidelity_project() -> std::io::Result<tempfile::TempDir> {
     )
 }
 
+/// Run test profile `profile` of the project at `root` as `run_tests` does, with its own
+/// sdd.yaml and spec: the one set-up the test-run tests share.
+pub async fn run_profile(
+    root: &Path,
+    profile: &str,
+    filter: Option<&str>,
+    history: Option<&std::sync::Mutex<Option<sdd_history::History>>>,
+) -> crate::testrun::TestRunReport {
+    let project = sdd_spec::project::load_project_file(root).expect("the fixture's sdd.yaml");
+    let spec = sdd_spec::load::load_dir(&root.join(&project.specs))
+        .expect("the fixture's spec")
+        .spec;
+    crate::testrun::run_tests(crate::testrun::TestRunRequest {
+        root,
+        profile_name: profile,
+        profile: &project.tests[profile],
+        filter,
+        spec: &spec,
+        supervisor: &sdd_exec::process::Supervisor {
+            program: sdd_exec::testing::supervise_binary(),
+            args: vec![],
+        },
+        history,
+    })
+    .await
+    .expect("the profile runs")
+}
+
 /// `tests/fixtures/notes` of this crate: a service whose notes belong to their writer, with
 /// the ownership faults the ownership probe must catch.
 pub fn notes_fixture() -> PathBuf {

@@ -5,29 +5,11 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use sdd_exec::process::Supervisor;
 use sdd_results::trace::ScenarioVerdict::{self, *};
-use sdd_verify::testrun::{run_tests, TestRunReport, TestRunRequest};
+use sdd_verify::testrun::TestRunReport;
 
 async fn run(root: &Path, profile: &str) -> TestRunReport {
-    let project = sdd_spec::project::load_project_file(root).unwrap();
-    let spec = sdd_spec::load::load_dir(&root.join(&project.specs))
-        .unwrap()
-        .spec;
-    run_tests(TestRunRequest {
-        root,
-        profile_name: profile,
-        profile: &project.tests[profile],
-        filter: None,
-        spec: &spec,
-        supervisor: &Supervisor {
-            program: sdd_exec::testing::supervise_binary(),
-            args: vec![],
-        },
-        history: None,
-    })
-    .await
-    .unwrap()
+    sdd_verify::testing::run_profile(root, profile, None, None).await
 }
 
 fn verdicts(report: &TestRunReport) -> BTreeMap<String, ScenarioVerdict> {

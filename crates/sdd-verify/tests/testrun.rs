@@ -27,21 +27,7 @@ async fn run(
     filter: Option<&str>,
     history: &Mutex<Option<History>>,
 ) -> TestRunReport {
-    let project = sdd_spec::project::load_project_file(root).unwrap();
-    let spec = sdd_spec::load::load_dir(&root.join(&project.specs))
-        .unwrap()
-        .spec;
-    run_tests(TestRunRequest {
-        root,
-        profile_name: profile,
-        profile: &project.tests[profile],
-        filter,
-        spec: &spec,
-        supervisor: &supervisor(),
-        history: Some(history),
-    })
-    .await
-    .unwrap()
+    sdd_verify::testing::run_profile(root, profile, filter, Some(history)).await
 }
 
 fn verdicts(report: &TestRunReport) -> Vec<(String, ScenarioVerdict)> {
