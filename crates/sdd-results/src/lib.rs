@@ -123,6 +123,11 @@ impl ParsedResults {
         self.cases.push(case);
     }
 
+    /// Whether a test of that name was read.
+    pub(crate) fn contains(&self, name: &str) -> bool {
+        self.by_name.contains_key(name)
+    }
+
     /// The latest entry for a test name.
     pub(crate) fn latest_mut(&mut self, name: &str) -> Option<&mut TestCase> {
         let at = *self.by_name.get(name)?;

@@ -99,16 +99,6 @@ pub fn parse(text: &str) -> ParsedResults {
     sections.extend(open.take());
 
     let counted = count_reports(&reports, collection_errors.len());
-    let nodes_read: HashSet<&str> = reports
-        .iter()
-        .filter(|r| r.sub.is_none())
-        .map(|r| r.node)
-        .collect();
-    let never_ended: Vec<String> = started
-        .into_iter()
-        .filter(|n| !nodes_read.contains(n.as_str()))
-        .collect();
-    let tests_read = nodes_read.len();
     // Each test once, its latest status deciding (a teardown ERROR after PASSED fails it).
     let mut subfailures: HashMap<String, Vec<(String, Option<String>)>> = HashMap::new();
     for report in reports {
@@ -127,6 +117,12 @@ pub fn parse(text: &str) -> ParsedResults {
             .or_else(|| (report.status == "XFAIL").then(|| "expected failure".to_string()));
         parsed.push(case);
     }
+    // Each test is one case (`push` keeps one per node): the tests that reported an outcome.
+    let tests_read = parsed.cases.len();
+    let never_ended: Vec<String> = started
+        .into_iter()
+        .filter(|n| !parsed.contains(n))
+        .collect();
     attach_sections(&mut parsed, sections, &mut subfailures);
     for (node, failures) in subfailures {
         let Some(case) = parsed.latest_mut(&node) else {
