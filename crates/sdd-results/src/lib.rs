@@ -319,7 +319,7 @@ impl Reconciliation {
     }
 }
 
-fn is_zero(n: &usize) -> bool {
+pub(crate) fn is_zero(n: &usize) -> bool {
     *n == 0
 }
 

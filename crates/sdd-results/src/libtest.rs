@@ -287,11 +287,16 @@ fn cargo_header(line: &str) -> Option<Header> {
 /// Whether a binary's stderr tells that it died rather than failed a test (libtest exits with
 /// 101 when tests fail; anything else, or a signal, is a crash).
 fn tells_a_crash(body: &str) -> bool {
-    body.contains("has overflowed its stack")
-        || body.contains("fatal runtime error")
+    runtime_died(body)
         || body.lines().any(|l| {
             l.contains("process didn't exit successfully") && !l.contains("(exit status: 101)")
         })
+}
+
+/// Whether the Rust runtime's last words are in `text`: a stack overflow, or another fatal
+/// error that aborts the whole test binary (not one test).
+pub(super) fn runtime_died(text: &str) -> bool {
+    text.contains("has overflowed its stack") || text.contains("fatal runtime error")
 }
 
 /// What killed the binary: the runtime's last words and how the process ended.

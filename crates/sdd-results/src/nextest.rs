@@ -2,7 +2,7 @@
 //! `PASS [   0.005s] (1/3) my-crate tests::name`, and after a failure the indented captured
 //! `stdout ───` / `stderr ───` blocks. Pass `--status-level skip` to have skipped tests listed.
 
-use super::libtest::{failure_message, own_section};
+use super::libtest::{failure_message, own_section, runtime_died};
 use super::{relevant_excerpt, Outcome, ParsedResults, Reconciliation, TestCase};
 
 /// What to pass so nextest lists every test it skips.
@@ -119,8 +119,7 @@ fn finish(parsed: &mut ParsedResults, capture: Option<(String, String)>) {
     let Some((name, body)) = capture else { return };
     if let Some(case) = parsed.latest_mut(&name) {
         let explained = failure_message(&own_section(&body));
-        let crashed =
-            body.contains("has overflowed its stack") || body.contains("fatal runtime error");
+        let crashed = runtime_died(&body);
         case.message = match (case.message.take(), explained) {
             // `killed by SIGABRT` says less than the runtime's last words.
             (Some(signal), Some(words)) if crashed => Some(format!("{signal}: {words}")),

@@ -110,17 +110,13 @@ pub struct AmbiguousTest {
     /// scenarios with `@id:` where the report carries tags).
     pub scenario_ids: Vec<String>,
     /// How many more scenarios it fits.
-    #[serde(default, skip_serializing_if = "is_zero")]
+    #[serde(default, skip_serializing_if = "crate::is_zero")]
     pub more_scenarios: usize,
 }
 
 /// Scenario IDs listed per ambiguous test: an outline of a thousand rows of one name makes every
 /// one of its thousand results fit all of them.
 pub const LISTED_AMBIGUOUS_IDS: usize = 10;
-
-fn is_zero(n: &usize) -> bool {
-    *n == 0
-}
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 pub struct Traceability {
